@@ -1,0 +1,37 @@
+# prodsim: one image for web (gunicorn), the Celery workers and one-shot management commands.
+# See docker-compose.yml for how the services use it.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=prodsim_site.settings
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall TensorFlow.
+COPY requirements.txt constraints.txt ./
+RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
+
+COPY . .
+
+# collectstatic needs settings to import, nothing more: the dummy URLs keep settings.py from
+# computing embedded-server addresses and PRODSIM_NO_EMBEDDED_START keeps manage.py from starting
+# them. None of these values outlive this step.
+RUN DJANGO_SECRET_KEY=build-only \
+    PRODSIM_NO_EMBEDDED_START=1 \
+    DATABASE_URL=postgres://build:build@127.0.0.1:5432/build \
+    REDIS_URL=redis://127.0.0.1:6379/0 \
+    PRODSIM_STATIC_ROOT=/app/var/static \
+    python manage.py collectstatic --noinput
+
+# Code and static files stay root-owned (read-only to the app); only the directories that the
+# media and models volumes mount on belong to prodsim. A fresh named volume copies this ownership.
+RUN groupadd --system prodsim \
+    && useradd --system --gid prodsim --create-home --home-dir /home/prodsim prodsim \
+    && mkdir -p /app/var/media /app/var/models \
+    && chown prodsim:prodsim /app/var/media /app/var/models
+USER prodsim
+
+EXPOSE 8000
+CMD ["gunicorn", "prodsim_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

@@ -1,0 +1,142 @@
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import Category, ImportJob, ImportRowError, Product, ProductImage
+from .services import import_job_create
+
+THUMBNAIL_PX = 64
+
+
+def _thumbnail(image: ProductImage | None) -> str:
+    if image is None:
+        return "–"
+    return format_html(
+        '<img src="{}" width="{}" height="{}" style="object-fit:contain" alt="">',
+        image.file.url, THUMBNAIL_PX, THUMBNAIL_PX,
+    )
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["path", "slug", "parent"]
+    search_fields = ["path"]
+    readonly_fields = ["path", "slug", "parent"]
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    extra = 0
+    can_delete = True
+    fields = ["preview", "position", "is_primary", "width", "height", "source_name", "sha256"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # images arrive through the validated import, never raw uploads
+
+    @admin.display(description="Image")
+    def preview(self, image: ProductImage) -> str:
+        return _thumbnail(image)
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["thumbnail", "sku", "title", "brand", "category", "price", "currency",
+                    "in_stock", "is_active"]
+    list_display_links = ["thumbnail", "sku"]
+    list_filter = ["is_active", "in_stock", "category", "brand"]
+    search_fields = ["sku", "title", "brand", "group_id"]
+    list_select_related = ["category"]
+    list_per_page = 50
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [ProductImageInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("images")
+
+    @admin.display(description="Image")
+    def thumbnail(self, product: Product) -> str:
+        primary = next((image for image in product.images.all() if image.is_primary), None)
+        return _thumbnail(primary)
+
+
+class ImportUploadForm(forms.ModelForm):
+    csv_upload = forms.FileField(label="Catalogue CSV", help_text="See docs/CATALOGUE_FORMAT.md.")
+    images_upload = forms.FileField(
+        label="Images (zip)", required=False,
+        help_text="A zip archive; the CSV's images column holds paths inside it.",
+    )
+
+    class Meta:
+        model = ImportJob
+        fields = []
+
+    def clean_images_upload(self):
+        upload = self.cleaned_data.get("images_upload")
+        if upload and not upload.name.lower().endswith(".zip"):
+            raise forms.ValidationError("Upload the images as a .zip archive.")
+        return upload
+
+
+class ImportRowErrorInline(admin.TabularInline):
+    model = ImportRowError
+    extra = 0
+    fields = ["line", "level", "column", "sku", "message"]
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "state", "created_at", "rows_done", "rows_total", "created_count",
+                    "updated_count", "unchanged_count", "failed_count", "images_rejected"]
+    list_filter = ["state"]
+    readonly_fields = [
+        "state", "progress", "created_count", "updated_count", "unchanged_count",
+        "failed_count", "images_added", "images_rejected", "error", "attempts", "csv_file",
+        "images_file", "images_dir", "created_by", "created_at", "started_at", "finished_at",
+        "duration_s",
+    ]
+    inlines = [ImportRowErrorInline]
+    change_form_template = "admin/catalog/importjob/change_form.html"
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ImportUploadForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["csv_upload", "images_upload"]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        # The upload form only collects files; the service stores them and enqueues the job.
+        job = import_job_create(
+            csv_file=form.cleaned_data["csv_upload"],
+            images=form.cleaned_data.get("images_upload"),
+            user=request.user,
+        )
+        obj.pk = job.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass  # nothing related is edited here
+
+    def response_add(self, request, obj, post_url_continue=None):
+        messages.success(request, f"Import #{obj.pk} queued; this page refreshes until it ends.")
+        return HttpResponseRedirect(reverse("admin:catalog_importjob_change", args=[obj.pk]))
+
+    @admin.display(description="Progress")
+    def progress(self, job: ImportJob) -> str:
+        if not job.rows_total:
+            return "waiting for a worker" if job.state == ImportJob.State.QUEUED else "–"
+        return f"{job.rows_done} / {job.rows_total} rows"

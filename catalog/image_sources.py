@@ -1,0 +1,90 @@
+"""Where an import's images come from: a server-side folder or an uploaded zip archive.
+
+Both answer `read(relative_path) -> bytes` and refuse any path that could leave their root.
+The zip is never extracted: members are read one at a time, with their real size counted.
+"""
+
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+ERROR_UNSAFE_PATH = "image path {path!r} is not a plain relative path"
+ERROR_NOT_FOUND = "image {path!r} not found in the {source}"
+ERROR_TOO_LARGE = "image {path!r} is larger than {limit} bytes"
+ERROR_BAD_ARCHIVE = "the images file is not a readable zip archive: {reason}"
+
+
+class ImageSourceError(ValueError):
+    """An image could not be read from the source; the message says why."""
+
+
+def safe_relative_path(path: str) -> PurePosixPath:
+    """Reject absolute paths, '..', backslashes, drive letters and control characters."""
+    if (not path or "\\" in path or path.startswith("/") or ":" in path
+            or any(ord(char) < 32 or ord(char) == 127 for char in path)):
+        raise ImageSourceError(ERROR_UNSAFE_PATH.format(path=path))
+    relative = PurePosixPath(path)
+    if any(part in {"..", ""} for part in relative.parts):
+        raise ImageSourceError(ERROR_UNSAFE_PATH.format(path=path))
+    return relative
+
+
+class DirectoryImageSource:
+    """Images in a folder on the server (management command imports)."""
+
+    def __init__(self, root: Path, *, max_bytes: int):
+        self.root = root.resolve()
+        self.max_bytes = max_bytes
+
+    def read(self, path: str) -> bytes:
+        target = (self.root / safe_relative_path(path)).resolve()
+        # resolve() follows symlinks: a link pointing out of the root is treated as unsafe.
+        if not target.is_relative_to(self.root):
+            raise ImageSourceError(ERROR_UNSAFE_PATH.format(path=path))
+        if not target.is_file():
+            raise ImageSourceError(ERROR_NOT_FOUND.format(path=path, source="image folder"))
+        with open(target, "rb") as handle:
+            data = handle.read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:
+            raise ImageSourceError(ERROR_TOO_LARGE.format(path=path, limit=self.max_bytes))
+        return data
+
+    def close(self) -> None:
+        pass
+
+
+class ZipImageSource:
+    """Images in an uploaded zip archive, read member by member."""
+
+    def __init__(self, archive: Path, *, max_bytes: int):
+        self.max_bytes = max_bytes
+        try:
+            self._zip = zipfile.ZipFile(archive)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ImageSourceError(ERROR_BAD_ARCHIVE.format(reason=exc)) from exc
+        self._members = {
+            info.filename: info for info in self._zip.infolist() if not info.is_dir()
+        }
+
+    def read(self, path: str) -> bytes:
+        member = self._members.get(str(safe_relative_path(path)))
+        if member is None:
+            raise ImageSourceError(ERROR_NOT_FOUND.format(path=path, source="zip archive"))
+        # Count the bytes actually inflated: the header's file_size may lie (zip bombs).
+        try:
+            with self._zip.open(member) as handle:
+                data = handle.read(self.max_bytes + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+            raise ImageSourceError(ERROR_BAD_ARCHIVE.format(reason=exc)) from exc
+        if len(data) > self.max_bytes:
+            raise ImageSourceError(ERROR_TOO_LARGE.format(path=path, limit=self.max_bytes))
+        return data
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+def open_image_source(path: Path, *, max_bytes: int) -> DirectoryImageSource | ZipImageSource:
+    if path.is_dir():
+        return DirectoryImageSource(path, max_bytes=max_bytes)
+    return ZipImageSource(path, max_bytes=max_bytes)

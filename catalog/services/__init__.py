@@ -1,0 +1,14 @@
+"""Catalogue writes. Views, tasks and commands call these; nothing else writes catalog tables."""
+
+from .imports import catalogue_import, import_job_create, import_job_run
+from .products import UpsertOutcome, UpsertResult, category_get_or_create, product_upsert
+
+__all__ = [
+    "UpsertOutcome",
+    "UpsertResult",
+    "catalogue_import",
+    "category_get_or_create",
+    "import_job_create",
+    "import_job_run",
+    "product_upsert",
+]

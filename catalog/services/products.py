@@ -1,0 +1,159 @@
+"""Writes to products, categories and product images."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils.text import slugify
+
+from ..importers import ProductRow
+from ..images import PreparedImage
+from ..models import (
+    CATEGORY_PATH_SEPARATOR,
+    Category,
+    Product,
+    ProductImage,
+    product_image_upload_to,
+)
+
+PRODUCT_FIELDS = (
+    "title", "description", "brand", "price", "currency", "tags", "attributes", "in_stock",
+    "group_id", "is_active",
+)
+
+
+class UpsertOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    outcome: UpsertOutcome
+    images_added: int
+
+
+@dataclass(frozen=True)
+class ImageToAttach:
+    prepared: PreparedImage
+    source_name: str
+
+
+def category_get_or_create(*, path: str) -> Category | None:
+    """Return the category for a ' > ' path, creating missing ancestors. Empty path → None."""
+    if not path:
+        return None
+    parent = None
+    levels = path.split(CATEGORY_PATH_SEPARATOR)
+    for depth in range(1, len(levels) + 1):
+        level_path = CATEGORY_PATH_SEPARATOR.join(levels[:depth])
+        parent, _ = Category.objects.get_or_create(
+            path=level_path,
+            defaults={"name": levels[depth - 1], "parent": parent,
+                      "slug": _unique_category_slug(level_path)},
+        )
+    return parent
+
+
+def _unique_category_slug(path: str) -> str:
+    base = slugify(path.replace(CATEGORY_PATH_SEPARATOR, " ")) or "category"
+    slug, suffix = base[:280], 2
+    while Category.objects.filter(slug=slug).exists():
+        slug, suffix = f"{base[:280]}-{suffix}", suffix + 1
+    return slug
+
+
+def product_upsert(*, row: ProductRow, images: list[ImageToAttach]) -> UpsertResult:
+    """Create or update the product with row.sku and make its images exactly `images`, in order.
+
+    Runs in one transaction (a savepoint inside the import's): a failure leaves no row and no
+    newly written file behind. Concurrent upserts of one SKU serialise on the row lock.
+    """
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            return _product_upsert(row, images, written)
+    except BaseException:
+        for name in written:
+            default_storage.delete(name)
+        raise
+
+
+def _product_upsert(row: ProductRow, images: list[ImageToAttach], written: list[str]):
+    values = {name: getattr(row, name) for name in PRODUCT_FIELDS}
+    values["category"] = category_get_or_create(path=row.category_path)
+    product, created = Product.objects.select_for_update().get_or_create(
+        sku=row.sku, defaults=values
+    )
+    changed_fields = [] if created else _apply_changes(product, values)
+    if changed_fields:
+        product.save(update_fields=[*changed_fields, "updated_at"])
+    images_added = _sync_images(product, images, written)
+    if created:
+        outcome = UpsertOutcome.CREATED
+    elif changed_fields or images_added is not None:
+        outcome = UpsertOutcome.UPDATED
+    else:
+        outcome = UpsertOutcome.UNCHANGED
+    return UpsertResult(outcome, images_added or 0)
+
+
+def _apply_changes(product: Product, values: dict) -> list[str]:
+    changed = []
+    for name, value in values.items():
+        if getattr(product, name) != value:
+            setattr(product, name, value)
+            changed.append(name)
+    return changed
+
+
+def _sync_images(
+    product: Product, images: list[ImageToAttach], written: list[str]
+) -> int | None:
+    """Make the product's images the given list (matched by content hash).
+
+    Returns how many images were new, or None when the list was already exactly this.
+    """
+    wanted = [image.prepared.sha256 for image in images]
+    current = list(product.images.order_by("position").values_list("sha256", flat=True))
+    if wanted == current:
+        return None
+    removed = list(product.images.exclude(sha256__in=wanted).values_list("file", flat=True))
+    product.images.exclude(sha256__in=wanted).delete()
+    transaction.on_commit(lambda: _delete_unreferenced_files(removed))
+    existing = {image.sha256: image for image in product.images.all()}
+    # Park kept images on free positions first, so the (product, position) constraint holds
+    # while they are renumbered.
+    offset = len(wanted) + len(existing)
+    for index, image in enumerate(existing.values()):
+        image.position, image.is_primary = offset + index, False
+        image.save(update_fields=["position", "is_primary"])
+    for position, to_attach in enumerate(images):
+        image = existing.get(to_attach.prepared.sha256) or _new_image(product, to_attach, written)
+        image.position, image.is_primary = position, position == 0
+        image.save()
+    return len(set(wanted) - set(existing))
+
+
+def _new_image(product: Product, to_attach: ImageToAttach, written: list[str]) -> ProductImage:
+    prepared = to_attach.prepared
+    image = ProductImage(
+        product=product, sha256=prepared.sha256, width=prepared.width,
+        height=prepared.height, source_name=to_attach.source_name[:500],
+    )
+    name = product_image_upload_to(image, f"image.{prepared.extension}")
+    # Content-addressed: the same original always maps to the same stored file, shared by rows.
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(prepared.content))
+        written.append(name)
+    image.file.name = name
+    return image
+
+
+def _delete_unreferenced_files(names: list[str]) -> None:
+    for name in names:
+        if not ProductImage.objects.filter(file=name).exists():
+            default_storage.delete(name)

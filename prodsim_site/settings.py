@@ -1,0 +1,215 @@
+"""prodsim settings: one module, driven by environment variables.
+
+Production differs from development only by the environment (see README "Configuration").
+Without DATABASE_URL / REDIS_URL, prodsim uses its embedded PostgreSQL and Valkey under var/.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from prodsim_site.embedded import paths as embedded_paths
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# pytest sets PYTEST_VERSION for the whole session (and worker processes that tests spawn inherit
+# it): tests then use their own broker database, so a running `make run` worker never steals them.
+TESTING = "PYTEST_VERSION" in os.environ
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and not env_bool("PRODSIM_DEV_SECRET", True):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
+    # Development and tests: a stable per-checkout key, never used when DJANGO_SECRET_KEY is set.
+    SECRET_KEY = "dev-only-" + str(BASE_DIR)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "prodsim_site",
+    "catalog",
+    "similarity",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "prodsim_site.urls"
+WSGI_APPLICATION = "prodsim_site.wsgi.application"
+ASGI_APPLICATION = "prodsim_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "catalog.context_processors.shop",
+            ],
+        },
+    },
+]
+
+# --- Database: external DATABASE_URL, else the embedded server's unix socket -------------------
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+else:
+    DATABASES = {"default": {**embedded_paths.postgres_settings(), "CONN_MAX_AGE": 60}}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Broker and cache: external REDIS_URL, else the embedded Valkey -----------------------------
+REDIS_URL = os.environ.get("REDIS_URL") or embedded_paths.valkey_url(db=1 if TESTING else 0)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "test" if TESTING else "prodsim",
+    }
+}
+
+# --- Celery (read by prodsim_site/celery.py with namespace CELERY) -------------------------------
+# The longest task's hard time limit; the broker's visibility timeout must exceed it, or Valkey
+# redelivers a still-running task to a second worker.
+LONGEST_TASK_HARD_LIMIT_S = int(os.environ.get("PRODSIM_LONGEST_TASK_S", 6 * 3600))
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_TASK_HARD_LIMIT_S + 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True  # job state lives in PostgreSQL rows, not in a result backend
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"similarity.tasks.*": {"queue": "ml"}}
+CELERY_TASK_TIME_LIMIT = 3600
+CELERY_TASK_SOFT_TIME_LIMIT = 3300
+CELERY_TIMEZONE = "UTC"
+
+# --- Auth, i18n -----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Files --------------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("PRODSIM_STATIC_ROOT", embedded_paths.var_dir() / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+MEDIA_ROOT = Path(os.environ.get("PRODSIM_MEDIA_ROOT", embedded_paths.var_dir() / "media"))
+MEDIA_URL = "media/"
+# Trained model artifacts (one folder per model version).
+PRODSIM_MODELS_ROOT = Path(
+    os.environ.get("PRODSIM_MODELS_ROOT", embedded_paths.var_dir() / "models")
+)
+# Uploads above this size are streamed to disk instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Security ------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if env_bool("PRODSIM_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- REST API -------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "prodsim API",
+    "DESCRIPTION": "Similar products for your shop's catalogue.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("PRODSIM_LOG_LEVEL", "INFO")},
+}
+
+# --- prodsim's own settings (read through prodsim_site.conf) -------------------------------------
+PRODSIM_DEFAULT_CURRENCY = os.environ.get("PRODSIM_DEFAULT_CURRENCY", "EUR")
+PRODSIM_SHOP_NAME = os.environ.get("PRODSIM_SHOP_NAME", "prodsim demo shop")
+PRODSIM_MAX_CSV_BYTES = int(os.environ.get("PRODSIM_MAX_CSV_BYTES", 200 * 1024 * 1024))
+PRODSIM_MAX_IMAGE_BYTES = int(os.environ.get("PRODSIM_MAX_IMAGE_BYTES", 20 * 1024 * 1024))
+PRODSIM_MAX_IMAGE_PIXELS = int(os.environ.get("PRODSIM_MAX_IMAGE_PIXELS", 40_000_000))
+PRODSIM_MAX_ARCHIVE_BYTES = int(os.environ.get("PRODSIM_MAX_ARCHIVE_BYTES", 2 * 1024**3))
+PRODSIM_IMPORT_MAX_ATTEMPTS = int(os.environ.get("PRODSIM_IMPORT_MAX_ATTEMPTS", 3))

@@ -1,0 +1,1 @@
+"""Similarity models (model versions, embeddings) arrive with the image embedding engine."""
