@@ -15,7 +15,9 @@ def _thumbnail(image: ProductImage | None) -> str:
         return "–"
     return format_html(
         '<img src="{}" width="{}" height="{}" style="object-fit:contain" alt="">',
-        image.file.url, THUMBNAIL_PX, THUMBNAIL_PX,
+        image.file.url,
+        THUMBNAIL_PX,
+        THUMBNAIL_PX,
     )
 
 
@@ -43,8 +45,17 @@ class ProductImageInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["thumbnail", "sku", "title", "brand", "category", "price", "currency",
-                    "in_stock", "is_active"]
+    list_display = [
+        "thumbnail",
+        "sku",
+        "title",
+        "brand",
+        "category",
+        "price",
+        "currency",
+        "in_stock",
+        "is_active",
+    ]
     list_display_links = ["thumbnail", "sku"]
     list_filter = ["is_active", "in_stock", "category", "brand"]
     search_fields = ["sku", "title", "brand", "group_id"]
@@ -65,7 +76,8 @@ class ProductAdmin(admin.ModelAdmin):
 class ImportUploadForm(forms.ModelForm):
     csv_upload = forms.FileField(label="Catalogue CSV", help_text="See docs/CATALOGUE_FORMAT.md.")
     images_upload = forms.FileField(
-        label="Images (zip)", required=False,
+        label="Images (zip)",
+        required=False,
         help_text="A zip archive; the CSV's images column holds paths inside it.",
     )
 
@@ -91,13 +103,37 @@ class ImportRowErrorInline(admin.TabularInline):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "state", "created_at", "rows_done", "rows_total", "created_count",
-                    "updated_count", "unchanged_count", "failed_count", "images_rejected"]
+    list_display = [
+        "id",
+        "state",
+        "created_at",
+        "rows_done",
+        "rows_total",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "failed_count",
+        "images_rejected",
+    ]
     list_filter = ["state"]
     readonly_fields = [
-        "state", "progress", "created_count", "updated_count", "unchanged_count",
-        "failed_count", "images_added", "images_rejected", "error", "attempts", "csv_file",
-        "images_file", "images_dir", "created_by", "created_at", "started_at", "finished_at",
+        "state",
+        "progress",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "failed_count",
+        "images_added",
+        "images_rejected",
+        "error",
+        "attempts",
+        "csv_file",
+        "images_file",
+        "images_dir",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
         "duration_s",
     ]
     inlines = [ImportRowErrorInline]

@@ -140,16 +140,9 @@ def _mug(body: ImageDraw.ImageDraw, detail: ImageDraw.ImageDraw, t: Tones) -> No
 
 
 def _tshirt(body: ImageDraw.ImageDraw, detail: ImageDraw.ImageDraw, t: Tones) -> None:
-    outline = [
-        (206, 100),
-        (140, 122),
-        (62, 196),
-        (112, 262),
-        (158, 226),
-        (158, 430),
-        (354, 430),
-    ]
-    outline += [(354, 226), (400, 262), (450, 196), (372, 122), (306, 100), (256, 146)]
+    left = [(206, 100), (140, 122), (62, 196), (112, 262), (158, 226), (158, 430)]
+    right = [(354, 430), (354, 226), (400, 262), (450, 196), (372, 122), (306, 100), (256, 146)]
+    outline = left + right
     body.polygon(outline, fill=255)
     detail.arc((204, 70, 308, 150), start=20, end=160, fill=t.dark, width=10)
     detail.line([(158, 226), (158, 430)], fill=t.dark, width=3)
@@ -157,23 +150,18 @@ def _tshirt(body: ImageDraw.ImageDraw, detail: ImageDraw.ImageDraw, t: Tones) ->
 
 
 def _sneaker(body: ImageDraw.ImageDraw, detail: ImageDraw.ImageDraw, t: Tones) -> None:
-    upper = [
-        (86, 340),
-        (84, 230),
-        (150, 208),
-        (196, 236),
-        (236, 200),
-        (262, 214),
-        (300, 254),
-    ]
-    upper += [(380, 280), (436, 306), (448, 340)]
-    body.polygon(upper, fill=255)
-    detail.rounded_rectangle((70, 330, 462, 372), radius=18, fill=SOLE, outline=t.dark, width=3)
-    detail.line([(76, 352), (456, 352)], fill=mix(SOLE, (0, 0, 0), 0.25), width=3)
+    # Side view, toe to the right: rounded heel, low collar, tongue, laces down the vamp.
+    heel_to_tongue = [(92, 344), (84, 250), (100, 214), (150, 206), (194, 226), (222, 180)]
+    vamp_to_toe = [(262, 176), (296, 232), (370, 262), (424, 280), (454, 310), (458, 344)]
+    body.polygon(heel_to_tongue + vamp_to_toe, fill=255)
+    body.ellipse((72, 212, 140, 344), fill=255)
+    detail.rounded_rectangle((64, 330, 468, 374), radius=20, fill=SOLE, outline=t.dark, width=3)
+    detail.line([(80, 354), (452, 354)], fill=mix(SOLE, (0, 0, 0), 0.25), width=3)
+    detail.arc((396, 290, 500, 400), start=180, end=250, fill=t.dark, width=5)  # toe cap
+    detail.line([(96, 300), (176, 300), (232, 312)], fill=t.dark, width=5)  # side panel seam
     for k in range(4):
-        x = 226 + 22 * k
-        detail.line([(x, 220 + 10 * k), (x + 24, 236 + 10 * k)], fill=(245, 245, 240), width=6)
-    detail.arc((360, 270, 470, 400), start=240, end=330, fill=t.dark, width=4)
+        x, y = 238 + 16 * k, 198 + 14 * k
+        detail.line([(x - 14, y + 6), (x + 16, y - 8)], fill=(246, 246, 240), width=7)
 
 
 def _hat(body: ImageDraw.ImageDraw, detail: ImageDraw.ImageDraw, t: Tones) -> None:

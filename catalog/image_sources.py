@@ -20,8 +20,13 @@ class ImageSourceError(ValueError):
 
 def safe_relative_path(path: str) -> PurePosixPath:
     """Reject absolute paths, '..', backslashes, drive letters and control characters."""
-    if (not path or "\\" in path or path.startswith("/") or ":" in path
-            or any(ord(char) < 32 or ord(char) == 127 for char in path)):
+    if (
+        not path
+        or "\\" in path
+        or path.startswith("/")
+        or ":" in path
+        or any(ord(char) < 32 or ord(char) == 127 for char in path)
+    ):
         raise ImageSourceError(ERROR_UNSAFE_PATH.format(path=path))
     relative = PurePosixPath(path)
     if any(part in {"..", ""} for part in relative.parts):
@@ -62,9 +67,7 @@ class ZipImageSource:
             self._zip = zipfile.ZipFile(archive)
         except (zipfile.BadZipFile, OSError) as exc:
             raise ImageSourceError(ERROR_BAD_ARCHIVE.format(reason=exc)) from exc
-        self._members = {
-            info.filename: info for info in self._zip.infolist() if not info.is_dir()
-        }
+        self._members = {info.filename: info for info in self._zip.infolist() if not info.is_dir()}
 
     def read(self, path: str) -> bytes:
         member = self._members.get(str(safe_relative_path(path)))

@@ -15,8 +15,19 @@ from decimal import Decimal, InvalidOperation
 from .models import CATEGORY_PATH_SEPARATOR
 
 KNOWN_COLUMNS = {
-    "sku", "title", "price", "currency", "description", "brand", "category", "tags",
-    "attributes", "in_stock", "group_id", "active", "images",
+    "sku",
+    "title",
+    "price",
+    "currency",
+    "description",
+    "brand",
+    "category",
+    "tags",
+    "attributes",
+    "in_stock",
+    "group_id",
+    "active",
+    "images",
 }
 REQUIRED_COLUMNS = ("sku", "title", "price")
 ATTRIBUTE_COLUMN_PREFIX = "attr:"
@@ -78,9 +89,7 @@ class CsvHeaderError(ValueError):
     """The header makes the whole file unusable (e.g. no sku column)."""
 
 
-def parse_catalogue_csv(
-    data: bytes, *, default_currency: str
-) -> Iterator[ProductRow | RowProblem]:
+def parse_catalogue_csv(data: bytes, *, default_currency: str) -> Iterator[ProductRow | RowProblem]:
     """Yield a ProductRow or RowProblem per data line, plus header warnings first.
 
     Raises CsvHeaderError when required columns are missing. Invalid UTF-8 is reported per field:
@@ -99,8 +108,9 @@ def parse_catalogue_csv(
         raise CsvHeaderError(ERROR_MISSING_COLUMNS.format(columns=", ".join(missing)))
     for column in header:
         if column not in KNOWN_COLUMNS and not column.startswith(ATTRIBUTE_COLUMN_PREFIX):
-            yield RowProblem(1, ERROR_UNKNOWN_COLUMN.format(column=column), column,
-                             fatal_for_row=False)
+            yield RowProblem(
+                1, ERROR_UNKNOWN_COLUMN.format(column=column), column, fatal_for_row=False
+            )
     yield from _parse_rows(reader, header, default_currency)
 
 
@@ -123,15 +133,22 @@ def _parse_rows(reader, header: list[str], default_currency: str):
         if isinstance(result, ProductRow):
             first_line = first_line_of_sku.setdefault(result.sku, line)
             if first_line != line:
-                result = RowProblem(line, ERROR_DUPLICATE_SKU.format(
-                    sku=result.sku, first_line=first_line), "sku", result.sku)
+                result = RowProblem(
+                    line,
+                    ERROR_DUPLICATE_SKU.format(sku=result.sku, first_line=first_line),
+                    "sku",
+                    result.sku,
+                )
         yield result
 
 
 def _parse_row(line: int, header: list[str], cells: list[str], default_currency: str):
     if len(cells) > len(header):
-        return RowProblem(line, ERROR_TOO_MANY_FIELDS.format(count=len(cells), expected=len(header)))
-    values = dict(zip(header, (cell.strip() for cell in cells)))
+        return RowProblem(
+            line, ERROR_TOO_MANY_FIELDS.format(count=len(cells), expected=len(header))
+        )
+    # Short rows are allowed (trailing empty cells are often dropped by exporters).
+    values = dict(zip(header, (cell.strip() for cell in cells), strict=False))
     sku = values.get("sku", "")
     for column, value in values.items():
         problem = _encoding_problem(column, value)
@@ -233,9 +250,10 @@ def _attributes(values: dict[str, str]) -> dict:
         except json.JSONDecodeError as exc:
             raise _FieldError("attributes", ERROR_ATTRIBUTES.format(reason=exc.msg))
         if not isinstance(attributes, dict):
-            raise _FieldError("attributes", ERROR_ATTRIBUTES.format(
-                reason=f"got {type(attributes).__name__}"))
+            raise _FieldError(
+                "attributes", ERROR_ATTRIBUTES.format(reason=f"got {type(attributes).__name__}")
+            )
     for column, value in values.items():
         if column.startswith(ATTRIBUTE_COLUMN_PREFIX) and value:
-            attributes[column[len(ATTRIBUTE_COLUMN_PREFIX):]] = value
+            attributes[column[len(ATTRIBUTE_COLUMN_PREFIX) :]] = value
     return attributes

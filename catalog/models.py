@@ -97,7 +97,9 @@ class ProductImage(models.Model):
         ordering = ["product", "position"]
         constraints = [
             models.UniqueConstraint(
-                fields=["product"], condition=Q(is_primary=True), name="one_primary_image_per_product"
+                fields=["product"],
+                condition=Q(is_primary=True),
+                name="one_primary_image_per_product",
             ),
             models.UniqueConstraint(
                 fields=["product", "position"], name="image_position_unique_per_product"

@@ -7,8 +7,14 @@ from .models import Category, Product, ProductImage
 
 def product_list(*, category: Category | None = None, query: str = "") -> QuerySet[Product]:
     """Active products, optionally within a category subtree and matching words of `query`."""
-    products = Product.objects.filter(is_active=True).select_related("category").prefetch_related(
-        Prefetch("images", queryset=ProductImage.objects.filter(is_primary=True), to_attr="primary")
+    products = (
+        Product.objects.filter(is_active=True)
+        .select_related("category")
+        .prefetch_related(
+            Prefetch(
+                "images", queryset=ProductImage.objects.filter(is_primary=True), to_attr="primary"
+            )
+        )
     )
     if category is not None:
         products = products.filter(
@@ -16,8 +22,11 @@ def product_list(*, category: Category | None = None, query: str = "") -> QueryS
         )
     for word in query.split()[:10]:
         products = products.filter(
-            Q(title__icontains=word) | Q(brand__icontains=word) | Q(sku__iexact=word)
-            | Q(description__icontains=word) | Q(tags__contains=[word.lower()])
+            Q(title__icontains=word)
+            | Q(brand__icontains=word)
+            | Q(sku__iexact=word)
+            | Q(description__icontains=word)
+            | Q(tags__contains=[word.lower()])
         )
     return products.order_by("title", "sku")
 

@@ -22,12 +22,16 @@ def product_list(request):
             raise Http404("No such category")
     products = selectors.product_list(category=category, query=query)
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "catalog/product_list.html", {
-        "page": page,
-        "query": query,
-        "current_category": category,
-        "categories": selectors.category_list_with_counts(),
-    })
+    return render(
+        request,
+        "catalog/product_list.html",
+        {
+            "page": page,
+            "query": query,
+            "current_category": category,
+            "categories": selectors.category_list_with_counts(),
+        },
+    )
 
 
 @require_GET

@@ -37,9 +37,10 @@ TESTING = "PYTEST_VERSION" in os.environ
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and not env_bool("PRODSIM_DEV_SECRET", True):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
-    # Development and tests: a stable per-checkout key, never used when DJANGO_SECRET_KEY is set.
+    # Only the all-embedded development setup may run without a key; anything pointed at
+    # external services is a deployment and must bring its own.
+    if os.environ.get("DATABASE_URL") and not (DEBUG or TESTING):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DATABASE_URL is set")
     SECRET_KEY = "dev-only-" + str(BASE_DIR)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")

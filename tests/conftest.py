@@ -16,3 +16,102 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     return settings.MEDIA_ROOT
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL pointing a child process at this test run's database (e.g. test_prodsim)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    credentials = quote(db["USER"], safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    return (
+        f"postgres://{credentials}@{quote(db['HOST'] or 'localhost', safe='')}:"
+        f"{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
+    )
+
+
+@pytest.fixture
+def celery_worker_process(settings, media_root):
+    """Start a real `celery worker` child on the test database and broker; yield a stopper.
+
+    Used with transactional tests, so the worker sees committed rows. The queues are purged
+    first so tasks left by an aborted earlier run never reach this worker.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import redis
+
+    started = []
+
+    def start(queues: str = "default", extra_env: dict | None = None) -> subprocess.Popen:
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        client.delete(*queues.split(","))
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_subprocess(),
+            "REDIS_URL": settings.CELERY_BROKER_URL,
+            "PRODSIM_MEDIA_ROOT": str(media_root),
+            **(extra_env or {}),
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "prodsim_site",
+                "worker",
+                "-Q",
+                queues,
+                "--pool",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, process=None):
+    """Poll until predicate() is truthy; fail with the worker's output if it died or timed out."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"worker exited with {process.returncode}:\n{process.stdout.read()}")
+        time.sleep(interval)
+    output = ""
+    if process is not None:
+        process.terminate()
+        output = process.communicate(timeout=20)[0]
+    pytest.fail(f"condition not met within {timeout}s\n{output}")

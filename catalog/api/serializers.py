@@ -21,6 +21,17 @@ class ProductOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = [
-            "sku", "title", "description", "brand", "category", "price", "currency", "tags",
-            "attributes", "in_stock", "group_id", "images", "updated_at",
+            "sku",
+            "title",
+            "description",
+            "brand",
+            "category",
+            "price",
+            "currency",
+            "tags",
+            "attributes",
+            "in_stock",
+            "group_id",
+            "images",
+            "updated_at",
         ]

@@ -12,10 +12,12 @@ class ProductListApi(generics.ListAPIView):
 
     serializer_class = ProductOutputSerializer
 
-    @extend_schema(parameters=[
-        OpenApiParameter("category", str, description="Category slug (includes subcategories)"),
-        OpenApiParameter("q", str, description="Words that must all appear"),
-    ])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("category", str, description="Category slug (includes subcategories)"),
+            OpenApiParameter("q", str, description="Words that must all appear"),
+        ]
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -34,6 +36,6 @@ class ProductDetailApi(generics.RetrieveAPIView):
 
     serializer_class = ProductOutputSerializer
     lookup_field = "sku"
-    queryset = Product.objects.filter(is_active=True).select_related("category").prefetch_related(
-        "images"
+    queryset = (
+        Product.objects.filter(is_active=True).select_related("category").prefetch_related("images")
     )

@@ -85,8 +85,16 @@ def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> 
 
 def _reset_counts(job: ImportJob) -> None:
     job.row_errors.all().delete()
-    for name in ("rows_total", "rows_done", "created_count", "updated_count", "unchanged_count",
-                 "failed_count", "images_added", "images_rejected"):
+    for name in (
+        "rows_total",
+        "rows_done",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "failed_count",
+        "images_added",
+        "images_rejected",
+    ):
         setattr(job, name, 0)
 
 
@@ -138,10 +146,16 @@ def _image_source(job: ImportJob):
 
 
 def _record_problem(job: ImportJob, problem: RowProblem) -> None:
-    level = ImportRowError.Level.ROW_REJECTED if problem.fatal_for_row else ImportRowError.Level.WARNING
+    level = (
+        ImportRowError.Level.ROW_REJECTED if problem.fatal_for_row else ImportRowError.Level.WARNING
+    )
     ImportRowError.objects.create(
-        job=job, line=problem.line, column=problem.column[:100], sku=problem.sku[:200],
-        level=level, message=problem.message,
+        job=job,
+        line=problem.line,
+        column=problem.column[:100],
+        sku=problem.sku[:200],
+        level=level,
+        message=problem.message,
     )
     if problem.line > 1:
         job.rows_done += 1
@@ -156,8 +170,12 @@ def _import_row(job: ImportJob, row: ProductRow, source) -> None:
         except (ImageSourceError, InvalidImage) as exc:
             job.images_rejected += 1
             ImportRowError.objects.create(
-                job=job, line=row.line, column="images", sku=row.sku,
-                level=ImportRowError.Level.IMAGE_REJECTED, message=f"{path}: {exc}",
+                job=job,
+                line=row.line,
+                column="images",
+                sku=row.sku,
+                level=ImportRowError.Level.IMAGE_REJECTED,
+                message=f"{path}: {exc}",
             )
     result = product_upsert(row=row, images=images)
     job.rows_done += 1
@@ -179,9 +197,17 @@ def _load_image(source, path: str) -> ImageToAttach:
 
 
 def _save_progress(job: ImportJob, progress: ProgressCallback | None) -> None:
-    job.save(update_fields=[
-        "rows_total", "rows_done", "created_count", "updated_count", "unchanged_count",
-        "failed_count", "images_added", "images_rejected",
-    ])
+    job.save(
+        update_fields=[
+            "rows_total",
+            "rows_done",
+            "created_count",
+            "updated_count",
+            "unchanged_count",
+            "failed_count",
+            "images_added",
+            "images_rejected",
+        ]
+    )
     if progress:
         progress(job)

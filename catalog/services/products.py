@@ -8,8 +8,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
-from ..importers import ProductRow
 from ..images import PreparedImage
+from ..importers import ProductRow
 from ..models import (
     CATEGORY_PATH_SEPARATOR,
     Category,
@@ -19,8 +19,16 @@ from ..models import (
 )
 
 PRODUCT_FIELDS = (
-    "title", "description", "brand", "price", "currency", "tags", "attributes", "in_stock",
-    "group_id", "is_active",
+    "title",
+    "description",
+    "brand",
+    "price",
+    "currency",
+    "tags",
+    "attributes",
+    "in_stock",
+    "group_id",
+    "is_active",
 )
 
 
@@ -52,8 +60,11 @@ def category_get_or_create(*, path: str) -> Category | None:
         level_path = CATEGORY_PATH_SEPARATOR.join(levels[:depth])
         parent, _ = Category.objects.get_or_create(
             path=level_path,
-            defaults={"name": levels[depth - 1], "parent": parent,
-                      "slug": _unique_category_slug(level_path)},
+            defaults={
+                "name": levels[depth - 1],
+                "parent": parent,
+                "slug": _unique_category_slug(level_path),
+            },
         )
     return parent
 
@@ -110,9 +121,7 @@ def _apply_changes(product: Product, values: dict) -> list[str]:
     return changed
 
 
-def _sync_images(
-    product: Product, images: list[ImageToAttach], written: list[str]
-) -> int | None:
+def _sync_images(product: Product, images: list[ImageToAttach], written: list[str]) -> int | None:
     """Make the product's images the given list (matched by content hash).
 
     Returns how many images were new, or None when the list was already exactly this.
@@ -141,8 +150,11 @@ def _sync_images(
 def _new_image(product: Product, to_attach: ImageToAttach, written: list[str]) -> ProductImage:
     prepared = to_attach.prepared
     image = ProductImage(
-        product=product, sha256=prepared.sha256, width=prepared.width,
-        height=prepared.height, source_name=to_attach.source_name[:500],
+        product=product,
+        sha256=prepared.sha256,
+        width=prepared.width,
+        height=prepared.height,
+        source_name=to_attach.source_name[:500],
     )
     name = product_image_upload_to(image, f"image.{prepared.extension}")
     # Content-addressed: the same original always maps to the same stored file, shared by rows.

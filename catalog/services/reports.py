@@ -15,11 +15,12 @@ def import_job_summary(job: ImportJob) -> str:
     ]
     if job.error:
         lines.append(f"  error: {job.error}")
-    problems = list(job.row_errors.all()[:MAX_LISTED_PROBLEMS + 1])
+    problems = list(job.row_errors.all()[: MAX_LISTED_PROBLEMS + 1])
     for problem in problems[:MAX_LISTED_PROBLEMS]:
         column = f" [{problem.column}]" if problem.column else ""
-        lines.append(f"  line {problem.line}{column} {problem.get_level_display()}: "
-                     f"{problem.message}")
+        lines.append(
+            f"  line {problem.line}{column} {problem.get_level_display()}: {problem.message}"
+        )
     if len(problems) > MAX_LISTED_PROBLEMS:
         lines.append(f"  … more problems in the admin (Import jobs → #{job.pk})")
     return "\n".join(lines)

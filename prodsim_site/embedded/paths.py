@@ -7,6 +7,7 @@ compute connection parameters before any server runs.
 import hashlib
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -19,7 +20,7 @@ DATABASE_USER = "postgres"
 
 
 def var_dir() -> Path:
-    """The root of all embedded data (`var/` beside manage.py unless PRODSIM_VAR_DIR says otherwise)."""
+    """The root of all embedded data: `var/` beside manage.py, or PRODSIM_VAR_DIR."""
     return Path(os.environ.get("PRODSIM_VAR_DIR", BASE_DIR / "var")).resolve()
 
 
@@ -33,7 +34,7 @@ def postgres_socket_dir() -> Path:
     if len(str(data_dir / f".s.PGSQL.{POSTGRES_PORT}")) <= MAX_SOCKET_PATH:
         return data_dir
     digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
-    return Path("/tmp") / f"prodsim-pg-{digest}"
+    return Path(tempfile.gettempdir()) / f"prodsim-pg-{digest}"
 
 
 def valkey_dir() -> Path:

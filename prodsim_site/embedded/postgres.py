@@ -9,9 +9,8 @@ import logging
 import os
 import subprocess
 import time
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import psutil
 import psycopg
@@ -73,8 +72,18 @@ def _prepare_permissions(data_dir: Path, socket_dir: Path) -> None:
 
 def _initdb(data_dir: Path) -> None:
     logger.info("Initialising PostgreSQL data directory %s", data_dir)
-    _run([_bin("initdb"), "-D", str(data_dir), "-U", paths.DATABASE_USER, "--auth=trust",
-          "--encoding=UTF8", "--locale=C.UTF-8"])
+    _run(
+        [
+            _bin("initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            paths.DATABASE_USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        ]
+    )
 
 
 def _remove_stale_pid_file(data_dir: Path) -> None:
@@ -134,11 +143,25 @@ def start() -> None:
     options = " ".join(f"-c {key}={value}" for key, value in SERVER_OPTIONS.items())
     log_file = data_dir / "server.log"
     try:
-        _run([_bin("pg_ctl"), "-D", str(data_dir), "-l", str(log_file), "-w",
-              "-t", str(START_TIMEOUT_S), "-o", f"-k {socket_dir} {options}", "start"])
+        _run(
+            [
+                _bin("pg_ctl"),
+                "-D",
+                str(data_dir),
+                "-l",
+                str(log_file),
+                "-w",
+                "-t",
+                str(START_TIMEOUT_S),
+                "-o",
+                f"-k {socket_dir} {options}",
+                "start",
+            ]
+        )
     except subprocess.CalledProcessError as exc:
         raise PostgresStartError(
-            f"PostgreSQL did not start ({exc.stderr.strip()}). Last log lines:\n{_log_tail(log_file)}"
+            f"PostgreSQL did not start ({exc.stderr.strip()}). "
+            f"Last log lines:\n{_log_tail(log_file)}"
         ) from exc
     _wait_until_ready()
     _ensure_database()
@@ -164,7 +187,7 @@ def _ensure_database() -> None:
 
 
 def stop() -> bool:
-    """Stop the server (fast shutdown: sessions are ended, data is flushed). False if not running."""
+    """Stop the server (fast shutdown: sessions end, data is flushed). False if not running."""
     data_dir = paths.postgres_data_dir()
     if not (data_dir / "postmaster.pid").exists():
         return False
@@ -187,4 +210,3 @@ def _log_tail(log_file: Path, lines: int = 20) -> str:
         return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log)"
-

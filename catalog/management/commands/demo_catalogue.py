@@ -14,8 +14,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--per-category", type=int, default=36,
-                            help="products per category (default 36 → 360 products)")
+        parser.add_argument(
+            "--per-category",
+            type=int,
+            default=36,
+            help="products per category (default 36 → 360 products)",
+        )
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args, per_category: int, seed: int, **options):
@@ -23,5 +27,10 @@ class Command(BaseCommand):
             csv_path = write_demo_catalogue(
                 out_dir=Path(out_dir), seed=seed, products_per_category=per_category
             )
-            call_command("import_catalogue", str(csv_path), images=csv_path.parent / "images",
-                         verbosity=options["verbosity"], stdout=self.stdout)
+            call_command(
+                "import_catalogue",
+                str(csv_path),
+                images=csv_path.parent / "images",
+                verbosity=options["verbosity"],
+                stdout=self.stdout,
+            )

@@ -16,7 +16,11 @@ class Command(BaseCommand):
             embedded.ensure_started()
         elif action == "stop":
             stopped = embedded.stop()
-            self.stdout.write(", ".join(f"{name}: {'stopped' if was else 'was not running'}"
-                                        for name, was in stopped.items()))
+            self.stdout.write(
+                ", ".join(
+                    f"{name}: {'stopped' if was else 'was not running'}"
+                    for name, was in stopped.items()
+                )
+            )
             return
         self.stdout.write(json.dumps(embedded.status(), indent=2))

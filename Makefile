@@ -1,0 +1,38 @@
+# prodsim — the two commands a new machine needs: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint format lock bench services-stop clean-var
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start everything on the embedded services with the demo shop, serve on :8000.
+run: install
+	$(BIN)/python manage.py up
+
+## Install and run the whole suite against real PostgreSQL+pgvector and Valkey.
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Re-pin the full dependency set after changing requirements*.txt.
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
+
+services-stop: install
+	$(BIN)/python manage.py services stop

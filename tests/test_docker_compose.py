@@ -1,0 +1,198 @@
+"""docker-compose.yml and the Dockerfile agree with prodsim's settings.
+
+No Docker engine is needed: the files are parsed and checked by construction. No database either.
+"""
+
+import json
+import re
+import shlex
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+import pytest
+import yaml
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+# The files whose os.environ reads define which variables prodsim understands.
+SETTINGS_SOURCES = [
+    ROOT / "prodsim_site" / "settings.py",
+    *(ROOT / "prodsim_site" / "embedded").glob("*.py"),
+]
+
+EXPECTED_SERVICES = {"db", "redis", "migrate", "web", "worker", "ml"}
+APP_SERVICES = {"migrate", "web", "worker", "ml"}
+LONG_RUNNING_APP_SERVICES = {"web", "worker", "ml"}
+APP_IMAGE = "prodsim:latest"
+EXPECTED_APP_DEPENDS_ON = {
+    "db": "service_healthy",
+    "redis": "service_healthy",
+    "migrate": "service_completed_successfully",
+}
+# ${VAR:-default} and ${VAR-default}: compose's "use the default when unset" forms.
+DEFAULT_SUBSTITUTION = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
+QUOTED_ENV_NAME = re.compile(r"\"([A-Z][A-Z0-9_]*)\"")
+DEFAULT_CELERY_NODE = "celery@%h"
+
+
+def with_defaults(value: str) -> str:
+    """value with every ${VAR:-default} / ${VAR-default} replaced by its default."""
+    return DEFAULT_SUBSTITUTION.sub(lambda match: match.group(1), value)
+
+
+def argv(command) -> list[str]:
+    """A compose command (string or list) as an argument vector."""
+    return shlex.split(command) if isinstance(command, str) else [str(arg) for arg in command]
+
+
+def option(args: list[str], *names: str) -> str | None:
+    """The value of the first of names in args (`-Q ml`, `--queues=ml`), or None."""
+    for index, arg in enumerate(args):
+        for name in names:
+            if arg == name and index + 1 < len(args):
+                return args[index + 1]
+            if name.startswith("--") and arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def is_celery_worker(args: list[str]) -> bool:
+    return args[:1] == ["celery"] and "worker" in args
+
+
+def worker_queues(args: list[str]) -> set[str]:
+    return set(option(args, "-Q", "--queues").split(","))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def workers(services) -> dict[str, list[str]]:
+    return {
+        name: args
+        for name, service in services.items()
+        if is_celery_worker(args := argv(service.get("command", [])))
+    }
+
+
+def test_services_are_exactly_the_deployment(services):
+    assert set(services) == EXPECTED_SERVICES
+
+
+def test_app_services_run_the_prodsim_image(services):
+    for name in APP_SERVICES:
+        assert services[name]["image"] == APP_IMAGE, name
+        assert services[name]["build"] == ".", name
+
+
+def test_db_is_pgvector_on_postgres_18(services):
+    image = services["db"]["image"]
+    assert image.startswith("pgvector/pgvector:")
+    assert re.fullmatch(r"pgvector/pgvector:(\d+\.\d+\.\d+-)?pg18", image)
+
+
+def test_named_volumes_are_declared_and_used(compose, services):
+    used = set()
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0] if isinstance(volume, str) else volume.get("source")
+            if source and not source.startswith((".", "/", "~")):
+                used.add(source)
+    assert used == set(compose.get("volumes") or {})
+
+
+def test_every_long_running_service_has_a_healthcheck(services):
+    for name, service in services.items():
+        if name == "migrate":
+            continue
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test != ["NONE"], name
+
+
+def test_app_services_wait_for_healthy_backends_and_migrations(services):
+    for name in LONG_RUNNING_APP_SERVICES:
+        depends_on = services[name]["depends_on"]
+        conditions = {dependency: spec["condition"] for dependency, spec in depends_on.items()}
+        assert conditions == EXPECTED_APP_DEPENDS_ON, name
+
+
+def test_ml_worker_has_its_queue_one_process_and_a_gpu(services, workers):
+    args = workers["ml"]
+    assert worker_queues(args) == {"ml"}
+    assert option(args, "-c", "--concurrency") == "1"
+    devices = services["ml"]["deploy"]["resources"]["reservations"]["devices"]
+    assert any(
+        device.get("driver") == "nvidia" and "gpu" in device.get("capabilities", [])
+        for device in devices
+    )
+
+
+def test_default_worker_consumes_the_default_queue(workers):
+    assert "default" in worker_queues(workers["worker"])
+
+
+def test_workers_consume_exactly_the_routed_queues(workers):
+    routed = {settings.CELERY_TASK_DEFAULT_QUEUE}
+    routed |= {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    consumed = set().union(*(worker_queues(args) for args in workers.values()))
+    assert consumed == routed
+
+
+def test_worker_healthchecks_ping_their_own_node(services, workers):
+    for name, args in workers.items():
+        node = option(args, "-n", "--hostname") or DEFAULT_CELERY_NODE
+        check = " ".join(argv(services[name]["healthcheck"]["test"]))
+        # Compose turns $$ into $, and the container's shell expands $HOSTNAME like Celery's %h.
+        expected = node.replace("%h", "$$HOSTNAME")
+        assert f"-d {expected}" in check, name
+
+
+def test_database_url_points_at_the_db_service(services):
+    db_env = services["db"]["environment"]
+    for name in APP_SERVICES:
+        database = dj_database_url.parse(
+            with_defaults(services[name]["environment"]["DATABASE_URL"])
+        )
+        assert database["HOST"] == "db", name
+        assert database["NAME"] == db_env["POSTGRES_DB"], name
+        assert database["USER"] == db_env["POSTGRES_USER"], name
+        assert database["PASSWORD"] == with_defaults(db_env["POSTGRES_PASSWORD"]), name
+
+
+def test_redis_url_points_at_the_redis_service(services):
+    for name in APP_SERVICES:
+        assert urlparse(services[name]["environment"]["REDIS_URL"]).hostname == "redis", name
+
+
+def test_app_environment_names_are_read_by_settings(services):
+    known = set()
+    for source in SETTINGS_SOURCES:
+        known |= set(QUOTED_ENV_NAME.findall(source.read_text()))
+    for name in APP_SERVICES:
+        assert set(services[name]["environment"]) <= known, name
+
+
+def test_production_runs_without_debug(services):
+    for name in APP_SERVICES:
+        assert str(services[name]["environment"]["DJANGO_DEBUG"]).lower() == "false", name
+
+
+def test_image_and_web_service_serve_the_wsgi_app_with_gunicorn(services):
+    cmd_lines = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD ")]
+    image_cmd = json.loads(cmd_lines[-1].removeprefix("CMD "))
+    web_cmd = argv(services["web"]["command"])
+    for command in (image_cmd, web_cmd):
+        assert command[0] == "gunicorn"
+        assert "prodsim_site.wsgi:application" in command
+    assert web_cmd == image_cmd
