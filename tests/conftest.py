@@ -2,12 +2,24 @@
 
 import pytest
 
+from prodsim_site import embedded
 from prodsim_site.embedded.bootstrap import start_embedded_services
+
+_started_by_tests = False
 
 
 def pytest_configure(config):
-    # Before pytest-django's django_db_setup creates test_prodsim on the server.
+    # Before pytest-django's django_db_setup creates test_prodsim on the server. Servers that a
+    # running `make run` already provides are shared (tests use their own database and broker db).
+    global _started_by_tests
+    status = embedded.status()
+    _started_by_tests = any(s["embedded"] and not s["running"] for s in status.values())
     start_embedded_services()
+
+
+def pytest_unconfigure(config):
+    if _started_by_tests:
+        embedded.stop()
 
 
 @pytest.fixture(autouse=True)
