@@ -4,6 +4,7 @@ Production differs from development only by the environment (see README "Configu
 Without DATABASE_URL / REDIS_URL, prodsim uses its embedded PostgreSQL and Valkey under var/.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -214,3 +215,9 @@ PRODSIM_MAX_IMAGE_BYTES = int(os.environ.get("PRODSIM_MAX_IMAGE_BYTES", 20 * 102
 PRODSIM_MAX_IMAGE_PIXELS = int(os.environ.get("PRODSIM_MAX_IMAGE_PIXELS", 40_000_000))
 PRODSIM_MAX_ARCHIVE_BYTES = int(os.environ.get("PRODSIM_MAX_ARCHIVE_BYTES", 2 * 1024**3))
 PRODSIM_IMPORT_MAX_ATTEMPTS = int(os.environ.get("PRODSIM_IMPORT_MAX_ATTEMPTS", 3))
+PRODSIM_ML_MAX_ATTEMPTS = int(os.environ.get("PRODSIM_ML_MAX_ATTEMPTS", 3))
+# Activate a newly trained version automatically when it beats the active one on Recall@1.
+PRODSIM_AUTO_ACTIVATE = env_bool("PRODSIM_AUTO_ACTIVATE", True)
+# Overrides of the training defaults (backbone, weights, input_size, embedding_dim, epochs, ...),
+# as JSON, e.g. {"backbone": "small_cnn", "epochs": 5}.
+PRODSIM_TRAINING_DEFAULTS = json.loads(os.environ.get("PRODSIM_TRAINING_DEFAULTS", "{}"))

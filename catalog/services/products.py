@@ -40,6 +40,7 @@ class UpsertOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class UpsertResult:
+    product_id: int
     outcome: UpsertOutcome
     images_added: int
 
@@ -109,7 +110,7 @@ def _product_upsert(row: ProductRow, images: list[ImageToAttach], written: list[
         outcome = UpsertOutcome.UPDATED
     else:
         outcome = UpsertOutcome.UNCHANGED
-    return UpsertResult(outcome, images_added or 0)
+    return UpsertResult(product.pk, outcome, images_added or 0)
 
 
 def _apply_changes(product: Product, values: dict) -> list[str]:

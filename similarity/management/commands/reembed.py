@@ -1,0 +1,42 @@
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from similarity.models import ModelVersion
+from similarity.services.reembed import reembed
+
+
+class Command(BaseCommand):
+    help = (
+        "Embed product images with a model version (default: the active one). Resumable: an "
+        "interrupted run continues where it stopped; repeating a run changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--model-version", type=int, help="version number (default: active)")
+        parser.add_argument(
+            "--only-missing",
+            action="store_true",
+            help="skip images that already have an up-to-date vector",
+        )
+        parser.add_argument("--batch-size", type=int, default=64)
+
+    def handle(self, *args, model_version, only_missing, batch_size, **options):
+        versions = ModelVersion.objects.all()
+        version = (
+            versions.filter(pk=model_version)
+            if model_version
+            else versions.filter(status=ModelVersion.Status.ACTIVE)
+        ).first()
+        if version is None or not version.artifact_dir:
+            raise CommandError("no such trained model version (and no active one)")
+        with tqdm(unit="img", disable=options["verbosity"] == 0) as bar:
+
+            def show(state):
+                bar.total = state.total
+                bar.set_postfix(failed=state.failed)
+                bar.update(state.done - bar.n)
+
+            state = reembed(
+                version=version, only_missing=only_missing, batch_size=batch_size, progress=show
+            )
+        self.stdout.write(f"v{version.pk}: {state.done} images embedded, {state.failed} failed")

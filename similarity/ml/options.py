@@ -1,0 +1,7 @@
+"""The choices a model version offers (no TensorFlow import: forms and commands read these)."""
+
+BACKBONES = ("mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "small_cnn")
+DEFAULT_BACKBONE = "mobilenet_v2"
+WEIGHT_CHOICES_HELP = "'imagenet', 'auto' (imagenet, else random init, logged), 'none', or a path"
+LABEL_SOURCES = ("auto", "group", "category")
+METRICS = ("cosine", "l2", "ip")

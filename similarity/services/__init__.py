@@ -1,0 +1,22 @@
+"""Similarity writes that the web process may call (no TensorFlow). The worker-only pipeline
+lives in `services.pipeline`, `services.embedding` and `services.baselines`."""
+
+from .versions import (
+    VersionStateError,
+    active_version,
+    job_cancel,
+    model_version_activate,
+    model_version_create,
+    model_version_rollback,
+    products_embed_request,
+)
+
+__all__ = [
+    "VersionStateError",
+    "active_version",
+    "job_cancel",
+    "model_version_activate",
+    "model_version_create",
+    "model_version_rollback",
+    "products_embed_request",
+]

@@ -1,0 +1,94 @@
+"""The training snapshot of the catalogue: which images, which labels, which split.
+
+Splits are made by *unit* (a variant group, or a product without a group), so no product and no
+variant group has images on two sides: evaluation never sees what training saw.
+"""
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+
+from catalog import selectors as catalog_selectors
+from catalog.selectors import ImageRecord
+
+TEST_SHARE = 0.2
+VALIDATION_SHARE = 0.1
+# "auto" uses variant groups when enough products have partners to learn from; otherwise the
+# category is the only signal of "same kind of thing".
+AUTO_GROUP_MIN_SHARE = 0.2
+
+ERROR_TOO_SMALL = "the catalogue has {images} images; training needs at least {minimum}"
+MIN_IMAGES = 8
+
+
+class DatasetTooSmall(ValueError):
+    """Not enough images to train and evaluate a model."""
+
+
+@dataclass
+class Snapshot:
+    """Images per split with integer labels; `label_source` says what the labels mean."""
+
+    label_source: str
+    records: dict[str, list[ImageRecord]] = field(default_factory=dict)
+    labels: dict[str, list[int]] = field(default_factory=dict)
+    label_names: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        digest = hashlib.sha256()
+        for split in ("train", "val", "test"):
+            for record in self.records[split]:
+                digest.update(f"{split}:{record.image_id}:{record.sha256};".encode())
+        return {
+            "label_source": self.label_source,
+            "images": {split: len(items) for split, items in self.records.items()},
+            "labels": len(self.label_names),
+            "sha256": digest.hexdigest(),
+            "test_image_ids": [record.image_id for record in self.records["test"]],
+        }
+
+
+def _unit(record: ImageRecord) -> str:
+    return f"group:{record.group_id}" if record.group_id else f"product:{record.product_id}"
+
+
+def resolve_label_source(records: list[ImageRecord], requested: str) -> str:
+    if requested != "auto":
+        return requested
+    products_by_group: dict[str, set[int]] = {}
+    for record in records:
+        if record.group_id:
+            products_by_group.setdefault(record.group_id, set()).add(record.product_id)
+    partnered = sum(len(products) for products in products_by_group.values() if len(products) > 1)
+    products = len({record.product_id for record in records})
+    return "group" if products and partnered / products >= AUTO_GROUP_MIN_SHARE else "category"
+
+
+def label_for(record: ImageRecord, source: str) -> str:
+    if source == "category" and record.category_path:
+        return f"category:{record.category_path}"
+    return _unit(record)  # group, or the product itself: its images are views of one thing
+
+
+def catalogue_snapshot(*, label_source: str, seed: int) -> Snapshot:
+    """Snapshot the active catalogue's images into train/val/test by unit, deterministically."""
+    records = catalog_selectors.image_records()
+    if len(records) < MIN_IMAGES:
+        raise DatasetTooSmall(ERROR_TOO_SMALL.format(images=len(records), minimum=MIN_IMAGES))
+    source = resolve_label_source(records, label_source)
+    units = sorted({_unit(record) for record in records})
+    random.Random(seed).shuffle(units)
+    test_count = max(1, round(len(units) * TEST_SHARE))
+    val_count = max(1, round(len(units) * VALIDATION_SHARE))
+    split_of = {unit: "test" for unit in units[:test_count]}
+    split_of.update({unit: "val" for unit in units[test_count : test_count + val_count]})
+    snapshot = Snapshot(label_source=source, records={"train": [], "val": [], "test": []})
+    names = sorted({label_for(record, source) for record in records})
+    index = {name: position for position, name in enumerate(names)}
+    snapshot.label_names = names
+    snapshot.labels = {"train": [], "val": [], "test": []}
+    for record in records:
+        split = split_of.get(_unit(record), "train")
+        snapshot.records[split].append(record)
+        snapshot.labels[split].append(index[label_for(record, source)])
+    return snapshot

@@ -1,0 +1,112 @@
+"""Model version lifecycle: create (and enqueue training), activate, roll back, archive, cancel.
+
+No TensorFlow here: the admin and the web process call these.
+"""
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Job, ModelVersion
+
+logger = logging.getLogger(__name__)
+
+ERROR_NOT_SERVABLE = "version v{pk} is {status}; only a ready or archived version can be activated"
+ERROR_NO_PREVIOUS = "there is no earlier ready version to roll back to"
+
+
+class VersionStateError(ValueError):
+    """The requested lifecycle change is not allowed in the version's current state."""
+
+
+DEFAULT_TRAINING = {
+    "backbone": "mobilenet_v2",
+    "weights": "auto",
+    "input_size": 224,
+    "embedding_dim": 256,
+    "epochs": 10,
+    "label_source": "auto",
+    "metric": "cosine",
+}
+
+
+@transaction.atomic
+def model_version_create(
+    *, auto_activate: bool | None = None, enqueue: bool = True, **params
+) -> ModelVersion:
+    """Create a queued version and its training job; the job is enqueued after commit
+    (enqueue=False: the caller runs it, e.g. `manage.py train --here`)."""
+    values = {**DEFAULT_TRAINING, **settings.PRODSIM_TRAINING_DEFAULTS, **params}
+    version = ModelVersion.objects.create(
+        backbone=values.pop("backbone"),
+        weights=values.pop("weights"),
+        input_size=values.pop("input_size"),
+        embedding_dim=values.pop("embedding_dim"),
+        metric=values.pop("metric"),
+        label_source=values.pop("label_source"),
+        auto_activate=settings.PRODSIM_AUTO_ACTIVATE if auto_activate is None else auto_activate,
+        params=values,
+    )
+    version.artifact_dir = str(Path(settings.PRODSIM_MODELS_ROOT) / f"v{version.pk}")
+    version.save(update_fields=["artifact_dir"])
+    job = Job.objects.create(kind=Job.Kind.TRAIN, model_version=version)
+    if enqueue:
+        from ..tasks import model_version_train_task  # tasks import services
+
+        model_version_train_task.delay_on_commit(job.pk)
+    return version
+
+
+@transaction.atomic
+def model_version_activate(*, version: ModelVersion) -> ModelVersion:
+    """Make `version` the one that serves; the previous active one stays ready for rollback."""
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status == ModelVersion.Status.ACTIVE:
+        return version
+    if version.status not in {ModelVersion.Status.READY, ModelVersion.Status.ARCHIVED}:
+        raise VersionStateError(ERROR_NOT_SERVABLE.format(pk=version.pk, status=version.status))
+    # Lock the current active row too, so two concurrent activations serialise here.
+    ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).update(
+        status=ModelVersion.Status.READY
+    )
+    version.status = ModelVersion.Status.ACTIVE
+    version.activated_at = timezone.now()
+    version.save(update_fields=["status", "activated_at"])
+    logger.info("Model version %s is now active", version.pk)
+    return version
+
+
+@transaction.atomic
+def model_version_rollback() -> ModelVersion:
+    """Activate the most recently active version before the current one."""
+    current = active_version()
+    previous = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.READY, activated_at__isnull=False)
+        .exclude(pk=current.pk if current else None)
+        .order_by("-activated_at")
+        .first()
+    )
+    if previous is None:
+        raise VersionStateError(ERROR_NO_PREVIOUS)
+    return model_version_activate(version=previous)
+
+
+def active_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+
+
+def job_cancel(*, job: Job) -> None:
+    """Ask a running job to stop; the worker checks this flag between batches."""
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+
+
+def products_embed_request(*, product_ids: list[int]) -> None:
+    """Have the `ml` worker embed these products' new images with the active version, after
+    the current transaction commits (so the worker sees the rows)."""
+    if product_ids and active_version() is not None:
+        from ..tasks import products_embed_task
+
+        products_embed_task.delay_on_commit(sorted(set(product_ids)))
