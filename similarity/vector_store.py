@@ -124,6 +124,9 @@ def hnsw_index_build(*, version: ModelVersion) -> None:
         return
     concurrently = "" if connection.in_atomic_block else "CONCURRENTLY"
     with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            # Deferred FK checks of rows written in this transaction would block CREATE INDEX.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         if state is False:
             cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {index_name(version)}")
         cursor.execute(f"SET maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
@@ -135,6 +138,8 @@ def hnsw_index_build(*, version: ModelVersion) -> None:
             f"WHERE model_version_id = {int(version.pk)}"
         )
         cursor.execute("RESET maintenance_work_mem")
+        # Fresh statistics, so the planner knows how many rows the version's index covers.
+        cursor.execute("ANALYZE similarity_productembedding")
 
 
 def hnsw_index_drop(*, version: ModelVersion) -> None:
@@ -177,7 +182,9 @@ def explain_nearest(*, version: ModelVersion, vector: np.ndarray, k: int) -> str
     """EXPLAIN of the nearest-products query (tests prove the HNSW index is used)."""
     params = {"vector": _vector_literal(vector), "k": k, "exclude": []}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # tiny test tables favour seq scans
+        # Tiny test tables favour sequential and bitmap scans over any index.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute("EXPLAIN " + _nearest_sql(version, ()), params)
         return "\n".join(row[0] for row in cursor.fetchall())
 

@@ -10,8 +10,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from similarity.services import products_embed_request
-
 from ..image_sources import ImageSourceError, open_image_source
 from ..images import InvalidImage, prepare_image
 from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_csv
@@ -185,8 +183,6 @@ def _import_row(job: ImportJob, row: ProductRow, source) -> None:
     job.updated_count += result.outcome == UpsertOutcome.UPDATED
     job.unchanged_count += result.outcome == UpsertOutcome.UNCHANGED
     job.images_added += result.images_added
-    if result.images_added:
-        products_embed_request(product_ids=[result.product_id])
 
 
 def _load_image(source, path: str) -> ImageToAttach:

@@ -8,6 +8,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
+from similarity.services import products_embed_request
+
 from ..images import PreparedImage
 from ..importers import ProductRow
 from ..models import (
@@ -104,6 +106,9 @@ def _product_upsert(row: ProductRow, images: list[ImageToAttach], written: list[
     if changed_fields:
         product.save(update_fields=[*changed_fields, "updated_at"])
     images_added = _sync_images(product, images, written)
+    if images_added:
+        # New pictures get vectors from the active model within seconds (after commit).
+        products_embed_request(product_ids=[product.pk])
     if created:
         outcome = UpsertOutcome.CREATED
     elif changed_fields or images_added is not None:
@@ -133,7 +138,8 @@ def _sync_images(product: Product, images: list[ImageToAttach], written: list[st
         return None
     removed = list(product.images.exclude(sha256__in=wanted).values_list("file", flat=True))
     product.images.exclude(sha256__in=wanted).delete()
-    transaction.on_commit(lambda: _delete_unreferenced_files(removed))
+    if removed:
+        transaction.on_commit(lambda: _delete_unreferenced_files(removed))
     existing = {image.sha256: image for image in product.images.all()}
     # Park kept images on free positions first, so the (product, position) constraint holds
     # while they are renumbered.

@@ -71,8 +71,8 @@ def retrieval_metrics(
 
     query_vectors (q, d) and gallery_vectors (g, d): finite floats. metric: "cosine" (vectors
     are normalised here), "l2" (smaller distance ranks higher) or "ip" (inner product). Equal
-    scores rank by ascending gallery index. exclude_self=True (leave-one-out: query i is gallery row i)
-    drops row i from query i's ranking and from its relevant count R.
+    scores rank by ascending gallery index. exclude_self=True (leave-one-out: query i is
+    gallery row i) drops row i from query i's ranking and from its relevant count R.
 
     Recall@K is the hit rate: the share of queries with a relevant item in the top K.
     Precision@10 divides by 10 even when the gallery is smaller. AP@10 = sum_{k<=10} P@k * rel_k

@@ -58,3 +58,67 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+SHAPES = ("square", "bar", "cross", "frame")
+
+
+def shape_image(shape: str, color: tuple, *, size: int = 32, offset: int = 0, fmt="PNG") -> bytes:
+    """A white image with one coloured shape; the shape is what similar items share."""
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", (size, size), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    o = offset
+    if shape == "square":
+        draw.rectangle([8 + o, 8 + o, 22 + o, 22 + o], fill=color)
+    elif shape == "bar":
+        draw.rectangle([2, 12 + o, size - 3, 18 + o], fill=color)
+    elif shape == "cross":
+        draw.rectangle([14 + o, 2, 18 + o, size - 3], fill=color)
+        draw.rectangle([2, 14 + o, size - 3, 18 + o], fill=color)
+    else:
+        draw.rectangle([4 + o, 4 + o, 26 - o, 26 - o], outline=color, width=3)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+COLOURS = ((220, 30, 30), (30, 30, 220), (30, 160, 30), (200, 160, 20))
+
+
+def shape_catalogue(*, groups_per_shape: int = 1, colours: int = 4, images_per_product: int = 1):
+    """Products in variant groups: a group is one shape in several colours. Returns products."""
+    from catalog.images import prepare_image
+    from catalog.importers import ProductRow
+    from catalog.services import product_upsert
+    from catalog.services.products import ImageToAttach
+
+    products = []
+    for shape in SHAPES:
+        for group in range(groups_per_shape):
+            for colour_index, colour in enumerate(COLOURS[:colours]):
+                sku = f"{shape}-{group}-{colour_index}".upper()
+                images = [
+                    ImageToAttach(
+                        prepare_image(
+                            shape_image(shape, colour, offset=view + group),
+                            max_bytes=10**6,
+                            max_pixels=10**6,
+                        ),
+                        f"{sku}-{view}.png",
+                    )
+                    for view in range(images_per_product)
+                ]
+                row = ProductRow(
+                    line=2,
+                    sku=sku,
+                    title=f"{shape} {colour_index}",
+                    price=Decimal("10"),
+                    currency="EUR",
+                    category_path=f"Shapes > {shape}",
+                    group_id=f"{shape}-{group}",
+                )
+                product_upsert(row=row, images=images)
+                products.append(Product.objects.get(sku=sku))
+    return products

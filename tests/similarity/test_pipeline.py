@@ -1,0 +1,147 @@
+"""The training pipeline end to end on a tiny catalogue: real TensorFlow, PostgreSQL, pgvector."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from similarity import vector_store
+from similarity.models import ImageEmbedding, Job, ModelVersion, ProductEmbedding
+from similarity.services import model_version_create
+from similarity.services.pipeline import job_run
+from tests.catalog.factories import shape_catalogue
+
+pytestmark = pytest.mark.django_db
+
+TINY = {
+    "backbone": "small_cnn",
+    "weights": "none",
+    "input_size": 32,
+    "embedding_dim": 8,
+    "epochs": 2,
+    "label_source": "group",
+    "labels_per_batch": 4,
+    "images_per_label": 2,
+}
+
+
+@pytest.fixture(autouse=True)
+def models_root(settings, tmp_path):
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    return settings.PRODSIM_MODELS_ROOT
+
+
+def train_tiny(**overrides) -> tuple[ModelVersion, Job]:
+    version = model_version_create(enqueue=False, **{**TINY, **overrides})
+    job = job_run(job_id=version.jobs.get().pk, max_attempts=3)
+    version.refresh_from_db()
+    return version, job
+
+
+def test_training_embeds_indexes_and_activates_the_first_version(models_root):
+    products = shape_catalogue(groups_per_shape=2, colours=3)  # 24 products, 8 groups
+
+    version, job = train_tiny()
+
+    assert (job.state, job.attempts, version.status) == ("succeeded", 1, "active")
+    assert ImageEmbedding.objects.filter(model_version=version).count() == 24
+    assert ProductEmbedding.objects.filter(model_version=version).count() == 24
+    assert vector_store.hnsw_index_exists(version=version) is True
+    assert set(version.metrics) == {
+        "model",
+        "colour_histogram",
+        "backbone_untrained",
+        "random_init",
+    }
+    assert version.metrics["model"]["queries"] == len(version.dataset["test_image_ids"])
+    assert [entry["epoch"] for entry in version.history] == [1, 2]
+    assert version.dataset["label_source"] == "group"
+    assert sum(version.dataset["images"].values()) == 24
+    files = {path.name for path in (models_root / f"v{version.pk}").iterdir()}
+    assert {"model.keras", "model.tflite", "metadata.json"} <= files
+    metadata = json.loads((models_root / f"v{version.pk}" / "metadata.json").read_text())
+    assert (metadata["backbone"], metadata["embedding_dim"], metadata["metric"]) == (
+        "small_cnn",
+        8,
+        "cosine",
+    )
+    assert metadata["tflite_max_abs_difference"] < 1e-3
+    neighbours = vector_store.nearest_products(
+        version=version,
+        vector=vector_store.product_vector(version=version, product_id=products[0].pk),
+        k=5,
+    )
+    assert neighbours[0].product_id == products[0].pk
+    assert len(neighbours) == 5
+
+
+def test_a_second_version_that_is_not_better_stays_ready(settings):
+    shape_catalogue(groups_per_shape=2, colours=3)
+    first, _ = train_tiny()
+    ModelVersion.objects.filter(pk=first.pk).update(
+        metrics={"model": {"recall_at_1": 1.01}}
+    )  # unbeatable
+
+    second, job = train_tiny(embedding_dim=4)
+
+    assert (job.state, second.status) == ("succeeded", "ready")
+    first.refresh_from_db()
+    assert first.status == "active"
+    # Versions of different dimensions coexist, each with its own index and rows.
+    assert ImageEmbedding.objects.filter(model_version=second).count() == 24
+    assert vector_store.hnsw_index_exists(version=second) is True
+
+
+def test_a_failing_training_fails_only_its_version():
+    shape_catalogue(groups_per_shape=1, colours=1)  # 4 images: below the minimum of 8
+
+    version, job = train_tiny()
+
+    assert job.state == "failed"
+    assert version.status == "failed"
+    assert job.error == "DatasetTooSmall: the catalogue has 4 images; training needs at least 8"
+    assert vector_store.hnsw_index_exists(version=version) is None
+
+
+def test_unavailable_weights_fail_the_job_with_the_reason(monkeypatch):
+    monkeypatch.setenv("PRODSIM_OFFLINE", "1")
+    shape_catalogue(groups_per_shape=2, colours=3)
+
+    version, job = train_tiny(backbone="mobilenet_v2", weights="imagenet")
+
+    assert job.state == "failed"
+    assert job.error.startswith(
+        "WeightsUnavailable: ImageNet weights for mobilenet_v2 could not be obtained"
+    )
+
+
+def test_a_cancelled_job_leaves_the_active_version_serving():
+    shape_catalogue(groups_per_shape=2, colours=3)
+    active, _ = train_tiny()
+    version = model_version_create(enqueue=False, **TINY)
+    job = version.jobs.get()
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+
+    job = job_run(job_id=job.pk, max_attempts=3)
+
+    version.refresh_from_db()
+    active.refresh_from_db()
+    assert (job.state, job.error, version.status, active.status) == (
+        "cancelled",
+        "cancelled by an admin",
+        "failed",
+        "active",
+    )
+    assert vector_store.hnsw_index_exists(version=version) is None
+
+
+def test_a_job_that_keeps_crashing_is_failed_after_bounded_attempts():
+    shape_catalogue(groups_per_shape=2, colours=3)
+    version = model_version_create(enqueue=False, **TINY)
+    Job.objects.filter(model_version=version).update(state="running", attempts=3)
+
+    job = job_run(job_id=version.jobs.get().pk, max_attempts=3)
+
+    assert (job.state, job.attempts) == ("failed", 4)
+    assert job.error == "gave up after 3 interrupted attempts"
+    assert Path(version.artifact_dir).exists() is False

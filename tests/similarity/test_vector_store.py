@@ -1,0 +1,127 @@
+"""pgvector behaviour with hand-built vectors: validation, version isolation, indexes, order."""
+
+import numpy as np
+import pytest
+from django.db import IntegrityError
+
+from similarity import vector_store
+from similarity.ml.evaluation import InvalidEmbeddings
+from similarity.models import ImageEmbedding, ModelVersion, ProductEmbedding
+from tests.catalog.factories import shape_catalogue
+
+pytestmark = pytest.mark.django_db
+
+
+def version(dim: int, status: str = "ready") -> ModelVersion:
+    return ModelVersion.objects.create(
+        backbone="small_cnn", weights="none", input_size=32, embedding_dim=dim, status=status
+    )
+
+
+def unit(*values) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def store(v: ModelVersion, products, vectors: list[np.ndarray]) -> None:
+    images = [product.images.get() for product in products]
+    vector_store.image_embeddings_upsert(
+        version=v,
+        image_ids=[image.pk for image in images],
+        shas=[i.sha256 for i in images],
+        vectors=np.stack(vectors),
+    )
+    vector_store.product_embeddings_refresh(version=v, product_ids=[p.pk for p in products])
+
+
+@pytest.mark.parametrize(
+    ("vectors", "message"),
+    [
+        (np.array([[np.nan, 1.0]], dtype=np.float32), "row 0"),
+        (np.array([[np.inf, 1.0]], dtype=np.float32), "row 0"),
+        (np.array([[1.0, 0.0], [0.0, 0.0]], dtype=np.float32), "row 1"),
+        (np.array([[1.0, 0.0, 0.0]], dtype=np.float32), r"shape \(n, 2\); got shape \(1, 3\)"),
+    ],
+)
+def test_bad_vectors_are_rejected_before_sql(vectors, message):
+    v = version(2)
+    products = shape_catalogue(colours=1)[: len(vectors)]
+    with pytest.raises(InvalidEmbeddings, match=message):
+        store(v, products, list(vectors))
+    assert ImageEmbedding.objects.count() == 0
+
+
+def test_nearest_products_in_distance_order_and_only_from_one_version():
+    products = shape_catalogue(colours=1)  # 4 products
+    v1, v2 = version(2), version(3)
+    store(v1, products, [unit(1, 0), unit(0.9, 0.1), unit(0, 1), unit(-1, 0)])
+    store(v2, products, [unit(0, 0, 1)] * 4)
+    for v in (v1, v2):
+        vector_store.hnsw_index_build(version=v)
+
+    found = vector_store.nearest_products(version=v1, vector=unit(1, 0), k=3)
+
+    assert [n.product_id for n in found] == [products[0].pk, products[1].pk, products[2].pk]
+    assert found[0].distance == pytest.approx(0.0, abs=1e-6)
+    assert found[2].distance == pytest.approx(1.0, abs=1e-6)
+    excluded = vector_store.nearest_products(
+        version=v1, vector=unit(1, 0), k=2, exclude_product_ids=[products[0].pk]
+    )
+    assert [n.product_id for n in excluded] == [products[1].pk, products[2].pk]
+    with pytest.raises(InvalidEmbeddings):  # a v1-sized vector cannot query v2
+        vector_store.nearest_products(version=v2, vector=unit(1, 0), k=3)
+
+
+def test_product_vector_is_the_normalised_mean_of_its_images():
+    [product] = shape_catalogue(colours=1, images_per_product=2)[:1]
+    v = version(2)
+    images = list(product.images.order_by("position"))
+    vector_store.image_embeddings_upsert(
+        version=v,
+        image_ids=[i.pk for i in images],
+        shas=[i.sha256 for i in images],
+        vectors=np.stack([unit(1, 0), unit(0, 1)]),
+    )
+    vector_store.product_embeddings_refresh(version=v, product_ids=[product.pk])
+
+    np.testing.assert_allclose(
+        vector_store.product_vector(version=v, product_id=product.pk), unit(1, 1), atol=1e-6
+    )
+    assert ProductEmbedding.objects.get().image_count == 2
+
+
+def test_explain_shows_the_version_hnsw_index():
+    products = shape_catalogue(colours=1)
+    v = version(2)
+    store(v, products, [unit(1, 0), unit(0.9, 0.1), unit(0, 1), unit(-1, 0)])
+    vector_store.hnsw_index_build(version=v)
+    assert vector_store.hnsw_index_exists(version=v) is True
+
+    plan = vector_store.explain_nearest(version=v, vector=unit(1, 0), k=2)
+
+    assert f"Index Scan using {vector_store.index_name(v)}" in plan
+
+
+def test_an_invalid_index_is_detected_and_rebuilt():
+    from django.db import connection
+
+    products = shape_catalogue(colours=1)
+    v = version(2)
+    store(v, products, [unit(1, 0), unit(0.9, 0.1), unit(0, 1), unit(-1, 0)])
+    vector_store.hnsw_index_build(version=v)
+    with connection.cursor() as cursor:  # what an interrupted CREATE INDEX CONCURRENTLY leaves
+        cursor.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass",
+            [vector_store.index_name(v)],
+        )
+    assert vector_store.hnsw_index_exists(version=v) is False
+
+    vector_store.hnsw_index_build(version=v)
+
+    assert vector_store.hnsw_index_exists(version=v) is True
+
+
+def test_at_most_one_active_version():
+    version(2, status="active")
+    with pytest.raises(IntegrityError, match="one_active_model_version"):
+        version(2, status="active")
