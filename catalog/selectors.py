@@ -89,3 +89,15 @@ def image_read(*, file_name: str) -> bytes:
     """The stored derivative's bytes (through the storage backend, wherever it lives)."""
     with default_storage.open(file_name, "rb") as handle:
         return handle.read()
+
+
+def product_ids_in_group(*, group_id: str) -> list[int]:
+    return list(Product.objects.filter(group_id=group_id).values_list("pk", flat=True))
+
+
+def products_by_ids(*, ids: list[int]) -> dict[int, Product]:
+    """Active products by id, with the primary image prefetched (for cards)."""
+    products = Product.objects.filter(pk__in=ids, is_active=True).prefetch_related(
+        Prefetch("images", queryset=ProductImage.objects.filter(is_primary=True), to_attr="primary")
+    )
+    return {product.pk: product for product in products}

@@ -6,10 +6,13 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
+from similarity import selectors as similarity_selectors
+
 from . import selectors
 
 PRODUCTS_PER_PAGE = 24  # four rows of six on a desktop grid
 MAX_QUERY_CHARS = 200
+SIMILAR_ITEMS = 8  # one row on a desktop product page
 
 
 @require_GET
@@ -39,7 +42,8 @@ def product_detail(request, sku: str):
     product = selectors.product_get(sku=sku)
     if product is None:
         raise Http404("No such product")
-    return render(request, "catalog/product_detail.html", {"product": product})
+    similar = similarity_selectors.similar_products(product=product, k=SIMILAR_ITEMS)
+    return render(request, "catalog/product_detail.html", {"product": product, "similar": similar})
 
 
 @require_GET

@@ -187,6 +187,8 @@ class _Progress(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.cancelled:  # Keras still ends the interrupted epoch: it is not a finished one
+            return
         elapsed = time.monotonic() - self._started
         rate = self._images / elapsed if elapsed else 0.0
         remaining = (self.epochs - epoch - 1) * self.steps * self.batch_size
@@ -231,19 +233,20 @@ def train(
 ) -> TrainingResult:
     """Train an embedding model on uint8 (n, s, s, 3) images with integer labels.
 
-    Resumable: rerunning with the same checkpoint_dir continues from the last finished epoch.
+    Resumable: rerunning with the same checkpoint_dir continues from the last finished epoch,
+    also when a finished run is asked for more epochs (its optimizer state starts afresh then).
     Raises TrainingCancelled when should_cancel() turns true.
     """
     started = time.monotonic()
     keras.utils.set_random_seed(config.seed)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    with _distribution_strategy().scope():
+    strategy = _distribution_strategy()
+    with strategy.scope():
         backbone = build_backbone(
             config.backbone, input_size=config.input_size, weights=config.weights
         )
         embedding_model = build_embedding_model(backbone, embedding_dim=config.embedding_dim)
-        inputs = keras.Input((config.input_size, config.input_size, 3))
-        training_model = keras.Model(inputs, embedding_model(augmentation(config.seed)(inputs)))
+        augment = augmentation(config.seed)
     batch_size = config.labels_per_batch * config.images_per_label
     steps = config.steps_per_epoch or max(1, math.ceil(len(images) / batch_size))
     dataset = _dataset(images, labels, config)
@@ -252,11 +255,14 @@ def train(
     )
     phases = _phases(config, backbone.pretrained)
     for number, (first_epoch, last_epoch, top_fraction, rate) in enumerate(phases):
-        done_marker = checkpoint_dir / f"phase{number}.weights.h5"
-        if done_marker.exists():  # a resumed job skips phases it finished
-            embedding_model.load_weights(done_marker)
+        first_epoch = _resume_epoch(embedding_model, checkpoint_dir, number, first_epoch)
+        if first_epoch >= last_epoch:  # a resumed job skips phases it finished
             continue
         set_backbone_trainable(backbone, top_fraction=top_fraction)
+        with strategy.scope():
+            # A fresh model per phase: BackupAndRestore leaves the epoch it restored on the
+            # model it restored, and the next phase's fit would start at that epoch again.
+            training_model = _training_model(embedding_model, augment, config.input_size)
         training_model.compile(
             optimizer=keras.optimizers.Adam(rate),
             loss=supervised_contrastive_loss(config.temperature),
@@ -266,6 +272,7 @@ def train(
             epochs=last_epoch,
             initial_epoch=first_epoch,
             steps_per_epoch=steps,
+            shuffle=False,  # PK batches are random already
             verbose=0,
             callbacks=[
                 _ValidationRecall(embedding_model, val_images, val_labels),
@@ -281,7 +288,9 @@ def train(
         )
         if tracker.cancelled:
             raise TrainingCancelled()
-        embedding_model.save_weights(done_marker)
+        _mark_phase_finished(
+            embedding_model, checkpoint_dir, number, last_epoch, training_model.stop_training
+        )
     history = tracker.history
     best = max(
         (e["val_recall_at_1"] for e in history if e.get("val_recall_at_1") is not None),
@@ -290,6 +299,47 @@ def train(
     return TrainingResult(
         embedding_model, backbone.weights_used, history, best, time.monotonic() - started
     )
+
+
+def _training_model(
+    embedding_model: keras.Model, augment: keras.Sequential, input_size: int
+) -> keras.Model:
+    """What `fit` trains: augmentation, then the embedding model (which alone is exported)."""
+    inputs = keras.Input((input_size, input_size, 3))
+    return keras.Model(inputs, embedding_model(augment(inputs)))
+
+
+def _phase_files(checkpoint_dir: Path, number: int) -> tuple[Path, Path]:
+    return checkpoint_dir / f"phase{number}.weights.h5", checkpoint_dir / f"phase{number}.json"
+
+
+def _resume_epoch(
+    embedding_model: keras.Model, checkpoint_dir: Path, number: int, first_epoch: int
+) -> int:
+    """The epoch a phase starts at; after a phase an earlier run finished, it loads its weights.
+
+    A phase that ran to its end continues from there when the configuration now asks for more
+    epochs; one that early stopping ended is done.
+    """
+    weights_file, state_file = _phase_files(checkpoint_dir, number)
+    if not state_file.exists():
+        return first_epoch
+    embedding_model.load_weights(weights_file)
+    state = json.loads(state_file.read_text())
+    return math.inf if state["stopped_early"] else max(first_epoch, state["end_epoch"])
+
+
+def _mark_phase_finished(
+    embedding_model: keras.Model,
+    checkpoint_dir: Path,
+    number: int,
+    end_epoch: int,
+    stopped_early: bool,
+) -> None:
+    weights_file, state_file = _phase_files(checkpoint_dir, number)
+    embedding_model.save_weights(weights_file)
+    # Written after the weights: the state file is what marks the phase finished.
+    state_file.write_text(json.dumps({"end_epoch": end_epoch, "stopped_early": stopped_early}))
 
 
 def _phases(config: TrainingConfig, pretrained: bool) -> list[tuple[int, int, float, float]]:

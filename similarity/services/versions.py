@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Job, ModelVersion
+from ..selectors import active_version
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +93,6 @@ def model_version_rollback() -> ModelVersion:
     if previous is None:
         raise VersionStateError(ERROR_NO_PREVIOUS)
     return model_version_activate(version=previous)
-
-
-def active_version() -> ModelVersion | None:
-    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
 
 
 def job_cancel(*, job: Job) -> None:

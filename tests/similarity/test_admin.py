@@ -1,0 +1,97 @@
+import pytest
+from django.urls import reverse
+
+from similarity.models import Job, ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_train_form_creates_a_version_and_queues_its_job(
+    admin_client, django_capture_on_commit_callbacks
+):
+    form = {
+        "backbone": "small_cnn",
+        "weights": "none",
+        "input_size": 64,
+        "embedding_dim": 32,
+        "epochs": 3,
+        "label_source": "category",
+        "metric": "l2",
+        "auto_activate": "",
+    }
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(reverse("admin:similarity_modelversion_add"), form)
+
+    version = ModelVersion.objects.get()
+    job = Job.objects.get()
+    assert response["Location"] == reverse("admin:similarity_job_change", args=[job.pk])
+    assert (
+        version.backbone,
+        version.input_size,
+        version.embedding_dim,
+        version.metric,
+        version.label_source,
+        version.auto_activate,
+        version.params["epochs"],
+    ) == ("small_cnn", 64, 32, "l2", "category", False, 3)
+    assert (job.kind, job.state, len(callbacks)) == ("train", "queued", 1)
+
+
+def test_job_page_shows_progress_refreshes_and_can_be_cancelled(admin_client):
+    version = ModelVersion.objects.create(
+        backbone="small_cnn", weights="none", input_size=32, embedding_dim=8, status="training"
+    )
+    job = Job.objects.create(
+        kind="train",
+        model_version=version,
+        state="running",
+        progress={
+            "phase": "training",
+            "epoch": 2,
+            "epochs": 5,
+            "loss": 1.5,
+            "val_recall_at_1": 0.75,
+            "images_per_s": 40.0,
+            "eta_s": 12,
+        },
+    )
+
+    page = admin_client.get(reverse("admin:similarity_job_change", args=[job.pk])).content.decode()
+    assert "training · epoch 2/5 loss 1.500 · val R@1 0.750 · 40.0 img/s · ETA 12 s" in page
+    assert 'http-equiv="refresh"' in page
+
+    admin_client.post(
+        reverse("admin:similarity_job_changelist"),
+        {"action": "cancel", "_selected_action": [job.pk]},
+    )
+    job.refresh_from_db()
+    assert job.cancel_requested is True
+
+
+def test_version_page_shows_metrics_against_baselines(admin_client):
+    version = ModelVersion.objects.create(
+        backbone="small_cnn",
+        weights="none",
+        input_size=32,
+        embedding_dim=8,
+        status="ready",
+        metrics={"model": {"recall_at_1": 0.9}, "colour_histogram": {"recall_at_1": 0.4}},
+    )
+
+    changelist = admin_client.get(reverse("admin:similarity_modelversion_changelist")).content
+    page = admin_client.get(reverse("admin:similarity_modelversion_change", args=[version.pk]))
+
+    assert b"0.900" in changelist and b"0.400" in changelist
+    assert "<tr><th>colour_histogram</th><td>0.400</td>" in page.content.decode()
+
+
+def test_activate_action(admin_client):
+    version = ModelVersion.objects.create(
+        backbone="small_cnn", weights="none", input_size=32, embedding_dim=8, status="ready"
+    )
+    admin_client.post(
+        reverse("admin:similarity_modelversion_changelist"),
+        {"action": "activate", "_selected_action": [version.pk]},
+    )
+    version.refresh_from_db()
+    assert version.status == "active"

@@ -1,0 +1,46 @@
+import pytest
+
+from catalog.models import Product
+from similarity.selectors import similar_products
+from tests.catalog.factories import shape_catalogue
+
+from .test_vector_store import store, unit, version
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue():
+    """Squares (one group of 2 colours) and bars, with vectors where square-0 ~ square-1 ~ bar-0."""
+    products = {p.sku: p for p in shape_catalogue(colours=2)[:4]}  # SQUARE-0-0/1, BAR-0-0/1
+    v = version(2, status="active")
+    store(v, list(products.values()), [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)])
+    return products
+
+
+def test_similar_products_exclude_the_variant_group_by_default(catalogue):
+    items = similar_products(product=catalogue["SQUARE-0-0"], k=3)
+    assert [item.product.sku for item in items] == ["BAR-0-0", "BAR-0-1"]
+    assert items[0].image_similarity == pytest.approx(float(unit(1, 0) @ unit(0.9, 0.1)), abs=1e-5)
+
+    with_group = similar_products(product=catalogue["SQUARE-0-0"], k=3, exclude_variant_group=False)
+    assert [item.product.sku for item in with_group] == ["SQUARE-0-1", "BAR-0-0", "BAR-0-1"]
+
+
+def test_inactive_products_are_never_suggested(catalogue):
+    Product.objects.filter(sku="BAR-0-0").update(is_active=False)
+    assert [i.product.sku for i in similar_products(product=catalogue["SQUARE-0-0"])] == ["BAR-0-1"]
+
+
+def test_product_page_shows_the_similar_strip(client, catalogue):
+    html = client.get("/products/SQUARE-0-0/").content.decode()
+    strip = html[html.index('id="similar-items"') :]
+    assert strip.index("bar 0") < strip.index("bar 1")
+    assert "Looks alike: 99%" in strip
+    assert "square 1" not in strip
+
+
+def test_without_an_active_version_the_page_says_so(client):
+    shape_catalogue(colours=1)
+    html = client.get("/products/SQUARE-0-0/").content.decode()
+    assert "Similar items appear here once a similarity model is active." in html
