@@ -20,6 +20,14 @@ from prodsim_site import embedded
 from prodsim_site.embedded import paths
 
 ADMIN_USERNAME = "admin"
+# The first model of the demo shop. `make run` must work offline, where no pretrained weights can
+# be downloaded, so it trains the small CNN from scratch: on the demo catalogue it reaches a
+# held-out Recall@1 of about 0.4 in 2 minutes on 2 cores, where a randomly initialised
+# MobileNetV2 reaches 0.06 (measured; see the issue notes). `manage.py train` keeps the
+# MobileNetV2 default for real catalogues. Category labels: the product page hides a product's
+# own variants, so its strip should show other products of the same kind.
+DEMO_TRAINING = {"backbone": "small_cnn", "weights": "none", "input_size": 96,
+                 "embedding_dim": 128, "epochs": 12, "label_source": "category"}
 HONCHO_STOP_TIMEOUT_S = 30
 
 
@@ -55,6 +63,13 @@ def prepare(stdout) -> str:
     if not Product.objects.exists():
         stdout.write("Loading the demo catalogue (first run only)…\n")
         call_command("demo_catalogue", stdout=stdout)
+    from similarity.models import ModelVersion
+    from similarity.services import model_version_create
+
+    if not ModelVersion.objects.exists():
+        version = model_version_create(**DEMO_TRAINING)
+        stdout.write(f"Training the first similarity model (v{version.pk}) on the ml worker; "
+                     "follow it in the admin under Similarity → Jobs.\n")
     return password
 
 
