@@ -26,8 +26,14 @@ ADMIN_USERNAME = "admin"
 # MobileNetV2 reaches 0.06 (measured; see the issue notes). `manage.py train` keeps the
 # MobileNetV2 default for real catalogues. Category labels: the product page hides a product's
 # own variants, so its strip should show other products of the same kind.
-DEMO_TRAINING = {"backbone": "small_cnn", "weights": "none", "input_size": 96,
-                 "embedding_dim": 128, "epochs": 12, "label_source": "category"}
+DEMO_TRAINING = {
+    "backbone": "small_cnn",
+    "weights": "none",
+    "input_size": 96,
+    "embedding_dim": 128,
+    "epochs": 12,
+    "label_source": "category",
+}
 HONCHO_STOP_TIMEOUT_S = 30
 
 
@@ -68,8 +74,10 @@ def prepare(stdout) -> str:
 
     if not ModelVersion.objects.exists():
         version = model_version_create(**DEMO_TRAINING)
-        stdout.write(f"Training the first similarity model (v{version.pk}) on the ml worker; "
-                     "follow it in the admin under Similarity → Jobs.\n")
+        stdout.write(
+            f"Training the first similarity model (v{version.pk}) on the ml worker; "
+            "follow it in the admin under Similarity → Jobs.\n"
+        )
     return password
 
 

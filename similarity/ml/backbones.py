@@ -20,6 +20,7 @@ from .options import BACKBONES
 logger = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_S = 20  # an offline machine fails fast instead of hanging on the download
+BATCH_NORM_MOMENTUM = 0.9  # for networks trained from scratch (see _settle_batch_norm_faster)
 
 ERROR_UNKNOWN_BACKBONE = "unknown backbone {name!r}; choose one of: {choices}"
 ERROR_WEIGHTS_FILE = "weights file {path} does not exist"
@@ -74,9 +75,7 @@ def _small_cnn(input_shape: tuple) -> keras.Model:
     x = layers.Rescaling(1 / 255.0)(inputs)
     for filters in (32, 64, 128, 256):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        # momentum 0.9: the moving statistics must settle within the few hundred steps a
-        # small catalogue trains for (the 0.99 default lags and collapses the embeddings).
-        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling2D()(x)
     x = layers.GlobalAveragePooling2D()(x)
@@ -94,7 +93,18 @@ def build_backbone(name: str, *, input_size: int, weights: str) -> Backbone:
     if name == "mobilenet_v2":
         inputs = keras.Input(input_shape)
         model = keras.Model(inputs, model(_scale_minus_one_to_one(inputs)), name="mobilenet_v2")
-    return Backbone(model, used, pretrained=not used.startswith("none"))
+    pretrained = not used.startswith("none")
+    if not pretrained:
+        _settle_batch_norm_faster(model)
+    return Backbone(model, used, pretrained=pretrained)
+
+
+def _settle_batch_norm_faster(model: keras.Model) -> None:
+    # A randomly initialised network learns its BN statistics during the few hundred steps a
+    # catalogue trains for; Keras' 0.99 momentum lags so far behind that inference collapses.
+    for layer in _inner(model).layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = BATCH_NORM_MOMENTUM
 
 
 def _inner(model: keras.Model) -> keras.Model:

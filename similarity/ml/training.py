@@ -255,7 +255,9 @@ def train(
     )
     phases = _phases(config, backbone.pretrained)
     for number, (first_epoch, last_epoch, top_fraction, rate) in enumerate(phases):
-        first_epoch = _resume_epoch(embedding_model, checkpoint_dir, number, first_epoch)
+        first_epoch = _resume_epoch(
+            embedding_model, checkpoint_dir, number, first_epoch, last_epoch
+        )
         if first_epoch >= last_epoch:  # a resumed job skips phases it finished
             continue
         set_backbone_trainable(backbone, top_fraction=top_fraction)
@@ -314,7 +316,7 @@ def _phase_files(checkpoint_dir: Path, number: int) -> tuple[Path, Path]:
 
 
 def _resume_epoch(
-    embedding_model: keras.Model, checkpoint_dir: Path, number: int, first_epoch: int
+    embedding_model: keras.Model, checkpoint_dir: Path, number: int, first: int, last: int
 ) -> int:
     """The epoch a phase starts at; after a phase an earlier run finished, it loads its weights.
 
@@ -323,10 +325,10 @@ def _resume_epoch(
     """
     weights_file, state_file = _phase_files(checkpoint_dir, number)
     if not state_file.exists():
-        return first_epoch
+        return first
     embedding_model.load_weights(weights_file)
     state = json.loads(state_file.read_text())
-    return math.inf if state["stopped_early"] else max(first_epoch, state["end_epoch"])
+    return last if state["stopped_early"] else max(first, state["end_epoch"])
 
 
 def _mark_phase_finished(

@@ -145,3 +145,40 @@ def test_a_job_that_keeps_crashing_is_failed_after_bounded_attempts():
     assert (job.state, job.attempts) == ("failed", 4)
     assert job.error == "gave up after 3 interrupted attempts"
     assert Path(version.artifact_dir).exists() is False
+
+
+def test_evaluate_and_reembed_commands(capsys):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    shape_catalogue(groups_per_shape=2, colours=3)
+    version, _ = train_tiny()
+    stored = dict(version.metrics)
+    out = StringIO()
+
+    call_command("evaluate", model_version=version.pk, stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == (
+        f"v{version.pk} small_cnn, {stored['model']['queries']} held-out queries, labels: group"
+    )
+    assert [line.split()[0] for line in lines[2:]] == [
+        "model",
+        "colour_histogram",
+        "backbone_untrained",
+        "random_init",
+    ]
+    version.refresh_from_db()
+    # The exported TFLite artifact scores what the Keras model scored at training time.
+    assert version.metrics["model"]["recall_at_1"] == pytest.approx(
+        stored["model"]["recall_at_1"], abs=1e-9
+    )
+    assert version.metrics["colour_histogram"] == stored["colour_histogram"]
+
+    out = StringIO()
+    call_command("reembed", only_missing=True, verbosity=0, stdout=out)
+    assert out.getvalue().strip() == f"v{version.pk}: 0 images embedded, 0 failed"
+    call_command("reembed", model_version=version.pk, verbosity=0, stdout=out)
+    assert out.getvalue().strip().endswith(f"v{version.pk}: 24 images embedded, 0 failed")
+    assert ImageEmbedding.objects.filter(model_version=version).count() == 24
