@@ -101,3 +101,54 @@ def products_by_ids(*, ids: list[int]) -> dict[int, Product]:
         Prefetch("images", queryset=ProductImage.objects.filter(is_primary=True), to_attr="primary")
     )
     return {product.pk: product for product in products}
+
+
+@dataclass(frozen=True)
+class ProductFacts:
+    """The words and attributes of a product that similarity scores compare."""
+
+    product_id: int
+    title: str
+    brand: str
+    category_path: str
+    tags: list[str]
+    attributes: dict
+    description: str
+    price: float
+    group_id: str
+
+
+FACT_FIELDS = (
+    "pk",
+    "title",
+    "brand",
+    "category__path",
+    "tags",
+    "attributes",
+    "description",
+    "price",
+    "group_id",
+)
+
+
+def product_facts(*, product_ids: list[int] | None = None) -> list[ProductFacts]:
+    """Facts of active products (all, or these), in id order."""
+    products = Product.objects.filter(is_active=True)
+    if product_ids is not None:
+        products = products.filter(pk__in=product_ids)
+    return [
+        ProductFacts(
+            pk,
+            title,
+            brand or "",
+            path or "",
+            tags or [],
+            attributes or {},
+            description or "",
+            float(price),
+            group or "",
+        )
+        for pk, title, brand, path, tags, attributes, description, price, group in products.order_by(
+            "pk"
+        ).values_list(*FACT_FIELDS)
+    ]

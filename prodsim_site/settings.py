@@ -221,3 +221,7 @@ PRODSIM_AUTO_ACTIVATE = env_bool("PRODSIM_AUTO_ACTIVATE", True)
 # Overrides of the training defaults (backbone, weights, input_size, embedding_dim, epochs, ...),
 # as JSON, e.g. {"backbone": "small_cnn", "epochs": 5}.
 PRODSIM_TRAINING_DEFAULTS = json.loads(os.environ.get("PRODSIM_TRAINING_DEFAULTS", "{}"))
+# Default signal weights of the fused score (admins override globally or per category).
+PRODSIM_FUSION_WEIGHTS = json.loads(os.environ.get("PRODSIM_FUSION_WEIGHTS", "{}"))
+# Candidates fetched per index (image, text) before fused re-ranking.
+PRODSIM_FUSION_CANDIDATES = int(os.environ.get("PRODSIM_FUSION_CANDIDATES", 50))

@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models import Q
-from pgvector.django import VectorField
+from pgvector.django import HnswIndex, SparseVectorField, VectorField
+
+from .ml.lexical import DIMENSIONS as LEXICAL_DIMENSIONS
 
 
 class ModelVersion(models.Model):
@@ -97,6 +99,9 @@ class ProductEmbedding(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
     embedding = VectorField()
+    text_embedding = VectorField(
+        null=True, blank=True, help_text="The product text through the version's text tower."
+    )
     image_count = models.PositiveSmallIntegerField()
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -149,3 +154,86 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in {self.State.SUCCEEDED, self.State.FAILED, self.State.CANCELLED}
+
+
+class LexicalIndex(models.Model):
+    """The IDF table of one lexical build over the catalogue; exactly one is current."""
+
+    documents = models.PositiveIntegerField()
+    idf = models.JSONField(help_text="Hashed-feature document frequencies (IdfTable.as_json).")
+    config = models.JSONField(default=dict)
+    is_current = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"],
+                condition=Q(is_current=True),
+                name="one_current_lexical_index",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"lexical index #{self.pk} ({self.documents} products)"
+
+
+class ProductText(models.Model):
+    """A product's lexical TF-IDF vector (hashed char n-grams, words, model numbers)."""
+
+    lexical_index = models.ForeignKey(LexicalIndex, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    vector = SparseVectorField(dimensions=LEXICAL_DIMENSIONS)
+    text_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lexical_index", "product"], name="one_text_per_product_and_index"
+            )
+        ]
+        indexes = [
+            HnswIndex(
+                name="product_text_hnsw",
+                fields=["vector"],
+                m=16,
+                ef_construction=64,
+                opclasses=["sparsevec_cosine_ops"],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"text of product {self.product_id} @ lexical #{self.lexical_index_id}"
+
+
+class FusionWeights(models.Model):
+    """How much each signal counts in the fused score: globally (no category) or per category.
+
+    A category's row applies to its whole subtree unless a deeper category has its own.
+    """
+
+    category = models.OneToOneField(
+        "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    image = models.FloatField(default=0.55)
+    text = models.FloatField(default=0.2, help_text="Lexical: names, model numbers.")
+    text_learned = models.FloatField(default=0.1, help_text="The text tower's vectors.")
+    attributes = models.FloatField(default=0.1, help_text="Tags/attributes, brand, category.")
+    price = models.FloatField(default=0.05)
+
+    class Meta:
+        verbose_name_plural = "fusion weights"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category"], condition=Q(category__isnull=True), name="one_global_weights"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    image__gte=0, text__gte=0, text_learned__gte=0, attributes__gte=0, price__gte=0
+                ),
+                name="fusion_weights_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"weights for {self.category or 'all categories'}"

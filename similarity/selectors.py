@@ -1,49 +1,128 @@
-"""Similarity reads for pages and the API (no TensorFlow: vectors come from PostgreSQL)."""
+"""Similarity reads for pages and the API (no TensorFlow: vectors come from PostgreSQL).
+
+similar_products: candidates from the image HNSW index and the lexical sparsevec index are
+unioned, their signals fetched in one query, and re-ranked by the fused score (fusion.py).
+"""
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
+from catalog.selectors import ProductFacts
 
-from . import vector_store
-from .models import ModelVersion
-
-OVERFETCH = 2  # inactive products are dropped after the vector query; fetch spare candidates
+from . import fusion, vector_store
+from .models import FusionWeights, LexicalIndex, ModelVersion
 
 
 @dataclass(frozen=True)
 class SimilarItem:
     product: Product
-    image_similarity: float  # cosine similarity in [-1, 1] (1 - cosine distance)
+    score: float  # fused, in [0, 1]
+    breakdown: fusion.Breakdown
+
+    @property
+    def image_similarity(self) -> float | None:
+        return self.breakdown.scores["image"]
 
 
 def active_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
 
 
+def current_lexical_index() -> LexicalIndex | None:
+    return LexicalIndex.objects.filter(is_current=True).first()
+
+
+def fusion_weights(*, category_path: str) -> fusion.Weights:
+    """The deepest category's weights on the path, else the global row, else the defaults."""
+    levels = category_path.split(" > ") if category_path else []
+    paths = [" > ".join(levels[:depth]) for depth in range(len(levels), 0, -1)]
+    rows = {
+        row.category.path if row.category else "": row
+        for row in FusionWeights.objects.filter(category__path__in=paths).select_related("category")
+    }
+    row = next((rows[path] for path in paths if path in rows), None)
+    row = row or FusionWeights.objects.filter(category__isnull=True).first()
+    if row is None:
+        return fusion.Weights(**settings.PRODSIM_FUSION_WEIGHTS)
+    return fusion.Weights(*(getattr(row, name) for name in fusion.SIGNALS))
+
+
+def _facts(item: ProductFacts) -> fusion.Facts:
+    return fusion.Facts(item.brand, item.category_path, item.tags, item.attributes, item.price)
+
+
 def similar_products(
     *, product: Product, k: int = 8, exclude_variant_group: bool = True
 ) -> list[SimilarItem]:
-    """Products that look most like `product` under the active version, most similar first.
+    """The k products most similar to `product` by the fused score, best first.
 
     Excludes the product itself and, by default, its other variants (same group_id).
     """
-    version = active_version()
-    if version is None:
-        return []
-    vector = vector_store.product_vector(version=version, product_id=product.pk)
-    if vector is None:
-        return []
+    version, index = active_version(), current_lexical_index()
+    image, text, learned = vector_store.product_text_sources(
+        version=version, index=index, product_id=product.pk
+    )
     exclude = [product.pk]
     if exclude_variant_group and product.group_id:
         exclude += catalog_selectors.product_ids_in_group(group_id=product.group_id)
-    neighbours = vector_store.nearest_products(
-        version=version, vector=vector, k=k * OVERFETCH, exclude_product_ids=exclude
+    candidates = _candidates(version, index, image, text, exclude)
+    if not candidates:
+        return []
+    signals = vector_store.candidate_signals(
+        version=version,
+        index=index,
+        product_ids=candidates,
+        image_vector=image,
+        text_vector=text,
+        text_embedding=learned,
     )
-    products = catalog_selectors.products_by_ids(ids=[n.product_id for n in neighbours])
-    items = [
-        SimilarItem(products[n.product_id], 1.0 - n.distance)
-        for n in neighbours
-        if n.product_id in products
+    [source] = catalog_selectors.product_facts(product_ids=[product.pk]) or [None]
+    if source is None:
+        return []
+    weights = fusion_weights(category_path=source.category_path)
+    facts = {
+        item.product_id: item for item in catalog_selectors.product_facts(product_ids=candidates)
+    }
+    scored = sorted(
+        (
+            (
+                pid,
+                fusion.fuse(
+                    source=_facts(source),
+                    candidate=_facts(facts[pid]),
+                    weights=weights,
+                    image=signals[pid].image,
+                    text=signals[pid].text,
+                    text_learned=signals[pid].text_learned,
+                ),
+            )
+            for pid in candidates
+            if pid in facts
+        ),
+        key=lambda pair: (-pair[1].fused, pair[0]),
+    )[:k]
+    products = catalog_selectors.products_by_ids(ids=[pid for pid, _ in scored])
+    return [
+        SimilarItem(products[pid], breakdown.fused, breakdown)
+        for pid, breakdown in scored
+        if pid in products
     ]
-    return items[:k]
+
+
+def _candidates(version, index, image, text, exclude) -> list[int]:
+    per_source = settings.PRODSIM_FUSION_CANDIDATES
+    found: dict[int, None] = {}
+    if version is not None and image is not None:
+        for n in vector_store.nearest_products(
+            version=version, vector=image, k=per_source, exclude_product_ids=exclude
+        ):
+            found[n.product_id] = None
+    if index is not None and text:
+        for n in vector_store.nearest_texts(
+            index=index, vector=text, k=per_source, exclude_product_ids=exclude
+        ):
+            found[n.product_id] = None
+    return list(found)

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
+from pgvector import SparseVector
 
 from similarity.ml.evaluation import validate_embeddings
+from similarity.ml.lexical import DIMENSIONS as LEXICAL_DIMENSIONS
 
-from .models import ImageEmbedding, ModelVersion
+from .models import ImageEmbedding, LexicalIndex, ModelVersion, ProductText
 
 # Operator and operator class per metric (pgvector docs: <=> cosine, <-> L2, <#> negative IP).
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
@@ -197,7 +199,7 @@ def product_vector(*, version: ModelVersion, product_id: int) -> np.ndarray | No
             [version.pk, product_id],
         )
         row = cursor.fetchone()
-    return None if row is None else np.array(row[0].strip("[]").split(","), dtype=np.float32)
+    return None if row is None else _parse_vector(row[0])
 
 
 def embedded_image_shas(*, version: ModelVersion) -> dict[int, str]:
@@ -205,3 +207,195 @@ def embedded_image_shas(*, version: ModelVersion) -> dict[int, str]:
     return dict(
         ImageEmbedding.objects.filter(model_version=version).values_list("image_id", "image_sha256")
     )
+
+
+# --- Lexical text vectors (sparsevec) -------------------------------------------------------------
+
+
+def _sparse(vector: dict[int, float]) -> SparseVector:
+    return SparseVector(vector, LEXICAL_DIMENSIONS)
+
+
+def product_texts_upsert(
+    *,
+    index: LexicalIndex,
+    product_ids: Sequence[int],
+    vectors: Sequence[dict[int, float]],
+    shas: Sequence[str],
+) -> None:
+    """Store products' lexical vectors for this index (empty texts are skipped)."""
+    rows = [
+        ProductText(
+            lexical_index=index, product_id=product_id, vector=_sparse(vector), text_sha256=sha
+        )
+        for product_id, vector, sha in zip(product_ids, vectors, shas, strict=True)
+        if vector
+    ]
+    ProductText.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["lexical_index", "product"],
+        update_fields=["vector", "text_sha256"],
+        batch_size=500,
+    )
+
+
+def nearest_texts(
+    *,
+    index: LexicalIndex,
+    vector: dict[int, float],
+    k: int,
+    exclude_product_ids: Sequence[int] = (),
+    ef_search: int = DEFAULT_EF_SEARCH,
+) -> list[Neighbour]:
+    """The k products whose lexical vectors are nearest (cosine) to `vector`."""
+    if not vector:
+        return []
+    exclude_clause = "AND NOT (product_id = ANY(%(exclude)s))" if exclude_product_ids else ""
+    sql = (
+        "SELECT product_id, vector <=> %(vector)s::sparsevec AS distance "
+        f"FROM similarity_producttext WHERE lexical_index_id = {int(index.pk)} {exclude_clause} "
+        "ORDER BY vector <=> %(vector)s::sparsevec LIMIT %(k)s"
+    )
+    params = {"vector": _sparse(vector).to_text(), "k": k, "exclude": list(exclude_product_ids)}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, k))])
+        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return sorted((Neighbour(row[0], float(row[1])) for row in rows), key=lambda n: n.distance)
+
+
+# --- Text-tower vectors (in the image space of a version) ----------------------------------------
+
+
+def product_text_embeddings_set(
+    *, version: ModelVersion, product_ids: Sequence[int], vectors: np.ndarray
+) -> None:
+    validate_embeddings(vectors, dim=version.embedding_dim)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE similarity_productembedding SET text_embedding = %s::vector "
+            "WHERE model_version_id = %s AND product_id = %s",
+            [
+                (_vector_literal(vector), version.pk, product_id)
+                for product_id, vector in zip(product_ids, vectors, strict=True)
+            ],
+        )
+
+
+def text_index_name(version: ModelVersion) -> str:
+    return f"similarity_pe_text_hnsw_v{int(version.pk)}"
+
+
+def text_hnsw_index_build(*, version: ModelVersion) -> None:
+    """HNSW index on the version's text-tower vectors (learned-text candidates)."""
+    dim = int(version.embedding_dim)
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        concurrently = "" if connection.in_atomic_block else "CONCURRENTLY"
+        cursor.execute(
+            f"CREATE INDEX {concurrently} IF NOT EXISTS {text_index_name(version)} "
+            f"ON similarity_productembedding USING hnsw "
+            f"((text_embedding::vector({dim})) {OPCLASSES[version.metric]}) "
+            f"WHERE model_version_id = {int(version.pk)}"
+        )
+
+
+# --- Signals of a candidate set, for fusion --------------------------------------
+
+
+@dataclass(frozen=True)
+class CandidateSignals:
+    """Similarities of one candidate to the source (None where a vector is missing)."""
+
+    image: float | None
+    text: float | None
+    text_learned: float | None
+
+
+def candidate_signals(
+    *,
+    version: ModelVersion | None,
+    index: LexicalIndex | None,
+    product_ids: Sequence[int],
+    image_vector: np.ndarray | None,
+    text_vector: dict[int, float] | None,
+    text_embedding: np.ndarray | None,
+) -> dict[int, CandidateSignals]:
+    """Cosine similarities (1 - distance) of each candidate's stored vectors to the source's."""
+    dim = int(version.embedding_dim) if version else 1
+    params = {
+        "ids": list(product_ids),
+        "version": version.pk if version else 0,
+        "index": index.pk if index else 0,
+        "image": _vector_literal(image_vector) if image_vector is not None else None,
+        "text": _sparse(text_vector).to_text() if text_vector else None,
+        "learned": _vector_literal(text_embedding) if text_embedding is not None else None,
+    }
+    sql = f"""
+        SELECT candidate.id,
+               1 - (product_embedding.embedding::vector({dim}) <=> %(image)s::vector({dim})),
+               1 - (product_text.vector <=> %(text)s::sparsevec),
+               1 - (product_embedding.text_embedding::vector({dim}) <=> %(learned)s::vector({dim}))
+        FROM unnest(%(ids)s::bigint[]) AS candidate(id)
+        LEFT JOIN similarity_productembedding product_embedding
+               ON product_embedding.product_id = candidate.id
+              AND product_embedding.model_version_id = %(version)s
+        LEFT JOIN similarity_producttext product_text
+               ON product_text.product_id = candidate.id
+              AND product_text.lexical_index_id = %(index)s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {
+            row[0]: CandidateSignals(
+                *(None if value is None else float(value) for value in row[1:])
+            )
+            for row in cursor.fetchall()
+        }
+
+
+def product_text_sources(
+    *, version: ModelVersion | None, index: LexicalIndex | None, product_id: int
+) -> tuple[np.ndarray | None, dict[int, float] | None, np.ndarray | None]:
+    """The source product's image vector, lexical vector and text-tower vector (or None)."""
+    image = product_vector(version=version, product_id=product_id) if version else None
+    learned = None
+    if version is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT text_embedding::text FROM similarity_productembedding "
+                "WHERE model_version_id = %s AND product_id = %s AND text_embedding IS NOT NULL",
+                [version.pk, product_id],
+            )
+            row = cursor.fetchone()
+        learned = None if row is None else _parse_vector(row[0])
+    text = None
+    if index is not None:
+        stored = ProductText.objects.filter(lexical_index=index, product_id=product_id).first()
+        text = None if stored is None else _sparse_dict(stored.vector)
+    return image, text, learned
+
+
+def _parse_vector(text: str) -> np.ndarray:
+    return np.array(text.strip("[]").split(","), dtype=np.float32)
+
+
+def _sparse_dict(vector: SparseVector) -> dict[int, float]:
+    return dict(zip(vector.indices(), vector.values(), strict=True))
+
+
+def product_vectors(*, version: ModelVersion) -> tuple[list[int], np.ndarray]:
+    """All product ids and their image vectors under this version, in id order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id, embedding::text FROM similarity_productembedding "
+            "WHERE model_version_id = %s ORDER BY product_id",
+            [version.pk],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return [], np.zeros((0, version.embedding_dim), dtype=np.float32)
+    return [row[0] for row in rows], np.stack([_parse_vector(row[1]) for row in rows])

@@ -42,6 +42,6 @@ def model_version_evaluate(*, version: ModelVersion) -> dict:
         gallery_labels=labels,
         metric=version.metric,
     )
-    version.metrics = metrics
+    version.metrics = {**version.metrics, **metrics}  # keeps the text→image figures
     version.save(update_fields=["metrics"])
     return metrics

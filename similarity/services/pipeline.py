@@ -23,6 +23,7 @@ from ..models import Job, ModelVersion
 from . import baselines
 from .datasets import catalogue_snapshot
 from .embedding import images_embed, images_to_embed
+from .text_tower import text_tower_train
 from .versions import active_version, model_version_activate
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,18 @@ def model_version_train(*, job: Job) -> ModelVersion:
     _report(job, phase="indexing")
     vector_store.hnsw_index_build(version=version)
     timings["index_s"] = round(time.monotonic() - clock, 1)
+
+    if version.params.get("text_tower", True):
+        clock = time.monotonic()
+        _report(job, phase="text tower")
+        version.metrics = {
+            **version.metrics,
+            **text_tower_train(
+                version=version, test_image_ids=set(version.dataset["test_image_ids"])
+            ),
+        }
+        version.save(update_fields=["metrics"])
+        timings["text_tower_s"] = round(time.monotonic() - clock, 1)
     _set_status(version, ModelVersion.Status.READY, timings=timings)
     _maybe_activate(version)
     return version

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from catalog.models import ProductImage
 from similarity import vector_store
 from similarity.models import ImageEmbedding, Job, ModelVersion, ProductEmbedding
 from similarity.services import model_version_create
@@ -52,13 +53,23 @@ def test_training_embeds_indexes_and_activates_the_first_version(models_root):
         "colour_histogram",
         "backbone_untrained",
         "random_init",
+        "text_to_image",
+        "text_to_image_untrained",
     }
+    with_text = ProductEmbedding.objects.filter(model_version=version, text_embedding__isnull=False)
+    assert with_text.count() == 24
+    test_products = set(
+        ProductImage.objects.filter(pk__in=version.dataset["test_image_ids"]).values_list(
+            "product_id", flat=True
+        )
+    )
+    assert version.metrics["text_to_image"]["queries"] == len(test_products)
     assert version.metrics["model"]["queries"] == len(version.dataset["test_image_ids"])
     assert [entry["epoch"] for entry in version.history] == [1, 2]
     assert version.dataset["label_source"] == "group"
     assert sum(version.dataset["images"].values()) == 24
     files = {path.name for path in (models_root / f"v{version.pk}").iterdir()}
-    assert {"model.keras", "model.tflite", "metadata.json"} <= files
+    assert {"model.keras", "model.tflite", "metadata.json", "text_tower.npz"} <= files
     metadata = json.loads((models_root / f"v{version.pk}" / "metadata.json").read_text())
     assert (metadata["backbone"], metadata["embedding_dim"], metadata["metric"]) == (
         "small_cnn",

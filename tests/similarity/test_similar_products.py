@@ -21,7 +21,11 @@ def catalogue():
 def test_similar_products_exclude_the_variant_group_by_default(catalogue):
     items = similar_products(product=catalogue["SQUARE-0-0"], k=3)
     assert [item.product.sku for item in items] == ["BAR-0-0", "BAR-0-1"]
-    assert items[0].image_similarity == pytest.approx(float(unit(1, 0) @ unit(0.9, 0.1)), abs=1e-5)
+    cosine = float(unit(1, 0) @ unit(0.9, 0.1))
+    assert items[0].image_similarity == pytest.approx((1 + cosine) / 2, abs=1e-5)
+    breakdown = items[0].breakdown
+    assert breakdown.scores["text"] is None  # no lexical index built in this test
+    assert breakdown.fused == pytest.approx(sum(breakdown.contributions.values()))
 
     with_group = similar_products(product=catalogue["SQUARE-0-0"], k=3, exclude_variant_group=False)
     assert [item.product.sku for item in with_group] == ["SQUARE-0-1", "BAR-0-0", "BAR-0-1"]
@@ -36,7 +40,7 @@ def test_product_page_shows_the_similar_strip(client, catalogue):
     html = client.get("/products/SQUARE-0-0/").content.decode()
     strip = html[html.index('id="similar-items"') :]
     assert strip.index("bar 0") < strip.index("bar 1")
-    assert "Looks alike: 99%" in strip
+    assert "Looks alike · " in strip
     assert "square 1" not in strip
 
 

@@ -1,0 +1,155 @@
+"""The fused similarity score: one documented function over the individual signals.
+
+    fused = Σ_s w_s · score_s / Σ_s w_s      over the signals s available for the pair
+
+Signals, each in [0, 1]:
+- image:        (1 + cosine of the image vectors) / 2
+- text:         cosine of the lexical TF-IDF vectors (non-negative by construction)
+- text_learned: (1 + cosine of the text-tower vectors) / 2
+- attributes:   mean of Jaccard(tags ∪ attribute values), same brand (1/0), category closeness
+                (shared path levels / deeper path's levels)
+- price:        max(0, 1 - |ln(price_a / price_b)| / ln(PRICE_RATIO_ZERO))
+
+A signal that is missing for a pair (no vector yet) drops out of both sums, so a product without
+images is still ranked by its words. Plain Python: no Django, no I/O.
+"""
+
+import math
+from dataclasses import asdict, dataclass, field
+
+SIGNALS = ("image", "text", "text_learned", "attributes", "price")
+PRICE_RATIO_ZERO = 4.0  # a 4× price difference scores 0: a €10 mug is no peer of a €40 one
+
+
+@dataclass(frozen=True)
+class Weights:
+    image: float = 0.55
+    text: float = 0.2
+    text_learned: float = 0.1
+    attributes: float = 0.1
+    price: float = 0.05
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What attribute and price scores compare (mirrors catalog.selectors.ProductFacts)."""
+
+    brand: str
+    category_path: str
+    tags: list[str]
+    attributes: dict
+    price: float
+
+
+@dataclass
+class Breakdown:
+    """Why an item is similar: each signal's score, the weights used and what is shared."""
+
+    fused: float
+    scores: dict[str, float | None]
+    weights: dict[str, float]
+    contributions: dict[str, float] = field(default_factory=dict)  # these add up to `fused`
+    shared_tags: list[str] = field(default_factory=list)
+    shared_attributes: dict[str, str] = field(default_factory=dict)
+    same_brand: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def strongest_reason(self) -> str:
+        """A short human hint for the product page ("looks alike", "similar name", ...)."""
+        best = max(self.contributions, key=self.contributions.get, default="image")
+        return REASONS[best]
+
+
+REASONS = {
+    "image": "Looks alike",
+    "text": "Similar name",
+    "text_learned": "Similar description",
+    "attributes": "Shares features",
+    "price": "Similar price",
+}
+
+
+def _cosine_to_unit(value: float | None) -> float | None:
+    return None if value is None else (1.0 + max(-1.0, min(1.0, value))) / 2.0
+
+
+def jaccard(left: set, right: set) -> float:
+    union = left | right
+    return len(left & right) / len(union) if union else 0.0
+
+
+def _features(facts: Facts) -> set[str]:
+    tags = {f"tag:{tag.lower()}" for tag in facts.tags}
+    return tags | {f"{key.lower()}={str(value).lower()}" for key, value in facts.attributes.items()}
+
+
+def category_closeness(left: str, right: str) -> float:
+    """Shared leading levels of two ' > ' paths over the deeper path's level count."""
+    a, b = (path.split(" > ") if path else [] for path in (left, right))
+    if not a or not b:
+        return 0.0
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared / max(len(a), len(b))
+
+
+def price_proximity(left: float, right: float) -> float:
+    if left <= 0 or right <= 0:
+        return 1.0 if left == right else 0.0
+    return max(0.0, 1.0 - abs(math.log(left / right)) / math.log(PRICE_RATIO_ZERO))
+
+
+def attribute_score(source: Facts, candidate: Facts) -> tuple[float, list[str], dict[str, str]]:
+    """(score, shared tags, shared attribute values) of two products."""
+    shared_tags = sorted({t.lower() for t in source.tags} & {t.lower() for t in candidate.tags})
+    shared_attributes = {
+        key: str(value)
+        for key, value in source.attributes.items()
+        if str(candidate.attributes.get(key, "")).lower() == str(value).lower()
+    }
+    same_brand = float(bool(source.brand) and source.brand.lower() == candidate.brand.lower())
+    parts = [
+        jaccard(_features(source), _features(candidate)),
+        same_brand,
+        category_closeness(source.category_path, candidate.category_path),
+    ]
+    return sum(parts) / len(parts), shared_tags, shared_attributes
+
+
+def fuse(
+    *,
+    source: Facts,
+    candidate: Facts,
+    weights: Weights,
+    image: float | None = None,
+    text: float | None = None,
+    text_learned: float | None = None,
+) -> Breakdown:
+    """The fused score of `candidate` for `source`, with its breakdown (see module docstring)."""
+    attributes, shared_tags, shared_attributes = attribute_score(source, candidate)
+    scores = {
+        "image": _cosine_to_unit(image),
+        "text": None if text is None else max(0.0, min(1.0, text)),
+        "text_learned": _cosine_to_unit(text_learned),
+        "attributes": attributes,
+        "price": price_proximity(source.price, candidate.price),
+    }
+    weight_map = asdict(weights)
+    used = {name: weight_map[name] for name, score in scores.items() if score is not None}
+    total = sum(used.values())
+    contributions = {name: used[name] * scores[name] / total for name in used} if total else {}
+    return Breakdown(
+        fused=sum(contributions.values()),
+        scores=scores,
+        weights=weight_map,
+        contributions=contributions,
+        shared_tags=shared_tags,
+        shared_attributes=shared_attributes,
+        same_brand=bool(source.brand) and source.brand.lower() == candidate.brand.lower(),
+    )
