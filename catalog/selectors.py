@@ -136,6 +136,7 @@ def product_facts(*, product_ids: list[int] | None = None) -> list[ProductFacts]
     products = Product.objects.filter(is_active=True)
     if product_ids is not None:
         products = products.filter(pk__in=product_ids)
+    rows = products.order_by("pk").values_list(*FACT_FIELDS)
     return [
         ProductFacts(
             pk,
@@ -148,7 +149,5 @@ def product_facts(*, product_ids: list[int] | None = None) -> list[ProductFacts]
             float(price),
             group or "",
         )
-        for pk, title, brand, path, tags, attributes, description, price, group in products.order_by(
-            "pk"
-        ).values_list(*FACT_FIELDS)
+        for pk, title, brand, path, tags, attributes, description, price, group in rows
     ]
