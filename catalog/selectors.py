@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 
 from .models import Category, Product, ProductImage
 
@@ -151,3 +151,9 @@ def product_facts(*, product_ids: list[int] | None = None) -> list[ProductFacts]
         )
         for pk, title, brand, path, tags, attributes, description, price, group in rows
     ]
+
+
+def products_ranked(*, ids: list[int], category: Category | None = None) -> QuerySet[Product]:
+    """Active products with these ids, in the given order (e.g. search relevance)."""
+    order = Case(*[When(pk=pk, then=position) for position, pk in enumerate(ids)])
+    return product_list(category=category).filter(pk__in=ids).order_by(order)

@@ -24,6 +24,10 @@ def product_list(request):
         if category is None:
             raise Http404("No such category")
     products = selectors.product_list(category=category, query=query)
+    if query and (hits := similarity_selectors.search_products(query=query)) is not None:
+        products = selectors.products_ranked(
+            ids=[hit.product_id for hit in hits], category=category
+        )
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

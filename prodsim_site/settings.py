@@ -126,7 +126,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"similarity.tasks.*": {"queue": "ml"}}
+CELERY_TASK_ROUTES = {
+    # Lexical text work is NumPy only: keep it off the TensorFlow queue.
+    "similarity.tasks.lexical_index_rebuild_task": {"queue": "default"},
+    "similarity.tasks.product_texts_refresh_task": {"queue": "default"},
+    "similarity.tasks.*": {"queue": "ml"},
+}
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_TASK_SOFT_TIME_LIMIT = 3300
 CELERY_TIMEZONE = "UTC"

@@ -32,6 +32,21 @@ def model_version_train_task(job_id: int) -> None:
 
 
 @shared_task(soft_time_limit=EMBED_SOFT_LIMIT_S, time_limit=EMBED_HARD_LIMIT_S)
+def lexical_index_rebuild_task() -> None:
+    """Runs on the default queue (routed in settings): NumPy only, no TensorFlow."""
+    from .services.lexical import lexical_index_rebuild
+
+    lexical_index_rebuild()
+
+
+@shared_task(soft_time_limit=EMBED_SOFT_LIMIT_S, time_limit=EMBED_HARD_LIMIT_S)
+def product_texts_refresh_task(product_ids: list[int]) -> None:
+    from .services.lexical import product_texts_refresh
+
+    product_texts_refresh(product_ids=product_ids)
+
+
+@shared_task(soft_time_limit=EMBED_SOFT_LIMIT_S, time_limit=EMBED_HARD_LIMIT_S)
 def products_embed_task(product_ids: list[int]) -> None:
     """Embed new or changed images of these products with the active version."""
     from .services.embedding import images_embed, images_to_embed

@@ -10,6 +10,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from similarity.services import catalogue_changed_request
+
 from ..image_sources import ImageSourceError, open_image_source
 from ..images import InvalidImage, prepare_image
 from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_csv
@@ -113,17 +115,19 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
     items = list(parse_catalogue_csv(data, default_currency=settings.PRODSIM_DEFAULT_CURRENCY))
     job.rows_total = sum(1 for item in items if item.line > 1)
     source = _image_source(job)
+    changed: list[int] = []
     try:
         for item in items:
             if isinstance(item, RowProblem):
                 _record_problem(job, item)
             else:
-                _import_row(job, item, source)
+                _import_row(job, item, source, changed)
             if job.rows_done % PROGRESS_EVERY_ROWS == 0:
                 _save_progress(job, progress)
     finally:
         if source is not None:
             source.close()
+        catalogue_changed_request(product_ids=changed)  # even a partial import changed these
     _save_progress(job, progress)
 
 
@@ -162,7 +166,7 @@ def _record_problem(job: ImportJob, problem: RowProblem) -> None:
         job.failed_count += problem.fatal_for_row
 
 
-def _import_row(job: ImportJob, row: ProductRow, source) -> None:
+def _import_row(job: ImportJob, row: ProductRow, source, changed: list[int]) -> None:
     images = []
     for path in row.image_paths:
         try:
@@ -177,7 +181,9 @@ def _import_row(job: ImportJob, row: ProductRow, source) -> None:
                 level=ImportRowError.Level.IMAGE_REJECTED,
                 message=f"{path}: {exc}",
             )
-    result = product_upsert(row=row, images=images)
+    result = product_upsert(row=row, images=images, notify=False)
+    if result.outcome != UpsertOutcome.UNCHANGED:
+        changed.append(result.product_id)
     job.rows_done += 1
     job.created_count += result.outcome == UpsertOutcome.CREATED
     job.updated_count += result.outcome == UpsertOutcome.UPDATED

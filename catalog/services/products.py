@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
-from similarity.services import products_embed_request
+from similarity.services import products_changed_request
 
 from ..images import PreparedImage
 from ..importers import ProductRow
@@ -80,16 +80,25 @@ def _unique_category_slug(path: str) -> str:
     return slug
 
 
-def product_upsert(*, row: ProductRow, images: list[ImageToAttach]) -> UpsertResult:
+def product_upsert(
+    *, row: ProductRow, images: list[ImageToAttach], notify: bool = True
+) -> UpsertResult:
     """Create or update the product with row.sku and make its images exactly `images`, in order.
 
     Runs in one transaction (a savepoint inside the import's): a failure leaves no row and no
     newly written file behind. Concurrent upserts of one SKU serialise on the row lock.
+    notify=False: the caller (a bulk import) tells similarity about all changes at once.
     """
     written: list[str] = []
     try:
         with transaction.atomic():
-            return _product_upsert(row, images, written)
+            result = _product_upsert(row, images, written)
+            if notify and result.outcome != UpsertOutcome.UNCHANGED:
+                # Vectors follow the product within seconds (enqueued after commit).
+                products_changed_request(
+                    product_ids=[result.product_id], images_changed=result.images_added > 0
+                )
+            return result
     except BaseException:
         for name in written:
             default_storage.delete(name)
@@ -106,9 +115,6 @@ def _product_upsert(row: ProductRow, images: list[ImageToAttach], written: list[
     if changed_fields:
         product.save(update_fields=[*changed_fields, "updated_at"])
     images_added = _sync_images(product, images, written)
-    if images_added:
-        # New pictures get vectors from the active model within seconds (after commit).
-        products_embed_request(product_ids=[product.pk])
     if created:
         outcome = UpsertOutcome.CREATED
     elif changed_fields or images_added is not None:

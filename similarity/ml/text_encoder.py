@@ -6,6 +6,7 @@ learned buckets. The network is embedding bag → dense ReLU → dense → L2 no
 (`text_tower.py`) exports exactly these weights to `text_tower.npz`.
 """
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -68,3 +69,9 @@ class TextEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.encode_ids(tokenise_batch(texts))
+
+
+@functools.lru_cache(maxsize=2)  # the active version's encoder, loaded once per process
+def cached_text_encoder(directory: str) -> "TextEncoder | None":
+    path = Path(directory)
+    return TextEncoder.load(path) if (path / TEXT_TOWER_FILE).exists() else None

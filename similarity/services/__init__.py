@@ -1,6 +1,7 @@
 """Similarity writes that the web process may call (no TensorFlow). The worker-only pipeline
 lives in `services.pipeline`, `services.embedding` and `services.baselines`."""
 
+from .requests import catalogue_changed_request, products_changed_request
 from .versions import (
     VersionStateError,
     active_version,
@@ -8,7 +9,6 @@ from .versions import (
     model_version_activate,
     model_version_create,
     model_version_rollback,
-    products_embed_request,
 )
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "model_version_activate",
     "model_version_create",
     "model_version_rollback",
-    "products_embed_request",
+    "catalogue_changed_request",
+    "products_changed_request",
 ]

@@ -98,12 +98,3 @@ def model_version_rollback() -> ModelVersion:
 def job_cancel(*, job: Job) -> None:
     """Ask a running job to stop; the worker checks this flag between batches."""
     Job.objects.filter(pk=job.pk).update(cancel_requested=True)
-
-
-def products_embed_request(*, product_ids: list[int]) -> None:
-    """Have the `ml` worker embed these products' new images with the active version, after
-    the current transaction commits (so the worker sees the rows)."""
-    if product_ids and active_version() is not None:
-        from ..tasks import products_embed_task
-
-        products_embed_task.delay_on_commit(sorted(set(product_ids)))

@@ -1,0 +1,65 @@
+"""Text search: lexical vectors in PostgreSQL plus the text tower's cross-modal candidates."""
+
+import pytest
+
+from catalog.models import Product
+from similarity.selectors import search_products
+from similarity.services.lexical import lexical_index_rebuild, product_texts_refresh
+from tests.catalog.factories import product, shape_catalogue
+
+from .test_pipeline import models_root, train_tiny  # noqa: F401 - fixture re-export
+
+pytestmark = pytest.mark.django_db
+
+
+def sku_of(hits) -> list[str]:
+    names = dict(Product.objects.values_list("pk", "sku"))
+    return [names[hit.product_id] for hit in hits]
+
+
+@pytest.fixture
+def headphones():
+    for sku, title, brand in [
+        ("S4", "Sony WH-1000XM4 wireless headphones", "Sony"),
+        ("S3", "Sony WH-1000XM3 wireless headphones", "Sony"),
+        ("B7", "Bose QuietComfort 45 headphones", "Bose"),
+        ("M1", "Striped ceramic mug", "Hearth"),
+    ]:
+        product(sku=sku, title=title, brand=brand)
+    lexical_index_rebuild()
+
+
+def test_model_numbers_and_names_rank_first(headphones):
+    assert sku_of(search_products(query="wh1000xm4"))[0] == "S4"
+    assert sku_of(search_products(query="sony xm3 headphones"))[0] == "S3"
+    assert sku_of(search_products(query="mug")) == ["M1"]
+    assert search_products(query="zebra") == []
+
+
+def test_storefront_search_uses_the_ranking(client, headphones):
+    page = client.get("/", {"q": "WH-1000XM3"})
+    assert [p.sku for p in page.context["page"].object_list][0] == "S3"
+
+
+def test_new_products_are_searchable_after_a_refresh(headphones):
+    product(sku="J1", title="Jabra Elite 85h headphones", brand="Jabra")
+    product_texts_refresh(product_ids=[Product.objects.get(sku="J1").pk])
+    assert sku_of(search_products(query="jabra elite"))[0] == "J1"
+
+
+def test_without_any_index_search_falls_back_to_word_matching(client):
+    product(sku="A", title="Red mug")
+    assert search_products(query="red") is None
+    assert [p.sku for p in client.get("/", {"q": "red"}).context["page"].object_list] == ["A"]
+
+
+def test_the_text_tower_finds_products_by_their_pictures():
+    shape_catalogue(groups_per_shape=2, colours=3)
+    train_tiny()
+    lexical_index_rebuild()
+
+    hits = search_products(query="qqqq")  # no word of any product
+
+    assert 0 < len(hits) <= 48
+    assert all(hit.lexical in (None, 0.0) and hit.visual is not None for hit in hits)
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
