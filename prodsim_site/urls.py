@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("catalog.api.urls")),
+    path("api/v1/", include("similarity.api.urls")),
     path("health/", health, name="health"),
     path("", include("catalog.urls")),
 ]

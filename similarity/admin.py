@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from .ml.options import BACKBONES, LABEL_SOURCES, METRICS, WEIGHT_CHOICES_HELP
-from .models import Job, ModelVersion
+from .models import FusionWeights, Job, ModelVersion
 from .services import VersionStateError, job_cancel, model_version_activate, model_version_create
 from .services.versions import DEFAULT_TRAINING
 
@@ -204,3 +204,11 @@ class JobAdmin(admin.ModelAdmin):
         if p.get("eta_s") is not None:
             parts.append(f"ETA {p['eta_s']} s")
         return " · ".join(part for part in parts if part) or "–"
+
+
+@admin.register(FusionWeights)
+class FusionWeightsAdmin(admin.ModelAdmin):
+    """Signal weights of the fused score; a category's row applies to its subtree."""
+
+    list_display = ["__str__", "image", "text", "text_learned", "attributes", "price"]
+    autocomplete_fields = ["category"]

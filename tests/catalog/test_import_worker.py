@@ -39,6 +39,7 @@ def test_an_uploaded_import_is_run_by_a_worker(tmp_path, celery_worker_process):
     assert list(job.row_errors.values_list("line", "message")) == [(3, "sku is required")]
     assert Product.objects.get(sku="A").images.get().is_primary is True
     # The import then had the default worker rebuild the lexical text index.
-    index = wait_for(lambda: LexicalIndex.objects.filter(is_current=True).first(), timeout=60,
-                     process=worker)
+    index = wait_for(
+        lambda: LexicalIndex.objects.filter(is_current=True).first(), timeout=60, process=worker
+    )
     assert ProductText.objects.filter(lexical_index=index).count() == 1

@@ -48,3 +48,27 @@ def test_without_an_active_version_the_page_says_so(client):
     shape_catalogue(colours=1)
     html = client.get("/products/SQUARE-0-0/").content.decode()
     assert "Similar items appear here once a similarity model is active." in html
+
+
+def test_category_weights_override_the_global_ones(catalogue):
+    from catalog.models import Category
+    from similarity.models import FusionWeights
+    from similarity.selectors import fusion_weights
+
+    squares = Category.objects.get(path="Shapes > square")
+    FusionWeights.objects.create(image=1, text=0, text_learned=0, attributes=0, price=0)
+    FusionWeights.objects.create(category=squares.parent, image=0.1, text=0, text_learned=0,
+                                 attributes=1, price=0)
+    FusionWeights.objects.create(category=squares, image=0.2, text=0.3, text_learned=0,
+                                 attributes=0, price=0)
+
+    assert fusion_weights(category_path="Shapes > square").text == 0.3  # deepest row wins
+    assert fusion_weights(category_path="Shapes > bar").attributes == 1  # parent's row
+    assert fusion_weights(category_path="Other").image == 1  # the global row
+    # Attributes-only weights for bars: BAR-0-1 shares category and group tags with BAR-0-0.
+    FusionWeights.objects.filter(category=squares.parent).update(image=0, attributes=1)
+    items = similar_products(product=catalogue["BAR-0-0"], k=2, exclude_variant_group=False)
+    assert items[0].product.sku == "BAR-0-1"
+    FusionWeights.objects.filter(category=squares.parent).update(image=1, attributes=0)
+    items = similar_products(product=catalogue["BAR-0-0"], k=2, exclude_variant_group=False)
+    assert items[0].product.sku == "SQUARE-0-1"  # nearest picture: unit(0.95, 0.05)
