@@ -55,11 +55,16 @@ def _facts(item: ProductFacts) -> fusion.Facts:
 
 
 def similar_products(
-    *, product: Product, k: int = 8, exclude_variant_group: bool = True
+    *,
+    product: Product,
+    k: int = 8,
+    exclude_variant_group: bool = True,
+    weights: fusion.Weights | None = None,
 ) -> list[SimilarItem]:
     """The k products most similar to `product` by the fused score, best first.
 
-    Excludes the product itself and, by default, its other variants (same group_id).
+    Excludes the product itself and, by default, its other variants (same group_id). `weights`
+    overrides the configured ones (evaluation and tuning).
     """
     version, index = active_version(), current_lexical_index()
     image, text, learned = vector_store.product_text_sources(
@@ -82,7 +87,7 @@ def similar_products(
     [source] = catalog_selectors.product_facts(product_ids=[product.pk]) or [None]
     if source is None:
         return []
-    weights = fusion_weights(category_path=source.category_path)
+    weights = weights or fusion_weights(category_path=source.category_path)
     facts = {
         item.product_id: item for item in catalog_selectors.product_facts(product_ids=candidates)
     }

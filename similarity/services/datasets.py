@@ -45,6 +45,7 @@ class Snapshot:
             "labels": len(self.label_names),
             "sha256": digest.hexdigest(),
             "test_image_ids": [record.image_id for record in self.records["test"]],
+            "val_image_ids": [record.image_id for record in self.records["val"]],
         }
 
 
