@@ -1,5 +1,6 @@
 """Catalogue reads for pages, the API and other apps (similarity reads products through here)."""
 
+import re
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
@@ -157,3 +158,46 @@ def products_ranked(*, ids: list[int], category: Category | None = None) -> Quer
     """Active products with these ids, in the given order (e.g. search relevance)."""
     order = Case(*[When(pk=pk, then=position) for position, pk in enumerate(ids)])
     return product_list(category=category).filter(pk__in=ids).order_by(order)
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """Which active products a similar-items or search answer may contain."""
+
+    category_paths: tuple[str, ...] = ()  # each includes its subtree; empty: any category
+    brands: tuple[str, ...] = ()  # case-insensitive; empty: any brand
+    price_min: float | None = None
+    price_max: float | None = None
+    in_stock_only: bool = False
+    exclude_ids: tuple[int, ...] = ()
+
+    @property
+    def is_narrowing(self) -> bool:
+        """True when more than inactive or explicitly excluded products are filtered out."""
+        return bool(self.category_paths or self.brands or self.in_stock_only
+                    or self.price_min is not None or self.price_max is not None)
+
+
+def products_matching(*, product_filter: ProductFilter) -> QuerySet[Product]:
+    products = Product.objects.filter(is_active=True).exclude(pk__in=product_filter.exclude_ids)
+    if product_filter.category_paths:
+        in_categories = Q()
+        for path in product_filter.category_paths:
+            in_categories |= Q(category__path=path) | Q(category__path__startswith=f"{path} > ")
+        products = products.filter(in_categories)
+    if product_filter.brands:
+        products = products.filter(brand__iregex=r"^(" + "|".join(
+            re.escape(brand) for brand in product_filter.brands) + r")$")
+    if product_filter.price_min is not None:
+        products = products.filter(price__gte=product_filter.price_min)
+    if product_filter.price_max is not None:
+        products = products.filter(price__lte=product_filter.price_max)
+    if product_filter.in_stock_only:
+        products = products.filter(in_stock=True)
+    return products
+
+
+def products_newest(*, product_filter: ProductFilter, limit: int) -> list[int]:
+    """Ids of the newest matching products (the last fallback tier of similar items)."""
+    return list(products_matching(product_filter=product_filter).order_by(
+        "-created_at", "-pk").values_list("pk", flat=True)[:limit])

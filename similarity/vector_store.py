@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from pgvector import SparseVector
 
 from similarity.ml.evaluation import validate_embeddings
@@ -149,15 +150,46 @@ def hnsw_index_drop(*, version: ModelVersion) -> None:
         cursor.execute(f"DROP INDEX IF EXISTS {index_name(version)}")
 
 
-def _nearest_sql(version: ModelVersion, exclude: Sequence[int]) -> str:
+def _allowed_clause(allowed: QuerySet | None, exclude: Sequence[int]) -> tuple[str, list]:
+    """SQL restricting product_id to `allowed` (a Product queryset) and away from `exclude`.
+
+    ARRAY(subquery) is evaluated once (an InitPlan), so the HNSW scan stays the plan's driver
+    and pgvector's iterative scan keeps reading the index until k rows pass the filter.
+    """
+    sql, params = "", []
+    if allowed is not None:
+        subquery, sub_params = allowed.values("pk").query.sql_with_params()
+        sql += f" AND product_id = ANY(ARRAY({subquery}))"
+        params += list(sub_params)
+    if exclude:
+        sql += " AND NOT (product_id = ANY(%s))"
+        params.append(list(exclude))
+    return sql, params
+
+
+def _nearest_sql(version: ModelVersion, clause: str) -> str:
     operator, dim = OPERATORS[version.metric], int(version.embedding_dim)
-    exclude_clause = "AND NOT (product_id = ANY(%(exclude)s))" if exclude else ""
     return (
-        f"SELECT product_id, {_expression(version)} {operator} %(vector)s::vector({dim}) "
+        f"SELECT product_id, {_expression(version)} {operator} %s::vector({dim}) "
         f"AS distance FROM similarity_productembedding "
-        f"WHERE model_version_id = {int(version.pk)} {exclude_clause} "
-        f"ORDER BY {_expression(version)} {operator} %(vector)s::vector({dim}) LIMIT %(k)s"
+        f"WHERE model_version_id = {int(version.pk)} {clause} "
+        f"ORDER BY {_expression(version)} {operator} %s::vector({dim}) LIMIT %s"
     )
+
+
+def _run_nearest(sql: str, params: list, *, k: int, ef_search: int, exact: bool) -> list:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if exact:  # a small filtered subset: computing every distance beats walking the graph
+            cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
+        else:
+            cursor.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, k))]
+            )
+            cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # relaxed_order may return rows slightly out of order; restore exact order on the k rows.
+    return sorted((Neighbour(row[0], float(row[1])) for row in rows), key=lambda n: n.distance)
 
 
 def nearest_products(
@@ -166,28 +198,34 @@ def nearest_products(
     vector: np.ndarray,
     k: int,
     exclude_product_ids: Sequence[int] = (),
+    allowed: QuerySet | None = None,
+    exact: bool = False,
     ef_search: int = DEFAULT_EF_SEARCH,
 ) -> list[Neighbour]:
-    """The k products nearest to `vector` under this version, nearest first (index scan)."""
+    """The k products nearest to `vector` under this version, nearest first.
+
+    allowed: only these products (a Product queryset); exact: skip the index (small subsets).
+    """
     validate_embeddings(np.asarray(vector, dtype=np.float32)[None, :], dim=version.embedding_dim)
-    params = {"vector": _vector_literal(vector), "k": k, "exclude": list(exclude_product_ids)}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, k))])
-        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        cursor.execute(_nearest_sql(version, exclude_product_ids), params)
-        rows = cursor.fetchall()
-    # relaxed_order may return rows slightly out of order; restore exact order on the k rows.
-    return sorted((Neighbour(row[0], float(row[1])) for row in rows), key=lambda n: n.distance)
+    clause, clause_params = _allowed_clause(allowed, exclude_product_ids)
+    literal = _vector_literal(vector)
+    return _run_nearest(
+        _nearest_sql(version, clause),
+        [literal, *clause_params, literal, k],
+        k=k,
+        ef_search=ef_search,
+        exact=exact,
+    )
 
 
 def explain_nearest(*, version: ModelVersion, vector: np.ndarray, k: int) -> str:
     """EXPLAIN of the nearest-products query (tests prove the HNSW index is used)."""
-    params = {"vector": _vector_literal(vector), "k": k, "exclude": []}
+    literal = _vector_literal(vector)
     with transaction.atomic(), connection.cursor() as cursor:
         # Tiny test tables favour sequential and bitmap scans over any index.
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("EXPLAIN " + _nearest_sql(version, ()), params)
+        cursor.execute("EXPLAIN " + _nearest_sql(version, ""), [literal, literal, k])
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
@@ -246,24 +284,23 @@ def nearest_texts(
     vector: dict[int, float],
     k: int,
     exclude_product_ids: Sequence[int] = (),
+    allowed: QuerySet | None = None,
+    exact: bool = False,
     ef_search: int = DEFAULT_EF_SEARCH,
 ) -> list[Neighbour]:
     """The k products whose lexical vectors are nearest (cosine) to `vector`."""
     if not vector:
         return []
-    exclude_clause = "AND NOT (product_id = ANY(%(exclude)s))" if exclude_product_ids else ""
+    clause, clause_params = _allowed_clause(allowed, exclude_product_ids)
     sql = (
-        "SELECT product_id, vector <=> %(vector)s::sparsevec AS distance "
-        f"FROM similarity_producttext WHERE lexical_index_id = {int(index.pk)} {exclude_clause} "
-        "ORDER BY vector <=> %(vector)s::sparsevec LIMIT %(k)s"
+        "SELECT product_id, vector <=> %s::sparsevec AS distance "
+        f"FROM similarity_producttext WHERE lexical_index_id = {int(index.pk)} {clause} "
+        "ORDER BY vector <=> %s::sparsevec LIMIT %s"
     )
-    params = {"vector": _sparse(vector).to_text(), "k": k, "exclude": list(exclude_product_ids)}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, k))])
-        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return sorted((Neighbour(row[0], float(row[1])) for row in rows), key=lambda n: n.distance)
+    literal = _sparse(vector).to_text()
+    return _run_nearest(
+        sql, [literal, *clause_params, literal, k], k=k, ef_search=ef_search, exact=exact
+    )
 
 
 # --- Text-tower vectors (in the image space of a version) ----------------------------------------
@@ -399,3 +436,16 @@ def product_vectors(*, version: ModelVersion) -> tuple[list[int], np.ndarray]:
     if not rows:
         return [], np.zeros((0, version.embedding_dim), dtype=np.float32)
     return [row[0] for row in rows], np.stack([_parse_vector(row[1]) for row in rows])
+
+
+def product_vectors_for(
+    *, version: ModelVersion, product_ids: Sequence[int]
+) -> dict[int, np.ndarray]:
+    """Image vectors of these products under this version (for diversity re-ranking)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id, embedding::text FROM similarity_productembedding "
+            "WHERE model_version_id = %s AND product_id = ANY(%s)",
+            [version.pk, list(product_ids)],
+        )
+        return {row[0]: _parse_vector(row[1]) for row in cursor.fetchall()}

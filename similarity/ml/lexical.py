@@ -6,8 +6,12 @@ character 3–5-grams (robust to typos, plurals and joined words), whole words, 
 numbers" (tokens holding a digit, with separators removed, so "WH-1000XM4" meets "wh1000xm4").
 Vectors are L2-normalised, so the cosine of two vectors is their dot product; PostgreSQL stores
 them as `sparsevec` and ranks them with `<=>`.
+
+The defaults were tuned on half of the Walmart–Amazon matching benchmark and checked on the
+other half; `bench/text_matching.py` measures them against a character n-gram TF-IDF baseline.
 """
 
+import functools
 import hashlib
 import math
 import re
@@ -16,20 +20,32 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-DIMENSIONS = 2**20  # hash space; collisions stay below 1 % for catalogue vocabularies
+# Fixed by the `sparsevec(1048576)` column. Measured on a 22k-product catalogue (470k distinct
+# features): 36 % of features share a bucket, nearly all of them rare n-grams, which costs
+# about one query in 200 at Recall@1 against an exact vocabulary (bench/text_matching.py).
+DIMENSIONS = 2**20
 MAX_NONZERO = 1000  # pgvector's HNSW index on sparsevec accepts at most 1,000 non-zeros
-NGRAM_SIZES = (3, 4, 5)
+NGRAM_SIZES = (3, 4, 5)  # 2–5, 3–4, 4–5 and 3–6 measured within one query of 3–5 on the dev half
+MODEL_MIN_CHARS = 3  # "4k", "3d", "2x" are specs, not model numbers
+BUCKET_CACHE_SIZE = 2**17  # ~20 MB; catalogue texts repeat most features, hashing dominated fits
 WORD_RE = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
 SEPARATORS_RE = re.compile(r"[-/.]")
+SUFFIX_RE = re.compile(r"(.*\d)[a-z]+")  # "ea650green" -> "ea650": a colour or pack suffix
 
 
 @dataclass(frozen=True)
 class LexicalConfig:
-    """Weights of the feature families (squared weights are their share of the cosine)."""
+    """Weights of the feature families (squared weights are their share of the cosine).
+
+    Tuned on the dev half of Walmart–Amazon (docs/BENCHMARKS.md, "text-matching"): model
+    numbers at 1.0 drowned the other families whenever a shop wrote a different code; every
+    weight between 0.5 and 0.7 scored within one dev query of 0.6.
+    """
 
     ngram_weight: float = 1.0
     word_weight: float = 0.6
-    model_number_weight: float = 1.0
+    model_number_weight: float = 0.6
+    model_number_variants: bool = True  # also index a code's parts and its suffix-less stem
     sublinear_tf: bool = True
 
 
@@ -55,33 +71,56 @@ class IdfTable:
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents folded, everything but letters, digits and - / . turned to spaces."""
+    """Lower case, accents folded, runs of anything but letters, digits, - / . made one space."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9\-/. ]+", " ", text.lower()).strip()
+    return re.sub(r"[^a-z0-9\-/.]+", " ", text.lower()).strip()
 
 
+@functools.lru_cache(maxsize=BUCKET_CACHE_SIZE)
 def _bucket(namespace: str, feature: str) -> int:
+    # blake2b, not hash(): buckets must agree across processes, restarts and machines.
     digest = hashlib.blake2b(f"{namespace}:{feature}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") % DIMENSIONS
 
 
-def _family_features(text: str) -> dict[str, Counter]:
-    clean = normalise(text)
-    words = WORD_RE.findall(clean)
+def _has_digit(token: str) -> bool:
+    return any(ch.isdigit() for ch in token)
+
+
+def _model_numbers(words: list[str], variants: bool) -> Counter:
+    """Codes with separators removed; with `variants`, also their parts and suffix-less stem.
+
+    "A3L791-03-BLU-S" yields "a3l79103blus", "a3l791" and "a3l79103" (the stem), so it meets
+    "A3L791-S" through "a3l791"; a stem must keep a letter ("500gb" does not yield "500").
+    """
+    codes: Counter = Counter()
+    for word in words:
+        if len(word) < MODEL_MIN_CHARS or not _has_digit(word):
+            continue
+        joined = SEPARATORS_RE.sub("", word)
+        codes[joined] += 1
+        if not variants:
+            continue
+        for part in SEPARATORS_RE.split(word):
+            if part != joined and len(part) >= MODEL_MIN_CHARS and _has_digit(part):
+                codes[part] += 1
+        stem = SUFFIX_RE.fullmatch(joined)
+        if stem and len(stem[1]) >= MODEL_MIN_CHARS and not stem[1].isdigit():
+            codes[stem[1]] += 1
+    return codes
+
+
+def _family_features(text: str, variants: bool = True) -> dict[str, Counter]:
+    words = WORD_RE.findall(normalise(text))
     padded = f" {' '.join(words)} "
     ngrams = Counter(padded[i : i + n] for n in NGRAM_SIZES for i in range(len(padded) - n + 1))
-    model_numbers = Counter(
-        SEPARATORS_RE.sub("", word)
-        for word in words
-        if any(ch.isdigit() for ch in word) and len(word) >= 3
-    )
-    return {"ngram": ngrams, "word": Counter(words), "model": model_numbers}
+    return {"ngram": ngrams, "word": Counter(words), "model": _model_numbers(words, variants)}
 
 
-def hashed_counts(text: str) -> dict[str, Counter]:
-    """Feature counts per family, keyed by hash bucket."""
+def hashed_counts(text: str, *, model_number_variants: bool = True) -> dict[str, Counter]:
+    """Feature counts per family ("ngram", "word", "model"), keyed by hash bucket."""
     result = {}
-    for family, counts in _family_features(text).items():
+    for family, counts in _family_features(text, model_number_variants).items():
         hashed: Counter = Counter()
         for feature, count in counts.items():
             hashed[_bucket(family, feature)] += count
@@ -90,7 +129,7 @@ def hashed_counts(text: str) -> dict[str, Counter]:
 
 
 def fit_idf(texts: Iterable[str]) -> IdfTable:
-    """Count in how many texts each hashed feature occurs."""
+    """Count in how many texts each hashed feature occurs (model-number variants included)."""
     table = IdfTable()
     frequencies: Counter = Counter()
     for text in texts:
@@ -106,14 +145,20 @@ def fit_idf(texts: Iterable[str]) -> IdfTable:
 def vectorise(
     text: str, idf: IdfTable, config: LexicalConfig = LexicalConfig()
 ) -> dict[int, float]:
-    """The sparse L2-normalised TF-IDF vector of `text` as {index: value} (≤ MAX_NONZERO)."""
+    """The sparse L2-normalised TF-IDF vector of `text` as {index: value}.
+
+    Each family is normalised on its own, scaled by its weight, then the sum is normalised:
+    indices are in [0, DIMENSIONS), values in (0, 1], at most MAX_NONZERO entries; an empty
+    text gives {}.
+    """
     weights = {
         "ngram": config.ngram_weight,
         "word": config.word_weight,
         "model": config.model_number_weight,
     }
+    counts_by_family = hashed_counts(text, model_number_variants=config.model_number_variants)
     vector: dict[int, float] = {}
-    for family, counts in hashed_counts(text).items():
+    for family, counts in counts_by_family.items():
         part = {
             index: (1 + math.log(count) if config.sublinear_tf else count) * idf.idf(index)
             for index, count in counts.items()

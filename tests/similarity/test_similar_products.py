@@ -57,10 +57,12 @@ def test_category_weights_override_the_global_ones(catalogue):
 
     squares = Category.objects.get(path="Shapes > square")
     FusionWeights.objects.create(image=1, text=0, text_learned=0, attributes=0, price=0)
-    FusionWeights.objects.create(category=squares.parent, image=0.1, text=0, text_learned=0,
-                                 attributes=1, price=0)
-    FusionWeights.objects.create(category=squares, image=0.2, text=0.3, text_learned=0,
-                                 attributes=0, price=0)
+    FusionWeights.objects.create(
+        category=squares.parent, image=0.1, text=0, text_learned=0, attributes=1, price=0
+    )
+    FusionWeights.objects.create(
+        category=squares, image=0.2, text=0.3, text_learned=0, attributes=0, price=0
+    )
 
     assert fusion_weights(category_path="Shapes > square").text == 0.3  # deepest row wins
     assert fusion_weights(category_path="Shapes > bar").attributes == 1  # parent's row

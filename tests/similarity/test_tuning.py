@@ -23,7 +23,12 @@ def test_tuning_picks_the_best_weighting_on_validation_products_and_stores_it():
     assert len(table) == len(list(__import__("itertools").product(*GRID.values())))
     best = max(row["category_precision_at_10"] for row in table)
     assert fusion_evaluate(products=validation, weights=weights)[
-        "category_precision_at_10"] == pytest.approx(best)
+        "category_precision_at_10"
+    ] == pytest.approx(best)
     stored = FusionWeights.objects.get(category=None)
-    assert fusion.Weights(stored.image, stored.text, stored.text_learned, stored.attributes,
-                          stored.price) == weights
+    assert (
+        fusion.Weights(
+            stored.image, stored.text, stored.text_learned, stored.attributes, stored.price
+        )
+        == weights
+    )

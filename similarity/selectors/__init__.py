@@ -1,0 +1,25 @@
+"""Similarity reads for pages and the API (no TensorFlow: vectors come from PostgreSQL)."""
+
+from .search import SearchHit, search_products, text_encoder_for
+from .similar import (
+    SimilarItem,
+    SimilarQuery,
+    SimilarResult,
+    similar_products,
+    similar_products_for,
+)
+from .versions import active_version, current_lexical_index, fusion_weights
+
+__all__ = [
+    "SearchHit",
+    "SimilarItem",
+    "SimilarQuery",
+    "SimilarResult",
+    "active_version",
+    "current_lexical_index",
+    "fusion_weights",
+    "search_products",
+    "similar_products",
+    "similar_products_for",
+    "text_encoder_for",
+]

@@ -1,0 +1,73 @@
+"""Free-text search: lexical vectors plus the text tower's cross-modal candidates."""
+
+from dataclasses import dataclass
+
+from .. import vector_store
+from ..models import ModelVersion
+from .versions import active_version
+
+SEARCH_LEXICAL_WEIGHT = 0.6  # words decide; pictures break ties and find unnamed looks
+SEARCH_VISUAL_CANDIDATES = 48  # picture-only matches admitted per query (two result pages)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    product_id: int
+    score: float
+    lexical: float | None
+    visual: float | None
+
+
+def search_products(*, query: str, limit: int = 240) -> list[SearchHit] | None:
+    """Products ranked for a free-text query by their words and, through the active version's
+    text tower, by their pictures ("red striped mug" finds mugs whose titles never say striped).
+
+    None when nothing is indexed yet (callers fall back to plain word matching).
+    """
+    from ..services.lexical import query_vector  # NumPy only
+
+    index, text = query_vector(query)
+    version = active_version()
+    encoder = text_encoder_for(version)
+    visual = encoder.encode([query])[0] if encoder is not None else None
+    if index is None and visual is None:
+        return None
+    found: dict[int, None] = {}
+    if index is not None and text:
+        found.update(
+            (n.product_id, None)
+            for n in vector_store.nearest_texts(index=index, vector=text, k=limit)
+            if n.distance < 1.0
+        )
+    if visual is not None:
+        found.update(
+            (n.product_id, None)
+            for n in vector_store.nearest_products(
+                version=version, vector=visual, k=SEARCH_VISUAL_CANDIDATES
+            )
+        )
+    signals = vector_store.candidate_signals(
+        version=version,
+        index=index,
+        product_ids=list(found),
+        image_vector=visual,
+        text_vector=text or None,
+        text_embedding=None,
+    )
+    hits = [_search_hit(pid, signals[pid]) for pid in found]
+    return sorted(hits, key=lambda hit: (-hit.score, hit.product_id))[:limit]
+
+
+def _search_hit(product_id: int, signals: vector_store.CandidateSignals) -> SearchHit:
+    lexical = signals.text
+    visual = None if signals.image is None else (1 + signals.image) / 2
+    score = SEARCH_LEXICAL_WEIGHT * (lexical or 0.0) + (1 - SEARCH_LEXICAL_WEIGHT) * (visual or 0)
+    return SearchHit(product_id, score, lexical, visual)
+
+
+def text_encoder_for(version: ModelVersion | None):
+    from ..ml.text_encoder import cached_text_encoder
+
+    if version is None or not version.artifact_dir:
+        return None
+    return cached_text_encoder(version.artifact_dir)

@@ -1,0 +1,253 @@
+"""similar_products: the one query behind product pages, recommendations and the API.
+
+1. Candidates: the image HNSW index and the lexical index, each restricted to the products the
+   filters allow. pgvector applies filters after the index scan, so iterative index scans keep
+   reading until enough rows pass; when the allowed set is small (≤ EXACT_SCAN_MAX products) an
+   exact scan over it is cheaper and is used instead; and whenever the index path returns fewer
+   rows than exist, the exact scan runs. At least k products matching ⇒ exactly k come back.
+2. Re-ranking by the fused score (fusion.py), optional MMR diversity, near-duplicate collapse.
+3. Fallback tiers fill what the vectors cannot: text-only candidates, then the newest products
+   of the source's category. Every item says which tier produced it.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+
+from catalog import selectors as catalog_selectors
+from catalog.models import Product
+from catalog.selectors import ProductFacts, ProductFilter
+
+from .. import fusion, vector_store
+from .versions import active_version, current_lexical_index, fusion_weights
+
+# Below this many allowed products the exact scan is faster than the HNSW walk plus filtering
+# (measured on 100k products: bench/similar_latency.py writes the crossover to BENCHMARKS.md).
+EXACT_SCAN_MAX = 2000
+NEAR_DUPLICATE_COSINE = 0.97  # same group and this close: the same photo in another colour
+TIER_IMAGE, TIER_TEXT, TIER_CATEGORY = "image", "text", "category_newest"
+
+
+@dataclass(frozen=True)
+class SimilarQuery:
+    """What the caller asks for; the filters mirror the API's query parameters."""
+
+    k: int = 8
+    category: str = "any"  # "any", "same" (the source's category subtree) or a path
+    categories: tuple[str, ...] = ()  # several category paths (with subtrees)
+    brands: tuple[str, ...] = ()
+    price_min: float | None = None
+    price_max: float | None = None
+    price_band: float | None = None  # relative: 0.5 → between price/1.5 and price×1.5
+    in_stock_only: bool = False
+    include_variants: bool = False  # default: never show the same product in another colour
+    exclude_ids: tuple[int, ...] = ()
+    diversity: float | None = None  # MMR λ in [0, 1]; 1 = pure relevance
+    weights: fusion.Weights | None = None  # override (evaluation, tuning)
+
+
+@dataclass(frozen=True)
+class SimilarItem:
+    product: Product
+    score: float  # fused, in [0, 1]
+    breakdown: fusion.Breakdown
+    tier: str = TIER_IMAGE
+
+    @property
+    def image_similarity(self) -> float | None:
+        return self.breakdown.scores["image"]
+
+
+@dataclass
+class SimilarResult:
+    items: list[SimilarItem] = field(default_factory=list)
+    k_requested: int = 0
+    model_version: int | None = None
+
+    @property
+    def k_returned(self) -> int:
+        return len(self.items)
+
+
+def _facts(item: ProductFacts) -> fusion.Facts:
+    return fusion.Facts(item.brand, item.category_path, item.tags, item.attributes, item.price)
+
+
+def product_filter_for(source: ProductFacts, query: SimilarQuery, exclude: list[int]):
+    paths = list(query.categories)
+    if query.category == "same" and source.category_path:
+        paths.append(source.category_path)
+    elif query.category not in ("any", "same"):
+        paths.append(query.category)
+    low, high = query.price_min, query.price_max
+    if query.price_band is not None and source.price > 0:
+        band_low, band_high = (
+            source.price / (1 + query.price_band),
+            source.price * (1 + query.price_band),
+        )
+        low = band_low if low is None else max(low, band_low)
+        high = band_high if high is None else min(high, band_high)
+    return ProductFilter(
+        tuple(paths),
+        query.brands,
+        low,
+        high,
+        query.in_stock_only,
+        tuple(exclude) + tuple(query.exclude_ids),
+    )
+
+
+def similar_products_for(*, product: Product, query: SimilarQuery) -> SimilarResult:
+    """The answer for one source product (see the module docstring)."""
+    version, index = active_version(), current_lexical_index()
+    result = SimilarResult(k_requested=query.k, model_version=version.pk if version else None)
+    [source] = catalog_selectors.product_facts(product_ids=[product.pk]) or [None]
+    if source is None:
+        return result
+    exclude = [product.pk]
+    if not query.include_variants and product.group_id:
+        exclude += catalog_selectors.product_ids_in_group(group_id=product.group_id)
+    product_filter = product_filter_for(source, query, exclude)
+    allowed = catalog_selectors.products_matching(product_filter=product_filter)
+    available = allowed.count() if product_filter.is_narrowing else None
+    image, text, learned = vector_store.product_text_sources(
+        version=version, index=index, product_id=product.pk
+    )
+    tiers = _candidates(version, index, image, text, allowed, available, query.k)
+    ranked = _rank(source, tiers, version, index, image, text, learned, query)
+    if len(ranked) < query.k:
+        ranked += _category_fill(source, product_filter, ranked, query.k - len(ranked))
+    result.items = ranked[: query.k]
+    return result
+
+
+def similar_products(
+    *,
+    product: Product,
+    k: int = 8,
+    exclude_variant_group: bool = True,
+    weights: fusion.Weights | None = None,
+) -> list[SimilarItem]:
+    """Shorthand for pages: the k most similar products with default filters."""
+    query = SimilarQuery(k=k, include_variants=not exclude_variant_group, weights=weights)
+    return similar_products_for(product=product, query=query).items
+
+
+def _candidates(version, index, image, text, allowed, available, k) -> dict[int, str]:
+    """candidate id → tier; at least k image candidates when at least k products are allowed."""
+    per_source = max(settings.PRODSIM_FUSION_CANDIDATES, k)
+    exact = available is not None and available <= EXACT_SCAN_MAX
+    tiers: dict[int, str] = {}
+    if version is not None and image is not None:
+        found = vector_store.nearest_products(
+            version=version, vector=image, k=per_source, allowed=allowed, exact=exact
+        )
+        wanted = per_source if available is None else min(per_source, available)
+        if len(found) < wanted and not exact:  # the index walk gave up early: go exact
+            found = vector_store.nearest_products(
+                version=version, vector=image, k=per_source, allowed=allowed, exact=True
+            )
+        tiers.update((n.product_id, TIER_IMAGE) for n in found)
+    if index is not None and text:
+        for n in vector_store.nearest_texts(
+            index=index, vector=text, k=per_source, allowed=allowed, exact=exact
+        ):
+            tiers.setdefault(n.product_id, TIER_TEXT)
+    return tiers
+
+
+def _rank(source, tiers, version, index, image, text, learned, query) -> list[SimilarItem]:
+    if not tiers:
+        return []
+    ids = list(tiers)
+    signals = vector_store.candidate_signals(
+        version=version,
+        index=index,
+        product_ids=ids,
+        image_vector=image,
+        text_vector=text,
+        text_embedding=learned,
+    )
+    weights = query.weights or fusion_weights(category_path=source.category_path)
+    facts = {f.product_id: f for f in catalog_selectors.product_facts(product_ids=ids)}
+    scored = sorted(
+        (
+            (
+                pid,
+                fusion.fuse(
+                    source=_facts(source),
+                    candidate=_facts(facts[pid]),
+                    weights=weights,
+                    image=signals[pid].image,
+                    text=signals[pid].text,
+                    text_learned=signals[pid].text_learned,
+                ),
+            )
+            for pid in ids
+            if pid in facts
+        ),
+        key=lambda pair: (-pair[1].fused, pair[0]),
+    )
+    vectors = (
+        vector_store.product_vectors_for(version=version, product_ids=ids)
+        if version is not None
+        else {}
+    )
+    chosen = _diversify(scored, vectors, facts, query)
+    products = catalog_selectors.products_by_ids(ids=[pid for pid, _ in chosen])
+    return [
+        SimilarItem(products[pid], breakdown.fused, breakdown, tiers[pid])
+        for pid, breakdown in chosen
+        if pid in products
+    ]
+
+
+def _cosine(vectors: dict, a: int, b: int) -> float:
+    if a not in vectors or b not in vectors:
+        return 0.0
+    return float(np.dot(vectors[a], vectors[b]))
+
+
+def _diversify(scored, vectors, facts, query: SimilarQuery):
+    """Greedy selection: collapse near-duplicates of one group; MMR when diversity is set."""
+    remaining, chosen = list(scored), []
+    while remaining and len(chosen) < query.k:
+        if query.diversity is None:
+            best = remaining[0]
+        else:
+            best = max(
+                remaining,
+                key=lambda pair: query.diversity * pair[1].fused
+                - (1 - query.diversity)
+                * max((_cosine(vectors, pair[0], c) for c, _ in chosen), default=0.0),
+            )
+        remaining.remove(best)
+        if not _near_duplicate(best[0], chosen, vectors, facts):
+            chosen.append(best)
+    return chosen
+
+
+def _near_duplicate(pid: int, chosen, vectors, facts) -> bool:
+    group = facts[pid].group_id
+    return bool(group) and any(
+        facts[c].group_id == group and _cosine(vectors, pid, c) >= NEAR_DUPLICATE_COSINE
+        for c, _ in chosen
+    )
+
+
+def _category_fill(source, product_filter: ProductFilter, ranked, count) -> list[SimilarItem]:
+    """Last tier: the newest products of the source's category (within the filters)."""
+    taken = tuple(item.product.pk for item in ranked)
+    narrowed = ProductFilter(
+        product_filter.category_paths or ((source.category_path,) if source.category_path else ()),
+        product_filter.brands,
+        product_filter.price_min,
+        product_filter.price_max,
+        product_filter.in_stock_only,
+        product_filter.exclude_ids + taken,
+    )
+    ids = catalog_selectors.products_newest(product_filter=narrowed, limit=count)
+    products = catalog_selectors.products_by_ids(ids=ids)
+    empty = fusion.Breakdown(fused=0.0, scores={name: None for name in fusion.SIGNALS}, weights={})
+    return [SimilarItem(products[pid], 0.0, empty, TIER_CATEGORY) for pid in ids if pid in products]

@@ -1,0 +1,29 @@
+"""Which model version serves, which lexical index is current, which fusion weights apply."""
+
+from django.conf import settings
+
+from .. import fusion
+from ..models import FusionWeights, LexicalIndex, ModelVersion
+
+
+def active_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+
+
+def current_lexical_index() -> LexicalIndex | None:
+    return LexicalIndex.objects.filter(is_current=True).first()
+
+
+def fusion_weights(*, category_path: str) -> fusion.Weights:
+    """The deepest category's weights on the path, else the global row, else the defaults."""
+    levels = category_path.split(" > ") if category_path else []
+    paths = [" > ".join(levels[:depth]) for depth in range(len(levels), 0, -1)]
+    rows = {
+        row.category.path if row.category else "": row
+        for row in FusionWeights.objects.filter(category__path__in=paths).select_related("category")
+    }
+    row = next((rows[path] for path in paths if path in rows), None)
+    row = row or FusionWeights.objects.filter(category__isnull=True).first()
+    if row is None:
+        return fusion.Weights(**settings.PRODSIM_FUSION_WEIGHTS)
+    return fusion.Weights(*(getattr(row, name) for name in fusion.SIGNALS))

@@ -1,0 +1,189 @@
+"""The serving query: guaranteed k under filters, fallback tiers, diversity, collapse."""
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from catalog.models import Category, Product, ProductImage
+from similarity import vector_store
+from similarity.models import ModelVersion
+from similarity.selectors import SimilarQuery, similar_products_for
+from similarity.selectors.similar import TIER_CATEGORY, TIER_IMAGE
+
+pytestmark = pytest.mark.django_db
+
+DIM = 8
+CATEGORIES = ["Home > Mugs", "Home > Plates", "Fashion > Hats", "Fashion > Shoes"]
+
+
+def build(count: int = 80, seed: int = 3, **per_product):
+    """`count` products with random unit vectors; product i is in CATEGORIES[i % 4], brand
+    B{i % 5}, price 10 + i, in stock unless i % 10 == 0, group G{i // 2} (pairs of variants)."""
+    rng = np.random.default_rng(seed)
+    categories = {}
+    for path in CATEGORIES:
+        parent, _ = Category.objects.get_or_create(
+            path=path.split(" > ")[0],
+            defaults={"name": path.split(" > ")[0], "slug": path.split(" > ")[0].lower()},
+        )
+        categories[path] = Category.objects.create(
+            path=path,
+            name=path.split(" > ")[1],
+            parent=parent,
+            slug=path.lower().replace(" > ", "-"),
+        )
+    products, images = [], []
+    for i in range(count):
+        p = Product.objects.create(
+            sku=f"P{i:03}",
+            title=f"Product {i}",
+            price=Decimal(10 + i),
+            brand=f"B{i % 5}",
+            category=categories[CATEGORIES[i % 4]],
+            in_stock=i % 10 != 0,
+            group_id=f"G{i // 2}",
+        )
+        products.append(p)
+        images.append(
+            ProductImage.objects.create(
+                product=p,
+                file=f"products/{i}.jpg",
+                sha256=f"{i:064}",
+                width=1,
+                height=1,
+                is_primary=True,
+            )
+        )
+    vectors = rng.normal(size=(count, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    version = ModelVersion.objects.create(
+        backbone="small_cnn", weights="none", input_size=32, embedding_dim=DIM, status="active"
+    )
+    vector_store.image_embeddings_upsert(
+        version=version,
+        image_ids=[i.pk for i in images],
+        shas=[i.sha256 for i in images],
+        vectors=vectors,
+    )
+    vector_store.product_embeddings_refresh(version=version, product_ids=[p.pk for p in products])
+    vector_store.hnsw_index_build(version=version)
+    return products, vectors
+
+
+def skus(result) -> list[str]:
+    return [item.product.sku for item in result.items]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_count"),
+    [
+        (SimilarQuery(k=10), 10),  # 100 % of the catalogue
+        (SimilarQuery(k=10, category="Home > Mugs"), 10),  # 25 %
+        # 1, 21, 41, 61 match; 1 is the source's own variant: 3 exist
+        (SimilarQuery(k=10, brands=("B1",), categories=("Home > Plates",)), 3),
+        (SimilarQuery(k=10, price_min=85, price_max=89), 5),  # fewer than k: all of them
+        (SimilarQuery(k=10, brands=("nobody",)), 0),
+    ],
+)
+def test_exactly_k_or_all_that_exist(query, expected_count):
+    products, _ = build()
+    source = products[0]
+    result = similar_products_for(product=source, query=query)
+
+    allowed = Product.objects.exclude(group_id=source.group_id)
+    if query.category != "any":
+        allowed = allowed.filter(category__path=query.category)
+    if query.categories:
+        allowed = allowed.filter(category__path__in=query.categories)
+    if query.brands:
+        allowed = allowed.filter(brand__in=query.brands)
+    if query.price_min is not None:
+        allowed = allowed.filter(price__gte=query.price_min, price__lte=query.price_max)
+    assert result.k_returned == expected_count == min(query.k, allowed.count())
+    assert {item.product.pk for item in result.items} <= set(allowed.values_list("pk", flat=True))
+
+
+def test_unfiltered_results_are_the_exact_nearest_neighbours():
+    products, vectors = build()
+    result = similar_products_for(
+        product=products[0], query=SimilarQuery(k=5, weights=_image_only())
+    )
+    distances = 1 - vectors[2:] @ vectors[0]  # products 0 and 1 are one variant group
+    assert skus(result) == [f"P{i + 2:03}" for i in np.argsort(distances)[:5]]
+    assert {item.tier for item in result.items} == {TIER_IMAGE}
+
+
+def test_price_band_and_stock_filters():
+    products, _ = build()
+    source = products[40]  # price 50
+    result = similar_products_for(
+        product=source, query=SimilarQuery(k=50, price_band=0.1, in_stock_only=True)
+    )
+    prices = [float(item.product.price) for item in result.items]
+    assert prices and all(50 / 1.1 <= price <= 55 for price in prices)
+    assert all(item.product.in_stock for item in result.items)
+
+
+def test_variants_are_excluded_unless_asked_for():
+    products, _ = build()
+    default = similar_products_for(product=products[0], query=SimilarQuery(k=79))
+    assert "P001" not in skus(default) and default.k_returned == 78
+    with_variants = similar_products_for(
+        product=products[0], query=SimilarQuery(k=79, include_variants=True)
+    )
+    assert "P001" in skus(with_variants)
+
+
+def test_near_duplicate_variants_collapse_to_one():
+    products, vectors = build()
+    # Make products 2 and 3 (one group) identical pictures, and closest to product 0.
+    version = ModelVersion.objects.get()
+    ids = [products[2].images.get(), products[3].images.get()]
+    vector_store.image_embeddings_upsert(
+        version=version,
+        image_ids=[i.pk for i in ids],
+        shas=[i.sha256 for i in ids],
+        vectors=np.stack([vectors[0], vectors[0]]) * 0.999 + 0.001,
+    )
+    vector_store.product_embeddings_refresh(
+        version=version, product_ids=[products[2].pk, products[3].pk]
+    )
+    result = similar_products_for(
+        product=products[0], query=SimilarQuery(k=5, weights=_image_only())
+    )
+    assert skus(result)[0] in {"P002", "P003"}
+    assert len({"P002", "P003"} & set(skus(result))) == 1
+
+
+def test_mmr_diversifies_the_list():
+    products, vectors = build()
+    plain = similar_products_for(
+        product=products[0], query=SimilarQuery(k=6, weights=_image_only())
+    )
+    diverse = similar_products_for(
+        product=products[0], query=SimilarQuery(k=6, weights=_image_only(), diversity=0.3)
+    )
+    assert skus(diverse)[0] == skus(plain)[0]  # the best match always leads
+
+    def mean_pairwise(result):
+        v = np.stack([vectors[int(s[1:])] for s in skus(result)])
+        sims = v @ v.T
+        return (sims.sum() - len(v)) / (len(v) * (len(v) - 1))
+
+    assert mean_pairwise(diverse) < mean_pairwise(plain)
+
+
+def test_fallback_fills_with_the_newest_of_the_category_and_says_so():
+    products, _ = build(count=8)
+    ModelVersion.objects.update(status="ready")  # no active version: no vectors to use
+    result = similar_products_for(product=products[0], query=SimilarQuery(k=3))
+    assert [item.tier for item in result.items] == [TIER_CATEGORY]
+    assert skus(result) == ["P004"]  # the only other mug (0, 4 are mugs; 1 is 0's variant)
+    assert result.model_version is None
+
+
+def _image_only():
+    from similarity.fusion import Weights
+
+    return Weights(image=1, text=0, text_learned=0, attributes=0, price=0)
