@@ -195,7 +195,7 @@ def _build_row(line: int, values: dict[str, str], default_currency: str) -> Prod
         currency=_currency(values.get("currency") or default_currency),
         description=values.get("description", ""),
         brand=values.get("brand", ""),
-        category_path=_category_path(values.get("category", "")),
+        category_path=normalise_category_path(values.get("category", "")),
         tags=_split_list(values.get("tags", "")),
         attributes=_attributes(values),
         in_stock=_boolean("in_stock", values.get("in_stock", ""), default=True),
@@ -231,7 +231,8 @@ def _boolean(column: str, value: str, *, default: bool) -> bool:
     raise _FieldError(column, ERROR_BOOLEAN.format(column=column, value=value))
 
 
-def _category_path(value: str) -> str:
+def normalise_category_path(value: str) -> str:
+    """' > '-joined levels without blanks: 'Home >Kitchen > ' → 'Home > Kitchen'."""
     levels = [level.strip() for level in value.split(CATEGORY_PATH_SEPARATOR.strip())]
     return CATEGORY_PATH_SEPARATOR.join(level for level in levels if level)
 

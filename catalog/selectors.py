@@ -174,8 +174,13 @@ class ProductFilter:
     @property
     def is_narrowing(self) -> bool:
         """True when more than inactive or explicitly excluded products are filtered out."""
-        return bool(self.category_paths or self.brands or self.in_stock_only
-                    or self.price_min is not None or self.price_max is not None)
+        return bool(
+            self.category_paths
+            or self.brands
+            or self.in_stock_only
+            or self.price_min is not None
+            or self.price_max is not None
+        )
 
 
 def products_matching(*, product_filter: ProductFilter) -> QuerySet[Product]:
@@ -186,8 +191,11 @@ def products_matching(*, product_filter: ProductFilter) -> QuerySet[Product]:
             in_categories |= Q(category__path=path) | Q(category__path__startswith=f"{path} > ")
         products = products.filter(in_categories)
     if product_filter.brands:
-        products = products.filter(brand__iregex=r"^(" + "|".join(
-            re.escape(brand) for brand in product_filter.brands) + r")$")
+        products = products.filter(
+            brand__iregex=r"^("
+            + "|".join(re.escape(brand) for brand in product_filter.brands)
+            + r")$"
+        )
     if product_filter.price_min is not None:
         products = products.filter(price__gte=product_filter.price_min)
     if product_filter.price_max is not None:
@@ -199,5 +207,22 @@ def products_matching(*, product_filter: ProductFilter) -> QuerySet[Product]:
 
 def products_newest(*, product_filter: ProductFilter, limit: int) -> list[int]:
     """Ids of the newest matching products (the last fallback tier of similar items)."""
-    return list(products_matching(product_filter=product_filter).order_by(
-        "-created_at", "-pk").values_list("pk", flat=True)[:limit])
+    return list(
+        products_matching(product_filter=product_filter)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def product_any(*, sku: str) -> Product | None:
+    """A product by SKU whether active or not (API writes answer with what they stored)."""
+    return (
+        Product.objects.filter(sku=sku)
+        .select_related("category")
+        .prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position")))
+        .first()
+    )
+
+
+def product_ids_for_skus(*, skus: list[str]) -> list[int]:
+    return list(Product.objects.filter(sku__in=skus).values_list("pk", flat=True))

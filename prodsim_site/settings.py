@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "rest_framework_api_key",
     "prodsim_site",
     "catalog",
     "similarity",
@@ -189,10 +190,17 @@ if env_bool("PRODSIM_BEHIND_TLS_PROXY", False):
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "prodsim_site.api.PartnerKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Deny by default: every endpoint needs a partner key unless it says otherwise.
+    "DEFAULT_PERMISSION_CLASSES": ["prodsim_site.api.HasPartnerKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["prodsim_site.api.PartnerKeyThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"partner": os.environ.get("PRODSIM_API_RATE", "600/min")},
+    "DEFAULT_PAGINATION_CLASS": "prodsim_site.api.CursorPage",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "prodsim_site.api_errors.error_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "prodsim API",

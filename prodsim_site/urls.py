@@ -1,14 +1,26 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
 from prodsim_site.views import health
 
+PUBLIC = {"permission_classes": [AllowAny], "throttle_classes": []}
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # The schema and its docs are public: partners read them before they have a key.
+    path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", **PUBLIC),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", **PUBLIC),
+        name="api-redoc",
+    ),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("similarity.api.urls")),
     path("health/", health, name="health"),

@@ -127,3 +127,13 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, process=None):
         process.terminate()
         output = process.communicate(timeout=20)[0]
     pytest.fail(f"condition not met within {timeout}s\n{output}")
+
+
+@pytest.fixture
+def partner_client(client, db):
+    """A test client that sends a fresh read+write partner API key."""
+    from prodsim_site.models import PartnerApiKey
+
+    _, key = PartnerApiKey.objects.create_key(name="test partner", scope="write")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Api-Key {key}"
+    return client

@@ -1,6 +1,13 @@
+from decimal import Decimal
+
+from django.conf import settings
 from rest_framework import serializers
 
+from ..importers import CURRENCY_RE
 from ..models import Product, ProductImage
+
+MAX_IMAGES = 10
+MAX_TAGS = 50
 
 
 class ProductImageOutputSerializer(serializers.ModelSerializer):
@@ -35,3 +42,41 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "images",
             "updated_at",
         ]
+
+
+class ProductInputSerializer(serializers.Serializer):
+    """A product as a partner sends it (JSON, or multipart when it carries images)."""
+
+    title = serializers.CharField(max_length=300)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    currency = serializers.CharField(max_length=3, required=False)
+    description = serializers.CharField(
+        max_length=100_000, required=False, allow_blank=True, default=""
+    )
+    brand = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    category = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        max_length=MAX_TAGS,
+        default=list,
+    )
+    attributes = serializers.DictField(required=False, default=dict)
+    in_stock = serializers.BooleanField(required=False, default=True)
+    group_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    active = serializers.BooleanField(required=False, default=True)
+    images = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        max_length=MAX_IMAGES,
+        help_text="Replaces the product's images (first = primary); omit to keep them.",
+    )
+
+    def validate_currency(self, value: str) -> str:
+        if not CURRENCY_RE.match(value.upper()):
+            raise serializers.ValidationError("not a three-letter ISO 4217 code")
+        return value.upper()
+
+    def validate(self, data):
+        data.setdefault("currency", settings.PRODSIM_DEFAULT_CURRENCY)
+        return data

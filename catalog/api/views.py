@@ -1,20 +1,29 @@
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
-from rest_framework.exceptions import NotFound
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .. import selectors
-from ..models import Product
-from .serializers import ProductOutputSerializer
+from ..images import InvalidImage, prepare_image
+from ..importers import ProductRow, normalise_category_path
+from ..services import UpsertOutcome, product_delete, product_upsert
+from ..services.products import ImageToAttach
+from .serializers import ProductInputSerializer, ProductOutputSerializer
 
 
 class ProductListApi(generics.ListAPIView):
-    """Active products, filterable by category slug and a text query."""
+    """Active products (cursor-paginated), filterable by category, brand, stock and words."""
 
     serializer_class = ProductOutputSerializer
 
     @extend_schema(
         parameters=[
             OpenApiParameter("category", str, description="Category slug (includes subcategories)"),
+            OpenApiParameter("brand", str),
+            OpenApiParameter("in_stock", bool),
             OpenApiParameter("q", str, description="Words that must all appear"),
         ]
     )
@@ -22,20 +31,84 @@ class ProductListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
+        params = self.request.query_params
         category = None
-        if slug := self.request.query_params.get("category"):
+        if slug := params.get("category"):
             category = selectors.category_get(slug=slug)
             if category is None:
                 raise NotFound("No such category")
-        query = self.request.query_params.get("q", "")[:200]
-        return selectors.product_list(category=category, query=query).prefetch_related("images")
+        products = selectors.product_list(category=category, query=params.get("q", "")[:200])
+        if brand := params.get("brand"):
+            products = products.filter(brand__iexact=brand)
+        if params.get("in_stock") in ("true", "1"):
+            products = products.filter(in_stock=True)
+        return products.prefetch_related("images")
 
 
-class ProductDetailApi(generics.RetrieveAPIView):
-    """One active product by SKU."""
+class ProductDetailApi(APIView):
+    """Read, create-or-replace (PUT, JSON or multipart with images) and delete one product."""
 
-    serializer_class = ProductOutputSerializer
-    lookup_field = "sku"
-    queryset = (
-        Product.objects.filter(is_active=True).select_related("category").prefetch_related("images")
-    )
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(responses=ProductOutputSerializer)
+    def get(self, request, sku: str):
+        product = selectors.product_get(sku=sku)
+        if product is None:
+            raise NotFound(f"no active product with SKU {sku!r}")
+        return Response(ProductOutputSerializer(product, context={"request": request}).data)
+
+    @extend_schema(request=ProductInputSerializer, responses=ProductOutputSerializer)
+    def put(self, request, sku: str):
+        data = ProductInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        images = _prepared_images(values["images"]) if "images" in values else None
+        row = ProductRow(
+            line=0,
+            sku=sku,
+            title=values["title"],
+            price=values["price"],
+            currency=values["currency"],
+            description=values["description"],
+            brand=values["brand"],
+            category_path=normalise_category_path(values["category"]),
+            tags=list(dict.fromkeys(values["tags"])),
+            attributes=values["attributes"],
+            in_stock=values["in_stock"],
+            group_id=values["group_id"],
+            is_active=values["active"],
+            image_paths=[],
+        )
+        result = product_upsert(row=row, images=images)
+        product = selectors.product_get(sku=sku) or selectors.product_any(sku=sku)
+        code = status.HTTP_201_CREATED if result.outcome == UpsertOutcome.CREATED else 200
+        return Response(
+            ProductOutputSerializer(product, context={"request": request}).data, status=code
+        )
+
+    def delete(self, request, sku: str):
+        if not product_delete(sku=sku):
+            raise NotFound(f"no product with SKU {sku!r}")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _prepared_images(uploads) -> list[ImageToAttach]:
+    prepared, errors = [], {}
+    for position, upload in enumerate(uploads):
+        try:
+            data = upload.read(settings.PRODSIM_MAX_IMAGE_BYTES + 1)
+            prepared.append(
+                ImageToAttach(
+                    prepare_image(
+                        data,
+                        max_bytes=settings.PRODSIM_MAX_IMAGE_BYTES,
+                        max_pixels=settings.PRODSIM_MAX_IMAGE_PIXELS,
+                    ),
+                    upload.name or "",
+                )
+            )
+        except InvalidImage as exc:
+            errors[str(position)] = [f"{upload.name}: {exc}"]
+    if errors:
+        raise ValidationError({"images": errors})
+    return prepared

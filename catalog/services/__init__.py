@@ -1,7 +1,13 @@
 """Catalogue writes. Views, tasks and commands call these; nothing else writes catalog tables."""
 
 from .imports import catalogue_import, import_job_create, import_job_run
-from .products import UpsertOutcome, UpsertResult, category_get_or_create, product_upsert
+from .products import (
+    UpsertOutcome,
+    UpsertResult,
+    category_get_or_create,
+    product_delete,
+    product_upsert,
+)
 
 __all__ = [
     "UpsertOutcome",
@@ -10,5 +16,6 @@ __all__ = [
     "category_get_or_create",
     "import_job_create",
     "import_job_run",
+    "product_delete",
     "product_upsert",
 ]

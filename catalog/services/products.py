@@ -81,9 +81,10 @@ def _unique_category_slug(path: str) -> str:
 
 
 def product_upsert(
-    *, row: ProductRow, images: list[ImageToAttach], notify: bool = True
+    *, row: ProductRow, images: list[ImageToAttach] | None, notify: bool = True
 ) -> UpsertResult:
-    """Create or update the product with row.sku and make its images exactly `images`, in order.
+    """Create or update the product with row.sku and make its images exactly `images`, in order
+    (images=None keeps the current images).
 
     Runs in one transaction (a savepoint inside the import's): a failure leaves no row and no
     newly written file behind. Concurrent upserts of one SKU serialise on the row lock.
@@ -105,7 +106,7 @@ def product_upsert(
         raise
 
 
-def _product_upsert(row: ProductRow, images: list[ImageToAttach], written: list[str]):
+def _product_upsert(row: ProductRow, images: list[ImageToAttach] | None, written: list[str]):
     values = {name: getattr(row, name) for name in PRODUCT_FIELDS}
     values["category"] = category_get_or_create(path=row.category_path)
     product, created = Product.objects.select_for_update().get_or_create(
@@ -114,7 +115,7 @@ def _product_upsert(row: ProductRow, images: list[ImageToAttach], written: list[
     changed_fields = [] if created else _apply_changes(product, values)
     if changed_fields:
         product.save(update_fields=[*changed_fields, "updated_at"])
-    images_added = _sync_images(product, images, written)
+    images_added = None if images is None else _sync_images(product, images, written)
     if created:
         outcome = UpsertOutcome.CREATED
     elif changed_fields or images_added is not None:
@@ -182,3 +183,15 @@ def _delete_unreferenced_files(names: list[str]) -> None:
     for name in names:
         if not ProductImage.objects.filter(file=name).exists():
             default_storage.delete(name)
+
+
+def product_delete(*, sku: str) -> bool:
+    """Delete a product, its images and (by cascade) its vectors. False if there was none."""
+    product = Product.objects.filter(sku=sku).first()
+    if product is None:
+        return False
+    names = list(product.images.values_list("file", flat=True))
+    with transaction.atomic():
+        product.delete()
+        transaction.on_commit(lambda: _delete_unreferenced_files(names))
+    return True

@@ -1,12 +1,70 @@
 from rest_framework import serializers
 
+from ..models import Job, ModelVersion
+
 MAX_K = 100
+MAX_BATCH_SKUS = 50
+MAX_QUERY_CHARS = 200
 
 
-class SimilarQuerySerializer(serializers.Serializer):
+class SimilarParamsSerializer(serializers.Serializer):
+    """The similar-items query: k, filters, diversity, explain (query string or JSON body)."""
+
     k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=8)
-    explain = serializers.BooleanField(default=False)
+    category = serializers.CharField(
+        max_length=1000, default="any", help_text="'any', 'same' or a category path"
+    )
+    categories = serializers.ListField(
+        child=serializers.CharField(max_length=1000), required=False, default=list, max_length=20
+    )
+    brand = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=20
+    )
+    price_min = serializers.FloatField(min_value=0, required=False)
+    price_max = serializers.FloatField(min_value=0, required=False)
+    price_band = serializers.FloatField(
+        min_value=0, max_value=10, required=False, help_text="relative: 0.5 → price/1.5 … price×1.5"
+    )
+    in_stock = serializers.BooleanField(default=False)
     include_variants = serializers.BooleanField(default=False)
+    exclude = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="SKUs to leave out",
+    )
+    diversity = serializers.FloatField(
+        min_value=0,
+        max_value=1,
+        required=False,
+        help_text="MMR λ: 1 = relevance only, lower = more varied",
+    )
+    explain = serializers.BooleanField(default=False)
+
+    def validate(self, data):
+        if (
+            data.get("price_min") is not None
+            and data.get("price_max") is not None
+            and (data["price_min"] > data["price_max"])
+        ):
+            raise serializers.ValidationError({"price_max": "must not be below price_min"})
+        return data
+
+
+class SimilarBatchSerializer(SimilarParamsSerializer):
+    skus = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_BATCH_SKUS
+    )
+
+
+class ImageSearchSerializer(SimilarParamsSerializer):
+    image = serializers.ImageField(help_text="JPEG, PNG or WebP photo")
+
+
+class TextSearchParamsSerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=MAX_QUERY_CHARS)
+    k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=20)
 
 
 class MatchInputSerializer(serializers.Serializer):
@@ -21,15 +79,13 @@ class MatchInputSerializer(serializers.Serializer):
     k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=5)
 
 
-class SearchQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=200)
-    k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=20)
-
-
 class ResultSerializer(serializers.Serializer):
     sku = serializers.CharField()
     title = serializers.CharField()
     score = serializers.FloatField()
+    tier = serializers.CharField(
+        help_text="which stage produced it: image, text, category_newest, lexical, visual"
+    )
     explain = serializers.DictField(required=False)
 
 
@@ -37,4 +93,42 @@ class ResultListSerializer(serializers.Serializer):
     k_requested = serializers.IntegerField()
     k_returned = serializers.IntegerField()
     model_version = serializers.IntegerField(allow_null=True)
+    timing_ms = serializers.FloatField()
     results = ResultSerializer(many=True)
+
+
+class ModelVersionOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "status",
+            "backbone",
+            "weights_used",
+            "input_size",
+            "embedding_dim",
+            "metric",
+            "label_source",
+            "metrics",
+            "dataset",
+            "timings",
+            "created_at",
+            "activated_at",
+        ]
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "model_version",
+            "progress",
+            "attempts",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]

@@ -1,62 +1,161 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound
+import time
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
+from catalog.images import InvalidImage
 
 from .. import selectors
+from ..models import Job, ModelVersion
+from ..selectors import SimilarQuery, SimilarResult
+from ..services.visual import VisualSearchUnavailable, image_query_vector
 from .serializers import (
+    ImageSearchSerializer,
+    JobOutputSerializer,
     MatchInputSerializer,
+    ModelVersionOutputSerializer,
     ResultListSerializer,
-    SearchQuerySerializer,
-    SimilarQuerySerializer,
+    SimilarBatchSerializer,
+    SimilarParamsSerializer,
+    TextSearchParamsSerializer,
 )
 
 
-def _listing(k: int, version, results: list[dict]) -> dict:
+class ServiceUnavailable(APIException):
+    status_code = 503
+    default_code = "unavailable"
+
+
+def _query(values: dict) -> SimilarQuery:
+    exclude = tuple(catalog_selectors.product_ids_for_skus(skus=values["exclude"]))
+    return SimilarQuery(
+        k=values["k"],
+        category=values["category"],
+        categories=tuple(values["categories"]),
+        brands=tuple(values["brand"]),
+        price_min=values.get("price_min"),
+        price_max=values.get("price_max"),
+        price_band=values.get("price_band"),
+        in_stock_only=values["in_stock"],
+        include_variants=values["include_variants"],
+        exclude_ids=exclude,
+        diversity=values.get("diversity"),
+    )
+
+
+def _body(result: SimilarResult, explain: bool, started: float) -> dict:
     return {
-        "k_requested": k,
-        "k_returned": len(results),
-        "model_version": version.pk if version else None,
-        "results": results,
-    }
-
-
-class SimilarProductsApi(APIView):
-    """Products similar to one product, best first, with an optional score breakdown."""
-
-    @extend_schema(parameters=[SimilarQuerySerializer], responses=ResultListSerializer)
-    def get(self, request, sku: str):
-        params = SimilarQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        product = catalog_selectors.product_get(sku=sku)
-        if product is None:
-            raise NotFound(f"no active product with SKU {sku!r}")
-        k = params.validated_data["k"]
-        items = selectors.similar_products(
-            product=product,
-            k=k,
-            exclude_variant_group=not params.validated_data["include_variants"],
-        )
-        results = [
+        "k_requested": result.k_requested,
+        "k_returned": result.k_returned,
+        "model_version": result.model_version,
+        "timing_ms": round((time.perf_counter() - started) * 1000, 2),
+        "results": [
             {
                 "sku": item.product.sku,
                 "title": item.product.title,
                 "score": round(item.score, 6),
-                **(
-                    {"explain": item.breakdown.as_dict()}
-                    if params.validated_data["explain"]
-                    else {}
-                ),
+                "tier": item.tier,
+                **({"explain": item.breakdown.as_dict()} if explain else {}),
             }
-            for item in items
-        ]
-        return Response(_listing(k, selectors.active_version(), results))
+            for item in result.items
+        ],
+    }
+
+
+def _timed(body: dict) -> Response:
+    return Response(body, headers={"Server-Timing": f"app;dur={body['timing_ms']}"})
+
+
+def _source(sku: str):
+    product = catalog_selectors.product_get(sku=sku)
+    if product is None:
+        raise NotFound(f"no active product with SKU {sku!r}")
+    return product
+
+
+class SimilarProductsApi(APIView):
+    """Products similar to one product, best first: filters, diversity, explain."""
+
+    @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
+    def get(self, request, sku: str):
+        started = time.perf_counter()
+        params = SimilarParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        result = selectors.similar_products_for(
+            product=_source(sku), query=_query(params.validated_data)
+        )
+        return _timed(_body(result, params.validated_data["explain"], started))
+
+
+class SimilarBatchApi(APIView):
+    """Similar items for many SKUs in one call (same parameters for all)."""
+
+    @extend_schema(
+        request=SimilarBatchSerializer,
+        responses=inline_serializer(
+            "SimilarBatchOutput",
+            {"results": serializers.DictField(child=ResultListSerializer(allow_null=True))},
+        ),
+    )
+    def post(self, request):
+        params = SimilarBatchSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        values = params.validated_data
+        answers = {}
+        for sku in dict.fromkeys(values["skus"]):
+            started = time.perf_counter()
+            product = catalog_selectors.product_get(sku=sku)
+            answers[sku] = (
+                None
+                if product is None
+                else _body(
+                    selectors.similar_products_for(product=product, query=_query(values)),
+                    values["explain"],
+                    started,
+                )
+            )
+        return Response({"results": answers})
+
+
+class ImageSearchApi(APIView):
+    """Products that look like an uploaded photo (multipart field `image`)."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ImageSearchSerializer}, responses=ResultListSerializer
+    )
+    def post(self, request):
+        started = time.perf_counter()
+        params = ImageSearchSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            vector = image_query_vector(data=params.validated_data["image"].read())
+        except InvalidImage as exc:
+            raise ValidationError({"image": [str(exc)]}) from exc
+        except VisualSearchUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        result = selectors.similar_to_vector(vector=vector, query=_query(params.validated_data))
+        return _timed(_body(result, params.validated_data["explain"], started))
+
+
+class TextSearchApi(APIView):
+    """Products for a free-text query, by their words and their pictures."""
+
+    @extend_schema(parameters=[TextSearchParamsSerializer], responses=ResultListSerializer)
+    def get(self, request):
+        params = TextSearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return _search(params.validated_data["q"], params.validated_data["k"])
 
 
 class ProductMatchApi(APIView):
-    """Find this catalogue's products matching another shop's product record (by its words)."""
+    """This catalogue's products matching another shop's product record (by its words)."""
 
     @extend_schema(request=MatchInputSerializer, responses=ResultListSerializer)
     def post(self, request):
@@ -74,30 +173,44 @@ class ProductMatchApi(APIView):
                 ],
             )
         )
-        return _search_response(text, values["k"])
+        return _search(text, values["k"])
 
 
-class ProductSearchApi(APIView):
-    """Products for a free-text query, by their words and their pictures."""
-
-    @extend_schema(parameters=[SearchQuerySerializer], responses=ResultListSerializer)
-    def get(self, request):
-        params = SearchQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        return _search_response(params.validated_data["q"], params.validated_data["k"])
-
-
-def _search_response(text: str, k: int) -> Response:
+def _search(text: str, k: int) -> Response:
+    started = time.perf_counter()
     hits = selectors.search_products(query=text, limit=k) or []
     products = catalog_selectors.products_by_ids(ids=[hit.product_id for hit in hits])
-    results = [
+    version = selectors.active_version()
+    return _timed(
         {
-            "sku": products[hit.product_id].sku,
-            "title": products[hit.product_id].title,
-            "score": round(hit.score, 6),
-            "explain": {"lexical": hit.lexical, "visual": hit.visual},
+            "k_requested": k,
+            "k_returned": sum(hit.product_id in products for hit in hits),
+            "model_version": version.pk if version else None,
+            "timing_ms": round((time.perf_counter() - started) * 1000, 2),
+            "results": [
+                {
+                    "sku": products[hit.product_id].sku,
+                    "title": products[hit.product_id].title,
+                    "score": round(hit.score, 6),
+                    "tier": "lexical" if hit.lexical else "visual",
+                    "explain": {"lexical": hit.lexical, "visual": hit.visual},
+                }
+                for hit in hits
+                if hit.product_id in products
+            ],
         }
-        for hit in hits
-        if hit.product_id in products
-    ]
-    return Response(_listing(k, selectors.active_version(), results))
+    )
+
+
+class ModelVersionListApi(generics.ListAPIView):
+    """Model versions, newest first (read-only)."""
+
+    serializer_class = ModelVersionOutputSerializer
+    queryset = ModelVersion.objects.all()
+
+
+class JobDetailApi(generics.RetrieveAPIView):
+    """A training or embedding job's state and progress."""
+
+    serializer_class = JobOutputSerializer
+    queryset = Job.objects.all()

@@ -7,7 +7,6 @@ loads a model once, lazily, never at import time.
 
 import functools
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +20,13 @@ class TfliteEmbedder:
     """Runs model.tflite; input uint8 (n, s, s, 3), output float32 (n, d) unit vectors."""
 
     def __init__(self, path: Path, *, threads: int | None = None):
-        import tensorflow as tf
+        # LiteRT is the standalone TFLite runtime: no TensorFlow import, so the web process can
+        # embed a visual-search upload. XNNPACK is its default CPU delegate.
+        from ai_edge_litert.interpreter import Interpreter
 
-        with warnings.catch_warnings():  # tf.lite.Interpreter's move to LiteRT is announced
-            warnings.simplefilter("ignore")
-            self._interpreter = tf.lite.Interpreter(
-                model_path=str(path), num_threads=threads or os.cpu_count() or 1
-            )
+        self._interpreter = Interpreter(
+            model_path=str(path), num_threads=threads or os.cpu_count() or 1
+        )
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch = 0

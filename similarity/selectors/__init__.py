@@ -7,6 +7,7 @@ from .similar import (
     SimilarResult,
     similar_products,
     similar_products_for,
+    similar_to_vector,
 )
 from .versions import active_version, current_lexical_index, fusion_weights
 
@@ -21,5 +22,6 @@ __all__ = [
     "search_products",
     "similar_products",
     "similar_products_for",
+    "similar_to_vector",
     "text_encoder_for",
 ]

@@ -251,3 +251,51 @@ def _category_fill(source, product_filter: ProductFilter, ranked, count) -> list
     products = catalog_selectors.products_by_ids(ids=ids)
     empty = fusion.Breakdown(fused=0.0, scores={name: None for name in fusion.SIGNALS}, weights={})
     return [SimilarItem(products[pid], 0.0, empty, TIER_CATEGORY) for pid in ids if pid in products]
+
+
+def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResult:
+    """Products nearest to an image vector (visual search): the image signal alone ranks."""
+    version = active_version()
+    result = SimilarResult(k_requested=query.k, model_version=version.pk if version else None)
+    if version is None:
+        return result
+    product_filter = ProductFilter(
+        query.categories + (() if query.category in ("any", "same") else (query.category,)),
+        query.brands,
+        query.price_min,
+        query.price_max,
+        query.in_stock_only,
+        query.exclude_ids,
+    )
+    allowed = catalog_selectors.products_matching(product_filter=product_filter)
+    available = allowed.count() if product_filter.is_narrowing else None
+    tiers = _candidates(version, None, vector, None, allowed, available, query.k)
+    found = vector_store.candidate_signals(
+        version=version,
+        index=None,
+        product_ids=list(tiers),
+        image_vector=vector,
+        text_vector=None,
+        text_embedding=None,
+    )
+    ranked = sorted(
+        ((pid, (1 + (s.image or -1.0)) / 2) for pid, s in found.items()),
+        key=lambda pair: (-pair[1], pair[0]),
+    )[: query.k]
+    products = catalog_selectors.products_by_ids(ids=[pid for pid, _ in ranked])
+    result.items = [
+        SimilarItem(
+            products[pid],
+            score,
+            fusion.Breakdown(
+                fused=score,
+                scores={**{name: None for name in fusion.SIGNALS}, "image": score},
+                weights={"image": 1.0},
+                contributions={"image": score},
+            ),
+            TIER_IMAGE,
+        )
+        for pid, score in ranked
+        if pid in products
+    ]
+    return result

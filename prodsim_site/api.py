@@ -1,0 +1,57 @@
+"""What every partner API endpoint shares: API-key permissions and throttling."""
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import authentication, exceptions, pagination, permissions, throttling
+from rest_framework_api_key.permissions import KeyParser
+
+from .models import PartnerApiKey
+
+SAFE_METHODS = permissions.SAFE_METHODS
+
+
+class PartnerKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <key>`: request.auth becomes the partner's key row."""
+
+    def authenticate(self, request):
+        key = KeyParser().get(request)
+        if not key:
+            return None
+        # The manager's check covers the hash, revocation and expiry in one place.
+        if not PartnerApiKey.objects.is_valid(key):
+            raise exceptions.AuthenticationFailed("the API key is invalid, revoked or expired")
+        return AnonymousUser(), PartnerApiKey.objects.get_from_key(key)
+
+    def authenticate_header(self, request) -> str:
+        return "Api-Key"  # makes missing credentials a 401 with a WWW-Authenticate challenge
+
+
+class HasPartnerKey(permissions.BasePermission):
+    """A valid partner key (writes need the write scope), or staff signed in to the admin."""
+
+    message = "this API key is read-only; writes need a key with the write scope"
+
+    def has_permission(self, request, view) -> bool:
+        if request.user and request.user.is_staff:
+            return True
+        if not isinstance(request.auth, PartnerApiKey):
+            return False
+        return request.method in SAFE_METHODS or request.auth.scope == PartnerApiKey.Scope.WRITE
+
+
+class CursorPage(pagination.CursorPagination):
+    """Stable pages under concurrent writes; newest first."""
+
+    ordering = "-pk"
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class PartnerKeyThrottle(throttling.SimpleRateThrottle):
+    """Requests per key (by its public prefix), counted in the shared Valkey cache."""
+
+    scope = "partner"
+
+    def get_cache_key(self, request, view):
+        key = KeyParser().get(request)
+        ident = key.split(".")[0] if key else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -1,0 +1,34 @@
+"""Visual search: embed an uploaded photo with the active version (LiteRT, no TensorFlow)."""
+
+import numpy as np
+from django.conf import settings
+
+from catalog.images import InvalidImage, prepare_image
+
+from ..ml.embedder import get_embedder
+from ..ml.preprocessing import ImageDecodeError, load_image
+from ..selectors import active_version
+
+ERROR_NO_MODEL = "visual search needs an active similarity model; train one first"
+
+
+class VisualSearchUnavailable(RuntimeError):
+    pass
+
+
+def image_query_vector(*, data: bytes) -> np.ndarray:
+    """The active version's vector of an uploaded photo. Raises InvalidImage for bad uploads."""
+    version = active_version()
+    if version is None or not version.artifact_dir:
+        raise VisualSearchUnavailable(ERROR_NO_MODEL)
+    # The same validation as catalogue images (formats, size, pixel bombs) before decoding.
+    prepared = prepare_image(
+        data,
+        max_bytes=settings.PRODSIM_MAX_IMAGE_BYTES,
+        max_pixels=settings.PRODSIM_MAX_IMAGE_PIXELS,
+    )
+    try:
+        pixels = load_image(prepared.content, size=version.input_size)
+    except ImageDecodeError as exc:
+        raise InvalidImage(str(exc)) from exc
+    return get_embedder(version.artifact_dir).embed(pixels[None])[0]
