@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format lock bench services-stop clean-var
+.PHONY: run test install lint format lock bench schema services-stop clean-var
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,7 @@ lock: install
 
 services-stop: install
 	$(BIN)/python manage.py services stop
+
+## Regenerate the committed OpenAPI schema (a test fails when it drifts from the code).
+schema: install
+	$(BIN)/python manage.py spectacular --file docs/openapi.yaml --validate

@@ -86,6 +86,7 @@ class ProductDetailApi(APIView):
             ProductOutputSerializer(product, context={"request": request}).data, status=code
         )
 
+    @extend_schema(responses={204: None})
     def delete(self, request, sku: str):
         if not product_delete(sku=sku):
             raise NotFound(f"no product with SKU {sku!r}")

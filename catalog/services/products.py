@@ -113,9 +113,10 @@ def _product_upsert(row: ProductRow, images: list[ImageToAttach] | None, written
         sku=row.sku, defaults=values
     )
     changed_fields = [] if created else _apply_changes(product, values)
-    if changed_fields:
-        product.save(update_fields=[*changed_fields, "updated_at"])
     images_added = None if images is None else _sync_images(product, images, written)
+    if changed_fields or (images_added is not None and not created):
+        # updated_at also marks image changes: caches of similar lists key on it.
+        product.save(update_fields=[*changed_fields, "updated_at"])
     if created:
         outcome = UpsertOutcome.CREATED
     elif changed_fields or images_added is not None:

@@ -93,7 +93,6 @@ class ResultListSerializer(serializers.Serializer):
     k_requested = serializers.IntegerField()
     k_returned = serializers.IntegerField()
     model_version = serializers.IntegerField(allow_null=True)
-    timing_ms = serializers.FloatField()
     results = ResultSerializer(many=True)
 
 

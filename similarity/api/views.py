@@ -1,5 +1,8 @@
+import hashlib
+import json
 import time
 
+from django.core.cache import cache
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -25,6 +28,19 @@ from .serializers import (
     TextSearchParamsSerializer,
 )
 
+SIMILAR_CACHE_SECONDS = 3600  # keys change with the version and the product; this bounds drift
+
+
+def similar_cache_key(*, product, params: dict) -> str:
+    """Keyed by the serving version, the lexical index and the product's last change, so an
+    activation or an edit of the product (or its images) makes old entries unreachable."""
+    version, index = selectors.active_version(), selectors.current_lexical_index()
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+    return (
+        f"similar:{version.pk if version else 0}:{index.pk if index else 0}:{product.pk}:"
+        f"{product.updated_at.timestamp()}:{digest[:32]}"
+    )
+
 
 class ServiceUnavailable(APIException):
     status_code = 503
@@ -48,12 +64,11 @@ def _query(values: dict) -> SimilarQuery:
     )
 
 
-def _body(result: SimilarResult, explain: bool, started: float) -> dict:
+def _body(result: SimilarResult, explain: bool) -> dict:
     return {
         "k_requested": result.k_requested,
         "k_returned": result.k_returned,
         "model_version": result.model_version,
-        "timing_ms": round((time.perf_counter() - started) * 1000, 2),
         "results": [
             {
                 "sku": item.product.sku,
@@ -67,8 +82,12 @@ def _body(result: SimilarResult, explain: bool, started: float) -> dict:
     }
 
 
-def _timed(body: dict) -> Response:
-    return Response(body, headers={"Server-Timing": f"app;dur={body['timing_ms']}"})
+def _timed(body: dict, started: float, *, cache_state: str = "miss") -> Response:
+    # Timing goes in a header, so a cached body is byte-identical to a fresh one.
+    elapsed = (time.perf_counter() - started) * 1000
+    return Response(
+        body, headers={"Server-Timing": f"app;dur={elapsed:.2f}", "X-Cache": cache_state}
+    )
 
 
 def _source(sku: str):
@@ -86,10 +105,16 @@ class SimilarProductsApi(APIView):
         started = time.perf_counter()
         params = SimilarParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
+        product = _source(sku)
+        key = similar_cache_key(product=product, params=params.validated_data)
+        if (body := cache.get(key)) is not None:
+            return _timed(body, started, cache_state="hit")
         result = selectors.similar_products_for(
-            product=_source(sku), query=_query(params.validated_data)
+            product=product, query=_query(params.validated_data)
         )
-        return _timed(_body(result, params.validated_data["explain"], started))
+        body = _body(result, params.validated_data["explain"])
+        cache.set(key, body, SIMILAR_CACHE_SECONDS)
+        return _timed(body, started)
 
 
 class SimilarBatchApi(APIView):
@@ -108,7 +133,6 @@ class SimilarBatchApi(APIView):
         values = params.validated_data
         answers = {}
         for sku in dict.fromkeys(values["skus"]):
-            started = time.perf_counter()
             product = catalog_selectors.product_get(sku=sku)
             answers[sku] = (
                 None
@@ -116,7 +140,6 @@ class SimilarBatchApi(APIView):
                 else _body(
                     selectors.similar_products_for(product=product, query=_query(values)),
                     values["explain"],
-                    started,
                 )
             )
         return Response({"results": answers})
@@ -141,7 +164,7 @@ class ImageSearchApi(APIView):
         except VisualSearchUnavailable as exc:
             raise ServiceUnavailable(str(exc)) from exc
         result = selectors.similar_to_vector(vector=vector, query=_query(params.validated_data))
-        return _timed(_body(result, params.validated_data["explain"], started))
+        return _timed(_body(result, params.validated_data["explain"]), started)
 
 
 class TextSearchApi(APIView):
@@ -186,7 +209,6 @@ def _search(text: str, k: int) -> Response:
             "k_requested": k,
             "k_returned": sum(hit.product_id in products for hit in hits),
             "model_version": version.pk if version else None,
-            "timing_ms": round((time.perf_counter() - started) * 1000, 2),
             "results": [
                 {
                     "sku": products[hit.product_id].sku,
@@ -198,7 +220,8 @@ def _search(text: str, k: int) -> Response:
                 for hit in hits
                 if hit.product_id in products
             ],
-        }
+        },
+        started,
     )
 
 

@@ -210,8 +210,12 @@ def _cosine(vectors: dict, a: int, b: int) -> float:
 
 
 def _diversify(scored, vectors, facts, query: SimilarQuery):
-    """Greedy selection: collapse near-duplicates of one group; MMR when diversity is set."""
-    remaining, chosen = list(scored), []
+    """Greedy selection: collapse near-duplicates of one group; MMR when diversity is set.
+
+    Collapsed duplicates come back at the end when nothing else is left, so collapsing never
+    returns fewer than k items while k exist.
+    """
+    remaining, chosen, duplicates = list(scored), [], []
     while remaining and len(chosen) < query.k:
         if query.diversity is None:
             best = remaining[0]
@@ -223,9 +227,11 @@ def _diversify(scored, vectors, facts, query: SimilarQuery):
                 * max((_cosine(vectors, pair[0], c) for c, _ in chosen), default=0.0),
             )
         remaining.remove(best)
-        if not _near_duplicate(best[0], chosen, vectors, facts):
+        if _near_duplicate(best[0], chosen, vectors, facts):
+            duplicates.append(best)
+        else:
             chosen.append(best)
-    return chosen
+    return chosen + duplicates[: query.k - len(chosen)]
 
 
 def _near_duplicate(pid: int, chosen, vectors, facts) -> bool:

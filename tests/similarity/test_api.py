@@ -75,3 +75,52 @@ def test_match_requires_a_title(partner):
 
 def test_api_requires_a_key(client):
     assert client.get("/api/v1/search/text/", {"q": "mug"}).status_code == 401
+
+
+def test_similar_lists_are_cached_byte_identically_and_invalidated(partner):
+    from similarity.models import ModelVersion
+
+    products = shape_catalogue(colours=2)[:4]
+    active = version(2, status="active")
+    store(active, products, [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)])
+    url = "/api/v1/products/SQUARE-0-0/similar/"
+
+    first, second = partner.get(url, {"k": 3}), partner.get(url, {"k": 3})
+    assert (first["X-Cache"], second["X-Cache"]) == ("miss", "hit")
+    assert first.content == second.content
+    assert partner.get(url, {"k": 2})["X-Cache"] == "miss"  # other parameters, other entry
+
+    # Editing the product (its price) makes the cached list unreachable.
+    partner.put("/api/v1/products/SQUARE-0-0/", {"title": "square 0", "price": "11",
+                                                 "category": "Shapes > square",
+                                                 "group_id": "square-0"},
+                content_type="application/json")
+    assert partner.get(url, {"k": 3})["X-Cache"] == "miss"
+    assert partner.get(url, {"k": 3})["X-Cache"] == "hit"
+
+    # Activating another version does too.
+    ModelVersion.objects.filter(pk=active.pk).update(status="ready")
+    newer = version(2, status="active")
+    store(newer, products, [unit(1, 0), unit(0, 1), unit(0.9, 0.1), unit(0.95, 0.05)])
+    fresh = partner.get(url, {"k": 3})
+    assert fresh["X-Cache"] == "miss"
+    assert fresh.json()["model_version"] == newer.pk
+    # BAR-0-1 (0.95, 0.05) leads; its near-identical variant BAR-0-0 is collapsed behind it.
+    assert [r["sku"] for r in fresh.json()["results"]] == ["BAR-0-1", "BAR-0-0"]
+
+
+def test_the_similar_endpoint_runs_a_fixed_number_of_queries(partner, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    products = shape_catalogue(groups_per_shape=3, colours=2)  # 24 products
+    active = version(2, status="active")
+    rng = __import__("numpy").random.default_rng(0)
+    store(active, products, [unit(*rng.normal(size=2)) for _ in products])
+
+    def queries(k):
+        with CaptureQueriesContext(connection) as context:
+            assert partner.get("/api/v1/products/SQUARE-0-0/similar/", {"k": k}).status_code == 200
+        return len(context.captured_queries)
+
+    assert queries(3) == queries(20)

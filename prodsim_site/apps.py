@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ProdsimSiteConfig(AppConfig):
+    name = "prodsim_site"
+    verbose_name = "prodsim"
+
+    def ready(self) -> None:
+        from . import api_schema  # noqa: F401 - registers the OpenAPI auth extension
