@@ -24,5 +24,6 @@ urlpatterns = [
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("similarity.api.urls")),
     path("health/", health, name="health"),
+    path("", include("similarity.urls")),
     path("", include("catalog.urls")),
 ]

@@ -12,12 +12,21 @@ def test_committed_schema_matches_the_code():
     generated = SchemaGenerator().get_schema(request=None, public=True)
     committed = yaml.safe_load(COMMITTED.read_text())
     assert yaml.safe_load(yaml.dump(generated)) == committed, (
-        "the API changed: run `make schema` and commit docs/openapi.yaml")
+        "the API changed: run `make schema` and commit docs/openapi.yaml"
+    )
 
 
 def test_every_api_path_is_documented():
     paths = yaml.safe_load(COMMITTED.read_text())["paths"]
-    for path in ["/api/v1/products/", "/api/v1/products/{sku}/", "/api/v1/products/{sku}/similar/",
-                 "/api/v1/similar/batch/", "/api/v1/search/image/", "/api/v1/search/text/",
-                 "/api/v1/match/", "/api/v1/model-versions/", "/api/v1/jobs/{id}/"]:
+    for path in [
+        "/api/v1/products/",
+        "/api/v1/products/{sku}/",
+        "/api/v1/products/{sku}/similar/",
+        "/api/v1/similar/batch/",
+        "/api/v1/search/image/",
+        "/api/v1/search/text/",
+        "/api/v1/match/",
+        "/api/v1/model-versions/",
+        "/api/v1/jobs/{id}/",
+    ]:
         assert path in paths

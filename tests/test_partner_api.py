@@ -41,8 +41,10 @@ def test_keys_are_required_valid_unrevoked_and_unexpired(client, header, status)
     if status == 401:
         assert response["WWW-Authenticate"] == "Api-Key"
         assert response.json()["message"] == (
-            "Authentication credentials were not provided." if not header
-            else "the API key is invalid, revoked or expired")
+            "Authentication credentials were not provided."
+            if not header
+            else "the API key is invalid, revoked or expired"
+        )
 
 
 def test_read_keys_cannot_write(client):

@@ -1,5 +1,6 @@
 """Similarity reads for pages and the API (no TensorFlow: vectors come from PostgreSQL)."""
 
+from .history import recommended_for_history
 from .search import SearchHit, search_products, text_encoder_for
 from .similar import (
     SimilarItem,
@@ -18,6 +19,7 @@ __all__ = [
     "SimilarResult",
     "active_version",
     "current_lexical_index",
+    "recommended_for_history",
     "fusion_weights",
     "search_products",
     "similar_products",

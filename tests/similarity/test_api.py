@@ -91,10 +91,11 @@ def test_similar_lists_are_cached_byte_identically_and_invalidated(partner):
     assert partner.get(url, {"k": 2})["X-Cache"] == "miss"  # other parameters, other entry
 
     # Editing the product (its price) makes the cached list unreachable.
-    partner.put("/api/v1/products/SQUARE-0-0/", {"title": "square 0", "price": "11",
-                                                 "category": "Shapes > square",
-                                                 "group_id": "square-0"},
-                content_type="application/json")
+    partner.put(
+        "/api/v1/products/SQUARE-0-0/",
+        {"title": "square 0", "price": "11", "category": "Shapes > square", "group_id": "square-0"},
+        content_type="application/json",
+    )
     assert partner.get(url, {"k": 3})["X-Cache"] == "miss"
     assert partner.get(url, {"k": 3})["X-Cache"] == "hit"
 

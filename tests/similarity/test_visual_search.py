@@ -1,0 +1,63 @@
+"""Visual search: the storefront page and the API embed an upload with the active version."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.catalog.factories import COLOURS, shape_catalogue, shape_image
+
+from .test_pipeline import models_root, train_tiny  # noqa: F401 - fixture re-export
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def trained():
+    products = shape_catalogue(groups_per_shape=2, colours=3)
+    version, _ = train_tiny()
+    return products, version
+
+
+def photo(name="q.png", data=None):
+    return SimpleUploadedFile(name, data or shape_image("cross", COLOURS[0]), "image/png")
+
+
+def test_uploading_a_photo_lists_lookalikes(client, trained):
+    response = client.post("/search/photo/", {"photo": photo()})
+    result = response.context["result"]
+    assert response.status_code == 200
+    assert result.k_returned == 24 and result.model_version == trained[1].pk
+    scores = [item.score for item in result.items]
+    assert scores == sorted(scores, reverse=True)
+    assert "Looks like your photo" in response.content.decode()
+
+
+def test_filters_apply_to_visual_search(client, trained):
+    response = client.post("/search/photo/", {"photo": photo(), "category": "Shapes > bar",
+                                              "in_stock": "on"})
+    items = response.context["result"].items
+    assert {item.product.category.path for item in items} == {"Shapes > bar"}
+    assert len(items) == 6
+
+
+def test_starting_from_a_catalogue_product_excludes_it(client, trained):
+    response = client.get("/search/photo/", {"sku": "CROSS-0-0"})
+    skus = [item.product.sku for item in response.context["result"].items]
+    assert len(skus) == 23 and "CROSS-0-0" not in skus
+
+
+def test_a_bad_upload_is_explained(client, trained):
+    response = client.post("/search/photo/", {"photo": photo("x.png", b"<html>not an image")})
+    assert "the file is not a readable image" in response.content.decode()
+    assert response.context["result"] is None
+
+
+def test_without_a_model_the_page_says_so(client):
+    response = client.post("/search/photo/", {"photo": photo()})
+    assert "visual search needs an active similarity model" in response.content.decode()
+
+
+def test_the_api_answers_with_the_same_ranking(partner_client, client, trained):
+    page = client.post("/search/photo/", {"photo": photo()}).context["result"]
+    api = partner_client.post("/api/v1/search/image/", {"image": photo(), "k": 24}).json()
+    assert [r["sku"] for r in api["results"]] == [i.product.sku for i in page.items]
+    assert {r["tier"] for r in api["results"]} == {"image"}
