@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format lock bench schema services-stop clean-var
+.PHONY: run test install lint format lock bench schema services-stop clean-var browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,16 @@ run: install
 	$(BIN)/python manage.py up
 
 ## Install and run the whole suite against real PostgreSQL+pgvector and Valkey.
-test: install
+test: install browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The browser test drives Debian's Chromium and its driver; install them where we may (root
+# with apt). Elsewhere that one test is skipped, saying why.
+browser-deps:
+	@command -v chromedriver >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+	  || echo "chromium/chromedriver not installed: the browser test will be skipped"
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,5 +8,9 @@ class PartnerKeyScheme(OpenApiAuthenticationExtension):
     name = "PartnerApiKey"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Api-Key <key>`; keys are created in the admin."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; keys are created in the admin.",
+        }

@@ -100,6 +100,10 @@ if os.environ.get("DATABASE_URL"):
 else:
     DATABASES = {"default": {**embedded_paths.postgres_settings(), "CONN_MAX_AGE": 60}}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if TESTING:
+    # One test database per pytest process, so two test runs (or a run beside `make run`)
+    # never drop each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker and cache: external REDIS_URL, else the embedded Valkey -----------------------------

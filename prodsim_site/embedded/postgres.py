@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 SYSTEM_USER = "embedded_postgres"
 START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 120  # a checkpoint on a busy 2-core machine can take a while
 # Tuned for a small machine that also runs TensorFlow: modest shared buffers, enough
 # maintenance memory to build HNSW indexes of a few hundred thousand vectors in RAM.
 SERVER_OPTIONS = {
@@ -191,7 +192,9 @@ def stop() -> bool:
     data_dir = paths.postgres_data_dir()
     if not (data_dir / "postmaster.pid").exists():
         return False
-    _run([_bin("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"])
+    _run(
+        [_bin("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "-t", str(STOP_TIMEOUT_S), "stop"]
+    )
     return True
 
 

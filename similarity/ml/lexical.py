@@ -11,7 +11,6 @@ The defaults were tuned on half of the Walmart–Amazon matching benchmark and c
 other half; `bench/text_matching.py` measures them against a character n-gram TF-IDF baseline.
 """
 
-import functools
 import hashlib
 import math
 import re
@@ -21,15 +20,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # Fixed by the `sparsevec(1048576)` column. Measured on a 22k-product catalogue (470k distinct
-# features): 36 % of features share a bucket, nearly all of them rare n-grams, which costs
-# about one query in 200 at Recall@1 against an exact vocabulary (bench/text_matching.py).
+# features, 86 % of them n-grams): 36 % of features share a bucket, which cost about one
+# Walmart–Amazon query in 200 at Recall@1 against the same features with an exact vocabulary.
 DIMENSIONS = 2**20
 MAX_NONZERO = 1000  # pgvector's HNSW index on sparsevec accepts at most 1,000 non-zeros
 NGRAM_SIZES = (3, 4, 5)  # 2–5, 3–4, 4–5 and 3–6 measured within one query of 3–5 on the dev half
 MODEL_MIN_CHARS = 3  # "4k", "3d", "2x" are specs, not model numbers
-BUCKET_CACHE_SIZE = 2**17  # ~20 MB; catalogue texts repeat most features, hashing dominated fits
 WORD_RE = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
 SEPARATORS_RE = re.compile(r"[-/.]")
+MARKS = str.maketrans({"™": " ", "℠": " "})  # NFKD would spell them out: "Sony™" -> "sonytm"
 SUFFIX_RE = re.compile(r"(.*\d)[a-z]+")  # "ea650green" -> "ea650": a colour or pack suffix
 
 
@@ -72,11 +71,11 @@ class IdfTable:
 
 def normalise(text: str) -> str:
     """Lower case, accents folded, runs of anything but letters, digits, - / . made one space."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = unicodedata.normalize("NFKD", text.translate(MARKS)).encode("ascii", "ignore")
+    text = text.decode("ascii")
     return re.sub(r"[^a-z0-9\-/.]+", " ", text.lower()).strip()
 
 
-@functools.lru_cache(maxsize=BUCKET_CACHE_SIZE)
 def _bucket(namespace: str, feature: str) -> int:
     # blake2b, not hash(): buckets must agree across processes, restarts and machines.
     digest = hashlib.blake2b(f"{namespace}:{feature}".encode(), digest_size=8).digest()

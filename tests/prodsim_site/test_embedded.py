@@ -73,7 +73,8 @@ def test_start_is_idempotent_concurrent_and_survives_stale_pid_files(var_dir):
             >= "0.8"
         )
 
-    assert services(var_dir, "stop").stdout.strip() == "postgres: stopped, valkey: stopped"
+    stopped = services(var_dir, "stop")
+    assert stopped.stdout.strip() == "postgres: stopped, valkey: stopped", stopped.stderr
     assert not status(var_dir)["postgres"]["running"]
     # A crash leaves pid files behind whose pids are gone (or reused by another process).
     (var_dir / "pg" / "postmaster.pid").write_text(f"{os.getpid()}\n{var_dir}/pg\n")

@@ -32,8 +32,9 @@ def test_uploading_a_photo_lists_lookalikes(client, trained):
 
 
 def test_filters_apply_to_visual_search(client, trained):
-    response = client.post("/search/photo/", {"photo": photo(), "category": "Shapes > bar",
-                                              "in_stock": "on"})
+    response = client.post(
+        "/search/photo/", {"photo": photo(), "category": "Shapes > bar", "in_stock": "on"}
+    )
     items = response.context["result"].items
     assert {item.product.category.path for item in items} == {"Shapes > bar"}
     assert len(items) == 6

@@ -1,0 +1,152 @@
+"""Helpers shared by the benchmark scripts: machine description, docs section, JSON line.
+
+No TensorFlow import here (versions come from package metadata), so `--help` stays instant.
+Each script rewrites only its own `<!-- bench:NAME:start -->` ... `<!-- bench:NAME:end -->`
+section of docs/BENCHMARKS.md, so the scripts can run in any order and at different times.
+"""
+
+import datetime
+import fcntl
+import json
+import os
+import platform
+import re
+import sys
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS_FILE = REPO_ROOT / "docs" / "BENCHMARKS.md"
+JSON_PREFIX = "BENCH_JSON "
+PACKAGES = {
+    "tensorflow": "TensorFlow",  # installed as tensorflow or tensorflow-cpu
+    "keras": "Keras",
+    "numpy": "NumPy",
+    "pillow": "Pillow",
+    "ai-edge-litert": "LiteRT",  # the TFLite runtime that serves exported models
+    "django": "Django",
+}
+INTRO = """# Benchmarks
+
+Figures written by the scripts in `bench/` (see `bench/README.md`). Each section is rewritten by
+its script on every run and names the machine and software it was measured with; edit the text
+outside the markers freely, never inside them.
+"""
+
+
+def ensure_repo_on_path() -> None:
+    """Let `python bench/<script>.py` import the project's packages from any working dir."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_gb() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+def _version(package: str) -> str:
+    for distribution in (package, f"{package}-cpu"):
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
+
+
+def machine_info() -> dict:
+    """CPU model, usable cores, RAM, load average now, Python and library versions, UTC date."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu": _cpu_model(),
+        "cores": cores,
+        "ram_gb": _ram_gb(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        **{key: _version(key) for key in PACKAGES},
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def machine_line(info: dict) -> str:
+    versions = ", ".join(f"{label} {info[key]}" for key, label in PACKAGES.items())
+    return (
+        f"*Machine:* {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, no GPU; "
+        f"Python {info['python']}, {versions}. *Run:* {info['date']}, "
+        f"1-min load average at start {info['load_avg_1m']}."
+    )
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+
+
+def write_section(name: str, markdown: str, *, machine: dict | None = None) -> Path:
+    """Rewrite (or append) the section NAME of docs/BENCHMARKS.md with `markdown`.
+
+    The machine line goes first in the section; pass `machine` to describe the machine as it
+    was when the run started (its load average), else it is read now.
+    """
+    start, end = _markers(name)
+    body = f"{start}\n{machine_line(machine or machine_info())}\n\n{markdown.strip()}\n{end}"
+    BENCHMARKS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with _docs_lock():
+        _replace_section(start, end, body)
+    return BENCHMARKS_FILE
+
+
+@contextmanager
+def _docs_lock():
+    """Serialise writers (benchmarks of several sessions finish at any time): read, replace and
+    write the file under an exclusive lock on its folder, so no section update is lost."""
+    descriptor = os.open(BENCHMARKS_FILE.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _replace_section(start: str, end: str, body: str) -> None:
+    text = BENCHMARKS_FILE.read_text() if BENCHMARKS_FILE.exists() else INTRO
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: body, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + body + "\n"
+    partial = BENCHMARKS_FILE.with_suffix(".md.partial")
+    partial.write_text(text)
+    partial.replace(BENCHMARKS_FILE)  # atomic: a crash never leaves a half-written file
+
+
+def print_json(name: str, figures: dict) -> None:
+    """One machine-readable line on stdout: `BENCH_JSON {"benchmark": NAME, ...}`."""
+    print(JSON_PREFIX + json.dumps({"benchmark": name, **figures}, default=str), flush=True)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def log(message: str) -> None:
+    """Progress on stderr with a timestamp, so stdout holds only figures and the JSON line."""
+    stamp = datetime.datetime.now().strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,686 @@
+"""Speed target: end-to-end `reembed` throughput vs the bare forward pass of the same artifact.
+
+For each backbone (random-init weights: speed does not depend on them) one run measures:
+
+  bare forward  `TfliteEmbedder.embed` on preloaded uint8 batches of 64 (the ceiling)
+  naive peer    `keras_model.predict(batch)` in a loop on the same images
+  end-to-end    `similarity.services.reembed.reembed(only_missing=False, batch_size=64)`:
+                storage read + decode + preprocess + inference + vector upsert + product refresh
+                + job progress rows, on N generated 400×533 JPEG product photos
+
+Target: end-to-end ÷ bare forward ≥ 0.8. The end-to-end run is timed with light wrappers (a
+clock read per call) around its stages, so the same run also says where the time goes.
+
+Runs against its own database (`prodsim_bench`, created on the embedded server) with media and
+model artifacts in a temporary folder, so development data is never touched. The database is
+flushed at every start.
+
+    .venv/bin/python bench/embed_throughput.py                       # ~10 min on 2 cores
+    .venv/bin/python bench/embed_throughput.py --images 500 --backbones mobilenet_v3_small
+    .venv/bin/python bench/embed_throughput.py --memory-images 20000   # RSS every 1000 images
+"""
+
+import argparse
+import io
+import math
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+from _report import (
+    REPO_ROOT,
+    ensure_repo_on_path,
+    log,
+    machine_info,
+    markdown_table,
+    print_json,
+    write_section,
+)
+
+SECTION = "embed-throughput"
+MEMORY_SECTION = "embed-memory"
+BACKBONES = ("mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "small_cnn")
+DATABASE_NAME = "prodsim_bench"
+INPUT_SIZE = 224
+EMBEDDING_DIM = 256
+BATCH_SIZE = 64  # reembed's default batch, used by every path here
+PHOTO_SIZE = (400, 533)  # width × height of the clothing dataset's product photos
+JPEG_QUALITY = 90  # what catalog.images re-encodes to anyway
+TARGET_RATIO = 0.8
+MEMORY_SAMPLE_EVERY = 1000
+# Stages of the end-to-end run, in the order of the report's table.
+READ_STAGE = "decode threads: read stored file"
+DECODE_STAGE = "decode threads: load_image (decode + preprocess)"
+INFERENCE_STAGE = "main: inference (TFLite embed)"
+UPSERT_STAGE = "main: image vector upsert"
+REFRESH_STAGE = "main: product vector refresh"
+STACK_STAGE = "main: rest of _write_batch (np.stack, filtering)"
+WRITE_STAGE = "main: _write_batch total"
+PROGRESS_STAGE = "main: job progress row update"
+LIST_STAGE = "main: list images to embed"
+WAIT_STAGE = "main: other (waiting for decoded images, job start/finish)"
+STAGES = (
+    READ_STAGE,
+    DECODE_STAGE,
+    INFERENCE_STAGE,
+    UPSERT_STAGE,
+    REFRESH_STAGE,
+    STACK_STAGE,
+    WRITE_STAGE,
+    PROGRESS_STAGE,
+    LIST_STAGE,
+    WAIT_STAGE,
+)
+ERROR_EXTERNAL_DATABASE = (
+    "DATABASE_URL is set: this benchmark only runs on the embedded server, where it creates its "
+    "own '{name}' database (it flushes that database, so it must never point at real data)."
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=2000, help="catalogue images (default 2000)")
+    parser.add_argument("--images-per-product", type=int, default=2)
+    parser.add_argument("--backbones", default=",".join(BACKBONES))
+    parser.add_argument(
+        "--forward-images", type=int, default=1024, help="preloaded images for the bare forward"
+    )
+    parser.add_argument(
+        "--naive-images", type=int, default=512, help="images for the keras predict loop"
+    )
+    parser.add_argument(
+        "--memory-images",
+        type=int,
+        default=0,
+        help="memory mode instead of throughput: a catalogue of N images, one reembed with the "
+        "first backbone, RSS sampled every 1000 images (e.g. 20000)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also cProfile one end-to-end run per backbone"
+    )
+    parser.add_argument("--database", default=DATABASE_NAME)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    args.backbones = [name.strip() for name in args.backbones.split(",") if name.strip()]
+    unknown = set(args.backbones) - set(BACKBONES)
+    if unknown:
+        parser.error(f"unknown backbones {sorted(unknown)}; choose from {BACKBONES}")
+    return args
+
+
+# --- Django on a separate database --------------------------------------------------------------
+def django_setup(database: str, work_dir: Path) -> None:
+    """Embedded services up, settings pointed at `database` and temporary media, migrated."""
+    if os.environ.get("DATABASE_URL"):
+        sys.exit(ERROR_EXTERNAL_DATABASE.format(name=database))
+    # Environment first: settings.py reads these once, at import.
+    os.environ["PRODSIM_DATABASE_NAME"] = database
+    os.environ["PRODSIM_MEDIA_ROOT"] = str(work_dir / "media")
+    os.environ["PRODSIM_MODELS_ROOT"] = str(work_dir / "models")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prodsim_site.settings")
+    os.environ.setdefault("PRODSIM_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    ensure_repo_on_path()
+    from prodsim_site.embedded.bootstrap import start_embedded_services
+
+    start_embedded_services()  # creates the database if missing (postgres._ensure_database)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from prodsim_site.celery import app as celery_app
+
+    # Whatever catalogue writes enqueue (text refresh, embedding) runs here, on the bench
+    # database, instead of reaching the shared broker, where the development workers would
+    # apply bench product ids to the development database.
+    celery_app.conf.update(task_always_eager=True, broker_url="memory://")
+
+    assert settings.DATABASES["default"]["NAME"] == database, settings.DATABASES["default"]
+    assert Path(settings.MEDIA_ROOT) == work_dir / "media", settings.MEDIA_ROOT
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)  # the bench database only
+
+
+# --- catalogue ----------------------------------------------------------------------------------
+def product_photo(rng: np.random.Generator) -> bytes:
+    """A 400×533 JPEG 'product photo': a patterned garment-like polygon on a light background,
+    with photo grain (≈40 KB, like the clothing dataset's ≈30 KB photos)."""
+    from PIL import Image, ImageDraw
+
+    width, height = PHOTO_SIZE
+    image = Image.new("RGB", PHOTO_SIZE, tuple(int(v) for v in rng.integers(228, 256, 3)))
+    draw = ImageDraw.Draw(image)
+    cx, cy = width / 2 + rng.normal(0, 15), height / 2 + rng.normal(0, 20)
+    angles = np.sort(rng.uniform(0, 2 * math.pi, int(rng.integers(5, 10))))
+    radii = rng.uniform(90, 170, len(angles))
+    outline = [
+        (cx + r * math.cos(a), cy + 1.3 * r * math.sin(a))
+        for a, r in zip(angles, radii, strict=True)
+    ]
+    draw.polygon(outline, fill=tuple(int(v) for v in rng.integers(0, 230, 3)))
+    accent = tuple(int(v) for v in rng.integers(0, 256, 3))
+    for y in range(int(cy - 150), int(cy + 150), int(rng.integers(8, 30))):
+        end = (cx + 120, y + int(rng.integers(-10, 10)))
+        draw.line([(cx - 120, y), end], fill=accent, width=int(rng.integers(1, 5)))
+    grain = rng.integers(-4, 5, size=(height, width, 1), dtype=np.int16)
+    pixels = np.clip(np.asarray(image, dtype=np.int16) + grain, 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+def catalogue_build(*, images: int, per_product: int, seed: int, start: int = 0) -> None:
+    """Import `images` generated photos through `product_upsert`, `per_product` per product."""
+    from catalog.images import prepare_image
+    from catalog.importers import ProductRow
+    from catalog.services import product_upsert
+    from catalog.services.products import ImageToAttach
+
+    rng = np.random.default_rng(seed + start)
+    started = time.monotonic()
+    first_product = start // per_product
+    for number in range(first_product, first_product + math.ceil(images / per_product)):
+        sku = f"BENCH-{number:06d}"
+        attached = [
+            ImageToAttach(
+                prepare_image(product_photo(rng), max_bytes=10**7, max_pixels=10**7),
+                f"{sku}-{view}.jpg",
+            )
+            for view in range(per_product)
+        ]
+        category = f"Bench > Kind {number % 10}"
+        row = ProductRow(
+            line=2,
+            sku=sku,
+            title=f"Bench product {number}",
+            price=Decimal("10"),
+            currency="EUR",
+            category_path=category,
+            group_id=f"group-{number // 3}",
+        )
+        product_upsert(row=row, images=attached)
+        done = (number - first_product + 1) * per_product
+        if done % 500 == 0:
+            log(f"  imported {done}/{images} images ({done / (time.monotonic() - started):.0f}/s)")
+    log(f"catalogue: {images} images imported in {time.monotonic() - started:.0f} s")
+
+
+# --- model versions -----------------------------------------------------------------------------
+def version_export(name: str, check_images: np.ndarray, models_root: Path):
+    """Random-init embedding model → exported artifact → a ready ModelVersion row."""
+    from similarity.ml.backbones import build_backbone, build_embedding_model
+    from similarity.ml.export import export_model
+    from similarity.models import ModelVersion
+
+    started = time.monotonic()
+    backbone = build_backbone(name, input_size=INPUT_SIZE, weights="none")
+    model = build_embedding_model(backbone, embedding_dim=EMBEDDING_DIM)
+    directory = models_root / f"bench-{name}"
+    export_model(
+        model,
+        directory=directory,
+        metadata={"benchmark": SECTION, "backbone": name, "weights": "none"},
+        check_images=check_images,
+    )
+    version = ModelVersion.objects.create(
+        status=ModelVersion.Status.READY,
+        backbone=name,
+        weights="none",
+        weights_used=backbone.weights_used,
+        input_size=INPUT_SIZE,
+        embedding_dim=EMBEDDING_DIM,
+        artifact_dir=str(directory),
+    )
+    log(f"{name}: built and exported in {time.monotonic() - started:.0f} s (v{version.pk})")
+    return version, model
+
+
+# --- the three measurements ---------------------------------------------------------------------
+def preload(records, count: int) -> tuple[np.ndarray, list[bytes]]:
+    """The first `count` catalogue images, read and preprocessed (uint8) like reembed does."""
+    from catalog import selectors as catalog_selectors
+    from similarity.ml.preprocessing import load_image
+
+    raw = [catalog_selectors.image_read(file_name=r.file_name) for r in records[:count]]
+    return np.stack([load_image(data, size=INPUT_SIZE) for data in raw]), raw
+
+
+def batches(images: np.ndarray):
+    for start in range(0, len(images), BATCH_SIZE):
+        yield images[start : start + BATCH_SIZE]
+
+
+def bare_forward(artifact_dir: str, images: np.ndarray) -> float:
+    """images/s of TfliteEmbedder.embed on preloaded batches of 64 (after one warm-up batch)."""
+    from similarity.ml.embedder import load_embedder
+
+    embedder = load_embedder(Path(artifact_dir))
+    embedder.embed(images[:BATCH_SIZE])
+    started = time.perf_counter()
+    for batch in batches(images):
+        embedder.embed(batch)
+    return len(images) / (time.perf_counter() - started)
+
+
+def naive_predict(model, images: np.ndarray) -> float:
+    """images/s of a plain `model.predict(batch)` loop (after one warm-up batch)."""
+    model.predict(images[:BATCH_SIZE].astype(np.float32), verbose=0)
+    started = time.perf_counter()
+    for batch in batches(images):
+        model.predict(batch.astype(np.float32), verbose=0)
+    return len(images) / (time.perf_counter() - started)
+
+
+class StageClock:
+    """Wall seconds per stage of the end-to-end run, from wrappers around module functions.
+
+    Decoding runs in reembed's thread pool, so its total is thread-seconds (it overlaps the main
+    thread); every other stage runs on the main thread, one after another.
+    """
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        self._undo: list[tuple[object, str, object]] = []
+
+    def wrap(self, owner: object, attribute: str, stage: str) -> None:
+        original = getattr(owner, attribute)
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.add(stage, time.perf_counter() - started)
+
+        setattr(owner, attribute, timed)
+        self._undo.append((owner, attribute, original))
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] += seconds
+            self.calls[stage] += 1
+
+    def restore(self) -> None:
+        for owner, attribute, original in reversed(self._undo):
+            setattr(owner, attribute, original)
+        self._undo.clear()
+
+
+def instrument(clock: StageClock, embedder) -> None:
+    from catalog import selectors as catalog_selectors
+    from similarity import vector_store
+    from similarity.services import embedding, reembed
+
+    clock.wrap(catalog_selectors, "image_read", READ_STAGE)
+    clock.wrap(embedding, "load_image", DECODE_STAGE)
+    clock.wrap(embedding, "_write_batch", WRITE_STAGE)
+    clock.wrap(embedder, "embed", INFERENCE_STAGE)
+    clock.wrap(vector_store, "image_embeddings_upsert", UPSERT_STAGE)
+    clock.wrap(vector_store, "product_embeddings_refresh", REFRESH_STAGE)
+    clock.wrap(reembed, "images_to_embed", LIST_STAGE)
+    original_images_embed = reembed.images_embed
+
+    def images_embed_with_timed_progress(*, progress, **kwargs):
+        def timed_progress(state):
+            started = time.perf_counter()
+            try:
+                progress(state)
+            finally:
+                clock.add(PROGRESS_STAGE, time.perf_counter() - started)
+
+        return original_images_embed(progress=timed_progress, **kwargs)
+
+    reembed.images_embed = images_embed_with_timed_progress
+    clock._undo.append((reembed, "images_embed", original_images_embed))
+
+
+def end_to_end(version, *, profile: bool = False, sample_every: int = 0) -> dict:
+    """One timed `reembed(only_missing=False)` with stage clocks and RSS before/after."""
+    import psutil
+
+    from similarity.ml.embedder import get_embedder
+    from similarity.services.reembed import reembed
+
+    process = psutil.Process()
+    embedder = get_embedder(version.artifact_dir)  # load outside the clock: the worker caches it
+    clock = StageClock()
+    instrument(clock, embedder)
+    samples: list[tuple[int, float]] = []
+    next_sample = [sample_every]
+
+    def progress(state) -> None:
+        if sample_every and state.done >= next_sample[0]:
+            samples.append((state.done, process.memory_info().rss / 2**20))
+            next_sample[0] += sample_every
+        if state.done % (BATCH_SIZE * 10) == 0 or state.done == state.total:
+            log(f"  reembed {state.done}/{state.total} ({state.images_per_s} img/s)")
+
+    rss_before = process.memory_info().rss / 2**20
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    started = time.perf_counter()
+    try:
+        state = reembed(
+            version=version, only_missing=False, batch_size=BATCH_SIZE, progress=progress
+        )
+    finally:
+        wall = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+        clock.restore()
+    rss_after = process.memory_info().rss / 2**20
+    stages = dict(clock.seconds)
+    stages[STACK_STAGE] = stages.get(WRITE_STAGE, 0.0) - sum(
+        stages.get(stage, 0.0) for stage in (INFERENCE_STAGE, UPSERT_STAGE, REFRESH_STAGE)
+    )
+    stages[WAIT_STAGE] = wall - sum(
+        stages.get(stage, 0.0) for stage in (WRITE_STAGE, PROGRESS_STAGE, LIST_STAGE)
+    )
+    result = {
+        "images": state.done,
+        "failed": state.failed,
+        "wall_s": round(wall, 2),
+        "images_per_s": round(state.done / wall, 1),
+        "rss_before_mb": round(rss_before),
+        "rss_after_mb": round(rss_after),
+        "stages_s": {stage: round(stages[stage], 2) for stage in STAGES if stage in stages},
+        "samples": samples,
+    }
+    if profiler:
+        result["profile"] = profile_summary(profiler)
+    return result
+
+
+def profile_summary(profiler, top: int = 25) -> str:
+    import pstats
+
+    buffer = io.StringIO()
+    pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(top)
+    return buffer.getvalue()
+
+
+def decode_rates(raw: list[bytes]) -> dict:
+    """images/s of `load_image` alone: one thread, and reembed's two decode threads."""
+    from similarity.ml.preprocessing import load_image
+    from similarity.services.embedding import DECODE_THREADS
+
+    def decode(data):
+        return load_image(data, size=INPUT_SIZE)
+
+    started = time.perf_counter()
+    for data in raw:
+        decode(data)
+    single = len(raw) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(DECODE_THREADS) as pool:
+        list(pool.map(decode, raw))
+    threaded = len(raw) / (time.perf_counter() - started)
+    return {"one_thread": round(single, 1), f"{DECODE_THREADS}_threads": round(threaded, 1)}
+
+
+def decode_steps(raw: list[bytes]) -> dict:
+    """ms per image of load_image's steps, single-threaded (uses preprocessing internals).
+
+    The what-if line decodes with a draft box sized for "pad" (longer side = 224) instead of
+    224×224: a 400×533 JPEG then decodes at half scale. It changes output pixels, so it is a
+    measurement for the report, not something reembed does.
+    """
+    from PIL import Image
+
+    from similarity.ml import preprocessing as pre
+
+    totals = defaultdict(float)
+    for data in raw:
+        t0 = time.perf_counter()
+        image = Image.open(io.BytesIO(data), formats=pre.ACCEPTED_FORMATS)
+        image.draft("RGB", (INPUT_SIZE, INPUT_SIZE))
+        image.load()
+        t1 = time.perf_counter()
+        rgb = pre._to_rgb(pre.ImageOps.exif_transpose(image))
+        t2 = time.perf_counter()
+        pre._fit(rgb, size=INPUT_SIZE, mode="pad")
+        t3 = time.perf_counter()
+        totals["JPEG decode"] += t1 - t0
+        totals["orient + RGB"] += t2 - t1
+        totals["resize (LANCZOS) + pad"] += t3 - t2
+        totals["load_image total"] += t3 - t0
+        t4 = time.perf_counter()
+        pre._fit(_pad_aware_draft_decode(data), size=INPUT_SIZE, mode="pad")
+        totals["what-if: pad-aware draft, decode + resize + pad"] += time.perf_counter() - t4
+    return {step: round(1000 * value / len(raw), 2) for step, value in totals.items()}
+
+
+def _pad_aware_draft_decode(data: bytes):
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    width, height = image.size
+    longer = max(width, height)
+    image.draft("RGB", (width * INPUT_SIZE // longer, height * INPUT_SIZE // longer))
+    return image.convert("RGB")
+
+
+def measure_backbone(name: str, preloaded: np.ndarray, models_root: Path, args) -> dict:
+    version, model = version_export(name, preloaded[:4], models_root)
+    naive = naive_predict(model, preloaded[: args.naive_images])
+    log(f"{name}: keras predict loop {naive:.1f} img/s")
+    before = bare_forward(version.artifact_dir, preloaded)
+    log(f"{name}: bare TFLite forward {before:.1f} img/s")
+    e2e = end_to_end(version)
+    log(f"{name}: end-to-end reembed {e2e['images_per_s']} img/s; stages {e2e['stages_s']}")
+    after = bare_forward(version.artifact_dir, preloaded)
+    log(f"{name}: bare TFLite forward again {after:.1f} img/s")
+    bare = (before + after) / 2  # bracketing the end-to-end run evens out the machine's load
+    row = {
+        "backbone": name,
+        "bare_forward_images_per_s": round(bare, 1),
+        "bare_forward_before_after": [round(before, 1), round(after, 1)],
+        "keras_predict_images_per_s": round(naive, 1),
+        "end_to_end": e2e,
+        "ratio": round(e2e["images_per_s"] / bare, 3),
+    }
+    if args.profile:
+        row["profile"] = end_to_end(version, profile=True)["profile"]
+        print(f"\ncProfile of reembed with {name} (cumulative):\n{row['profile']}")
+    return row
+
+
+# --- report -------------------------------------------------------------------------------------
+def throughput_table(rows: list[dict]) -> str:
+    header = [
+        "backbone",
+        "bare TFLite forward img/s",
+        "keras predict loop img/s",
+        "end-to-end reembed img/s",
+        "end-to-end ÷ bare",
+        f"≥ {TARGET_RATIO}",
+        "RSS before → after (MB)",
+    ]
+    lines = [
+        [
+            row["backbone"],
+            "{} ({} / {})".format(
+                row["bare_forward_images_per_s"], *row["bare_forward_before_after"]
+            ),
+            row["keras_predict_images_per_s"],
+            row["end_to_end"]["images_per_s"],
+            f"**{row['ratio']:.2f}**",
+            "yes" if row["ratio"] >= TARGET_RATIO else "no",
+            f"{row['end_to_end']['rss_before_mb']} → {row['end_to_end']['rss_after_mb']}",
+        ]
+        for row in rows
+    ]
+    return markdown_table(header, lines)
+
+
+def stages_table(rows: list[dict]) -> str:
+    stages = [s for s in STAGES if any(s in row["end_to_end"]["stages_s"] for row in rows)]
+    header = ["stage (seconds)", *[row["backbone"] for row in rows]]
+    lines = [
+        [stage, *[row["end_to_end"]["stages_s"].get(stage, "") for row in rows]] for stage in stages
+    ]
+    lines.append(["end-to-end wall", *[row["end_to_end"]["wall_s"] for row in rows]])
+    lines.append(
+        [
+            "bare forward of the same images (from the bare rate)",
+            *[
+                round(row["end_to_end"]["images"] / row["bare_forward_images_per_s"], 2)
+                for row in rows
+            ],
+        ]
+    )
+    return markdown_table(header, lines)
+
+
+def section_markdown(rows, catalogue: dict, decode: dict, steps: dict, command: str) -> str:
+    threads = ", ".join(f"{key.replace('_', ' ')} {value} img/s" for key, value in decode.items())
+    step_text = ", ".join(f"{step} {ms} ms" for step, ms in steps.items())
+    return "\n".join(
+        [
+            f"Command: `{command}`",
+            "",
+            f"Catalogue: {catalogue['images']} generated {PHOTO_SIZE[0]}×{PHOTO_SIZE[1]} JPEG "
+            f"photos (≈{catalogue['mean_kb']} KB each), {catalogue['per_product']} per product, "
+            "imported through `product_upsert` into the separate `prodsim_bench` database. "
+            "Random-init weights, input 224, 256-d, exported with `export_model`; batches of 64. "
+            "Bare forward = `TfliteEmbedder.embed` on preloaded uint8 batches (mean of a run "
+            "before and one after the end-to-end run, both shown in brackets).",
+            "",
+            throughput_table(rows),
+            "",
+            "Where the end-to-end time goes (wall seconds summed per stage over the whole run; "
+            "decode-thread stages are thread-seconds that overlap the main thread; the main-thread "
+            "rest is waiting for decoded images, listing the images and the job row):",
+            "",
+            stages_table(rows),
+            "",
+            f"Decoding alone (`load_image`, 224 px, pad): {threads}. "
+            f"Per image, one thread, in ms: {step_text}.",
+            "",
+            "Timings are noisy: another developer ran the test suite and training jobs on the "
+            "same 2 cores during this run.",
+        ]
+    )
+
+
+def memory_markdown(result: dict, backbone: str, command: str) -> str:
+    samples = result["samples"]
+    rss = [mb for _, mb in samples]
+    lines = [[done, f"{mb:.0f}"] for done, mb in samples]
+    growth = rss[-1] - rss[0] if len(rss) > 1 else 0.0
+    return "\n".join(
+        [
+            f"Command: `{command}`",
+            "",
+            f"One `reembed` of {result['images']} images with {backbone} "
+            f"({result['images_per_s']} img/s); RSS before {result['rss_before_mb']} MB, after "
+            f"{result['rss_after_mb']} MB; from the first to the last sample "
+            f"{growth:+.0f} MB.",
+            "",
+            markdown_table(["images done", "RSS (MB)"], lines),
+        ]
+    )
+
+
+# --- main ---------------------------------------------------------------------------------------
+def mean_file_kb(records, media_root: Path) -> float:
+    sizes = [(media_root / record.file_name).stat().st_size for record in records[:200]]
+    return round(float(np.mean(sizes)) / 1024, 1)
+
+
+def run_memory(args, work_dir: Path, command: str, machine: dict) -> dict:
+    from catalog import selectors as catalog_selectors
+
+    log(f"memory mode: importing {args.memory_images} images")
+    catalogue_build(images=args.memory_images, per_product=args.images_per_product, seed=args.seed)
+    records = catalog_selectors.image_records()
+    preloaded, _ = preload(records, 8)
+    version, _ = version_export(args.backbones[0], preloaded[:4], work_dir / "models")
+    result = end_to_end(version, sample_every=MEMORY_SAMPLE_EVERY)
+    for done, mb in result["samples"]:
+        print(f"{done:>7} images  RSS {mb:7.0f} MB")
+    figures = {"mode": "memory", "backbone": args.backbones[0], **result, "machine": machine}
+    print_json(MEMORY_SECTION, figures)
+    if not args.no_doc:
+        write_section(
+            MEMORY_SECTION,
+            memory_markdown(result, args.backbones[0], command),
+            machine=machine,
+        )
+    return figures
+
+
+def run_throughput(args, work_dir: Path, command: str, machine: dict) -> dict:
+    from django.conf import settings
+
+    from catalog import selectors as catalog_selectors
+
+    log(f"importing {args.images} generated product photos")
+    catalogue_build(images=args.images, per_product=args.images_per_product, seed=args.seed)
+    records = catalog_selectors.image_records()
+    catalogue = {
+        "images": len(records),
+        "per_product": args.images_per_product,
+        "mean_kb": mean_file_kb(records, Path(settings.MEDIA_ROOT)),
+    }
+    preloaded, raw = preload(records, min(args.forward_images, len(records)))
+    decode = decode_rates(raw[:512])
+    steps = decode_steps(raw[:128])
+    log(f"decode rates {decode}; per-image steps (ms) {steps}")
+    rows = [measure_backbone(name, preloaded, work_dir / "models", args) for name in args.backbones]
+    print("\n" + throughput_table(rows) + "\n\n" + stages_table(rows))
+    figures = {
+        "catalogue": catalogue,
+        "decode_images_per_s": decode,
+        "decode_ms_per_image": steps,
+        "rows": rows,
+        "command": command,
+        "machine": machine,
+    }
+    print_json(SECTION, figures)
+    if not args.no_doc:
+        markdown = section_markdown(rows, catalogue, decode, steps, command)
+        path = write_section(SECTION, markdown, machine=machine)
+        log(f"wrote section {SECTION!r} of {path.relative_to(REPO_ROOT)}")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    machine = machine_info()
+    log(f"machine: {machine}")
+    command = shlex.join([".venv/bin/python", "bench/embed_throughput.py", *sys.argv[1:]])
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-embed-"))
+    started = time.monotonic()
+    try:
+        django_setup(args.database, work_dir)
+        if args.memory_images:
+            figures = run_memory(args, work_dir, command, machine)
+        else:
+            figures = run_throughput(args, work_dir, command, machine)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    log(f"done in {time.monotonic() - started:.0f} s")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
