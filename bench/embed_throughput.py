@@ -145,7 +145,7 @@ def django_setup(database: str, work_dir: Path) -> None:
     # Whatever catalogue writes enqueue (text refresh, embedding) runs here, on the bench
     # database, instead of reaching the shared broker, where the development workers would
     # apply bench product ids to the development database.
-    celery_app.conf.update(task_always_eager=True, broker_url="memory://")
+    celery_app.conf.update(task_always_eager=True, broker_url="memory://localhost/")
 
     assert settings.DATABASES["default"]["NAME"] == database, settings.DATABASES["default"]
     assert Path(settings.MEDIA_ROOT) == work_dir / "media", settings.MEDIA_ROOT

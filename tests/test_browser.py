@@ -47,6 +47,7 @@ def browser():
 
 def test_product_page_strip_and_visual_search_upload(browser, live_server, settings, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from similarity.services import model_version_create
     from similarity.services.pipeline import job_run
@@ -61,9 +62,15 @@ def test_product_page_strip_and_visual_search_upload(browser, live_server, setti
     cards = browser.find_elements(By.CSS_SELECTOR, "#similar-strip li.card")
     assert len(cards) == 8
     images = browser.find_elements(By.CSS_SELECTOR, "#similar-strip img")
-    assert all(
-        browser.execute_script("return arguments[0].naturalWidth", img) > 0 for img in images
-    )  # the images really loaded
+    browser.execute_script("arguments[0].scrollIntoView()", images[-1])  # lazy images load now
+    WebDriverWait(browser, 20).until(
+        lambda driver: all(
+            driver.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0", img
+            )
+            for img in images
+        )
+    )
 
     photo = tmp_path / "query.png"
     photo.write_bytes(shape_image("cross", COLOURS[1]))

@@ -1,0 +1,1305 @@
+"""Serving speed of similar products: HNSW recall, API latency, exact-scan crossover, 1M vectors.
+
+One run measures, on a synthetic catalogue written with COPY (no image files: serving never
+reads them):
+
+  setup      HNSW build time, index size and memory of the active version (random unit vectors)
+  recall     HNSW Recall@10 against the exact scan, same 200 queries, ef_search 40 and the default
+  API        `GET /api/v1/products/<sku>/similar/?k=10` served by gunicorn (2 workers):
+             uncached peak (wrk, a new SKU per request), p50/p99 at half of it (open-loop Python
+             generator), cached (one SKU) vs the trivial `GET /api/v1/model-versions/`, a 1 %
+             category filter (exact k checked on every response), and where the time goes
+             (in-process: SQL time vs Django/DRF/Python, per query)
+  crossover  `nearest_products(allowed=..., exact=True)` vs the index walk at 0.1 %-10 % filters
+  large      (--full) 1M vectors of one more version: HNSW build time, size, memory, p99
+
+Runs against its own database (`prodsim_bench_latency` on the embedded server, flushed at start,
+dropped at the end unless --keep) and its own Valkey database (flushed at start and end), so
+development data and caches are never touched.
+
+    .venv/bin/python bench/similar_latency.py                # quick: 20k products, ~10 min
+    .venv/bin/python bench/similar_latency.py --full         # 100k products + 1M vectors
+    .venv/bin/python bench/similar_latency.py --products 5000 --duration 5 --no-doc   # smoke
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+from _report import (
+    REPO_ROOT,
+    ensure_repo_on_path,
+    log,
+    machine_info,
+    markdown_table,
+    print_json,
+    write_section,
+)
+
+SECTION = "similar-latency"
+DATABASE_NAME = "prodsim_bench_latency"
+CACHE_DB = 9  # a Valkey database of its own (development uses 0, tests 1)
+# DRF's throttle keeps every request time of the window in one cached list; a per-second window
+# keeps that list short at benchmark rates (a per-minute one grows to thousands of entries).
+API_RATE = "1000000/s"
+DIM = 256
+K = 10
+DEPARTMENTS, KINDS = 10, 10  # 100 leaf categories: `category=<leaf>` keeps 1 % of products
+BRANDS = 20
+GROUP_SIZE = 2  # variants per group_id (the similar query excludes the source's variants)
+CLUSTER_SIZE = 100  # products per cluster in the "clustered" vector set
+CLUSTER_NOISE = 0.7  # cos(member, centre) ≈ 1/√(1+σ²) ≈ 0.82
+RECALL_QUERIES = 200
+LARGE_QUERIES = 500
+LARGE_RECALL_QUERIES = 30
+CROSSOVER_FRACTIONS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1)
+COPY_CHUNK = 100_000
+SKU_STRIDE = 7919  # prime: walking SKUs by this step visits every product once before repeating
+OPEN_LOOP_THREADS = 32
+PROFILES = {
+    "quick": {"products": 20_000, "large": 0, "duration": 15, "crossover_queries": 30},
+    "full": {"products": 100_000, "large": 1_000_000, "duration": 20, "crossover_queries": 50},
+}
+TARGETS = {
+    "p50_ms": 10.0,
+    "p99_ms": 30.0,
+    "cached_ratio": 0.8,
+    "recall": 0.95,
+    "filtered_p99_ms": 50.0,
+    "large_p99_ms": 50.0,
+}
+VERSION_USES = {
+    "uniform": "active; iid uniform on the sphere (worst case for any ANN index)",
+    "clustered": f"ready; clusters of {CLUSTER_SIZE} products around random centres "
+    f"(σ = {CLUSTER_NOISE}), closer to real product embeddings",
+}
+PG_EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+ERROR_EXTERNAL_DATABASE = (
+    "DATABASE_URL or REDIS_URL is set: this benchmark only runs on the embedded servers, where it "
+    "creates (and flushes) its own '{name}' database and Valkey database {cache_db}."
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true", help="100k products, then 1M vectors")
+    parser.add_argument("--products", type=int, help="catalogue size (quick 20000, full 100000)")
+    parser.add_argument("--large", type=int, help="vectors of the large version (0: skip)")
+    parser.add_argument("--duration", type=int, help="seconds per load phase (quick 15, full 20)")
+    parser.add_argument("--crossover-queries", type=int, help="queries per filter and arm")
+    parser.add_argument("--database", default=DATABASE_NAME)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    profile = PROFILES["full" if args.full else "quick"]
+    for name, value in profile.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.profile = "full" if args.full else "quick"
+    return args
+
+
+# --- Django on a separate database and cache ----------------------------------------------------
+def django_setup(database: str, work_dir: Path) -> None:
+    if os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"):
+        sys.exit(ERROR_EXTERNAL_DATABASE.format(name=database, cache_db=CACHE_DB))
+    os.environ.update(
+        {
+            "PRODSIM_DATABASE_NAME": database,
+            "PRODSIM_MEDIA_ROOT": str(work_dir / "media"),
+            "PRODSIM_MODELS_ROOT": str(work_dir / "models"),
+            "PRODSIM_API_RATE": API_RATE,
+            "PRODSIM_OFFLINE": "1",
+        }
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prodsim_site.settings")
+    os.environ.setdefault("PRODSIM_LOG_LEVEL", "WARNING")
+    ensure_repo_on_path()
+    from prodsim_site.embedded import paths
+    from prodsim_site.embedded.bootstrap import start_embedded_services
+
+    start_embedded_services()  # both servers up; creates the database if missing
+    # From here on (this process and the gunicorn it starts) the cache is our own database.
+    os.environ["REDIS_URL"] = paths.valkey_url(db=CACHE_DB)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    assert settings.DATABASES["default"]["NAME"] == database, settings.DATABASES["default"]
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)  # the bench database only
+    # flush empties the tables but keeps per-version HNSW indexes, and restarts version ids:
+    # a kept index would make hnsw_index_build a no-op for the new version of the same id.
+    for (name,) in sql(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'similarity_productembedding' "
+        "AND indexname LIKE 'similarity\\_pe\\_%'"
+    ):
+        sql(f"DROP INDEX {name}")
+    cache.clear()  # FLUSHDB of CACHE_DB only
+
+
+def raw_connection():
+    """The psycopg connection under Django's (autocommit outside atomic blocks)."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    return connection.connection
+
+
+def sql(statement: str, params=None) -> list:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def pg_setting(name: str) -> str:
+    return sql(f"SHOW {name}")[0][0]
+
+
+# --- catalogue and vectors, written with COPY ---------------------------------------------------
+def sku(product_id: int) -> str:
+    return f"BL-{product_id:07d}"
+
+
+def leaf_paths() -> list[str]:
+    return [f"Dept {d} > Kind {d}{k}" for d in range(DEPARTMENTS) for k in range(KINDS)]
+
+
+def categories_create() -> dict[int, int]:
+    """Departments and their leaves; returns leaf index (0..99) → category id."""
+    from catalog.models import Category
+
+    leaves = {}
+    for d in range(DEPARTMENTS):
+        parent = Category.objects.create(name=f"Dept {d}", path=f"Dept {d}", slug=f"dept-{d}")
+        for k in range(KINDS):
+            leaf = Category.objects.create(
+                name=f"Kind {d}{k}",
+                parent=parent,
+                path=f"Dept {d} > Kind {d}{k}",
+                slug=f"dept-{d}-kind-{d}{k}",
+            )
+            leaves[d * KINDS + k] = leaf.pk
+    return leaves
+
+
+def _copy(statement: str, chunks) -> None:
+    with raw_connection().cursor() as cursor, cursor.copy(statement) as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+
+
+def products_copy(
+    first: int, count: int, leaves: dict[int, int], seed: int, stamp: str, *, images: bool = True
+) -> None:
+    """Products first..first+count-1 (id = SKU number), with one primary image row each."""
+
+    def product_lines():
+        for start in range(first, first + count, COPY_CHUNK):
+            ids = range(start, min(start + COPY_CHUNK, first + count))
+            rng = np.random.default_rng(seed + start)
+            prices = rng.integers(100, 100_000, len(ids)) / 100
+            stock = rng.random(len(ids)) < 0.9
+            yield "".join(
+                f"{i}\t{sku(i)}\tBench product {i}\t\tBrand {i % BRANDS}\t{price:.2f}\tEUR\t{{}}"
+                f"\t{{}}\t{'t' if in_stock else 'f'}\tg{i // GROUP_SIZE}\tt\t{stamp}\t{stamp}"
+                f"\t{leaves[i % len(leaves)]}\n"
+                for i, price, in_stock in zip(ids, prices, stock, strict=True)
+            ).encode()
+
+    def image_lines():
+        for start in range(first, first + count, COPY_CHUNK):
+            ids = range(start, min(start + COPY_CHUNK, first + count))
+            yield "".join(
+                f"{i}\tproducts/{i % 256:02x}/{i:064x}.jpg\t{i:064x}\t400\t533\t0\tt\t\t{stamp}"
+                f"\t{i}\n"
+                for i in ids
+            ).encode()
+
+    _copy(
+        "COPY catalog_product (id, sku, title, description, brand, price, currency, tags, "
+        "attributes, in_stock, group_id, is_active, created_at, updated_at, category_id) "
+        "FROM STDIN",
+        product_lines(),
+    )
+    if images:
+        _copy(
+            "COPY catalog_productimage (id, file, sha256, width, height, position, is_primary, "
+            "source_name, created_at, product_id) FROM STDIN",
+            image_lines(),
+        )
+    for table in ("catalog_product", "catalog_productimage"):
+        sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        )
+
+
+def unit_vectors(kind: str, first: int, count: int, seed: int, total: int) -> np.ndarray:
+    """float32 (count, DIM) unit vectors of products first..first+count-1 (deterministic)."""
+    rng = np.random.default_rng([seed, first, 1 if kind == "uniform" else 2])
+    vectors = rng.standard_normal((count, DIM), dtype=np.float32)
+    if kind == "clustered":
+        clusters = max(1, total // CLUSTER_SIZE)
+        centres = np.random.default_rng([seed, 99]).standard_normal((clusters, DIM))
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        members = rng.integers(0, clusters, count)
+        vectors = centres[members].astype(np.float32) + CLUSTER_NOISE * vectors / math.sqrt(DIM)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _pg_micros(moment: datetime.datetime) -> int:
+    return (moment - PG_EPOCH) // datetime.timedelta(microseconds=1)
+
+
+def vector_rows(version_id: int, owner_ids, vectors, moment, *, image_rows: bool) -> bytes:
+    """Binary COPY tuples: image rows (version, image, sha, vector, created_at) or product rows
+    (version, product, vector, image_count, updated_at); pgvector's binary form is int16 dim,
+    int16 unused, dim × float4, all big-endian."""
+    fields = [("n", ">i2"), ("l1", ">i4"), ("version", ">i8"), ("l2", ">i4"), ("owner", ">i8")]
+    if image_rows:
+        fields += [("l3", ">i4"), ("sha", "S64")]
+    fields += [("lv", ">i4"), ("dim", ">i2"), ("unused", ">i2"), ("vector", ">f4", (DIM,))]
+    if not image_rows:
+        fields += [("l4", ">i4"), ("image_count", ">i2")]
+    fields += [("l5", ">i4"), ("stamp", ">i8")]
+    rows = np.zeros(len(owner_ids), dtype=fields)
+    rows["n"] = 5
+    rows["l1"] = rows["l2"] = rows["l5"] = 8
+    rows["version"], rows["owner"] = version_id, owner_ids
+    rows["lv"], rows["dim"], rows["vector"] = 4 + 4 * DIM, DIM, vectors
+    if image_rows:
+        rows["l3"], rows["sha"] = 64, [f"{i:064x}".encode() for i in owner_ids]
+    else:
+        rows["l4"], rows["image_count"] = 2, 1
+    rows["stamp"] = _pg_micros(moment)
+    return rows.tobytes()
+
+
+def vectors_copy(version, kind: str, first: int, count: int, seed: int, *, images: bool) -> None:
+    """Product vectors (and, with images, the same vectors as image vectors) of one version."""
+    moment = datetime.datetime.now(datetime.UTC)
+    total = first + count - 1
+
+    def chunks(image_rows: bool):
+        yield COPY_HEADER
+        for start in range(first, first + count, COPY_CHUNK):
+            size = min(COPY_CHUNK, first + count - start)
+            vectors = unit_vectors(kind, start, size, seed, total)
+            ids = np.arange(start, start + size)
+            yield vector_rows(version.pk, ids, vectors, moment, image_rows=image_rows)
+        yield COPY_TRAILER
+
+    if images:
+        _copy(
+            "COPY similarity_imageembedding (model_version_id, image_id, image_sha256, "
+            "embedding, created_at) FROM STDIN WITH (FORMAT BINARY)",
+            chunks(True),
+        )
+    _copy(
+        "COPY similarity_productembedding (model_version_id, product_id, embedding, image_count, "
+        "updated_at) FROM STDIN WITH (FORMAT BINARY)",
+        chunks(False),
+    )
+
+
+def version_create(name: str, *, active: bool):
+    from similarity.models import ModelVersion
+
+    return ModelVersion.objects.create(
+        status=ModelVersion.Status.ACTIVE if active else ModelVersion.Status.READY,
+        backbone=name,
+        weights="none",
+        input_size=224,
+        embedding_dim=DIM,
+        metric=ModelVersion.Metric.COSINE,
+        artifact_dir="",
+    )
+
+
+def vacuum_analyze() -> None:
+    for table in (
+        "catalog_category",
+        "catalog_product",
+        "catalog_productimage",
+        "similarity_imageembedding",
+        "similarity_productembedding",
+    ):
+        sql(f"VACUUM (ANALYZE) {table}")
+
+
+# --- HNSW build, watched ------------------------------------------------------------------------
+class BuildWatch:
+    """Peak memory (PSS) of the building backend and its parallel workers, pgvector's notices
+    and progress lines, sampled from the side while `hnsw_index_build` runs."""
+
+    def __init__(self):
+        self.notices: list[str] = []
+        self.peak_pss_mb = 0.0
+        self._stop = threading.Event()
+        self._backend = sql("SELECT pg_backend_pid()")[0][0]
+
+    def __enter__(self):
+        raw_connection().add_notice_handler(self._notice)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        raw_connection().remove_notice_handler(self._notice)
+
+    def _notice(self, diagnostic) -> None:
+        self.notices.append(diagnostic.message_primary or "")
+
+    def _processes(self):
+        import psutil
+
+        for process in psutil.process_iter(["pid", "cmdline"]):
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if process.info["pid"] == self._backend or f"for PID {self._backend}" in cmdline:
+                yield process
+
+    def _sample(self) -> None:
+        import psutil
+        import psycopg
+        from django.db import connection
+
+        settings = connection.settings_dict
+        with psycopg.connect(
+            host=settings["HOST"], user=settings["USER"], dbname=settings["NAME"], autocommit=True
+        ) as side:
+            last_log = time.monotonic()
+            while not self._stop.wait(1.0):
+                total = 0.0
+                for process in self._processes():
+                    try:
+                        total += process.memory_full_info().pss / 2**20
+                    except (psutil.NoSuchProcess, psutil.AccessDenied):
+                        continue
+                self.peak_pss_mb = max(self.peak_pss_mb, total)
+                if time.monotonic() - last_log > 60:
+                    last_log = time.monotonic()
+                    row = side.execute(
+                        "SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total "
+                        "FROM pg_stat_progress_create_index WHERE pid = %s",
+                        [self._backend],
+                    ).fetchone()
+                    log(f"  build progress {row}; memory {total:.0f} MB")
+
+
+def index_build(version) -> dict:
+    from similarity import vector_store
+
+    started = time.monotonic()
+    with BuildWatch() as watch:
+        vector_store.hnsw_index_build(version=version)  # autocommit here: CONCURRENTLY
+    seconds = time.monotonic() - started
+    size = sql("SELECT pg_relation_size(%s::regclass)", [vector_store.index_name(version)])[0][0]
+    build = {
+        "seconds": round(seconds, 1),
+        "index_mb": round(size / 2**20, 1),
+        "peak_pss_mb": round(watch.peak_pss_mb),
+        "notices": [n for n in watch.notices if "hnsw" in n.lower()],
+    }
+    log(f"  v{version.pk} ({version.backbone}) index: {build}")
+    return build
+
+
+# --- in-process vector queries ------------------------------------------------------------------
+def timed_nearest(version, vector, k: int, exclude: int, **kwargs) -> tuple[list[int], float]:
+    from similarity import vector_store
+
+    started = time.perf_counter()
+    found = vector_store.nearest_products(
+        version=version, vector=vector, k=k, exclude_product_ids=[exclude], **kwargs
+    )
+    return [n.product_id for n in found], (time.perf_counter() - started) * 1000
+
+
+def percentiles(values: list[float]) -> dict:
+    ordered = np.asarray(values, dtype=float)
+    return {
+        "n": len(values),
+        "p50_ms": round(float(np.percentile(ordered, 50)), 2),
+        "p99_ms": round(float(np.percentile(ordered, 99)), 2),
+        "mean_ms": round(float(ordered.mean()), 2),
+    }
+
+
+def query_vectors(version, product_ids) -> list[tuple[int, np.ndarray]]:
+    from similarity import vector_store
+
+    return [
+        (pid, vector_store.product_vector(version=version, product_id=pid)) for pid in product_ids
+    ]
+
+
+def recall_measure(version, queries) -> dict:
+    """Recall@10 of the index walk against the exact scan (same SQL, index scans off)."""
+    from similarity import vector_store
+
+    exact_ms, rows = [], {}
+    truth = {}
+    for pid, vector in queries:
+        truth[pid], ms = timed_nearest(version, vector, K, pid, exact=True)
+        exact_ms.append(ms)
+    for ef in sorted({40, vector_store.DEFAULT_EF_SEARCH}):
+        hits, times = 0, []
+        for pid, vector in queries:
+            found, ms = timed_nearest(version, vector, K, pid, ef_search=ef)
+            hits += len(set(found) & set(truth[pid]))
+            times.append(ms)
+        rows[ef] = {"recall_at_10": round(hits / (K * len(queries)), 4), **percentiles(times)}
+    result = {"queries": len(queries), "exact": percentiles(exact_ms), "ef_search": rows}
+    log(f"  v{version.pk} ({version.backbone}) recall: {result}")
+    return result
+
+
+# --- where an API request's time goes (in-process, no HTTP) -------------------------------------
+class SqlClock:
+    """execute_wrapper: time inside cursor.execute per kind of statement."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    @staticmethod
+    def label(statement: str) -> str:
+        text = " ".join(statement.split())
+        if "set_config" in text:
+            return "set_config (ef_search / iterative scan / indexscan)"
+        if text.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
+            return "transaction control"
+        if "ORDER BY (embedding::vector" in text:
+            return "nearest_products (vector search)"
+        tables = re.findall(r'FROM "?(\w+)', text)
+        return f"{text.split()[0]} {tables[0] if tables else ''}".strip()
+
+    def __call__(self, execute, statement, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(statement, params, many, context)
+        finally:
+            label = self.label(statement)
+            self.seconds[label] += time.perf_counter() - started
+            self.calls[label] += 1
+
+
+def breakdown_measure(key: str, skus: list[str], suffix: str) -> dict:
+    """Full Django stack in-process (test Client): request time vs time inside SQL execute."""
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    clock, totals, views = SqlClock(), [], []
+    with connection.execute_wrapper(clock):
+        for code in skus:
+            started = time.perf_counter()
+            response = client.get(f"/api/v1/products/{code}/similar/?k={K}{suffix}")
+            totals.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.content[:300]
+            assert response["X-Cache"] == "miss", response["X-Cache"]
+            views.append(float(response["Server-Timing"].split("dur=")[1]))
+    count = len(skus)
+    sql_ms = 1000 * sum(clock.seconds.values()) / count
+    return {
+        "requests": count,
+        "total_ms": round(statistics.mean(totals), 2),
+        "total_p50_ms": round(statistics.median(totals), 2),
+        "view_ms": round(statistics.mean(views), 2),
+        "sql_ms": round(sql_ms, 2),
+        "python_ms": round(statistics.mean(totals) - sql_ms, 2),
+        "queries_per_request": round(sum(clock.calls.values()) / count, 1),
+        "sql_by_kind": {
+            label: {"ms": round(1000 * seconds / count, 2), "calls": clock.calls[label] / count}
+            for label, seconds in sorted(clock.seconds.items(), key=lambda item: -item[1])
+        },
+    }
+
+
+# --- HTTP: gunicorn, wrk and an open-loop generator ---------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn with the project's WSGI app on a free loopback port, stopped on exit."""
+
+    def __init__(self, work_dir: Path):
+        self.port = free_port()
+        self.log_path = work_dir / "gunicorn.log"
+        self.command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "prodsim_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ]
+
+    def __enter__(self):
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in __exit__)
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=REPO_ROOT,
+            env=dict(os.environ, PRODSIM_NO_EMBEDDED_START="1"),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if get(self.port, "/health/")[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"gunicorn did not come up: {self.log_path.read_text()[-2000:]}")
+
+    def __exit__(self, *exc):
+        self.process.terminate()  # the master stops its workers
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)  # our own session: the master and its workers only
+            self.process.wait()
+        self._log.close()
+
+
+def get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+WRK_SCRIPT = """
+threads = {}
+counter = 0
+hits = 0
+errors = 0
+local n, stride, offset = %(n)d, %(stride)d, %(offset)d
+local auth = "%(auth)s"
+local suffixes = {%(suffixes)s}
+local fixed = %(fixed)s
+
+function setup(thread) table.insert(threads, thread) end
+
+function request()
+  counter = counter + 1
+  if fixed ~= "" then return wrk.format("GET", fixed, {["Authorization"] = auth}) end
+  local product = (offset + counter * stride) %% n + 1
+  local suffix = suffixes[(counter %% #suffixes) + 1]
+  local path = string.format("/api/v1/products/BL-%%07d/similar/?k=%(k)d%%s", product, suffix)
+  return wrk.format("GET", path, {["Authorization"] = auth})
+end
+
+function response(status, headers, body)
+  if status ~= 200 then errors = errors + 1 end
+  if headers["X-Cache"] == "hit" then hits = hits + 1 end
+end
+
+function done(summary, latency, requests)
+  local h, e = 0, 0
+  for _, t in ipairs(threads) do h = h + t:get("hits"); e = e + t:get("errors") end
+  io.write(string.format("BENCH requests=%%d hits=%%d errors=%%d p50_us=%%d p99_us=%%d\\n",
+    summary.requests, h, e, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+class Load:
+    """Requests against the served app: wrk for closed-loop peaks, Python for fixed rates."""
+
+    def __init__(self, port: int, key: str, products: int, work_dir: Path, seed: int):
+        self.port, self.key, self.products = port, key, products
+        self.work_dir = work_dir
+        self.rng = np.random.default_rng(seed)
+        self.commands: list[str] = []
+        assert math.gcd(SKU_STRIDE, products) == 1
+
+    def wrk(self, *, connections: int, seconds: int, suffixes=("",), fixed: str = "") -> dict:
+        script = self.work_dir / f"wrk-{len(self.commands)}.lua"
+        script.write_text(
+            WRK_SCRIPT
+            % {
+                "n": self.products,
+                "stride": SKU_STRIDE,
+                "offset": int(self.rng.integers(self.products)),
+                "auth": f"Api-Key {self.key}",
+                "suffixes": ", ".join(json.dumps(s) for s in suffixes),
+                "fixed": json.dumps(fixed),
+                "k": K,
+            }
+        )
+        command = [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{self.port}",
+        ]
+        self.commands.append(shlex.join(["wrk", *command[1:7], "<script>", command[-1]]))
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        figures = dict(re.findall(r"(\w+)=(\d+)", output.split("BENCH", 1)[1]))
+        result = {
+            "connections": connections,
+            "seconds": seconds,
+            "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+            "requests": int(figures["requests"]),
+            "cache_hits": int(figures["hits"]),
+            "errors": int(figures["errors"]),
+            "p50_ms": int(figures["p50_us"]) / 1000,
+            "p99_ms": int(figures["p99_us"]) / 1000,
+            "socket_errors": (re.search(r"Socket errors: (.*)", output) or [None, ""])[1],
+        }
+        log(f"  wrk {fixed or 'similar' + (suffixes[0] and ' filtered')}: {result}")
+        return result
+
+    def open_loop(self, *, rate: float, seconds: int, suffixes=("",), check_k=False) -> dict:
+        """Requests at fixed times (rate/s) whatever the answers do; latency counts from the
+        scheduled time, so queueing behind slow answers is measured (no coordinated omission)."""
+        count = max(1, int(rate * seconds))
+        offset = int(self.rng.integers(self.products))
+        headers = {"Authorization": f"Api-Key {self.key}"}
+        start = time.perf_counter() + 0.5
+        results: list[tuple] = [()] * count
+
+        def one(i: int) -> None:
+            product = (offset + i * SKU_STRIDE) % self.products + 1
+            path = f"/api/v1/products/{sku(product)}/similar/?k={K}{suffixes[i % len(suffixes)]}"
+            scheduled = start + i / rate
+            if (delay := scheduled - time.perf_counter()) > 0:
+                time.sleep(delay)
+            status, response_headers, body = get(self.port, path, headers)
+            latency = (time.perf_counter() - scheduled) * 1000
+            view = float(response_headers.get("Server-Timing", "dur=nan").split("dur=")[1])
+            k_returned = None
+            if check_k and status == 200:
+                payload = json.loads(body)
+                k_returned = min(payload["k_returned"], len(payload["results"]))
+            results[i] = (latency, status, response_headers.get("X-Cache"), view, k_returned)
+
+        with ThreadPoolExecutor(OPEN_LOOP_THREADS) as pool:
+            list(pool.map(one, range(count)))
+        elapsed = time.perf_counter() - start
+        latencies = [r[0] for r in results]
+        result = {
+            "rate_per_s": round(rate, 1),
+            "achieved_per_s": round(count / elapsed, 1),
+            **percentiles(latencies),
+            "server_view": percentiles([r[3] for r in results]),
+            "errors": sum(r[1] != 200 for r in results),
+            "cache_hits": sum(r[2] == "hit" for r in results),
+        }
+        if check_k:
+            result["k_exact"] = sum(r[4] == K for r in results)
+        log(f"  open loop {suffixes[0] or 'unfiltered'}: {result}")
+        return result
+
+
+def api_measure(args, work_dir: Path, key: str) -> dict:
+    from django.core.cache import cache
+
+    filters = tuple(f"&category={quote(path)}" for path in leaf_paths())
+    phases: dict = {}
+    with Server(work_dir) as server:
+        load = Load(server.port, key, args.products, work_dir, args.seed)
+        load.wrk(connections=4, seconds=5)  # warm-up: workers import, connect, fill caches
+        cache.clear()
+        peaks = [load.wrk(connections=c, seconds=args.duration) for c in (2, 4, 8)]
+        best = max(peaks, key=lambda row: row["requests_per_s"])
+        phases["uncached_peak"] = peaks
+        cache.clear()
+        phases["uncached_half"] = load.open_loop(
+            rate=best["requests_per_s"] / 2, seconds=2 * args.duration
+        )
+        cache.clear()
+        phases["filtered_peak"] = load.wrk(
+            connections=best["connections"], seconds=args.duration, suffixes=filters
+        )
+        cache.clear()
+        phases["filtered_half"] = load.open_loop(
+            rate=phases["filtered_peak"]["requests_per_s"] / 2,
+            seconds=2 * args.duration,
+            suffixes=filters,
+            check_k=True,
+        )
+        cached_path = f"/api/v1/products/{sku(1)}/similar/?k={K}"
+        get(server.port, cached_path, {"Authorization": f"Api-Key {key}"})  # fills the entry
+        cached, trivial = [], []
+        for _ in range(2):  # alternating evens out the other load on the machine
+            cached.append(
+                load.wrk(connections=best["connections"], seconds=args.duration, fixed=cached_path)
+            )
+            trivial.append(
+                load.wrk(
+                    connections=best["connections"],
+                    seconds=args.duration,
+                    fixed="/api/v1/model-versions/",
+                )
+            )
+        phases["cached"], phases["trivial"] = cached, trivial
+        phases["health"] = load.wrk(
+            connections=best["connections"], seconds=args.duration, fixed="/health/"
+        )
+        phases["wrk_commands"] = sorted(set(load.commands))
+        phases["server_command"] = shlex.join(["python", *server.command[1:]])
+    return phases
+
+
+# --- the exact-scan crossover -------------------------------------------------------------------
+def plan_of(version, vector, allowed, exact: bool) -> str:
+    """The scan node of the plan nearest_products runs (vector_store's SQL, EXPLAINed)."""
+    from django.db import connection, transaction
+
+    from similarity import vector_store
+
+    clause, params = vector_store._allowed_clause(allowed, [])
+    literal = vector_store._vector_literal(vector)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if exact:
+            cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
+        else:
+            cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        cursor.execute(
+            "EXPLAIN " + vector_store._nearest_sql(version, clause), [literal, *params, literal, 50]
+        )
+        lines = [row[0].strip(" ->") for row in cursor.fetchall()]
+    scans = [line for line in lines if "Scan" in line]
+    return re.sub(r"\s+\(cost.*", "", scans[0]) if scans else lines[0]
+
+
+def crossover_arm(version, queries, allowed, k: int) -> dict:
+    """Both arms on the same queries, interleaved; `index_as_served` adds the exact rerun that
+    `_candidates` makes when the index walk returns fewer than k rows."""
+    exact_ms, index_ms, served_ms, short = [], [], [], 0
+    for pid, vector in queries:
+        found, walk = timed_nearest(version, vector, k, pid, allowed=allowed)
+        _, scan = timed_nearest(version, vector, k, pid, allowed=allowed, exact=True)
+        exact_ms.append(scan)
+        index_ms.append(walk)
+        rerun = len(found) < k
+        short += rerun
+        served_ms.append(walk + (scan if rerun else 0.0))
+    return {
+        "exact": percentiles(exact_ms),
+        "index": percentiles(index_ms),
+        "index_as_served": percentiles(served_ms),
+        "index_short": short,
+    }
+
+
+def crossover_measure(version, products: int, queries) -> dict:
+    from django.conf import settings
+
+    from catalog import selectors as catalog_selectors
+    from catalog.models import Product
+
+    k = max(settings.PRODSIM_FUSION_CANDIDATES, K)  # what _candidates asks the index for
+    rows = []
+    for fraction in CROSSOVER_FRACTIONS:
+        cut = max(1, round(fraction * products))
+        # An id range: ids were dealt independently of the vectors, so the filter is
+        # uncorrelated with the neighbourhoods (the hard case for a filtered index walk).
+        allowed = Product.objects.filter(is_active=True, pk__lte=cut)
+        row = {"fraction": fraction, "allowed": cut, **crossover_arm(version, queries, allowed, k)}
+        row["plans"] = {
+            "exact": plan_of(version, queries[0][1], allowed, True),
+            "index": plan_of(version, queries[0][1], allowed, False),
+        }
+        rows.append(row)
+        log(f"  crossover {fraction:.1%} ({cut}): {row}")
+    leaf = catalog_selectors.ProductFilter(category_paths=(leaf_paths()[0],))
+    category = {
+        "allowed": catalog_selectors.products_matching(product_filter=leaf).count(),
+        **crossover_arm(
+            version, queries, catalog_selectors.products_matching(product_filter=leaf), k
+        ),
+    }
+    unfiltered = {
+        "allowed_none": percentiles([timed_nearest(version, v, k, pid)[1] for pid, v in queries]),
+        "allowed_all_active": percentiles(
+            [
+                timed_nearest(version, v, k, pid, allowed=Product.objects.filter(is_active=True))[1]
+                for pid, v in queries
+            ]
+        ),
+    }
+    log(f"  crossover category 1 %: {category}; unfiltered: {unfiltered}")
+    return {
+        "k": k,
+        "rows": rows,
+        "category_leaf": category,
+        "unfiltered": unfiltered,
+        "crossover_products": crossover_point(rows),
+    }
+
+
+def crossover_point(rows: list[dict]) -> dict:
+    """Allowed-set size where the exact and index-as-served medians meet: log-linear
+    interpolation between the last size where exact wins and the first where it loses."""
+
+    def gap(row):  # > 0: exact is faster
+        return math.log(row["index_as_served"]["p50_ms"] / row["exact"]["p50_ms"])
+
+    for before, after in zip(rows, rows[1:], strict=False):
+        if gap(before) >= 0 > gap(after):
+            t = gap(before) / (gap(before) - gap(after))
+            low, high = math.log(before["allowed"]), math.log(after["allowed"])
+            return {"products": round(math.exp(low + t * (high - low))), "text": "crossing at"}
+    if all(gap(row) >= 0 for row in rows):
+        return {"products": rows[-1]["allowed"], "text": "exact faster up to at least"}
+    if all(gap(row) < 0 for row in rows):
+        return {"products": rows[0]["allowed"], "text": "index faster down to"}
+    return {"products": None, "text": "no single crossing (noisy): see the table"}
+
+
+# --- the large version --------------------------------------------------------------------------
+def large_measure(args, leaves, stamp: str) -> dict:
+    from similarity.models import ProductEmbedding
+
+    log(f"large: {args.large} vectors (filler products {args.products + 1}..{args.large})")
+    started = time.monotonic()
+    if args.large > args.products:
+        products_copy(
+            args.products + 1, args.large - args.products, leaves, args.seed, stamp, images=False
+        )
+    version = version_create("bench-large-uniform", active=False)
+    vectors_copy(version, "uniform", 1, args.large, args.seed + 1, images=False)
+    sql("VACUUM (ANALYZE) similarity_productembedding")
+    load_s = time.monotonic() - started
+    log(f"  loaded in {load_s:.0f} s; building the index")
+    build = index_build(version)
+    rng = np.random.default_rng(args.seed + 3)
+    ids = rng.choice(np.arange(1, args.large + 1), LARGE_QUERIES, replace=False).tolist()
+    queries = query_vectors(version, ids)
+    for pid, vector in queries[:20]:  # warm the index pages
+        timed_nearest(version, vector, K, pid)
+    times = [timed_nearest(version, vector, K, pid)[1] for pid, vector in queries]
+    recall = recall_measure(version, queries[:LARGE_RECALL_QUERIES])
+    rows = ProductEmbedding.objects.filter(model_version=version).count()
+    table_mb = sql("SELECT pg_total_relation_size('similarity_productembedding')")[0][0] / 2**20
+    return {
+        "vectors": rows,
+        "load_s": round(load_s, 1),
+        "build": build,
+        "latency": percentiles(times),
+        "recall": recall,
+        "table_mb": round(table_mb),
+        "version": version.pk,
+    }
+
+
+# --- report -------------------------------------------------------------------------------------
+def verdict(ok: bool | None) -> str:
+    return "–" if ok is None else ("**yes**" if ok else "**no**")
+
+
+def summary_rows(f: dict) -> list[list]:
+    from similarity.selectors import similar
+
+    api, uniform = f["api"], f["recall"]["uniform"]
+    default_ef = max(uniform["ef_search"])
+    best = max(api["uncached_peak"], key=lambda row: row["requests_per_s"])
+    half, filtered = api["uncached_half"], api["filtered_half"]
+    cached = statistics.mean(r["requests_per_s"] for r in api["cached"])
+    trivial = statistics.mean(r["requests_per_s"] for r in api["trivial"])
+    ratio = cached / trivial
+    n, cross = f["products"], f["crossover"]["crossover_products"]
+    rows = [
+        [
+            f"HNSW build, {n:,} vectors",
+            f"{f['build']['seconds']} s",
+            "report",
+            "–",
+            f"index {f['build']['index_mb']} MB, peak PSS {f['build']['peak_pss_mb']} MB",
+        ],
+        *[
+            [
+                f"R@10 ef_search {ef}, {kind} vectors",
+                row["ef_search"][ef]["recall_at_10"],
+                f"≥ {TARGETS['recall']}",
+                verdict(row["ef_search"][ef]["recall_at_10"] >= TARGETS["recall"]),
+                f"exact scan p50 {row['exact']['p50_ms']} ms vs index p50 "
+                f"{row['ef_search'][ef]['p50_ms']} ms",
+            ]
+            for kind, row in f["recall"].items()
+            for ef in sorted(row["ef_search"])
+        ],
+        [
+            "uncached peak (wrk)",
+            f"{best['requests_per_s']:.0f} req/s",
+            "report",
+            "–",
+            f"best of 2/4/8 connections ({best['connections']}); /health/ "
+            f"{api['health']['requests_per_s']:.0f} req/s",
+        ],
+        [
+            f"uncached p50 at half peak ({half['rate_per_s']} req/s)",
+            f"{half['p50_ms']} ms",
+            f"≤ {TARGETS['p50_ms']:.0f} ms",
+            verdict(half["p50_ms"] <= TARGETS["p50_ms"]),
+            f"view (Server-Timing) p50 {half['server_view']['p50_ms']} ms",
+        ],
+        [
+            f"uncached p99 at half peak ({half['rate_per_s']} req/s)",
+            f"{half['p99_ms']} ms",
+            f"≤ {TARGETS['p99_ms']:.0f} ms",
+            verdict(half["p99_ms"] <= TARGETS["p99_ms"]),
+            f"view p99 {half['server_view']['p99_ms']} ms; cache hits {half['cache_hits']}",
+        ],
+        [
+            "cached ÷ trivial throughput",
+            f"{ratio:.2f}",
+            f"≥ {TARGETS['cached_ratio']}",
+            verdict(ratio >= TARGETS["cached_ratio"]),
+            f"cached {cached:.0f} req/s vs `GET /api/v1/model-versions/` {trivial:.0f} req/s",
+        ],
+        [
+            f"1 % category filter: exact k ({filtered['n']} responses)",
+            f"{filtered['k_exact']}/{filtered['n']}",
+            "all",
+            verdict(filtered["k_exact"] == filtered["n"] and not filtered["errors"]),
+            f"filtered peak {api['filtered_peak']['requests_per_s']:.0f} req/s",
+        ],
+        [
+            f"1 % category filter p99 at {filtered['rate_per_s']} req/s",
+            f"{filtered['p99_ms']} ms",
+            f"≤ {TARGETS['filtered_p99_ms']:.0f} ms",
+            verdict(filtered["p99_ms"] <= TARGETS["filtered_p99_ms"]),
+            f"p50 {filtered['p50_ms']} ms; view p99 {filtered['server_view']['p99_ms']} ms",
+        ],
+        [
+            "exact-scan crossover (allowed products)",
+            f"{cross['text']} {cross['products']}",
+            "report",
+            "–",
+            f"`EXACT_SCAN_MAX` = {similar.EXACT_SCAN_MAX} in similar.py at this run",
+        ],
+    ]
+    if large := f.get("large"):
+        rows += [
+            [
+                f"HNSW build, {large['vectors']:,} vectors",
+                f"{large['build']['seconds']:.0f} s",
+                "report",
+                "–",
+                f"index {large['build']['index_mb']} MB, peak PSS "
+                f"{large['build']['peak_pss_mb']} MB, build memory {f['memory']['index_build']}",
+            ],
+            [
+                f"nearest_products p99, {large['vectors']:,} vectors",
+                f"{large['latency']['p99_ms']} ms",
+                f"≤ {TARGETS['large_p99_ms']:.0f} ms",
+                verdict(large["latency"]["p99_ms"] <= TARGETS["large_p99_ms"]),
+                f"p50 {large['latency']['p50_ms']} ms; R@10 (ef {default_ef}, "
+                f"{large['recall']['queries']} queries) "
+                f"{large['recall']['ef_search'][default_ef]['recall_at_10']}",
+            ],
+        ]
+    return rows
+
+
+def details(f: dict) -> str:
+    api, cross = f["api"], f["crossover"]
+    wrk_rows = [
+        [
+            name,
+            r["connections"],
+            f"{r['requests_per_s']:.0f}",
+            r["p50_ms"],
+            r["p99_ms"],
+            r["cache_hits"],
+            r["errors"],
+        ]
+        for name, runs in (
+            ("uncached", api["uncached_peak"]),
+            ("1 % filter", [api["filtered_peak"]]),
+            ("cached (1 SKU)", api["cached"]),
+            ("model-versions (trivial)", api["trivial"]),
+            ("/health/", [api["health"]]),
+        )
+        for r in runs
+    ]
+    cross_rows = [
+        [
+            f"{r['fraction']:.1%}",
+            r["allowed"],
+            r["exact"]["p50_ms"],
+            r["exact"]["p99_ms"],
+            r["index"]["p50_ms"],
+            r["index_as_served"]["p50_ms"],
+            r["index_as_served"]["p99_ms"],
+            r["index_short"],
+            r["plans"]["index"],
+        ]
+        for r in cross["rows"]
+    ]
+    leaf = cross["category_leaf"]
+    cross_rows.append(
+        [
+            "1 leaf category",
+            leaf["allowed"],
+            leaf["exact"]["p50_ms"],
+            leaf["exact"]["p99_ms"],
+            leaf["index"]["p50_ms"],
+            leaf["index_as_served"]["p50_ms"],
+            leaf["index_as_served"]["p99_ms"],
+            leaf["index_short"],
+            "(category join)",
+        ]
+    )
+    b = f["breakdown"]
+    where_rows = [
+        [
+            name,
+            row["total_ms"],
+            row["view_ms"],
+            row["sql_ms"],
+            row["python_ms"],
+            row["queries_per_request"],
+        ]
+        for name, row in b.items()
+    ]
+    top = [
+        [label, v["ms"], v["calls"]]
+        for label, v in list(b["unfiltered"]["sql_by_kind"].items())[:8]
+    ]
+    unf = cross["unfiltered"]
+    return "\n".join(
+        [
+            "Load runs (wrk, closed loop, 1 thread):",
+            "",
+            markdown_table(
+                ["run", "connections", "req/s", "p50 ms", "p99 ms", "X-Cache hits", "non-200"],
+                wrk_rows,
+            ),
+            "",
+            "Where an uncached request's time goes (in-process Django test client, same database, "
+            f"{b['unfiltered']['requests']} requests each; SQL = time inside `cursor.execute`):",
+            "",
+            markdown_table(
+                [
+                    "request",
+                    "total ms",
+                    "view ms (Server-Timing)",
+                    "SQL ms",
+                    "Python ms (Django/DRF/app)",
+                    "queries",
+                ],
+                where_rows,
+            ),
+            "",
+            markdown_table(["unfiltered: statement", "ms / request", "calls / request"], top),
+            "",
+            f"Exact scan vs index walk (`nearest_products`, k = {cross['k']} as `_candidates` asks, "
+            f"{cross['rows'][0]['exact']['n']} queries per row, filter = an id range uncorrelated with "
+            "the vectors; *as served* adds the exact rerun when the walk returns fewer than k):",
+            "",
+            markdown_table(
+                [
+                    "filter",
+                    "allowed",
+                    "exact p50",
+                    "exact p99",
+                    "index p50",
+                    "index as served p50",
+                    "as served p99",
+                    "walks short of k",
+                    "index plan",
+                ],
+                cross_rows,
+            ),
+            "",
+            f"Unfiltered index walk, k = {cross['k']}: `allowed=None` p50 "
+            f"{unf['allowed_none']['p50_ms']} ms / p99 {unf['allowed_none']['p99_ms']} ms; "
+            f"`allowed=` all active products (what the similar query passes when nothing narrows) "
+            f"p50 {unf['allowed_all_active']['p50_ms']} ms / p99 "
+            f"{unf['allowed_all_active']['p99_ms']} ms.",
+        ]
+    )
+
+
+def section_markdown(f: dict) -> str:
+    memory = f["memory"]
+    return "\n".join(
+        [
+            f"Command: `{f['command']}`",
+            "",
+            f"Catalogue: {f['products']:,} products written with COPY ({DEPARTMENTS * KINDS} leaf "
+            f"categories of 1 % each, {BRANDS} brands, variant groups of {GROUP_SIZE}), one image "
+            f"row each, {DIM}-d unit vectors, no lexical index (image signal only). Versions: "
+            + "; ".join(f"{kind} ({use})" for kind, use in VERSION_USES.items())
+            + f". Served by `{f['api']['server_command']}` with `PRODSIM_API_RATE={API_RATE}`; load "
+            "from wrk (`" + "`, `".join(f["api"]["wrk_commands"][:1]) + "` …) and an open-loop "
+            f"Python generator ({OPEN_LOOP_THREADS} threads, latency from the scheduled send time). "
+            f"Server, database and load generator share the machine's cores. PostgreSQL "
+            f"{memory['server_version']}: shared_buffers {memory['shared_buffers']}, server "
+            f"maintenance_work_mem {memory['maintenance_work_mem']}, HNSW builds with "
+            f"{memory['index_build']} (`INDEX_BUILD_MEMORY`), "
+            f"max_parallel_maintenance_workers {memory['max_parallel_maintenance_workers']}.",
+            "",
+            markdown_table(
+                ["figure", "measured", "target", "met", "reference (same run)"], summary_rows(f)
+            ),
+            "",
+            details(f),
+            "",
+            f"Load average during the run: {f['load_avg_end']} at the end (start in the machine line).",
+        ]
+    )
+
+
+# --- main ---------------------------------------------------------------------------------------
+def catalogue_build(args) -> tuple[dict, dict]:
+    leaves = categories_create()
+    stamp = datetime.datetime.now(datetime.UTC).isoformat()
+    started = time.monotonic()
+    products_copy(1, args.products, leaves, args.seed, stamp)
+    versions = {
+        "uniform": version_create("bench-uniform", active=True),
+        "clustered": version_create("bench-clustered", active=False),
+    }
+    for kind, version in versions.items():
+        vectors_copy(version, kind, 1, args.products, args.seed, images=(kind == "uniform"))
+    vacuum_analyze()
+    log(
+        f"catalogue of {args.products} products and vectors written in "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    return {"leaves": leaves, "stamp": stamp}, versions
+
+
+def drop_database(database: str) -> None:
+    import psycopg
+    from django.core.cache import cache
+    from django.db import connections
+
+    cache.clear()
+    settings = connections["default"].settings_dict
+    connections.close_all()
+    with psycopg.connect(
+        host=settings["HOST"], user=settings["USER"], dbname="postgres", autocommit=True
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    log(f"dropped database {database} and flushed Valkey database {CACHE_DB}")
+
+
+def run(args, work_dir: Path, machine: dict, command: str) -> dict:
+    from prodsim_site.models import PartnerApiKey
+    from similarity import vector_store
+    from similarity.selectors import similar
+
+    catalogue, versions = catalogue_build(args)
+    figures = {
+        "profile": args.profile,
+        "products": args.products,
+        "command": command,
+        "exact_scan_max": similar.EXACT_SCAN_MAX,
+    }
+    figures["memory"] = {
+        name: pg_setting(name)
+        for name in (
+            "server_version",
+            "shared_buffers",
+            "maintenance_work_mem",
+            "max_parallel_maintenance_workers",
+        )
+    } | {"index_build": vector_store.INDEX_BUILD_MEMORY}
+    figures["build"] = index_build(versions["uniform"])
+    figures["build_clustered"] = index_build(versions["clustered"])
+    sql("VACUUM (ANALYZE) similarity_productembedding")
+    rng = np.random.default_rng(args.seed + 2)
+    ids = rng.choice(np.arange(1, args.products + 1), RECALL_QUERIES, replace=False).tolist()
+    figures["recall"] = {
+        kind: recall_measure(version, query_vectors(version, ids))
+        for kind, version in versions.items()
+    }
+    _, key = PartnerApiKey.objects.create_key(name="bench-similar-latency", scope="read")
+    samples = [sku(i) for i in rng.choice(np.arange(1, args.products + 1), 60, replace=False)]
+    leaf_suffix = f"&category={quote(leaf_paths()[3])}"
+    figures["breakdown"] = {
+        "unfiltered": breakdown_measure(key, samples[:30], ""),
+        "1 % category": breakdown_measure(key, samples[30:], leaf_suffix),
+    }
+    log(f"  breakdown: {figures['breakdown']}")
+    figures["api"] = api_measure(args, work_dir, key)
+    queries = query_vectors(versions["uniform"], ids[: args.crossover_queries])
+    figures["crossover"] = crossover_measure(versions["uniform"], args.products, queries)
+    if args.large:
+        figures["large"] = large_measure(args, catalogue["leaves"], catalogue["stamp"])
+    figures["load_avg_end"] = round(os.getloadavg()[0], 2)
+    figures["machine"] = machine
+    return figures
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    machine = machine_info()
+    log(f"machine: {machine}")
+    command = shlex.join([".venv/bin/python", "bench/similar_latency.py", *sys.argv[1:]])
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-similar-latency-"))
+    started = time.monotonic()
+    try:
+        django_setup(args.database, work_dir)
+        figures = run(args, work_dir, machine, command)
+    finally:
+        if "django" in sys.modules and not args.keep:
+            drop_database(args.database)
+        shutil.rmtree(work_dir, ignore_errors=True)
+    markdown = section_markdown(figures)
+    print(markdown)
+    print_json(SECTION, figures)
+    if not args.no_doc:
+        path = write_section(SECTION, markdown, machine=machine)
+        log(f"wrote section {SECTION!r} of {path.relative_to(REPO_ROOT)}")
+    log(f"done in {time.monotonic() - started:.0f} s")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
