@@ -41,6 +41,7 @@ def browser():
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.implicitly_wait(10)  # element look-ups wait for the page that a click opens
     yield driver
     driver.quit()
 
@@ -77,6 +78,7 @@ def test_product_page_strip_and_visual_search_upload(browser, live_server, setti
     browser.find_element(By.LINK_TEXT, "Search by photo").click()
     browser.find_element(By.NAME, "photo").send_keys(str(photo))
     browser.find_element(By.CSS_SELECTOR, "form.visual-search button").click()
-    results = browser.find_elements(By.CSS_SELECTOR, "#visual-results li.card")
+    results = WebDriverWait(browser, 30).until(  # the upload posts and a new page loads
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, "#visual-results li.card"))
     assert len(results) == 24
     browser.save_screenshot(str(tmp_path / "visual-search.png"))
