@@ -27,17 +27,22 @@ def product_list(request):
     products = selectors.product_list(category=category, query=query)
     if query and (hits := similarity_selectors.search_products(query=query)) is not None:
         products = selectors.products_ranked(
-            ids=[hit.product_id for hit in hits], category=category)
+            ids=[hit.product_id for hit in hits], category=category
+        )
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     viewed = history.recently_viewed_ids(request.session)
     show_history = page.number == 1 and not query and category is None
-    return render(request, "catalog/product_list.html", {
-        "page": page,
-        "query": query,
-        "current_category": category,
-        "categories": selectors.category_list_with_counts(),
-        **(_history_context(viewed, shown=viewed) if show_history else {}),
-    })
+    return render(
+        request,
+        "catalog/product_list.html",
+        {
+            "page": page,
+            "query": query,
+            "current_category": category,
+            "categories": selectors.category_list_with_counts(),
+            **(_history_context(viewed, shown=viewed) if show_history else {}),
+        },
+    )
 
 
 @require_GET
@@ -47,11 +52,15 @@ def product_detail(request, sku: str):
         raise Http404("No such product")
     viewed = history.recently_viewed_ids(request.session, exclude=product.pk)
     history.record_view(request.session, product.pk)
-    return render(request, "catalog/product_detail.html", {
-        "product": product,
-        "similar": similarity_selectors.similar_products(product=product, k=SIMILAR_ITEMS),
-        **_history_context([product.pk, *viewed], shown=viewed),
-    })
+    return render(
+        request,
+        "catalog/product_detail.html",
+        {
+            "product": product,
+            "similar": similarity_selectors.similar_products(product=product, k=SIMILAR_ITEMS),
+            **_history_context([product.pk, *viewed], shown=viewed),
+        },
+    )
 
 
 def _history_context(profile_ids: list[int], *, shown: list[int]) -> dict:
@@ -62,7 +71,8 @@ def _history_context(profile_ids: list[int], *, shown: list[int]) -> dict:
     return {
         "recently_viewed": [by_id[pid] for pid in shown[:HISTORY_ITEMS] if pid in by_id],
         "recommended": similarity_selectors.recommended_for_history(
-            viewed_ids=profile_ids, k=HISTORY_ITEMS),
+            viewed_ids=profile_ids, k=HISTORY_ITEMS
+        ),
     }
 
 

@@ -4,19 +4,10 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .ml.options import BACKBONES, LABEL_SOURCES, METRICS, WEIGHT_CHOICES_HELP
+from .ml.options import BACKBONES, LABEL_SOURCES, METRIC_COLUMNS, METRICS, WEIGHT_CHOICES_HELP
 from .models import FusionWeights, Job, ModelVersion
 from .services import VersionStateError, job_cancel, model_version_activate, model_version_create
 from .services.versions import DEFAULT_TRAINING
-
-METRIC_COLUMNS = (
-    "recall_at_1",
-    "recall_at_5",
-    "recall_at_10",
-    "precision_at_10",
-    "map_at_10",
-    "ndcg_at_10",
-)
 
 
 class TrainForm(forms.ModelForm):

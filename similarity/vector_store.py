@@ -229,11 +229,16 @@ def explain_nearest(*, version: ModelVersion, vector: np.ndarray, k: int) -> str
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def product_vector(*, version: ModelVersion, product_id: int) -> np.ndarray | None:
+def product_vector(
+    *, version: ModelVersion, product_id: int, column: str = "embedding"
+) -> np.ndarray | None:
+    """A product's stored vector: its image vector, or (column="text_embedding") its text one."""
+    if column not in ("embedding", "text_embedding"):
+        raise ValueError(f"unknown vector column {column!r}")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT embedding::text FROM similarity_productembedding "
-            "WHERE model_version_id = %s AND product_id = %s",
+            f"SELECT {column}::text FROM similarity_productembedding "
+            f"WHERE model_version_id = %s AND product_id = %s AND {column} IS NOT NULL",
             [version.pk, product_id],
         )
         row = cursor.fetchone()
@@ -399,16 +404,11 @@ def product_text_sources(
 ) -> tuple[np.ndarray | None, dict[int, float] | None, np.ndarray | None]:
     """The source product's image vector, lexical vector and text-tower vector (or None)."""
     image = product_vector(version=version, product_id=product_id) if version else None
-    learned = None
-    if version is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT text_embedding::text FROM similarity_productembedding "
-                "WHERE model_version_id = %s AND product_id = %s AND text_embedding IS NOT NULL",
-                [version.pk, product_id],
-            )
-            row = cursor.fetchone()
-        learned = None if row is None else _parse_vector(row[0])
+    learned = (
+        product_vector(version=version, product_id=product_id, column="text_embedding")
+        if version
+        else None
+    )
     text = None
     if index is not None:
         stored = ProductText.objects.filter(lexical_index=index, product_id=product_id).first()

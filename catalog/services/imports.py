@@ -23,6 +23,16 @@ logger = logging.getLogger(__name__)
 ERROR_CSV_TOO_LARGE = "the CSV file is larger than {limit} bytes"
 ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
 ERROR_IMAGES_WITHOUT_SOURCE = "the row lists images but the import has no images folder or zip"
+COUNT_FIELDS = (
+    "rows_total",
+    "rows_done",
+    "created_count",
+    "updated_count",
+    "unchanged_count",
+    "failed_count",
+    "images_added",
+    "images_rejected",
+)
 PROGRESS_EVERY_ROWS = 25  # progress writes cost a query; 25 rows is well under a second of work
 
 ProgressCallback = Callable[[ImportJob], None]
@@ -87,16 +97,7 @@ def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> 
 
 def _reset_counts(job: ImportJob) -> None:
     job.row_errors.all().delete()
-    for name in (
-        "rows_total",
-        "rows_done",
-        "created_count",
-        "updated_count",
-        "unchanged_count",
-        "failed_count",
-        "images_added",
-        "images_rejected",
-    ):
+    for name in COUNT_FIELDS:
         setattr(job, name, 0)
 
 
@@ -203,17 +204,6 @@ def _load_image(source, path: str) -> ImageToAttach:
 
 
 def _save_progress(job: ImportJob, progress: ProgressCallback | None) -> None:
-    job.save(
-        update_fields=[
-            "rows_total",
-            "rows_done",
-            "created_count",
-            "updated_count",
-            "unchanged_count",
-            "failed_count",
-            "images_added",
-            "images_rejected",
-        ]
-    )
+    job.save(update_fields=list(COUNT_FIELDS))
     if progress:
         progress(job)

@@ -5,3 +5,11 @@ DEFAULT_BACKBONE = "mobilenet_v2"
 WEIGHT_CHOICES_HELP = "'imagenet', 'auto' (imagenet, else random init, logged), 'none', or a path"
 LABEL_SOURCES = ("auto", "group", "category")
 METRICS = ("cosine", "l2", "ip")
+METRIC_COLUMNS = (
+    "recall_at_1",
+    "recall_at_5",
+    "recall_at_10",
+    "precision_at_10",
+    "map_at_10",
+    "ndcg_at_10",
+)  # the retrieval figures every version and baseline reports

@@ -1,15 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from similarity.ml.options import METRIC_COLUMNS as COLUMNS
 from similarity.models import ModelVersion
-
-COLUMNS = (
-    "recall_at_1",
-    "recall_at_5",
-    "recall_at_10",
-    "precision_at_10",
-    "map_at_10",
-    "ndcg_at_10",
-)
 
 
 class Command(BaseCommand):
