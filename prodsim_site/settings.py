@@ -242,3 +242,5 @@ PRODSIM_TRAINING_DEFAULTS = json.loads(os.environ.get("PRODSIM_TRAINING_DEFAULTS
 PRODSIM_FUSION_WEIGHTS = json.loads(os.environ.get("PRODSIM_FUSION_WEIGHTS", "{}"))
 # Candidates fetched per index (image, text) before fused re-ranking.
 PRODSIM_FUSION_CANDIDATES = int(os.environ.get("PRODSIM_FUSION_CANDIDATES", 50))
+# Never suggest out-of-stock products as similar items (a shop-wide curation switch).
+PRODSIM_EXCLUDE_OUT_OF_STOCK = env_bool("PRODSIM_EXCLUDE_OUT_OF_STOCK", False)

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from .ml.options import BACKBONES, LABEL_SOURCES, METRIC_COLUMNS, METRICS, WEIGHT_CHOICES_HELP
-from .models import FusionWeights, Job, ModelVersion
+from .models import FusionWeights, Job, MerchandisingRule, ModelVersion
 from .services import VersionStateError, job_cancel, model_version_activate, model_version_create
 from .services.versions import DEFAULT_TRAINING
 
@@ -203,3 +203,26 @@ class FusionWeightsAdmin(admin.ModelAdmin):
 
     list_display = ["__str__", "image", "text", "text_learned", "attributes", "price"]
     autocomplete_fields = ["category"]
+
+
+@admin.register(MerchandisingRule)
+class MerchandisingRuleAdmin(admin.ModelAdmin):
+    """Pins, blocks, boosts and buries, with validity dates and the products they touch."""
+
+    list_display = [
+        "__str__",
+        "kind",
+        "source_product",
+        "source_category",
+        "target_product",
+        "position",
+        "brand",
+        "tag",
+        "factor",
+        "valid_from",
+        "valid_until",
+        "is_active",
+    ]
+    list_filter = ["kind", "is_active"]
+    autocomplete_fields = ["source_product", "source_category", "target_product"]
+    search_fields = ["note", "brand", "tag", "target_product__sku", "source_product__sku"]

@@ -79,6 +79,7 @@ def test_product_page_strip_and_visual_search_upload(browser, live_server, setti
     browser.find_element(By.NAME, "photo").send_keys(str(photo))
     browser.find_element(By.CSS_SELECTOR, "form.visual-search button").click()
     results = WebDriverWait(browser, 30).until(  # the upload posts and a new page loads
-        lambda driver: driver.find_elements(By.CSS_SELECTOR, "#visual-results li.card"))
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, "#visual-results li.card")
+    )
     assert len(results) == 24
     browser.save_screenshot(str(tmp_path / "visual-search.png"))

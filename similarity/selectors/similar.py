@@ -20,6 +20,7 @@ from catalog.models import Product
 from catalog.selectors import ProductFacts, ProductFilter
 
 from .. import fusion, vector_store
+from . import merchandising
 from .versions import active_version, current_lexical_index, fusion_weights
 
 # Below this many allowed products the exact scan is faster than the HNSW walk plus filtering
@@ -93,7 +94,7 @@ def product_filter_for(source: ProductFacts, query: SimilarQuery, exclude: list[
         query.brands,
         low,
         high,
-        query.in_stock_only,
+        query.in_stock_only or settings.PRODSIM_EXCLUDE_OUT_OF_STOCK,
         tuple(exclude) + tuple(query.exclude_ids),
     )
 
@@ -105,7 +106,8 @@ def similar_products_for(*, product: Product, query: SimilarQuery) -> SimilarRes
     [source] = catalog_selectors.product_facts(product_ids=[product.pk]) or [None]
     if source is None:
         return result
-    exclude = [product.pk]
+    rules = merchandising.rules_in_force(product_id=product.pk, category_path=source.category_path)
+    exclude = [product.pk, *merchandising.blocked_ids(rules)]
     if not query.include_variants and product.group_id:
         exclude += catalog_selectors.product_ids_in_group(group_id=product.group_id)
     product_filter = product_filter_for(source, query, exclude)
@@ -115,11 +117,21 @@ def similar_products_for(*, product: Product, query: SimilarQuery) -> SimilarRes
         version=version, index=index, product_id=product.pk
     )
     tiers = _candidates(version, index, image, text, allowed, available, query.k)
-    ranked = _rank(source, tiers, version, index, image, text, learned, query)
+    ranked = _rank(source, tiers, version, index, image, text, learned, query, rules)
     if len(ranked) < query.k:
         ranked += _category_fill(source, product_filter, ranked, query.k - len(ranked))
-    result.items = ranked[: query.k]
+    result.items = merchandising.apply_pins(
+        ranked[: query.k], rules, allowed=allowed, k=query.k, make_item=_pinned_item
+    )
     return result
+
+
+def _pinned_item(product_id: int) -> SimilarItem | None:
+    products = catalog_selectors.products_by_ids(ids=[product_id])
+    if product_id not in products:
+        return None
+    empty = fusion.Breakdown(fused=0.0, scores={name: None for name in fusion.SIGNALS}, weights={})
+    return SimilarItem(products[product_id], 0.0, empty, merchandising.TIER_PINNED)
 
 
 def similar_products(
@@ -157,7 +169,7 @@ def _candidates(version, index, image, text, allowed, available, k) -> dict[int,
     return tiers
 
 
-def _rank(source, tiers, version, index, image, text, learned, query) -> list[SimilarItem]:
+def _rank(source, tiers, version, index, image, text, learned, query, rules=()):
     if not tiers:
         return []
     ids = list(tiers)
@@ -187,7 +199,14 @@ def _rank(source, tiers, version, index, image, text, learned, query) -> list[Si
             for pid in ids
             if pid in facts
         ),
-        key=lambda pair: (-pair[1].fused, pair[0]),
+        # Boosts and buries scale the order; the breakdown keeps the unscaled similarity.
+        key=lambda pair: (
+            -pair[1].fused
+            * merchandising.score_factor(
+                rules, brand=facts[pair[0]].brand, tags=facts[pair[0]].tags
+            ),
+            pair[0],
+        ),
     )
     vectors = (
         vector_store.product_vectors_for(version=version, product_ids=ids)

@@ -95,3 +95,9 @@ def test_activate_action(admin_client):
     )
     version.refresh_from_db()
     assert version.status == "active"
+
+
+@pytest.mark.parametrize("model", ["merchandisingrule", "fusionweights"])
+def test_curation_admin_pages_render(admin_client, model):
+    assert admin_client.get(reverse(f"admin:similarity_{model}_add")).status_code == 200
+    assert admin_client.get(reverse(f"admin:similarity_{model}_changelist")).status_code == 200

@@ -1,0 +1,78 @@
+"""Curation rules in force for one similar list, and how they change it.
+
+Blocks leave the candidate query (so guaranteed k still holds); boosts and buries scale the
+fused score of matching candidates before the final order; pins put their product at a fixed
+position when it passes the query's filters. Applied once, here, for pages and API alike.
+"""
+
+from dataclasses import replace
+
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import MerchandisingRule
+
+TIER_PINNED = "pinned"
+
+
+def rules_in_force(*, product_id: int, category_path: str) -> list[MerchandisingRule]:
+    """Active rules valid now whose scope covers this source product."""
+    now = timezone.now()
+    levels = category_path.split(" > ") if category_path else []
+    paths = [" > ".join(levels[:depth]) for depth in range(1, len(levels) + 1)]
+    scope = (
+        Q(source_product_id=product_id)
+        | Q(source_category__path__in=paths)
+        | Q(source_product__isnull=True, source_category__isnull=True)
+    )
+    return list(
+        MerchandisingRule.objects.filter(scope, is_active=True)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=now))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .order_by("position", "pk")
+    )
+
+
+def blocked_ids(rules: list[MerchandisingRule]) -> list[int]:
+    return [rule.target_product_id for rule in rules if rule.kind == MerchandisingRule.Kind.BLOCK]
+
+
+def score_factor(rules: list[MerchandisingRule], *, brand: str, tags: list[str]) -> float:
+    """The product of all boost factors (and inverse bury factors) that match brand or tags."""
+    factor, lowered = 1.0, {tag.lower() for tag in tags}
+    for rule in rules:
+        if rule.kind not in (MerchandisingRule.Kind.BOOST, MerchandisingRule.Kind.BURY):
+            continue
+        matches = (rule.brand and rule.brand.lower() == brand.lower()) or (
+            rule.tag and rule.tag.lower() in lowered
+        )
+        if matches:
+            factor *= rule.factor if rule.kind == MerchandisingRule.Kind.BOOST else 1 / rule.factor
+    return factor
+
+
+def apply_pins(items: list, rules: list[MerchandisingRule], *, allowed, k: int, make_item):
+    """Insert pinned products at their positions (1-based) if the filters allow them."""
+    pins = [rule for rule in rules if rule.kind == MerchandisingRule.Kind.PIN]
+    if not pins:
+        return items
+    permitted = set(
+        allowed.filter(pk__in=[rule.target_product_id for rule in pins]).values_list(
+            "pk", flat=True
+        )
+    )
+    result = list(items)
+    for rule in pins:
+        if rule.target_product_id not in permitted:
+            continue
+        existing = next(
+            (item for item in result if item.product.pk == rule.target_product_id), None
+        )
+        if existing is not None:
+            result.remove(existing)
+        pinned = (
+            replace(existing, tier=TIER_PINNED) if existing else make_item(rule.target_product_id)
+        )
+        if pinned is not None:
+            result.insert(min(rule.position - 1, len(result)), pinned)
+    return result[:k]
