@@ -512,22 +512,25 @@ class SqlClock:
             self.calls[label] += 1
 
 
-def breakdown_measure(key: str, skus: list[str], suffix: str) -> dict:
-    """Full Django stack in-process (test Client): request time vs time inside SQL execute."""
+def breakdown_measure(key: str, paths: list[str], cache_state: str | None) -> dict:
+    """Full Django stack in-process (test Client): request time vs time inside SQL execute.
+
+    cache_state: the X-Cache every answer must carry (None: not a similar-items endpoint)."""
     from django.db import connection
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
     clock, totals, views = SqlClock(), [], []
     with connection.execute_wrapper(clock):
-        for code in skus:
+        for path in paths:
             started = time.perf_counter()
-            response = client.get(f"/api/v1/products/{code}/similar/?k={K}{suffix}")
+            response = client.get(path)
             totals.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.content[:300]
-            assert response["X-Cache"] == "miss", response["X-Cache"]
-            views.append(float(response["Server-Timing"].split("dur=")[1]))
-    count = len(skus)
+            assert response.get("X-Cache") == cache_state, response.get("X-Cache")
+            timing = response.get("Server-Timing", "dur=nan")
+            views.append(float(timing.split("dur=")[1]))
+    count = len(paths)
     sql_ms = 1000 * sum(clock.seconds.values()) / count
     return {
         "requests": count,
@@ -542,6 +545,22 @@ def breakdown_measure(key: str, skus: list[str], suffix: str) -> dict:
             for label, seconds in sorted(clock.seconds.items(), key=lambda item: -item[1])
         },
     }
+
+
+def breakdowns(key: str, products: int, rng) -> dict:
+    def similar(product: int, suffix: str = "") -> str:
+        return f"/api/v1/products/{sku(product)}/similar/?k={K}{suffix}"
+
+    ids = rng.choice(np.arange(2, products + 1), 60, replace=False).tolist()
+    leaf = f"&category={quote(leaf_paths()[3])}"
+    result = {
+        "unfiltered": breakdown_measure(key, [similar(i) for i in ids[:30]], "miss"),
+        "1 % category": breakdown_measure(key, [similar(i, leaf) for i in ids[30:]], "miss"),
+        "cached (1 SKU)": breakdown_measure(key, [similar(ids[0])] * 30, "hit"),
+        "model-versions (trivial)": breakdown_measure(key, ["/api/v1/model-versions/"] * 30, None),
+    }
+    log(f"  breakdown: {result}")
+    return result
 
 
 # --- HTTP: gunicorn, wrk and an open-loop generator ---------------------------------------------
@@ -1113,11 +1132,26 @@ def load_table(api: dict) -> str:
 def breakdown_tables(breakdown: dict) -> str:
     header = ["in-process request", "total ms", "view ms", "SQL ms", "Python ms", "queries"]
     lines = [
-        [name, b["total_ms"], b["view_ms"], b["sql_ms"], b["python_ms"], b["queries_per_request"]]
+        [
+            name,
+            b["total_ms"],
+            "–" if math.isnan(b["view_ms"]) else b["view_ms"],
+            b["sql_ms"],
+            b["python_ms"],
+            b["queries_per_request"],
+        ]
         for name, b in breakdown.items()
     ]
     kinds = breakdown["unfiltered"]["sql_by_kind"]
     top = [[label, v["ms"], v["calls"]] for label, v in list(kinds.items())[:8]]
+    cached = breakdown["cached (1 SKU)"]["sql_by_kind"]
+    top.append(
+        [
+            "cached path: " + ", ".join(f"{label} ×{v['calls']:g}" for label, v in cached.items()),
+            "",
+            "",
+        ]
+    )
     return "\n\n".join(
         [
             markdown_table(header, lines),
@@ -1270,13 +1304,7 @@ def run(args, work_dir: Path, machine: dict, command: str) -> dict:
         for kind, version in versions.items()
     }
     _, key = PartnerApiKey.objects.create_key(name="bench-similar-latency", scope="read")
-    samples = [sku(i) for i in rng.choice(np.arange(1, args.products + 1), 60, replace=False)]
-    leaf_suffix = f"&category={quote(leaf_paths()[3])}"
-    figures["breakdown"] = {
-        "unfiltered": breakdown_measure(key, samples[:30], ""),
-        "1 % category": breakdown_measure(key, samples[30:], leaf_suffix),
-    }
-    log(f"  breakdown: {figures['breakdown']}")
+    figures["breakdown"] = breakdowns(key, args.products, rng)
     figures["api"] = api_measure(args, work_dir, key)
     queries = query_vectors(versions["uniform"], ids[: args.crossover_queries])
     figures["crossover"] = crossover_measure(versions["uniform"], args.products, queries)
