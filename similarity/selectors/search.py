@@ -7,6 +7,7 @@ from ..models import ModelVersion
 from .versions import active_version
 
 SEARCH_LEXICAL_WEIGHT = 0.6  # words decide; pictures break ties and find unnamed looks
+RELEVANCE_FLOOR = 0.5  # of the best hit's score; on the demo shop "backpack" and "lamp" keep their 36
 SEARCH_VISUAL_CANDIDATES = 48  # picture-only matches admitted per query (two result pages)
 
 
@@ -55,12 +56,17 @@ def search_products(*, query: str, limit: int = 240) -> list[SearchHit] | None:
         text_embedding=None,
     )
     hits = [_search_hit(pid, signals[pid]) for pid in found]
-    return sorted(hits, key=lambda hit: (-hit.score, hit.product_id))[:limit]
+    ranked = sorted(hits, key=lambda hit: (-hit.score, hit.product_id))
+    # A product sharing one trigram with the query is not a match: keep what scores within
+    # reach of the best hit.
+    floor = ranked[0].score * RELEVANCE_FLOOR if ranked else 0.0
+    return [hit for hit in ranked if hit.score >= floor][:limit]
 
 
 def _search_hit(product_id: int, signals: vector_store.CandidateSignals) -> SearchHit:
     lexical = signals.text
-    visual = None if signals.image is None else (1 + signals.image) / 2
+    # Plain cosine, floored at 0: an unrelated picture must not score half marks.
+    visual = None if signals.image is None else max(0.0, signals.image)
     score = SEARCH_LEXICAL_WEIGHT * (lexical or 0.0) + (1 - SEARCH_LEXICAL_WEIGHT) * (visual or 0)
     return SearchHit(product_id, score, lexical, visual)
 
