@@ -9,8 +9,6 @@ from .versions import active_version
 SEARCH_LEXICAL_WEIGHT = 0.6  # words decide; pictures break ties and find unnamed looks
 # Of the best hit's score: on the demo shop "backpack" and "lamp" then keep exactly their 36.
 RELEVANCE_FLOOR = 0.5
-    0.5  # of the best hit's score; on the demo shop "backpack" and "lamp" keep their 36
-)
 SEARCH_VISUAL_CANDIDATES = 48  # picture-only matches admitted per query (two result pages)
 
 
