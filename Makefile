@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format lock bench schema services-stop clean-var browser-deps
+.PHONY: run test install lint format lock bench bench-full schema services-stop clean-var browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,17 @@ lock: install
 
 services-stop: install
 	$(BIN)/python manage.py services stop
+
+## Benchmarks (slow; not part of the test suite): quick smoke run, or the documented full runs
+## that rewrite docs/BENCHMARKS.md. The clothing quality run needs ../shared/data.
+bench: install
+	$(BIN)/python bench/run_all.py
+
+bench-full: install
+	$(BIN)/python bench/run_all.py --full
+	$(BIN)/python bench/text_matching.py
+	$(BIN)/python bench/fusion_demo.py
+	$(BIN)/python bench/similar_latency.py
 
 ## Regenerate the committed OpenAPI schema (a test fails when it drifts from the code).
 schema: install
