@@ -85,7 +85,8 @@ def machine_info() -> dict:
 
 
 def machine_line(info: dict) -> str:
-    versions = ", ".join(f"{label} {info[key]}" for key, label in PACKAGES.items())
+    # A machine dict recorded before a package joined PACKAGES simply lacks it.
+    versions = ", ".join(f"{label} {info[key]}" for key, label in PACKAGES.items() if key in info)
     return (
         f"*Machine:* {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, no GPU; "
         f"Python {info['python']}, {versions}. *Run:* {info['date']}, "

@@ -26,10 +26,15 @@ SINGLE_SIGNALS = ("image", "text", "text_learned", "attributes")
 
 
 def setup(work_dir: Path) -> None:
-    os.environ.update({"PRODSIM_DATABASE_NAME": DATABASE, "PRODSIM_OFFLINE": "1",
-                       "PRODSIM_MEDIA_ROOT": str(work_dir / "media"),
-                       "PRODSIM_MODELS_ROOT": str(work_dir / "models"),
-                       "DJANGO_SETTINGS_MODULE": "prodsim_site.settings"})
+    os.environ.update(
+        {
+            "PRODSIM_DATABASE_NAME": DATABASE,
+            "PRODSIM_OFFLINE": "1",
+            "PRODSIM_MEDIA_ROOT": str(work_dir / "media"),
+            "PRODSIM_MODELS_ROOT": str(work_dir / "models"),
+            "DJANGO_SETTINGS_MODULE": "prodsim_site.settings",
+        }
+    )
     from prodsim_site.embedded.bootstrap import start_embedded_services
 
     start_embedded_services()
@@ -83,8 +88,13 @@ def evaluate(version) -> dict:
     from similarity.models import ProductEmbedding
 
     products = ProductEmbedding.objects.filter(model_version=version).count()
-    return {"rows": rows, "tuned": tuned.__dict__, "tune_s": tune_s, "grid": len(table),
-            "chance_recall_at_10": min(1.0, 10 / max(products, 1))}
+    return {
+        "rows": rows,
+        "tuned": tuned.__dict__,
+        "tune_s": tune_s,
+        "grid": len(table),
+        "chance_recall_at_10": min(1.0, 10 / max(products, 1)),
+    }
 
 
 def markdown(result: dict, version, timings: dict, args) -> str:
@@ -98,15 +108,21 @@ def markdown(result: dict, version, timings: dict, args) -> str:
         "| ranking | same-category P@10 | same-group R@10 |",
         "|---|---|---|",
     ]
-    best_single = max(result["rows"][f"{s} only"]["category_precision_at_10"]
-                      for s in SINGLE_SIGNALS)
+    best_single = max(
+        result["rows"][f"{s} only"]["category_precision_at_10"] for s in SINGLE_SIGNALS
+    )
     for name, row in result["rows"].items():
-        lines.append(f"| {name} | {row['category_precision_at_10']:.3f} | "
-                     f"{row['group_recall_at_10']:.3f} |")
+        lines.append(
+            f"| {name} | {row['category_precision_at_10']:.3f} | {row['group_recall_at_10']:.3f} |"
+        )
     tuned = result["rows"]["fused, tuned on validation"]["category_precision_at_10"]
-    lines += ["", f"Fused (tuned) ÷ best single signal (P@10): {tuned / best_single:.3f}. "
-              f"Tuned weights ({result['grid']} weightings on the validation products, "
-              f"{result['tune_s']:.0f} s): `{json.dumps(result['tuned'])}`.", ""]
+    lines += [
+        "",
+        f"Fused (tuned) ÷ best single signal (P@10): {tuned / best_single:.3f}. "
+        f"Tuned weights ({result['grid']} weightings on the validation products, "
+        f"{result['tune_s']:.0f} s): `{json.dumps(result['tuned'])}`.",
+        "",
+    ]
     cross = version.metrics.get("text_to_image", {})
     untrained = version.metrics.get("text_to_image_untrained", {})
     lines += [
@@ -121,8 +137,7 @@ def markdown(result: dict, version, timings: dict, args) -> str:
         f"{untrained.get('recall_at_10', 0):.3f} |",
         f"| chance (10 / products) | – | {result['chance_recall_at_10']:.3f} |",
         "",
-        "Timings (s): "
-        + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()),
+        "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()),
     ]
     return "\n".join(lines)
 

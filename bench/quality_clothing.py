@@ -404,7 +404,8 @@ def section_markdown(figures: dict) -> str:
         "",
         f"Protocol: gallery = `train/` ({counts['train']} images), queries = `test/` "
         f"({counts['test']} images), relevance = same category, cosine, "
-        "`retrieval_metrics(exclude_self=False)`, input 224 px padded (`load_image`).",
+        "`retrieval_metrics(exclude_self=False)`, input 224 px padded (`load_image`, "
+        f"preprocessing v{figures.get('preprocessing_version', '?')}).",
         "",
         results_table(rows, "test"),
         "",
@@ -513,7 +514,10 @@ def main(argv: list[str] | None = None) -> dict:
         "fit": len(data["fit_index"]),
         "seed": data["seed"],
     }
+    from similarity.ml.preprocessing import PREPROCESSING_VERSION
+
     figures = {"rows": rows, "training": info, "counts": counts, "command": command}
+    figures["preprocessing_version"] = PREPROCESSING_VERSION
     figures["machine"] = machine
     figures["total_wall_s"] = round(time.monotonic() - started, 1)
     for split in ("test", "val"):
