@@ -399,6 +399,8 @@ def verdict(rows: dict) -> str:
 def section_markdown(figures: dict) -> str:
     rows, info, counts = figures["rows"], figures["training"], figures["counts"]
     parts = [
+        "### Image retrieval quality: clothing-dataset-small (`bench/quality_clothing.py`)",
+        "",
         # --no-doc only decides whether the docs are written: the figures are the same.
         f"Command: `{figures['command'].replace(' --no-doc', '')}`",
         "",

@@ -26,6 +26,8 @@ QUICK = {
         "256",
         "--naive-images",
         "128",
+        "--rounds",
+        "1",
         "--no-doc",
     ],
 }
