@@ -84,7 +84,7 @@ PROFILES = {
     "quick": {"products": 20_000, "large": 0, "duration": 15, "crossover_queries": 30},
     "full": {"products": 100_000, "large": 1_000_000, "duration": 20, "crossover_queries": 50},
 }
-# The large build first runs as the app runs it (INDEX_BUILD_MEMORY); past this many seconds it
+# The large build first runs as the app runs it (PRODSIM_INDEX_BUILD_MEMORY); past this many seconds it
 # is cancelled (progress and spill point kept) and rebuilt with LARGE_BUILD_MEMORY.
 LARGE_BUILD_LIMIT_S = 900
 LARGE_BUILD_MEMORY = "3GB"  # ≈ 1.8 KB per 256-d vector in pgvector's in-memory graph
@@ -122,7 +122,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--large-build-limit",
         type=int,
         default=LARGE_BUILD_LIMIT_S,
-        help="seconds; a longer large HNSW build with the app's INDEX_BUILD_MEMORY is cancelled "
+        help="seconds; a longer large HNSW build with the app's PRODSIM_INDEX_BUILD_MEMORY is cancelled "
         "(its progress reported) and rebuilt with --large-build-memory (0: no limit)",
     )
     parser.add_argument("--large-build-memory", default=LARGE_BUILD_MEMORY)
@@ -1011,7 +1011,6 @@ def crossover_point(rows: list[dict]) -> dict:
 
 # --- the large version --------------------------------------------------------------------------
 def large_measure(args, leaves, stamp: str) -> dict:
-    from similarity import vector_store
     from similarity.models import ProductEmbedding
 
     log(f"large: {args.large} vectors (filler products {args.products + 1}..{args.large})")
@@ -1034,12 +1033,14 @@ def large_measure(args, leaves, stamp: str) -> dict:
     if build["cancelled"]:
         result["extrapolated_build_s"] = extrapolated_build_s(build, args.large)
         log(f"  rebuilding with maintenance_work_mem {args.large_build_memory}")
-        app_memory = vector_store.INDEX_BUILD_MEMORY
-        vector_store.INDEX_BUILD_MEMORY = args.large_build_memory  # this process only
+        from django.conf import settings
+
+        app_memory = settings.PRODSIM_INDEX_BUILD_MEMORY
+        settings.PRODSIM_INDEX_BUILD_MEMORY = args.large_build_memory  # this process only
         try:
             result["rebuild"] = index_build(version)
         finally:
-            vector_store.INDEX_BUILD_MEMORY = app_memory
+            settings.PRODSIM_INDEX_BUILD_MEMORY = app_memory
         result["rebuild"]["memory"] = args.large_build_memory
     return result | large_queries(version, args.large, args.seed)
 
@@ -1309,7 +1310,7 @@ vectors, no lexical index (image signal only). Versions: {versions}. Served by
 ({OPEN_LOOP_THREADS} threads, latency counted from the scheduled send). Server, database and load
 generator share the machine's cores, with other sessions' work (load column). PostgreSQL
 {memory["server_version"]}: shared_buffers {memory["shared_buffers"]}, maintenance_work_mem
-{memory["maintenance_work_mem"]} (server) / {memory["index_build"]} (`INDEX_BUILD_MEMORY`, set
+{memory["maintenance_work_mem"]} (server) / {memory["index_build"]} (`PRODSIM_INDEX_BUILD_MEMORY`, set
 for HNSW builds), max_parallel_maintenance_workers {memory["max_parallel_maintenance_workers"]}.
 
 {markdown_table(["figure", "measured", "target", "met", "reference (same run)"], summary_rows(f))}
@@ -1375,7 +1376,6 @@ def drop_database(database: str) -> None:
 
 def run(args, work_dir: Path, machine: dict, command: str) -> dict:
     from prodsim_site.models import PartnerApiKey
-    from similarity import vector_store
     from similarity.selectors import similar
 
     catalogue, versions = catalogue_build(args)
@@ -1393,7 +1393,7 @@ def run(args, work_dir: Path, machine: dict, command: str) -> dict:
             "maintenance_work_mem",
             "max_parallel_maintenance_workers",
         )
-    } | {"index_build": vector_store.INDEX_BUILD_MEMORY}
+    } | {"index_build": __import__("django.conf").conf.settings.PRODSIM_INDEX_BUILD_MEMORY}
     figures["build"] = index_build(versions["uniform"])
     figures["build_clustered"] = index_build(versions["clustered"])
     sql("VACUUM (ANALYZE) similarity_productembedding")

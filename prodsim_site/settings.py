@@ -244,3 +244,5 @@ PRODSIM_FUSION_WEIGHTS = json.loads(os.environ.get("PRODSIM_FUSION_WEIGHTS", "{}
 PRODSIM_FUSION_CANDIDATES = int(os.environ.get("PRODSIM_FUSION_CANDIDATES", 50))
 # Never suggest out-of-stock products as similar items (a shop-wide curation switch).
 PRODSIM_EXCLUDE_OUT_OF_STOCK = env_bool("PRODSIM_EXCLUDE_OUT_OF_STOCK", False)
+# PostgreSQL memory for building a version's HNSW index: ~512MB per 300k 256-d vectors.
+PRODSIM_INDEX_BUILD_MEMORY = os.environ.get("PRODSIM_INDEX_BUILD_MEMORY", "512MB")

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from pgvector import SparseVector
@@ -25,7 +26,9 @@ OPCLASSES = {"cosine": "vector_cosine_ops", "l2": "vector_l2_ops", "ip": "vector
 HNSW_M = 16  # pgvector defaults; recall ≥ 0.99 at ef_search 100 on catalogue-sized sets
 HNSW_EF_CONSTRUCTION = 64
 DEFAULT_EF_SEARCH = 100  # pgvector's default 40 loses recall when results are filtered
-INDEX_BUILD_MEMORY = "512MB"  # keeps the HNSW graph of ~500k 256-d vectors in memory
+# maintenance_work_mem for HNSW builds comes from settings.PRODSIM_INDEX_BUILD_MEMORY: 512MB
+# holds the graph of ~300k 256-d vectors; 1M needs ~3GB (717 s build, bench/similar_latency.py),
+# otherwise the build spills and takes over 100 minutes.
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,10 @@ def hnsw_index_build(*, version: ModelVersion) -> None:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         if state is False:
             cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {index_name(version)}")
-        cursor.execute(f"SET maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+        cursor.execute(
+            "SELECT set_config('maintenance_work_mem', %s, false)",
+            [settings.PRODSIM_INDEX_BUILD_MEMORY],
+        )
         cursor.execute(
             f"CREATE INDEX {concurrently} {index_name(version)} "
             f"ON similarity_productembedding USING hnsw "
