@@ -84,8 +84,8 @@ PROFILES = {
     "quick": {"products": 20_000, "large": 0, "duration": 15, "crossover_queries": 30},
     "full": {"products": 100_000, "large": 1_000_000, "duration": 20, "crossover_queries": 50},
 }
-# The large build first runs as the app runs it (PRODSIM_INDEX_BUILD_MEMORY); past this many seconds it
-# is cancelled (progress and spill point kept) and rebuilt with LARGE_BUILD_MEMORY.
+# The large build first runs as the app runs it (PRODSIM_INDEX_BUILD_MEMORY); past this many
+# seconds it is cancelled (progress and spill point kept) and rebuilt with LARGE_BUILD_MEMORY.
 LARGE_BUILD_LIMIT_S = 900
 LARGE_BUILD_MEMORY = "3GB"  # ≈ 1.8 KB per 256-d vector in pgvector's in-memory graph
 TARGETS = {
@@ -122,8 +122,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--large-build-limit",
         type=int,
         default=LARGE_BUILD_LIMIT_S,
-        help="seconds; a longer large HNSW build with the app's PRODSIM_INDEX_BUILD_MEMORY is cancelled "
-        "(its progress reported) and rebuilt with --large-build-memory (0: no limit)",
+        help="seconds; a longer large HNSW build with the app's PRODSIM_INDEX_BUILD_MEMORY is "
+        "cancelled (its progress reported) and rebuilt with --large-build-memory (0: no limit)",
     )
     parser.add_argument("--large-build-memory", default=LARGE_BUILD_MEMORY)
     parser.add_argument("--database", default=DATABASE_NAME)
@@ -1310,8 +1310,8 @@ vectors, no lexical index (image signal only). Versions: {versions}. Served by
 ({OPEN_LOOP_THREADS} threads, latency counted from the scheduled send). Server, database and load
 generator share the machine's cores, with other sessions' work (load column). PostgreSQL
 {memory["server_version"]}: shared_buffers {memory["shared_buffers"]}, maintenance_work_mem
-{memory["maintenance_work_mem"]} (server) / {memory["index_build"]} (`PRODSIM_INDEX_BUILD_MEMORY`, set
-for HNSW builds), max_parallel_maintenance_workers {memory["max_parallel_maintenance_workers"]}.
+{memory["maintenance_work_mem"]} (server) / {memory["index_build"]}
+(`PRODSIM_INDEX_BUILD_MEMORY`, set for HNSW builds), max_parallel_maintenance_workers {memory["max_parallel_maintenance_workers"]}.
 
 {markdown_table(["figure", "measured", "target", "met", "reference (same run)"], summary_rows(f))}
 
