@@ -1311,7 +1311,8 @@ vectors, no lexical index (image signal only). Versions: {versions}. Served by
 generator share the machine's cores, with other sessions' work (load column). PostgreSQL
 {memory["server_version"]}: shared_buffers {memory["shared_buffers"]}, maintenance_work_mem
 {memory["maintenance_work_mem"]} (server) / {memory["index_build"]}
-(`PRODSIM_INDEX_BUILD_MEMORY`, set for HNSW builds), max_parallel_maintenance_workers {memory["max_parallel_maintenance_workers"]}.
+(`PRODSIM_INDEX_BUILD_MEMORY`, set for HNSW builds),
+max_parallel_maintenance_workers {memory["max_parallel_maintenance_workers"]}.
 
 {markdown_table(["figure", "measured", "target", "met", "reference (same run)"], summary_rows(f))}
 
