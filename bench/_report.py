@@ -101,11 +101,18 @@ def _markers(name: str) -> tuple[str, str]:
 def write_section(name: str, markdown: str, *, machine: dict | None = None) -> Path:
     """Rewrite (or append) the section NAME of docs/BENCHMARKS.md with `markdown`.
 
-    The machine line goes first in the section; pass `machine` to describe the machine as it
-    was when the run started (its load average), else it is read now.
+    The machine line goes first in the section (after its heading, if the markdown starts with
+    one); pass `machine` to describe the machine as it was when the run started (its load
+    average), else it is read now.
     """
     start, end = _markers(name)
-    body = f"{start}\n{machine_line(machine or machine_info())}\n\n{markdown.strip()}\n{end}"
+    machine_text = machine_line(machine or machine_info())
+    heading, _, rest = markdown.strip().partition("\n")
+    if heading.startswith("#"):  # the section's own heading stays on top
+        content = f"{heading}\n\n{machine_text}\n\n{rest.strip()}"
+    else:
+        content = f"{machine_text}\n\n{markdown.strip()}"
+    body = f"{start}\n{content}\n{end}"
     BENCHMARKS_FILE.parent.mkdir(parents=True, exist_ok=True)
     with _docs_lock():
         _replace_section(start, end, body)

@@ -116,8 +116,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--what-if",
         action="store_true",
-        help="also time reembed with one pipeline setting changed at a time (bench-only "
-        "monkeypatches of decode and TFLite threads); its own docs section",
+        help="also time reembed with one thing changed at a time (bench-only monkeypatches: "
+        "decode and TFLite threads, a stored 224-px derivative); its own docs section",
     )
     parser.add_argument(
         "--naive-images", type=int, default=512, help="images for the keras predict loop"

@@ -1332,8 +1332,8 @@ fewer than k rows:
 {crossover_table(cross)}
 
 Unfiltered walk, k = {cross["k"]}: `allowed=None` p50 {unfiltered["allowed_none"]["p50_ms"]} ms /
-p99 {unfiltered["allowed_none"]["p99_ms"]} ms; `allowed=` all active products (what
-`similar_products_for` passes when no filter narrows) p50
+p99 {unfiltered["allowed_none"]["p99_ms"]} ms (what `similar_products_for` sends, with the
+excluded ids, when no filter narrows); `allowed=` all active products (what it sent before) p50
 {unfiltered["allowed_all_active"]["p50_ms"]} ms / p99 {unfiltered["allowed_all_active"]["p99_ms"]}
 ms. 1-min load average at the end: {f["load_avg_end"]}."""
 
