@@ -148,6 +148,8 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Uploading replaces catalogue data in bulk: its own permission, beyond "add import job".
+        permissions = [("upload_catalogue", "Can upload a catalogue (CSV and images)")]
 
     def __str__(self) -> str:
         return f"Import #{self.pk} ({self.state})"

@@ -34,6 +34,9 @@ def env_list(name: str, default: str) -> list[str]:
 # pytest sets PYTEST_VERSION for the whole session (and worker processes that tests spawn inherit
 # it): tests then use their own broker database, so a running `make run` worker never steals them.
 TESTING = "PYTEST_VERSION" in os.environ
+# One id per test run, inherited by the worker processes a test spawns: it names the run's
+# database, cache keys and broker keys, so two runs on one machine never share a queue.
+TEST_RUN_ID = os.environ.setdefault("PRODSIM_TEST_RUN_ID", str(os.getpid())) if TESTING else ""
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -103,7 +106,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if TESTING:
     # One test database per pytest process, so two test runs (or a run beside `make run`)
     # never drop each other's database.
-    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{TEST_RUN_ID}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker and cache: external REDIS_URL, else the embedded Valkey -----------------------------
@@ -113,7 +116,7 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "test" if TESTING else "prodsim",
+        "KEY_PREFIX": f"test{TEST_RUN_ID}" if TESTING else "prodsim",
     }
 }
 
@@ -123,6 +126,8 @@ CACHES = {
 LONGEST_TASK_HARD_LIMIT_S = int(os.environ.get("PRODSIM_LONGEST_TASK_S", 6 * 3600))
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_TASK_HARD_LIMIT_S + 3600}
+if TESTING:
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"test{TEST_RUN_ID}:"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in PostgreSQL rows, not in a result backend
 CELERY_TASK_SERIALIZER = "json"

@@ -52,6 +52,12 @@ class ModelVersion(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+        # Training spends hours of compute and activation changes what every shopper sees:
+        # each gets its own permission rather than riding on "change model version".
+        permissions = [
+            ("train_model", "Can train a new model version"),
+            ("activate_model", "Can activate or roll back a model version"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["status"], condition=Q(status="active"), name="one_active_model_version"

@@ -65,7 +65,8 @@ def celery_worker_process(settings, media_root):
 
     def start(queues: str = "default", extra_env: dict | None = None) -> subprocess.Popen:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-        client.delete(*queues.split(","))
+        prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+        client.delete(*(prefix + queue for queue in queues.split(",")))
         env = {
             **os.environ,
             "DATABASE_URL": database_url_for_subprocess(),

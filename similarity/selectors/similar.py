@@ -20,6 +20,7 @@ from catalog.models import Product
 from catalog.selectors import ProductFacts, ProductFilter
 
 from .. import fusion, vector_store
+from ..models import ModelVersion
 from . import merchandising
 from .versions import active_version, current_lexical_index, fusion_weights
 
@@ -101,9 +102,14 @@ def product_filter_for(source: ProductFacts, query: SimilarQuery, exclude: list[
     )
 
 
-def similar_products_for(*, product: Product, query: SimilarQuery) -> SimilarResult:
-    """The answer for one source product (see the module docstring)."""
-    version, index = active_version(), current_lexical_index()
+def similar_products_for(
+    *, product: Product, query: SimilarQuery, version: ModelVersion | None = None
+) -> SimilarResult:
+    """The answer for one source product (see the module docstring).
+
+    `version` serves another ready version than the active one (an A/B arm, an admin preview).
+    """
+    version, index = version or active_version(), current_lexical_index()
     result = SimilarResult(k_requested=query.k, model_version=version.pk if version else None)
     [source] = catalog_selectors.product_facts(product_ids=[product.pk]) or [None]
     if source is None:
@@ -144,10 +150,11 @@ def similar_products(
     k: int = 8,
     exclude_variant_group: bool = True,
     weights: fusion.Weights | None = None,
+    version: ModelVersion | None = None,
 ) -> list[SimilarItem]:
     """Shorthand for pages: the k most similar products with default filters."""
     query = SimilarQuery(k=k, include_variants=not exclude_variant_group, weights=weights)
-    return similar_products_for(product=product, query=query).items
+    return similar_products_for(product=product, query=query, version=version).items
 
 
 def _candidates(version, index, image, text, allowed, available, k, exclude=()):
