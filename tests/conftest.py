@@ -1,25 +1,60 @@
 """Test-run wiring: real embedded PostgreSQL+pgvector and Valkey (or the env URLs when set)."""
 
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 
 from prodsim_site import embedded
+from prodsim_site.embedded import paths
 from prodsim_site.embedded.bootstrap import start_embedded_services
 
-_started_by_tests = False
+# Test runs that share the embedded servers register here; the last one out stops them, and
+# only when a test run (not `make run`) started them, so concurrent runs never lose their servers.
+_RUNS_DIR = paths.var_dir() / "test-runs"
+_STARTED_MARKER = _RUNS_DIR / "started-by-tests"
+
+
+@contextmanager
+def _runs_lock():
+    _RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(_RUNS_DIR / "lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        yield
+
+
+def _live_runs() -> list[Path]:
+    live = []
+    for pid_file in _RUNS_DIR.glob("*.pid"):
+        try:
+            os.kill(int(pid_file.stem), 0)
+            live.append(pid_file)
+        except (ValueError, ProcessLookupError):
+            pid_file.unlink(missing_ok=True)  # a run that died without cleaning up
+        except PermissionError:
+            live.append(pid_file)
+    return live
 
 
 def pytest_configure(config):
     # Before pytest-django's django_db_setup creates test_prodsim on the server. Servers that a
     # running `make run` already provides are shared (tests use their own database and broker db).
-    global _started_by_tests
-    status = embedded.status()
-    _started_by_tests = any(s["embedded"] and not s["running"] for s in status.values())
-    start_embedded_services()
+    with _runs_lock():
+        status = embedded.status()
+        if any(s["embedded"] and not s["running"] for s in status.values()):
+            _STARTED_MARKER.touch()
+        (_RUNS_DIR / f"{os.getpid()}.pid").touch()
+        start_embedded_services()
 
 
 def pytest_unconfigure(config):
-    if _started_by_tests:
-        embedded.stop()
+    with _runs_lock():
+        (_RUNS_DIR / f"{os.getpid()}.pid").unlink(missing_ok=True)
+        if _STARTED_MARKER.exists() and not _live_runs():
+            _STARTED_MARKER.unlink()
+            embedded.stop()
 
 
 @pytest.fixture(autouse=True)
