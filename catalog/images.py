@@ -6,6 +6,7 @@ orientation applied and all metadata (EXIF, GPS, ICC comments) dropped.
 
 import hashlib
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ ERROR_NOT_IMAGE = "the file is not a readable image"
 ERROR_FORMAT = "image format {format} is not accepted (use JPEG, PNG or WebP)"
 ERROR_TOO_MANY_PIXELS = "the image has {pixels} pixels, more than the limit of {limit}"
 ERROR_CORRUPT = "the image data is corrupt or truncated: {reason}"
+# Pillow's decompression-bomb messages name the declared size: "Image size (N pixels) exceeds…"
+BOMB_PIXELS_RE = re.compile(r"\((\d+) pixels\)")
 
 
 class InvalidImage(ValueError):
@@ -69,8 +72,10 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
             image = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
     except UnidentifiedImageError:
         raise InvalidImage(_format_error(data)) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidImage(ERROR_TOO_MANY_PIXELS.format(pixels="too many", limit=max_pixels))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        declared = BOMB_PIXELS_RE.search(str(exc))
+        pixels = declared.group(1) if declared else "too many"
+        raise InvalidImage(ERROR_TOO_MANY_PIXELS.format(pixels=pixels, limit=max_pixels)) from None
     except (OSError, SyntaxError, ValueError) as exc:  # a header cut short
         raise InvalidImage(ERROR_CORRUPT.format(reason=exc)) from None
     pixels = image.width * image.height
