@@ -4,6 +4,7 @@ Both answer `read(relative_path) -> bytes` and refuse any path that could leave 
 The zip is never extracted: members are read one at a time, with their real size counted.
 """
 
+import stat
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -12,6 +13,15 @@ ERROR_UNSAFE_PATH = "image path {path!r} is not a plain relative path"
 ERROR_NOT_FOUND = "image {path!r} not found in the {source}"
 ERROR_TOO_LARGE = "image {path!r} is larger than {limit} bytes"
 ERROR_BAD_ARCHIVE = "the images file is not a readable zip archive: {reason}"
+ERROR_BAD_MEMBER = "image {path!r} cannot be read from the zip archive: {reason}"
+ERROR_ARCHIVE_TOO_LARGE = "the images archive is larger than {limit} bytes"
+ERROR_TOO_MANY_MEMBERS = "the images archive has {count} members, more than the limit of {limit}"
+ERROR_SYMLINK_MEMBER = "image {path!r} is a symbolic link in the zip archive"
+ERROR_NESTED_ARCHIVE = "image {path!r} is itself an archive; nested archives are not read"
+# A catalogue of 100k products with 10 images each; the central directory of a zip with more
+# entries than this costs more memory to list than any real catalogue needs.
+MAX_ARCHIVE_MEMBERS = 1_000_000
+ARCHIVE_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!")
 
 
 class ImageSourceError(ValueError):
@@ -61,33 +71,54 @@ class DirectoryImageSource:
 class ZipImageSource:
     """Images in an uploaded zip archive, read member by member."""
 
-    def __init__(self, archive: Path, *, max_bytes: int):
+    def __init__(
+        self,
+        archive: Path,
+        *,
+        max_bytes: int,
+        max_archive_bytes: int | None = None,
+        max_members: int = MAX_ARCHIVE_MEMBERS,
+    ):
         self.max_bytes = max_bytes
+        if max_archive_bytes is not None and archive.stat().st_size > max_archive_bytes:
+            raise ImageSourceError(ERROR_ARCHIVE_TOO_LARGE.format(limit=max_archive_bytes))
         try:
             self._zip = zipfile.ZipFile(archive)
         except (zipfile.BadZipFile, OSError) as exc:
             raise ImageSourceError(ERROR_BAD_ARCHIVE.format(reason=exc)) from exc
-        self._members = {info.filename: info for info in self._zip.infolist() if not info.is_dir()}
+        infos = self._zip.infolist()
+        if len(infos) > max_members:
+            self._zip.close()
+            raise ImageSourceError(
+                ERROR_TOO_MANY_MEMBERS.format(count=len(infos), limit=max_members)
+            )
+        self._members = {info.filename: info for info in infos if not info.is_dir()}
 
     def read(self, path: str) -> bytes:
         member = self._members.get(str(safe_relative_path(path)))
         if member is None:
             raise ImageSourceError(ERROR_NOT_FOUND.format(path=path, source="zip archive"))
+        if stat.S_ISLNK(member.external_attr >> 16):  # Unix mode bits live in the high word
+            raise ImageSourceError(ERROR_SYMLINK_MEMBER.format(path=path))
         # Count the bytes actually inflated: the header's file_size may lie (zip bombs).
         try:
             with self._zip.open(member) as handle:
                 data = handle.read(self.max_bytes + 1)
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
-            raise ImageSourceError(ERROR_BAD_ARCHIVE.format(reason=exc)) from exc
+            raise ImageSourceError(ERROR_BAD_MEMBER.format(path=path, reason=exc)) from exc
         if len(data) > self.max_bytes:
             raise ImageSourceError(ERROR_TOO_LARGE.format(path=path, limit=self.max_bytes))
+        if data.startswith(ARCHIVE_SIGNATURES):
+            raise ImageSourceError(ERROR_NESTED_ARCHIVE.format(path=path))
         return data
 
     def close(self) -> None:
         self._zip.close()
 
 
-def open_image_source(path: Path, *, max_bytes: int) -> DirectoryImageSource | ZipImageSource:
+def open_image_source(
+    path: Path, *, max_bytes: int, max_archive_bytes: int | None = None
+) -> DirectoryImageSource | ZipImageSource:
     if path.is_dir():
         return DirectoryImageSource(path, max_bytes=max_bytes)
-    return ZipImageSource(path, max_bytes=max_bytes)
+    return ZipImageSource(path, max_bytes=max_bytes, max_archive_bytes=max_archive_bytes)

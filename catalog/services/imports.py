@@ -146,7 +146,11 @@ def _image_source(job: ImportJob):
     if job.images_dir:
         return open_image_source(Path(job.images_dir), max_bytes=max_bytes)
     if job.images_file:
-        return open_image_source(Path(job.images_file.path), max_bytes=max_bytes)
+        return open_image_source(
+            Path(job.images_file.path),
+            max_bytes=max_bytes,
+            max_archive_bytes=settings.PRODSIM_MAX_ARCHIVE_BYTES,
+        )
     return None
 
 
