@@ -1,8 +1,15 @@
-"""Human-readable summaries of import jobs, for the command line and logs."""
+"""Summaries of import jobs: human-readable for the command line, CSV for spreadsheets."""
+
+import csv
+import io
 
 from ..models import ImportJob
 
 MAX_LISTED_PROBLEMS = 50
+PROBLEM_COLUMNS = ["line", "level", "column", "sku", "message"]
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
+# (OWASP "CSV injection"); tab and carriage return hide the prefix from a casual look.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def import_job_summary(job: ImportJob) -> str:
@@ -24,3 +31,22 @@ def import_job_summary(job: ImportJob) -> str:
     if len(problems) > MAX_LISTED_PROBLEMS:
         lines.append(f"  … more problems in the admin (Import jobs → #{job.pk})")
     return "\n".join(lines)
+
+
+def spreadsheet_safe(value) -> str:
+    """The cell as text a spreadsheet shows but never evaluates: a leading ' neutralises it.
+
+    Stored data keeps the original (a SKU may really start with '-'); only exports change.
+    """
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def import_job_problems_csv(job: ImportJob) -> str:
+    """Every problem of the job as CSV (line, level, column, sku, message), formula-safe."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(PROBLEM_COLUMNS)
+    for problem in job.row_errors.order_by("line", "pk").values_list(*PROBLEM_COLUMNS):
+        writer.writerow([spreadsheet_safe(value) for value in problem])
+    return buffer.getvalue()

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from catalog.services import import_job_create, import_job_run
-from catalog.services.reports import import_job_summary
+from catalog.services.reports import import_job_problems_csv, import_job_summary
 
 
 class Command(BaseCommand):
@@ -17,8 +17,19 @@ class Command(BaseCommand):
         parser.add_argument("csv", type=Path)
         parser.add_argument("--images", type=Path, help="folder or .zip holding the images")
         parser.add_argument("--queue", action="store_true", help="enqueue and return at once")
+        parser.add_argument(
+            "--problems-csv", type=Path, help="also write every problem to this CSV file"
+        )
 
-    def handle(self, *args, csv: Path, images: Path | None, queue: bool, **options):
+    def handle(
+        self,
+        *args,
+        csv: Path,
+        images: Path | None,
+        queue: bool,
+        problems_csv: Path | None,
+        **options,
+    ):
         for path in filter(None, [csv, images]):
             if not path.exists():
                 raise CommandError(f"{path} does not exist")
@@ -29,6 +40,8 @@ class Command(BaseCommand):
         with tqdm(total=0, unit="row", disable=options["verbosity"] == 0) as bar:
             job = import_job_run(job_id=job.pk, progress=lambda job: _advance(bar, job))
         self.stdout.write(import_job_summary(job))
+        if problems_csv:
+            problems_csv.write_text(import_job_problems_csv(job), encoding="utf-8")
         if job.state == job.State.FAILED:
             raise CommandError(job.error)
 

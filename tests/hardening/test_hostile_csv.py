@@ -1,0 +1,179 @@
+"""Broken and hostile catalogue CSVs through the real import: each bad row is reported with its
+line and column, good rows beside it are kept, formula cells stored verbatim and neutralised in
+the problems export."""
+
+import csv
+import io
+
+import pytest
+from django.core.management import call_command
+
+from catalog.importers import MAX_FIELD_CHARS
+from catalog.models import Product
+from catalog.services import import_job_create, import_job_run
+from catalog.services.reports import import_job_problems_csv, spreadsheet_safe
+from tests.catalog.factories import write
+
+pytestmark = pytest.mark.django_db
+
+HEADER = b"sku,title,price,description\r\n"
+GOOD_ROW = b"GOOD,Good mug,5,fine\r\n"
+
+
+def run(tmp_path, data: bytes):
+    path = write(tmp_path / "in" / "catalogue.csv", data)
+    return import_job_run(job_id=import_job_create(csv_file=path, enqueue=False).pk)
+
+
+def problems(job) -> list[tuple]:
+    return list(job.row_errors.values_list("line", "column", "sku", "message"))
+
+
+ROW_CASES = [
+    (
+        "invalid utf-8",
+        b"BAD,Mug \xff\xfe,5,x\r\n",
+        [(3, "title", "BAD", "title contains bytes that are not valid UTF-8")],
+    ),
+    (
+        "overlong utf-8 sequence",
+        b"BAD,Mug,5,\xc0\xaf\r\n",
+        [(3, "description", "BAD", "description contains bytes that are not valid UTF-8")],
+    ),
+    (
+        "nul byte",
+        b"BAD,Mug\x00,5,x\r\n",
+        [(3, "title", "BAD", "title contains a NUL byte")],
+    ),
+    (
+        "oversized field",
+        b"BAD,Mug,5," + b"a" * (MAX_FIELD_CHARS + 1) + b"\r\n",
+        [(3, "description", "BAD", f"description is longer than {MAX_FIELD_CHARS} characters")],
+    ),
+    (
+        "overlong sku",
+        b"S" * 65 + b",Mug,5,x\r\n",
+        [(3, "sku", "S" * 65, "sku is longer than 64 characters")],
+    ),
+    (
+        "duplicate sku",
+        b"GOOD,Second copy,6,x\r\n",
+        [(3, "sku", "GOOD", "SKU 'GOOD' already appeared on line 2; this row is ignored")],
+    ),
+    (
+        "too many fields",
+        b"BAD,Mug,5,x,extra\r\n",
+        [(3, "", "", "row has 5 fields but the header has 4")],
+    ),
+    (
+        "negative price",
+        b"BAD,Mug,-5,x\r\n",
+        [(3, "price", "BAD", "price '-5' is not a non-negative amount with at most 2 decimals")],
+    ),
+    (
+        "formula as price",
+        b"BAD,Mug,=1+1,x\r\n",
+        [(3, "price", "BAD", "price '=1+1' is not a non-negative amount with at most 2 decimals")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "row", "expected"), ROW_CASES, ids=[c[0] for c in ROW_CASES])
+def test_bad_rows_are_reported_with_line_and_column_and_good_rows_kept(
+    tmp_path, name, row, expected
+):
+    job = run(tmp_path, HEADER + GOOD_ROW + row)
+
+    assert job.state == "succeeded"
+    assert problems(job) == expected
+    assert (job.created_count, job.failed_count) == (1, 1)
+    assert Product.objects.get(sku="GOOD").title == "Good mug"
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["no bom", "bom"])
+def test_utf8_with_and_without_bom(tmp_path, bom):
+    job = run(tmp_path, bom + HEADER + "CAFÉ,Café crème mug,5,é\r\n".encode())
+
+    assert (job.state, problems(job)) == ("succeeded", [])
+    assert Product.objects.get(sku="CAFÉ").title == "Café crème mug"
+
+
+def test_unterminated_quote_stops_at_its_line_and_keeps_earlier_rows(tmp_path):
+    job = run(tmp_path, HEADER + GOOD_ROW + b'BAD,"Mug,5,x\r\n' + b"\0" * 10)
+
+    assert job.state == "succeeded"
+    assert [(line, column) for line, column, _, _ in problems(job)] == [(3, "")]
+    assert Product.objects.filter(sku="GOOD").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", "missing required column(s): sku, title, price"),
+        (b"\xef\xbb\xbf", "missing required column(s): sku, title, price"),
+        (b"name,cost\r\nMug,1\r\n", "missing required column(s): sku, title, price"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "missing required column(s): sku, title, price"),
+    ],
+    ids=["empty", "bom only", "wrong header", "binary"],
+)
+def test_unusable_files_fail_the_job_with_the_reason(tmp_path, data, error):
+    job = run(tmp_path, data)
+    assert (job.state, job.error) == ("failed", error)
+    assert Product.objects.count() == 0
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1:A9)",
+]
+
+
+def test_formula_cells_are_stored_verbatim_and_neutralised_in_the_problems_export(tmp_path):
+    rows = [
+        f'F{index},"{formula.replace(chr(34), chr(34) * 2)}",5,x\r\n'.encode()
+        for index, formula in enumerate(FORMULAS)
+    ]
+    bad = b"\"=cmd|'/c calc'!A1\",Mug,not-a-price,x\r\n"
+    job = run(tmp_path, HEADER + b"".join(rows) + bad)
+
+    titles = dict(Product.objects.values_list("sku", "title"))
+    assert titles == {f"F{index}": formula for index, formula in enumerate(FORMULAS)}
+    exported = list(csv.reader(io.StringIO(import_job_problems_csv(job))))
+    assert exported == [
+        ["line", "level", "column", "sku", "message"],
+        [
+            "6",
+            "row",
+            "price",
+            "'=cmd|'/c calc'!A1",
+            "price 'not-a-price' is not a non-negative amount with at most 2 decimals",
+        ],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A1", "'@A1"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("mug", "mug"),
+        (3, "3"),
+    ],
+)
+def test_spreadsheet_safe(value, expected):
+    assert spreadsheet_safe(value) == expected
+
+
+def test_the_import_command_writes_the_formula_safe_problems_csv(tmp_path):
+    source = write(tmp_path / "in" / "c.csv", HEADER + b"=BAD(),Mug,x,y\r\n")
+    out = tmp_path / "problems.csv"
+
+    call_command("import_catalogue", str(source), "--problems-csv", str(out), verbosity=0)
+
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("2,row,price,'=BAD()")
