@@ -1,10 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 
 from .models import Category, ImportJob, ImportRowError, Product, ProductImage
+from .selectors import import_job_progress
 from .services import import_job_create
 
 THUMBNAIL_PX = 64
@@ -155,6 +160,30 @@ class ImportJobAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
 
+    def has_add_permission(self, request) -> bool:
+        # The upload page replaces catalogue data in bulk: the dedicated permission, not "add".
+        return request.user.has_perm("catalog.upload_catalogue")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.progress_view)
+        return [
+            path("<path:object_id>/progress/", view, name="catalog_importjob_progress"),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(never_cache)
+    def progress_view(self, request, object_id):
+        """The import's counts from its row, for static/js/job_progress.js to poll."""
+        job = get_object_or_404(ImportJob, pk=object_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return JsonResponse(import_job_progress(job=job))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["live"] = import_job_progress(job=obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def save_model(self, request, obj, form, change):
         # The upload form only collects files; the service stores them and enqueues the job.
         job = import_job_create(
@@ -168,7 +197,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         pass  # nothing related is edited here
 
     def response_add(self, request, obj, post_url_continue=None):
-        messages.success(request, f"Import #{obj.pk} queued; this page refreshes until it ends.")
+        messages.success(request, f"Import #{obj.pk} queued; this page follows it as it runs.")
         return HttpResponseRedirect(reverse("admin:catalog_importjob_change", args=[obj.pk]))
 
     @admin.display(description="Progress")

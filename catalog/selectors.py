@@ -2,11 +2,15 @@
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.files.storage import default_storage
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
+from django.db import models
+from django.db.models import Case, Count, Func, Prefetch, Q, QuerySet, When
+from django.utils import timezone
 
-from .models import Category, Product, ProductImage
+from .models import Category, ImportJob, Product, ProductImage
 
 
 def product_list(*, category: Category | None = None, query: str = "") -> QuerySet[Product]:
@@ -226,3 +230,50 @@ def product_any(*, sku: str) -> Product | None:
 
 def product_ids_for_skus(*, skus: list[str]) -> list[int]:
     return list(Product.objects.filter(sku__in=skus).values_list("pk", flat=True))
+
+
+def products_with_brand_or_tag(*, brand: str = "", tag: str = "") -> QuerySet[Product]:
+    """Active products a boost or bury rule matches: this brand or this tag (case-insensitive)."""
+    match = Q(pk__in=[])
+    if brand:
+        match |= Q(brand__iexact=brand)
+    if tag:
+        match |= Q(lower_tags__contains=[tag.lower()])
+    products = Product.objects.annotate(lower_tags=_LowerTags("tags"))
+    return products.filter(match, is_active=True).order_by("sku")
+
+
+class _LowerTags(Func):
+    # Tags keep the case they were imported with; the serving query compares them lower-cased.
+    template = "ARRAY(SELECT lower(tag) FROM unnest(%(expressions)s) AS tag)"
+    output_field = ArrayField(models.TextField())
+
+
+def import_job_progress(*, job: ImportJob, now: datetime | None = None) -> dict:
+    """The import's state and counts, as the admin's progress endpoint returns them.
+
+    Rate and ETA come from the rows done since the job started; None until a row is done.
+    Keys that are ImportJob fields carry the field's name, so the page can update both.
+    """
+    now = now or timezone.now()
+    elapsed = (now - job.started_at).total_seconds() if job.started_at else 0.0
+    running = job.state == ImportJob.State.RUNNING
+    rate = job.rows_done / elapsed if running and elapsed > 0 and job.rows_done else None
+    remaining = max(job.rows_total - job.rows_done, 0)
+    return {
+        "id": job.pk,
+        "state": job.state,
+        "finished": job.is_finished,
+        "rows_done": job.rows_done,
+        "rows_total": job.rows_total,
+        "rows_per_s": round(rate, 1) if rate else None,
+        "eta_s": round(remaining / rate) if rate else None,
+        "created_count": job.created_count,
+        "updated_count": job.updated_count,
+        "unchanged_count": job.unchanged_count,
+        "failed_count": job.failed_count,
+        "images_added": job.images_added,
+        "images_rejected": job.images_rejected,
+        "errors": job.row_errors.count(),
+        "error": job.error,
+    }

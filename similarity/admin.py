@@ -1,13 +1,21 @@
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
+from catalog import selectors as catalog_selectors
+
+from .admin_views import lifecycle
 from .ml.options import BACKBONES, LABEL_SOURCES, METRIC_COLUMNS, METRICS, WEIGHT_CHOICES_HELP
 from .models import FusionWeights, Job, MerchandisingRule, ModelVersion
-from .services import VersionStateError, job_cancel, model_version_activate, model_version_create
+from .selectors import job_progress, job_progress_summary, rollback_target
+from .selectors.merchandising import rule_in_force
+from .services import job_cancel, model_version_create
 from .services.versions import DEFAULT_TRAINING
+
+TOUCHED_PRODUCTS_SHOWN = 20  # a rule's page lists this many matches, then only their count
 
 
 class TrainForm(forms.ModelForm):
@@ -43,6 +51,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_filter = ["status", "backbone"]
     actions = ["activate"]
     readonly_fields = [
+        "serving",
         "status",
         "backbone",
         "weights",
@@ -71,10 +80,41 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return {**DEFAULT_TRAINING, "auto_activate": True}
 
     def get_fields(self, request, obj=None):
-        return list(TrainForm.base_fields) if obj is None else self.readonly_fields
+        if obj is None:
+            return list(TrainForm.base_fields)
+        return self.get_readonly_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.readonly_fields
+        if obj is None:
+            return []
+        if self.has_activate_permission(request):
+            return self.readonly_fields
+        return [name for name in self.readonly_fields if name != "serving"]
+
+    def has_add_permission(self, request) -> bool:
+        # Adding a version starts a training job: the dedicated permission, not "add".
+        return request.user.has_perm("similarity.train_model")
+
+    def has_activate_permission(self, request) -> bool:
+        return request.user.has_perm("similarity.activate_model")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/activate/",
+                view(self.activate_view),
+                name="similarity_modelversion_activate",
+            ),
+            path("rollback/", view(self.rollback_view), name="similarity_modelversion_rollback"),
+            *super().get_urls(),
+        ]
+
+    def activate_view(self, request, object_id):
+        return lifecycle.activate_view(request, model_admin=self, object_id=object_id)
+
+    def rollback_view(self, request):
+        return lifecycle.rollback_view(request, model_admin=self)
 
     def save_model(self, request, obj, form, change):
         data = dict(form.cleaned_data)
@@ -89,17 +129,29 @@ class ModelVersionAdmin(admin.ModelAdmin):
         messages.success(request, f"Training of v{obj.pk} queued on the ml worker.")
         return HttpResponseRedirect(reverse("admin:similarity_job_change", args=[job.pk]))
 
-    @admin.action(description="Activate the selected version (atomic switch)")
+    @admin.action(description="Activate the selected version…", permissions=["activate"])
     def activate(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version.", messages.ERROR)
-            return
-        try:
-            version = model_version_activate(version=queryset.get())
-        except VersionStateError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return
-        self.message_user(request, f"v{version.pk} is now active.")
+            return None
+        # The action only chooses the version; the switch waits for the confirmation page.
+        url = reverse("admin:similarity_modelversion_activate", args=[queryset.get().pk])
+        return HttpResponseRedirect(url)
+
+    @admin.display(description="Serving")
+    def serving(self, version: ModelVersion) -> str:
+        if version.status == ModelVersion.Status.ACTIVE:
+            target = rollback_target()
+            if target is None:
+                return "Active (no earlier version to roll back to)."
+            url = reverse("admin:similarity_modelversion_rollback")
+            return format_html(
+                'Active. <a class="button" href="{}">Roll back to v{}…</a>', url, target.pk
+            )
+        if version.is_servable:
+            url = reverse("admin:similarity_modelversion_activate", args=[version.pk])
+            return format_html('<a class="button" href="{}">Activate v{}…</a>', url, version.pk)
+        return f"{version.status}: can be activated once it is ready."
 
     @admin.display(description="R@1")
     def recall_at_1(self, version: ModelVersion) -> str:
@@ -174,7 +226,35 @@ class JobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # jobs are started by training or re-embedding, not created by hand
 
-    @admin.action(description="Cancel the selected jobs")
+    def has_cancel_permission(self, request) -> bool:
+        # Whoever may start training may stop it; viewing a job is not enough.
+        return request.user.has_perm("similarity.train_model")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/progress/",
+                view(self.progress_view),
+                name="similarity_job_progress",
+            ),
+            path("<path:object_id>/cancel/", view(self.cancel_view), name="similarity_job_cancel"),
+            *super().get_urls(),
+        ]
+
+    def progress_view(self, request, object_id):
+        return lifecycle.job_progress_view(request, model_admin=self, object_id=object_id)
+
+    def cancel_view(self, request, object_id):
+        return lifecycle.job_cancel_view(request, model_admin=self, object_id=object_id)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["live"] = job_progress(job=obj)
+            context["can_cancel"] = self.has_cancel_permission(request)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.action(description="Cancel the selected jobs", permissions=["cancel"])
     def cancel(self, request, queryset):
         for job in queryset:
             job_cancel(job=job)
@@ -182,19 +262,7 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="Progress")
     def progress_summary(self, job: Job) -> str:
-        p = job.progress
-        parts = [p.get("phase", "")]
-        if "epoch" in p:
-            parts.append(f"epoch {p['epoch']}/{p['epochs']} loss {p['loss']:.3f}")
-            if p.get("val_recall_at_1") is not None:
-                parts.append(f"val R@1 {p['val_recall_at_1']:.3f}")
-        if "total" in p:
-            parts.append(f"{p['done']}/{p['total']} images")
-        if p.get("images_per_s"):
-            parts.append(f"{p['images_per_s']} img/s")
-        if p.get("eta_s") is not None:
-            parts.append(f"ETA {p['eta_s']} s")
-        return " · ".join(part for part in parts if part) or "–"
+        return job_progress_summary(job=job)
 
 
 @admin.register(FusionWeights)
@@ -212,17 +280,59 @@ class MerchandisingRuleAdmin(admin.ModelAdmin):
     list_display = [
         "__str__",
         "kind",
-        "source_product",
-        "source_category",
-        "target_product",
+        "applies_to",
+        "touches",
         "position",
-        "brand",
-        "tag",
         "factor",
         "valid_from",
         "valid_until",
         "is_active",
+        "in_force_now",
     ]
     list_filter = ["kind", "is_active"]
+    list_select_related = ["source_product", "source_category", "target_product"]
     autocomplete_fields = ["source_product", "source_category", "target_product"]
     search_fields = ["note", "brand", "tag", "target_product__sku", "source_product__sku"]
+    readonly_fields = ["in_force_now", "touched_products"]
+
+    @admin.display(description="Applies to the similar lists of")
+    def applies_to(self, rule: MerchandisingRule) -> str:
+        if rule.source_product is not None:
+            return _product_link(rule.source_product)
+        if rule.source_category is not None:
+            return f"category {rule.source_category.path} (and below)"
+        return "every product"
+
+    @admin.display(description="Products it touches")
+    def touches(self, rule: MerchandisingRule) -> str:
+        # The list shows the matching brand/tag, not the products: one query per row otherwise.
+        if rule.target_product is not None:
+            return _product_link(rule.target_product)
+        return " or ".join(
+            part
+            for part in (rule.brand and f"brand {rule.brand}", rule.tag and f"tag {rule.tag}")
+            if part
+        )
+
+    @admin.display(description="In force now", boolean=True)
+    def in_force_now(self, rule: MerchandisingRule) -> bool:
+        return rule_in_force(rule)
+
+    @admin.display(description="Products it touches")
+    def touched_products(self, rule: MerchandisingRule) -> str:
+        if rule.pk is None:
+            return "–"
+        if rule.target_product is not None:
+            return _product_link(rule.target_product)
+        products = catalog_selectors.products_with_brand_or_tag(brand=rule.brand, tag=rule.tag)
+        shown = list(products[:TOUCHED_PRODUCTS_SHOWN])
+        if not shown:
+            return "no active product matches"
+        links = format_html_join(mark_safe("<br>"), "{}", ((_product_link(p),) for p in shown))
+        total = products.count() if len(shown) == TOUCHED_PRODUCTS_SHOWN else len(shown)
+        return format_html("{} active product(s):<br>{}", total, links)
+
+
+def _product_link(product) -> str:
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    return format_html('<a href="{}">{} – {}</a>', url, product.sku, product.title)

@@ -1,6 +1,7 @@
 """Similarity reads for pages and the API (no TensorFlow: vectors come from PostgreSQL)."""
 
 from .history import recommended_for_history
+from .jobs import job_progress, job_progress_summary
 from .search import SearchHit, search_products, text_encoder_for
 from .similar import (
     SimilarItem,
@@ -10,7 +11,7 @@ from .similar import (
     similar_products_for,
     similar_to_vector,
 )
-from .versions import active_version, current_lexical_index, fusion_weights
+from .versions import active_version, current_lexical_index, fusion_weights, rollback_target
 
 __all__ = [
     "SearchHit",
@@ -21,6 +22,9 @@ __all__ = [
     "current_lexical_index",
     "recommended_for_history",
     "fusion_weights",
+    "job_progress",
+    "job_progress_summary",
+    "rollback_target",
     "search_products",
     "similar_products",
     "similar_products_for",

@@ -33,6 +33,16 @@ def rules_in_force(*, product_id: int, category_path: str) -> list[Merchandising
     )
 
 
+def rule_in_force(rule: MerchandisingRule, *, now=None) -> bool:
+    """Whether the serving query applies this rule now (the same test as rules_in_force)."""
+    now = now or timezone.now()
+    return (
+        rule.is_active
+        and (rule.valid_from is None or rule.valid_from <= now)
+        and (rule.valid_until is None or rule.valid_until > now)
+    )
+
+
 def blocked_ids(rules: list[MerchandisingRule]) -> list[int]:
     return [rule.target_product_id for rule in rules if rule.kind == MerchandisingRule.Kind.BLOCK]
 

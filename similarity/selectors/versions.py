@@ -10,6 +10,17 @@ def active_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
 
 
+def rollback_target() -> ModelVersion | None:
+    """The version a rollback reactivates: the most recently active one before the current."""
+    current = active_version()
+    return (
+        ModelVersion.objects.filter(status=ModelVersion.Status.READY, activated_at__isnull=False)
+        .exclude(pk=current.pk if current else None)
+        .order_by("-activated_at")
+        .first()
+    )
+
+
 def current_lexical_index() -> LexicalIndex | None:
     return LexicalIndex.objects.filter(is_current=True).first()
 

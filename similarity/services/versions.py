@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Job, ModelVersion
-from ..selectors import active_version
+from ..selectors import active_version, rollback_target  # noqa: F401 - services re-exports it
 
 logger = logging.getLogger(__name__)
 
@@ -83,13 +83,7 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
 @transaction.atomic
 def model_version_rollback() -> ModelVersion:
     """Activate the most recently active version before the current one."""
-    current = active_version()
-    previous = (
-        ModelVersion.objects.filter(status=ModelVersion.Status.READY, activated_at__isnull=False)
-        .exclude(pk=current.pk if current else None)
-        .order_by("-activated_at")
-        .first()
-    )
+    previous = rollback_target()
     if previous is None:
         raise VersionStateError(ERROR_NO_PREVIOUS)
     return model_version_activate(version=previous)

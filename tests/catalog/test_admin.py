@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from catalog.models import ImportJob
 from catalog.services import import_job_run
+from tests.staff import login, non_staff_user, staff_user
 
 from .factories import csv_bytes, image_bytes, zip_bytes
 
@@ -42,14 +43,97 @@ def test_upload_creates_a_queued_job_and_enqueues_it_after_commit(
     import_job_run(job_id=job.pk)
     page = admin_client.get(response["Location"]).content.decode()
     assert "price &#x27;x&#x27; is not a non-negative amount with at most 2 decimals" in page
-    assert 'http-equiv="refresh"' not in page
+    assert 'data-finished="true"' in page  # the script does not poll a finished job
 
 
-def test_a_running_job_page_refreshes_itself(admin_client):
+def test_a_queued_job_page_polls_its_progress_without_reloading(admin_client):
     upload(admin_client, b"sku,title,price\n", None)
     job = ImportJob.objects.get()
     page = admin_client.get(reverse("admin:catalog_importjob_change", args=[job.pk]))
-    assert 'http-equiv="refresh"' in page.content.decode()
+    html = page.content.decode()
+    assert 'http-equiv="refresh"' not in html
+    assert 'src="/static/js/job_progress.js"' in html
+    assert f'data-progress-url="/admin/catalog/importjob/{job.pk}/progress/"' in html
+    assert 'data-finished="false"' in html
+
+
+def test_the_progress_endpoint_returns_the_imports_real_state(admin_client):
+    rows = [
+        {"sku": "A", "title": "Mug", "price": "1"},
+        {"sku": "B", "title": "Mug", "price": "x"},
+    ]
+    upload(admin_client, csv_bytes(rows, header=["sku", "title", "price"]), None)
+    job = ImportJob.objects.get()
+    url = reverse("admin:catalog_importjob_progress", args=[job.pk])
+    queued = admin_client.get(url).json()
+
+    import_job_run(job_id=job.pk)
+    finished = admin_client.get(url)
+
+    assert (queued["state"], queued["finished"], queued["rows_total"]) == ("queued", False, 0)
+    assert "no-cache" in finished["Cache-Control"]
+    assert finished.json() == {
+        "id": job.pk,
+        "state": "succeeded",
+        "finished": True,
+        "rows_done": 2,
+        "rows_total": 2,
+        "rows_per_s": None,  # only while running
+        "eta_s": None,
+        "created_count": 1,
+        "updated_count": 0,
+        "unchanged_count": 0,
+        "failed_count": 1,
+        "images_added": 0,
+        "images_rejected": 0,
+        "errors": 1,
+        "error": "",
+    }
+
+
+def test_progress_rate_and_eta_while_running():
+    from datetime import timedelta
+
+    from catalog.selectors import import_job_progress
+
+    job = ImportJob.objects.create(state="running", rows_total=100, rows_done=40)
+    job.started_at = job.created_at
+    now = job.started_at + timedelta(seconds=20)
+
+    progress = import_job_progress(job=job, now=now)
+
+    assert (progress["rows_per_s"], progress["eta_s"]) == (2.0, 30)
+
+
+def test_staff_without_the_upload_permission_cannot_upload(client):
+    login(client, staff_user("catalog.add_importjob", "catalog.view_importjob"))
+
+    assert client.get(ADD_URL).status_code == 403
+    response = upload(client, b"sku,title,price\nA,Mug,1\n", None)
+
+    assert response.status_code == 403
+    assert ImportJob.objects.count() == 0
+
+
+def test_staff_with_the_upload_permission_upload(client, django_capture_on_commit_callbacks):
+    login(client, staff_user("catalog.upload_catalogue", "catalog.view_importjob"))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = upload(client, b"sku,title,price\nA,Mug,1\n", None)
+
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("admin:catalog_importjob_change", args=[job.pk])
+    assert len(callbacks) == 1
+
+
+@pytest.mark.parametrize("url", [ADD_URL, reverse("admin:catalog_importjob_progress", args=[1])])
+def test_non_staff_are_sent_to_the_admin_login(client, url):
+    login(client, non_staff_user())
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('admin:login')}?next={url}"
 
 
 def test_images_must_be_a_zip(admin_client):

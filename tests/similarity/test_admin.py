@@ -58,7 +58,7 @@ def test_job_page_shows_progress_refreshes_and_can_be_cancelled(admin_client):
 
     page = admin_client.get(reverse("admin:similarity_job_change", args=[job.pk])).content.decode()
     assert "training · epoch 2/5 loss 1.500 · val R@1 0.750 · 40.0 img/s · ETA 12 s" in page
-    assert 'http-equiv="refresh"' in page
+    assert 'data-progress-url="' in page  # static/js/job_progress.js polls: no meta refresh
 
     admin_client.post(
         reverse("admin:similarity_job_changelist"),
@@ -85,14 +85,16 @@ def test_version_page_shows_metrics_against_baselines(admin_client):
     assert "<tr><th>colour_histogram</th><td>0.400</td>" in page.content.decode()
 
 
-def test_activate_action(admin_client):
+def test_activate_action_confirms_then_activates(admin_client):
     version = ModelVersion.objects.create(
         backbone="small_cnn", weights="none", input_size=32, embedding_dim=8, status="ready"
     )
     admin_client.post(
         reverse("admin:similarity_modelversion_changelist"),
         {"action": "activate", "_selected_action": [version.pk]},
+        follow=True,
     )
+    admin_client.post(reverse("admin:similarity_modelversion_activate", args=[version.pk]))
     version.refresh_from_db()
     assert version.status == "active"
 

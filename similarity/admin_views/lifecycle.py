@@ -1,0 +1,113 @@
+"""Admin pages of a version's and a job's lifecycle: the activation and rollback confirmations,
+a job's JSON progress (polled by static/js/job_progress.js) and its cancel button.
+
+ModelVersionAdmin and JobAdmin mount these through get_urls(), inside `admin_view`: non-staff
+users are sent to the admin login; staff without the permission get 403.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from ..models import Job, ModelVersion
+from ..selectors import active_version, job_progress, rollback_target
+from ..services import (
+    VersionStateError,
+    job_cancel,
+    model_version_activate,
+    model_version_rollback,
+)
+
+ACTIVATED = "v{pk} is now active; v{previous} stays ready for a rollback."
+ACTIVATED_FIRST = "v{pk} is now active."
+ROLLED_BACK = "Rolled back: v{pk} is active again; v{previous} stays ready."
+NOTHING_TO_ROLL_BACK_TO = "There is no earlier active version to roll back to."
+CANCEL_REQUESTED = "Cancellation of job #{pk} requested; the worker stops at its next check."
+ALREADY_FINISHED = "Job #{pk} has already finished ({state})."
+CONFIRMATION_TEMPLATE = "admin/similarity/modelversion/switch_confirmation.html"
+
+
+def version_change_url(version: ModelVersion) -> str:
+    return reverse("admin:similarity_modelversion_change", args=[version.pk])
+
+
+def activate_view(request, *, model_admin, object_id: str):
+    """GET: what would change; POST: switch atomically (model_version_activate)."""
+    if not model_admin.has_activate_permission(request):
+        raise PermissionDenied
+    version = get_object_or_404(ModelVersion, pk=object_id)
+    current = active_version()
+    if request.method == "POST":
+        try:
+            model_version_activate(version=version)
+        except VersionStateError as exc:
+            messages.error(request, str(exc))
+        else:
+            message = ACTIVATED if current and current != version else ACTIVATED_FIRST
+            messages.success(
+                request, message.format(pk=version.pk, previous=current and current.pk)
+            )
+        return HttpResponseRedirect(version_change_url(version))
+    return _confirmation(model_admin, request, target=version, current=current, rollback=False)
+
+
+def rollback_view(request, *, model_admin):
+    """GET: which version a rollback reactivates; POST: reactivate it (model_version_rollback)."""
+    if not model_admin.has_activate_permission(request):
+        raise PermissionDenied
+    target, current = rollback_target(), active_version()
+    if target is None:
+        messages.error(request, NOTHING_TO_ROLL_BACK_TO)
+        return HttpResponseRedirect(reverse("admin:similarity_modelversion_changelist"))
+    if request.method == "POST":
+        try:
+            version = model_version_rollback()
+        except VersionStateError as exc:  # another admin rolled back in between
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(reverse("admin:similarity_modelversion_changelist"))
+        messages.success(
+            request, ROLLED_BACK.format(pk=version.pk, previous=current and current.pk)
+        )
+        return HttpResponseRedirect(version_change_url(version))
+    return _confirmation(model_admin, request, target=target, current=current, rollback=True)
+
+
+def _confirmation(model_admin, request, *, target, current, rollback: bool):
+    verb = "Roll back to" if rollback else "Activate"
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": ModelVersion._meta,
+        "title": f"{verb} v{target.pk}?",
+        "target": target,
+        "current": current,
+        "rollback": rollback,
+        "servable": target.is_servable,
+    }
+    return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
+
+
+@never_cache
+def job_progress_view(request, *, model_admin, object_id: str):
+    """The job's real state from its row, for the page's script (no template, no reload)."""
+    job = get_object_or_404(Job, pk=object_id)
+    if not model_admin.has_view_permission(request, job):
+        raise PermissionDenied
+    return JsonResponse(job_progress(job=job))
+
+
+@require_POST
+def job_cancel_view(request, *, model_admin, object_id: str):
+    if not model_admin.has_cancel_permission(request):
+        raise PermissionDenied
+    job = get_object_or_404(Job, pk=object_id)
+    if job.is_finished:
+        messages.warning(request, ALREADY_FINISHED.format(pk=job.pk, state=job.state))
+    else:
+        job_cancel(job=job)
+        messages.success(request, CANCEL_REQUESTED.format(pk=job.pk))
+    return HttpResponseRedirect(reverse("admin:similarity_job_change", args=[job.pk]))

@@ -1,0 +1,83 @@
+/* Live progress on the admin pages of a training/embedding job and of a catalogue import.
+
+   The page's #live-progress element names the job's JSON progress endpoint. Until the job has
+   finished, this script fetches the job's real state every POLL_MS and writes each value in
+   place: into the elements that name its key (data-progress-field="key") and into the admin's
+   read-only field of the same name. No full-page reload: once the job has finished it stops and
+   offers a link to the final report (the per-row errors, metrics) instead. */
+(function () {
+  "use strict";
+
+  // Jobs report every few batches or rows; polling faster would only cost queries.
+  var POLL_MS = 2000;
+  // After a failed request (server restarting, session expired) wait longer before retrying.
+  var RETRY_MS = 10000;
+
+  var panel = document.getElementById("live-progress");
+  if (!panel || panel.dataset.finished === "true") {
+    return;
+  }
+
+  function format(value, kind) {
+    if (value === null || value === undefined || value === "") {
+      return "–";
+    }
+    if (kind === "fixed3" && typeof value === "number") {
+      return value.toFixed(3);
+    }
+    if (kind === "duration" && typeof value === "number") {
+      return value + " s";
+    }
+    return String(value);
+  }
+
+  function render(data) {
+    panel.querySelectorAll("[data-progress-field]").forEach(function (element) {
+      var key = element.dataset.progressField;
+      element.textContent = format(data[key], element.dataset.progressFormat);
+    });
+    Object.keys(data).forEach(function (key) {
+      var value = data[key];
+      if (typeof value === "boolean" || (typeof value === "object" && value !== null)) {
+        return; // the admin shows booleans as icons: leave those to the final report
+      }
+      document.querySelectorAll(".field-" + key + " .readonly").forEach(function (element) {
+        element.textContent = format(value);
+      });
+    });
+    panel.dataset.state = data.state;
+    if (data.finished) {
+      panel.dataset.finished = "true";
+      panel.querySelectorAll("[data-progress-hide-when-finished]").forEach(function (element) {
+        element.hidden = true;
+      });
+      panel.querySelectorAll("[data-progress-show-when-finished]").forEach(function (element) {
+        element.hidden = false;
+      });
+    }
+  }
+
+  function poll() {
+    fetch(panel.dataset.progressUrl, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("progress request failed: " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (data) {
+        render(data);
+        if (!data.finished) {
+          window.setTimeout(poll, POLL_MS);
+        }
+      })
+      .catch(function () {
+        window.setTimeout(poll, RETRY_MS);
+      });
+  }
+
+  window.setTimeout(poll, POLL_MS);
+})();
