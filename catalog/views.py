@@ -6,6 +6,11 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
+from experiments import selectors as experiment_selectors
+from experiments import services as experiment_services
+from experiments.models import Impression
+from experiments.selectors import Assignment
+from experiments.services import WidgetItems
 from similarity import selectors as similarity_selectors
 
 from . import history, selectors
@@ -31,7 +36,15 @@ def product_list(request):
         )
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     viewed = history.recently_viewed_ids(request.session)
-    show_history = page.number == 1 and not query and category is None
+    widgets = {}
+    if viewed and page.number == 1 and not query and category is None:
+        session_id, assignment = _assignment(request)
+        widgets = experiment_services.impressions_log(
+            session_id=session_id,
+            assignment=assignment,
+            source=None,
+            widgets=_history_widgets(viewed, shown=viewed, version=assignment.active),
+        )
     return render(
         request,
         "catalog/product_list.html",
@@ -40,7 +53,7 @@ def product_list(request):
             "query": query,
             "current_category": category,
             "categories": selectors.category_list_with_counts(),
-            **(_history_context(viewed, shown=viewed) if show_history else {}),
+            **widgets,
         },
     )
 
@@ -52,28 +65,44 @@ def product_detail(request, sku: str):
         raise Http404("No such product")
     viewed = history.recently_viewed_ids(request.session, exclude=product.pk)
     history.record_view(request.session, product.pk)
-    return render(
-        request,
-        "catalog/product_detail.html",
-        {
-            "product": product,
-            "similar": similarity_selectors.similar_products(product=product, k=SIMILAR_ITEMS),
-            **_history_context([product.pk, *viewed], shown=viewed),
-        },
+    session_id, assignment = _assignment(request)
+    # A running A/B test may serve this shopper's similar items from its candidate version.
+    similar = similarity_selectors.similar_products(
+        product=product, k=SIMILAR_ITEMS, version=assignment.version
     )
+    widgets = experiment_services.impressions_log(
+        session_id=session_id,
+        assignment=assignment,
+        source=product,
+        widgets=[
+            WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
+            *_history_widgets([product.pk, *viewed], shown=viewed, version=assignment.active),
+        ],
+    )
+    return render(request, "catalog/product_detail.html", {"product": product, **widgets})
 
 
-def _history_context(profile_ids: list[int], *, shown: list[int]) -> dict:
-    """Recently viewed products and recommendations from that history (most recent first)."""
-    if not profile_ids:
-        return {"recently_viewed": [], "recommended": []}
+def _assignment(request) -> tuple[str, Assignment]:
+    """The hashed session id (creating the session if needed) and its experiment arm."""
+    session_id = experiment_services.session_hash(session=request.session)
+    return session_id, experiment_selectors.assignment_for(session_id=session_id)
+
+
+def _history_widgets(profile_ids: list[int], *, shown: list[int], version) -> list[WidgetItems]:
+    """Recommendations from the history (served by the active `version`) and recently viewed."""
     by_id = selectors.products_by_ids(ids=shown[:HISTORY_ITEMS])
-    return {
-        "recently_viewed": [by_id[pid] for pid in shown[:HISTORY_ITEMS] if pid in by_id],
-        "recommended": similarity_selectors.recommended_for_history(
-            viewed_ids=profile_ids, k=HISTORY_ITEMS
+    return [
+        WidgetItems(
+            Impression.Widget.RECOMMENDED,
+            similarity_selectors.recommended_for_history(viewed_ids=profile_ids, k=HISTORY_ITEMS),
+            version,
         ),
-    }
+        WidgetItems(
+            Impression.Widget.RECENTLY_VIEWED,
+            [by_id[pid] for pid in shown[:HISTORY_ITEMS] if pid in by_id],
+            None,  # the shopper's own history: no model chose it
+        ),
+    ]
 
 
 @require_GET

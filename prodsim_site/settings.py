@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "prodsim_site",
     "catalog",
     "similarity",
+    "experiments",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,106 @@
+import secrets
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def new_salt() -> str:
+    return secrets.token_hex(8)
+
+
+class Experiment(models.Model):
+    """An A/B test: `share` % of sessions see the candidate version's similar items.
+
+    The other sessions (the control arm) see the active version. Assignment hashes the
+    experiment's salt with the hashed session id, so a shopper stays in one arm for the whole
+    experiment and a new experiment reshuffles the sessions. At most one experiment runs.
+    """
+
+    class Arm(models.TextChoices):
+        CONTROL = "control"
+        CANDIDATE = "candidate"
+
+    name = models.CharField(max_length=200)
+    candidate = models.ForeignKey(
+        "similarity.ModelVersion", on_delete=models.PROTECT, related_name="experiments"
+    )
+    share = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(100)],
+        help_text="Percent of sessions sent to the candidate version (0–100).",
+    )
+    salt = models.CharField(max_length=32, default=new_salt, editable=False)
+    active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        # Starting or stopping changes what shoppers see, like activating a model version.
+        permissions = [("run_experiment", "Can start or stop an A/B experiment")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=Q(active=True), name="one_running_experiment"
+            ),
+            models.CheckConstraint(
+                condition=Q(share__gte=0, share__lte=100), name="experiment_share_percent"
+            ),
+            models.CheckConstraint(
+                condition=Q(active=False) | Q(started_at__isnull=False, ended_at__isnull=True),
+                name="running_experiment_started_not_ended",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Impression(models.Model):
+    """One product shown at one position of a widget on a rendered page.
+
+    `session_hash` is an HMAC of the session key, never the key itself. `model_version` is the
+    version that produced the list (none for "recently viewed", which is the shopper's history).
+    """
+
+    class Widget(models.TextChoices):
+        SIMILAR = "similar", "Similar items"
+        RECOMMENDED = "recommended", "Recommended for you"
+        RECENTLY_VIEWED = "recently_viewed", "Recently viewed"
+
+    widget = models.CharField(max_length=20, choices=Widget.choices)
+    source_product = models.ForeignKey(
+        "catalog.Product", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    shown_product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField(help_text="1 = first in the widget.")
+    model_version = models.ForeignKey(
+        "similarity.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    experiment = models.ForeignKey(
+        Experiment, null=True, on_delete=models.SET_NULL, related_name="impressions"
+    )
+    arm = models.CharField(max_length=10, choices=Experiment.Arm.choices, blank=True)
+    session_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(position__gte=1), name="impression_position_1")
+        ]
+        indexes = [models.Index(fields=["experiment", "widget", "arm"])]
+
+    def __str__(self) -> str:
+        return f"{self.widget} #{self.position}: {self.shown_product_id}"
+
+
+class Click(models.Model):
+    """One click on an impression's link; every click is a row, repeated clicks included."""
+
+    impression = models.ForeignKey(Impression, on_delete=models.CASCADE, related_name="clicks")
+    session_hash = models.CharField(max_length=64, blank=True, help_text="Of the clicking session.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"click on {self.impression_id}"

@@ -1,0 +1,141 @@
+"""Experiment writes: starting and stopping A/B tests, logging impressions and clicks."""
+
+from dataclasses import dataclass
+
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from catalog.models import Product
+from similarity.models import ModelVersion
+
+from .models import Click, Experiment, Impression
+from .selectors import Assignment, session_id_hash
+from .tokens import BadClickToken, click_token, click_token_read
+
+ANOTHER_RUNNING = "Another experiment is running; stop it first."
+CANDIDATE_NOT_READY = "The candidate must be a ready (trained, embedded, not active) version."
+ALREADY_RAN = "This experiment has already run; create a new one to test again."
+NOT_RUNNING = "This experiment is not running."
+
+
+class ExperimentStateError(Exception):
+    """A start or stop that the experiment's state does not allow; the message is for the admin."""
+
+
+def experiment_start(*, experiment: Experiment) -> Experiment:
+    """Start splitting sessions. Only one experiment runs at a time (a DB constraint)."""
+    if experiment.started_at is not None:
+        raise ExperimentStateError(ALREADY_RAN)
+    if experiment.candidate.status != ModelVersion.Status.READY:
+        raise ExperimentStateError(CANDIDATE_NOT_READY)
+    experiment.active, experiment.started_at = True, timezone.now()
+    try:
+        with transaction.atomic():
+            experiment.save(update_fields=["active", "started_at"])
+    except IntegrityError:
+        experiment.active, experiment.started_at = False, None
+        raise ExperimentStateError(ANOTHER_RUNNING)
+    return experiment
+
+
+def experiment_stop(*, experiment: Experiment) -> Experiment:
+    """Stop splitting: every session sees the active version again; the results stay."""
+    if not experiment.active:
+        raise ExperimentStateError(NOT_RUNNING)
+    experiment.active, experiment.ended_at = False, timezone.now()
+    experiment.save(update_fields=["active", "ended_at"])
+    return experiment
+
+
+def session_hash(*, session: SessionBase) -> str:
+    """The hashed id of the visitor's session, creating the session when there is none yet."""
+    if session.session_key is None:
+        session.save()
+        # The middleware sends the cookie only for modified sessions; without it the next page
+        # would start another session and could land in the other arm.
+        session.modified = True
+    return session_id_hash(session_key=session.session_key)
+
+
+@dataclass(frozen=True)
+class WidgetItems:
+    """A widget as rendered: its items (SimilarItem or Product) in display order."""
+
+    widget: str  # an Impression.Widget value
+    items: list
+    version: ModelVersion | None  # the version that produced the list, if a model did
+
+
+@dataclass(frozen=True)
+class ShownItem:
+    """What a widget's template renders: the product, its tracked link and the explanation."""
+
+    product: Product
+    click_url: str
+    score: float | None = None
+    breakdown: object | None = None
+
+
+def impressions_log(
+    *,
+    session_id: str,
+    assignment: Assignment,
+    source: Product | None,
+    widgets: list[WidgetItems],
+) -> dict[str, list[ShownItem]]:
+    """Log every shown item in one INSERT; return each widget's items with click links."""
+    now = timezone.now()
+    rows = [
+        Impression(
+            widget=widget.widget,
+            source_product=source,
+            shown_product=_product_of(item),
+            position=position,
+            model_version=widget.version,
+            experiment=assignment.experiment,
+            arm=assignment.arm,
+            session_hash=session_id,
+            created_at=now,
+        )
+        for widget in widgets
+        for position, item in enumerate(widget.items, start=1)
+    ]
+    Impression.objects.bulk_create(rows)  # PostgreSQL returns the ids the tokens need
+    shown, rows_left = {}, iter(rows)
+    for widget in widgets:
+        shown[widget.widget] = [
+            ShownItem(
+                product=_product_of(item),
+                click_url=_click_url(next(rows_left).pk),
+                score=getattr(item, "score", None),
+                breakdown=getattr(item, "breakdown", None),
+            )
+            for item in widget.items
+        ]
+    return shown
+
+
+def _product_of(item) -> Product:
+    return item if isinstance(item, Product) else item.product
+
+
+def _click_url(impression_id: int) -> str:
+    token = click_token(impression_id=impression_id)
+    return reverse("experiments:click") + "?" + urlencode({"t": token})
+
+
+def click_log(*, token: str, session_id: str) -> Product:
+    """Record one click on the impression the token names; return the product to show.
+
+    Raises tokens.BadClickToken for forged or expired tokens and for impressions that no
+    longer exist.
+    """
+    impression_id = click_token_read(token=token)
+    impression = Impression.objects.filter(pk=impression_id).select_related("shown_product").first()
+    if impression is None:
+        raise BadClickToken("no such impression")
+    Click.objects.create(impression=impression, session_hash=session_id)
+    return impression.shown_product

@@ -1,0 +1,50 @@
+"""Confidence intervals for click-through rates (plain Python, no Django).
+
+Wilson's score interval for one proportion; Newcombe's hybrid score interval (his method 10)
+for the difference of two independent proportions, built from the two Wilson intervals.
+Both keep their coverage near 95 % at the small counts and low rates that clicks have, where
+the textbook Wald interval p ± z·√(p(1−p)/n) collapses to zero width at 0 clicks.
+References: Newcombe, Stat. Med. 17 (1998) 857-872 and 873-890.
+"""
+
+import math
+from dataclasses import dataclass
+
+Z_95 = 1.959963984540054  # standard normal quantile for a two-sided 95 % interval
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float
+    low: float
+    high: float
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> Interval | None:
+    """Wilson score interval for successes/trials; None without trials.
+
+    Bounds lie in [0, 1]; `estimate` is the observed proportion successes/trials.
+    """
+    if trials <= 0:
+        return None
+    if not 0 <= successes <= trials:
+        raise ValueError(f"successes must lie in [0, {trials}]; got {successes}")
+    p = successes / trials
+    z2 = z * z
+    centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / (1 + z2 / trials)
+    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+
+
+def difference_interval(
+    successes_a: int, trials_a: int, successes_b: int, trials_b: int, z: float = Z_95
+) -> Interval | None:
+    """Newcombe's interval for p_a − p_b (independent samples); None if either has no trials."""
+    a = wilson_interval(successes_a, trials_a, z)
+    b = wilson_interval(successes_b, trials_b, z)
+    if a is None or b is None:
+        return None
+    d = a.estimate - b.estimate
+    below = math.sqrt((a.estimate - a.low) ** 2 + (b.high - b.estimate) ** 2)
+    above = math.sqrt((a.high - a.estimate) ** 2 + (b.estimate - b.low) ** 2)
+    return Interval(d, d - below, d + above)

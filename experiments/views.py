@@ -1,0 +1,23 @@
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import selectors, services
+from .tokens import BadClickToken
+
+BAD_LINK = "This link is invalid or has expired."
+
+
+@require_GET
+@never_cache  # a cached redirect would skip the log
+def click(request):
+    """Log a click on a widget link, then send the shopper to the product's page."""
+    key = request.session.session_key
+    session_id = selectors.session_id_hash(session_key=key) if key else ""
+    try:
+        product = services.click_log(token=request.GET.get("t", ""), session_id=session_id)
+    except BadClickToken:
+        return HttpResponseBadRequest(BAD_LINK, content_type="text/plain; charset=utf-8")
+    # The target is rebuilt from the logged row's product, so the link cannot redirect elsewhere.
+    return redirect(product.get_absolute_url())

@@ -1,0 +1,198 @@
+"""A/B tests: one running at a time, the candidate arm served by the candidate, the evidence."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from experiments import selectors, services
+from experiments.models import Click, Experiment, Impression
+from experiments.services import ExperimentStateError
+from experiments.stats import difference_interval, wilson_interval
+from similarity.models import ModelVersion
+from similarity.selectors import similar_products
+
+from .conftest import running
+
+pytestmark = pytest.mark.django_db
+
+ACTIVE_ORDER = ["BAR-0-0", "BAR-0-1", "CROSS-0-0", "CROSS-0-1", "FRAME-0-0", "FRAME-0-1"]
+CANDIDATE_ORDER = ["FRAME-0-0", "FRAME-0-1", "CROSS-0-0", "CROSS-0-1", "BAR-0-0", "BAR-0-1"]
+
+
+def similar_skus(response) -> list[str]:
+    return [item.product.sku for item in response.context["similar"]]
+
+
+def test_the_database_allows_one_running_experiment(shop):
+    running(shop.candidate, 50)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Experiment.objects.create(
+            name="second",
+            candidate=shop.candidate,
+            share=10,
+            active=True,
+            started_at=timezone.now(),
+        )
+
+
+def test_starting_a_second_experiment_is_refused_with_a_reason(shop):
+    first = running(shop.candidate, 50)
+    second = Experiment.objects.create(name="second", candidate=shop.candidate, share=10)
+    with pytest.raises(ExperimentStateError, match=re.escape(services.ANOTHER_RUNNING)):
+        services.experiment_start(experiment=second)
+    second.refresh_from_db()
+    assert (second.active, second.started_at) == (False, None)
+
+    services.experiment_stop(experiment=first)
+    assert services.experiment_start(experiment=second).active
+    with pytest.raises(ExperimentStateError, match=re.escape(services.ALREADY_RAN)):
+        services.experiment_start(experiment=first)
+
+
+def test_only_a_ready_version_can_be_the_candidate(shop):
+    experiment = Experiment.objects.create(name="self", candidate=shop.active, share=50)
+    with pytest.raises(ExperimentStateError, match=re.escape(services.CANDIDATE_NOT_READY)):
+        services.experiment_start(experiment=experiment)
+
+
+@pytest.mark.parametrize(
+    ("share", "arm", "order"), [(100, "candidate", CANDIDATE_ORDER), (0, "control", ACTIVE_ORDER)]
+)
+def test_each_arm_is_served_and_logged_by_its_version(client, shop, share, arm, order):
+    experiment = running(shop.candidate, share)
+    version = shop.candidate if arm == "candidate" else shop.active
+    expected = similar_products(product=shop.products["SQUARE-0-0"], k=8, version=version)
+
+    response = client.get("/products/SQUARE-0-0/")
+
+    assert similar_skus(response) == order == [item.product.sku for item in expected]
+    assert list(
+        Impression.objects.filter(widget="similar")
+        .order_by("position")
+        .values_list("shown_product__sku", "model_version", "experiment", "arm")
+    ) == [(sku, version.pk, experiment.pk, arm) for sku in order]
+    # Only the similar strip is under test: recommendations stay on the active version.
+    assert set(
+        Impression.objects.filter(widget="recommended").values_list("model_version", flat=True)
+    ) == {shop.active.pk}
+
+
+def test_a_session_keeps_its_arm_across_pages(client, shop):
+    experiment = running(shop.candidate, 50)
+    client.get("/products/SQUARE-0-0/")
+    session_id = selectors.session_id_hash(session_key=client.cookies["sessionid"].value)
+    arm = selectors.arm_for(salt=experiment.salt, share=50, session_id=session_id)
+    order = CANDIDATE_ORDER if arm == "candidate" else ACTIVE_ORDER
+
+    for _ in range(3):
+        assert similar_skus(client.get("/products/SQUARE-0-0/")) == order
+    assert set(Impression.objects.values_list("arm", flat=True)) == {arm}
+
+
+def test_stopping_or_losing_the_candidate_ends_the_split(client, shop):
+    experiment = running(shop.candidate, 100)
+    ModelVersion.objects.filter(pk=shop.candidate.pk).update(status="archived")
+    assert similar_skus(client.get("/products/SQUARE-0-0/")) == ACTIVE_ORDER
+
+    ModelVersion.objects.filter(pk=shop.candidate.pk).update(status="ready")
+    services.experiment_stop(experiment=experiment)
+    assert similar_skus(client.get("/products/SQUARE-0-0/")) == ACTIVE_ORDER
+    assert set(Impression.objects.values_list("arm", "experiment")) == {("", None)}
+
+
+def impressions(experiment, version, arm: str, count: int, clicks: list[int], widget="similar"):
+    """`count` impressions; clicks[i] clicks on the i-th."""
+    product = Impression._meta.get_field("shown_product").related_model.objects.first()
+    rows = Impression.objects.bulk_create(
+        Impression(
+            widget=widget,
+            shown_product=product,
+            position=1 + i % 8,
+            model_version=version,
+            experiment=experiment,
+            arm=arm,
+            session_hash=f"{i:064}",
+        )
+        for i in range(count)
+    )
+    Click.objects.bulk_create(
+        Click(impression=row, session_hash=row.session_hash)
+        for row, n in zip(rows, clicks, strict=False)
+        for _ in range(n)
+    )
+
+
+def test_results_count_each_arm_and_compare_their_ctr(shop):
+    experiment = running(shop.candidate, 50)
+    impressions(experiment, shop.candidate, "candidate", 200, [1] * 30 + [2] * 6)  # 36 clicked
+    impressions(experiment, shop.active, "control", 250, [1] * 20 + [3] * 2)  # 22 clicked
+    impressions(experiment, shop.active, "control", 40, [1] * 40, widget="recommended")
+    impressions(None, shop.active, "", 70, [1] * 70)  # before the experiment
+
+    results = selectors.experiment_results(experiment=experiment)
+
+    candidate, control = results.arms["candidate"], results.arms["control"]
+    assert (candidate.impressions, candidate.clicks, candidate.clicked_impressions) == (200, 42, 36)
+    assert (control.impressions, control.clicks, control.clicked_impressions) == (250, 26, 22)
+    assert candidate.versions == [shop.candidate] and control.versions == [shop.active]
+    assert candidate.ctr == wilson_interval(36, 200)
+    assert control.ctr == wilson_interval(22, 250)
+    assert results.difference == difference_interval(36, 200, 22, 250)
+    assert results.difference.estimate == pytest.approx(0.18 - 0.088)
+    assert results.difference.low > 0  # 9.2 points better, and the interval says so
+
+
+def test_results_without_impressions_have_no_intervals(shop):
+    results = selectors.experiment_results(experiment=running(shop.candidate, 50))
+    assert [(a.impressions, a.ctr) for a in results.arms.values()] == [(0, None), (0, None)]
+    assert results.difference is None
+
+
+def test_the_admin_page_shows_the_evidence_and_links_the_versions(admin_client, shop):
+    experiment = running(shop.candidate, 50)
+    impressions(experiment, shop.candidate, "candidate", 200, [1] * 36)
+    impressions(experiment, shop.active, "control", 250, [1] * 22)
+
+    html = admin_client.get(f"/admin/experiments/experiment/{experiment.pk}/change/").content
+    html = html.decode()
+
+    ctr = wilson_interval(36, 200)
+    assert f"18.00 [{100 * ctr.low:.2f}, {100 * ctr.high:.2f}]" in html
+    assert "<td>200</td><td>36</td><td>36</td>" in html and "<td>250</td><td>22</td>" in html
+    diff = difference_interval(36, 200, 22, 250)
+    assert f"+9.20 [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}]" in html
+    assert "The candidate&#x27;s CTR is higher" in html
+    assert f'href="/admin/similarity/modelversion/{shop.candidate.pk}/change/"' in html
+    assert f'href="/admin/similarity/modelversion/{shop.active.pk}/change/"' in html
+
+
+def test_admin_actions_start_and_stop_with_the_run_permission(client, admin_client, shop):
+    experiment = Experiment.objects.create(name="frames", candidate=shop.candidate, share=20)
+    changelist = "/admin/experiments/experiment/"
+    action = {"_selected_action": [experiment.pk]}
+
+    admin_client.post(changelist, {**action, "action": "start"})
+    experiment.refresh_from_db()
+    assert experiment.active and experiment.started_at is not None
+
+    staff = User.objects.create_user("editor", password="pw", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="_experiment"))
+    staff.user_permissions.remove(Permission.objects.get(codename="run_experiment"))
+    client.force_login(staff)
+    page = client.get(changelist).content.decode()
+    assert 'value="stop"' not in page and 'value="start"' not in page
+    client.post(changelist, {**action, "action": "stop"})
+    experiment.refresh_from_db()
+    assert experiment.active
+
+    admin_client.post(changelist, {**action, "action": "stop"})
+    experiment.refresh_from_db()
+    assert not experiment.active and experiment.ended_at is not None
+
+
+def test_the_add_form_offers_only_ready_versions(admin_client, shop):
+    form = admin_client.get("/admin/experiments/experiment/add/").context["adminform"].form
+    assert list(form.fields["candidate"].queryset) == [shop.candidate]
