@@ -8,8 +8,9 @@ from django.utils.safestring import mark_safe
 from catalog import selectors as catalog_selectors
 
 from .admin_views import lifecycle
+from .admin_views.compare import comparison_html, gold_set_html
 from .ml.options import BACKBONES, LABEL_SOURCES, METRIC_COLUMNS, METRICS, WEIGHT_CHOICES_HELP
-from .models import FusionWeights, Job, MerchandisingRule, ModelVersion
+from .models import FusionWeights, Job, Judgment, MerchandisingRule, ModelVersion
 from .selectors import job_progress, job_progress_summary, rollback_target
 from .selectors.merchandising import rule_in_force
 from .services import job_cancel, model_version_create
@@ -61,6 +62,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "metric",
         "label_source",
         "metrics_table",
+        "comparison",
+        "gold_set",
         "history",
         "params",
         "dataset_summary",
@@ -184,6 +187,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
             ),
         )
         return format_html("<table><tr><th></th>{}</tr>{}</table>", header, rows)
+
+    @admin.display(description="Compared with the active version and the baselines")
+    def comparison(self, version: ModelVersion) -> str:
+        return comparison_html(version=version)
+
+    @admin.display(description="Gold set (admins' judged pairs)")
+    def gold_set(self, version: ModelVersion) -> str:
+        return gold_set_html(version=version)
 
     @admin.display(description="Dataset")
     def dataset_summary(self, version: ModelVersion) -> str:
@@ -336,3 +347,18 @@ class MerchandisingRuleAdmin(admin.ModelAdmin):
 def _product_link(product) -> str:
     url = reverse("admin:catalog_product_change", args=[product.pk])
     return format_html('<a href="{}">{} – {}</a>', url, product.sku, product.title)
+
+
+@admin.register(Judgment)
+class JudgmentAdmin(admin.ModelAdmin):
+    """The gold set: verdicts are given in the preview; here they are listed and corrected."""
+
+    list_display = ["source", "target", "verdict", "category_path", "user", "updated_at"]
+    list_filter = ["verdict", "category_path"]
+    list_select_related = ["source", "target", "user"]
+    search_fields = ["source__sku", "target__sku", "category_path"]
+    fields = ["source", "target", "verdict", "category_path", "user", "created_at", "updated_at"]
+    readonly_fields = ["source", "target", "category_path", "user", "created_at", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a pair is judged where it is seen: the preview

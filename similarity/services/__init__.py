@@ -1,6 +1,7 @@
 """Similarity writes that the web process may call (no TensorFlow). The worker-only pipeline
 lives in `services.pipeline`, `services.embedding` and `services.baselines`."""
 
+from .judgments import JudgmentError, judgment_record
 from .requests import catalogue_changed_request, products_changed_request
 from .versions import (
     VersionStateError,
@@ -12,6 +13,8 @@ from .versions import (
 )
 
 __all__ = [
+    "JudgmentError",
+    "judgment_record",
     "VersionStateError",
     "active_version",
     "job_cancel",
