@@ -136,6 +136,7 @@ class Job(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         CANCELLED = "cancelled"
+        TIMED_OUT = "timed_out"  # the task's soft or hard time limit ended it
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
@@ -160,7 +161,12 @@ class Job(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.state in {self.State.SUCCEEDED, self.State.FAILED, self.State.CANCELLED}
+        return self.state in {
+            self.State.SUCCEEDED,
+            self.State.FAILED,
+            self.State.CANCELLED,
+            self.State.TIMED_OUT,
+        }
 
 
 class LexicalIndex(models.Model):

@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
+from prodsim_site.outages import DATABASE_OUTAGE
 
 from .. import vector_store
 from ..ml.artifacts import CHECKPOINT_DIR
@@ -29,6 +31,7 @@ from .versions import active_version, model_version_activate
 logger = logging.getLogger(__name__)
 
 PRIMARY_METRIC = "recall_at_1"
+ERROR_TIMED_OUT = "timed out after {seconds} s"
 TRAINING_FIELDS = set(TrainingConfig.__dataclass_fields__)
 
 
@@ -228,6 +231,8 @@ def job_run(*, job_id: int, max_attempts: int) -> Job | None:
         model_version_train(job=job)
     except JobCancelled:
         return job_fail(job=job, error="cancelled by an admin", state=Job.State.CANCELLED)
+    except (SoftTimeLimitExceeded, *DATABASE_OUTAGE):
+        raise  # the task's policy: a time-out ends the job as timed_out, an outage is retried
     except Exception as exc:  # the job boundary: any failure fails this version, never serving
         logger.exception("Training job %s failed", job.pk)
         return job_fail(job=job, error=f"{type(exc).__name__}: {exc}")
@@ -243,4 +248,17 @@ def job_fail(*, job: Job, error: str, state: str = Job.State.FAILED) -> Job:
     if version is not None and version.status != ModelVersion.Status.ACTIVE:
         vector_store.hnsw_index_drop(version=version)  # never leave a half-built index
         _set_status(version, ModelVersion.Status.FAILED, error=error[:5000])
+    return job
+
+
+def job_time_out(*, job_id: int, seconds: float) -> Job | None:
+    """Record that a time limit ended this job; a training job also fails its version."""
+    job = Job.objects.filter(pk=job_id).select_related("model_version").first()
+    if job is None or job.is_finished:
+        return job
+    error = ERROR_TIMED_OUT.format(seconds=int(seconds))
+    if job.kind == Job.Kind.TRAIN:
+        return job_fail(job=job, error=error, state=Job.State.TIMED_OUT)
+    job.state, job.error, job.finished_at = Job.State.TIMED_OUT, error, timezone.now()
+    job.save(update_fields=["state", "error", "finished_at"])
     return job

@@ -1,10 +1,25 @@
-"""Bulk re-embedding for operators: resumable through an `embed` Job row holding a cursor."""
+"""Bulk re-embedding: resumable through an `embed` Job row holding a cursor.
 
+Operators run it in the foreground (`manage.py reembed`) or queue it for the `ml` worker
+(`reembed_request`). A worker killed mid-run leaves the job running with its cursor; the
+redelivered task continues after the cursor, and every write is an upsert, so a repeated batch
+never duplicates a vector.
+"""
+
+import logging
+
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 
+from prodsim_site.outages import DATABASE_OUTAGE
+
 from ..models import Job, ModelVersion
 from .embedding import DEFAULT_BATCH_SIZE, EmbedProgress, images_embed, images_to_embed
+
+logger = logging.getLogger(__name__)
+
+ERROR_TOO_MANY_ATTEMPTS = "gave up after {attempts} interrupted attempts"
 
 
 def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
@@ -31,17 +46,13 @@ def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
     return job
 
 
-def reembed(
-    *,
-    version: ModelVersion,
-    only_missing: bool,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    progress=None,
-) -> EmbedProgress:
-    """Embed the catalogue's images with `version`, continuing an interrupted run if any."""
-    job = _resumable_job(version, only_missing)
+def _run(job: Job, *, batch_size: int, progress=None) -> EmbedProgress:
+    """Embed what the job has not reached yet (after its cursor), then mark it succeeded."""
     cursor = job.progress.get("cursor", 0)
-    records = images_to_embed(version=version, only_missing=only_missing, after_id=cursor)
+    version = job.model_version
+    records = images_to_embed(
+        version=version, only_missing=job.params["only_missing"], after_id=cursor
+    )
 
     def record(state: EmbedProgress) -> None:
         Job.objects.filter(pk=job.pk).update(progress={**state.as_dict(), "resumed_after": cursor})
@@ -52,3 +63,68 @@ def reembed(
     job.state, job.finished_at = Job.State.SUCCEEDED, timezone.now()
     job.save(update_fields=["state", "finished_at"])
     return state
+
+
+def reembed(
+    *,
+    version: ModelVersion,
+    only_missing: bool,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress=None,
+) -> EmbedProgress:
+    """Embed the catalogue's images with `version`, continuing an interrupted run if any."""
+    job = _resumable_job(version, only_missing)
+    return _run(job, batch_size=batch_size, progress=progress)
+
+
+@transaction.atomic
+def reembed_request(
+    *, version: ModelVersion, only_missing: bool, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Job:
+    """Queue a re-embedding of the catalogue for the `ml` worker (enqueued after commit)."""
+    from ..tasks import model_version_reembed_task  # tasks import services
+
+    job = Job.objects.create(
+        kind=Job.Kind.EMBED,
+        model_version=version,
+        params={"only_missing": only_missing, "batch_size": batch_size},
+    )
+    model_version_reembed_task.delay_on_commit(job.pk)
+    return job
+
+
+def embed_job_run(*, job_id: int, max_attempts: int) -> Job | None:
+    """Claim a queued (or interrupted) embed job and run it; bounded attempts after crashes.
+
+    Each delivery counts one attempt before any work, so a job whose worker dies every time
+    (out of memory, a crashing image decoder) fails after `max_attempts` instead of looping.
+    """
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update(of=("self",))
+            .select_related("model_version")
+            .filter(pk=job_id, kind=Job.Kind.EMBED)
+            .first()
+        )
+        if job is None or job.is_finished:
+            return job
+        job.attempts += 1
+        job.state = Job.State.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["attempts", "state", "started_at"])
+    if job.attempts > max_attempts:
+        return _fail(job, ERROR_TOO_MANY_ATTEMPTS.format(attempts=max_attempts))
+    try:
+        _run(job, batch_size=job.params.get("batch_size", DEFAULT_BATCH_SIZE))
+    except (SoftTimeLimitExceeded, *DATABASE_OUTAGE):
+        raise  # task policy: a time-out ends it as timed_out; an outage is retried from the cursor
+    except Exception as exc:  # the job boundary: a broken run fails this job, never the version
+        logger.exception("Embed job %s failed", job.pk)
+        return _fail(job, f"{type(exc).__name__}: {exc}")
+    return job
+
+
+def _fail(job: Job, error: str) -> Job:
+    job.state, job.error, job.finished_at = Job.State.FAILED, error[:5000], timezone.now()
+    job.save(update_fields=["state", "error", "finished_at"])
+    return job

@@ -1,0 +1,278 @@
+"""Fault-injection fixtures: prefork workers with test-only faults, broker inspection, a tiny
+exported model, and throwaway PostgreSQL/Valkey servers that a test may restart.
+
+The shared servers under var/ serve other test runs: nothing here stops or restarts them. A test
+that restarts a server starts its own under tmp_path through the same prodsim_site.embedded
+helpers, pointed there by PRODSIM_VAR_DIR.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+
+from tests.conftest import database_url_for_subprocess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(str(item.fspath)).parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.faults)
+
+
+@dataclass
+class Worker:
+    """A running `celery worker` (prefork, one child) and its log file."""
+
+    process: subprocess.Popen
+    log: Path
+    extra: dict = field(default_factory=dict)
+
+    def child_pids(self) -> list[int]:
+        return [child.pid for child in psutil.Process(self.process.pid).children()]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def wait_until(predicate, *, timeout: float, worker: Worker | None = None, what: str = ""):
+    """Poll predicate() until truthy; fail with the worker's log when it times out or dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        if worker is not None and not worker.alive():
+            pytest.fail(f"worker exited with {worker.process.returncode}:\n{worker.output()}")
+        time.sleep(0.1)
+    log = worker.output()[-6000:] if worker else ""
+    pytest.fail(f"not within {timeout}s: {what}\n{log}")
+
+
+@pytest.fixture
+def broker(settings):
+    """The test run's broker keys: queue lengths and messages delivered but not acknowledged."""
+
+    class Broker:
+        prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+
+        def __init__(self, url: str):
+            self.client = redis.Redis.from_url(url)
+
+        def queued(self, queue: str) -> int:
+            return self.client.llen(self.prefix + queue)
+
+        def unacked(self) -> int:
+            return self.client.hlen(self.prefix + "unacked")
+
+        def purge(self, *queues: str) -> None:
+            self.client.delete(*(self.prefix + q for q in queues), self.prefix + "unacked")
+            self.client.delete(self.prefix + "unacked_index")
+
+    return Broker(settings.CELERY_BROKER_URL)
+
+
+@pytest.fixture
+def fault_worker(settings, media_root, tmp_path, broker):
+    """Start `celery -A tests.faults.faulty_worker worker` (prefork, concurrency 1)."""
+    started: list[Worker] = []
+
+    def start(queues: str, *, faults: dict | None = None, env: dict | None = None) -> Worker:
+        if not env or "REDIS_URL" not in env:
+            broker.purge(*queues.split(","))
+        log = tmp_path / f"worker-{len(started)}.log"
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_subprocess(),
+            "REDIS_URL": settings.CELERY_BROKER_URL,
+            "PRODSIM_MEDIA_ROOT": str(media_root),
+            "PRODSIM_MODELS_ROOT": str(settings.PRODSIM_MODELS_ROOT),
+            "PRODSIM_TEST_FAULTS": json.dumps(faults or {}),
+            **(env or {}),
+        }
+        environment = {key: value for key, value in environment.items() if value is not None}
+        with open(log, "w") as log_file:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "tests.faults.faulty_worker",
+                    "worker",
+                    "-Q",
+                    queues,
+                    "--pool",
+                    "prefork",
+                    "--concurrency",
+                    "1",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "--loglevel",
+                    "INFO",
+                    "-n",
+                    f"fault-{os.getpid()}-{time.monotonic_ns()}@%h",
+                ],
+                cwd=ROOT,
+                env=environment,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        worker = Worker(process, log)
+        started.append(worker)
+        wait_until(lambda: "ready." in worker.output(), timeout=60, worker=worker, what="ready")
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.alive():
+            worker.process.send_signal(signal.SIGTERM)
+            try:
+                worker.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+
+
+@pytest.fixture(scope="session")
+def tiny_artifact(tmp_path_factory) -> Path:
+    """An exported (untrained) small-CNN embedding model: 32 px in, 8-d unit vectors out.
+
+    Fault tests need a model a worker can load quickly, not a good one; building it once per
+    session keeps TensorFlow out of every test's time.
+    """
+    import keras
+    import numpy as np
+
+    from similarity.ml.backbones import build_backbone
+    from similarity.ml.export import export_model
+
+    keras.utils.set_random_seed(7)
+    backbone = build_backbone("small_cnn", input_size=32, weights="none").model
+    inputs = keras.Input((32, 32, 3))
+    outputs = keras.layers.UnitNormalization()(keras.layers.Dense(8)(backbone(inputs)))
+    directory = tmp_path_factory.mktemp("tiny_model")
+    check = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    export_model(keras.Model(inputs, outputs), directory=directory, metadata={}, check_images=check)
+    return directory
+
+
+def tiny_version(artifact: Path, *, status: str = "ready"):
+    from similarity.models import ModelVersion
+
+    return ModelVersion.objects.create(
+        status=status,
+        backbone="small_cnn",
+        weights="none",
+        input_size=32,
+        embedding_dim=8,
+        artifact_dir=str(artifact),
+    )
+
+
+class PrivateServices:
+    """prodsim's embedded PostgreSQL and Valkey under a private var dir (restartable)."""
+
+    def __init__(self, var_dir: Path):
+        self.var_dir = var_dir
+
+    @contextmanager
+    def _here(self):
+        saved = {name: os.environ.get(name) for name in ("PRODSIM_VAR_DIR", "PRODSIM_VALKEY_PORT")}
+        os.environ["PRODSIM_VAR_DIR"] = str(self.var_dir)
+        os.environ.pop("PRODSIM_VALKEY_PORT", None)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def start_valkey(self) -> str:
+        from prodsim_site.embedded import paths, valkey
+
+        with self._here():
+            valkey.start()
+            return paths.valkey_url(db=1)
+
+    def restart_valkey(self) -> None:
+        from prodsim_site.embedded import valkey
+
+        with self._here():
+            assert valkey.stop() is True
+            valkey.start()
+
+    def start_postgres(self) -> None:
+        from prodsim_site.embedded import postgres
+
+        with self._here():
+            postgres.start()
+
+    def restart_postgres(self) -> None:
+        from prodsim_site.embedded import postgres
+
+        with self._here():
+            assert postgres.stop() is True
+            postgres.start()
+
+    def postgres_connect(self):
+        import psycopg
+
+        from prodsim_site.embedded import paths
+
+        with self._here():
+            host = str(paths.postgres_socket_dir())
+        return psycopg.connect(host=host, user="postgres", dbname="prodsim", autocommit=True)
+
+    def env(self) -> dict:
+        """Environment for a manage.py or worker child that uses these servers."""
+        return {
+            "PRODSIM_VAR_DIR": str(self.var_dir),
+            "PRODSIM_VALKEY_PORT": None,
+            "DATABASE_URL": None,
+            "REDIS_URL": None,
+        }
+
+    def manage(self, *args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+        environment = {**os.environ, **self.env(), **(extra_env or {})}
+        environment = {key: value for key, value in environment.items() if value is not None}
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    def stop(self) -> None:
+        from prodsim_site import embedded
+
+        with self._here():
+            embedded.stop()
+
+
+@pytest.fixture
+def private_services(tmp_path):
+    services = PrivateServices(tmp_path / "var")
+    yield services
+    services.stop()
