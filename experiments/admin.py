@@ -43,7 +43,8 @@ class ExperimentAdmin(admin.ModelAdmin):
     """A/B tests of a candidate model version against the active one, with their evidence."""
 
     list_display = ["name", "candidate_link", "share", "active", "started_at", "ended_at"]
-    list_filter = ["active"]
+    # By candidate: a version page can link to ?candidate__id__exact=<version id>
+    list_filter = ["active", "candidate"]
     actions = ["start", "stop"]
     fields = ["name", "candidate", "share", "active", "started_at", "ended_at", "results"]
     readonly_fields = ["active", "started_at", "ended_at", "results"]

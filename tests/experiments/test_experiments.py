@@ -13,6 +13,7 @@ from experiments.services import ExperimentStateError
 from experiments.stats import difference_interval, wilson_interval
 from similarity.models import ModelVersion
 from similarity.selectors import similar_products
+from tests.similarity.test_vector_store import version
 
 from .conftest import running
 
@@ -196,3 +197,14 @@ def test_admin_actions_start_and_stop_with_the_run_permission(client, admin_clie
 def test_the_add_form_offers_only_ready_versions(admin_client, shop):
     form = admin_client.get("/admin/experiments/experiment/add/").context["adminform"].form
     assert list(form.fields["candidate"].queryset) == [shop.candidate]
+
+
+def test_the_list_filters_experiments_by_candidate_version(admin_client, shop):
+    mine = Experiment.objects.create(name="frames", candidate=shop.candidate, share=20)
+    other = version(2, status="ready")
+    Experiment.objects.create(name="other", candidate=other, share=20)
+
+    url = f"/admin/experiments/experiment/?candidate__id__exact={shop.candidate.pk}"
+    listed = admin_client.get(url).context["cl"].result_list
+
+    assert list(listed) == [mine]
