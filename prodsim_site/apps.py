@@ -6,4 +6,7 @@ class ProdsimSiteConfig(AppConfig):
     verbose_name = "prodsim"
 
     def ready(self) -> None:
-        from . import api_schema  # noqa: F401 - registers the OpenAPI auth extension
+        from . import (
+            api_schema,  # noqa: F401 - registers the OpenAPI auth extension
+            checks,  # noqa: F401 - registers the pgvector version check
+        )

@@ -46,6 +46,25 @@ if not SECRET_KEY:
     if os.environ.get("DATABASE_URL") and not (DEBUG or TESTING):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DATABASE_URL is set")
     SECRET_KEY = "dev-only-" + str(BASE_DIR)
+# PRODSIM_ENV=production marks a deployment: it refuses to start with a guessable secret key,
+# with DEBUG on, or without an explicit host list (manage.py check --deploy covers the rest).
+PRODSIM_ENV = os.environ.get("PRODSIM_ENV", "development")
+if PRODSIM_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"PRODSIM_ENV must be development or production: {PRODSIM_ENV!r}")
+PRODUCTION = PRODSIM_ENV == "production"
+MIN_SECRET_KEY_CHARS = 50  # Django's own check --deploy floor (security.W009)
+if PRODUCTION:
+    if len(SECRET_KEY) < MIN_SECRET_KEY_CHARS or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY must be set to at least {MIN_SECRET_KEY_CHARS} random characters "
+            "in production"
+        )
+    if SECRET_KEY.startswith(("django-insecure-", "dev-only-")):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is a development key; generate a new one")
+    if DEBUG:
+        raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
+    if not os.environ.get("DJANGO_ALLOWED_HOSTS"):
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the site's host names")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
@@ -69,11 +88,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "prodsim_site.middleware.ContentSecurityPolicyMiddleware",
+    "prodsim_site.middleware.RejectUnstorableTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "prodsim_site.middleware.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -183,11 +205,29 @@ PRODSIM_MODELS_ROOT = Path(
 # Uploads above this size are streamed to disk instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Per-file and per-request byte caps, counted while the upload streams in (prodsim_site.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "prodsim_site.uploads.UploadLimitsHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Security ------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Everything is served from this origin (Swagger UI and Redoc from the sidecar's static files);
+# inline styles stay allowed for the admin and the API docs, inline scripts do not.
+PRODSIM_CONTENT_SECURITY_POLICY = os.environ.get(
+    "PRODSIM_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
+# Admin sign-in: after this many failures per IP and username, refuse for the window (429).
+PRODSIM_ADMIN_LOGIN_MAX_FAILURES = int(os.environ.get("PRODSIM_ADMIN_LOGIN_MAX_FAILURES", 5))
+PRODSIM_ADMIN_LOGIN_WINDOW_S = int(os.environ.get("PRODSIM_ADMIN_LOGIN_WINDOW_S", 15 * 60))
 if env_bool("PRODSIM_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
@@ -206,6 +246,11 @@ REST_FRAMEWORK = {
     ],
     # Deny by default: every endpoint needs a partner key unless it says otherwise.
     "DEFAULT_PERMISSION_CLASSES": ["prodsim_site.api.HasPartnerKey"],
+    "DEFAULT_PARSER_CLASSES": [
+        "prodsim_site.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["prodsim_site.api.PartnerKeyThrottle"],
     "DEFAULT_THROTTLE_RATES": {"partner": os.environ.get("PRODSIM_API_RATE", "600/min")},
     "DEFAULT_PAGINATION_CLASS": "prodsim_site.api.CursorPage",
@@ -252,3 +297,5 @@ PRODSIM_FUSION_CANDIDATES = int(os.environ.get("PRODSIM_FUSION_CANDIDATES", 50))
 PRODSIM_EXCLUDE_OUT_OF_STOCK = env_bool("PRODSIM_EXCLUDE_OUT_OF_STOCK", False)
 # PostgreSQL memory for building a version's HNSW index: ~512MB per 300k 256-d vectors.
 PRODSIM_INDEX_BUILD_MEMORY = os.environ.get("PRODSIM_INDEX_BUILD_MEMORY", "512MB")
+# pgvector before 0.8.2 has a buffer overflow in parallel HNSW builds (CVE-2026-3172).
+PRODSIM_PGVECTOR_MIN_VERSION = "0.8.2"

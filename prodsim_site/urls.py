@@ -1,6 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework.permissions import AllowAny
 
 from prodsim_site.views import health
@@ -15,7 +19,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="api-schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema", **PUBLIC),
+        # Split: the init script is a separate request, so CSP needs no inline scripts.
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", **PUBLIC),
         name="api-docs",
     ),
     path(

@@ -2,9 +2,11 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from prodsim_site.parsers import StrictJSONParser
 
 from .. import selectors
 from ..images import InvalidImage, prepare_image
@@ -48,7 +50,7 @@ class ProductListApi(generics.ListAPIView):
 class ProductDetailApi(APIView):
     """Read, create-or-replace (PUT, JSON or multipart with images) and delete one product."""
 
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [StrictJSONParser, MultiPartParser]
 
     @extend_schema(responses=ProductOutputSerializer)
     def get(self, request, sku: str):

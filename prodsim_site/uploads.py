@@ -1,0 +1,52 @@
+"""Upload caps enforced while the bytes arrive, before any file is decoded or fully stored.
+
+Django's own limits cover form fields (DATA_UPLOAD_MAX_MEMORY_SIZE, ..._NUMBER_FIELDS/FILES)
+but not files: without this handler a 10 GB "image" is streamed to a temporary file in full
+before a view can refuse it.
+"""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadhandler import FileUploadHandler
+
+ERROR_REQUEST_TOO_LARGE = "the request body is larger than {limit} bytes"
+ERROR_FILE_TOO_LARGE = "the uploaded file {name!r} is larger than {limit} bytes"
+ADMIN_PREFIX = "/admin/"
+# A product PUT carries at most 10 images (catalog.api.serializers.MAX_IMAGES) plus small fields.
+IMAGES_PER_REQUEST = 10
+
+
+def upload_caps(path: str) -> tuple[int, int]:
+    """(per-file, per-request) byte caps: catalogue imports in the admin, images elsewhere."""
+    image, csv = settings.PRODSIM_MAX_IMAGE_BYTES, settings.PRODSIM_MAX_CSV_BYTES
+    archive, fields = settings.PRODSIM_MAX_ARCHIVE_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if path.startswith(ADMIN_PREFIX):
+        return max(csv, archive, image), csv + archive + fields
+    return image, IMAGES_PER_REQUEST * image + fields
+
+
+class UploadLimitsHandler(FileUploadHandler):
+    """First of FILE_UPLOAD_HANDLERS: counts each file's bytes and the declared body size.
+
+    Raises RequestDataTooBig (a SuspiciousOperation): Django answers 400, the partner API's error
+    handler answers 400 with its JSON error shape. The multipart parser closes (and so deletes)
+    the files it had started.
+    """
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.per_file, self.per_request = upload_caps(request.path if request else "")
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length > self.per_request:
+            raise RequestDataTooBig(ERROR_REQUEST_TOO_LARGE.format(limit=self.per_request))
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.per_file:
+            raise RequestDataTooBig(
+                ERROR_FILE_TOO_LARGE.format(name=self.file_name, limit=self.per_file)
+            )
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the next handler stores the file
