@@ -55,8 +55,9 @@ def _signals(item) -> list[tuple[str, float | None, float | None]]:
 
 
 def preview_view(request):
-    form = PreviewForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
+    form = PreviewForm(request.GET)
+    form.is_valid()  # an unknown candidate drops out; the product and the search still work
+    data = form.cleaned_data
     query, sku = data.get("q", ""), data.get("sku", "")
     active, candidate = selectors.active_version(), data.get("candidate")
     product = catalog_selectors.product_get(sku=sku) if sku else None

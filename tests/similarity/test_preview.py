@@ -49,6 +49,18 @@ def test_preview_shows_the_active_and_the_candidate_lists_side_by_side(admin_cli
     assert "image 0.95 · 0.950" in page  # B under v1: (1 + 0.9) / 2, all of the fused score
 
 
+def test_an_unknown_candidate_still_shows_the_active_list(admin_client, catalogue):
+    _, v1, _ = catalogue
+
+    response = admin_client.get(reverse(PREVIEW), {"sku": "F", "candidate": 999999})
+
+    assert [
+        (c["version"] and c["version"].pk, [i.product.sku for i in c["items"]])
+        for c in response.context["columns"]
+    ] == [(v1.pk, ["G", "H", "I", "A", "B", "C", "D", "E"]), (None, [])]
+    assert "Candidate version: Select a valid choice." in response.content.decode()
+
+
 def test_preview_search_lists_matching_products(admin_client, catalogue):
     _, _, v2 = catalogue
 
