@@ -39,14 +39,14 @@ def product_list(*, category: Category | None = None, query: str = "") -> QueryS
     return products.order_by("title", "sku")
 
 
-def product_get(*, sku: str) -> Product | None:
-    """An active product with its category and images in display order."""
-    return (
-        Product.objects.filter(sku=sku, is_active=True)
-        .select_related("category")
-        .prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position")))
-        .first()
-    )
+def product_get(*, sku: str, with_images: bool = True) -> Product | None:
+    """An active product with its category and (unless not needed) its images in display order."""
+    products = Product.objects.filter(sku=sku, is_active=True).select_related("category")
+    if with_images:
+        products = products.prefetch_related(
+            Prefetch("images", queryset=ProductImage.objects.order_by("position"))
+        )
+    return products.first()
 
 
 def category_list_with_counts() -> QuerySet[Category]:
@@ -230,6 +230,10 @@ def product_any(*, sku: str) -> Product | None:
 
 def product_ids_for_skus(*, skus: list[str]) -> list[int]:
     return list(Product.objects.filter(sku__in=skus).values_list("pk", flat=True))
+
+
+def product_skus(*, ids: list[int]) -> list[str]:
+    return list(Product.objects.filter(pk__in=ids).values_list("sku", flat=True))
 
 
 def products_with_brand_or_tag(*, brand: str = "", tag: str = "") -> QuerySet[Product]:

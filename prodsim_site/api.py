@@ -16,10 +16,15 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         key = KeyParser().get(request)
         if not key:
             return None
-        # The manager's check covers the hash, revocation and expiry in one place.
-        if not PartnerApiKey.objects.is_valid(key):
+        # get_from_key checks the hash and revocation with one query (is_valid would run the
+        # same query again before a second get_from_key); expiry is checked on the row.
+        try:
+            api_key = PartnerApiKey.objects.get_from_key(key)
+        except PartnerApiKey.DoesNotExist:
+            api_key = None
+        if api_key is None or api_key.has_expired:
             raise exceptions.AuthenticationFailed("the API key is invalid, revoked or expired")
-        return AnonymousUser(), PartnerApiKey.objects.get_from_key(key)
+        return AnonymousUser(), api_key
 
     def authenticate_header(self, request) -> str:
         return "Api-Key"  # makes missing credentials a 401 with a WWW-Authenticate challenge

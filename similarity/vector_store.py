@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.signals import connection_created
 from django.db.models import QuerySet
 from pgvector import SparseVector
 
@@ -29,6 +30,21 @@ DEFAULT_EF_SEARCH = 100  # pgvector's default 40 loses recall when results are f
 # maintenance_work_mem for HNSW builds comes from settings.PRODSIM_INDEX_BUILD_MEMORY: 512MB
 # holds the graph of ~300k 256-d vectors; 1M needs ~3GB (717 s build, bench/similar_latency.py),
 # otherwise the build spills and takes over 100 minutes.
+
+
+def _session_settings(sender, connection, **kwargs) -> None:
+    """Every connection searches HNSW with prodsim's ef_search and pgvector 0.8's iterative scan,
+    so a nearest-neighbour query is one statement, not a transaction of three."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SET hnsw.ef_search = {DEFAULT_EF_SEARCH}; SET hnsw.iterative_scan = relaxed_order"
+        )
+
+
+def connect_session_settings() -> None:
+    connection_created.connect(_session_settings, dispatch_uid="prodsim-hnsw-session")
 
 
 @dataclass(frozen=True)
@@ -184,16 +200,19 @@ def _nearest_sql(version: ModelVersion, clause: str) -> str:
 
 
 def _run_nearest(sql: str, params: list, *, k: int, ef_search: int, exact: bool) -> list:
-    with transaction.atomic(), connection.cursor() as cursor:
-        if exact:  # a small filtered subset: computing every distance beats walking the graph
-            cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
-        else:
-            cursor.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, k))]
-            )
-            cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    ef_search = max(ef_search, k)
+    if not exact and ef_search == DEFAULT_EF_SEARCH:  # the session's settings already apply
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if exact:  # a small filtered subset: computing every distance beats walking the graph
+                cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
+            else:
+                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
     # relaxed_order may return rows slightly out of order; restore exact order on the k rows.
     return sorted((Neighbour(row[0], float(row[1])) for row in rows), key=lambda n: n.distance)
 
@@ -409,17 +428,22 @@ def product_text_sources(
     *, version: ModelVersion | None, index: LexicalIndex | None, product_id: int
 ) -> tuple[np.ndarray | None, dict[int, float] | None, np.ndarray | None]:
     """The source product's image vector, lexical vector and text-tower vector (or None)."""
-    image = product_vector(version=version, product_id=product_id) if version else None
-    learned = (
-        product_vector(version=version, product_id=product_id, column="text_embedding")
-        if version
-        else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_embedding.embedding::text, product_embedding.text_embedding::text, "
+            "product_text.vector::text FROM (SELECT 1) AS one "
+            "LEFT JOIN similarity_productembedding product_embedding "
+            "ON product_embedding.model_version_id = %s AND product_embedding.product_id = %s "
+            "LEFT JOIN similarity_producttext product_text "
+            "ON product_text.lexical_index_id = %s AND product_text.product_id = %s",
+            [version.pk if version else None, product_id, index.pk if index else None, product_id],
+        )
+        image, learned, text = cursor.fetchone()
+    return (
+        None if image is None else _parse_vector(image),
+        None if text is None else _sparse_dict(SparseVector.from_text(text)),
+        None if learned is None else _parse_vector(learned),
     )
-    text = None
-    if index is not None:
-        stored = ProductText.objects.filter(lexical_index=index, product_id=product_id).first()
-        text = None if stored is None else _sparse_dict(stored.vector)
-    return image, text, learned
 
 
 def _parse_vector(text: str) -> np.ndarray:

@@ -58,6 +58,14 @@ def pytest_unconfigure(config):
 
 
 @pytest.fixture(autouse=True)
+def fresh_similar_cache():
+    """Cached similar lists are keyed by SKU and outlive a test's rolled-back rows."""
+    from similarity import cache as similar_cache
+
+    similar_cache.reset()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Each test stores files in its own folder, so tests never see each other's images."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
-from similarity.services import products_changed_request
+from similarity.services import product_deleted_request, products_changed_request
 
 from ..images import PreparedImage
 from ..importers import ProductRow
@@ -194,5 +194,6 @@ def product_delete(*, sku: str) -> bool:
     names = list(product.images.values_list("file", flat=True))
     with transaction.atomic():
         product.delete()
+        product_deleted_request(sku=sku)
         transaction.on_commit(lambda: _delete_unreferenced_files(names))
     return True

@@ -1,8 +1,5 @@
-import hashlib
-import json
 import time
 
-from django.core.cache import cache
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -13,6 +10,7 @@ from rest_framework.views import APIView
 from catalog import selectors as catalog_selectors
 from catalog.images import InvalidImage
 
+from .. import cache as similar_cache
 from .. import selectors
 from ..models import Job, ModelVersion
 from ..selectors import SimilarQuery, SimilarResult
@@ -27,19 +25,6 @@ from .serializers import (
     SimilarParamsSerializer,
     TextSearchParamsSerializer,
 )
-
-SIMILAR_CACHE_SECONDS = 3600  # keys change with the version and the product; this bounds drift
-
-
-def similar_cache_key(*, product, params: dict) -> str:
-    """Keyed by the serving version, the lexical index and the product's last change, so an
-    activation or an edit of the product (or its images) makes old entries unreachable."""
-    version, index = selectors.active_version(), selectors.current_lexical_index()
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
-    return (
-        f"similar:{version.pk if version else 0}:{index.pk if index else 0}:{product.pk}:"
-        f"{product.updated_at.timestamp()}:{digest[:32]}"
-    )
 
 
 class ServiceUnavailable(APIException):
@@ -91,7 +76,7 @@ def _timed(body: dict, started: float, *, cache_state: str = "miss") -> Response
 
 
 def _source(sku: str):
-    product = catalog_selectors.product_get(sku=sku)
+    product = catalog_selectors.product_get(sku=sku, with_images=False)
     if product is None:
         raise NotFound(f"no active product with SKU {sku!r}")
     return product
@@ -105,15 +90,16 @@ class SimilarProductsApi(APIView):
         started = time.perf_counter()
         params = SimilarParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        product = _source(sku)
-        key = similar_cache_key(product=product, params=params.validated_data)
-        if (body := cache.get(key)) is not None:
+        # The key is read before the product: a change committed meanwhile bumps a generation,
+        # so this answer lands under a key that is already unreachable, never a stale live one.
+        key = similar_cache.entry_key(sku=sku, params=params.validated_data)
+        if (body := similar_cache.get(key)) is not None:
             return _timed(body, started, cache_state="hit")
         result = selectors.similar_products_for(
-            product=product, query=_query(params.validated_data)
+            product=_source(sku), query=_query(params.validated_data)
         )
         body = _body(result, params.validated_data["explain"])
-        cache.set(key, body, SIMILAR_CACHE_SECONDS)
+        similar_cache.put(key, body)
         return _timed(body, started)
 
 

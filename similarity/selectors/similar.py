@@ -10,6 +10,7 @@
    of the source's category. Every item says which tier produced it.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -235,18 +236,25 @@ def _rank(source, tiers, version, index, image, text, learned, query, rules=()):
             pair[0],
         ),
     )
-    vectors = (
-        vector_store.product_vectors_for(version=version, product_ids=ids)
-        if version is not None
-        else {}
-    )
-    chosen = _diversify(scored, vectors, facts, query)
+    chosen = _diversify(scored, _diversity_vectors(version, ids, facts, query), facts, query)
     products = catalog_selectors.products_by_ids(ids=[pid for pid, _ in chosen])
     return [
         SimilarItem(products[pid], breakdown.fused, breakdown, tiers[pid])
         for pid, breakdown in chosen
         if pid in products
     ]
+
+
+def _diversity_vectors(version, ids, facts, query: SimilarQuery) -> dict[int, np.ndarray]:
+    """The vectors MMR and near-duplicate collapse compare, fetched only where they can matter:
+    without MMR only candidates that share a variant group with another candidate are compared."""
+    if version is None:
+        return {}
+    ids = [pid for pid in ids if pid in facts]
+    if query.diversity is None:
+        groups = Counter(facts[pid].group_id for pid in ids if facts[pid].group_id)
+        ids = [pid for pid in ids if groups[facts[pid].group_id] > 1]
+    return vector_store.product_vectors_for(version=version, product_ids=ids) if ids else {}
 
 
 def _cosine(vectors: dict, a: int, b: int) -> float:

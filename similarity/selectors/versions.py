@@ -1,6 +1,7 @@
 """Which model version serves, which lexical index is current, which fusion weights apply."""
 
 from django.conf import settings
+from django.db.models import Q
 
 from .. import fusion
 from ..models import FusionWeights, LexicalIndex, ModelVersion
@@ -31,10 +32,11 @@ def fusion_weights(*, category_path: str) -> fusion.Weights:
     paths = [" > ".join(levels[:depth]) for depth in range(len(levels), 0, -1)]
     rows = {
         row.category.path if row.category else "": row
-        for row in FusionWeights.objects.filter(category__path__in=paths).select_related("category")
+        for row in FusionWeights.objects.filter(
+            Q(category__path__in=paths) | Q(category__isnull=True)
+        ).select_related("category")
     }
-    row = next((rows[path] for path in paths if path in rows), None)
-    row = row or FusionWeights.objects.filter(category__isnull=True).first()
+    row = next((rows[path] for path in [*paths, ""] if path in rows), None)
     if row is None:
         return fusion.Weights(**settings.PRODSIM_FUSION_WEIGHTS)
     return fusion.Weights(*(getattr(row, name) for name in fusion.SIGNALS))

@@ -2,7 +2,11 @@
 lives in `services.pipeline`, `services.embedding` and `services.baselines`."""
 
 from .judgments import JudgmentError, judgment_record
-from .requests import catalogue_changed_request, products_changed_request
+from .requests import (
+    catalogue_changed_request,
+    product_deleted_request,
+    products_changed_request,
+)
 from .versions import (
     VersionStateError,
     active_version,
@@ -22,5 +26,6 @@ __all__ = [
     "model_version_create",
     "model_version_rollback",
     "catalogue_changed_request",
+    "product_deleted_request",
     "products_changed_request",
 ]

@@ -20,6 +20,7 @@ from .. import vector_store
 from ..ml.embedder import get_embedder
 from ..ml.preprocessing import ImageDecodeError, load_image
 from ..models import ModelVersion
+from .requests import similar_lists_stale
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +113,10 @@ def _write_batch(version, embedder, batch, decoded, state: EmbedProgress) -> Non
             shas=[record.sha256 for record, _ in kept],
             vectors=vectors,
         )
-        vector_store.product_embeddings_refresh(
-            version=version, product_ids=sorted({record.product_id for record, _ in kept})
-        )
+        product_ids = sorted({record.product_id for record, _ in kept})
+        vector_store.product_embeddings_refresh(version=version, product_ids=product_ids)
+        if version.status == version.Status.ACTIVE:  # what shoppers see just changed
+            similar_lists_stale(product_ids=product_ids)
     state.done += len(batch)
     state.cursor = batch[-1].image_id
 

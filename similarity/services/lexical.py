@@ -10,10 +10,12 @@ from django.db import transaction
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ProductFacts
 
+from .. import cache as similar_cache
 from .. import vector_store
 from ..ml import lexical
 from ..models import LexicalIndex
 from ..selectors import current_lexical_index
+from .requests import similar_lists_stale
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ def lexical_index_rebuild() -> LexicalIndex:
     with transaction.atomic():
         LexicalIndex.objects.filter(is_current=True).update(is_current=False)
         LexicalIndex.objects.filter(pk=index.pk).update(is_current=True)
+        similar_cache.serving_changed()
     LexicalIndex.objects.exclude(pk=index.pk).delete()
     logger.info("Lexical index %s built over %s products", index.pk, idf.documents)
     index.is_current = True
@@ -74,6 +77,7 @@ def product_texts_refresh(*, product_ids: list[int]) -> None:
         vectors=[lexical.vectorise(text, idf) for text in texts],
         shas=[_sha(text) for text in texts],
     )
+    similar_lists_stale(product_ids=product_ids)
 
 
 def query_vector(text: str) -> tuple[LexicalIndex | None, dict[int, float]]:

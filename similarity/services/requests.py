@@ -1,7 +1,15 @@
 """What the catalogue tells similarity when products change. Work is enqueued after commit,
 so workers see the rows; the web process only enqueues (no TensorFlow here)."""
 
+from catalog import selectors as catalog_selectors
+
+from .. import cache as similar_cache
 from ..selectors import active_version
+
+
+def similar_lists_stale(*, product_ids: list[int]) -> None:
+    """Cached similar lists of these source products must not be served again."""
+    similar_cache.products_changed(skus=catalog_selectors.product_skus(ids=list(product_ids)))
 
 
 def products_changed_request(*, product_ids: list[int], images_changed: bool) -> None:
@@ -11,9 +19,15 @@ def products_changed_request(*, product_ids: list[int], images_changed: bool) ->
     ids = sorted(set(product_ids))
     if not ids:
         return
+    similar_lists_stale(product_ids=ids)
     product_texts_refresh_task.delay_on_commit(ids)
     if images_changed and active_version() is not None:
         products_embed_task.delay_on_commit(ids)
+
+
+def product_deleted_request(*, sku: str) -> None:
+    """A product is gone: its cached similar list must answer 404 from now on."""
+    similar_cache.products_changed(skus=[sku])
 
 
 def catalogue_changed_request(*, product_ids: list[int]) -> None:
@@ -23,6 +37,7 @@ def catalogue_changed_request(*, product_ids: list[int]) -> None:
 
     if not product_ids:
         return
+    similar_lists_stale(product_ids=product_ids)
     lexical_index_rebuild_task.delay_on_commit()
     if active_version() is not None:
         products_embed_task.delay_on_commit(sorted(set(product_ids)))

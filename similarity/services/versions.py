@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .. import cache as similar_cache
 from ..models import Job, ModelVersion
 from ..selectors import active_version, rollback_target  # noqa: F401 - services re-exports it
 
@@ -76,6 +77,7 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     version.status = ModelVersion.Status.ACTIVE
     version.activated_at = timezone.now()
     version.save(update_fields=["status", "activated_at"])
+    similar_cache.serving_changed()
     logger.info("Model version %s is now active", version.pk)
     return version
 

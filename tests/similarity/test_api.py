@@ -77,8 +77,11 @@ def test_api_requires_a_key(client):
     assert client.get("/api/v1/search/text/", {"q": "mug"}).status_code == 401
 
 
-def test_similar_lists_are_cached_byte_identically_and_invalidated(partner):
-    from similarity.models import ModelVersion
+def test_similar_lists_are_cached_byte_identically_and_invalidated(
+    partner, django_capture_on_commit_callbacks
+):
+    from similarity.models import MerchandisingRule, ModelVersion
+    from similarity.services import model_version_activate
 
     products = shape_catalogue(colours=2)[:4]
     active = version(2, status="active")
@@ -90,19 +93,36 @@ def test_similar_lists_are_cached_byte_identically_and_invalidated(partner):
     assert first.content == second.content
     assert partner.get(url, {"k": 2})["X-Cache"] == "miss"  # other parameters, other entry
 
-    # Editing the product (its price) makes the cached list unreachable.
-    partner.put(
-        "/api/v1/products/SQUARE-0-0/",
-        {"title": "square 0", "price": "11", "category": "Shapes > square", "group_id": "square-0"},
-        content_type="application/json",
-    )
+    # Editing the product (its price) makes the cached list unreachable once committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        partner.put(
+            "/api/v1/products/SQUARE-0-0/",
+            {
+                "title": "square 0",
+                "price": "11",
+                "category": "Shapes > square",
+                "group_id": "square-0",
+            },
+            content_type="application/json",
+        )
     assert partner.get(url, {"k": 3})["X-Cache"] == "miss"
     assert partner.get(url, {"k": 3})["X-Cache"] == "hit"
 
-    # Activating another version does too.
-    ModelVersion.objects.filter(pk=active.pk).update(status="ready")
-    newer = version(2, status="active")
+    # So does a curation rule, which changes every list.
+    with django_capture_on_commit_callbacks(execute=True):
+        rule = MerchandisingRule.objects.create(
+            kind="block", source_product=products[0], target_product=products[1]
+        )
+    assert partner.get(url, {"k": 3})["X-Cache"] == "miss"
+    with django_capture_on_commit_callbacks(execute=True):
+        rule.delete()
+
+    # And activating another version.
+    newer = version(2, status="ready")
     store(newer, products, [unit(1, 0), unit(0, 1), unit(0.9, 0.1), unit(0.95, 0.05)])
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=newer)
+    assert ModelVersion.objects.get(pk=active.pk).status == "ready"
     fresh = partner.get(url, {"k": 3})
     assert fresh["X-Cache"] == "miss"
     assert fresh.json()["model_version"] == newer.pk
