@@ -17,7 +17,11 @@ from importlib import metadata
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS_FILE = REPO_ROOT / "docs" / "BENCHMARKS.md"
+# run_all.py --smoke points this elsewhere (a temp file), so the smoke test never touches docs/.
+BENCHMARKS_FILE = Path(os.environ.get("PRODSIM_BENCH_DOCS") or REPO_ROOT / "docs" / "BENCHMARKS.md")
+# Set by run_all.py: "quick" (make bench) sections get their own markers, so a quick run never
+# overwrites the figures of a full run (bench-full) and both stay readable side by side.
+PROFILE = os.environ.get("PRODSIM_BENCH_PROFILE", "")
 JSON_PREFIX = "BENCH_JSON "
 PACKAGES = {
     "tensorflow": "TensorFlow",  # installed as tensorflow or tensorflow-cpu
@@ -26,6 +30,7 @@ PACKAGES = {
     "pillow": "Pillow",
     "ai-edge-litert": "LiteRT",  # the TFLite runtime that serves exported models
     "django": "Django",
+    "faiss-cpu": "faiss",  # the in-process ANN peer (bench only)
 }
 INTRO = """# Benchmarks
 
@@ -94,7 +99,13 @@ def machine_line(info: dict) -> str:
     )
 
 
+def section_name(name: str) -> str:
+    """The marker name a section is written under in this profile (see PROFILE)."""
+    return f"{name}-{PROFILE}" if PROFILE and PROFILE != "full" else name
+
+
 def _markers(name: str) -> tuple[str, str]:
+    name = section_name(name)
     return f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
 
 
@@ -107,6 +118,8 @@ def write_section(name: str, markdown: str, *, machine: dict | None = None) -> P
     """
     start, end = _markers(name)
     machine_text = machine_line(machine or machine_info())
+    if PROFILE and PROFILE != "full":
+        machine_text += f" *Profile:* {PROFILE} (`run_all.py`; smaller inputs than the full run)."
     heading, _, rest = markdown.strip().partition("\n")
     if heading.startswith("#"):  # the section's own heading stays on top
         content = f"{heading}\n\n{machine_text}\n\n{rest.strip()}"
@@ -158,3 +171,22 @@ def log(message: str) -> None:
     """Progress on stderr with a timestamp, so stdout holds only figures and the JSON line."""
     stamp = datetime.datetime.now().strftime("%H:%M:%S")
     print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+def spread(values) -> dict:
+    """Median and range of repeated measurements: {"median", "min", "max", "n", "runs"}."""
+    ordered = sorted(float(v) for v in values)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return {
+        "median": median,
+        "min": ordered[0],
+        "max": ordered[-1],
+        "n": len(ordered),
+        "runs": [float(v) for v in values],
+    }
+
+
+def fmt_spread(stats: dict, digits: int = 1) -> str:
+    """`median (min–max)`, the form every repeated figure takes in the tables."""
+    return f"{stats['median']:.{digits}f} ({stats['min']:.{digits}f}–{stats['max']:.{digits}f})"

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from _report import (
     JSON_PREFIX,
-    REPO_ROOT,
+    PROFILE,
     ensure_repo_on_path,
     log,
     machine_info,
@@ -414,6 +414,14 @@ def section_markdown(figures: dict) -> str:
         verdict(rows),
         "",
     ]
+    if figures.get("limit_train"):
+        parts += [
+            f"**Quick profile: a {figures['limit_train']}-image stratified subset of `train/` "
+            f"(training set and gallery) and {info['epochs_run'] if info else 0} epochs; one "
+            "training run, no repeats.** Its figures show that the pipeline runs, not the "
+            "model's quality: compare with the full run's section.",
+            "",
+        ]
     if "frozen" in rows:
         frozen = rows["frozen"]["test"]
         parts += [
@@ -521,6 +529,7 @@ def main(argv: list[str] | None = None) -> dict:
     figures = {"rows": rows, "training": info, "counts": counts, "command": command}
     figures["preprocessing_version"] = PREPROCESSING_VERSION
     figures["machine"] = machine
+    figures["limit_train"] = args.limit_train
     figures["total_wall_s"] = round(time.monotonic() - started, 1)
     for split in ("test", "val"):
         if all(split in row for row in rows.values()) and rows:
@@ -528,7 +537,8 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.val_only:
         print("\n" + verdict(rows))
     print_json(SECTION, figures)
-    if args.no_doc or args.limit_train or args.val_only:
+    # A subset run is documented only under a run_all.py profile, in that profile's own section.
+    if args.no_doc or args.val_only or (args.limit_train and not PROFILE):
         log("docs/BENCHMARKS.md not written (--no-doc, --limit-train or --val-only)")
     else:
         write_doc(figures)
@@ -537,7 +547,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def write_doc(figures: dict) -> None:
     path = write_section(SECTION, section_markdown(figures), machine=figures["machine"])
-    log(f"wrote section {SECTION!r} of {path.relative_to(REPO_ROOT)}")
+    log(f"wrote section {SECTION!r} of {path}")
 
 
 def figures_from_log(log_file: Path) -> dict:

@@ -1,62 +1,150 @@
 """Run every benchmark, one after the other (they would only slow each other down on 2 cores).
 
-    .venv/bin/python bench/run_all.py          # quick smoke run (~10 min), docs untouched
-    .venv/bin/python bench/run_all.py --full   # the documented runs (~45 min), rewrites
-                                               # docs/BENCHMARKS.md
+    .venv/bin/python bench/run_all.py           # quick profile (make bench, ~35 min on 2 cores):
+                                                # small inputs, writes the *-quick sections
+    .venv/bin/python bench/run_all.py --full    # scale profile (make bench-full, hours): the
+                                                # documented runs, writes the main sections
+    .venv/bin/python bench/run_all.py --smoke --output /tmp/b.md   # seconds: the harness on
+                                                # tiny inputs (tests/test_bench_smoke.py)
 
-The quality benchmark needs ../shared/data/clothing-dataset-small; without it, it is skipped
-with a note instead of failing the run. Extra arguments after `--` go to both scripts.
+Sections of docs/BENCHMARKS.md are profile-specific (`<!-- bench:NAME-quick:start -->` for the
+quick profile), so a quick run never overwrites the full run's figures. Benchmarks whose data
+(../shared/data) is missing are skipped with a note; wrk missing skips the API load. The
+end-to-end reembed rate measured by embed_throughput.py is handed to vector_search.py, which
+projects reembed time at each catalogue size from it.
 """
 
 import argparse
+import json
+import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _report import log
+from _report import JSON_PREFIX, log
 
 BENCH_DIR = Path(__file__).resolve().parent
-QUICK = {
-    "quality_clothing.py": ["--epochs", "2", "--warmup-epochs", "1", "--limit-train", "600"],
-    "embed_throughput.py": [
-        "--images",
-        "300",
-        "--forward-images",
-        "256",
-        "--naive-images",
-        "128",
-        "--rounds",
-        "1",
-        "--no-doc",
+SHARED_DATA = BENCH_DIR.parents[1] / "shared" / "data"
+CLOTHING = SHARED_DATA / "clothing-dataset-small"
+WALMART_AMAZON = SHARED_DATA / "amazon-walmart"
+REEMBED_BACKBONE = "mobilenet_v2"  # the backbone the clothing quality target is met with
+
+# (script, arguments) per profile, in running order; "{pid}" makes database names unique, so
+# concurrent smoke tests of several developers never share a database.
+PLANS = {
+    "smoke": [
+        ("vector_search.py", ["--smoke", "--database", "prodsim_bench_smoke_vectors_{pid}"]),
+        (
+            "serving.py",
+            ["--smoke", "--only", "filtered", "--database", "prodsim_bench_smoke_serving_{pid}"],
+        ),
+    ],
+    "quick": [
+        (
+            "embed_throughput.py",
+            [
+                "--images",
+                "300",
+                "--forward-images",
+                "256",
+                "--naive-images",
+                "128",
+                "--rounds",
+                "3",
+            ],
+        ),
+        ("vector_search.py", ["--quick"]),
+        ("serving.py", ["--quick"]),
+        ("similar_latency.py", ["--duration", "8"]),
+        ("quality_clothing.py", ["--epochs", "2", "--warmup-epochs", "1", "--limit-train", "600"]),
+        ("text_matching.py", []),
+        ("fusion_demo.py", ["--per-category", "12"]),
+    ],
+    "full": [
+        ("embed_throughput.py", []),
+        ("vector_search.py", ["--full"]),
+        ("serving.py", []),
+        ("similar_latency.py", ["--full"]),
+        ("quality_clothing.py", []),
+        ("text_matching.py", []),
+        ("fusion_demo.py", []),
     ],
 }
 
 
-def dataset_present() -> bool:
-    from quality_clothing import DEFAULT_DATA
+def skip_reason(script: str) -> str | None:
+    """Why a benchmark cannot run here (missing data or tool), or None."""
+    if script == "quality_clothing.py" and not (CLOTHING / "train").is_dir():
+        return f"clothing-dataset-small is not at {CLOTHING}"
+    if script == "text_matching.py" and not (WALMART_AMAZON / "tableB.csv").is_file():
+        return f"the Walmart–Amazon data is not at {WALMART_AMAZON}"
+    if script == "similar_latency.py" and not shutil.which("wrk"):
+        return "wrk is not on the PATH (Debian: apt-get install -y wrk)"
+    return None  # serving.py skips only its API part without wrk, and says so itself
 
-    return (DEFAULT_DATA / "train").is_dir() and (DEFAULT_DATA / "test").is_dir()
+
+def reembed_rate(stdout: str) -> tuple[float, str] | None:
+    """Median end-to-end reembed img/s of REEMBED_BACKBONE from embed_throughput's JSON line."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(JSON_PREFIX):
+            rows = json.loads(line[len(JSON_PREFIX) :]).get("rows", [])
+            for row in sorted(rows, key=lambda r: r["backbone"] != REEMBED_BACKBONE):
+                runs = sorted(row["end_to_end_runs"])
+                return runs[len(runs) // 2], row["backbone"]
+    return None
 
 
-def main() -> int:
+def run(script: str, arguments: list[str], env: dict) -> tuple[int, str]:
+    """Run one benchmark, its stdout echoed and kept (for the JSON line)."""
+    command = [sys.executable, str(BENCH_DIR / script), *arguments]
+    log("running " + " ".join(command[1:]))
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=BENCH_DIR.parent, env=env, stdout=subprocess.PIPE, text=True
+    )
+    lines = []
+    for line in process.stdout:
+        sys.stdout.write(line)
+        lines.append(line)
+    code = process.wait()
+    log(f"{script} finished with exit code {code} after {time.monotonic() - started:.0f} s")
+    return code, "".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true", help="the documented (slow) runs")
-    args = parser.parse_args()
-    failures = []
-    for script, quick in QUICK.items():
-        if script == "quality_clothing.py" and not dataset_present():
-            log(f"skipping {script}: clothing-dataset-small is not there (see its --data)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--full", action="store_true", help="the scale profile (hours)")
+    group.add_argument("--smoke", action="store_true", help="tiny inputs (seconds)")
+    parser.add_argument(
+        "--output", type=Path, help="write the sections here instead of docs/BENCHMARKS.md"
+    )
+    parser.add_argument("--only", help="comma-separated scripts of the plan to run")
+    args = parser.parse_args(argv)
+    profile = "full" if args.full else "smoke" if args.smoke else "quick"
+    env = dict(os.environ, PRODSIM_BENCH_PROFILE=profile)
+    if args.output:
+        env["PRODSIM_BENCH_DOCS"] = str(args.output.resolve())
+    only = set(args.only.split(",")) if args.only else None
+    failures, skipped, rate = [], [], None
+    for script, arguments in PLANS[profile]:
+        if only and script not in only:
             continue
-        command = [sys.executable, str(BENCH_DIR / script), *([] if args.full else quick)]
-        log("running " + " ".join(command[1:]))
-        started = time.monotonic()
-        code = subprocess.call(command, cwd=BENCH_DIR.parent)
-        log(f"{script} finished with exit code {code} after {time.monotonic() - started:.0f} s")
+        if reason := skip_reason(script):
+            log(f"skipping {script}: {reason}")
+            skipped.append(f"{script} ({reason})")
+            continue
+        arguments = [a.replace("{pid}", str(os.getpid())) for a in arguments]
+        if script == "vector_search.py" and rate:
+            arguments += ["--reembed-rate", str(rate[0]), "--reembed-backbone", rate[1]]
+        code, stdout = run(script, arguments, env)
         if code:
             failures.append(script)
-    if failures:
-        log(f"failed: {', '.join(failures)}")
+        elif script == "embed_throughput.py":
+            rate = reembed_rate(stdout)
+    log(f"profile {profile}: skipped {skipped or 'none'}; failed {failures or 'none'}")
     return 1 if failures else 0
 
 
