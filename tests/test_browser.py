@@ -1,4 +1,5 @@
-"""One real browser session: a product page with its similar strip, then a visual search upload.
+"""Real browser sessions: a product page with its similar strip, then a visual search upload; and
+the admin cockpit's walk (upload → train on the real worker → activate → similar items).
 
 Headless Debian Chromium driven by Selenium against the live test server (real PostgreSQL,
 pgvector and a tiny trained model). Skipped, saying so, where Chromium is not installed.
@@ -83,3 +84,119 @@ def test_product_page_strip_and_visual_search_upload(browser, live_server, setti
     )
     assert len(results) == 24
     browser.save_screenshot(str(tmp_path / "visual-search.png"))
+
+
+def shape_catalogue_files(folder) -> tuple:
+    """The shapes catalogue of the similarity tests as an upload: a CSV and a zip of its images."""
+    from tests.catalog.factories import SHAPES, csv_bytes, zip_bytes
+
+    rows, images = [], {}
+    for shape in SHAPES:
+        for group in range(2):
+            for colour_index, colour in enumerate(COLOURS[:3]):
+                sku = f"{shape}-{group}-{colour_index}".upper()
+                images[f"{sku}.png"] = shape_image(shape, colour, offset=group)
+                rows.append(
+                    {
+                        "sku": sku,
+                        "title": f"{shape} {colour_index}",
+                        "price": "10",
+                        "category": f"Shapes > {shape}",
+                        "group_id": f"{shape}-{group}",
+                        "images": f"{sku}.png",
+                    }
+                )
+    header = ["sku", "title", "price", "category", "group_id", "images"]
+    csv_path, zip_path = folder / "shop.csv", folder / "images.zip"
+    csv_path.write_bytes(csv_bytes(rows, header=header))
+    zip_path.write_bytes(zip_bytes(images))
+    return csv_path, zip_path
+
+
+def wait_until_finished(browser, timeout: float) -> str:
+    """The job page's state once its script reports the job finished (no reload in between)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.find_element(By.ID, "live-progress")  # waits for the page that the form opened
+    browser.execute_script("window.pageLoadedOnce = true")  # a reload would lose this flag
+    WebDriverWait(browser, timeout, poll_frequency=0.5).until(
+        lambda driver: driver.find_element(By.ID, "live-progress").get_attribute("data-finished")
+        == "true"
+    )
+    assert browser.execute_script("return window.pageLoadedOnce === true")
+    return browser.find_element(
+        By.CSS_SELECTOR, '#live-progress [data-progress-field="state"]'
+    ).text
+
+
+def test_cockpit_upload_train_activate_and_similar_items(
+    browser, live_server, settings, tmp_path, celery_worker_process, django_user_model
+):
+    """The cockpit walk: upload a catalogue, train a tiny model on the real worker while the
+    job page updates itself, activate it after confirmation, see its similar items."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from similarity.models import ModelVersion
+
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    # The form has no batch-shape fields: the tiny catalogue's 8 groups need small batches.
+    settings.PRODSIM_TRAINING_DEFAULTS = {"labels_per_batch": 4, "images_per_label": 2}
+    django_user_model.objects.create_superuser("boss", "boss@example.com", "walk-the-cockpit")
+    csv_path, zip_path = shape_catalogue_files(tmp_path)
+    worker = celery_worker_process("default,ml")
+
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys("boss")
+    browser.find_element(By.NAME, "password").send_keys("walk-the-cockpit")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    browser.find_element(By.ID, "user-tools")  # logged in: the admin index has loaded
+
+    # 1. Upload: the import page follows the worker in place.
+    browser.get(f"{live_server.url}/admin/catalog/importjob/add/")
+    browser.find_element(By.NAME, "csv_upload").send_keys(str(csv_path))
+    browser.find_element(By.NAME, "images_upload").send_keys(str(zip_path))
+    browser.find_element(By.NAME, "_save").click()
+    assert wait_until_finished(browser, timeout=60) == "succeeded"
+    rows = browser.find_element(By.CSS_SELECTOR, '[data-progress-field="rows_done"]').text
+    assert (rows, worker.poll()) == ("24", None)
+
+    # 2. Train a tiny model from the form; the job page shows epochs as they end.
+    browser.get(f"{live_server.url}/admin/similarity/modelversion/add/")
+    Select(browser.find_element(By.NAME, "backbone")).select_by_value("small_cnn")
+    Select(browser.find_element(By.NAME, "label_source")).select_by_value("group")
+    for name, value in {
+        "weights": "none",
+        "input_size": 32,
+        "embedding_dim": 8,
+        "epochs": 2,
+    }.items():
+        field = browser.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(str(value))
+    auto_activate = browser.find_element(By.NAME, "auto_activate")
+    if auto_activate.is_selected():
+        auto_activate.click()  # the admin activates it by hand below
+    browser.find_element(By.NAME, "_save").click()
+    panel = browser.find_element(By.ID, "live-progress")
+    assert panel.get_attribute("data-finished") == "false"  # what follows is the script's doing
+    assert wait_until_finished(browser, timeout=120) == "succeeded"
+    epoch = browser.find_element(By.CSS_SELECTOR, '[data-progress-field="epoch"]').text
+    assert epoch == "2"
+    version = ModelVersion.objects.get()
+    assert version.status == "ready"
+
+    # 3. Activate after the confirmation page.
+    browser.get(f"{live_server.url}/admin/similarity/modelversion/{version.pk}/change/")
+    browser.find_element(By.LINK_TEXT, f"Activate v{version.pk}…").click()
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    message = browser.find_element(By.CSS_SELECTOR, "ul.messagelist li").text
+    assert message == f"V{version.pk} is now active."  # the admin capitalises messages
+    version.refresh_from_db()
+    assert version.status == "active"
+
+    # 4. The shop now serves its similar items.
+    browser.get(f"{live_server.url}/products/SQUARE-0-0/")
+    cards = browser.find_elements(By.CSS_SELECTOR, "#similar-strip li.card")
+    assert len(cards) == 8
