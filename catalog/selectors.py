@@ -136,6 +136,21 @@ FACT_FIELDS = (
 )
 
 
+def product_facts_of(product: Product) -> ProductFacts:
+    """The facts of a product already loaded (its category too): no query."""
+    return ProductFacts(
+        product.pk,
+        product.title,
+        product.brand or "",
+        product.category.path if product.category_id else "",
+        product.tags or [],
+        product.attributes or {},
+        product.description or "",
+        float(product.price),
+        product.group_id or "",
+    )
+
+
 def product_facts(*, product_ids: list[int] | None = None) -> list[ProductFacts]:
     """Facts of active products (all, or these), in id order."""
     products = Product.objects.filter(is_active=True)

@@ -175,13 +175,16 @@ def hnsw_index_drop(*, version: ModelVersion) -> None:
 def _allowed_clause(allowed: QuerySet | None, exclude: Sequence[int]) -> tuple[str, list]:
     """SQL restricting product_id to `allowed` (a Product queryset) and away from `exclude`.
 
-    ARRAY(subquery) is evaluated once (an InitPlan), so the HNSW scan stays the plan's driver
-    and pgvector's iterative scan keeps reading the index until k rows pass the filter.
+    A semi-join, so PostgreSQL picks the plan: for a broad filter the HNSW scan drives and each
+    row it yields costs one primary-key probe (pgvector's iterative scan reads on until k rows
+    pass); for a narrow one the allowed products drive. `= ANY(ARRAY(subquery))`, used before,
+    searched the unhashed array linearly for every row the index yielded (bench/ notes).
     """
     sql, params = "", []
     if allowed is not None:
-        subquery, sub_params = allowed.values("pk").query.sql_with_params()
-        sql += f" AND product_id = ANY(ARRAY({subquery}))"
+        # order_by(): the model's default ordering would sort the subquery for nothing.
+        subquery, sub_params = allowed.order_by().values("pk").query.sql_with_params()
+        sql += f" AND product_id IN ({subquery})"
         params += list(sub_params)
     if exclude:
         sql += " AND NOT (product_id = ANY(%s))"
@@ -189,28 +192,36 @@ def _allowed_clause(allowed: QuerySet | None, exclude: Sequence[int]) -> tuple[s
     return sql, params
 
 
-def _nearest_sql(version: ModelVersion, clause: str) -> str:
+def _knn_sql(select: str, order_by: str, *, exact: bool) -> str:
+    """`select` (rows with a `distance`) nearest first, through the index unless exact.
+
+    Parameters: the exact form takes the query vector once, the index form twice."""
+    if exact:
+        # OFFSET 0 fences the subquery: ORDER BY cannot reach the HNSW index, so every allowed
+        # row's distance is computed, while its product_id lookups may still use b-tree indexes.
+        return f"SELECT * FROM ({select} OFFSET 0) AS scored ORDER BY distance LIMIT %s"
+    return f"{select} ORDER BY {order_by} LIMIT %s"
+
+
+def _nearest_sql(version: ModelVersion, clause: str, *, exact: bool = False) -> str:
     operator, dim = OPERATORS[version.metric], int(version.embedding_dim)
-    return (
-        f"SELECT product_id, {_expression(version)} {operator} %s::vector({dim}) "
-        f"AS distance FROM similarity_productembedding "
-        f"WHERE model_version_id = {int(version.pk)} {clause} "
-        f"ORDER BY {_expression(version)} {operator} %s::vector({dim}) LIMIT %s"
+    distance = f"{_expression(version)} {operator} %s::vector({dim})"
+    select = (
+        f"SELECT product_id, {distance} AS distance FROM similarity_productembedding "
+        f"WHERE model_version_id = {int(version.pk)} {clause}"
     )
+    return _knn_sql(select, distance, exact=exact)
 
 
 def _run_nearest(sql: str, params: list, *, k: int, ef_search: int, exact: bool) -> list:
     ef_search = max(ef_search, k)
-    if not exact and ef_search == DEFAULT_EF_SEARCH:  # the session's settings already apply
+    if exact or ef_search == DEFAULT_EF_SEARCH:  # the session's settings apply: one statement
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
     else:
         with transaction.atomic(), connection.cursor() as cursor:
-            if exact:  # a small filtered subset: computing every distance beats walking the graph
-                cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
-            else:
-                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
             cursor.execute(sql, params)
             rows = cursor.fetchall()
     # relaxed_order may return rows slightly out of order; restore exact order on the k rows.
@@ -235,8 +246,8 @@ def nearest_products(
     clause, clause_params = _allowed_clause(allowed, exclude_product_ids)
     literal = _vector_literal(vector)
     return _run_nearest(
-        _nearest_sql(version, clause),
-        [literal, *clause_params, literal, k],
+        _nearest_sql(version, clause, exact=exact),
+        [literal, *clause_params, *([] if exact else [literal]), k],
         k=k,
         ef_search=ef_search,
         exact=exact,
@@ -322,14 +333,17 @@ def nearest_texts(
     if not vector:
         return []
     clause, clause_params = _allowed_clause(allowed, exclude_product_ids)
-    sql = (
+    select = (
         "SELECT product_id, vector <=> %s::sparsevec AS distance "
-        f"FROM similarity_producttext WHERE lexical_index_id = {int(index.pk)} {clause} "
-        "ORDER BY vector <=> %s::sparsevec LIMIT %s"
+        f"FROM similarity_producttext WHERE lexical_index_id = {int(index.pk)} {clause}"
     )
     literal = _sparse(vector).to_text()
     return _run_nearest(
-        sql, [literal, *clause_params, literal, k], k=k, ef_search=ef_search, exact=exact
+        _knn_sql(select, "vector <=> %s::sparsevec", exact=exact),
+        [literal, *clause_params, *([] if exact else [literal]), k],
+        k=k,
+        ef_search=ef_search,
+        exact=exact,
     )
 
 

@@ -32,12 +32,14 @@ logger = logging.getLogger(__name__)
 SYSTEM_USER = "embedded_postgres"
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 120  # a checkpoint on a busy 2-core machine can take a while
-# Tuned for a small machine that also runs TensorFlow: modest shared buffers, enough
-# maintenance memory to build HNSW indexes of a few hundred thousand vectors in RAM.
+# Tuned for a small machine that also runs TensorFlow: shared buffers that hold the vectors and
+# HNSW index of a 100k catalogue (~250 MB at 256-d; with 128MB every query re-read index pages
+# from the OS cache), enough maintenance memory to build HNSW indexes of a few hundred thousand
+# vectors in RAM. PRODSIM_PG_SHARED_BUFFERS sizes it for larger catalogues (applies at start).
 SERVER_OPTIONS = {
     "listen_addresses": "''",
     "max_connections": "100",
-    "shared_buffers": "128MB",
+    "shared_buffers": os.environ.get("PRODSIM_PG_SHARED_BUFFERS", "512MB"),
     "maintenance_work_mem": "256MB",
     "fsync": "on",
 }

@@ -25,11 +25,12 @@ from ..models import ModelVersion
 from . import merchandising
 from .versions import active_version, current_lexical_index, fusion_weights
 
-# Below this many allowed products the exact scan is faster than the HNSW walk plus filtering
-# (measured on 100k products, k = 50: exact 30 ms vs walk 34 ms at 20,000 allowed, 73 vs 53 ms
-# at 50,000; a selective filter makes the iterative walk read up to hnsw.max_scan_tuples rows.
-# bench/similar_latency.py writes the crossover to BENCHMARKS.md).
-EXACT_SCAN_MAX = 20_000
+# Below this many allowed products the exact scan is faster than the HNSW walk plus filtering:
+# a walk reads about k / selectivity rows, the exact scan one distance per allowed product.
+# Measured side by side on 100k uniform 256-d vectors, k = 50, with the semi-join filter and the
+# fenced exact form (vector_store): exact wins at 3 % allowed, the walk from 6 % on (a loaded
+# 2-core machine; bench/similar_latency.py writes the crossover to BENCHMARKS.md).
+EXACT_SCAN_MAX = 5_000
 NEAR_DUPLICATE_COSINE = 0.97  # same group and this close: the same photo in another colour
 TIER_IMAGE, TIER_TEXT, TIER_CATEGORY = "image", "text", "category_newest"
 
@@ -112,9 +113,9 @@ def similar_products_for(
     """
     version, index = version or active_version(), current_lexical_index()
     result = SimilarResult(k_requested=query.k, model_version=version.pk if version else None)
-    [source] = catalog_selectors.product_facts(product_ids=[product.pk]) or [None]
-    if source is None:
+    if not product.is_active:
         return result
+    source = catalog_selectors.product_facts_of(product)
     rules = merchandising.rules_in_force(product_id=product.pk, category_path=source.category_path)
     exclude = [product.pk, *merchandising.blocked_ids(rules)]
     if not query.include_variants and product.group_id:
