@@ -140,7 +140,7 @@ def fuse(
         "attributes": attributes,
         "price": price_proximity(source.price, candidate.price),
     }
-    weight_map = asdict(weights)
+    weight_map = {name: getattr(weights, name) for name in SIGNALS}  # asdict() deep-copies
     used = {name: weight_map[name] for name, score in scores.items() if score is not None}
     total = sum(used.values())
     contributions = {name: used[name] * scores[name] / total for name in used} if total else {}
