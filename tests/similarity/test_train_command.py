@@ -1,0 +1,65 @@
+"""`manage.py train --here`: trains in the shell with a progress bar read from the job's row."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from similarity.management.commands.train import JobProgressBar
+from similarity.models import ModelVersion
+from tests.catalog.factories import shape_catalogue
+
+TINY_ARGS = [
+    "--backbone=small_cnn",
+    "--weights=none",
+    "--input-size=32",
+    "--embedding-dim=8",
+    "--epochs=2",
+    "--label-source=group",
+]
+
+
+@pytest.fixture(autouse=True)
+def tiny_training(settings, tmp_path):
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    settings.PRODSIM_TRAINING_DEFAULTS = {"labels_per_batch": 4, "images_per_label": 2}
+
+
+def test_the_bar_follows_epochs_then_images():
+    terminal = io.StringIO()
+    progress_bar = JobProgressBar(job_id=0, disable=False, file=terminal)
+    bar = progress_bar.bar
+
+    progress_bar.show({"phase": "training", "epoch": 2, "epochs": 5, "loss": 1.5})
+    assert (bar.n, bar.total, bar.unit, bar.desc) == (2, 5, "epoch", "training: ")
+
+    progress_bar.show({"phase": "embedding", "epoch": 5, "epochs": 5, "done": 30, "total": 40})
+    assert (bar.n, bar.total, bar.unit, bar.desc) == (30, 40, "img", "embedding: ")
+
+    progress_bar.show({"phase": "evaluating"})  # nothing countable yet: the bar stays
+    assert (bar.n, bar.total) == (30, 40)
+    assert "loss=1.500" in terminal.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)  # the bar's thread reads the job row: it must be committed
+def test_train_here_shows_progress_and_reports_the_version(capsys):
+    shape_catalogue(groups_per_shape=2, colours=3)  # 24 products, 8 variant groups
+    out = io.StringIO()
+
+    call_command("train", "--here", "--no-auto-activate", *TINY_ARGS, stdout=out)
+
+    version = ModelVersion.objects.get()
+    recall = version.metrics["model"]["recall_at_1"]
+    assert out.getvalue() == f"v{version.pk} ready; R@1 {recall:.3f}\n"
+    assert "24/24" in capsys.readouterr().err  # the bar ended on the embedded images
+
+
+@pytest.mark.django_db
+def test_train_here_fails_with_a_message_and_non_zero_exit():
+    # No catalogue: there is nothing to learn from, and the command says why.
+    with pytest.raises(CommandError) as raised:
+        call_command("train", "--here", *TINY_ARGS, verbosity=0, stdout=io.StringIO())
+
+    version = ModelVersion.objects.get()
+    assert str(raised.value).startswith(f"v{version.pk} failed: ")
+    assert version.status == "failed"
