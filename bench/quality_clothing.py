@@ -50,6 +50,10 @@ VAL_SHARE = 0.1
 TARGET = {"recall_at_1": 0.90, "precision_at_10": 0.85}
 README_FROZEN = {"recall_at_1": 0.780, "precision_at_10": 0.717}  # data README's reference
 ROWS = ("histogram", "frozen", "trained", "tflite")
+# Only MobileNetV2 has ImageNet weights offline (../shared/weights); the others train from a
+# random initialisation here (no download on this machine).
+BACKBONES = ("mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "small_cnn")
+PRETRAINED_BACKBONE = "mobilenet_v2"
 ROW_TITLES = {
     "histogram": "colour histogram (8×8×8 RGB)",
     "frozen": "frozen ImageNet MobileNetV2 (1280-d)",
@@ -89,6 +93,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument(
+        "--backbone",
+        choices=BACKBONES,
+        default=PRETRAINED_BACKBONE,
+        help="the trained row's backbone (others than mobilenet_v2 start from random weights; "
+        "the frozen row stays ImageNet MobileNetV2, the reference)",
+    )
     parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
     parser.add_argument("--warmup-epochs", type=int, default=DEFAULTS["warmup_epochs"])
     parser.add_argument("--labels-per-batch", type=int, default=DEFAULTS["labels_per_batch"])
@@ -244,8 +255,8 @@ def training_config(args: argparse.Namespace):
     from similarity.ml.training import TrainingConfig
 
     return TrainingConfig(
-        backbone="mobilenet_v2",
-        weights=str(args.weights),
+        backbone=args.backbone,
+        weights=str(args.weights) if args.backbone == PRETRAINED_BACKBONE else "none",
         input_size=INPUT_SIZE,
         embedding_dim=EMBEDDING_DIM,
         epochs=args.epochs,
@@ -399,7 +410,8 @@ def verdict(rows: dict) -> str:
 def section_markdown(figures: dict) -> str:
     rows, info, counts = figures["rows"], figures["training"], figures["counts"]
     parts = [
-        "### Image retrieval quality: clothing-dataset-small (`bench/quality_clothing.py`)",
+        "### Image retrieval quality: clothing-dataset-small (`bench/quality_clothing.py`), "
+        f"trained backbone {figures.get('backbone', PRETRAINED_BACKBONE)}",
         "",
         # --no-doc only decides whether the docs are written: the figures are the same.
         f"Command: `{figures['command'].replace(' --no-doc', '')}`",
@@ -530,13 +542,14 @@ def main(argv: list[str] | None = None) -> dict:
     figures["preprocessing_version"] = PREPROCESSING_VERSION
     figures["machine"] = machine
     figures["limit_train"] = args.limit_train
+    figures["backbone"] = args.backbone
     figures["total_wall_s"] = round(time.monotonic() - started, 1)
     for split in ("test", "val"):
         if all(split in row for row in rows.values()) and rows:
             print(f"\n{split} metrics:\n{results_table(rows, split)}")
     if not args.val_only:
         print("\n" + verdict(rows))
-    print_json(SECTION, figures)
+    print_json(section_for(figures), figures)
     # A subset run is documented only under a run_all.py profile, in that profile's own section.
     if args.no_doc or args.val_only or (args.limit_train and not PROFILE):
         log("docs/BENCHMARKS.md not written (--no-doc, --limit-train or --val-only)")
@@ -546,8 +559,15 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def write_doc(figures: dict) -> None:
-    path = write_section(SECTION, section_markdown(figures), machine=figures["machine"])
-    log(f"wrote section {SECTION!r} of {path}")
+    name = section_for(figures)
+    path = write_section(name, section_markdown(figures), machine=figures["machine"])
+    log(f"wrote section {name!r} of {path}")
+
+
+def section_for(figures: dict) -> str:
+    """One section per trained backbone; MobileNetV2 (the default) keeps the original name."""
+    backbone = figures.get("backbone", PRETRAINED_BACKBONE)
+    return SECTION if backbone == PRETRAINED_BACKBONE else f"{SECTION}-{backbone}"
 
 
 def figures_from_log(log_file: Path) -> dict:

@@ -6,7 +6,8 @@ shape of similar_latency.py's clustered set), at each catalogue size:
   pgvector HNSW   prodsim's configuration, read from vector_store (m, ef_construction,
                   ef_search, iterative scan, cosine opclass) and PRODSIM_INDEX_BUILD_MEMORY
   PG exact        the same SQL with index scans off (what the app runs for small subsets)
-  NumPy exact     one float32 matrix-vector product per query: the memory-bandwidth limit
+  NumPy exact     one float32 matrix-vector product per query on one BLAS thread: the
+                  memory-bandwidth limit of an exact search on one core
   faiss HNSW      faiss-cpu IndexHNSWFlat with the same m / ef_construction / ef_search,
                   in-process (the peer: no SQL, no client round trip)
 
@@ -30,8 +31,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from _report import (
+# One BLAS thread for the NumPy scan, set before NumPy loads: a threaded matrix-vector product
+# on 2 cores already busy with other sessions' work stalls (12 ms instead of 0.4 ms at 20k,
+# measured), and one thread per query is what every other arm gets.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from _report import (  # noqa: E402
     BENCHMARKS_FILE,
     ensure_repo_on_path,
     fmt_spread,
@@ -43,7 +49,12 @@ from _report import (
     spread,
     write_section,
 )
-from similar_latency import CLUSTER_NOISE, CLUSTER_SIZE, COPY_HEADER, COPY_TRAILER
+from similar_latency import (  # noqa: E402
+    CLUSTER_NOISE,
+    CLUSTER_SIZE,
+    COPY_HEADER,
+    COPY_TRAILER,
+)
 
 SECTION = "vector-search"
 DATABASE_NAME = "prodsim_bench_vectors"
@@ -229,17 +240,22 @@ def pg_build(pg: Postgres, table: str, config: dict, memory: str) -> dict:
     return {"seconds": seconds, "index_mb": size / 2**20}
 
 
-def _session_settings(cursor, config: dict, *, exact: bool) -> None:
+def session_settings(pg: Postgres, config: dict) -> None:
+    """What vector_store sets on every connection: one statement per search, no transaction."""
+    pg.execute(f"SET hnsw.ef_search = {int(config['ef_search'])}")
+    pg.execute("SET hnsw.iterative_scan = relaxed_order")
+
+
+def _nearest(table: str, config: dict, *, exact: bool) -> str:
+    distance = f"embedding {config['operator']} %s::vector({DIM})"
     if exact:
-        cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
-    else:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(config["ef_search"])])
-        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-
-
-def _nearest(table: str, config: dict) -> str:
-    operator = config["operator"]
-    return f"SELECT id FROM {table} ORDER BY embedding {operator} %s::vector({DIM}) LIMIT {K}"
+        # vector_store's exact form: OFFSET 0 fences the subquery from the HNSW index, so every
+        # row's distance is computed (no planner setting involved).
+        return (
+            f"SELECT id FROM (SELECT id, {distance} AS distance FROM {table} OFFSET 0) AS scored "
+            f"ORDER BY distance LIMIT {K}"
+        )
+    return f"SELECT id FROM {table} ORDER BY {distance} LIMIT {K}"
 
 
 def _literal(vector: np.ndarray) -> str:
@@ -248,26 +264,21 @@ def _literal(vector: np.ndarray) -> str:
 
 def pg_plan(pg: Postgres, table: str, config: dict, query: np.ndarray, *, exact: bool) -> str:
     """The plan's scan nodes (EXPLAIN, same session settings): proves which arm is which."""
-    with pg.connection.transaction(), pg.connection.cursor() as cursor:
-        _session_settings(cursor, config, exact=exact)
-        cursor.execute("EXPLAIN " + _nearest(table, config), [_literal(query)])
-        lines = [row[0].strip(" ->") for row in cursor.fetchall()]
+    explain = "EXPLAIN " + _nearest(table, config, exact=exact)
+    lines = [row[0].strip(" ->") for row in pg.execute(explain, [_literal(query)])]
     nodes = [line.split("  (")[0] for line in lines if "Scan" in line or "Gather" in line]
     return " / ".join(nodes)
 
 
 def pg_queries(pg: Postgres, table: str, config: dict, queries, *, exact: bool):
-    """Top k per query as the app asks for it (one statement per query, transaction-local
+    """Top k per query as the app asks for it (one statement per query under the session's
     settings, like vector_store._run_nearest); (ids per query, ms per query)."""
-    statement = _nearest(table, config)
+    statement = _nearest(table, config, exact=exact)
     found, times = [], []
     for query in queries:
         literal = _literal(query)
         started = time.perf_counter()
-        with pg.connection.transaction(), pg.connection.cursor() as cursor:
-            _session_settings(cursor, config, exact=exact)
-            cursor.execute(statement, [literal])
-            found.append([row[0] for row in cursor.fetchall()])
+        found.append([row[0] for row in pg.execute(statement, [literal])])
         times.append((time.perf_counter() - started) * 1000)
     return found, times
 
@@ -508,24 +519,27 @@ Command: `{figures["command"]}`
 Data: seeded clustered 256-d unit vectors (clusters of {CLUSTER_SIZE}, noise σ = {CLUSTER_NOISE};
 the queries are {figures["queries"]} fresh points from the same clusters, not in the table), in a
 throwaway database. pgvector as prodsim configures it (`vector_store`): m = {config["m"]},
-ef_construction = {config["ef_construction"]}, ef_search = {config["ef_search"]}, iterative scan
-`relaxed_order`, `{config["opclass"]}`, maintenance_work_mem {config["build_memory"]}
-(`PRODSIM_INDEX_BUILD_MEMORY`; 1M: 3GB). faiss-cpu {figures["faiss"]} `IndexHNSWFlat` with the
-same m / ef_construction / ef_search. Every figure is the **median (min–max) of
-{figures["repeats"]} repeats** (builds, or passes over the query set); p50/p99 are per pass, one
-query at a time (PostgreSQL: client round trip over the Unix socket included; in-process arms:
-none). Recall@10 is against the NumPy exact top 10. Other sessions' tests and benchmarks were
-running on the same 2 cores (load column and machine line).
+ef_construction = {config["ef_construction"]}, ef_search = {config["ef_search"]}, iterative
+scan `relaxed_order` (session settings, as `vector_store` sets them per connection),
+`{config["opclass"]}`, maintenance_work_mem {config["build_memory"]}
+(`PRODSIM_INDEX_BUILD_MEMORY`; 1M: 3GB); the exact arm uses `vector_store`'s `OFFSET 0` fence.
+faiss-cpu {figures["faiss"]} `IndexHNSWFlat` with the same m / ef_construction / ef_search.
+Every figure is the **median (min–max) of {figures["repeats"]} repeats** (builds, or passes
+over the query set); p50/p99 are per pass, one query at a time (PostgreSQL: client round trip
+over the Unix socket included; in-process arms: none). Recall@10 is against the NumPy exact top
+10. Other sessions' tests and benchmarks were running on the same 2 cores (load column and
+machine line).
 
-Peers at {peers["size"]:,} vectors (reference: the NumPy exact scan, the memory-bandwidth limit,
-{peers["arms"]["NumPy exact"]["gb_per_s"]:.1f} GB/s at its median):
+Peers at {peers["size"]:,} vectors (reference: the exact NumPy scan, one float32 matrix-vector
+product per query on one BLAS thread, the limit an exact search meets on one core: it streams
+{peers["arms"]["NumPy exact"]["gb_per_s"]:.1f} GB/s of vectors at its median):
 
 {peers_table(peers)}
 
-Plans (EXPLAIN with each arm's settings): HNSW arm `{peers["plans"]["pgvector HNSW"]}`; exact arm
+Plans (EXPLAIN): HNSW arm `{peers["plans"]["pgvector HNSW"]}`; exact arm
 `{peers["plans"]["PG exact"]}`. The bench connection turns psycopg's server-side prepared
-statements off (Django's client-side binding does not use them either): a cached generic plan
-ignores the transaction-local settings, and the exact arm then silently reused the HNSW plan.
+statements off, as Django's client-side binding does: with them, a cached generic plan outlives
+planner settings (an exact arm switched by `enable_indexscan` silently reused the HNSW plan).
 
 Scaling (the same measurements at each size):
 
@@ -546,6 +560,7 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.monotonic()
     try:
         config = pg_config()
+        session_settings(pg, config)
         results = [measure_size(pg, size, args, config) for size in args.sizes]
     finally:
         pg.close()
