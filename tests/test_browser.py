@@ -1,5 +1,5 @@
 """Real browser sessions: a product page with its similar strip, then a visual search upload; and
-the admin cockpit's walk (upload → train on the real worker → activate → similar items).
+the admin cockpit's walk (upload → train on the real worker → activate → preview).
 
 Headless Debian Chromium driven by Selenium against the live test server (real PostgreSQL,
 pgvector and a tiny trained model). Skipped, saying so, where Chromium is not installed.
@@ -130,11 +130,11 @@ def wait_until_finished(browser, timeout: float) -> str:
     ).text
 
 
-def test_cockpit_upload_train_activate_and_similar_items(
+def test_cockpit_upload_train_activate_and_preview(
     browser, live_server, settings, tmp_path, celery_worker_process, django_user_model
 ):
     """The cockpit walk: upload a catalogue, train a tiny model on the real worker while the
-    job page updates itself, activate it after confirmation, see its similar items."""
+    job page updates itself, activate it after confirmation, preview its similar items."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -196,7 +196,12 @@ def test_cockpit_upload_train_activate_and_similar_items(
     version.refresh_from_db()
     assert version.status == "active"
 
-    # 4. The shop now serves its similar items.
-    browser.get(f"{live_server.url}/products/SQUARE-0-0/")
-    cards = browser.find_elements(By.CSS_SELECTOR, "#similar-strip li.card")
-    assert len(cards) == 8
+    # 4. Preview a product's similar items: the active version beside the candidate (here: itself).
+    browser.find_element(By.LINK_TEXT, f"Preview v{version.pk} against the active version").click()
+    browser.find_element(By.NAME, "q").send_keys("SQUARE-0-0")
+    browser.find_element(By.CSS_SELECTOR, "#content-main input[type=submit]").click()
+    browser.find_element(By.PARTIAL_LINK_TEXT, "SQUARE-0-0").click()
+    for column in ("active", "candidate"):
+        heading = browser.find_element(By.CSS_SELECTOR, f"#preview-{column} h3").text
+        items = browser.find_elements(By.CSS_SELECTOR, f"#preview-{column} tr.preview-item")
+        assert (heading, len(items)) == (f"{column}: {version}", 10)
