@@ -152,6 +152,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_TASK_HARD_LIMIT
 if TESTING:
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"test{TEST_RUN_ID}:"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing (a service's delay_on_commit, a task enqueueing follow-up work) waits out a broker
+# restart instead of failing: Valkey with AOF is back within seconds; ~30 s of retries here.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 30,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in PostgreSQL rows, not in a result backend
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
