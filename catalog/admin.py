@@ -164,6 +164,12 @@ class ImportJobAdmin(admin.ModelAdmin):
         # The upload page replaces catalogue data in bulk: the dedicated permission, not "add".
         return request.user.has_perm("catalog.upload_catalogue")
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The upload form leads to the import's page: whoever may upload may follow imports.
+        return super().has_view_permission(request, obj) or request.user.has_perm(
+            "catalog.upload_catalogue"
+        )
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.progress_view)
         return [

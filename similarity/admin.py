@@ -237,6 +237,12 @@ class JobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # jobs are started by training or re-embedding, not created by hand
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The train form leads to the job's page: whoever may train may watch jobs.
+        return super().has_view_permission(request, obj) or request.user.has_perm(
+            "similarity.train_model"
+        )
+
     def has_cancel_permission(self, request) -> bool:
         # Whoever may start training may stop it; viewing a job is not enough.
         return request.user.has_perm("similarity.train_model")

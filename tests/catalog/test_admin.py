@@ -115,8 +115,10 @@ def test_staff_without_the_upload_permission_cannot_upload(client):
     assert ImportJob.objects.count() == 0
 
 
-def test_staff_with_the_upload_permission_upload(client, django_capture_on_commit_callbacks):
-    login(client, staff_user("catalog.upload_catalogue", "catalog.view_importjob"))
+def test_staff_with_the_upload_permission_upload_and_follow_the_import(
+    client, django_capture_on_commit_callbacks
+):
+    login(client, staff_user("catalog.upload_catalogue"))
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = upload(client, b"sku,title,price\nA,Mug,1\n", None)
@@ -124,6 +126,18 @@ def test_staff_with_the_upload_permission_upload(client, django_capture_on_commi
     job = ImportJob.objects.get()
     assert response["Location"] == reverse("admin:catalog_importjob_change", args=[job.pk])
     assert len(callbacks) == 1
+    assert client.get(response["Location"]).status_code == 200
+    progress = client.get(reverse("admin:catalog_importjob_progress", args=[job.pk]))
+    assert progress.json()["state"] == "queued"
+
+
+def test_staff_without_any_import_permission_cannot_follow_imports(client):
+    job = ImportJob.objects.create()
+    login(client, staff_user("catalog.view_product"))
+
+    progress = client.get(reverse("admin:catalog_importjob_progress", args=[job.pk]))
+
+    assert progress.status_code == 403
 
 
 @pytest.mark.parametrize("url", [ADD_URL, reverse("admin:catalog_importjob_progress", args=[1])])

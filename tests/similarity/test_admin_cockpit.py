@@ -78,10 +78,10 @@ def test_staff_without_the_train_permission_cannot_start_training(client):
     assert (ModelVersion.objects.count(), Job.objects.count()) == (0, 0)
 
 
-def test_staff_with_the_train_permission_trains_and_sees_the_form(
+def test_staff_with_the_train_permission_train_and_watch_the_job(
     client, django_capture_on_commit_callbacks
 ):
-    login(client, staff_user("similarity.train_model", "similarity.view_job"))
+    login(client, staff_user("similarity.train_model"))
     assert client.get(TRAIN_URL).status_code == 200
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -90,6 +90,7 @@ def test_staff_with_the_train_permission_trains_and_sees_the_form(
     job = Job.objects.get()
     assert response["Location"] == reverse("admin:similarity_job_change", args=[job.pk])
     assert len(callbacks) == 1
+    assert client.get(response["Location"]).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -214,9 +215,9 @@ def test_the_progress_endpoint_returns_the_jobs_real_state(admin_client):
     assert (later["failed"], later["error"], later["epoch"]) == (2, "boom", None)
 
 
-def test_the_progress_endpoint_needs_the_view_permission(client):
+def test_the_progress_endpoint_needs_the_view_or_train_permission(client):
     job = running_job()
-    login(client, staff_user("similarity.train_model"))
+    login(client, staff_user("similarity.view_modelversion", "similarity.activate_model"))
 
     response = client.get(reverse("admin:similarity_job_progress", args=[job.pk]))
 
