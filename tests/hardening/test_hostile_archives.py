@@ -235,3 +235,33 @@ def test_the_import_never_calls_extractall(monkeypatch, tmp_path, media_root):
     monkeypatch.setattr(zipfile.ZipFile, "extract", refuse)
     job = import_rows(tmp_path, ["good.jpg"], zip_of([("good.jpg", GOOD)]))
     assert (job.state, job.images_added) == ("succeeded", 2)
+
+
+def test_a_nul_in_a_member_name_ends_the_name_and_cannot_smuggle_a_path(tmp_path, media_root):
+    # zipfile cuts names at NUL, as unzip does: the member is "nul.jpg", nothing after it counts.
+    job = import_rows(
+        tmp_path, ["nul.jpg"], zip_of([("good.jpg", GOOD), ("nul.jpg\0/../../x", GOOD)])
+    )
+
+    assert (job.state, job.images_added, job.images_rejected) == ("succeeded", 2, 0)
+    assert_nothing_escaped(tmp_path, media_root)
+
+
+def test_a_nul_in_the_csv_image_path_rejects_the_row(tmp_path, media_root):
+    rows = [
+        {"sku": "GOOD", "title": "Good mug", "price": "5", "images": "good.jpg"},
+        {"sku": "BAD", "title": "Bad mug", "price": "5", "images": "good.jpg\0../x"},
+    ]
+    csv_path = write(
+        tmp_path / "in" / "c.csv", csv_bytes(rows, header=["sku", "title", "price", "images"])
+    )
+    zip_path = write(tmp_path / "in" / "images.zip", zip_of([("good.jpg", GOOD)]))
+    job = import_job_run(
+        job_id=import_job_create(csv_file=csv_path, images=zip_path, enqueue=False).pk
+    )
+
+    assert list(job.row_errors.values_list("line", "column", "sku", "message")) == [
+        (3, "images", "BAD", "images contains a NUL byte")
+    ]
+    assert list(Product.objects.values_list("sku", flat=True)) == ["GOOD"]
+    assert_nothing_escaped(tmp_path, media_root)
