@@ -372,6 +372,7 @@ def text_index_name(version: ModelVersion) -> str:
 def text_hnsw_index_build(*, version: ModelVersion) -> None:
     """HNSW index on the version's text-tower vectors (learned-text candidates)."""
     dim = int(version.embedding_dim)
+    invalid_index_drop(name=text_index_name(version))
     with connection.cursor() as cursor:
         if connection.in_atomic_block:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -382,6 +383,36 @@ def text_hnsw_index_build(*, version: ModelVersion) -> None:
             f"((text_embedding::vector({dim})) {OPCLASSES[version.metric]}) "
             f"WHERE model_version_id = {int(version.pk)}"
         )
+
+
+# --- Interrupted and failed builds ----------------------------------------------------------------
+
+
+def invalid_index_drop(*, name: str) -> bool:
+    """Drop index `name` if an interrupted CREATE INDEX CONCURRENTLY left it INVALID.
+
+    PostgreSQL keeps such an index (never used by queries, still maintained on every write) and
+    `IF NOT EXISTS` would skip rebuilding it forever. Returns whether one was dropped.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT index.indisvalid FROM pg_index index JOIN pg_class class "
+            "ON class.oid = index.indexrelid WHERE class.relname = %s",
+            [name],
+        )
+        row = cursor.fetchone()
+        if not (row and row[0]):
+            return False
+        concurrently = "" if connection.in_atomic_block else "CONCURRENTLY"
+        cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {name}")
+    return True
+
+
+def version_indexes_drop(*, version: ModelVersion) -> None:
+    """Drop the version's image and text indexes: a failed version leaves neither behind."""
+    with connection.cursor() as cursor:
+        for name in (index_name(version), text_index_name(version)):
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 # --- Signals of a candidate set, for fusion --------------------------------------

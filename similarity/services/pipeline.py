@@ -246,7 +246,7 @@ def job_fail(*, job: Job, error: str, state: str = Job.State.FAILED) -> Job:
     job.save(update_fields=["state", "error", "finished_at"])
     version = job.model_version
     if version is not None and version.status != ModelVersion.Status.ACTIVE:
-        vector_store.hnsw_index_drop(version=version)  # never leave a half-built index
+        vector_store.version_indexes_drop(version=version)  # never leave a half-built index
         _set_status(version, ModelVersion.Status.FAILED, error=error[:5000])
     return job
 
