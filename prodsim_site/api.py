@@ -4,6 +4,7 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions, pagination, permissions, throttling
 from rest_framework_api_key.permissions import KeyParser
 
+from .middleware import has_unstorable_text
 from .models import PartnerApiKey
 
 SAFE_METHODS = permissions.SAFE_METHODS
@@ -19,7 +20,8 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         # get_from_key checks the hash and revocation with one query (is_valid would run the
         # same query again before a second get_from_key); expiry is checked on the row.
         try:
-            api_key = PartnerApiKey.objects.get_from_key(key)
+            # A NUL would reach the prefix lookup, where PostgreSQL raises (a 500, not a 401).
+            api_key = None if has_unstorable_text(key) else PartnerApiKey.objects.get_from_key(key)
         except PartnerApiKey.DoesNotExist:
             api_key = None
         if api_key is None or api_key.has_expired:

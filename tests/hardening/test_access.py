@@ -134,7 +134,18 @@ def test_read_keys_cannot_write_or_delete(client, method, url, body):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "header", ["Api-Key", "Api-Key ", "Api-Key a.b.c", "Bearer x", "Api-Key \x7f"]
+    "header",
+    [
+        "Api-Key",
+        "Api-Key ",
+        "Api-Key a.b.c",
+        "Bearer x",
+        "Api-Key \x7f",
+        "Api-Key a\x00b.c",  # was a 500: the NUL reached PostgreSQL
+        "Api-Key \x00",
+        "Api-Key \ud800.x",
+        "Api-Key " + "a" * 10_000 + ".b",
+    ],
 )
 def test_malformed_authorization_headers_are_401(client, header):
     product(sku="A")
