@@ -43,10 +43,18 @@ class UploadLimitsHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         if start + len(raw_data) > self.per_file:
+            self._interrupt_others()
             raise RequestDataTooBig(
                 ERROR_FILE_TOO_LARGE.format(name=self.file_name, limit=self.per_file)
             )
         return raw_data
+
+    def _interrupt_others(self) -> None:
+        # The parser closes the files it finished, not the one in progress: without this the
+        # temporary file already opened for the refused upload would outlive the request.
+        for handler in self.request.upload_handlers:
+            if handler is not self:
+                handler.upload_interrupted()
 
     def file_complete(self, file_size):
         return None  # the next handler stores the file

@@ -15,7 +15,7 @@ from PIL import Image
 
 from catalog.models import Category, Product
 from prodsim_site.models import PartnerApiKey
-from tests.catalog.factories import product
+from tests.catalog.factories import image_bytes, product
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +114,25 @@ def test_a_request_over_the_total_cap_is_refused_before_reading_it(api, settings
         "request_too_large",
         "the request body is larger than 51000 bytes",  # 10 images of 5000 + 1000 of fields
     )
+
+
+def test_refused_uploads_leave_no_temporary_or_stored_file(api, settings, tmp_path, media_root):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100  # every upload goes to a temporary file
+    settings.PRODSIM_MAX_IMAGE_BYTES = 5000
+    (tmp_path / "uploads").mkdir()
+    good = SimpleUploadedFile("good.jpg", image_bytes(), "image/jpeg")
+    bad = SimpleUploadedFile("bad.jpg", b"GIF89a not really", "image/gif")
+    too_big = SimpleUploadedFile("big.jpg", b"x" * 6000, "image/jpeg")
+
+    invalid = put_multipart(api, {"title": "Mug", "price": "1", "images": [good, bad]})
+    good.seek(0)
+    oversized = put_multipart(api, {"title": "Mug", "price": "1", "images": [good, too_big]})
+
+    assert (invalid.status_code, oversized.status_code) == (400, 400)
+    assert list((tmp_path / "uploads").iterdir()) == []
+    assert [path for path in media_root.rglob("*") if path.is_file()] == []
+    assert not Product.objects.exists()
 
 
 def test_storefront_photo_over_the_cap_is_a_400(client, settings):
