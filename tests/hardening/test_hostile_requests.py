@@ -313,3 +313,20 @@ def test_concurrent_upserts_of_one_sku_create_exactly_one_product():
         "Home",
         "Home > Mugs",
     ]
+
+
+def test_admin_catalogue_upload_over_the_archive_cap_is_a_400(admin_client, settings, media_root):
+    from catalog.models import ImportJob
+
+    settings.PRODSIM_MAX_CSV_BYTES = settings.PRODSIM_MAX_ARCHIVE_BYTES = 2000
+    settings.PRODSIM_MAX_IMAGE_BYTES = 1000
+    admin_client.raise_request_exception = False
+    csv_upload = SimpleUploadedFile("c.csv", b"sku,title,price\r\n" + b"A,Mug,1\r\n" * 400)
+
+    response = admin_client.post(
+        "/admin/catalog/importjob/add/", {"csv_upload": csv_upload}, follow=False
+    )
+
+    assert response.status_code == 400
+    assert not ImportJob.objects.exists()
+    assert [path for path in media_root.rglob("*") if path.is_file()] == []
