@@ -124,3 +124,38 @@ def experiment_results(
         control.impressions,
     )
     return ExperimentResults(widget=widget, arms=arms, difference=difference)
+
+
+VERSION_EXPERIMENTS_SHOWN = 10  # newest first; a version rarely takes part in more
+
+
+@dataclass(frozen=True)
+class VersionExperiment:
+    """One experiment a model version took part in, with the arms it served and the results."""
+
+    experiment: Experiment
+    roles: list[str]  # "candidate" and/or "control": the arms this version had a part in
+    results: ExperimentResults
+
+
+def version_experiments(*, version: ModelVersion) -> list[VersionExperiment]:
+    """The experiments where `version` was the candidate or served an arm's similar items.
+
+    The control arm is served by whichever version was active, and each impression records
+    it, so a version that was active during someone else's experiment finds it here too.
+    """
+    served = Impression.objects.filter(
+        model_version=version, widget=Impression.Widget.SIMILAR, experiment__isnull=False
+    ).values("experiment")
+    experiments = Experiment.objects.filter(Q(candidate=version) | Q(pk__in=served)).order_by("-pk")
+    found = []
+    for experiment in experiments[:VERSION_EXPERIMENTS_SHOWN]:
+        results = experiment_results(experiment=experiment)
+        roles = [
+            arm
+            for arm, result in results.arms.items()
+            if version in result.versions
+            or (arm == Experiment.Arm.CANDIDATE and experiment.candidate_id == version.pk)
+        ]
+        found.append(VersionExperiment(experiment=experiment, roles=roles, results=results))
+    return found

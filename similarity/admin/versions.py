@@ -1,22 +1,21 @@
+"""Model versions in the admin: the train form (adding a version starts its training job) and
+each version's page: figures, comparison, gold set, online evidence, activate and roll back."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
-from catalog import selectors as catalog_selectors
+from experiments.admin_html import version_experiments_html
 
-from .admin_views import lifecycle
-from .admin_views.compare import comparison_html, gold_set_html
-from .ml.options import BACKBONES, LABEL_SOURCES, METRIC_COLUMNS, METRICS, WEIGHT_CHOICES_HELP
-from .models import FusionWeights, Job, Judgment, MerchandisingRule, ModelVersion
-from .selectors import job_progress, job_progress_summary, rollback_target
-from .selectors.merchandising import rule_in_force
-from .services import job_cancel, model_version_create
-from .services.versions import DEFAULT_TRAINING
-
-TOUCHED_PRODUCTS_SHOWN = 20  # a rule's page lists this many matches, then only their count
+from ..admin_views import lifecycle
+from ..admin_views.compare import comparison_html, gold_set_html
+from ..ml.options import BACKBONES, LABEL_SOURCES, METRIC_COLUMNS, METRICS, WEIGHT_CHOICES_HELP
+from ..models import Job, ModelVersion
+from ..selectors import rollback_target
+from ..services import model_version_create
+from ..services.versions import DEFAULT_TRAINING
 
 
 class TrainForm(forms.ModelForm):
@@ -64,6 +63,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "metrics_table",
         "comparison",
         "gold_set",
+        "online_evidence",
         "history",
         "params",
         "dataset_summary",
@@ -196,175 +196,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def gold_set(self, version: ModelVersion) -> str:
         return gold_set_html(version=version)
 
+    @admin.display(description="Online evidence: A/B tests (similar items strip, CTR in %)")
+    def online_evidence(self, version: ModelVersion) -> str:
+        # The experiments app owns the counting and the intervals; the page only shows them.
+        return version_experiments_html(version=version)
+
     @admin.display(description="Dataset")
     def dataset_summary(self, version: ModelVersion) -> str:
         data = version.dataset
         return (
             f"{data.get('images')} images, {data.get('labels')} labels ({data.get('label_source')})"
         )
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = [
-        "__str__",
-        "kind",
-        "state",
-        "model_version",
-        "progress_summary",
-        "attempts",
-        "created_at",
-        "finished_at",
-    ]
-    list_filter = ["kind", "state"]
-    actions = ["cancel"]
-    readonly_fields = [
-        "kind",
-        "state",
-        "model_version",
-        "progress_summary",
-        "progress",
-        "log",
-        "attempts",
-        "cancel_requested",
-        "error",
-        "created_at",
-        "started_at",
-        "finished_at",
-    ]
-    change_form_template = "admin/similarity/job/change_form.html"
-
-    def has_add_permission(self, request) -> bool:
-        return False  # jobs are started by training or re-embedding, not created by hand
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        # The train form leads to the job's page: whoever may train may watch jobs.
-        return super().has_view_permission(request, obj) or request.user.has_perm(
-            "similarity.train_model"
-        )
-
-    def has_cancel_permission(self, request) -> bool:
-        # Whoever may start training may stop it; viewing a job is not enough.
-        return request.user.has_perm("similarity.train_model")
-
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path(
-                "<path:object_id>/progress/",
-                view(self.progress_view),
-                name="similarity_job_progress",
-            ),
-            path("<path:object_id>/cancel/", view(self.cancel_view), name="similarity_job_cancel"),
-            *super().get_urls(),
-        ]
-
-    def progress_view(self, request, object_id):
-        return lifecycle.job_progress_view(request, model_admin=self, object_id=object_id)
-
-    def cancel_view(self, request, object_id):
-        return lifecycle.job_cancel_view(request, model_admin=self, object_id=object_id)
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None:
-            context["live"] = job_progress(job=obj)
-            context["can_cancel"] = self.has_cancel_permission(request)
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-    @admin.action(description="Cancel the selected jobs", permissions=["cancel"])
-    def cancel(self, request, queryset):
-        for job in queryset:
-            job_cancel(job=job)
-        self.message_user(request, f"Cancellation requested for {queryset.count()} job(s).")
-
-    @admin.display(description="Progress")
-    def progress_summary(self, job: Job) -> str:
-        return job_progress_summary(job=job)
-
-
-@admin.register(FusionWeights)
-class FusionWeightsAdmin(admin.ModelAdmin):
-    """Signal weights of the fused score; a category's row applies to its subtree."""
-
-    list_display = ["__str__", "image", "text", "text_learned", "attributes", "price"]
-    autocomplete_fields = ["category"]
-
-
-@admin.register(MerchandisingRule)
-class MerchandisingRuleAdmin(admin.ModelAdmin):
-    """Pins, blocks, boosts and buries, with validity dates and the products they touch."""
-
-    list_display = [
-        "__str__",
-        "kind",
-        "applies_to",
-        "touches",
-        "position",
-        "factor",
-        "valid_from",
-        "valid_until",
-        "is_active",
-        "in_force_now",
-    ]
-    list_filter = ["kind", "is_active"]
-    list_select_related = ["source_product", "source_category", "target_product"]
-    autocomplete_fields = ["source_product", "source_category", "target_product"]
-    search_fields = ["note", "brand", "tag", "target_product__sku", "source_product__sku"]
-    readonly_fields = ["in_force_now", "touched_products"]
-
-    @admin.display(description="Applies to the similar lists of")
-    def applies_to(self, rule: MerchandisingRule) -> str:
-        if rule.source_product is not None:
-            return _product_link(rule.source_product)
-        if rule.source_category is not None:
-            return f"category {rule.source_category.path} (and below)"
-        return "every product"
-
-    @admin.display(description="Products it touches")
-    def touches(self, rule: MerchandisingRule) -> str:
-        # The list shows the matching brand/tag, not the products: one query per row otherwise.
-        if rule.target_product is not None:
-            return _product_link(rule.target_product)
-        return " or ".join(
-            part
-            for part in (rule.brand and f"brand {rule.brand}", rule.tag and f"tag {rule.tag}")
-            if part
-        )
-
-    @admin.display(description="In force now", boolean=True)
-    def in_force_now(self, rule: MerchandisingRule) -> bool:
-        return rule_in_force(rule)
-
-    @admin.display(description="Products it touches")
-    def touched_products(self, rule: MerchandisingRule) -> str:
-        if rule.pk is None:
-            return "–"
-        if rule.target_product is not None:
-            return _product_link(rule.target_product)
-        products = catalog_selectors.products_with_brand_or_tag(brand=rule.brand, tag=rule.tag)
-        shown = list(products[:TOUCHED_PRODUCTS_SHOWN])
-        if not shown:
-            return "no active product matches"
-        links = format_html_join(mark_safe("<br>"), "{}", ((_product_link(p),) for p in shown))
-        total = products.count() if len(shown) == TOUCHED_PRODUCTS_SHOWN else len(shown)
-        return format_html("{} active product(s):<br>{}", total, links)
-
-
-def _product_link(product) -> str:
-    url = reverse("admin:catalog_product_change", args=[product.pk])
-    return format_html('<a href="{}">{} – {}</a>', url, product.sku, product.title)
-
-
-@admin.register(Judgment)
-class JudgmentAdmin(admin.ModelAdmin):
-    """The gold set: verdicts are given in the preview; here they are listed and corrected."""
-
-    list_display = ["source", "target", "verdict", "category_path", "user", "updated_at"]
-    list_filter = ["verdict", "category_path"]
-    list_select_related = ["source", "target", "user"]
-    search_fields = ["source__sku", "target__sku", "category_path"]
-    fields = ["source", "target", "verdict", "category_path", "user", "created_at", "updated_at"]
-    readonly_fields = ["source", "target", "category_path", "user", "created_at", "updated_at"]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # a pair is judged where it is seen: the preview

@@ -1,3 +1,3 @@
 """Admin pages beyond ModelAdmin: the version comparison block, the side-by-side preview and
 the judging of pairs; the activation/rollback confirmations and a job's live progress and cancel
-(lifecycle). Kept apart from admin.py, which holds the ModelAdmin classes."""
+(lifecycle). Kept apart from the `similarity.admin` package, which holds the ModelAdmin classes."""

@@ -28,6 +28,7 @@ ACTIVATED_FIRST = "v{pk} is now active."
 ROLLED_BACK = "Rolled back: v{pk} is active again; v{previous} stays ready."
 NOTHING_TO_ROLL_BACK_TO = "There is no earlier active version to roll back to."
 CANCEL_REQUESTED = "Cancellation of job #{pk} requested; the worker stops at its next check."
+CANCELLED_QUEUED = "Job #{pk} was still queued: cancelled, nothing was trained."
 ALREADY_FINISHED = "Job #{pk} has already finished ({state})."
 CONFIRMATION_TEMPLATE = "admin/similarity/modelversion/switch_confirmation.html"
 
@@ -108,6 +109,7 @@ def job_cancel_view(request, *, model_admin, object_id: str):
     if job.is_finished:
         messages.warning(request, ALREADY_FINISHED.format(pk=job.pk, state=job.state))
     else:
-        job_cancel(job=job)
-        messages.success(request, CANCEL_REQUESTED.format(pk=job.pk))
+        job = job_cancel(job=job)
+        done = CANCELLED_QUEUED if job.state == Job.State.CANCELLED else CANCEL_REQUESTED
+        messages.success(request, done.format(pk=job.pk))
     return HttpResponseRedirect(reverse("admin:similarity_job_change", args=[job.pk]))

@@ -26,7 +26,7 @@ from . import baselines
 from .datasets import catalogue_snapshot
 from .embedding import images_embed, images_to_embed
 from .text_tower import text_tower_train
-from .versions import active_version, model_version_activate
+from .versions import ERROR_CANCELLED, active_version, model_version_activate
 
 logger = logging.getLogger(__name__)
 
@@ -221,16 +221,19 @@ def job_run(*, job_id: int, max_attempts: int) -> Job | None:
         )
         if job is None or job.is_finished:
             return job
-        job.attempts += 1
-        job.state = Job.State.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["attempts", "state", "started_at"])
+        if not job.cancel_requested:
+            job.attempts += 1
+            job.state = Job.State.RUNNING
+            job.started_at = job.started_at or timezone.now()
+            job.save(update_fields=["attempts", "state", "started_at"])
+    if job.cancel_requested:  # asked to stop before this delivery: end it, train nothing
+        return job_fail(job=job, error=ERROR_CANCELLED, state=Job.State.CANCELLED)
     if job.attempts > max_attempts:
         return job_fail(job=job, error=f"gave up after {max_attempts} interrupted attempts")
     try:
         model_version_train(job=job)
     except JobCancelled:
-        return job_fail(job=job, error="cancelled by an admin", state=Job.State.CANCELLED)
+        return job_fail(job=job, error=ERROR_CANCELLED, state=Job.State.CANCELLED)
     except (SoftTimeLimitExceeded, *DATABASE_OUTAGE):
         raise  # the task's policy: a time-out ends the job as timed_out, an outage is retried
     except Exception as exc:  # the job boundary: any failure fails this version, never serving

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 ERROR_NOT_SERVABLE = "version v{pk} is {status}; only a ready or archived version can be activated"
 ERROR_NO_PREVIOUS = "there is no earlier ready version to roll back to"
+ERROR_CANCELLED = "cancelled by an admin"
 
 
 class VersionStateError(ValueError):
@@ -91,6 +92,27 @@ def model_version_rollback() -> ModelVersion:
     return model_version_activate(version=previous)
 
 
-def job_cancel(*, job: Job) -> None:
-    """Ask a running job to stop; the worker checks this flag between batches."""
-    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+@transaction.atomic
+def job_cancel(*, job: Job) -> Job:
+    """Cancel a job and return its row: a queued job ends now, `cancelled` (a training job's
+    version, never trained, is marked failed); a running one is asked to stop, and the worker
+    checks the flag between batches. A finished job is left as it is.
+
+    The row lock orders this against the worker's claim (pipeline.job_run): either the job is
+    cancelled before any work, or the worker has it and sees the flag.
+    """
+    job = Job.objects.select_for_update(of=("self",)).select_related("model_version").get(pk=job.pk)
+    if job.is_finished:
+        return job
+    job.cancel_requested = True
+    if job.state != Job.State.QUEUED:
+        job.save(update_fields=["cancel_requested"])
+        return job
+    job.state, job.error, job.finished_at = Job.State.CANCELLED, ERROR_CANCELLED, timezone.now()
+    job.save(update_fields=["cancel_requested", "state", "error", "finished_at"])
+    version = job.model_version
+    if job.kind == Job.Kind.TRAIN and version.status == ModelVersion.Status.QUEUED:
+        # Nothing was built yet (no artifacts, vectors or index): only the status changes.
+        version.status, version.error = ModelVersion.Status.FAILED, ERROR_CANCELLED
+        version.save(update_fields=["status", "error"])
+    return job

@@ -1,0 +1,109 @@
+"""HTML of experiment results, shared by the experiment's admin page and the model version pages
+(so both show the same figures, worded the same way)."""
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from similarity.models import ModelVersion
+
+from .selectors import ExperimentResults, version_experiments
+from .stats import Interval
+
+VERDICT_BETTER = "The candidate's CTR is higher: the 95 % interval of the difference is above 0."
+VERDICT_WORSE = "The candidate's CTR is lower: the 95 % interval of the difference is below 0."
+VERDICT_OPEN = "No difference shown yet: the 95 % interval of the difference includes 0."
+VERDICT_NO_DATA = "No impressions in both arms yet."
+NO_EXPERIMENTS = "– (no A/B test yet: start one under Experiments with this version as candidate)"
+
+
+def interval_text(interval: Interval | None, *, signed: bool = False) -> str:
+    """A proportion in % (or a difference in points) with its interval: "18.00 [13.3, 23.9]"."""
+    if interval is None:
+        return "–"
+    sign = "+" if signed else ""
+    return (
+        f"{100 * interval.estimate:{sign}.2f} [{100 * interval.low:{sign}.2f}, "
+        f"{100 * interval.high:{sign}.2f}]"
+    )
+
+
+def version_links(versions: list[ModelVersion]) -> str:
+    if not versions:
+        return "–"
+    return format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        ((reverse("admin:similarity_modelversion_change", args=[v.pk]), str(v)) for v in versions),
+    )
+
+
+def verdict(difference: Interval | None) -> str:
+    if difference is None:
+        return VERDICT_NO_DATA
+    if difference.low > 0:
+        return VERDICT_BETTER
+    if difference.high < 0:
+        return VERDICT_WORSE
+    return VERDICT_OPEN
+
+
+def results_html(results: ExperimentResults) -> str:
+    """Per arm: served by, impressions, clicks, clicked impressions, CTR [95 % CI]; then the
+    difference candidate − control in points with its interval, and the verdict."""
+    rows = format_html_join(
+        "",
+        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                arm.arm,
+                version_links(arm.versions),
+                arm.impressions,
+                arm.clicks,
+                arm.clicked_impressions,
+                interval_text(arm.ctr),
+            )
+            for arm in results.arms.values()
+        ),
+    )
+    return format_html(
+        "<table><tr><th>Arm</th><th>Served by</th><th>Impressions</th><th>Clicks</th>"
+        "<th>Clicked impressions</th><th>CTR [95 % CI]</th></tr>{}"
+        "<tr><th colspan=5>Difference, candidate − control (percentage points)</th>"
+        "<td>{}</td></tr></table><p>{}</p>",
+        rows,
+        interval_text(results.difference, signed=True),
+        verdict(results.difference),
+    )
+
+
+def version_experiments_html(*, version: ModelVersion) -> str:
+    """A version page's online evidence: each experiment it took part in, newest first."""
+    found = version_experiments(version=version)
+    if not found:
+        return NO_EXPERIMENTS
+    return format_html_join(
+        "",
+        '<h4><a href="{}">{}</a> · {} · {} % of sessions to {} · this version: {}</h4>{}',
+        (
+            (
+                reverse("admin:experiments_experiment_change", args=[item.experiment.pk]),
+                item.experiment.name,
+                _state(item.experiment),
+                item.experiment.share,
+                f"v{item.experiment.candidate_id}",
+                " and ".join(item.roles) or "–",
+                results_html(item.results),
+            )
+            for item in found
+        ),
+    )
+
+
+def _state(experiment) -> str:
+    if experiment.started_at is None:
+        return "not started"
+    started = f"{timezone.localtime(experiment.started_at):%Y-%m-%d %H:%M}"
+    if experiment.active or experiment.ended_at is None:
+        return f"running since {started}"
+    return f"ran {started} – {timezone.localtime(experiment.ended_at):%Y-%m-%d %H:%M}"

@@ -1,0 +1,16 @@
+"""The similarity app's admin, one module per sub-domain; importing them registers the
+ModelAdmin classes. The extra pages these mount (confirmations, progress, preview) live in
+`similarity.admin_views`."""
+
+from .curation import FusionWeightsAdmin, JudgmentAdmin, MerchandisingRuleAdmin
+from .jobs import JobAdmin
+from .versions import ModelVersionAdmin, TrainForm
+
+__all__ = [
+    "FusionWeightsAdmin",
+    "JobAdmin",
+    "JudgmentAdmin",
+    "MerchandisingRuleAdmin",
+    "ModelVersionAdmin",
+    "TrainForm",
+]

@@ -1,0 +1,148 @@
+"""Cancelling a training job: a queued one ends at once and is never trained; a running one is
+asked to stop; its version is never left half-built or serving."""
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from similarity import vector_store
+from similarity.admin.jobs import CANCEL_ACTION_DONE
+from similarity.admin_views.lifecycle import CANCELLED_QUEUED
+from similarity.models import Job, ModelVersion
+from similarity.services import job_cancel, model_version_activate, model_version_create
+from similarity.services.pipeline import job_run
+from similarity.services.versions import ERROR_CANCELLED
+from similarity.tasks import model_version_train_task
+from tests.catalog.factories import shape_catalogue
+
+from .test_pipeline import TINY
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def models_root(settings, tmp_path):
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+
+
+def queued() -> tuple[ModelVersion, Job]:
+    version = model_version_create(enqueue=False, **TINY)
+    return version, version.jobs.get()
+
+
+def untouched(version: ModelVersion) -> tuple:
+    """What training would have written: snapshot, curves, metrics, timings, artifacts."""
+    version.refresh_from_db()
+    files = Path(version.artifact_dir).exists()
+    return (version.dataset, version.history, version.metrics, version.timings, files)
+
+
+def test_cancelling_a_queued_job_ends_it_before_any_worker_sees_it():
+    shape_catalogue(groups_per_shape=2, colours=3)
+    version, job = queued()
+
+    job = job_cancel(job=job)
+
+    version.refresh_from_db()
+    assert (job.state, job.error, job.cancel_requested) == ("cancelled", ERROR_CANCELLED, True)
+    assert job.finished_at is not None
+    assert (version.status, version.error) == ("failed", ERROR_CANCELLED)
+
+    model_version_train_task.apply(args=[job.pk])  # the worker's delivery comes later
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.started_at) == ("cancelled", 0, None)
+    assert untouched(version) == ({}, [], {}, {}, False)
+    assert version.status == "failed"
+
+
+def test_a_job_flagged_while_queued_is_ended_by_the_worker_without_training():
+    shape_catalogue(groups_per_shape=2, colours=3)
+    version, job = queued()
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)  # e.g. cancelled mid-claim
+
+    job = job_run(job_id=job.pk, max_attempts=3)
+
+    assert (job.state, job.error, job.attempts) == ("cancelled", ERROR_CANCELLED, 0)
+    assert untouched(version) == ({}, [], {}, {}, False)
+    assert (version.status, version.error) == ("failed", ERROR_CANCELLED)
+
+
+def test_an_interrupted_job_cancelled_meanwhile_is_not_resumed_and_drops_its_index():
+    version, job = queued()
+    ModelVersion.objects.filter(pk=version.pk).update(status="indexing")
+    Job.objects.filter(pk=job.pk).update(state="running", attempts=1, cancel_requested=True)
+    vector_store.hnsw_index_build(version=version)  # the crash came after the index
+    assert vector_store.hnsw_index_exists(version=version) is True
+
+    job = job_run(job_id=job.pk, max_attempts=3)
+
+    version.refresh_from_db()
+    assert (job.state, job.attempts, version.status) == ("cancelled", 1, "failed")
+    assert vector_store.hnsw_index_exists(version=version) is None
+
+
+def test_cancelling_a_running_job_asks_the_worker_and_changes_nothing_else():
+    version, job = queued()
+    ModelVersion.objects.filter(pk=version.pk).update(status="training")
+    Job.objects.filter(pk=job.pk).update(state="running")
+
+    job = job_cancel(job=job)
+
+    version.refresh_from_db()
+    assert (job.state, job.cancel_requested, job.finished_at) == ("running", True, None)
+    assert (version.status, version.error) == ("training", "")
+
+
+def test_cancelling_a_finished_job_changes_nothing():
+    version, job = queued()
+    ModelVersion.objects.filter(pk=version.pk).update(status="ready")
+    Job.objects.filter(pk=job.pk).update(state="succeeded")
+    model_version_activate(version=version)
+
+    job = job_cancel(job=job)
+
+    version.refresh_from_db()
+    assert (job.state, job.cancel_requested, version.status) == ("succeeded", False, "active")
+
+
+def test_the_cancel_button_ends_a_queued_job_and_its_page_says_so(admin_client):
+    version, job = queued()
+
+    response = admin_client.post(reverse("admin:similarity_job_cancel", args=[job.pk]), follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [CANCELLED_QUEUED.format(pk=job.pk)]
+    progress = admin_client.get(reverse("admin:similarity_job_progress", args=[job.pk])).json()
+    assert (progress["state"], progress["finished"], progress["error"]) == (
+        "cancelled",
+        True,
+        ERROR_CANCELLED,
+    )
+    page = admin_client.get(reverse("admin:similarity_job_change", args=[job.pk])).content
+    assert b'id="cancel-job"' not in page
+
+
+def test_the_cancel_action_reports_what_it_did(admin_client):
+    _, waiting = queued()
+    running_version, running = queued()
+    Job.objects.filter(pk=running.pk).update(state="running")
+    _, done = queued()
+    Job.objects.filter(pk=done.pk).update(state="failed")
+
+    response = admin_client.post(
+        reverse("admin:similarity_job_changelist"),
+        {"action": "cancel", "_selected_action": [waiting.pk, running.pk, done.pk]},
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        CANCEL_ACTION_DONE.format(cancelled=1, asked=1)
+    ]
+    states = dict(Job.objects.values_list("pk", "state"))
+    assert (states[waiting.pk], states[running.pk], states[done.pk]) == (
+        "cancelled",
+        "running",
+        "failed",
+    )
+    assert Job.objects.get(pk=running.pk).cancel_requested is True
