@@ -14,6 +14,7 @@ from ..admin_views.compare import comparison_html, gold_set_html
 from ..ml.options import BACKBONES, LABEL_SOURCES, METRIC_COLUMNS, METRICS, WEIGHT_CHOICES_HELP
 from ..models import Job, ModelVersion
 from ..selectors import rollback_target
+from ..selectors.compare import BASELINES
 from ..services import model_version_create
 from ..services.versions import DEFAULT_TRAINING
 
@@ -163,7 +164,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="best baseline R@1")
     def baseline_recall_at_1(self, version: ModelVersion) -> str:
-        values = [m.get("recall_at_1", 0) for name, m in version.metrics.items() if name != "model"]
+        # Only the image baselines: the text tower's rows (text_to_image…) are not baselines.
+        metrics = version.metrics
+        values = [metrics[name].get("recall_at_1", 0) for name in BASELINES if name in metrics]
         return f"{max(values):.3f}" if values else "–"
 
     @admin.display(description="Held-out retrieval quality")
@@ -204,6 +207,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="Dataset")
     def dataset_summary(self, version: ModelVersion) -> str:
         data = version.dataset
+        if not data:
+            return "– (snapshotted when training starts)"
+        splits = data.get("images", {})
         return (
-            f"{data.get('images')} images, {data.get('labels')} labels ({data.get('label_source')})"
+            f"{sum(splits.values())} images (train {splits.get('train', 0)} / validation "
+            f"{splits.get('val', 0)} / test {splits.get('test', 0)}), {data.get('labels')} "
+            f"labels ({data.get('label_source')}), sha256 {data.get('sha256', '')[:12]}"
         )

@@ -240,7 +240,9 @@ def job_run(*, job_id: int, max_attempts: int) -> Job | None:
         logger.exception("Training job %s failed", job.pk)
         return job_fail(job=job, error=f"{type(exc).__name__}: {exc}")
     job.state, job.finished_at = Job.State.SUCCEEDED, timezone.now()
-    job.save(update_fields=["state", "finished_at"])
+    # Otherwise the page of a finished job would name its last step ("text tower") as the phase.
+    job.progress = {**job.progress, "phase": "done"}
+    job.save(update_fields=["state", "finished_at", "progress"])
     return job
 
 
