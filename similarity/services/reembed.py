@@ -16,10 +16,19 @@ from prodsim_site.outages import DATABASE_OUTAGE
 
 from ..models import Job, ModelVersion
 from .embedding import DEFAULT_BATCH_SIZE, EmbedProgress, images_embed, images_to_embed
+from .versions import ERROR_CANCELLED
 
 logger = logging.getLogger(__name__)
 
 ERROR_TOO_MANY_ATTEMPTS = "gave up after {attempts} interrupted attempts"
+
+
+class EmbedCancelled(Exception):
+    """An admin cancelled the job; the vectors written so far stay (each batch is complete)."""
+
+    def __init__(self, state: EmbedProgress):
+        super().__init__(f"{ERROR_CANCELLED} after {state.done} images")
+        self.state = state
 
 
 def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
@@ -33,6 +42,9 @@ def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
             )
             .first()
         )
+        if job is not None and job.cancel_requested:  # cancelled while no one was running it
+            _finish(job, Job.State.CANCELLED, ERROR_CANCELLED)
+            job = None
         if job is None:
             job = Job.objects.create(
                 kind=Job.Kind.EMBED,
@@ -58,10 +70,17 @@ def _run(job: Job, *, batch_size: int, progress=None) -> EmbedProgress:
         Job.objects.filter(pk=job.pk).update(progress={**state.as_dict(), "resumed_after": cursor})
         if progress:
             progress(state)
+        if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
+            raise EmbedCancelled(state)
 
-    state = images_embed(version=version, records=records, batch_size=batch_size, progress=record)
-    job.state, job.finished_at = Job.State.SUCCEEDED, timezone.now()
-    job.save(update_fields=["state", "finished_at"])
+    try:
+        state = images_embed(
+            version=version, records=records, batch_size=batch_size, progress=record
+        )
+    except EmbedCancelled:
+        _finish(job, Job.State.CANCELLED, ERROR_CANCELLED)
+        raise
+    _finish(job, Job.State.SUCCEEDED)
     return state
 
 
@@ -72,7 +91,10 @@ def reembed(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress=None,
 ) -> EmbedProgress:
-    """Embed the catalogue's images with `version`, continuing an interrupted run if any."""
+    """Embed the catalogue's images with `version`, continuing an interrupted run if any.
+
+    Raises EmbedCancelled when an admin cancels the run's job (the job then ends `cancelled`).
+    """
     job = _resumable_job(version, only_missing)
     return _run(job, batch_size=batch_size, progress=progress)
 
@@ -108,6 +130,8 @@ def embed_job_run(*, job_id: int, max_attempts: int) -> Job | None:
         )
         if job is None or job.is_finished:
             return job
+        if job.cancel_requested:  # asked to stop before this delivery: end it, embed nothing
+            return _finish(job, Job.State.CANCELLED, ERROR_CANCELLED)
         job.attempts += 1
         job.state = Job.State.RUNNING
         job.started_at = job.started_at or timezone.now()
@@ -116,6 +140,8 @@ def embed_job_run(*, job_id: int, max_attempts: int) -> Job | None:
         return _fail(job, ERROR_TOO_MANY_ATTEMPTS.format(attempts=max_attempts))
     try:
         _run(job, batch_size=job.params.get("batch_size", DEFAULT_BATCH_SIZE))
+    except EmbedCancelled:
+        return job
     except (SoftTimeLimitExceeded, *DATABASE_OUTAGE):
         raise  # task policy: a time-out ends it as timed_out; an outage is retried from the cursor
     except Exception as exc:  # the job boundary: a broken run fails this job, never the version
@@ -125,6 +151,10 @@ def embed_job_run(*, job_id: int, max_attempts: int) -> Job | None:
 
 
 def _fail(job: Job, error: str) -> Job:
-    job.state, job.error, job.finished_at = Job.State.FAILED, error[:5000], timezone.now()
+    return _finish(job, Job.State.FAILED, error)
+
+
+def _finish(job: Job, state: str, error: str = "") -> Job:
+    job.state, job.error, job.finished_at = state, error[:5000], timezone.now()
     job.save(update_fields=["state", "error", "finished_at"])
     return job

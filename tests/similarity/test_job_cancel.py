@@ -1,5 +1,5 @@
-"""Cancelling a training job: a queued one ends at once and is never trained; a running one is
-asked to stop; its version is never left half-built or serving."""
+"""Cancelling a job: a queued one ends at once and is never run; a running one is asked to stop
+at its next check; a training job's version is never left half-built or serving."""
 
 from pathlib import Path
 
@@ -12,11 +12,12 @@ from similarity.admin_views.lifecycle import CANCELLED_QUEUED
 from similarity.models import Job, ModelVersion
 from similarity.services import job_cancel, model_version_activate, model_version_create
 from similarity.services.pipeline import job_run
+from similarity.services.reembed import EmbedCancelled, embed_job_run, reembed, reembed_request
 from similarity.services.versions import ERROR_CANCELLED
 from similarity.tasks import model_version_train_task
 from tests.catalog.factories import shape_catalogue
 
-from .test_pipeline import TINY
+from .test_pipeline import TINY, train_tiny
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +147,48 @@ def test_the_cancel_action_reports_what_it_did(admin_client):
         "failed",
     )
     assert Job.objects.get(pk=running.pk).cancel_requested is True
+
+
+# --- embedding jobs ------------------------------------------------------------------------------
+
+
+def test_a_running_embed_job_stops_after_the_batch_in_which_it_was_cancelled():
+    shape_catalogue(groups_per_shape=2, colours=3)  # 24 images
+    version, _ = train_tiny()
+    seen = []
+
+    def admin_clicks_cancel(state):
+        seen.append(state.done)
+        job_cancel(job=Job.objects.get(kind="embed", state="running"))
+
+    with pytest.raises(EmbedCancelled, match=f"^{ERROR_CANCELLED} after 4 images$"):
+        reembed(version=version, only_missing=False, batch_size=4, progress=admin_clicks_cancel)
+
+    job = Job.objects.get(kind="embed")
+    assert (seen, job.state, job.error, job.progress["done"]) == (
+        [4],
+        "cancelled",
+        ERROR_CANCELLED,
+        4,
+    )
+    version.refresh_from_db()
+    assert version.status == "active"  # cancelling an embedding never touches the version
+
+
+def test_a_queued_embed_job_is_cancelled_at_once_and_the_worker_skips_it():
+    version = model_version_create(enqueue=False, **TINY)
+    flagged, waiting = (
+        reembed_request(version=version, only_missing=True),
+        reembed_request(version=version, only_missing=False),
+    )
+    Job.objects.filter(pk=flagged.pk).update(cancel_requested=True)  # e.g. cancelled mid-claim
+
+    assert job_cancel(job=waiting).state == "cancelled"
+    for job in (flagged, waiting):
+        job = embed_job_run(job_id=job.pk, max_attempts=3)
+        assert (job.state, job.error, job.attempts, job.progress) == (
+            "cancelled",
+            ERROR_CANCELLED,
+            0,
+            {},
+        )

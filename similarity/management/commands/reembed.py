@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from similarity.models import ModelVersion
-from similarity.services.reembed import reembed
+from similarity.services.reembed import EmbedCancelled, reembed
 
 
 class Command(BaseCommand):
@@ -36,7 +36,10 @@ class Command(BaseCommand):
                 bar.set_postfix(failed=state.failed)
                 bar.update(state.done - bar.n)
 
-            state = reembed(
-                version=version, only_missing=only_missing, batch_size=batch_size, progress=show
-            )
+            try:
+                state = reembed(
+                    version=version, only_missing=only_missing, batch_size=batch_size, progress=show
+                )
+            except EmbedCancelled as exc:
+                raise CommandError(str(exc)) from None
         self.stdout.write(f"v{version.pk}: {state.done} images embedded, {state.failed} failed")
