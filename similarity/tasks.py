@@ -27,13 +27,13 @@ class JobTask(DjangoTask):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         if isinstance(exc, TimeLimitExceeded) and args:
-            from .services.pipeline import job_time_out
+            from .services.jobs import job_time_out
 
             job_time_out(job_id=args[0], seconds=exc.args[0] if exc.args else self.time_limit)
 
 
 def _soft_time_out(job_id: int, limit: float | None) -> None:
-    from .services.pipeline import job_time_out
+    from .services.jobs import job_time_out
 
     job_time_out(job_id=job_id, seconds=limit or 0)
 

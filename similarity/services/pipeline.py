@@ -25,13 +25,13 @@ from ..models import Job, ModelVersion
 from . import baselines
 from .datasets import catalogue_snapshot
 from .embedding import images_embed, images_to_embed
+from .jobs import job_fail
 from .text_tower import text_tower_train
 from .versions import ERROR_CANCELLED, active_version, model_version_activate
 
 logger = logging.getLogger(__name__)
 
 PRIMARY_METRIC = "recall_at_1"
-ERROR_TIMED_OUT = "timed out after {seconds} s"
 TRAINING_FIELDS = set(TrainingConfig.__dataclass_fields__)
 
 
@@ -243,27 +243,4 @@ def job_run(*, job_id: int, max_attempts: int) -> Job | None:
     # Otherwise the page of a finished job would name its last step ("text tower") as the phase.
     job.progress = {**job.progress, "phase": "done"}
     job.save(update_fields=["state", "finished_at", "progress"])
-    return job
-
-
-def job_fail(*, job: Job, error: str, state: str = Job.State.FAILED) -> Job:
-    job.state, job.error, job.finished_at = state, error[:5000], timezone.now()
-    job.save(update_fields=["state", "error", "finished_at"])
-    version = job.model_version
-    if version is not None and version.status != ModelVersion.Status.ACTIVE:
-        vector_store.version_indexes_drop(version=version)  # never leave a half-built index
-        _set_status(version, ModelVersion.Status.FAILED, error=error[:5000])
-    return job
-
-
-def job_time_out(*, job_id: int, seconds: float) -> Job | None:
-    """Record that a time limit ended this job; a training job also fails its version."""
-    job = Job.objects.filter(pk=job_id).select_related("model_version").first()
-    if job is None or job.is_finished:
-        return job
-    error = ERROR_TIMED_OUT.format(seconds=int(seconds))
-    if job.kind == Job.Kind.TRAIN:
-        return job_fail(job=job, error=error, state=Job.State.TIMED_OUT)
-    job.state, job.error, job.finished_at = Job.State.TIMED_OUT, error, timezone.now()
-    job.save(update_fields=["state", "error", "finished_at"])
     return job

@@ -1,6 +1,8 @@
 """Soft and hard time limits end a stuck job as `timed_out`; the broker never redelivers a task
 that is still within its limits (visibility timeout above every hard limit and retry delay)."""
 
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 
@@ -65,3 +67,5 @@ def test_a_stuck_job_ends_timed_out(stall, limits, error, tiny_artifact, fault_w
     assert ImageEmbedding.objects.filter(model_version=version).count() == 0
     hard_limit_line = "Hard time limit (4s) exceeded"
     assert (hard_limit_line in worker.output()) is (stall == "hard")
+    # The parent recorded the hard limit without importing TensorFlow (its children fork from it).
+    assert "tensorflow" not in Path(f"/proc/{worker.process.pid}/maps").read_text()
