@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 ERROR_CSV_TOO_LARGE = "the CSV file is larger than {limit} bytes"
 ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
+ERROR_TIMED_OUT = "the import was stopped by its time limit after {seconds} s"
 ERROR_IMAGES_WITHOUT_SOURCE = "the row lists images but the import has no images folder or zip"
 COUNT_FIELDS = (
     "rows_total",
@@ -93,6 +94,14 @@ def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> 
     except (CsvHeaderError, ImageSourceError) as exc:
         return _finish(job, error=str(exc))
     return _finish(job)
+
+
+def import_job_time_out(*, job_id: int, seconds: float) -> ImportJob | None:
+    """A time limit ended the job: it fails with that reason (rows already imported stay)."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return job
+    return _finish(job, error=ERROR_TIMED_OUT.format(seconds=int(seconds)))
 
 
 def _reset_counts(job: ImportJob) -> None:

@@ -10,6 +10,7 @@ file the child writes, acts (SIGKILL, restart a server), then writes the release
   stall_in_embed_batch: "soft" | "hard"   the batch sleeps; "hard" also ignores the soft limit
   hold_import_row: DIR    before the 2nd row of an import, wait for DIR/release (once)
   import_delay_s: S       every import sleeps S seconds first (keeps a batch of jobs in flight)
+  stall_import: "soft" | "hard"   every import sleeps before its first row, as above
 """
 
 import json
@@ -79,6 +80,8 @@ def _patch_import(faults: dict) -> None:
 
     def catalogue_import(*args, **kwargs):
         time.sleep(faults.get("import_delay_s", 0))
+        if "stall_import" in faults:
+            _stall(faults["stall_import"])
         return original_import(*args, **kwargs)
 
     imports._import_row, imports.catalogue_import = import_row, catalogue_import

@@ -6,10 +6,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from catalog.models import Product
+from catalog.services import import_job_create
+from catalog.tasks import catalogue_import_task
 from prodsim_site.celery import app
 from similarity.models import ImageEmbedding, Job
 from similarity.tasks import model_version_reembed_task
-from tests.catalog.factories import shape_catalogue
+from tests.catalog.factories import csv_bytes, shape_catalogue, write
 
 from .conftest import tiny_version, wait_until
 
@@ -69,3 +72,26 @@ def test_a_stuck_job_ends_timed_out(stall, limits, error, tiny_artifact, fault_w
     assert (hard_limit_line in worker.output()) is (stall == "hard")
     # The parent recorded the hard limit without importing TensorFlow (its children fork from it).
     assert "tensorflow" not in Path(f"/proc/{worker.process.pid}/maps").read_text()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_stuck_import_fails_with_its_time_limit_as_the_reason(tmp_path, fault_worker):
+    rows = [{"sku": "A", "title": "Red mug", "price": "5"}]
+    csv_path = write(tmp_path / "c.csv", csv_bytes(rows, header=["sku", "title", "price"]))
+    job = import_job_create(csv_file=csv_path, enqueue=False)
+    worker = fault_worker("default", faults={"stall_import": "hard"})
+
+    catalogue_import_task.apply_async((job.pk,), soft_time_limit=1, time_limit=3)
+
+    def ended() -> bool:
+        job.refresh_from_db()
+        return job.is_finished
+
+    wait_until(ended, timeout=60, worker=worker, what="import ended")
+    assert (job.state, job.error, job.attempts) == (
+        "failed",
+        "the import was stopped by its time limit after 3 s",
+        1,
+    )
+    assert Product.objects.count() == 0
