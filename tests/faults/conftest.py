@@ -6,6 +6,7 @@ that restarts a server starts its own under tmp_path through the same prodsim_si
 helpers, pointed there by PRODSIM_VAR_DIR.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -267,10 +268,18 @@ class PrivateServices:
         return result
 
     def stop(self) -> None:
-        from prodsim_site import embedded
+        from prodsim_site.embedded import postgres
 
-        with self._here():
-            embedded.stop()
+        try:
+            with self._here():
+                postgres.stop()
+        finally:
+            # SIGTERM is Valkey's own graceful shutdown; valkey.stop() (exercised by the restart
+            # test) waits out the client's reconnect retries, seconds a teardown need not spend.
+            pid_file = self.var_dir / "valkey" / "valkey.pid"
+            if pid_file.exists():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
 
 @pytest.fixture
