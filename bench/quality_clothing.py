@@ -434,6 +434,13 @@ def section_markdown(figures: dict) -> str:
             "model's quality: compare with the full run's section.",
             "",
         ]
+    if figures.get("backbone", PRETRAINED_BACKBONE) != PRETRAINED_BACKBONE:
+        parts += [
+            f"The trained row's {figures['backbone']} starts from **random weights**: only "
+            "MobileNetV2 has ImageNet weights on this offline machine (`../shared/weights`); "
+            "the frozen row is ImageNet MobileNetV2, the same reference as in its section.",
+            "",
+        ]
     if "frozen" in rows:
         frozen = rows["frozen"]["test"]
         parts += [

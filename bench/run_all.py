@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other (they would only slow each other down on 2 cores).
 
-    .venv/bin/python bench/run_all.py           # quick profile (make bench, ~35 min on 2 cores):
+    .venv/bin/python bench/run_all.py           # quick profile (make bench, ~20 min on 2 cores):
                                                 # small inputs, writes the *-quick sections
     .venv/bin/python bench/run_all.py --full    # scale profile (make bench-full, hours): the
                                                 # documented runs, writes the main sections
