@@ -23,7 +23,8 @@ def rollback_target() -> ModelVersion | None:
 
 
 def current_lexical_index() -> LexicalIndex | None:
-    return LexicalIndex.objects.filter(is_current=True).first()
+    # The IDF table (megabytes of JSON for a large catalogue) loads only where it is read.
+    return LexicalIndex.objects.filter(is_current=True).defer("idf").first()
 
 
 def fusion_weights(*, category_path: str) -> fusion.Weights:
