@@ -8,6 +8,7 @@ from celery.contrib.django.task import DjangoTask
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 
+from prodsim_site.deliveries import BoundedDeliveryTask
 from prodsim_site.outages import RETRY_ON_DATABASE_OUTAGE
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,10 @@ def model_version_reembed_task(self, job_id: int) -> None:
 
 
 @shared_task(
-    soft_time_limit=EMBED_SOFT_LIMIT_S, time_limit=EMBED_HARD_LIMIT_S, **RETRY_ON_DATABASE_OUTAGE
+    base=BoundedDeliveryTask,
+    soft_time_limit=EMBED_SOFT_LIMIT_S,
+    time_limit=EMBED_HARD_LIMIT_S,
+    **RETRY_ON_DATABASE_OUTAGE,
 )
 def lexical_index_rebuild_task() -> None:
     """Runs on the default queue (routed in settings): NumPy only, no TensorFlow."""
@@ -88,7 +92,10 @@ def lexical_index_rebuild_task() -> None:
 
 
 @shared_task(
-    soft_time_limit=EMBED_SOFT_LIMIT_S, time_limit=EMBED_HARD_LIMIT_S, **RETRY_ON_DATABASE_OUTAGE
+    base=BoundedDeliveryTask,
+    soft_time_limit=EMBED_SOFT_LIMIT_S,
+    time_limit=EMBED_HARD_LIMIT_S,
+    **RETRY_ON_DATABASE_OUTAGE,
 )
 def product_texts_refresh_task(product_ids: list[int]) -> None:
     from .services.lexical import product_texts_refresh
@@ -97,7 +104,10 @@ def product_texts_refresh_task(product_ids: list[int]) -> None:
 
 
 @shared_task(
-    soft_time_limit=EMBED_SOFT_LIMIT_S, time_limit=EMBED_HARD_LIMIT_S, **RETRY_ON_DATABASE_OUTAGE
+    base=BoundedDeliveryTask,
+    soft_time_limit=EMBED_SOFT_LIMIT_S,
+    time_limit=EMBED_HARD_LIMIT_S,
+    **RETRY_ON_DATABASE_OUTAGE,
 )
 def products_embed_task(product_ids: list[int]) -> None:
     """Embed new or changed images of these products with the active version."""

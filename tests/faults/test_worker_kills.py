@@ -16,6 +16,7 @@ from similarity.models import ImageEmbedding, Job, ProductEmbedding
 from similarity.selectors.similar import SimilarQuery, similar_products_for
 from similarity.services import model_version_activate
 from similarity.services.reembed import reembed, reembed_request
+from similarity.tasks import products_embed_task
 from tests.catalog.factories import shape_catalogue
 
 from .conftest import tiny_version, wait_until
@@ -89,3 +90,18 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_bounded_attempts(
     after = {p.pk: similar_products_for(product=p, query=query).items for p in products[:6]}
     assert after == before
     assert all(len(items) == 5 for items in after.values())
+
+
+def test_a_task_without_a_job_row_that_kills_its_worker_is_dropped_after_bounded_deliveries(
+    tiny_artifact, fault_worker, broker
+):
+    products = shape_catalogue(colours=1)
+    tiny_version(tiny_artifact, status="active")
+    worker = fault_worker("ml", faults={"kill_in_embed_batch": True})
+
+    products_embed_task.delay([product.pk for product in products])
+
+    wait_until(lambda: "dropped after 3 deliveries" in worker.output(), timeout=90, worker=worker)
+    assert worker.output().count("exited with 'signal 9 (SIGKILL)'") == 3
+    wait_until(lambda: broker.queued("ml") + broker.unacked() == 0, timeout=10, what="drained")
+    assert ImageEmbedding.objects.count() == 0
