@@ -879,8 +879,13 @@ def walk_sql(version, allowed, exclude: int, *, force_walk: bool) -> tuple[str, 
     from similarity import vector_store
 
     clause, params = vector_store._allowed_clause(allowed, [exclude])
-    if force_walk:
-        clause = clause.replace("product_id = ANY(ARRAY(", "(product_id + 0) = ANY(ARRAY(", 1)
+    if force_walk:  # the semi-join form (`product_id IN (...)`) and the earlier array form
+        for form in ("product_id IN (", "product_id = ANY(ARRAY("):
+            if form in clause:
+                clause = clause.replace(form, f"(product_id + 0){form[len('product_id') :]}", 1)
+                break
+        else:
+            raise RuntimeError(f"cannot force an HNSW walk on this filter clause: {clause}")
     return vector_store._nearest_sql(version, clause), params
 
 

@@ -504,9 +504,11 @@ def section_markdown(figures: dict) -> str:
         plot_line = f"\n\n![vector search scaling]({figures['plot']})"
     reembed = (
         f"Reembed is projected, not measured at these sizes: size ÷ the end-to-end reembed rate "
-        f"that `embed_throughput.py` measured earlier in the same `run_all.py` run "
-        f"({figures['reembed_rate']:.1f} img/s, {figures['reembed_backbone']}, one image per "
-        f"product; its memory stays flat) + the HNSW build measured here."
+        f"of `--reembed-rate` ({figures['reembed_rate']:.1f} img/s, "
+        f"{figures['reembed_backbone']}, one image per product; reembed memory stays flat) + "
+        "the HNSW build measured here. `run_all.py` passes the median rate that "
+        "`embed_throughput.py` measured just before in the same run; a command line that "
+        "shows the flag got it by hand from such a run's embedding-throughput section."
         if figures.get("reembed_rate")
         else "Reembed time is not projected: no end-to-end rate from `embed_throughput.py` was "
         "passed (`--reembed-rate`; `run_all.py` passes the one it measured)."
