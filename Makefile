@@ -45,7 +45,7 @@ services-stop: install
 	$(BIN)/python manage.py services stop
 
 ## Benchmarks (slow; not part of the test suite, which runs only a seconds-long smoke run of
-## the harness): every benchmark in the quick profile (~20 min on 2 cores, rewrites the *-quick
+## the harness): every benchmark in the quick profile (~25 min on 2 cores, rewrites the *-quick
 ## sections of docs/BENCHMARKS.md) or the scale profile (hours, 1M vectors, the main sections).
 ## Benchmarks whose ../shared/data is missing are skipped with a note.
 bench: install

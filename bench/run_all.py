@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other (they would only slow each other down on 2 cores).
 
-    .venv/bin/python bench/run_all.py           # quick profile (make bench, ~20 min on 2 cores):
+    .venv/bin/python bench/run_all.py           # quick profile (make bench, ~25 min on 2 cores):
                                                 # small inputs, writes the *-quick sections
     .venv/bin/python bench/run_all.py --full    # scale profile (make bench-full, hours): the
                                                 # documented runs, writes the main sections
@@ -35,7 +35,8 @@ REEMBED_BACKBONE = "mobilenet_v2"  # the backbone the clothing quality target is
 # MobileNetV2 (the only one with ImageNet weights here) get the two references and their own
 # trained row, without the TFLite re-check.
 QUICK_TRAINING = ["--epochs", "2", "--warmup-epochs", "1", "--limit-train", "600"]
-OTHER_BACKBONE_ROWS = "histogram,frozen,trained"
+OTHER_ROWS = "histogram,frozen,trained"
+OTHER_BACKBONES = ("mobilenet_v3_small", "efficientnet_b0", "small_cnn")
 
 # (script, arguments) per profile, in running order; "{pid}" makes database names unique, so
 # concurrent smoke tests of several developers never share a database.
@@ -65,10 +66,10 @@ PLANS = {
         ("serving.py", ["--quick"]),
         ("similar_latency.py", ["--duration", "8"]),
         ("quality_clothing.py", QUICK_TRAINING),
-        (
-            "quality_clothing.py",
-            [*QUICK_TRAINING, "--backbone", "mobilenet_v3_small", "--rows", OTHER_BACKBONE_ROWS],
-        ),
+        *[
+            ("quality_clothing.py", [*QUICK_TRAINING, "--backbone", name, "--rows", OTHER_ROWS])
+            for name in OTHER_BACKBONES
+        ],
         ("text_matching.py", []),
         ("fusion_demo.py", ["--per-category", "12"]),
     ],
@@ -79,8 +80,8 @@ PLANS = {
         ("similar_latency.py", ["--full"]),
         ("quality_clothing.py", []),
         *[
-            ("quality_clothing.py", ["--backbone", name, "--rows", OTHER_BACKBONE_ROWS])
-            for name in ("mobilenet_v3_small", "efficientnet_b0", "small_cnn")
+            ("quality_clothing.py", ["--backbone", name, "--rows", OTHER_ROWS])
+            for name in OTHER_BACKBONES
         ],
         ("text_matching.py", []),
         ("fusion_demo.py", []),
