@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 
 CATEGORY_PATH_SEPARATOR = " > "
@@ -63,7 +64,11 @@ class Product(models.Model):
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="product_currency_iso4217"
             ),
         ]
-        indexes = [models.Index(fields=["category", "is_active"])]
+        indexes = [
+            models.Index(fields=["category", "is_active"]),
+            # Brand filters compare case-insensitively (iexact → UPPER(brand) = UPPER(%s)).
+            models.Index(Upper("brand"), name="catalog_product_brand_upper"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} – {self.title}"

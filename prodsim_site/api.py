@@ -33,7 +33,11 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
 
 
 class HasPartnerKey(permissions.BasePermission):
-    """A valid partner key (writes need the write scope), or staff signed in to the admin."""
+    """A valid partner key (writes need the write scope), or staff signed in to the admin.
+
+    Views whose POST only reads (a query too large for a URL: a photo, a batch of SKUs) set
+    `reads_only = True`, so read keys may call them.
+    """
 
     message = "this API key is read-only; writes need a key with the write scope"
 
@@ -42,7 +46,11 @@ class HasPartnerKey(permissions.BasePermission):
             return True
         if not isinstance(request.auth, PartnerApiKey):
             return False
-        return request.method in SAFE_METHODS or request.auth.scope == PartnerApiKey.Scope.WRITE
+        return (
+            request.method in SAFE_METHODS
+            or getattr(view, "reads_only", False)
+            or request.auth.scope == PartnerApiKey.Scope.WRITE
+        )
 
 
 class CursorPage(pagination.CursorPagination):

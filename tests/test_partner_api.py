@@ -61,6 +61,22 @@ def test_read_keys_cannot_write(client):
     assert not Product.objects.exists()
 
 
+def test_read_keys_may_post_queries_that_only_read(client):
+    """Batch similar, match and photo search are POSTs because the query is large, not writes."""
+    header = key_header(scope="read")
+    batch = client.post(
+        "/api/v1/similar/batch/", {"skus": ["NONE"]}, content_type="application/json", **header
+    )
+    assert batch.status_code == 200, batch.content
+    assert batch.json()["results"] == {"NONE": None}
+    match = client.post(
+        "/api/v1/match/", {"title": "blue mug"}, content_type="application/json", **header
+    )
+    assert match.status_code != 403, match.content
+    photo = client.post("/api/v1/search/image/", {}, **header)  # no photo: a 400, not a 403
+    assert photo.status_code == 400, photo.content
+
+
 def test_schema_docs_and_health_need_no_key(client):
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200

@@ -106,6 +106,8 @@ class SimilarProductsApi(APIView):
 class SimilarBatchApi(APIView):
     """Similar items for many SKUs in one call (same parameters for all)."""
 
+    reads_only = True  # POST carries the query; nothing is written
+
     @extend_schema(
         request=SimilarBatchSerializer,
         responses=inline_serializer(
@@ -133,6 +135,8 @@ class SimilarBatchApi(APIView):
 
 class ImageSearchApi(APIView):
     """Products that look like an uploaded photo (multipart field `image`)."""
+
+    reads_only = True  # POST carries the query; nothing is written
 
     parser_classes = [MultiPartParser]
 
@@ -165,6 +169,8 @@ class TextSearchApi(APIView):
 
 class ProductMatchApi(APIView):
     """This catalogue's products matching another shop's product record (by its words)."""
+
+    reads_only = True  # POST carries the query; nothing is written
 
     @extend_schema(request=MatchInputSerializer, responses=ResultListSerializer)
     def post(self, request):

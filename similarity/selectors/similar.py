@@ -122,7 +122,7 @@ def similar_products_for(
         exclude += catalog_selectors.product_ids_in_group(group_id=product.group_id)
     product_filter = product_filter_for(source, query, exclude)
     allowed = catalog_selectors.products_matching(product_filter=product_filter)
-    available = allowed.count() if product_filter.is_narrowing else None
+    available = _available(allowed, product_filter)
     image, text, learned = vector_store.product_text_sources(
         version=version, index=index, product_id=product.pk
     )
@@ -144,6 +144,14 @@ def _pinned_item(product_id: int) -> SimilarItem | None:
         return None
     empty = fusion.Breakdown(fused=0.0, scores={name: None for name in fusion.SIGNALS}, weights={})
     return SimilarItem(products[product_id], 0.0, empty, merchandising.TIER_PINNED)
+
+
+def _available(allowed, product_filter: ProductFilter) -> int | None:
+    """How many products a narrowing filter allows, counted only up to EXACT_SCAN_MAX + 1: past
+    that the answer changes nothing, and a broad filter's full count cost ~20 ms at 100k."""
+    if not product_filter.is_narrowing:
+        return None
+    return allowed.order_by()[: EXACT_SCAN_MAX + 1].count()
 
 
 def similar_products(
@@ -329,7 +337,7 @@ def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResu
         query.exclude_ids,
     )
     allowed = catalog_selectors.products_matching(product_filter=product_filter)
-    available = allowed.count() if product_filter.is_narrowing else None
+    available = _available(allowed, product_filter)
     tiers = _candidates(version, None, vector, None, allowed, available, query.k)
     found = vector_store.candidate_signals(
         version=version,
