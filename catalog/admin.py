@@ -8,9 +8,11 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
+from similarity.services import products_changed_request
+
 from .models import Category, ImportJob, ImportRowError, Product, ProductImage
 from .selectors import import_job_progress
-from .services import import_job_create
+from .services import import_job_create, product_delete
 
 THUMBNAIL_PX = 64
 
@@ -71,6 +73,19 @@ class ProductAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("images")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # An edit here is a catalogue change like an import or an API upsert: the product's
+        # text vector is refreshed and its cached similar lists become unreachable.
+        products_changed_request(product_ids=[form.instance.pk], images_changed=False)
+
+    def delete_model(self, request, obj):
+        product_delete(sku=obj.sku)  # the service also removes unshared files and cached lists
+
+    def delete_queryset(self, request, queryset):
+        for product in queryset:
+            product_delete(sku=product.sku)
 
     @admin.display(description="Image")
     def thumbnail(self, product: Product) -> str:

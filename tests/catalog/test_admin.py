@@ -163,3 +163,51 @@ def test_product_admin_lists_with_thumbnails(admin_client):
     add("MUG-1", "Red mug", image=image_bytes())
     page = admin_client.get(reverse("admin:catalog_product_changelist")).content.decode()
     assert "MUG-1" in page and '<img src="/media/products/' in page
+
+
+def test_admin_edits_and_deletes_notify_similarity(
+    admin_client, django_capture_on_commit_callbacks
+):
+    """An admin edit refreshes the text vector and hides cached lists, as an import would."""
+    from catalog.models import Product
+    from similarity import cache as similar_cache
+
+    from .test_views import add
+
+    add("MUG-1", "Red mug", image=image_bytes())
+    product = Product.objects.get(sku="MUG-1")
+    key = similar_cache.entry_key(sku="MUG-1", params={"k": 3})
+    change_url = reverse("admin:catalog_product_change", args=[product.pk])
+    form = admin_client.get(change_url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data |= {
+        "title": "Blue mug",
+        "category": product.category_id or "",
+        "tags": "",
+        "attributes": "{}",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "1",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        "images-0-id": product.images.get().pk,
+        "images-0-product": product.pk,
+    }
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = admin_client.post(change_url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    sent = [
+        getattr(callback.func, "__self__", None)
+        for callback in callbacks
+        if hasattr(callback, "func")
+    ]
+    assert "similarity.tasks.product_texts_refresh_task" in [t.name for t in sent if t]
+    assert similar_cache.entry_key(sku="MUG-1", params={"k": 3}) != key
+
+    key = similar_cache.entry_key(sku="MUG-1", params={"k": 3})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:catalog_product_delete", args=[product.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not Product.objects.filter(sku="MUG-1").exists()
+    assert similar_cache.entry_key(sku="MUG-1", params={"k": 3}) != key
