@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import transaction
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
@@ -25,7 +24,7 @@ from ..models import Job, ModelVersion
 from . import baselines
 from .datasets import catalogue_snapshot
 from .embedding import images_embed, images_to_embed
-from .jobs import job_fail
+from .jobs import job_claim, job_fail
 from .text_tower import text_tower_train
 from .versions import ERROR_CANCELLED, active_version, model_version_activate
 
@@ -212,20 +211,9 @@ def _maybe_activate(version: ModelVersion) -> None:
 
 def job_run(*, job_id: int, max_attempts: int) -> Job | None:
     """Claim a train job, run it, and record the outcome; bounded attempts after crashes."""
-    with transaction.atomic():
-        job = (
-            Job.objects.select_for_update(of=("self",))
-            .select_related("model_version")
-            .filter(pk=job_id)
-            .first()
-        )
-        if job is None or job.is_finished:
-            return job
-        if not job.cancel_requested:
-            job.attempts += 1
-            job.state = Job.State.RUNNING
-            job.started_at = job.started_at or timezone.now()
-            job.save(update_fields=["attempts", "state", "started_at"])
+    job = job_claim(job_id=job_id, kind=Job.Kind.TRAIN)
+    if job is None or job.is_finished:
+        return job
     if job.cancel_requested:  # asked to stop before this delivery: end it, train nothing
         return job_fail(job=job, error=ERROR_CANCELLED, state=Job.State.CANCELLED)
     if job.attempts > max_attempts:

@@ -16,6 +16,7 @@ from prodsim_site.outages import DATABASE_OUTAGE
 
 from ..models import Job, ModelVersion
 from .embedding import DEFAULT_BATCH_SIZE, EmbedProgress, images_embed, images_to_embed
+from .jobs import job_claim, job_end
 from .versions import ERROR_CANCELLED
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
             .first()
         )
         if job is not None and job.cancel_requested:  # cancelled while no one was running it
-            _finish(job, Job.State.CANCELLED, ERROR_CANCELLED)
+            job_end(job=job, state=Job.State.CANCELLED, error=ERROR_CANCELLED)
             job = None
         if job is None:
             job = Job.objects.create(
@@ -78,9 +79,9 @@ def _run(job: Job, *, batch_size: int, progress=None) -> EmbedProgress:
             version=version, records=records, batch_size=batch_size, progress=record
         )
     except EmbedCancelled:
-        _finish(job, Job.State.CANCELLED, ERROR_CANCELLED)
+        job_end(job=job, state=Job.State.CANCELLED, error=ERROR_CANCELLED)
         raise
-    _finish(job, Job.State.SUCCEEDED)
+    job_end(job=job, state=Job.State.SUCCEEDED)
     return state
 
 
@@ -116,28 +117,16 @@ def reembed_request(
 
 
 def embed_job_run(*, job_id: int, max_attempts: int) -> Job | None:
-    """Claim a queued (or interrupted) embed job and run it; bounded attempts after crashes.
-
-    Each delivery counts one attempt before any work, so a job whose worker dies every time
-    (out of memory, a crashing image decoder) fails after `max_attempts` instead of looping.
-    """
-    with transaction.atomic():
-        job = (
-            Job.objects.select_for_update(of=("self",))
-            .select_related("model_version")
-            .filter(pk=job_id, kind=Job.Kind.EMBED)
-            .first()
-        )
-        if job is None or job.is_finished:
-            return job
-        if job.cancel_requested:  # asked to stop before this delivery: end it, embed nothing
-            return _finish(job, Job.State.CANCELLED, ERROR_CANCELLED)
-        job.attempts += 1
-        job.state = Job.State.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["attempts", "state", "started_at"])
+    """Claim a queued (or interrupted) embed job and run it; bounded attempts after crashes
+    (services.jobs.job_claim)."""
+    job = job_claim(job_id=job_id, kind=Job.Kind.EMBED)
+    if job is None or job.is_finished:
+        return job
+    if job.cancel_requested:  # asked to stop before this delivery: end it, embed nothing
+        return job_end(job=job, state=Job.State.CANCELLED, error=ERROR_CANCELLED)
     if job.attempts > max_attempts:
-        return _fail(job, ERROR_TOO_MANY_ATTEMPTS.format(attempts=max_attempts))
+        error = ERROR_TOO_MANY_ATTEMPTS.format(attempts=max_attempts)
+        return job_end(job=job, state=Job.State.FAILED, error=error)
     try:
         _run(job, batch_size=job.params.get("batch_size", DEFAULT_BATCH_SIZE))
     except EmbedCancelled:
@@ -146,15 +135,5 @@ def embed_job_run(*, job_id: int, max_attempts: int) -> Job | None:
         raise  # task policy: a time-out ends it as timed_out; an outage is retried from the cursor
     except Exception as exc:  # the job boundary: a broken run fails this job, never the version
         logger.exception("Embed job %s failed", job.pk)
-        return _fail(job, f"{type(exc).__name__}: {exc}")
-    return job
-
-
-def _fail(job: Job, error: str) -> Job:
-    return _finish(job, Job.State.FAILED, error)
-
-
-def _finish(job: Job, state: str, error: str = "") -> Job:
-    job.state, job.error, job.finished_at = state, error[:5000], timezone.now()
-    job.save(update_fields=["state", "error", "finished_at"])
+        return job_end(job=job, state=Job.State.FAILED, error=f"{type(exc).__name__}: {exc}")
     return job
