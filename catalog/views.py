@@ -94,7 +94,9 @@ def _history_widgets(profile_ids: list[int], *, shown: list[int], version) -> li
     return [
         WidgetItems(
             Impression.Widget.RECOMMENDED,
-            similarity_selectors.recommended_for_history(viewed_ids=profile_ids, k=HISTORY_ITEMS),
+            similarity_selectors.recommended_for_history(
+                viewed_ids=profile_ids, k=HISTORY_ITEMS, version=version
+            ),
             version,
         ),
         WidgetItems(

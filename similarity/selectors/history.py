@@ -6,6 +6,7 @@ from catalog import selectors as catalog_selectors
 from catalog.selectors import ProductFilter
 
 from .. import fusion, vector_store
+from ..models import ModelVersion
 from .similar import SimilarItem
 from .versions import active_version
 
@@ -13,9 +14,14 @@ RECENCY_DECAY = 0.7  # each older view counts 70 % of the next newer one
 TIER_HISTORY = "history"
 
 
-def recommended_for_history(*, viewed_ids: list[int], k: int = 8) -> list[SimilarItem]:
-    """Products like the ones viewed (most recent weighing most), never the viewed ones."""
-    version = active_version()
+def recommended_for_history(
+    *, viewed_ids: list[int], k: int = 8, version: ModelVersion | None = None
+) -> list[SimilarItem]:
+    """Products like the ones viewed (most recent weighing most), never the viewed ones.
+
+    `version`: the serving version when the caller already has it (default: the active one).
+    """
+    version = version or active_version()
     if version is None or not viewed_ids:
         return []
     vectors = vector_store.product_vectors_for(version=version, product_ids=viewed_ids)
