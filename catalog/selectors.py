@@ -6,7 +6,16 @@ from datetime import datetime
 from django.contrib.postgres.fields import ArrayField
 from django.core.files.storage import default_storage
 from django.db import models
-from django.db.models import Case, Count, Func, Prefetch, Q, QuerySet, When
+from django.db.models import (
+    Case,
+    Count,
+    Func,
+    Prefetch,
+    Q,
+    QuerySet,
+    When,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 
 from .models import Category, ImportJob, Product, ProductImage
@@ -17,11 +26,7 @@ def product_list(*, category: Category | None = None, query: str = "") -> QueryS
     products = (
         Product.objects.filter(is_active=True)
         .select_related("category")
-        .prefetch_related(
-            Prefetch(
-                "images", queryset=ProductImage.objects.filter(is_primary=True), to_attr="primary"
-            )
-        )
+        .prefetch_related(_primary_image())
     )
     if category is not None:
         products = products.filter(
@@ -99,12 +104,52 @@ def product_ids_in_group(*, group_id: str) -> list[int]:
     return list(Product.objects.filter(group_id=group_id).values_list("pk", flat=True))
 
 
-def products_by_ids(*, ids: list[int]) -> dict[int, Product]:
-    """Active products by id, with the primary image prefetched (for cards)."""
-    products = Product.objects.filter(pk__in=ids, is_active=True).prefetch_related(
-        Prefetch("images", queryset=ProductImage.objects.filter(is_primary=True), to_attr="primary")
+def _primary_image() -> Prefetch:
+    return Prefetch(
+        "images", queryset=ProductImage.objects.filter(is_primary=True), to_attr="primary"
     )
+
+
+def products_by_ids(*, ids: list[int], with_images: bool = True) -> dict[int, Product]:
+    """Active products by id, with the primary image prefetched (for cards) unless not needed."""
+    products = Product.objects.filter(pk__in=ids, is_active=True)
+    if with_images:
+        products = products.prefetch_related(_primary_image())
     return {product.pk: product for product in products}
+
+
+@dataclass(frozen=True)
+class RankingFacts:
+    """What similarity ranking compares of a candidate: no texts, which fifty candidates per
+    request would ship for nothing (ranking reads their vectors, not their words)."""
+
+    product_id: int
+    brand: str
+    category_path: str
+    tags: list[str]
+    attributes: dict
+    price: float
+    group_id: str
+
+
+def ranking_facts(*, product_ids: list[int]) -> dict[int, RankingFacts]:
+    """Facts of the active products among these, by id (plain rows: no model instances)."""
+    rows = (
+        Product.objects.filter(pk__in=product_ids, is_active=True)
+        .order_by()
+        .values_list("pk", "brand", "category__path", "tags", "attributes", "price", "group_id")
+    )
+    return {
+        pk: RankingFacts(
+            pk, brand or "", path or "", tags or [], attributes or {}, float(price), group or ""
+        )
+        for pk, brand, path, tags, attributes, price, group in rows
+    }
+
+
+def primary_images_attach(products: list[Product]) -> None:
+    """Prefetch `product.primary` (the primary image, for cards) onto already loaded products."""
+    prefetch_related_objects(products, _primary_image())
 
 
 @dataclass(frozen=True)

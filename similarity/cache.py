@@ -12,8 +12,10 @@ caches a list computed from rows that were then rolled back under the new genera
 
 import hashlib
 import json
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -21,6 +23,10 @@ from django.db import transaction
 ENTRY_SECONDS = 3600  # bounds drift from changes to the listed products (not the source)
 GENERATION_SECONDS = 7 * 24 * 3600  # outlives every entry; a lost token only causes misses
 SERVING_KEY = "similar:gen"
+T = TypeVar("T")
+MEMO_SECONDS = 60.0
+# This process's copy of the serving state: (generation, loaded at, value). See serving_memo().
+_serving_memo: tuple[str, float, object] | None = None
 
 
 def _product_key(sku: str) -> str:
@@ -48,8 +54,40 @@ def put(key: str, body: dict) -> None:
     cache.set(key, body, ENTRY_SECONDS)
 
 
+def _serving_generation() -> str:
+    token = cache.get(SERVING_KEY)
+    if token is None:  # first use, or Valkey lost it: any fresh token will do, once
+        cache.add(SERVING_KEY, uuid.uuid4().hex, GENERATION_SECONDS)
+        token = cache.get(SERVING_KEY)
+    return token
+
+
+def serving_memo(load: Callable[[], T]) -> T:
+    """`load()`'s answer, kept in this process while the serving generation stays the same.
+
+    For what every similar list depends on and changes rarely (the active version, rules,
+    weights): one Valkey read per request instead of their queries. The token is read before
+    loading, so a change committed meanwhile leaves this copy under a token already replaced.
+    Inside a transaction the copy is neither read nor kept: that transaction may have changed
+    the state (or may roll back), and only committed state is shared. MEMO_SECONDS bounds how
+    long a change that bypassed the services (a shell `update()`) can go unseen.
+    """
+    global _serving_memo
+    if transaction.get_connection().in_atomic_block:
+        return load()
+    token, now = _serving_generation(), time.monotonic()
+    memo = _serving_memo
+    if memo is not None and memo[0] == token and now - memo[1] < MEMO_SECONDS:
+        return memo[2]
+    value = load()
+    _serving_memo = (token, now, value)
+    return value
+
+
 def reset() -> None:
     """Make every cached list unreachable now (e.g. after restoring a database backup)."""
+    global _serving_memo
+    _serving_memo = None
     cache.set(SERVING_KEY, uuid.uuid4().hex, GENERATION_SECONDS)
 
 

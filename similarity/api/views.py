@@ -46,6 +46,7 @@ def _query(values: dict) -> SimilarQuery:
         include_variants=values["include_variants"],
         exclude_ids=exclude,
         diversity=values.get("diversity"),
+        with_images=False,  # a JSON answer carries no image URLs
     )
 
 
@@ -121,7 +122,7 @@ class SimilarBatchApi(APIView):
         values = params.validated_data
         answers = {}
         for sku in dict.fromkeys(values["skus"]):
-            product = catalog_selectors.product_get(sku=sku)
+            product = catalog_selectors.product_get(sku=sku, with_images=False)
             answers[sku] = (
                 None
                 if product is None

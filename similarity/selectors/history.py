@@ -7,8 +7,8 @@ from catalog.selectors import ProductFilter
 
 from .. import fusion, vector_store
 from ..models import ModelVersion
+from .serving import serving_state
 from .similar import SimilarItem
-from .versions import active_version
 
 RECENCY_DECAY = 0.7  # each older view counts 70 % of the next newer one
 TIER_HISTORY = "history"
@@ -21,7 +21,7 @@ def recommended_for_history(
 
     `version`: the serving version when the caller already has it (default: the active one).
     """
-    version = version or active_version()
+    version = version or serving_state().version
     if version is None or not viewed_ids:
         return []
     vectors = vector_store.product_vectors_for(version=version, product_ids=viewed_ids)

@@ -7,30 +7,21 @@ position when it passes the query's filters. Applied once, here, for pages and A
 
 from dataclasses import replace
 
-from django.db.models import Q
 from django.utils import timezone
 
 from ..models import MerchandisingRule
+from .serving import ServingState, serving_state
 
 TIER_PINNED = "pinned"
 
 
-def rules_in_force(*, product_id: int, category_path: str) -> list[MerchandisingRule]:
+def rules_in_force(
+    *, product_id: int, category_path: str, state: ServingState | None = None
+) -> list[MerchandisingRule]:
     """Active rules valid now whose scope covers this source product."""
-    now = timezone.now()
-    levels = category_path.split(" > ") if category_path else []
-    paths = [" > ".join(levels[:depth]) for depth in range(1, len(levels) + 1)]
-    scope = (
-        Q(source_product_id=product_id)
-        | Q(source_category__path__in=paths)
-        | Q(source_product__isnull=True, source_category__isnull=True)
-    )
-    return list(
-        MerchandisingRule.objects.filter(scope, is_active=True)
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=now))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-        .order_by("position", "pk")
-    )
+    now, state = timezone.now(), state or serving_state()
+    scoped = state.rules_scoped_to(product_id=product_id, category_path=category_path)
+    return [rule for rule in scoped if rule_in_force(rule, now=now)]
 
 
 def rule_in_force(rule: MerchandisingRule, *, now=None) -> bool:

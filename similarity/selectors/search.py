@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from .. import vector_store
 from ..models import ModelVersion
-from .versions import active_version
+from .serving import serving_state
 
 SEARCH_LEXICAL_WEIGHT = 0.6  # words decide; pictures break ties and find unnamed looks
 # Of the best hit's score: on the demo shop "backpack" and "lamp" then keep exactly their 36.
@@ -29,7 +29,7 @@ def search_products(*, query: str, limit: int = 240) -> list[SearchHit] | None:
     from ..services.lexical import query_vector  # NumPy only
 
     index, text = query_vector(query)
-    version = active_version()
+    version = serving_state().version
     encoder = text_encoder_for(version)
     visual = encoder.encode([query])[0] if encoder is not None else None
     if index is None and visual is None:

@@ -18,12 +18,12 @@ from django.conf import settings
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
-from catalog.selectors import ProductFacts, ProductFilter
+from catalog.selectors import ProductFacts, ProductFilter, RankingFacts
 
 from .. import fusion, vector_store
 from ..models import ModelVersion
 from . import merchandising
-from .versions import active_version, current_lexical_index, fusion_weights
+from .serving import serving_state
 
 # Below this many allowed products the exact scan is faster than the HNSW walk plus filtering:
 # a walk reads about k / selectivity rows, the exact scan one distance per allowed product.
@@ -51,6 +51,7 @@ class SimilarQuery:
     exclude_ids: tuple[int, ...] = ()
     diversity: float | None = None  # MMR λ in [0, 1]; 1 = pure relevance
     weights: fusion.Weights | None = None  # override (evaluation, tuning)
+    with_images: bool = True  # prefetch each item's primary image (cards); the API needs none
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class SimilarResult:
         return len(self.items)
 
 
-def _facts(item: ProductFacts) -> fusion.Facts:
+def _facts(item: ProductFacts | RankingFacts) -> fusion.Facts:
     return fusion.Facts(item.brand, item.category_path, item.tags, item.attributes, item.price)
 
 
@@ -111,12 +112,15 @@ def similar_products_for(
 
     `version` serves another ready version than the active one (an A/B arm, an admin preview).
     """
-    version, index = version or active_version(), current_lexical_index()
+    state = serving_state()
+    version, index = version or state.version, state.lexical_index
     result = SimilarResult(k_requested=query.k, model_version=version.pk if version else None)
     if not product.is_active:
         return result
     source = catalog_selectors.product_facts_of(product)
-    rules = merchandising.rules_in_force(product_id=product.pk, category_path=source.category_path)
+    rules = merchandising.rules_in_force(
+        state=state, product_id=product.pk, category_path=source.category_path
+    )
     exclude = [product.pk, *merchandising.blocked_ids(rules)]
     if not query.include_variants and product.group_id:
         exclude += catalog_selectors.product_ids_in_group(group_id=product.group_id)
@@ -129,17 +133,20 @@ def similar_products_for(
     tiers = _candidates(
         version, index, image, text, allowed, available, query.k, product_filter.exclude_ids
     )
-    ranked = _rank(source, tiers, version, index, image, text, learned, query, rules)
+    weights = query.weights or state.weights_for(source.category_path)
+    ranked = _rank(source, tiers, version, index, image, text, learned, weights, rules, query)
     if len(ranked) < query.k:
         ranked += _category_fill(source, product_filter, ranked, query.k - len(ranked))
     result.items = merchandising.apply_pins(
         ranked[: query.k], rules, allowed=allowed, k=query.k, make_item=_pinned_item
     )
+    if query.with_images:
+        catalog_selectors.primary_images_attach([item.product for item in result.items])
     return result
 
 
 def _pinned_item(product_id: int) -> SimilarItem | None:
-    products = catalog_selectors.products_by_ids(ids=[product_id])
+    products = catalog_selectors.products_by_ids(ids=[product_id], with_images=False)
     if product_id not in products:
         return None
     empty = fusion.Breakdown(fused=0.0, scores={name: None for name in fusion.SIGNALS}, weights={})
@@ -206,10 +213,11 @@ def _candidates(version, index, image, text, allowed, available, k, exclude=()):
     return tiers
 
 
-def _rank(source, tiers, version, index, image, text, learned, query, rules=()):
+def _rank(source: ProductFacts, tiers, version, index, image, text, learned, weights, rules, query):
     if not tiers:
         return []
     ids = list(tiers)
+    facts = catalog_selectors.ranking_facts(product_ids=ids)
     signals = vector_store.candidate_signals(
         version=version,
         index=index,
@@ -218,14 +226,13 @@ def _rank(source, tiers, version, index, image, text, learned, query, rules=()):
         text_vector=text,
         text_embedding=learned,
     )
-    weights = query.weights or fusion_weights(category_path=source.category_path)
-    facts = {f.product_id: f for f in catalog_selectors.product_facts(product_ids=ids)}
+    source_facts = _facts(source)
     scored = sorted(
         (
             (
                 pid,
                 fusion.fuse(
-                    source=_facts(source),
+                    source=source_facts,
                     candidate=_facts(facts[pid]),
                     weights=weights,
                     image=signals[pid].image,
@@ -246,7 +253,7 @@ def _rank(source, tiers, version, index, image, text, learned, query, rules=()):
         ),
     )
     chosen = _diversify(scored, _diversity_vectors(version, ids, facts, query), facts, query)
-    products = catalog_selectors.products_by_ids(ids=[pid for pid, _ in chosen])
+    products = catalog_selectors.products_by_ids(ids=[pid for pid, _ in chosen], with_images=False)
     return [
         SimilarItem(products[pid], breakdown.fused, breakdown, tiers[pid])
         for pid, breakdown in chosen
@@ -317,14 +324,14 @@ def _category_fill(source, product_filter: ProductFilter, ranked, count) -> list
         product_filter.exclude_ids + taken,
     )
     ids = catalog_selectors.products_newest(product_filter=narrowed, limit=count)
-    products = catalog_selectors.products_by_ids(ids=ids)
+    products = catalog_selectors.products_by_ids(ids=ids, with_images=False)
     empty = fusion.Breakdown(fused=0.0, scores={name: None for name in fusion.SIGNALS}, weights={})
     return [SimilarItem(products[pid], 0.0, empty, TIER_CATEGORY) for pid in ids if pid in products]
 
 
 def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResult:
     """Products nearest to an image vector (visual search): the image signal alone ranks."""
-    version = active_version()
+    version = serving_state().version
     result = SimilarResult(k_requested=query.k, model_version=version.pk if version else None)
     if version is None:
         return result
@@ -351,7 +358,9 @@ def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResu
         ((pid, (1 + (s.image or -1.0)) / 2) for pid, s in found.items()),
         key=lambda pair: (-pair[1], pair[0]),
     )[: query.k]
-    products = catalog_selectors.products_by_ids(ids=[pid for pid, _ in ranked])
+    products = catalog_selectors.products_by_ids(
+        ids=[pid for pid, _ in ranked], with_images=query.with_images
+    )
     result.items = [
         SimilarItem(
             products[pid],

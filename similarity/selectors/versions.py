@@ -1,10 +1,8 @@
 """Which model version serves, which lexical index is current, which fusion weights apply."""
 
-from django.conf import settings
-from django.db.models import Q
-
 from .. import fusion
-from ..models import FusionWeights, LexicalIndex, ModelVersion
+from ..models import LexicalIndex, ModelVersion
+from .serving import serving_state
 
 
 def active_version() -> ModelVersion | None:
@@ -29,15 +27,4 @@ def current_lexical_index() -> LexicalIndex | None:
 
 def fusion_weights(*, category_path: str) -> fusion.Weights:
     """The deepest category's weights on the path, else the global row, else the defaults."""
-    levels = category_path.split(" > ") if category_path else []
-    paths = [" > ".join(levels[:depth]) for depth in range(len(levels), 0, -1)]
-    rows = {
-        row.category.path if row.category else "": row
-        for row in FusionWeights.objects.filter(
-            Q(category__path__in=paths) | Q(category__isnull=True)
-        ).select_related("category")
-    }
-    row = next((rows[path] for path in [*paths, ""] if path in rows), None)
-    if row is None:
-        return fusion.Weights(**settings.PRODSIM_FUSION_WEIGHTS)
-    return fusion.Weights(*(getattr(row, name) for name in fusion.SIGNALS))
+    return serving_state().weights_for(category_path)

@@ -1,0 +1,76 @@
+"""What every similar list depends on, loaded together and kept per serving generation.
+
+The active model version, the current lexical index, the fusion weights and the merchandising
+rules change a few times a day, yet every uncached similar request needs all four: four queries,
+about a fifth of a request at 100k products (bench/similar_latency.py). Every change to them
+bumps the serving generation (cache.py), so this process keeps one copy per generation.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from .. import cache as similar_cache
+from .. import fusion
+from ..models import FusionWeights, LexicalIndex, MerchandisingRule, ModelVersion
+
+
+@dataclass(frozen=True)
+class ServingState:
+    version: ModelVersion | None
+    lexical_index: LexicalIndex | None
+    weights: dict[str, fusion.Weights]  # category path ("" for the global row) → weights
+    # Active rules (validity dates are checked per request) by the scope they apply to.
+    rules_by_product: dict[int, list[MerchandisingRule]] = field(default_factory=dict)
+    rules_by_category: dict[str, list[MerchandisingRule]] = field(default_factory=dict)
+    global_rules: list[MerchandisingRule] = field(default_factory=list)
+
+    def weights_for(self, category_path: str) -> fusion.Weights:
+        """The deepest category's weights on the path, else the global row, else the defaults."""
+        levels = category_path.split(" > ") if category_path else []
+        for depth in range(len(levels), -1, -1):
+            if (row := self.weights.get(" > ".join(levels[:depth]))) is not None:
+                return row
+        return fusion.Weights(**settings.PRODSIM_FUSION_WEIGHTS)
+
+    def rules_scoped_to(self, *, product_id: int, category_path: str) -> list[MerchandisingRule]:
+        """Active rules for this source product, its category path or everything, in order."""
+        levels = category_path.split(" > ") if category_path else []
+        rules = [*self.rules_by_product.get(product_id, ()), *self.global_rules]
+        for depth in range(1, len(levels) + 1):
+            rules += self.rules_by_category.get(" > ".join(levels[:depth]), ())
+        # A rule scoped to a product and a category may match twice: keep it once.
+        unique = {rule.pk: rule for rule in rules}
+        return sorted(unique.values(), key=lambda rule: (rule.position, rule.pk))
+
+
+def serving_state() -> ServingState:
+    return similar_cache.serving_memo(_load)
+
+
+def _load() -> ServingState:
+    weights = {
+        row.category.path if row.category_id else "": fusion.Weights(
+            *(getattr(row, name) for name in fusion.SIGNALS)
+        )
+        for row in FusionWeights.objects.select_related("category")
+    }
+    by_product, by_category, everywhere = defaultdict(list), defaultdict(list), []
+    rules = MerchandisingRule.objects.filter(is_active=True).select_related("source_category")
+    for rule in rules:
+        if rule.source_product_id is not None:
+            by_product[rule.source_product_id].append(rule)
+        if rule.source_category_id is not None:
+            by_category[rule.source_category.path].append(rule)
+        if rule.source_product_id is None and rule.source_category_id is None:
+            everywhere.append(rule)
+    return ServingState(
+        version=ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first(),
+        # The IDF table (megabytes of JSON for a large catalogue) loads only where it is read.
+        lexical_index=LexicalIndex.objects.filter(is_current=True).defer("idf").first(),
+        weights=weights,
+        rules_by_product=dict(by_product),
+        rules_by_category=dict(by_category),
+        global_rules=everywhere,
+    )
