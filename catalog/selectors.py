@@ -233,6 +233,7 @@ class ProductFilter:
     price_max: float | None = None
     in_stock_only: bool = False
     exclude_ids: tuple[int, ...] = ()
+    exclude_group_id: str = ""  # leave out this variant group (the source's other colours)
 
     @property
     def is_narrowing(self) -> bool:
@@ -248,6 +249,8 @@ class ProductFilter:
 
 def products_matching(*, product_filter: ProductFilter) -> QuerySet[Product]:
     products = Product.objects.filter(is_active=True).exclude(pk__in=product_filter.exclude_ids)
+    if product_filter.exclude_group_id:
+        products = products.exclude(group_id=product_filter.exclude_group_id)
     if product_filter.category_paths:
         in_categories = Q()
         for path in product_filter.category_paths:

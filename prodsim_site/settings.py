@@ -137,7 +137,7 @@ REDIS_URL = os.environ.get("REDIS_URL") or embedded_paths.valkey_url(db=1 if TES
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "prodsim_site.cache_backend.PooledClientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"test{TEST_RUN_ID}" if TESTING else "prodsim",
     }

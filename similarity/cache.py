@@ -40,10 +40,9 @@ def entry_key(*, sku: str, params: dict) -> str:
     digest = hashlib.sha256(
         json.dumps([sku, params], sort_keys=True, default=str).encode()
     ).hexdigest()
-    return (
-        f"similar:{generations.get(SERVING_KEY, '0')}:{generations.get(product_key, '0')}:"
-        f"{digest[:32]}"
-    )
+    # The serving token is created on first use, the same one serving_memo() keys its copy by.
+    serving = generations.get(SERVING_KEY) or _serving_generation()
+    return f"similar:{serving}:{generations.get(product_key, '0')}:{digest[:32]}"
 
 
 def get(key: str):

@@ -81,7 +81,9 @@ def _facts(item: ProductFacts | RankingFacts) -> fusion.Facts:
     return fusion.Facts(item.brand, item.category_path, item.tags, item.attributes, item.price)
 
 
-def product_filter_for(source: ProductFacts, query: SimilarQuery, exclude: list[int]):
+def product_filter_for(
+    source: ProductFacts, query: SimilarQuery, exclude: list[int], exclude_group_id: str = ""
+):
     paths = list(query.categories)
     if query.category == "same" and source.category_path:
         paths.append(source.category_path)
@@ -102,6 +104,7 @@ def product_filter_for(source: ProductFacts, query: SimilarQuery, exclude: list[
         high,
         query.in_stock_only or settings.PRODSIM_EXCLUDE_OUT_OF_STOCK,
         tuple(exclude) + tuple(query.exclude_ids),
+        exclude_group_id,
     )
 
 
@@ -122,19 +125,18 @@ def similar_products_for(
         state=state, product_id=product.pk, category_path=source.category_path
     )
     exclude = [product.pk, *merchandising.blocked_ids(rules)]
-    if not query.include_variants and product.group_id:
-        exclude += catalog_selectors.product_ids_in_group(group_id=product.group_id)
-    product_filter = product_filter_for(source, query, exclude)
+    variants = "" if query.include_variants else source.group_id
+    product_filter = product_filter_for(source, query, exclude, variants)
     allowed = catalog_selectors.products_matching(product_filter=product_filter)
     available = _available(allowed, product_filter)
     image, text, learned = vector_store.product_text_sources(
         version=version, index=index, product_id=product.pk
     )
-    tiers = _candidates(
-        version, index, image, text, allowed, available, query.k, product_filter.exclude_ids
+    candidates = _candidates(
+        version, index, (image, text, learned), allowed, available, query.k, product_filter
     )
     weights = query.weights or state.weights_for(source.category_path)
-    ranked = _rank(source, tiers, version, index, image, text, learned, weights, rules, query)
+    ranked = _rank(source, candidates, version, weights, rules, query)
     if len(ranked) < query.k:
         ranked += _category_fill(source, product_filter, ranked, query.k - len(ranked))
     result.items = merchandising.apply_pins(
@@ -174,74 +176,61 @@ def similar_products(
     return similar_products_for(product=product, query=query, version=version).items
 
 
-def _candidates(version, index, image, text, allowed, available, k, exclude=()):
-    """candidate id → tier; at least k image candidates when at least k products are allowed.
+def _candidates(version, index, vectors, allowed, available, k, product_filter: ProductFilter):
+    """Image and text candidates with their signals and facts; at least k image candidates when
+    at least k products are allowed.
 
-    Without a narrowing filter the index is queried with just the excluded ids: shipping the id
-    list of a whole catalogue to every query cost ~200 ms at 100k products (measured in
-    bench/similar_latency.py). Inactive products it returns are dropped when ranking.
+    Without a narrowing filter the indexes are queried with just the excluded ids: shipping the
+    id list of a whole catalogue to every query cost ~200 ms at 100k products (measured in
+    bench/similar_latency.py). Inactive products they return are dropped when ranking.
     """
+    image, text, learned = vectors
     per_source = max(settings.PRODSIM_FUSION_CANDIDATES, k)
     exact = available is not None and available <= EXACT_SCAN_MAX
     narrowing = allowed if available is not None else None
-    tiers: dict[int, str] = {}
-    if version is not None and image is not None:
-        found = vector_store.nearest_products(
+
+    def search(*, image_exact: bool, allowed_ids) -> list[vector_store.RankingCandidate]:
+        return vector_store.ranking_candidates(
             version=version,
-            vector=image,
-            k=per_source,
-            allowed=narrowing,
-            exact=exact,
-            exclude_product_ids=exclude if narrowing is None else (),
-        )
-        wanted = per_source if available is None else min(per_source, available)
-        if len(found) < wanted and not exact:  # the index walk gave up early: go exact
-            found = vector_store.nearest_products(
-                version=version, vector=image, k=per_source, allowed=allowed, exact=True
-            )
-        tiers.update((n.product_id, TIER_IMAGE) for n in found)
-    if index is not None and text:
-        for n in vector_store.nearest_texts(
             index=index,
-            vector=text,
+            image_vector=image,
+            text_vector=text,
+            text_embedding=learned,
             k=per_source,
-            allowed=narrowing,
-            exact=exact,
-            exclude_product_ids=exclude if narrowing is None else (),
-        ):
-            tiers.setdefault(n.product_id, TIER_TEXT)
-    return tiers
+            allowed=allowed_ids,
+            # Without the allowed subquery the exclusions are spelled out.
+            exclude_product_ids=product_filter.exclude_ids if allowed_ids is None else (),
+            exclude_group_id=product_filter.exclude_group_id if allowed_ids is None else "",
+            image_exact=image_exact,
+            text_exact=exact,
+        )
+
+    found = search(image_exact=exact, allowed_ids=narrowing)
+    wanted = per_source if available is None else min(per_source, available)
+    image_found = sum(1 for candidate in found if candidate.tier == TIER_IMAGE)
+    if version is not None and image is not None and image_found < wanted and not exact:
+        found = search(image_exact=True, allowed_ids=allowed)  # the index walk gave up early
+    return found
 
 
-def _rank(source: ProductFacts, tiers, version, index, image, text, learned, weights, rules, query):
-    if not tiers:
-        return []
-    ids = list(tiers)
-    facts = catalog_selectors.ranking_facts(product_ids=ids)
-    signals = vector_store.candidate_signals(
-        version=version,
-        index=index,
-        product_ids=ids,
-        image_vector=image,
-        text_vector=text,
-        text_embedding=learned,
-    )
+def _rank(source: ProductFacts, candidates, version, weights, rules, query) -> list[SimilarItem]:
+    facts = {c.product_id: c.facts for c in candidates if c.facts is not None}
     source_facts = _facts(source)
     scored = sorted(
         (
             (
-                pid,
+                c.product_id,
                 fusion.fuse(
                     source=source_facts,
-                    candidate=_facts(facts[pid]),
+                    candidate=_facts(c.facts),
                     weights=weights,
-                    image=signals[pid].image,
-                    text=signals[pid].text,
-                    text_learned=signals[pid].text_learned,
+                    image=c.signals.image,
+                    text=c.signals.text,
+                    text_learned=c.signals.text_learned,
                 ),
             )
-            for pid in ids
-            if pid in facts
+            for c in candidates
+            if c.facts is not None
         ),
         # Boosts and buries scale the order; the breakdown keeps the unscaled similarity.
         key=lambda pair: (
@@ -252,8 +241,11 @@ def _rank(source: ProductFacts, tiers, version, index, image, text, learned, wei
             pair[0],
         ),
     )
-    chosen = _diversify(scored, _diversity_vectors(version, ids, facts, query), facts, query)
+    chosen = _diversify(
+        scored, _diversity_vectors(version, list(facts), facts, query), facts, query
+    )
     products = catalog_selectors.products_by_ids(ids=[pid for pid, _ in chosen], with_images=False)
+    tiers = {c.product_id: c.tier for c in candidates}
     return [
         SimilarItem(products[pid], breakdown.fused, breakdown, tiers[pid])
         for pid, breakdown in chosen
@@ -322,6 +314,7 @@ def _category_fill(source, product_filter: ProductFilter, ranked, count) -> list
         product_filter.price_max,
         product_filter.in_stock_only,
         product_filter.exclude_ids + taken,
+        product_filter.exclude_group_id,
     )
     ids = catalog_selectors.products_newest(product_filter=narrowed, limit=count)
     products = catalog_selectors.products_by_ids(ids=ids, with_images=False)
@@ -345,17 +338,15 @@ def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResu
     )
     allowed = catalog_selectors.products_matching(product_filter=product_filter)
     available = _available(allowed, product_filter)
-    tiers = _candidates(version, None, vector, None, allowed, available, query.k)
-    found = vector_store.candidate_signals(
-        version=version,
-        index=None,
-        product_ids=list(tiers),
-        image_vector=vector,
-        text_vector=None,
-        text_embedding=None,
+    candidates = _candidates(
+        version, None, (vector, None, None), allowed, available, query.k, product_filter
     )
     ranked = sorted(
-        ((pid, (1 + (s.image or -1.0)) / 2) for pid, s in found.items()),
+        (
+            (c.product_id, (1 + (c.signals.image or -1.0)) / 2)
+            for c in candidates
+            if c.facts is not None  # active
+        ),
         key=lambda pair: (-pair[1], pair[0]),
     )[: query.k]
     products = catalog_selectors.products_by_ids(
