@@ -62,3 +62,17 @@ def test_the_api_answers_with_the_same_ranking(partner_client, client, trained):
     api = partner_client.post("/api/v1/search/image/", {"image": photo(), "k": 24}).json()
     assert [r["sku"] for r in api["results"]] == [i.product.sku for i in page.items]
     assert {r["tier"] for r in api["results"]} == {"image"}
+
+
+def test_excluded_products_stay_out_when_no_filter_narrows(trained, settings):
+    from catalog.models import Product
+    from similarity import vector_store
+    from similarity.selectors import SimilarQuery, similar_to_vector
+
+    # As many candidates as k: the index answer is final (no exact rerun to filter it).
+    settings.PRODSIM_FUSION_CANDIDATES = 5
+    source = Product.objects.get(sku="CROSS-0-0")
+    vector = vector_store.product_vector(version=trained[1], product_id=source.pk)
+    result = similar_to_vector(vector=vector, query=SimilarQuery(k=5, exclude_ids=(source.pk,)))
+    skus = [item.product.sku for item in result.items]
+    assert len(skus) == 5 and "CROSS-0-0" not in skus
