@@ -843,9 +843,9 @@ class Load:
         """Requests at fixed times (rate/s) whatever the answers do; latency counts from the
         scheduled time, so queueing behind slow answers is measured (no coordinated omission).
 
-        One asyncio thread with raw HTTP/1.1: a pool of client threads, used before, added
-        ~4 ms of GIL and scheduling delay to every latency it timed (measured against the
-        server's own Server-Timing in the same run)."""
+        One asyncio thread on raw sockets, the lightest Python client (it replaced a pool of
+        32 threads); its own work still shares the cores and is inside its figures, which is why
+        the wrk one-connection row, timed in C, stands beside it."""
         count = max(1, int(rate * seconds))
         offset = int(self.rng.integers(self.products))
         results: list[tuple] = [()] * count
