@@ -121,7 +121,8 @@ def products_by_ids(*, ids: list[int], with_images: bool = True) -> dict[int, Pr
 @dataclass(frozen=True)
 class RankingFacts:
     """What similarity ranking compares of a candidate: no texts, which fifty candidates per
-    request would ship for nothing (ranking reads their vectors, not their words)."""
+    request would ship for nothing (ranking reads their vectors, not their words). Read by
+    similarity's ranking statement (vector_store.ranking_candidates) with the vectors."""
 
     product_id: int
     brand: str
@@ -130,21 +131,6 @@ class RankingFacts:
     attributes: dict
     price: float
     group_id: str
-
-
-def ranking_facts(*, product_ids: list[int]) -> dict[int, RankingFacts]:
-    """Facts of the active products among these, by id (plain rows: no model instances)."""
-    rows = (
-        Product.objects.filter(pk__in=product_ids, is_active=True)
-        .order_by()
-        .values_list("pk", "brand", "category__path", "tags", "attributes", "price", "group_id")
-    )
-    return {
-        pk: RankingFacts(
-            pk, brand or "", path or "", tags or [], attributes or {}, float(price), group or ""
-        )
-        for pk, brand, path, tags, attributes, price, group in rows
-    }
 
 
 def primary_images_attach(products: list[Product]) -> None:
