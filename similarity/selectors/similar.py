@@ -11,6 +11,7 @@
 """
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,15 +83,20 @@ def _facts(item: ProductFacts | RankingFacts) -> fusion.Facts:
 
 
 def product_filter_for(
-    source: ProductFacts, query: SimilarQuery, exclude: list[int], exclude_group_id: str = ""
-):
+    source: ProductFacts | None,
+    query: SimilarQuery,
+    exclude: Sequence[int] = (),
+    exclude_group_id: str = "",
+) -> ProductFilter:
+    """The query's filters; without a source product (a photo) "same" category and the relative
+    price band have nothing to refer to and are left out."""
     paths = list(query.categories)
-    if query.category == "same" and source.category_path:
+    if query.category == "same" and source is not None and source.category_path:
         paths.append(source.category_path)
     elif query.category not in ("any", "same"):
         paths.append(query.category)
     low, high = query.price_min, query.price_max
-    if query.price_band is not None and source.price > 0:
+    if query.price_band is not None and source is not None and source.price > 0:
         band_low, band_high = (
             source.price / (1 + query.price_band),
             source.price * (1 + query.price_band),
@@ -328,14 +334,7 @@ def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResu
     result = SimilarResult(k_requested=query.k, model_version=version.pk if version else None)
     if version is None:
         return result
-    product_filter = ProductFilter(
-        query.categories + (() if query.category in ("any", "same") else (query.category,)),
-        query.brands,
-        query.price_min,
-        query.price_max,
-        query.in_stock_only,
-        query.exclude_ids,
-    )
+    product_filter = product_filter_for(None, query)
     allowed = catalog_selectors.products_matching(product_filter=product_filter)
     available = _available(allowed, product_filter)
     candidates = _candidates(

@@ -76,3 +76,21 @@ def test_excluded_products_stay_out_when_no_filter_narrows(trained, settings):
     result = similar_to_vector(vector=vector, query=SimilarQuery(k=5, exclude_ids=(source.pk,)))
     skus = [item.product.sku for item in result.items]
     assert len(skus) == 5 and "CROSS-0-0" not in skus
+
+
+def test_the_shop_wide_out_of_stock_setting_applies_to_visual_search(trained, settings):
+    from catalog.models import Product
+    from similarity import vector_store
+    from similarity.selectors import SimilarQuery, similar_to_vector
+
+    Product.objects.filter(sku="CROSS-0-1").update(in_stock=False)
+    source = Product.objects.get(sku="CROSS-0-0")
+    vector = vector_store.product_vector(version=trained[1], product_id=source.pk)
+
+    def skus() -> list[str]:
+        result = similar_to_vector(vector=vector, query=SimilarQuery(k=24))
+        return [item.product.sku for item in result.items]
+
+    assert "CROSS-0-1" in skus()
+    settings.PRODSIM_EXCLUDE_OUT_OF_STOCK = True
+    assert "CROSS-0-1" not in skus() and len(skus()) == 23
