@@ -449,36 +449,49 @@ def candidate_signals(
     text_embedding: np.ndarray | None,
 ) -> dict[int, CandidateSignals]:
     """Cosine similarities (1 - distance) of each candidate's stored vectors to the source's."""
-    dim = int(version.embedding_dim) if version else 1
-    params = {
-        "ids": list(product_ids),
-        "version": version.pk if version else 0,
-        "index": index.pk if index else 0,
-        "image": _vector_literal(image_vector) if image_vector is not None else None,
-        "text": _sparse(text_vector).to_text() if text_vector else None,
-        "learned": _vector_literal(text_embedding) if text_embedding is not None else None,
-    }
-    sql = f"""
-        SELECT candidate.id,
-               1 - (product_embedding.embedding::vector({dim}) <=> %(image)s::vector({dim})),
-               1 - (product_text.vector <=> %(text)s::sparsevec),
-               1 - (product_embedding.text_embedding::vector({dim}) <=> %(learned)s::vector({dim}))
-        FROM unnest(%(ids)s::bigint[]) AS candidate(id)
-        LEFT JOIN similarity_productembedding product_embedding
-               ON product_embedding.product_id = candidate.id
-              AND product_embedding.model_version_id = %(version)s
-        LEFT JOIN similarity_producttext product_text
-               ON product_text.product_id = candidate.id
-              AND product_text.lexical_index_id = %(index)s
-    """
+    sql = (
+        f"SELECT candidate.id, {_signal_columns(version)} "
+        f"FROM unnest(%s::bigint[]) AS candidate(id) {_signal_joins('candidate.id')}"
+    )
+    image = None if image_vector is None else _vector_literal(image_vector)
+    text = _sparse(text_vector).to_text() if text_vector else None
+    columns, joins = _signal_params(version, index, image, text, text_embedding)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*columns, list(product_ids), *joins])
         return {
             row[0]: CandidateSignals(
                 *(None if value is None else float(value) for value in row[1:])
             )
             for row in cursor.fetchall()
         }
+
+
+def _signal_columns(version: ModelVersion | None) -> str:
+    """The image, lexical and text-tower similarities to the source vectors, read from the rows
+    _signal_joins() adds (parameters: the three source vectors, see _signal_params)."""
+    dim = int(version.embedding_dim) if version else 1
+    return (
+        f"1 - (product_embedding.embedding::vector({dim}) <=> %s::vector({dim})), "
+        "1 - (product_text.vector <=> %s::sparsevec), "
+        f"1 - (product_embedding.text_embedding::vector({dim}) <=> %s::vector({dim}))"
+    )
+
+
+def _signal_joins(candidate_id: str) -> str:
+    """The candidate's vectors under the version and the lexical index (parameters: their ids)."""
+    return (
+        "LEFT JOIN similarity_productembedding product_embedding "
+        f"ON product_embedding.product_id = {candidate_id} "
+        "AND product_embedding.model_version_id = %s "
+        "LEFT JOIN similarity_producttext product_text "
+        f"ON product_text.product_id = {candidate_id} AND product_text.lexical_index_id = %s"
+    )
+
+
+def _signal_params(version, index, image: str | None, text: str | None, learned) -> tuple:
+    """(parameters of _signal_columns, parameters of _signal_joins); vectors as literals."""
+    learned = None if learned is None else _vector_literal(learned)
+    return [image, text, learned], [version.pk if version else None, index.pk if index else None]
 
 
 @dataclass(frozen=True)
@@ -535,35 +548,21 @@ def ranking_candidates(
         params += [text, *clause_params, *([] if text_exact else [text]), k]
     if not hits:
         return []
-    dim = int(version.embedding_dim) if version else 1
     sql = f"""
         WITH candidate AS (
             SELECT DISTINCT ON (product_id) product_id, tier
             FROM ({" UNION ALL ".join(hits)}) AS hit ORDER BY product_id, tier
         )
-        SELECT candidate.product_id, candidate.tier,
-               1 - (product_embedding.embedding::vector({dim}) <=> %s::vector({dim})),
-               1 - (product_text.vector <=> %s::sparsevec),
-               1 - (product_embedding.text_embedding::vector({dim}) <=> %s::vector({dim})),
+        SELECT candidate.product_id, candidate.tier, {_signal_columns(version)},
                product.id, product.brand, category.path, product.tags, product.attributes::text,
                product.price, product.group_id
         FROM candidate
         LEFT JOIN catalog_product product ON product.id = candidate.product_id AND product.is_active
         LEFT JOIN catalog_category category ON category.id = product.category_id
-        LEFT JOIN similarity_productembedding product_embedding
-               ON product_embedding.product_id = candidate.product_id
-              AND product_embedding.model_version_id = %s
-        LEFT JOIN similarity_producttext product_text
-               ON product_text.product_id = candidate.product_id
-              AND product_text.lexical_index_id = %s
+        {_signal_joins("candidate.product_id")}
     """
-    params += [
-        image,
-        text,
-        _vector_literal(text_embedding) if text_embedding is not None else None,
-        version.pk if version else None,
-        index.pk if index else None,
-    ]
+    columns, joins = _signal_params(version, index, image, text, text_embedding)
+    params += [*columns, *joins]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
