@@ -561,12 +561,10 @@ class SqlClock:
             return "set_config (ef_search / iterative scan / indexscan)"
         if text.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
             return "transaction control"
-        if text.startswith("WITH candidate AS"):
-            return "ranking_candidates (vector search + signals + facts)"
+        if text.startswith("WITH source AS") and "candidate AS" in text:
+            return "ranking_candidates (source vectors + vector search + signals + facts)"
         if "ORDER BY (embedding::vector" in text or "AS distance" in text:
             return "nearest_products (vector search)"
-        if "product_embedding.embedding::text" in text:
-            return "product_text_sources (the source's vectors)"
         tables = re.findall(r'FROM "?(\w+)', text)
         return f"{text.split()[0]} {tables[0] if tables else ''}".strip()
 

@@ -211,9 +211,12 @@ def _knn_sql(select: str, order_by: str, *, exact: bool) -> str:
     return f"{select} ORDER BY {order_by} LIMIT %s"
 
 
-def _nearest_sql(version: ModelVersion, clause: str, *, exact: bool = False) -> str:
+def _nearest_sql(
+    version: ModelVersion, clause: str, *, exact: bool = False, query: str = ""
+) -> str:
+    """`query`: an SQL expression for the query vector; by default a parameter (a literal)."""
     operator, dim = OPERATORS[version.metric], int(version.embedding_dim)
-    distance = f"{_expression(version)} {operator} %s::vector({dim})"
+    distance = f"{_expression(version)} {operator} {query or f'%s::vector({dim})'}"
     select = (
         f"SELECT product_id, {distance} AS distance FROM similarity_productembedding "
         f"WHERE model_version_id = {int(version.pk)} {clause}"
@@ -221,12 +224,13 @@ def _nearest_sql(version: ModelVersion, clause: str, *, exact: bool = False) -> 
     return _knn_sql(select, distance, exact=exact)
 
 
-def _text_knn_sql(index: LexicalIndex, clause: str, *, exact: bool) -> str:
+def _text_knn_sql(index: LexicalIndex, clause: str, *, exact: bool, query: str = "") -> str:
+    distance = f"vector <=> {query or '%s::sparsevec'}"
     select = (
-        "SELECT product_id, vector <=> %s::sparsevec AS distance "
+        f"SELECT product_id, {distance} AS distance "
         f"FROM similarity_producttext WHERE lexical_index_id = {int(index.pk)} {clause}"
     )
-    return _knn_sql(select, "vector <=> %s::sparsevec", exact=exact)
+    return _knn_sql(select, distance, exact=exact)
 
 
 def _run_nearest(sql: str, params: list, *, k: int, ef_search: int, exact: bool) -> list:
@@ -431,6 +435,48 @@ def version_indexes_drop(*, version: ModelVersion) -> None:
 
 
 @dataclass(frozen=True)
+class StoredVectors:
+    """A catalogue product as the query: the statement that compares against its vectors reads
+    them itself. Reading them first and sending them back as three 256-d literals cost a round
+    trip plus the parsing and formatting, ~1 ms of a ~10 ms request (bench/similar_latency.py)."""
+
+    product_id: int
+
+
+@dataclass(frozen=True)
+class QueryVectors:
+    """Vectors computed for the query itself: an uploaded photo, a search phrase."""
+
+    image: np.ndarray | None = None
+    text: dict[int, float] | None = None  # lexical (sparse)
+    learned: np.ndarray | None = None  # the text tower's
+
+
+def _source_sql(version, index, source: StoredVectors | QueryVectors) -> tuple[str, list]:
+    """A one-row relation of the query's vectors, `(image, lexical, learned)`, NULL where
+    missing; what _signal_columns() compares against and the nearest-neighbour scans order by."""
+    dim = int(version.embedding_dim) if version else 1
+    if isinstance(source, StoredVectors):
+        sql = (
+            f"SELECT product_embedding.embedding::vector({dim}) AS image, "
+            "product_text.vector AS lexical, "
+            f"product_embedding.text_embedding::vector({dim}) AS learned "
+            f"FROM (SELECT %s::bigint AS id) AS query {_signal_joins('query.id')}"
+        )
+        return sql, [source.product_id, *_join_params(version, index)]
+    if source.image is not None and version is not None:
+        validate_embeddings(
+            np.asarray(source.image, dtype=np.float32)[None, :], dim=version.embedding_dim
+        )
+    sql = f"SELECT %s::vector({dim}) AS image, %s::sparsevec AS lexical, %s::vector({dim})"
+    return sql + " AS learned", [
+        None if source.image is None else _vector_literal(source.image),
+        _sparse(source.text).to_text() if source.text else None,
+        None if source.learned is None else _vector_literal(source.learned),
+    ]
+
+
+@dataclass(frozen=True)
 class CandidateSignals:
     """Similarities of one candidate to the source (None where a vector is missing)."""
 
@@ -444,20 +490,17 @@ def candidate_signals(
     version: ModelVersion | None,
     index: LexicalIndex | None,
     product_ids: Sequence[int],
-    image_vector: np.ndarray | None,
-    text_vector: dict[int, float] | None,
-    text_embedding: np.ndarray | None,
+    source: QueryVectors,
 ) -> dict[int, CandidateSignals]:
     """Cosine similarities (1 - distance) of each candidate's stored vectors to the source's."""
+    source_sql, source_params = _source_sql(version, index, source)
     sql = (
-        f"SELECT candidate.id, {_signal_columns(version)} "
-        f"FROM unnest(%s::bigint[]) AS candidate(id) {_signal_joins('candidate.id')}"
+        f"WITH source AS ({source_sql}) SELECT candidate.id, {_signal_columns(version)} "
+        "FROM unnest(%s::bigint[]) AS candidate(id) CROSS JOIN source "
+        f"{_signal_joins('candidate.id')}"
     )
-    image = None if image_vector is None else _vector_literal(image_vector)
-    text = _sparse(text_vector).to_text() if text_vector else None
-    columns, joins = _signal_params(version, index, image, text, text_embedding)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*columns, list(product_ids), *joins])
+        cursor.execute(sql, [*source_params, list(product_ids), *_join_params(version, index)])
         return {
             row[0]: CandidateSignals(
                 *(None if value is None else float(value) for value in row[1:])
@@ -467,31 +510,29 @@ def candidate_signals(
 
 
 def _signal_columns(version: ModelVersion | None) -> str:
-    """The image, lexical and text-tower similarities to the source vectors, read from the rows
-    _signal_joins() adds (parameters: the three source vectors, see _signal_params)."""
+    """The image, lexical and text-tower similarities of the rows _signal_joins() adds to the
+    `source` relation's vectors (_source_sql)."""
     dim = int(version.embedding_dim) if version else 1
     return (
-        f"1 - (product_embedding.embedding::vector({dim}) <=> %s::vector({dim})), "
-        "1 - (product_text.vector <=> %s::sparsevec), "
-        f"1 - (product_embedding.text_embedding::vector({dim}) <=> %s::vector({dim}))"
+        f"1 - (product_embedding.embedding::vector({dim}) <=> source.image), "
+        "1 - (product_text.vector <=> source.lexical), "
+        f"1 - (product_embedding.text_embedding::vector({dim}) <=> source.learned)"
     )
 
 
-def _signal_joins(candidate_id: str) -> str:
-    """The candidate's vectors under the version and the lexical index (parameters: their ids)."""
+def _signal_joins(product_id: str) -> str:
+    """A product's vectors under the version and the lexical index (parameters: _join_params)."""
     return (
         "LEFT JOIN similarity_productembedding product_embedding "
-        f"ON product_embedding.product_id = {candidate_id} "
+        f"ON product_embedding.product_id = {product_id} "
         "AND product_embedding.model_version_id = %s "
         "LEFT JOIN similarity_producttext product_text "
-        f"ON product_text.product_id = {candidate_id} AND product_text.lexical_index_id = %s"
+        f"ON product_text.product_id = {product_id} AND product_text.lexical_index_id = %s"
     )
 
 
-def _signal_params(version, index, image: str | None, text: str | None, learned) -> tuple:
-    """(parameters of _signal_columns, parameters of _signal_joins); vectors as literals."""
-    learned = None if learned is None else _vector_literal(learned)
-    return [image, text, learned], [version.pk if version else None, index.pk if index else None]
+def _join_params(version, index) -> list:
+    return [version.pk if version else None, index.pk if index else None]
 
 
 @dataclass(frozen=True)
@@ -504,77 +545,87 @@ class RankingCandidate:
     facts: RankingFacts | None  # None: the product is inactive (dropped when ranking)
 
 
+@dataclass(frozen=True)
+class RankingCandidates:
+    items: list[RankingCandidate]
+    source_has_image: bool  # False: no image vector to search by (none stored, none given)
+
+
 def ranking_candidates(
     *,
     version: ModelVersion | None,
     index: LexicalIndex | None,
-    image_vector: np.ndarray | None,
-    text_vector: dict[int, float] | None,
-    text_embedding: np.ndarray | None,
+    source: StoredVectors | QueryVectors,
     k: int,
     allowed: QuerySet | None = None,
     exclude_product_ids: Sequence[int] = (),
     exclude_group_id: str = "",
     image_exact: bool = False,
     text_exact: bool = False,
-) -> list[RankingCandidate]:
+) -> RankingCandidates:
     """The k products nearest by image and the k nearest by words, each with its three
     similarities to the source and its facts: what ranking needs, in one statement.
 
     `allowed`/`exclude_product_ids`/`*_exact` as for nearest_products; `exclude_group_id`
-    leaves out a variant group without a query for its ids. One statement instead of
-    a search per index, a signals query and a facts query: at 100k products each round trip
-    with its Python cost was ~1 ms of a ~10 ms request (bench/similar_latency.py).
+    leaves out a variant group without a query for its ids. One statement instead of reading
+    the source's vectors, a search per index, a signals query and a facts query: at 100k
+    products each round trip with its Python cost was ~1 ms of a ~10 ms request.
     """
     clause, clause_params = _allowed_clause(allowed, exclude_product_ids, exclude_group_id)
-    hits, params = [], []
-    # Each literal is formatted once (256 float reprs cost ~0.1 ms) and sent where it is needed.
-    image = None if image_vector is None else _vector_literal(image_vector)
-    text = _sparse(text_vector).to_text() if text_vector else None
-    if version is not None and image is not None:
-        validate_embeddings(
-            np.asarray(image_vector, dtype=np.float32)[None, :], dim=version.embedding_dim
+    source_sql, params = _source_sql(version, index, source)
+    hits = []
+    # A missing source vector stops its scan before it starts (a one-time filter).
+    if version is not None:
+        query = "(SELECT image FROM source)"
+        nearest = _nearest_sql(
+            version, f"AND {query} IS NOT NULL {clause}", exact=image_exact, query=query
         )
-        hits.append(
-            f"SELECT product_id, 0 AS tier FROM ({_nearest_sql(version, clause, exact=image_exact)}"
-            ") AS image_hit"
+        hits.append(f"SELECT product_id, 0 AS tier FROM ({nearest}) AS image_hit")
+        params += [*clause_params, k]
+    if index is not None:
+        query = "(SELECT lexical FROM source)"
+        nearest = _text_knn_sql(
+            index, f"AND {query} IS NOT NULL {clause}", exact=text_exact, query=query
         )
-        params += [image, *clause_params, *([] if image_exact else [image]), k]
-    if index is not None and text is not None:
-        hits.append(
-            f"SELECT product_id, 1 AS tier FROM ({_text_knn_sql(index, clause, exact=text_exact)})"
-            " AS text_hit"
-        )
-        params += [text, *clause_params, *([] if text_exact else [text]), k]
+        hits.append(f"SELECT product_id, 1 AS tier FROM ({nearest}) AS text_hit")
+        params += [*clause_params, k]
     if not hits:
-        return []
+        return RankingCandidates([], False)
     sql = f"""
-        WITH candidate AS (
+        WITH source AS ({source_sql}),
+        candidate AS (
             SELECT DISTINCT ON (product_id) product_id, tier
             FROM ({" UNION ALL ".join(hits)}) AS hit ORDER BY product_id, tier
         )
-        SELECT candidate.product_id, candidate.tier, {_signal_columns(version)},
+        SELECT source.image IS NOT NULL, candidate.product_id, candidate.tier,
+               {_signal_columns(version)},
                product.id, product.brand, category.path, product.tags, product.attributes::text,
                product.price, product.group_id
-        FROM candidate
-        LEFT JOIN catalog_product product ON product.id = candidate.product_id AND product.is_active
-        LEFT JOIN catalog_category category ON category.id = product.category_id
-        {_signal_joins("candidate.product_id")}
+        FROM source LEFT JOIN (
+            candidate
+            LEFT JOIN catalog_product product
+                ON product.id = candidate.product_id AND product.is_active
+            LEFT JOIN catalog_category category ON category.id = product.category_id
+            {_signal_joins("candidate.product_id")}
+        ) ON true
     """
-    columns, joins = _signal_params(version, index, image, text, text_embedding)
-    params += [*columns, *joins]
+    params += _join_params(version, index)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [
-        RankingCandidate(
-            row[0],
-            ("image", "text")[row[1]],
-            CandidateSignals(*(None if value is None else float(value) for value in row[2:5])),
-            None if row[5] is None else _ranking_facts(*row[5:]),
-        )
-        for row in rows
-    ]
+    return RankingCandidates(
+        [
+            RankingCandidate(
+                row[1],
+                ("image", "text")[row[2]],
+                CandidateSignals(*(None if value is None else float(value) for value in row[3:6])),
+                None if row[6] is None else _ranking_facts(*row[6:]),
+            )
+            for row in rows
+            if row[1] is not None  # the one row of a source without candidates
+        ],
+        bool(rows[0][0]),
+    )
 
 
 def _ranking_facts(pk, brand, path, tags, attributes, price, group) -> RankingFacts:
@@ -586,28 +637,6 @@ def _ranking_facts(pk, brand, path, tags, attributes, price, group) -> RankingFa
         json.loads(attributes or "{}"),
         float(price),
         group or "",
-    )
-
-
-def product_text_sources(
-    *, version: ModelVersion | None, index: LexicalIndex | None, product_id: int
-) -> tuple[np.ndarray | None, dict[int, float] | None, np.ndarray | None]:
-    """The source product's image vector, lexical vector and text-tower vector (or None)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT product_embedding.embedding::text, product_embedding.text_embedding::text, "
-            "product_text.vector::text FROM (SELECT 1) AS one "
-            "LEFT JOIN similarity_productembedding product_embedding "
-            "ON product_embedding.model_version_id = %s AND product_embedding.product_id = %s "
-            "LEFT JOIN similarity_producttext product_text "
-            "ON product_text.lexical_index_id = %s AND product_text.product_id = %s",
-            [version.pk if version else None, product_id, index.pk if index else None, product_id],
-        )
-        image, learned, text = cursor.fetchone()
-    return (
-        None if image is None else _parse_vector(image),
-        None if text is None else _sparse_dict(SparseVector.from_text(text)),
-        None if learned is None else _parse_vector(learned),
     )
 
 

@@ -52,9 +52,7 @@ def search_products(*, query: str, limit: int = 240) -> list[SearchHit] | None:
         version=version,
         index=index,
         product_ids=list(found),
-        image_vector=visual,
-        text_vector=text or None,
-        text_embedding=None,
+        source=vector_store.QueryVectors(image=visual, text=text or None),
     )
     hits = [_search_hit(pid, signals[pid]) for pid in found]
     ranked = sorted(hits, key=lambda hit: (-hit.score, hit.product_id))

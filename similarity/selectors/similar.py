@@ -135,11 +135,14 @@ def similar_products_for(
     product_filter = product_filter_for(source, query, exclude, variants)
     allowed = catalog_selectors.products_matching(product_filter=product_filter)
     available = _available(allowed, product_filter)
-    image, text, learned = vector_store.product_text_sources(
-        version=version, index=index, product_id=product.pk
-    )
     candidates = _candidates(
-        version, index, (image, text, learned), allowed, available, query.k, product_filter
+        version,
+        index,
+        vector_store.StoredVectors(product.pk),
+        allowed,
+        available,
+        query.k,
+        product_filter,
     )
     weights = query.weights or state.weights_for(source.category_path)
     ranked = _rank(source, candidates, version, weights, rules, query)
@@ -182,15 +185,14 @@ def similar_products(
     return similar_products_for(product=product, query=query, version=version).items
 
 
-def _candidates(version, index, vectors, allowed, available, k, product_filter: ProductFilter):
-    """Image and text candidates with their signals and facts; at least k image candidates when
-    at least k products are allowed.
+def _candidates(version, index, source, allowed, available, k, product_filter: ProductFilter):
+    """Image and text candidates of `source` (vector_store.StoredVectors or QueryVectors) with
+    their signals and facts; at least k image candidates when at least k products are allowed.
 
     Without a narrowing filter the indexes are queried with just the excluded ids: shipping the
     id list of a whole catalogue to every query cost ~200 ms at 100k products (measured in
     bench/similar_latency.py). Inactive products they return are dropped when ranking.
     """
-    image, text, learned = vectors
     per_source = max(settings.PRODSIM_FUSION_CANDIDATES, k)
     exact = available is not None and available <= EXACT_SCAN_MAX
     narrowing = allowed if available is not None else None
@@ -199,9 +201,7 @@ def _candidates(version, index, vectors, allowed, available, k, product_filter: 
         return vector_store.ranking_candidates(
             version=version,
             index=index,
-            image_vector=image,
-            text_vector=text,
-            text_embedding=learned,
+            source=source,
             k=per_source,
             allowed=allowed_ids,
             # Without the allowed subquery the exclusions are spelled out.
@@ -213,10 +213,10 @@ def _candidates(version, index, vectors, allowed, available, k, product_filter: 
 
     found = search(image_exact=exact, allowed_ids=narrowing)
     wanted = per_source if available is None else min(per_source, available)
-    image_found = sum(1 for candidate in found if candidate.tier == TIER_IMAGE)
-    if version is not None and image is not None and image_found < wanted and not exact:
+    image_found = sum(1 for candidate in found.items if candidate.tier == TIER_IMAGE)
+    if version is not None and found.source_has_image and image_found < wanted and not exact:
         found = search(image_exact=True, allowed_ids=allowed)  # the index walk gave up early
-    return found
+    return found.items
 
 
 def _rank(source: ProductFacts, candidates, version, weights, rules, query) -> list[SimilarItem]:
@@ -337,9 +337,8 @@ def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResu
     product_filter = product_filter_for(None, query)
     allowed = catalog_selectors.products_matching(product_filter=product_filter)
     available = _available(allowed, product_filter)
-    candidates = _candidates(
-        version, None, (vector, None, None), allowed, available, query.k, product_filter
-    )
+    source = vector_store.QueryVectors(image=vector)
+    candidates = _candidates(version, None, source, allowed, available, query.k, product_filter)
     ranked = sorted(
         (
             (c.product_id, (1 + (c.signals.image or -1.0)) / 2)

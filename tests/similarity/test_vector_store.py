@@ -125,3 +125,28 @@ def test_at_most_one_active_version():
     version(2, status="active")
     with pytest.raises(IntegrityError, match="one_active_model_version"):
         version(2, status="active")
+
+
+def test_ranking_candidates_read_a_stored_source_like_the_same_vectors_given():
+    products = shape_catalogue(colours=1)  # 4 products
+    v = version(2)
+    store(v, products[:3], [unit(1, 0), unit(0.9, 0.1), unit(0, 1)])  # the last has no vector
+    vector_store.hnsw_index_build(version=v)
+
+    def ranked(source):
+        found = vector_store.ranking_candidates(
+            version=v, index=None, source=source, k=2, exclude_product_ids=[products[0].pk]
+        )
+        return found.source_has_image, [(c.product_id, c.tier, c.signals) for c in found.items]
+
+    stored = ranked(vector_store.StoredVectors(products[0].pk))
+    assert stored == ranked(vector_store.QueryVectors(image=unit(1, 0)))
+    assert stored[0] is True
+    assert {pid for pid, _, _ in stored[1]} == {products[1].pk, products[2].pk}
+    assert {round(signals.image, 4) for _, _, signals in stored[1]} == {
+        round(float(unit(0.9, 0.1)[0]), 4),
+        0.0,
+    }
+    # Without a stored vector nothing is searched, and the caller learns why.
+    assert ranked(vector_store.StoredVectors(products[3].pk)) == (False, [])
+    assert ranked(vector_store.QueryVectors()) == (False, [])
