@@ -53,14 +53,17 @@ def score_factor(rules: list[MerchandisingRule], *, brand: str, tags: list[str])
 
 
 def apply_pins(items: list, rules: list[MerchandisingRule], *, allowed, k: int, make_item):
-    """Insert pinned products at their positions (1-based) if the filters allow them."""
+    """Insert pinned products at their positions (1-based) if the filters allow them.
+
+    `allowed()`: the queryset of the products the filters allow (built only when pins exist).
+    """
     pins = [rule for rule in rules if rule.kind == MerchandisingRule.Kind.PIN]
     if not pins:
         return items
     permitted = set(
-        allowed.filter(pk__in=[rule.target_product_id for rule in pins]).values_list(
-            "pk", flat=True
-        )
+        allowed()
+        .filter(pk__in=[rule.target_product_id for rule in pins])
+        .values_list("pk", flat=True)
     )
     result = list(items)
     for rule in pins:

@@ -1,5 +1,6 @@
 import pytest
 
+from catalog.models import Product
 from similarity.services.lexical import lexical_index_rebuild
 from tests.catalog.factories import product, shape_catalogue
 
@@ -36,6 +37,24 @@ def test_similar_with_explain(partner):
 def test_similar_rejects_bad_parameters(partner, params, status):
     product(sku="A")
     assert partner.get("/api/v1/products/A/similar/", params).status_code == status
+
+
+def test_repeated_parameters_decode_and_validate_every_time(partner):
+    products = shape_catalogue(colours=2)[:4]
+    store(
+        version(2, status="active"),
+        products,
+        [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)],
+    )
+    Product.objects.filter(sku="BAR-0-1").update(brand="Müller")
+    url = "/api/v1/products/SQUARE-0-0/similar/"
+    for _ in range(2):  # the second answer comes from the memo of validated parameters
+        # Unencoded: the query string reaches the view as WSGI's latin-1 string of UTF-8 bytes.
+        body = partner.get(f"{url}?brand=Müller&k=3").json()
+        assert [r["sku"] for r in body["results"]] == ["BAR-0-1"]
+        assert partner.get(url, {"k": 0}).json()["errors"] == {
+            "k": ["Ensure this value is greater than or equal to 1."]
+        }
 
 
 def test_similar_unknown_sku_is_404(partner):
