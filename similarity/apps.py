@@ -6,9 +6,14 @@ class SimilarityConfig(AppConfig):
     verbose_name = "Similarity"
 
     def ready(self) -> None:
+        from django.core import signals as core_signals
+
         from . import (
+            cache,
             signals,  # noqa: F401 - connects the cache invalidation receivers
             vector_store,
         )
 
         vector_store.connect_session_settings()
+        core_signals.request_started.connect(cache.request_started, dispatch_uid="similar-start")
+        core_signals.request_finished.connect(cache.request_finished, dispatch_uid="similar-end")

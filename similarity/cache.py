@@ -12,6 +12,7 @@ caches a list computed from rows that were then rolled back under the new genera
 
 import hashlib
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -27,6 +28,8 @@ T = TypeVar("T")
 MEMO_SECONDS = 60.0
 # This process's copy of the serving state: (generation, loaded at, value). See serving_memo().
 _serving_memo: tuple[str, float, object] | None = None
+# The serving generation as this thread's current request first read it (see request_started).
+_request = threading.local()
 
 
 def _product_key(sku: str) -> str:
@@ -42,6 +45,7 @@ def entry_key(*, sku: str, params: dict) -> str:
     ).hexdigest()
     # The serving token is created on first use, the same one serving_memo() keys its copy by.
     serving = generations.get(SERVING_KEY) or _serving_generation()
+    _remember(serving)
     return f"similar:{serving}:{generations.get(product_key, '0')}:{digest[:32]}"
 
 
@@ -54,11 +58,30 @@ def put(key: str, body: dict) -> None:
 
 
 def _serving_generation() -> str:
+    if token := getattr(_request, "token", None):
+        return token
     token = cache.get(SERVING_KEY)
     if token is None:  # first use, or Valkey lost it: any fresh token will do, once
         cache.add(SERVING_KEY, uuid.uuid4().hex, GENERATION_SECONDS)
         token = cache.get(SERVING_KEY)
+    _remember(token)
     return token
+
+
+def _remember(token: str) -> None:
+    if getattr(_request, "active", False):
+        _request.token = token
+
+
+def request_started(**kwargs) -> None:
+    """Within one web request the serving generation is read once: its cache key and the serving
+    state it builds the list from then agree on one generation, and a second read (a Valkey round
+    trip per similar list) is saved. A bump in this process (reset()) still shows at once."""
+    _request.active, _request.token = True, None
+
+
+def request_finished(**kwargs) -> None:
+    _request.active, _request.token = False, None
 
 
 def serving_memo(load: Callable[[], T]) -> T:
@@ -87,6 +110,7 @@ def reset() -> None:
     """Make every cached list unreachable now (e.g. after restoring a database backup)."""
     global _serving_memo
     _serving_memo = None
+    _request.token = None
     cache.set(SERVING_KEY, uuid.uuid4().hex, GENERATION_SECONDS)
 
 

@@ -15,7 +15,7 @@ from similarity.selectors.serving import serving_state
 from similarity.services.versions import model_version_activate
 from tests.catalog.factories import shape_catalogue
 
-from .test_vector_store import version
+from .test_vector_store import store, unit, version
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,3 +111,37 @@ def test_inside_a_transaction_its_own_changes_are_read_and_never_kept():
         assert serving_state().version == second
         transaction.set_rollback(True)
     assert serving_state().version == first  # the rolled-back state was never kept
+
+
+class CountingCache:
+    """The cache the similar-list module talks to, counting reads of the serving generation."""
+
+    def __init__(self, real):
+        self.real, self.serving_reads = real, 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def get(self, key, *args, **kwargs):
+        self.serving_reads += key == similar_cache.SERVING_KEY
+        return self.real.get(key, *args, **kwargs)
+
+    def get_many(self, keys, *args, **kwargs):
+        self.serving_reads += similar_cache.SERVING_KEY in keys
+        return self.real.get_many(keys, *args, **kwargs)
+
+
+def test_a_request_reads_the_serving_generation_once(partner_client, monkeypatch):
+    products = shape_catalogue(colours=1)
+    store(
+        version(2, status="active"), products, [unit(1, 0), unit(0.9, 0.1), unit(0, 1), unit(-1, 0)]
+    )
+    counting = CountingCache(similar_cache.cache)
+    monkeypatch.setattr(similar_cache, "cache", counting)
+    response = partner_client.get(f"/api/v1/products/{products[0].sku}/similar/")
+    assert response["X-Cache"] == "miss" and response.json()["k_returned"] == 3
+    assert counting.serving_reads == 1  # the cache key's read serves the serving state too
+    # Outside a request every read asks Valkey: a bump from another process shows at once.
+    cache.set(similar_cache.SERVING_KEY, "from-another-process")
+    assert similar_cache._serving_generation() == "from-another-process"
+    assert counting.serving_reads == 2
