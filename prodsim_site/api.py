@@ -4,6 +4,7 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions, pagination, permissions, throttling
 from rest_framework_api_key.permissions import KeyParser
 
+from . import partner_keys
 from .middleware import has_unstorable_text
 from .models import PartnerApiKey
 
@@ -17,13 +18,10 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         key = KeyParser().get(request)
         if not key:
             return None
-        # get_from_key checks the hash and revocation with one query (is_valid would run the
-        # same query again before a second get_from_key); expiry is checked on the row.
-        try:
-            # A NUL would reach the prefix lookup, where PostgreSQL raises (a 500, not a 401).
-            api_key = None if has_unstorable_text(key) else PartnerApiKey.objects.get_from_key(key)
-        except PartnerApiKey.DoesNotExist:
-            api_key = None
+        # The hash and revocation are checked once per key and generation (partner_keys);
+        # expiry is checked on the row. A NUL would reach the prefix lookup, where PostgreSQL
+        # raises (a 500, not a 401).
+        api_key = None if has_unstorable_text(key) else partner_keys.verified_key(key)
         if api_key is None or api_key.has_expired:
             raise exceptions.AuthenticationFailed("the API key is invalid, revoked or expired")
         return AnonymousUser(), api_key

@@ -126,7 +126,11 @@ def _move_artifact_paths(old_root: str, new_root: str) -> int:
 
 
 def _forget_cached_lists() -> None:
-    # Lists cached before the restore describe another database; a generation bump hides them.
+    # Lists and verified keys cached before the restore describe another database; generation
+    # bumps hide them.
     from similarity import cache
 
+    from . import partner_keys
+
     cache.serving_changed()
+    partner_keys.keys_changed()
