@@ -1392,7 +1392,8 @@ def breakdown_tables(breakdown: dict) -> str:
     cached = breakdown["cached (1 SKU)"]["sql_by_kind"]
     top.append(
         [
-            "cached path: " + ", ".join(f"{label} ×{v['calls']:g}" for label, v in cached.items()),
+            "cached path: "
+            + (", ".join(f"{label} ×{v['calls']:g}" for label, v in cached.items()) or "no SQL"),
             "",
             "",
         ]
