@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.files.storage import default_storage
-from django.db import models
+from django.db import connection, models
 from django.db.models import (
     Case,
     Count,
@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from . import rows
 from .models import Category, ImportJob, Product, ProductImage
 
 
@@ -43,41 +44,28 @@ def product_list(*, category: Category | None = None, query: str = "") -> QueryS
     return products.order_by("title", "sku")
 
 
-# Every uncached similar-items request reads its source product and its k results; raw()
-# builds the same instances (field converters included) without compiling a query, which cost
-# ~0.5 ms per read of a ~10 ms request (bench/similar_latency.py).
-_PRODUCT_WITH_CATEGORY = """
-    SELECT product.*, category.name AS category_name, category.parent_id AS category_parent_id,
-           category.path AS category_path, category.slug AS category_slug
-    FROM catalog_product product
-    LEFT JOIN catalog_category category ON category.id = product.category_id
-    WHERE product.sku = %s AND product.is_active
-"""
-
-
 def product_get(*, sku: str, with_images: bool = True) -> Product | None:
     """An active product with its category and (unless not needed) its images in display order."""
-    product = next(iter(Product.objects.raw(_PRODUCT_WITH_CATEGORY, [sku])), None)
-    if product is None:
+    # Read on every uncached similar-items request: plain SQL, instances built by rows.py.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rows.columns(Product, 'product')}, {rows.columns(Category, 'category')} "
+            "FROM catalog_product product "
+            "LEFT JOIN catalog_category category ON category.id = product.category_id "
+            "WHERE product.sku = %s AND product.is_active",
+            [sku],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    product.category = _joined_category(product)
+    product = rows.instance(Product, row)
+    joined = len(Product._meta.concrete_fields)
+    product.category = None if row[joined] is None else rows.instance(Category, row, joined)
     if with_images:
         prefetch_related_objects(
             [product], Prefetch("images", queryset=ProductImage.objects.order_by("position"))
         )
     return product
-
-
-def _joined_category(product: Product) -> Category | None:
-    """The Category whose columns _PRODUCT_WITH_CATEGORY read as `category_<field>`."""
-    if product.category_id is None:
-        return None
-    names = [field.attname for field in Category._meta.concrete_fields]
-    values = [
-        product.category_id if name == "id" else getattr(product, f"category_{name}")
-        for name in names
-    ]
-    return Category.from_db(product._state.db, names, values)
 
 
 def category_list_with_counts() -> QuerySet[Category]:
@@ -139,11 +127,13 @@ def _primary_image() -> Prefetch:
 
 def products_by_ids(*, ids: list[int], with_images: bool = True) -> dict[int, Product]:
     """Active products by id, with the primary image prefetched (for cards) unless not needed."""
-    products = list(
-        Product.objects.raw(
-            "SELECT * FROM catalog_product WHERE id = ANY(%s) AND is_active", [list(ids)]
+    with connection.cursor() as cursor:  # the k results of every similar list: see rows.py
+        cursor.execute(
+            f"SELECT {rows.columns(Product, 'product')} FROM catalog_product product "
+            "WHERE product.id = ANY(%s) AND product.is_active",
+            [list(ids)],
         )
-    )
+        products = [rows.instance(Product, row) for row in cursor.fetchall()]
     if with_images:
         primary_images_attach(products)
     return {product.pk: product for product in products}

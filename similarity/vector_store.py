@@ -9,6 +9,7 @@ expression and predicate, which is what lets PostgreSQL use the index.
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from django.conf import settings
@@ -573,21 +574,17 @@ def ranking_candidates(
     """
     clause, clause_params = _allowed_clause(allowed, exclude_product_ids, exclude_group_id)
     source_sql, params = _source_sql(version, index, source)
-    hits = []
-    # A missing source vector stops its scan before it starts (a one-time filter).
+    searches = []  # (tier, the source's vector column, its k-NN SQL builder)
     if version is not None:
-        query = "(SELECT image FROM source)"
-        nearest = _nearest_sql(
-            version, f"AND {query} IS NOT NULL {clause}", exact=image_exact, query=query
-        )
-        hits.append(f"SELECT product_id, 0 AS tier FROM ({nearest}) AS image_hit")
-        params += [*clause_params, k]
+        searches.append((0, "image", partial(_nearest_sql, version, exact=image_exact)))
     if index is not None:
-        query = "(SELECT lexical FROM source)"
-        nearest = _text_knn_sql(
-            index, f"AND {query} IS NOT NULL {clause}", exact=text_exact, query=query
-        )
-        hits.append(f"SELECT product_id, 1 AS tier FROM ({nearest}) AS text_hit")
+        searches.append((1, "lexical", partial(_text_knn_sql, index, exact=text_exact)))
+    hits = []
+    for tier, column, knn_sql in searches:
+        query = f"(SELECT {column} FROM source)"
+        # A missing source vector stops its scan before it starts (a one-time filter).
+        nearest = knn_sql(f"AND {query} IS NOT NULL {clause}", query=query)
+        hits.append(f"SELECT product_id, {tier} AS tier FROM ({nearest}) AS hit_{tier}")
         params += [*clause_params, k]
     if not hits:
         return RankingCandidates([], False)
