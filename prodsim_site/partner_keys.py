@@ -10,11 +10,10 @@ MEMO_SECONDS bounds how long a change that bypassed save() (a queryset update) g
 
 import hashlib
 import time
-import uuid
 
-from django.core.cache import cache
 from django.db import transaction
 
+from . import generations
 from .models import PartnerApiKey
 
 GENERATION_KEY = "partner-keys:gen"
@@ -31,7 +30,7 @@ def verified_key(key: str) -> PartnerApiKey | None:
         return _verify(key)
     digest, generation, now = (
         hashlib.sha256(key.encode()).hexdigest(),
-        _generation(),
+        generations.current(GENERATION_KEY, timeout=None),
         time.monotonic(),
     )
     memo = _verified.get(digest)
@@ -52,14 +51,6 @@ def _verify(key: str) -> PartnerApiKey | None:
         return None
 
 
-def _generation() -> str:
-    token = cache.get(GENERATION_KEY)
-    if token is None:  # first use, or Valkey lost it: any fresh token will do, once
-        cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
-        token = cache.get(GENERATION_KEY)
-    return token
-
-
 def keys_changed(**kwargs) -> None:
     """A key was created, edited, revoked or deleted (or a backup restored): forget every
     verified key, in every process, once the change is committed."""
@@ -68,4 +59,4 @@ def keys_changed(**kwargs) -> None:
 
 def forget_verified() -> None:
     _verified.clear()
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    generations.bump(GENERATION_KEY, timeout=None)

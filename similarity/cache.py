@@ -5,9 +5,8 @@ model version, the lexical index, fusion weights, merchandising rules) and the s
 generation (its fields, images and vectors), looked up by SKU. A cache hit therefore costs two
 Valkey round trips and no SQL; a bump makes the old entries unreachable and the TTL reclaims them.
 
-Generations are random tokens, not counters: a lost counter restarting at 0 could make stale
-entries reachable again, a fresh token never can. Bumps run after commit, so a reader never
-caches a list computed from rows that were then rolled back under the new generation.
+Generations are random tokens (prodsim_site/generations.py). Bumps run after commit, so a reader
+never caches a list computed from rows that were then rolled back under the new generation.
 """
 
 import hashlib
@@ -20,6 +19,8 @@ from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
+
+from prodsim_site import generations
 
 ENTRY_SECONDS = 3600  # bounds drift from changes to the listed products (not the source)
 GENERATION_SECONDS = 7 * 24 * 3600  # outlives every entry; a lost token only causes misses
@@ -39,14 +40,14 @@ def _product_key(sku: str) -> str:
 def entry_key(*, sku: str, params: dict) -> str:
     """The entry for this product and these parameters under the current generations."""
     product_key = _product_key(sku)
-    generations = cache.get_many([SERVING_KEY, product_key])
+    tokens = cache.get_many([SERVING_KEY, product_key])
     digest = hashlib.sha256(
         json.dumps([sku, params], sort_keys=True, default=str).encode()
     ).hexdigest()
     # The serving token is created on first use, the same one serving_memo() keys its copy by.
-    serving = generations.get(SERVING_KEY) or _serving_generation()
+    serving = tokens.get(SERVING_KEY) or _serving_generation()
     _remember(serving)
-    return f"similar:{serving}:{generations.get(product_key, '0')}:{digest[:32]}"
+    return f"similar:{serving}:{tokens.get(product_key, '0')}:{digest[:32]}"
 
 
 def get(key: str):
@@ -60,10 +61,7 @@ def put(key: str, body: dict) -> None:
 def _serving_generation() -> str:
     if token := getattr(_request, "token", None):
         return token
-    token = cache.get(SERVING_KEY)
-    if token is None:  # first use, or Valkey lost it: any fresh token will do, once
-        cache.add(SERVING_KEY, uuid.uuid4().hex, GENERATION_SECONDS)
-        token = cache.get(SERVING_KEY)
+    token = generations.current(SERVING_KEY, timeout=GENERATION_SECONDS)
     _remember(token)
     return token
 
@@ -111,7 +109,7 @@ def reset() -> None:
     global _serving_memo
     _serving_memo = None
     _request.token = None
-    cache.set(SERVING_KEY, uuid.uuid4().hex, GENERATION_SECONDS)
+    generations.bump(SERVING_KEY, timeout=GENERATION_SECONDS)
 
 
 def serving_changed() -> None:

@@ -1,4 +1,4 @@
-"""The hot-path product reads (raw() instead of compiled ORM queries) build the same instances."""
+"""The hot-path product reads (plain SQL, instances by catalog/rows.py) match the ORM's."""
 
 from decimal import Decimal
 

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from catalog.models import Category
+from prodsim_site import generations
 from similarity import cache as similar_cache
 from similarity.models import FusionWeights, MerchandisingRule, ModelVersion
 from similarity.selectors import merchandising
@@ -138,6 +139,7 @@ def test_a_request_reads_the_serving_generation_once(partner_client, monkeypatch
     )
     counting = CountingCache(similar_cache.cache)
     monkeypatch.setattr(similar_cache, "cache", counting)
+    monkeypatch.setattr(generations, "cache", counting)
     response = partner_client.get(f"/api/v1/products/{products[0].sku}/similar/")
     assert response["X-Cache"] == "miss" and response.json()["k_returned"] == 3
     assert counting.serving_reads == 1  # the cache key's read serves the serving state too
