@@ -967,7 +967,7 @@ def api_measure(args, work_dir: Path, key: str, stress_version) -> dict:
 
 
 # --- the exact-scan crossover -------------------------------------------------------------------
-def walk_sql(version, allowed, exclude: int, *, force_walk: bool) -> tuple[str, list]:
+def walk_sql(version, allowed, exclude: int, *, limit: int, force_walk: bool) -> tuple[str, list]:
     """nearest_products' SQL (from vector_store's own builders) and its filter parameters.
 
     force_walk writes `(product_id + 0)` in the filter, so the btree on (version, product) cannot
@@ -983,18 +983,18 @@ def walk_sql(version, allowed, exclude: int, *, force_walk: bool) -> tuple[str, 
                 break
         else:
             raise RuntimeError(f"cannot force an HNSW walk on this filter clause: {clause}")
-    return vector_store._nearest_sql(version, clause), params
+    return vector_store._nearest_sql(version, clause, limit=limit), params
 
 
 def forced_walk(version, vector, k: int, exclude: int, allowed) -> tuple[list[int], float]:
     from similarity import vector_store
 
-    statement, params = walk_sql(version, allowed, exclude, force_walk=True)
+    statement, params = walk_sql(version, allowed, exclude, limit=k, force_walk=True)
     literal = vector_store._vector_literal(vector)
     started = time.perf_counter()
     found = vector_store._run_nearest(
         statement,
-        [literal, *params, literal, k],
+        [literal, *params, literal],
         k=k,
         ef_search=vector_store.DEFAULT_EF_SEARCH,
         exact=False,
@@ -1008,14 +1008,14 @@ def plan_of(version, vector, allowed, *, exact: bool = False, force_walk: bool =
 
     from similarity import vector_store
 
-    statement, params = walk_sql(version, allowed, 0, force_walk=force_walk)
+    statement, params = walk_sql(version, allowed, 0, limit=50, force_walk=force_walk)
     literal = vector_store._vector_literal(vector)
     with transaction.atomic(), connection.cursor() as cursor:
         if exact:
             cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
         else:
             cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        cursor.execute("EXPLAIN " + statement, [literal, *params, literal, 50])
+        cursor.execute("EXPLAIN " + statement, [literal, *params, literal])
         lines = [row[0].strip(" ->") for row in cursor.fetchall()]
     scans = [line for line in lines if "Scan" in line and "similarity_productembedding" in line]
     return re.sub(

@@ -126,6 +126,10 @@ if os.environ.get("DATABASE_URL"):
 else:
     DATABASES = {"default": {**embedded_paths.postgres_settings(), "CONN_MAX_AGE": 60}}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The similar-items ranking statement runs as a protocol-level prepared statement (planned once
+# per connection, ~0.7 ms less per request at 100k products). PgBouncer in transaction mode
+# follows these from 1.21 on (max_prepared_statements); set 0 behind an older one.
+PRODSIM_PREPARED_STATEMENTS = env_bool("PRODSIM_PREPARED_STATEMENTS", True)
 if TESTING:
     # One test database per pytest process, so two test runs (or a run beside `make run`)
     # never drop each other's database.

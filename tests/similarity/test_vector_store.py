@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from similarity import vector_store
 from similarity.ml.evaluation import InvalidEmbeddings
@@ -150,3 +151,59 @@ def test_ranking_candidates_read_a_stored_source_like_the_same_vectors_given():
     # Without a stored vector nothing is searched, and the caller learns why.
     assert ranked(vector_store.StoredVectors(products[3].pk)) == (False, [])
     assert ranked(vector_store.QueryVectors()) == (False, [])
+
+
+def _prepared_rankings(v: ModelVersion) -> list[tuple[int, int]]:
+    """(generic plans, custom plans) of this connection's prepared ranking statements of `v`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s AND statement LIKE %s",
+            ["%WITH source AS%", f"%model_version_id = {v.pk} %"],
+        )
+        return cursor.fetchall()
+
+
+def test_the_unfiltered_ranking_statement_is_prepared_and_answers_as_planned_afresh(settings):
+    from catalog.models import Product
+
+    products = shape_catalogue(colours=1)  # 4 products
+    v = version(2)
+    store(v, products, [unit(1, 0), unit(0.9, 0.1), unit(0, 1), unit(-1, 0.2)])
+    vector_store.hnsw_index_build(version=v)
+
+    def ranked(product, **filters):
+        found = vector_store.ranking_candidates(
+            version=v,
+            index=None,
+            source=vector_store.StoredVectors(product.pk),
+            k=2,
+            exclude_product_ids=[product.pk],
+            **filters,
+        )
+        return [(c.product_id, c.tier, c.signals, c.facts) for c in found.items]
+
+    settings.PRODSIM_PREPARED_STATEMENTS = False
+    planned_afresh = [ranked(product) for product in products]
+    assert _prepared_rankings(v) == []
+
+    settings.PRODSIM_PREPARED_STATEMENTS = True
+    for _ in range(3):
+        assert [ranked(product) for product in products] == planned_afresh
+    # One statement for all twelve runs, planned with its values five times, then by the
+    # generic plan PostgreSQL settled on.
+    [(generic, custom)] = _prepared_rankings(v)
+    assert (generic, custom) == (7, 5)
+    # Django's query log (DEBUG, assertNumQueries, the debug toolbar) shows it with its values.
+    with CaptureQueriesContext(connection) as queries:
+        ranked(products[0])
+    [logged] = [query["sql"] for query in queries]
+    assert f"SELECT {products[0].pk}::bigint AS id" in logged
+
+    # A filter's subquery is planned with its values every time: not prepared.
+    allowed = Product.objects.filter(pk__in=[p.pk for p in products[1:3]])
+    assert {pid for pid, *_ in ranked(products[0], allowed=allowed)} == {
+        products[1].pk,
+        products[2].pk,
+    }
+    assert _prepared_rankings(v) == [(8, 5)]
