@@ -7,8 +7,8 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
+from prodsim_site.job_cancel import CancelJobAdminMixin, CancelMessages
 from similarity.services import products_changed_request
 
 from .models import Category, ImportJob, ImportRowError, Product, ProductImage
@@ -17,11 +17,12 @@ from .services import import_job_cancel, import_job_create, product_delete
 from .services.imports import PROGRESS_EVERY_ROWS
 
 THUMBNAIL_PX = 64
-CANCEL_REQUESTED = "Cancellation of import #{pk} requested; it stops within {rows} rows."
-CANCELLED_QUEUED = "Import #{pk} was still queued: cancelled, nothing was imported."
-ALREADY_FINISHED = "Import #{pk} has already finished ({state})."
-CANCEL_ACTION_DONE = (
-    "{cancelled} queued import(s) cancelled; {asked} running import(s) asked to stop."
+CANCEL_MESSAGES = CancelMessages(
+    requested="Cancellation of import #{pk} requested; "
+    f"it stops within {PROGRESS_EVERY_ROWS} rows.",
+    cancelled_queued="Import #{pk} was still queued: cancelled, nothing was imported.",
+    already_finished="Import #{pk} has already finished ({state}).",
+    action_done="{cancelled} queued import(s) cancelled; {asked} running import(s) asked to stop.",
 )
 
 
@@ -130,7 +131,7 @@ class ImportRowErrorInline(admin.TabularInline):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "state",
@@ -144,7 +145,9 @@ class ImportJobAdmin(admin.ModelAdmin):
         "images_rejected",
     ]
     list_filter = ["state"]
-    actions = ["cancel"]
+    cancel_messages = CANCEL_MESSAGES
+    # Whoever may upload a catalogue may stop an import; viewing one is not enough.
+    cancel_permission = "catalog.upload_catalogue"
     readonly_fields = [
         "state",
         "cancel_requested",
@@ -195,10 +198,6 @@ class ImportJobAdmin(admin.ModelAdmin):
             "catalog.upload_catalogue"
         )
 
-    def has_cancel_permission(self, request) -> bool:
-        # Whoever may upload a catalogue may stop an import; viewing one is not enough.
-        return request.user.has_perm("catalog.upload_catalogue")
-
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
@@ -207,35 +206,12 @@ class ImportJobAdmin(admin.ModelAdmin):
                 view(self.progress_view),
                 name="catalog_importjob_progress",
             ),
-            path(
-                "<path:object_id>/cancel/", view(self.cancel_view), name="catalog_importjob_cancel"
-            ),
+            *self.cancel_urls(),
             *super().get_urls(),
         ]
 
-    @method_decorator(require_POST)
-    def cancel_view(self, request, object_id):
-        if not self.has_cancel_permission(request):
-            raise PermissionDenied
-        job = get_object_or_404(ImportJob, pk=object_id)
-        if job.is_finished:
-            messages.warning(request, ALREADY_FINISHED.format(pk=job.pk, state=job.state))
-        else:
-            job = import_job_cancel(job=job)
-            if job.state == ImportJob.State.CANCELLED:
-                messages.success(request, CANCELLED_QUEUED.format(pk=job.pk))
-            else:
-                rows = PROGRESS_EVERY_ROWS
-                messages.success(request, CANCEL_REQUESTED.format(pk=job.pk, rows=rows))
-        return HttpResponseRedirect(reverse("admin:catalog_importjob_change", args=[job.pk]))
-
-    @admin.action(description="Cancel the selected imports", permissions=["cancel"])
-    def cancel(self, request, queryset):
-        states = [import_job_cancel(job=job).state for job in queryset if not job.is_finished]
-        cancelled = states.count(ImportJob.State.CANCELLED)
-        self.message_user(
-            request, CANCEL_ACTION_DONE.format(cancelled=cancelled, asked=len(states) - cancelled)
-        )
+    def cancel_job(self, job: ImportJob) -> ImportJob:
+        return import_job_cancel(job=job)
 
     @method_decorator(never_cache)
     def progress_view(self, request, object_id):

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from prodsim_site.job_cancel import cancel_requested
 from similarity.services import catalogue_changed_request
 
 from ..image_sources import ImageSourceError, open_image_source
@@ -115,26 +116,11 @@ def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> 
 
 
 def import_job_cancel(*, job: ImportJob) -> ImportJob:
-    """Cancel an import and return its row: a queued one ends now, `cancelled`, before any row
-    is read; a running one is asked to stop and its worker stops at its next progress write
-    (every PROGRESS_EVERY_ROWS rows). A finished import is left as it is.
-
-    The row lock orders this against the worker's claim (import_job_run): either the job is
-    cancelled before it starts, or the worker has it and sees the flag.
-    """
+    """Cancel an import and return its row (prodsim_site.job_cancel): a queued one ends now,
+    before any row is read; a running one stops at its next progress write (every
+    PROGRESS_EVERY_ROWS rows, see catalogue_import). A finished import is left as it is."""
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if job.is_finished:
-            return job
-        job.cancel_requested = True
-        if job.state != ImportJob.State.QUEUED:
-            job.save(update_fields=["cancel_requested"])
-            return job
-        job.state, job.error = ImportJob.State.CANCELLED, ERROR_CANCELLED_QUEUED
-        job.finished_at = timezone.now()
-        job.save(update_fields=["cancel_requested", "state", "error", "finished_at"])
-    logger.info("Import %s cancelled while queued", job.pk)
-    return job
+        return cancel_requested(ImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
 
 
 def import_job_time_out(*, job_id: int, seconds: float) -> ImportJob | None:
