@@ -8,13 +8,22 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
+from prodsim_site.job_cancel import CancelJobAdminMixin, CancelMessages
 from similarity.services import products_changed_request
 
 from .models import Category, ImportJob, ImportRowError, Product, ProductImage
 from .selectors import import_job_progress
-from .services import import_job_create, product_delete
+from .services import import_job_cancel, import_job_create, product_delete
+from .services.imports import PROGRESS_EVERY_ROWS
 
 THUMBNAIL_PX = 64
+CANCEL_MESSAGES = CancelMessages(
+    requested="Cancellation of import #{pk} requested; "
+    f"it stops within {PROGRESS_EVERY_ROWS} rows.",
+    cancelled_queued="Import #{pk} was still queued: cancelled, nothing was imported.",
+    already_finished="Import #{pk} has already finished ({state}).",
+    action_done="{cancelled} queued import(s) cancelled; {asked} running import(s) asked to stop.",
+)
 
 
 def _thumbnail(image: ProductImage | None) -> str:
@@ -122,7 +131,7 @@ class ImportRowErrorInline(admin.TabularInline):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "state",
@@ -136,8 +145,12 @@ class ImportJobAdmin(admin.ModelAdmin):
         "images_rejected",
     ]
     list_filter = ["state"]
+    cancel_messages = CANCEL_MESSAGES
+    # Whoever may upload a catalogue may stop an import; viewing one is not enough.
+    cancel_permission = "catalog.upload_catalogue"
     readonly_fields = [
         "state",
+        "cancel_requested",
         "progress",
         "created_count",
         "updated_count",
@@ -186,11 +199,19 @@ class ImportJobAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
-        view = self.admin_site.admin_view(self.progress_view)
+        view = self.admin_site.admin_view
         return [
-            path("<path:object_id>/progress/", view, name="catalog_importjob_progress"),
+            path(
+                "<path:object_id>/progress/",
+                view(self.progress_view),
+                name="catalog_importjob_progress",
+            ),
+            *self.cancel_urls(),
             *super().get_urls(),
         ]
+
+    def cancel_job(self, job: ImportJob) -> ImportJob:
+        return import_job_cancel(job=job)
 
     @method_decorator(never_cache)
     def progress_view(self, request, object_id):
@@ -203,6 +224,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["live"] = import_job_progress(job=obj)
+            context["can_cancel"] = self.has_cancel_permission(request)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):

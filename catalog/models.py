@@ -127,8 +127,12 @@ class ImportJob(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        CANCELLED = "cancelled"
 
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    cancel_requested = models.BooleanField(
+        default=False, help_text="An admin asked the running import to stop."
+    )
     csv_file = models.FileField(upload_to="imports/%Y/%m/", max_length=300)
     images_file = models.FileField(upload_to="imports/%Y/%m/", max_length=300, blank=True)
     images_dir = models.CharField(
@@ -167,7 +171,7 @@ class ImportJob(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.state in {self.State.SUCCEEDED, self.State.FAILED}
+        return self.state in {self.State.SUCCEEDED, self.State.FAILED, self.State.CANCELLED}
 
 
 class ImportRowError(models.Model):

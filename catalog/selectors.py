@@ -337,6 +337,7 @@ def import_job_progress(*, job: ImportJob, now: datetime | None = None) -> dict:
         "id": job.pk,
         "state": job.state,
         "finished": job.is_finished,
+        "cancel_requested": job.cancel_requested,
         "rows_done": job.rows_done,
         "rows_total": job.rows_total,
         "rows_per_s": round(rate, 1) if rate else None,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
+from rest_framework.throttling import BaseThrottle
 
 ERROR_UNSTORABLE_TEXT = "the URL contains a NUL character or an unpaired surrogate"
 ERROR_LOGIN_THROTTLED = "too many failed sign-in attempts; try again in {minutes} minutes"
@@ -62,7 +63,9 @@ class AdminLoginThrottleMiddleware:
     """Refuse admin sign-ins for a while after repeated failures from one IP for one username.
 
     Counted in the shared Valkey cache, so every web process sees the same count. A failed
-    sign-in is the login view answering 200 (the form again); success redirects.
+    sign-in is the login view answering 200 (the form again); success redirects. The IP is the
+    client's as the API throttles see it (settings.PRODSIM_TRUSTED_PROXIES): behind a proxy,
+    REMOTE_ADDR is the proxy's, and one username's failures from anywhere would lock it out.
     """
 
     def __init__(self, get_response):
@@ -88,5 +91,5 @@ class AdminLoginThrottleMiddleware:
 def _login_failures_key(request) -> str:
     # Hashed: a username is attacker-chosen text, a cache key should be plain ASCII.
     username = request.POST.get("username", "")[:150].lower()
-    ident = f"{request.META.get('REMOTE_ADDR', '')}\n{username}".encode("utf-8", "replace")
+    ident = f"{BaseThrottle().get_ident(request)}\n{username}".encode("utf-8", "replace")
     return f"admin-login-failures:{hashlib.sha256(ident).hexdigest()}"

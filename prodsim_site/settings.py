@@ -240,7 +240,14 @@ PRODSIM_CONTENT_SECURITY_POLICY = os.environ.get(
 # Admin sign-in: after this many failures per IP and username, refuse for the window (429).
 PRODSIM_ADMIN_LOGIN_MAX_FAILURES = int(os.environ.get("PRODSIM_ADMIN_LOGIN_MAX_FAILURES", 5))
 PRODSIM_ADMIN_LOGIN_WINDOW_S = int(os.environ.get("PRODSIM_ADMIN_LOGIN_WINDOW_S", 15 * 60))
-if env_bool("PRODSIM_BEHIND_TLS_PROXY", False):
+PRODSIM_BEHIND_TLS_PROXY = env_bool("PRODSIM_BEHIND_TLS_PROXY", False)
+# Proxies in front of prodsim that append the client's address to X-Forwarded-For: the client is
+# the entry that many from the right (those to its left are the client's own to forge). Without
+# one, X-Forwarded-For is ignored and the client is REMOTE_ADDR.
+PRODSIM_TRUSTED_PROXIES = int(
+    os.environ.get("PRODSIM_TRUSTED_PROXIES", 1 if PRODSIM_BEHIND_TLS_PROXY else 0)
+)
+if PRODSIM_BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
@@ -264,6 +271,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["prodsim_site.api.PartnerKeyThrottle"],
+    # Whom throttles count by where no key does (its default trusts a forgeable X-Forwarded-For).
+    "NUM_PROXIES": PRODSIM_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {"partner": os.environ.get("PRODSIM_API_RATE", "600/min")},
     "DEFAULT_PAGINATION_CLASS": "prodsim_site.api.CursorPage",
     "PAGE_SIZE": 50,

@@ -1,6 +1,6 @@
 """Catalogue writes. Views, tasks and commands call these; nothing else writes catalog tables."""
 
-from .imports import catalogue_import, import_job_create, import_job_run
+from .imports import catalogue_import, import_job_cancel, import_job_create, import_job_run
 from .products import (
     UpsertOutcome,
     UpsertResult,
@@ -14,6 +14,7 @@ __all__ = [
     "UpsertResult",
     "catalogue_import",
     "category_get_or_create",
+    "import_job_cancel",
     "import_job_create",
     "import_job_run",
     "product_delete",

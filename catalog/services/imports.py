@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from prodsim_site.job_cancel import cancel_requested
 from similarity.services import catalogue_changed_request
 
 from ..image_sources import ImageSourceError, open_image_source
@@ -24,6 +25,11 @@ ERROR_CSV_TOO_LARGE = "the CSV file is larger than {limit} bytes"
 ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
 ERROR_TIMED_OUT = "the import was stopped by its time limit after {seconds} s"
 ERROR_IMAGES_WITHOUT_SOURCE = "the row lists images but the import has no images folder or zip"
+ERROR_CANCELLED_QUEUED = "cancelled by an admin before it started; nothing was imported"
+ERROR_CANCELLED_RUNNING = (
+    "cancelled by an admin after {done} of {total} rows; the rows imported until then stay"
+)
+ERROR_INTERRUPTED = "interrupted after {done} of {total} rows; the rows imported until then stay"
 COUNT_FIELDS = (
     "rows_total",
     "rows_done",
@@ -37,6 +43,11 @@ COUNT_FIELDS = (
 PROGRESS_EVERY_ROWS = 25  # progress writes cost a query; 25 rows is well under a second of work
 
 ProgressCallback = Callable[[ImportJob], None]
+
+
+class ImportCancelled(Exception):
+    """An admin cancelled the running import; every row finished before stays (each commits
+    on its own), the rest is not read."""
 
 
 @transaction.atomic
@@ -86,6 +97,8 @@ def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> 
         job.state = ImportJob.State.RUNNING
         job.started_at = job.started_at or timezone.now()
         job.save(update_fields=["attempts", "state", "started_at"])
+    if job.cancel_requested:  # cancelled while running, then redelivered: stop here
+        return _finish_cancelled(job)
     if job.attempts > settings.PRODSIM_IMPORT_MAX_ATTEMPTS:
         return _finish(job, error=ERROR_TOO_MANY_ATTEMPTS.format(attempts=job.attempts - 1))
     _reset_counts(job)
@@ -93,7 +106,21 @@ def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> 
         catalogue_import(job=job, progress=progress)
     except (CsvHeaderError, ImageSourceError) as exc:
         return _finish(job, error=str(exc))
+    except ImportCancelled:
+        return _finish_cancelled(job)
+    except KeyboardInterrupt:  # Ctrl-C in import_catalogue: the row in flight has rolled back
+        error = ERROR_INTERRUPTED.format(done=job.rows_done, total=job.rows_total)
+        _finish(job, error=error, state=ImportJob.State.CANCELLED)
+        raise
     return _finish(job)
+
+
+def import_job_cancel(*, job: ImportJob) -> ImportJob:
+    """Cancel an import and return its row (prodsim_site.job_cancel): a queued one ends now,
+    before any row is read; a running one stops at its next progress write (every
+    PROGRESS_EVERY_ROWS rows, see catalogue_import). A finished import is left as it is."""
+    with transaction.atomic():
+        return cancel_requested(ImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
 
 
 def import_job_time_out(*, job_id: int, seconds: float) -> ImportJob | None:
@@ -110,13 +137,19 @@ def _reset_counts(job: ImportJob) -> None:
         setattr(job, name, 0)
 
 
-def _finish(job: ImportJob, *, error: str = "") -> ImportJob:
-    job.state = ImportJob.State.FAILED if error else ImportJob.State.SUCCEEDED
+def _finish(job: ImportJob, *, error: str = "", state: str | None = None) -> ImportJob:
+    job.state = state or (ImportJob.State.FAILED if error else ImportJob.State.SUCCEEDED)
     job.error = error
     job.finished_at = timezone.now()
-    job.save()
+    # Not the whole row: this copy's cancel_requested may be older than the admin's request.
+    job.save(update_fields=["state", "error", "finished_at", *COUNT_FIELDS])
     logger.info("Import %s finished: %s %s", job.pk, job.state, error)
     return job
+
+
+def _finish_cancelled(job: ImportJob) -> ImportJob:
+    error = ERROR_CANCELLED_RUNNING.format(done=job.rows_done, total=job.rows_total)
+    return _finish(job, error=error, state=ImportJob.State.CANCELLED)
 
 
 def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None) -> None:
@@ -134,6 +167,8 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
                 _import_row(job, item, source, changed)
             if job.rows_done % PROGRESS_EVERY_ROWS == 0:
                 _save_progress(job, progress)
+                if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+                    raise ImportCancelled
     finally:
         if source is not None:
             source.close()

@@ -3,16 +3,23 @@
 from django.contrib import admin
 from django.urls import path
 
+from prodsim_site.job_cancel import CancelJobAdminMixin, CancelMessages
+
 from ..admin_views import lifecycle
 from ..models import Job
 from ..selectors import job_progress, job_progress_summary
 from ..services import job_cancel
 
-CANCEL_ACTION_DONE = "{cancelled} queued job(s) cancelled; {asked} running job(s) asked to stop."
+CANCEL_MESSAGES = CancelMessages(
+    requested="Cancellation of job #{pk} requested; the worker stops at its next check.",
+    cancelled_queued="Job #{pk} was still queued: cancelled, nothing was trained.",
+    already_finished="Job #{pk} has already finished ({state}).",
+    action_done="{cancelled} queued job(s) cancelled; {asked} running job(s) asked to stop.",
+)
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "kind",
@@ -24,7 +31,9 @@ class JobAdmin(admin.ModelAdmin):
         "finished_at",
     ]
     list_filter = ["kind", "state"]
-    actions = ["cancel"]
+    cancel_messages = CANCEL_MESSAGES
+    # Whoever may start training may stop it; viewing a job is not enough.
+    cancel_permission = "similarity.train_model"
     readonly_fields = [
         "kind",
         "state",
@@ -50,10 +59,6 @@ class JobAdmin(admin.ModelAdmin):
             "similarity.train_model"
         )
 
-    def has_cancel_permission(self, request) -> bool:
-        # Whoever may start training may stop it; viewing a job is not enough.
-        return request.user.has_perm("similarity.train_model")
-
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
@@ -62,15 +67,12 @@ class JobAdmin(admin.ModelAdmin):
                 view(self.progress_view),
                 name="similarity_job_progress",
             ),
-            path("<path:object_id>/cancel/", view(self.cancel_view), name="similarity_job_cancel"),
+            *self.cancel_urls(),
             *super().get_urls(),
         ]
 
     def progress_view(self, request, object_id):
         return lifecycle.job_progress_view(request, model_admin=self, object_id=object_id)
-
-    def cancel_view(self, request, object_id):
-        return lifecycle.job_cancel_view(request, model_admin=self, object_id=object_id)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
@@ -78,13 +80,8 @@ class JobAdmin(admin.ModelAdmin):
             context["can_cancel"] = self.has_cancel_permission(request)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    @admin.action(description="Cancel the selected jobs", permissions=["cancel"])
-    def cancel(self, request, queryset):
-        states = [job_cancel(job=job).state for job in queryset if not job.is_finished]
-        cancelled = states.count(Job.State.CANCELLED)
-        self.message_user(
-            request, CANCEL_ACTION_DONE.format(cancelled=cancelled, asked=len(states) - cancelled)
-        )
+    def cancel_job(self, job: Job) -> Job:
+        return job_cancel(job=job)
 
     @admin.display(description="Progress")
     def progress_summary(self, job: Job) -> str:

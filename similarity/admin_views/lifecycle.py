@@ -1,5 +1,6 @@
 """Admin pages of a version's and a job's lifecycle: the activation and rollback confirmations,
-a job's JSON progress (polled by static/js/job_progress.js) and its cancel button.
+a job's JSON progress (polled by static/js/job_progress.js). Its cancel button and action are
+prodsim_site.job_cancel's.
 
 ModelVersionAdmin and JobAdmin mount these through get_urls(), inside `admin_view`: non-staff
 users are sent to the admin login; staff without the permission get 403.
@@ -12,13 +13,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
 from ..models import Job, ModelVersion
 from ..selectors import active_version, job_progress, rollback_target
 from ..services import (
     VersionStateError,
-    job_cancel,
     model_version_activate,
     model_version_rollback,
 )
@@ -27,9 +26,6 @@ ACTIVATED = "v{pk} is now active; v{previous} stays ready for a rollback."
 ACTIVATED_FIRST = "v{pk} is now active."
 ROLLED_BACK = "Rolled back: v{pk} is active again; v{previous} stays ready."
 NOTHING_TO_ROLL_BACK_TO = "There is no earlier active version to roll back to."
-CANCEL_REQUESTED = "Cancellation of job #{pk} requested; the worker stops at its next check."
-CANCELLED_QUEUED = "Job #{pk} was still queued: cancelled, nothing was trained."
-ALREADY_FINISHED = "Job #{pk} has already finished ({state})."
 CONFIRMATION_TEMPLATE = "admin/similarity/modelversion/switch_confirmation.html"
 
 
@@ -99,17 +95,3 @@ def job_progress_view(request, *, model_admin, object_id: str):
     if not model_admin.has_view_permission(request, job):
         raise PermissionDenied
     return JsonResponse(job_progress(job=job))
-
-
-@require_POST
-def job_cancel_view(request, *, model_admin, object_id: str):
-    if not model_admin.has_cancel_permission(request):
-        raise PermissionDenied
-    job = get_object_or_404(Job, pk=object_id)
-    if job.is_finished:
-        messages.warning(request, ALREADY_FINISHED.format(pk=job.pk, state=job.state))
-    else:
-        job = job_cancel(job=job)
-        done = CANCELLED_QUEUED if job.state == Job.State.CANCELLED else CANCEL_REQUESTED
-        messages.success(request, done.format(pk=job.pk))
-    return HttpResponseRedirect(reverse("admin:similarity_job_change", args=[job.pk]))

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from prodsim_site.job_cancel import cancel_requested
+
 from .. import cache as similar_cache
 from ..models import Job, ModelVersion
 from ..selectors import active_version, rollback_target  # noqa: F401 - services re-exports it
@@ -101,15 +103,9 @@ def job_cancel(*, job: Job) -> Job:
     The row lock orders this against the worker's claim (pipeline.job_run): either the job is
     cancelled before any work, or the worker has it and sees the flag.
     """
-    job = Job.objects.select_for_update(of=("self",)).select_related("model_version").get(pk=job.pk)
-    if job.is_finished:
+    job = cancel_requested(Job, job.pk, queued_error=ERROR_CANCELLED)
+    if job.state != Job.State.CANCELLED:
         return job
-    job.cancel_requested = True
-    if job.state != Job.State.QUEUED:
-        job.save(update_fields=["cancel_requested"])
-        return job
-    job.state, job.error, job.finished_at = Job.State.CANCELLED, ERROR_CANCELLED, timezone.now()
-    job.save(update_fields=["cancel_requested", "state", "error", "finished_at"])
     version = job.model_version
     if job.kind == Job.Kind.TRAIN and version.status == ModelVersion.Status.QUEUED:
         # Nothing was built yet (no artifacts, vectors or index): only the status changes.

@@ -76,6 +76,7 @@ def test_the_progress_endpoint_returns_the_imports_real_state(admin_client):
         "id": job.pk,
         "state": "succeeded",
         "finished": True,
+        "cancel_requested": False,
         "rows_done": 2,
         "rows_total": 2,
         "rows_per_s": None,  # only while running
@@ -211,3 +212,72 @@ def test_admin_edits_and_deletes_notify_similarity(
     assert response.status_code == 302
     assert not Product.objects.filter(sku="MUG-1").exists()
     assert similar_cache.entry_key(sku="MUG-1", params={"k": 3}) != key
+
+
+def _cancel(client, job: ImportJob):
+    return client.post(reverse("admin:catalog_importjob_cancel", args=[job.pk]), follow=True)
+
+
+def test_an_uploader_cancels_a_queued_import_from_its_page(client):
+    login(client, staff_user("catalog.upload_catalogue"))
+    job = ImportJob.objects.create()
+    page = client.get(reverse("admin:catalog_importjob_change", args=[job.pk])).content.decode()
+    assert 'id="cancel-import"' in page
+
+    response = _cancel(client, job)
+
+    job.refresh_from_db()
+    assert (job.state, job.cancel_requested) == ("cancelled", True)
+    assert f"Import #{job.pk} was still queued: cancelled, nothing was imported." in (
+        response.content.decode()
+    )
+    assert 'id="cancel-import"' not in response.content.decode()  # finished: no button
+
+
+def test_cancelling_a_running_import_asks_it_to_stop(admin_client):
+    job = ImportJob.objects.create(state="running", rows_total=100, rows_done=10)
+
+    response = _cancel(admin_client, job)
+
+    job.refresh_from_db()
+    assert (job.state, job.cancel_requested) == ("running", True)
+    page = response.content.decode()
+    assert f"Cancellation of import #{job.pk} requested; it stops within 25 rows." in page
+    assert "Cancellation requested: the import stops at its next progress write" in page
+    progress = admin_client.get(reverse("admin:catalog_importjob_progress", args=[job.pk]))
+    assert progress.json()["cancel_requested"] is True
+
+
+def test_the_list_action_cancels_queued_and_asks_running_imports(admin_client):
+    queued = ImportJob.objects.create()
+    running = ImportJob.objects.create(state="running")
+    done = ImportJob.objects.create(state="succeeded")
+
+    response = admin_client.post(
+        reverse("admin:catalog_importjob_changelist"),
+        {"action": "cancel", "_selected_action": [queued.pk, running.pk, done.pk]},
+        follow=True,
+    )
+
+    states = dict(ImportJob.objects.values_list("pk", "state"))
+    assert (states[queued.pk], states[running.pk], states[done.pk]) == (
+        "cancelled",
+        "running",
+        "succeeded",
+    )
+    assert "1 queued import(s) cancelled; 1 running import(s) asked to stop." in (
+        response.content.decode()
+    )
+
+
+def test_viewing_imports_is_not_enough_to_cancel_one(client):
+    job = ImportJob.objects.create()
+    login(client, staff_user("catalog.view_importjob"))
+    page = client.get(reverse("admin:catalog_importjob_change", args=[job.pk])).content.decode()
+
+    response = client.post(reverse("admin:catalog_importjob_cancel", args=[job.pk]))
+
+    assert 'id="cancel-import"' not in page
+    assert response.status_code == 403
+    job.refresh_from_db()
+    assert (job.state, job.cancel_requested) == ("queued", False)

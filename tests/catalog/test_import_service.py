@@ -5,7 +5,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from catalog.models import ImportJob, ImportRowError, Product
-from catalog.services import import_job_create, import_job_run
+from catalog.services import import_job_cancel, import_job_create, import_job_run
 
 from .factories import csv_bytes, image_bytes, write, zip_bytes
 
@@ -218,3 +218,82 @@ def test_a_failed_row_leaves_no_stored_file_behind(tmp_path, media_root, monkeyp
 
     assert Product.objects.count() == 0
     assert list((media_root / "products").rglob("*.jpg")) == []
+
+
+# --- Cancelling ---------------------------------------------------------------------------------
+
+
+def _plain_rows(count: int) -> list[dict]:
+    return [mug(sku=f"MUG-{n:03d}", images="") for n in range(count)]
+
+
+def test_a_queued_import_cancelled_never_reads_a_row(tmp_path):
+    csv_path = write(tmp_path / "c.csv", csv_bytes(_plain_rows(3)))
+    job = import_job_cancel(job=import_job_create(csv_file=csv_path, enqueue=False))
+    assert (job.state, job.error) == (
+        "cancelled",
+        "cancelled by an admin before it started; nothing was imported",
+    )
+
+    job = import_job_run(job_id=job.pk)  # the worker's delivery arrives later
+
+    assert (job.state, job.attempts, job.rows_done) == ("cancelled", 0, 0)
+    assert Product.objects.count() == 0
+
+
+def test_a_running_import_stops_at_its_next_progress_write_keeping_the_rows_done(tmp_path):
+    csv_path = write(tmp_path / "c.csv", csv_bytes(_plain_rows(60)))
+    job = import_job_create(csv_file=csv_path, enqueue=False)
+
+    def admin_cancels_at_first_progress(running):
+        assert import_job_cancel(job=running).state == "running"  # asked, not yet stopped
+
+    job = import_job_run(job_id=job.pk, progress=admin_cancels_at_first_progress)
+
+    assert (job.state, job.rows_done, job.created_count) == ("cancelled", 25, 25)
+    assert job.error == (
+        "cancelled by an admin after 25 of 60 rows; the rows imported until then stay"
+    )
+    assert Product.objects.count() == 25
+    assert import_job_cancel(job=job).state == "cancelled"  # a finished job stays as it is
+
+
+def test_a_cancelled_import_delivered_again_stops_before_any_row(tmp_path):
+    csv_path = write(tmp_path / "c.csv", csv_bytes(_plain_rows(3)))
+    job = import_job_create(csv_file=csv_path, enqueue=False)
+    # The worker running it died after the admin's request; the broker hands it out again.
+    ImportJob.objects.filter(pk=job.pk).update(
+        state="running", attempts=1, rows_done=2, rows_total=3, cancel_requested=True
+    )
+
+    job = import_job_run(job_id=job.pk)
+
+    assert (job.state, job.attempts) == ("cancelled", 2)
+    assert job.error.startswith("cancelled by an admin after 2 of 3 rows")
+    assert Product.objects.count() == 0
+
+
+def test_ctrl_c_in_the_import_command_ends_the_job_cancelled_with_exact_counts(
+    tmp_path, monkeypatch
+):
+    from django.core.management import CommandError, call_command
+
+    from catalog.services import imports
+
+    upsert, calls = imports.product_upsert, []
+
+    def interrupted_at_row_30(**kwargs):
+        calls.append(1)
+        if len(calls) == 30:
+            raise KeyboardInterrupt
+        return upsert(**kwargs)
+
+    monkeypatch.setattr(imports, "product_upsert", interrupted_at_row_30)
+    csv_path = write(tmp_path / "c.csv", csv_bytes(_plain_rows(60)))
+
+    with pytest.raises(CommandError, match="interrupted after 29 of 60 rows"):
+        call_command("import_catalogue", str(csv_path), verbosity=0)
+
+    job = ImportJob.objects.get()
+    assert (job.state, job.rows_done, job.created_count) == ("cancelled", 29, 29)
+    assert Product.objects.count() == 29

@@ -191,6 +191,45 @@ def test_a_successful_sign_in_resets_the_failure_count(client, settings):
     assert [response.status_code for response in after] == [200, 200, 200]
 
 
+def _failing_sign_ins(client, name: str, forwarded_for: list[str]) -> list[int]:
+    return [
+        client.post(
+            "/admin/login/",
+            {"username": name, "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=forwarded,
+        ).status_code
+        for forwarded in forwarded_for
+    ]
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_sign_in_failures_count_per_client_not_per_proxy(client, settings):
+    settings.PRODSIM_ADMIN_LOGIN_MAX_FAILURES = 3
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    name = f"admin-{secrets.token_hex(4)}"
+    User.objects.create_superuser(name, password="right-password-123")
+    # Every request comes from the proxy (REMOTE_ADDR), which appends the client's address;
+    # what the attacker writes to the left of it is forged and changes nothing.
+    attacker = _failing_sign_ins(client, name, [f"10.0.0.{i}, 203.0.113.7" for i in range(4)])
+    admin = client.post(
+        "/admin/login/",
+        {"username": name, "password": "right-password-123"},
+        HTTP_X_FORWARDED_FOR="198.51.100.2",
+    )
+
+    assert attacker == [200, 200, 200, 429]
+    assert admin.status_code == 302  # the same username from another client is not locked out
+
+
+@pytest.mark.django_db
+def test_without_a_proxy_a_forged_forwarded_for_does_not_reset_the_count(client, settings):
+    settings.PRODSIM_ADMIN_LOGIN_MAX_FAILURES = 3
+    name = f"admin-{secrets.token_hex(4)}"
+    User.objects.create_superuser(name, password="right-password-123")
+
+    assert _failing_sign_ins(client, name, [f"10.0.0.{i}" for i in range(4)]) == [200] * 3 + [429]
+
+
 # --- Security headers ----------------------------------------------------------------------------
 
 

@@ -10,12 +10,8 @@ import redis
 from django.urls import reverse
 from django.utils import timezone
 
-from similarity.admin_views.lifecycle import (
-    ACTIVATED,
-    CANCEL_REQUESTED,
-    NOTHING_TO_ROLL_BACK_TO,
-    ROLLED_BACK,
-)
+from similarity.admin.jobs import CANCEL_MESSAGES
+from similarity.admin_views.lifecycle import ACTIVATED, NOTHING_TO_ROLL_BACK_TO, ROLLED_BACK
 from similarity.models import Job, MerchandisingRule, ModelVersion
 from similarity.services import model_version_activate
 from tests.catalog.factories import product
@@ -246,7 +242,7 @@ def test_the_cancel_button_asks_the_worker_to_stop(admin_client):
 
     job.refresh_from_db()
     assert job.cancel_requested is True
-    assert messages_of(response) == [CANCEL_REQUESTED.format(pk=job.pk)]
+    assert messages_of(response) == [CANCEL_MESSAGES.requested.format(pk=job.pk)]
 
 
 def test_staff_without_the_train_permission_cannot_cancel(client):

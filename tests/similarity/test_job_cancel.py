@@ -7,8 +7,7 @@ import pytest
 from django.urls import reverse
 
 from similarity import vector_store
-from similarity.admin.jobs import CANCEL_ACTION_DONE
-from similarity.admin_views.lifecycle import CANCELLED_QUEUED
+from similarity.admin.jobs import CANCEL_MESSAGES
 from similarity.models import Job, ModelVersion
 from similarity.services import job_cancel, model_version_activate, model_version_create
 from similarity.services.pipeline import job_run
@@ -113,7 +112,8 @@ def test_the_cancel_button_ends_a_queued_job_and_its_page_says_so(admin_client):
 
     response = admin_client.post(reverse("admin:similarity_job_cancel", args=[job.pk]), follow=True)
 
-    assert [str(m) for m in response.context["messages"]] == [CANCELLED_QUEUED.format(pk=job.pk)]
+    said = CANCEL_MESSAGES.cancelled_queued.format(pk=job.pk)
+    assert [str(m) for m in response.context["messages"]] == [said]
     progress = admin_client.get(reverse("admin:similarity_job_progress", args=[job.pk])).json()
     assert (progress["state"], progress["finished"], progress["error"]) == (
         "cancelled",
@@ -138,7 +138,7 @@ def test_the_cancel_action_reports_what_it_did(admin_client):
     )
 
     assert [str(m) for m in response.context["messages"]] == [
-        CANCEL_ACTION_DONE.format(cancelled=1, asked=1)
+        CANCEL_MESSAGES.action_done.format(cancelled=1, asked=1)
     ]
     states = dict(Job.objects.values_list("pk", "state"))
     assert (states[waiting.pk], states[running.pk], states[done.pk]) == (

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog.services import import_job_create, import_job_run
+from catalog.services import import_job_cancel, import_job_create, import_job_run
 from catalog.services.reports import import_job_problems_csv, import_job_summary
 
 
@@ -37,12 +37,16 @@ class Command(BaseCommand):
         if queue:
             self.stdout.write(f"Import #{job.pk} queued.")
             return
-        with tqdm(total=0, unit="row", disable=options["verbosity"] == 0) as bar:
-            job = import_job_run(job_id=job.pk, progress=lambda job: _advance(bar, job))
+        try:
+            with tqdm(total=0, unit="row", disable=options["verbosity"] == 0) as bar:
+                job = import_job_run(job_id=job.pk, progress=lambda job: _advance(bar, job))
+        except KeyboardInterrupt:
+            # Ctrl-C: a running import has ended itself `cancelled`; one not yet started ends now.
+            job = import_job_cancel(job=job)
         self.stdout.write(import_job_summary(job))
         if problems_csv:
             problems_csv.write_text(import_job_problems_csv(job), encoding="utf-8")
-        if job.state == job.State.FAILED:
+        if job.state in (job.State.FAILED, job.State.CANCELLED):
             raise CommandError(job.error)
 
 
