@@ -6,11 +6,10 @@ different dimensions coexist. Each version gets a partial expression index
 expression and predicate, which is what lets PostgreSQL use the index.
 """
 
-import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 from django.conf import settings
@@ -69,7 +68,7 @@ class _LoggedQuery:
     def __init__(self, sql: str, params):
         self.sql, self.params = sql, params
 
-    @functools.cached_property
+    @cached_property
     def query(self) -> bytes:
         return connection.ops.compose_sql(self.sql, self.params).encode()
 
@@ -84,9 +83,9 @@ def _rows(sql: str, params: list, *, prepared: bool = False) -> list[tuple]:
 
     Only for statements whose text repeats and whose best plan does not hang on the parameter
     values (no filter subqueries): after five runs PostgreSQL settles on one generic plan, so
-    parsing and planning (~0.7 ms of the ranking statement at 100k products) happen once per
-    connection. The cursor goes through Django's wrappers like any other: the database errors,
-    execute_wrapper() and the query log all see it."""
+    parsing and planning happen once per connection (the ranking call at 100k products: 2.7 ms
+    instead of 3.7, interleaved in-process). The cursor goes through Django's wrappers like any
+    other: the database errors, execute_wrapper() and the query log all see it."""
     if not (prepared and settings.PRODSIM_PREPARED_STATEMENTS):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
