@@ -128,8 +128,7 @@ def allowed_ids(product, query) -> list[int]:
     from similarity.selectors.similar import product_filter_for
 
     [facts] = catalog_selectors.product_facts(product_ids=[product.pk])
-    exclude = [product.pk, *catalog_selectors.product_ids_in_group(group_id=product.group_id)]
-    product_filter = product_filter_for(facts, query, exclude)
+    product_filter = product_filter_for(facts, query, [product.pk], product.group_id)
     matching = catalog_selectors.products_matching(product_filter=product_filter)
     return list(matching.values_list("pk", flat=True))
 

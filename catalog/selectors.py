@@ -115,10 +115,6 @@ def image_read(*, file_name: str) -> bytes:
         return handle.read()
 
 
-def product_ids_in_group(*, group_id: str) -> list[int]:
-    return list(Product.objects.filter(group_id=group_id).values_list("pk", flat=True))
-
-
 def _primary_image() -> Prefetch:
     return Prefetch(
         "images", queryset=ProductImage.objects.filter(is_primary=True), to_attr="primary"
