@@ -698,10 +698,6 @@ def _parse_vector(text: str) -> np.ndarray:
     return np.array(text.strip("[]").split(","), dtype=np.float32)
 
 
-def _sparse_dict(vector: SparseVector) -> dict[int, float]:
-    return dict(zip(vector.indices(), vector.values(), strict=True))
-
-
 def product_vectors(*, version: ModelVersion) -> tuple[list[int], np.ndarray]:
     """All product ids and their image vectors under this version, in id order."""
     with connection.cursor() as cursor:

@@ -109,8 +109,7 @@ def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> 
     except ImportCancelled:
         return _finish_cancelled(job)
     except KeyboardInterrupt:  # Ctrl-C in import_catalogue: the row in flight has rolled back
-        error = ERROR_INTERRUPTED.format(done=job.rows_done, total=job.rows_total)
-        _finish(job, error=error, state=ImportJob.State.CANCELLED)
+        _finish_cancelled(job, reason=ERROR_INTERRUPTED)
         raise
     return _finish(job)
 
@@ -147,8 +146,8 @@ def _finish(job: ImportJob, *, error: str = "", state: str | None = None) -> Imp
     return job
 
 
-def _finish_cancelled(job: ImportJob) -> ImportJob:
-    error = ERROR_CANCELLED_RUNNING.format(done=job.rows_done, total=job.rows_total)
+def _finish_cancelled(job: ImportJob, *, reason: str = ERROR_CANCELLED_RUNNING) -> ImportJob:
+    error = reason.format(done=job.rows_done, total=job.rows_total)
     return _finish(job, error=error, state=ImportJob.State.CANCELLED)
 
 
