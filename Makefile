@@ -20,6 +20,7 @@ run: install
 ## Install and run the whole suite against real PostgreSQL+pgvector and Valkey.
 test: install browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # The browser test drives Debian's Chromium and its driver; install them where we may (root
@@ -31,6 +32,7 @@ browser-deps:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check .
 
 format: install

@@ -496,14 +496,15 @@ def decode_rates(raw: list[bytes]) -> dict:
 
 def decode_steps(raw: list[bytes], repeats: int = 2) -> dict:
     """ms per image, one thread, best of `repeats` passes: `load_image` whole, and its decode
-    step alone (`preprocessing._decode`: open, size check, JPEG draft, load, orient).
+    step alone (`preprocessing.decoding.decode`: open, size check, JPEG draft, load, orient).
 
     Each is timed as whole calls in its own loop (timing the steps inside one loop skews them).
     """
     from similarity.ml import preprocessing as pre
+    from similarity.ml.preprocessing.decoding import decode
 
     def decode_only(data: bytes) -> None:
-        with pre._decode(data, size=INPUT_SIZE, mode="pad"):
+        with decode(data, size=INPUT_SIZE, mode="pad"):
             pass
 
     functions = {

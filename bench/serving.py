@@ -395,7 +395,7 @@ def post(port: int, path: str, body: tuple[bytes, str], headers: dict) -> tuple[
 def api_measure(args, work_dir: Path, version) -> dict:
     from django.core.cache import cache
 
-    from prodsim_site.models import PartnerApiKey
+    from partners.models import PartnerApiKey
 
     artifact_s = image_search_artifact(version, work_dir)
     # Search by image is a POST, which the partner API lets only write-scope keys make.

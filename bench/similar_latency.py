@@ -967,38 +967,30 @@ def api_measure(args, work_dir: Path, key: str, stress_version) -> dict:
 
 
 # --- the exact-scan crossover -------------------------------------------------------------------
-def walk_sql(version, allowed, exclude: int, *, limit: int, force_walk: bool) -> tuple[str, list]:
-    """nearest_products' SQL (from vector_store's own builders) and its filter parameters.
+def walk_statement(version, vector, allowed, exclude: int, *, limit: int, force_walk: bool):
+    """nearest_products' statement, from vector_store's own builder.
 
-    force_walk writes `(product_id + 0)` in the filter, so the btree on (version, product) cannot
-    serve it and the planner has only the HNSW walk or a full scan left: what the index path
-    would cost if the planner took it (with `allowed`, it picks the btree; see the plans)."""
+    force_walk filters on `(product_id + 0)`, so the btree on (version, product) cannot serve
+    it and the planner has only the HNSW walk or a full scan left: what the index path would
+    cost if the planner took it (with `allowed`, it picks the btree; see the plans)."""
     from similarity import vector_store
 
-    clause, params = vector_store._allowed_clause(allowed, [exclude])
-    if force_walk:  # the semi-join form (`product_id IN (...)`) and the earlier array form
-        for form in ("product_id IN (", "product_id = ANY(ARRAY("):
-            if form in clause:
-                clause = clause.replace(form, f"(product_id + 0){form[len('product_id') :]}", 1)
-                break
-        else:
-            raise RuntimeError(f"cannot force an HNSW walk on this filter clause: {clause}")
-    return vector_store._nearest_sql(version, clause, limit=limit), params
+    return vector_store.nearest_products_statement(
+        version=version,
+        vector=vector,
+        k=limit,
+        exclude_product_ids=[exclude],
+        allowed=allowed,
+        force_walk=force_walk,
+    )
 
 
 def forced_walk(version, vector, k: int, exclude: int, allowed) -> tuple[list[int], float]:
     from similarity import vector_store
 
-    statement, params = walk_sql(version, allowed, exclude, limit=k, force_walk=True)
-    literal = vector_store._vector_literal(vector)
+    statement = walk_statement(version, vector, allowed, exclude, limit=k, force_walk=True)
     started = time.perf_counter()
-    found = vector_store._run_nearest(
-        statement,
-        [literal, *params, literal],
-        k=k,
-        ef_search=vector_store.DEFAULT_EF_SEARCH,
-        exact=False,
-    )
+    found = vector_store.neighbours_fetch(statement, k=k)
     return [n.product_id for n in found], (time.perf_counter() - started) * 1000
 
 
@@ -1006,16 +998,13 @@ def plan_of(version, vector, allowed, *, exact: bool = False, force_walk: bool =
     """The vector table's scan node in the plan of the arm (EXPLAIN, same session settings)."""
     from django.db import connection, transaction
 
-    from similarity import vector_store
-
-    statement, params = walk_sql(version, allowed, 0, limit=50, force_walk=force_walk)
-    literal = vector_store._vector_literal(vector)
+    statement = walk_statement(version, vector, allowed, 0, limit=50, force_walk=force_walk)
     with transaction.atomic(), connection.cursor() as cursor:
         if exact:
             cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
         else:
             cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        cursor.execute("EXPLAIN " + statement, [literal, *params, literal])
+        cursor.execute("EXPLAIN " + statement.sql, statement.params)
         lines = [row[0].strip(" ->") for row in cursor.fetchall()]
     scans = [line for line in lines if "Scan" in line and "similarity_productembedding" in line]
     return re.sub(
@@ -1526,7 +1515,7 @@ def drop_database(database: str) -> None:
 def run(args, work_dir: Path, machine: dict, command: str) -> dict:
     from django.conf import settings
 
-    from prodsim_site.models import PartnerApiKey
+    from partners.models import PartnerApiKey
     from similarity.selectors import similar
 
     catalogue, versions = catalogue_build(args)

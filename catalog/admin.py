@@ -1,16 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
-from django.utils.decorators import method_decorator
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
-from django.views.decorators.cache import never_cache
 
-from prodsim_site.job_cancel import CancelJobAdminMixin, CancelMessages
-from similarity.services import products_changed_request
+from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePageTexts, LiveRow
 
+from . import changes
 from .models import Category, ImportJob, ImportRowError, Product, ProductImage
 from .selectors import import_job_progress
 from .services import import_job_cancel, import_job_create, product_delete
@@ -23,6 +19,23 @@ CANCEL_MESSAGES = CancelMessages(
     cancelled_queued="Import #{pk} was still queued: cancelled, nothing was imported.",
     already_finished="Import #{pk} has already finished ({state}).",
     action_done="{cancelled} queued import(s) cancelled; {asked} running import(s) asked to stop.",
+)
+LIVE_ROWS = (
+    LiveRow("State", "state"),
+    LiveRow("Rows", "rows_done", "rows_total"),
+    LiveRow("Rows/s", "rows_per_s"),
+    LiveRow("ETA", LiveField("eta_s", "duration")),
+    LiveRow("Created / updated / unchanged", "created_count", "updated_count", "unchanged_count"),
+    LiveRow("Rows rejected", "failed_count"),
+    LiveRow("Images added / rejected", "images_added", "images_rejected"),
+    LiveRow("Problems reported", "errors"),
+    LiveRow("Error", "error"),
+)
+LIVE_TEXTS = LivePageTexts(
+    noun="import",
+    cancel_requested="Cancellation requested: the import stops at its next progress write; "
+    "rows imported until then stay.",
+    report_link="Show the report of every row",
 )
 
 
@@ -87,7 +100,7 @@ class ProductAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         # An edit here is a catalogue change like an import or an API upsert: the product's
         # text vector is refreshed and its cached similar lists become unreachable.
-        products_changed_request(product_ids=[form.instance.pk], images_changed=False)
+        changes.products_changed(product_ids=[form.instance.pk], images_changed=False)
 
     def delete_model(self, request, obj):
         product_delete(sku=obj.sku)  # the service also removes unshared files and cached lists
@@ -131,7 +144,7 @@ class ImportRowErrorInline(admin.TabularInline):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
+class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "state",
@@ -148,6 +161,7 @@ class ImportJobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
     cancel_messages = CANCEL_MESSAGES
     # Whoever may upload a catalogue may stop an import; viewing one is not enough.
     cancel_permission = "catalog.upload_catalogue"
+    live_rows, live_texts = LIVE_ROWS, LIVE_TEXTS
     readonly_fields = [
         "state",
         "cancel_requested",
@@ -170,7 +184,6 @@ class ImportJobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
         "duration_s",
     ]
     inlines = [ImportRowErrorInline]
-    change_form_template = "admin/catalog/importjob/change_form.html"
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -198,34 +211,11 @@ class ImportJobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
             "catalog.upload_catalogue"
         )
 
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path(
-                "<path:object_id>/progress/",
-                view(self.progress_view),
-                name="catalog_importjob_progress",
-            ),
-            *self.cancel_urls(),
-            *super().get_urls(),
-        ]
-
     def cancel_job(self, job: ImportJob) -> ImportJob:
         return import_job_cancel(job=job)
 
-    @method_decorator(never_cache)
-    def progress_view(self, request, object_id):
-        """The import's counts from its row, for static/js/job_progress.js to poll."""
-        job = get_object_or_404(ImportJob, pk=object_id)
-        if not self.has_view_permission(request, job):
-            raise PermissionDenied
-        return JsonResponse(import_job_progress(job=job))
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None:
-            context["live"] = import_job_progress(job=obj)
-            context["can_cancel"] = self.has_cancel_permission(request)
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def live_values(self, job: ImportJob) -> dict:
+        return import_job_progress(job=job)
 
     def save_model(self, request, obj, form, change):
         # The upload form only collects files; the service stores them and enqueues the job.

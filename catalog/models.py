@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 
-CATEGORY_PATH_SEPARATOR = " > "
+from .category_paths import CATEGORY_PATH_SEPARATOR
 
 
 class Category(models.Model):
@@ -74,7 +74,7 @@ class Product(models.Model):
         return f"{self.sku} – {self.title}"
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:product-detail", kwargs={"sku": self.sku})
+        return reverse("storefront:product-detail", kwargs={"sku": self.sku})
 
 
 def product_image_upload_to(instance: "ProductImage", filename: str) -> str:

@@ -18,8 +18,11 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from core.jobs import live_state
+
 from . import rows
 from .models import Category, ImportJob, Product, ProductImage
+from .ranking_facts import RankingFacts as RankingFacts  # re-exported: similarity ranks with it
 
 
 def product_list(*, category: Category | None = None, query: str = "") -> QuerySet[Product]:
@@ -133,21 +136,6 @@ def products_by_ids(*, ids: list[int], with_images: bool = True) -> dict[int, Pr
     if with_images:
         primary_images_attach(products)
     return {product.pk: product for product in products}
-
-
-@dataclass(frozen=True)
-class RankingFacts:
-    """What similarity ranking compares of a candidate: no texts, which fifty candidates per
-    request would ship for nothing (ranking reads their vectors, not their words). Read by
-    similarity's ranking statement (vector_store.ranking_candidates) with the vectors."""
-
-    product_id: int
-    brand: str
-    category_path: str
-    tags: list[str]
-    attributes: dict
-    price: float
-    group_id: str
 
 
 def primary_images_attach(products: list[Product]) -> None:
@@ -297,6 +285,11 @@ def product_ids_for_skus(*, skus: list[str]) -> list[int]:
     return list(Product.objects.filter(sku__in=skus).values_list("pk", flat=True))
 
 
+def product_ids_by_sku(*, skus: list[str]) -> dict[str, int]:
+    """SKU → id of the products that exist (active or not); unknown SKUs are left out."""
+    return dict(Product.objects.filter(sku__in=skus).values_list("sku", "pk"))
+
+
 def product_skus(*, ids: list[int]) -> list[str]:
     return list(Product.objects.filter(pk__in=ids).values_list("sku", flat=True))
 
@@ -330,10 +323,7 @@ def import_job_progress(*, job: ImportJob, now: datetime | None = None) -> dict:
     rate = job.rows_done / elapsed if running and elapsed > 0 and job.rows_done else None
     remaining = max(job.rows_total - job.rows_done, 0)
     return {
-        "id": job.pk,
-        "state": job.state,
-        "finished": job.is_finished,
-        "cancel_requested": job.cancel_requested,
+        **live_state(job),
         "rows_done": job.rows_done,
         "rows_total": job.rows_total,
         "rows_per_s": round(rate, 1) if rate else None,
@@ -345,5 +335,4 @@ def import_job_progress(*, job: ImportJob, now: datetime | None = None) -> dict:
         "images_added": job.images_added,
         "images_rejected": job.images_rejected,
         "errors": job.row_errors.count(),
-        "error": job.error,
     }

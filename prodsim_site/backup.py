@@ -128,9 +128,8 @@ def _move_artifact_paths(old_root: str, new_root: str) -> int:
 def _forget_cached_lists() -> None:
     # Lists and verified keys cached before the restore describe another database; generation
     # bumps hide them.
+    from partners import keys as partner_keys
     from similarity import cache
-
-    from . import partner_keys
 
     cache.serving_changed()
     partner_keys.keys_changed()

@@ -80,22 +80,25 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rest_framework_api_key",
+    "core",
+    "partners",
     "prodsim_site",
     "catalog",
     "similarity",
     "experiments",
+    "storefront",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "prodsim_site.middleware.ContentSecurityPolicyMiddleware",
-    "prodsim_site.middleware.RejectUnstorableTextMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.RejectUnstorableTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "prodsim_site.middleware.AdminLoginThrottleMiddleware",
+    "core.middleware.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -114,7 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "catalog.context_processors.shop",
+                "storefront.context_processors.shop",
             ],
         },
     },
@@ -141,7 +144,7 @@ REDIS_URL = os.environ.get("REDIS_URL") or embedded_paths.valkey_url(db=1 if TES
 
 CACHES = {
     "default": {
-        "BACKEND": "prodsim_site.cache_backend.PooledClientRedisCache",
+        "BACKEND": "core.cache_backend.PooledClientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"test{TEST_RUN_ID}" if TESTING else "prodsim",
     }
@@ -217,9 +220,9 @@ PRODSIM_MODELS_ROOT = Path(
 # Uploads above this size are streamed to disk instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-# Per-file and per-request byte caps, counted while the upload streams in (prodsim_site.uploads).
+# Per-file and per-request byte caps, counted while the upload streams in (core.uploads).
 FILE_UPLOAD_HANDLERS = [
-    "prodsim_site.uploads.UploadLimitsHandler",
+    "core.uploads.UploadLimitsHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -260,23 +263,23 @@ if PRODSIM_BEHIND_TLS_PROXY:
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "prodsim_site.api.PartnerKeyAuthentication",
+        "partners.api.PartnerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: every endpoint needs a partner key unless it says otherwise.
-    "DEFAULT_PERMISSION_CLASSES": ["prodsim_site.api.HasPartnerKey"],
+    "DEFAULT_PERMISSION_CLASSES": ["partners.api.HasPartnerKey"],
     "DEFAULT_PARSER_CLASSES": [
-        "prodsim_site.parsers.StrictJSONParser",
+        "core.parsers.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["prodsim_site.api.PartnerKeyThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["partners.api.PartnerKeyThrottle"],
     # Whom throttles count by where no key does (its default trusts a forgeable X-Forwarded-For).
     "NUM_PROXIES": PRODSIM_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {"partner": os.environ.get("PRODSIM_API_RATE", "600/min")},
-    "DEFAULT_PAGINATION_CLASS": "prodsim_site.api.CursorPage",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.CursorPage",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "prodsim_site.api_errors.error_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.error_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "prodsim API",

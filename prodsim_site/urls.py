@@ -31,7 +31,6 @@ urlpatterns = [
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("similarity.api.urls")),
     path("health/", health, name="health"),
-    path("", include("similarity.urls")),
     path("", include("experiments.urls")),
-    path("", include("catalog.urls")),
+    path("", include("storefront.urls")),
 ]

@@ -8,11 +8,16 @@ class SimilarityConfig(AppConfig):
     def ready(self) -> None:
         from django.core import signals as core_signals
 
+        from catalog import changes
+
         from . import (
             cache,
             signals,  # noqa: F401 - connects the cache invalidation receivers
             vector_store,
         )
+        from .services.catalogue_changes import LISTENER
+
+        changes.subscribe(LISTENER)
 
         vector_store.connect_session_settings()
         core_signals.request_started.connect(cache.request_started, dispatch_uid="similar-start")

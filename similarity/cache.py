@@ -5,7 +5,7 @@ model version, the lexical index, fusion weights, merchandising rules) and the s
 generation (its fields, images and vectors), looked up by SKU. A cache hit therefore costs two
 Valkey round trips and no SQL; a bump makes the old entries unreachable and the TTL reclaims them.
 
-Generations are random tokens (prodsim_site/generations.py). Bumps run after commit, so a reader
+Generations are random tokens (core/generations.py). Bumps run after commit, so a reader
 never caches a list computed from rows that were then rolled back under the new generation.
 """
 
@@ -20,7 +20,7 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
-from prodsim_site import generations
+from core import generations
 
 ENTRY_SECONDS = 3600  # bounds drift from changes to the listed products (not the source)
 GENERATION_SECONDS = 7 * 24 * 3600  # outlives every entry; a lost token only causes misses

@@ -17,6 +17,10 @@ images is still ranked by its words. Plain Python: no Django, no I/O.
 import math
 from dataclasses import asdict, dataclass, field
 
+from catalog.category_paths import CATEGORY_PATH_SEPARATOR
+
+from .scores import cosine_to_unit
+
 SIGNALS = ("image", "text", "text_learned", "attributes", "price")
 PRICE_RATIO_ZERO = 4.0  # a 4× price difference scores 0: a €10 mug is no peer of a €40 one
 
@@ -73,7 +77,7 @@ REASONS = {
 
 
 def _cosine_to_unit(value: float | None) -> float | None:
-    return None if value is None else (1.0 + max(-1.0, min(1.0, value))) / 2.0
+    return None if value is None else cosine_to_unit(value)
 
 
 def jaccard(left: set, right: set) -> float:
@@ -88,7 +92,7 @@ def _features(facts: Facts) -> set[str]:
 
 def category_closeness(left: str, right: str) -> float:
     """Shared leading levels of two ' > ' paths over the deeper path's level count."""
-    a, b = (path.split(" > ") if path else [] for path in (left, right))
+    a, b = (path.split(CATEGORY_PATH_SEPARATOR) if path else [] for path in (left, right))
     if not a or not b:
         return 0.0
     shared = 0

@@ -1,17 +1,12 @@
 """Celery tasks of the `ml` queue. TensorFlow is imported inside the tasks, in the worker child,
 never when this module is imported (the web process and the worker parent import it too)."""
 
-import logging
-
 from celery import shared_task
-from celery.contrib.django.task import DjangoTask
-from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 
-from prodsim_site.deliveries import BoundedDeliveryTask
-from prodsim_site.outages import RETRY_ON_DATABASE_OUTAGE
-
-logger = logging.getLogger(__name__)
+from core.deliveries import BoundedDeliveryTask
+from core.jobs.tasks import JobTask
+from core.outages import RETRY_ON_DATABASE_OUTAGE
 
 TRAIN_SOFT_LIMIT_S = 5 * 3600  # a 20k-image catalogue trains in about 3 h on 2 CPU cores
 TRAIN_HARD_LIMIT_S = TRAIN_SOFT_LIMIT_S + 600
@@ -19,28 +14,17 @@ EMBED_SOFT_LIMIT_S = 3600
 EMBED_HARD_LIMIT_S = EMBED_SOFT_LIMIT_S + 300
 
 
-class JobTask(DjangoTask):
-    """A task whose first argument is a Job id: a time limit ends that job as `timed_out`.
+class MlJobTask(JobTask):
+    """A task whose first argument is a Job id: a time limit ends that job as `timed_out`."""
 
-    The soft limit raises inside the task (handled there); the hard limit kills the worker child,
-    and Celery then calls on_failure in the worker parent, so the row never stays `running`.
-    """
+    def job_time_out(self, job_id: int, seconds: float) -> None:
+        from .services.jobs import job_time_out  # in the worker parent too: keep it light
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        if isinstance(exc, TimeLimitExceeded) and args:
-            from .services.jobs import job_time_out
-
-            job_time_out(job_id=args[0], seconds=exc.args[0] if exc.args else self.time_limit)
-
-
-def _soft_time_out(job_id: int, limit: float | None) -> None:
-    from .services.jobs import job_time_out
-
-    job_time_out(job_id=job_id, seconds=limit or 0)
+        job_time_out(job_id=job_id, seconds=seconds)
 
 
 @shared_task(
-    base=JobTask,
+    base=MlJobTask,
     bind=True,
     soft_time_limit=TRAIN_SOFT_LIMIT_S,
     time_limit=TRAIN_HARD_LIMIT_S,
@@ -49,17 +33,14 @@ def _soft_time_out(job_id: int, limit: float | None) -> None:
 def model_version_train_task(self, job_id: int) -> None:
     from .services.pipeline import job_run
 
-    try:
-        job = job_run(job_id=job_id, max_attempts=settings.PRODSIM_ML_MAX_ATTEMPTS)
-    except SoftTimeLimitExceeded:
-        _soft_time_out(job_id, self.request.timelimit[1] or TRAIN_SOFT_LIMIT_S)
-        return
-    if job is None:
-        logger.warning("Training job %s no longer exists; nothing to do", job_id)
+    max_attempts = settings.PRODSIM_ML_MAX_ATTEMPTS
+    self.run_job(
+        job_id, lambda: job_run(job_id=job_id, max_attempts=max_attempts), label="Training job"
+    )
 
 
 @shared_task(
-    base=JobTask,
+    base=MlJobTask,
     bind=True,
     soft_time_limit=EMBED_SOFT_LIMIT_S,
     time_limit=EMBED_HARD_LIMIT_S,
@@ -69,13 +50,10 @@ def model_version_reembed_task(self, job_id: int) -> None:
     """A queued bulk re-embedding (services.reembed.reembed_request)."""
     from .services.reembed import embed_job_run
 
-    try:
-        job = embed_job_run(job_id=job_id, max_attempts=settings.PRODSIM_ML_MAX_ATTEMPTS)
-    except SoftTimeLimitExceeded:
-        _soft_time_out(job_id, self.request.timelimit[1] or EMBED_SOFT_LIMIT_S)
-        return
-    if job is None:
-        logger.warning("Embed job %s no longer exists; nothing to do", job_id)
+    max_attempts = settings.PRODSIM_ML_MAX_ATTEMPTS
+    self.run_job(
+        job_id, lambda: embed_job_run(job_id=job_id, max_attempts=max_attempts), label="Embed job"
+    )
 
 
 @shared_task(
@@ -111,8 +89,8 @@ def product_texts_refresh_task(product_ids: list[int]) -> None:
 )
 def products_embed_task(product_ids: list[int]) -> None:
     """Embed new or changed images of these products with the active version."""
+    from .selectors import active_version
     from .services.embedding import images_embed, images_to_embed
-    from .services.versions import active_version
 
     version = active_version()
     if version is None:

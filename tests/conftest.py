@@ -10,6 +10,7 @@ import pytest
 from prodsim_site import embedded
 from prodsim_site.embedded import paths
 from prodsim_site.embedded.bootstrap import start_embedded_services
+from tests.processes import database_url_for_subprocess
 
 # Test runs that share the embedded servers register here; the last one out stops them, and
 # only when a test run (not `make run`) started them, so concurrent runs never lose their servers.
@@ -71,22 +72,6 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     return settings.MEDIA_ROOT
-
-
-def database_url_for_subprocess() -> str:
-    """A DATABASE_URL pointing a child process at this test run's database (e.g. test_prodsim)."""
-    from urllib.parse import quote
-
-    from django.db import connection
-
-    db = connection.settings_dict
-    credentials = quote(db["USER"], safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    return (
-        f"postgres://{credentials}@{quote(db['HOST'] or 'localhost', safe='')}:"
-        f"{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
-    )
 
 
 @pytest.fixture
@@ -154,29 +139,10 @@ def celery_worker_process(settings, media_root):
                 process.kill()
 
 
-def wait_for(predicate, *, timeout: float, interval: float = 0.2, process=None):
-    """Poll until predicate() is truthy; fail with the worker's output if it died or timed out."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"worker exited with {process.returncode}:\n{process.stdout.read()}")
-        time.sleep(interval)
-    output = ""
-    if process is not None:
-        process.terminate()
-        output = process.communicate(timeout=20)[0]
-    pytest.fail(f"condition not met within {timeout}s\n{output}")
-
-
 @pytest.fixture
 def partner_client(client, db):
     """A test client that sends a fresh read+write partner API key."""
-    from prodsim_site.models import PartnerApiKey
+    from partners.models import PartnerApiKey
 
     _, key = PartnerApiKey.objects.create_key(name="test partner", scope="write")
     client.defaults["HTTP_AUTHORIZATION"] = f"Api-Key {key}"

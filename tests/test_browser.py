@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from tests.catalog.factories import COLOURS, shape_catalogue, shape_image
+from tests.catalog.factories import COLOURS, shape_catalogue, shape_catalogue_files, shape_image
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -53,7 +53,7 @@ def test_product_page_strip_and_visual_search_upload(browser, live_server, setti
 
     from similarity.services import model_version_create
     from similarity.services.pipeline import job_run
-    from tests.similarity.test_pipeline import TINY
+    from tests.similarity.factories import TINY
 
     settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
     shape_catalogue(groups_per_shape=2, colours=3)
@@ -84,33 +84,6 @@ def test_product_page_strip_and_visual_search_upload(browser, live_server, setti
     )
     assert len(results) == 24
     browser.save_screenshot(str(tmp_path / "visual-search.png"))
-
-
-def shape_catalogue_files(folder) -> tuple:
-    """The shapes catalogue of the similarity tests as an upload: a CSV and a zip of its images."""
-    from tests.catalog.factories import SHAPES, csv_bytes, zip_bytes
-
-    rows, images = [], {}
-    for shape in SHAPES:
-        for group in range(2):
-            for colour_index, colour in enumerate(COLOURS[:3]):
-                sku = f"{shape}-{group}-{colour_index}".upper()
-                images[f"{sku}.png"] = shape_image(shape, colour, offset=group)
-                rows.append(
-                    {
-                        "sku": sku,
-                        "title": f"{shape} {colour_index}",
-                        "price": "10",
-                        "category": f"Shapes > {shape}",
-                        "group_id": f"{shape}-{group}",
-                        "images": f"{sku}.png",
-                    }
-                )
-    header = ["sku", "title", "price", "category", "group_id", "images"]
-    csv_path, zip_path = folder / "shop.csv", folder / "images.zip"
-    csv_path.write_bytes(csv_bytes(rows, header=header))
-    zip_path.write_bytes(zip_bytes(images))
-    return csv_path, zip_path
 
 
 def wait_until_finished(browser, timeout: float) -> str:

@@ -6,7 +6,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from prodsim_site.parsers import StrictJSONParser
+from core.parsers import StrictJSONParser
 
 from .. import selectors
 from ..images import InvalidImage, prepare_image

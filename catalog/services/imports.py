@@ -1,18 +1,22 @@
-"""Catalogue import jobs: create them, run them row by row, record every problem."""
+"""Catalogue import jobs: create them, run them row by row, record every problem.
+
+Claiming, cancelling, time-outs and the bounded attempts are the shared job lifecycle
+(core.jobs); an import adds its counts, which every end writes with the row.
+"""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
 
-from prodsim_site.job_cancel import cancel_requested
-from similarity.services import catalogue_changed_request
+from core.jobs import JobLifecycle, ProgressWriter, job_end, request_cancel
+from core.tasks import enqueue_on_commit
 
+from .. import changes
 from ..image_sources import ImageSourceError, open_image_source
 from ..images import InvalidImage, prepare_image
 from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_csv
@@ -22,6 +26,8 @@ from .products import ImageToAttach, UpsertOutcome, product_upsert
 logger = logging.getLogger(__name__)
 
 ERROR_CSV_TOO_LARGE = "the CSV file is larger than {limit} bytes"
+IMPORT_TASK = "catalog.tasks.catalogue_import_task"
+
 ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
 ERROR_TIMED_OUT = "the import was stopped by its time limit after {seconds} s"
 ERROR_IMAGES_WITHOUT_SOURCE = "the row lists images but the import has no images folder or zip"
@@ -45,9 +51,31 @@ PROGRESS_EVERY_ROWS = 25  # progress writes cost a query; 25 rows is well under 
 ProgressCallback = Callable[[ImportJob], None]
 
 
-class ImportCancelled(Exception):
-    """An admin cancelled the running import; every row finished before stays (each commits
-    on its own), the rest is not read."""
+class ImportLifecycle(JobLifecycle[ImportJob]):
+    """An import's lifecycle: a bad CSV or images source fails it with the reason (any other
+    error propagates, leaving the row to the task's retry); a time-out fails it; every end also
+    writes the counts, so a stopped import reports the rows it did."""
+
+    model = ImportJob
+    error_cancelled = ERROR_CANCELLED_RUNNING
+    error_too_many_attempts = ERROR_TOO_MANY_ATTEMPTS
+    error_timed_out = ERROR_TIMED_OUT
+    timed_out_state = ImportJob.State.FAILED
+    failures = (CsvHeaderError, ImageSourceError)
+    counts_cancelled_delivery = True
+
+    def cancelled_error(self, job: ImportJob) -> str:
+        return self.error_cancelled.format(done=job.rows_done, total=job.rows_total)
+
+    def end(
+        self, job: ImportJob, *, state: str, error: str = "", fields: Iterable[str] = ()
+    ) -> ImportJob:
+        job_end(job, state=state, error=error, fields=[*COUNT_FIELDS, *fields])
+        logger.info("Import %s finished: %s %s", job.pk, job.state, error)
+        return job
+
+
+IMPORTS = ImportLifecycle()
 
 
 @transaction.atomic
@@ -70,9 +98,7 @@ def import_job_create(
         _attach(job.images_file, images)
     job.save()
     if enqueue:
-        from ..tasks import catalogue_import_task  # tasks import services; avoid the cycle
-
-        catalogue_import_task.delay_on_commit(job.pk)
+        enqueue_on_commit(IMPORT_TASK, job.pk)
     return job
 
 
@@ -89,66 +115,35 @@ def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> 
 
     Safe to run twice: rows are upserts, so a redelivered job redoes finished rows as no-ops.
     """
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.is_finished:
-            return job
-        job.attempts += 1
-        job.state = ImportJob.State.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["attempts", "state", "started_at"])
-    if job.cancel_requested:  # cancelled while running, then redelivered: stop here
-        return _finish_cancelled(job)
-    if job.attempts > settings.PRODSIM_IMPORT_MAX_ATTEMPTS:
-        return _finish(job, error=ERROR_TOO_MANY_ATTEMPTS.format(attempts=job.attempts - 1))
-    _reset_counts(job)
+    job = IMPORTS.claim(job_id, max_attempts=settings.PRODSIM_IMPORT_MAX_ATTEMPTS)
+    if job is None or job.is_finished:
+        return job
     try:
-        catalogue_import(job=job, progress=progress)
-    except (CsvHeaderError, ImageSourceError) as exc:
-        return _finish(job, error=str(exc))
-    except ImportCancelled:
-        return _finish_cancelled(job)
+        return IMPORTS.run(job, lambda job: _import(job, progress))
     except KeyboardInterrupt:  # Ctrl-C in import_catalogue: the row in flight has rolled back
-        _finish_cancelled(job, reason=ERROR_INTERRUPTED)
+        error = ERROR_INTERRUPTED.format(done=job.rows_done, total=job.rows_total)
+        IMPORTS.end(job, state=ImportJob.State.CANCELLED, error=error)
         raise
-    return _finish(job)
+
+
+def _import(job: ImportJob, progress: ProgressCallback | None) -> None:
+    job.row_errors.all().delete()  # a rerun reports this run's problems, counted from zero
+    for name in COUNT_FIELDS:
+        setattr(job, name, 0)
+    catalogue_import(job=job, progress=progress)
 
 
 def import_job_cancel(*, job: ImportJob) -> ImportJob:
-    """Cancel an import and return its row (prodsim_site.job_cancel): a queued one ends now,
+    """Cancel an import and return its row (core.jobs.cancel): a queued one ends now,
     before any row is read; a running one stops at its next progress write (every
     PROGRESS_EVERY_ROWS rows, see catalogue_import). A finished import is left as it is."""
     with transaction.atomic():
-        return cancel_requested(ImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
+        return request_cancel(ImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
 
 
 def import_job_time_out(*, job_id: int, seconds: float) -> ImportJob | None:
     """A time limit ended the job: it fails with that reason (rows already imported stay)."""
-    job = ImportJob.objects.filter(pk=job_id).first()
-    if job is None or job.is_finished:
-        return job
-    return _finish(job, error=ERROR_TIMED_OUT.format(seconds=int(seconds)))
-
-
-def _reset_counts(job: ImportJob) -> None:
-    job.row_errors.all().delete()
-    for name in COUNT_FIELDS:
-        setattr(job, name, 0)
-
-
-def _finish(job: ImportJob, *, error: str = "", state: str | None = None) -> ImportJob:
-    job.state = state or (ImportJob.State.FAILED if error else ImportJob.State.SUCCEEDED)
-    job.error = error
-    job.finished_at = timezone.now()
-    # Not the whole row: this copy's cancel_requested may be older than the admin's request.
-    job.save(update_fields=["state", "error", "finished_at", *COUNT_FIELDS])
-    logger.info("Import %s finished: %s %s", job.pk, job.state, error)
-    return job
-
-
-def _finish_cancelled(job: ImportJob, *, reason: str = ERROR_CANCELLED_RUNNING) -> ImportJob:
-    error = reason.format(done=job.rows_done, total=job.rows_total)
-    return _finish(job, error=error, state=ImportJob.State.CANCELLED)
+    return IMPORTS.time_out(job_id, seconds=seconds)
 
 
 def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None) -> None:
@@ -158,20 +153,21 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
     job.rows_total = sum(1 for item in items if item.line > 1)
     source = _image_source(job)
     changed: list[int] = []
+    # Raises JobCancelled at the write after an admin's request; every row before it stays.
+    report = ProgressWriter(
+        job, write=lambda job: _save_progress(job, progress), every=PROGRESS_EVERY_ROWS
+    )
     try:
         for item in items:
             if isinstance(item, RowProblem):
                 _record_problem(job, item)
             else:
                 _import_row(job, item, source, changed)
-            if job.rows_done % PROGRESS_EVERY_ROWS == 0:
-                _save_progress(job, progress)
-                if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-                    raise ImportCancelled
+            report(job, done=job.rows_done)
     finally:
         if source is not None:
             source.close()
-        catalogue_changed_request(product_ids=changed)  # even a partial import changed these
+        changes.catalogue_changed(product_ids=changed)  # even a partial import changed these
     _save_progress(job, progress)
 
 

@@ -8,8 +8,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
-from similarity.services import product_deleted_request, products_changed_request
-
+from .. import changes
 from ..images import PreparedImage
 from ..importers import ProductRow
 from ..models import (
@@ -88,7 +87,7 @@ def product_upsert(
 
     Runs in one transaction (a savepoint inside the import's): a failure leaves no row and no
     newly written file behind. Concurrent upserts of one SKU serialise on the row lock.
-    notify=False: the caller (a bulk import) tells similarity about all changes at once.
+    notify=False: the caller (a bulk import) announces all changes at once.
     """
     written: list[str] = []
     try:
@@ -96,7 +95,7 @@ def product_upsert(
             result = _product_upsert(row, images, written)
             if notify and result.outcome != UpsertOutcome.UNCHANGED:
                 # Vectors follow the product within seconds (enqueued after commit).
-                products_changed_request(
+                changes.products_changed(
                     product_ids=[result.product_id], images_changed=result.images_added > 0
                 )
             return result
@@ -194,6 +193,6 @@ def product_delete(*, sku: str) -> bool:
     names = list(product.images.values_list("file", flat=True))
     with transaction.atomic():
         product.delete()
-        product_deleted_request(sku=sku)
+        changes.product_deleted(sku=sku)
         transaction.on_commit(lambda: _delete_unreferenced_files(names))
     return True

@@ -1,11 +1,10 @@
-"""Training and embedding jobs in the admin: the live page, its JSON progress and cancel."""
+"""Training and embedding jobs in the admin: the live page, its JSON progress and cancel
+(core.jobs.admin)."""
 
 from django.contrib import admin
-from django.urls import path
 
-from prodsim_site.job_cancel import CancelJobAdminMixin, CancelMessages
+from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePageTexts, LiveRow
 
-from ..admin_views import lifecycle
 from ..models import Job
 from ..selectors import job_progress, job_progress_summary
 from ..services import job_cancel
@@ -16,10 +15,27 @@ CANCEL_MESSAGES = CancelMessages(
     already_finished="Job #{pk} has already finished ({state}).",
     action_done="{cancelled} queued job(s) cancelled; {asked} running job(s) asked to stop.",
 )
+LIVE_ROWS = (
+    LiveRow("State", "state"),
+    LiveRow("Phase", "phase"),
+    LiveRow("Epoch", "epoch", "epochs"),
+    LiveRow("Loss", LiveField("loss", "fixed3")),
+    LiveRow("Validation Recall@1", LiveField("val_recall_at_1", "fixed3")),
+    LiveRow("Images/s", "images_per_s"),
+    LiveRow("ETA", LiveField("eta_s", "duration")),
+    LiveRow("Images embedded", "done", "total"),
+    LiveRow("Errors", "failed"),
+    LiveRow("Error", "error"),
+)
+LIVE_TEXTS = LivePageTexts(
+    noun="job",
+    cancel_requested="Cancellation requested: the worker stops at its next check.",
+    report_link="Show the final report",
+)
 
 
 @admin.register(Job)
-class JobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
+class JobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "kind",
@@ -34,6 +50,7 @@ class JobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
     cancel_messages = CANCEL_MESSAGES
     # Whoever may start training may stop it; viewing a job is not enough.
     cancel_permission = "similarity.train_model"
+    live_rows, live_texts = LIVE_ROWS, LIVE_TEXTS
     readonly_fields = [
         "kind",
         "state",
@@ -48,7 +65,6 @@ class JobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
         "started_at",
         "finished_at",
     ]
-    change_form_template = "admin/similarity/job/change_form.html"
 
     def has_add_permission(self, request) -> bool:
         return False  # jobs are started by training or re-embedding, not created by hand
@@ -59,29 +75,11 @@ class JobAdmin(CancelJobAdminMixin, admin.ModelAdmin):
             "similarity.train_model"
         )
 
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path(
-                "<path:object_id>/progress/",
-                view(self.progress_view),
-                name="similarity_job_progress",
-            ),
-            *self.cancel_urls(),
-            *super().get_urls(),
-        ]
-
-    def progress_view(self, request, object_id):
-        return lifecycle.job_progress_view(request, model_admin=self, object_id=object_id)
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None:
-            context["live"] = job_progress(job=obj)
-            context["can_cancel"] = self.has_cancel_permission(request)
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
     def cancel_job(self, job: Job) -> Job:
         return job_cancel(job=job)
+
+    def live_values(self, job: Job) -> dict:
+        return job_progress(job=job)
 
     @admin.display(description="Progress")
     def progress_summary(self, job: Job) -> str:

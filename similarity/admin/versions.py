@@ -1,22 +1,17 @@
 """Model versions in the admin: the train form (adding a version starts its training job) and
-each version's page: figures, comparison, gold set, online evidence, activate and roll back."""
+each version's page, with activate and roll back; the page's sections are in `version_page`."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
-
-from experiments.admin_html import version_experiments_html
 
 from ..admin_views import lifecycle
-from ..admin_views.compare import comparison_html, gold_set_html
-from ..ml.options import BACKBONES, LABEL_SOURCES, METRIC_COLUMNS, METRICS, WEIGHT_CHOICES_HELP
+from ..ml.options import BACKBONES, LABEL_SOURCES, METRICS, WEIGHT_CHOICES_HELP
 from ..models import Job, ModelVersion
-from ..selectors import rollback_target
-from ..selectors.compare import BASELINES
 from ..services import model_version_create
 from ..services.versions import DEFAULT_TRAINING
+from .version_page import VersionPageSections
 
 
 class TrainForm(forms.ModelForm):
@@ -39,7 +34,7 @@ class TrainForm(forms.ModelForm):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(VersionPageSections, admin.ModelAdmin):
     list_display = [
         "__str__",
         "status",
@@ -141,77 +136,3 @@ class ModelVersionAdmin(admin.ModelAdmin):
         # The action only chooses the version; the switch waits for the confirmation page.
         url = reverse("admin:similarity_modelversion_activate", args=[queryset.get().pk])
         return HttpResponseRedirect(url)
-
-    @admin.display(description="Serving")
-    def serving(self, version: ModelVersion) -> str:
-        if version.status == ModelVersion.Status.ACTIVE:
-            target = rollback_target()
-            if target is None:
-                return "Active (no earlier version to roll back to)."
-            url = reverse("admin:similarity_modelversion_rollback")
-            return format_html(
-                'Active. <a class="button" href="{}">Roll back to v{}…</a>', url, target.pk
-            )
-        if version.is_servable:
-            url = reverse("admin:similarity_modelversion_activate", args=[version.pk])
-            return format_html('<a class="button" href="{}">Activate v{}…</a>', url, version.pk)
-        return f"{version.status}: can be activated once it is ready."
-
-    @admin.display(description="R@1")
-    def recall_at_1(self, version: ModelVersion) -> str:
-        value = version.metrics.get("model", {}).get("recall_at_1")
-        return "–" if value is None else f"{value:.3f}"
-
-    @admin.display(description="best baseline R@1")
-    def baseline_recall_at_1(self, version: ModelVersion) -> str:
-        # Only the image baselines: the text tower's rows (text_to_image…) are not baselines.
-        metrics = version.metrics
-        values = [metrics[name].get("recall_at_1", 0) for name in BASELINES if name in metrics]
-        return f"{max(values):.3f}" if values else "–"
-
-    @admin.display(description="Held-out retrieval quality")
-    def metrics_table(self, version: ModelVersion) -> str:
-        if not version.metrics:
-            return "–"
-        header = format_html_join(
-            "", "<th>{}</th>", ((c.replace("_", " "),) for c in METRIC_COLUMNS)
-        )
-        rows = format_html_join(
-            "",
-            "<tr><th>{}</th>{}</tr>",
-            (
-                (
-                    name,
-                    format_html_join(
-                        "", "<td>{}</td>", ((f"{values.get(c, 0):.3f}",) for c in METRIC_COLUMNS)
-                    ),
-                )
-                for name, values in version.metrics.items()
-            ),
-        )
-        return format_html("<table><tr><th></th>{}</tr>{}</table>", header, rows)
-
-    @admin.display(description="Compared with the active version and the baselines")
-    def comparison(self, version: ModelVersion) -> str:
-        return comparison_html(version=version)
-
-    @admin.display(description="Gold set (admins' judged pairs)")
-    def gold_set(self, version: ModelVersion) -> str:
-        return gold_set_html(version=version)
-
-    @admin.display(description="Online evidence: A/B tests (similar items strip, CTR in %)")
-    def online_evidence(self, version: ModelVersion) -> str:
-        # The experiments app owns the counting and the intervals; the page only shows them.
-        return version_experiments_html(version=version)
-
-    @admin.display(description="Dataset")
-    def dataset_summary(self, version: ModelVersion) -> str:
-        data = version.dataset
-        if not data:
-            return "– (snapshotted when training starts)"
-        splits = data.get("images", {})
-        return (
-            f"{sum(splits.values())} images (train {splits.get('train', 0)} / validation "
-            f"{splits.get('val', 0)} / test {splits.get('test', 0)}), {data.get('labels')} "
-            f"labels ({data.get('label_source')}), sha256 {data.get('sha256', '')[:12]}"
-        )

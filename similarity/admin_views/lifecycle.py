@@ -1,21 +1,19 @@
-"""Admin pages of a version's and a job's lifecycle: the activation and rollback confirmations,
-a job's JSON progress (polled by static/js/job_progress.js). Its cancel button and action are
-prodsim_site.job_cancel's.
+"""Admin pages of a version's lifecycle: the activation and rollback confirmations. (A job's
+live page, JSON progress and cancel controls are core.jobs.admin's.)
 
-ModelVersionAdmin and JobAdmin mount these through get_urls(), inside `admin_view`: non-staff
-users are sent to the admin login; staff without the permission get 403.
+ModelVersionAdmin mounts these through get_urls(), inside `admin_view`: non-staff users are sent
+to the admin login; staff without the permission get 403.
 """
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
 
-from ..models import Job, ModelVersion
-from ..selectors import active_version, job_progress, rollback_target
+from ..models import ModelVersion
+from ..selectors import active_version, rollback_target
 from ..services import (
     VersionStateError,
     model_version_activate,
@@ -86,12 +84,3 @@ def _confirmation(model_admin, request, *, target, current, rollback: bool):
         "servable": target.is_servable,
     }
     return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
-
-
-@never_cache
-def job_progress_view(request, *, model_admin, object_id: str):
-    """The job's real state from its row, for the page's script (no template, no reload)."""
-    job = get_object_or_404(Job, pk=object_id)
-    if not model_admin.has_view_permission(request, job):
-        raise PermissionDenied
-    return JsonResponse(job_progress(job=job))

@@ -7,6 +7,7 @@ from catalog.selectors import ProductFilter
 
 from .. import fusion, vector_store
 from ..models import ModelVersion
+from ..scores import cosine_distance_to_unit
 from .serving import serving_state
 from .similar import SimilarItem
 
@@ -44,7 +45,7 @@ def recommended_for_history(
     items = []
     for n in neighbours:
         if n.product_id in products:
-            score = 1.0 - n.distance / 2.0  # cosine distance in [0, 2] → [0, 1]
+            score = cosine_distance_to_unit(n.distance)
             breakdown = fusion.Breakdown(
                 fused=score,
                 scores={**{name: None for name in fusion.SIGNALS}, "image": score},

@@ -1,5 +1,7 @@
 """What the admin's live job page shows: a training or embedding job's real state, from its row."""
 
+from core.jobs import live_state
+
 from ..models import Job
 
 
@@ -11,11 +13,8 @@ def job_progress(*, job: Job) -> dict:
     """
     progress = job.progress
     return {
-        "id": job.pk,
+        **live_state(job),
         "kind": job.kind,
-        "state": job.state,
-        "finished": job.is_finished,
-        "cancel_requested": job.cancel_requested,
         "phase": progress.get("phase", ""),
         "epoch": progress.get("epoch"),
         "epochs": progress.get("epochs"),
@@ -26,7 +25,6 @@ def job_progress(*, job: Job) -> dict:
         "done": progress.get("done"),
         "total": progress.get("total"),
         "failed": progress.get("failed", 0),
-        "error": job.error,
         "progress_summary": job_progress_summary(job=job),
     }
 

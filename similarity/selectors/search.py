@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from .. import vector_store
 from ..models import ModelVersion
+from .lexical import query_vector
 from .serving import serving_state
 
 SEARCH_LEXICAL_WEIGHT = 0.6  # words decide; pictures break ties and find unnamed looks
@@ -26,8 +27,6 @@ def search_products(*, query: str, limit: int = 240) -> list[SearchHit] | None:
 
     None when nothing is indexed yet (callers fall back to plain word matching).
     """
-    from ..services.lexical import query_vector  # NumPy only
-
     index, text = query_vector(query)
     version = serving_state().version
     encoder = text_encoder_for(version)

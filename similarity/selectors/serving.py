@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from catalog.category_paths import CATEGORY_PATH_SEPARATOR
+
 from .. import cache as similar_cache
 from .. import fusion
 from ..models import FusionWeights, LexicalIndex, MerchandisingRule, ModelVersion
@@ -28,18 +30,18 @@ class ServingState:
 
     def weights_for(self, category_path: str) -> fusion.Weights:
         """The deepest category's weights on the path, else the global row, else the defaults."""
-        levels = category_path.split(" > ") if category_path else []
+        levels = category_path.split(CATEGORY_PATH_SEPARATOR) if category_path else []
         for depth in range(len(levels), -1, -1):
-            if (row := self.weights.get(" > ".join(levels[:depth]))) is not None:
+            if (row := self.weights.get(CATEGORY_PATH_SEPARATOR.join(levels[:depth]))) is not None:
                 return row
         return fusion.Weights(**settings.PRODSIM_FUSION_WEIGHTS)
 
     def rules_scoped_to(self, *, product_id: int, category_path: str) -> list[MerchandisingRule]:
         """Active rules for this source product, its category path or everything, in order."""
-        levels = category_path.split(" > ") if category_path else []
+        levels = category_path.split(CATEGORY_PATH_SEPARATOR) if category_path else []
         rules = [*self.rules_by_product.get(product_id, ()), *self.global_rules]
         for depth in range(1, len(levels) + 1):
-            rules += self.rules_by_category.get(" > ".join(levels[:depth]), ())
+            rules += self.rules_by_category.get(CATEGORY_PATH_SEPARATOR.join(levels[:depth]), ())
         # A rule scoped to a product and a category may match twice: keep it once.
         unique = {rule.pk: rule for rule in rules}
         return sorted(unique.values(), key=lambda rule: (rule.position, rule.pk))

@@ -25,6 +25,7 @@ from catalog.selectors import ProductFacts, ProductFilter, RankingFacts
 
 from .. import fusion, vector_store
 from ..models import ModelVersion
+from ..scores import cosine_to_unit
 from . import merchandising
 from .serving import serving_state
 
@@ -351,7 +352,7 @@ def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResu
     candidates = _candidates(version, None, source, allowed, available, query.k, product_filter)
     ranked = sorted(
         (
-            (c.product_id, (1 + (c.signals.image or -1.0)) / 2)
+            (c.product_id, cosine_to_unit(c.signals.image or -1.0))
             for c in candidates
             if c.facts is not None  # active
         ),

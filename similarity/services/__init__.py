@@ -2,14 +2,8 @@
 lives in `services.pipeline`, `services.embedding` and `services.baselines`."""
 
 from .judgments import JudgmentError, judgment_record
-from .requests import (
-    catalogue_changed_request,
-    product_deleted_request,
-    products_changed_request,
-)
 from .versions import (
     VersionStateError,
-    active_version,
     job_cancel,
     model_version_activate,
     model_version_create,
@@ -20,12 +14,8 @@ __all__ = [
     "JudgmentError",
     "judgment_record",
     "VersionStateError",
-    "active_version",
     "job_cancel",
     "model_version_activate",
     "model_version_create",
     "model_version_rollback",
-    "catalogue_changed_request",
-    "product_deleted_request",
-    "products_changed_request",
 ]

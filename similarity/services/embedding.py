@@ -20,7 +20,7 @@ from .. import vector_store
 from ..ml.embedder import get_embedder
 from ..ml.preprocessing import ImageDecodeError, load_image
 from ..models import ModelVersion
-from .requests import similar_lists_stale
+from .catalogue_changes import similar_lists_stale
 
 logger = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
 """Lexical text vectors of the catalogue: build the IDF over all products, store each product's
 sparse vector, and keep single products current between rebuilds. No TensorFlow."""
 
-import functools
 import hashlib
 import logging
 
 from django.db import transaction
 
 from catalog import selectors as catalog_selectors
+from catalog.category_paths import CATEGORY_PATH_SEPARATOR
 from catalog.selectors import ProductFacts
 
 from .. import cache as similar_cache
@@ -15,7 +15,7 @@ from .. import vector_store
 from ..ml import lexical
 from ..models import LexicalIndex
 from ..selectors import current_lexical_index
-from .requests import similar_lists_stale
+from .catalogue_changes import similar_lists_stale
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def product_text(facts: ProductFacts) -> str:
             [
                 facts.title,
                 facts.brand,
-                facts.category_path.replace(" > ", " "),
+                facts.category_path.replace(CATEGORY_PATH_SEPARATOR, " "),
                 " ".join(facts.tags),
                 attribute_values,
                 facts.description[:DESCRIPTION_CHARS],
@@ -78,20 +78,6 @@ def product_texts_refresh(*, product_ids: list[int]) -> None:
         shas=[_sha(text) for text in texts],
     )
     similar_lists_stale(product_ids=product_ids)
-
-
-def query_vector(text: str) -> tuple[LexicalIndex | None, dict[int, float]]:
-    """The lexical vector of a free-text query under the current index."""
-    index = LexicalIndex.objects.filter(is_current=True).only("pk").first()
-    if index is None:
-        return None, {}
-    return index, lexical.vectorise(text, _idf(index.pk))
-
-
-@functools.lru_cache(maxsize=2)
-def _idf(index_pk: int) -> lexical.IdfTable:
-    # Parsing a large catalogue's IDF takes a while; an index never changes once built.
-    return lexical.IdfTable.from_json(LexicalIndex.objects.get(pk=index_pk).idf)
 
 
 def _sha(text: str) -> str:

@@ -7,35 +7,32 @@ The active version keeps serving throughout; a failure marks only this version f
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from celery.exceptions import SoftTimeLimitExceeded
-from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
-from prodsim_site.outages import DATABASE_OUTAGE
+from core.jobs import JobCancelled, ProgressWriter
 
 from .. import vector_store
 from ..ml.artifacts import CHECKPOINT_DIR
 from ..ml.preprocessing import PREPROCESSING_VERSION, load_image
-from ..ml.training import TrainingCancelled, TrainingConfig, train
+from ..ml.training import TrainingCancelled, TrainingConfig, TrainingResult, train
 from ..models import Job, ModelVersion
+from ..selectors import active_version
 from . import baselines
 from .datasets import catalogue_snapshot
 from .embedding import images_embed, images_to_embed
-from .jobs import job_claim, job_fail
+from .jobs import ML_JOBS
 from .text_tower import text_tower_train
-from .versions import ERROR_CANCELLED, active_version, model_version_activate
+from .versions import model_version_activate
 
 logger = logging.getLogger(__name__)
 
 PRIMARY_METRIC = "recall_at_1"
 TRAINING_FIELDS = set(TrainingConfig.__dataclass_fields__)
-
-
-class JobCancelled(Exception):
-    pass
 
 
 def _set_status(version: ModelVersion, status: str, **fields) -> None:
@@ -45,11 +42,14 @@ def _set_status(version: ModelVersion, status: str, **fields) -> None:
     version.save(update_fields=["status", *fields])
 
 
-def _report(job: Job, **progress) -> None:
-    job.progress = {**job.progress, **progress}
-    Job.objects.filter(pk=job.pk).update(progress=job.progress)
-    if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
-        raise JobCancelled()
+def _progress_writer(job: Job) -> ProgressWriter[dict]:
+    """Merges each report into the job's progress, writes it, then checks the cancel flag."""
+
+    def write(progress: dict) -> None:
+        job.progress = {**job.progress, **progress}
+        Job.objects.filter(pk=job.pk).update(progress=job.progress)
+
+    return ProgressWriter(job, write=write)
 
 
 def training_config(version: ModelVersion) -> TrainingConfig:
@@ -71,12 +71,67 @@ def load_images(records, size: int) -> np.ndarray:
     return np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
 
 
+@contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    """Records the block's seconds under `key` if it completes (timings of a whole run only)."""
+    clock = time.monotonic()
+    yield
+    timings[key] = round(time.monotonic() - clock, 1)
+
+
 def model_version_train(*, job: Job) -> ModelVersion:
-    """Run the whole pipeline for job.model_version; safe to rerun after a crash."""
+    """Run the whole pipeline for job.model_version; safe to rerun after a crash.
+
+    Raises JobCancelled at the first progress report after an admin's cancel request.
+    """
     version = job.model_version
     config = training_config(version)
+    report = _progress_writer(job)
     timings: dict[str, float] = dict(version.timings)
-    clock = time.monotonic()
+    with _timed(timings, "load_s"):
+        arrays, labels = _load_dataset(version, config)
+    with _timed(timings, "train_s"):
+        result = _train_model(version, config, arrays, labels, report)
+    job.log += f"weights: {result.weights_used}\n"
+    Job.objects.filter(pk=job.pk).update(log=job.log)
+    _set_status(
+        version,
+        ModelVersion.Status.EVALUATING,
+        weights_used=result.weights_used,
+        history=result.history,
+    )
+    with _timed(timings, "evaluate_s"):
+        report({"phase": "evaluating"})
+        metrics = _evaluate(version, config, result, arrays, labels)
+    _set_status(version, ModelVersion.Status.EMBEDDING, metrics=metrics)
+    with _timed(timings, "export_s"):
+        report({"phase": "exporting"})
+        _export(version, config, result, metrics, test_images=arrays["test"])
+    with _timed(timings, "embed_s"):
+        records = images_to_embed(version=version, only_missing=True)
+        images_embed(
+            version=version,
+            records=records,
+            progress=lambda state: report({"phase": "embedding", **state.as_dict()}),
+        )
+    with _timed(timings, "index_s"):
+        _set_status(version, ModelVersion.Status.INDEXING)
+        report({"phase": "indexing"})
+        vector_store.hnsw_index_build(version=version)
+    if version.params.get("text_tower", True):
+        with _timed(timings, "text_tower_s"):
+            report({"phase": "text tower"})
+            _train_text_tower(version)
+    _set_status(version, ModelVersion.Status.READY, timings=timings)
+    _maybe_activate(version)
+    return version
+
+
+Splits = dict[str, np.ndarray]  # "train", "val", "test"
+
+
+def _load_dataset(version: ModelVersion, config: TrainingConfig) -> tuple[Splits, Splits]:
+    """The catalogue snapshot's images and labels per split; the version records the snapshot."""
     _set_status(version, ModelVersion.Status.TRAINING, preprocessing_version=PREPROCESSING_VERSION)
     snapshot = catalogue_snapshot(label_source=version.label_source, seed=config.seed)
     arrays = {
@@ -87,89 +142,74 @@ def model_version_train(*, job: Job) -> ModelVersion:
     version.dataset = snapshot.summary()
     version.label_source = snapshot.label_source
     version.save(update_fields=["dataset", "label_source"])
-    timings["load_s"] = round(time.monotonic() - clock, 1)
+    return arrays, labels
 
-    clock = time.monotonic()
+
+def _train_model(
+    version: ModelVersion,
+    config: TrainingConfig,
+    arrays: Splits,
+    labels: Splits,
+    report: ProgressWriter[dict],
+) -> TrainingResult:
+    """Train; the ml code knows nothing of jobs, so its own cancellation becomes JobCancelled."""
     try:
-        result = train(
+        return train(
             config,
             images=arrays["train"],
             labels=labels["train"],
             val_images=arrays["val"],
             val_labels=labels["val"],
             checkpoint_dir=Path(version.artifact_dir) / CHECKPOINT_DIR,
-            progress=lambda entry: _report(job, phase="training", **entry),
-            should_cancel=lambda: Job.objects.filter(pk=job.pk, cancel_requested=True).exists(),
+            progress=lambda entry: report({"phase": "training", **entry}),
+            should_cancel=report.cancel_requested,
         )
     except TrainingCancelled:
         raise JobCancelled() from None
-    timings["train_s"] = round(time.monotonic() - clock, 1)
-    job.log += f"weights: {result.weights_used}\n"
-    Job.objects.filter(pk=job.pk).update(log=job.log)
-    _set_status(
-        version,
-        ModelVersion.Status.EVALUATING,
-        weights_used=result.weights_used,
-        history=result.history,
-    )
 
-    clock = time.monotonic()
-    _report(job, phase="evaluating")
-    gallery = np.concatenate([arrays["test"], arrays["train"], arrays["val"]])
-    gallery_labels = np.concatenate([labels["test"], labels["train"], labels["val"]])
-    metrics = baselines.evaluate_all(
+
+def _evaluate(
+    version: ModelVersion,
+    config: TrainingConfig,
+    result: TrainingResult,
+    arrays: Splits,
+    labels: Splits,
+) -> dict:
+    """The model's and the baselines' metrics: test images queried against every image."""
+    return baselines.evaluate_all(
         model=result.model,
         config=config,
         queries=arrays["test"],
         query_labels=labels["test"],
-        gallery=gallery,
-        gallery_labels=gallery_labels,
+        gallery=np.concatenate([arrays["test"], arrays["train"], arrays["val"]]),
+        gallery_labels=np.concatenate([labels["test"], labels["train"], labels["val"]]),
         metric=version.metric,
     )
-    timings["evaluate_s"] = round(time.monotonic() - clock, 1)
-    _set_status(version, ModelVersion.Status.EMBEDDING, metrics=metrics)
 
-    clock = time.monotonic()
-    _report(job, phase="exporting")
+
+def _export(
+    version: ModelVersion,
+    config: TrainingConfig,
+    result: TrainingResult,
+    metrics: dict,
+    *,
+    test_images: np.ndarray,
+) -> None:
     from ..ml.export import export_model
 
     export_model(
         result.model,
         directory=Path(version.artifact_dir),
-        check_images=arrays["test"][:8],
+        check_images=test_images[:8],
         metadata=_metadata(version, config, result, metrics),
     )
-    timings["export_s"] = round(time.monotonic() - clock, 1)
 
-    clock = time.monotonic()
-    records = images_to_embed(version=version, only_missing=True)
-    images_embed(
-        version=version,
-        records=records,
-        progress=lambda state: _report(job, phase="embedding", **state.as_dict()),
-    )
-    timings["embed_s"] = round(time.monotonic() - clock, 1)
 
-    clock = time.monotonic()
-    _set_status(version, ModelVersion.Status.INDEXING)
-    _report(job, phase="indexing")
-    vector_store.hnsw_index_build(version=version)
-    timings["index_s"] = round(time.monotonic() - clock, 1)
-
-    if version.params.get("text_tower", True):
-        clock = time.monotonic()
-        _report(job, phase="text tower")
-        version.metrics = {
-            **version.metrics,
-            **text_tower_train(
-                version=version, test_image_ids=set(version.dataset["test_image_ids"])
-            ),
-        }
-        version.save(update_fields=["metrics"])
-        timings["text_tower_s"] = round(time.monotonic() - clock, 1)
-    _set_status(version, ModelVersion.Status.READY, timings=timings)
-    _maybe_activate(version)
-    return version
+def _train_text_tower(version: ModelVersion) -> None:
+    test_image_ids = set(version.dataset["test_image_ids"])
+    metrics = text_tower_train(version=version, test_image_ids=test_image_ids)
+    version.metrics = {**version.metrics, **metrics}
+    version.save(update_fields=["metrics"])
 
 
 def _metadata(version: ModelVersion, config: TrainingConfig, result, metrics: dict) -> dict:
@@ -211,24 +251,14 @@ def _maybe_activate(version: ModelVersion) -> None:
 
 def job_run(*, job_id: int, max_attempts: int) -> Job | None:
     """Claim a train job, run it, and record the outcome; bounded attempts after crashes."""
-    job = job_claim(job_id=job_id, kind=Job.Kind.TRAIN)
+    job = ML_JOBS.claim(job_id, max_attempts=max_attempts, kind=Job.Kind.TRAIN)
     if job is None or job.is_finished:
         return job
-    if job.cancel_requested:  # asked to stop before this delivery: end it, train nothing
-        return job_fail(job=job, error=ERROR_CANCELLED, state=Job.State.CANCELLED)
-    if job.attempts > max_attempts:
-        return job_fail(job=job, error=f"gave up after {max_attempts} interrupted attempts")
-    try:
-        model_version_train(job=job)
-    except JobCancelled:
-        return job_fail(job=job, error=ERROR_CANCELLED, state=Job.State.CANCELLED)
-    except (SoftTimeLimitExceeded, *DATABASE_OUTAGE):
-        raise  # the task's policy: a time-out ends the job as timed_out, an outage is retried
-    except Exception as exc:  # the job boundary: any failure fails this version, never serving
-        logger.exception("Training job %s failed", job.pk)
-        return job_fail(job=job, error=f"{type(exc).__name__}: {exc}")
-    job.state, job.finished_at = Job.State.SUCCEEDED, timezone.now()
+    return ML_JOBS.run(job, _train)
+
+
+def _train(job: Job) -> None:
+    model_version_train(job=job)
     # Otherwise the page of a finished job would name its last step ("text tower") as the phase.
     job.progress = {**job.progress, "phase": "done"}
-    job.save(update_fields=["state", "finished_at", "progress"])
-    return job
+    ML_JOBS.end(job, state=Job.State.SUCCEEDED, fields=["progress"])

@@ -6,30 +6,20 @@ redelivered task continues after the cursor, and every write is an upsert, so a 
 never duplicates a vector.
 """
 
-import logging
-
-from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 
-from prodsim_site.outages import DATABASE_OUTAGE
+from core.jobs import JobCancelled, ProgressWriter
+from core.tasks import enqueue_on_commit
 
 from ..models import Job, ModelVersion
 from .embedding import DEFAULT_BATCH_SIZE, EmbedProgress, images_embed, images_to_embed
-from .jobs import job_claim, job_end
+from .jobs import ML_JOBS
 from .versions import ERROR_CANCELLED
 
-logger = logging.getLogger(__name__)
+REEMBED_TASK = "similarity.tasks.model_version_reembed_task"
 
-ERROR_TOO_MANY_ATTEMPTS = "gave up after {attempts} interrupted attempts"
-
-
-class EmbedCancelled(Exception):
-    """An admin cancelled the job; the vectors written so far stay (each batch is complete)."""
-
-    def __init__(self, state: EmbedProgress):
-        super().__init__(f"{ERROR_CANCELLED} after {state.done} images")
-        self.state = state
+ERROR_CANCELLED_AFTER = ERROR_CANCELLED + " after {done} images"
 
 
 def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
@@ -44,7 +34,7 @@ def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
             .first()
         )
         if job is not None and job.cancel_requested:  # cancelled while no one was running it
-            job_end(job=job, state=Job.State.CANCELLED, error=ERROR_CANCELLED)
+            ML_JOBS.end(job, state=Job.State.CANCELLED, error=ERROR_CANCELLED)
             job = None
         if job is None:
             job = Job.objects.create(
@@ -67,21 +57,25 @@ def _run(job: Job, *, batch_size: int, progress=None) -> EmbedProgress:
         version=version, only_missing=job.params["only_missing"], after_id=cursor
     )
 
-    def record(state: EmbedProgress) -> None:
+    def write(state: EmbedProgress) -> None:
         Job.objects.filter(pk=job.pk).update(progress={**state.as_dict(), "resumed_after": cursor})
         if progress:
             progress(state)
-        if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
-            raise EmbedCancelled(state)
 
+    # After each batch: the vectors written so far stay (every batch is complete).
+    report = ProgressWriter(
+        job,
+        write=write,
+        cancelled_message=lambda state: ERROR_CANCELLED_AFTER.format(done=state.done),
+    )
     try:
         state = images_embed(
-            version=version, records=records, batch_size=batch_size, progress=record
+            version=version, records=records, batch_size=batch_size, progress=report
         )
-    except EmbedCancelled:
-        job_end(job=job, state=Job.State.CANCELLED, error=ERROR_CANCELLED)
+    except JobCancelled:
+        ML_JOBS.end(job, state=Job.State.CANCELLED, error=ERROR_CANCELLED)
         raise
-    job_end(job=job, state=Job.State.SUCCEEDED)
+    ML_JOBS.end(job, state=Job.State.SUCCEEDED)
     return state
 
 
@@ -94,7 +88,8 @@ def reembed(
 ) -> EmbedProgress:
     """Embed the catalogue's images with `version`, continuing an interrupted run if any.
 
-    Raises EmbedCancelled when an admin cancels the run's job (the job then ends `cancelled`).
+    Raises JobCancelled (its payload: the EmbedProgress so far) when an admin cancels the
+    run's job; the job then ends `cancelled`.
     """
     job = _resumable_job(version, only_missing)
     return _run(job, batch_size=batch_size, progress=progress)
@@ -105,35 +100,20 @@ def reembed_request(
     *, version: ModelVersion, only_missing: bool, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> Job:
     """Queue a re-embedding of the catalogue for the `ml` worker (enqueued after commit)."""
-    from ..tasks import model_version_reembed_task  # tasks import services
-
     job = Job.objects.create(
         kind=Job.Kind.EMBED,
         model_version=version,
         params={"only_missing": only_missing, "batch_size": batch_size},
     )
-    model_version_reembed_task.delay_on_commit(job.pk)
+    enqueue_on_commit(REEMBED_TASK, job.pk)
     return job
 
 
 def embed_job_run(*, job_id: int, max_attempts: int) -> Job | None:
     """Claim a queued (or interrupted) embed job and run it; bounded attempts after crashes
-    (services.jobs.job_claim)."""
-    job = job_claim(job_id=job_id, kind=Job.Kind.EMBED)
+    (core.jobs.JobLifecycle.claim). A run that raises fails this job, never the version."""
+    job = ML_JOBS.claim(job_id, max_attempts=max_attempts, kind=Job.Kind.EMBED)
     if job is None or job.is_finished:
         return job
-    if job.cancel_requested:  # asked to stop before this delivery: end it, embed nothing
-        return job_end(job=job, state=Job.State.CANCELLED, error=ERROR_CANCELLED)
-    if job.attempts > max_attempts:
-        error = ERROR_TOO_MANY_ATTEMPTS.format(attempts=max_attempts)
-        return job_end(job=job, state=Job.State.FAILED, error=error)
-    try:
-        _run(job, batch_size=job.params.get("batch_size", DEFAULT_BATCH_SIZE))
-    except EmbedCancelled:
-        return job
-    except (SoftTimeLimitExceeded, *DATABASE_OUTAGE):
-        raise  # task policy: a time-out ends it as timed_out; an outage is retried from the cursor
-    except Exception as exc:  # the job boundary: a broken run fails this job, never the version
-        logger.exception("Embed job %s failed", job.pk)
-        return job_end(job=job, state=Job.State.FAILED, error=f"{type(exc).__name__}: {exc}")
-    return job
+    batch_size = job.params.get("batch_size", DEFAULT_BATCH_SIZE)
+    return ML_JOBS.run(job, lambda job: _run(job, batch_size=batch_size))

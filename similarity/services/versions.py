@@ -10,13 +10,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from prodsim_site.job_cancel import cancel_requested
+from core.jobs import request_cancel
+from core.tasks import enqueue_on_commit
 
 from .. import cache as similar_cache
 from ..models import Job, ModelVersion
-from ..selectors import active_version, rollback_target  # noqa: F401 - services re-exports it
+from ..selectors import rollback_target
 
 logger = logging.getLogger(__name__)
+
+TRAIN_TASK = "similarity.tasks.model_version_train_task"
 
 ERROR_NOT_SERVABLE = "version v{pk} is {status}; only a ready or archived version can be activated"
 ERROR_NO_PREVIOUS = "there is no earlier ready version to roll back to"
@@ -59,9 +62,7 @@ def model_version_create(
     version.save(update_fields=["artifact_dir"])
     job = Job.objects.create(kind=Job.Kind.TRAIN, model_version=version)
     if enqueue:
-        from ..tasks import model_version_train_task  # tasks import services
-
-        model_version_train_task.delay_on_commit(job.pk)
+        enqueue_on_commit(TRAIN_TASK, job.pk)
     return version
 
 
@@ -103,7 +104,7 @@ def job_cancel(*, job: Job) -> Job:
     The row lock orders this against the worker's claim (pipeline.job_run): either the job is
     cancelled before any work, or the worker has it and sees the flag.
     """
-    job = cancel_requested(Job, job.pk, queued_error=ERROR_CANCELLED)
+    job = request_cancel(Job, job.pk, queued_error=ERROR_CANCELLED)
     if job.state != Job.State.CANCELLED:
         return job
     version = job.model_version

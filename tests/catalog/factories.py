@@ -8,7 +8,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from catalog.images import prepare_image
+from catalog.importers import ProductRow
 from catalog.models import Product
+from catalog.services import product_upsert
+from catalog.services.products import ImageToAttach
 
 CSV_HEADER = [
     "sku",
@@ -122,3 +126,46 @@ def shape_catalogue(*, groups_per_shape: int = 1, colours: int = 4, images_per_p
                 product_upsert(row=row, images=images)
                 products.append(Product.objects.get(sku=sku))
     return products
+
+
+def add_product(sku, title, *, category="Home > Kitchen > Mugs", price="9.90", image=None, **extra):
+    """Create or update a product through the catalogue service, as an import row would."""
+    images = []
+    if image is not None:
+        prepared = prepare_image(image, max_bytes=10**6, max_pixels=10**6)
+        images = [ImageToAttach(prepared=prepared, source_name=f"{sku}.jpg")]
+    row = ProductRow(
+        line=2,
+        sku=sku,
+        title=title,
+        price=Decimal(price),
+        currency="EUR",
+        category_path=category,
+        **extra,
+    )
+    product_upsert(row=row, images=images)
+
+
+def shape_catalogue_files(folder) -> tuple:
+    """The shapes catalogue of the similarity tests as an upload: a CSV and a zip of its images."""
+    rows, images = [], {}
+    for shape in SHAPES:
+        for group in range(2):
+            for colour_index, colour in enumerate(COLOURS[:3]):
+                sku = f"{shape}-{group}-{colour_index}".upper()
+                images[f"{sku}.png"] = shape_image(shape, colour, offset=group)
+                rows.append(
+                    {
+                        "sku": sku,
+                        "title": f"{shape} {colour_index}",
+                        "price": "10",
+                        "category": f"Shapes > {shape}",
+                        "group_id": f"{shape}-{group}",
+                        "images": f"{sku}.png",
+                    }
+                )
+    header = ["sku", "title", "price", "category", "group_id", "images"]
+    csv_path, zip_path = folder / "shop.csv", folder / "images.zip"
+    csv_path.write_bytes(csv_bytes(rows, header=header))
+    zip_path.write_bytes(zip_bytes(images))
+    return csv_path, zip_path

@@ -6,7 +6,7 @@ from catalog.models import ImportJob
 from catalog.services import import_job_run
 from tests.staff import login, non_staff_user, staff_user
 
-from .factories import csv_bytes, image_bytes, zip_bytes
+from .factories import add_product, csv_bytes, image_bytes, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -159,9 +159,7 @@ def test_images_must_be_a_zip(admin_client):
 
 
 def test_product_admin_lists_with_thumbnails(admin_client):
-    from .test_views import add
-
-    add("MUG-1", "Red mug", image=image_bytes())
+    add_product("MUG-1", "Red mug", image=image_bytes())
     page = admin_client.get(reverse("admin:catalog_product_changelist")).content.decode()
     assert "MUG-1" in page and '<img src="/media/products/' in page
 
@@ -173,9 +171,7 @@ def test_admin_edits_and_deletes_notify_similarity(
     from catalog.models import Product
     from similarity import cache as similar_cache
 
-    from .test_views import add
-
-    add("MUG-1", "Red mug", image=image_bytes())
+    add_product("MUG-1", "Red mug", image=image_bytes())
     product = Product.objects.get(sku="MUG-1")
     key = similar_cache.entry_key(sku="MUG-1", params={"k": 3})
     change_url = reverse("admin:catalog_product_change", args=[product.pk])

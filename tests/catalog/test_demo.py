@@ -16,9 +16,9 @@ from catalog.demo import (
     PATTERN_WORDS,
     STYLE_WORDS,
     TITLE_DASH,
-    _group_sizes,
     write_demo_catalogue,
 )
+from catalog.demo.catalogue import _group_sizes
 
 PRODUCTS_PER_CATEGORY = 8  # 80 rows, ~120 images: one generation takes about a second
 HEADER = (

@@ -5,8 +5,8 @@ import random
 import pytest
 from PIL import ImageChops, ImageStat
 
-from catalog.demo import COLOURS
-from catalog.demo_images import (
+from catalog.demo import (
+    COLOURS,
     PATTERNS,
     SHAPES,
     ImageSpec,

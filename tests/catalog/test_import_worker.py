@@ -5,7 +5,7 @@ import pytest
 from catalog.models import ImportJob, Product
 from catalog.services import import_job_create
 from similarity.models import LexicalIndex, ProductText
-from tests.conftest import wait_for
+from tests.processes import wait_for
 
 from .factories import csv_bytes, image_bytes, write, zip_bytes
 

@@ -8,14 +8,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from experiments import selectors, services
-from experiments.models import Click, Experiment, Impression
+from experiments.models import Experiment, Impression
 from experiments.services import ExperimentStateError
 from experiments.stats import difference_interval, wilson_interval
 from similarity.models import ModelVersion
 from similarity.selectors import similar_products
-from tests.similarity.test_vector_store import version
+from tests.similarity.vector_store.factories import version
 
-from .conftest import running
+from .factories import impressions, running
 
 pytestmark = pytest.mark.django_db
 
@@ -102,28 +102,6 @@ def test_stopping_or_losing_the_candidate_ends_the_split(client, shop):
     services.experiment_stop(experiment=experiment)
     assert similar_skus(client.get("/products/SQUARE-0-0/")) == ACTIVE_ORDER
     assert set(Impression.objects.values_list("arm", "experiment")) == {("", None)}
-
-
-def impressions(experiment, version, arm: str, count: int, clicks: list[int], widget="similar"):
-    """`count` impressions; clicks[i] clicks on the i-th."""
-    product = Impression._meta.get_field("shown_product").related_model.objects.first()
-    rows = Impression.objects.bulk_create(
-        Impression(
-            widget=widget,
-            shown_product=product,
-            position=1 + i % 8,
-            model_version=version,
-            experiment=experiment,
-            arm=arm,
-            session_hash=f"{i:064}",
-        )
-        for i in range(count)
-    )
-    Click.objects.bulk_create(
-        Click(impression=row, session_hash=row.session_hash)
-        for row, n in zip(rows, clicks, strict=False)
-        for _ in range(n)
-    )
 
 
 def test_results_count_each_arm_and_compare_their_ctr(shop):

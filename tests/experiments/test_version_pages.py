@@ -9,10 +9,9 @@ from experiments import services
 from experiments.admin_html import NO_EXPERIMENTS, VERDICT_BETTER, VERDICT_OPEN
 from experiments.models import Experiment
 from experiments.selectors import version_experiments
-from tests.similarity.test_vector_store import version
+from tests.similarity.vector_store.factories import version
 
-from .conftest import running
-from .test_experiments import impressions
+from .factories import impressions, running
 
 
 def evidence(admin_client, v) -> str:

@@ -6,7 +6,6 @@ that restarts a server starts its own under tmp_path through the same prodsim_si
 helpers, pointed there by PRODSIM_VAR_DIR.
 """
 
-import contextlib
 import json
 import os
 import shutil
@@ -15,55 +14,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 import pytest
 import redis
 
-from tests.conftest import database_url_for_subprocess
+from tests.processes import database_url_for_subprocess
 
-ROOT = Path(__file__).resolve().parents[2]
+from .processes import ROOT, PrivateServices, Worker, wait_until
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).parent == Path(__file__).parent:
             item.add_marker(pytest.mark.faults)
-
-
-@dataclass
-class Worker:
-    """A running `celery worker` (prefork, one child) and its log file."""
-
-    process: subprocess.Popen
-    log: Path
-    extra: dict = field(default_factory=dict)
-
-    def child_pids(self) -> list[int]:
-        return [child.pid for child in psutil.Process(self.process.pid).children()]
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-
-def wait_until(predicate, *, timeout: float, worker: Worker | None = None, what: str = ""):
-    """Poll predicate() until truthy; fail with the worker's log when it times out or dies."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        if worker is not None and not worker.alive():
-            pytest.fail(f"worker exited with {worker.process.returncode}:\n{worker.output()}")
-        time.sleep(0.1)
-    log = worker.output()[-6000:] if worker else ""
-    pytest.fail(f"not within {timeout}s: {what}\n{log}")
 
 
 @pytest.fixture
@@ -173,113 +137,6 @@ def tiny_artifact(tmp_path_factory) -> Path:
     check = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
     export_model(keras.Model(inputs, outputs), directory=directory, metadata={}, check_images=check)
     return directory
-
-
-def tiny_version(artifact: Path, *, status: str = "ready"):
-    from similarity.models import ModelVersion
-
-    return ModelVersion.objects.create(
-        status=status,
-        backbone="small_cnn",
-        weights="none",
-        input_size=32,
-        embedding_dim=8,
-        artifact_dir=str(artifact),
-    )
-
-
-class PrivateServices:
-    """prodsim's embedded PostgreSQL and Valkey under a private var dir (restartable)."""
-
-    def __init__(self, var_dir: Path):
-        self.var_dir = var_dir
-
-    @contextmanager
-    def _here(self):
-        saved = {name: os.environ.get(name) for name in ("PRODSIM_VAR_DIR", "PRODSIM_VALKEY_PORT")}
-        os.environ["PRODSIM_VAR_DIR"] = str(self.var_dir)
-        os.environ.pop("PRODSIM_VALKEY_PORT", None)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-    def start_valkey(self) -> str:
-        from prodsim_site.embedded import paths, valkey
-
-        with self._here():
-            valkey.start()
-            return paths.valkey_url(db=1)
-
-    def restart_valkey(self) -> None:
-        from prodsim_site.embedded import valkey
-
-        with self._here():
-            assert valkey.stop() is True
-            valkey.start()
-
-    def start_postgres(self) -> None:
-        from prodsim_site.embedded import postgres
-
-        with self._here():
-            postgres.start()
-
-    def restart_postgres(self) -> None:
-        from prodsim_site.embedded import postgres
-
-        with self._here():
-            assert postgres.stop() is True
-            postgres.start()
-
-    def postgres_connect(self):
-        import psycopg
-
-        from prodsim_site.embedded import paths
-
-        with self._here():
-            host = str(paths.postgres_socket_dir())
-        return psycopg.connect(host=host, user="postgres", dbname="prodsim", autocommit=True)
-
-    def env(self) -> dict:
-        """Environment for a manage.py or worker child that uses these servers."""
-        return {
-            "PRODSIM_VAR_DIR": str(self.var_dir),
-            "PRODSIM_VALKEY_PORT": None,
-            "DATABASE_URL": None,
-            "REDIS_URL": None,
-        }
-
-    def manage(self, *args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
-        environment = {**os.environ, **self.env(), **(extra_env or {})}
-        environment = {key: value for key, value in environment.items() if value is not None}
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result
-
-    def stop(self) -> None:
-        from prodsim_site.embedded import postgres
-
-        try:
-            with self._here():
-                postgres.stop()
-        finally:
-            # SIGTERM is Valkey's own graceful shutdown; valkey.stop() (exercised by the restart
-            # test) waits out the client's reconnect retries, seconds a teardown need not spend.
-            pid_file = self.var_dir / "valkey" / "valkey.pid"
-            if pid_file.exists():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from similarity.services.lexical import lexical_index_rebuild
 from similarity.services.reembed import reembed
 from tests.catalog.factories import shape_catalogue
 
-from .conftest import tiny_version
+from .factories import tiny_version
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -18,7 +18,7 @@ from similarity.services import model_version_create
 from similarity.services.reembed import reembed_request
 from tests.catalog.factories import csv_bytes, write
 
-from .conftest import tiny_version
+from .factories import tiny_version
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

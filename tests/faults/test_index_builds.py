@@ -15,10 +15,11 @@ from similarity.services import model_version_activate, model_version_create
 from similarity.services.pipeline import job_run
 from similarity.services.reembed import reembed
 from tests.catalog.factories import shape_catalogue
-from tests.conftest import database_url_for_subprocess
-from tests.similarity.test_pipeline import TINY
+from tests.processes import database_url_for_subprocess
+from tests.similarity.factories import TINY
 
-from .conftest import tiny_version, wait_until
+from .factories import tiny_version
+from .processes import wait_until
 
 BUILDS = {
     "image": (vector_store.hnsw_index_build, vector_store.index_name),
@@ -94,7 +95,7 @@ def build_then_crash(*, version, test_image_ids):
 def build_then_cancel(*, version, test_image_ids):
     vector_store.text_hnsw_index_build(version=version)
     Job.objects.filter(model_version=version).update(cancel_requested=True)
-    from similarity.services.pipeline import JobCancelled
+    from core.jobs import JobCancelled
 
     raise JobCancelled()
 

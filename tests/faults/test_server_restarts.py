@@ -12,7 +12,7 @@ from catalog.tasks import catalogue_import_task
 from prodsim_site.celery import app
 from tests.catalog.factories import csv_bytes, write
 
-from .conftest import wait_until
+from .processes import wait_until
 
 pytestmark = [pytest.mark.worker]
 

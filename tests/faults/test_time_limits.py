@@ -14,7 +14,8 @@ from similarity.models import ImageEmbedding, Job
 from similarity.tasks import model_version_reembed_task
 from tests.catalog.factories import csv_bytes, shape_catalogue, write
 
-from .conftest import tiny_version, wait_until
+from .factories import tiny_version
+from .processes import wait_until
 
 PROJECT_APPS = ("catalog.", "similarity.", "prodsim_site.")
 

@@ -19,7 +19,8 @@ from similarity.services.reembed import reembed, reembed_request
 from similarity.tasks import products_embed_task
 from tests.catalog.factories import shape_catalogue
 
-from .conftest import tiny_version, wait_until
+from .factories import tiny_version
+from .processes import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from catalog.models import Product
-from prodsim_site import checks
-from prodsim_site.models import PartnerApiKey
+from core import checks
+from partners.models import PartnerApiKey
 from tests.catalog.factories import product
 
 ROOT = Path(__file__).resolve().parents[2]

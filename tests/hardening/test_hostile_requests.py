@@ -14,7 +14,7 @@ from django.test.client import encode_multipart
 from PIL import Image
 
 from catalog.models import Category, Product
-from prodsim_site.models import PartnerApiKey
+from partners.models import PartnerApiKey
 from tests.catalog.factories import image_bytes, product
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from similarity import vector_store
-from similarity.ml.evaluation import InvalidEmbeddings
+from similarity.ml.validation import InvalidEmbeddings
 from similarity.models import ImageEmbedding, ModelVersion, ProductEmbedding
 from similarity.services import embedding as embedding_service
 from tests.catalog.factories import shape_catalogue

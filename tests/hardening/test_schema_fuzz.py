@@ -20,8 +20,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from prodsim_site.middleware import ERROR_UNSTORABLE_TEXT
-from prodsim_site.models import PartnerApiKey
+from core.middleware import ERROR_UNSTORABLE_TEXT
+from partners.models import PartnerApiKey
 from tests.catalog.factories import product
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"

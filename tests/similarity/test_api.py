@@ -4,7 +4,7 @@ from catalog.models import Product
 from similarity.services.lexical import lexical_index_rebuild
 from tests.catalog.factories import product, shape_catalogue
 
-from .test_vector_store import store, unit, version
+from .vector_store.factories import store, unit, version
 
 pytestmark = pytest.mark.django_db
 

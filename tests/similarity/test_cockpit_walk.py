@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from similarity.models import Job, ModelVersion
-from tests.test_browser import shape_catalogue_files
+from tests.catalog.factories import shape_catalogue_files
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from similarity.selectors import recommended_for_history
 from tests.catalog.factories import shape_catalogue
 
-from .test_vector_store import store, unit, version
+from .vector_store.factories import store, unit, version
 
 pytestmark = pytest.mark.django_db
 

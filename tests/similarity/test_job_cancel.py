@@ -6,17 +6,17 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from core.jobs import JobCancelled
 from similarity import vector_store
 from similarity.admin.jobs import CANCEL_MESSAGES
 from similarity.models import Job, ModelVersion
 from similarity.services import job_cancel, model_version_activate, model_version_create
 from similarity.services.pipeline import job_run
-from similarity.services.reembed import EmbedCancelled, embed_job_run, reembed, reembed_request
+from similarity.services.reembed import embed_job_run, reembed, reembed_request
 from similarity.services.versions import ERROR_CANCELLED
 from similarity.tasks import model_version_train_task
 from tests.catalog.factories import shape_catalogue
-
-from .test_pipeline import TINY, train_tiny
+from tests.similarity.factories import TINY, train_tiny
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,7 @@ def test_a_running_embed_job_stops_after_the_batch_in_which_it_was_cancelled():
         seen.append(state.done)
         job_cancel(job=Job.objects.get(kind="embed", state="running"))
 
-    with pytest.raises(EmbedCancelled, match=f"^{ERROR_CANCELLED} after 4 images$"):
+    with pytest.raises(JobCancelled, match=f"^{ERROR_CANCELLED} after 4 images$"):
         reembed(version=version, only_missing=False, batch_size=4, progress=admin_clicks_cancel)
 
     job = Job.objects.get(kind="embed")

@@ -8,21 +8,20 @@ from django.utils import timezone
 from catalog.models import Category, Product
 from similarity.models import MerchandisingRule
 from similarity.selectors import SimilarQuery, similar_products_for
-
-from .test_serving_query import _image_only, build
+from tests.similarity.factories import image_only_weights, vector_catalogue
 
 pytestmark = pytest.mark.django_db
 
 
 def skus(source, **query) -> list[str]:
     result = similar_products_for(
-        product=source, query=SimilarQuery(k=5, weights=_image_only(), **query)
+        product=source, query=SimilarQuery(k=5, weights=image_only_weights(), **query)
     )
     return [item.product.sku for item in result.items]
 
 
 def test_block_removes_the_product_and_keeps_k():
-    products, _ = build()
+    products, _ = vector_catalogue()
     before = skus(products[0])
     MerchandisingRule.objects.create(
         kind="block", source_product=products[0], target_product=Product.objects.get(sku=before[0])
@@ -33,7 +32,7 @@ def test_block_removes_the_product_and_keeps_k():
 
 
 def test_pin_puts_a_product_at_its_position_within_the_filters():
-    products, _ = build()
+    products, _ = vector_catalogue()
     target = products[41]  # a plate (41 % 4 == 1), in stock
     MerchandisingRule.objects.create(
         kind="pin",
@@ -50,7 +49,7 @@ def test_pin_puts_a_product_at_its_position_within_the_filters():
 
 
 def test_boost_and_bury_reorder_by_brand_or_tag():
-    products, _ = build()
+    products, _ = vector_catalogue()
     plain = skus(products[0])
     last_brand = Product.objects.get(sku=plain[-1]).brand
     MerchandisingRule.objects.create(kind="boost", brand=last_brand, factor=10)
@@ -62,7 +61,7 @@ def test_boost_and_bury_reorder_by_brand_or_tag():
 
 
 def test_rules_outside_their_validity_or_scope_do_nothing():
-    products, _ = build()
+    products, _ = vector_catalogue()
     plain = skus(products[0])
     target = Product.objects.get(sku=plain[0])
     now = timezone.now()
@@ -80,7 +79,7 @@ def test_rules_outside_their_validity_or_scope_do_nothing():
 
 
 def test_out_of_stock_can_be_excluded_shop_wide(settings):
-    products, _ = build()
+    products, _ = vector_catalogue()
     settings.PRODSIM_EXCLUDE_OUT_OF_STOCK = True
     result = similar_products_for(product=products[1], query=SimilarQuery(k=60))
     assert result.k_returned == 60

@@ -5,9 +5,8 @@ import pytest
 from similarity.models import ImageEmbedding, Job
 from similarity.services import model_version_create
 from tests.catalog.factories import shape_catalogue
-from tests.conftest import wait_for
-
-from .test_pipeline import TINY
+from tests.processes import wait_for
+from tests.similarity.factories import TINY
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

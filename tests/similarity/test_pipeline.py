@@ -11,32 +11,9 @@ from similarity.models import ImageEmbedding, Job, ModelVersion, ProductEmbeddin
 from similarity.services import model_version_create
 from similarity.services.pipeline import job_run
 from tests.catalog.factories import shape_catalogue
+from tests.similarity.factories import TINY, train_tiny
 
-pytestmark = pytest.mark.django_db
-
-TINY = {
-    "backbone": "small_cnn",
-    "weights": "none",
-    "input_size": 32,
-    "embedding_dim": 8,
-    "epochs": 2,
-    "label_source": "group",
-    "labels_per_batch": 4,
-    "images_per_label": 2,
-}
-
-
-@pytest.fixture(autouse=True)
-def models_root(settings, tmp_path):
-    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
-    return settings.PRODSIM_MODELS_ROOT
-
-
-def train_tiny(**overrides) -> tuple[ModelVersion, Job]:
-    version = model_version_create(enqueue=False, **{**TINY, **overrides})
-    job = job_run(job_id=version.jobs.get().pk, max_attempts=3)
-    version.refresh_from_db()
-    return version, job
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
 
 def test_training_embeds_indexes_and_activates_the_first_version(models_root):

@@ -9,10 +9,9 @@ from similarity.models import ImageEmbedding, Job, ModelVersion
 from similarity.services import model_version_activate, model_version_rollback
 from similarity.services.reembed import reembed
 from tests.catalog.factories import shape_catalogue
+from tests.similarity.factories import train_tiny
 
-from .test_pipeline import models_root, train_tiny  # noqa: F401 - fixture re-export
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
 
 class Interrupt(Exception):

@@ -6,10 +6,9 @@ from catalog.models import Product
 from similarity.selectors import search_products
 from similarity.services.lexical import lexical_index_rebuild, product_texts_refresh
 from tests.catalog.factories import product, shape_catalogue
+from tests.similarity.factories import train_tiny
 
-from .test_pipeline import models_root, train_tiny  # noqa: F401 - fixture re-export
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
 
 def sku_of(hits) -> list[str]:

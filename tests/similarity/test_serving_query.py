@@ -1,74 +1,16 @@
 """The serving query: guaranteed k under filters, fallback tiers, diversity, collapse."""
 
-from decimal import Decimal
-
 import numpy as np
 import pytest
 
-from catalog.models import Category, Product, ProductImage
+from catalog.models import Product
 from similarity import vector_store
 from similarity.models import ModelVersion
 from similarity.selectors import SimilarQuery, similar_products_for
 from similarity.selectors.similar import TIER_CATEGORY, TIER_IMAGE
+from tests.similarity.factories import image_only_weights, vector_catalogue
 
 pytestmark = pytest.mark.django_db
-
-DIM = 8
-CATEGORIES = ["Home > Mugs", "Home > Plates", "Fashion > Hats", "Fashion > Shoes"]
-
-
-def build(count: int = 80, seed: int = 3, **per_product):
-    """`count` products with random unit vectors; product i is in CATEGORIES[i % 4], brand
-    B{i % 5}, price 10 + i, in stock unless i % 10 == 0, group G{i // 2} (pairs of variants)."""
-    rng = np.random.default_rng(seed)
-    categories = {}
-    for path in CATEGORIES:
-        parent, _ = Category.objects.get_or_create(
-            path=path.split(" > ")[0],
-            defaults={"name": path.split(" > ")[0], "slug": path.split(" > ")[0].lower()},
-        )
-        categories[path] = Category.objects.create(
-            path=path,
-            name=path.split(" > ")[1],
-            parent=parent,
-            slug=path.lower().replace(" > ", "-"),
-        )
-    products, images = [], []
-    for i in range(count):
-        p = Product.objects.create(
-            sku=f"P{i:03}",
-            title=f"Product {i}",
-            price=Decimal(10 + i),
-            brand=f"B{i % 5}",
-            category=categories[CATEGORIES[i % 4]],
-            in_stock=i % 10 != 0,
-            group_id=f"G{i // 2}",
-        )
-        products.append(p)
-        images.append(
-            ProductImage.objects.create(
-                product=p,
-                file=f"products/{i}.jpg",
-                sha256=f"{i:064}",
-                width=1,
-                height=1,
-                is_primary=True,
-            )
-        )
-    vectors = rng.normal(size=(count, DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    version = ModelVersion.objects.create(
-        backbone="small_cnn", weights="none", input_size=32, embedding_dim=DIM, status="active"
-    )
-    vector_store.image_embeddings_upsert(
-        version=version,
-        image_ids=[i.pk for i in images],
-        shas=[i.sha256 for i in images],
-        vectors=vectors,
-    )
-    vector_store.product_embeddings_refresh(version=version, product_ids=[p.pk for p in products])
-    vector_store.hnsw_index_build(version=version)
-    return products, vectors
 
 
 def skus(result) -> list[str]:
@@ -87,7 +29,7 @@ def skus(result) -> list[str]:
     ],
 )
 def test_exactly_k_or_all_that_exist(query, expected_count):
-    products, _ = build()
+    products, _ = vector_catalogue()
     source = products[0]
     result = similar_products_for(product=source, query=query)
 
@@ -105,9 +47,9 @@ def test_exactly_k_or_all_that_exist(query, expected_count):
 
 
 def test_unfiltered_results_are_the_exact_nearest_neighbours():
-    products, vectors = build()
+    products, vectors = vector_catalogue()
     result = similar_products_for(
-        product=products[0], query=SimilarQuery(k=5, weights=_image_only())
+        product=products[0], query=SimilarQuery(k=5, weights=image_only_weights())
     )
     distances = 1 - vectors[2:] @ vectors[0]  # products 0 and 1 are one variant group
     assert skus(result) == [f"P{i + 2:03}" for i in np.argsort(distances)[:5]]
@@ -115,7 +57,7 @@ def test_unfiltered_results_are_the_exact_nearest_neighbours():
 
 
 def test_price_band_and_stock_filters():
-    products, _ = build()
+    products, _ = vector_catalogue()
     source = products[40]  # price 50
     result = similar_products_for(
         product=source, query=SimilarQuery(k=50, price_band=0.1, in_stock_only=True)
@@ -126,7 +68,7 @@ def test_price_band_and_stock_filters():
 
 
 def test_variants_are_excluded_unless_asked_for():
-    products, _ = build()
+    products, _ = vector_catalogue()
     default = similar_products_for(product=products[0], query=SimilarQuery(k=79))
     assert "P001" not in skus(default) and default.k_returned == 78
     with_variants = similar_products_for(
@@ -136,7 +78,7 @@ def test_variants_are_excluded_unless_asked_for():
 
 
 def test_near_duplicate_variants_collapse_to_one():
-    products, vectors = build()
+    products, vectors = vector_catalogue()
     # Make products 2 and 3 (one group) identical pictures, and closest to product 0.
     version = ModelVersion.objects.get()
     ids = [products[2].images.get(), products[3].images.get()]
@@ -150,19 +92,19 @@ def test_near_duplicate_variants_collapse_to_one():
         version=version, product_ids=[products[2].pk, products[3].pk]
     )
     result = similar_products_for(
-        product=products[0], query=SimilarQuery(k=5, weights=_image_only())
+        product=products[0], query=SimilarQuery(k=5, weights=image_only_weights())
     )
     assert skus(result)[0] in {"P002", "P003"}
     assert len({"P002", "P003"} & set(skus(result))) == 1
 
 
 def test_mmr_diversifies_the_list():
-    products, vectors = build()
+    products, vectors = vector_catalogue()
     plain = similar_products_for(
-        product=products[0], query=SimilarQuery(k=6, weights=_image_only())
+        product=products[0], query=SimilarQuery(k=6, weights=image_only_weights())
     )
     diverse = similar_products_for(
-        product=products[0], query=SimilarQuery(k=6, weights=_image_only(), diversity=0.3)
+        product=products[0], query=SimilarQuery(k=6, weights=image_only_weights(), diversity=0.3)
     )
     assert skus(diverse)[0] == skus(plain)[0]  # the best match always leads
 
@@ -175,15 +117,9 @@ def test_mmr_diversifies_the_list():
 
 
 def test_fallback_fills_with_the_newest_of_the_category_and_says_so():
-    products, _ = build(count=8)
+    products, _ = vector_catalogue(count=8)
     ModelVersion.objects.update(status="ready")  # no active version: no vectors to use
     result = similar_products_for(product=products[0], query=SimilarQuery(k=3))
     assert [item.tier for item in result.items] == [TIER_CATEGORY]
     assert skus(result) == ["P004"]  # the only other mug (0, 4 are mugs; 1 is 0's variant)
     assert result.model_version is None
-
-
-def _image_only():
-    from similarity.fusion import Weights
-
-    return Weights(image=1, text=0, text_learned=0, attributes=0, price=0)

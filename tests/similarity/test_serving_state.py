@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from catalog.models import Category
-from prodsim_site import generations
+from core import generations
 from similarity import cache as similar_cache
 from similarity.models import FusionWeights, MerchandisingRule, ModelVersion
 from similarity.selectors import merchandising
@@ -16,7 +16,7 @@ from similarity.selectors.serving import serving_state
 from similarity.services.versions import model_version_activate
 from tests.catalog.factories import shape_catalogue
 
-from .test_vector_store import store, unit, version
+from .vector_store.factories import store, unit, version
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,10 +5,9 @@ from similarity.models import FusionWeights
 from similarity.services.lexical import lexical_index_rebuild
 from similarity.services.tuning import GRID, fusion_evaluate, fusion_tune, split_products
 from tests.catalog.factories import shape_catalogue
+from tests.similarity.factories import train_tiny
 
-from .test_pipeline import models_root, train_tiny  # noqa: F401 - fixture re-export
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
 
 def test_tuning_picks_the_best_weighting_on_validation_products_and_stores_it():

@@ -4,10 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.catalog.factories import COLOURS, shape_catalogue, shape_image
+from tests.similarity.factories import train_tiny
 
-from .test_pipeline import models_root, train_tiny  # noqa: F401 - fixture re-export
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import database_url_for_subprocess
+from tests.processes import database_url_for_subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 

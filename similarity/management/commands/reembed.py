@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.jobs import JobCancelled
 from similarity.models import ModelVersion
-from similarity.services.reembed import EmbedCancelled, reembed
+from similarity.services.reembed import reembed
 
 
 class Command(BaseCommand):
@@ -40,6 +41,6 @@ class Command(BaseCommand):
                 state = reembed(
                     version=version, only_missing=only_missing, batch_size=batch_size, progress=show
                 )
-            except EmbedCancelled as exc:
+            except JobCancelled as exc:
                 raise CommandError(str(exc)) from None
         self.stdout.write(f"v{version.pk}: {state.done} images embedded, {state.failed} failed")

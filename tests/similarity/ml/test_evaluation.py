@@ -1,4 +1,4 @@
-"""similarity.ml.evaluation: retrieval metrics, colour-histogram baseline, embedding checks."""
+"""similarity.ml.evaluation: retrieval metrics and the colour-histogram baseline."""
 
 import math
 
@@ -8,11 +8,6 @@ import pytest
 from similarity.ml.evaluation import (
     ERR_BATCH_SIZE,
     ERR_DIM_MISMATCH,
-    ERR_EMBEDDING_INF,
-    ERR_EMBEDDING_NAN,
-    ERR_EMBEDDING_ZERO,
-    ERR_EMBEDDINGS_DTYPE,
-    ERR_EMBEDDINGS_SHAPE,
     ERR_EMPTY,
     ERR_EXCLUDE_SELF,
     ERR_LABELS_LENGTH,
@@ -21,14 +16,12 @@ from similarity.ml.evaluation import (
     ERR_NOT_2D,
     ERR_NOT_FINITE,
     ERR_NOT_FLOAT,
-    InvalidEmbeddings,
     RetrievalMetrics,
     colour_histogram,
     colour_histograms,
     l2_normalise,
     nearest_neighbours,
     retrieval_metrics,
-    validate_embeddings,
 )
 
 #                  index:  0    1    2    3    4    5    6    7    8    9    10   11
@@ -425,32 +418,3 @@ def test_l2_normalise_leaves_zero_vectors_at_zero():
 
     assert normalised.dtype == np.float32
     assert normalised.tolist() == [[pytest.approx(0.6), pytest.approx(0.8)], [0.0, 0.0]]
-
-
-def test_validate_embeddings_accepts_finite_non_zero_rows():
-    assert (
-        validate_embeddings(np.array([[0.0, 1e-3], [5.0, -2.0]], dtype=np.float32), dim=2) is None
-    )
-    assert validate_embeddings(np.zeros((0, 2), dtype=np.float32), dim=2) is None
-
-
-@pytest.mark.parametrize(
-    ("vectors", "message"),
-    [
-        (np.ones((3, 4)), ERR_EMBEDDINGS_SHAPE.format(dim=2, shape=(3, 4))),
-        (np.ones(2), ERR_EMBEDDINGS_SHAPE.format(dim=2, shape=(2,))),
-        (np.ones((3, 2), dtype=np.int32), ERR_EMBEDDINGS_DTYPE.format(dtype="int32")),
-        (np.array([[1.0, 0], [1, 1], [np.nan, 1]]), ERR_EMBEDDING_NAN.format(row=2)),
-        (np.array([[1.0, 0], [np.inf, 1], [np.nan, 1]]), ERR_EMBEDDING_INF.format(row=1)),
-        (np.array([[1.0, -np.inf]]), ERR_EMBEDDING_INF.format(row=0)),
-        (
-            np.array([[1.0, 1], [1, 1], [1, 1], [0, 1e-7]], dtype=np.float32),
-            ERR_EMBEDDING_ZERO.format(row=3, norm=1e-7),
-        ),
-    ],
-)
-def test_validate_embeddings_names_the_first_bad_row(vectors, message):
-    with pytest.raises(InvalidEmbeddings) as raised:
-        validate_embeddings(vectors, dim=2)
-
-    assert str(raised.value) == message

@@ -14,10 +14,10 @@ from similarity.ml.preprocessing import (
     TOO_MANY_PIXELS_MESSAGE,
     UNRECOGNISED_IMAGE_MESSAGE,
     ImageDecodeError,
-    _decode,
     load_batch,
     load_image,
 )
+from similarity.ml.preprocessing.decoding import decode
 
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
@@ -352,7 +352,7 @@ def large_jpeg() -> bytes:
 def test_jpeg_is_decoded_at_the_smallest_dct_scale_still_covering_size(
     large_jpeg, size, decoded_size
 ):
-    assert _decode(large_jpeg, size=size).size == decoded_size
+    assert decode(large_jpeg, size=size).size == decoded_size
 
 
 def test_large_jpeg_keeps_its_colour(large_jpeg):

@@ -10,13 +10,13 @@ import keras
 import numpy as np
 import pytest
 
-from similarity.ml import training
 from similarity.ml.backbones import Backbone, build_backbone, build_embedding_model
 from similarity.ml.evaluation import retrieval_metrics
 from similarity.ml.training import (
     TrainingCancelled,
     TrainingConfig,
     embed_arrays,
+    loop,
     pk_batches,
     supervised_contrastive_loss,
     train,
@@ -269,13 +269,13 @@ class Killed(Exception):
 def test_a_job_killed_during_warm_up_resumes_each_phase_at_its_next_epoch(tmp_path, monkeypatch):
     # given a "pretrained" backbone (the small CNN posing as one, for speed), so training warms
     # up the head for 2 epochs and then fine-tunes for 1, and a job killed after epoch 1
-    build = training.build_backbone
+    build = loop.build_backbone
 
     def pretrained_backbone(name, *, input_size, weights):
         built = build(name, input_size=input_size, weights=weights)
         return Backbone(built.model, "file pretend.weights.h5", pretrained=True)
 
-    monkeypatch.setattr(training, "build_backbone", pretrained_backbone)
+    monkeypatch.setattr(loop, "build_backbone", pretrained_backbone)
     config = replace(TINY_CONFIG, epochs=3, warmup_epochs=2)
 
     def die_after_epoch_1(entry):

@@ -1,0 +1,46 @@
+"""What the catalogue announces when products change, for the apps above it to act on.
+
+Catalog sits below the apps that index its products, so it cannot call them. Instead its services
+announce each change here, and every listening app subscribes once in its `AppConfig.ready`
+(similarity refreshes vectors and drops cached lists). Announcements are plain calls in the
+announcing transaction: listeners that start background work enqueue it after commit.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CatalogueListener:
+    """One app's reactions; each receives keyword arguments only."""
+
+    # A few products were written (admin, API, service): their ids, and whether images changed.
+    products_changed: Callable[..., None]
+    # One product is gone: its SKU (its id no longer exists).
+    product_deleted: Callable[..., None]
+    # A bulk import wrote these products (the catalogue as a whole moved).
+    catalogue_changed: Callable[..., None]
+
+
+_listeners: list[CatalogueListener] = []
+
+
+def subscribe(listener: CatalogueListener) -> None:
+    """Register an app's reactions (idempotent: `ready()` may run twice in tests)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def products_changed(*, product_ids: Sequence[int], images_changed: bool) -> None:
+    for listener in _listeners:
+        listener.products_changed(product_ids=list(product_ids), images_changed=images_changed)
+
+
+def product_deleted(*, sku: str) -> None:
+    for listener in _listeners:
+        listener.product_deleted(sku=sku)
+
+
+def catalogue_changed(*, product_ids: Sequence[int]) -> None:
+    for listener in _listeners:
+        listener.catalogue_changed(product_ids=list(product_ids))

@@ -1,0 +1,113 @@
+"""Validating one CSV row's values and turning them into a typed ProductRow."""
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+
+from ..models import CATEGORY_PATH_SEPARATOR
+from .records import ProductRow
+
+REQUIRED_COLUMNS = ("sku", "title", "price")
+ATTRIBUTE_COLUMN_PREFIX = "attr:"
+LIST_SEPARATOR = "|"
+MAX_LENGTHS = {"sku": 64, "title": 300, "brand": 200, "group_id": 64, "category": 1000}
+TRUE_VALUES = {"true", "1", "yes", "y"}
+FALSE_VALUES = {"false", "0", "no", "n"}
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+PRICE_RE = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+
+ERROR_REQUIRED = "{column} is required"
+ERROR_TOO_LONG = "{column} is longer than {limit} characters"
+ERROR_PRICE = "price {value!r} is not a non-negative amount with at most 2 decimals"
+ERROR_CURRENCY = "currency {value!r} is not a three-letter ISO 4217 code"
+ERROR_BOOLEAN = "{column} {value!r} is not one of true/false, yes/no, 1/0"
+ERROR_ATTRIBUTES = "attributes is not a JSON object: {reason}"
+
+
+class FieldError(Exception):
+    """One value is unusable; the reader turns it into the row's RowProblem."""
+
+    def __init__(self, column: str, message: str):
+        super().__init__(message)
+        self.column, self.message = column, message
+
+
+def build_row(line: int, values: dict[str, str], default_currency: str) -> ProductRow:
+    """The typed row of one line's stripped values by column; FieldError for the first bad one."""
+    for column in REQUIRED_COLUMNS:
+        if not values.get(column):
+            raise FieldError(column, ERROR_REQUIRED.format(column=column))
+    for column, limit in MAX_LENGTHS.items():
+        if len(values.get(column, "")) > limit:
+            raise FieldError(column, ERROR_TOO_LONG.format(column=column, limit=limit))
+    return ProductRow(
+        line=line,
+        sku=values["sku"],
+        title=values["title"],
+        price=_price(values["price"]),
+        currency=_currency(values.get("currency") or default_currency),
+        description=values.get("description", ""),
+        brand=values.get("brand", ""),
+        category_path=normalise_category_path(values.get("category", "")),
+        tags=_split_list(values.get("tags", "")),
+        attributes=_attributes(values),
+        in_stock=_boolean("in_stock", values.get("in_stock", ""), default=True),
+        group_id=values.get("group_id", ""),
+        is_active=_boolean("active", values.get("active", ""), default=True),
+        image_paths=_split_list(values.get("images", "")),
+    )
+
+
+def _price(value: str) -> Decimal:
+    if not PRICE_RE.match(value):
+        raise FieldError("price", ERROR_PRICE.format(value=value))
+    try:
+        return Decimal(value)
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
+        raise FieldError("price", ERROR_PRICE.format(value=value))
+
+
+def _currency(value: str) -> str:
+    if not CURRENCY_RE.match(value.upper()):
+        raise FieldError("currency", ERROR_CURRENCY.format(value=value))
+    return value.upper()
+
+
+def _boolean(column: str, value: str, *, default: bool) -> bool:
+    lowered = value.lower()
+    if not lowered:
+        return default
+    if lowered in TRUE_VALUES:
+        return True
+    if lowered in FALSE_VALUES:
+        return False
+    raise FieldError(column, ERROR_BOOLEAN.format(column=column, value=value))
+
+
+def normalise_category_path(value: str) -> str:
+    """' > '-joined levels without blanks: 'Home >Kitchen > ' → 'Home > Kitchen'."""
+    levels = [level.strip() for level in value.split(CATEGORY_PATH_SEPARATOR.strip())]
+    return CATEGORY_PATH_SEPARATOR.join(level for level in levels if level)
+
+
+def _split_list(value: str) -> list[str]:
+    """Split on '|', drop blanks and repeats, keep the first-seen order."""
+    return list(dict.fromkeys(item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()))
+
+
+def _attributes(values: dict[str, str]) -> dict:
+    attributes = {}
+    raw = values.get("attributes", "")
+    if raw:
+        try:
+            attributes = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise FieldError("attributes", ERROR_ATTRIBUTES.format(reason=exc.msg))
+        if not isinstance(attributes, dict):
+            raise FieldError(
+                "attributes", ERROR_ATTRIBUTES.format(reason=f"got {type(attributes).__name__}")
+            )
+    for column, value in values.items():
+        if column.startswith(ATTRIBUTE_COLUMN_PREFIX) and value:
+            attributes[column[len(ATTRIBUTE_COLUMN_PREFIX) :]] = value
+    return attributes

@@ -1,0 +1,32 @@
+"""The partner API's one error shape (kept apart from api.py: DRF imports this while loading)."""
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from rest_framework import exceptions
+from rest_framework.views import exception_handler
+
+# Django's own request limits (and core.uploads' caps) raise these while DRF parses the
+# body; left alone they become Django's HTML 400 page instead of the API's JSON error.
+REQUEST_LIMIT_ERRORS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = 400
+    default_code = "request_too_large"
+
+
+def error_handler(exc, context):
+    """Every error as {"code", "message", "errors"}: machine-readable, one shape everywhere."""
+    if isinstance(exc, REQUEST_LIMIT_ERRORS):
+        exc = RequestTooLarge(str(exc))
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        body = {"code": "invalid", "message": "the request is invalid", "errors": errors}
+    else:
+        detail = getattr(exc, "detail", str(exc))
+        code = detail.code if hasattr(detail, "code") else getattr(exc, "default_code", "error")
+        body = {"code": code, "message": str(detail), "errors": {}}
+    response.data = body
+    return response

@@ -1,0 +1,24 @@
+"""Background jobs whose state lives in a database row (catalogue imports, training, embedding):
+one lifecycle, one progress writer, one cancel path, one live admin page.
+
+  protocol   the row's fields the rest relies on (JobRow)
+  cancel     an admin's cancel request, the worker's flag check, JobCancelled
+  progress   ProgressWriter (write every N units, then check the flag), live_state
+  lifecycle  JobLifecycle: claim (bounded attempts), run, end, time out
+  tasks      JobTask: Celery time limits end the row
+  admin      LiveJobAdminMixin: the live page, its JSON progress view, Cancel button and action
+"""
+
+from .cancel import JobCancelled, is_cancel_requested, request_cancel
+from .lifecycle import JobLifecycle, job_end
+from .progress import ProgressWriter, live_state
+
+__all__ = [
+    "JobCancelled",
+    "JobLifecycle",
+    "ProgressWriter",
+    "is_cancel_requested",
+    "job_end",
+    "live_state",
+    "request_cancel",
+]

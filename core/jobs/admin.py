@@ -1,0 +1,158 @@
+"""A job's admin page that follows the job live: the `<id>/progress/` JSON view that
+static/js/job_progress.js polls, the change page's live panel (templates/admin/core/
+job_change_form.html) and the *Cancel* button and action.
+
+The concrete admin names the panel's rows (LiveRow), its texts (LivePageTexts) and the values
+(live_values, a selector); the page, the view and the cancel controls are the same for every job.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from .protocol import JobRow
+
+EMPTY = "–"  # what the page and static/js/job_progress.js show for a value not reported yet
+
+
+@dataclass(frozen=True)
+class CancelMessages:
+    requested: str  # {pk}
+    cancelled_queued: str  # {pk}
+    already_finished: str  # {pk}, {state}
+    action_done: str  # {cancelled}, {asked}
+
+
+@dataclass(frozen=True)
+class LiveField:
+    """One value of the panel: `key` of the live values; `format` as job_progress.js formats
+    it ("fixed3": three decimals, "duration": seconds), so the first render and every poll agree."""
+
+    key: str
+    format: str = ""
+
+    def text(self, value) -> str:
+        if value is None or value == "":
+            return EMPTY
+        if self.format == "fixed3" and isinstance(value, int | float):
+            return f"{value:.3f}"
+        if self.format == "duration":
+            return f"{value} s"
+        return str(value)
+
+
+class LiveRow:
+    """A row of the panel: a label and its values, shown "a / b" when there are several."""
+
+    def __init__(self, label: str, *fields: str | LiveField):
+        self.label = label
+        self.fields = tuple(LiveField(f) if isinstance(f, str) else f for f in fields)
+
+    def render(self, values: dict) -> dict:
+        cells = [
+            {"key": f.key, "format": f.format, "text": f.text(values.get(f.key))}
+            for f in self.fields
+        ]
+        return {"label": self.label, "cells": cells}
+
+
+@dataclass(frozen=True)
+class LivePageTexts:
+    noun: str  # "import": the button's id is cancel-<noun>, its text "Cancel this <noun>"
+    cancel_requested: str  # shown once an admin has asked the running job to stop
+    report_link: str  # the link that reloads a finished job's page
+
+
+class CancelJobAdminMixin:
+    """A job admin's `<id>/cancel/` POST view (the change page's button) and *Cancel* action.
+
+    Subclasses set `cancel_messages` and `cancel_permission` and define cancel_job(job)."""
+
+    actions = ["cancel"]
+    cancel_messages: CancelMessages
+    cancel_permission: str  # "app_label.codename": whoever may start the work may stop it
+
+    def cancel_job(self, job: JobRow) -> JobRow:
+        raise NotImplementedError
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm(self.cancel_permission)
+
+    def job_url_name(self, view: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{view}"
+
+    def cancel_urls(self) -> list:
+        view = self.admin_site.admin_view(self.cancel_view)
+        return [path("<path:object_id>/cancel/", view, name=self.job_url_name("cancel"))]
+
+    @method_decorator(require_POST)
+    def cancel_view(self, request, object_id):
+        if not self.has_cancel_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(self.model, pk=object_id)
+        texts = self.cancel_messages
+        if job.is_finished:
+            messages.warning(request, texts.already_finished.format(pk=job.pk, state=job.state))
+        else:
+            job = self.cancel_job(job)
+            ended = job.state == self.model.State.CANCELLED
+            done = texts.cancelled_queued if ended else texts.requested
+            messages.success(request, done.format(pk=job.pk))
+        change = f"{self.admin_site.name}:{self.job_url_name('change')}"
+        return HttpResponseRedirect(reverse(change, args=[job.pk]))
+
+    @admin.action(description="Cancel the selected %(verbose_name_plural)s", permissions=["cancel"])
+    def cancel(self, request, queryset):
+        states = [self.cancel_job(job).state for job in queryset if not job.is_finished]
+        cancelled = states.count(self.model.State.CANCELLED)
+        texts = self.cancel_messages
+        self.message_user(
+            request, texts.action_done.format(cancelled=cancelled, asked=len(states) - cancelled)
+        )
+
+
+class LiveJobAdminMixin(CancelJobAdminMixin):
+    """The live change page of a job: mix in before admin.ModelAdmin; set `live_rows`,
+    `live_texts` and the cancel attributes, and define live_values(job) (the JSON the page polls,
+    with at least core.jobs.progress.live_state's keys)."""
+
+    change_form_template = "admin/core/job_change_form.html"
+    live_rows: tuple[LiveRow, ...]
+    live_texts: LivePageTexts
+
+    def live_values(self, job: JobRow) -> dict:
+        raise NotImplementedError
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.progress_view)
+        progress = path("<path:object_id>/progress/", view, name=self.job_url_name("progress"))
+        return [progress, *self.cancel_urls(), *super().get_urls()]
+
+    @method_decorator(never_cache)
+    def progress_view(self, request, object_id):
+        """The job's real state from its row, for the page's script (no template, no reload)."""
+        job = get_object_or_404(self.model, pk=object_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return JsonResponse(self.live_values(job))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            live = self.live_values(obj)
+            name = self.admin_site.name
+            context.update(
+                live=live,
+                live_rows=[row.render(live) for row in self.live_rows],
+                live_texts=self.live_texts,
+                live_progress_url=reverse(f"{name}:{self.job_url_name('progress')}", args=[obj.pk]),
+                live_cancel_url=reverse(f"{name}:{self.job_url_name('cancel')}", args=[obj.pk]),
+                can_cancel=self.has_cancel_permission(request),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)

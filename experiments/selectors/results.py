@@ -1,0 +1,106 @@
+"""What an experiment measured: impressions, clicks and CTR per arm, with their intervals."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from similarity.models import ModelVersion
+
+from .. import stats
+from ..models import Experiment, Impression
+
+VERSION_EXPERIMENTS_SHOWN = 10  # newest first; a version rarely takes part in more
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    arm: str
+    versions: list[ModelVersion]  # the versions that served this arm's impressions
+    impressions: int
+    clicks: int  # every click, repeats included
+    clicked_impressions: int  # impressions with at least one click: the CTR's numerator
+    ctr: stats.Interval | None  # clicked impressions / impressions with its 95 % interval
+
+
+@dataclass(frozen=True)
+class ExperimentResults:
+    widget: str
+    arms: dict[str, ArmResult]
+    difference: stats.Interval | None  # candidate CTR − control CTR with its 95 % interval
+
+
+def experiment_results(
+    *, experiment: Experiment, widget: str = Impression.Widget.SIMILAR
+) -> ExperimentResults:
+    """Per-arm impressions, clicks and CTR of one widget (by default the one the test changes).
+
+    CTR counts an impression as clicked once however often its link was followed, so it is a
+    binomial proportion the intervals apply to. Impressions of one session are treated as
+    independent, which makes the intervals somewhat optimistic for heavy browsers.
+    """
+    impressions = Impression.objects.filter(experiment=experiment, widget=widget)
+    counts = {
+        row["arm"]: row
+        for row in impressions.values("arm").annotate(
+            n_impressions=Count("id", distinct=True),
+            n_clicks=Count("clicks"),
+            n_clicked=Count("id", distinct=True, filter=Q(clicks__isnull=False)),
+        )
+    }
+    served = impressions.values_list("arm", "model_version").distinct()
+    by_arm: dict[str, list[int]] = {}
+    for arm, version_id in served:
+        if version_id is not None:
+            by_arm.setdefault(arm, []).append(version_id)
+    versions = ModelVersion.objects.in_bulk([pk for pks in by_arm.values() for pk in pks])
+    arms = {}
+    for arm in Experiment.Arm.values:
+        row = counts.get(arm, {"n_impressions": 0, "n_clicks": 0, "n_clicked": 0})
+        arms[arm] = ArmResult(
+            arm=arm,
+            versions=[versions[pk] for pk in sorted(by_arm.get(arm, []))],
+            impressions=row["n_impressions"],
+            clicks=row["n_clicks"],
+            clicked_impressions=row["n_clicked"],
+            ctr=stats.wilson_interval(row["n_clicked"], row["n_impressions"]),
+        )
+    candidate, control = arms[Experiment.Arm.CANDIDATE], arms[Experiment.Arm.CONTROL]
+    difference = stats.difference_interval(
+        candidate.clicked_impressions,
+        candidate.impressions,
+        control.clicked_impressions,
+        control.impressions,
+    )
+    return ExperimentResults(widget=widget, arms=arms, difference=difference)
+
+
+@dataclass(frozen=True)
+class VersionExperiment:
+    """One experiment a model version took part in, with the arms it served and the results."""
+
+    experiment: Experiment
+    roles: list[str]  # "candidate" and/or "control": the arms this version had a part in
+    results: ExperimentResults
+
+
+def version_experiments(*, version: ModelVersion) -> list[VersionExperiment]:
+    """The experiments where `version` was the candidate or served an arm's similar items.
+
+    The control arm is served by whichever version was active, and each impression records
+    it, so a version that was active during someone else's experiment finds it here too.
+    """
+    served = Impression.objects.filter(
+        model_version=version, widget=Impression.Widget.SIMILAR, experiment__isnull=False
+    ).values("experiment")
+    experiments = Experiment.objects.filter(Q(candidate=version) | Q(pk__in=served)).order_by("-pk")
+    found = []
+    for experiment in experiments[:VERSION_EXPERIMENTS_SHOWN]:
+        results = experiment_results(experiment=experiment)
+        roles = [
+            arm
+            for arm, result in results.arms.items()
+            if version in result.versions
+            or (arm == Experiment.Arm.CANDIDATE and experiment.candidate_id == version.pk)
+        ]
+        found.append(VersionExperiment(experiment=experiment, roles=roles, results=results))
+    return found

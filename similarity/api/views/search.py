@@ -1,0 +1,107 @@
+"""Search by a photo, by free text, or by another shop's product record."""
+
+import time
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import selectors as catalog_selectors
+from catalog.images import InvalidImage
+
+from ... import selectors
+from ...services.visual import VisualSearchUnavailable, image_query_vector
+from ..serializers import (
+    ImageSearchSerializer,
+    MatchInputSerializer,
+    ResultListSerializer,
+    TextSearchParamsSerializer,
+)
+from .responses import ServiceUnavailable, result_body, similar_query, timed_response
+
+
+class ImageSearchApi(APIView):
+    """Products that look like an uploaded photo (multipart field `image`)."""
+
+    reads_only = True  # POST carries the query; nothing is written
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ImageSearchSerializer}, responses=ResultListSerializer
+    )
+    def post(self, request):
+        started = time.perf_counter()
+        params = ImageSearchSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            vector = image_query_vector(data=params.validated_data["image"].read())
+        except InvalidImage as exc:
+            raise ValidationError({"image": [str(exc)]}) from exc
+        except VisualSearchUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        query = similar_query(params.validated_data)
+        result = selectors.similar_to_vector(vector=vector, query=query)
+        return timed_response(result_body(result, params.validated_data["explain"]), started)
+
+
+class TextSearchApi(APIView):
+    """Products for a free-text query, by their words and their pictures."""
+
+    @extend_schema(parameters=[TextSearchParamsSerializer], responses=ResultListSerializer)
+    def get(self, request):
+        params = TextSearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return _search(params.validated_data["q"], params.validated_data["k"])
+
+
+class ProductMatchApi(APIView):
+    """This catalogue's products matching another shop's product record (by its words)."""
+
+    reads_only = True  # POST carries the query; nothing is written
+
+    @extend_schema(request=MatchInputSerializer, responses=ResultListSerializer)
+    def post(self, request):
+        data = MatchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        text = " ".join(
+            filter(
+                None,
+                [
+                    values["title"],
+                    values["brand"],
+                    values["model_number"],
+                    values["description"][:300],
+                ],
+            )
+        )
+        return _search(text, values["k"])
+
+
+def _search(text: str, k: int) -> Response:
+    started = time.perf_counter()
+    hits = selectors.search_products(query=text, limit=k) or []
+    products = catalog_selectors.products_by_ids(ids=[hit.product_id for hit in hits])
+    version = selectors.active_version()
+    return timed_response(
+        {
+            "k_requested": k,
+            "k_returned": sum(hit.product_id in products for hit in hits),
+            "model_version": version.pk if version else None,
+            "results": [
+                {
+                    "sku": products[hit.product_id].sku,
+                    "title": products[hit.product_id].title,
+                    "score": round(hit.score, 6),
+                    "tier": "lexical" if hit.lexical else "visual",
+                    "explain": {"lexical": hit.lexical, "visual": hit.visual},
+                }
+                for hit in hits
+                if hit.product_id in products
+            ],
+        },
+        started,
+    )

@@ -1,0 +1,46 @@
+"""What a training run is given, what it returns, and how it reports and stops."""
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import keras
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that determines a training run (stored on the model version)."""
+
+    backbone: str = "mobilenet_v2"
+    weights: str = "auto"
+    input_size: int = 224
+    embedding_dim: int = 256
+    epochs: int = 10
+    warmup_epochs: int = 2  # head-only epochs before fine-tuning a pretrained backbone
+    labels_per_batch: int = 8  # P
+    images_per_label: int = 4  # K: 32-image batches fit a 2-core CPU and an 8 GB GPU alike
+    learning_rate: float = 1e-3
+    finetune_learning_rate: float = 1e-4
+    finetune_fraction: float = 0.2  # share of backbone layers unfrozen after warm-up
+    temperature: float = 0.1  # SupCon paper's value for small batches
+    patience: int = 3
+    seed: int = 1234
+    steps_per_epoch: int | None = None  # default: one pass over the training images
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainingResult:
+    model: keras.Model  # the embedding model: image in [0, 255] → L2-normalised vector
+    weights_used: str
+    history: list[dict] = field(default_factory=list)
+    best_val_recall_at_1: float | None = None
+    seconds: float = 0.0
+
+
+class TrainingCancelled(Exception):
+    """The caller asked to stop (e.g. the admin pressed cancel)."""
+
+
+ProgressCallback = Callable[[dict], None]

@@ -1,0 +1,73 @@
+"""What the model sees: P×K index batches, the augmentation, and batched embedding."""
+
+from collections.abc import Iterator
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from .config import TrainingConfig
+
+
+def pk_batches(
+    labels: np.ndarray, *, labels_per_batch: int, images_per_label: int, seed: int
+) -> Iterator[np.ndarray]:
+    """Endless index batches of P distinct labels × K images (repeating images when short)."""
+    rng = np.random.default_rng(seed)
+    by_label = {label: np.flatnonzero(labels == label) for label in np.unique(labels)}
+    label_ids = np.array(list(by_label))
+    per_batch = min(labels_per_batch, len(label_ids))
+    while True:
+        chosen = rng.choice(label_ids, size=per_batch, replace=False)
+        yield np.concatenate(
+            [
+                rng.choice(
+                    by_label[label],
+                    size=images_per_label,
+                    replace=len(by_label[label]) < images_per_label,
+                )
+                for label in chosen
+            ]
+        )
+
+
+def augmentation(seed: int) -> keras.Sequential:
+    """Random resized crop (zoom + shift), horizontal flip and colour jitter; training only."""
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomZoom((-0.3, 0.0), fill_mode="constant", fill_value=255.0, seed=seed),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="constant", fill_value=255.0, seed=seed),
+            layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed),
+            layers.RandomContrast(0.15, seed=seed),
+        ],
+        name="augmentation",
+    )
+
+
+def pk_dataset(images: np.ndarray, labels: np.ndarray, config: TrainingConfig) -> tf.data.Dataset:
+    """The endless P×K batches as (float32 images, int32 labels), prefetched two ahead."""
+    batches = pk_batches(
+        labels,
+        labels_per_batch=config.labels_per_batch,
+        images_per_label=config.images_per_label,
+        seed=config.seed,
+    )
+    size = config.input_size
+
+    def generate():
+        for indices in batches:
+            yield images[indices].astype(np.float32), labels[indices].astype(np.int32)
+
+    signature = (tf.TensorSpec((None, size, size, 3), tf.float32), tf.TensorSpec((None,), tf.int32))
+    return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)
+
+
+def embed_arrays(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Embed uint8 (n, s, s, 3) images with a Keras embedding model → float32 (n, d)."""
+    outputs = [
+        np.asarray(model(images[start : start + batch_size].astype(np.float32), training=False))
+        for start in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(outputs).astype(np.float32)

@@ -1,0 +1,54 @@
+"""Warm-up and fine-tuning phases, and the files that let a killed job resume between them."""
+
+import json
+from pathlib import Path
+
+import keras
+
+from .config import TrainingConfig
+
+
+def phases(config: TrainingConfig, pretrained: bool) -> list[tuple[int, int, float, float]]:
+    """(first epoch, end epoch, trainable top fraction, learning rate) per phase."""
+    if not pretrained:
+        return [(0, config.epochs, 1.0, config.learning_rate)]
+    warmup = min(config.warmup_epochs, config.epochs)
+    planned = [(0, warmup, 0.0, config.learning_rate)]
+    if config.epochs > warmup:
+        planned.append(
+            (warmup, config.epochs, config.finetune_fraction, config.finetune_learning_rate)
+        )
+    return planned
+
+
+def resume_epoch(
+    embedding_model: keras.Model, checkpoint_dir: Path, number: int, first: int, last: int
+) -> int:
+    """The epoch a phase starts at; after a phase an earlier run finished, it loads its weights.
+
+    A phase that ran to its end continues from there when the configuration now asks for more
+    epochs; one that early stopping ended is done.
+    """
+    weights_file, state_file = _phase_files(checkpoint_dir, number)
+    if not state_file.exists():
+        return first
+    embedding_model.load_weights(weights_file)
+    state = json.loads(state_file.read_text())
+    return last if state["stopped_early"] else max(first, state["end_epoch"])
+
+
+def mark_phase_finished(
+    embedding_model: keras.Model,
+    checkpoint_dir: Path,
+    number: int,
+    end_epoch: int,
+    stopped_early: bool,
+) -> None:
+    weights_file, state_file = _phase_files(checkpoint_dir, number)
+    embedding_model.save_weights(weights_file)
+    # Written after the weights: the state file is what marks the phase finished.
+    state_file.write_text(json.dumps({"end_epoch": end_epoch, "stopped_early": stopped_early}))
+
+
+def _phase_files(checkpoint_dir: Path, number: int) -> tuple[Path, Path]:
+    return checkpoint_dir / f"phase{number}.weights.h5", checkpoint_dir / f"phase{number}.json"

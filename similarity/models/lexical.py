@@ -1,0 +1,55 @@
+from django.db import models
+from django.db.models import Q
+from pgvector.django import HnswIndex, SparseVectorField
+
+from ..ml.lexical import DIMENSIONS as LEXICAL_DIMENSIONS
+
+
+class LexicalIndex(models.Model):
+    """The IDF table of one lexical build over the catalogue; exactly one is current."""
+
+    documents = models.PositiveIntegerField()
+    idf = models.JSONField(help_text="Hashed-feature document frequencies (IdfTable.as_json).")
+    config = models.JSONField(default=dict)
+    is_current = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"],
+                condition=Q(is_current=True),
+                name="one_current_lexical_index",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"lexical index #{self.pk} ({self.documents} products)"
+
+
+class ProductText(models.Model):
+    """A product's lexical TF-IDF vector (hashed char n-grams, words, model numbers)."""
+
+    lexical_index = models.ForeignKey(LexicalIndex, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    vector = SparseVectorField(dimensions=LEXICAL_DIMENSIONS)
+    text_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lexical_index", "product"], name="one_text_per_product_and_index"
+            )
+        ]
+        indexes = [
+            HnswIndex(
+                name="product_text_hnsw",
+                fields=["vector"],
+                m=16,
+                ef_construction=64,
+                opclasses=["sparsevec_cosine_ops"],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"text of product {self.product_id} @ lexical #{self.lexical_index_id}"

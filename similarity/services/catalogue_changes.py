@@ -1,0 +1,55 @@
+"""How similarity follows the catalogue: the listener it subscribes to `catalog.changes`.
+
+Work is enqueued after commit, so workers see the rows; the web process only enqueues (no
+TensorFlow here).
+"""
+
+from catalog import selectors as catalog_selectors
+from catalog.changes import CatalogueListener
+from core.tasks import enqueue_on_commit
+
+from .. import cache as similar_cache
+from ..selectors import active_version
+
+TEXTS_REFRESH_TASK = "similarity.tasks.product_texts_refresh_task"
+EMBED_TASK = "similarity.tasks.products_embed_task"
+LEXICAL_REBUILD_TASK = "similarity.tasks.lexical_index_rebuild_task"
+
+
+def similar_lists_stale(*, product_ids: list[int]) -> None:
+    """Cached similar lists of these source products must not be served again."""
+    similar_cache.products_changed(skus=catalog_selectors.product_skus(ids=list(product_ids)))
+
+
+def on_products_changed(*, product_ids: list[int], images_changed: bool) -> None:
+    """A few products changed: refresh their text vectors, embed new images (active version)."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    similar_lists_stale(product_ids=ids)
+    enqueue_on_commit(TEXTS_REFRESH_TASK, ids)
+    if images_changed and active_version() is not None:
+        enqueue_on_commit(EMBED_TASK, ids)
+
+
+def on_product_deleted(*, sku: str) -> None:
+    """A product is gone: its cached similar list must answer 404 from now on."""
+    similar_cache.products_changed(skus=[sku])
+
+
+def on_catalogue_changed(*, product_ids: list[int]) -> None:
+    """A bulk import changed these products: rebuild the lexical index (its IDF moved) and embed
+    whatever images are new."""
+    if not product_ids:
+        return
+    similar_lists_stale(product_ids=product_ids)
+    enqueue_on_commit(LEXICAL_REBUILD_TASK)
+    if active_version() is not None:
+        enqueue_on_commit(EMBED_TASK, sorted(set(product_ids)))
+
+
+LISTENER = CatalogueListener(
+    products_changed=on_products_changed,
+    product_deleted=on_product_deleted,
+    catalogue_changed=on_catalogue_changed,
+)

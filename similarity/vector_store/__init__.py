@@ -1,0 +1,96 @@
+"""The one package that speaks pgvector: vector writes, per-version HNSW indexes, nearest
+neighbours, the ranking statement.
+
+Every version's vectors live in shared tables with an untyped `vector` column, so versions of
+different dimensions coexist. Each version gets a partial expression index
+`((embedding::vector(d)) <opclass>) WHERE model_version_id = N`; queries repeat exactly that
+expression and predicate, which is what lets PostgreSQL use the index.
+
+Modules: sql (Statement: SQL with its parameters; literals), session (hnsw.ef_search),
+indexes, writes, vectors (reading vectors back), filters (which products a search may return),
+knn (nearest-neighbour statements), signals (a candidate's similarities to the query), ranking
+(the ranking statement), prepared (fetching, as a prepared statement where that pays). Callers
+use the names re-exported here.
+"""
+
+from .filters import products_filter
+from .indexes import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_M,
+    hnsw_index_build,
+    hnsw_index_drop,
+    hnsw_index_exists,
+    index_name,
+    invalid_index_drop,
+    text_hnsw_index_build,
+    text_index_name,
+    version_indexes_drop,
+)
+from .knn import (
+    Neighbour,
+    explain_nearest,
+    image_knn,
+    image_query,
+    nearest_products,
+    nearest_products_statement,
+    nearest_texts,
+    neighbours_fetch,
+    text_knn,
+    text_query,
+)
+from .ranking import RankingCandidate, RankingCandidates, ranking_candidates, ranking_statement
+from .session import DEFAULT_EF_SEARCH, connect_session_settings
+from .signals import CandidateSignals, QueryVectors, StoredVectors, candidate_signals
+from .sql import OPCLASSES, OPERATORS, Statement
+from .vectors import embedded_image_shas, product_vector, product_vectors, product_vectors_for
+from .writes import (
+    image_embeddings_upsert,
+    product_embeddings_refresh,
+    product_text_embeddings_set,
+    product_texts_upsert,
+)
+
+__all__ = [
+    "DEFAULT_EF_SEARCH",
+    "HNSW_EF_CONSTRUCTION",
+    "HNSW_M",
+    "OPCLASSES",
+    "OPERATORS",
+    "CandidateSignals",
+    "Neighbour",
+    "QueryVectors",
+    "RankingCandidate",
+    "RankingCandidates",
+    "Statement",
+    "StoredVectors",
+    "candidate_signals",
+    "connect_session_settings",
+    "embedded_image_shas",
+    "explain_nearest",
+    "hnsw_index_build",
+    "hnsw_index_drop",
+    "hnsw_index_exists",
+    "image_embeddings_upsert",
+    "image_knn",
+    "image_query",
+    "index_name",
+    "invalid_index_drop",
+    "nearest_products",
+    "nearest_products_statement",
+    "nearest_texts",
+    "neighbours_fetch",
+    "product_embeddings_refresh",
+    "product_text_embeddings_set",
+    "product_texts_upsert",
+    "product_vector",
+    "product_vectors",
+    "product_vectors_for",
+    "products_filter",
+    "ranking_candidates",
+    "ranking_statement",
+    "text_hnsw_index_build",
+    "text_index_name",
+    "text_knn",
+    "text_query",
+    "version_indexes_drop",
+]

@@ -1,0 +1,61 @@
+"""Reading stored vectors back: one product's, all of a version's, and which images have one."""
+
+from collections.abc import Sequence
+
+import numpy as np
+from django.db import connection
+
+from ..models import ImageEmbedding, ModelVersion
+from .sql import parse_vector
+
+VECTOR_COLUMNS = ("embedding", "text_embedding")
+
+
+def product_vector(
+    *, version: ModelVersion, product_id: int, column: str = "embedding"
+) -> np.ndarray | None:
+    """A product's stored vector: its image vector, or (column="text_embedding") its text one."""
+    if column not in VECTOR_COLUMNS:
+        raise ValueError(f"unknown vector column {column!r}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column}::text FROM similarity_productembedding "
+            f"WHERE model_version_id = %s AND product_id = %s AND {column} IS NOT NULL",
+            [version.pk, product_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else parse_vector(row[0])
+
+
+def product_vectors(*, version: ModelVersion) -> tuple[list[int], np.ndarray]:
+    """All product ids and their image vectors under this version, in id order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id, embedding::text FROM similarity_productembedding "
+            "WHERE model_version_id = %s ORDER BY product_id",
+            [version.pk],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return [], np.zeros((0, version.embedding_dim), dtype=np.float32)
+    return [row[0] for row in rows], np.stack([parse_vector(row[1]) for row in rows])
+
+
+def product_vectors_for(
+    *, version: ModelVersion, product_ids: Sequence[int]
+) -> dict[int, np.ndarray]:
+    """Image vectors of these products under this version (for diversity re-ranking)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id, embedding::text FROM similarity_productembedding "
+            "WHERE model_version_id = %s AND product_id = ANY(%s)",
+            [version.pk, list(product_ids)],
+        )
+        return {row[0]: parse_vector(row[1]) for row in cursor.fetchall()}
+
+
+def embedded_image_shas(*, version: ModelVersion) -> dict[int, str]:
+    """image id → content hash each stored vector was computed from (for --only-missing)."""
+    return dict(
+        ImageEmbedding.objects.filter(model_version=version).values_list("image_id", "image_sha256")
+    )

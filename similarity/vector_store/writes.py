@@ -1,0 +1,109 @@
+"""Vector writes: image vectors, the product vectors derived from them, text vectors."""
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from django.db import connection, transaction
+
+from similarity.ml.validation import validate_embeddings
+
+from ..models import ImageEmbedding, LexicalIndex, ModelVersion, ProductText
+from .sql import expression, sparse, vector_literal
+
+
+def image_embeddings_upsert(
+    *, version: ModelVersion, image_ids: Sequence[int], shas: Sequence[str], vectors: np.ndarray
+) -> None:
+    """Insert or replace the vectors of these images for this version (validated first)."""
+    validate_embeddings(vectors, dim=version.embedding_dim)
+    rows = [
+        ImageEmbedding(
+            model_version=version,
+            image_id=image_id,
+            image_sha256=sha,
+            embedding=vector.astype(np.float32),
+        )
+        for image_id, sha, vector in zip(image_ids, shas, vectors, strict=True)
+    ]
+    ImageEmbedding.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["model_version", "image"],
+        update_fields=["embedding", "image_sha256"],
+    )
+
+
+def product_embeddings_refresh(*, version: ModelVersion, product_ids: Iterable[int]) -> None:
+    """Recompute product vectors as the re-normalised mean of their images' vectors, in SQL.
+
+    Products whose images all disappeared lose their vector for this version.
+    """
+    ids = list(product_ids)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO similarity_productembedding
+                (model_version_id, product_id, embedding, image_count, updated_at)
+            SELECT %s, image.product_id, l2_normalize(avg({expression(version)})), count(*), now()
+            FROM similarity_imageembedding embedding
+            JOIN catalog_productimage image ON image.id = embedding.image_id
+            WHERE embedding.model_version_id = %s AND image.product_id = ANY(%s)
+            GROUP BY image.product_id
+            ON CONFLICT (model_version_id, product_id) DO UPDATE
+            SET embedding = EXCLUDED.embedding, image_count = EXCLUDED.image_count,
+                updated_at = EXCLUDED.updated_at
+            """,
+            [version.pk, version.pk, ids],
+        )
+        cursor.execute(
+            """
+            DELETE FROM similarity_productembedding product_embedding
+            WHERE model_version_id = %s AND product_id = ANY(%s) AND NOT EXISTS (
+                SELECT 1 FROM similarity_imageembedding embedding
+                JOIN catalog_productimage image ON image.id = embedding.image_id
+                WHERE embedding.model_version_id = %s
+                  AND image.product_id = product_embedding.product_id
+            )
+            """,
+            [version.pk, ids, version.pk],
+        )
+
+
+def product_texts_upsert(
+    *,
+    index: LexicalIndex,
+    product_ids: Sequence[int],
+    vectors: Sequence[dict[int, float]],
+    shas: Sequence[str],
+) -> None:
+    """Store products' lexical vectors for this index (empty texts are skipped)."""
+    rows = [
+        ProductText(
+            lexical_index=index, product_id=product_id, vector=sparse(vector), text_sha256=sha
+        )
+        for product_id, vector, sha in zip(product_ids, vectors, shas, strict=True)
+        if vector
+    ]
+    ProductText.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["lexical_index", "product"],
+        update_fields=["vector", "text_sha256"],
+        batch_size=500,
+    )
+
+
+def product_text_embeddings_set(
+    *, version: ModelVersion, product_ids: Sequence[int], vectors: np.ndarray
+) -> None:
+    """Store the text tower's vectors (in the image space of the version) on product rows."""
+    validate_embeddings(vectors, dim=version.embedding_dim)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE similarity_productembedding SET text_embedding = %s::vector "
+            "WHERE model_version_id = %s AND product_id = %s",
+            [
+                (vector_literal(vector), version.pk, product_id)
+                for product_id, vector in zip(product_ids, vectors, strict=True)
+            ],
+        )

@@ -1,0 +1,26 @@
+from django import forms
+from django.conf import settings
+
+from catalog import selectors as catalog_selectors
+
+ERROR_TOO_LARGE = "the photo is larger than {limit} MB"
+
+
+class VisualSearchForm(forms.Form):
+    photo = forms.FileField(required=False, help_text="JPEG, PNG or WebP")
+    category = forms.ChoiceField(required=False)
+    in_stock = forms.BooleanField(required=False, label="In stock only")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "Any category")] + [
+            (c.path, c.path) for c in catalog_selectors.category_list_with_counts()
+        ]
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        if photo and photo.size > settings.PRODSIM_MAX_IMAGE_BYTES:  # before reading any byte
+            raise forms.ValidationError(
+                ERROR_TOO_LARGE.format(limit=settings.PRODSIM_MAX_IMAGE_BYTES // 2**20)
+            )
+        return photo

@@ -1,0 +1,124 @@
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.static import serve
+
+from catalog import selectors
+from catalog.images import InvalidImage
+from experiments import services as experiment_services
+from experiments.models import Impression
+from experiments.services import WidgetItems
+from similarity import selectors as similarity_selectors
+from similarity import vector_store
+from similarity.selectors import SimilarQuery
+from similarity.services.visual import VisualSearchUnavailable, image_query_vector
+
+from . import history
+from .forms import VisualSearchForm
+from .widgets import assignment_for_request, history_widgets
+
+PRODUCTS_PER_PAGE = 24  # four rows of six on a desktop grid
+MAX_QUERY_CHARS = 200
+SIMILAR_ITEMS = 8  # one row on a desktop product page
+VISUAL_RESULTS = 24
+
+
+@require_GET
+def product_list(request):
+    query = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
+    category = None
+    if slug := request.GET.get("category"):
+        category = selectors.category_get(slug=slug)
+        if category is None:
+            raise Http404("No such category")
+    products = selectors.product_list(category=category, query=query)
+    if query and (hits := similarity_selectors.search_products(query=query)) is not None:
+        products = selectors.products_ranked(
+            ids=[hit.product_id for hit in hits], category=category
+        )
+    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    viewed = history.recently_viewed_ids(request.session)
+    widgets = {}
+    if viewed and page.number == 1 and not query and category is None:
+        session_id, assignment = assignment_for_request(request)
+        widgets = experiment_services.impressions_log(
+            session_id=session_id,
+            assignment=assignment,
+            source=None,
+            widgets=history_widgets(viewed, shown=viewed, version=assignment.active),
+        )
+    return render(
+        request,
+        "storefront/product_list.html",
+        {
+            "page": page,
+            "query": query,
+            "current_category": category,
+            "categories": selectors.category_list_with_counts(),
+            **widgets,
+        },
+    )
+
+
+@require_GET
+def product_detail(request, sku: str):
+    product = selectors.product_get(sku=sku)
+    if product is None:
+        raise Http404("No such product")
+    viewed = history.recently_viewed_ids(request.session, exclude=product.pk)
+    history.record_view(request.session, product.pk)
+    session_id, assignment = assignment_for_request(request)
+    # A running A/B test may serve this shopper's similar items from its candidate version.
+    similar = similarity_selectors.similar_products(
+        product=product, k=SIMILAR_ITEMS, version=assignment.version
+    )
+    widgets = experiment_services.impressions_log(
+        session_id=session_id,
+        assignment=assignment,
+        source=product,
+        widgets=[
+            WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
+            *history_widgets([product.pk, *viewed], shown=viewed, version=assignment.active),
+        ],
+    )
+    return render(request, "storefront/product_detail.html", {"product": product, **widgets})
+
+
+@require_GET
+@cache_control(public=True, max_age=30 * 24 * 3600, immutable=True)
+def product_image(request, path: str):
+    """Serve a stored derivative. Names are content hashes, so browsers may cache forever."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT / "products")
+
+
+@require_http_methods(["GET", "POST"])
+def visual_search(request):
+    form = VisualSearchForm(request.POST or None, request.FILES or None)
+    context = {"form": form, "result": None, "error": ""}
+    source = None
+    if sku := request.GET.get("sku"):
+        source = selectors.product_get(sku=sku)
+    vector = None
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["photo"]:
+        try:
+            vector = image_query_vector(data=form.cleaned_data["photo"].read())
+        except InvalidImage as exc:
+            form.add_error("photo", str(exc))
+        except VisualSearchUnavailable as exc:
+            context["error"] = str(exc)
+    elif source is not None and (version := similarity_selectors.active_version()) is not None:
+        vector = vector_store.product_vector(version=version, product_id=source.pk)
+    if vector is not None:
+        data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        query = SimilarQuery(
+            k=VISUAL_RESULTS,
+            category=data.get("category") or "any",
+            in_stock_only=bool(data.get("in_stock")),
+            exclude_ids=(source.pk,) if source is not None else (),
+        )
+        context["result"] = similarity_selectors.similar_to_vector(vector=vector, query=query)
+    context["source"] = source
+    return render(request, "storefront/visual_search.html", context)

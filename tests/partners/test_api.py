@@ -1,0 +1,201 @@
+"""The partner API's contract: keys, scopes, throttling, caps, errors, writes, search."""
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from catalog.models import Product
+from partners.models import PartnerApiKey
+from tests.catalog.factories import image_bytes, product
+
+pytestmark = pytest.mark.django_db
+
+
+def key_header(**fields) -> dict:
+    _, key = PartnerApiKey.objects.create_key(name="p", **fields)
+    return {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        ({}, 401),
+        ({"HTTP_AUTHORIZATION": "Api-Key not.a-key"}, 401),
+        ("revoked", 401),
+        ("expired", 401),
+        ("valid", 200),
+    ],
+)
+def test_keys_are_required_valid_unrevoked_and_unexpired(client, header, status):
+    product(sku="A")
+    if header == "revoked":
+        header = key_header(revoked=True)
+    elif header == "expired":
+        header = key_header(expiry_date=timezone.now() - dt.timedelta(minutes=1))
+    elif header == "valid":
+        header = key_header()
+    response = client.get("/api/v1/products/A/", **header)
+    assert response.status_code == status
+    if status == 401:
+        assert response["WWW-Authenticate"] == "Api-Key"
+        assert response.json()["message"] == (
+            "Authentication credentials were not provided."
+            if not header
+            else "the API key is invalid, revoked or expired"
+        )
+
+
+def test_read_keys_cannot_write(client):
+    response = client.put(
+        "/api/v1/products/NEW/",
+        {"title": "Mug", "price": "3"},
+        content_type="application/json",
+        **key_header(scope="read"),
+    )
+    assert response.status_code == 403
+    assert response.json()["message"] == (
+        "this API key is read-only; writes need a key with the write scope"
+    )
+    assert not Product.objects.exists()
+
+
+def test_read_keys_may_post_queries_that_only_read(client):
+    """Batch similar, match and photo search are POSTs because the query is large, not writes."""
+    header = key_header(scope="read")
+    batch = client.post(
+        "/api/v1/similar/batch/", {"skus": ["NONE"]}, content_type="application/json", **header
+    )
+    assert batch.status_code == 200, batch.content
+    assert batch.json()["results"] == {"NONE": None}
+    match = client.post(
+        "/api/v1/match/", {"title": "blue mug"}, content_type="application/json", **header
+    )
+    assert match.status_code != 403, match.content
+    photo = client.post("/api/v1/search/image/", {}, **header)  # no photo: a 400, not a 403
+    assert photo.status_code == 400, photo.content
+
+
+def test_schema_docs_and_health_need_no_key(client):
+    assert client.get("/api/schema/").status_code == 200
+    assert client.get("/api/docs/").status_code == 200
+    assert client.get("/health/").status_code == 200
+
+
+def test_throttling_answers_429(client, settings):
+    from rest_framework.settings import api_settings
+
+    from partners.api import PartnerKeyThrottle
+
+    product(sku="A")
+    header = key_header()
+    PartnerKeyThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "partner": "3/min"}
+    try:
+        responses = [client.get("/api/v1/products/A/", **header) for _ in range(5)]
+    finally:
+        PartnerKeyThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    assert [response.status_code for response in responses] == [200, 200, 200, 429, 429]
+    assert 0 < int(responses[-1]["Retry-After"]) <= 60  # until the key's window closes
+
+
+def test_put_creates_then_updates_and_delete_removes(partner_client):
+    body = {
+        "title": "Red mug",
+        "price": "9.90",
+        "brand": "Hearth",
+        "tags": ["red"],
+        "attributes": {"colour": "red"},
+        "category": "Home > Mugs",
+    }
+    created = partner_client.put("/api/v1/products/M-1/", body, content_type="application/json")
+    updated = partner_client.put(
+        "/api/v1/products/M-1/", {**body, "price": "11"}, content_type="application/json"
+    )
+
+    assert (created.status_code, updated.status_code) == (201, 200)
+    assert (updated.json()["price"], updated.json()["category"]) == ("11.00", "Home > Mugs")
+    assert partner_client.delete("/api/v1/products/M-1/").status_code == 204
+    assert partner_client.delete("/api/v1/products/M-1/").status_code == 404
+    assert not Product.objects.exists()
+
+
+def test_put_with_images_validates_each_one(partner_client):
+    good = SimpleUploadedFile("a.jpg", image_bytes(), "image/jpeg")
+    bad = SimpleUploadedFile("b.jpg", b"not an image", "image/jpeg")
+    response = partner_client.put(
+        "/api/v1/products/M-1/",
+        data=_multipart({"title": "Mug", "price": "5", "images": [good, bad]}),
+        content_type="multipart/form-data; boundary=BoUnDaRy",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "images": {"1": ["b.jpg: the file is not a readable image"]}
+    }
+    assert not Product.objects.exists()
+
+    good.seek(0)
+    response = partner_client.put(
+        "/api/v1/products/M-1/",
+        data=_multipart({"title": "Mug", "price": "5", "images": [good]}),
+        content_type="multipart/form-data; boundary=BoUnDaRy",
+    )
+    assert response.status_code == 201
+    assert len(response.json()["images"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"price": "1"}, "title"),
+        ({"title": "x", "price": "-1"}, "price"),
+        ({"title": "x", "price": "1", "currency": "euro"}, "currency"),
+        ({"title": "x", "price": "1", "tags": ["t"] * 51}, "tags"),
+    ],
+)
+def test_put_rejects_bad_fields(partner_client, body, field):
+    response = partner_client.put("/api/v1/products/M-1/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+
+
+def test_batch_similar_and_caps(partner_client):
+    product(sku="A")
+    ok = partner_client.post(
+        "/api/v1/similar/batch/",
+        {"skus": ["A", "MISSING"], "k": 3},
+        content_type="application/json",
+    )
+    assert ok.status_code == 200
+    assert ok.json()["results"]["MISSING"] is None
+    assert ok.json()["results"]["A"]["k_requested"] == 3
+    too_many = partner_client.post(
+        "/api/v1/similar/batch/", {"skus": ["A"] * 51}, content_type="application/json"
+    )
+    assert too_many.status_code == 400
+    assert partner_client.get("/api/v1/products/A/similar/", {"k": 1000}).status_code == 400
+
+
+def test_image_search_without_a_model_is_503_and_bad_images_400(partner_client):
+    photo = SimpleUploadedFile("q.jpg", image_bytes(), "image/jpeg")
+    unavailable = partner_client.post("/api/v1/search/image/", {"image": photo})
+    assert (unavailable.status_code, unavailable.json()["code"]) == (503, "unavailable")
+    missing = partner_client.post("/api/v1/search/image/", {})
+    assert (missing.status_code, list(missing.json()["errors"])) == (400, ["image"])
+
+
+def test_model_versions_and_jobs_are_readable(partner_client):
+    from similarity.models import Job, ModelVersion
+
+    version = ModelVersion.objects.create(
+        backbone="small_cnn", weights="none", input_size=32, embedding_dim=8, status="ready"
+    )
+    job = Job.objects.create(kind="train", model_version=version, progress={"epoch": 1})
+    assert partner_client.get("/api/v1/model-versions/").json()["results"][0]["id"] == version.pk
+    assert partner_client.get(f"/api/v1/jobs/{job.pk}/").json()["progress"] == {"epoch": 1}
+
+
+def _multipart(fields: dict) -> bytes:
+    from django.test.client import encode_multipart
+
+    return encode_multipart("BoUnDaRy", fields)

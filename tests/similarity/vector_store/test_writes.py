@@ -1,0 +1,55 @@
+"""Vector writes: validation before SQL, product vectors derived from their images."""
+
+import numpy as np
+import pytest
+from django.db import IntegrityError
+
+from similarity import vector_store
+from similarity.ml.validation import InvalidEmbeddings
+from similarity.models import ImageEmbedding, ProductEmbedding
+from tests.catalog.factories import shape_catalogue
+
+from .factories import store, unit, version
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("vectors", "message"),
+    [
+        (np.array([[np.nan, 1.0]], dtype=np.float32), "row 0"),
+        (np.array([[np.inf, 1.0]], dtype=np.float32), "row 0"),
+        (np.array([[1.0, 0.0], [0.0, 0.0]], dtype=np.float32), "row 1"),
+        (np.array([[1.0, 0.0, 0.0]], dtype=np.float32), r"shape \(n, 2\); got shape \(1, 3\)"),
+    ],
+)
+def test_bad_vectors_are_rejected_before_sql(vectors, message):
+    v = version(2)
+    products = shape_catalogue(colours=1)[: len(vectors)]
+    with pytest.raises(InvalidEmbeddings, match=message):
+        store(v, products, list(vectors))
+    assert ImageEmbedding.objects.count() == 0
+
+
+def test_product_vector_is_the_normalised_mean_of_its_images():
+    [product] = shape_catalogue(colours=1, images_per_product=2)[:1]
+    v = version(2)
+    images = list(product.images.order_by("position"))
+    vector_store.image_embeddings_upsert(
+        version=v,
+        image_ids=[i.pk for i in images],
+        shas=[i.sha256 for i in images],
+        vectors=np.stack([unit(1, 0), unit(0, 1)]),
+    )
+    vector_store.product_embeddings_refresh(version=v, product_ids=[product.pk])
+
+    np.testing.assert_allclose(
+        vector_store.product_vector(version=v, product_id=product.pk), unit(1, 1), atol=1e-6
+    )
+    assert ProductEmbedding.objects.get().image_count == 2
+
+
+def test_at_most_one_active_version():
+    version(2, status="active")
+    with pytest.raises(IntegrityError, match="one_active_model_version"):
+        version(2, status="active")
