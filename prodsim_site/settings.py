@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "prodsim_site",
     "catalog",
     "similarity",
+    "behaviour",
     "experiments",
     "storefront",
 ]
@@ -183,6 +184,20 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_TASK_SOFT_TIME_LIMIT = 3300
 CELERY_TIMEZONE = "UTC"
+# Celery beat (the `beat` process): periodic behaviour work. The refresh runs when events arrived
+# since the last one, so new events show in lists within about a refresh interval.
+PRODSIM_BEHAVIOUR_REFRESH_S = float(os.environ.get("PRODSIM_BEHAVIOUR_REFRESH_S", 30))
+CELERY_BEAT_SCHEDULE = {
+    "behaviour-refresh": {
+        "task": "behaviour.tasks.behaviour_refresh_task",
+        "schedule": PRODSIM_BEHAVIOUR_REFRESH_S,
+        "options": {"expires": PRODSIM_BEHAVIOUR_REFRESH_S},  # a backlog never piles up
+    },
+    "events-retention": {
+        "task": "behaviour.tasks.events_retention_task",
+        "schedule": 24 * 3600.0,
+    },
+}
 
 # --- Auth, i18n -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -289,6 +304,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every enum named outright: a new endpoint's "kind" or "status" never renames older ones.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "similarity.models.Job.Kind",
+        "StatusEnum": "similarity.models.ModelVersion.Status",
+        "EventKindEnum": "behaviour.models.Event.Kind",
+        "EventOutcomeEnum": ["accepted", "duplicate", "rejected"],
+    },
 }
 
 LOGGING = {
@@ -323,3 +345,24 @@ PRODSIM_EXCLUDE_OUT_OF_STOCK = env_bool("PRODSIM_EXCLUDE_OUT_OF_STOCK", False)
 PRODSIM_INDEX_BUILD_MEMORY = os.environ.get("PRODSIM_INDEX_BUILD_MEMORY", "512MB")
 # pgvector before 0.8.2 has a buffer overflow in parallel HNSW builds (CVE-2026-3172).
 PRODSIM_PGVECTOR_MIN_VERSION = "0.8.2"
+
+# --- Shopper behaviour ---------------------------------------------------------------------------
+# Visitor ids are hashed with this key at the door (behaviour.visitors); production must set its
+# own (rotating it starts every shopper's history afresh).
+PRODSIM_VISITOR_KEY = os.environ.get("PRODSIM_VISITOR_KEY", "")
+if not PRODSIM_VISITOR_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("PRODSIM_VISITOR_KEY must be set in production")
+    PRODSIM_VISITOR_KEY = "dev-only-visitor-key-" + SECRET_KEY
+# Events older than this are dropped by the daily retention task (whole monthly partitions).
+PRODSIM_EVENT_RETENTION_DAYS = int(os.environ.get("PRODSIM_EVENT_RETENTION_DAYS", 400))
+# An order or visit counts half after this many days in bought together / also viewed ("" or
+# "none": no decay). Chosen on the dev protocol (docs/BENCHMARKS.md, behaviour quality).
+_half_life = os.environ.get("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", "180").strip().lower()
+PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS = None if _half_life in ("", "none") else float(_half_life)
+# Trending forgets faster: a purchase counts half after a week.
+PRODSIM_TRENDING_HALF_LIFE_DAYS = float(os.environ.get("PRODSIM_TRENDING_HALF_LIFE_DAYS", 7))
+# The window of the "bought together in N orders in the last D days" hint.
+PRODSIM_BEHAVIOUR_WHY_DAYS = int(os.environ.get("PRODSIM_BEHAVIOUR_WHY_DAYS", 90))
+# A visit ends after this much idle time (also viewed pairs views of one visit).
+PRODSIM_SESSION_GAP_S = int(os.environ.get("PRODSIM_SESSION_GAP_S", 30 * 60))

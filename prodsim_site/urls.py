@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("similarity.api.urls")),
+    path("api/v1/", include("behaviour.api.urls")),
     path("health/", health, name="health"),
     path("", include("experiments.urls")),
     path("", include("storefront.urls")),

@@ -23,9 +23,9 @@ SETTINGS_SOURCES = [
     *(ROOT / "prodsim_site" / "embedded").glob("*.py"),
 ]
 
-EXPECTED_SERVICES = {"db", "redis", "migrate", "web", "worker", "ml"}
-APP_SERVICES = {"migrate", "web", "worker", "ml"}
-LONG_RUNNING_APP_SERVICES = {"web", "worker", "ml"}
+EXPECTED_SERVICES = {"db", "redis", "migrate", "web", "worker", "ml", "beat"}
+APP_SERVICES = {"migrate", "web", "worker", "ml", "beat"}
+LONG_RUNNING_APP_SERVICES = {"web", "worker", "ml", "beat"}
 APP_IMAGE = "prodsim:latest"
 EXPECTED_APP_DEPENDS_ON = {
     "db": "service_healthy",

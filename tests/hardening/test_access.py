@@ -265,6 +265,7 @@ PRODUCTION_ENV = {
     "DJANGO_CSRF_TRUSTED_ORIGINS": "https://shop.example",
     "PRODSIM_BEHIND_TLS_PROXY": "true",
     "PRODSIM_NO_EMBEDDED_START": "1",
+    "PRODSIM_VISITOR_KEY": "a-long-random-visitor-key-for-the-test-" + "k" * 20,
 }
 
 
@@ -297,8 +298,18 @@ def run_with(env: dict, *args: str) -> subprocess.CompletedProcess:
         ({"DJANGO_DEBUG": "true"}, "DJANGO_DEBUG must be off in production"),
         ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS must list the site's host names"),
         ({"PRODSIM_ENV": "prod"}, "PRODSIM_ENV must be development or production: 'prod'"),
+        ({"PRODSIM_VISITOR_KEY": ""}, "PRODSIM_VISITOR_KEY must be set in production"),
     ],
-    ids=["missing key", "short key", "one repeated char", "insecure key", "debug", "hosts", "typo"],
+    ids=[
+        "missing key",
+        "short key",
+        "one repeated char",
+        "insecure key",
+        "debug",
+        "hosts",
+        "typo",
+        "visitor key",
+    ],
 )
 def test_production_settings_refuse_to_start(overrides, message):
     env = {name: value for name, value in {**PRODUCTION_ENV, **overrides}.items() if value}

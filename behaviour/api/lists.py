@@ -1,0 +1,85 @@
+"""Bought together, also viewed and trending: the similar-items parameters, answer and cache."""
+
+import time
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.views import APIView
+
+from catalog import selectors as catalog_selectors
+from similarity.api.serializers import ResultListSerializer, SimilarParamsSerializer
+from similarity.api.views.responses import similar_query, timed_response
+from similarity.api.views.similar import similar_params
+
+from .. import cache, selectors
+from ..selectors import BehaviourResult
+
+TRENDING_SKU = "*"  # trending has no source product; its entries share one product generation
+
+
+def result_body(result: BehaviourResult, explain: bool) -> dict:
+    """The similar-items answer shape; `explain` holds the tier's evidence and its why-hint."""
+    return {
+        "k_requested": result.k_requested,
+        "k_returned": result.k_returned,
+        "model_version": None,
+        "results": [
+            {
+                "sku": item.product.sku,
+                "title": item.product.title,
+                "score": round(item.score, 6),
+                "tier": item.tier,
+                **({"explain": {"why": item.why, **item.evidence}} if explain else {}),
+            }
+            for item in result.items
+        ],
+    }
+
+
+class _ProductListApi(APIView):
+    list_name = ""
+    selector = None
+
+    @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
+    def get(self, request, sku: str):
+        started = time.perf_counter()
+        params = similar_params(request.META.get("QUERY_STRING", ""))
+        key = cache.entry_key(list_name=self.list_name, sku=sku, params=params)
+        if (body := cache.similar_cache.get(key)) is not None:
+            return timed_response(body, started, cache_state="hit")
+        product = catalog_selectors.product_get(sku=sku, with_images=False)
+        if product is None:
+            raise NotFound(f"no active product with SKU {sku!r}")
+        result = self.selector(product=product, query=similar_query(params))
+        body = result_body(result, params["explain"])
+        cache.similar_cache.put(key, body)
+        return timed_response(body, started)
+
+
+class BoughtTogetherApi(_ProductListApi):
+    """Products bought together with this one, best first; content tiers fill thin events."""
+
+    list_name = "bought_together"
+    selector = staticmethod(selectors.bought_together)
+
+
+class AlsoViewedApi(_ProductListApi):
+    """Products that shoppers who viewed this one also viewed; content tiers fill thin events."""
+
+    list_name = "also_viewed"
+    selector = staticmethod(selectors.also_viewed)
+
+
+class TrendingApi(APIView):
+    """The most popular products lately (time-decayed), within the filters."""
+
+    @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
+    def get(self, request):
+        started = time.perf_counter()
+        params = similar_params(request.META.get("QUERY_STRING", ""))
+        key = cache.entry_key(list_name="trending", sku=TRENDING_SKU, params=params)
+        if (body := cache.similar_cache.get(key)) is not None:
+            return timed_response(body, started, cache_state="hit")
+        body = result_body(selectors.trending(query=similar_query(params)), params["explain"])
+        cache.similar_cache.put(key, body)
+        return timed_response(body, started)

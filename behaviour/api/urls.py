@@ -1,0 +1,19 @@
+from django.urls import path
+
+from .events import EventBatchApi, VisitorApi, VisitorExportApi
+from .lists import AlsoViewedApi, BoughtTogetherApi, TrendingApi
+
+urlpatterns = [
+    path("events/", EventBatchApi.as_view(), name="api-events"),
+    path("visitors/<str:visitor_id>/", VisitorApi.as_view(), name="api-visitor"),
+    path(
+        "visitors/<str:visitor_id>/export/", VisitorExportApi.as_view(), name="api-visitor-export"
+    ),
+    path(
+        "products/<str:sku>/bought-together/",
+        BoughtTogetherApi.as_view(),
+        name="api-bought-together",
+    ),
+    path("products/<str:sku>/also-viewed/", AlsoViewedApi.as_view(), name="api-also-viewed"),
+    path("trending/", TrendingApi.as_view(), name="api-trending"),
+]

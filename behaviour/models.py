@@ -1,0 +1,127 @@
+"""Shopper behaviour: events as they arrive, and what the refresh derives from them."""
+
+from django.db import models
+
+from catalog.models import Product
+
+
+class Event(models.Model):
+    """One shopper event (a view, an add to basket, a purchase line, a click).
+
+    The table is partitioned by month on `occurred_at` (migration 0001), so retention drops whole
+    partitions. `visitor` is the HMAC of the shop's visitor id (behaviour.visitors), never the id
+    itself. `product` carries no database constraint: a deleted product's events stay as history
+    and the refresh ignores them (an inner join on active products).
+    """
+
+    class Kind(models.TextChoices):
+        VIEW = "view"
+        ADD_TO_CART = "add_to_cart"
+        PURCHASE = "purchase"
+        CLICK = "click"
+
+    class Source(models.TextChoices):
+        API = "api"
+        STOREFRONT = "storefront"
+        IMPORT = "import"
+
+    pk = models.CompositePrimaryKey("occurred_at", "event_id")
+    event_id = models.CharField(max_length=200)
+    occurred_at = models.DateTimeField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    visitor = models.CharField(max_length=64)
+    product = models.ForeignKey(
+        Product, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    order_id = models.CharField(max_length=200, blank=True, default="")
+    quantity = models.IntegerField(null=True, blank=True)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+
+    class Meta:
+        # Created by RunSQL (migration 0001): Django cannot declare a partitioned table.
+        db_table = "behaviour_event"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.product_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class EventKey(models.Model):
+    """Every accepted event id, so a resent event is a duplicate whatever partition it names.
+
+    A partitioned table can only be unique on keys that include the partition key; this plain
+    table is unique on the id alone, and inserting here first (ON CONFLICT DO NOTHING) is what
+    makes a resent or concurrently sent batch exactly-once.
+    """
+
+    event_id = models.CharField(max_length=200, primary_key=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.event_id
+
+
+class ItemAssociation(models.Model):
+    """A product's best partners by kind, as of the last refresh ("bought together")."""
+
+    class Kind(models.TextChoices):
+        BOUGHT_TOGETHER = "bought_together"
+        ALSO_VIEWED = "also_viewed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    support = models.FloatField(help_text="time-decayed baskets (or sessions) holding both")
+    recent = models.IntegerField(
+        help_text="orders (or sessions) holding both in the last PRODSIM_BEHAVIOUR_WHY_DAYS days"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "product", "other"], name="association_unique")
+        ]
+        indexes = [models.Index(fields=["kind", "product", "-score"], name="association_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.product_id} → {self.other_id} ({self.score:.3f})"
+
+
+class ProductPopularity(models.Model):
+    """Time-decayed popularity as of the last refresh: what "Trending" ranks by."""
+
+    product = models.OneToOneField(
+        Product, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    score = models.FloatField()
+    purchases = models.IntegerField(default=0)
+    views = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.score:.3f}"
+
+
+class BehaviourRefresh(models.Model):
+    """One rebuild of the derived lists from the events (history for the admin page)."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    events_until = models.DateTimeField(
+        null=True, blank=True, help_text="events received up to here are reflected"
+    )
+    stats = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"refresh {self.started_at:%Y-%m-%d %H:%M} ({self.state})"

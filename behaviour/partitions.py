@@ -1,0 +1,67 @@
+"""Monthly partitions of the event table: created before their first event, dropped by retention.
+
+Partition names carry their month (behaviour_event_y2026m12), so retention finds what to drop
+from the catalogue of tables alone. Nothing is remembered in-process: a creation can roll back
+with its transaction, and CREATE TABLE IF NOT EXISTS on an existing month is a catalogue lookup.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import connection
+
+PARENT = "behaviour_event"
+CREATE_LOCK_ID = 0x6576_7470  # "evtp": pg_advisory_xact_lock key of partition creation
+
+
+def month_start(moment: dt.datetime) -> dt.date:
+    return dt.date(moment.year, moment.month, 1)
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def partition_name(month: dt.date) -> str:
+    return f"{PARENT}_y{month.year:04d}m{month.month:02d}"
+
+
+def partitions_ensure(months: Iterable[dt.date]) -> None:
+    """Create the partitions of these months (first days) unless they exist.
+
+    Concurrent batches may both find a month missing: creation is serialised by an advisory
+    lock held to the end of the transaction, and the second one then finds the table there.
+    An existing month costs one catalogue lookup and takes no lock.
+    """
+    with connection.cursor() as cursor:
+        for month in sorted(set(months)):
+            name = partition_name(month)
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+            if cursor.fetchone()[0]:
+                continue
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK_ID])
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {PARENT} "
+                "FOR VALUES FROM (%s) TO (%s)",
+                [f"{month.isoformat()} 00:00+00", f"{_next_month(month).isoformat()} 00:00+00"],
+            )
+
+
+def partitions_list() -> list[tuple[str, dt.date]]:
+    """(name, month) of every existing partition, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s ORDER BY c.relname",
+            [PARENT],
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    return [(name, dt.date(int(name[-7:-3]), int(name[-2:]), 1)) for name in names]
+
+
+def partition_drop(name: str) -> None:
+    """Drop one month's partition (retention); the name must be one of partitions_list()."""
+    if name not in {existing for existing, _ in partitions_list()}:
+        raise ValueError(f"{name!r} is not a partition of {PARENT}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {name}")

@@ -1,0 +1,11 @@
+"""Behaviour reads for pages and the API: lists from the last refresh, filled to k by content."""
+
+from .lists import (
+    BehaviourItem,
+    BehaviourResult,
+    also_viewed,
+    bought_together,
+    trending,
+)
+
+__all__ = ["BehaviourItem", "BehaviourResult", "also_viewed", "bought_together", "trending"]

@@ -1,0 +1,121 @@
+"""Bought together, also viewed and trending, with the similar-items contract: the same filters,
+merchandising rules and guaranteed k, each item saying which tier produced it and why.
+
+Tiers, best first: the product's own associations from events; for a product without them (new,
+rarely bought) the associations of its nearest content neighbours ("complements of similar
+products"); then trending products within the filters; then the newest products of its category.
+"""
+
+from dataclasses import dataclass, field
+
+from catalog import selectors as catalog_selectors
+from catalog.models import Product
+from catalog.selectors import ProductFilter
+from similarity.selectors import SimilarQuery, merchandising, similar_products_for
+from similarity.selectors.serving import serving_state
+from similarity.selectors.similar import product_filter_for
+
+from ..models import ItemAssociation
+from .tiers import TIER_ORDER, Candidate, associated, newest, trending_candidates
+
+NEIGHBOURS = 5  # content neighbours whose associations stand in for a product without its own
+
+
+@dataclass(frozen=True)
+class BehaviourItem:
+    product: Product
+    score: float
+    tier: str
+    why: str = ""
+    evidence: dict = field(default_factory=dict)
+
+
+@dataclass
+class BehaviourResult:
+    items: list[BehaviourItem] = field(default_factory=list)
+    k_requested: int = 0
+
+    @property
+    def k_returned(self) -> int:
+        return len(self.items)
+
+
+def bought_together(*, product: Product, query: SimilarQuery) -> BehaviourResult:
+    return _for_product(product, query, ItemAssociation.Kind.BOUGHT_TOGETHER)
+
+
+def also_viewed(*, product: Product, query: SimilarQuery) -> BehaviourResult:
+    return _for_product(product, query, ItemAssociation.Kind.ALSO_VIEWED)
+
+
+def trending(*, query: SimilarQuery) -> BehaviourResult:
+    """The most popular products lately (time-decayed), within the filters; newest fill."""
+    product_filter = product_filter_for(None, query)
+    found = trending_candidates(product_filter, query.k, taken=set())
+    if len(found) < query.k:
+        found += newest(product_filter, query.k - len(found), {c.product_id for c in found})
+    return BehaviourResult(_items(found, [], query), k_requested=query.k)
+
+
+def _for_product(product: Product, query: SimilarQuery, kind: str) -> BehaviourResult:
+    result = BehaviourResult(k_requested=query.k)
+    if not product.is_active:
+        return result
+    source = catalog_selectors.product_facts_of(product)
+    rules = merchandising.rules_in_force(
+        state=serving_state(), product_id=product.pk, category_path=source.category_path
+    )
+    exclude = [product.pk, *merchandising.blocked_ids(rules)]
+    variants = "" if query.include_variants else source.group_id
+    product_filter = product_filter_for(source, query, exclude, variants)
+    found = associated(kind, {product.pk: 1.0}, product_filter, query.k, taken=set())
+    if len(found) < query.k:
+        found += _complements(product, kind, product_filter, query.k, found)
+    for fill in (trending_candidates, newest):
+        if len(found) < query.k:
+            found += fill(product_filter, query.k - len(found), {c.product_id for c in found})
+    result.items = merchandising.apply_pins(
+        _items(found, rules, query),
+        rules,
+        allowed=lambda: catalog_selectors.products_matching(product_filter=product_filter),
+        k=query.k,
+        make_item=_pinned_item,
+    )
+    return result
+
+
+def _complements(product, kind, product_filter: ProductFilter, k, found) -> list[Candidate]:
+    """What goes with the product's nearest content neighbours, weighted by their closeness."""
+    neighbours = similar_products_for(
+        product=product, query=SimilarQuery(k=NEIGHBOURS, with_images=False)
+    ).items
+    weights = {item.product.pk: item.score for item in neighbours if item.score > 0}
+    if not weights:
+        return []
+    taken = {c.product_id for c in found}
+    return associated(kind, weights, product_filter, k - len(found), taken=taken, complements=True)
+
+
+def _items(found: list[Candidate], rules, query: SimilarQuery) -> list[BehaviourItem]:
+    """Candidates as items with their products; boosts and buries reorder within a tier."""
+    products = catalog_selectors.products_by_ids(
+        ids=[c.product_id for c in found], with_images=query.with_images
+    )
+    items = [
+        BehaviourItem(products[c.product_id], c.score, c.tier, c.why, c.evidence)
+        for c in found
+        if c.product_id in products
+    ]
+
+    def order(item: BehaviourItem) -> tuple:
+        factor = merchandising.score_factor(rules, brand=item.product.brand, tags=item.product.tags)
+        return (TIER_ORDER.index(item.tier), -item.score * factor, item.product.pk)
+
+    return sorted(items, key=order)[: query.k]
+
+
+def _pinned_item(product_id: int) -> BehaviourItem | None:
+    products = catalog_selectors.products_by_ids(ids=[product_id], with_images=False)
+    if product_id not in products:
+        return None
+    return BehaviourItem(products[product_id], 0.0, merchandising.TIER_PINNED, "Featured")

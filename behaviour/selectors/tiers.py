@@ -1,0 +1,139 @@
+"""The candidate tiers of behaviour lists, each a list of Candidate in its own best-first order."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from catalog import selectors as catalog_selectors
+from catalog.selectors import ProductFilter
+
+from ..models import ItemAssociation, ProductPopularity
+
+TIER_BOUGHT_TOGETHER = "bought_together"
+TIER_ALSO_VIEWED = "also_viewed"
+TIER_COMPLEMENTS = "complements_of_similar"
+TIER_TRENDING = "trending"
+TIER_CATEGORY = "category_newest"
+TIER_PINNED = "pinned"
+TIER_ORDER = [
+    TIER_PINNED,
+    TIER_BOUGHT_TOGETHER,
+    TIER_ALSO_VIEWED,
+    TIER_COMPLEMENTS,
+    TIER_TRENDING,
+    TIER_CATEGORY,
+]
+# Associations read per wanted item before the filters: filters are checked on this short list
+# instead of joining every association to the product table.
+CANDIDATES_PER_SLOT = 4
+
+WHY = {
+    ItemAssociation.Kind.BOUGHT_TOGETHER: (
+        "Bought together in {count} orders in the last {days} days"
+    ),
+    ItemAssociation.Kind.ALSO_VIEWED: "Viewed together in {count} visits in the last {days} days",
+}
+WHY_OLDER = {
+    ItemAssociation.Kind.BOUGHT_TOGETHER: "Often bought together",
+    ItemAssociation.Kind.ALSO_VIEWED: "Often viewed together",
+}
+WHY_COMPLEMENTS = "Goes with products like this one"
+WHY_TRENDING = "Trending: {count} bought lately"
+WHY_TRENDING_VIEWS = "Trending"
+WHY_NEWEST = "New in this category"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    product_id: int
+    score: float
+    tier: str
+    why: str
+    evidence: dict = field(default_factory=dict)
+
+
+def associated(
+    kind: str,
+    sources: dict[int, float],
+    product_filter: ProductFilter,
+    k: int,
+    *,
+    taken: set[int],
+    complements: bool = False,
+) -> list[Candidate]:
+    """The best partners of the `sources` (product id → weight), summed over sources, within the
+    filters. One source: the product's own list; several: its neighbours' (complements)."""
+    if k <= 0:
+        return []
+    rows = (
+        ItemAssociation.objects.filter(kind=kind, product_id__in=list(sources))
+        .exclude(other_id__in=[*sources, *taken])
+        .order_by("-score", "other_id")
+        .values_list("product_id", "other_id", "score", "recent")[
+            : k * CANDIDATES_PER_SLOT * len(sources)
+        ]
+    )
+    scores: dict[int, float] = {}
+    recent: dict[int, int] = {}
+    for source, other, score, count in rows:
+        scores[other] = scores.get(other, 0.0) + sources[source] * score
+        recent[other] = max(recent.get(other, 0), count)
+    allowed = _allowed(product_filter, list(scores))
+    ranked = sorted(allowed, key=lambda pid: (-scores[pid], pid))[:k]
+    if complements:
+        return [
+            Candidate(pid, scores[pid], TIER_COMPLEMENTS, WHY_COMPLEMENTS, {"kind": kind})
+            for pid in ranked
+        ]
+    tier = (
+        TIER_BOUGHT_TOGETHER if kind == ItemAssociation.Kind.BOUGHT_TOGETHER else TIER_ALSO_VIEWED
+    )
+    return [
+        Candidate(pid, scores[pid], tier, _why(kind, recent[pid]), {"recent": recent[pid]})
+        for pid in ranked
+    ]
+
+
+def trending_candidates(product_filter: ProductFilter, k: int, taken: set[int]) -> list[Candidate]:
+    """The most popular products (time-decayed) that the filters allow."""
+    if k <= 0:
+        return []
+    rows = (
+        ProductPopularity.objects.exclude(product_id__in=taken)
+        .order_by("-score", "product_id")
+        .values_list("product_id", "score", "purchases")[: k * CANDIDATES_PER_SLOT]
+    )
+    found = {pid: (score, purchases) for pid, score, purchases in rows}
+    allowed = _allowed(product_filter, list(found))
+    ranked = sorted(allowed, key=lambda pid: (-found[pid][0], pid))[:k]
+    return [
+        Candidate(
+            pid,
+            found[pid][0],
+            TIER_TRENDING,
+            WHY_TRENDING.format(count=found[pid][1]) if found[pid][1] else WHY_TRENDING_VIEWS,
+            {"purchases": found[pid][1]},
+        )
+        for pid in ranked
+    ]
+
+
+def newest(product_filter: ProductFilter, k: int, taken: set[int]) -> list[Candidate]:
+    """Last tier: the newest products the filters allow (the category's, when "same")."""
+    if k <= 0:
+        return []
+    ids = catalog_selectors.products_newest(product_filter=product_filter, limit=k + len(taken))
+    return [Candidate(pid, 0.0, TIER_CATEGORY, WHY_NEWEST) for pid in ids if pid not in taken][:k]
+
+
+def _allowed(product_filter: ProductFilter, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    matching = catalog_selectors.products_matching(product_filter=product_filter)
+    return set(matching.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _why(kind: str, count: int) -> str:
+    if count <= 0:
+        return WHY_OLDER[kind]
+    return WHY[kind].format(count=count, days=settings.PRODSIM_BEHAVIOUR_WHY_DAYS)

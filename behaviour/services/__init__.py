@@ -1,0 +1,1 @@
+"""Behaviour writes: recording events, refreshing the derived lists, retention, erasure."""

@@ -1,0 +1,68 @@
+"""The event table as NumPy arrays for the counting in behaviour.ml (one read per refresh)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection
+
+from behaviour.ml import cooccurrence
+
+from ..models import Event
+
+# Events of inactive or deleted products are history, not recommendations.
+EVENTS_SQL = """
+SELECT e.kind, e.order_id, e.visitor, e.product_id, extract(epoch FROM e.occurred_at)
+FROM behaviour_event e JOIN catalog_product p ON p.id = e.product_id AND p.is_active
+"""
+VIEW_KINDS = (Event.Kind.VIEW, Event.Kind.CLICK)
+
+
+@dataclass(frozen=True)
+class EventArrays:
+    """(L,) parallel arrays, one line per event; products index into product_ids (P,)."""
+
+    product_ids: np.ndarray  # (P,) int64 catalogue ids, ascending
+    products: np.ndarray  # (L,) int64 index into product_ids
+    times: np.ndarray  # (L,) float64 Unix seconds
+    kinds: np.ndarray  # (L,) object (Event.Kind values)
+    orders: np.ndarray  # (L,) int64 order code, -1 without an order id
+    visitors: np.ndarray  # (L,) int64 visitor code
+
+    def order_baskets(self) -> tuple[np.ndarray, np.ndarray]:
+        """(basket keys, line indices) of purchase lines: one basket per order id."""
+        lines = np.flatnonzero((self.kinds == Event.Kind.PURCHASE) & (self.orders >= 0))
+        return self.orders[lines], lines
+
+    def view_sessions(self, gap_seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        """(session keys, line indices) of views and clicks: a visitor's visit ends after
+        `gap_seconds` idle."""
+        lines = np.flatnonzero(np.isin(self.kinds, VIEW_KINDS))
+        keys = cooccurrence.sessions(self.visitors[lines], self.times[lines], gap_seconds)
+        return keys, lines
+
+
+def event_arrays() -> EventArrays:
+    with connection.cursor() as cursor:
+        cursor.execute(EVENTS_SQL)
+        rows = cursor.fetchall()
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return EventArrays(empty, empty, np.zeros(0), np.zeros(0, dtype=object), empty, empty)
+    kinds, orders, visitors, products, times = (
+        np.array(column) for column in zip(*rows, strict=True)
+    )
+    product_ids, product_index = np.unique(products.astype(np.int64), return_inverse=True)
+    order_codes = _codes(orders)
+    order_codes[orders == ""] = -1
+    return EventArrays(
+        product_ids=product_ids,
+        products=product_index.astype(np.int64),
+        times=times.astype(np.float64),
+        kinds=kinds.astype(object),
+        orders=order_codes,
+        visitors=_codes(visitors),
+    )
+
+
+def _codes(values: np.ndarray) -> np.ndarray:
+    return np.unique(values, return_inverse=True)[1].astype(np.int64)

@@ -1,0 +1,108 @@
+"""Recording a batch of events exactly once: each is accepted, a duplicate, or rejected with why.
+
+The batch is checked item by item (valid events beside bad ones are kept), SKUs are resolved in
+one query, and the accepted ones are written in one transaction: ids first into the key table
+(ON CONFLICT DO NOTHING, so a resent or concurrently sent event is a duplicate, never a second
+row), then the events whose ids were new. Nothing is half-written: the transaction holds both.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from catalog import selectors as catalog_selectors
+
+from .. import partitions
+from ..models import Event
+from .validation import (
+    ERROR_REPEATED,
+    ERROR_UNKNOWN_SKU,
+    EventIn,
+    InvalidEvent,
+    event_check,
+)
+
+MAX_BATCH = 1000
+
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    index: int  # the event's position in the batch
+    event_id: str
+    status: str
+    reason: str = ""
+
+
+def events_record(*, items: Sequence, source: str = Event.Source.API) -> list[EventOutcome]:
+    """Check and store a batch (at most MAX_BATCH items); one outcome per item, in order."""
+    now = timezone.now()
+    oldest = now - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
+    outcomes: dict[int, EventOutcome] = {}
+    valid: dict[int, EventIn] = {}
+    seen: set[str] = set()
+    for index, raw in enumerate(items):
+        raw_id = raw.get("event_id") if isinstance(raw, dict) else None
+        label = raw_id if isinstance(raw_id, str) else ""
+        try:
+            event = event_check(
+                raw, now=now, oldest=oldest, retention_days=settings.PRODSIM_EVENT_RETENTION_DAYS
+            )
+        except InvalidEvent as exc:
+            outcomes[index] = EventOutcome(index, label, REJECTED, str(exc))
+            continue
+        if event.event_id in seen:
+            outcomes[index] = EventOutcome(index, label, REJECTED, ERROR_REPEATED)
+            continue
+        seen.add(event.event_id)
+        valid[index] = event
+    products = catalog_selectors.product_ids_by_sku(skus=[e.sku for e in valid.values()])
+    for index, event in list(valid.items()):
+        if event.sku not in products:
+            outcomes[index] = EventOutcome(
+                index, event.event_id, REJECTED, ERROR_UNKNOWN_SKU.format(sku=event.sku)
+            )
+            del valid[index]
+    new_ids = _store(list(valid.values()), products, source, now) if valid else set()
+    for index, event in valid.items():
+        status = ACCEPTED if event.event_id in new_ids else DUPLICATE
+        outcomes[index] = EventOutcome(index, event.event_id, status)
+    return [outcomes[index] for index in range(len(items))]
+
+
+@transaction.atomic
+def _store(events: list[EventIn], products: dict[str, int], source: str, now) -> set[str]:
+    partitions.partitions_ensure(partitions.month_start(e.occurred_at) for e in events)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO behaviour_eventkey (event_id, occurred_at, received_at) "
+            "SELECT id, at, %s FROM unnest(%s::varchar[], %s::timestamptz[]) AS t(id, at) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            [now, [e.event_id for e in events], [e.occurred_at for e in events]],
+        )
+        new_ids = {row[0] for row in cursor.fetchall()}
+        fresh = [e for e in events if e.event_id in new_ids]
+        if fresh:
+            cursor.execute(
+                "INSERT INTO behaviour_event (event_id, occurred_at, kind, visitor, product_id, "
+                "order_id, quantity, unit_price, source) SELECT *, %s FROM unnest("
+                "%s::varchar[], %s::timestamptz[], %s::varchar[], %s::varchar[], %s::bigint[], "
+                "%s::varchar[], %s::integer[], %s::numeric[])",
+                [
+                    source,
+                    [e.event_id for e in fresh],
+                    [e.occurred_at for e in fresh],
+                    [e.kind for e in fresh],
+                    [e.visitor for e in fresh],
+                    [products[e.sku] for e in fresh],
+                    [e.order_id for e in fresh],
+                    [e.quantity for e in fresh],
+                    [e.unit_price for e in fresh],
+                ],
+            )
+    return new_ids

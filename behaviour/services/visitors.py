@@ -1,0 +1,38 @@
+"""A shopper's rights over their events: export them (portability) and erase them.
+
+Erasure deletes every event row of the visitor's hash at once; the derived lists (associations,
+popularity) hold no visitor at all and lose the visitor's share at the next refresh, which the
+erasure requests right away.
+"""
+
+from django.db import transaction
+
+from core.tasks import enqueue_on_commit
+
+from ..models import Event
+from ..visitors import visitor_hash
+
+REFRESH_TASK = "behaviour.tasks.behaviour_refresh_task"
+EXPORT_FIELDS = ("event_id", "kind", "occurred_at", "order_id", "quantity", "unit_price", "source")
+
+
+def visitor_events_export(*, visitor_id: str) -> list[dict]:
+    """Every stored event of this visitor, oldest first, with the product's SKU."""
+    rows = (
+        Event.objects.filter(visitor=visitor_hash(visitor_id))
+        .order_by("occurred_at", "event_id")
+        .values(*EXPORT_FIELDS, "product__sku")
+    )
+    return [
+        {**{field: row[field] for field in EXPORT_FIELDS}, "sku": row["product__sku"]}
+        for row in rows
+    ]
+
+
+@transaction.atomic
+def visitor_erase(*, visitor_id: str) -> int:
+    """Delete the visitor's events (the count deleted) and queue a refresh of derived lists."""
+    deleted, _ = Event.objects.filter(visitor=visitor_hash(visitor_id)).delete()
+    if deleted:
+        enqueue_on_commit(REFRESH_TASK)
+    return deleted

@@ -1,0 +1,31 @@
+"""Builders for behaviour tests: events as partners send them, and a refreshed history."""
+
+import datetime as dt
+import itertools
+
+from django.utils import timezone
+
+_ids = itertools.count(1)
+
+
+def event(sku: str, visitor: str = "v1", kind: str = "view", *, days_ago: float = 1, **extra):
+    """One event dict as the API takes it (a fresh event_id unless given)."""
+    at = timezone.now() - dt.timedelta(days=days_ago)
+    values = {
+        "event_id": f"e{next(_ids)}",
+        "kind": kind,
+        "sku": sku,
+        "visitor_id": visitor,
+        "occurred_at": at.isoformat(),
+    }
+    if kind == "purchase":
+        values.update(
+            order_id=extra.pop("order_id", f"o{next(_ids)}"), quantity=1, unit_price="9.90"
+        )
+    values.update(extra)
+    return values
+
+
+def order(skus: list[str], visitor: str, order_id: str, *, days_ago: float = 1) -> list[dict]:
+    """Purchase events of one order: one line per SKU."""
+    return [event(sku, visitor, "purchase", days_ago=days_ago, order_id=order_id) for sku in skus]

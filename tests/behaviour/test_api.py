@@ -1,0 +1,151 @@
+"""The behaviour endpoints of API v1: events in, lists out, a shopper's export and erasure."""
+
+import pytest
+
+from behaviour.services.refresh import behaviour_refresh
+from behaviour.services.validation import ERROR_UNKNOWN_SKU
+from partners.models import PartnerApiKey
+from tests.catalog.factories import product
+
+from .factories import event, order
+
+pytestmark = pytest.mark.django_db
+
+
+def post_events(client, events):
+    return client.post("/api/v1/events/", {"events": events}, content_type="application/json")
+
+
+def test_a_batch_is_answered_event_by_event(partner_client):
+    product(sku="A")
+    good, unknown = event("A", "alice"), event("NOPE", "alice")
+
+    response = post_events(partner_client, [good, unknown])
+    again = post_events(partner_client, [good])
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": 1,
+        "events": [
+            {"index": 0, "event_id": good["event_id"], "status": "accepted", "reason": ""},
+            {
+                "index": 1,
+                "event_id": unknown["event_id"],
+                "status": "rejected",
+                "reason": ERROR_UNKNOWN_SKU.format(sku="NOPE"),
+            },
+        ],
+    }
+    assert again.json()["duplicates"] == 1
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"events": []}, "the batch holds no events"),
+        ({"events": {}}, 'the body must be {"events": [...]}'),
+        ([], 'the body must be {"events": [...]}'),
+    ],
+)
+def test_a_body_that_is_no_batch_is_a_400_with_the_reason(partner_client, body, message):
+    response = partner_client.post("/api/v1/events/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"events": [message]}
+
+
+def test_a_batch_over_1000_events_is_refused_whole(partner_client):
+    product(sku="A")
+    response = post_events(partner_client, [event("A") for _ in range(1001)])
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"events": ["a batch holds at most 1000 events"]}
+
+
+def test_malformed_json_is_a_400(partner_client):
+    response = partner_client.post(
+        "/api/v1/events/", '{"events": [', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_read_keys_may_not_send_events_nor_export_a_shopper(client):
+    _, key = PartnerApiKey.objects.create_key(name="reader", scope="read")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Api-Key {key}"
+
+    assert post_events(client, [event("A")]).status_code == 403
+    assert client.get("/api/v1/visitors/alice/export/").status_code == 403
+    assert client.delete("/api/v1/visitors/alice/").status_code == 403
+
+
+def test_bought_together_serves_the_refreshed_pairs_first_then_fills_k(partner_client):
+    for sku in "ABCDE":
+        product(sku=sku, title=f"Product {sku}")
+    for number in range(3):
+        post_events(partner_client, order(["A", "B"], f"v{number}", f"o{number}"))
+    post_events(partner_client, order(["C", "D"], "v9", "o9"))
+    behaviour_refresh()
+
+    response = partner_client.get("/api/v1/products/A/bought-together/?k=3&explain=true")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["k_requested"], body["k_returned"]) == (3, 3)
+    first = body["results"][0]
+    assert (first["sku"], first["tier"]) == ("B", "bought_together")
+    assert first["explain"]["why"] == "Bought together in 3 orders in the last 90 days"
+    assert [item["tier"] for item in body["results"][1:]] == ["trending", "trending"]
+    assert "A" not in [item["sku"] for item in body["results"]]
+
+
+def test_a_refresh_invalidates_cached_lists(partner_client, django_capture_on_commit_callbacks):
+    for sku in "ABC":
+        product(sku=sku)
+    url = "/api/v1/trending/?k=1"
+    post_events(partner_client, order(["B"], "v1", "o1"))
+    behaviour_refresh()
+    first = partner_client.get(url)
+    cached = partner_client.get(url)
+    post_events(partner_client, order(["C"], "v2", "o2") + order(["C"], "v3", "o3"))
+    with django_capture_on_commit_callbacks(execute=True):  # the cache is bumped after commit
+        behaviour_refresh()
+
+    fresh = partner_client.get(url)
+
+    assert (first["X-Cache"], cached["X-Cache"], fresh["X-Cache"]) == ("miss", "hit", "miss")
+    assert first.json()["results"][0]["sku"] == "B"
+    assert fresh.json()["results"][0]["sku"] == "C"
+
+
+def test_trending_ranks_recent_purchases(partner_client):
+    for sku in "ABC":
+        product(sku=sku)
+    post_events(partner_client, order(["B"], "v1", "o1") + order(["B"], "v2", "o2"))
+    post_events(partner_client, order(["C"], "v3", "o3"))
+    behaviour_refresh()
+
+    body = partner_client.get("/api/v1/trending/?k=3").json()
+
+    assert [(item["sku"], item["tier"]) for item in body["results"]] == [
+        ("B", "trending"),
+        ("C", "trending"),
+        ("A", "category_newest"),
+    ]
+
+
+def test_a_shopper_is_exported_then_erased(partner_client):
+    product(sku="A")
+    sent = event("A", "alice", "purchase", order_id="o1")
+    post_events(partner_client, [sent])
+
+    exported = partner_client.get("/api/v1/visitors/alice/export/").json()["events"]
+    erased = partner_client.delete("/api/v1/visitors/alice/").json()
+
+    assert [(e["event_id"], e["sku"], e["kind"], e["order_id"]) for e in exported] == [
+        (sent["event_id"], "A", "purchase", "o1")
+    ]
+    assert erased == {"events_deleted": 1}
+    assert partner_client.get("/api/v1/visitors/alice/export/").json() == {"events": []}

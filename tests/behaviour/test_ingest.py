@@ -1,0 +1,124 @@
+"""Recording events: exactly once, each bad one rejected with its reason, the rest kept."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from behaviour.models import Event, EventKey
+from behaviour.services import validation as v
+from behaviour.services.ingest import events_record
+from behaviour.visitors import ERROR_VISITOR_CONTROL, ERROR_VISITOR_TOO_LONG, visitor_hash
+from tests.catalog.factories import product
+
+from .factories import event
+
+pytestmark = pytest.mark.django_db
+
+
+def statuses(outcomes) -> list[tuple[str, str]]:
+    return [(o.status, o.reason) for o in outcomes]
+
+
+def test_a_batch_is_stored_once_and_a_resent_batch_is_all_duplicates():
+    product(sku="A")
+    batch = [event("A", "alice"), event("A", "bob", "purchase")]
+
+    first = events_record(items=batch)
+    again = events_record(items=batch)
+
+    assert statuses(first) == [("accepted", ""), ("accepted", "")]
+    assert statuses(again) == [("duplicate", ""), ("duplicate", "")]
+    assert Event.objects.count() == 2
+    assert EventKey.objects.count() == 2
+
+
+def test_visitor_ids_are_stored_only_as_their_hmac():
+    product(sku="A")
+    events_record(items=[event("A", "alice@example.com")])
+
+    stored = Event.objects.get()
+    assert stored.visitor == visitor_hash("alice@example.com")
+    assert len(stored.visitor) == 64
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM behaviour_event WHERE visitor LIKE %s", ["%alice%"])
+        assert cursor.fetchone()[0] == 0
+
+
+def test_each_bad_event_gets_its_reason_and_the_good_ones_are_kept():
+    product(sku="A")
+    now = timezone.now()
+    good = event("A")
+    bad = [
+        "not an object",
+        {**event("A"), "kind": "like"},
+        {**event("A"), "occurred_at": "2026-12-01T10:00:00"},
+        {**event("A"), "occurred_at": (now + dt.timedelta(days=2)).isoformat()},
+        {**event("A"), "occurred_at": (now - dt.timedelta(days=500)).isoformat()},
+        {**event("A"), "occurred_at": "yesterday"},
+        {**event("A", kind="purchase"), "quantity": -1},
+        {**event("A", kind="purchase"), "unit_price": "NaN"},
+        {**event("A", kind="purchase"), "unit_price": -5},
+        {**event("A"), "visitor_id": "a\x00b"},
+        {**event("A"), "visitor_id": "tab\there"},
+        {**event("A"), "visitor_id": "x" * 201},
+        {**event("A"), "sku": "NOPE"},
+        {**event("A", kind="purchase"), "order_id": None},
+        {**good},  # the same event_id again in this batch
+    ]
+
+    outcomes = events_record(items=[good, *bad])
+
+    assert statuses(outcomes) == [
+        ("accepted", ""),
+        ("rejected", v.ERROR_NOT_OBJECT),
+        ("rejected", v.ERROR_KIND),
+        ("rejected", v.ERROR_TIME_NAIVE),
+        ("rejected", v.ERROR_TIME_FUTURE),
+        ("rejected", v.ERROR_TIME_RETENTION.format(days=400)),
+        ("rejected", v.ERROR_TIME_FORMAT),
+        ("rejected", v.ERROR_QUANTITY),
+        ("rejected", v.ERROR_PRICE),
+        ("rejected", v.ERROR_PRICE),
+        ("rejected", v.ERROR_TEXT.format(field="visitor_id")),
+        ("rejected", ERROR_VISITOR_CONTROL),
+        ("rejected", ERROR_VISITOR_TOO_LONG),
+        ("rejected", v.ERROR_UNKNOWN_SKU.format(sku="NOPE")),
+        ("rejected", v.ERROR_PURCHASE_FIELDS),
+        ("rejected", v.ERROR_REPEATED),
+    ]
+    assert Event.objects.count() == 1
+
+
+def test_events_of_two_months_land_in_their_monthly_partitions():
+    product(sku="A")
+    events_record(items=[event("A", days_ago=1), event("A", days_ago=40)])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM behaviour_event ORDER BY occurred_at")
+        names = [row[0] for row in cursor.fetchall()]
+    assert len(set(names)) == 2
+    assert all(name.startswith("behaviour_event_y") for name in names)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_identical_batches_sent_at_once_are_stored_exactly_once():
+    product(sku="A")
+    batch = [event("A", f"v{i}") for i in range(50)]
+    results = []
+
+    def send():
+        results.append(events_record(items=batch))
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    accepted = sorted(sum(o.status == "accepted" for o in outcomes) for outcomes in results)
+    assert accepted == [0, 50]
+    assert Event.objects.count() == 50

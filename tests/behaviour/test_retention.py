@@ -1,0 +1,40 @@
+"""Retention drops whole monthly partitions and the older rows of the boundary month."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from behaviour import partitions
+from behaviour.models import Event, EventKey
+from behaviour.services.ingest import events_record
+from behaviour.services.retention import events_retention_enforce
+from tests.catalog.factories import product
+
+from .factories import event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_retention_drops_old_months_and_keeps_recent_events(settings):
+    product(sku="A")
+    events_record(items=[event("A", days_ago=100), event("A", days_ago=45), event("A", days_ago=1)])
+    settings.PRODSIM_EVENT_RETENTION_DAYS = 60
+    now = timezone.now()
+    months_before = {month for _, month in partitions.partitions_list()}
+
+    gone = events_retention_enforce(now=now)
+
+    cutoff = partitions.month_start(now - dt.timedelta(days=60))
+    assert gone["partitions"] == [
+        partitions.partition_name(month) for month in sorted(months_before) if month < cutoff
+    ]
+    assert len(gone["partitions"]) >= 1
+    assert Event.objects.count() == 2
+    assert EventKey.objects.count() == 2
+    assert all(
+        name.endswith(
+            ("m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m09", "m10", "m11", "m12")
+        )
+        for name, _ in partitions.partitions_list()
+    )
