@@ -125,3 +125,18 @@ class BehaviourRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"refresh {self.started_at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class BehaviourEvaluation(models.Model):
+    """One offline evaluation of bought together by a time split (`evaluate_behaviour`)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    test_from = models.DateTimeField()
+    result = models.JSONField(help_text="HR@10 per method, pairs, cold share (services.evaluation)")
+
+    class Meta:
+        ordering = ["-created_at"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"evaluation from {self.test_from:%Y-%m-%d}"

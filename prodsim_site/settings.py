@@ -357,8 +357,8 @@ if not PRODSIM_VISITOR_KEY:
 # Events older than this are dropped by the daily retention task (whole monthly partitions).
 PRODSIM_EVENT_RETENTION_DAYS = int(os.environ.get("PRODSIM_EVENT_RETENTION_DAYS", 400))
 # An order or visit counts half after this many days in bought together / also viewed ("" or
-# "none": no decay). Chosen on the dev protocol (docs/BENCHMARKS.md, behaviour quality).
-_half_life = os.environ.get("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", "180").strip().lower()
+# "none": no decay). 60-180 days measured a plateau on the dev protocol; 90 sits in its middle.
+_half_life = os.environ.get("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", "90").strip().lower()
 PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS = None if _half_life in ("", "none") else float(_half_life)
 # Trending forgets faster: a purchase counts half after a week.
 PRODSIM_TRENDING_HALF_LIFE_DAYS = float(os.environ.get("PRODSIM_TRENDING_HALF_LIFE_DAYS", 7))

@@ -14,6 +14,7 @@ PUBLIC = {"permission_classes": [AllowAny], "throttle_classes": []}
 urlpatterns = [
     # Ahead of the admin site, whose catch-all would answer these paths first.
     path("admin/similarity/", include("similarity.admin_views.urls")),
+    path("admin/behaviour/", include("behaviour.admin_views")),
     path("admin/", admin.site.urls),
     # The schema and its docs are public: partners read them before they have a key.
     path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="api-schema"),

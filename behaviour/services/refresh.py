@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from behaviour.ml import cooccurrence
+from behaviour.ml import cooccurrence, scorers
 
 from .. import cache
 from ..models import BehaviourRefresh, EventKey, ItemAssociation
@@ -87,8 +87,8 @@ def _partners(arrays: EventArrays, baskets, now: float) -> dict:
     items, times = arrays.products[lines], arrays.times[lines]
     half_life = settings.PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS
     co = cooccurrence.fit(keys, items, times, n, now, half_life_days=half_life)
-    scores = cooccurrence.score(co, SCORER, **SCORER_PARAMS)
-    top, top_scores = cooccurrence.top_k(
+    scores = scorers.score(co, SCORER, **SCORER_PARAMS)
+    top, top_scores = scorers.top_k(
         co.rows, co.cols, scores, n, k=PARTNERS_PER_PRODUCT, tie_break=co.item_counts
     )
     window = times >= now - settings.PRODSIM_BEHAVIOUR_WHY_DAYS * cooccurrence.SECONDS_PER_DAY
@@ -118,6 +118,9 @@ def _pair_values(co: cooccurrence.Cooccurrence, rows: np.ndarray, cols: np.ndarr
     )
 
 
-# Chosen on the dev protocol (bench/behaviour_quality.py; docs/BENCHMARKS.md has every scorer).
-SCORER = "llr"
+# Chosen on the dev protocol's validation split (docs/BENCHMARKS.md lists every scorer measured):
+# raw decayed co-purchase counts beat every popularity-corrected score (cosine, LLR, lift,
+# Jaccard, shrunk cosine, conditional) at every half-life, because the protocol rewards partners
+# often bought with the item, which is what the counts estimate.
+SCORER = cooccurrence.DEFAULT_SCORER
 SCORER_PARAMS: dict = {}

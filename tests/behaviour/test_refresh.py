@@ -54,8 +54,7 @@ def test_bought_together_support_equals_a_brute_force_count(settings):
 
     assert refresh.state == BehaviourRefresh.State.SUCCEEDED
     rows = stored()
-    # Every pair seen together is a candidate; LLR drops pairs seen less than independence.
-    assert set(rows) <= set(pair_counts())
+    assert set(rows) == set(pair_counts())
     for pair, row in rows.items():
         assert row.support == pytest.approx(pair_counts()[pair])
         assert row.recent == pair_counts()[pair]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from behaviour.ml import cooccurrence as cooc
+from behaviour.ml import scorers
 from behaviour.ml.evaluation import hit_rate_at_k
 from behaviour.ml.popularity import fill, popularity, ranking
 
@@ -53,7 +54,7 @@ def test_no_lines_give_empty_counts():
     co = cooc.fit(empty, empty, np.zeros(0), 3, now=0.0, half_life_days=30)
     assert len(co.counts) == 0 and co.n_baskets == 0
     np.testing.assert_array_equal(co.item_counts, [0, 0, 0])
-    top, _ = cooc.top_k(co.rows, co.cols, cooc.score(co, "llr"), 3, k=2)
+    top, _ = scorers.top_k(co.rows, co.cols, scorers.score(co, "llr"), 3, k=2)
     np.testing.assert_array_equal(top, -np.ones((3, 2)))
 
 
@@ -110,33 +111,33 @@ TWO_BY_TWO = [[0, 1], [0, 1], [0], [1], [2], [2]]
 def test_scorer_on_a_two_by_two_table(method, params, expected):
     co = fit(TWO_BY_TWO)
     pair = np.flatnonzero((co.rows == 0) & (co.cols == 1))[0]
-    assert cooc.score(co, method, **params)[pair] == pytest.approx(expected, rel=1e-6)
+    assert scorers.score(co, method, **params)[pair] == pytest.approx(expected, rel=1e-6)
 
 
 def test_llr_of_a_perfect_pair_and_of_a_negative_association():
     co = fit([[0, 1], [2]])  # table (1, 0, 0, 1): G² = 2 * 2 * ln 2
-    assert cooc.score(co, "llr")[0] == pytest.approx(4 * math.log(2))
+    assert scorers.score(co, "llr")[0] == pytest.approx(4 * math.log(2))
     co = fit([[0, 1], [0], [0], [1], [1]])  # C=1 below expected 3*3/5: not recommended
-    assert cooc.score(co, "llr")[0] == -math.inf
+    assert scorers.score(co, "llr")[0] == -math.inf
 
 
 def test_unknown_scorer_is_refused():
     with pytest.raises(ValueError, match="unknown scorer"):
-        cooc.score(fit([[0, 1]]), "pmi")
+        scorers.score(fit([[0, 1]]), "pmi")
 
 
 def test_top_k_orders_by_score_then_tie_break_then_index():
     rows = np.array([0, 0, 0, 0, 0, 1, 2])
     cols = np.array([4, 3, 2, 1, 5, 0, 0])
     scores = np.array([1.0, 2.0, 2.0, 2.0, np.nan, -np.inf, 0.5])
-    top, top_scores = cooc.top_k(rows, cols, scores, 6, k=3)
+    top, top_scores = scorers.top_k(rows, cols, scores, 6, k=3)
     np.testing.assert_array_equal(top[0], [1, 2, 3])  # ties by index ascending
     np.testing.assert_array_equal(top[1], [-1, -1, -1])  # non-finite scores dropped
     np.testing.assert_array_equal(top[2], [0, -1, -1])
     np.testing.assert_array_equal(top_scores[0], [2.0, 2.0, 2.0])
     assert np.isnan(top_scores[2, 1])
     tie_break = np.array([0, 1, 9, 5, 0, 0])  # e.g. popularity
-    top, _ = cooc.top_k(rows, cols, scores, 6, k=4, tie_break=tie_break)
+    top, _ = scorers.top_k(rows, cols, scores, 6, k=4, tie_break=tie_break)
     np.testing.assert_array_equal(top[0], [2, 3, 1, 4])
 
 

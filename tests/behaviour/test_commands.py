@@ -1,0 +1,55 @@
+"""Operators' commands: behaviour_refresh and evaluate_behaviour."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from behaviour.models import BehaviourEvaluation, BehaviourRefresh
+from behaviour.services.ingest import events_record
+from tests.catalog.factories import product
+
+from .factories import order
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_behaviour_refresh_reports_what_it_built():
+    for sku in "AB":
+        product(sku=sku)
+    events_record(items=order(["A", "B"], "v1", "o1"))
+
+    output = run("behaviour_refresh")
+
+    assert output.startswith("2 events, 2 products: 2 bought-together pairs, 0 also-viewed pairs")
+    assert BehaviourRefresh.objects.get().state == "succeeded"
+
+
+def test_evaluate_behaviour_prints_and_keeps_every_method(settings):
+    for sku in "ABC":
+        product(sku=sku)
+    events_record(items=order(["A", "B"], "v1", "o1", days_ago=20))
+    events_record(items=order(["A", "B"], "v2", "o2", days_ago=2))
+
+    output = run("evaluate_behaviour", "--test-from", _days_ago(10))
+
+    assert "1 training orders, 1 test orders, 2 pairs (0.0 % with a new product)" in output
+    assert "HR@10 co-purchase counts       1.0000" in output
+    assert BehaviourEvaluation.objects.get().result["methods"]["prodsim (raw)"]["hr"] == 1.0
+
+
+def test_evaluate_behaviour_without_test_orders_says_so():
+    with pytest.raises(CommandError, match="no test orders of 2 or more products from 2030-01-01"):
+        run("evaluate_behaviour", "--test-from", "2030-01-01")
+
+
+def _days_ago(days: int) -> str:
+    import datetime as dt
+
+    return (dt.date.today() - dt.timedelta(days=days)).isoformat()
