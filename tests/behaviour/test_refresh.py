@@ -135,3 +135,24 @@ def test_also_viewed_pairs_views_of_one_visit_not_of_two(settings):
     assert ("A", "B") in pairs
     assert not {p for p in pairs if "C" in p}
     assert math.isfinite(stored(ItemAssociation.Kind.ALSO_VIEWED)["A", "B"].score)
+
+
+def test_a_refresh_that_fails_midway_leaves_the_previous_lists_whole(settings, monkeypatch):
+    settings.PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS = None
+    shop()
+    history()
+    behaviour_refresh()
+    before = {pair: row.support for pair, row in stored().items()}
+    events_record(items=order(["C", "E"], "late", "o9"))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker lost its database connection")
+
+    # Bought together is rewritten first; the crash comes while trending is written.
+    monkeypatch.setattr("behaviour.services.refresh.popularity_replace", crash)
+    with pytest.raises(RuntimeError):
+        behaviour_refresh()
+
+    assert {pair: row.support for pair, row in stored().items()} == before
+    failed = BehaviourRefresh.objects.filter(state=BehaviourRefresh.State.FAILED).get()
+    assert failed.error == "worker lost its database connection"
