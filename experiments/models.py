@@ -68,6 +68,9 @@ class Impression(models.Model):
         SIMILAR = "similar", "Similar items"
         RECOMMENDED = "recommended", "Recommended for you"
         RECENTLY_VIEWED = "recently_viewed", "Recently viewed"
+        BOUGHT_TOGETHER = "bought_together", "Frequently bought together"
+        ALSO_VIEWED = "also_viewed", "Shoppers who viewed this also viewed"
+        TRENDING = "trending", "Trending"
 
     widget = models.CharField(max_length=20, choices=Widget.choices)
     source_product = models.ForeignKey(

@@ -1,8 +1,9 @@
 """`make run`: prepare a ready-to-click prodsim on the embedded services, then run all processes.
 
 Steps: start services → migrate → collect static files → make sure an admin exists → load the
-demo catalogue into an empty shop → print where everything is → run web + workers (Procfile)
-until Ctrl-C → stop the services, keeping their data for the next run.
+demo catalogue and its order and browsing history into an empty shop → print where everything
+is → run web + workers (Procfile) until Ctrl-C → stop the services, keeping their data for the
+next run.
 """
 
 import os
@@ -69,6 +70,7 @@ def prepare(stdout) -> str:
     if not Product.objects.exists():
         stdout.write("Loading the demo catalogue (first run only)…\n")
         call_command("demo_catalogue", stdout=stdout)
+        load_demo_history(stdout)
     from similarity.models import ModelVersion
     from similarity.services import model_version_create
 
@@ -79,6 +81,20 @@ def prepare(stdout) -> str:
             "follow it in the admin under Similarity → Jobs.\n"
         )
     return password
+
+
+def load_demo_history(stdout) -> None:
+    """Orders and visits for the demo catalogue, so its product pages show "Frequently bought
+    together", "also viewed" and the home page "Trending" from the first click."""
+    from behaviour.demo import demo_history_load
+    from behaviour.services.refresh import behaviour_refresh
+
+    loaded = demo_history_load()
+    behaviour_refresh()
+    stdout.write(
+        f"Loaded a demo order and browsing history ({loaded.accepted} events) and refreshed "
+        "bought together, also viewed and trending.\n"
+    )
 
 
 def banner(password: str) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import basket, views
 
 app_name = "storefront"
 
@@ -9,4 +9,8 @@ urlpatterns = [
     path("products/<str:sku>/", views.product_detail, name="product-detail"),
     path("search/photo/", views.visual_search, name="visual-search"),
     path("media/products/<path:path>", views.product_image, name="product-image"),
+    path("basket/", basket.basket_detail, name="basket"),
+    path("basket/add/<str:sku>/", basket.basket_add, name="basket-add"),
+    path("basket/remove/<str:sku>/", basket.basket_remove, name="basket-remove"),
+    path("checkout/", basket.checkout, name="checkout"),
 ]

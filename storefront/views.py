@@ -16,9 +16,15 @@ from similarity import vector_store
 from similarity.selectors import SimilarQuery
 from similarity.services.visual import VisualSearchUnavailable, image_query_vector
 
-from . import history
+from . import history, shopper
 from .forms import VisualSearchForm
-from .widgets import assignment_for_request, history_widgets
+from .widgets import (
+    assignment_for_request,
+    behaviour_widgets,
+    history_widgets,
+    trending_items,
+    trending_widget,
+)
 
 PRODUCTS_PER_PAGE = 24  # four rows of six on a desktop grid
 MAX_QUERY_CHARS = 200
@@ -42,14 +48,8 @@ def product_list(request):
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     viewed = history.recently_viewed_ids(request.session)
     widgets = {}
-    if viewed and page.number == 1 and not query and category is None:
-        session_id, assignment = assignment_for_request(request)
-        widgets = experiment_services.impressions_log(
-            session_id=session_id,
-            assignment=assignment,
-            source=None,
-            widgets=history_widgets(viewed, shown=viewed, version=assignment.active),
-        )
+    if page.number == 1 and not query and category is None:
+        widgets = _home_widgets(request, viewed)
     return render(
         request,
         "storefront/product_list.html",
@@ -63,6 +63,23 @@ def product_list(request):
     )
 
 
+def _home_widgets(request, viewed: list[int]) -> dict:
+    """Trending (and, for a shopper with a history, its strips) with logged impressions. A new
+    visitor is given no session just for this page: their trending strip links plainly."""
+    if request.session.session_key is None:
+        return {"trending": trending_items()}
+    session_id, assignment = assignment_for_request(request)
+    history_strips = (
+        history_widgets(viewed, shown=viewed, version=assignment.active) if viewed else []
+    )
+    return experiment_services.impressions_log(
+        session_id=session_id,
+        assignment=assignment,
+        source=None,
+        widgets=[trending_widget(), *history_strips],
+    )
+
+
 @require_GET
 def product_detail(request, sku: str):
     product = selectors.product_get(sku=sku)
@@ -70,6 +87,7 @@ def product_detail(request, sku: str):
         raise Http404("No such product")
     viewed = history.recently_viewed_ids(request.session, exclude=product.pk)
     history.record_view(request.session, product.pk)
+    shopper.view_record(request.session, product=product)
     session_id, assignment = assignment_for_request(request)
     # A running A/B test may serve this shopper's similar items from its candidate version.
     similar = similarity_selectors.similar_products(
@@ -81,6 +99,7 @@ def product_detail(request, sku: str):
         source=product,
         widgets=[
             WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
+            *behaviour_widgets(product),
             *history_widgets([product.pk, *viewed], shown=viewed, version=assignment.active),
         ],
     )

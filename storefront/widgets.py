@@ -1,6 +1,8 @@
-"""The recommendation strips of shopper pages: which arm of a running A/B test serves them, and
-the history-based strips (recommended, recently viewed)."""
+"""The recommendation strips of shopper pages: which arm of a running A/B test serves them, the
+history-based strips (recommended, recently viewed) and the behaviour strips (bought together,
+also viewed, trending)."""
 
+from behaviour import selectors as behaviour_selectors
 from catalog import selectors as catalog_selectors
 from experiments import selectors as experiment_selectors
 from experiments import services as experiment_services
@@ -8,8 +10,10 @@ from experiments.models import Impression
 from experiments.selectors import Assignment
 from experiments.services import WidgetItems
 from similarity import selectors as similarity_selectors
+from similarity.selectors import SimilarQuery
 
 HISTORY_ITEMS = 6
+BEHAVIOUR_ITEMS = 6  # one row, like the history strips
 
 
 def assignment_for_request(request) -> tuple[str, Assignment]:
@@ -35,3 +39,29 @@ def history_widgets(profile_ids: list[int], *, shown: list[int], version) -> lis
             None,  # the shopper's own history: no model chose it
         ),
     ]
+
+
+def behaviour_widgets(product) -> list[WidgetItems]:
+    """Frequently bought together and also viewed, from shoppers' events (no model version)."""
+    query = SimilarQuery(k=BEHAVIOUR_ITEMS)
+    return [
+        WidgetItems(
+            Impression.Widget.BOUGHT_TOGETHER,
+            behaviour_selectors.bought_together(product=product, query=query).items,
+            None,
+        ),
+        WidgetItems(
+            Impression.Widget.ALSO_VIEWED,
+            behaviour_selectors.also_viewed(product=product, query=query).items,
+            None,
+        ),
+    ]
+
+
+def trending_widget() -> WidgetItems:
+    return WidgetItems(Impression.Widget.TRENDING, trending_items(), None)
+
+
+def trending_items() -> list:
+    """Trending's items (BehaviourItem): unlogged, the strip gives them plain product links."""
+    return behaviour_selectors.trending(query=SimilarQuery(k=BEHAVIOUR_ITEMS)).items

@@ -1,5 +1,6 @@
-"""Real browser sessions: a product page with its similar strip, then a visual search upload; and
-the admin cockpit's walk (upload → train on the real worker → activate → preview).
+"""Real browser sessions: a product page with its similar strip, then a visual search upload;
+orders placed through the basket that make a "Frequently bought together" strip; and the admin
+cockpit's walk (upload → train on the real worker → activate → preview).
 
 Headless Debian Chromium driven by Selenium against the live test server (real PostgreSQL,
 pgvector and a tiny trained model). Skipped, saying so, where Chromium is not installed.
@@ -84,6 +85,68 @@ def test_product_page_strip_and_visual_search_upload(browser, live_server, setti
     )
     assert len(results) == 24
     browser.save_screenshot(str(tmp_path / "visual-search.png"))
+
+
+def order_in_browser(browser, base_url: str, skus: list[str]) -> str:
+    """A new shopper adds each product from its page, then checks out; returns the order id."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{base_url}/")
+    browser.delete_all_cookies()  # a new session: another shopper
+    for count, sku in enumerate(skus, start=1):
+        browser.get(f"{base_url}/products/{sku}/")
+        browser.find_element(By.CSS_SELECTOR, "form.add-to-basket button").click()
+        browser.find_element(By.ID, "basket-lines")  # waits for the basket page the form opened
+        assert browser.find_element(By.ID, "basket-link").text == f"Basket ({count})"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#basket-lines tr.basket-line")
+    assert [row.get_attribute("data-sku") for row in rows] == skus
+    browser.find_element(By.CSS_SELECTOR, "form.checkout button").click()
+    order_id = browser.find_element(By.ID, "order-id").text
+    assert "No payment was taken" in browser.find_element(By.TAG_NAME, "main").text
+    assert browser.find_element(By.ID, "basket-link").text == "Basket (0)"
+    return order_id
+
+
+def test_orders_placed_in_the_shop_make_a_bought_together_strip(browser, live_server):
+    """Two shoppers buy a mug with a cushion (a third buys a lamp alone); after a refresh the
+    mug's page shows the cushion first under "Frequently bought together", saying why, and a
+    click on it goes through the logged redirect to the cushion's page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from behaviour.models import Event
+    from behaviour.services.refresh import behaviour_refresh
+    from experiments.models import Click
+    from tests.catalog.factories import add_product
+
+    add_product("MUG-1", "Striped mug", category="Home > Kitchen > Mugs")
+    add_product("CSH-1", "Linen cushion", category="Home > Decor > Cushions")
+    add_product("LMP-1", "Table lamp", category="Home > Decor > Lamps")
+
+    orders = [
+        order_in_browser(browser, live_server.url, ["MUG-1", "CSH-1"]),
+        order_in_browser(browser, live_server.url, ["MUG-1", "CSH-1"]),
+        order_in_browser(browser, live_server.url, ["LMP-1"]),
+    ]
+    assert len(set(orders)) == 3
+    purchases = Event.objects.filter(kind="purchase").values_list("order_id", "product__sku")
+    assert sorted(purchases) == sorted(
+        [(orders[0], "MUG-1"), (orders[0], "CSH-1"), (orders[1], "MUG-1"), (orders[1], "CSH-1")]
+        + [(orders[2], "LMP-1")]
+    )
+    behaviour_refresh()
+
+    browser.get(f"{live_server.url}/products/MUG-1/")
+    cards = browser.find_elements(By.CSS_SELECTOR, "#bought-together li.card")
+    first = cards[0]
+    assert first.find_element(By.CSS_SELECTOR, ".card-title").text == "Linen cushion"
+    why = first.find_element(By.CSS_SELECTOR, ".why").text
+    assert why == "Bought together in 2 orders in the last 90 days"
+    first.find_element(By.TAG_NAME, "a").click()
+    WebDriverWait(browser, 10).until(  # the mug's page has an h1 too: wait for the cushion's
+        lambda driver: driver.find_element(By.TAG_NAME, "h1").text == "Linen cushion"
+    )
+    assert Click.objects.get().impression.widget == "bought_together"
 
 
 def wait_until_finished(browser, timeout: float) -> str:

@@ -136,4 +136,5 @@ def _allowed(product_filter: ProductFilter, ids: list[int]) -> set[int]:
 def _why(kind: str, count: int) -> str:
     if count <= 0:
         return WHY_OLDER[kind]
-    return WHY[kind].format(count=count, days=settings.PRODSIM_BEHAVIOUR_WHY_DAYS)
+    text = WHY[kind].format(count=count, days=settings.PRODSIM_BEHAVIOUR_WHY_DAYS)
+    return text.replace(" 1 orders ", " 1 order ").replace(" 1 visits ", " 1 visit ")

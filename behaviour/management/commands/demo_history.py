@@ -1,0 +1,26 @@
+from django.core.management.base import BaseCommand
+
+from behaviour import demo
+from behaviour.services.refresh import behaviour_refresh
+
+
+class Command(BaseCommand):
+    help = (
+        "Record a believable, seeded order and browsing history for the shop's catalogue (made "
+        "for the demo shop), then refresh bought together, also viewed and trending. Re-running "
+        "it with the same seed records nothing new."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--orders", type=int, default=demo.ORDERS)
+        parser.add_argument("--visits", type=int, default=demo.VISITS)
+
+    def handle(self, *args, seed: int, orders: int, visits: int, **options):
+        loaded = demo.demo_history_load(seed=seed, orders=orders, visits=visits)
+        self.stdout.write(
+            f"{loaded.accepted} events recorded, {loaded.duplicates} already there, "
+            f"{loaded.rejected} rejected ({len(loaded.bundles)} bundles)"
+        )
+        refreshed = behaviour_refresh()
+        self.stdout.write("lists refreshed" if refreshed else "another refresh is running")

@@ -1,0 +1,54 @@
+"""The basket pages: add (from a product page), the basket, remove, and a checkout that places an
+order without payment. Changes are POSTs (with CSRF) that redirect; refusals come back as
+messages on the page they redirect to."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from . import basket_state, shopper
+from .basket_state import BasketError
+
+ADDED = "Added {quantity} × {title} to your basket."
+REMOVED = "Removed {sku} from your basket."
+
+
+@require_POST
+def basket_add(request, sku: str):
+    try:
+        product, quantity = basket_state.basket_add(
+            request.session, sku=sku, quantity=request.POST.get("quantity")
+        )
+    except BasketError as exc:
+        messages.error(request, str(exc))
+        return redirect("storefront:basket")
+    shopper.add_record(request.session, product=product, quantity=quantity)
+    messages.success(request, ADDED.format(quantity=quantity, title=product.title))
+    return redirect("storefront:basket")
+
+
+@require_GET
+def basket_detail(request):
+    basket = basket_state.basket_read(request.session)
+    return render(request, "storefront/basket.html", {"basket": basket})
+
+
+@require_POST
+def basket_remove(request, sku: str):
+    try:
+        basket_state.basket_remove(request.session, sku=sku)
+    except BasketError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, REMOVED.format(sku=sku))
+    return redirect("storefront:basket")
+
+
+@require_POST
+def checkout(request):
+    try:
+        order = shopper.order_place(request.session)
+    except BasketError as exc:
+        messages.error(request, str(exc))
+        return redirect("storefront:basket")
+    return render(request, "storefront/order_placed.html", {"order": order})

@@ -1,0 +1,163 @@
+"""The behaviour strips: frequently bought together and also viewed on product pages, trending on
+the home page; each item's why-hint shown, impressions logged, clicks through the redirect."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from behaviour.services.refresh import behaviour_refresh
+from experiments.models import Click, Impression
+from tests.catalog.factories import add_product
+
+pytestmark = pytest.mark.django_db
+
+PRODUCTS = {
+    "A": ("Striped mug", "Home > Kitchen > Mugs"),
+    "B": ("Linen cushion", "Home > Decor > Cushions"),
+    "C": ("Table lamp", "Home > Decor > Lamps"),
+    "D": ("Canvas sneaker", "Fashion > Shoes > Sneakers"),
+    "E": ("Straw hat", "Fashion > Accessories > Hats"),
+}
+
+
+@pytest.fixture
+def shop():
+    for sku, (title, category) in PRODUCTS.items():
+        add_product(sku, title, category=category)
+
+
+def checkout(skus: list[str]) -> None:
+    """One shopper (a new session) adds the products and places the order."""
+    shopper = Client()
+    for sku in skus:
+        shopper.post(f"/basket/add/{sku}/", {"quantity": "1"})
+    assert shopper.post("/checkout/").status_code == 200
+
+
+def browse(skus: list[str]) -> None:
+    """One shopper (a new session) views these product pages in turn."""
+    shopper = Client()
+    for sku in skus:
+        assert shopper.get(f"/products/{sku}/").status_code == 200
+
+
+def strip(response, widget: str) -> list[tuple[str, str]]:
+    return [(entry.product.sku, entry.why) for entry in response.context[widget]]
+
+
+def section(html: str, element_id: str) -> str:
+    match = re.search(rf'<section class="strip" id="{element_id}">(.*?)</section>', html, re.S)
+    assert match, f"no #{element_id} strip"
+    return match.group(1)
+
+
+def impressions(widget: str) -> list[tuple]:
+    return list(
+        Impression.objects.filter(widget=widget)
+        .order_by("position")
+        .values_list("position", "source_product__sku", "shown_product__sku", "model_version")
+    )
+
+
+def test_products_bought_together_show_on_each_others_pages_with_why(client, shop):
+    checkout(["A", "B"])
+    checkout(["A", "B", "C"])
+    checkout(["D", "E"])
+    behaviour_refresh()
+
+    response = client.get("/products/A/")
+
+    items = strip(response, "bought_together")
+    assert items[0] == ("B", "Bought together in 2 orders in the last 90 days")
+    html = section(response.content.decode(), "bought-together")
+    assert "<h2>Frequently bought together</h2>" in html
+    assert '<span class="card-title">Linen cushion</span>' in html
+    assert '<span class="why">Bought together in 2 orders in the last 90 days</span>' in html
+    assert len(items) == 4  # every other product: the lists fill to k from later tiers
+
+
+def test_products_viewed_in_one_visit_show_as_also_viewed(client, shop):
+    browse(["A", "C"])
+    browse(["C", "A", "E"])
+    behaviour_refresh()
+
+    response = client.get("/products/A/")
+
+    assert strip(response, "also_viewed")[:2] == [
+        ("C", "Viewed together in 2 visits in the last 90 days"),
+        ("E", "Viewed together in 1 visit in the last 90 days"),
+    ]
+    html = section(response.content.decode(), "also-viewed")
+    assert "<h2>Shoppers who viewed this also viewed</h2>" in html
+
+
+def test_the_product_strips_log_impressions_and_their_clicks(client, shop):
+    checkout(["A", "B"])
+    behaviour_refresh()
+
+    response = client.get("/products/A/")
+
+    shown = [entry.product.sku for entry in response.context["bought_together"]]
+    assert impressions("bought_together") == [
+        (position, "A", sku, None) for position, sku in enumerate(shown, start=1)
+    ]
+    also_viewed = [entry.product.sku for entry in response.context["also_viewed"]]
+    assert impressions("also_viewed") == [
+        (position, "A", sku, None) for position, sku in enumerate(also_viewed, start=1)
+    ]
+    first = response.context["bought_together"][0]
+    assert first.click_url.startswith("/r/?t=")
+    assert f'href="{first.click_url}" rel="nofollow"' in section(
+        response.content.decode(), "bought-together"
+    )
+    click = client.get(first.click_url)
+    assert (click.status_code, click["Location"]) == (302, "/products/B/")
+    assert Click.objects.get().impression.widget == "bought_together"
+
+
+def test_trending_on_the_home_page_is_logged_once_the_shopper_has_a_session(client, shop):
+    checkout(["B", "C"])
+    checkout(["B"])
+    behaviour_refresh()
+    client.get("/products/E/")  # the shopper's session starts here
+    Impression.objects.all().delete()
+
+    response = client.get("/")
+
+    assert strip(response, "trending")[:2] == [
+        ("B", "Trending: 2 bought lately"),
+        ("C", "Trending: 1 bought lately"),
+    ]
+    shown = [entry.product.sku for entry in response.context["trending"]]
+    assert impressions("trending") == [
+        (position, None, sku, None) for position, sku in enumerate(shown, start=1)
+    ]
+    html = section(response.content.decode(), "trending")
+    assert "<h2>Trending</h2>" in html
+    assert '<span class="why">Trending: 2 bought lately</span>' in html
+
+
+def test_a_new_visitor_sees_trending_with_plain_links_and_no_session(client, shop):
+    checkout(["B"])
+    behaviour_refresh()
+    Impression.objects.all().delete()
+
+    response = client.get("/")
+
+    assert strip(response, "trending")[0] == ("B", "Trending: 1 bought lately")
+    assert '<a href="/products/B/">' in section(response.content.decode(), "trending")
+    assert Impression.objects.count() == 0
+    assert "sessionid" not in client.cookies
+
+
+@pytest.mark.parametrize("params", [{"page": 2}, {"q": "mug"}, {"category": "home-decor"}])
+def test_trending_is_on_the_first_page_of_all_products_only(client, shop, params):
+    for index in range(30):
+        add_product(f"M{index:02}", f"Mug {index:02}")
+    client.get("/products/A/")
+
+    response = client.get("/", params)
+
+    assert "trending" not in response.context
+    assert 'id="trending"' not in response.content.decode()
