@@ -16,9 +16,9 @@ from similarity.selectors.serving import serving_state
 from similarity.selectors.similar import product_filter_for
 
 from ..models import ItemAssociation
-from .tiers import TIER_ORDER, Candidate, associated, newest, trending_candidates
+from .tiers import TIER_ORDER, Candidate, associated, complements, newest, trending_candidates
 
-NEIGHBOURS = 5  # content neighbours whose associations stand in for a product without its own
+NEIGHBOURS = 10  # content neighbours whose associations stand in for a product without its own
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,9 @@ def _complements(product, kind, product_filter: ProductFilter, k, found) -> list
     neighbours = similar_products_for(
         product=product, query=SimilarQuery(k=NEIGHBOURS, with_images=False)
     ).items
-    weights = {item.product.pk: item.score for item in neighbours if item.score > 0}
-    if not weights:
-        return []
-    taken = {c.product_id for c in found}
-    return associated(kind, weights, product_filter, k - len(found), taken=taken, complements=True)
+    closeness = {item.product.pk: item.score for item in neighbours if item.score > 0}
+    taken = {product.pk, *(c.product_id for c in found)}
+    return complements(kind, closeness, product_filter, k - len(found), taken=taken)
 
 
 def _items(found: list[Candidate], rules, query: SimilarQuery) -> list[BehaviourItem]:

@@ -59,10 +59,8 @@ def associated(
     k: int,
     *,
     taken: set[int],
-    complements: bool = False,
 ) -> list[Candidate]:
-    """The best partners of the `sources` (product id → weight), summed over sources, within the
-    filters. One source: the product's own list; several: its neighbours' (complements)."""
+    """The product's best partners (`sources`: its id → 1.0) within the filters."""
     if k <= 0:
         return []
     rows = (
@@ -80,17 +78,46 @@ def associated(
         recent[other] = max(recent.get(other, 0), count)
     allowed = _allowed(product_filter, list(scores))
     ranked = sorted(allowed, key=lambda pid: (-scores[pid], pid))[:k]
-    if complements:
-        return [
-            Candidate(pid, scores[pid], TIER_COMPLEMENTS, WHY_COMPLEMENTS, {"kind": kind})
-            for pid in ranked
-        ]
     tier = (
         TIER_BOUGHT_TOGETHER if kind == ItemAssociation.Kind.BOUGHT_TOGETHER else TIER_ALSO_VIEWED
     )
     return [
         Candidate(pid, scores[pid], tier, _why(kind, recent[pid]), {"recent": recent[pid]})
         for pid in ranked
+    ]
+
+
+def complements(
+    kind: str,
+    neighbours: dict[int, float],
+    product_filter: ProductFilter,
+    k: int,
+    *,
+    taken: set[int],
+) -> list[Candidate]:
+    """For a product without partners of its own: its nearest content neighbours (`neighbours`:
+    id → similarity in [0, 1]) and their partners. Each neighbour's list is scaled to its best
+    partner, so one much-bought neighbour cannot drown the others, and weighted by closeness;
+    a neighbour scores its own closeness too (shops sell variants of a design together)."""
+    if k <= 0 or not neighbours:
+        return []
+    rows = (
+        ItemAssociation.objects.filter(kind=kind, product_id__in=list(neighbours))
+        .exclude(other_id__in=taken)
+        .order_by("-score", "other_id")
+        .values_list("product_id", "other_id", "score")[: k * CANDIDATES_PER_SLOT * len(neighbours)]
+    )
+    best: dict[int, float] = {}
+    for source, _, score in rows:
+        best[source] = max(best.get(source, 0.0), score)
+    scores = {pid: sim for pid, sim in neighbours.items() if pid not in taken}
+    for source, other, score in rows:
+        scores[other] = scores.get(other, 0.0) + neighbours[source] * score / best[source]
+    allowed = _allowed(product_filter, list(scores))
+    ranked = sorted(allowed, key=lambda pid: (-scores[pid], pid))[:k]
+    evidence = {"kind": kind}
+    return [
+        Candidate(pid, scores[pid], TIER_COMPLEMENTS, WHY_COMPLEMENTS, evidence) for pid in ranked
     ]
 
 

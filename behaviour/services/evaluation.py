@@ -18,10 +18,11 @@ from .event_arrays import event_arrays
 from .refresh import SCORER, SCORER_PARAMS
 
 K = 10
+# name → (scorer, its parameters, decayed?): the baselines are the protocol's, undecayed.
 METHODS = {
     "popularity": None,
-    "co-purchase counts": ("raw", {}),
-    f"prodsim ({SCORER})": (SCORER, SCORER_PARAMS),
+    "co-purchase counts": ("raw", {}, False),
+    f"prodsim ({SCORER})": (SCORER, SCORER_PARAMS, True),
 }
 
 
@@ -41,15 +42,21 @@ def bought_together_evaluate(
     n = len(arrays.product_ids)
     items = arrays.products[lines]
     half_life = settings.PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS
-    co = cooccurrence.fit(keys[train], items[train], times[train], n, cut, half_life)
+    fitted = {
+        decayed: cooccurrence.fit(
+            keys[train], items[train], times[train], n, cut, half_life if decayed else None
+        )
+        for decayed in (False, True)
+    }
     counts = popularity.popularity(keys[train], items[train], times[train], n, cut)
     popular = popularity.ranking(counts)[: int((counts > 0).sum())]  # never bought: no evidence
     cold = np.ones(n, dtype=bool)
-    cold[co.rows] = False
+    cold[fitted[False].rows] = False
     results, rate = {}, None
     for name, method in METHODS.items():
         top = np.full((n, K), -1, dtype=np.int64)
         if method is not None:
+            co = fitted[method[2]]
             scores = scorers.score(co, method[0], **method[1])
             top, _ = scorers.top_k(co.rows, co.cols, scores, n, K, tie_break=co.item_counts)
         rate = hit_rate_at_k(keys[test], items[test], popularity.fill(top, popular), K, cold=cold)
