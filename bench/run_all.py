@@ -47,6 +47,7 @@ PLANS = {
             "serving.py",
             ["--smoke", "--only", "filtered", "--database", "prodsim_bench_smoke_serving_{pid}"],
         ),
+        ("behaviour_serving.py", ["--smoke", "--database", "prodsim_bench_smoke_behaviour_{pid}"]),
     ],
     "quick": [
         (
@@ -65,6 +66,7 @@ PLANS = {
         ("vector_search.py", ["--quick"]),
         ("serving.py", ["--quick"]),
         ("similar_latency.py", ["--duration", "8"]),
+        ("behaviour_serving.py", []),
         ("quality_clothing.py", QUICK_TRAINING),
         *[
             ("quality_clothing.py", [*QUICK_TRAINING, "--backbone", name, "--rows", OTHER_ROWS])
@@ -78,6 +80,7 @@ PLANS = {
         ("vector_search.py", ["--full"]),
         ("serving.py", []),
         ("similar_latency.py", ["--full"]),
+        ("behaviour_serving.py", ["--full"]),
         ("quality_clothing.py", []),
         *[
             ("quality_clothing.py", ["--backbone", name, "--rows", OTHER_ROWS])

@@ -1,8 +1,9 @@
 """Smoke run of the benchmark harness on tiny inputs (benchmarks themselves are not tests).
 
 `bench/run_all.py --smoke` runs vector_search.py and serving.py (filtered part) on a couple of
-thousand vectors against the embedded servers, writing into a temporary file instead of
-docs/BENCHMARKS.md.
+thousand vectors, and behaviour_serving.py on 1,000 products and 5,000 events (ingestion through
+gunicorn, refresh, freshness under a 1-second beat, list latency), against the embedded servers,
+writing into a temporary file instead of docs/BENCHMARKS.md.
 """
 
 import json
@@ -53,7 +54,7 @@ def test_smoke_run_writes_its_sections_to_the_given_file_only(smoke_run):
     completed, output = smoke_run
     assert completed.returncode == 0, completed.stderr[-3000:]
     text = output.read_text()
-    for name in ("vector-search-smoke", "filtered-queries-smoke"):
+    for name in ("vector-search-smoke", "filtered-queries-smoke", "behaviour-serving-smoke"):
         assert text.count(f"<!-- bench:{name}:start -->") == 1
         assert text.count(f"<!-- bench:{name}:end -->") == 1
     assert "*Profile:* smoke" in text
@@ -90,6 +91,29 @@ def test_filtered_queries_return_k_rows_for_every_selectivity(smoke_run):
         assert row["k_exact"] == row["queries"] == 10
         assert len(row["p99_ms"]["runs"]) == 3
     assert "| brand = Brand Thousandth | 0.1% |" in output.read_text()
+
+
+def test_behaviour_serving_ingests_every_batch_once_and_lists_the_new_pair(smoke_run):
+    completed, output = smoke_run
+    figures = _json_lines(completed.stdout)["behaviour-serving"]
+    ingestion = figures["ingestion"]
+    counts = [
+        (row["clients"], row["batches"], row["accepted"], row["duplicates"], row["rejected"])
+        for row in ingestion["rows"]
+    ]
+    assert counts == [(1, 2, 2000, 0, 0), (2, 2, 2000, 0, 0)]
+    resent = ingestion["resent"]
+    assert (resent["batches"], resent["accepted"], resent["duplicates"]) == (2, 0, 2000)
+    # The refresh at scale counted every event of the history written with COPY.
+    history = figures["setup"]["history"]
+    assert [run["stats"]["events"] for run in figures["refresh"]["runs"]] == [history["events"]]
+    [trial] = figures["freshness"]["trials"]
+    assert trial["refresh_s"] is not None and 0 < trial["visible_s"] < 30
+    bought = figures["lists"]["bought_together"]
+    assert bought["n"] == 40
+    assert (bought["counts"]["non-200"], bought["counts"]["cache hits"]) == (0, 0)
+    assert bought["counts"]["k < 10"] == 0
+    assert "| post → pair listed, measured (worst of 1) |" in output.read_text()
 
 
 def test_smoke_run_drops_its_databases(smoke_run):
