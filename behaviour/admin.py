@@ -1,0 +1,235 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from core.jobs import live_state
+from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePageTexts, LiveRow
+
+from .importers import CHUNK_LINES, time_zone_named
+from .models import BehaviourRefresh, EventImportJob
+from .services.imports import (
+    event_import_job_cancel,
+    event_import_job_create,
+    event_import_job_problems_csv,
+)
+
+UPLOAD_PERMISSION = "behaviour.upload_events"
+PAGE_PROBLEMS = 200  # the page lists the first ones; the CSV download has every listed problem
+CANCEL_MESSAGES = CancelMessages(
+    requested="Cancellation of event import #{pk} requested; "
+    f"it stops within {CHUNK_LINES} lines.",
+    cancelled_queued="Event import #{pk} was still queued: cancelled, nothing was imported.",
+    already_finished="Event import #{pk} has already finished ({state}).",
+    action_done="{cancelled} queued import(s) cancelled; {asked} running import(s) asked to stop.",
+)
+LIVE_ROWS = (
+    LiveRow("State", "state"),
+    LiveRow("Lines", "rows_done", "rows_total"),
+    LiveRow("Lines/s", "rows_per_s"),
+    LiveRow("ETA", LiveField("eta_s", "duration")),
+    LiveRow(
+        "Accepted / duplicates / rejected", "accepted_count", "duplicate_count", "rejected_count"
+    ),
+    LiveRow("Problems listed", "errors"),
+    LiveRow("Error", "error"),
+)
+LIVE_TEXTS = LivePageTexts(
+    noun="import",
+    cancel_requested="Cancellation requested: the import stops after the chunk in flight; "
+    "events imported until then stay.",
+    report_link="Show the report of every line",
+)
+
+
+class EventImportUploadForm(forms.ModelForm):
+    csv_upload = forms.FileField(
+        label="Order or event history CSV",
+        help_text="See docs/EVENTS_FORMAT.md. Import the catalogue first: lines naming an "
+        "unknown SKU are rejected.",
+    )
+    time_zone = forms.CharField(
+        required=False,
+        max_length=64,
+        help_text="IANA time zone (e.g. Europe/London) of times without a UTC offset; "
+        "leave empty to reject such lines.",
+    )
+
+    class Meta:
+        model = EventImportJob
+        fields = []
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"].strip()
+        try:
+            time_zone_named(name)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return name
+
+
+@admin.register(EventImportJob)
+class EventImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "state",
+        "created_at",
+        "rows_done",
+        "rows_total",
+        "accepted_count",
+        "duplicate_count",
+        "rejected_count",
+    ]
+    list_filter = ["state"]
+    cancel_messages = CANCEL_MESSAGES
+    # Whoever may upload a history may stop an import; viewing one is not enough.
+    cancel_permission = UPLOAD_PERMISSION
+    live_rows, live_texts = LIVE_ROWS, LIVE_TEXTS
+    readonly_fields = [
+        "state",
+        "cancel_requested",
+        "progress",
+        "accepted_count",
+        "duplicate_count",
+        "rejected_count",
+        "error",
+        "attempts",
+        "csv_file",
+        "time_zone",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration_s",
+        "problems",
+    ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = EventImportUploadForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["csv_upload", "time_zone"] if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.problems_csv_view)
+        name = self.job_url_name("problems")
+        return [path("<path:object_id>/problems.csv", view, name=name), *super().get_urls()]
+
+    def has_add_permission(self, request) -> bool:
+        # The upload writes shopper history in bulk: the dedicated permission, not "add".
+        return request.user.has_perm(UPLOAD_PERMISSION)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a job is a record; it changes only by running (or Cancel)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The upload form leads to the import's page: whoever may upload may follow imports.
+        return super().has_view_permission(request, obj) or request.user.has_perm(UPLOAD_PERMISSION)
+
+    def cancel_job(self, job: EventImportJob) -> EventImportJob:
+        return event_import_job_cancel(job=job)
+
+    def live_values(self, job: EventImportJob) -> dict:
+        """State and counts as the page polls them; rate and ETA from the lines done so far."""
+        elapsed = (timezone.now() - job.started_at).total_seconds() if job.started_at else 0.0
+        running = job.state == EventImportJob.State.RUNNING
+        rate = job.rows_done / elapsed if running and elapsed > 0 and job.rows_done else None
+        remaining = max(job.rows_total - job.rows_done, 0)
+        return {
+            **live_state(job),
+            "rows_done": job.rows_done,
+            "rows_total": job.rows_total,
+            "rows_per_s": round(rate, 1) if rate else None,
+            "eta_s": round(remaining / rate) if rate else None,
+            "accepted_count": job.accepted_count,
+            "duplicate_count": job.duplicate_count,
+            "rejected_count": job.rejected_count,
+            "errors": job.row_errors.count(),
+        }
+
+    def save_model(self, request, obj, form, change):
+        # The upload form only collects the file; the service stores it and enqueues the job.
+        job = event_import_job_create(
+            csv_file=form.cleaned_data["csv_upload"],
+            time_zone=form.cleaned_data["time_zone"],
+            user=request.user,
+        )
+        obj.pk = job.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass  # nothing related is edited here
+
+    def response_add(self, request, obj, post_url_continue=None):
+        messages.success(
+            request, f"Event import #{obj.pk} queued; this page follows it as it runs."
+        )
+        change = f"{self.admin_site.name}:{self.job_url_name('change')}"
+        return HttpResponseRedirect(reverse(change, args=[obj.pk]))
+
+    def problems_csv_view(self, request, object_id):
+        job = get_object_or_404(EventImportJob, pk=object_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        response = HttpResponse(
+            event_import_job_problems_csv(job), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="event-import-{job.pk}.csv"'
+        return response
+
+    @admin.display(description="Progress")
+    def progress(self, job: EventImportJob) -> str:
+        if not job.rows_total:
+            return "waiting for a worker" if job.state == EventImportJob.State.QUEUED else "–"
+        return f"{job.rows_done} / {job.rows_total} lines"
+
+    @admin.display(description="Problems by line")
+    def problems(self, job: EventImportJob) -> str:
+        listed = job.row_errors.count()
+        if not listed:
+            return "–"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (e.line, e.get_level_display(), e.column, e.sku, e.message)
+                for e in job.row_errors.all()[:PAGE_PROBLEMS]
+            ),
+        )
+        url = reverse(f"{self.admin_site.name}:{self.job_url_name('problems')}", args=[job.pk])
+        shown = min(listed, PAGE_PROBLEMS)
+        return format_html(
+            '<p>The first {} of {} listed; <a href="{}" id="problems-csv">download every one '
+            "(CSV)</a>.</p><table><thead><tr><th>line</th><th>level</th><th>column</th>"
+            "<th>sku</th><th>message</th></tr></thead><tbody>{}</tbody></table>",
+            shown,
+            listed,
+            url,
+            rows,
+        )
+
+
+@admin.register(BehaviourRefresh)
+class BehaviourRefreshAdmin(admin.ModelAdmin):
+    """The refresh history, read-only: refreshes are written by the refresh task alone."""
+
+    list_display = ["started_at", "state", "finished_at", "events_until", "error"]
+    list_filter = ["state"]
+    readonly_fields = ["state", "started_at", "finished_at", "events_until", "stats", "error"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

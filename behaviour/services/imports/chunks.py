@@ -1,0 +1,214 @@
+"""One chunk of an event import: its lines checked (ahead, without the database), then its SKUs
+resolved, its new events stored and its problems listed, in one transaction."""
+
+import datetime as dt
+from dataclasses import dataclass
+from operator import itemgetter
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from catalog import selectors as catalog_selectors
+
+from ... import partitions
+from ...importers import KNOWN_COLUMNS, CsvChunk, RowProblem
+from ...models import Event, EventImportJob, EventImportRowError
+from ..validation import ERROR_TIME_NAIVE, InvalidEvent
+from .checks import SKU_FIELD, EventChecks
+
+# A file of nothing but bad lines should not fill a table: past this, rejections are counted
+# (rejected_count stays exact) and one closing line says how many more there were.
+MAX_LISTED_PROBLEMS = 100_000
+BATCH_TABLE = "behaviour_import_batch"
+COLUMNS = "event_id, occurred_at, kind, visitor, product_id, order_id, quantity, unit_price"
+# Lives as long as the connection, emptied before each chunk (a test's transaction never ends);
+# one round trip for both statements.
+BATCH_TABLE_SQL = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {BATCH_TABLE} (event_id varchar, "
+    "occurred_at timestamptz, kind varchar, visitor varchar, product_id bigint, "
+    f"order_id varchar, quantity integer, unit_price numeric); TRUNCATE {BATCH_TABLE}"
+)
+# Each id enters the key table once (ON CONFLICT DO NOTHING, as events_record); only the events
+# whose ids it admitted are inserted, so a repeated chunk stores nothing twice. Ids go in sorted
+# (neighbouring index pages one after the other): measured ~10% faster than in file order.
+STORE_SQL = (
+    "WITH fresh AS (INSERT INTO behaviour_eventkey (event_id, occurred_at, received_at) "
+    f"SELECT event_id, occurred_at, %s FROM {BATCH_TABLE} ORDER BY event_id "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
+    f"INSERT INTO behaviour_event ({COLUMNS}, source) "
+    f"SELECT {COLUMNS}, %s FROM {BATCH_TABLE} WHERE event_id IN (SELECT event_id FROM fresh)"
+)
+
+ERROR_TIME_NAIVE_CSV = (
+    f"{ERROR_TIME_NAIVE}, or import the file with the time zone of its times (--timezone)"
+)
+ERROR_UNKNOWN_SKU = (
+    "unknown SKU {sku!r}: import the catalogue first, then this file again "
+    "(its accepted lines then count as duplicates)"
+)
+ERROR_MORE_PROBLEMS = "{count} more rejected line(s) from here on are counted but not listed"
+
+
+@dataclass
+class CheckedChunk:
+    """A chunk after the checks: the COPY rows (checks.copy_row) of its events, the line of
+    each, how many lines repeated an id of an earlier line, and every problem so far."""
+
+    lines: int
+    rows: list[list[str]]
+    row_lines: list[int]
+    repeats: int
+    problems: list[RowProblem]
+
+
+def chunk_check(chunk: CsvChunk, checks: EventChecks) -> CheckedChunk:
+    """Run the API's checks on the chunk's rows (no database: this runs ahead of the writes)."""
+    checks.start(timezone.now())
+    problems, rows, lines, ids, repeats = list(chunk.problems), [], [], set(), 0
+    for line_row in chunk.rows:
+        try:
+            row = checks.row(line_row.event)
+        except InvalidEvent as exc:
+            problems.append(_rejection(line_row.line, str(exc), line_row.event))
+            continue
+        if row[0] in ids:  # a repeat within the chunk is a duplicate of its first line
+            repeats += 1
+            continue
+        ids.add(row[0])
+        rows.append(row)
+        lines.append(line_row.line)
+    return CheckedChunk(chunk.lines, rows, lines, repeats, problems)
+
+
+def _rejection(line: int, message: str, event: dict) -> RowProblem:
+    if message == ERROR_TIME_NAIVE:
+        message = ERROR_TIME_NAIVE_CSV
+    column = message.split(" ", 1)[0]
+    return RowProblem(line, message, column if column in KNOWN_COLUMNS else "", event["sku"] or "")
+
+
+class ChunkWriter:
+    """Stores an import's checked chunks one by one, each in one transaction, and counts each
+    chunk's lines on the job (saved by the caller's next progress write)."""
+
+    def __init__(self, job: EventImportJob):
+        self.job = job
+        self.products = ProductIds()
+        self.listing = ProblemListing(job)
+        self.months: set[dt.date] = set()  # partitions known to exist (ensured this import)
+
+    def write(self, chunk: CheckedChunk) -> None:
+        """Store the chunk's events of known products whose ids are new; list its problems."""
+        rows, problems = chunk.rows, chunk.problems
+        unknown = self.products.resolve({row[SKU_FIELD] for row in rows})
+        if unknown:
+            rows = [row for row in rows if row[SKU_FIELD] not in unknown]
+            problems += [
+                _unknown_sku(line, row[SKU_FIELD])
+                for line, row in zip(chunk.row_lines, chunk.rows, strict=True)
+                if row[SKU_FIELD] in unknown
+            ]
+        ids = self.products.id_texts
+        for row in rows:
+            row[SKU_FIELD] = ids[row[SKU_FIELD]]
+        with transaction.atomic():
+            accepted = self._store(rows) if rows else 0
+            self.listing.add(problems)
+        job = self.job
+        job.rows_done += chunk.lines
+        job.accepted_count += accepted
+        job.duplicate_count += len(rows) - accepted + chunk.repeats
+        job.rejected_count += sum(problem.fatal_for_row for problem in problems)
+
+    def close(self) -> None:
+        self.listing.close()
+
+    def _store(self, rows: list[list[str]]) -> int:
+        """Store the rows whose ids are new; the number stored (the rest were duplicates).
+
+        The rows travel as one COPY in text format (~1 µs a line to build, against ~30 for the
+        quoted arrays of an unnest) into a temporary table, then one statement (STORE_SQL)
+        moves the new ones into the key and event tables. Round trips are few on purpose: each
+        one waits for the GIL that the checking thread holds (up to the switch interval).
+        """
+        first, last = min(map(itemgetter(1), rows)), max(map(itemgetter(1), rows))
+        months = set(_months(first, last)) - self.months
+        if months:
+            partitions.partitions_ensure(months)
+            self.months |= months
+        with connection.cursor() as cursor:
+            cursor.execute(BATCH_TABLE_SQL)
+            with cursor.cursor.copy(f"COPY {BATCH_TABLE} FROM STDIN") as copy:
+                copy.write("\n".join(map("\t".join, rows)))
+            cursor.execute(STORE_SQL, [timezone.now(), Event.Source.IMPORT])
+            return cursor.rowcount
+
+
+def _unknown_sku(line: int, sku: str) -> RowProblem:
+    return RowProblem(line, ERROR_UNKNOWN_SKU.format(sku=sku), "sku", sku)
+
+
+def _months(first: str, last: str) -> list[dt.date]:
+    """First days of the months from `first` to `last` (UTC ISO texts, so their order is time's;
+    at most the retention period's ~14, as every older or future event is rejected)."""
+    month, end = dt.date.fromisoformat(first[:7] + "-01"), dt.date.fromisoformat(last[:7] + "-01")
+    months = []
+    while month <= end:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+class ProductIds:
+    """SKU → product id for the whole file, one query per chunk for the SKUs it is the first to
+    name; `id_texts` holds each known one's id as COPY text."""
+
+    def __init__(self):
+        self.id_texts: dict[str, str] = {}
+        self.unknown: set[str] = set()
+
+    def resolve(self, skus: set[str]) -> set[str]:
+        """Look up the SKUs not seen before; those of `skus` that name no product."""
+        new = [sku for sku in skus if sku not in self.id_texts and sku not in self.unknown]
+        if new:
+            found = catalog_selectors.product_ids_by_sku(skus=new)
+            self.id_texts.update((sku, str(product_id)) for sku, product_id in found.items())
+            self.unknown.update(sku for sku in new if sku not in found)
+        return skus & self.unknown
+
+
+class ProblemListing:
+    """The job's per-line report: problems stored with each chunk, up to MAX_LISTED_PROBLEMS."""
+
+    def __init__(self, job: EventImportJob):
+        self.job, self.listed, self.unlisted, self.first_unlisted = job, 0, 0, 0
+
+    def add(self, problems: list[RowProblem]) -> None:
+        problems.sort(key=lambda problem: problem.line)
+        room = max(MAX_LISTED_PROBLEMS - self.listed, 0)
+        self._create(problems[:room])
+        self.listed += min(room, len(problems))
+        for problem in problems[room:]:
+            self.unlisted += problem.fatal_for_row
+            self.first_unlisted = self.first_unlisted or problem.line
+
+    def close(self) -> None:
+        if self.unlisted:
+            message = ERROR_MORE_PROBLEMS.format(count=self.unlisted)
+            problem = RowProblem(self.first_unlisted, message, fatal_for_row=False)
+            self._create([problem])
+
+    def _create(self, problems: list[RowProblem]) -> None:
+        EventImportRowError.objects.bulk_create(
+            EventImportRowError(
+                job=self.job,
+                line=problem.line,
+                column=problem.column[:100],
+                sku=problem.sku[:200],
+                level=EventImportRowError.Level.ROW_REJECTED
+                if problem.fatal_for_row
+                else EventImportRowError.Level.WARNING,
+                message=problem.message,
+            )
+            for problem in problems
+        )

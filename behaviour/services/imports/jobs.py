@@ -1,0 +1,166 @@
+"""Event import jobs: create them, run them a chunk at a time, cancel them.
+
+Claiming, cancelling, time-outs and the bounded attempts are the shared job lifecycle
+(core.jobs); an import adds its counts, which every end writes with the row.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from core.jobs import JobLifecycle, ProgressWriter, job_end, request_cancel
+from core.tasks import enqueue_on_commit
+
+from ...importers import (
+    CHUNK_LINES,
+    CsvHeaderError,
+    data_line_count,
+    read_event_csv,
+    time_zone_named,
+)
+from ...models import EventImportJob
+from .checks import EventChecks
+from .chunks import ChunkWriter, chunk_check
+from .pipeline import collect_young, read_ahead, young_collections_only
+
+logger = logging.getLogger(__name__)
+
+IMPORT_TASK = "behaviour.tasks.events_import_task"
+# Chunks checked ahead of the one being stored: one keeps both cores busy, two absorb jitter.
+READ_AHEAD_CHUNKS = 2
+THREAD_NAME = "event-import-checks"
+
+ERROR_FILE_MISSING = "the uploaded CSV file is no longer in storage"
+ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
+ERROR_TIMED_OUT = "the import was stopped by its time limit after {seconds} s"
+ERROR_CANCELLED_QUEUED = "cancelled by an admin before it started; nothing was imported"
+ERROR_CANCELLED_RUNNING = (
+    "cancelled by an admin after {done} of {total} lines; the events imported until then stay"
+)
+ERROR_INTERRUPTED = "interrupted after {done} of {total} lines; the events imported until then stay"
+COUNT_FIELDS = ("rows_total", "rows_done", "accepted_count", "duplicate_count", "rejected_count")
+
+ProgressCallback = Callable[[EventImportJob], None]
+
+
+class EventImportLifecycle(JobLifecycle[EventImportJob]):
+    """An event import's lifecycle: an unusable header or a lost file fails it with the reason
+    (any other error propagates to the task's retry); every end also writes the counts."""
+
+    model = EventImportJob
+    error_cancelled = ERROR_CANCELLED_RUNNING
+    error_too_many_attempts = ERROR_TOO_MANY_ATTEMPTS
+    error_timed_out = ERROR_TIMED_OUT
+    timed_out_state = EventImportJob.State.FAILED
+    failures = (CsvHeaderError, FileNotFoundError)
+    counts_cancelled_delivery = True
+
+    def cancelled_error(self, job: EventImportJob) -> str:
+        return self.error_cancelled.format(done=job.rows_done, total=job.rows_total)
+
+    def failure_error(self, job: EventImportJob, exc: Exception) -> str:
+        return ERROR_FILE_MISSING if isinstance(exc, FileNotFoundError) else str(exc)
+
+    def end(
+        self, job: EventImportJob, *, state: str, error: str = "", fields: Iterable[str] = ()
+    ) -> EventImportJob:
+        job_end(job, state=state, error=error, fields=[*COUNT_FIELDS, *fields])
+        logger.info("Event import %s finished: %s %s", job.pk, job.state, error)
+        return job
+
+
+IMPORTS = EventImportLifecycle()
+
+
+@transaction.atomic
+def event_import_job_create(
+    *, csv_file: UploadedFile | Path, time_zone: str = "", user=None, enqueue: bool = True
+) -> EventImportJob:
+    """Store the uploaded (or server-side) CSV on a new job; enqueue it after commit.
+
+    `time_zone` (an IANA name, ValueError if unknown) is applied to times without a UTC offset;
+    without one such lines are rejected. With enqueue=False the caller runs it (the command).
+    """
+    time_zone_named(time_zone)
+    job = EventImportJob(created_by=user, time_zone=time_zone)
+    if isinstance(csv_file, Path):
+        with open(csv_file, "rb") as handle:
+            job.csv_file.save(csv_file.name, File(handle), save=False)
+    else:
+        job.csv_file.save(csv_file.name, csv_file, save=False)
+    job.save()
+    if enqueue:
+        enqueue_on_commit(IMPORT_TASK, job.pk)
+    return job
+
+
+def event_import_job_run(
+    *, job_id: int, progress: ProgressCallback | None = None
+) -> EventImportJob | None:
+    """Run a queued (or interrupted) job; give up after PRODSIM_IMPORT_MAX_ATTEMPTS starts.
+
+    Safe to run twice: the lines a first run stored are duplicates the second time.
+    """
+    job = IMPORTS.claim(job_id, max_attempts=settings.PRODSIM_IMPORT_MAX_ATTEMPTS)
+    if job is None or job.is_finished:
+        return job
+    try:
+        return IMPORTS.run(job, lambda job: _import(job, progress))
+    except KeyboardInterrupt:  # Ctrl-C in import_events: the chunk in flight has rolled back
+        error = ERROR_INTERRUPTED.format(done=job.rows_done, total=job.rows_total)
+        IMPORTS.end(job, state=EventImportJob.State.CANCELLED, error=error)
+        raise
+
+
+def _import(job: EventImportJob, progress: ProgressCallback | None) -> None:
+    job.row_errors.all().delete()  # a rerun reports this run's problems, counted from zero
+    for name in COUNT_FIELDS:
+        setattr(job, name, 0)
+    events_import(job=job, progress=progress)
+
+
+def event_import_job_cancel(*, job: EventImportJob) -> EventImportJob:
+    """Cancel an import (core.jobs.cancel): a queued one ends now, before any line is read; a
+    running one stops at its next progress write, after the chunk in flight."""
+    with transaction.atomic():
+        return request_cancel(EventImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
+
+
+def event_import_job_time_out(*, job_id: int, seconds: float) -> EventImportJob | None:
+    """A time limit ended the job: it fails with that reason (events already stored stay)."""
+    return IMPORTS.time_out(job_id, seconds=seconds)
+
+
+def events_import(*, job: EventImportJob, progress: ProgressCallback | None = None) -> None:
+    """Import the job's CSV a chunk of CHUNK_LINES lines at a time; each chunk commits alone."""
+    write = lambda job: _save_progress(job, progress)  # noqa: E731
+    # Raises JobCancelled at the write after an admin's request; every chunk before it stays.
+    report = ProgressWriter(job, write=write)
+    checks = EventChecks(retention_days=settings.PRODSIM_EVENT_RETENTION_DAYS)
+    writer = ChunkWriter(job)
+    with job.csv_file.open("rb") as stream:
+        job.rows_total = data_line_count(stream)
+        write(job)
+        zone = time_zone_named(job.time_zone)
+        chunks = read_event_csv(stream, zone=zone, chunk_lines=CHUNK_LINES)
+        checked = (chunk_check(chunk, checks) for chunk in chunks)
+        try:
+            with young_collections_only():
+                for chunk in read_ahead(checked, depth=READ_AHEAD_CHUNKS, name=THREAD_NAME):
+                    writer.write(chunk)
+                    collect_young()
+                    report(job)
+        finally:
+            writer.close()
+    write(job)
+
+
+def _save_progress(job: EventImportJob, progress: ProgressCallback | None) -> None:
+    job.save(update_fields=list(COUNT_FIELDS))
+    if progress:
+        progress(job)

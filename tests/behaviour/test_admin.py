@@ -1,0 +1,221 @@
+"""The behaviour admin: upload an order or event history as a job, follow it live, read its
+per-line report, cancel it; the refresh history, read-only."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from behaviour.models import BehaviourRefresh, EventImportJob
+from behaviour.services.imports import event_import_job_run
+from tests.catalog.factories import product
+from tests.staff import login, non_staff_user, staff_user
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = reverse("admin:behaviour_eventimportjob_add")
+UPLOAD = "behaviour.upload_events"
+AT = (timezone.now() - dt.timedelta(days=1)).replace(microsecond=0).isoformat()
+ORDERS = (
+    "order_id,occurred_at,visitor_id,sku,quantity,unit_price\n"
+    f"o1,{AT},v1,A,1,2.50\n"
+    f"o2,{AT},v1,NOPE,1,2.50\n"
+).encode()
+
+
+def upload(client, data: bytes = ORDERS, time_zone: str = ""):
+    csv_upload = SimpleUploadedFile("orders.csv", data, "text/csv")
+    return client.post(ADD_URL, {"csv_upload": csv_upload, "time_zone": time_zone})
+
+
+def page_of(job: EventImportJob, view: str = "change") -> str:
+    return reverse(f"admin:behaviour_eventimportjob_{view}", args=[job.pk])
+
+
+def test_an_upload_is_queued_after_commit_and_its_page_shows_the_report(
+    admin_client, django_capture_on_commit_callbacks
+):
+    product(sku="A")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = upload(admin_client, time_zone="Europe/London")
+
+    job = EventImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == page_of(job)
+    assert (job.state, job.created_by.username, job.time_zone) == (
+        "queued",
+        "admin",
+        "Europe/London",
+    )
+    assert len(callbacks) == 1
+
+    event_import_job_run(job_id=job.pk)
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "unknown SKU &#x27;NOPE&#x27;: import the catalogue first" in page
+    assert "The first 1 of 1 listed" in page
+    assert 'data-finished="true"' in page  # the script does not poll a finished job
+    assert 'id="cancel-import"' not in page
+
+
+def test_a_queued_job_page_polls_its_progress_without_reloading(admin_client):
+    upload(admin_client)
+    job = EventImportJob.objects.get()
+
+    html = admin_client.get(page_of(job)).content.decode()
+
+    assert 'http-equiv="refresh"' not in html
+    assert 'src="/static/js/job_progress.js"' in html
+    assert f'data-progress-url="/admin/behaviour/eventimportjob/{job.pk}/progress/"' in html
+    assert 'data-finished="false"' in html
+    assert 'id="cancel-import"' in html
+
+
+def test_the_progress_endpoint_returns_the_imports_real_state(admin_client):
+    product(sku="A")
+    upload(admin_client)
+    job = EventImportJob.objects.get()
+    url = page_of(job, "progress")
+    queued = admin_client.get(url).json()
+
+    event_import_job_run(job_id=job.pk)
+    finished = admin_client.get(url)
+
+    assert (queued["state"], queued["finished"], queued["rows_total"]) == ("queued", False, 0)
+    assert "no-cache" in finished["Cache-Control"]
+    assert finished.json() == {
+        "id": job.pk,
+        "state": "succeeded",
+        "finished": True,
+        "cancel_requested": False,
+        "rows_done": 2,
+        "rows_total": 2,
+        "rows_per_s": None,  # only while running
+        "eta_s": None,
+        "accepted_count": 1,
+        "duplicate_count": 0,
+        "rejected_count": 1,
+        "errors": 1,
+        "error": "",
+    }
+
+
+def test_rate_and_eta_while_running(admin_client):
+    job = EventImportJob.objects.create(state="running", rows_total=100_000, rows_done=40_000)
+    EventImportJob.objects.filter(pk=job.pk).update(
+        started_at=timezone.now() - dt.timedelta(seconds=2)
+    )
+
+    progress = admin_client.get(page_of(job, "progress")).json()
+
+    assert 19_000 < progress["rows_per_s"] <= 20_000
+    assert 3 <= progress["eta_s"] <= 4
+
+
+def test_the_problems_download_has_every_listed_problem(admin_client):
+    product(sku="A")
+    upload(admin_client)
+    job = EventImportJob.objects.get()
+    event_import_job_run(job_id=job.pk)
+
+    response = admin_client.get(page_of(job, "problems"))
+
+    assert response["Content-Disposition"] == f'attachment; filename="event-import-{job.pk}.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["line", "level", "column", "sku", "message"]
+    assert [row[:4] for row in rows[1:]] == [["3", "row", "sku", "NOPE"]]
+
+
+def test_an_unknown_time_zone_is_a_form_error(admin_client):
+    response = upload(admin_client, time_zone="Mars/Olympus")
+
+    assert response.status_code == 200
+    assert "unknown time zone &#x27;Mars/Olympus&#x27;" in response.content.decode()
+    assert EventImportJob.objects.count() == 0
+
+
+def test_staff_without_the_upload_permission_cannot_upload(client):
+    login(client, staff_user("behaviour.add_eventimportjob", "behaviour.view_eventimportjob"))
+
+    assert client.get(ADD_URL).status_code == 403
+    assert upload(client).status_code == 403
+    assert EventImportJob.objects.count() == 0
+
+
+def test_staff_with_the_upload_permission_upload_follow_and_cancel(client):
+    login(client, staff_user(UPLOAD))
+
+    response = upload(client)
+    job = EventImportJob.objects.get()
+    assert client.get(response["Location"]).status_code == 200
+    assert client.get(page_of(job, "progress")).json()["state"] == "queued"
+
+    cancelled = client.post(page_of(job, "cancel"), follow=True)
+
+    job.refresh_from_db()
+    assert (job.state, job.cancel_requested) == ("cancelled", True)
+    assert (
+        f"Event import #{job.pk} was still queued: cancelled, nothing was imported."
+        in cancelled.content.decode()
+    )
+
+
+def test_cancelling_a_running_import_asks_it_to_stop(admin_client):
+    job = EventImportJob.objects.create(state="running", rows_total=100, rows_done=10)
+
+    response = admin_client.post(page_of(job, "cancel"), follow=True)
+
+    job.refresh_from_db()
+    assert (job.state, job.cancel_requested) == ("running", True)
+    page = response.content.decode()
+    assert f"Cancellation of event import #{job.pk} requested; it stops within 5000 lines." in page
+    assert "Cancellation requested: the import stops after the chunk in flight" in page
+
+
+def test_viewing_imports_is_not_enough_to_cancel_one(client):
+    job = EventImportJob.objects.create()
+    login(client, staff_user("behaviour.view_eventimportjob"))
+    page = client.get(page_of(job)).content.decode()
+
+    response = client.post(page_of(job, "cancel"))
+
+    assert 'id="cancel-import"' not in page
+    assert response.status_code == 403
+    job.refresh_from_db()
+    assert (job.state, job.cancel_requested) == ("queued", False)
+
+
+def test_staff_without_any_import_permission_cannot_follow_imports(client):
+    job = EventImportJob.objects.create()
+    login(client, staff_user("catalog.view_product"))
+
+    assert client.get(page_of(job, "progress")).status_code == 403
+    assert client.get(page_of(job, "problems")).status_code == 403
+
+
+def test_non_staff_are_sent_to_the_admin_login(client):
+    login(client, non_staff_user())
+
+    response = client.get(ADD_URL)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('admin:login')}?next={ADD_URL}"
+
+
+def test_the_refresh_history_is_listed_read_only(admin_client):
+    refresh = BehaviourRefresh.objects.create(
+        started_at=timezone.now(), state="succeeded", stats={"orders": 3}
+    )
+
+    listing = admin_client.get(reverse("admin:behaviour_behaviourrefresh_changelist"))
+    change = admin_client.get(reverse("admin:behaviour_behaviourrefresh_change", args=[refresh.pk]))
+    add = admin_client.get(reverse("admin:behaviour_behaviourrefresh_add"))
+    delete = admin_client.get(reverse("admin:behaviour_behaviourrefresh_delete", args=[refresh.pk]))
+
+    assert listing.status_code == 200 and "succeeded" in listing.content.decode()
+    assert change.status_code == 200
+    assert 'name="_save"' not in change.content.decode()
+    assert (add.status_code, delete.status_code) == (403, 403)
