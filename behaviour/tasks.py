@@ -37,8 +37,8 @@ def events_retention_task() -> None:
 
 # --- Event imports (admin upload, import_events --queue) ----------------------------------------
 
-# Measured ≥ 25,000 new lines/s on two busy cores (docs/EVENTS_FORMAT.md): three hours is some
-# 270 million lines, far beyond any upload (PRODSIM_MAX_CSV_BYTES).
+# Measured ~36,000 new lines/s on two cores (docs/EVENTS_FORMAT.md): three hours is some 390
+# million lines, far beyond any upload (PRODSIM_MAX_CSV_BYTES: ~3 million).
 EVENTS_IMPORT_SOFT_LIMIT_S = 3 * 3600
 EVENTS_IMPORT_HARD_LIMIT_S = EVENTS_IMPORT_SOFT_LIMIT_S + 300
 

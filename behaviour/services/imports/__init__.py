@@ -4,10 +4,11 @@ transaction with one statement (key table first, as events_record does). Every l
 accepted, duplicate or rejected, and each rejection is listed with its line and reason; a rerun
 of the same file, interrupted or not, stores nothing twice.
 
-  jobs     create, run (core.jobs lifecycle), cancel, time out
-  chunks   one chunk: checks, SKUs, the insert, the problems listed
-  checks   event_check at file speed; the ids derived for lines without one
-  reports  the command's summary, the problems as CSV
+  jobs       create, run (core.jobs lifecycle), cancel, time out
+  chunks     one chunk: checked, its SKUs resolved, stored, its problems listed
+  checks     event_check at file speed; the ids derived for lines without one; COPY rows
+  collector  the garbage collector held off while chunks stream through
+  reports    the command's summary, the problems as CSV
 """
 
 from .checks import DERIVED_ID_PREFIX, EventChecks

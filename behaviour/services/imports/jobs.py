@@ -6,6 +6,7 @@ Claiming, cancelling, time-outs and the bounded attempts are the shared job life
 
 import logging
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -26,14 +27,11 @@ from ...importers import (
 from ...models import EventImportJob
 from .checks import EventChecks
 from .chunks import ChunkWriter, chunk_check
-from .pipeline import collect_young, read_ahead, young_collections_only
+from .collector import collect_young, young_collections_only
 
 logger = logging.getLogger(__name__)
 
 IMPORT_TASK = "behaviour.tasks.events_import_task"
-# Chunks checked ahead of the one being stored: one keeps both cores busy, two absorb jitter.
-READ_AHEAD_CHUNKS = 2
-THREAD_NAME = "event-import-checks"
 
 ERROR_FILE_MISSING = "the uploaded CSV file is no longer in storage"
 ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
@@ -138,7 +136,7 @@ def event_import_job_time_out(*, job_id: int, seconds: float) -> EventImportJob 
 
 def events_import(*, job: EventImportJob, progress: ProgressCallback | None = None) -> None:
     """Import the job's CSV a chunk of CHUNK_LINES lines at a time; each chunk commits alone."""
-    write = lambda job: _save_progress(job, progress)  # noqa: E731
+    write = partial(_save_progress, progress=progress)
     # Raises JobCancelled at the write after an admin's request; every chunk before it stays.
     report = ProgressWriter(job, write=write)
     checks = EventChecks(retention_days=settings.PRODSIM_EVENT_RETENTION_DAYS)
@@ -147,12 +145,10 @@ def events_import(*, job: EventImportJob, progress: ProgressCallback | None = No
         job.rows_total = data_line_count(stream)
         write(job)
         zone = time_zone_named(job.time_zone)
-        chunks = read_event_csv(stream, zone=zone, chunk_lines=CHUNK_LINES)
-        checked = (chunk_check(chunk, checks) for chunk in chunks)
         try:
             with young_collections_only():
-                for chunk in read_ahead(checked, depth=READ_AHEAD_CHUNKS, name=THREAD_NAME):
-                    writer.write(chunk)
+                for chunk in read_event_csv(stream, zone=zone, chunk_lines=CHUNK_LINES):
+                    writer.write(chunk_check(chunk, checks))
                     collect_young()
                     report(job)
         finally:
