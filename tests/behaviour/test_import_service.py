@@ -400,3 +400,22 @@ def test_the_enqueued_task_name_is_a_registered_task():
     from core.tasks import _registered_task
 
     assert _registered_task(jobs.IMPORT_TASK).name == "behaviour.tasks.events_import_task"
+
+
+def test_the_uploaded_file_with_raw_visitor_ids_is_deleted_when_the_import_ends(
+    tmp_path, media_root, django_capture_on_commit_callbacks
+):
+    product(sku="A")
+    job = event_import_job_create(
+        csv_file=csv_file(tmp_path, [ORDERS_HEADER, f"o1,{day(1)},alice,A,1,1.00"]),
+        enqueue=False,
+    )
+    stored = media_root / job.csv_file.name
+    assert stored.read_text().count("alice") == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = event_import_job_run(job_id=job.pk)
+
+    assert (job.state, job.accepted_count) == ("succeeded", 1)
+    assert not stored.exists()
+    assert EventImportJob.objects.get(pk=job.pk).csv_file.name == ""

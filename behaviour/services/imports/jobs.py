@@ -67,7 +67,12 @@ class EventImportLifecycle(JobLifecycle[EventImportJob]):
     def end(
         self, job: EventImportJob, *, state: str, error: str = "", fields: Iterable[str] = ()
     ) -> EventImportJob:
-        job_end(job, state=state, error=error, fields=[*COUNT_FIELDS, *fields])
+        # The file holds the shop's raw visitor ids: only their hashes may outlive the import.
+        raw_file, storage = job.csv_file.name, job.csv_file.storage
+        job.csv_file.name = ""
+        job_end(job, state=state, error=error, fields=[*COUNT_FIELDS, "csv_file", *fields])
+        if raw_file:
+            transaction.on_commit(lambda: storage.delete(raw_file))
         logger.info("Event import %s finished: %s %s", job.pk, job.state, error)
         return job
 
