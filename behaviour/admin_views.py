@@ -8,12 +8,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from core.tasks import enqueue_on_commit
-
 from .models import Event
 from .selectors.overview import behaviour_overview
+from .services.refresh_queue import behaviour_refresh_enqueue
 
-REFRESH_TASK = "behaviour.tasks.behaviour_refresh_task"
 REFRESH_QUEUED = "A refresh was queued; the lists change when it finishes."
 VIEW_PERMISSION = "behaviour.view_behaviourrefresh"
 REFRESH_PERMISSION = "behaviour.add_behaviourrefresh"
@@ -36,7 +34,7 @@ def overview_view(request):
 def refresh_view(request):
     if not request.user.has_perm(REFRESH_PERMISSION):
         raise PermissionDenied
-    enqueue_on_commit(REFRESH_TASK, True)
+    behaviour_refresh_enqueue(force=True)
     messages.success(request, REFRESH_QUEUED)
     return HttpResponseRedirect(reverse("behaviour_admin:overview"))
 

@@ -13,6 +13,14 @@ def entry_key(*, list_name: str, sku: str, params: dict) -> str:
     return similar_cache.entry_key(sku=sku, params={"list": list_name, "gen": token, **params})
 
 
+def get(key: str) -> dict | None:
+    return similar_cache.get(key)
+
+
+def put(key: str, body: dict) -> None:
+    similar_cache.put(key, body)
+
+
 def refreshed() -> None:
     """Every cached behaviour list is stale (called after a refresh commits)."""
     generations.bump(GENERATION_KEY, timeout=GENERATION_SECONDS)

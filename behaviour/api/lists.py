@@ -45,14 +45,14 @@ class _ProductListApi(APIView):
         started = time.perf_counter()
         params = similar_params(request.META.get("QUERY_STRING", ""))
         key = cache.entry_key(list_name=self.list_name, sku=sku, params=params)
-        if (body := cache.similar_cache.get(key)) is not None:
+        if (body := cache.get(key)) is not None:
             return timed_response(body, started, cache_state="hit")
         product = catalog_selectors.product_get(sku=sku, with_images=False)
         if product is None:
             raise NotFound(f"no active product with SKU {sku!r}")
         result = self.selector(product=product, query=similar_query(params))
         body = result_body(result, params["explain"])
-        cache.similar_cache.put(key, body)
+        cache.put(key, body)
         return timed_response(body, started)
 
 
@@ -78,8 +78,8 @@ class TrendingApi(APIView):
         started = time.perf_counter()
         params = similar_params(request.META.get("QUERY_STRING", ""))
         key = cache.entry_key(list_name="trending", sku=TRENDING_SKU, params=params)
-        if (body := cache.similar_cache.get(key)) is not None:
+        if (body := cache.get(key)) is not None:
             return timed_response(body, started, cache_state="hit")
         body = result_body(selectors.trending(query=similar_query(params)), params["explain"])
-        cache.similar_cache.put(key, body)
+        cache.put(key, body)
         return timed_response(body, started)

@@ -109,13 +109,10 @@ def _pair_values(co: cooccurrence.Cooccurrence, rows: np.ndarray, cols: np.ndarr
     n = np.int64(co.n_items)
     stored = co.rows * n + co.cols  # sorted: rows then cols
     wanted = rows.astype(np.int64) * n + cols
-    at = np.clip(np.searchsorted(stored, wanted), 0, max(len(stored) - 1, 0))
-    found = len(stored) > 0
-    return (
-        np.where(found & (stored[at] == wanted), co.counts[at], 0.0)
-        if found
-        else np.zeros(len(wanted))
-    )
+    if not len(stored):
+        return np.zeros(len(wanted))
+    at = np.minimum(np.searchsorted(stored, wanted), len(stored) - 1)
+    return np.where(stored[at] == wanted, co.counts[at], 0.0)
 
 
 # Chosen on the dev protocol's validation split (docs/BENCHMARKS.md lists every scorer measured):

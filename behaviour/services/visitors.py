@@ -7,12 +7,10 @@ erasure requests right away.
 
 from django.db import transaction
 
-from core.tasks import enqueue_on_commit
-
 from ..models import Event
 from ..visitors import visitor_hash
+from .refresh_queue import behaviour_refresh_enqueue
 
-REFRESH_TASK = "behaviour.tasks.behaviour_refresh_task"
 EXPORT_FIELDS = ("event_id", "kind", "occurred_at", "order_id", "quantity", "unit_price", "source")
 
 
@@ -34,5 +32,5 @@ def visitor_erase(*, visitor_id: str) -> int:
     """Delete the visitor's events (the count deleted) and queue a refresh of derived lists."""
     deleted, _ = Event.objects.filter(visitor=visitor_hash(visitor_id)).delete()
     if deleted:
-        enqueue_on_commit(REFRESH_TASK)
+        behaviour_refresh_enqueue(force=True)  # the erased events are gone, not new
     return deleted

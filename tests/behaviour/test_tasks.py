@@ -36,3 +36,13 @@ def test_the_refresh_task_refreshes_only_when_events_arrived():
     behaviour_refresh_task.apply()
 
     assert list(BehaviourRefresh.objects.values_list("state", flat=True)) == ["succeeded"]
+
+
+def test_a_forced_refresh_runs_without_new_events_as_an_erasure_needs():
+    product(sku="A")
+    product(sku="B")
+    events_record(items=order(["A", "B"], "v1", "o1"))
+    behaviour_refresh_task.apply()
+    behaviour_refresh_task.apply(args=[True])
+
+    assert BehaviourRefresh.objects.count() == 2

@@ -10,6 +10,8 @@ from django.db import transaction
 from core.tasks import _registered_task, enqueue_on_commit
 
 SERVICE_MODULES = [
+    "behaviour.services.imports.jobs",
+    "behaviour.services.refresh_queue",
     "catalog.services.imports",
     "similarity.services.catalogue_changes",
     "similarity.services.reembed",
@@ -28,7 +30,7 @@ def _task_names() -> list[str]:
 def test_every_task_name_a_service_uses_is_registered():
     names = _task_names()
 
-    assert len(names) == 6
+    assert len(names) == 8
     assert [_registered_task(name).name for name in names] == names
 
 
