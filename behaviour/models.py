@@ -3,6 +3,7 @@
 from django.db import models
 
 from catalog.models import Product
+from core.jobs.heartbeat_fields import HeartbeatFields
 
 
 class Event(models.Model):
@@ -142,7 +143,7 @@ class BehaviourEvaluation(models.Model):
         return f"evaluation from {self.test_from:%Y-%m-%d}"
 
 
-class EventImportJob(models.Model):
+class EventImportJob(HeartbeatFields):
     """One order or event history CSV import (docs/EVENTS_FORMAT.md) and its outcome; the admin
     page and the import_events command follow its progress."""
 

@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 
+from core.jobs.heartbeat_fields import HeartbeatFields
+
 from .category_paths import CATEGORY_PATH_SEPARATOR
 
 
@@ -119,7 +121,7 @@ class ProductImage(models.Model):
         return f"{self.product.sku} image {self.position}"
 
 
-class ImportJob(models.Model):
+class ImportJob(HeartbeatFields):
     """One catalogue import (CSV + images) and its outcome; the admin and API read its progress."""
 
     class State(models.TextChoices):

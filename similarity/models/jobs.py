@@ -1,9 +1,11 @@
 from django.db import models
 
+from core.jobs.heartbeat_fields import HeartbeatFields
+
 from .versions import ModelVersion
 
 
-class Job(models.Model):
+class Job(HeartbeatFields):
     """A training or embedding job on the `ml` queue; progress is what the admin shows live."""
 
     class Kind(models.TextChoices):
