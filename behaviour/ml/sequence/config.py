@@ -1,0 +1,60 @@
+"""Training parameters of the sequence model, stored with each model version as a dict."""
+
+from dataclasses import asdict, dataclass, fields
+
+ARCHITECTURES = ("gru", "sasrec")
+
+
+@dataclass(frozen=True)
+class SequenceConfig:
+    """How a sequence model is built and trained.
+
+    architecture: "gru" (GRU4Rec-style recurrent state) or "sasrec" (causal self-attention).
+    dim: width of item, kind and visitor vectors (the served vectors have this many floats).
+    max_len: events of a visitor's history the model reads (the latest ones).
+    layers, heads: self-attention blocks and heads (sasrec); GRU layers (gru) use `layers`.
+    dropout: on the event inputs and inside the blocks, while training only.
+    negatives: 0 = full softmax over all items; N > 0 = softmax over the target and N items
+        sampled uniformly per batch (shared by the batch), for large catalogues.
+    use_content: add a learned projection of each item's content vector to its id embedding.
+    patience: epochs without a better validation Recall@20 before training stops.
+    k: the cut-off of the validation metric (Recall@k), 20 by the issue's protocol.
+    """
+
+    architecture: str = "sasrec"
+    dim: int = 64
+    max_len: int = 50
+    layers: int = 1
+    heads: int = 2
+    dropout: float = 0.2
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    negatives: int = 0
+    seed: int = 0
+    patience: int = 3
+    use_content: bool = True
+    k: int = 20
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"unknown architecture {self.architecture!r}; one of {list(ARCHITECTURES)}"
+            )
+        if self.dim < 1 or self.max_len < 1 or self.layers < 1 or self.heads < 1:
+            raise ValueError("dim, max_len, layers and heads must be at least 1")
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} is not a multiple of heads {self.heads}")
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "SequenceConfig":
+        """The config of a stored dict; missing fields take their defaults, unknown ones raise."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown sequence config fields: {unknown}")
+        return cls(**values)
