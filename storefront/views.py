@@ -70,7 +70,7 @@ def _home_widgets(request, viewed: list[int]) -> dict:
         return {"trending": trending_items()}
     session_id, assignment = assignment_for_request(request)
     history_strips = (
-        history_widgets(viewed, shown=viewed, version=assignment.active) if viewed else []
+        history_widgets(request.session, shown=viewed, version=assignment.active) if viewed else []
     )
     return experiment_services.impressions_log(
         session_id=session_id,
@@ -100,7 +100,7 @@ def product_detail(request, sku: str):
         widgets=[
             WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
             *behaviour_widgets(product),
-            *history_widgets([product.pk, *viewed], shown=viewed, version=assignment.active),
+            *history_widgets(request.session, shown=viewed, version=assignment.active),
         ],
     )
     return render(request, "storefront/product_detail.html", {"product": product, **widgets})

@@ -9,8 +9,9 @@ from experiments import services as experiment_services
 from experiments.models import Impression
 from experiments.selectors import Assignment
 from experiments.services import WidgetItems
-from similarity import selectors as similarity_selectors
 from similarity.selectors import SimilarQuery
+
+from . import shopper
 
 HISTORY_ITEMS = 6
 BEHAVIOUR_ITEMS = 6  # one row, like the history strips
@@ -22,17 +23,15 @@ def assignment_for_request(request) -> tuple[str, Assignment]:
     return session_id, experiment_selectors.assignment_for(session_id=session_id)
 
 
-def history_widgets(profile_ids: list[int], *, shown: list[int], version) -> list[WidgetItems]:
-    """Recommendations from the history (served by the active `version`) and recently viewed."""
+def history_widgets(session, *, shown: list[int], version) -> list[WidgetItems]:
+    """Recommended for you (the same selector as the API, over this session's visitor events,
+    read now) and recently viewed. `version`: the image version serving the content signal."""
     by_id = catalog_selectors.products_by_ids(ids=shown[:HISTORY_ITEMS])
+    recommended = behaviour_selectors.recommended_for_visitor(
+        visitor_id=shopper.visitor_id(session), query=SimilarQuery(k=HISTORY_ITEMS)
+    )
     return [
-        WidgetItems(
-            Impression.Widget.RECOMMENDED,
-            similarity_selectors.recommended_for_history(
-                viewed_ids=profile_ids, k=HISTORY_ITEMS, version=version
-            ),
-            version,
-        ),
+        WidgetItems(Impression.Widget.RECOMMENDED, recommended.items, version),
         WidgetItems(
             Impression.Widget.RECENTLY_VIEWED,
             [by_id[pid] for pid in shown[:HISTORY_ITEMS] if pid in by_id],

@@ -2,12 +2,18 @@ from django.urls import path
 
 from .events import EventBatchApi, VisitorApi, VisitorExportApi
 from .lists import AlsoViewedApi, BoughtTogetherApi, TrendingApi
+from .recommendations import VisitorRecommendationsApi
 
 urlpatterns = [
     path("events/", EventBatchApi.as_view(), name="api-events"),
     path("visitors/<str:visitor_id>/", VisitorApi.as_view(), name="api-visitor"),
     path(
         "visitors/<str:visitor_id>/export/", VisitorExportApi.as_view(), name="api-visitor-export"
+    ),
+    path(
+        "visitors/<str:visitor_id>/recommendations/",
+        VisitorRecommendationsApi.as_view(),
+        name="api-visitor-recommendations",
     ),
     path(
         "products/<str:sku>/bought-together/",

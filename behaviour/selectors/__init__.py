@@ -7,5 +7,14 @@ from .lists import (
     bought_together,
     trending,
 )
+from .recommendations import recommended_for, recommended_for_visitor
 
-__all__ = ["BehaviourItem", "BehaviourResult", "also_viewed", "bought_together", "trending"]
+__all__ = [
+    "BehaviourItem",
+    "BehaviourResult",
+    "also_viewed",
+    "bought_together",
+    "trending",
+    "recommended_for",
+    "recommended_for_visitor",
+]

@@ -1,0 +1,43 @@
+"""Recommended for one visitor: the similar-items parameters and answer, cached per visitor and
+per their newest event, so an event sent a moment ago shows in the next answer."""
+
+import time
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.views import APIView
+
+from similarity.api.serializers import ResultListSerializer, SimilarParamsSerializer
+from similarity.api.views.responses import similar_query, timed_response
+from similarity.api.views.similar import similar_params
+
+from .. import cache
+from ..selectors.recommendations import recommended_for, visitor_marker
+from ..visitors import InvalidVisitorId, visitor_hash
+from .lists import result_body
+
+
+class VisitorRecommendationsApi(APIView):
+    """Products for this visitor, best first: their own events (read now) fused with what goes
+    with them; trending fills, and says so, for a visitor without events."""
+
+    @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
+    def get(self, request, visitor_id: str):
+        started = time.perf_counter()
+        params = similar_params(request.META.get("QUERY_STRING", ""))
+        try:
+            visitor = visitor_hash(visitor_id)
+        except InvalidVisitorId as exc:
+            raise ValidationError({"visitor_id": [str(exc)]}) from None
+        # The marker is read before the history: an event stored meanwhile changes the next
+        # request's key, so this answer can never hide it under a still-live key.
+        marker = visitor_marker(visitor=visitor)
+        key = cache.entry_key(
+            list_name="recommended", sku=visitor, params={"events": marker, **params}
+        )
+        if (body := cache.get(key)) is not None:
+            return timed_response(body, started, cache_state="hit")
+        result = recommended_for(visitor=visitor, query=similar_query(params))
+        body = result_body(result, params["explain"])
+        cache.put(key, body)
+        return timed_response(body, started)

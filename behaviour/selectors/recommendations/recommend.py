@@ -1,0 +1,120 @@
+"""Recommended for one visitor: the hybrid of their sequence, partners, content and repeats, with
+the similar-items contract (filters, merchandising rules, guaranteed k, a tier per item).
+
+Tiers, best first: pinned; personal (the fused signals, explained); trending within the filters;
+the newest products. A visitor without events gets trending in its own tier, which says so.
+"""
+
+from django.conf import settings
+
+from catalog import selectors as catalog_selectors
+from similarity.selectors import SimilarQuery, merchandising
+from similarity.selectors.serving import serving_state
+from similarity.selectors.similar import product_filter_for
+
+from ...visitors import visitor_hash
+from ..lists import BehaviourItem, BehaviourResult
+from ..tiers import TIER_CATEGORY, TIER_TRENDING, Candidate, newest, trending_candidates
+from . import signals as signal_sources
+from .fusion import DEFAULT_WEIGHTS, TIER_PERSONAL, fuse
+from .history import VisitorHistory, visitor_history
+from .sequence import sequence_signal, sequence_weights
+from .why import explained
+
+TIER_NO_HISTORY = "trending_no_history"
+WHY_NO_HISTORY = "Trending: no history of yours yet"
+TIER_ORDER = [
+    merchandising.TIER_PINNED,
+    TIER_PERSONAL,
+    TIER_TRENDING,
+    TIER_NO_HISTORY,
+    TIER_CATEGORY,
+]
+CANDIDATES_PER_SLOT = 4  # candidates each signal brings per wanted item, before fusion
+
+
+def recommended_for_visitor(*, visitor_id: str, query: SimilarQuery) -> BehaviourResult:
+    """For a raw visitor id (hashed here; InvalidVisitorId when it is not a valid one)."""
+    return recommended_for(visitor=visitor_hash(visitor_id), query=query)
+
+
+def recommended_for(*, visitor: str, query: SimilarQuery) -> BehaviourResult:
+    """For a visitor hash: their newest events, read now."""
+    return recommended_for_history(history=visitor_history(visitor=visitor), query=query)
+
+
+def recommended_for_history(*, history: VisitorHistory, query: SimilarQuery) -> BehaviourResult:
+    rules = merchandising.rules_in_force(product_id=0, category_path="", state=serving_state())
+    repeat = settings.PRODSIM_RECOMMEND_REPEATS
+    seen = {pid for pid in history.weights if not (repeat and pid in history.bought)}
+    product_filter = product_filter_for(None, query, [*seen, *merchandising.blocked_ids(rules)])
+    if history.is_empty:
+        found = [
+            Candidate(c.product_id, c.score, TIER_NO_HISTORY, WHY_NO_HISTORY, c.evidence)
+            for c in trending_candidates(product_filter, query.k, taken=set())
+        ]
+    else:
+        found = _personal(history, product_filter, query.k, seen, repeat)
+        if len(found) < query.k:
+            found += trending_candidates(product_filter, query.k - len(found), _taken(found))
+    if len(found) < query.k:
+        found += newest(product_filter, query.k - len(found), _taken(found))
+    items = merchandising.apply_pins(
+        _items(found, rules, query),
+        rules,
+        allowed=lambda: catalog_selectors.products_matching(product_filter=product_filter),
+        k=query.k,
+        make_item=_pinned_item,
+    )
+    return BehaviourResult(items, k_requested=query.k)
+
+
+def _personal(history, product_filter, k: int, seen: set[int], repeat: bool) -> list[Candidate]:
+    n = k * CANDIDATES_PER_SLOT
+    found = {
+        "sequence": sequence_signal(history, exclude=seen, n=n),
+        "cooccurrence": signal_sources.cooccurrence(history, exclude=seen),
+        "content": signal_sources.content(history, product_filter=product_filter, n=n),
+    }
+    if repeat:
+        found["repeat"] = signal_sources.repeats(history)
+    ids = {pid for signal in found.values() for pid in signal.scores}
+    allowed = _allowed(product_filter, ids)
+    weights = sequence_weights() or DEFAULT_WEIGHTS
+    return explained(fuse(found, weights, allowed, k), history)
+
+
+def _allowed(product_filter, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    matching = catalog_selectors.products_matching(product_filter=product_filter)
+    return set(matching.filter(pk__in=list(ids)).values_list("pk", flat=True))
+
+
+def _taken(found: list[Candidate]) -> set[int]:
+    return {c.product_id for c in found}
+
+
+def _items(found: list[Candidate], rules, query: SimilarQuery) -> list[BehaviourItem]:
+    """Candidates as items with their products; boosts and buries reorder within a tier."""
+    products = catalog_selectors.products_by_ids(
+        ids=[c.product_id for c in found], with_images=query.with_images
+    )
+    items = [
+        BehaviourItem(products[c.product_id], c.score, c.tier, c.why, c.evidence)
+        for c in found
+        if c.product_id in products
+    ]
+
+    def order(item: BehaviourItem) -> tuple:
+        factor = merchandising.score_factor(rules, brand=item.product.brand, tags=item.product.tags)
+        return (TIER_ORDER.index(item.tier), -item.score * factor, item.product.pk)
+
+    return sorted(items, key=order)[: query.k]
+
+
+def _pinned_item(product_id: int) -> BehaviourItem | None:
+    products = catalog_selectors.products_by_ids(ids=[product_id], with_images=False)
+    if product_id not in products:
+        return None
+    return BehaviourItem(products[product_id], 0.0, merchandising.TIER_PINNED, "Featured")

@@ -1,0 +1,102 @@
+"""The signals a personal recommendation fuses, each a map candidate → raw score plus, per
+candidate, the history product that brought it (for "because you bought X").
+
+- cooccurrence: the refreshed bought-together and also-viewed partners of the visitor's products;
+- content: the products nearest to the visitor's products in image space (the active version);
+- repeat: the visitor's own purchases and adds to basket (when repeats are allowed);
+- sequence: the active sequence model's score of the next product (see sequence.py).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from catalog import selectors as catalog_selectors
+from catalog.selectors import ProductFilter
+from similarity import vector_store
+from similarity.scores import cosine_distance_to_unit
+from similarity.selectors.serving import serving_state
+
+from ...models import ItemAssociation
+from .history import VisitorHistory
+
+# Bought together says more about the next purchase than viewed together: half weight for views,
+# as the refresh's own blend of the two (services.association_writes) does.
+ASSOCIATION_WEIGHT = {
+    ItemAssociation.Kind.BOUGHT_TOGETHER: 1.0,
+    ItemAssociation.Kind.ALSO_VIEWED: 0.5,
+}
+SOURCES = 20  # the visitor's most telling products whose partners are read
+REPEAT_HALF = 0.5  # each further purchase of a product closes half the gap to a sure repeat
+
+
+@dataclass
+class Signal:
+    scores: dict[int, float] = field(default_factory=dict)
+    because: dict[int, int] = field(default_factory=dict)  # candidate → history product
+
+    def add(self, candidate: int, value: float, source: int) -> None:
+        before = self.scores.get(candidate, 0.0)
+        self.scores[candidate] = before + value
+        if value > 0 and (candidate not in self.because or value > before):
+            self.because[candidate] = source
+
+
+def strongest(history: VisitorHistory, n: int = SOURCES) -> dict[int, float]:
+    ranked = sorted(history.weights.items(), key=lambda item: (-item[1], item[0]))
+    return dict(ranked[:n])
+
+
+def cooccurrence(history: VisitorHistory, *, exclude: set[int]) -> Signal:
+    """Partners of the visitor's products; each source's list is scaled to its best partner, so
+    one much-bought product cannot drown the others, and weighted by the source's weight."""
+    sources = strongest(history)
+    rows = list(
+        ItemAssociation.objects.filter(product_id__in=list(sources))
+        .exclude(other_id__in=list(exclude))
+        .values_list("kind", "product_id", "other_id", "score")
+    )
+    best: dict[tuple[str, int], float] = {}
+    for kind, source, _, score in rows:
+        best[kind, source] = max(best.get((kind, source), 0.0), score)
+    signal = Signal()
+    for kind, source, other, score in rows:
+        if best[kind, source] > 0:
+            value = sources[source] * ASSOCIATION_WEIGHT[kind] * score / best[kind, source]
+            signal.add(other, value, source)
+    return signal
+
+
+def content(history: VisitorHistory, *, product_filter: ProductFilter, n: int) -> Signal:
+    """The n products nearest to the visitor's weighted mean image vector, within the filters."""
+    version = serving_state().version
+    sources = strongest(history)
+    if version is None or not sources:
+        return Signal()
+    vectors = vector_store.product_vectors_for(version=version, product_ids=list(sources))
+    if not vectors:
+        return Signal()
+    profile = np.sum([sources[pid] * vector for pid, vector in vectors.items()], axis=0)
+    norm = float(np.linalg.norm(profile))
+    if norm < 1e-6:
+        return Signal()
+    neighbours = vector_store.nearest_products(
+        version=version,
+        vector=profile / norm,
+        k=n,
+        allowed=catalog_selectors.products_matching(product_filter=product_filter),
+    )
+    # The likeliest "because": the visitor's most telling product that has a vector.
+    anchor = next(pid for pid in sources if pid in vectors)
+    signal = Signal()
+    for neighbour in neighbours:
+        signal.add(neighbour.product_id, cosine_distance_to_unit(neighbour.distance), anchor)
+    return signal
+
+
+def repeats(history: VisitorHistory) -> Signal:
+    """The visitor's own purchases (and adds to basket): many shops' best predictor of the next."""
+    signal = Signal()
+    for pid, count in history.bought.items():
+        signal.add(pid, 1.0 - REPEAT_HALF**count, pid)
+    return signal
