@@ -4,12 +4,14 @@ ModelAdmin classes. The extra pages these mount (confirmations, progress, previe
 
 from .curation import FusionWeightsAdmin, JudgmentAdmin, MerchandisingRuleAdmin
 from .jobs import JobAdmin
+from .lexical import LexicalIndexAdmin
 from .versions import ModelVersionAdmin, TrainForm
 
 __all__ = [
     "FusionWeightsAdmin",
     "JobAdmin",
     "JudgmentAdmin",
+    "LexicalIndexAdmin",
     "MerchandisingRuleAdmin",
     "ModelVersionAdmin",
     "TrainForm",

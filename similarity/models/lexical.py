@@ -6,11 +6,20 @@ from ..ml.lexical import DIMENSIONS as LEXICAL_DIMENSIONS
 
 
 class LexicalIndex(models.Model):
-    """The IDF table of one lexical build over the catalogue; exactly one is current."""
+    """The IDF table and field weights of one lexical build over the catalogue; exactly one is
+    current. Products changed since the IDF fit are counted so a drift triggers a refit."""
 
     documents = models.PositiveIntegerField()
     idf = models.JSONField(help_text="Hashed-feature document frequencies (IdfTable.as_json).")
-    config = models.JSONField(default=dict)
+    config = models.JSONField(
+        default=dict, help_text="Family and field weights in use (LexicalConfig.as_json)."
+    )
+    tuning = models.JSONField(
+        default=dict, help_text="How the field weights were chosen (TuningResult.as_json)."
+    )
+    changed_products = models.PositiveIntegerField(
+        default=0, help_text="Products re-vectorised, added or removed since the IDF was fitted."
+    )
     is_current = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

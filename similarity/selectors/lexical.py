@@ -1,4 +1,4 @@
-"""Free-text queries as lexical vectors under the current index (NumPy only)."""
+"""Queries as lexical vectors under the current index (NumPy/SciPy only, no TensorFlow)."""
 
 import functools
 
@@ -6,15 +6,22 @@ from ..ml import lexical
 from ..models import LexicalIndex
 
 
-def query_vector(text: str) -> tuple[LexicalIndex | None, dict[int, float]]:
-    """The lexical vector of a free-text query under the current index."""
+def query_vector(fields: dict[str, str]) -> tuple[LexicalIndex | None, dict[int, float]]:
+    """The lexical vector of a query under the current index, from the fields it sent.
+
+    `fields` maps lexical field names (title, brand, model, category, description) to text;
+    a field left out or blank adds nothing and costs no product its rank.
+    """
     index = LexicalIndex.objects.filter(is_current=True).only("pk").first()
     if index is None:
         return None, {}
-    return index, lexical.vectorise(text, _idf(index.pk))
+    idf, config = _index_state(index.pk)
+    return index, lexical.vectorise_record(fields, idf, config)
 
 
 @functools.lru_cache(maxsize=2)
-def _idf(index_pk: int) -> lexical.IdfTable:
-    # Parsing a large catalogue's IDF takes a while; an index never changes once built.
-    return lexical.IdfTable.from_json(LexicalIndex.objects.get(pk=index_pk).idf)
+def _index_state(index_pk: int) -> tuple[lexical.IdfTable, lexical.LexicalConfig]:
+    # Unpacking a large catalogue's IDF takes a while; an index's IDF and weights never change.
+    row = LexicalIndex.objects.only("idf", "config").get(pk=index_pk)
+    config = lexical.LexicalConfig.from_json(row.config) if row.config else lexical.LexicalConfig()
+    return lexical.IdfTable.from_json(row.idf), config

@@ -21,13 +21,17 @@ class SearchHit:
     visual: float | None
 
 
-def search_products(*, query: str, limit: int = 240) -> list[SearchHit] | None:
+def search_products(
+    *, query: str, limit: int = 240, fields: dict[str, str] | None = None
+) -> list[SearchHit] | None:
     """Products ranked for a free-text query by their words and, through the active version's
     text tower, by their pictures ("red striped mug" finds mugs whose titles never say striped).
 
+    `fields` (title, brand, model, category, description) replaces the plain `query` as the
+    lexical query when a caller has a structured record; only the fields sent count.
     None when nothing is indexed yet (callers fall back to plain word matching).
     """
-    index, text = query_vector(query)
+    index, text = query_vector(fields or {"title": query})
     version = serving_state().version
     encoder = text_encoder_for(version)
     visual = encoder.encode([query])[0] if encoder is not None else None

@@ -38,12 +38,12 @@ def on_product_deleted(*, sku: str) -> None:
 
 
 def on_catalogue_changed(*, product_ids: list[int]) -> None:
-    """A bulk import changed these products: rebuild the lexical index (its IDF moved) and embed
-    whatever images are new."""
+    """A bulk import changed these products: re-vectorise those whose words changed (the
+    refresh rebuilds the whole index once the IDF drifted) and embed whatever images are new."""
     if not product_ids:
         return
     similar_lists_stale(product_ids=product_ids)
-    enqueue_on_commit(LEXICAL_REBUILD_TASK)
+    enqueue_on_commit(TEXTS_REFRESH_TASK, sorted(set(product_ids)))
     if active_version() is not None:
         enqueue_on_commit(EMBED_TASK, sorted(set(product_ids)))
 

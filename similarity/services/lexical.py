@@ -1,57 +1,49 @@
-"""Lexical text vectors of the catalogue: build the IDF over all products, store each product's
-sparse vector, and keep single products current between rebuilds. No TensorFlow."""
+"""Lexical text vectors of the catalogue: fit the IDF and the field weights, store each
+product's sparse vector, and keep changed products current between rebuilds. No TensorFlow.
 
-import hashlib
+After an import only products whose fields changed are re-vectorised (with the current IDF
+and weights); the IDF is refitted by a full rebuild once the changes since the fit reach
+`lexical.IDF_DRIFT_SHARE` of the catalogue.
+"""
+
 import logging
 
 from django.db import transaction
+from django.db.models import F
 
 from catalog import selectors as catalog_selectors
-from catalog.category_paths import CATEGORY_PATH_SEPARATOR
-from catalog.selectors import ProductFacts
+from core.tasks import enqueue_on_commit
 
 from .. import cache as similar_cache
 from .. import vector_store
 from ..ml import lexical
-from ..models import LexicalIndex
+from ..ml.lexical import tuning
+from ..models import LexicalIndex, ProductText
 from ..selectors import current_lexical_index
-from .catalogue_changes import similar_lists_stale
+from .catalogue_changes import LEXICAL_REBUILD_TASK, similar_lists_stale
+from .lexical_records import product_record, product_text, record_sha, records_as_columns
 
 logger = logging.getLogger(__name__)
+WRITE_BATCH = 5_000  # rows vectorised and written at a time: bounds memory at any catalogue size
 
-DESCRIPTION_CHARS = 300  # the opening of a description names the product; the rest is prose
-
-
-def product_text(facts: ProductFacts) -> str:
-    """The text that represents a product: name, brand, category, tags and attribute values."""
-    attribute_values = " ".join(str(value) for value in facts.attributes.values())
-    return " ".join(
-        filter(
-            None,
-            [
-                facts.title,
-                facts.brand,
-                facts.category_path.replace(CATEGORY_PATH_SEPARATOR, " "),
-                " ".join(facts.tags),
-                attribute_values,
-                facts.description[:DESCRIPTION_CHARS],
-            ],
-        )
-    )
+__all__ = ["lexical_index_rebuild", "product_text", "product_texts_refresh"]
 
 
-def lexical_index_rebuild() -> LexicalIndex:
-    """Fit the IDF on today's catalogue, vectorise every product, then switch atomically."""
+def lexical_index_rebuild(*, tune: bool = False) -> LexicalIndex:
+    """Fit the IDF on today's catalogue, vectorise every product, then switch atomically.
+
+    The field weights are tuned on the catalogue when `tune` is set or no index was tuned
+    yet; otherwise the current index's weights carry over.
+    """
     facts = catalog_selectors.product_facts()
-    texts = [product_text(item) for item in facts]
-    idf = lexical.fit_idf(texts)
-    index = LexicalIndex.objects.create(documents=idf.documents, idf=idf.as_json())
-    vector_store.product_texts_upsert(
-        index=index,
-        product_ids=[item.product_id for item in facts],
-        vectors=[lexical.vectorise(text, idf) for text in texts],
-        shas=[_sha(text) for text in texts],
+    records = [product_record(item) for item in facts]
+    columns = records_as_columns(records)
+    config, tuning_json = _weights(columns, tune=tune)
+    idf = lexical.catalogue_idf(columns, config)
+    index = LexicalIndex.objects.create(
+        documents=idf.documents, idf=idf.as_json(), config=config.as_json(), tuning=tuning_json
     )
+    _store(index, idf, config, [item.product_id for item in facts], records)
     with transaction.atomic():
         LexicalIndex.objects.filter(is_current=True).update(is_current=False)
         LexicalIndex.objects.filter(pk=index.pk).update(is_current=True)
@@ -62,23 +54,70 @@ def lexical_index_rebuild() -> LexicalIndex:
     return index
 
 
-def product_texts_refresh(*, product_ids: list[int]) -> None:
-    """Re-vectorise these products with the current IDF (a rebuild later refreshes the IDF)."""
+def _weights(columns: lexical.Columns, *, tune: bool) -> tuple[lexical.LexicalConfig, dict]:
+    current = current_lexical_index()
+    if not tune and current is not None and current.tuning:
+        return lexical.LexicalConfig.from_json(current.config), current.tuning
+    result = tuning.tune(columns)
+    logger.info("Lexical field weights: %s (%s)", result.config.fields, result.note)
+    return result.config, result.as_json()
+
+
+def _store(index, idf, config, product_ids: list[int], records: list[dict]) -> None:
+    for start in range(0, len(records), WRITE_BATCH):
+        batch = records[start : start + WRITE_BATCH]
+        matrix = lexical.vectorise_columns(records_as_columns(batch), idf, config)
+        vector_store.product_texts_upsert(
+            index=index,
+            product_ids=product_ids[start : start + WRITE_BATCH],
+            vectors=lexical.rows_as_dicts(matrix),
+            shas=[record_sha(record) for record in batch],
+        )
+
+
+def product_texts_refresh(*, product_ids: list[int]) -> int:
+    """Re-vectorise those of these products whose fields changed (current IDF and weights);
+    drop the vectors of products no longer active. Returns how many products changed.
+
+    Enqueues a full rebuild once the changes since the IDF fit reach IDF_DRIFT_SHARE.
+    """
     index = current_lexical_index()
     if index is None:
         lexical_index_rebuild()
-        return
-    idf = lexical.IdfTable.from_json(index.idf)
+        return len(product_ids)
     facts = catalog_selectors.product_facts(product_ids=product_ids)
-    texts = [product_text(item) for item in facts]
-    vector_store.product_texts_upsert(
-        index=index,
-        product_ids=[item.product_id for item in facts],
-        vectors=[lexical.vectorise(text, idf) for text in texts],
-        shas=[_sha(text) for text in texts],
+    records = {item.product_id: product_record(item) for item in facts}
+    stored = dict(
+        ProductText.objects.filter(lexical_index=index, product_id__in=product_ids).values_list(
+            "product_id", "text_sha256"
+        )
     )
+    changed = [pid for pid, record in records.items() if stored.get(pid) != record_sha(record)]
+    gone = [pid for pid in stored if pid not in records]
+    if changed:
+        idf, config = lexical.IdfTable.from_json(index.idf), _config(index)
+        _store(index, idf, config, changed, [records[pid] for pid in changed])
+    ProductText.objects.filter(lexical_index=index, product_id__in=gone).delete()
+    _count_drift(index, len(changed) + len(gone))
     similar_lists_stale(product_ids=product_ids)
+    return len(changed) + len(gone)
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def _config(index: LexicalIndex) -> lexical.LexicalConfig:
+    return (
+        lexical.LexicalConfig.from_json(index.config) if index.config else lexical.LexicalConfig()
+    )
+
+
+def _count_drift(index: LexicalIndex, changes: int) -> None:
+    if not changes:
+        return
+    LexicalIndex.objects.filter(pk=index.pk).update(
+        changed_products=F("changed_products") + changes
+    )
+    index.refresh_from_db(fields=["changed_products"])
+    if lexical.idf_needs_refit(
+        documents_at_fit=index.documents, changed_since_fit=index.changed_products
+    ):
+        logger.info("Lexical index %s drifted (%s changes): rebuild", index.pk, changes)
+        enqueue_on_commit(LEXICAL_REBUILD_TASK)

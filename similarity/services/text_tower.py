@@ -12,7 +12,7 @@ from ..ml import evaluation as ml_evaluation
 from ..ml.text_encoder import tokenise_batch
 from ..ml.text_tower import TextTowerConfig, build_text_tower, export_text_tower, train_text_tower
 from ..models import ModelVersion
-from .lexical import product_text
+from .lexical_records import product_text
 
 
 def _scores(text_vectors, query_ids, image_vectors, gallery_ids) -> dict:

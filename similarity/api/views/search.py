@@ -67,23 +67,18 @@ class ProductMatchApi(APIView):
         data = MatchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        text = " ".join(
-            filter(
-                None,
-                [
-                    values["title"],
-                    values["brand"],
-                    values["model_number"],
-                    values["description"][:300],
-                ],
-            )
-        )
-        return _search(text, values["k"])
+        fields = {
+            "title": values["title"],
+            "brand": values["brand"],
+            "model": values["model_number"],
+            "description": values["description"],
+        }
+        return _search(values["title"], values["k"], fields)
 
 
-def _search(text: str, k: int) -> Response:
+def _search(text: str, k: int, fields: dict[str, str] | None = None) -> Response:
     started = time.perf_counter()
-    hits = selectors.search_products(query=text, limit=k) or []
+    hits = selectors.search_products(query=text, limit=k, fields=fields) or []
     products = catalog_selectors.products_by_ids(ids=[hit.product_id for hit in hits])
     version = selectors.active_version()
     return timed_response(
