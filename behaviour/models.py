@@ -214,3 +214,75 @@ class EventImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
+
+
+# --- What the incremental refresh keeps between ticks (behaviour.services.refresh_state) --------
+
+
+class BehaviourCountState(models.Model):
+    """Where the counts stand: the one row the incremental refresh reads and moves on.
+
+    `snapshot` is the PostgreSQL snapshot (pg_current_snapshot) the counts were taken under:
+    events whose key row (behaviour_eventkey.xact, a column added by migration 0005) was not
+    visible in it are the new ones, whatever their received_at, so an ingest transaction that
+    commits late is neither lost nor counted twice. Weights are kept at `reference` (the last full
+    rebuild), `settings_key` says which settings they were counted under.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    reference = models.FloatField(help_text="Unix seconds the decayed weights are expressed at")
+    counted_at = models.FloatField(help_text="Unix seconds of the last refresh (its 'now')")
+    snapshot = models.TextField()
+    settings_key = models.CharField(max_length=200)
+    baskets = models.JSONField(default=dict, help_text="decayed and plain basket totals per kind")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_count_state")]
+
+    def __str__(self) -> str:
+        return f"counts at {self.counted_at:.0f} (reference {self.reference:.0f})"
+
+
+class PairCount(models.Model):
+    """Two products' shared baskets (orders, or visits for also viewed), both directions stored.
+
+    `weight` is decayed to the state's reference time, `baskets` the plain count (a pair whose
+    baskets fall to 0 is deleted) and `recent` the baskets of the "why" window.
+    """
+
+    pk = models.CompositePrimaryKey("kind", "product_id", "other_id")
+    kind = models.CharField(max_length=16)
+    product_id = models.BigIntegerField()
+    other_id = models.BigIntegerField()
+    weight = models.FloatField()
+    baskets = models.IntegerField()
+    recent = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.product_id} & {self.other_id} ({self.baskets})"
+
+
+class ItemCount(models.Model):
+    """One product's baskets per kind (n_i of the scorers), or its trending purchases and views;
+    weights at the state's reference time, as PairCount."""
+
+    pk = models.CompositePrimaryKey("kind", "product_id")
+    kind = models.CharField(max_length=16)
+    product_id = models.BigIntegerField()
+    weight = models.FloatField()
+    baskets = models.IntegerField()
+    recent = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.product_id} ({self.baskets})"
+
+
+class RebuildRequest(models.Model):
+    """A full rebuild asked for (erasure, retention, the admin): events left, so no increment can
+    say what changed. Rows committed after a rebuild's snapshot survive it and trigger the next."""
+
+    requested_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return f"rebuild requested at {self.requested_at:%Y-%m-%d %H:%M} ({self.reason})"

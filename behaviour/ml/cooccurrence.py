@@ -106,12 +106,21 @@ def ordered_pairs(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return left[distinct], right[distinct]
 
 
-def decay(times: np.ndarray, now: float, half_life_days: float | None) -> np.ndarray:
-    """Weights 0.5 ** (age_days / half_life_days), (n,); ages below 0 count as 0; None: ones."""
+def decay(
+    times: np.ndarray, now: float, half_life_days: float | None, clamp: bool = True
+) -> np.ndarray:
+    """Weights 0.5 ** (age_days / half_life_days), (n,); None: ones.
+
+    With clamp, ages below 0 count as 0 (weights <= 1). Without it a time after `now` weighs more
+    than 1, which is what counts kept at a fixed reference time need: a weight then stays the same
+    number however late it is summed, and 2 ** ((now - reference) / half-life) rescales them all.
+    """
     times = np.asarray(times, dtype=np.float64)
     if half_life_days is None or np.isinf(half_life_days):
         return np.ones_like(times)
-    age_days = np.maximum(now - times, 0.0) / SECONDS_PER_DAY
+    age_days = (now - times) / SECONDS_PER_DAY
+    if clamp:
+        age_days = np.maximum(age_days, 0.0)
     return 0.5 ** (age_days / half_life_days)
 
 
@@ -123,15 +132,17 @@ def fit(
     now: float,
     half_life_days: float | None = None,
     max_basket: int | None = MAX_BASKET,
+    clamp: bool = True,
 ) -> Cooccurrence:
     """Count co-occurrences of items in the baskets given as (L,) parallel line arrays.
 
     baskets: basket key of each line; items: item index in [0, n_items); times: Unix seconds
-    (a basket's age is taken from its latest line); now: Unix seconds the ages are measured to.
-    Baskets over max_basket distinct items are skipped entirely (also from n_i and N).
+    (a basket's age is taken from its latest line); now: Unix seconds the ages are measured to
+    (clamp: see `decay`). Baskets over max_basket distinct items are skipped entirely (also from
+    n_i and N).
     """
     grouped = group_baskets(baskets, items, times, max_basket)
-    weights = decay(grouped.times, now, half_life_days)  # (B,)
+    weights = decay(grouped.times, now, half_life_days, clamp)  # (B,)
     line_weights = np.repeat(weights, grouped.sizes)
     item_counts = np.bincount(grouped.items, weights=line_weights, minlength=n_items)
     left, right = ordered_pairs(grouped.sizes)

@@ -1,4 +1,4 @@
-"""The event table as NumPy arrays for the counting in behaviour.ml (one read per refresh)."""
+"""Events as NumPy arrays for the counting in behaviour.ml: all of them, or a query's lines."""
 
 from dataclasses import dataclass
 
@@ -27,6 +27,7 @@ class EventArrays:
     kinds: np.ndarray  # (L,) object (Event.Kind values)
     orders: np.ndarray  # (L,) int64 order code, -1 without an order id
     visitors: np.ndarray  # (L,) int64 visitor code
+    new: np.ndarray | None = None  # (L,) bool, where the query says which lines are new
 
     def order_baskets(self) -> tuple[np.ndarray, np.ndarray]:
         """(basket keys, line indices) of purchase lines: one basket per order id."""
@@ -41,14 +42,20 @@ class EventArrays:
         return keys, lines
 
 
-def event_arrays() -> EventArrays:
+def event_arrays(sql: str = EVENTS_SQL, params=None) -> EventArrays:
+    """The lines of `sql` (kind, order_id, visitor, product_id, epoch seconds[, new])."""
     with connection.cursor() as cursor:
-        cursor.execute(EVENTS_SQL)
-        rows = cursor.fetchall()
+        cursor.execute(sql, params)
+        return arrays_of(cursor.fetchall())
+
+
+def arrays_of(rows: list[tuple]) -> EventArrays:
+    """Rows of (kind, order_id, visitor, product_id, epoch seconds[, new]) as arrays."""
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
-        return EventArrays(empty, empty, np.zeros(0), np.zeros(0, dtype=object), empty, empty)
-    kinds, orders, visitors, products, times = (
+        new = np.zeros(0, dtype=bool)
+        return EventArrays(empty, empty, np.zeros(0), np.zeros(0, dtype=object), empty, empty, new)
+    kinds, orders, visitors, products, times, *new = (
         np.array(column) for column in zip(*rows, strict=True)
     )
     product_ids, product_index = np.unique(products.astype(np.int64), return_inverse=True)
@@ -61,6 +68,7 @@ def event_arrays() -> EventArrays:
         kinds=kinds.astype(object),
         orders=order_codes,
         visitors=_codes(visitors),
+        new=new[0].astype(bool) if new else None,
     )
 
 

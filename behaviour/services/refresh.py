@@ -1,47 +1,63 @@
-"""Rebuilding bought together, also viewed and trending from the events, in one transaction.
+"""Keeping bought together, also viewed and trending current: increments, and full rebuilds.
 
-The events are read as NumPy arrays and counted by behaviour.ml (no per-pair Python), then each
-product's best partners replace the previous lists at once: a reader sees the old lists or the
-new ones, never a mix. Erased visitors' events are gone from the table, so their share leaves
-with the next refresh. One refresh at a time (an advisory lock); a second one returns at once.
+Counts are additive (behaviour.ml.pair_counts: decayed weights kept at a fixed reference time),
+so a beat tick only recounts the orders and visits that gained an event since the last refresh,
+or hold one that leaves the "why" window, subtracts how the last refresh counted them, and
+re-ranks the lists of the products whose pairs moved: the time follows the new events, not the
+history. A full rebuild recounts everything from the events: when nothing was counted yet, when
+asked (erasure and retention delete events, which no increment can see; the admin), when the
+settings the counts depend on change, and once a day, which moves the reference time forward and
+reaches lists whose products no event touched (a partner deactivated since).
+
+Either runs in one REPEATABLE READ transaction: every read sees one snapshot, the one recorded
+for the next increment, and a reader sees the old lists or the new ones, never a mix. One refresh
+at a time (an advisory lock); a second one returns at once.
 """
 
-import datetime as dt
 import logging
+import time
 
-import numpy as np
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from behaviour.ml import cooccurrence, scorers
-
 from .. import cache
-from ..models import BehaviourRefresh, EventKey, ItemAssociation
-from .association_writes import associations_replace, popularity_replace
-from .event_arrays import EventArrays, event_arrays
+from ..models import BehaviourCountState, BehaviourRefresh, EventKey, RebuildRequest
+from . import refresh_lines, refresh_runs, refresh_state
+from .association_writes import SCORER, SCORER_PARAMS
+
+__all__ = ["SCORER", "SCORER_PARAMS", "behaviour_refresh", "refresh_due"]
 
 logger = logging.getLogger(__name__)
 
 LOCK_ID = 0x6265_6861  # "beha": pg_try_advisory_xact_lock key of the refresh
-PARTNERS_PER_PRODUCT = 30  # more than any page or API k (max 50 is cut by filters: rarely)
+# Daily: the reference time stays within a day of now (weights near 1, the lists' scores within
+# 2 ** (1 / half-life days) of their value today) and catalogue changes reach every list.
+FULL_REBUILD_EVERY_S = 24 * 3600
 
 
 def refresh_due() -> bool:
-    """Whether events arrived since the last successful refresh (or none ran yet)."""
-    last = BehaviourRefresh.objects.filter(state=BehaviourRefresh.State.SUCCEEDED).first()
-    if last is None:
+    """Whether a refresh has work: events arrived since the last one, or a rebuild is due."""
+    state = BehaviourCountState.objects.filter(pk=1).first()
+    if state is None:
         return EventKey.objects.exists()
-    return EventKey.objects.filter(received_at__gt=last.events_until).exists()
+    if _full_reason(state, time.time(), requested=RebuildRequest.objects.exists()):
+        return True
+    return refresh_lines.new_events_exist(state)
 
 
-def behaviour_refresh() -> BehaviourRefresh | None:
-    """Recount everything from the events; None when another refresh holds the lock."""
+def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
+    """Bring the lists up to the events (`full`: recount everything); None when another
+    refresh holds the lock."""
     now = timezone.now()
     refresh = BehaviourRefresh.objects.create(started_at=now)
+    # Inside a caller's transaction (tests, scripts) the caller's own writes cannot be told
+    # apart by snapshot, so only a full rebuild is exact there.
+    nested = connection.in_atomic_block
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
+                if not nested:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_ID])
                 if not cursor.fetchone()[0]:
                     refresh.delete()
@@ -51,7 +67,7 @@ def behaviour_refresh() -> BehaviourRefresh | None:
                 .values_list("received_at", flat=True)
                 .first()
             )
-            stats = _rebuild(now)
+            stats = _refresh(now.timestamp(), full=full or nested)
             refresh.state, refresh.events_until = BehaviourRefresh.State.SUCCEEDED, events_until
             refresh.stats, refresh.finished_at = stats, timezone.now()
             refresh.save(update_fields=["state", "events_until", "stats", "finished_at"])
@@ -65,59 +81,40 @@ def behaviour_refresh() -> BehaviourRefresh | None:
     return refresh
 
 
-def _rebuild(now: dt.datetime) -> dict:
-    arrays = event_arrays()
-    stamp = now.timestamp()
-    stats = {"events": int(len(arrays.products)), "products": int(len(arrays.product_ids))}
-    for kind, baskets in (
-        (ItemAssociation.Kind.BOUGHT_TOGETHER, arrays.order_baskets()),
-        (ItemAssociation.Kind.ALSO_VIEWED, arrays.view_sessions(settings.PRODSIM_SESSION_GAP_S)),
-    ):
-        stats[kind.value] = associations_replace(kind, _partners(arrays, baskets, stamp), arrays)
-    stats["trending"] = popularity_replace(arrays, stamp)
-    return stats
+def _full_reason(state, now: float, *, requested: bool, full: bool = False) -> str:
+    if full:
+        return "asked"
+    if state is None:
+        return "first"
+    if requested:
+        return "requested"
+    if state.settings_key != refresh_state.settings_key():
+        return "settings changed"
+    if now - state.reference >= FULL_REBUILD_EVERY_S:
+        return "daily"
+    return ""
 
 
-def _partners(arrays: EventArrays, baskets, now: float) -> dict:
-    """Each product's best partners: (rows, cols, scores, support, recent) arrays over indices."""
-    keys, lines = baskets
-    n = len(arrays.product_ids)
-    if not len(lines):
-        return {}
-    items, times = arrays.products[lines], arrays.times[lines]
-    half_life = settings.PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS
-    co = cooccurrence.fit(keys, items, times, n, now, half_life_days=half_life)
-    scores = scorers.score(co, SCORER, **SCORER_PARAMS)
-    top, top_scores = scorers.top_k(
-        co.rows, co.cols, scores, n, k=PARTNERS_PER_PRODUCT, tie_break=co.item_counts
+def _refresh(now: float, *, full: bool) -> dict:
+    state = BehaviourCountState.objects.filter(pk=1).first()
+    requests = list(RebuildRequest.objects.values_list("pk", flat=True))
+    reason = _full_reason(state, now, requested=bool(requests), full=full)
+    snapshot = refresh_lines.snapshot_current()
+    if reason:
+        stats, totals = refresh_runs.rebuild(now)
+        RebuildRequest.objects.filter(pk__in=requests).delete()
+        reference = now
+    else:
+        stats, totals = refresh_runs.increment(state, now)
+        reference = state.reference
+    BehaviourCountState.objects.update_or_create(
+        pk=1,
+        defaults={
+            "reference": reference,
+            "counted_at": now,
+            "snapshot": snapshot,
+            "settings_key": refresh_state.settings_key(),
+            "baskets": totals,
+        },
     )
-    window = times >= now - settings.PRODSIM_BEHAVIOUR_WHY_DAYS * cooccurrence.SECONDS_PER_DAY
-    recent = cooccurrence.fit(keys[window], items[window], times[window], n, now)
-    rows, ranks = np.nonzero(top >= 0)
-    cols = top[rows, ranks]
-    return {
-        "rows": rows,
-        "cols": cols,
-        "scores": top_scores[rows, ranks],
-        "support": _pair_values(co, rows, cols),
-        "recent": _pair_values(recent, rows, cols),
-    }
-
-
-def _pair_values(co: cooccurrence.Cooccurrence, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """co.counts at the (rows, cols) pairs, 0 where the pair is not stored."""
-    n = np.int64(co.n_items)
-    stored = co.rows * n + co.cols  # sorted: rows then cols
-    wanted = rows.astype(np.int64) * n + cols
-    if not len(stored):
-        return np.zeros(len(wanted))
-    at = np.minimum(np.searchsorted(stored, wanted), len(stored) - 1)
-    return np.where(stored[at] == wanted, co.counts[at], 0.0)
-
-
-# Chosen on the dev protocol's validation split (docs/BENCHMARKS.md lists every scorer measured):
-# raw decayed co-purchase counts beat every popularity-corrected score (cosine, LLR, lift,
-# Jaccard, shrunk cosine, conditional) at every half-life, because the protocol rewards partners
-# often bought with the item, which is what the counts estimate.
-SCORER = cooccurrence.DEFAULT_SCORER
-SCORER_PARAMS: dict = {}
+    return {"mode": f"full ({reason})" if reason else "increment", **stats}

@@ -2,7 +2,8 @@
 
 Months wholly before the cut-off lose their partition (a DROP TABLE: instant, no vacuum); the
 month holding the cut-off loses its older rows. Event keys older than the cut-off go too (an
-event that old would be rejected anyway), so nothing of an expired event is left.
+event that old would be rejected anyway), so nothing of an expired event is left. Deleted events
+leave the counts only by a full rebuild, which retention requests when it deleted any.
 """
 
 import datetime as dt
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from .. import partitions
 from ..models import Event, EventKey
+from .refresh_queue import behaviour_refresh_enqueue
 
 
 @transaction.atomic
@@ -27,4 +29,6 @@ def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
             dropped.append(name)
     events, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
     keys, _ = EventKey.objects.filter(occurred_at__lt=cutoff).delete()
+    if dropped or events:
+        behaviour_refresh_enqueue(force=True, reason="retention")
     return {"partitions": dropped, "events": events, "keys": keys}

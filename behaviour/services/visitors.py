@@ -32,5 +32,5 @@ def visitor_erase(*, visitor_id: str) -> int:
     """Delete the visitor's events (the count deleted) and queue a refresh of derived lists."""
     deleted, _ = Event.objects.filter(visitor=visitor_hash(visitor_id)).delete()
     if deleted:
-        behaviour_refresh_enqueue(force=True)  # the erased events are gone, not new
+        behaviour_refresh_enqueue(force=True, reason="erasure")  # events gone, not new
     return deleted

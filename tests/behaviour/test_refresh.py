@@ -89,6 +89,8 @@ def test_trending_counts_purchases_and_views_decayed(settings):
     assert popularity[ids["B"]].views == 1
 
 
+# Transactional: "since the last refresh" is told by snapshots, which need separate commits.
+@pytest.mark.django_db(transaction=True)
 def test_a_refresh_is_due_only_when_events_arrived_since_the_last_one():
     shop()
     assert refresh_due() is False
@@ -149,7 +151,7 @@ def test_a_refresh_that_fails_midway_leaves_the_previous_lists_whole(settings, m
         raise RuntimeError("worker lost its database connection")
 
     # Bought together is rewritten first; the crash comes while trending is written.
-    monkeypatch.setattr("behaviour.services.refresh.popularity_replace", crash)
+    monkeypatch.setattr("behaviour.services.refresh_runs.popularity_replace", crash)
     with pytest.raises(RuntimeError):
         behaviour_refresh()
 

@@ -25,6 +25,8 @@ def test_the_beat_schedule_names_registered_tasks():
     assert settings.CELERY_BEAT_SCHEDULE["behaviour-refresh"]["schedule"] <= 60
 
 
+# Transactional: "since the last refresh" is told by snapshots, which need separate commits.
+@pytest.mark.django_db(transaction=True)
 def test_the_refresh_task_refreshes_only_when_events_arrived():
     product(sku="A")
     product(sku="B")

@@ -1,0 +1,87 @@
+"""The two kinds of refresh: a full rebuild from every event, and an increment from the events
+new since the last refresh (module docstring of behaviour.services.refresh). Each returns its
+stats and the basket totals (N of the scorers) per kind."""
+
+import numpy as np
+from django.conf import settings
+
+from behaviour.ml import pair_counts
+from behaviour.ml.cooccurrence import SECONDS_PER_DAY
+
+from ..models import BehaviourCountState
+from . import refresh_lines, refresh_state
+from .association_writes import (
+    active_ids,
+    associations_replace,
+    popularity_replace,
+    ranked_partners,
+)
+from .event_arrays import arrays_of, event_arrays
+from .refresh_counts import TRENDING_PURCHASES, TRENDING_VIEWS, Counts, counts_all, counts_change
+
+
+def rebuild(now: float) -> tuple[dict, dict]:
+    arrays = event_arrays(refresh_lines.ALL_LINES_SQL)
+    counts = counts_all(arrays, reference=now, now=now)
+    refresh_state.counts_replace(counts)
+    ids = arrays.product_ids
+    active = active_ids(ids)
+    stats: dict = {"events": len(arrays.products), "products": len(ids)}
+    for kind, co in counts.baskets.items():
+        kept = np.isin(ids[co.rows], active) & np.isin(ids[co.cols], active)
+        kept &= co.pair_values[:, pair_counts.BASKETS] > 0
+        pairs = _pairs(co, kept)
+        partners = ranked_partners(pairs, co.item_values[:, 0], co.totals[0], factor=1.0)
+        stats[str(kind)] = associations_replace(kind, partners, ids)
+    trending = counts.trending
+    stats["trending"] = popularity_replace(
+        ids, trending[TRENDING_PURCHASES], trending[TRENDING_VIEWS]
+    )
+    return stats, {kind: co.totals.tolist() for kind, co in counts.baskets.items()}
+
+
+def _pairs(co: pair_counts.PairCounts, kept: np.ndarray) -> dict:
+    return {
+        "rows": co.rows[kept],
+        "cols": co.cols[kept],
+        "weight": co.pair_values[kept, pair_counts.WEIGHT],
+        "recent": co.pair_values[kept, pair_counts.RECENT],
+    }
+
+
+def increment(state: BehaviourCountState, now: float) -> tuple[dict, dict]:
+    moved_rows = refresh_lines.moved_lines(state, settings.PRODSIM_BEHAVIOUR_WHY_DAYS, now)
+    totals = {kind: list(values) for kind, values in state.baskets.items()}
+    if not moved_rows:
+        return {"events": 0}, totals
+    units = arrays_of(refresh_lines.unit_lines(state, moved_rows))
+    baskets, trending = counts_change(
+        units, arrays_of(moved_rows), reference=state.reference, before=state.counted_at, now=now
+    )
+    touched = {**refresh_state.counts_add(baskets), **refresh_state.counts_add(trending)}
+    stats: dict = {"events": int(sum(row[5] for row in moved_rows))}
+    for kind, co in baskets.baskets.items():
+        totals[kind] = (np.asarray(totals.get(kind, [0.0] * 3)) + co.totals).tolist()
+        products = touched[kind]
+        ids, pairs, items = refresh_state.pairs_of(kind, products)
+        partners = ranked_partners(pairs, items, totals[kind][0], _factor(state, now))
+        stats[str(kind)] = associations_replace(kind, partners, ids, products=products)
+    stats["trending"] = _trending_update(trending, touched)
+    return stats, totals
+
+
+def _factor(state: BehaviourCountState, now: float) -> float:
+    """From weights at the reference time to weights now."""
+    half_life = settings.PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS
+    if half_life is None:
+        return 1.0
+    return 0.5 ** ((now - state.reference) / (half_life * SECONDS_PER_DAY))
+
+
+def _trending_update(trending: Counts, touched: dict) -> int:
+    products = np.unique(
+        np.concatenate([touched.get(kind, []) for kind in (TRENDING_PURCHASES, TRENDING_VIEWS)])
+    ).astype(np.int64)
+    purchases = refresh_state.item_values(TRENDING_PURCHASES, products)
+    views = refresh_state.item_values(TRENDING_VIEWS, products)
+    return popularity_replace(products, purchases, views, products=products)

@@ -1,0 +1,248 @@
+"""Incremental refresh: after batches that extend orders and visits across refreshes and events
+that leave the why window, the kept counts equal a brute-force recount and the lists equal a full
+rebuild's. Transactional: what is new is told by snapshots, which need separate commits."""
+
+import datetime as dt
+import itertools
+import random
+import types
+
+import pytest
+from django.utils import timezone
+
+from behaviour.models import (
+    BehaviourCountState,
+    BehaviourRefresh,
+    ItemAssociation,
+    ItemCount,
+    PairCount,
+    ProductPopularity,
+    RebuildRequest,
+)
+from behaviour.services.ingest import events_record
+from behaviour.services.refresh import behaviour_refresh, refresh_due
+from behaviour.services.visitors import visitor_erase
+from tests.catalog.factories import product
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HALF_LIFE_DAYS, TRENDING_HALF_LIFE_DAYS, GAP_S = 30.0, 7.0, 1800
+SKUS = "ABCDEFGH"
+_ids = itertools.count(1)
+
+
+class Clock:
+    """The refresh's clock, moved forward by hours (the shop's events keep real times)."""
+
+    def __init__(self, monkeypatch):
+        self.offset = dt.timedelta()
+        fake = types.SimpleNamespace(now=lambda: timezone.now() + self.offset)
+        monkeypatch.setattr("behaviour.services.refresh.timezone", fake)
+
+    def advance(self, hours: float) -> None:
+        self.offset += dt.timedelta(hours=hours)
+
+
+@pytest.fixture
+def world(settings, monkeypatch):
+    settings.PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS = HALF_LIFE_DAYS
+    settings.PRODSIM_TRENDING_HALF_LIFE_DAYS = TRENDING_HALF_LIFE_DAYS
+    settings.PRODSIM_SESSION_GAP_S = GAP_S
+    settings.PRODSIM_BEHAVIOUR_WHY_DAYS = 1  # a window the clock can move events out of
+    ids = {sku: product(sku=sku, title=f"Product {sku}").pk for sku in SKUS}
+    return types.SimpleNamespace(ids=ids, clock=Clock(monkeypatch), sent=[])
+
+
+def send(world, sku, visitor, kind, at: dt.datetime, order_id: str = "") -> None:
+    values = {
+        "event_id": f"i{next(_ids)}",
+        "kind": kind,
+        "sku": sku,
+        "visitor_id": visitor,
+        "occurred_at": at.isoformat(),
+    }
+    if kind == "purchase":
+        values.update(order_id=order_id, quantity=1, unit_price="5.00")
+    [outcome] = events_record(items=[values])
+    assert outcome.status == "accepted", outcome
+    world.sent.append((world.ids[sku], visitor, kind, order_id, at.timestamp()))
+
+
+def random_batch(world, rng: random.Random, when: dt.datetime, orders, visitors) -> None:
+    """Purchases into new and already started orders, views by new and returning visitors,
+    spread from 30 hours before `when` (outside the 1-day window soon) to `when`."""
+    for _ in range(12):
+        at = when - dt.timedelta(hours=rng.uniform(0, 30))
+        if rng.random() < 0.5:
+            order = rng.choice(orders)
+            send(world, rng.choice(SKUS), f"buyer-{order}", "purchase", at, order)
+        else:
+            visitor = rng.choice(visitors)
+            kind = rng.choice(["view", "view", "click"])
+            send(world, rng.choice(SKUS), visitor, kind, at)
+
+
+def brute_force(world, now: float) -> dict:
+    """(kind, product, other) -> (decayed weight at now, baskets, recent) from world.sent."""
+    window = now - 86_400.0
+    baskets: dict[tuple, list] = {}
+    for product_id, _visitor, kind, order_id, at in world.sent:
+        if kind == "purchase" and order_id:
+            baskets.setdefault(("bought_together", order_id), []).append((product_id, at))
+    views: dict[str, list] = {}
+    for product_id, visitor, kind, _, at in world.sent:
+        if kind in ("view", "click"):
+            views.setdefault(visitor, []).append((at, product_id))
+    for visitor, lines in views.items():
+        lines.sort()
+        session = 0
+        for number, (at, product_id) in enumerate(lines):
+            if number and at - lines[number - 1][0] > GAP_S:
+                session += 1
+            baskets.setdefault(("also_viewed", visitor, session), []).append((product_id, at))
+    counts: dict[tuple, list] = {}
+    for key, lines in baskets.items():
+        items = {p for p, _ in lines}
+        recent_items = {p for p, at in lines if at >= window}
+        weight = 0.5 ** ((now - max(at for _, at in lines)) / (HALF_LIFE_DAYS * 86_400.0))
+        for a, b in itertools.permutations(sorted(items | recent_items), 2):
+            entry = counts.setdefault((key[0], a, b), [0.0, 0, 0])
+            if a in items and b in items:
+                entry[0] += weight
+                entry[1] += 1
+            entry[2] += int(a in recent_items and b in recent_items)
+    return {key: tuple(value) for key, value in counts.items()}
+
+
+def kept_pairs(now: float) -> dict:
+    """The kept pair counts with weights decayed to `now`."""
+    state = BehaviourCountState.objects.get()
+    factor = 0.5 ** ((now - state.reference) / (HALF_LIFE_DAYS * 86_400.0))
+    return {
+        (row.kind, row.product_id, row.other_id): (row.weight * factor, row.baskets, row.recent)
+        for row in PairCount.objects.all()
+    }
+
+
+def lists_and_trending(now: float) -> tuple[dict, dict]:
+    """Each list as ranked (other, recent) tuples; trending scores decayed to `now`."""
+    lists: dict = {}
+    rows = ItemAssociation.objects.order_by("kind", "product_id", "-score", "other_id")
+    for row in rows:
+        lists.setdefault((row.kind, row.product_id), []).append((row.other_id, row.recent))
+    state = BehaviourCountState.objects.get()
+    factor = 0.5 ** ((now - state.reference) / (TRENDING_HALF_LIFE_DAYS * 86_400.0))
+    trending = {
+        row.product_id: (pytest.approx(row.score * factor, rel=1e-9), row.purchases, row.views)
+        for row in ProductPopularity.objects.all()
+    }
+    return lists, trending
+
+
+def assert_counts_equal(found: dict, expected: dict) -> None:
+    assert set(found) == set(expected)
+    for key, (weight, baskets, recent) in expected.items():
+        assert found[key][1:] == (baskets, recent), key
+        assert found[key][0] == pytest.approx(weight, rel=1e-9, abs=1e-12), key
+
+
+def test_increments_equal_a_brute_force_count_and_a_full_rebuild(world):
+    rng = random.Random(16)
+    orders, visitors = [f"o{n}" for n in range(6)], [f"v{n}" for n in range(5)]
+    start = timezone.now()
+    random_batch(world, rng, start, orders[:4], visitors[:3])
+    first = behaviour_refresh()
+    for _tick in range(3):
+        world.clock.advance(hours=5)  # events of 19-24 h ago leave the 1-day window
+        random_batch(world, rng, start, orders, visitors)  # old orders and visits grow
+        refresh = behaviour_refresh()
+        assert refresh.stats["mode"] == "increment", refresh.stats
+    now = BehaviourCountState.objects.get().counted_at
+
+    assert first.stats["mode"] == "full (first)"
+    assert_counts_equal(kept_pairs(now), brute_force(world, now))
+    common = start.timestamp()  # trending scores of both compared at one moment
+    incremental = lists_and_trending(common)
+    assert incremental[0] and incremental[1]
+
+    rebuilt = behaviour_refresh(full=True)
+    assert rebuilt.stats["mode"] == "full (asked)"
+    now_full = BehaviourCountState.objects.get().counted_at
+    assert_counts_equal(kept_pairs(now_full), brute_force(world, now_full))
+    # Rankings within a list never depend on when weights were taken; trending at one time.
+    assert lists_and_trending(common) == incremental
+
+
+def test_an_order_completed_after_a_refresh_pairs_its_new_line_with_the_earlier_ones(world):
+    now = timezone.now()
+    send(world, "A", "w", "purchase", now, "late-order")
+    send(world, "B", "w", "purchase", now, "late-order")
+    behaviour_refresh()
+    send(world, "C", "w", "purchase", now + dt.timedelta(seconds=1), "late-order")
+    assert refresh_due() is True
+
+    refresh = behaviour_refresh()
+
+    assert refresh.stats["mode"] == "increment"
+    pairs = kept_pairs(BehaviourCountState.objects.get().counted_at)
+    ids = world.ids
+    assert {(a, b) for kind, a, b in pairs} == {
+        (ids[x], ids[y]) for x, y in itertools.permutations("ABC", 2)
+    }
+    assert {value[1] for value in pairs.values()} == {1}  # one order, not two
+    partners = ItemAssociation.objects.filter(product_id=ids["C"]).values_list("other_id")
+    assert {row[0] for row in partners} == {ids["A"], ids["B"]}
+    assert refresh_due() is False
+
+
+def test_erasure_requests_a_full_rebuild_that_drops_the_visitors_share(world):
+    now = timezone.now()
+    for order, visitor in (("p1", "keep"), ("p2", "erase")):
+        send(world, "A", visitor, "purchase", now, order)
+        send(world, "B", visitor, "purchase", now, order)
+    behaviour_refresh()
+    assert PairCount.objects.get(product_id=world.ids["A"], other_id=world.ids["B"]).baskets == 2
+
+    visitor_erase(visitor_id="erase")
+    assert RebuildRequest.objects.count() == 1 and refresh_due() is True
+    refresh = behaviour_refresh()
+
+    assert refresh.stats["mode"] == "full (requested)"
+    assert PairCount.objects.get(product_id=world.ids["A"], other_id=world.ids["B"]).baskets == 1
+    assert not RebuildRequest.objects.exists()
+    assert ItemCount.objects.get(kind="purchases", product_id=world.ids["A"]).baskets == 1
+
+
+def test_a_refresh_without_new_events_changes_nothing(world):
+    send(world, "A", "x", "purchase", timezone.now(), "q1")
+    send(world, "B", "x", "purchase", timezone.now(), "q1")
+    behaviour_refresh()
+    before = list(ItemAssociation.objects.values_list("product_id", "other_id", "score"))
+
+    refresh = behaviour_refresh()
+
+    assert refresh.state == BehaviourRefresh.State.SUCCEEDED
+    assert refresh.stats == {"mode": "increment", "events": 0}
+    assert list(ItemAssociation.objects.values_list("product_id", "other_id", "score")) == before
+
+
+def test_an_increment_that_fails_midway_leaves_the_counts_for_the_next_one(world, monkeypatch):
+    now = timezone.now()
+    send(world, "A", "y", "purchase", now, "r1")
+    send(world, "B", "y", "purchase", now, "r1")
+    behaviour_refresh()
+    send(world, "C", "y", "purchase", now, "r1")
+    before = kept_pairs(now.timestamp())
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker lost its database connection")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("behaviour.services.refresh_runs.associations_replace", crash)
+        with pytest.raises(RuntimeError):
+            behaviour_refresh()
+    assert kept_pairs(now.timestamp()) == before  # counts and snapshot rolled back together
+
+    assert behaviour_refresh().stats["mode"] == "increment"
+    counted_at = BehaviourCountState.objects.get().counted_at
+    assert_counts_equal(kept_pairs(counted_at), brute_force(world, counted_at))
