@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from core.jobs import live_state
 from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePageTexts, LiveRow
 
+from . import admin_sequence  # noqa: F401 (registers the sequence versions' admin)
 from .importers import CHUNK_LINES, time_zone_named
 from .models import BehaviourRefresh, EventImportJob
 from .services.imports import (

@@ -1,6 +1,7 @@
 """Shopper behaviour: events as they arrive, and what the refresh derives from them."""
 
 from django.db import models
+from django.db.models import Q
 
 from catalog.models import Product
 from core.jobs.heartbeat_fields import HeartbeatFields
@@ -286,3 +287,99 @@ class RebuildRequest(models.Model):
 
     def __str__(self) -> str:
         return f"rebuild requested at {self.requested_at:%Y-%m-%d %H:%M} ({self.reason})"
+
+
+class SequenceModelVersion(models.Model):
+    """One trained sequence recommender (behaviour.ml.sequence): its parameters, time-split
+    figures, artifact and lifecycle. At most one version is active (a conditional unique
+    constraint); the recommendations read the active one's item vectors.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        TRAINING = "training"
+        READY = "ready"
+        ACTIVE = "active"
+        FAILED = "failed"
+        ARCHIVED = "archived"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    architecture = models.CharField(max_length=10, help_text="gru or sasrec")
+    params = models.JSONField(default=dict, blank=True, help_text="SequenceConfig as trained.")
+    dataset = models.JSONField(
+        default=dict, blank=True, help_text="Events, visitors, products and the validation cut."
+    )
+    metrics = models.JSONField(
+        default=dict, blank=True, help_text="Validation Recall@20 and its baselines."
+    )
+    history = models.JSONField(default=list, blank=True, help_text="Per-epoch loss and recall.")
+    artifact_path = models.CharField(max_length=1000, blank=True, help_text="The .npz weights.")
+    vectors_path = models.CharField(
+        max_length=1000, blank=True, help_text="The .npz of product ids and item vectors."
+    )
+    auto_activate = models.BooleanField(
+        default=False, help_text="Activate when it beats the active version on validation."
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        # Like image versions: training spends compute, activation changes every shopper's list.
+        permissions = [
+            ("train_sequence_model", "Can train a new sequence model version"),
+            ("activate_sequence_model", "Can activate or roll back a sequence model version"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="one_active_sequence_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sequence v{self.pk} {self.architecture} ({self.status})"
+
+    @property
+    def validation_recall(self) -> float | None:
+        return self.metrics.get("recall")
+
+
+class SequenceTrainingJob(HeartbeatFields):
+    """Training one sequence model version on the `ml` queue; the admin shows its progress live."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+        TIMED_OUT = "timed_out"
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    version = models.ForeignKey(SequenceModelVersion, on_delete=models.CASCADE, related_name="jobs")
+    progress = models.JSONField(default=dict, blank=True, help_text="Phase, epoch, recall.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"sequence training #{self.pk} ({self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in {
+            self.State.SUCCEEDED,
+            self.State.FAILED,
+            self.State.CANCELLED,
+            self.State.TIMED_OUT,
+        }

@@ -180,6 +180,7 @@ CELERY_TASK_ROUTES = {
     "similarity.tasks.lexical_index_rebuild_task": {"queue": "default"},
     "similarity.tasks.product_texts_refresh_task": {"queue": "default"},
     "similarity.tasks.*": {"queue": "ml"},
+    "behaviour.tasks.sequence_training_task": {"queue": "ml"},  # TensorFlow: the ml worker
 }
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_TASK_SOFT_TIME_LIMIT = 3300
@@ -366,7 +367,6 @@ PRODSIM_TRENDING_HALF_LIFE_DAYS = float(os.environ.get("PRODSIM_TRENDING_HALF_LI
 PRODSIM_BEHAVIOUR_WHY_DAYS = int(os.environ.get("PRODSIM_BEHAVIOUR_WHY_DAYS", 90))
 # A visit ends after this much idle time (also viewed pairs views of one visit).
 PRODSIM_SESSION_GAP_S = int(os.environ.get("PRODSIM_SESSION_GAP_S", 30 * 60))
-# Recommended for you may show a product the visitor already bought or put in the basket (a
-# repeat purchase). On online-retail own repeats alone reach 0.243 next-purchase Recall@20 against
-# popularity's 0.078 (docs/BENCHMARKS.md), so repeats are on unless a shop turns them off.
+# Recommended for you may show what the visitor already bought (a repeat): on online-retail own
+# repeats alone reach 0.243 next-purchase Recall@20, popularity 0.078 (docs/BENCHMARKS.md).
 PRODSIM_RECOMMEND_REPEATS = env_bool("PRODSIM_RECOMMEND_REPEATS", True)

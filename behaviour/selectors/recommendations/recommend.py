@@ -18,7 +18,7 @@ from ..tiers import TIER_CATEGORY, TIER_TRENDING, Candidate, newest, trending_ca
 from . import signals as signal_sources
 from .fusion import DEFAULT_WEIGHTS, TIER_PERSONAL, fuse
 from .history import VisitorHistory, visitor_history
-from .sequence import sequence_signal, sequence_weights
+from .sequence import sequence_signal, serving_model
 from .why import explained
 
 TIER_NO_HISTORY = "trending_no_history"
@@ -71,8 +71,9 @@ def recommended_for_history(*, history: VisitorHistory, query: SimilarQuery) -> 
 
 def _personal(history, product_filter, k: int, seen: set[int], repeat: bool) -> list[Candidate]:
     n = k * CANDIDATES_PER_SLOT
+    model = serving_model()
     found = {
-        "sequence": sequence_signal(history, exclude=seen, n=n),
+        "sequence": sequence_signal(history, model, exclude=seen, n=n),
         "cooccurrence": signal_sources.cooccurrence(history, exclude=seen),
         "content": signal_sources.content(history, product_filter=product_filter, n=n),
     }
@@ -80,7 +81,7 @@ def _personal(history, product_filter, k: int, seen: set[int], repeat: bool) -> 
         found["repeat"] = signal_sources.repeats(history)
     ids = {pid for signal in found.values() for pid in signal.scores}
     allowed = _allowed(product_filter, ids)
-    weights = sequence_weights() or DEFAULT_WEIGHTS
+    weights = (model.weights if model is not None else None) or DEFAULT_WEIGHTS
     return explained(fuse(found, weights, allowed, k), history)
 
 

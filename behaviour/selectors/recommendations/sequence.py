@@ -1,15 +1,91 @@
 """The sequence model's signal: the active SequenceModelVersion's score of every product as the
-visitor's next, from NumPy item vectors loaded once per process and version (no TensorFlow)."""
+visitor's next, in NumPy (no TensorFlow in the web process).
 
+The active version's weights and item vectors (cold products placed by their content alone, see
+services.sequence) are loaded once per process and kept until another version is active: one
+indexed query per request tells which version that is.
+"""
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from behaviour.ml.sequence import artifacts
+from behaviour.ml.sequence.data import KIND_CODES
+from behaviour.ml.sequence.hybrid import SIGNALS, HybridWeights
+from behaviour.ml.sequence.serving import SequenceScorer
+
+from ...models import SequenceModelVersion
 from .history import VisitorHistory
 from .signals import Signal
 
 
-def sequence_signal(history: VisitorHistory, *, exclude: set[int], n: int) -> Signal:
-    """The n best products by the active sequence model (none without an active version)."""
-    return Signal()
+@dataclass(frozen=True)
+class ServingModel:
+    version_id: int
+    scorer: SequenceScorer
+    vectors: np.ndarray  # (n, dim) float32: row i is product_ids[i]'s output vector
+    product_ids: np.ndarray  # (n,) int64
+    position: dict[int, int]  # product id → row
+    weights: dict[str, float] | None  # the version's tuned fusion weights, if it has them
 
 
-def sequence_weights() -> dict[str, float] | None:
-    """The active version's validation-tuned fusion weights, if it has any."""
-    return None
+_lock = threading.Lock()
+_loaded: ServingModel | None = None
+
+
+def serving_model() -> ServingModel | None:
+    """The active version, loaded (None when no version is active)."""
+    global _loaded
+    row = (
+        SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
+        .values_list("pk", "artifact_path", "vectors_path", "metrics")
+        .first()
+    )
+    if row is None:
+        return None
+    with _lock:
+        if _loaded is None or _loaded.version_id != row[0]:
+            _loaded = _load(*row)
+        return _loaded
+
+
+def _load(pk: int, artifact_path: str, vectors_path: str, metrics: dict) -> ServingModel:
+    weights, config = artifacts.load(artifact_path)
+    with np.load(vectors_path, allow_pickle=False) as stored:
+        product_ids, vectors = stored["product_ids"], stored["vectors"].astype(np.float32)
+    position = {int(pid): row for row, pid in enumerate(product_ids)}
+    tuned = metrics.get("hybrid_weights")
+    fusion = {name: HybridWeights.from_dict(tuned).of(name) for name in SIGNALS} if tuned else None
+    return ServingModel(pk, SequenceScorer(weights, config), vectors, product_ids, position, fusion)
+
+
+def sequence_signal(
+    history: VisitorHistory, model: ServingModel | None, *, exclude: set[int], n: int
+) -> Signal:
+    """The n products likeliest next by `model` (serving_model(); none without one).
+
+    The value is the softmax probability scaled by the best candidate's, exp(s - s_best), as the
+    hybrid's sequence signal; `because` is the newest product the model knows (its state is
+    driven by the latest events)."""
+    if model is None or history.is_empty:
+        return Signal()
+    rows = np.array([model.position.get(e.product_id, -1) for e in history.events], np.int64)
+    kinds = np.array([KIND_CODES.get(e.kind, 0) for e in history.events], np.int64)
+    known = rows >= 0
+    if not known.any():
+        return Signal()
+    scores = model.vectors @ model.scorer.visitor_vector(rows, kinds)
+    banned = [model.position[pid] for pid in exclude if pid in model.position]
+    scores[banned] = -np.inf
+    n = min(n, int(np.isfinite(scores).sum()))
+    if n <= 0:
+        return Signal()
+    top = np.argpartition(-scores, n - 1)[:n]
+    best = float(scores[top].max())
+    anchor = history.events[int(np.flatnonzero(known)[-1])].product_id
+    signal = Signal()
+    for row in top:
+        signal.add(int(model.product_ids[row]), float(np.exp(scores[row] - best)), anchor)
+    return signal

@@ -1,0 +1,58 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from behaviour.ml.sequence.config import ARCHITECTURES, SequenceConfig
+from behaviour.services.sequence import (
+    sequence_training_cancel,
+    sequence_training_job_run,
+    sequence_training_start,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Train a sequence model version on the shoppers' events (time split: the last 30 days "
+        "validate). Runs here and prints each epoch; --queue hands it to the ml worker instead. "
+        "The version is activated when it beats the active one on validation (unless "
+        "--no-activate)."
+    )
+
+    def add_arguments(self, parser):
+        defaults = SequenceConfig()
+        parser.add_argument("--architecture", choices=ARCHITECTURES, default=defaults.architecture)
+        parser.add_argument("--epochs", type=int, default=defaults.epochs)
+        parser.add_argument("--dim", type=int, default=defaults.dim)
+        parser.add_argument("--max-len", type=int, default=defaults.max_len)
+        parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+        parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument("--no-activate", action="store_true", help="never activate it")
+        parser.add_argument("--queue", action="store_true", help="enqueue and return at once")
+
+    def handle(self, *args, **options):
+        try:
+            config = SequenceConfig(
+                architecture=options["architecture"],
+                epochs=options["epochs"],
+                dim=options["dim"],
+                max_len=options["max_len"],
+                batch_size=options["batch_size"],
+                seed=options["seed"],
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        job = sequence_training_start(
+            config=config, auto_activate=not options["no_activate"], enqueue=options["queue"]
+        )
+        if options["queue"]:
+            self.stdout.write(f"Sequence training #{job.pk} queued (version {job.version_id}).")
+            return
+        try:
+            job = sequence_training_job_run(job_id=job.pk, on_progress=self._report)
+        except KeyboardInterrupt:
+            job = sequence_training_cancel(job=job)
+        job.version.refresh_from_db()
+        self.stdout.write(f"{job.version}: {job.state}; figures {job.version.metrics}")
+        if job.state != job.State.SUCCEEDED:
+            raise CommandError(job.error)
+
+    def _report(self, report: dict) -> None:
+        self.stdout.write(" ".join(f"{key}={value}" for key, value in report.items()))

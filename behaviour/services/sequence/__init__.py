@@ -1,0 +1,22 @@
+"""Sequence model versions and their training job (behaviour.ml.sequence under core.jobs)."""
+
+from .training import sequence_training_job_run, sequence_training_time_out
+from .versions import (
+    SequenceVersionError,
+    rollback_target,
+    sequence_training_cancel,
+    sequence_training_start,
+    sequence_version_activate,
+    sequence_version_rollback,
+)
+
+__all__ = [
+    "SequenceVersionError",
+    "rollback_target",
+    "sequence_training_cancel",
+    "sequence_training_job_run",
+    "sequence_training_start",
+    "sequence_training_time_out",
+    "sequence_version_activate",
+    "sequence_version_rollback",
+]

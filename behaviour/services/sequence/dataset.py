@@ -1,0 +1,70 @@
+"""The training data of a sequence model, read from the events table and the catalogue.
+
+Every active product gets an item index (sorted by id), also one without events: its output
+vector then comes from its content alone (cold start). Visitors are numbered by their hash.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from behaviour.ml.sequence.data import KIND_CODES, SequenceData
+from catalog.models import Product
+from similarity import vector_store
+from similarity.selectors.serving import serving_state
+
+from ...models import Event
+
+VECTOR_BATCH = 5_000  # product vectors read per query (one round trip, bounded memory)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    data: SequenceData
+    product_ids: np.ndarray  # (n_items,) int64: the product of each item index
+    content: np.ndarray | None  # (n_items, d) float32 image vectors (zero rows: none), or None
+    content_version: int | None  # the image version the content vectors come from
+
+
+def training_data() -> TrainingData:
+    """All events of active products as per-visitor sequences, with content vectors."""
+    product_ids = np.array(
+        sorted(Product.objects.filter(is_active=True).values_list("pk", flat=True)),
+        dtype=np.int64,
+    )
+    rows = Event.objects.filter(product_id__in=Product.objects.filter(is_active=True)).values_list(
+        "visitor", "product_id", "kind", "occurred_at"
+    )
+    visitors, products, kinds, times = [], [], [], []
+    for visitor, product_id, kind, occurred_at in rows.iterator(chunk_size=20_000):
+        visitors.append(visitor)
+        products.append(product_id)
+        kinds.append(KIND_CODES[kind])
+        times.append(int(occurred_at.timestamp()))
+    _, visitor_keys = np.unique(np.array(visitors, dtype=object), return_inverse=True)
+    items = np.searchsorted(product_ids, np.array(products, dtype=np.int64))
+    data = SequenceData.from_arrays(
+        visitor_keys.astype(np.int64),
+        items,
+        np.array(kinds, np.int8),
+        np.array(times),
+        len(product_ids),
+    )
+    content, version_id = content_vectors(product_ids)
+    return TrainingData(data, product_ids, content, version_id)
+
+
+def content_vectors(product_ids: np.ndarray) -> tuple[np.ndarray | None, int | None]:
+    """(n, d) image vectors of the active image version, zero rows for products without one."""
+    version = serving_state().version
+    if version is None or not len(product_ids):
+        return None, None
+    content = np.zeros((len(product_ids), version.embedding_dim), dtype=np.float32)
+    position = {int(pid): index for index, pid in enumerate(product_ids)}
+    for start in range(0, len(product_ids), VECTOR_BATCH):
+        batch = [int(pid) for pid in product_ids[start : start + VECTOR_BATCH]]
+        for pid, vector in vector_store.product_vectors_for(
+            version=version, product_ids=batch
+        ).items():
+            content[position[pid]] = vector
+    return content, version.pk

@@ -1,0 +1,186 @@
+"""Train a sequence model version as a job (core.jobs lifecycle) on the `ml` worker.
+
+The events are split by time (the last `valid_days` validate, never a random split); the model
+trains on the earlier ones with early stopping on validation Recall@20, and the version keeps its
+weights, item vectors and figures. It is activated only when it beats the active version on the
+same validation split (auto-activate), so a worse model never serves by itself.
+
+TensorFlow is imported inside `_train` only: this module is safe in the web process and the
+Celery parent (which records hard time limits).
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from django.db.models import QuerySet
+
+from behaviour.ml.sequence import artifacts
+from behaviour.ml.sequence.config import SequenceConfig
+from behaviour.ml.sequence.data import histories_and_targets, time_split
+from behaviour.ml.sequence.serving import SequenceScorer
+from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
+
+from ...models import SequenceModelVersion, SequenceTrainingJob
+from .dataset import TrainingData, training_data
+from .validation import active_recall, recall_at
+from .versions import ERROR_CANCELLED, TRAINING_TASK, artifact_dir, sequence_version_activate
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 2
+VALID_DAYS = 30  # the protocol's test window is two months; one month validates while learning
+SECONDS_PER_DAY = 86_400
+ERROR_NO_EVENTS = "there are no events to learn from"
+ERROR_TIMED_OUT = "timed out after {seconds} s"
+ERROR_TOO_MANY_ATTEMPTS = "gave up after {attempts} interrupted attempts"
+
+
+class SequenceJobLifecycle(JobLifecycle[SequenceTrainingJob]):
+    """Any exception fails the job and its version (this is the task's boundary)."""
+
+    model = SequenceTrainingJob
+    error_cancelled = ERROR_CANCELLED
+    error_too_many_attempts = ERROR_TOO_MANY_ATTEMPTS
+    error_timed_out = ERROR_TIMED_OUT
+    timed_out_state = SequenceTrainingJob.State.TIMED_OUT
+    task = TRAINING_TASK  # what the job reaper (core.jobs) sends again for a lost delivery
+    failures = (Exception,)
+
+    def rows(self) -> QuerySet:
+        return SequenceTrainingJob.objects.select_related("version")
+
+    def end(self, job, *, state: str, error: str = "", fields: Iterable[str] = ()):
+        job_end(job, state=state, error=error, fields=fields)
+        version = job.version
+        if state != SequenceTrainingJob.State.SUCCEEDED and version.status in (
+            SequenceModelVersion.Status.QUEUED,
+            SequenceModelVersion.Status.TRAINING,
+        ):
+            version.status, version.error = SequenceModelVersion.Status.FAILED, job.error
+            version.save(update_fields=["status", "error"])
+        return job
+
+    def failure_error(self, job, exc: Exception) -> str:
+        logger.exception("%s failed", job)
+        return f"{type(exc).__name__}: {exc}"
+
+
+SEQUENCE_JOBS = SequenceJobLifecycle()
+
+
+def sequence_training_job_run(
+    *, job_id: int, on_progress: Callable[[dict], object] | None = None
+) -> SequenceTrainingJob | None:
+    """Claim and run the job (on_progress: also told each progress report, e.g. a command's
+    output); the job's row says how it ended."""
+    job = SEQUENCE_JOBS.claim(job_id, max_attempts=MAX_ATTEMPTS)
+    if job is None or job.is_finished:
+        return job
+    return SEQUENCE_JOBS.run(job, lambda job: _train(job, on_progress))
+
+
+def sequence_training_time_out(*, job_id: int, seconds: float) -> SequenceTrainingJob | None:
+    return SEQUENCE_JOBS.time_out(job_id, seconds=seconds)
+
+
+def _train(job: SequenceTrainingJob, on_progress) -> None:
+    from behaviour.ml.sequence.train import train_sequence_model  # TensorFlow: worker only
+
+    version = job.version
+    config = SequenceConfig.from_dict(version.params)
+    progress = _progress_writer(job, on_progress)
+    progress({"phase": "reading events"})
+    found = training_data()
+    if not found.data.n_events:
+        raise ValueError(ERROR_NO_EVENTS)
+    valid_from = int(found.data.times.max()) - VALID_DAYS * SECONDS_PER_DAY
+    train, valid = time_split(found.data, valid_from)
+    version.status = SequenceModelVersion.Status.TRAINING
+    version.dataset = _dataset_summary(found, train, valid, valid_from)
+    version.save(update_fields=["status", "dataset"])
+    result = train_sequence_model(
+        train,
+        valid,
+        found.content,
+        config,
+        on_epoch=lambda epoch, metrics: progress(
+            {"phase": "training", "epoch": epoch, "epochs": config.epochs, **_plain(metrics)}
+        ),
+        should_stop=progress.cancel_requested,
+        checkpoint_dir=artifact_dir(version) / "checkpoints",
+    )
+    if result.stopped == "cancelled":
+        raise JobCancelled(ERROR_CANCELLED)
+    progress({"phase": "saving"})
+    _save(version, found, train, valid, result, config)
+
+
+def _progress_writer(job: SequenceTrainingJob, on_progress) -> ProgressWriter:
+    def write(report: dict) -> None:
+        job.progress = report
+        job.save(update_fields=["progress"])
+        if on_progress is not None:
+            on_progress(report)
+
+    return ProgressWriter(job, write=write)
+
+
+def _save(version, found: TrainingData, train, valid, result, config) -> None:
+    """Weights, item vectors (cold items by content alone) and figures; then, if asked and
+    better than the active version on this validation split, activation."""
+    folder = artifact_dir(version)
+    folder.mkdir(parents=True, exist_ok=True)
+    model_path = artifacts.save(folder / "model.npz", result.weights, config)
+    scorer = SequenceScorer(result.weights, config)
+    known = np.bincount(train.items, minlength=len(found.product_ids)) > 0
+    vectors = scorer.item_vectors(found.content, known).astype(np.float32)
+    vectors_path = folder / "vectors.npz"
+    np.savez(vectors_path, product_ids=found.product_ids, vectors=vectors)
+    inputs, targets = histories_and_targets(train, valid)
+    recall = recall_at(scorer, vectors, inputs, targets, k=config.k)
+    version.metrics = {
+        "recall": recall,
+        "best_training_recall": _number(result.best_recall),
+        "active_recall": active_recall(found.product_ids, inputs, targets, k=config.k),
+        "cold_items": int((~known).sum()),
+        "device": result.device,
+        "stopped": result.stopped,
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+    }
+    version.history = [_plain(epoch) for epoch in result.history]
+    version.artifact_path, version.vectors_path = str(model_path), str(vectors_path)
+    version.status = SequenceModelVersion.Status.READY
+    version.save(update_fields=["metrics", "history", "artifact_path", "vectors_path", "status"])
+    if version.auto_activate and _beats_active(version.metrics):
+        sequence_version_activate(version=version)
+
+
+def _beats_active(metrics: dict) -> bool:
+    recall, active = metrics["recall"], metrics["active_recall"]
+    return recall is not None and (active is None or recall > active)
+
+
+def _dataset_summary(found: TrainingData, train, valid, valid_from: int) -> dict:
+    return {
+        "events": found.data.n_events,
+        "visitors": found.data.n_visitors,
+        "products": len(found.product_ids),
+        "train_events": train.n_events,
+        "valid_events": valid.n_events,
+        "valid_from": valid_from,
+        "content_version": found.content_version,
+    }
+
+
+def _plain(values: dict) -> dict:
+    return {key: _number(value) for key, value in values.items()}
+
+
+def _number(value):
+    if isinstance(value, (np.floating, float)):
+        return None if np.isnan(value) else round(float(value), 6)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

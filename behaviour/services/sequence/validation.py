@@ -1,0 +1,59 @@
+"""Validation Recall@k of sequence models on one time split, in product ids, so a new version
+and the active one (trained on other data, with other item indices) are compared fairly."""
+
+import numpy as np
+
+from behaviour.ml.sequence import artifacts
+from behaviour.ml.sequence.serving import SequenceScorer
+
+from ...models import SequenceModelVersion
+
+
+def recall_at(
+    scorer: SequenceScorer,
+    vectors: np.ndarray,
+    inputs: list[tuple[np.ndarray, np.ndarray]],
+    targets: list[np.ndarray],
+    *,
+    k: int,
+) -> float | None:
+    """Mean over visitors of |top k ∩ targets| / |targets| (item indices of this model);
+    None when no visitor has both a history and later purchases."""
+    if not inputs:
+        return None
+    hits = []
+    for (items, kinds), wanted in zip(inputs, targets, strict=True):
+        scores = vectors @ scorer.visitor_vector(items, kinds)
+        top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
+        hits.append(len(np.intersect1d(top, wanted)) / len(wanted))
+    return round(float(np.mean(hits)), 6)
+
+
+def active_recall(
+    product_ids: np.ndarray,
+    inputs: list[tuple[np.ndarray, np.ndarray]],
+    targets: list[np.ndarray],
+    *,
+    k: int,
+) -> float | None:
+    """The active version's Recall@k on this split (item indices of `product_ids` mapped to its
+    own; products it never knew drop out of histories and count as misses); None without one."""
+    active = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE).first()
+    if active is None or not active.vectors_path:
+        return None
+    weights, config = artifacts.load(active.artifact_path)
+    with np.load(active.vectors_path) as stored:
+        old_ids, vectors = stored["product_ids"], stored["vectors"]
+    position = {int(pid): index for index, pid in enumerate(old_ids)}
+
+    def mapped(items: np.ndarray) -> np.ndarray:
+        return np.array([position.get(int(product_ids[i]), -1) for i in items], dtype=np.int64)
+
+    old_inputs = [(mapped(items), kinds) for items, kinds in inputs]
+    return recall_at(
+        SequenceScorer(weights, config),
+        vectors,
+        old_inputs,
+        [mapped(wanted) for wanted in targets],
+        k=k,
+    )

@@ -1,0 +1,99 @@
+"""Sequence model versions: start a training, activate one, roll back, cancel a job."""
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from behaviour.ml.sequence.config import SequenceConfig
+from core.jobs import request_cancel
+from core.tasks import enqueue_on_commit
+
+from ... import cache
+from ...models import SequenceModelVersion, SequenceTrainingJob
+
+logger = logging.getLogger(__name__)
+
+TRAINING_TASK = "behaviour.tasks.sequence_training_task"
+ERROR_NOT_SERVABLE = "sequence version {pk} is {status}; only a ready or archived one can serve"
+ERROR_NO_PREVIOUS = "no earlier sequence version to roll back to"
+ERROR_CANCELLED = "cancelled by an admin"
+
+
+class SequenceVersionError(Exception):
+    """An activation or rollback the versions' states do not allow; the message says why."""
+
+
+def artifact_dir(version: SequenceModelVersion) -> Path:
+    return Path(settings.PRODSIM_MODELS_ROOT) / "sequence" / f"v{version.pk}"
+
+
+@transaction.atomic
+def sequence_training_start(
+    *, config: SequenceConfig, auto_activate: bool = True, user=None, enqueue: bool = True
+) -> SequenceTrainingJob:
+    """A queued version and its training job; the `ml` worker trains it after commit.
+    `config` is validated by its own constructor (ValueError says what is wrong)."""
+    version = SequenceModelVersion.objects.create(
+        architecture=config.architecture, params=config.to_dict(), auto_activate=auto_activate
+    )
+    job = SequenceTrainingJob.objects.create(version=version, created_by=user)
+    if enqueue:
+        enqueue_on_commit(TRAINING_TASK, job.pk)
+    return job
+
+
+@transaction.atomic
+def sequence_version_activate(*, version: SequenceModelVersion) -> SequenceModelVersion:
+    """Serve `version`; the previous active one becomes ready, kept for rollback. Recommendation
+    lists cached under the old version become unreachable once this commits."""
+    version = SequenceModelVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status == SequenceModelVersion.Status.ACTIVE:
+        return version
+    servable = {SequenceModelVersion.Status.READY, SequenceModelVersion.Status.ARCHIVED}
+    if version.status not in servable:
+        raise SequenceVersionError(ERROR_NOT_SERVABLE.format(pk=version.pk, status=version.status))
+    active = SequenceModelVersion.Status.ACTIVE
+    SequenceModelVersion.objects.select_for_update().filter(status=active).update(
+        status=SequenceModelVersion.Status.READY
+    )
+    version.status, version.activated_at = active, timezone.now()
+    version.save(update_fields=["status", "activated_at"])
+    transaction.on_commit(cache.refreshed)
+    logger.info("Sequence model version %s is now active", version.pk)
+    return version
+
+
+def rollback_target() -> SequenceModelVersion | None:
+    """The most recently activated servable version other than the active one."""
+    return (
+        SequenceModelVersion.objects.filter(
+            activated_at__isnull=False,
+            status__in=[SequenceModelVersion.Status.READY, SequenceModelVersion.Status.ARCHIVED],
+        )
+        .order_by("-activated_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def sequence_version_rollback() -> SequenceModelVersion:
+    """Activate the version that served before the current one."""
+    previous = rollback_target()
+    if previous is None:
+        raise SequenceVersionError(ERROR_NO_PREVIOUS)
+    return sequence_version_activate(version=previous)
+
+
+@transaction.atomic
+def sequence_training_cancel(*, job: SequenceTrainingJob) -> SequenceTrainingJob:
+    """A queued job ends now (its version fails, never trained); a running one is asked to stop
+    and the worker checks between batches, keeping nothing."""
+    job = request_cancel(SequenceTrainingJob, job.pk, queued_error=ERROR_CANCELLED)
+    if job.state == SequenceTrainingJob.State.CANCELLED:
+        SequenceModelVersion.objects.filter(
+            pk=job.version_id, status=SequenceModelVersion.Status.QUEUED
+        ).update(status=SequenceModelVersion.Status.FAILED, error=ERROR_CANCELLED)
+    return job

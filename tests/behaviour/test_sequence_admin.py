@@ -1,0 +1,112 @@
+"""The sequence versions' admin: figures and curves, activate and roll back by permission, a new
+training started from the add form and followed on the job's live page."""
+
+import pytest
+from django.urls import reverse
+
+from behaviour.models import SequenceModelVersion, SequenceTrainingJob
+from behaviour.services.sequence import sequence_version_activate
+from behaviour.services.sequence.versions import ERROR_NO_PREVIOUS
+from tests.staff import login, staff_user
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = reverse("admin:behaviour_sequencemodelversion_changelist")
+ADD_URL = reverse("admin:behaviour_sequencemodelversion_add")
+HISTORY = [
+    {"epoch": 1, "loss": 2.5, "recall": 0.21, "ndcg": 0.1, "seconds": 3.0},
+    {"epoch": 2, "loss": 2.1, "recall": 0.27, "ndcg": 0.12, "seconds": 3.1},
+]
+
+
+def ready_version(**extra) -> SequenceModelVersion:
+    values = {"architecture": "gru", "status": "ready", "metrics": {"recall": 0.27}}
+    return SequenceModelVersion.objects.create(**{**values, **extra})
+
+
+def act(client, action: str, *versions):
+    return client.post(
+        LIST_URL, {"action": action, "_selected_action": [v.pk for v in versions]}, follow=True
+    )
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_a_version_page_shows_its_figures_and_training_curves(admin_client):
+    version = ready_version(history=HISTORY, dataset={"train_events": 120})
+
+    html = admin_client.get(
+        reverse("admin:behaviour_sequencemodelversion_change", args=[version.pk])
+    ).content.decode()
+
+    assert 'id="sequence-figures"' in html
+    assert "<th>recall</th><td>0.27</td>" in html and "<th>train_events</th><td>120</td>" in html
+    assert 'id="seq-loss-0"' in html and 'id="seq-recall-0"' in html
+    assert "validation Recall@20" in html
+
+
+def test_activate_and_roll_back_from_the_list(client):
+    login(
+        client,
+        staff_user("behaviour.view_sequencemodelversion", "behaviour.activate_sequence_model"),
+    )
+    first, second = ready_version(), ready_version()
+
+    act(client, "activate_version", first)
+    act(client, "activate_version", second)
+    assert SequenceModelVersion.objects.get(status="active") == second
+
+    response = act(client, "rollback", second)
+    assert SequenceModelVersion.objects.get(status="active") == first
+    assert (
+        f"Sequence version {first.pk} now serves the recommendations." in response.content.decode()
+    )
+
+
+def test_without_the_permission_nothing_is_activated(client):
+    login(client, staff_user("behaviour.view_sequencemodelversion"))
+    version = ready_version()
+
+    act(client, "activate_version", version)
+
+    assert SequenceModelVersion.objects.get(pk=version.pk).status == "ready"
+
+
+def test_a_failed_rollback_says_why(admin_client):
+    sequence_version_activate(version=ready_version())
+
+    response = act(admin_client, "rollback", SequenceModelVersion.objects.get())
+
+    assert messages_of(response) == [ERROR_NO_PREVIOUS]
+
+
+def test_the_add_form_queues_a_training_and_opens_its_live_page(
+    admin_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(
+            ADD_URL,
+            {"train_architecture": "gru", "train_epochs": "3", "train_dim": "16", "activate": "on"},
+        )
+
+    job = SequenceTrainingJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "admin:behaviour_sequencetrainingjob_change", args=[job.pk]
+    )
+    assert (job.version.params["epochs"], job.version.params["dim"]) == (3, 16)
+    assert job.version.auto_activate is True and len(callbacks) == 1
+    page = admin_client.get(response["Location"]).content.decode()
+    assert 'id="cancel-training"' in page
+
+
+def test_an_impossible_configuration_is_refused_with_the_reason(admin_client):
+    response = admin_client.post(
+        ADD_URL, {"train_architecture": "sasrec", "train_epochs": "3", "train_dim": "15"}
+    )
+
+    assert response.status_code == 200
+    assert "dim 15 is not a multiple of heads 2" in response.content.decode()
+    assert not SequenceModelVersion.objects.exists()

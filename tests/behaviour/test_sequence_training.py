@@ -1,0 +1,115 @@
+"""Training a sequence model version as a job on a tiny history (seconds), then serving it:
+the recommendations follow the planted pattern through the sequence signal."""
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from behaviour.ml.sequence.config import SequenceConfig
+from behaviour.models import SequenceModelVersion, SequenceTrainingJob
+from behaviour.selectors.recommendations import recommended_for_visitor
+from behaviour.services.ingest import events_record
+from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
+from similarity.selectors import SimilarQuery
+from tests.catalog.factories import product
+
+# Committed rows: the job heartbeat thread (core.jobs) reads them on its own connection.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Shoppers who look at a lantern go on to tea lights; mugs lead to saucers. Eight distractors.
+PATTERN = {"LANTERN": "TEALIGHT", "MUG": "SAUCER"}
+SKUS = [*PATTERN, *PATTERN.values(), *(f"X{n}" for n in range(8))]
+TINY = SequenceConfig(
+    architecture="gru",
+    dim=8,
+    max_len=4,
+    epochs=4,
+    batch_size=16,
+    patience=4,
+    learning_rate=0.03,
+    use_content=False,
+    seed=1,
+)
+
+
+def history(visitors: int, *, days_ago: float) -> None:
+    """Each visitor views a pattern's first product and then buys its follower."""
+    now, items = timezone.now(), []
+    for number in range(visitors):
+        first = list(PATTERN)[number % 2]
+        at = now - dt.timedelta(days=days_ago, minutes=number)
+        for offset, (sku, kind) in enumerate(((first, "view"), (PATTERN[first], "purchase"))):
+            event = {
+                "event_id": f"{days_ago}-{number}-{offset}",
+                "kind": kind,
+                "sku": sku,
+                "visitor_id": f"visitor-{number}",
+                "occurred_at": (at + dt.timedelta(seconds=offset)).isoformat(),
+            }
+            if kind == "purchase":
+                event.update(order_id=f"o-{days_ago}-{number}", quantity=1, unit_price="1.00")
+            items.append(event)
+    assert all(o.status == "accepted" for o in events_record(items=items))
+
+
+@pytest.fixture
+def trained(settings, tmp_path):
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    for sku in SKUS:
+        product(sku=sku, title=sku.title())
+    history(60, days_ago=60)  # learning period
+    history(20, days_ago=5)  # the last 30 days validate
+    job = sequence_training_start(config=TINY, enqueue=False)
+    return sequence_training_job_run(job_id=job.pk)
+
+
+def test_a_training_job_leaves_an_active_version_with_its_figures(trained):
+    job = SequenceTrainingJob.objects.get(pk=trained.pk)
+    version = job.version
+
+    assert (job.state, version.status) == (SequenceTrainingJob.State.SUCCEEDED, "active")
+    assert (version.dataset["train_events"], version.dataset["valid_events"]) == (120, 40)
+    assert version.metrics["active_recall"] is None  # nothing served before
+    assert version.metrics["recall"] > 0.5  # both followers always within the top 20 of 12
+    assert [epoch["epoch"] for epoch in version.history] == list(range(1, len(version.history) + 1))
+    assert job.progress["phase"] == "saving"
+    with np.load(version.vectors_path) as stored:
+        assert len(stored["product_ids"]) == len(SKUS)
+        assert np.isfinite(stored["vectors"]).all()
+    assert Path(version.artifact_path).is_file()
+
+
+def test_the_active_version_drives_the_next_recommendation(trained):
+    events_record(
+        items=[
+            {
+                "event_id": "new-view",
+                "kind": "view",
+                "sku": "LANTERN",
+                "visitor_id": "newcomer",
+                "occurred_at": timezone.now().isoformat(),
+            }
+        ]
+    )
+
+    result = recommended_for_visitor(visitor_id="newcomer", query=SimilarQuery(k=3))
+
+    first = result.items[0]
+    assert (first.product.sku, first.tier) == ("TEALIGHT", "personal")
+    assert first.evidence["because"]["sequence"] == "LANTERN"
+    assert first.why == "Because you viewed Lantern"
+
+
+def test_a_second_version_activates_only_when_it_beats_the_active_one(trained, settings):
+    worse = SequenceConfig(**{**TINY.to_dict(), "epochs": 1, "learning_rate": 1e-6})
+    job = sequence_training_start(config=worse, enqueue=False)
+
+    sequence_training_job_run(job_id=job.pk)
+
+    second = SequenceModelVersion.objects.get(pk=job.version_id)
+    assert second.status == "ready"
+    assert second.metrics["recall"] <= second.metrics["active_recall"]
+    assert SequenceModelVersion.objects.get(status="active").pk == trained.version_id

@@ -1,0 +1,86 @@
+"""Sequence model versions: one active, activation and rollback atomic, a training job's start
+and cancel (the training itself: test_sequence_training.py)."""
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from behaviour.ml.sequence.config import SequenceConfig
+from behaviour.models import SequenceModelVersion, SequenceTrainingJob
+from behaviour.services.sequence import (
+    SequenceVersionError,
+    sequence_training_cancel,
+    sequence_training_start,
+    sequence_version_activate,
+    sequence_version_rollback,
+)
+from behaviour.services.sequence.versions import ERROR_CANCELLED, ERROR_NO_PREVIOUS
+
+pytestmark = pytest.mark.django_db
+Status = SequenceModelVersion.Status
+
+
+def version(status: str = Status.READY) -> SequenceModelVersion:
+    return SequenceModelVersion.objects.create(architecture="gru", status=status)
+
+
+def statuses(*versions) -> list[str]:
+    return [SequenceModelVersion.objects.get(pk=v.pk).status for v in versions]
+
+
+def test_activating_a_version_retires_the_active_one_and_rollback_restores_it():
+    first, second = version(), version()
+
+    sequence_version_activate(version=first)
+    sequence_version_activate(version=second)
+    assert statuses(first, second) == [Status.READY, Status.ACTIVE]
+
+    assert sequence_version_rollback() == first
+    assert statuses(first, second) == [Status.ACTIVE, Status.READY]
+
+
+def test_rollback_without_an_earlier_version_is_refused():
+    sequence_version_activate(version=version())
+
+    with pytest.raises(SequenceVersionError, match=ERROR_NO_PREVIOUS):
+        sequence_version_rollback()
+
+
+@pytest.mark.parametrize("status", [Status.QUEUED, Status.TRAINING, Status.FAILED])
+def test_only_a_trained_version_can_serve(status):
+    active, unfinished = version(), version(status)
+    sequence_version_activate(version=active)
+
+    with pytest.raises(SequenceVersionError, match=f"is {status}"):
+        sequence_version_activate(version=unfinished)
+    assert statuses(active, unfinished) == [Status.ACTIVE, status]
+
+
+def test_the_database_allows_one_active_version():
+    version(Status.ACTIVE)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        version(Status.ACTIVE)
+
+
+def test_a_training_is_a_queued_version_and_job_sent_to_the_ml_worker_on_commit(
+    django_capture_on_commit_callbacks,
+):
+    config = SequenceConfig(architecture="gru", dim=8, epochs=2)
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = sequence_training_start(config=config, auto_activate=False)
+
+    assert (job.state, job.version.status, job.version.auto_activate) == (
+        SequenceTrainingJob.State.QUEUED,
+        Status.QUEUED,
+        False,
+    )
+    assert job.version.params == config.to_dict()
+    assert len(callbacks) == 1
+
+
+def test_cancelling_a_queued_training_fails_its_version():
+    job = sequence_training_start(config=SequenceConfig(), enqueue=False)
+
+    job = sequence_training_cancel(job=job)
+
+    assert (job.state, job.error) == (SequenceTrainingJob.State.CANCELLED, ERROR_CANCELLED)
+    assert statuses(job.version) == [Status.FAILED]
