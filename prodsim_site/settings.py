@@ -200,6 +200,30 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Job heartbeats and the reaper (core.jobs.heartbeat, core.jobs.reaper). A running job writes a
+# heartbeat at least every PRODSIM_JOB_HEARTBEAT_S (one indexed UPDATE by primary key); the
+# reaper, every PRODSIM_JOB_REAPER_S, requeues running jobs silent for PRODSIM_JOB_STALE_S (more
+# than the longest outage-retry countdown, 60 s, so a task waiting to retry keeps its job) and
+# sends queued jobs that no worker took for PRODSIM_JOB_QUEUED_STALE_S once more (their message
+# may have been lost with a broker; a duplicate delivery finds the job taken and leaves it).
+PRODSIM_JOB_HEARTBEAT_S = float(os.environ.get("PRODSIM_JOB_HEARTBEAT_S", 10))
+PRODSIM_JOB_STALE_S = float(os.environ.get("PRODSIM_JOB_STALE_S", 120))
+PRODSIM_JOB_QUEUED_STALE_S = float(os.environ.get("PRODSIM_JOB_QUEUED_STALE_S", 600))
+PRODSIM_JOB_REAPER_S = float(os.environ.get("PRODSIM_JOB_REAPER_S", 30))
+# Every kind of job the reaper watches: its lifecycle (core.jobs.JobLifecycle) names its task.
+PRODSIM_JOB_LIFECYCLES = [
+    "catalog.services.imports.IMPORTS",
+    "similarity.services.jobs.ML_JOBS",
+    "behaviour.services.imports.jobs.IMPORTS",
+]
+CELERY_BEAT_SCHEDULE["jobs-reap"] = {
+    "task": "core.jobs.tasks.jobs_reap_task",
+    "schedule": PRODSIM_JOB_REAPER_S,
+    "options": {"expires": PRODSIM_JOB_REAPER_S},
+}
+# Retries of a task that lost its database (core.outages): 8 cover about five minutes.
+PRODSIM_OUTAGE_MAX_RETRIES = int(os.environ.get("PRODSIM_OUTAGE_MAX_RETRIES", 8))
+
 # --- Auth, i18n -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

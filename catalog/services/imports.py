@@ -61,6 +61,7 @@ class ImportLifecycle(JobLifecycle[ImportJob]):
     error_too_many_attempts = ERROR_TOO_MANY_ATTEMPTS
     error_timed_out = ERROR_TIMED_OUT
     timed_out_state = ImportJob.State.FAILED
+    task = IMPORT_TASK
     failures = (CsvHeaderError, ImageSourceError)
     counts_cancelled_delivery = True
 

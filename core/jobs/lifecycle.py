@@ -16,17 +16,41 @@ from django.utils import timezone
 
 from ..outages import DATABASE_OUTAGE
 from .cancel import JobCancelled
+from .heartbeat import ClaimLost, heartbeat_timer, worker_name
+from .holders import held_elsewhere
 from .protocol import J
 
 ERROR_MAX_CHARS = 5000  # an exception's text can be huge (a whole SQL statement); the start says it
+CLAIM_FIELDS = (
+    "attempts",
+    "state",
+    "started_at",
+    "heartbeat_at",
+    "heartbeat_worker",
+    "heartbeat_phase",
+)
 
 
 def job_end(job: J, *, state: str, error: str = "", fields: Iterable[str] = ()) -> J:
     """Record how the job ended. Only these columns are written, never the whole row: this copy's
     cancel_requested (and the progress that a writer updates in place) may be older than the
-    database's."""
-    job.state, job.error, job.finished_at = state, error[:ERROR_MAX_CHARS], timezone.now()
-    job.save(update_fields=["state", "error", "finished_at", *fields])
+    database's.
+
+    Only the claim that this copy holds may end the job: ClaimLost if the row has moved on to
+    another attempt or has ended already (core.jobs.heartbeat)."""
+    model = type(job)
+    # A copy read `running` holds a claim, which the reaper's requeue (back to `queued`) revokes.
+    states = [model.State.RUNNING]
+    if job.state == model.State.QUEUED:
+        states.append(model.State.QUEUED)
+    with transaction.atomic():
+        claim = model.objects.select_for_update().filter(
+            pk=job.pk, attempts=job.attempts, state__in=states
+        )
+        if not claim.values_list("pk", flat=True):
+            raise ClaimLost(f"{model._meta.label} {job.pk}: attempt {job.attempts} may not end it")
+        job.state, job.error, job.finished_at = state, error[:ERROR_MAX_CHARS], timezone.now()
+        job.save(update_fields=["state", "error", "finished_at", *fields])
     return job
 
 
@@ -38,10 +62,14 @@ class JobLifecycle(Generic[J]):
     error_too_many_attempts: str  # {attempts}: the deliveries that were interrupted
     error_timed_out: str  # {seconds}: the time limit that stopped it
     timed_out_state: str  # the state a time-out ends in
+    task: str  # the Celery task (its name) that runs a job: the reaper sends it again
     failures: tuple[type[Exception], ...] = ()  # what fails the job; anything else propagates
     # Whether the delivery that finds the cancel flag counts as an attempt. Each model kept what
     # it did before the lifecycles were merged (tests assert the counts).
     counts_cancelled_delivery = False
+
+    def task_name(self, job: J) -> str:
+        return self.task
 
     def rows(self) -> QuerySet:
         """The rows claims and time-outs read (e.g. with the relations `end` needs)."""
@@ -63,7 +91,8 @@ class JobLifecycle(Generic[J]):
         times); else running, with this delivery counted as an attempt.
 
         Counting before any work bounds a job whose worker dies every time (out of memory, a
-        crashing decoder). The caller runs the job only if it is not finished.
+        crashing decoder). The caller runs the job only if it is not finished. ClaimLost if
+        another live worker runs the job (a duplicate delivery: core.jobs.holders).
         """
         job = self._lock_and_count(job_id, filters)
         if job is None or job.is_finished:
@@ -82,27 +111,37 @@ class JobLifecycle(Generic[J]):
             job = rows.filter(pk=job_id, **filters).first()
             if job is None or job.is_finished:
                 return job
+            if held_elsewhere(job):
+                raise ClaimLost(
+                    f"{self.model._meta.label} {job.pk} is running in {job.heartbeat_worker}; "
+                    "this delivery leaves it to that worker"
+                )
             if job.cancel_requested and not self.counts_cancelled_delivery:
                 return job
             job.attempts += 1
             job.state = self.model.State.RUNNING
             job.started_at = job.started_at or timezone.now()
-            job.save(update_fields=["attempts", "state", "started_at"])
+            # The claim is the first heartbeat: the reaper times the job's silence from here.
+            job.heartbeat_at, job.heartbeat_worker = timezone.now(), worker_name()[:200]
+            job.heartbeat_phase = "claimed"
+            job.save(update_fields=[*CLAIM_FIELDS])
         return job
 
     def run(self, job: J, work: Callable[[J], object]) -> J:
         """Run a claimed job's work and end the job by its outcome, unless the work ended it.
 
         JobCancelled ends it `cancelled`; one of `failures` fails it with the reason. A soft time
-        limit and a database outage propagate: they are the task's policy (time out, retry).
+        limit and a database outage propagate: they are the task's policy (time out, retry); so
+        does ClaimLost (stop without writing). A timer thread beats for the job while it runs.
         """
         try:
-            work(job)
+            with heartbeat_timer(job):
+                work(job)
         except JobCancelled:
             if job.is_finished:
                 return job
             return self.end(job, state=self.model.State.CANCELLED, error=self.cancelled_error(job))
-        except (SoftTimeLimitExceeded, *DATABASE_OUTAGE):
+        except (SoftTimeLimitExceeded, ClaimLost, *DATABASE_OUTAGE):
             raise
         except self.failures as exc:
             return self.end(job, state=self.model.State.FAILED, error=self.failure_error(job, exc))

@@ -15,12 +15,13 @@ from core.jobs import JobLifecycle, job_end
 
 from .. import vector_store
 from ..models import Job, ModelVersion
-from .versions import ERROR_CANCELLED
+from .versions import ERROR_CANCELLED, TRAIN_TASK
 
 logger = logging.getLogger(__name__)
 
 ERROR_TIMED_OUT = "timed out after {seconds} s"
 ERROR_TOO_MANY_ATTEMPTS = "gave up after {attempts} interrupted attempts"
+EMBED_TASK = "similarity.tasks.model_version_reembed_task"  # what services.reembed queues
 
 
 class MlJobLifecycle(JobLifecycle[Job]):
@@ -33,6 +34,9 @@ class MlJobLifecycle(JobLifecycle[Job]):
     error_timed_out = ERROR_TIMED_OUT
     timed_out_state = Job.State.TIMED_OUT
     failures = (Exception,)
+
+    def task_name(self, job: Job) -> str:
+        return TRAIN_TASK if job.kind == Job.Kind.TRAIN else EMBED_TASK
 
     def rows(self) -> QuerySet:
         return Job.objects.select_related("model_version")

@@ -1,4 +1,5 @@
-/* Live progress on the admin pages of a training/embedding job and of a catalogue import.
+/* Live progress on the admin pages of a training/embedding job and of a catalogue import, with
+   the job's last heartbeat (worker, age, phase) and a warning while it is silent.
 
    The page's #live-progress element names the job's JSON progress endpoint. Until the job has
    finished, this script fetches the job's real state every POLL_MS and writes each value in
@@ -36,6 +37,11 @@
       var key = element.dataset.progressField;
       element.textContent = format(data[key], element.dataset.progressFormat);
     });
+    // The stale-heartbeat warning shows only while the server says the job is silent.
+    var warning = document.getElementById("heartbeat-warning");
+    if (warning) {
+      warning.hidden = !data.heartbeat_warning;
+    }
     Object.keys(data).forEach(function (key) {
       var value = data[key];
       if (typeof value === "boolean" || (typeof value === "object" && value !== null)) {

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from catalog.models import ImportJob
 from catalog.services import import_job_run
+from core.jobs.heartbeat import worker_name
 from tests.staff import login, non_staff_user, staff_user
 
 from .factories import add_product, csv_bytes, image_bytes, zip_bytes
@@ -72,7 +73,9 @@ def test_the_progress_endpoint_returns_the_imports_real_state(admin_client):
 
     assert (queued["state"], queued["finished"], queued["rows_total"]) == ("queued", False, 0)
     assert "no-cache" in finished["Cache-Control"]
-    assert finished.json() == {
+    body = finished.json()
+    assert body.pop("heartbeat").startswith(f"worker {worker_name()}, ")  # the claim's heartbeat
+    assert body == {
         "id": job.pk,
         "state": "succeeded",
         "finished": True,
@@ -89,6 +92,7 @@ def test_the_progress_endpoint_returns_the_imports_real_state(admin_client):
         "images_rejected": 0,
         "errors": 1,
         "error": "",
+        "heartbeat_warning": "",
     }
 
 

@@ -55,6 +55,7 @@ class EventImportLifecycle(JobLifecycle[EventImportJob]):
     error_too_many_attempts = ERROR_TOO_MANY_ATTEMPTS
     error_timed_out = ERROR_TIMED_OUT
     timed_out_state = EventImportJob.State.FAILED
+    task = IMPORT_TASK
     failures = (CsvHeaderError, FileNotFoundError)
     counts_cancelled_delivery = True
 

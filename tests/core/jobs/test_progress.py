@@ -65,4 +65,6 @@ def test_every_live_page_polls_the_same_state_keys():
         "finished": True,
         "cancel_requested": False,
         "error": "boom",
+        "heartbeat": "",
+        "heartbeat_warning": "",
     }
