@@ -687,8 +687,7 @@ def refresh_measure(repeats: int, pop, rng, visitors: int) -> dict:
         "their orders' and visitors' lines": (refresh_lines, "unit_lines"),
         "count the change (NumPy)": (runs, "counts_change"),
         "add to the counts (upsert)": (refresh_state, "counts_add"),
-        "read the moved products' pairs": (refresh_state, "pairs_of"),
-        "rank lists": (runs, "ranked_partners"),
+        "rank the moved products' pairs (SQL)": (refresh_state, "ranked_pairs_of"),
         "write lists": (runs, "associations_replace"),
         "trending": (runs, "_trending_update"),
     }

@@ -67,7 +67,8 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
                 .values_list("received_at", flat=True)
                 .first()
             )
-            stats = _refresh(now.timestamp(), full=full or nested)
+            asked = "asked" if full else "inside a transaction" if nested else ""
+            stats = _refresh(now.timestamp(), asked=asked)
             refresh.state, refresh.events_until = BehaviourRefresh.State.SUCCEEDED, events_until
             refresh.stats, refresh.finished_at = stats, timezone.now()
             refresh.save(update_fields=["state", "events_until", "stats", "finished_at"])
@@ -81,24 +82,26 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
     return refresh
 
 
-def _full_reason(state, now: float, *, requested: bool, full: bool = False) -> str:
-    if full:
-        return "asked"
+def _full_reason(state, now: float, *, requested: bool, asked: str = "") -> str:
     if state is None:
         return "first"
+    if asked:
+        return asked
     if requested:
         return "requested"
     if state.settings_key != refresh_state.settings_key():
         return "settings changed"
+    if SCORER != "raw":  # increments rank by the raw counts; other scores move with every n_i
+        return f"scorer {SCORER}"
     if now - state.reference >= FULL_REBUILD_EVERY_S:
         return "daily"
     return ""
 
 
-def _refresh(now: float, *, full: bool) -> dict:
+def _refresh(now: float, *, asked: str) -> dict:
     state = BehaviourCountState.objects.filter(pk=1).first()
     requests = list(RebuildRequest.objects.values_list("pk", flat=True))
-    reason = _full_reason(state, now, requested=bool(requests), full=full)
+    reason = _full_reason(state, now, requested=bool(requests), asked=asked)
     snapshot = refresh_lines.snapshot_current()
     if reason:
         stats, totals = refresh_runs.rebuild(now)

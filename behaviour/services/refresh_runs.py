@@ -11,6 +11,7 @@ from behaviour.ml.cooccurrence import SECONDS_PER_DAY
 from ..models import BehaviourCountState
 from . import refresh_lines, refresh_state
 from .association_writes import (
+    PARTNERS_PER_PRODUCT,
     active_ids,
     associations_replace,
     popularity_replace,
@@ -63,8 +64,9 @@ def increment(state: BehaviourCountState, now: float) -> tuple[dict, dict]:
     for kind, co in baskets.baskets.items():
         totals[kind] = (np.asarray(totals.get(kind, [0.0] * 3)) + co.totals).tolist()
         products = touched[kind]
-        ids, pairs, items = refresh_state.pairs_of(kind, products)
-        partners = ranked_partners(pairs, items, totals[kind][0], _factor(state, now))
+        ids, pairs = refresh_state.ranked_pairs_of(kind, products, PARTNERS_PER_PRODUCT)
+        scaled = pairs["weight"] * _factor(state, now)  # the raw scorer: score = decayed count
+        partners = {**pairs, "scores": scaled, "support": scaled}
         stats[str(kind)] = associations_replace(kind, partners, ids, products=products)
     stats["trending"] = _trending_update(trending, touched)
     return stats, totals

@@ -32,11 +32,19 @@ ON CONFLICT (kind, product_id) DO UPDATE SET
   weight = CASE WHEN c.baskets + excluded.baskets = 0 THEN 0 ELSE c.weight + excluded.weight END,
   baskets = c.baskets + excluded.baskets, recent = c.recent + excluded.recent
 """
-PAIRS_OF_SQL = """
-SELECT c.product_id, c.other_id, c.weight, c.recent FROM behaviour_paircount c
-JOIN catalog_product p ON p.id = c.product_id AND p.is_active
-JOIN catalog_product o ON o.id = c.other_id AND o.is_active
-WHERE c.kind = %s AND c.product_id = ANY(%s) AND c.baskets > 0
+# A product's best partners as ranked_partners ranks them with the raw scorer: decayed count,
+# then the partner's own count, then its id; ranked here, so only k rows a product travel.
+RANKED_PAIRS_SQL = """
+SELECT product_id, other_id, weight, recent FROM (
+  SELECT c.product_id, c.other_id, c.weight, c.recent, row_number() OVER (
+    PARTITION BY c.product_id ORDER BY c.weight DESC, coalesce(i.weight, 0) DESC, c.other_id
+  ) AS rank
+  FROM behaviour_paircount c
+  JOIN catalog_product p ON p.id = c.product_id AND p.is_active
+  JOIN catalog_product o ON o.id = c.other_id AND o.is_active
+  LEFT JOIN behaviour_itemcount i ON i.kind = c.kind AND i.product_id = c.other_id
+  WHERE c.kind = %s AND c.product_id = ANY(%s) AND c.baskets > 0
+) ranked WHERE rank <= %s
 """
 
 
@@ -114,24 +122,23 @@ def counts_add(counts: Counts) -> dict[str, np.ndarray]:
     return moved
 
 
-def pairs_of(kind: str, products: np.ndarray) -> tuple[np.ndarray, dict, np.ndarray]:
-    """The kept pairs of `products` between active products, for ranked_partners: (ids (n,),
-    pairs over indices into ids, item weights (n,))."""
+def ranked_pairs_of(kind: str, products: np.ndarray, k: int) -> tuple[np.ndarray, dict]:
+    """The k best kept partners of each of `products` among active products: (ids (n,), pairs
+    rows, cols (indices into ids), weight, recent (kept values))."""
     with connection.cursor() as cursor:
-        cursor.execute(PAIRS_OF_SQL, [kind, products.tolist()])
+        cursor.execute(RANKED_PAIRS_SQL, [kind, products.tolist(), k])
         rows = cursor.fetchall()
     product, other, weight, recent = (
         np.array(column) for column in (zip(*rows, strict=True) if rows else ([],) * 4)
     )
     ids, index = np.unique(np.concatenate([product, other]).astype(np.int64), return_inverse=True)
-    items = item_values(kind, ids)[:, pair_counts.WEIGHT]
     pairs = {
         "rows": index[: len(product)].astype(np.int64),
         "cols": index[len(product) :].astype(np.int64),
         "weight": weight.astype(np.float64),
         "recent": recent.astype(np.float64),
     }
-    return ids, pairs, items
+    return ids, pairs
 
 
 def item_values(kind: str, ids: np.ndarray) -> np.ndarray:

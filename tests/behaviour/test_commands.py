@@ -26,9 +26,11 @@ def test_behaviour_refresh_reports_what_it_built():
     events_record(items=order(["A", "B"], "v1", "o1"))
 
     output = run("behaviour_refresh")
+    again = run("behaviour_refresh", "--full")
 
     assert output.startswith("2 events, 2 products: 2 bought-together pairs, 0 also-viewed pairs")
-    assert BehaviourRefresh.objects.get().state == "succeeded"
+    assert "(full (first), " in output and "(full (asked), " in again
+    assert list(BehaviourRefresh.objects.values_list("state", flat=True)) == ["succeeded"] * 2
 
 
 def test_evaluate_behaviour_prints_and_keeps_every_method(settings):

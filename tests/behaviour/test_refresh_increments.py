@@ -5,9 +5,11 @@ rebuild's. Transactional: what is new is told by snapshots, which need separate 
 import datetime as dt
 import itertools
 import random
+import threading
 import types
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from behaviour.models import (
@@ -246,3 +248,35 @@ def test_an_increment_that_fails_midway_leaves_the_counts_for_the_next_one(world
     assert behaviour_refresh().stats["mode"] == "increment"
     counted_at = BehaviourCountState.objects.get().counted_at
     assert_counts_equal(kept_pairs(counted_at), brute_force(world, counted_at))
+
+
+def test_a_batch_committed_after_a_refresh_started_is_counted_by_the_next_once(world):
+    """The race received_at cannot settle: a batch written before a refresh reads the events
+    but committed after it. Its key's transaction is not in that refresh's snapshot."""
+    now = timezone.now()
+    send(world, "A", "z", "purchase", now, "s1")
+    behaviour_refresh()
+    written, release = threading.Event(), threading.Event()
+
+    def slow_batch():
+        try:
+            with transaction.atomic():
+                send(world, "B", "z", "purchase", now, "s1")
+                written.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_batch)
+    thread.start()
+    assert written.wait(timeout=30)
+    during = behaviour_refresh()  # the batch is written, not committed
+    release.set()
+    thread.join()
+    after = behaviour_refresh()
+    again = behaviour_refresh()
+
+    assert during.stats["events"] == 0
+    assert after.stats["events"] == 1 and again.stats["events"] == 0
+    pair = PairCount.objects.get(product_id=world.ids["A"], other_id=world.ids["B"])
+    assert pair.baskets == 1

@@ -5,18 +5,24 @@ from behaviour.services.refresh import behaviour_refresh
 
 class Command(BaseCommand):
     help = (
-        "Rebuild bought together, also viewed and trending from the events now (beat does this "
-        "every PRODSIM_BEHAVIOUR_REFRESH_S seconds when events arrived)."
+        "Bring bought together, also viewed and trending up to the events now: an increment "
+        "(the orders and visits new events touch), or with --full a rebuild from every event "
+        "(beat refreshes every PRODSIM_BEHAVIOUR_REFRESH_S seconds when events arrived)."
     )
 
-    def handle(self, *args, **options):
-        refresh = behaviour_refresh()
+    def add_arguments(self, parser):
+        parser.add_argument("--full", action="store_true", help="recount every event")
+
+    def handle(self, *args, full: bool = False, **options):
+        refresh = behaviour_refresh(full=full)
         if refresh is None:
             raise CommandError("another refresh is running; try again when it has finished")
         stats = refresh.stats
+        products = f", {stats['products']} products" if "products" in stats else ""
         self.stdout.write(
-            f"{stats['events']} events, {stats['products']} products: "
-            f"{stats['bought_together']} bought-together pairs, "
-            f"{stats['also_viewed']} also-viewed pairs, {stats['trending']} trending products "
-            f"({(refresh.finished_at - refresh.started_at).total_seconds():.1f} s)"
+            f"{stats['events']} events{products}: "
+            f"{stats.get('bought_together', 0)} bought-together pairs, "
+            f"{stats.get('also_viewed', 0)} also-viewed pairs, "
+            f"{stats.get('trending', 0)} trending products written "
+            f"({stats['mode']}, {(refresh.finished_at - refresh.started_at).total_seconds():.1f} s)"
         )
