@@ -14,6 +14,9 @@ class SequenceConfig:
     max_len: events of a visitor's history the model reads (the latest ones).
     layers, heads: self-attention blocks and heads (sasrec); GRU layers (gru) use `layers`.
     dropout: on the event inputs and inside the blocks, while training only.
+    horizon: each position is asked for one of the next `horizon` events' items, drawn anew
+        each epoch (1 = the next event, GRU4Rec/SASRec; more = what the visitor will buy in
+        the coming weeks, repeats included, which is what next-purchase lists are judged on).
     negatives: 0 = full softmax over all items; N > 0 = softmax over the target and N items
         sampled uniformly per batch (shared by the batch), for large catalogues.
     use_content: add a learned projection of each item's content vector to its id embedding.
@@ -30,6 +33,7 @@ class SequenceConfig:
     epochs: int = 30
     batch_size: int = 128
     learning_rate: float = 1e-3
+    horizon: int = 1
     negatives: int = 0
     seed: int = 0
     patience: int = 3
@@ -41,6 +45,8 @@ class SequenceConfig:
             raise ValueError(
                 f"unknown architecture {self.architecture!r}; one of {list(ARCHITECTURES)}"
             )
+        if self.horizon < 1:
+            raise ValueError("horizon must be at least 1")
         if self.dim < 1 or self.max_len < 1 or self.layers < 1 or self.heads < 1:
             raise ValueError("dim, max_len, layers and heads must be at least 1")
         if self.dim % self.heads:

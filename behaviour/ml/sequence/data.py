@@ -126,34 +126,6 @@ def histories_and_targets(
     return inputs, targets
 
 
-def training_windows(data: SequenceData, max_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Next-event training windows: (W, max_len) items, kinds and next items, left-padded.
-
-    Each sequence is cut from its end into chunks of max_len + 1 events; window position p
-    reads events up to p and is asked for the item of the event after it. Padding: item 0
-    with kind 0 in the inputs and -1 in the targets (ignored by the loss). Sequences of one
-    event give nothing to predict and no window.
-    """
-    rows_items, rows_kinds, rows_targets = [], [], []
-    for index in range(data.n_visitors):
-        items, kinds, _ = data.sequence(index)
-        for end in range(len(items), 1, -max_len):
-            begin = max(0, end - max_len - 1)
-            chunk_items, chunk_kinds = items[begin:end], kinds[begin:end]
-            pad = max_len - (len(chunk_items) - 1)
-            rows_items.append(np.pad(chunk_items[:-1], (pad, 0)))
-            rows_kinds.append(np.pad(chunk_kinds[:-1], (pad, 0)))
-            rows_targets.append(np.pad(chunk_items[1:], (pad, 0), constant_values=-1))
-    if not rows_items:
-        empty = np.zeros((0, max_len), dtype=np.int64)
-        return empty, empty.astype(np.int8), empty
-    return (
-        np.stack(rows_items).astype(np.int64),
-        np.stack(rows_kinds).astype(np.int8),
-        np.stack(rows_targets).astype(np.int64),
-    )
-
-
 def last_window(items: np.ndarray, kinds: np.ndarray, max_len: int) -> tuple[np.ndarray, ...]:
     """The latest max_len events of one history as (max_len,) items and kinds, left-padded."""
     items, kinds = np.asarray(items)[-max_len:], np.asarray(kinds)[-max_len:]

@@ -1,0 +1,68 @@
+"""Per-epoch checkpoints of a training run, so a stopped job resumes where it was (Keras).
+
+A folder holds the latest epoch's model and optimizer variables (one .npz, no pickle), the best
+epoch's serving weights (`artifacts` format) and a JSON state. Each file is written beside its
+name and renamed over it, so a worker killed mid-write leaves the previous epoch's file whole.
+"""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import artifacts
+from .config import SequenceConfig
+
+CHECKPOINT = "checkpoint.npz"  # the latest epoch: model and optimizer variables
+BEST = "best.npz"  # the best epoch's serving weights (artifacts format)
+STATE = "state.json"  # epoch, history, best epoch and recall; the config it belongs to
+
+
+def save(
+    folder: Path,
+    model: keras.Model,
+    config: SequenceConfig,
+    state: dict,
+    best_weights: dict[str, np.ndarray] | None,
+) -> None:
+    """Write the checkpoint of a finished epoch; state: {"epoch", "history", "best_recall",
+    "best_epoch"} (JSON-ready)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    variables = [keras.ops.convert_to_numpy(v) for v in model.variables]
+    variables += [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    partial = folder / (CHECKPOINT + ".partial")
+    with open(partial, "wb") as handle:
+        np.savez(handle, *variables)
+    partial.replace(folder / CHECKPOINT)
+    if best_weights is not None:
+        artifacts.save(folder / BEST, best_weights, config)
+    partial = folder / (STATE + ".partial")
+    partial.write_text(json.dumps({**state, "config": config.to_dict()}))
+    partial.replace(folder / STATE)
+
+
+def restore(folder: Path, model: keras.Model, config: SequenceConfig) -> dict | None:
+    """The saved state with "best_weights" added, model and optimizer restored; None when the
+    folder holds no checkpoint of this model. A checkpoint differing only in epochs or
+    patience is this model too (train some more)."""
+    if not (folder / STATE).exists() or not (folder / CHECKPOINT).exists():
+        return None
+    state = json.loads((folder / STATE).read_text())
+    if _resumable(state["config"]) != _resumable(config.to_dict()):
+        return None
+    model.optimizer.build(model.trainable_variables)
+    targets = [*model.variables, *model.optimizer.variables]
+    with np.load(folder / CHECKPOINT, allow_pickle=False) as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    if len(values) != len(targets):
+        return None
+    for variable, value in zip(targets, values, strict=True):
+        variable.assign(value)
+    state["best_weights"] = artifacts.load(folder / BEST)[0] if (folder / BEST).exists() else None
+    return state
+
+
+def _resumable(config: dict) -> dict:
+    """The config fields a checkpoint must share to be resumed."""
+    return {name: value for name, value in config.items() if name not in ("epochs", "patience")}
