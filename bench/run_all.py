@@ -68,6 +68,7 @@ PLANS = {
         ("similar_latency.py", ["--duration", "8"]),
         ("behaviour_serving.py", []),
         ("behaviour_quality.py", []),
+        ("sequence_quality.py", ["--epochs", "4"]),
         ("quality_clothing.py", QUICK_TRAINING),
         *[
             ("quality_clothing.py", [*QUICK_TRAINING, "--backbone", name, "--rows", OTHER_ROWS])
@@ -83,6 +84,7 @@ PLANS = {
         ("similar_latency.py", ["--full"]),
         ("behaviour_serving.py", ["--full"]),
         ("behaviour_quality.py", []),
+        ("sequence_quality.py", []),
         ("quality_clothing.py", []),
         *[
             ("quality_clothing.py", ["--backbone", name, "--rows", OTHER_ROWS])
@@ -98,7 +100,10 @@ def skip_reason(script: str) -> str | None:
     """Why a benchmark cannot run here (missing data or tool), or None."""
     if script == "quality_clothing.py" and not (CLOTHING / "train").is_dir():
         return f"clothing-dataset-small is not at {CLOTHING}"
-    if script == "behaviour_quality.py" and not (SHARED_DATA / "online-retail").is_dir():
+    if (
+        script in ("behaviour_quality.py", "sequence_quality.py")
+        and not (SHARED_DATA / "online-retail").is_dir()
+    ):
         return f"online-retail is not at {SHARED_DATA / 'online-retail'}"
     if script == "text_matching.py" and not (WALMART_AMAZON / "tableB.csv").is_file():
         return f"the Walmart–Amazon data is not at {WALMART_AMAZON}"
