@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from behaviour.models import SequenceModelVersion
 from similarity.models import ModelVersion
 
 from . import selectors, services
@@ -9,29 +10,53 @@ from .models import Experiment
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
-    """A/B tests of a candidate model version against the active one, with their evidence."""
+    """A/B tests of one widget's candidate variant against it as served, with their evidence."""
 
-    list_display = ["name", "candidate_link", "share", "active", "started_at", "ended_at"]
+    list_display = [
+        "name",
+        "widget",
+        "variant",
+        "candidate_link",
+        "share",
+        "active",
+        "started_at",
+        "ended_at",
+    ]
     # By candidate: a version page can link to ?candidate__id__exact=<version id>
-    list_filter = ["active", "candidate"]
+    list_filter = ["active", "widget", "candidate"]
     actions = ["start", "stop"]
-    fields = ["name", "candidate", "share", "active", "started_at", "ended_at", "results"]
+    fields = [
+        "name",
+        "widget",
+        "variant",
+        "candidate",
+        "sequence_candidate",
+        "share",
+        "active",
+        "started_at",
+        "ended_at",
+        "results",
+    ]
     readonly_fields = ["active", "started_at", "ended_at", "results"]
+    STARTED = ["name", "widget", "variant", "candidate_link", "sequence_candidate", "share"]
 
     def get_readonly_fields(self, request, obj=None):
         # Changing the candidate or the share after the start would mix two tests in one result.
         if obj is not None and obj.started_at is not None:
-            return ["name", "candidate_link", "share", *self.readonly_fields]
+            return [*self.STARTED, *self.readonly_fields]
         return self.readonly_fields
 
     def get_fields(self, request, obj=None):
         if obj is not None and obj.started_at is not None:
-            return ["name", "candidate_link", *self.fields[2:]]
+            return [*self.STARTED, *self.fields[6:]]
         return self.fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "candidate":
             kwargs["queryset"] = ModelVersion.objects.filter(status=ModelVersion.Status.READY)
+        if db_field.name == "sequence_candidate":
+            ready = SequenceModelVersion.Status.READY
+            kwargs["queryset"] = SequenceModelVersion.objects.filter(status=ready)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_run_permission(self, request) -> bool:
@@ -58,9 +83,9 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Candidate version")
     def candidate_link(self, experiment: Experiment) -> str:
-        return version_links([experiment.candidate])
+        return version_links([experiment.candidate] if experiment.candidate else [])
 
-    @admin.display(description="Results (similar items strip, CTR in %, 95 % intervals)")
+    @admin.display(description="Results (the widget's strip, CTR in %, 95 % intervals)")
     def results(self, experiment: Experiment) -> str:
         if experiment.pk is None:
             return "–"

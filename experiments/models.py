@@ -1,30 +1,76 @@
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+VARIANT_NOT_FOR_WIDGET = "This variant does not apply to this widget."
+CANDIDATE_MISSING = "Name the version the candidate arm should see."
 
 
 def new_salt() -> str:
     return secrets.token_hex(8)
 
 
-class Experiment(models.Model):
-    """An A/B test: `share` % of sessions see the candidate version's similar items.
+class Widget(models.TextChoices):
+    SIMILAR = "similar", "Similar items"
+    RECOMMENDED = "recommended", "Recommended for you"
+    RECENTLY_VIEWED = "recently_viewed", "Recently viewed"
+    BOUGHT_TOGETHER = "bought_together", "Frequently bought together"
+    ALSO_VIEWED = "also_viewed", "Shoppers who viewed this also viewed"
+    TRENDING = "trending", "Trending"
 
-    The other sessions (the control arm) see the active version. Assignment hashes the
-    experiment's salt with the hashed session id, so a shopper stays in one arm for the whole
-    experiment and a new experiment reshuffles the sessions. At most one experiment runs.
+
+class Experiment(models.Model):
+    """An A/B test of one widget: `share` % of sessions see the candidate variant of it.
+
+    The other sessions (the control arm) see the widget as it is served to everyone. The
+    variant says what the candidate arm sees instead: another image model version's similar
+    items, another sequence model version's (or no repeats in) recommendations, content
+    neighbours instead of bought together / also viewed, the newest products instead of
+    trending. Assignment hashes the experiment's salt with the hashed session id, so a shopper
+    stays in one arm for the whole experiment and a new experiment reshuffles the sessions. At
+    most one experiment runs per widget.
     """
 
     class Arm(models.TextChoices):
         CONTROL = "control"
         CANDIDATE = "candidate"
 
+    class Variant(models.TextChoices):
+        MODEL_VERSION = "model_version", "another image model version (similar items)"
+        SEQUENCE_VERSION = "sequence_version", "another sequence model version (recommended)"
+        WITHOUT_REPEATS = "without_repeats", "nothing already bought (recommended)"
+        SIMILAR_ITEMS = "similar_items", "similar items instead (bought together, also viewed)"
+        NEWEST = "newest", "the newest products instead (trending)"
+
     name = models.CharField(max_length=200)
+    widget = models.CharField(
+        max_length=20,
+        choices=[(w.value, w.label) for w in Widget if w != Widget.RECENTLY_VIEWED],
+        default=Widget.SIMILAR,
+        help_text="The strip this experiment changes.",
+    )
+    variant = models.CharField(
+        max_length=20, choices=Variant.choices, default=Variant.MODEL_VERSION
+    )
     candidate = models.ForeignKey(
-        "similarity.ModelVersion", on_delete=models.PROTECT, related_name="experiments"
+        "similarity.ModelVersion",
+        on_delete=models.PROTECT,
+        related_name="experiments",
+        null=True,
+        blank=True,
+        help_text="The image model version the candidate arm sees (variant: model version).",
+    )
+    sequence_candidate = models.ForeignKey(
+        "behaviour.SequenceModelVersion",
+        on_delete=models.PROTECT,
+        related_name="experiments",
+        null=True,
+        blank=True,
+        help_text="The sequence version the candidate arm sees (variant: sequence version).",
     )
     share = models.PositiveSmallIntegerField(
         validators=[MaxValueValidator(100)],
@@ -42,7 +88,15 @@ class Experiment(models.Model):
         permissions = [("run_experiment", "Can start or stop an A/B experiment")]
         constraints = [
             models.UniqueConstraint(
-                fields=["active"], condition=Q(active=True), name="one_running_experiment"
+                fields=["widget"], condition=Q(active=True), name="one_running_experiment"
+            ),
+            models.CheckConstraint(
+                condition=~Q(variant="model_version") | Q(candidate__isnull=False),
+                name="experiment_model_version_named",
+            ),
+            models.CheckConstraint(
+                condition=~Q(variant="sequence_version") | Q(sequence_candidate__isnull=False),
+                name="experiment_sequence_version_named",
             ),
             models.CheckConstraint(
                 condition=Q(share__gte=0, share__lte=100), name="experiment_share_percent"
@@ -56,6 +110,25 @@ class Experiment(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The variant must fit the widget, and a version variant must name its version."""
+        if self.variant not in WIDGET_VARIANTS.get(self.widget, ()):
+            raise ValidationError({"variant": VARIANT_NOT_FOR_WIDGET})
+        if self.variant == self.Variant.MODEL_VERSION and self.candidate_id is None:
+            raise ValidationError({"candidate": CANDIDATE_MISSING})
+        if self.variant == self.Variant.SEQUENCE_VERSION and self.sequence_candidate_id is None:
+            raise ValidationError({"sequence_candidate": CANDIDATE_MISSING})
+
+
+# What a candidate arm may see instead of each widget (the shopper's own history has none).
+WIDGET_VARIANTS = {
+    Widget.SIMILAR: {Experiment.Variant.MODEL_VERSION},
+    Widget.RECOMMENDED: {Experiment.Variant.SEQUENCE_VERSION, Experiment.Variant.WITHOUT_REPEATS},
+    Widget.BOUGHT_TOGETHER: {Experiment.Variant.SIMILAR_ITEMS},
+    Widget.ALSO_VIEWED: {Experiment.Variant.SIMILAR_ITEMS},
+    Widget.TRENDING: {Experiment.Variant.NEWEST},
+}
+
 
 class Impression(models.Model):
     """One product shown at one position of a widget on a rendered page.
@@ -64,13 +137,7 @@ class Impression(models.Model):
     version that produced the list (none for "recently viewed", which is the shopper's history).
     """
 
-    class Widget(models.TextChoices):
-        SIMILAR = "similar", "Similar items"
-        RECOMMENDED = "recommended", "Recommended for you"
-        RECENTLY_VIEWED = "recently_viewed", "Recently viewed"
-        BOUGHT_TOGETHER = "bought_together", "Frequently bought together"
-        ALSO_VIEWED = "also_viewed", "Shoppers who viewed this also viewed"
-        TRENDING = "trending", "Trending"
+    Widget = Widget
 
     widget = models.CharField(max_length=20, choices=Widget.choices)
     source_product = models.ForeignKey(

@@ -8,15 +8,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from behaviour.models import SequenceModelVersion
 from catalog.models import Product
 from similarity.models import ModelVersion
 
-from .models import Click, Experiment, Impression
+from .models import VARIANT_NOT_FOR_WIDGET, WIDGET_VARIANTS, Click, Experiment, Impression
 from .selectors import Assignment, session_id_hash
 from .tokens import BadClickToken, click_token, click_token_read
 
-ANOTHER_RUNNING = "Another experiment is running; stop it first."
-CANDIDATE_NOT_READY = "The candidate must be a ready (trained, embedded, not active) version."
+ANOTHER_RUNNING = "Another experiment is running on this widget; stop it first."
+CANDIDATE_NOT_READY = "The candidate must be a ready (trained, not active) version."
 ALREADY_RAN = "This experiment has already run; create a new one to test again."
 NOT_RUNNING = "This experiment is not running."
 
@@ -26,10 +27,12 @@ class ExperimentStateError(Exception):
 
 
 def experiment_start(*, experiment: Experiment) -> Experiment:
-    """Start splitting sessions. Only one experiment runs at a time (a DB constraint)."""
+    """Start splitting sessions. One experiment runs per widget at a time (a DB constraint)."""
     if experiment.started_at is not None:
         raise ExperimentStateError(ALREADY_RAN)
-    if experiment.candidate.status != ModelVersion.Status.READY:
+    if experiment.variant not in WIDGET_VARIANTS.get(experiment.widget, ()):
+        raise ExperimentStateError(VARIANT_NOT_FOR_WIDGET)
+    if not _candidate_ready(experiment):
         raise ExperimentStateError(CANDIDATE_NOT_READY)
     experiment.active, experiment.started_at = True, timezone.now()
     try:
@@ -39,6 +42,16 @@ def experiment_start(*, experiment: Experiment) -> Experiment:
         experiment.active, experiment.started_at = False, None
         raise ExperimentStateError(ANOTHER_RUNNING)
     return experiment
+
+
+def _candidate_ready(experiment: Experiment) -> bool:
+    if experiment.variant == Experiment.Variant.MODEL_VERSION:
+        version = experiment.candidate
+        return version is not None and version.status == ModelVersion.Status.READY
+    if experiment.variant == Experiment.Variant.SEQUENCE_VERSION:
+        version = experiment.sequence_candidate
+        return version is not None and version.status == SequenceModelVersion.Status.READY
+    return True
 
 
 def experiment_stop(*, experiment: Experiment) -> Experiment:
@@ -96,8 +109,8 @@ def impressions_log(
             shown_product=_product_of(item),
             position=position,
             model_version=widget.version,
-            experiment=assignment.experiment,
-            arm=assignment.arm,
+            experiment=assignment.for_widget(widget.widget)[0],
+            arm=assignment.for_widget(widget.widget)[1],
             session_hash=session_id,
             created_at=now,
         )

@@ -70,13 +70,13 @@ def _home_widgets(request, viewed: list[int]) -> dict:
         return {"trending": trending_items()}
     session_id, assignment = assignment_for_request(request)
     history_strips = (
-        history_widgets(request.session, shown=viewed, version=assignment.active) if viewed else []
+        history_widgets(request.session, shown=viewed, assignment=assignment) if viewed else []
     )
     return experiment_services.impressions_log(
         session_id=session_id,
         assignment=assignment,
         source=None,
-        widgets=[trending_widget(), *history_strips],
+        widgets=[trending_widget(assignment), *history_strips],
     )
 
 
@@ -99,8 +99,8 @@ def product_detail(request, sku: str):
         source=product,
         widgets=[
             WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
-            *behaviour_widgets(product),
-            *history_widgets(request.session, shown=viewed, version=assignment.active),
+            *behaviour_widgets(product, assignment),
+            *history_widgets(request.session, shown=viewed, assignment=assignment),
         ],
     )
     return render(request, "storefront/product_detail.html", {"product": product, **widgets})

@@ -4,11 +4,13 @@ also viewed, trending)."""
 
 from behaviour import selectors as behaviour_selectors
 from catalog import selectors as catalog_selectors
+from catalog.selectors import ProductFilter
 from experiments import selectors as experiment_selectors
 from experiments import services as experiment_services
-from experiments.models import Impression
+from experiments.models import Experiment, Impression
 from experiments.selectors import Assignment
 from experiments.services import WidgetItems
+from similarity import selectors as similarity_selectors
 from similarity.selectors import SimilarQuery
 
 from . import shopper
@@ -23,15 +25,18 @@ def assignment_for_request(request) -> tuple[str, Assignment]:
     return session_id, experiment_selectors.assignment_for(session_id=session_id)
 
 
-def history_widgets(session, *, shown: list[int], version) -> list[WidgetItems]:
+def history_widgets(session, *, shown: list[int], assignment: Assignment) -> list[WidgetItems]:
     """Recommended for you (the same selector as the API, over this session's visitor events,
-    read now) and recently viewed. `version`: the image version serving the content signal."""
+    read now; a running A/B test's candidate arm gets its variant) and recently viewed."""
     by_id = catalog_selectors.products_by_ids(ids=shown[:HISTORY_ITEMS])
     recommended = behaviour_selectors.recommended_for_visitor(
-        visitor_id=shopper.visitor_id(session), query=SimilarQuery(k=HISTORY_ITEMS)
+        visitor_id=shopper.visitor_id(session),
+        query=SimilarQuery(k=HISTORY_ITEMS),
+        **_recommended_variant(assignment.candidate_for(Impression.Widget.RECOMMENDED)),
     )
     return [
-        WidgetItems(Impression.Widget.RECOMMENDED, recommended.items, version),
+        # The image version serves the content signal.
+        WidgetItems(Impression.Widget.RECOMMENDED, recommended.items, assignment.active),
         WidgetItems(
             Impression.Widget.RECENTLY_VIEWED,
             [by_id[pid] for pid in shown[:HISTORY_ITEMS] if pid in by_id],
@@ -40,24 +45,43 @@ def history_widgets(session, *, shown: list[int], version) -> list[WidgetItems]:
     ]
 
 
-def behaviour_widgets(product) -> list[WidgetItems]:
-    """Frequently bought together and also viewed, from shoppers' events (no model version)."""
+def _recommended_variant(experiment: Experiment | None) -> dict:
+    if experiment is None:
+        return {}
+    if experiment.variant == Experiment.Variant.SEQUENCE_VERSION:
+        return {"sequence_version": experiment.sequence_candidate}
+    return {"repeats": False}  # Variant.WITHOUT_REPEATS
+
+
+def behaviour_widgets(product, assignment: Assignment) -> list[WidgetItems]:
+    """Frequently bought together and also viewed, from shoppers' events (no model version); a
+    candidate arm of an A/B test on one of them sees the product's similar items instead."""
     query = SimilarQuery(k=BEHAVIOUR_ITEMS)
-    return [
-        WidgetItems(
-            Impression.Widget.BOUGHT_TOGETHER,
-            behaviour_selectors.bought_together(product=product, query=query).items,
-            None,
-        ),
-        WidgetItems(
-            Impression.Widget.ALSO_VIEWED,
-            behaviour_selectors.also_viewed(product=product, query=query).items,
-            None,
-        ),
-    ]
+    widgets = []
+    for widget, selector in (
+        (Impression.Widget.BOUGHT_TOGETHER, behaviour_selectors.bought_together),
+        (Impression.Widget.ALSO_VIEWED, behaviour_selectors.also_viewed),
+    ):
+        if assignment.candidate_for(widget) is not None:  # Variant.SIMILAR_ITEMS
+            items = similarity_selectors.similar_products(
+                product=product, k=BEHAVIOUR_ITEMS, version=assignment.active
+            )
+            widgets.append(WidgetItems(widget, items, assignment.active))
+        else:
+            widgets.append(WidgetItems(widget, selector(product=product, query=query).items, None))
+    return widgets
 
 
-def trending_widget() -> WidgetItems:
+def trending_widget(assignment: Assignment) -> WidgetItems:
+    """Trending; a candidate arm of an A/B test on it sees the newest products instead."""
+    if assignment.candidate_for(Impression.Widget.TRENDING) is not None:  # Variant.NEWEST
+        ids = catalog_selectors.products_newest(
+            product_filter=ProductFilter(), limit=BEHAVIOUR_ITEMS
+        )
+        products = catalog_selectors.products_by_ids(ids=ids)
+        return WidgetItems(
+            Impression.Widget.TRENDING, [products[i] for i in ids if i in products], None
+        )
     return WidgetItems(Impression.Widget.TRENDING, trending_items(), None)
 
 

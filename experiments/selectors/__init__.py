@@ -7,6 +7,7 @@ from .assignment import (
     arm_for,
     assignment_for,
     running_experiment,
+    running_experiments,
     session_id_hash,
 )
 from .results import (
@@ -30,6 +31,7 @@ __all__ = [
     "assignment_for",
     "experiment_results",
     "running_experiment",
+    "running_experiments",
     "session_id_hash",
     "version_experiments",
 ]

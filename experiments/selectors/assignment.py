@@ -1,14 +1,16 @@
 """Which arm of the running experiment a session is in, and which version serves it."""
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.db.models import Q
 from django.utils.crypto import salted_hmac
 
+from behaviour.models import SequenceModelVersion
 from similarity import selectors as similarity_selectors
 from similarity.models import ModelVersion
 
-from ..models import Experiment
+from ..models import Experiment, Widget
 
 BUCKETS = 10_000  # basis points: a share of 0.01 % is the finest split
 SESSION_HASH_SALT = "prodsim.experiments.session"
@@ -16,12 +18,24 @@ SESSION_HASH_SALT = "prodsim.experiments.session"
 
 @dataclass(frozen=True)
 class Assignment:
-    """The session's arm ("" when no experiment runs) and the version serving its similar items."""
+    """The session's arms and what serves them. `experiment`, `arm` and `version` are the
+    similar-items strip's (its arm "" when no experiment runs on it); `arms` holds every
+    running experiment's arm by widget."""
 
     experiment: Experiment | None
     arm: str
     version: ModelVersion | None  # serves the similar items: the candidate or the active one
     active: ModelVersion | None  # serves everything else
+    arms: dict = field(default_factory=dict)  # widget → (experiment, arm)
+
+    def for_widget(self, widget: str) -> tuple[Experiment | None, str]:
+        """The experiment changing `widget` and this session's arm in it ((None, "") if none)."""
+        return self.arms.get(widget, (None, ""))
+
+    def candidate_for(self, widget: str) -> Experiment | None:
+        """The experiment whose candidate variant this session sees on `widget`, if any."""
+        experiment, arm = self.for_widget(widget)
+        return experiment if arm == Experiment.Arm.CANDIDATE else None
 
 
 def session_id_hash(*, session_key: str) -> str:
@@ -39,24 +53,39 @@ def arm_for(*, salt: str, share: int, session_id: str) -> str:
     return Experiment.Arm.CANDIDATE if bucket < share * 100 else Experiment.Arm.CONTROL
 
 
-def running_experiment() -> Experiment | None:
-    """The running experiment while its candidate can serve (ready, i.e. embedded and indexed).
+def running_experiments() -> dict[str, Experiment]:
+    """The running experiment of each widget while its candidate can serve.
 
-    A candidate that was activated, archived or failed meanwhile ends the split: everyone is
-    served the active version until the admin stops the experiment.
+    A version candidate must still be ready (trained, embedded and indexed, not active): one
+    that was activated, archived or failed meanwhile ends the split, and everyone is served as
+    usual until the admin stops the experiment.
     """
-    return (
-        Experiment.objects.filter(active=True, candidate__status=ModelVersion.Status.READY)
-        .select_related("candidate")
-        .first()
+    ready = Q(variant=Experiment.Variant.MODEL_VERSION, candidate__status=ModelVersion.Status.READY)
+    ready |= Q(
+        variant=Experiment.Variant.SEQUENCE_VERSION,
+        sequence_candidate__status=SequenceModelVersion.Status.READY,
     )
+    ready |= ~Q(variant__in=[Experiment.Variant.MODEL_VERSION, Experiment.Variant.SEQUENCE_VERSION])
+    running = Experiment.objects.filter(ready, active=True).select_related(
+        "candidate", "sequence_candidate"
+    )
+    return {experiment.widget: experiment for experiment in running}
+
+
+def running_experiment() -> Experiment | None:
+    """The running experiment of the similar-items strip (see running_experiments)."""
+    return running_experiments().get(Widget.SIMILAR)
 
 
 def assignment_for(*, session_id: str) -> Assignment:
     control = similarity_selectors.active_version()
-    experiment = running_experiment()
-    if experiment is None:
-        return Assignment(None, "", control, control)
-    arm = arm_for(salt=experiment.salt, share=experiment.share, session_id=session_id)
+    arms = {
+        widget: (
+            experiment,
+            arm_for(salt=experiment.salt, share=experiment.share, session_id=session_id),
+        )
+        for widget, experiment in running_experiments().items()
+    }
+    experiment, arm = arms.get(Widget.SIMILAR, (None, ""))
     version = experiment.candidate if arm == Experiment.Arm.CANDIDATE else control
-    return Assignment(experiment, arm, version, control)
+    return Assignment(experiment, arm, version, control, arms)

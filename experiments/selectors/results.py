@@ -29,15 +29,14 @@ class ExperimentResults:
     difference: stats.Interval | None  # candidate CTR − control CTR with its 95 % interval
 
 
-def experiment_results(
-    *, experiment: Experiment, widget: str = Impression.Widget.SIMILAR
-) -> ExperimentResults:
+def experiment_results(*, experiment: Experiment, widget: str | None = None) -> ExperimentResults:
     """Per-arm impressions, clicks and CTR of one widget (by default the one the test changes).
 
     CTR counts an impression as clicked once however often its link was followed, so it is a
     binomial proportion the intervals apply to. Impressions of one session are treated as
     independent, which makes the intervals somewhat optimistic for heavy browsers.
     """
+    widget = widget or experiment.widget
     impressions = Impression.objects.filter(experiment=experiment, widget=widget)
     counts = {
         row["arm"]: row

@@ -90,7 +90,10 @@ def test_a_session_keeps_its_arm_across_pages(client, shop):
 
     for _ in range(3):
         assert similar_skus(client.get("/products/SQUARE-0-0/")) == order
-    assert set(Impression.objects.values_list("arm", flat=True)) == {arm}
+    assert set(Impression.objects.filter(widget="similar").values_list("arm", flat=True)) == {arm}
+    # The experiment is on the similar strip: the page's other strips are logged outside it.
+    others = Impression.objects.exclude(widget="similar")
+    assert set(others.values_list("arm", "experiment")) == {("", None)}
 
 
 def test_stopping_or_losing_the_candidate_ends_the_split(client, shop):

@@ -12,6 +12,7 @@ from similarity.selectors import SimilarQuery, merchandising
 from similarity.selectors.serving import serving_state
 from similarity.selectors.similar import product_filter_for
 
+from ...models import SequenceModelVersion
 from ...visitors import visitor_hash
 from ..lists import BehaviourItem, BehaviourResult
 from ..tiers import TIER_CATEGORY, TIER_TRENDING, Candidate, newest, trending_candidates
@@ -33,19 +34,29 @@ TIER_ORDER = [
 CANDIDATES_PER_SLOT = 4  # candidates each signal brings per wanted item, before fusion
 
 
-def recommended_for_visitor(*, visitor_id: str, query: SimilarQuery) -> BehaviourResult:
+def recommended_for_visitor(*, visitor_id: str, query: SimilarQuery, **variant) -> BehaviourResult:
     """For a raw visitor id (hashed here; InvalidVisitorId when it is not a valid one)."""
-    return recommended_for(visitor=visitor_hash(visitor_id), query=query)
+    return recommended_for(visitor=visitor_hash(visitor_id), query=query, **variant)
 
 
-def recommended_for(*, visitor: str, query: SimilarQuery) -> BehaviourResult:
+def recommended_for(*, visitor: str, query: SimilarQuery, **variant) -> BehaviourResult:
     """For a visitor hash: their newest events, read now."""
-    return recommended_for_history(history=visitor_history(visitor=visitor), query=query)
+    history = visitor_history(visitor=visitor)
+    return recommended_for_history(history=history, query=query, **variant)
 
 
-def recommended_for_history(*, history: VisitorHistory, query: SimilarQuery) -> BehaviourResult:
+def recommended_for_history(
+    *,
+    history: VisitorHistory,
+    query: SimilarQuery,
+    sequence_version: SequenceModelVersion | None = None,
+    repeats: bool | None = None,
+) -> BehaviourResult:
+    """`sequence_version`: serve with this version instead of the active one; `repeats`: allow
+    or forbid what the visitor bought (default PRODSIM_RECOMMEND_REPEATS). An A/B test's
+    candidate arm sets them."""
     rules = merchandising.rules_in_force(product_id=0, category_path="", state=serving_state())
-    repeat = settings.PRODSIM_RECOMMEND_REPEATS
+    repeat = settings.PRODSIM_RECOMMEND_REPEATS if repeats is None else repeats
     seen = {pid for pid in history.weights if not (repeat and pid in history.bought)}
     product_filter = product_filter_for(None, query, [*seen, *merchandising.blocked_ids(rules)])
     if history.is_empty:
@@ -54,7 +65,8 @@ def recommended_for_history(*, history: VisitorHistory, query: SimilarQuery) -> 
             for c in trending_candidates(product_filter, query.k, taken=set())
         ]
     else:
-        found = _personal(history, product_filter, query.k, seen, repeat)
+        model = serving_model(version=sequence_version)
+        found = _personal(history, model, product_filter, query.k, seen, repeat)
         if len(found) < query.k:
             found += trending_candidates(product_filter, query.k - len(found), _taken(found))
     if len(found) < query.k:
@@ -69,9 +81,8 @@ def recommended_for_history(*, history: VisitorHistory, query: SimilarQuery) -> 
     return BehaviourResult(items, k_requested=query.k)
 
 
-def _personal(history, product_filter, k: int, seen: set[int], repeat: bool) -> list[Candidate]:
+def _personal(history, model, product_filter, k, seen: set[int], repeat: bool) -> list[Candidate]:
     n = k * CANDIDATES_PER_SLOT
-    model = serving_model()
     found = {
         "sequence": sequence_signal(history, model, exclude=seen, n=n),
         "cooccurrence": signal_sources.cooccurrence(history, exclude=seen),

@@ -31,24 +31,27 @@ class ServingModel:
     weights: dict[str, float] | None  # the version's tuned fusion weights, if it has them
 
 
+MODELS_KEPT = 2  # the active version and an A/B test's candidate
 _lock = threading.Lock()
-_loaded: ServingModel | None = None
+_loaded: dict[int, ServingModel] = {}  # oldest first
 
 
-def serving_model() -> ServingModel | None:
-    """The active version, loaded (None when no version is active)."""
-    global _loaded
-    row = (
-        SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
-        .values_list("pk", "artifact_path", "vectors_path", "metrics")
-        .first()
-    )
-    if row is None:
+def serving_model(*, version: SequenceModelVersion | None = None) -> ServingModel | None:
+    """The active version (or `version`, an A/B test's candidate), loaded; None when there is
+    none. The last two loaded stay in memory, so both arms of a test are served from it."""
+    if version is None:
+        active = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
+        version = active.only("pk", "artifact_path", "vectors_path", "metrics").first()
+    if version is None or not version.vectors_path:
         return None
     with _lock:
-        if _loaded is None or _loaded.version_id != row[0]:
-            _loaded = _load(*row)
-        return _loaded
+        if version.pk not in _loaded:
+            _loaded[version.pk] = _load(
+                version.pk, version.artifact_path, version.vectors_path, version.metrics
+            )
+            while len(_loaded) > MODELS_KEPT:
+                _loaded.pop(next(iter(_loaded)))
+        return _loaded[version.pk]
 
 
 def _load(pk: int, artifact_path: str, vectors_path: str, metrics: dict) -> ServingModel:
