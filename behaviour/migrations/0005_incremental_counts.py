@@ -108,4 +108,9 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunSQL(EVENT_KEY_XACT, EVENT_KEY_XACT_UNDO),
+        migrations.AlterField(
+            model_name="eventkey",
+            name="received_at",
+            field=models.DateTimeField(),
+        ),
     ]

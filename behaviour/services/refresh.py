@@ -14,10 +14,12 @@ for the next increment, and a reader sees the old lists or the new ones, never a
 at a time (an advisory lock); a second one returns at once.
 """
 
+import datetime as dt
 import logging
 import time
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from .. import cache
@@ -62,13 +64,8 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
                 if not cursor.fetchone()[0]:
                     refresh.delete()
                     return None
-            events_until = (
-                EventKey.objects.order_by("-received_at")
-                .values_list("received_at", flat=True)
-                .first()
-            )
             asked = "asked" if full else "inside a transaction" if nested else ""
-            stats = _refresh(now.timestamp(), asked=asked)
+            stats, events_until = _refresh(now.timestamp(), asked=asked)
             refresh.state, refresh.events_until = BehaviourRefresh.State.SUCCEEDED, events_until
             refresh.stats, refresh.finished_at = stats, timezone.now()
             refresh.save(update_fields=["state", "events_until", "stats", "finished_at"])
@@ -98,7 +95,8 @@ def _full_reason(state, now: float, *, requested: bool, asked: str = "") -> str:
     return ""
 
 
-def _refresh(now: float, *, asked: str) -> dict:
+def _refresh(now: float, *, asked: str) -> tuple[dict, dt.datetime | None]:
+    """(stats, when the latest event counted was received) of a full rebuild or an increment."""
     state = BehaviourCountState.objects.filter(pk=1).first()
     requests = list(RebuildRequest.objects.values_list("pk", flat=True))
     reason = _full_reason(state, now, requested=bool(requests), asked=asked)
@@ -107,7 +105,9 @@ def _refresh(now: float, *, asked: str) -> dict:
         stats, totals = refresh_runs.rebuild(now)
         RebuildRequest.objects.filter(pk__in=requests).delete()
         reference = now
+        received = EventKey.objects.aggregate(latest=Max("received_at"))["latest"]
     else:
+        received = _received_until(state)
         stats, totals = refresh_runs.increment(state, now)
         reference = state.reference
     BehaviourCountState.objects.update_or_create(
@@ -120,4 +120,11 @@ def _refresh(now: float, *, asked: str) -> dict:
             "baskets": totals,
         },
     )
-    return {"mode": f"full ({reason})" if reason else "increment", **stats}
+    return {"mode": f"full ({reason})" if reason else "increment", **stats}, received
+
+
+def _received_until(state: BehaviourCountState) -> dt.datetime | None:
+    """The last refresh's events_until, or when the latest new event was received."""
+    last = BehaviourRefresh.objects.filter(state=BehaviourRefresh.State.SUCCEEDED).first()
+    times = (refresh_lines.new_events_received(state), last and last.events_until)
+    return max(filter(None, times), default=None)

@@ -38,6 +38,7 @@ SELECT {LINE}, NOT pg_visible_in_snapshot(k.xact, {PREV}) FROM behaviour_event e
 JOIN behaviour_eventkey k ON k.event_id = e.event_id
 WHERE e.kind = ANY(%(view_kinds)s) AND e.visitor = ANY(%(visitors)s)
 """
+NEW_KEYS_RECEIVED_SQL = f"SELECT max(k.received_at) FROM behaviour_eventkey k WHERE {NEW_KEY}"
 NEW_KEYS_EXIST_SQL = f"SELECT EXISTS (SELECT 1 FROM behaviour_eventkey k WHERE {NEW_KEY})"
 
 
@@ -50,6 +51,13 @@ def snapshot_current() -> str:
 def new_events_exist(state: BehaviourCountState) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(NEW_KEYS_EXIST_SQL, {"prev": state.snapshot})
+        return cursor.fetchone()[0]
+
+
+def new_events_received(state: BehaviourCountState) -> dt.datetime | None:
+    """When the latest of the events new since the state was received (None: none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(NEW_KEYS_RECEIVED_SQL, {"prev": state.snapshot})
         return cursor.fetchone()[0]
 
 

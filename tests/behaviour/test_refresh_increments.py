@@ -15,6 +15,7 @@ from django.utils import timezone
 from behaviour.models import (
     BehaviourCountState,
     BehaviourRefresh,
+    EventKey,
     ItemAssociation,
     ItemCount,
     PairCount,
@@ -186,6 +187,8 @@ def test_an_order_completed_after_a_refresh_pairs_its_new_line_with_the_earlier_
     refresh = behaviour_refresh()
 
     assert refresh.stats["mode"] == "increment"
+    latest = EventKey.objects.order_by("-received_at").first().received_at
+    assert refresh.events_until == latest  # the admin's "events received up to here"
     pairs = kept_pairs(BehaviourCountState.objects.get().counted_at)
     ids = world.ids
     assert {(a, b) for kind, a, b in pairs} == {
