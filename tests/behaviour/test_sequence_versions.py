@@ -6,6 +6,8 @@ from django.db import IntegrityError, transaction
 
 from behaviour.ml.sequence.config import SequenceConfig
 from behaviour.models import SequenceModelVersion, SequenceTrainingJob
+from behaviour.selectors.recommendations import recommended_for_visitor
+from behaviour.services.ingest import events_record
 from behaviour.services.sequence import (
     SequenceVersionError,
     sequence_training_cancel,
@@ -14,6 +16,10 @@ from behaviour.services.sequence import (
     sequence_version_rollback,
 )
 from behaviour.services.sequence.versions import ERROR_CANCELLED, ERROR_NO_PREVIOUS
+from similarity.selectors import SimilarQuery
+from tests.catalog.factories import product
+
+from .factories import event
 
 pytestmark = pytest.mark.django_db
 Status = SequenceModelVersion.Status
@@ -84,3 +90,17 @@ def test_cancelling_a_queued_training_fails_its_version():
 
     assert (job.state, job.error) == (SequenceTrainingJob.State.CANCELLED, ERROR_CANCELLED)
     assert statuses(job.version) == [Status.FAILED]
+
+
+def test_an_active_version_whose_files_are_gone_serves_without_the_sequence_signal(caplog):
+    product(sku="A"), product(sku="B")
+    events_record(items=[event("A", "someone")])
+    lost = version()
+    lost.artifact_path, lost.vectors_path = "/nonexistent/model.npz", "/nonexistent/vectors.npz"
+    lost.save(update_fields=["artifact_path", "vectors_path"])
+    sequence_version_activate(version=lost)
+
+    result = recommended_for_visitor(visitor_id="someone", query=SimilarQuery(k=1))
+
+    assert [item.product.sku for item in result.items] == ["B"]
+    assert f"sequence version {lost.pk} cannot serve" in caplog.text

@@ -85,7 +85,7 @@ def _personal(history, model, product_filter, k, seen: set[int], repeat: bool) -
     n = k * CANDIDATES_PER_SLOT
     found = {
         "sequence": sequence_signal(history, model, exclude=seen, n=n),
-        "cooccurrence": signal_sources.cooccurrence(history, exclude=seen),
+        "cooccurrence": signal_sources.cooccurrence(history, exclude=seen).best(n),
         "content": signal_sources.content(history, product_filter=product_filter, n=n),
     }
     if repeat:

@@ -6,6 +6,7 @@ services.sequence) are loaded once per process and kept until another version is
 indexed query per request tells which version that is.
 """
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -31,9 +32,12 @@ class ServingModel:
     weights: dict[str, float] | None  # the version's tuned fusion weights, if it has them
 
 
+logger = logging.getLogger(__name__)
+
 MODELS_KEPT = 2  # the active version and an A/B test's candidate
 _lock = threading.Lock()
 _loaded: dict[int, ServingModel] = {}  # oldest first
+_broken: set[int] = set()  # versions whose files could not be read (logged once)
 
 
 def serving_model(*, version: SequenceModelVersion | None = None) -> ServingModel | None:
@@ -45,10 +49,20 @@ def serving_model(*, version: SequenceModelVersion | None = None) -> ServingMode
     if version is None or not version.vectors_path:
         return None
     with _lock:
+        if version.pk in _broken:
+            return None
         if version.pk not in _loaded:
-            _loaded[version.pk] = _load(
-                version.pk, version.artifact_path, version.vectors_path, version.metrics
-            )
+            try:
+                loaded = _load(
+                    version.pk, version.artifact_path, version.vectors_path, version.metrics
+                )
+            except (OSError, ValueError, KeyError) as exc:
+                # A lost or foreign file must not take the recommendations down: they are
+                # served without the sequence signal, and the log says why.
+                logger.error("sequence version %s cannot serve: %s", version.pk, exc)
+                _broken.add(version.pk)
+                return None
+            _loaded[version.pk] = loaded
             while len(_loaded) > MODELS_KEPT:
                 _loaded.pop(next(iter(_loaded)))
         return _loaded[version.pk]

@@ -41,6 +41,14 @@ class Signal:
         if value > 0 and (candidate not in self.because or value > before):
             self.because[candidate] = source
 
+    def best(self, n: int) -> "Signal":
+        """Its n best candidates (ties by id): what reaches the fusion's filter check."""
+        kept = sorted(self.scores, key=lambda pid: (-self.scores[pid], pid))[:n]
+        return Signal(
+            {pid: self.scores[pid] for pid in kept},
+            {pid: self.because[pid] for pid in kept if pid in self.because},
+        )
+
 
 def strongest(history: VisitorHistory, n: int = SOURCES) -> dict[int, float]:
     ranked = sorted(history.weights.items(), key=lambda item: (-item[1], item[0]))
@@ -80,11 +88,18 @@ def content(history: VisitorHistory, *, product_filter: ProductFilter, n: int) -
     norm = float(np.linalg.norm(profile))
     if norm < 1e-6:
         return Signal()
+    # Without narrowing filters the plain index walk is cheaper than a filtered one: ask for as
+    # many more as the filter excludes and leave the check to the fusion's one filter query.
+    narrowing = product_filter.is_narrowing
     neighbours = vector_store.nearest_products(
         version=version,
         vector=profile / norm,
-        k=n,
-        allowed=catalog_selectors.products_matching(product_filter=product_filter),
+        k=n if narrowing else n + len(product_filter.exclude_ids),
+        allowed=(
+            catalog_selectors.products_matching(product_filter=product_filter)
+            if narrowing
+            else None
+        ),
     )
     # The likeliest "because": the visitor's most telling product that has a vector.
     anchor = next(pid for pid in sources if pid in vectors)
