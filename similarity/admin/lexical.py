@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from ..ml.lexical import IDF_DRIFT_SHARE
+from ..ml.lexical import FIELDS, IDF_DRIFT_SHARE
 from ..models import LexicalIndex
 
 
@@ -27,7 +27,8 @@ class LexicalIndexAdmin(admin.ModelAdmin):
     @admin.display(description="field weights")
     def field_weights(self, obj: LexicalIndex) -> str:
         weights = (obj.config or {}).get("fields", {})
-        return format_html_join(", ", "{} {}", ((k, f"{v:g}") for k, v in weights.items()))
+        shown = ((name, f"{weights[name]:g}") for name in FIELDS if name in weights)
+        return format_html_join(", ", "{} {}", shown)
 
     @admin.display(description="tuned by")
     def tuned_by(self, obj: LexicalIndex) -> str:

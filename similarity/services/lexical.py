@@ -24,7 +24,7 @@ from .catalogue_changes import LEXICAL_REBUILD_TASK, similar_lists_stale
 from .lexical_records import product_record, product_text, record_sha, records_as_columns
 
 logger = logging.getLogger(__name__)
-WRITE_BATCH = 5_000  # rows vectorised and written at a time: bounds memory at any catalogue size
+WRITE_BATCH = lexical.COUNT_BATCH  # products vectorised and written at a time
 
 __all__ = ["lexical_index_rebuild", "product_text", "product_texts_refresh"]
 
@@ -39,11 +39,18 @@ def lexical_index_rebuild(*, tune: bool = False) -> LexicalIndex:
     records = [product_record(item) for item in facts]
     columns = records_as_columns(records)
     config, tuning_json = _weights(columns, tune=tune)
-    idf = lexical.catalogue_idf(columns, config)
+    batches = lexical.catalogue_counts(columns, config, batch=WRITE_BATCH)
+    idf = lexical.idf_of_batches(batches)
     index = LexicalIndex.objects.create(
         documents=idf.documents, idf=idf.as_json(), config=config.as_json(), tuning=tuning_json
     )
-    _store(index, idf, config, [item.product_id for item in facts], records)
+    ids = [item.product_id for item in facts]
+    for number, counts in enumerate(batches):
+        rows = slice(number * WRITE_BATCH, (number + 1) * WRITE_BATCH)
+        vectors = lexical.combine(
+            lexical.field_vectors(counts, idf, config), config.fields, catalogue=True
+        )
+        _write(index, ids[rows], vectors, records[rows])
     with transaction.atomic():
         LexicalIndex.objects.filter(is_current=True).update(is_current=False)
         LexicalIndex.objects.filter(pk=index.pk).update(is_current=True)
@@ -63,16 +70,13 @@ def _weights(columns: lexical.Columns, *, tune: bool) -> tuple[lexical.LexicalCo
     return result.config, result.as_json()
 
 
-def _store(index, idf, config, product_ids: list[int], records: list[dict]) -> None:
-    for start in range(0, len(records), WRITE_BATCH):
-        batch = records[start : start + WRITE_BATCH]
-        matrix = lexical.vectorise_columns(records_as_columns(batch), idf, config)
-        vector_store.product_texts_upsert(
-            index=index,
-            product_ids=product_ids[start : start + WRITE_BATCH],
-            vectors=lexical.rows_as_dicts(matrix),
-            shas=[record_sha(record) for record in batch],
-        )
+def _write(index, product_ids: list[int], vectors, records: list[dict]) -> None:
+    vector_store.product_texts_upsert(
+        index=index,
+        product_ids=product_ids,
+        vectors=lexical.rows_as_dicts(vectors),
+        shas=[record_sha(record) for record in records],
+    )
 
 
 def product_texts_refresh(*, product_ids: list[int]) -> int:
@@ -96,7 +100,13 @@ def product_texts_refresh(*, product_ids: list[int]) -> int:
     gone = [pid for pid in stored if pid not in records]
     if changed:
         idf, config = lexical.IdfTable.from_json(index.idf), _config(index)
-        _store(index, idf, config, changed, [records[pid] for pid in changed])
+        for start in range(0, len(changed), WRITE_BATCH):
+            ids = changed[start : start + WRITE_BATCH]
+            batch = [records[pid] for pid in ids]
+            vectors = lexical.vectorise_columns(
+                records_as_columns(batch), idf, config, catalogue=True
+            )
+            _write(index, ids, vectors, batch)
     ProductText.objects.filter(lexical_index=index, product_id__in=gone).delete()
     _count_drift(index, len(changed) + len(gone))
     similar_lists_stale(product_ids=product_ids)

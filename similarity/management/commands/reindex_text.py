@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from similarity.ml.lexical import FIELDS
 from similarity.services.lexical import lexical_index_rebuild
 
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         weights = index.config.get("fields", {})
         self.stdout.write(f"Lexical index #{index.pk}: {index.documents} products.")
         self.stdout.write(
-            "Field weights: " + ", ".join(f"{name} {value:g}" for name, value in weights.items())
+            "Field weights: "
+            + ", ".join(f"{name} {weights[name]:g}" for name in FIELDS if name in weights)
         )
         self.stdout.write(f"Weights: {index.tuning.get('note', 'carried over')}.")

@@ -7,16 +7,16 @@ L2-normalised, so the cosine of two is their dot product; PostgreSQL stores them
 `sparsevec` and ranks them with `<=>`.
 """
 
-from .config import FieldWeights, LexicalConfig
+from .config import FieldWeights, LexicalConfig, TuningResult
 from .fields import (
-    FIELDS,
-    MAX_NONZERO,
+    COUNT_BATCH,
     Columns,
+    catalogue_counts,
     catalogue_idf,
-    combine,
     field_counts,
     field_vectors,
     fit_catalogue_idf,
+    idf_of_batches,
     rows_as_dicts,
     vectorise_columns,
     vectorise_record,
@@ -24,22 +24,27 @@ from .fields import (
 from .hashing import DIMENSIONS
 from .idf import IDF_DRIFT_SHARE, IdfTable, idf_needs_refit
 from .text import WORD_RE, model_numbers, normalise, normalise_many
+from .weighting import FIELDS, MAX_NONZERO, combine
 
 __all__ = [
+    "COUNT_BATCH",
     "DIMENSIONS",
     "FIELDS",
     "IDF_DRIFT_SHARE",
     "MAX_NONZERO",
     "WORD_RE",
     "Columns",
+    "catalogue_counts",
     "catalogue_idf",
     "FieldWeights",
     "IdfTable",
     "LexicalConfig",
+    "TuningResult",
     "combine",
     "field_counts",
     "field_vectors",
     "fit_catalogue_idf",
+    "idf_of_batches",
     "idf_needs_refit",
     "model_numbers",
     "normalise",

@@ -14,21 +14,20 @@ import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
-from .config import FieldWeights, LexicalConfig
-from .hashing import DIMENSIONS, FAMILIES, family_counts
+from .config import LexicalConfig
+from .hashing import FAMILIES, family_counts
 from .idf import IdfTable, fit_idf
 from .text import normalise_many
+from .weighting import FIELDS, combine
 
-MAX_NONZERO = 1000  # pgvector's HNSW index on sparsevec accepts at most 1,000 non-zeros
-FIELDS = ("title", "brand", "model", "category", "description")
 # Char n-grams of prose cost the most to count and mostly repeat its words; codes and words
 # carry a description's evidence.
 FIELD_FAMILIES = {
     "title": FAMILIES,
     "brand": ("ngram", "word"),
-    "model": ("ngram", "model"),
+    "model": ("ngram", "model", "code"),
     "category": ("ngram", "word"),
-    "description": ("word", "model"),
+    "description": ("word", "model", "code"),
 }
 DESCRIPTION_CHARS = 600  # the opening names the product and its codes; the rest is prose
 
@@ -60,16 +59,34 @@ def fit_catalogue_idf(counts: dict[tuple[str, str], sparse.csr_matrix]) -> IdfTa
     return fit_idf(list(counts.values()))
 
 
-def catalogue_idf(columns: Columns, config: LexicalConfig, *, batch: int = 20_000) -> IdfTable:
-    """`fit_catalogue_idf` counted `batch` products at a time, so memory stays bounded."""
-    total = IdfTable()
+COUNT_BATCH = 20_000  # products counted at a time: bounds the temporary arrays of one pass
+
+
+def catalogue_counts(columns: Columns, config: LexicalConfig, *, batch: int = COUNT_BATCH):
+    """`field_counts` of every `batch` consecutive products: counted once, then used both to fit
+    the IDF and to weigh the vectors (counting is most of a build's time)."""
     size = len(next(iter(columns.values()), []))
-    for start in range(0, size, batch):
-        part = {name: texts[start : start + batch] for name, texts in columns.items()}
-        table = fit_catalogue_idf(field_counts(part, config))
+    return [
+        field_counts(
+            {name: texts[start : start + batch] for name, texts in columns.items()}, config
+        )
+        for start in range(0, size, batch)
+    ]
+
+
+def idf_of_batches(batches: list[dict]) -> IdfTable:
+    """The catalogue's IDF from the `catalogue_counts` of all its batches."""
+    total = IdfTable()
+    for counts in batches:
+        table = fit_catalogue_idf(counts)
         total.documents += table.documents
         total.frequencies += table.frequencies
     return total
+
+
+def catalogue_idf(columns: Columns, config: LexicalConfig, *, batch: int = COUNT_BATCH):
+    """The IDF of a whole catalogue, counted `batch` products at a time."""
+    return idf_of_batches(catalogue_counts(columns, config, batch=batch))
 
 
 def field_vectors(counts, idf: IdfTable, config: LexicalConfig) -> dict[str, sparse.csr_matrix]:
@@ -90,39 +107,12 @@ def field_vectors(counts, idf: IdfTable, config: LexicalConfig) -> dict[str, spa
     return {name: normalize(matrix.tocsr(), copy=False) for name, matrix in by_field.items()}
 
 
-def combine(vectors: dict[str, sparse.csr_matrix], weights: FieldWeights) -> sparse.csr_matrix:
-    """float32 CSR (rows, DIMENSIONS): the weighted sum of field vectors, at most MAX_NONZERO
-    non-zeros per row (the largest kept), L2-normalised; a row with no features stays empty."""
-    total = None
-    for name, matrix in vectors.items():
-        weight = getattr(weights, name)
-        if weight:
-            total = matrix * np.float32(weight) if total is None else total + matrix * weight
-    if total is None:
-        rows = next(iter(vectors.values())).shape[0] if vectors else 0
-        return sparse.csr_matrix((rows, DIMENSIONS), dtype=np.float32)
-    total = _cap_nonzeros(total.tocsr().astype(np.float32))
-    return normalize(total, copy=False)
-
-
-def _cap_nonzeros(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
-    matrix.sum_duplicates()
-    long_rows = np.flatnonzero(np.diff(matrix.indptr) > MAX_NONZERO)
-    if not len(long_rows):
-        return matrix
-    for row in long_rows:  # rare: only rows with very long text get here
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        values = matrix.data[start:end]
-        smallest = np.argsort(-np.abs(values), kind="stable")[MAX_NONZERO:]
-        values[smallest] = 0.0
-    matrix.eliminate_zeros()
-    return matrix
-
-
-def vectorise_columns(columns: Columns, idf: IdfTable, config: LexicalConfig) -> sparse.csr_matrix:
+def vectorise_columns(
+    columns: Columns, idf: IdfTable, config: LexicalConfig, *, catalogue: bool = False
+) -> sparse.csr_matrix:
     """The lexical vectors of many products (or queries): see `combine` for the shape."""
     counts = field_counts(columns, config)
-    return combine(field_vectors(counts, idf, config), config.fields)
+    return combine(field_vectors(counts, idf, config), config.fields, catalogue=catalogue)
 
 
 def vectorise_record(

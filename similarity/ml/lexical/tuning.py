@@ -10,20 +10,13 @@ may still send it, and it then meets the words of the product's other fields.
 """
 
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 import numpy as np
 
+from .config import FieldWeights, LexicalConfig, TuningResult
 from .corruption import field_share, pseudo_queries, targets_in_sample
-from .fields import (
-    Columns,
-    FieldWeights,
-    LexicalConfig,
-    combine,
-    field_counts,
-    field_vectors,
-    fit_catalogue_idf,
-)
+from .fields import Columns, combine, field_counts, field_vectors, fit_catalogue_idf
 
 MIN_PRODUCTS = 200  # below this a sample of pseudo-queries is too noisy to move any weight
 CATALOGUE_SAMPLE = 20_000  # products the pseudo-queries search among
@@ -38,26 +31,6 @@ ROUNDS = 2  # a second pass lets a weight move after the others did; a third nev
 SEED = 19
 
 
-@dataclass
-class TuningResult:
-    """The tuned configuration and the evidence for it (stored with the lexical index)."""
-
-    config: LexicalConfig
-    method: str  # "pseudo-queries", "pairs" or "default"
-    note: str
-    products: int = 0
-    queries: int = 0
-    mrr_default: float | None = None
-    mrr_tuned: float | None = None
-    field_share: dict[str, float] = field(default_factory=dict)
-    trials: list[dict] = field(default_factory=list)
-
-    def as_json(self) -> dict:
-        data = asdict(self)
-        data["config"] = self.config.as_json()
-        return data
-
-
 def tune(
     columns: Columns,
     *,
@@ -70,14 +43,15 @@ def tune(
     With `pairs` (query columns, the catalogue row each query matches) the shop's own matched
     records replace the pseudo-queries. Deterministic for a given `seed`.
     """
-    base = base or LexicalConfig()
     products = len(next(iter(columns.values()), []))
     share = field_share(columns, products)
+    base = _unused_prose_off(base or LexicalConfig(), share)
     if products < MIN_PRODUCTS and pairs is None:
         note = f"{products} products: fewer than {MIN_PRODUCTS}, the default weights apply"
         return TuningResult(base, "default", note, products, field_share=share)
     rng = random.Random(seed)
-    rows = sorted(rng.sample(range(products), min(products, CATALOGUE_SAMPLE)))
+    rows = set(rng.sample(range(products), min(products, CATALOGUE_SAMPLE)))
+    rows = sorted(rows | ({int(t) for t in pairs[1]} if pairs is not None else set()))
     catalogue = {name: [texts[i] for i in rows] for name, texts in columns.items()}
     if pairs is None:
         catalogue, queries, targets = pseudo_queries(catalogue, share, rng)
@@ -102,6 +76,15 @@ def tune(
     )
 
 
+def _unused_prose_off(base: LexicalConfig, share: dict[str, float]) -> LexicalConfig:
+    """A catalogue (almost) without descriptions gives them no weight: a query's description is
+    prose, whose words would only meet titles by chance. Brand and model number keep theirs:
+    they are names, which titles repeat."""
+    if share.get("description", 0.0) >= MIN_FIELD_SHARE:
+        return base
+    return base.with_fields(description=0.0)
+
+
 class _Trial:
     """Field vectors counted once; each weighting only recombines and scores them."""
 
@@ -113,7 +96,9 @@ class _Trial:
         self.targets = targets
 
     def mrr(self, weights: FieldWeights) -> float:
-        scores = (combine(self.queries, weights) @ combine(self.catalogue, weights).T).toarray()
+        scores = (
+            combine(self.queries, weights) @ combine(self.catalogue, weights, catalogue=True).T
+        ).toarray()
         found = self.targets >= 0
         rows = np.flatnonzero(found)
         own = scores[rows, self.targets[found]]

@@ -197,3 +197,29 @@ def test_buckets_agree_across_processes(hash_seed):
         {"title": "Sony WH-1000XM4 Black"}, lexical.IdfTable(), lexical.LexicalConfig()
     )
     assert output.strip() == str(sorted(here))
+
+
+@pytest.mark.parametrize(
+    ("texts", "counts"),
+    [
+        ([""], [0]),
+        (["a"], [1]),  # " a " is one 3-gram
+        (["abcd"], [9]),  # " abcd ": four 3-grams, three 4-grams, two 5-grams
+        (["ab", "", "abcd"], [3, 0, 9]),  # no n-gram spans two texts
+    ],
+)
+def test_char_ngrams_are_counted_per_text(texts, counts):
+    from similarity.ml.lexical.hashing import char_ngram_counts
+
+    matrix = char_ngram_counts(texts)
+
+    assert matrix.sum(axis=1).A1.tolist() == counts
+
+
+def test_char_ngram_buckets_do_not_depend_on_the_neighbouring_texts():
+    from similarity.ml.lexical.hashing import char_ngram_counts
+
+    alone = char_ngram_counts(["sony wh-1000xm4"])
+    among = char_ngram_counts(["bose", "sony wh-1000xm4", "x"])[1]
+
+    assert (alone != among).nnz == 0
