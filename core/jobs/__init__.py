@@ -5,15 +5,20 @@ one lifecycle, one progress writer, one cancel path, one live admin page.
   cancel     an admin's cancel request, the worker's flag check, JobCancelled
   progress   ProgressWriter (write every N units, then check the flag), live_state
   lifecycle  JobLifecycle: claim (bounded attempts), run, end, time out
-  tasks      JobTask: Celery time limits end the row
+  heartbeat  the running job's proof of life; every beat and end checks the claim (ClaimLost)
+  holders    who holds a job: silence, a live holder, the admin's heartbeat line and warning
+  reaper     requeues silent jobs once (beat; manage.py reap_jobs)
+  tasks      JobTask: Celery time limits end the row; a lost claim stops quietly; the reaper task
   admin      LiveJobAdminMixin: the live page, its JSON progress view, Cancel button and action
 """
 
 from .cancel import JobCancelled, is_cancel_requested, request_cancel
+from .heartbeat import ClaimLost
 from .lifecycle import JobLifecycle, job_end
 from .progress import ProgressWriter, live_state
 
 __all__ = [
+    "ClaimLost",
     "JobCancelled",
     "JobLifecycle",
     "ProgressWriter",

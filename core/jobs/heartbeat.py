@@ -46,6 +46,14 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def heartbeat_claimed(job: JobRow) -> list[str]:
+    """Set the heartbeat of a job this process has just claimed (its first: the reaper times the
+    job's silence from here) and return the fields to save with the claim."""
+    job.heartbeat_at, job.heartbeat_worker = timezone.now(), worker_name()[:200]
+    job.heartbeat_phase = "claimed"
+    return ["heartbeat_at", "heartbeat_worker", "heartbeat_phase"]
+
+
 class Heartbeat:
     """The heartbeat of one claim (a job row at one attempt), shared by the job's progress
     writes and its timer thread (Heartbeat.of)."""

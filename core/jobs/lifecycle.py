@@ -16,19 +16,11 @@ from django.utils import timezone
 
 from ..outages import DATABASE_OUTAGE
 from .cancel import JobCancelled
-from .heartbeat import ClaimLost, heartbeat_timer, worker_name
+from .heartbeat import ClaimLost, heartbeat_claimed, heartbeat_timer
 from .holders import held_elsewhere
 from .protocol import J
 
 ERROR_MAX_CHARS = 5000  # an exception's text can be huge (a whole SQL statement); the start says it
-CLAIM_FIELDS = (
-    "attempts",
-    "state",
-    "started_at",
-    "heartbeat_at",
-    "heartbeat_worker",
-    "heartbeat_phase",
-)
 
 
 def job_end(job: J, *, state: str, error: str = "", fields: Iterable[str] = ()) -> J:
@@ -121,10 +113,7 @@ class JobLifecycle(Generic[J]):
             job.attempts += 1
             job.state = self.model.State.RUNNING
             job.started_at = job.started_at or timezone.now()
-            # The claim is the first heartbeat: the reaper times the job's silence from here.
-            job.heartbeat_at, job.heartbeat_worker = timezone.now(), worker_name()[:200]
-            job.heartbeat_phase = "claimed"
-            job.save(update_fields=[*CLAIM_FIELDS])
+            job.save(update_fields=["attempts", "state", "started_at", *heartbeat_claimed(job)])
         return job
 
     def run(self, job: J, work: Callable[[J], object]) -> J:

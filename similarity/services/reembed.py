@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.jobs import JobCancelled, ProgressWriter
+from core.jobs.heartbeat import heartbeat_claimed
 from core.tasks import enqueue_on_commit
 
 from ..models import Job, ModelVersion
@@ -45,7 +46,7 @@ def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
                 started_at=timezone.now(),
             )
         job.attempts += 1
-        job.save(update_fields=["attempts"])
+        job.save(update_fields=["attempts", *heartbeat_claimed(job)])  # the reaper's clock
     return job
 
 

@@ -7,6 +7,7 @@ others (the same function the beat task runs), so each test waits only for the s
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from catalog.models import ImportJob, Product, ProductImage
 from catalog.services import import_job_create
 from core.jobs.reaper import jobs_reap
 from similarity.models import ImageEmbedding, Job, ProductEmbedding
+from similarity.services import model_version_create
 from similarity.services.reembed import reembed_request
 from tests.catalog.factories import csv_bytes, shape_catalogue, write
 
@@ -103,6 +105,7 @@ def test_a_killed_whole_worker_import_is_requeued_by_beat_and_imports_each_row_o
     wait_until((hold / "held").exists, timeout=60, worker=first, what="import at row 2")
 
     kill_whole_worker(first)
+    killed_at = time.monotonic()
     second = fault_worker("default", env=FAST_HEARTBEATS)
     beat = start_beat(tmp_path, settings, env={**FAST_HEARTBEATS, "PRODSIM_JOB_REAPER_S": "1"})
     try:
@@ -115,6 +118,58 @@ def test_a_killed_whole_worker_import_is_requeued_by_beat_and_imports_each_row_o
     assert (job.created_count, job.unchanged_count) == (2, 1)  # row 1 was committed before
     assert sorted(Product.objects.values_list("sku", flat=True)) == ["A-1", "A-2", "A-3"]
     assert f"reaper: catalog.ImportJob {job.pk}: running" in second.output()
+    print(f"import recovered {time.monotonic() - killed_at:.1f} s after the kill (beat 1 s)")
+
+
+TINY_TRAINING = {
+    "backbone": "small_cnn",
+    "weights": "none",
+    "input_size": 32,
+    "embedding_dim": 8,
+    "epochs": 8,  # enough epochs that the kill lands between two of them
+    "label_source": "group",
+    "labels_per_batch": 4,
+    "images_per_label": 2,
+}
+
+
+def epochs_logged(worker: Worker) -> list[int]:
+    """The epochs a worker finished, from its log ("epoch 3/8 loss ...")."""
+    return [int(n) for n in re.findall(r"epoch (\d+)/\d+ loss", worker.output())]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_whole_worker_training_resumes_from_its_last_epoch_checkpoint(
+    tmp_path, fault_worker, fast_reaper, settings
+):
+    # Checkpoints are per version id, which a fresh test database repeats: keep them private.
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"  # the workers get it too
+    shape_catalogue(groups_per_shape=2, colours=3)
+    first = fault_worker("ml", env=FAST_HEARTBEATS)
+    version = model_version_create(auto_activate=False, **TINY_TRAINING)
+    job = version.jobs.get()
+
+    def an_epoch_done() -> bool:
+        job.refresh_from_db()
+        return job.progress.get("epoch", 0) >= 1
+
+    wait_until(an_epoch_done, timeout=120, worker=first, what="a first epoch checkpointed")
+    kill_whole_worker(first)
+    killed_at = time.monotonic()
+    second = fault_worker("ml", env=FAST_HEARTBEATS)
+    reap_until_requeued()
+    wait_until(lambda: finished(job), timeout=180, worker=second, what="training finished")
+
+    before, after = epochs_logged(first), epochs_logged(second)
+    assert (job.state, job.attempts, job.error) == ("succeeded", 2, "")
+    assert before and after[0] > 1  # resumed, not restarted
+    assert before[-1] < after[0] <= before[-1] + 2  # the epoch in flight, at most, is redone
+    # Then each epoch once, up to the last or to early stopping.
+    assert after == list(range(after[0], after[-1] + 1))
+    version.refresh_from_db()
+    assert version.status == "ready"
+    assert ImageEmbedding.objects.filter(model_version=version).count() == 24
+    print(f"training: epochs {before} then {after}; {time.monotonic() - killed_at:.1f} s")
 
 
 def start_beat(tmp_path, settings, *, env: dict) -> subprocess.Popen:
