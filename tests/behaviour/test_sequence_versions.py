@@ -104,3 +104,11 @@ def test_an_active_version_whose_files_are_gone_serves_without_the_sequence_sign
 
     assert [item.product.sku for item in result.items] == ["B"]
     assert f"sequence version {lost.pk} cannot serve" in caplog.text
+
+
+def test_the_training_task_a_start_names_is_registered_on_the_ml_queue(settings):
+    from behaviour.services.sequence.versions import TRAINING_TASK
+    from core.tasks import _registered_task
+
+    assert _registered_task(TRAINING_TASK).name == TRAINING_TASK
+    assert settings.CELERY_TASK_ROUTES[TRAINING_TASK] == {"queue": "ml"}

@@ -71,8 +71,13 @@ def recommended_for_history(
             found += trending_candidates(product_filter, query.k - len(found), _taken(found))
     if len(found) < query.k:
         found += newest(product_filter, query.k - len(found), _taken(found))
+    # One query for the listed products and the history products their reasons name.
+    named = {pid for c in found for pid in c.evidence.get("because", {}).values()}
+    products = catalog_selectors.products_by_ids(
+        ids=sorted(_taken(found) | named), with_images=query.with_images
+    )
     items = merchandising.apply_pins(
-        _items(found, rules, query),
+        _items(explained(found, history, products), products, rules, query),
         rules,
         allowed=lambda: catalog_selectors.products_matching(product_filter=product_filter),
         k=query.k,
@@ -93,7 +98,7 @@ def _personal(history, model, product_filter, k, seen: set[int], repeat: bool) -
     ids = {pid for signal in found.values() for pid in signal.scores}
     allowed = _allowed(product_filter, ids)
     weights = (model.weights if model is not None else None) or DEFAULT_WEIGHTS
-    return explained(fuse(found, weights, allowed, k), history)
+    return fuse(found, weights, allowed, k)
 
 
 def _allowed(product_filter, ids: set[int]) -> set[int]:
@@ -107,11 +112,8 @@ def _taken(found: list[Candidate]) -> set[int]:
     return {c.product_id for c in found}
 
 
-def _items(found: list[Candidate], rules, query: SimilarQuery) -> list[BehaviourItem]:
+def _items(found: list[Candidate], products: dict, rules, query) -> list[BehaviourItem]:
     """Candidates as items with their products; boosts and buries reorder within a tier."""
-    products = catalog_selectors.products_by_ids(
-        ids=[c.product_id for c in found], with_images=query.with_images
-    )
     items = [
         BehaviourItem(products[c.product_id], c.score, c.tier, c.why, c.evidence)
         for c in found

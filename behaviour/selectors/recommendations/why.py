@@ -1,9 +1,8 @@
 """The sentence under a personal recommendation: "Because you bought X and viewed Y"."""
 
-from catalog import selectors as catalog_selectors
-
 from ...models import Event
 from ..tiers import Candidate
+from .fusion import TIER_PERSONAL
 from .history import VisitorHistory
 
 WHY_REPEAT = "You bought this before"
@@ -18,12 +17,13 @@ VERBS = (  # the strongest kind a product was seen with names what the visitor d
 )
 
 
-def explained(found: list[Candidate], history: VisitorHistory) -> list[Candidate]:
-    """The candidates with their why-hint and `because` as SKUs (the history products' ids are
-    internal); one query for all the history products named."""
-    named = {pid for c in found for pid in c.evidence.get("because", {}).values()}
-    products = catalog_selectors.products_by_ids(ids=sorted(named), with_images=False)
-    return [_explain(candidate, history, products) for candidate in found]
+def explained(found: list[Candidate], history: VisitorHistory, products: dict) -> list[Candidate]:
+    """The personal candidates with their why-hint and `because` as SKUs (the history products'
+    ids are internal); `products`: id → Product, holding every history product named."""
+    return [
+        _explain(candidate, history, products) if candidate.tier == TIER_PERSONAL else candidate
+        for candidate in found
+    ]
 
 
 def _explain(candidate: Candidate, history: VisitorHistory, products: dict) -> Candidate:
