@@ -113,3 +113,18 @@ def test_a_second_version_activates_only_when_it_beats_the_active_one(trained, s
     assert second.status == "ready"
     assert second.metrics["recall"] <= second.metrics["active_recall"]
     assert SequenceModelVersion.objects.get(status="active").pk == trained.version_id
+
+
+def test_a_training_without_events_fails_with_the_reason_and_fails_its_version(settings, tmp_path):
+    from behaviour.services.sequence.training import ERROR_NO_EVENTS
+
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    job = sequence_training_start(config=TINY, enqueue=False)
+
+    job = sequence_training_job_run(job_id=job.pk)
+
+    assert (job.state, job.error) == (
+        SequenceTrainingJob.State.FAILED,
+        f"ValueError: {ERROR_NO_EVENTS}",
+    )
+    assert SequenceModelVersion.objects.get(pk=job.version_id).status == "failed"
