@@ -150,3 +150,21 @@ def test_heartbeats_of_one_claim_are_shared_while_its_timer_runs(settings):
     with heartbeat_timer(job) as heartbeat:
         assert Heartbeat.of(job) is heartbeat
     assert Heartbeat.of(job) is not heartbeat
+
+
+def test_the_job_page_shows_the_heartbeat_and_the_warning_only_for_a_silent_job(admin_client):
+    from django.urls import reverse
+
+    silent = running(heartbeat_at=timezone.now() - timedelta(seconds=95), heartbeat_worker="vm:1")
+    beating = running(heartbeat_at=timezone.now(), heartbeat_worker="vm:2")
+
+    def page(job) -> str:
+        url = reverse("admin:catalog_importjob_change", args=[job.pk])
+        return admin_client.get(url).content.decode()
+
+    silent_page, beating_page = page(silent), page(beating)
+    assert "Last heartbeat" in silent_page and "worker vm:1, 95 s ago" in silent_page
+    warning = 'data-progress-field="heartbeat_warning">No heartbeat for 95 s: its worker may have'
+    assert warning in silent_page
+    assert "worker vm:2, " in beating_page
+    assert 'data-progress-field="heartbeat_warning" hidden>' in beating_page
