@@ -20,6 +20,7 @@ from .model import SequenceRecommender, export_weights
 from .windows import future_items, window_events
 
 EVAL_BATCH = 256
+NOTHING_TO_LEARN = "no visitor has two events before the validation cut: nothing to learn from"
 
 
 @dataclass
@@ -63,6 +64,7 @@ def train_sequence_model(
     (cancel: returns the best weights so far, stopped="cancelled"). checkpoint_dir: per-epoch
     checkpoints; a run with the same config resumes after the last finished epoch. Seeded by
     config.seed; mixed precision (and tf.distribute under TensorFlow) when a GPU is visible.
+    Raises ValueError(NOTHING_TO_LEARN) when no training visitor has two events.
     """
     keras.utils.set_random_seed(config.seed)
     device, scope = training_device()
@@ -96,6 +98,8 @@ class _Run:
     def __init__(self, model, config, train, valid, checkpoint_dir, device) -> None:
         self.model, self.config, self.device = model, config, device
         events = window_events(train, config.max_len)
+        if not len(events):
+            raise ValueError(NOTHING_TO_LEARN)
         self.items = np.where(events >= 0, train.items[np.maximum(events, 0)], 0)
         self.kinds = np.where(events >= 0, train.kinds[np.maximum(events, 0)], 0)
         self.future = future_items(train, events, config.horizon)  # (W, L, horizon)

@@ -124,3 +124,9 @@ def test_both_models_train_under_mixed_precision_as_on_a_gpu(architecture):
         keras.mixed_precision.set_global_policy("float32")
     assert result.epochs_run == 2 and np.isfinite(result.history[-1]["loss"])
     assert all(w.dtype == np.float32 for w in result.weights.values())
+
+
+def test_histories_too_short_to_learn_from_are_refused_precisely():
+    one_event_each = SequenceData.from_arrays([1, 2], [0, 1], [3, 3], [0, 0], N_ITEMS)
+    with pytest.raises(ValueError, match="nothing to learn from"):
+        train_sequence_model(one_event_each, one_event_each, None, small())
