@@ -76,6 +76,7 @@ PLANS = {
         ],
         ("text_matching.py", []),
         ("fusion_demo.py", ["--per-category", "12"]),
+        ("job_heartbeat.py", []),
     ],
     "full": [
         ("embed_throughput.py", []),
@@ -92,6 +93,7 @@ PLANS = {
         ],
         ("text_matching.py", []),
         ("fusion_demo.py", []),
+        ("job_heartbeat.py", []),
     ],
 }
 
