@@ -12,13 +12,12 @@ product is scored against the same query vector, a missing field lowers no produ
 
 import numpy as np
 from scipy import sparse
-from sklearn.preprocessing import normalize
 
 from .config import LexicalConfig
 from .hashing import FAMILIES, family_counts
 from .idf import IdfTable, fit_idf
 from .text import normalise_many
-from .weighting import FIELDS, combine
+from .weighting import FIELDS, combine, normalise_rows
 
 # Char n-grams of prose cost the most to count and mostly repeat its words; codes and words
 # carry a description's evidence.
@@ -102,9 +101,9 @@ def field_vectors(counts, idf: IdfTable, config: LexicalConfig) -> dict[str, spa
             np.log(part.data, out=part.data)
             part.data += 1.0
         part.data *= weights[part.indices]
-        part = normalize(part, copy=False) * np.float32(config.family_weight(family))
+        part = normalise_rows(part) * np.float32(config.family_weight(family))
         by_field[name] = part if name not in by_field else by_field[name] + part
-    return {name: normalize(matrix.tocsr(), copy=False) for name, matrix in by_field.items()}
+    return {name: normalise_rows(matrix.tocsr()) for name, matrix in by_field.items()}
 
 
 def vectorise_columns(

@@ -26,11 +26,20 @@ class IdfTable:
 
     documents: int = 0
     frequencies: np.ndarray = field(default_factory=lambda: np.zeros(DIMENSIONS, np.int32))
+    _weights: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _weighed_documents: int = field(default=-1, init=False, repr=False, compare=False)
 
     def weights(self) -> np.ndarray:
-        """float32 (DIMENSIONS,) idf of every bucket (unseen buckets get the rarest idf)."""
-        ratio = (1.0 + self.documents) / (1.0 + self.frequencies.astype(np.float64))
-        return (np.log(ratio) + 1.0).astype(np.float32)
+        """float32 (DIMENSIONS,) idf of every bucket (unseen buckets get the rarest idf).
+
+        Kept after the first call (a million logarithms would dominate each query); counts
+        added later must come with a new `documents` total, which drops the kept array.
+        """
+        if self._weights is None or self._weighed_documents != self.documents:
+            ratio = (1.0 + self.documents) / (1.0 + self.frequencies.astype(np.float64))
+            self._weights = (np.log(ratio) + 1.0).astype(np.float32)
+            self._weighed_documents = self.documents
+        return self._weights
 
     def idf(self, index: int) -> float:
         return math.log((1 + self.documents) / (1 + int(self.frequencies[index]))) + 1.0
