@@ -75,6 +75,7 @@ PLANS = {
             for name in OTHER_BACKBONES
         ],
         ("text_matching.py", []),
+        ("lexical_scale.py", ["--sizes", "20000"]),
         ("fusion_demo.py", ["--per-category", "12"]),
         ("job_heartbeat.py", []),
     ],
@@ -92,6 +93,8 @@ PLANS = {
             for name in OTHER_BACKBONES
         ],
         ("text_matching.py", []),
+        ("lexical_scale.py", ["--sizes", "100000,1000000"]),
+        ("lexical_db.py", ["--products", "5000"]),
         ("fusion_demo.py", []),
         ("job_heartbeat.py", []),
     ],
