@@ -149,3 +149,28 @@ def test_reindex_text_command_rebuilds_and_reports_the_weights(catalogue):
         "Field weights: title 1, brand 0.5, model 0.6, category 0.3, description 0.3",
         "Weights: 5 products: fewer than 200, the default weights apply.",
     ]
+
+
+def test_a_product_record_splits_codes_from_other_attributes():
+    from catalog.selectors import ProductFacts
+    from similarity.services.lexical_records import product_record
+
+    facts = ProductFacts(
+        1,
+        "Sony WH-1000XM4",
+        "Sony",
+        "Audio > Headphones",
+        ["wireless"],
+        {"MPN": "WH1000XM4/B", "colour": "black"},
+        "Noise cancelling",
+        349.0,
+        "",
+    )
+
+    assert product_record(facts) == {
+        "title": "Sony WH-1000XM4",
+        "brand": "Sony",
+        "model": "WH1000XM4/B",
+        "category": "Audio Headphones wireless black",
+        "description": "Noise cancelling",
+    }
