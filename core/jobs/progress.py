@@ -52,7 +52,10 @@ class ProgressWriter(Generic[R]):
             raise JobCancelled(message, payload=report)
 
     def cancel_requested(self) -> bool:
-        """The job's flag, read fresh (for code that polls it between its own writes)."""
+        """The job's flag, read fresh (for code that polls it between its own writes, such as
+        training after each batch). Beats first when a beat is due, so that code also stops
+        soon after losing its claim (ClaimLost), before it writes its next checkpoint."""
+        self.heartbeat.beat()
         return is_cancel_requested(self.job)
 
 
