@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.data import KIND_CODES
@@ -38,6 +39,17 @@ MODELS_KEPT = 2  # the active version and an A/B test's candidate
 _lock = threading.Lock()
 _loaded: dict[int, ServingModel] = {}  # oldest first
 _broken: set[int] = set()  # versions whose files could not be read (logged once)
+_blas: ThreadpoolController | None = None  # made on first use: it inspects the loaded libraries
+
+
+def _one_blas_thread():
+    """A web worker answers one request at a time on cores it shares with the other workers and
+    PostgreSQL: on a loaded machine, BLAS threads fighting them for the cores made these small
+    products about a hundred times slower than one thread computing them alone."""
+    global _blas
+    if _blas is None:
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
 
 
 def serving_model(*, version: SequenceModelVersion | None = None) -> ServingModel | None:
@@ -93,7 +105,8 @@ def sequence_signal(
     known = rows >= 0
     if not known.any():
         return Signal()
-    scores = model.vectors @ model.scorer.visitor_vector(rows, kinds)
+    with _one_blas_thread():
+        scores = model.vectors @ model.scorer.visitor_vector(rows, kinds)
     banned = [model.position[pid] for pid in exclude if pid in model.position]
     scores[banned] = -np.inf
     n = min(n, int(np.isfinite(scores).sum()))
