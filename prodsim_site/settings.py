@@ -215,6 +215,7 @@ PRODSIM_JOB_LIFECYCLES = [
     "catalog.services.imports.IMPORTS",
     "similarity.services.jobs.ML_JOBS",
     "behaviour.services.imports.jobs.IMPORTS",
+    "behaviour.services.sequence.training.SEQUENCE_JOBS",
 ]
 CELERY_BEAT_SCHEDULE["jobs-reap"] = {
     "task": "core.jobs.tasks.jobs_reap_task",
