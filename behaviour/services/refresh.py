@@ -7,7 +7,9 @@ re-ranks the lists of the products whose pairs moved: the time follows the new e
 history. A full rebuild recounts everything from the events: when nothing was counted yet, when
 asked (erasure and retention delete events, which no increment can see; the admin), when the
 settings the counts depend on change, and once a day, which moves the reference time forward and
-reaches lists whose products no event touched (a partner deactivated since).
+reaches lists whose products no event touched (a partner deactivated since, or a tie between
+partners whose own counts moved). Increments rank by the raw decayed counts, the scorer the study
+chose; with another scorer every refresh is a full one (its scores move with every n_i).
 
 Either runs in one REPEATABLE READ transaction: every read sees one snapshot, the one recorded
 for the next increment, and a reader sees the old lists or the new ones, never a mix. One refresh
