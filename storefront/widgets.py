@@ -57,6 +57,7 @@ def behaviour_widgets(product, assignment: Assignment) -> list[WidgetItems]:
     """Frequently bought together and also viewed, from shoppers' events (no model version); a
     candidate arm of an A/B test on one of them sees the product's similar items instead."""
     query = SimilarQuery(k=BEHAVIOUR_ITEMS)
+    neighbours = behaviour_selectors.ContentNeighbours(product)  # one lookup for both strips
     widgets = []
     for widget, selector in (
         (Impression.Widget.BOUGHT_TOGETHER, behaviour_selectors.bought_together),
@@ -68,7 +69,8 @@ def behaviour_widgets(product, assignment: Assignment) -> list[WidgetItems]:
             )
             widgets.append(WidgetItems(widget, items, assignment.active))
         else:
-            widgets.append(WidgetItems(widget, selector(product=product, query=query).items, None))
+            items = selector(product=product, query=query, neighbours=neighbours).items
+            widgets.append(WidgetItems(widget, items, None))
     return widgets
 
 

@@ -3,6 +3,7 @@
 from .lists import (
     BehaviourItem,
     BehaviourResult,
+    ContentNeighbours,
     also_viewed,
     bought_together,
     trending,
@@ -12,6 +13,7 @@ from .recommendations import recommended_for, recommended_for_visitor
 __all__ = [
     "BehaviourItem",
     "BehaviourResult",
+    "ContentNeighbours",
     "also_viewed",
     "bought_together",
     "trending",

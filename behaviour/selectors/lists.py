@@ -7,6 +7,7 @@ products"); then trending products within the filters; then the newest products 
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
@@ -40,12 +41,34 @@ class BehaviourResult:
         return len(self.items)
 
 
-def bought_together(*, product: Product, query: SimilarQuery) -> BehaviourResult:
-    return _for_product(product, query, ItemAssociation.Kind.BOUGHT_TOGETHER)
+class ContentNeighbours:
+    """A product's nearest content neighbours and their closeness, looked up at most once however
+    many lists ask: a product page's bought-together and also-viewed strips both fill from the
+    neighbours' lists, and should not search the vector index twice for them."""
+
+    def __init__(self, product: Product):
+        self.product = product
+
+    @cached_property
+    def closeness(self) -> dict[int, float]:
+        query = SimilarQuery(k=NEIGHBOURS, with_images=False)
+        neighbours = similar_products_for(product=self.product, query=query).items
+        return {item.product.pk: item.score for item in neighbours if item.score > 0}
 
 
-def also_viewed(*, product: Product, query: SimilarQuery) -> BehaviourResult:
-    return _for_product(product, query, ItemAssociation.Kind.ALSO_VIEWED)
+def bought_together(
+    *, product: Product, query: SimilarQuery, neighbours: ContentNeighbours | None = None
+) -> BehaviourResult:
+    """`neighbours`: pass one ContentNeighbours of `product` to several lists to share it."""
+    kind = ItemAssociation.Kind.BOUGHT_TOGETHER
+    return _for_product(product, query, kind, neighbours or ContentNeighbours(product))
+
+
+def also_viewed(
+    *, product: Product, query: SimilarQuery, neighbours: ContentNeighbours | None = None
+) -> BehaviourResult:
+    kind = ItemAssociation.Kind.ALSO_VIEWED
+    return _for_product(product, query, kind, neighbours or ContentNeighbours(product))
 
 
 def trending(*, query: SimilarQuery) -> BehaviourResult:
@@ -57,7 +80,9 @@ def trending(*, query: SimilarQuery) -> BehaviourResult:
     return BehaviourResult(_items(found, [], query), k_requested=query.k)
 
 
-def _for_product(product: Product, query: SimilarQuery, kind: str) -> BehaviourResult:
+def _for_product(
+    product: Product, query: SimilarQuery, kind: str, neighbours: ContentNeighbours
+) -> BehaviourResult:
     result = BehaviourResult(k_requested=query.k)
     if not product.is_active:
         return result
@@ -70,7 +95,7 @@ def _for_product(product: Product, query: SimilarQuery, kind: str) -> BehaviourR
     product_filter = product_filter_for(source, query, exclude, variants)
     found = associated(kind, {product.pk: 1.0}, product_filter, query.k, taken=set())
     if len(found) < query.k:
-        found += _complements(product, kind, product_filter, query.k, found)
+        found += _complements(neighbours, kind, product_filter, query.k, found)
     for fill in (trending_candidates, newest):
         if len(found) < query.k:
             found += fill(product_filter, query.k - len(found), {c.product_id for c in found})
@@ -84,14 +109,12 @@ def _for_product(product: Product, query: SimilarQuery, kind: str) -> BehaviourR
     return result
 
 
-def _complements(product, kind, product_filter: ProductFilter, k, found) -> list[Candidate]:
+def _complements(
+    neighbours: ContentNeighbours, kind, product_filter: ProductFilter, k, found
+) -> list[Candidate]:
     """What goes with the product's nearest content neighbours, weighted by their closeness."""
-    neighbours = similar_products_for(
-        product=product, query=SimilarQuery(k=NEIGHBOURS, with_images=False)
-    ).items
-    closeness = {item.product.pk: item.score for item in neighbours if item.score > 0}
-    taken = {product.pk, *(c.product_id for c in found)}
-    return complements(kind, closeness, product_filter, k - len(found), taken=taken)
+    taken = {neighbours.product.pk, *(c.product_id for c in found)}
+    return complements(kind, neighbours.closeness, product_filter, k - len(found), taken=taken)
 
 
 def _items(found: list[Candidate], rules, query: SimilarQuery) -> list[BehaviourItem]:
