@@ -11,6 +11,9 @@ products" tier searches for products without lists of their own):
   lists      `GET /api/v1/products/<sku>/bought-together/?k=10` uncached (cache cleared, a new
              SKU per request): a sequential Python client (p50/p99, by how the answer was
              filled) and wrk (1 connection; 4 for the peak); also viewed and trending beside it
+  recommend  `GET /api/v1/visitors/<id>/recommendations/?k=10` uncached for returning visitors
+             and visitors without events, with a sequence model version trained on the history
+             first (bench/_recommendations_serving.py; not in the smoke profile)
   freshness  a batch holding an order of two never-bought products, posted at moments spread
              over the cycle of a simulated beat (the refresh task every
              PRODSIM_BEHAVIOUR_REFRESH_S seconds, in a thread of this process); seconds from
@@ -54,6 +57,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
+import _recommendations_serving as recommendations
 import _report
 import numpy as np
 import similar_latency as latency
@@ -178,6 +182,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--trials", type=int, help="freshness trials")
     parser.add_argument("--beat-interval", type=float, help="seconds (default: the setting)")
     parser.add_argument("--no-vectors", action="store_true", help="no embeddings: no complements")
+    parser.add_argument(
+        "--no-sequence", action="store_true", help="recommendations without a sequence model"
+    )
     parser.add_argument("--workers", type=int, default=latency.WEB_WORKERS)
     parser.add_argument("--database", default=DATABASE_NAME)
     parser.add_argument("--seed", type=int, default=17)
@@ -1026,6 +1033,11 @@ def run(args, work_dir: Path, machine: dict, command: str) -> dict:
     log(f"refresh ×{args.refreshes}")
     visitors = max(1, args.events // EVENTS_PER_VISITOR)
     figures["refresh"] = refresh_measure(args.refreshes, pop, rng, visitors)
+    log("sequence model version (recommendations)")
+    # The smoke profile checks the harness in seconds: no TensorFlow import and training there.
+    figures["sequence_training"] = recommendations.sequence_train(
+        not args.no_sequence and args.profile != "smoke"
+    )
     _, read_key = PartnerApiKey.objects.create_key(name="bench-behaviour-read", scope="read")
     _, write_key = PartnerApiKey.objects.create_key(name="bench-behaviour-write", scope="write")
     keys = {"read": read_key, "write": write_key}
@@ -1033,6 +1045,10 @@ def run(args, work_dir: Path, machine: dict, command: str) -> dict:
         figures["server_command"] = shlex.join(["python", *server.command[1:]])
         log("lists, uncached")
         figures["lists"] = lists_measure(args, server, read_key, rng, work_dir)
+        log("recommendations, uncached")
+        figures["recommendations"] = recommendations.recommendations_measure(
+            sequential, get_timed, server.port, read_key, args, rng, visitors
+        )
         log(f"freshness ×{args.trials}")
         figures["freshness"] = freshness_measure(args, server, keys, pop, rng)
         log(f"ingestion: {args.batches} batches per phase, clients {args.clients}")
@@ -1140,6 +1156,7 @@ def summary_rows(f: dict) -> list[list]:
                 f"{lat['server_view']['p99_ms']:.1f} ms",
             )
         )
+    rows += recommendations.summary_rows(row, f)
     return rows
 
 
@@ -1334,6 +1351,8 @@ product's own list; *partly own* / *none own* = filled by complements of similar
 trending and the category's newest.
 
 {lists_table(f["lists"])}
+
+{recommendations.section_markdown(f)}
 
 **Freshness**: beat simulated in a thread of this process (the `behaviour_refresh_task` body every
 {f["freshness"]["interval_s"]:g} s, a missed tick dropped as `expires` drops it); a batch holding
