@@ -12,7 +12,7 @@ from similarity.api.views.responses import similar_query, timed_response
 from similarity.api.views.similar import similar_params
 
 from .. import cache
-from ..selectors.recommendations import recommended_for, visitor_marker
+from ..selectors.recommendations import recommended_for_history, visitor_history
 from ..visitors import InvalidVisitorId, visitor_hash
 from .lists import result_body
 
@@ -29,15 +29,15 @@ class VisitorRecommendationsApi(APIView):
             visitor = visitor_hash(visitor_id)
         except InvalidVisitorId as exc:
             raise ValidationError({"visitor_id": [str(exc)]}) from None
-        # The marker is read before the history: an event stored meanwhile changes the next
-        # request's key, so this answer can never hide it under a still-live key.
-        marker = visitor_marker(visitor=visitor)
+        # The key carries the marker of the very history the answer is built from, so an event
+        # stored a moment later changes the next request's key and never hides under this one.
+        history = visitor_history(visitor=visitor)
         key = cache.entry_key(
-            list_name="recommended", sku=visitor, params={"events": marker, **params}
+            list_name="recommended", sku=visitor, params={"events": history.marker, **params}
         )
         if (body := cache.get(key)) is not None:
             return timed_response(body, started, cache_state="hit")
-        result = recommended_for(visitor=visitor, query=similar_query(params))
+        result = recommended_for_history(history=history, query=similar_query(params))
         body = result_body(result, params["explain"])
         cache.put(key, body)
         return timed_response(body, started)

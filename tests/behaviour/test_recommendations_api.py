@@ -139,3 +139,29 @@ def test_an_invalid_visitor_id_is_a_400_with_the_reason(partner_client):
 
     assert response.status_code == 400
     assert response.json()["errors"] == {"visitor_id": [ERROR_VISITOR_TOO_LONG]}
+
+
+def test_an_older_event_sent_late_also_changes_the_next_answer(partner_client):
+    shop(partner_client)
+    post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
+    first = recommendations(partner_client, "me", "k=5")
+
+    post_events(partner_client, [event("C", "me", "view", days_ago=30)])  # before the newest
+    fresh = recommendations(partner_client, "me", "k=5")
+
+    assert (first["X-Cache"], fresh["X-Cache"]) == ("miss", "miss")
+    assert "C" not in [sku for sku, _ in results(fresh)]
+
+
+def test_the_history_counts_every_event_but_reads_the_newest(partner_client):
+    from behaviour.selectors.recommendations import visitor_history
+    from behaviour.visitors import visitor_hash
+
+    shop(partner_client)
+    post_events(partner_client, [event("A", "me", days_ago=d) for d in (3, 2, 1)])
+
+    history = visitor_history(visitor=visitor_hash("me"), limit=2)
+
+    assert history.total == 3 and len(history.events) == 2
+    assert history.events[0].occurred_at < history.events[1].occurred_at  # oldest first
+    assert history.marker == f"3:{history.events[1].occurred_at.timestamp()}"

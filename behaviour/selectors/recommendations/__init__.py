@@ -1,6 +1,6 @@
 """Recommended for you: a visitor's own events, read at request time, fused into one list."""
 
-from .history import VisitorHistory, history_of, visitor_history, visitor_marker
+from .history import VisitorHistory, history_of, visitor_history
 from .recommend import (
     TIER_NO_HISTORY,
     recommended_for,
@@ -16,5 +16,4 @@ __all__ = [
     "recommended_for_history",
     "recommended_for_visitor",
     "visitor_history",
-    "visitor_marker",
 ]

@@ -2,9 +2,9 @@
 event counts in the very next answer)."""
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from django.db.models import Count, Max
+from django.db.models import Count, Window
 
 from ...models import Event
 
@@ -38,20 +38,32 @@ class VisitorHistory:
     weights: dict[int, float] = field(default_factory=dict)  # product → recency × kind weight
     kinds: dict[int, frozenset[str]] = field(default_factory=dict)  # product → its event kinds
     bought: dict[int, int] = field(default_factory=dict)  # product → purchases and adds to basket
+    total: int = 0  # all the visitor's events, also those older than the ones read
 
     @property
     def is_empty(self) -> bool:
         return not self.events
 
+    @property
+    def marker(self) -> str:
+        """What changes with any new (or erased) event of the visitor: their event count and
+        newest event time. Cache keys carry it, so a new event shows in the next answer; read
+        with the events themselves, it always describes the history the answer is built from."""
+        newest = self.events[-1].occurred_at.timestamp() if self.events else 0
+        return f"{self.total}:{newest}"
+
 
 def visitor_history(*, visitor: str, limit: int = HISTORY_EVENTS) -> VisitorHistory:
-    """The newest `limit` events of the visitor hash `visitor` (their index: visitor, time)."""
-    rows = (
+    """The newest `limit` events of the visitor hash `visitor` (their index: visitor, time) and
+    the count of all their events, in one query (the window counts before the LIMIT)."""
+    rows = list(
         Event.objects.filter(visitor=visitor)
+        .annotate(total=Window(Count("*")))
         .order_by("-occurred_at", "-event_id")
-        .values_list("product_id", "kind", "occurred_at")[:limit]
+        .values_list("product_id", "kind", "occurred_at", "total")[:limit]
     )
-    return history_of([HistoryEvent(*row) for row in reversed(rows)])
+    history = history_of([HistoryEvent(*row[:3]) for row in reversed(rows)])
+    return replace(history, total=rows[0][3] if rows else 0)
 
 
 def history_of(events: list[HistoryEvent]) -> VisitorHistory:
@@ -72,11 +84,3 @@ def history_of(events: list[HistoryEvent]) -> VisitorHistory:
     return VisitorHistory(
         tuple(events), weights, {pid: frozenset(k) for pid, k in kinds.items()}, bought
     )
-
-
-def visitor_marker(*, visitor: str) -> str:
-    """What changes with any new (or erased) event of this visitor: their event count and newest
-    event time. Cache keys carry it, so a new event shows in the next answer (one index scan)."""
-    found = Event.objects.filter(visitor=visitor).aggregate(n=Count("*"), newest=Max("occurred_at"))
-    newest = found["newest"]
-    return f"{found['n']}:{newest.timestamp() if newest else 0}"
