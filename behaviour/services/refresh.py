@@ -19,8 +19,9 @@ at a time (an advisory lock); a second one returns at once.
 import datetime as dt
 import logging
 import time
+from contextlib import contextmanager, suppress
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -33,7 +34,7 @@ __all__ = ["SCORER", "SCORER_PARAMS", "behaviour_refresh", "refresh_due"]
 
 logger = logging.getLogger(__name__)
 
-LOCK_ID = 0x6265_6861  # "beha": pg_try_advisory_xact_lock key of the refresh
+LOCK_ID = 0x6265_6861  # "beha": the refresh's advisory lock (a session lock)
 # Daily: the reference time stays within a day of now (weights near 1, the lists' scores within
 # 2 ** (1 / half-life days) of their value today) and catalogue changes reach every list.
 FULL_REBUILD_EVERY_S = 24 * 3600
@@ -58,19 +59,20 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
     # apart by snapshot, so only a full rebuild is exact there.
     nested = connection.in_atomic_block
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
+        with _one_at_a_time() as held:
+            if not held:
+                refresh.delete()
+                return None
+            with transaction.atomic():
                 if not nested:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_ID])
-                if not cursor.fetchone()[0]:
-                    refresh.delete()
-                    return None
-            asked = "asked" if full else "inside a transaction" if nested else ""
-            stats, events_until = _refresh(now.timestamp(), asked=asked)
-            refresh.state, refresh.events_until = BehaviourRefresh.State.SUCCEEDED, events_until
-            refresh.stats, refresh.finished_at = stats, timezone.now()
-            refresh.save(update_fields=["state", "events_until", "stats", "finished_at"])
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                asked = "asked" if full else "inside a transaction" if nested else ""
+                stats, events_until = _refresh(now.timestamp(), asked=asked)
+                refresh.state = BehaviourRefresh.State.SUCCEEDED
+                refresh.events_until, refresh.stats = events_until, stats
+                refresh.finished_at = timezone.now()
+                refresh.save(update_fields=["state", "events_until", "stats", "finished_at"])
     except Exception as exc:  # recorded for the admin page, then raised to the task's policy
         BehaviourRefresh.objects.filter(pk=refresh.pk).update(
             state=BehaviourRefresh.State.FAILED, error=str(exc)[:5000], finished_at=timezone.now()
@@ -79,6 +81,22 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
     transaction.on_commit(cache.refreshed)
     logger.info("behaviour refresh: %s", stats)
     return refresh
+
+
+@contextmanager
+def _one_at_a_time():
+    """Holds the refresh's lock (True) or says another refresh has it (False). Taken before the
+    transaction starts, so its snapshot always sees what the previous refresh committed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_ID])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            # A connection lost mid-refresh took the lock with it: nothing left to release.
+            with suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_ID])
 
 
 def _full_reason(state, now: float, *, requested: bool, asked: str = "") -> str:

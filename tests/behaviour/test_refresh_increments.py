@@ -283,3 +283,32 @@ def test_a_batch_committed_after_a_refresh_started_is_counted_by_the_next_once(w
     assert after.stats["events"] == 1 and again.stats["events"] == 0
     pair = PairCount.objects.get(product_id=world.ids["A"], other_id=world.ids["B"])
     assert pair.baskets == 1
+
+
+def test_a_refresh_while_another_holds_the_lock_returns_at_once(world):
+    from behaviour.services.refresh import LOCK_ID
+
+    send(world, "A", "q", "purchase", timezone.now(), "l1")
+    holding, release = threading.Event(), threading.Event()
+
+    def other_refresh():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_ID])
+                holding.set()
+                release.wait(timeout=30)
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_ID])
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_refresh)
+    thread.start()
+    assert holding.wait(timeout=30)
+    try:
+        assert behaviour_refresh() is None
+    finally:
+        release.set()
+        thread.join()
+
+    assert not BehaviourRefresh.objects.exists()  # the skipped refresh leaves no row
+    assert behaviour_refresh().stats["mode"] == "full (first)"
