@@ -125,7 +125,9 @@ def _phase_callbacks(config: TrainingConfig, backup_dir: Path) -> list[keras.cal
             patience=config.patience,
             restore_best_weights=True,
         ),
-        keras.callbacks.BackupAndRestore(str(backup_dir)),
+        # A worker killed while it writes the backup leaves a truncated file: keep the previous
+        # one to resume from instead (tests/faults/test_reaper.py).
+        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
     ]
 
 
