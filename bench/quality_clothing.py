@@ -275,7 +275,7 @@ def training_config(args: argparse.Namespace):
 
 def run_training(args: argparse.Namespace, data: dict, work_dir: Path):
     """train() on the training part of train/, validated on the carve-out; returns result, info."""
-    from similarity.ml.training import train
+    from similarity.ml.training import Validation, train
 
     config = training_config(args)
     images = data["train"][data["fit_index"]]
@@ -300,8 +300,8 @@ def run_training(args: argparse.Namespace, data: dict, work_dir: Path):
         config,
         images=images,
         labels=codes[data["fit_index"]],
-        val_images=data["train"][data["val_index"]],
-        val_labels=codes[data["val_index"]],
+        # Leave-one-out within the carve-out, as this benchmark's choices were made.
+        validation=Validation(data["train"][data["val_index"]], codes[data["val_index"]]),
         checkpoint_dir=work_dir / "checkpoints",
         progress=progress,
     )

@@ -28,6 +28,9 @@ from _report import JSON_PREFIX, log
 BENCH_DIR = Path(__file__).resolve().parent
 SHARED_DATA = BENCH_DIR.parents[1] / "shared" / "data"
 CLOTHING = SHARED_DATA / "clothing-dataset-small"
+GROCERY = SHARED_DATA / "grocery-packages"
+# Quick grocery run: small input, 2 short epochs; it shows the harness runs, not the quality.
+QUICK_GROCERY = ["--set", "input_size=96", "--set", "epochs=2", "--set", "steps_per_epoch=4"]
 WALMART_AMAZON = SHARED_DATA / "amazon-walmart"
 REEMBED_BACKBONE = "mobilenet_v2"  # the backbone the clothing quality target is met with
 
@@ -70,6 +73,7 @@ PLANS = {
         ("behaviour_quality.py", []),
         ("sequence_quality.py", ["--epochs", "4"]),
         ("quality_clothing.py", QUICK_TRAINING),
+        ("quality_grocery.py", QUICK_GROCERY),
         *[
             ("quality_clothing.py", [*QUICK_TRAINING, "--backbone", name, "--rows", OTHER_ROWS])
             for name in OTHER_BACKBONES
@@ -88,6 +92,7 @@ PLANS = {
         ("behaviour_quality.py", []),
         ("sequence_quality.py", []),
         ("quality_clothing.py", []),
+        ("quality_grocery.py", []),
         *[
             ("quality_clothing.py", ["--backbone", name, "--rows", OTHER_ROWS])
             for name in OTHER_BACKBONES

@@ -358,6 +358,9 @@ PRODSIM_IMPORT_MAX_ATTEMPTS = int(os.environ.get("PRODSIM_IMPORT_MAX_ATTEMPTS", 
 PRODSIM_ML_MAX_ATTEMPTS = int(os.environ.get("PRODSIM_ML_MAX_ATTEMPTS", 3))
 # Activate a newly trained version automatically when it beats the active one on Recall@1.
 PRODSIM_AUTO_ACTIVATE = env_bool("PRODSIM_AUTO_ACTIVATE", True)
+# Which held-out figure early stopping and auto-activation use: "known_products" (new photos of
+# products in the catalogue: visual search, similar lists) or "new_products" (group-disjoint).
+PRODSIM_EVALUATION_PROTOCOL = os.environ.get("PRODSIM_EVALUATION_PROTOCOL", "known_products")
 # Overrides of the training defaults (backbone, weights, input_size, embedding_dim, epochs, ...),
 # as JSON, e.g. {"backbone": "small_cnn", "epochs": 5}.
 PRODSIM_TRAINING_DEFAULTS = json.loads(os.environ.get("PRODSIM_TRAINING_DEFAULTS", "{}"))

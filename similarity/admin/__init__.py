@@ -3,12 +3,14 @@ ModelAdmin classes. The extra pages these mount (confirmations, progress, previe
 `similarity.admin_views`."""
 
 from .curation import FusionWeightsAdmin, JudgmentAdmin, MerchandisingRuleAdmin
+from .gold_photos import GoldPhotoAdmin
 from .jobs import JobAdmin
 from .lexical import LexicalIndexAdmin
 from .versions import ModelVersionAdmin, TrainForm
 
 __all__ = [
     "FusionWeightsAdmin",
+    "GoldPhotoAdmin",
     "JobAdmin",
     "JudgmentAdmin",
     "LexicalIndexAdmin",

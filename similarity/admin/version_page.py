@@ -3,14 +3,15 @@ comparison, gold set, online evidence and the dataset snapshot."""
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from ..admin_sections import online_evidence_html
 from ..admin_views.compare import comparison_html, gold_set_html
-from ..ml.options import METRIC_COLUMNS
 from ..models import ModelVersion
 from ..selectors import rollback_target
 from ..selectors.compare import BASELINES
+from .gold_photos import gold_photos_html
+from .held_out import held_out_html
 
 
 class VersionPageSections:
@@ -47,23 +48,11 @@ class VersionPageSections:
     def metrics_table(self, version: ModelVersion) -> str:
         if not version.metrics:
             return "–"
-        header = format_html_join(
-            "", "<th>{}</th>", ((c.replace("_", " "),) for c in METRIC_COLUMNS)
-        )
-        rows = format_html_join(
-            "",
-            "<tr><th>{}</th>{}</tr>",
-            (
-                (
-                    name,
-                    format_html_join(
-                        "", "<td>{}</td>", ((f"{values.get(c, 0):.3f}",) for c in METRIC_COLUMNS)
-                    ),
-                )
-                for name, values in version.metrics.items()
-            ),
-        )
-        return format_html("<table><tr><th></th>{}</tr>{}</table>", header, rows)
+        return held_out_html(version.metrics)
+
+    @admin.display(description="Gold photos (admins' query photos with the expected SKU)")
+    def gold_photos(self, version: ModelVersion) -> str:
+        return gold_photos_html(version=version)
 
     @admin.display(description="Compared with the active version and the baselines")
     def comparison(self, version: ModelVersion) -> str:

@@ -59,6 +59,7 @@ class ModelVersionAdmin(VersionPageSections, admin.ModelAdmin):
         "metrics_table",
         "comparison",
         "gold_set",
+        "gold_photos",
         "online_evidence",
         "history",
         "params",

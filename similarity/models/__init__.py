@@ -4,6 +4,7 @@ Django registers a package's models only when they are imported: every model is 
 and the rest of the code keeps importing from `similarity.models`.
 """
 
+from .gold_photos import GoldPhoto
 from .jobs import Job
 from .judgments import Judgment
 from .lexical import LexicalIndex, ProductText
@@ -12,6 +13,7 @@ from .vectors import ImageEmbedding, ProductEmbedding
 from .versions import ModelVersion
 
 __all__ = [
+    "GoldPhoto",
     "FusionWeights",
     "ImageEmbedding",
     "Job",

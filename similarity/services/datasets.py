@@ -1,7 +1,10 @@
 """The training snapshot of the catalogue: which images, which labels, which split.
 
-Splits are made by *unit* (a variant group, or a product without a group), so no product and no
-variant group has images on two sides: evaluation never sees what training saw.
+Two protocols hold images out (see `ml.evaluation.protocols`). *New products*: "val" and "test"
+are made by *unit* (a variant group, or a product without a group), so no product and no variant
+group has images on two sides. *Known products*: "known_val" and "known_test" are near-duplicate
+groups of photos moved out of "train" after the images are loaded (`snapshot_hold_out_known`);
+their labels keep photos in the catalogue.
 """
 
 import hashlib
@@ -21,6 +24,10 @@ ERROR_TOO_SMALL = "the catalogue has {images} images; training needs at least {m
 MIN_IMAGES = 8
 
 
+SPLITS = ("train", "val", "test", "known_val", "known_test")
+KNOWN_SPLITS = {1: "known_test", 2: "known_val"}  # protocols.known_products_holdout set numbers
+
+
 class DatasetTooSmall(ValueError):
     """Not enough images to train and evaluate a model."""
 
@@ -36,7 +43,7 @@ class Snapshot:
 
     def summary(self) -> dict:
         digest = hashlib.sha256()
-        for split in ("train", "val", "test"):
+        for split in SPLITS:
             for record in self.records[split]:
                 digest.update(f"{split}:{record.image_id}:{record.sha256};".encode())
         return {
@@ -44,9 +51,11 @@ class Snapshot:
             "images": {split: len(items) for split, items in self.records.items()},
             "labels": len(self.label_names),
             "sha256": digest.hexdigest(),
-            "test_image_ids": [record.image_id for record in self.records["test"]],
-            "val_image_ids": [record.image_id for record in self.records["val"]],
+            **{f"{split}_image_ids": self.image_ids(split) for split in SPLITS if split != "train"},
         }
+
+    def image_ids(self, split: str) -> list[int]:
+        return [record.image_id for record in self.records[split]]
 
 
 def _unit(record: ImageRecord) -> str:
@@ -83,13 +92,25 @@ def catalogue_snapshot(*, label_source: str, seed: int) -> Snapshot:
     val_count = max(1, round(len(units) * VALIDATION_SHARE))
     split_of = {unit: "test" for unit in units[:test_count]}
     split_of.update({unit: "val" for unit in units[test_count : test_count + val_count]})
-    snapshot = Snapshot(label_source=source, records={"train": [], "val": [], "test": []})
+    snapshot = Snapshot(label_source=source, records={split: [] for split in SPLITS})
     names = sorted({label_for(record, source) for record in records})
     index = {name: position for position, name in enumerate(names)}
     snapshot.label_names = names
-    snapshot.labels = {"train": [], "val": [], "test": []}
+    snapshot.labels = {split: [] for split in SPLITS}
     for record in records:
         split = split_of.get(_unit(record), "train")
         snapshot.records[split].append(record)
         snapshot.labels[split].append(index[label_for(record, source)])
+    return snapshot
+
+
+def snapshot_hold_out_known(snapshot: Snapshot, assigned: list[int]) -> Snapshot:
+    """Move "train" images into the known-products splits: assigned[i] is 0 (stays) or a
+    set number of `protocols.known_products_holdout` for the i-th "train" image."""
+    moving = list(zip(snapshot.records["train"], snapshot.labels["train"], assigned, strict=True))
+    snapshot.records["train"], snapshot.labels["train"] = [], []
+    for record, label, number in moving:
+        split = KNOWN_SPLITS.get(int(number), "train")
+        snapshot.records[split].append(record)
+        snapshot.labels[split].append(label)
     return snapshot

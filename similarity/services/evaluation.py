@@ -1,4 +1,4 @@
-"""Re-evaluate a stored model version on its own held-out split (imports TensorFlow)."""
+"""Re-evaluate a stored model version on its own held-out photos (imports TensorFlow)."""
 
 import numpy as np
 
@@ -6,9 +6,18 @@ from catalog import selectors as catalog_selectors
 
 from ..ml.embedder import get_embedder
 from ..models import ModelVersion
-from . import baselines
-from .datasets import label_for
+from . import protocols
+from .datasets import SPLITS, label_for
 from .pipeline import load_images, training_config
+
+ERROR_REFIT = (
+    "v{pk} was refit on every photo after model selection, so its held-out photos are no longer "
+    "held out: its figures are the selection run's, kept from training"
+)
+
+
+class RefitVersion(ValueError):
+    """The served model trained on the held-out photos; re-scoring it would flatter it."""
 
 
 class _EmbedderModel:
@@ -22,26 +31,43 @@ class _EmbedderModel:
 
 
 def model_version_evaluate(*, version: ModelVersion) -> dict:
-    """Score the version and the baselines on the queries it was evaluated on; store them."""
-    test_ids = set(version.dataset.get("test_image_ids", []))
-    records = catalog_selectors.image_records()
-    queries = [record for record in records if record.image_id in test_ids]
-    gallery = queries + [record for record in records if record.image_id not in test_ids]
-    names = {
-        name: index
-        for index, name in enumerate(sorted({label_for(r, version.label_source) for r in gallery}))
-    }
-    labels = np.array([names[label_for(r, version.label_source)] for r in gallery])
-    images = load_images(gallery, version.input_size)
-    metrics = baselines.evaluate_all(
+    """Score the served model and the baselines on both protocols' held-out photos; store them.
+
+    Raises RefitVersion for a version refit on every photo (its stored selection-run figures
+    stand).
+    """
+    if version.metrics.get("evaluation", {}).get("refit_on_all"):
+        raise RefitVersion(ERROR_REFIT.format(pk=version.pk))
+    arrays, labels = _held_out_splits(version)
+    results = protocols.evaluate_protocols(
         model=_EmbedderModel(get_embedder(version.artifact_dir)),
         config=training_config(version),
-        queries=images[: len(queries)],
-        query_labels=labels[: len(queries)],
-        gallery=images,
-        gallery_labels=labels,
+        arrays=arrays,
+        labels=labels,
         metric=version.metric,
     )
+    metrics = protocols.version_metrics(results, protocols.protocol_setting(), refit=False)
     version.metrics = {**version.metrics, **metrics}  # keeps the text→image figures
     version.save(update_fields=["metrics"])
     return metrics
+
+
+def _held_out_splits(version: ModelVersion) -> tuple[dict, dict]:
+    """The catalogue's images in the version's snapshot splits (new images count as train)."""
+    split_of = {
+        image_id: split
+        for split in SPLITS
+        if split != "train"
+        for image_id in version.dataset.get(f"{split}_image_ids", [])
+    }
+    records = catalog_selectors.image_records()
+    names = sorted({label_for(r, version.label_source) for r in records})
+    code = {name: index for index, name in enumerate(names)}
+    arrays, labels = {}, {}
+    for split in SPLITS:
+        chosen = [r for r in records if split_of.get(r.image_id, "train") == split]
+        arrays[split] = load_images(chosen, version.input_size)
+        labels[split] = np.array(
+            [code[label_for(r, version.label_source)] for r in chosen], dtype=np.int64
+        )
+    return arrays, labels

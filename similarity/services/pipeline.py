@@ -1,7 +1,8 @@
 """The training pipeline of one model version, run by the `ml` worker (imports TensorFlow).
 
-snapshot → train → evaluate against baselines → export → embed every image → build the HNSW
-index → ready (or active, when auto-activation is on and the version beats the active one).
+snapshot → hold out photos (two protocols) → train (model selection) → evaluate against
+baselines → refit on every photo (default) → export → embed every image → build the HNSW index →
+ready (or active, when auto-activation is on and the version beats the active one).
 The active version keeps serving throughout; a failure marks only this version failed.
 """
 
@@ -9,6 +10,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +24,8 @@ from ..ml.preprocessing import PREPROCESSING_VERSION, load_image
 from ..ml.training import TrainingCancelled, TrainingConfig, TrainingResult, train
 from ..models import Job, ModelVersion
 from ..selectors import active_version
-from . import baselines
-from .datasets import catalogue_snapshot
+from . import protocols
+from .datasets import SPLITS, catalogue_snapshot
 from .embedding import images_embed, images_to_embed
 from .jobs import ML_JOBS
 from .text_tower import text_tower_train
@@ -32,6 +34,7 @@ from .versions import model_version_activate
 logger = logging.getLogger(__name__)
 
 PRIMARY_METRIC = "recall_at_1"
+REFIT_DIR = "refit"  # the refit's own checkpoints, so a killed refit resumes as itself
 TRAINING_FIELDS = set(TrainingConfig.__dataclass_fields__)
 
 
@@ -90,8 +93,9 @@ def model_version_train(*, job: Job) -> ModelVersion:
     timings: dict[str, float] = dict(version.timings)
     with _timed(timings, "load_s"):
         arrays, labels = _load_dataset(version, config)
+    protocol = protocols.protocol_setting()
     with _timed(timings, "train_s"):
-        result = _train_model(version, config, arrays, labels, report)
+        result = _train_model(version, config, arrays, labels, report, protocol)
     job.log += f"weights: {result.weights_used}\n"
     Job.objects.filter(pk=job.pk).update(log=job.log)
     _set_status(
@@ -102,11 +106,16 @@ def model_version_train(*, job: Job) -> ModelVersion:
     )
     with _timed(timings, "evaluate_s"):
         report({"phase": "evaluating"})
-        metrics = _evaluate(version, config, result, arrays, labels)
-    _set_status(version, ModelVersion.Status.EMBEDDING, metrics=metrics)
+        metrics = _evaluate(version, config, result, arrays, labels, protocol)
+    _set_status(version, ModelVersion.Status.EVALUATING, metrics=metrics)
+    if config.refit_on_all:
+        with _timed(timings, "refit_s"):
+            report({"phase": "refitting on every photo"})
+            result = _refit(version, config, result, arrays, labels, report)
+    _set_status(version, ModelVersion.Status.EMBEDDING)
     with _timed(timings, "export_s"):
         report({"phase": "exporting"})
-        _export(version, config, result, metrics, test_images=arrays["test"])
+        _export(version, config, result, metrics, check_images=arrays["train"])
     with _timed(timings, "embed_s"):
         records = images_to_embed(version=version, only_missing=True)
         images_embed(
@@ -134,11 +143,9 @@ def _load_dataset(version: ModelVersion, config: TrainingConfig) -> tuple[Splits
     """The catalogue snapshot's images and labels per split; the version records the snapshot."""
     _set_status(version, ModelVersion.Status.TRAINING, preprocessing_version=PREPROCESSING_VERSION)
     snapshot = catalogue_snapshot(label_source=version.label_source, seed=config.seed)
-    arrays = {
-        split: load_images(snapshot.records[split], config.input_size)
-        for split in ("train", "val", "test")
-    }
-    labels = {split: np.array(snapshot.labels[split]) for split in arrays}
+    arrays = {split: load_images(snapshot.records[split], config.input_size) for split in SPLITS}
+    labels = {split: np.array(snapshot.labels[split], dtype=np.int64) for split in arrays}
+    protocols.hold_out_known_photos(snapshot, arrays, labels, config)
     version.dataset = snapshot.summary()
     version.label_source = snapshot.label_source
     version.save(update_fields=["dataset", "label_source"])
@@ -151,19 +158,54 @@ def _train_model(
     arrays: Splits,
     labels: Splits,
     report: ProgressWriter[dict],
+    protocol: str,
 ) -> TrainingResult:
-    """Train; the ml code knows nothing of jobs, so its own cancellation becomes JobCancelled."""
+    """Model selection: train on "train", early stopping on the protocol's validation photos."""
+    return _run_training(
+        config,
+        images=arrays["train"],
+        labels=labels["train"],
+        validation=protocols.validation_for(protocol, arrays, labels),
+        checkpoint_dir=Path(version.artifact_dir) / CHECKPOINT_DIR,
+        report=lambda entry: report({"phase": "training", **entry}),
+        should_cancel=report.cancel_requested,
+    )
+
+
+def _refit(
+    version: ModelVersion,
+    config: TrainingConfig,
+    selection: TrainingResult,
+    arrays: Splits,
+    labels: Splits,
+    report: ProgressWriter[dict],
+) -> TrainingResult:
+    """Train again on every photo (held-out ones too) for as many epochs as model selection
+    found best, so no product is left out of the served model for good."""
+    epochs = best_epoch(selection.history) or config.epochs
+    return _run_training(
+        replace(config, epochs=epochs),
+        images=np.concatenate([arrays[split] for split in SPLITS]),
+        labels=np.concatenate([labels[split] for split in SPLITS]),
+        validation=None,
+        checkpoint_dir=Path(version.artifact_dir) / CHECKPOINT_DIR / REFIT_DIR,
+        report=lambda entry: report({"phase": "refitting on every photo", **entry}),
+        should_cancel=report.cancel_requested,
+    )
+
+
+def best_epoch(history: list[dict]) -> int | None:
+    """The epoch with the best validation Recall@1 (the earliest of equals), None without."""
+    scored = [e for e in history if e.get("val_recall_at_1") is not None]
+    return (
+        max(scored, key=lambda e: (e["val_recall_at_1"], -e["epoch"]))["epoch"] if scored else None
+    )
+
+
+def _run_training(config: TrainingConfig, *, report, **arguments) -> TrainingResult:
+    """train(); the ml code knows nothing of jobs, so its cancellation becomes JobCancelled."""
     try:
-        return train(
-            config,
-            images=arrays["train"],
-            labels=labels["train"],
-            val_images=arrays["val"],
-            val_labels=labels["val"],
-            checkpoint_dir=Path(version.artifact_dir) / CHECKPOINT_DIR,
-            progress=lambda entry: report({"phase": "training", **entry}),
-            should_cancel=report.cancel_requested,
-        )
+        return train(config, progress=report, **arguments)
     except TrainingCancelled:
         raise JobCancelled() from None
 
@@ -174,17 +216,13 @@ def _evaluate(
     result: TrainingResult,
     arrays: Splits,
     labels: Splits,
+    protocol: str,
 ) -> dict:
-    """The model's and the baselines' metrics: test images queried against every image."""
-    return baselines.evaluate_all(
-        model=result.model,
-        config=config,
-        queries=arrays["test"],
-        query_labels=labels["test"],
-        gallery=np.concatenate([arrays["test"], arrays["train"], arrays["val"]]),
-        gallery_labels=np.concatenate([labels["test"], labels["train"], labels["val"]]),
-        metric=version.metric,
+    """Both protocols' figures for the model and the baselines (see services.protocols)."""
+    results = protocols.evaluate_protocols(
+        model=result.model, config=config, arrays=arrays, labels=labels, metric=version.metric
     )
+    return protocols.version_metrics(results, protocol, refit=config.refit_on_all)
 
 
 def _export(
@@ -193,14 +231,14 @@ def _export(
     result: TrainingResult,
     metrics: dict,
     *,
-    test_images: np.ndarray,
+    check_images: np.ndarray,
 ) -> None:
     from ..ml.export import export_model
 
     export_model(
         result.model,
         directory=Path(version.artifact_dir),
-        check_images=test_images[:8],
+        check_images=check_images[:8],
         metadata=_metadata(version, config, result, metrics),
     )
 

@@ -35,7 +35,7 @@ DEFAULT_TRAINING = {
     "weights": "auto",
     "input_size": 224,
     "embedding_dim": 256,
-    "epochs": 10,
+    "epochs": 8,
     "label_source": "auto",
     "metric": "cosine",
 }

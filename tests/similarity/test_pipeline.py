@@ -9,6 +9,7 @@ from catalog.models import ProductImage
 from similarity import vector_store
 from similarity.models import ImageEmbedding, Job, ModelVersion, ProductEmbedding
 from similarity.services import model_version_create
+from similarity.services.evaluation import ERROR_REFIT
 from similarity.services.pipeline import job_run
 from tests.catalog.factories import shape_catalogue
 from tests.similarity.factories import TINY, train_tiny
@@ -32,7 +33,14 @@ def test_training_embeds_indexes_and_activates_the_first_version(models_root):
         "random_init",
         "text_to_image",
         "text_to_image_untrained",
+        "protocols",
+        "evaluation",
     }
+    # The deciding protocol's rows are the top-level ones every page reads.
+    deciding = version.metrics["evaluation"]["protocol"]
+    assert version.metrics["model"] == version.metrics["protocols"][deciding]["model"]
+    assert version.metrics["evaluation"]["figures_from"] == "selection run"
+    assert "refit_s" in version.timings
     with_text = ProductEmbedding.objects.filter(model_version=version, text_embedding__isnull=False)
     assert with_text.count() == 24
     test_products = set(
@@ -41,7 +49,8 @@ def test_training_embeds_indexes_and_activates_the_first_version(models_root):
         )
     )
     assert version.metrics["text_to_image"]["queries"] == len(test_products)
-    assert version.metrics["model"]["queries"] == len(version.dataset["test_image_ids"])
+    new_products = version.metrics["protocols"]["new_products"]["model"]
+    assert new_products["queries"] == len(version.dataset["test_image_ids"])
     assert [entry["epoch"] for entry in version.history] == [1, 2]
     assert version.dataset["label_source"] == "group"
     assert sum(version.dataset["images"].values()) == 24
@@ -141,17 +150,22 @@ def test_evaluate_and_reembed_commands(capsys):
     from django.core.management import call_command
 
     shape_catalogue(groups_per_shape=2, colours=3)
-    version, _ = train_tiny()
+    # Without the refit the served model is the one evaluated, so `evaluate` re-scores it.
+    version, _ = train_tiny(refit_on_all=False)
     stored = dict(version.metrics)
     out = StringIO()
 
     call_command("evaluate", model_version=version.pk, stdout=out)
 
     lines = out.getvalue().splitlines()
+    # One photo per product: no known-products queries, so new products decide.
     assert lines[0] == (
-        f"v{version.pk} small_cnn, {stored['model']['queries']} held-out queries, labels: group"
+        f"v{version.pk} small_cnn, labels: group; deciding protocol: new_products; figures of "
+        "the served model"
     )
-    assert [line.split()[0] for line in lines[2:]] == [
+    queries = stored["protocols"]["new_products"]["model"]["queries"]
+    assert lines[2] == f"new_products ({queries} queries)"
+    assert [line.split()[0] for line in lines[4:]] == [
         "model",
         "colour_histogram",
         "backbone_untrained",
@@ -170,3 +184,22 @@ def test_evaluate_and_reembed_commands(capsys):
     call_command("reembed", model_version=version.pk, verbosity=0, stdout=out)
     assert out.getvalue().strip().endswith(f"v{version.pk}: 24 images embedded, 0 failed")
     assert ImageEmbedding.objects.filter(model_version=version).count() == 24
+
+
+def test_evaluate_shows_a_refit_versions_selection_figures_without_rescoring():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    shape_catalogue(groups_per_shape=2, colours=3)
+    version, _ = train_tiny()  # refit on every photo (the default)
+    stored = dict(version.metrics)
+    out = StringIO()
+
+    call_command("evaluate", model_version=version.pk, stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == ERROR_REFIT.format(pk=version.pk)
+    assert lines[1].endswith("figures of the selection run")
+    version.refresh_from_db()
+    assert version.metrics == stored

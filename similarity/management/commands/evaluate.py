@@ -5,13 +5,16 @@ from similarity.models import ModelVersion
 from similarity.selectors.judgments import GOLD_K, GoldSetReport, gold_set_precision
 
 ERROR_NO_JUDGMENTS = "no judged pairs yet: mark pairs good or bad in the admin preview"
+ERROR_NO_GOLD_PHOTOS = "no gold photos whose SKU is in the catalogue: add them in the admin"
 
 
 class Command(BaseCommand):
     help = (
-        "Evaluate a model version and the baselines on its held-out queries; print and store "
-        "Recall@1/5/10, P@10, mAP@10 and NDCG@10. With --gold-set: score it on the admins' "
-        "judged pairs instead (precision@k per source category; no TensorFlow)."
+        "Evaluate a model version and the baselines on its held-out photos under both protocols "
+        "(known products, new photos; new products); print and store Recall@1/5/10, P@10, "
+        "mAP@10 and NDCG@10. A version refit on every photo shows its selection run's figures. "
+        "--gold-set: precision@k on the admins' judged pairs; --gold-photos: Recall@1/@10 on "
+        "the admins' query photos (neither needs TensorFlow)."
     )
 
     def add_arguments(self, parser):
@@ -21,25 +24,59 @@ class Command(BaseCommand):
             action="store_true",
             help="precision@k of the version's served lists on the pairs admins judged",
         )
+        parser.add_argument(
+            "--gold-photos",
+            action="store_true",
+            help="Recall@1/@10 of the version on the admins' query photos with expected SKUs",
+        )
         parser.add_argument("--k", type=int, default=GOLD_K, help="list length for --gold-set")
 
-    def handle(self, *args, model_version, gold_set=False, k=GOLD_K, **options):
+    def handle(self, *args, model_version, gold_set=False, gold_photos=False, k=GOLD_K, **opts):
         version = ModelVersion.objects.filter(pk=model_version).first()
         if version is None or not version.is_servable:
             raise CommandError(f"v{model_version} does not exist or is not trained")
         if gold_set:
             self.write_gold_set(gold_set_precision(version=version, k=k))
             return
-        from similarity.services.evaluation import model_version_evaluate  # TensorFlow
+        if gold_photos:
+            self.write_gold_photos(version)
+            return
+        from similarity.services.evaluation import RefitVersion, model_version_evaluate  # TF
 
-        metrics = model_version_evaluate(version=version)
+        try:
+            metrics = model_version_evaluate(version=version)
+        except RefitVersion as exc:
+            self.stdout.write(str(exc))
+            metrics = version.metrics
+        self.write_protocols(version, metrics)
+
+    def write_protocols(self, version: ModelVersion, metrics: dict) -> None:
+        evaluation = metrics.get("evaluation", {})
         self.stdout.write(
-            f"v{version.pk} {version.backbone}, {metrics['model']['queries']} "
-            f"held-out queries, labels: {version.label_source}"
+            f"v{version.pk} {version.backbone}, labels: {version.label_source}; deciding "
+            f"protocol: {evaluation.get('protocol')}; figures of the "
+            f"{evaluation.get('figures_from', 'served model')}"
         )
-        self.stdout.write(f"{'':20}" + "".join(f"{name:>17}" for name in COLUMNS))
-        for row, values in metrics.items():
-            self.stdout.write(f"{row:20}" + "".join(f"{values[c]:>17.3f}" for c in COLUMNS))
+        for protocol, rows in metrics.get("protocols", {}).items():
+            queries = rows.get("model", {}).get("queries")
+            self.stdout.write(f"\n{protocol} ({queries} queries)")
+            self.stdout.write(f"{'':20}" + "".join(f"{name:>17}" for name in COLUMNS))
+            for row, values in rows.items():
+                self.stdout.write(f"{row:20}" + "".join(f"{values[c]:>17.3f}" for c in COLUMNS))
+
+    def write_gold_photos(self, version: ModelVersion) -> None:
+        from similarity.services.gold_photos import gold_photos_score
+
+        score = gold_photos_score(version=version)
+        if not score.scored:
+            raise CommandError(ERROR_NO_GOLD_PHOTOS)
+        self.stdout.write(
+            f"v{version.pk} on {score.scored} of {score.photos} gold photos: "
+            f"R@1 {score.recall_at_1:.3f}, R@10 {score.recall_at_10:.3f}"
+        )
+        for miss in score.misses:
+            found = ", ".join(miss.found_skus)
+            self.stdout.write(f"  photo {miss.photo_id}: expected {miss.expected_sku}, got {found}")
 
     def write_gold_set(self, report: GoldSetReport) -> None:
         if not report.categories:

@@ -14,15 +14,24 @@ logger = logging.getLogger(__name__)
 
 
 class ValidationRecall(keras.callbacks.Callback):
-    """Adds val_recall_at_1 (leave-one-out on the validation split) to each epoch's logs."""
+    """Adds val_recall_at_1 to each epoch's logs: validation queries against a gallery (known
+    products: held-out photos against training photos), or leave-one-out within the
+    validation images when no gallery is given (new products)."""
 
-    def __init__(self, embedding_model, images, labels):
+    def __init__(self, embedding_model, validation):
         super().__init__()
-        self.embedding_model, self.images, self.labels = embedding_model, images, labels
+        self.embedding_model, self.validation = embedding_model, validation
 
     def on_epoch_end(self, epoch, logs=None):
-        vectors = embed_arrays(self.embedding_model, self.images)
-        metrics = retrieval_metrics(vectors, self.labels, vectors, self.labels, exclude_self=True)
+        check = self.validation
+        queries = embed_arrays(self.embedding_model, check.images)
+        if check.gallery_images is None:
+            metrics = retrieval_metrics(
+                queries, check.labels, queries, check.labels, exclude_self=True
+            )
+        else:
+            gallery = embed_arrays(self.embedding_model, check.gallery_images)
+            metrics = retrieval_metrics(queries, check.labels, gallery, check.gallery_labels)
         logs["val_recall_at_1"] = metrics.recall_at_1
 
 

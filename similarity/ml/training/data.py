@@ -1,11 +1,10 @@
-"""What the model sees: P×K index batches, the augmentation, and batched embedding."""
+"""What the model sees: P×K index batches, and batched embedding."""
 
 from collections.abc import Iterator
 
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 
 from .config import TrainingConfig
 
@@ -30,20 +29,6 @@ def pk_batches(
                 for label in chosen
             ]
         )
-
-
-def augmentation(seed: int) -> keras.Sequential:
-    """Random resized crop (zoom + shift), horizontal flip and colour jitter; training only."""
-    return keras.Sequential(
-        [
-            layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomZoom((-0.3, 0.0), fill_mode="constant", fill_value=255.0, seed=seed),
-            layers.RandomTranslation(0.1, 0.1, fill_mode="constant", fill_value=255.0, seed=seed),
-            layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed),
-            layers.RandomContrast(0.15, seed=seed),
-        ],
-        name="augmentation",
-    )
 
 
 def pk_dataset(images: np.ndarray, labels: np.ndarray, config: TrainingConfig) -> tf.data.Dataset:

@@ -10,10 +10,17 @@ import numpy as np
 import tensorflow as tf
 
 from ..backbones import Backbone, build_backbone, build_embedding_model, set_backbone_trainable
+from .augment import augmentation
 from .callbacks import Progress, ValidationRecall
-from .config import ProgressCallback, TrainingCancelled, TrainingConfig, TrainingResult
-from .data import augmentation, pk_dataset
-from .losses import supervised_contrastive_loss
+from .config import (
+    ProgressCallback,
+    TrainingCancelled,
+    TrainingConfig,
+    TrainingResult,
+    Validation,
+)
+from .data import pk_dataset
+from .losses import ProxySimilarities, loss_for
 from .phases import mark_phase_finished, phases, resume_epoch
 
 
@@ -22,14 +29,14 @@ def train(
     *,
     images: np.ndarray,
     labels: np.ndarray,
-    val_images: np.ndarray,
-    val_labels: np.ndarray,
+    validation: Validation | None,
     checkpoint_dir: Path,
     progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> TrainingResult:
     """Train an embedding model on uint8 (n, s, s, 3) images with integer labels.
 
+    validation=None (the refit on every image) trains config.epochs without early stopping.
     Resumable: rerunning with the same checkpoint_dir continues from the last finished epoch,
     also when a finished run is asked for more epochs (its optimizer state starts afresh then).
     Raises TrainingCancelled when should_cancel() turns true.
@@ -39,6 +46,7 @@ def train(
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     strategy = _distribution_strategy()
     backbone, embedding_model, augment = _build_models(config, strategy)
+    labels_count = int(labels.max()) + 1
     batch_size = config.labels_per_batch * config.images_per_label
     steps = config.steps_per_epoch or max(1, math.ceil(len(images) / batch_size))
     dataset = pk_dataset(images, labels, config)
@@ -52,8 +60,8 @@ def train(
         if first_epoch >= last_epoch:  # a resumed job skips phases it finished
             continue
         set_backbone_trainable(backbone, top_fraction=top_fraction)
-        training_model = _training_model(strategy, embedding_model, augment, config, rate)
-        training_model.fit(
+        model = _training_model(strategy, embedding_model, augment, config, rate, labels_count)
+        model.fit(
             dataset,
             epochs=last_epoch,
             initial_epoch=first_epoch,
@@ -61,15 +69,15 @@ def train(
             shuffle=False,  # PK batches are random already
             verbose=0,
             callbacks=[
-                ValidationRecall(embedding_model, val_images, val_labels),
-                *_phase_callbacks(config, checkpoint_dir / f"backup{number}"),
+                *_validation_callbacks(config, embedding_model, validation),
+                _backup(checkpoint_dir / f"backup{number}"),
                 tracker,
             ],
         )
         if tracker.cancelled:
             raise TrainingCancelled()
         mark_phase_finished(
-            embedding_model, checkpoint_dir, number, last_epoch, training_model.stop_training
+            embedding_model, checkpoint_dir, number, last_epoch, model.stop_training
         )
     history = tracker.history
     seconds = time.monotonic() - started
@@ -92,7 +100,7 @@ def _build_models(
             config.backbone, input_size=config.input_size, weights=config.weights
         )
         embedding_model = build_embedding_model(backbone, embedding_dim=config.embedding_dim)
-        augment = augmentation(config.seed)
+        augment = augmentation(config.seed, config.augmentation)
     return backbone, embedding_model, augment
 
 
@@ -102,32 +110,46 @@ def _training_model(
     augment: keras.Sequential,
     config: TrainingConfig,
     rate: float,
+    labels_count: int,
 ) -> keras.Model:
-    """What `fit` trains, compiled: augmentation, then the embedding model (alone exported)."""
+    """What `fit` trains, compiled: augmentation, then the embedding model (alone exported);
+    for proxy-anchor, the proxies' cosines are appended to the output (the training model
+    owns the proxies)."""
     with strategy.scope():
         # A fresh model per phase: BackupAndRestore leaves the epoch it restored on the
         # model it restored, and the next phase's fit would start at that epoch again.
         inputs = keras.Input((config.input_size, config.input_size, 3))
-        training_model = keras.Model(inputs, embedding_model(augment(inputs)))
+        outputs = embedding_model(augment(inputs))
+        if config.loss == "proxy_anchor":
+            outputs = ProxySimilarities(labels_count, name="proxies")(outputs)
+        training_model = keras.Model(inputs, outputs)
     training_model.compile(
         optimizer=keras.optimizers.Adam(rate),
-        loss=supervised_contrastive_loss(config.temperature),
+        loss=loss_for(config.loss, temperature=config.temperature, labels_count=labels_count),
     )
     return training_model
 
 
-def _phase_callbacks(config: TrainingConfig, backup_dir: Path) -> list[keras.callbacks.Callback]:
-    """Early stopping on validation Recall@1, and a per-epoch backup a killed job resumes from."""
+def _backup(directory: Path) -> keras.callbacks.Callback:
+    # A worker killed while it writes the backup leaves a truncated file: keep the previous
+    # one to resume from instead (tests/faults/test_reaper.py).
+    return keras.callbacks.BackupAndRestore(str(directory), double_checkpoint=True)
+
+
+def _validation_callbacks(
+    config: TrainingConfig, embedding_model: keras.Model, validation: Validation | None
+) -> list[keras.callbacks.Callback]:
+    """Validation Recall@1 per epoch and early stopping on it; none without validation."""
+    if validation is None:
+        return []
     return [
+        ValidationRecall(embedding_model, validation),
         keras.callbacks.EarlyStopping(
             monitor="val_recall_at_1",
             mode="max",
             patience=config.patience,
             restore_best_weights=True,
         ),
-        # A worker killed while it writes the backup leaves a truncated file: keep the previous
-        # one to resume from instead (tests/faults/test_reaper.py).
-        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
     ]
 
 

@@ -1,0 +1,140 @@
+"""The two evaluation protocols in the training pipeline (imports TensorFlow).
+
+*Known products, new photos*: near-duplicate groups of photos held out of training within
+labels that stay in the catalogue. *New products*: whole products or variant groups held out
+(the snapshot's "val"/"test"). `PRODSIM_EVALUATION_PROTOCOL` picks the one early stopping and
+auto-activation use; both are always measured and shown.
+"""
+
+import numpy as np
+from django.conf import settings
+
+from ..ml.evaluation import retrieval_metrics
+from ..ml.evaluation.protocols import (
+    KNOWN_PRODUCTS,
+    NEAR_DUPLICATE_COSINE,
+    NEW_PRODUCTS,
+    PROTOCOLS,
+    known_products_holdout,
+    near_duplicate_groups,
+)
+from ..ml.training import TrainingConfig, Validation
+from . import baselines
+from .datasets import KNOWN_SPLITS, SPLITS, Snapshot, snapshot_hold_out_known
+
+KNOWN_TEST_SHARE = 0.2  # of each label's photos, as the new-products test share of units
+KNOWN_VAL_SHARE = 0.1
+# Early stopping embeds the validation gallery every epoch: at most this many training photos per
+# label keep that cost flat for large catalogues (rank 1 needs a label's photos, not all of them).
+VAL_GALLERY_PER_LABEL = 10
+ERROR_PROTOCOL = "PRODSIM_EVALUATION_PROTOCOL must be one of {choices}; got {value!r}"
+
+Splits = dict[str, np.ndarray]
+
+
+def protocol_setting() -> str:
+    value = settings.PRODSIM_EVALUATION_PROTOCOL
+    if value not in PROTOCOLS:
+        raise ValueError(ERROR_PROTOCOL.format(choices=", ".join(PROTOCOLS), value=value))
+    return value
+
+
+def hold_out_known_photos(
+    snapshot: Snapshot, arrays: Splits, labels: Splits, config: TrainingConfig
+) -> None:
+    """Move near-duplicate groups of "train" photos into known_test / known_val, in place."""
+    vectors, _ = baselines.frozen_features(config, arrays["train"])
+    groups = near_duplicate_groups(vectors, labels["train"], min_cosine=NEAR_DUPLICATE_COSINE)
+    assigned = known_products_holdout(
+        labels["train"], groups, shares=(KNOWN_TEST_SHARE, KNOWN_VAL_SHARE), seed=config.seed
+    )
+    snapshot_hold_out_known(snapshot, assigned.tolist())
+    train_images, train_labels = arrays["train"], labels["train"]
+    for number, split in [*KNOWN_SPLITS.items(), (0, "train")]:
+        arrays[split] = train_images[assigned == number]
+        labels[split] = train_labels[assigned == number]
+
+
+def validation_for(protocol: str, arrays: Splits, labels: Splits) -> Validation | None:
+    """What early stopping watches: the protocol's validation photos, falling back to the
+    other protocol's when a catalogue has none (e.g. one photo per product); None if neither."""
+    gallery = _per_label_sample(labels["train"], VAL_GALLERY_PER_LABEL)
+    known = Validation(
+        arrays["known_val"], labels["known_val"], arrays["train"][gallery], labels["train"][gallery]
+    )
+    new = Validation(arrays["val"], labels["val"])
+    usable = {KNOWN_PRODUCTS: len(known.images) > 0, NEW_PRODUCTS: len(new.images) > 1}
+    candidates = {KNOWN_PRODUCTS: known, NEW_PRODUCTS: new}
+    order = [protocol, *(p for p in PROTOCOLS if p != protocol)]
+    return next((candidates[p] for p in order if usable[p]), None)
+
+
+def _per_label_sample(labels: np.ndarray, most: int) -> np.ndarray:
+    """Sorted indices of at most `most` items per label, spread evenly over each label's items."""
+    chosen = [
+        members[np.linspace(0, len(members) - 1, min(most, len(members))).round().astype(int)]
+        for members in (np.flatnonzero(labels == label) for label in np.unique(labels))
+    ]
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=int)
+
+
+def evaluate_protocols(
+    *, model, config: TrainingConfig, arrays: Splits, labels: Splits, metric: str
+) -> dict[str, dict]:
+    """{protocol: {row: metrics}} for each protocol with queries (see the module docstring)."""
+    images = np.concatenate([arrays[split] for split in SPLITS])
+    all_labels = np.concatenate([labels[split] for split in SPLITS])
+    where = _split_positions(arrays)
+    vectors = baselines.row_vectors(model=model, config=config, images=images)
+    results = {}
+    if len(where["known_test"]):
+        gallery = np.concatenate([where[s] for s in SPLITS if s != "known_test"])
+        results[KNOWN_PRODUCTS] = baselines.score_rows(
+            vectors, _scorer(where["known_test"], gallery, all_labels, exclude_self=False), metric
+        )
+    if len(where["test"]) and len(images) > 1:
+        # The queries first, so exclude_self drops each query's own image from its ranking.
+        rest = np.concatenate([where[s] for s in SPLITS if s != "test"])
+        gallery = np.concatenate([where["test"], rest])
+        results[NEW_PRODUCTS] = baselines.score_rows(
+            vectors, _scorer(where["test"], gallery, all_labels, exclude_self=True), metric
+        )
+    return results
+
+
+def _split_positions(arrays: Splits) -> dict[str, np.ndarray]:
+    positions, start = {}, 0
+    for split in SPLITS:
+        positions[split] = np.arange(start, start + len(arrays[split]))
+        start += len(arrays[split])
+    return positions
+
+
+def _scorer(queries: np.ndarray, gallery: np.ndarray, labels: np.ndarray, *, exclude_self: bool):
+    def score(vectors: np.ndarray, metric: str) -> dict:
+        return retrieval_metrics(
+            vectors[queries],
+            labels[queries],
+            vectors[gallery],
+            labels[gallery],
+            metric=metric,
+            exclude_self=exclude_self,
+        ).as_dict()
+
+    return score
+
+
+def version_metrics(results: dict[str, dict], protocol: str, *, refit: bool) -> dict:
+    """What ModelVersion.metrics stores: the deciding protocol's rows at the top level (the
+    figures every page and auto-activation read), both protocols under "protocols", and
+    which run the figures come from."""
+    chosen = protocol if protocol in results else next(iter(results), None)
+    return {
+        **(results.get(chosen) or {}),
+        "protocols": results,
+        "evaluation": {
+            "protocol": chosen,
+            "figures_from": "selection run" if refit else "served model",
+            "refit_on_all": refit,
+        },
+    }

@@ -1,0 +1,87 @@
+"""The two evaluation protocols and the refit in the pipeline, on a tiny catalogue of photos
+where each product has several shots (real TensorFlow, PostgreSQL, pgvector)."""
+
+import pytest
+
+from catalog.models import ProductImage
+from similarity.ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS
+from similarity.services import protocols
+from similarity.services.datasets import catalogue_snapshot
+from tests.catalog.factories import shape_catalogue
+from tests.similarity.factories import train_tiny
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
+
+
+@pytest.fixture(autouse=True)
+def photos_are_not_near_duplicates(monkeypatch):
+    # The tiny recipe's random small CNN sees every photo as a near-duplicate of every other
+    # (cosine ≈ 1), so nothing could be held out; the threshold's own behaviour is tested on
+    # chosen vectors in tests/similarity/ml/test_protocols.py.
+    monkeypatch.setattr(protocols, "NEAR_DUPLICATE_COSINE", 1.01)
+
+
+def shots_catalogue() -> None:
+    """8 variant groups of 3 products with 4 photos each (96 photos)."""
+    shape_catalogue(groups_per_shape=2, colours=3, images_per_product=4)
+
+
+def test_known_products_photos_are_held_out_within_products_that_stay_in_training():
+    shots_catalogue()
+
+    version, job = train_tiny(label_source="auto")
+
+    data = version.dataset
+    assert job.state == "succeeded"
+    held_out = set(data["known_test_image_ids"]) | set(data["known_val_image_ids"])
+    new_products = set(data["test_image_ids"]) | set(data["val_image_ids"])
+    assert held_out and not held_out & new_products
+    images = ProductImage.objects.all()
+    product_of = dict(images.values_list("pk", "product_id"))
+    group_of = dict(images.values_list("pk", "product__group_id"))
+    # Every held-out photo's variant group keeps photos in training (it is known) ...
+    trained_groups = {group_of[pk] for pk in product_of if pk not in held_out | new_products}
+    assert {group_of[pk] for pk in held_out} <= trained_groups
+    # ... while new-products photos are of groups with no photo in training.
+    assert not {group_of[pk] for pk in new_products} & trained_groups
+    assert set(version.metrics["protocols"]) == {KNOWN_PRODUCTS, NEW_PRODUCTS}
+    known = version.metrics["protocols"][KNOWN_PRODUCTS]["model"]
+    assert known["queries"] == len(data["known_test_image_ids"])
+    assert version.metrics["evaluation"]["protocol"] == KNOWN_PRODUCTS  # the default setting
+
+
+def test_the_protocol_setting_decides_which_figures_auto_activation_reads(settings):
+    shots_catalogue()
+    settings.PRODSIM_EVALUATION_PROTOCOL = NEW_PRODUCTS
+
+    version, _ = train_tiny(label_source="auto")
+
+    assert version.metrics["evaluation"]["protocol"] == NEW_PRODUCTS
+    assert version.metrics["model"] == version.metrics["protocols"][NEW_PRODUCTS]["model"]
+
+
+def test_without_refit_the_figures_are_the_served_models_own():
+    shots_catalogue()
+
+    version, job = train_tiny(label_source="auto", refit_on_all=False)
+
+    assert job.state == "succeeded"
+    assert version.metrics["evaluation"] == {
+        "protocol": KNOWN_PRODUCTS,
+        "figures_from": "served model",
+        "refit_on_all": False,
+    }
+    assert "refit_s" not in version.timings
+
+
+def test_new_products_split_is_group_disjoint():
+    shots_catalogue()
+
+    snapshot = catalogue_snapshot(label_source="auto", seed=7)
+
+    def groups(split):
+        return {record.group_id for record in snapshot.records[split]}
+
+    assert groups("test") and groups("val")
+    assert not groups("test") & (groups("train") | groups("val"))
+    assert not groups("val") & groups("train")
