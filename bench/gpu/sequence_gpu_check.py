@@ -56,6 +56,7 @@ def main() -> None:
     data = synthetic(args.visitors, args.items, args.length)
     train, valid = time_split(data, (args.length - 5) * 3600)
     content = np.random.default_rng(1).normal(size=(args.items, 32)).astype(np.float32)
+    content /= np.linalg.norm(content, axis=1, keepdims=True)  # as the shop's vectors are
     report = {"backend": keras.backend.backend(), "keras": keras.__version__, "runs": []}
     for architecture in ("sasrec", "gru"):
         config = SequenceConfig(

@@ -58,8 +58,9 @@ def train_sequence_model(
 
     train: events before the validation cut; valid: events at or after it (`data.time_split`);
     visitors in both are validated (their train history in, their later purchases as targets;
-    all later events when nobody purchased). content: (n_items, d) float32 content vectors
-    (rows of zeros for items without one), or None (then config.use_content is ignored).
+    all later events when nobody purchased). content: (n_items, d) float32 L2-normalised
+    content vectors (rows of zeros for items without one; unnormalised ones give huge first
+    logits), or None (then config.use_content is ignored).
     on_epoch(epoch, metrics) after each epoch (progress); should_stop() polled between batches
     (cancel: returns the best weights so far, stopped="cancelled"). checkpoint_dir: per-epoch
     checkpoints; a run with the same config resumes after the last finished epoch. Seeded by
