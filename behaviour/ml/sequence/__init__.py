@@ -6,12 +6,17 @@ projection of its content vector (image/text), so an item with few or no events 
 next to items that look alike (cold start). Modules:
 
 - `config`    SequenceConfig, the training parameters (to_dict / from_dict for version rows)
-- `data`      NumPy: per-visitor sequences, the time split, training windows (no TensorFlow)
-- `train`     Keras 3: build and train a model; weights come back as a NumPy dict
-- `serving`   NumPy: SequenceScorer, the trained model without TensorFlow (web process)
+- `data`      NumPy: per-visitor sequences, the time split, validation histories and targets
+- `windows`   NumPy: training windows and their future targets
+- `train`     Keras 3: train a model (`model`, `encoders`, `devices`, `checkpoints`); weights
+              come back as a NumPy dict
+- `serving`   NumPy: SequenceScorer, the trained model without TensorFlow (via `forward`)
 - `artifacts` NumPy: save / load weights and config as one .npz (no pickle)
-- `hybrid`    NumPy: the served score, sequence + co-occurrence + content + own repeats
+- `hybrid`    NumPy: the served score, sequence + co-occurrence + content + repeats +
+              popularity (`signals`, `weights`, `tuning`), with its explain breakdown
+- `metrics`   NumPy: Recall@k and NDCG@k of next purchases
 
-Only `train` (and whatever calls it: worker, command, bench) imports TensorFlow/Keras; the
-rest is safe in the web process. Nothing here imports Django.
+Only `train` and the modules it imports (and whatever calls it: worker, command, bench) import
+Keras; `serving`, `hybrid`, `data` and `artifacts` are safe in the web process (tested).
+Nothing here imports Django.
 """

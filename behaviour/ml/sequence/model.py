@@ -1,8 +1,8 @@
 """The Keras 3 sequence model: shared item representation, GRU or self-attention, logits.
 
 Written with `keras.ops` and Keras layers only (no tf.* calls), so the same code runs under the
-TensorFlow backend here and the JAX backend on the GPU check. `serving` re-implements the
-forward pass in NumPy from `export_weights`; the names there are the contract between both.
+TensorFlow backend here and the JAX backend on the GPU check. `forward` (used by `serving`)
+re-implements the forward pass in NumPy from `export_weights`; its names are the contract.
 """
 
 import keras
