@@ -63,7 +63,7 @@ def lexical_index_rebuild(*, tune: bool = False) -> LexicalIndex:
 
 def _weights(columns: lexical.Columns, *, tune: bool) -> tuple[lexical.LexicalConfig, dict]:
     current = current_lexical_index()
-    if not tune and current is not None and current.tuning:
+    if not tune and current is not None and current.tuning and "fields" in current.config:
         return lexical.LexicalConfig.from_json(current.config), current.tuning
     result = tuning.tune(columns)
     logger.info("Lexical field weights: %s (%s)", result.config.fields, result.note)
@@ -86,7 +86,8 @@ def product_texts_refresh(*, product_ids: list[int]) -> int:
     Enqueues a full rebuild once the changes since the IDF fit reach IDF_DRIFT_SHARE.
     """
     index = current_lexical_index()
-    if index is None:
+    if index is None or "fields" not in index.config:
+        # No index yet, or one built before field weights: its buckets are not this code's.
         lexical_index_rebuild()
         return len(product_ids)
     facts = catalog_selectors.product_facts(product_ids=product_ids)

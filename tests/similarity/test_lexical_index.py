@@ -174,3 +174,17 @@ def test_a_product_record_splits_codes_from_other_attributes():
         "category": "Audio Headphones wireless black",
         "description": "Noise cancelling",
     }
+
+
+def test_an_index_built_before_field_weights_is_rebuilt_on_the_next_refresh():
+    old = LexicalIndex.objects.create(
+        documents=1, idf={"documents": 1, "frequencies": {"5": 1}}, is_current=True
+    )
+    kettle = product(sku="K2", title="Electric kettle")
+
+    product_texts_refresh(product_ids=[kettle.pk])
+
+    current = LexicalIndex.objects.get(is_current=True)
+    assert current.pk != old.pk and not LexicalIndex.objects.filter(pk=old.pk).exists()
+    assert current.config["fields"]["title"] == 1.0
+    assert ProductText.objects.filter(lexical_index=current).count() == 1
