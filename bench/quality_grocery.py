@@ -183,6 +183,7 @@ def selection_run(config, data: dict, work: Path) -> tuple[dict, int]:
     """Model selection as the pipeline runs it, and its two protocols' figures."""
     from similarity.ml.evaluation import retrieval_metrics
     from similarity.ml.training import Validation, embed_arrays
+    from similarity.ml.training.refit import refit_epochs
 
     images, labels = data["train"], data["train_labels"]
     masks = pipeline_splits(config, data)
@@ -204,7 +205,9 @@ def selection_run(config, data: dict, work: Path) -> tuple[dict, int]:
         exclude_self=True,
     )
     loo = retrieval_metrics(vectors, labels, vectors, labels, exclude_self=True)
-    best = max(result.history, key=lambda e: (e["val_recall_at_1"], -e["epoch"]))["epoch"]
+    best = refit_epochs(
+        result.history, configured=config.epochs, validation_queries=int(val_m.sum())
+    )
     row = {
         **row_figures(lambda x: embed_arrays(result.model, x), data),
         "known_products": {**known, "queries": int(known_m.sum())},
@@ -332,7 +335,7 @@ def section_markdown(figures: dict) -> str:
             f"leave-one-out R@1 {selection['leave_one_out']['recall_at_1']}.",
             "",
             f"Training: selection {selection['train_s']:.0f} s ({len(selection['history'])} "
-            f"epochs, best {selection['best_epoch']}), refit {refit_s:.0f} s. "
+            f"epochs; refit epochs {selection['best_epoch']}), refit {refit_s:.0f} s. "
             f"Recipe: {settings}.",
             "",
             "Timings are noisy: five other engineers shared the 2 cores during this run.",

@@ -22,6 +22,7 @@ from .. import vector_store
 from ..ml.artifacts import CHECKPOINT_DIR
 from ..ml.preprocessing import PREPROCESSING_VERSION, load_image
 from ..ml.training import TrainingCancelled, TrainingConfig, TrainingResult, train
+from ..ml.training.refit import refit_epochs
 from ..models import Job, ModelVersion
 from ..selectors import active_version
 from . import protocols
@@ -181,8 +182,13 @@ def _refit(
     report: ProgressWriter[dict],
 ) -> TrainingResult:
     """Train again on every photo (held-out ones too) for as many epochs as model selection
-    found best, so no product is left out of the served model for good."""
-    epochs = best_epoch(selection.history) or config.epochs
+    found best (see refit_epochs), so no product is left out of the served model for good."""
+    validation = protocols.validation_for(protocols.protocol_setting(), arrays, labels)
+    epochs = refit_epochs(
+        selection.history,
+        configured=config.epochs,
+        validation_queries=0 if validation is None else len(validation.images),
+    )
     return _run_training(
         replace(config, epochs=epochs),
         images=np.concatenate([arrays[split] for split in SPLITS]),
@@ -191,14 +197,6 @@ def _refit(
         checkpoint_dir=Path(version.artifact_dir) / CHECKPOINT_DIR / REFIT_DIR,
         report=lambda entry: report({"phase": "refitting on every photo", **entry}),
         should_cancel=report.cancel_requested,
-    )
-
-
-def best_epoch(history: list[dict]) -> int | None:
-    """The epoch with the best validation Recall@1 (the earliest of equals), None without."""
-    scored = [e for e in history if e.get("val_recall_at_1") is not None]
-    return (
-        max(scored, key=lambda e: (e["val_recall_at_1"], -e["epoch"]))["epoch"] if scored else None
     )
 
 

@@ -1,4 +1,5 @@
-"""The phone-photo recipe's parts on tiny tensors: augmentation, the three losses, flip TTA."""
+"""The phone-photo recipe's parts on tiny tensors: augmentation, the three losses, flip TTA,
+the refit's epochs."""
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from similarity.ml.training import (
 )
 from similarity.ml.training.augment import ERROR_UNKNOWN_AUGMENTATION
 from similarity.ml.training.losses import ERROR_UNKNOWN_LOSS, ProxySimilarities, loss_for
+from similarity.ml.training.refit import MIN_VALIDATION_QUERIES, refit_epochs
 from similarity.ml.tta import flip_averaged
 
 SEPARATED = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=np.float32)
@@ -93,3 +95,23 @@ def test_flip_averaging_means_the_photo_and_its_mirror():
     vectors = flip_averaged(embed, image)
     assert np.allclose(vectors, [[np.sqrt(0.5), np.sqrt(0.5)]], atol=1e-6)
     assert image[0, 0, 0, 0] == 200  # the input is not flipped in place
+
+
+HISTORY = [
+    {"epoch": 1, "val_recall_at_1": 0.6},
+    {"epoch": 2, "val_recall_at_1": 0.9},
+    {"epoch": 3, "val_recall_at_1": 0.9},
+    {"epoch": 4, "val_recall_at_1": 0.8},
+]
+
+
+def test_the_refit_trains_the_best_epochs_when_validation_can_tell_them_apart():
+    assert refit_epochs(HISTORY, configured=8, validation_queries=MIN_VALIDATION_QUERIES) == 2
+
+
+@pytest.mark.parametrize(
+    "history, queries",
+    [(HISTORY, MIN_VALIDATION_QUERIES - 1), ([{"epoch": 1, "val_recall_at_1": None}], 500)],
+)
+def test_the_refit_trains_the_configured_epochs_without_a_decisive_validation(history, queries):
+    assert refit_epochs(history, configured=8, validation_queries=queries) == 8
