@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from behaviour.models import BehaviourRefresh, EventImportJob
 from behaviour.services.imports import event_import_job_run
+from core.jobs.heartbeat import worker_name
 from tests.catalog.factories import product
 from tests.staff import login, non_staff_user, staff_user
 
@@ -86,7 +87,9 @@ def test_the_progress_endpoint_returns_the_imports_real_state(admin_client):
 
     assert (queued["state"], queued["finished"], queued["rows_total"]) == ("queued", False, 0)
     assert "no-cache" in finished["Cache-Control"]
-    assert finished.json() == {
+    body = finished.json()
+    assert body.pop("heartbeat").startswith(f"worker {worker_name()}, ")  # the claim's heartbeat
+    assert body == {
         "id": job.pk,
         "state": "succeeded",
         "finished": True,
@@ -100,6 +103,7 @@ def test_the_progress_endpoint_returns_the_imports_real_state(admin_client):
         "rejected_count": 1,
         "errors": 1,
         "error": "",
+        "heartbeat_warning": "",
     }
 
 

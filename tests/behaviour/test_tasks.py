@@ -20,6 +20,7 @@ def test_the_beat_schedule_names_registered_tasks():
     assert tasks == {
         "behaviour-refresh": "behaviour.tasks.behaviour_refresh_task",
         "events-retention": "behaviour.tasks.events_retention_task",
+        "jobs-reap": "core.jobs.tasks.jobs_reap_task",
     }
     assert [_registered_task(task).name for task in tasks.values()] == list(tasks.values())
     assert settings.CELERY_BEAT_SCHEDULE["behaviour-refresh"]["schedule"] <= 60

@@ -1,5 +1,7 @@
 """Recently viewed and recommended for you: from the session's history, never what was viewed."""
 
+import re
+
 import pytest
 
 from similarity.selectors import recommended_for_history
@@ -45,7 +47,9 @@ def test_pages_show_recently_viewed_and_recommended(client, catalogue):
     recent = home[home.index('id="recently-viewed"') :]
     assert recent.index("cross 0") < recent.index("square 0")  # most recent first
     recommended = home[home.index('id="recommended"') : home.index('id="recently-viewed"')]
-    assert "cross 1" in recommended and "cross 0" not in recommended
+    shown = re.sub(r'<span class="why"[^>]*>.*?</span>', "", recommended)  # "because you viewed …"
+    assert "cross 1" in shown and "cross 0" not in shown
+    assert "Because you viewed cross 0" in recommended
 
     page = client.get("/products/BAR-0-0/").content.decode()
     assert 'id="recently-viewed"' in page and 'id="recommended"' in page
