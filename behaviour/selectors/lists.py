@@ -104,7 +104,7 @@ def _for_product(
         rules,
         allowed=lambda: catalog_selectors.products_matching(product_filter=product_filter),
         k=query.k,
-        make_item=_pinned_item,
+        make_item=pinned_item,
     )
     return result
 
@@ -118,10 +118,16 @@ def _complements(
 
 
 def _items(found: list[Candidate], rules, query: SimilarQuery) -> list[BehaviourItem]:
-    """Candidates as items with their products; boosts and buries reorder within a tier."""
     products = catalog_selectors.products_by_ids(
         ids=[c.product_id for c in found], with_images=query.with_images
     )
+    return ranked_items(found, products, rules, k=query.k)
+
+
+def ranked_items(
+    found: list[Candidate], products: dict, rules, *, k: int, tier_order: list[str] = TIER_ORDER
+) -> list[BehaviourItem]:
+    """Candidates as items with their products; boosts and buries reorder within a tier."""
     items = [
         BehaviourItem(products[c.product_id], c.score, c.tier, c.why, c.evidence)
         for c in found
@@ -130,12 +136,12 @@ def _items(found: list[Candidate], rules, query: SimilarQuery) -> list[Behaviour
 
     def order(item: BehaviourItem) -> tuple:
         factor = merchandising.score_factor(rules, brand=item.product.brand, tags=item.product.tags)
-        return (TIER_ORDER.index(item.tier), -item.score * factor, item.product.pk)
+        return (tier_order.index(item.tier), -item.score * factor, item.product.pk)
 
-    return sorted(items, key=order)[: query.k]
+    return sorted(items, key=order)[:k]
 
 
-def _pinned_item(product_id: int) -> BehaviourItem | None:
+def pinned_item(product_id: int) -> BehaviourItem | None:
     products = catalog_selectors.products_by_ids(ids=[product_id], with_images=False)
     if product_id not in products:
         return None

@@ -14,7 +14,7 @@ from similarity.selectors.similar import product_filter_for
 
 from ...models import SequenceModelVersion
 from ...visitors import visitor_hash
-from ..lists import BehaviourItem, BehaviourResult
+from ..lists import BehaviourResult, pinned_item, ranked_items
 from ..tiers import TIER_CATEGORY, TIER_TRENDING, Candidate, newest, trending_candidates
 from . import signals as signal_sources
 from .fusion import DEFAULT_WEIGHTS, TIER_PERSONAL, fuse
@@ -77,11 +77,13 @@ def recommended_for_history(
         ids=sorted(_taken(found) | named), with_images=query.with_images
     )
     items = merchandising.apply_pins(
-        _items(explained(found, history, products), products, rules, query),
+        ranked_items(
+            explained(found, history, products), products, rules, k=query.k, tier_order=TIER_ORDER
+        ),
         rules,
         allowed=lambda: catalog_selectors.products_matching(product_filter=product_filter),
         k=query.k,
-        make_item=_pinned_item,
+        make_item=pinned_item,
     )
     return BehaviourResult(items, k_requested=query.k)
 
@@ -110,25 +112,3 @@ def _allowed(product_filter, ids: set[int]) -> set[int]:
 
 def _taken(found: list[Candidate]) -> set[int]:
     return {c.product_id for c in found}
-
-
-def _items(found: list[Candidate], products: dict, rules, query) -> list[BehaviourItem]:
-    """Candidates as items with their products; boosts and buries reorder within a tier."""
-    items = [
-        BehaviourItem(products[c.product_id], c.score, c.tier, c.why, c.evidence)
-        for c in found
-        if c.product_id in products
-    ]
-
-    def order(item: BehaviourItem) -> tuple:
-        factor = merchandising.score_factor(rules, brand=item.product.brand, tags=item.product.tags)
-        return (TIER_ORDER.index(item.tier), -item.score * factor, item.product.pk)
-
-    return sorted(items, key=order)[: query.k]
-
-
-def _pinned_item(product_id: int) -> BehaviourItem | None:
-    products = catalog_selectors.products_by_ids(ids=[product_id], with_images=False)
-    if product_id not in products:
-        return None
-    return BehaviourItem(products[product_id], 0.0, merchandising.TIER_PINNED, "Featured")
