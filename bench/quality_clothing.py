@@ -116,6 +116,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument(
+        "--augmentation", default=None, help="TrainingConfig.augmentation (default: its default)"
+    )
+    parser.add_argument(
         "--limit-train",
         type=int,
         default=None,
@@ -270,6 +273,7 @@ def training_config(args: argparse.Namespace):
         patience=args.patience,
         seed=args.seed,
         steps_per_epoch=args.steps_per_epoch,
+        **({"augmentation": args.augmentation} if args.augmentation else {}),
     )
 
 

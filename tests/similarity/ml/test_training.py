@@ -53,6 +53,7 @@ TINY_CONFIG = TrainingConfig(
     labels_per_batch=2,
     images_per_label=2,
     steps_per_epoch=2,
+    augmentation="phone",  # the default ("basic") runs in TOY_CONFIG
 )
 SQUARE_COLOURS = [(200, 30, 30), (30, 170, 30), (30, 30, 200), (210, 200, 20)]
 
