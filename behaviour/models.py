@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from catalog.models import Product
 from core.jobs.heartbeat_fields import HeartbeatFields
+from core.jobs.import_rows import ImportJobRow
 
 
 class Event(models.Model):
@@ -146,7 +147,7 @@ class BehaviourEvaluation(models.Model):
         return f"evaluation from {self.test_from:%Y-%m-%d}"
 
 
-class EventImportJob(HeartbeatFields):
+class EventImportJob(ImportJobRow):
     """One order or event history CSV import (docs/EVENTS_FORMAT.md) and its outcome; the admin
     page and the import_events command follow its progress."""
 
@@ -186,16 +187,6 @@ class EventImportJob(HeartbeatFields):
 
     def __str__(self) -> str:
         return f"Event import #{self.pk} ({self.state})"
-
-    @property
-    def duration_s(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
-
-    @property
-    def is_finished(self) -> bool:
-        return self.state in {self.State.SUCCEEDED, self.State.FAILED, self.State.CANCELLED}
 
 
 class EventImportRowError(models.Model):

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 
-from core.jobs.heartbeat_fields import HeartbeatFields
+from core.jobs.import_rows import ImportJobRow
 
 from .category_paths import CATEGORY_PATH_SEPARATOR
 
@@ -121,7 +121,7 @@ class ProductImage(models.Model):
         return f"{self.product.sku} image {self.position}"
 
 
-class ImportJob(HeartbeatFields):
+class ImportJob(ImportJobRow):
     """One catalogue import (CSV + images) and its outcome; the admin and API read its progress."""
 
     class State(models.TextChoices):
@@ -164,16 +164,6 @@ class ImportJob(HeartbeatFields):
 
     def __str__(self) -> str:
         return f"Import #{self.pk} ({self.state})"
-
-    @property
-    def duration_s(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
-
-    @property
-    def is_finished(self) -> bool:
-        return self.state in {self.State.SUCCEEDED, self.State.FAILED, self.State.CANCELLED}
 
 
 class ImportRowError(models.Model):
