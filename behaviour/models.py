@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from catalog.models import Product
 from core.jobs.heartbeat_fields import HeartbeatFields
-from core.jobs.import_rows import ImportJobRow
+from core.jobs.import_rows import ImportJobRow, ImportLineReport
 
 
 class Event(models.Model):
@@ -151,37 +151,16 @@ class EventImportJob(ImportJobRow):
     """One order or event history CSV import (docs/EVENTS_FORMAT.md) and its outcome; the admin
     page and the import_events command follow its progress."""
 
-    class State(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
-
-    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
-    cancel_requested = models.BooleanField(
-        default=False, help_text="An admin asked the running import to stop."
-    )
     csv_file = models.FileField(upload_to="imports/events/%Y/%m/", max_length=300)
     time_zone = models.CharField(
         max_length=64, blank=True, help_text="IANA zone of times without a UTC offset, if any."
     )
-    created_by = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     rows_total = models.PositiveIntegerField(default=0, help_text="lines after the header")
-    rows_done = models.PositiveIntegerField(default=0)
     accepted_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True, help_text="Why the whole job failed, if it did.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(ImportJobRow.Meta):
         # Uploading writes shopper history in bulk: its own permission, beyond "add import job".
         permissions = [("upload_events", "Can upload an order or event history (CSV)")]
 
@@ -189,7 +168,7 @@ class EventImportJob(ImportJobRow):
         return f"Event import #{self.pk} ({self.state})"
 
 
-class EventImportRowError(models.Model):
+class EventImportRowError(ImportLineReport):
     """Why one line of an event import was rejected (or, as a warning, what was ignored)."""
 
     class Level(models.TextChoices):
@@ -197,17 +176,7 @@ class EventImportRowError(models.Model):
         WARNING = "warning", "warning"
 
     job = models.ForeignKey(EventImportJob, on_delete=models.CASCADE, related_name="row_errors")
-    line = models.PositiveIntegerField()
-    column = models.CharField(max_length=100, blank=True)
-    sku = models.CharField(max_length=200, blank=True)
     level = models.CharField(max_length=10, choices=Level.choices)
-    message = models.TextField()
-
-    class Meta:
-        ordering = ["job", "line", "id"]
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
 
 
 # --- What the incremental refresh keeps between ticks (behaviour.services.refresh_state) --------

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 
-from core.jobs.import_rows import ImportJobRow
+from core.jobs.import_rows import ImportJobRow, ImportLineReport
 
 from .category_paths import CATEGORY_PATH_SEPARATOR
 
@@ -124,41 +124,20 @@ class ProductImage(models.Model):
 class ImportJob(ImportJobRow):
     """One catalogue import (CSV + images) and its outcome; the admin and API read its progress."""
 
-    class State(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
-
-    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
-    cancel_requested = models.BooleanField(
-        default=False, help_text="An admin asked the running import to stop."
-    )
     csv_file = models.FileField(upload_to="imports/%Y/%m/", max_length=300)
     images_file = models.FileField(upload_to="imports/%Y/%m/", max_length=300, blank=True)
     images_dir = models.CharField(
         max_length=1000, blank=True, help_text="Server-side image folder (management command)."
     )
-    created_by = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     images_added = models.PositiveIntegerField(default=0)
     images_rejected = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True, help_text="Why the whole job failed, if it did.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(ImportJobRow.Meta):
         # Uploading replaces catalogue data in bulk: its own permission, beyond "add import job".
         permissions = [("upload_catalogue", "Can upload a catalogue (CSV and images)")]
 
@@ -166,7 +145,7 @@ class ImportJob(ImportJobRow):
         return f"Import #{self.pk} ({self.state})"
 
 
-class ImportRowError(models.Model):
+class ImportRowError(ImportLineReport):
     """A problem with one line of an import: a rejected row, or a rejected image of a kept row."""
 
     class Level(models.TextChoices):
@@ -175,14 +154,4 @@ class ImportRowError(models.Model):
         WARNING = "warning", "warning"
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
-    line = models.PositiveIntegerField()
-    column = models.CharField(max_length=100, blank=True)
-    sku = models.CharField(max_length=200, blank=True)
     level = models.CharField(max_length=10, choices=Level.choices)
-    message = models.TextField()
-
-    class Meta:
-        ordering = ["job", "line", "id"]
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
