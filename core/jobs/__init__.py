@@ -10,6 +10,8 @@ one lifecycle, one progress writer, one cancel path, one live admin page.
   reaper     requeues silent jobs once (beat; manage.py reap_jobs)
   tasks      JobTask: Celery time limits end the row; a lost claim stops quietly; the reaper task
   admin      LiveJobAdminMixin: the live page, its JSON progress view, Cancel button and action
+  import_rows  the columns and line-report shape every import job (catalogue, events) shares
+  foreground   an import command's run: progress bar, Ctrl-C as cancel, summary, problems file
 """
 
 from .cancel import JobCancelled, is_cancel_requested, request_cancel

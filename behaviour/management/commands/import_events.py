@@ -1,7 +1,6 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from behaviour.services.imports import (
     event_import_job_cancel,
@@ -9,6 +8,14 @@ from behaviour.services.imports import (
     event_import_job_problems_csv,
     event_import_job_run,
     event_import_job_summary,
+)
+from core.jobs.foreground import ImportCommandSteps, import_run_in_foreground
+
+IMPORT_STEPS = ImportCommandSteps(
+    run=event_import_job_run,
+    cancel=event_import_job_cancel,
+    summary=event_import_job_summary,
+    problems_csv=event_import_job_problems_csv,
 )
 
 
@@ -41,19 +48,10 @@ class Command(BaseCommand):
         if queue:
             self.stdout.write(f"Event import #{job.pk} queued.")
             return
-        try:
-            with tqdm(total=0, unit="line", disable=options["verbosity"] == 0) as bar:
-                job = event_import_job_run(job_id=job.pk, progress=lambda job: _advance(bar, job))
-        except KeyboardInterrupt:
-            # Ctrl-C: a running import has ended itself `cancelled`; one not yet started ends now.
-            job = event_import_job_cancel(job=job)
-        self.stdout.write(event_import_job_summary(job))
-        if problems_csv:
-            problems_csv.write_text(event_import_job_problems_csv(job), encoding="utf-8")
-        if job.state in (job.State.FAILED, job.State.CANCELLED):
-            raise CommandError(job.error)
-
-
-def _advance(bar: tqdm, job) -> None:
-    bar.total = job.rows_total
-    bar.update(job.rows_done - bar.n)
+        import_run_in_foreground(
+            self.stdout,
+            job,
+            IMPORT_STEPS,
+            problems_path=problems_csv,
+            verbosity=options["verbosity"],
+        )

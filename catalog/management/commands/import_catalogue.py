@@ -1,10 +1,17 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from catalog.services import import_job_cancel, import_job_create, import_job_run
 from catalog.services.reports import import_job_problems_csv, import_job_summary
+from core.jobs.foreground import ImportCommandSteps, import_run_in_foreground
+
+IMPORT_STEPS = ImportCommandSteps(
+    run=import_job_run,
+    cancel=import_job_cancel,
+    summary=import_job_summary,
+    problems_csv=import_job_problems_csv,
+)
 
 
 class Command(BaseCommand):
@@ -37,19 +44,10 @@ class Command(BaseCommand):
         if queue:
             self.stdout.write(f"Import #{job.pk} queued.")
             return
-        try:
-            with tqdm(total=0, unit="row", disable=options["verbosity"] == 0) as bar:
-                job = import_job_run(job_id=job.pk, progress=lambda job: _advance(bar, job))
-        except KeyboardInterrupt:
-            # Ctrl-C: a running import has ended itself `cancelled`; one not yet started ends now.
-            job = import_job_cancel(job=job)
-        self.stdout.write(import_job_summary(job))
-        if problems_csv:
-            problems_csv.write_text(import_job_problems_csv(job), encoding="utf-8")
-        if job.state in (job.State.FAILED, job.State.CANCELLED):
-            raise CommandError(job.error)
-
-
-def _advance(bar: tqdm, job) -> None:
-    bar.total = job.rows_total
-    bar.update(job.rows_done - bar.n)
+        import_run_in_foreground(
+            self.stdout,
+            job,
+            IMPORT_STEPS,
+            problems_path=problems_csv,
+            verbosity=options["verbosity"],
+        )
