@@ -46,6 +46,37 @@ def ensure_repo_on_path() -> None:
         sys.path.insert(0, str(REPO_ROOT))
 
 
+def django_on_bench_database(database: str, work_dir: Path, *, flush: bool = True) -> None:
+    """Start the embedded servers, point Django at `database` (created if missing) with media and
+    model files under `work_dir`, migrate, and empty it unless `flush` is False. The development
+    database is never touched: settings.py reads these variables once, at import."""
+    if os.environ.get("DATABASE_URL"):
+        sys.exit(
+            f"DATABASE_URL is set: this benchmark runs only on the embedded server ({database})"
+        )
+    os.environ.update(
+        {
+            "PRODSIM_DATABASE_NAME": database,
+            "PRODSIM_OFFLINE": "1",
+            "PRODSIM_MEDIA_ROOT": str(work_dir / "media"),
+            "PRODSIM_MODELS_ROOT": str(work_dir / "models"),
+        }
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prodsim_site.settings")
+    ensure_repo_on_path()
+    from prodsim_site.embedded.bootstrap import start_embedded_services
+
+    start_embedded_services()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if flush:
+        call_command("flush", interactive=False, verbosity=0)  # the bench database only
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

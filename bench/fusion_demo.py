@@ -11,7 +11,6 @@ text→image retrieval of the text tower against an untrained tower and chance.
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -19,32 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._report import machine_info, write_section  # noqa: E402
+from bench._report import django_on_bench_database, machine_info, write_section  # noqa: E402
 
 DATABASE = "prodsim_bench_fusion"
 SINGLE_SIGNALS = ("image", "text", "text_learned", "attributes")
 
 
 def setup(work_dir: Path) -> None:
-    os.environ.update(
-        {
-            "PRODSIM_DATABASE_NAME": DATABASE,
-            "PRODSIM_OFFLINE": "1",
-            "PRODSIM_MEDIA_ROOT": str(work_dir / "media"),
-            "PRODSIM_MODELS_ROOT": str(work_dir / "models"),
-            "DJANGO_SETTINGS_MODULE": "prodsim_site.settings",
-        }
-    )
-    from prodsim_site.embedded.bootstrap import start_embedded_services
-
-    start_embedded_services()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)  # a fresh shop on every run
+    django_on_bench_database(DATABASE, work_dir)
 
 
 def build(per_category: int) -> dict:
