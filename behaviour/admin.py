@@ -4,10 +4,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from core.jobs import live_state
+from core.jobs import rows_live_state
 from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePageTexts, LiveRow
 
 from . import admin_sequence  # noqa: F401 (registers the sequence versions' admin)
@@ -20,6 +19,7 @@ from .services.imports import (
 )
 
 UPLOAD_PERMISSION = "behaviour.upload_events"
+IMPORT_COUNTS = ("accepted_count", "duplicate_count", "rejected_count")
 PAGE_PROBLEMS = 200  # the page lists the first ones; the CSV download has every listed problem
 CANCEL_MESSAGES = CancelMessages(
     requested="Cancellation of event import #{pk} requested; "
@@ -140,22 +140,7 @@ class EventImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
         return event_import_job_cancel(job=job)
 
     def live_values(self, job: EventImportJob) -> dict:
-        """State and counts as the page polls them; rate and ETA from the lines done so far."""
-        elapsed = (timezone.now() - job.started_at).total_seconds() if job.started_at else 0.0
-        running = job.state == EventImportJob.State.RUNNING
-        rate = job.rows_done / elapsed if running and elapsed > 0 and job.rows_done else None
-        remaining = max(job.rows_total - job.rows_done, 0)
-        return {
-            **live_state(job),
-            "rows_done": job.rows_done,
-            "rows_total": job.rows_total,
-            "rows_per_s": round(rate, 1) if rate else None,
-            "eta_s": round(remaining / rate) if rate else None,
-            "accepted_count": job.accepted_count,
-            "duplicate_count": job.duplicate_count,
-            "rejected_count": job.rejected_count,
-            "errors": job.row_errors.count(),
-        }
+        return rows_live_state(job, counts=IMPORT_COUNTS)
 
     def save_model(self, request, obj, form, change):
         # The upload form only collects the file; the service stores it and enqueues the job.

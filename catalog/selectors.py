@@ -16,9 +16,8 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
-from django.utils import timezone
 
-from core.jobs import live_state
+from core.jobs import rows_live_state
 
 from . import rows
 from .models import Category, ImportJob, Product, ProductImage
@@ -311,28 +310,16 @@ class _LowerTags(Func):
     output_field = ArrayField(models.TextField())
 
 
-def import_job_progress(*, job: ImportJob, now: datetime | None = None) -> dict:
-    """The import's state and counts, as the admin's progress endpoint returns them.
+IMPORT_COUNTS = (
+    "created_count",
+    "updated_count",
+    "unchanged_count",
+    "failed_count",
+    "images_added",
+    "images_rejected",
+)
 
-    Rate and ETA come from the rows done since the job started; None until a row is done.
-    Keys that are ImportJob fields carry the field's name, so the page can update both.
-    """
-    now = now or timezone.now()
-    elapsed = (now - job.started_at).total_seconds() if job.started_at else 0.0
-    running = job.state == ImportJob.State.RUNNING
-    rate = job.rows_done / elapsed if running and elapsed > 0 and job.rows_done else None
-    remaining = max(job.rows_total - job.rows_done, 0)
-    return {
-        **live_state(job),
-        "rows_done": job.rows_done,
-        "rows_total": job.rows_total,
-        "rows_per_s": round(rate, 1) if rate else None,
-        "eta_s": round(remaining / rate) if rate else None,
-        "created_count": job.created_count,
-        "updated_count": job.updated_count,
-        "unchanged_count": job.unchanged_count,
-        "failed_count": job.failed_count,
-        "images_added": job.images_added,
-        "images_rejected": job.images_rejected,
-        "errors": job.row_errors.count(),
-    }
+
+def import_job_progress(*, job: ImportJob, now: datetime | None = None) -> dict:
+    """The import's state and counts, as the admin's progress endpoint returns them."""
+    return rows_live_state(job, counts=IMPORT_COUNTS, now=now)

@@ -37,28 +37,35 @@ def _svg(figure) -> str:
     return SVG_START.sub("", buffer.getvalue(), count=1)
 
 
-def training_curves_svg(*, series: dict[str, list[dict]]) -> str:
-    """Loss (left) and validation Recall@1 (right) per epoch, one line per labelled history.
+def training_curves_svg(
+    *,
+    series: dict[str, list[dict]],
+    recall_key: str = "val_recall_at_1",
+    recall_title: str = "validation Recall@1",
+    gid_prefix: str = "curve",
+) -> str:
+    """Loss (left) and the validation recall (right) per epoch, one line per labelled history.
 
-    `series`: label → the version's history entries ({"epoch", "loss", "val_recall_at_1"}).
-    Epochs without a validation figure are left out of the right panel.
+    `series`: label → the version's history entries ({"epoch", "loss", recall_key}). Epochs
+    without a validation figure are left out of the right panel. The sequence model's page
+    draws its own histories with its own key and ids (`seq-loss-<n>`).
     """
     figure = _figure()
     loss_axes, recall_axes = figure.subplots(1, 2)
     for number, (label, history) in enumerate(series.items()):
         epochs = [entry["epoch"] for entry in history]
-        losses = [entry["loss"] for entry in history]
-        loss_axes.plot(epochs, losses, marker="o", label=label, gid=f"curve-loss-{number}")
-        validated = [e for e in history if e.get("val_recall_at_1") is not None]
+        losses = [entry.get("loss") for entry in history]
+        loss_axes.plot(epochs, losses, marker="o", label=label, gid=f"{gid_prefix}-loss-{number}")
+        validated = [e for e in history if e.get(recall_key) is not None]
         recall_axes.plot(
             [entry["epoch"] for entry in validated],
-            [entry["val_recall_at_1"] for entry in validated],
+            [entry[recall_key] for entry in validated],
             marker="o",
             label=label,
-            gid=f"curve-recall-{number}",
+            gid=f"{gid_prefix}-recall-{number}",
         )
     loss_axes.set(title="training loss", xlabel="epoch")
-    recall_axes.set(title="validation Recall@1", xlabel="epoch", ylim=(0, 1.02))
+    recall_axes.set(title=recall_title, xlabel="epoch", ylim=(0, 1.02))
     for axes in (loss_axes, recall_axes):
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.grid(alpha=0.3)

@@ -17,7 +17,7 @@ one lifecycle, one progress writer, one cancel path, one live admin page.
 from .cancel import JobCancelled, is_cancel_requested, request_cancel
 from .heartbeat import ClaimLost
 from .lifecycle import JobLifecycle, job_end
-from .progress import ProgressWriter, live_state
+from .progress import ProgressWriter, live_state, rows_live_state
 
 __all__ = [
     "ClaimLost",
@@ -28,4 +28,5 @@ __all__ = [
     "job_end",
     "live_state",
     "request_cancel",
+    "rows_live_state",
 ]

@@ -7,7 +7,10 @@ lost its claim stops there, before it writes anything.
 """
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Generic, TypeVar
+
+from django.utils import timezone
 
 from .cancel import JobCancelled, is_cancel_requested
 from .heartbeat import Heartbeat
@@ -84,4 +87,24 @@ def live_state(job: JobRow) -> dict:
         "error": job.error,
         "heartbeat": heartbeat_line(job),
         "heartbeat_warning": stale_warning(job),
+    }
+
+
+def rows_live_state(job: JobRow, *, counts: tuple[str, ...], now: datetime | None = None) -> dict:
+    """live_state() of an import that works through `rows_total` lines, with its rate and ETA
+    (from the lines done since it started; None until one is done), the number of problems it
+    listed and its own `counts` (column names: the page updates fields of the same names)."""
+    now = now or timezone.now()
+    elapsed = (now - job.started_at).total_seconds() if job.started_at else 0.0
+    running = job.state == job.State.RUNNING
+    rate = job.rows_done / elapsed if running and elapsed > 0 and job.rows_done else None
+    remaining = max(job.rows_total - job.rows_done, 0)
+    return {
+        **live_state(job),
+        "rows_done": job.rows_done,
+        "rows_total": job.rows_total,
+        "rows_per_s": round(rate, 1) if rate else None,
+        "eta_s": round(remaining / rate) if rate else None,
+        **{name: getattr(job, name) for name in counts},
+        "errors": job.row_errors.count(),
     }
