@@ -1,8 +1,9 @@
 from django.db import models
 from django.db.models import Q
-from pgvector.django import HnswIndex, SparseVectorField
+from pgvector.django import HalfVectorField, SparseVectorField
 
 from ..ml.lexical import DIMENSIONS as LEXICAL_DIMENSIONS
+from ..ml.lexical.sketch import SKETCH_DIMENSIONS
 
 
 class LexicalIndex(models.Model):
@@ -37,26 +38,22 @@ class LexicalIndex(models.Model):
 
 
 class ProductText(models.Model):
-    """A product's lexical TF-IDF vector (hashed char n-grams, words, model numbers)."""
+    """A product's lexical TF-IDF vector (hashed char n-grams, words, model numbers) and its
+    dense sketch. Each lexical index's sketches get an HNSW index of their own, built once its
+    rows are written (vector_store.lexical), so none is declared here."""
 
     lexical_index = models.ForeignKey(LexicalIndex, on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
     vector = SparseVectorField(dimensions=LEXICAL_DIMENSIONS)
+    sketch = HalfVectorField(
+        dimensions=SKETCH_DIMENSIONS, help_text="Count sketch of the vector (ml.lexical.sketch)."
+    )
     text_sha256 = models.CharField(max_length=64)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["lexical_index", "product"], name="one_text_per_product_and_index"
-            )
-        ]
-        indexes = [
-            HnswIndex(
-                name="product_text_hnsw",
-                fields=["vector"],
-                m=16,
-                ef_construction=64,
-                opclasses=["sparsevec_cosine_ops"],
             )
         ]
 

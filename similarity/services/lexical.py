@@ -8,73 +8,29 @@ and weights); the IDF is refitted by a full rebuild once the changes since the f
 
 import logging
 
-from django.db import transaction
 from django.db.models import F
 
 from catalog import selectors as catalog_selectors
 from core.tasks import enqueue_on_commit
 
-from .. import cache as similar_cache
 from .. import vector_store
 from ..ml import lexical
-from ..ml.lexical import tuning
 from ..models import LexicalIndex, ProductText
 from ..selectors import current_lexical_index
 from .catalogue_changes import LEXICAL_REBUILD_TASK, similar_lists_stale
+from .lexical_rebuild import WRITE_BATCH, lexical_index_rebuild
 from .lexical_records import product_record, product_text, record_sha, records_as_columns
 
 logger = logging.getLogger(__name__)
-WRITE_BATCH = lexical.COUNT_BATCH  # products vectorised and written at a time
 
 __all__ = ["lexical_index_rebuild", "product_text", "product_texts_refresh"]
 
 
-def lexical_index_rebuild(*, tune: bool = False) -> LexicalIndex:
-    """Fit the IDF on today's catalogue, vectorise every product, then switch atomically.
-
-    The field weights are tuned on the catalogue when `tune` is set or no index was tuned
-    yet; otherwise the current index's weights carry over.
-    """
-    facts = catalog_selectors.product_facts()
-    records = [product_record(item) for item in facts]
-    columns = records_as_columns(records)
-    config, tuning_json = _weights(columns, tune=tune)
-    batches = lexical.catalogue_counts(columns, config, batch=WRITE_BATCH)
-    idf = lexical.idf_of_batches(batches)
-    index = LexicalIndex.objects.create(
-        documents=idf.documents, idf=idf.as_json(), config=config.as_json(), tuning=tuning_json
-    )
-    ids = [item.product_id for item in facts]
-    for number, counts in enumerate(batches):
-        rows = slice(number * WRITE_BATCH, (number + 1) * WRITE_BATCH)
-        vectors = lexical.combine(
-            lexical.field_vectors(counts, idf, config), config.fields, catalogue=True
-        )
-        _write(index, ids[rows], vectors, records[rows])
-    with transaction.atomic():
-        LexicalIndex.objects.filter(is_current=True).update(is_current=False)
-        LexicalIndex.objects.filter(pk=index.pk).update(is_current=True)
-        similar_cache.serving_changed()
-    LexicalIndex.objects.exclude(pk=index.pk).delete()
-    logger.info("Lexical index %s built over %s products", index.pk, idf.documents)
-    index.is_current = True
-    return index
-
-
-def _weights(columns: lexical.Columns, *, tune: bool) -> tuple[lexical.LexicalConfig, dict]:
-    current = current_lexical_index()
-    if not tune and current is not None and current.tuning and "fields" in current.config:
-        return lexical.LexicalConfig.from_json(current.config), current.tuning
-    result = tuning.tune(columns)
-    logger.info("Lexical field weights: %s (%s)", result.config.fields, result.note)
-    return result.config, result.as_json()
-
-
 def _write(index, product_ids: list[int], vectors, records: list[dict]) -> None:
-    vector_store.product_texts_upsert(
+    vector_store.product_texts_write(
         index=index,
         product_ids=product_ids,
-        vectors=lexical.rows_as_dicts(vectors),
+        matrix=vectors,
         shas=[record_sha(record) for record in records],
     )
 

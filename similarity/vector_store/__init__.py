@@ -7,8 +7,9 @@ different dimensions coexist. Each version gets a partial expression index
 expression and predicate, which is what lets PostgreSQL use the index.
 
 Modules: sql (Statement: SQL with its parameters; literals), session (hnsw.ef_search),
-indexes, writes, vectors (reading vectors back), filters (which products a search may return),
-knn (nearest-neighbour statements), signals (a candidate's similarities to the query), ranking
+indexes, writes, lexical (the lexical index's rows and k-NN), lexical_hnsw, vectors (reading
+vectors back), filters (which products a search may return), knn (nearest-neighbour
+statements), signals (a candidate's similarities to the query), ranking
 (the ranking statement), prepared (fetching, as a prepared statement where that pays). Callers
 use the names re-exported here.
 """
@@ -38,6 +39,8 @@ from .knn import (
     text_knn,
     text_query,
 )
+from .lexical import product_texts_copy, product_texts_write
+from .lexical_hnsw import lexical_hnsw_build, lexical_hnsw_drop, lexical_hnsw_name
 from .ranking import RankingCandidate, RankingCandidates, ranking_candidates, ranking_statement
 from .session import DEFAULT_EF_SEARCH, connect_session_settings
 from .signals import CandidateSignals, QueryVectors, StoredVectors, candidate_signals
@@ -47,7 +50,6 @@ from .writes import (
     image_embeddings_upsert,
     product_embeddings_refresh,
     product_text_embeddings_set,
-    product_texts_upsert,
 )
 
 __all__ = [
@@ -75,13 +77,17 @@ __all__ = [
     "image_query",
     "index_name",
     "invalid_index_drop",
+    "lexical_hnsw_build",
+    "lexical_hnsw_drop",
+    "lexical_hnsw_name",
     "nearest_products",
     "nearest_products_statement",
     "nearest_texts",
     "neighbours_fetch",
     "product_embeddings_refresh",
     "product_text_embeddings_set",
-    "product_texts_upsert",
+    "product_texts_copy",
+    "product_texts_write",
     "product_vector",
     "product_vectors",
     "product_vectors_for",

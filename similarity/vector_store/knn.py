@@ -16,6 +16,7 @@ from similarity.ml.validation import validate_embeddings
 
 from ..models import LexicalIndex, ModelVersion
 from .filters import products_filter
+from .lexical import sketch_knn
 from .session import DEFAULT_EF_SEARCH, search_cursor
 from .sql import EMPTY, OPERATORS, Statement, expression, sparse, vector_literal
 
@@ -74,9 +75,12 @@ def text_knn(
     exact: bool = False,
     where: Statement = EMPTY,
 ) -> Statement:
-    """As image_knn, over the lexical vectors of `index` (cosine)."""
+    """As image_knn, over the lexical vectors of `index` (cosine); not exact: candidates
+    from the index's sketch HNSW, ranked by the exact cosine (vector_store.lexical)."""
+    if not exact:
+        return sketch_knn(index, query=query, limit=limit, where=where)
     return Statement.compose(
-        _EXACT if exact else _THROUGH_THE_INDEX,
+        _EXACT,
         column="vector",
         operator="<=>",
         query=query,

@@ -1,4 +1,5 @@
-"""Vector writes: image vectors, the product vectors derived from them, text vectors."""
+"""Vector writes: image vectors, the product vectors derived from them, text-tower vectors
+(lexical vectors: lexical.py)."""
 
 from collections.abc import Iterable, Sequence
 
@@ -7,8 +8,8 @@ from django.db import connection, transaction
 
 from similarity.ml.validation import validate_embeddings
 
-from ..models import ImageEmbedding, LexicalIndex, ModelVersion, ProductText
-from .sql import expression, sparse, vector_literal
+from ..models import ImageEmbedding, ModelVersion
+from .sql import expression, vector_literal
 
 
 def image_embeddings_upsert(
@@ -67,30 +68,6 @@ def product_embeddings_refresh(*, version: ModelVersion, product_ids: Iterable[i
             """,
             [version.pk, ids, version.pk],
         )
-
-
-def product_texts_upsert(
-    *,
-    index: LexicalIndex,
-    product_ids: Sequence[int],
-    vectors: Sequence[dict[int, float]],
-    shas: Sequence[str],
-) -> None:
-    """Store products' lexical vectors for this index (empty texts are skipped)."""
-    rows = [
-        ProductText(
-            lexical_index=index, product_id=product_id, vector=sparse(vector), text_sha256=sha
-        )
-        for product_id, vector, sha in zip(product_ids, vectors, shas, strict=True)
-        if vector
-    ]
-    ProductText.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["lexical_index", "product"],
-        update_fields=["vector", "text_sha256"],
-        batch_size=500,
-    )
 
 
 def product_text_embeddings_set(

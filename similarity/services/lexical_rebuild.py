@@ -1,0 +1,112 @@
+"""A full rebuild of the lexical index: the IDF fitted on today's catalogue, every product
+vectorised and written in bulk beside the current index, its HNSW built once, then the switch.
+No TensorFlow."""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from django.db import DatabaseError, connection, transaction
+
+from catalog import selectors as catalog_selectors
+
+from .. import cache as similar_cache
+from .. import vector_store
+from ..ml import lexical
+from ..ml.lexical import tuning
+from ..models import LexicalIndex
+from ..selectors import current_lexical_index
+from .lexical_records import product_record, record_sha, records_as_columns
+
+logger = logging.getLogger(__name__)
+WRITE_BATCH = lexical.COUNT_BATCH  # products vectorised and written at a time
+REBUILD_LOCK_ID = 0x6C65_7869  # "lexi": the rebuild's advisory lock (a session lock)
+
+
+def lexical_index_rebuild(*, tune: bool = False) -> LexicalIndex:
+    """Fit the IDF on today's catalogue, vectorise every product, then switch atomically.
+
+    The new index's rows are written in bulk beside the current index's, its HNSW is built
+    once they are all there, and only then does it become current: search answers from the
+    old index throughout (vector_store.lexical says why). One rebuild runs at a time; a failed
+    one leaves nothing behind. The field weights are tuned on the catalogue when `tune` is set
+    or no index was tuned yet; otherwise the current index's weights carry over.
+    """
+    with _one_rebuild_at_a_time():
+        _unfinished_builds_drop()
+        facts = catalog_selectors.product_facts()
+        records = [product_record(item) for item in facts]
+        columns = records_as_columns(records)
+        config, tuning_json = _weights(columns, tune=tune)
+        batches = lexical.catalogue_counts(columns, config, batch=WRITE_BATCH)
+        idf = lexical.idf_of_batches(batches)
+        index = LexicalIndex.objects.create(
+            documents=idf.documents, idf=idf.as_json(), config=config.as_json(), tuning=tuning_json
+        )
+        try:
+            ids = [item.product_id for item in facts]
+            for number, rows in enumerate(_batch_slices(len(ids))):
+                counts, batches[number] = batches[number], None  # freed once written
+                vectors = lexical.combine(
+                    lexical.field_vectors(counts, idf, config), config.fields, catalogue=True
+                )
+                shas = [record_sha(record) for record in records[rows]]
+                vector_store.product_texts_copy(
+                    index=index, product_ids=ids[rows], matrix=vectors, shas=shas
+                )
+            vector_store.lexical_hnsw_build(index=index, products=len(ids))
+        except BaseException:  # cleanup, then the error goes on to the caller
+            _index_drop(index.pk)
+            raise
+        _switch_to(index)
+    logger.info("Lexical index %s built over %s products", index.pk, idf.documents)
+    return index
+
+
+def _batch_slices(size: int) -> list[slice]:
+    return [slice(start, start + WRITE_BATCH) for start in range(0, size, WRITE_BATCH)]
+
+
+def _switch_to(index: LexicalIndex) -> None:
+    with transaction.atomic():
+        LexicalIndex.objects.filter(is_current=True).update(is_current=False)
+        LexicalIndex.objects.filter(pk=index.pk).update(is_current=True)
+        similar_cache.serving_changed()
+    index.is_current = True
+    for old in LexicalIndex.objects.exclude(pk=index.pk).values_list("pk", flat=True):
+        _index_drop(old)
+
+
+def _index_drop(index_pk: int) -> None:
+    vector_store.lexical_hnsw_drop(index_pk=index_pk)
+    LexicalIndex.objects.filter(pk=index_pk).delete()
+
+
+def _unfinished_builds_drop() -> None:
+    """A rebuild killed midway (worker lost) left a lexical index that never became current."""
+    for pk in LexicalIndex.objects.filter(is_current=False).values_list("pk", flat=True):
+        logger.info("Dropping lexical index %s, left by an unfinished rebuild", pk)
+        _index_drop(pk)
+
+
+@contextmanager
+def _one_rebuild_at_a_time() -> Iterator[None]:
+    """Rebuilds queue on a session advisory lock: two at once would each drop the other's rows.
+    Taken outside any transaction of the rebuild, so the next one sees what this one wrote."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [REBUILD_LOCK_ID])
+    try:
+        yield
+    finally:
+        # A connection lost mid-rebuild took the lock with it: nothing left to release.
+        with suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK_ID])
+
+
+def _weights(columns: lexical.Columns, *, tune: bool) -> tuple[lexical.LexicalConfig, dict]:
+    current = current_lexical_index()
+    if not tune and current is not None and current.tuning and "fields" in current.config:
+        return lexical.LexicalConfig.from_json(current.config), current.tuning
+    result = tuning.tune(columns)
+    logger.info("Lexical field weights: %s (%s)", result.config.fields, result.note)
+    return result.config, result.as_json()
