@@ -12,7 +12,11 @@ Rows, measured side by side in one run:
               co-purchase counts (the protocol's baselines) and the served scorer
   served      the real API selector (`behaviour.selectors.bought_together`, k=10) after a refresh
               of the training orders only: tiers, filters and the content fill for new products
-              (complements of their nearest text neighbours), as a partner would get them
+              (complements of their nearest text neighbours), as a partner would get them;
+              beside it, for those new products, their content neighbours first then trending
+  study       behaviour.services.evaluation_study: every candidate scorer (half-lives, customer
+              and title priors, partner availability) chosen on a validation split (learn to
+              2011-04, validate 2011-05/06), then read once on the test months, with ceilings
 
     .venv/bin/python bench/behaviour_quality.py            # ~5 min on 2 cores
     .venv/bin/python bench/behaviour_quality.py --lines 20000 --no-doc   # smoke
@@ -28,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _behaviour_study import neighbours_first, study_markdown
 from _report import (
     ensure_repo_on_path,
     log,
@@ -43,6 +48,7 @@ CACHE_DB = 14
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail"
 FILE = "transactions-2010-12-to-2011-08.csv.gz"
 FEES = {"POST", "M", "DOT", "BANK CHARGES", "AMAZONFEE", "C2", "D", "CRUK", "PADS", "B", "S"}
+VALIDATE_FROM = dt.datetime(2011, 5, 1, tzinfo=dt.UTC)
 TEST_FROM, TEST_UNTIL = (
     dt.datetime(2011, 7, 1, tzinfo=dt.UTC),
     dt.datetime(2011, 9, 1, tzinfo=dt.UTC),
@@ -199,7 +205,7 @@ def served_hit_rate(test: list[dict]) -> dict:
         .distinct()
     )
     started = time.perf_counter()
-    lists, tiers = {}, {}
+    lists, tiers, alternative = {}, {}, {}
     for sku in queries:
         if sku in products:
             result = bought_together(
@@ -208,7 +214,11 @@ def served_hit_rate(test: list[dict]) -> dict:
             lists[sku] = {item.product.sku for item in result.items}
             tiers[sku] = result.items[0].tier if result.items else ""
     lists_s = time.perf_counter() - started
-    hits = pairs = cold_hits = cold_pairs = 0
+    sku_of = dict(Product.objects.values_list("pk", "sku"))
+    for sku in queries:
+        if sku in products and sku not in own:
+            alternative[sku] = {sku_of[pid] for pid in neighbours_first(products[sku], K)}
+    hits = pairs = cold_hits = cold_pairs = alternative_hits = 0
     for skus in baskets.values():
         for query in skus:
             for other in skus - {query}:
@@ -216,9 +226,13 @@ def served_hit_rate(test: list[dict]) -> dict:
                 pairs, hits = pairs + 1, hits + hit
                 if query not in own:
                     cold_pairs, cold_hits = cold_pairs + 1, cold_hits + hit
+                    alternative_hits += other in alternative.get(query, set())
     return {
         "hr": round(hits / pairs, 4) if pairs else None,
         "cold_hr": round(cold_hits / cold_pairs, 4) if cold_pairs else None,
+        "cold_hr_neighbours_first": (
+            round(alternative_hits / cold_pairs, 4) if cold_pairs else None
+        ),
         "pairs": pairs,
         "cold_pairs": cold_pairs,
         "cold_first_tier": sorted({tiers[s] for s in queries if s in tiers and s not in own}),
@@ -233,7 +247,15 @@ def offline_hit_rates() -> dict:
     return bought_together_evaluate(test_from=TEST_FROM, test_until=TEST_UNTIL)
 
 
-def report(figures: dict, offline: dict) -> str:
+def method_study() -> dict:
+    from behaviour.services.evaluation_study import bought_together_study
+
+    return bought_together_study(
+        validate_from=VALIDATE_FROM, test_from=TEST_FROM, test_until=TEST_UNTIL
+    )
+
+
+def report(figures: dict, offline: dict, study: dict) -> str:
     served, methods = figures["served"], offline["methods"]
     raw = methods["co-purchase counts"]["hr"]
     protocol = {"popularity": 0.035, "co-purchase counts": 0.061}
@@ -263,7 +285,11 @@ def report(figures: dict, offline: dict) -> str:
             f"HR@10 ≥ {TARGET_RATIO} × raw co-purchase counts: **{verdict}**. New products "
             f"through the served cold-start path: {_cell(served['cold_hr'])} against popularity "
             f"{_cell(methods['popularity']['cold_hr'])} (first tier of their lists: "
-            f"{', '.join(served['cold_first_tier']) or '–'}).",
+            f"{', '.join(served['cold_first_tier']) or '–'}); the same new products with their "
+            "content neighbours first, then trending: "
+            f"{_cell(served['cold_hr_neighbours_first'])}.",
+            "### Method study: every candidate scorer, chosen on validation\n\n"
+            + study_markdown(study),
             f"Imports through prodsim: {figures['products']} products in "
             f"{figures['catalogue_s']} s; {lines_in} order lines in {figures['import_s']} s "
             f"({figures['import_events_per_s']} events/s; {rejected} rejected). Refresh of the "
@@ -292,9 +318,10 @@ def main() -> None:
         django_setup(Path(folder))
         figures = import_history(Path(folder), lines)
         offline = offline_hit_rates()
-    markdown = report(figures, offline)
+        study = method_study()
+    markdown = report(figures, offline, study)
     print(markdown)
-    print_json(SECTION, {**figures, "offline": offline})
+    print_json(SECTION, {**figures, "offline": offline, "study": study})
     if not args.no_doc:
         write_section(
             SECTION,
