@@ -48,6 +48,7 @@ from behaviour.ml.sequence import hybrid  # noqa: E402
 from behaviour.ml.sequence.config import SequenceConfig  # noqa: E402
 from behaviour.ml.sequence.data import PURCHASE, SequenceData, time_split  # noqa: E402
 from behaviour.ml.sequence.metrics import ndcg_at_k, recall_at_k, top_k  # noqa: E402
+from behaviour.ml.sequence.peers import Peers  # noqa: E402
 
 SECTION = "sequence-quality"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail"
@@ -136,6 +137,7 @@ class Period:
             shop.orders[before], shop.items[before], shop.times[before], shop.n_items, cut
         )
         self.lines = np.bincount(shop.items[before], minlength=shop.n_items)
+        self.peers = Peers.fit(self.history)
         later = (shop.times >= cut) & (shop.times < until) & shop.is_customer
         self.customers, self.targets, self.first_orders = [], [], []
         known = set(np.unique(shop.visitors[before & shop.is_customer]).tolist())
@@ -235,6 +237,7 @@ def signals_of(period: Period, scorer, content: np.ndarray | None) -> list[dict]
                 neighbours=period.neighbours,
                 content=content,
                 popularity=period.popularity,
+                peer_scores=period.peers.scores(items, kinds),
             )
         )
     return out

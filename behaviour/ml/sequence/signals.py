@@ -40,13 +40,15 @@ def visitor_signals(
     neighbours: Neighbours | None = None,
     content: np.ndarray | None = None,
     popularity: np.ndarray | None = None,
+    peer_scores: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The (n_items,) signals in [0, 1] of one history: (L,) items and kind codes, oldest first.
 
     sequence_scores: (n_items,) raw `SequenceScorer.score` output; content: (n_items, d)
     L2-normalised content vectors (zero rows for items without one); popularity: (n_items,)
-    counts, the fill for short histories. Signals whose input is None, or that are zero
-    everywhere, are left out.
+    counts, the fill for short histories; peer_scores: (n_items,) `peers.Peers.scores` of the
+    history (what the shoppers who buy most like this one buy). Signals whose input is None,
+    or that are zero everywhere, are left out.
     """
     items = np.asarray(items, dtype=np.int64)
     kinds = np.asarray(kinds, dtype=np.int64)
@@ -63,6 +65,8 @@ def visitor_signals(
         out["content"] = _content(items, content)
     if len(items):
         out["repeat"] = np.bincount(items, weights=weight, minlength=n_items)
+    if peer_scores is not None and len(items):
+        out["peers"] = np.asarray(peer_scores, dtype=np.float64)[:n_items]
     if popularity is not None:
         out["popularity"] = np.asarray(popularity, dtype=np.float64)[:n_items]
     return {name: _unit(values) for name, values in out.items() if np.any(values > 0)}

@@ -1,9 +1,14 @@
 """Tuning the hybrid's weights and repeat rule on validation visitors (NumPy; see `hybrid`)."""
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
+from .. import cooccurrence, popularity, scorers
+from .data import PURCHASE, SequenceData, histories_and_targets
+from .peers import Peers
+from .signals import Neighbours, visitor_signals
 from .weights import SIGNALS, HybridWeights, fuse
 
 
@@ -16,6 +21,9 @@ def recall_of(
     values = []
     for signals, bought, targets in cases:
         fused = fuse(signals, weights)
+        if not len(fused):
+            values.append(0.0)
+            continue
         if not weights.allow_repeats:
             fused = np.where(bought, -np.inf, fused)
         top = np.argpartition(-fused, min(k, len(fused) - 1))[:k]
@@ -46,3 +54,78 @@ def tune_weights(
                     best, best_recall = trial, recall
     flipped = replace(best, allow_repeats=not best.allow_repeats)
     return flipped if recall_of(cases, flipped, k) > best_recall else best
+
+
+# Validation visitors the weights are tuned on (a seeded sample beyond): enough for a stable
+# Recall@20 difference between grid points, bounded so tuning stays seconds at any shop size.
+TUNING_VISITORS = 2_000
+CANDIDATES = 200  # per signal: an item outside every signal's top 200 cannot reach a top 20
+NEIGHBOURS = 100  # co-occurrence partners kept per item, as the bench's item-kNN
+SECONDS_PER_DAY = 86_400
+
+
+def validation_cases(
+    train: SequenceData,
+    valid: SequenceData,
+    *,
+    content: np.ndarray | None = None,
+    sequence: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    peers: Peers | None = None,
+    seed: int = 0,
+) -> list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
+    """`tune_weights` cases of the visitors in both parts of a time split.
+
+    The signals read only `train`: co-occurrence and popularity count each visitor's events of
+    one day as a basket (the events carry no order), peers are `train`'s shoppers; the targets
+    are the items each visitor bought in `valid`. sequence: (items, kinds) -> (n_items,) raw
+    scores of the trained model. Each case keeps only its candidates (`compact`).
+    """
+    inputs, targets = histories_and_targets(train, valid)
+    chosen = np.random.default_rng(seed).permutation(len(inputs))[:TUNING_VISITORS]
+    baskets = np.repeat(np.arange(train.n_visitors, dtype=np.int64), train.lengths)
+    baskets = baskets * 1_000_000 + train.times // SECONDS_PER_DAY
+    now = float(train.times.max()) if train.n_events else 0.0
+    co = cooccurrence.fit(baskets, train.items, train.times, train.n_items, now)
+    top, top_scores = scorers.top_k(
+        co.rows, co.cols, scorers.score(co, "raw"), train.n_items, NEIGHBOURS
+    )
+    neighbours = Neighbours.from_top_k(top, top_scores)
+    counts = popularity.popularity(baskets, train.items, train.times, train.n_items, now)
+    cases = []
+    for index in np.sort(chosen):
+        items, kinds = inputs[index]
+        signals = visitor_signals(
+            items=items,
+            kinds=kinds,
+            n_items=train.n_items,
+            sequence_scores=None if sequence is None else sequence(items, kinds),
+            neighbours=neighbours,
+            content=content,
+            popularity=counts,
+            peer_scores=None if peers is None else peers.scores(items, kinds),
+        )
+        bought = np.zeros(train.n_items, dtype=bool)
+        bought[items[kinds == PURCHASE]] = True
+        cases.append(compact(signals, bought, targets[index]))
+    return cases
+
+
+def compact(signals: dict[str, np.ndarray], bought: np.ndarray, targets: np.ndarray) -> tuple:
+    """The case restricted to the union of each signal's CANDIDATES best items; targets outside
+    it become -1 (never found, still counted), so recall is unchanged and memory is bounded."""
+    keep = np.unique(
+        np.concatenate(
+            [
+                np.argpartition(-v, min(CANDIDATES, len(v) - 1))[:CANDIDATES]
+                for v in signals.values()
+            ]
+            or [np.zeros(0, dtype=np.int64)]
+        )
+    )
+    position = np.full(len(bought), -1, dtype=np.int64)
+    position[keep] = np.arange(len(keep))
+    return (
+        {name: values[keep] for name, values in signals.items()},
+        bought[keep],
+        position[np.asarray(targets, dtype=np.int64)],
+    )

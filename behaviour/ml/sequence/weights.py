@@ -6,7 +6,7 @@ import numpy as np
 
 from .data import PURCHASE
 
-SIGNALS = ("sequence", "cooccurrence", "content", "repeat", "popularity")
+SIGNALS = ("sequence", "cooccurrence", "content", "repeat", "peers", "popularity")
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class HybridWeights:
     content: float = 0.3
     repeat: float = 3.0
     popularity: float = 0.3
+    peers: float = 0.0
     allow_repeats: bool = True
 
     def to_dict(self) -> dict:

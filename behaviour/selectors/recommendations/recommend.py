@@ -1,5 +1,5 @@
-"""Recommended for one visitor: the hybrid of their sequence, partners, content and repeats, with
-the similar-items contract (filters, merchandising rules, guaranteed k, a tier per item).
+"""Recommended for one visitor: the hybrid of their sequence, partners, content, repeats and peers,
+with the similar-items contract (filters, merchandising rules, guaranteed k, a tier per item).
 
 Tiers, best first: pinned; personal (the fused signals, explained); trending within the filters;
 the newest products. A visitor without events gets trending in its own tier, which says so.
@@ -19,6 +19,7 @@ from ..tiers import TIER_CATEGORY, TIER_TRENDING, Candidate, newest, trending_ca
 from . import signals as signal_sources
 from .fusion import DEFAULT_WEIGHTS, TIER_PERSONAL, fuse
 from .history import VisitorHistory, visitor_history
+from .peers import peers_signal
 from .sequence import sequence_signal, serving_model
 from .why import explained
 
@@ -97,6 +98,8 @@ def _personal(history, model, product_filter, k, seen: set[int], repeat: bool) -
     }
     if repeat:
         found["repeat"] = signal_sources.repeats(history)
+    # Peers rank the visitor's own products too, so they see the bought ones when repeats count.
+    found["peers"] = peers_signal(history, model, exclude=seen, n=n)
     ids = {pid for signal in found.values() for pid in signal.scores}
     allowed = _allowed(product_filter, ids)
     weights = (model.weights if model is not None else None) or DEFAULT_WEIGHTS

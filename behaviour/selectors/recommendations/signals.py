@@ -3,7 +3,8 @@ candidate, the history product that brought it (for "because you bought X").
 
 - cooccurrence: the refreshed bought-together and also-viewed partners of the visitor's products;
 - content: the products nearest to the visitor's products in image space (the active version);
-- repeat: the visitor's own purchases and adds to basket (when repeats are allowed);
+- repeat: the visitor's own purchases and adds to basket, counted (when repeats are allowed);
+- peers: what the shoppers who buy most like the visitor buy (see peers.py);
 - sequence: the active sequence model's score of the next product (see sequence.py).
 """
 
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from behaviour.ml.sequence.data import KIND_CODES
+from behaviour.ml.sequence.signals import KIND_WEIGHTS
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ProductFilter
 from similarity import vector_store
@@ -18,7 +21,7 @@ from similarity.scores import cosine_distance_to_unit
 from similarity.selectors.serving import serving_state
 
 from ...models import ItemAssociation
-from .history import VisitorHistory
+from .history import REPEAT_KINDS, VisitorHistory
 
 # Bought together says more about the next purchase than viewed together: half weight for views,
 # as the refresh's own blend of the two (services.association_writes) does.
@@ -27,7 +30,6 @@ ASSOCIATION_WEIGHT = {
     ItemAssociation.Kind.ALSO_VIEWED: 0.5,
 }
 SOURCES = 20  # the visitor's most telling products whose partners are read
-REPEAT_HALF = 0.5  # each further purchase of a product closes half the gap to a sure repeat
 
 
 @dataclass
@@ -110,8 +112,13 @@ def content(history: VisitorHistory, *, product_filter: ProductFilter, n: int) -
 
 
 def repeats(history: VisitorHistory) -> Signal:
-    """The visitor's own purchases (and adds to basket): many shops' best predictor of the next."""
+    """The visitor's own purchases (and adds to basket), counted: many shops' best predictor of
+    the next, and what is bought most often first. The hybrid's repeat signal, as the sequence
+    bench measures it: each event weighs its kind's `KIND_WEIGHTS` (a purchase 1)."""
     signal = Signal()
-    for pid, count in history.bought.items():
-        signal.add(pid, 1.0 - REPEAT_HALF**count, pid)
+    for event in history.events:
+        if event.kind in REPEAT_KINDS:
+            signal.add(
+                event.product_id, float(KIND_WEIGHTS[KIND_CODES[event.kind]]), event.product_id
+            )
     return signal

@@ -1,4 +1,5 @@
-"""The sentence under a personal recommendation: "Because you bought X and viewed Y"."""
+"""The sentence under a personal recommendation: "Because you bought X and viewed Y", "Because
+you often buy X" (peers and partners of a product bought again and again), "You often buy this"."""
 
 from ...models import Event
 from ..tiers import Candidate
@@ -6,6 +7,8 @@ from .fusion import TIER_PERSONAL
 from .history import VisitorHistory
 
 WHY_REPEAT = "You bought this before"
+WHY_OFTEN = "You often buy this"
+OFTEN = 2  # purchases of one product (adds to basket aside: one sale has both) that are "often"
 WHY_BECAUSE = "Because you {reasons}"
 WHY_PERSONAL = "Picked for you"
 REASONS_SHOWN = 2
@@ -32,7 +35,7 @@ def _explain(candidate: Candidate, history: VisitorHistory, products: dict) -> C
     order = sorted(because, key=lambda name: -contributions.get(name, 0.0))
     sources = list(dict.fromkeys(because[name] for name in order))
     if sources == [candidate.product_id]:
-        why = WHY_REPEAT
+        why = WHY_OFTEN if _purchases(history, candidate.product_id) >= OFTEN else WHY_REPEAT
     else:
         reasons = [
             f"{_verb(history, pid)} {products[pid].title}"
@@ -48,5 +51,11 @@ def _explain(candidate: Candidate, history: VisitorHistory, products: dict) -> C
 
 
 def _verb(history: VisitorHistory, pid: int) -> str:
+    if _purchases(history, pid) >= OFTEN:
+        return "often buy"  # the peers signal's reason: who buys like you buys this
     kinds = history.kinds.get(pid, frozenset())
     return next((verb for kind, verb in VERBS if kind in kinds), "viewed")
+
+
+def _purchases(history: VisitorHistory, pid: int) -> int:
+    return sum(e.product_id == pid and e.kind == Event.Kind.PURCHASE for e in history.events)

@@ -18,7 +18,10 @@ from django.db.models import QuerySet
 from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.config import SequenceConfig
 from behaviour.ml.sequence.data import histories_and_targets, time_split
+from behaviour.ml.sequence.hybrid import HybridWeights, recall_of, tune_weights
+from behaviour.ml.sequence.peers import PEERS_FILE, Peers
 from behaviour.ml.sequence.serving import SequenceScorer
+from behaviour.ml.sequence.tuning import validation_cases
 from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
 
 from ...models import SequenceModelVersion, SequenceTrainingJob
@@ -148,13 +151,36 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
         "stopped": result.stopped,
         "best_epoch": result.best_epoch,
         "epochs_run": result.epochs_run,
+        **_tuned_hybrid(train, valid, found, scorer, vectors),
     }
+    Peers.fit(found.data).save(folder / PEERS_FILE)  # served: every shopper up to now
     version.history = [_plain(epoch) for epoch in result.history]
     version.artifact_path, version.vectors_path = str(model_path), str(vectors_path)
     version.status = SequenceModelVersion.Status.READY
     version.save(update_fields=["metrics", "history", "artifact_path", "vectors_path", "status"])
     if version.auto_activate and _beats_active(version.metrics):
         sequence_version_activate(version=version)
+
+
+def _tuned_hybrid(train, valid, found: TrainingData, scorer, vectors) -> dict:
+    """The served fusion's weights and repeat rule tuned for this version on the validation
+    window (its signals read only the training part), with its validation Recall@20 and the
+    measured defaults' on the same cases, so the page shows what tuning gained."""
+    cases = validation_cases(
+        train,
+        valid,
+        content=found.content,
+        sequence=lambda items, kinds: vectors @ scorer.visitor_vector(items, kinds),
+        peers=Peers.fit(train),
+    )
+    if not cases:
+        return {"hybrid_weights": None, "hybrid_recall": None, "hybrid_default_recall": None}
+    tuned = tune_weights(cases)
+    return {
+        "hybrid_weights": tuned.to_dict(),
+        "hybrid_recall": round(recall_of(cases, tuned), 6),
+        "hybrid_default_recall": round(recall_of(cases, HybridWeights()), 6),
+    }
 
 
 def _beats_active(metrics: dict) -> bool:

@@ -1,0 +1,202 @@
+"""Next-purchase signals without the sequence model, chosen on validation, then tested once.
+
+The online-retail protocol of bench/sequence_quality.py (Recall@20 of the distinct products
+each customer seen in both periods buys in the later period), on two splits of the same shape:
+
+- validation, inside the learning period: learn from orders before 2011-05-01, ask for 2011-05/06;
+- test (the protocol): learn from orders before 2011-07-01, ask for 2011-07/08.
+
+Every variant is measured on both; the hybrid variants' weights (`hybrid.tune_weights`) are
+tuned on the validation split only and applied unchanged to the test split, and the variant kept
+is the one best on validation. No model is trained, so this runs in a minute or two.
+
+    .venv/bin/python bench/next_purchase_signals.py            # writes its BENCHMARKS section
+    .venv/bin/python bench/next_purchase_signals.py --no-doc
+"""
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from _report import (
+    ensure_repo_on_path,
+    log,
+    machine_info,
+    markdown_table,
+    print_json,
+    write_section,
+)
+
+ensure_repo_on_path()
+
+from sequence_quality import DATA, FILE, TEST_FROM, TEST_UNTIL, Period, Shop  # noqa: E402
+
+from behaviour.ml.sequence import hybrid  # noqa: E402
+from behaviour.ml.sequence.metrics import top_k  # noqa: E402
+from behaviour.ml.sequence.peers import Peers  # noqa: E402
+from behaviour.ml.sequence.signals import KIND_WEIGHTS  # noqa: E402
+
+SECTION = "next-purchase-signals"
+VALID_FROM = np.datetime64("2011-05-01T00:00:00", "s").astype(np.int64)
+K = 20
+HALF_LIFE_DAYS = 60  # the time-decayed repeats variant (TIFU-kNN style frequency decay)
+# Hybrid variants: the signals each fuses (weights tuned on validation).
+HYBRIDS = {
+    "repeats + item-kNN (tuned)": ("repeat", "cooccurrence"),
+    "repeats + peers (tuned)": ("repeat", "peers"),
+    "repeats + item-kNN + peers (tuned)": ("repeat", "cooccurrence", "peers"),
+    "repeats + item-kNN + peers + content + popularity (tuned)": (
+        "repeat",
+        "cooccurrence",
+        "peers",
+        "content",
+        "popularity",
+    ),
+}
+
+
+class Split:
+    """One period with every customer's signals (all of them; variants pick a subset)."""
+
+    def __init__(self, shop: Shop, content: np.ndarray, cut: int, until: int) -> None:
+        self.period = Period(shop, cut, until)
+        self.shop, self.cut = shop, cut
+        peers = Peers.fit(self.period.history)
+        self.signals = [
+            hybrid.visitor_signals(
+                items=items,
+                kinds=kinds,
+                n_items=shop.n_items,
+                neighbours=self.period.neighbours,
+                content=content,
+                popularity=self.period.popularity,
+                peer_scores=peers.scores(items, kinds),
+            )
+            for items, kinds in self.period.histories
+        ]
+
+    def ranked(self, keys: list[np.ndarray]) -> np.ndarray:
+        """(V, K) lists by one score per customer, popularity breaking ties."""
+        fill = self.period.popularity / max(self.period.popularity.max(), 1e-12) * 1e-6
+        return top_k(np.stack([key + fill for key in keys]), K)
+
+    def decayed_repeats(self) -> list[np.ndarray]:
+        history = self.period.history
+        index = {int(v): i for i, v in enumerate(history.visitors)}
+        out = []
+        for customer in self.period.customers:
+            start, length = history.starts[index[customer]], history.lengths[index[customer]]
+            span = slice(start, start + length)
+            age_days = (self.cut - history.times[span]) / 86_400
+            weight = KIND_WEIGHTS[history.kinds[span]] * 0.5 ** (age_days / HALF_LIFE_DAYS)
+            out.append(
+                np.bincount(history.items[span], weights=weight, minlength=self.shop.n_items)
+            )
+        return out
+
+    def only(self, names: tuple[str, ...]) -> list[dict]:
+        return [{n: s[n] for n in names if n in s} for s in self.signals]
+
+    def cases(self, names: tuple[str, ...]) -> list[tuple]:
+        bought = np.zeros(self.shop.n_items, dtype=bool)  # repeats allowed: nothing ruled out
+        return [
+            (signals, bought, targets)
+            for signals, targets in zip(self.only(names), self.period.targets, strict=True)
+        ]
+
+    def fused(self, names: tuple[str, ...], weights: hybrid.HybridWeights) -> np.ndarray:
+        return self.ranked([hybrid.fuse(s, weights) for s in self.only(names)])
+
+
+def run(args: argparse.Namespace) -> dict:
+    started = time.monotonic()
+    shop = Shop(args.data / FILE)
+    content = shop.content()
+    splits = {
+        "valid": Split(shop, content, int(VALID_FROM), int(TEST_FROM)),
+        "test": Split(shop, content, int(TEST_FROM), int(TEST_UNTIL)),
+    }
+    log(f"signals of both splits in {time.monotonic() - started:.0f} s")
+    rows, weights = {}, {}
+
+    def measure(name: str, lists_of) -> None:
+        rows[name] = {split: s.period.measure(lists_of(s)) for split, s in splits.items()}
+        log(f"{name}: " + ", ".join(f"{k} {v['recall']:.4f}" for k, v in rows[name].items()))
+
+    measure("popular", lambda s: s.ranked([np.zeros(shop.n_items)] * len(s.signals)))
+    measure("own repeats", lambda s: s.fused(("repeat",), hybrid.HybridWeights()))
+    measure(f"own repeats, {HALF_LIFE_DAYS}-day half-life", lambda s: s.ranked(s.decayed_repeats()))
+    measure("peers alone", lambda s: s.fused(("peers",), hybrid.HybridWeights(peers=1.0)))
+    for name, names in HYBRIDS.items():
+        start = replace(hybrid.HybridWeights(), repeat=1.0, allow_repeats=True)
+        tuned = hybrid.tune_weights(splits["valid"].cases(names), K, start=start)
+        weights[name] = {n: tuned.of(n) for n in names}
+        measure(name, lambda s, names=names, tuned=tuned: s.fused(names, tuned))
+    chosen = max(rows, key=lambda n: rows[n]["valid"]["recall"])
+    return {
+        "rows": rows,
+        "weights": weights,
+        "chosen": chosen,
+        "customers": {split: len(s.period.customers) for split, s in splits.items()},
+        "seconds": round(time.monotonic() - started),
+    }
+
+
+def report(figures: dict) -> str:
+    rows, chosen = figures["rows"], figures["chosen"]
+    table = [
+        [
+            name + (" **(chosen)**" if name == chosen else ""),
+            f"{r['valid']['recall']:.4f}",
+            f"{r['test']['recall']:.4f}",
+            f"{r['test']['ndcg']:.4f}",
+            f"{r['test']['hr10']:.4f}",
+            ", ".join(f"{n} {w:g}" for n, w in figures["weights"].get(name, {}).items()),
+        ]
+        for name, r in rows.items()
+    ]
+    header = [
+        "variant",
+        "valid Recall@20",
+        "test Recall@20",
+        "test NDCG@20",
+        "test HR@10",
+        "weights",
+    ]
+    own = rows["own repeats"]["test"]["recall"]
+    best = rows[chosen]["test"]["recall"]
+    return "\n\n".join(
+        [
+            f"Validation: orders before 2011-05-01 → 2011-05/06 ({figures['customers']['valid']} "
+            f"customers); test (the protocol): before 2011-07-01 → 2011-07/08 "
+            f"({figures['customers']['test']} customers). Weights tuned on validation only; "
+            f"{figures['seconds']} s in all.",
+            markdown_table(header, table),
+            f"Kept (best on validation): **{chosen}**, test Recall@20 {best:.4f} = "
+            f"{best / own:.3f} × own repeats ({own:.4f}), same run.",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--no-doc", action="store_true")
+    args = parser.parse_args()
+    if not (args.data / FILE).exists():
+        log(f"online-retail not found at {args.data}; skipped (see /work/shared/data/README.md)")
+        return
+    machine = machine_info()
+    figures = run(args)
+    markdown = report(figures)
+    print(markdown)
+    print_json(SECTION, figures)
+    if not args.no_doc:
+        title = "## Next-purchase signals: chosen on validation, tested once (online-retail)\n\n"
+        write_section(SECTION, title + markdown, machine=machine)
+
+
+if __name__ == "__main__":
+    main()
