@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from pgvector.django import VectorField
 
 from catalog.models import Product
 from core.jobs.heartbeat_fields import HeartbeatFields
@@ -279,6 +280,9 @@ class SequenceModelVersion(models.Model):
     vectors_path = models.CharField(
         max_length=1000, blank=True, help_text="The .npz of product ids and item vectors."
     )
+    vectors_stored_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its item vectors and their HNSW index were stored."
+    )
     auto_activate = models.BooleanField(
         default=False, help_text="Activate when it beats the active version on validation."
     )
@@ -305,6 +309,26 @@ class SequenceModelVersion(models.Model):
     @property
     def validation_recall(self) -> float | None:
         return self.metrics.get("recall")
+
+
+class SequenceItemVector(models.Model):
+    """One product's output vector under one sequence model version. The sequence signal is a
+    maximum-inner-product search over one version's rows, through that version's HNSW index
+    (similarity.vector_store.item_vectors); `vector` is untyped, so dimensions may differ."""
+
+    version = models.ForeignKey(SequenceModelVersion, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    vector = VectorField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "product"], name="one_item_vector_per_sequence_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.product_id} @ sequence v{self.version_id}"
 
 
 class SequenceTrainingJob(HeartbeatFields):

@@ -22,7 +22,7 @@ def basket_add(request, sku: str):
     except BasketError as exc:
         messages.error(request, str(exc))
         return redirect("storefront:basket")
-    shopper.add_record(request.session, product=product, quantity=quantity)
+    shopper.add_record(request, product=product, quantity=quantity)
     messages.success(request, ADDED.format(quantity=quantity, title=product.title))
     return redirect("storefront:basket")
 
@@ -47,7 +47,7 @@ def basket_remove(request, sku: str):
 @require_POST
 def checkout(request):
     try:
-        order = shopper.order_place(request.session)
+        order = shopper.order_place(request)
     except BasketError as exc:
         messages.error(request, str(exc))
         return redirect("storefront:basket")

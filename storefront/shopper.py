@@ -1,9 +1,14 @@
-"""The shopper as behaviour events see them: a stable visitor id per session, and the events of
-their views, adds to basket and orders.
+"""The shopper as behaviour events see them: a stable visitor id, and the events of their views,
+adds to basket and orders.
 
-The visitor id is a random id kept in the session, never the session key: the key is a
-credential (whoever holds it is the shopper), while the visitor id is only ever sent, hashed, to
-the event store. A new session is a new visitor, as with any cookie-based shop.
+An anonymous shopper's visitor id is a random id kept in the session, never the session key:
+the key is a credential (whoever holds it is the shopper), while the visitor id is only ever
+sent, hashed, to the event store. A new session is a new visitor, as with any cookie-based shop.
+
+A signed-in customer's visitor id is derived from their account, so their history follows them
+across sessions and devices. On the first request after signing in, the session's anonymous
+events are merged into the customer's (behaviour.services.visitor_merge says why merged, not
+linked) and the anonymous id is forgotten; signing out starts a new anonymous visitor.
 """
 
 import uuid
@@ -11,12 +16,15 @@ from dataclasses import dataclass
 
 from behaviour.models import Event
 from behaviour.services.storefront import storefront_events_record
+from behaviour.services.visitor_merge import visitor_events_merge
 from catalog.models import Product
 
 from . import basket_state
 from .basket_state import Basket, BasketError
 
 VISITOR_KEY = "visitor_id"
+# Namespaced so that no id a partner sends through the events API can collide with it.
+CUSTOMER_VISITOR_ID = "storefront-customer:{pk}"
 
 
 @dataclass(frozen=True)
@@ -25,40 +33,47 @@ class PlacedOrder:
     basket: Basket
 
 
-def visitor_id(session) -> str:
-    """This session's visitor id, created on first need."""
-    if not session.get(VISITOR_KEY):
-        session[VISITOR_KEY] = uuid.uuid4().hex
-    return session[VISITOR_KEY]
+def visitor_id(request) -> str:
+    """The shopper's visitor id: a signed-in customer's own (merging this session's anonymous
+    events into it the first time), else this session's, created on first need."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        customer = CUSTOMER_VISITOR_ID.format(pk=user.pk)
+        if anonymous := request.session.pop(VISITOR_KEY, None):
+            visitor_events_merge(from_visitor_id=anonymous, into_visitor_id=customer)
+        return customer
+    if not request.session.get(VISITOR_KEY):
+        request.session[VISITOR_KEY] = uuid.uuid4().hex
+    return request.session[VISITOR_KEY]
 
 
-def view_record(session, *, product: Product) -> None:
+def view_record(request, *, product: Product) -> None:
     """A product page view: one event."""
     storefront_events_record(
-        visitor_id=visitor_id(session), kind=Event.Kind.VIEW, lines=[(product.sku, None, None)]
+        visitor_id=visitor_id(request), kind=Event.Kind.VIEW, lines=[(product.sku, None, None)]
     )
 
 
-def add_record(session, *, product: Product, quantity: int) -> None:
+def add_record(request, *, product: Product, quantity: int) -> None:
     storefront_events_record(
-        visitor_id=visitor_id(session),
+        visitor_id=visitor_id(request),
         kind=Event.Kind.ADD_TO_CART,
         lines=[(product.sku, quantity, product.price)],
     )
 
 
-def order_place(session) -> PlacedOrder:
+def order_place(request) -> PlacedOrder:
     """Place the basket's order without payment: one purchase event per line (products still for
     sale), all under a fresh order id; then empty the basket. BasketError when nothing to order."""
-    basket = basket_state.basket_read(session)
+    basket = basket_state.basket_read(request.session)
     if not basket.lines:
         raise BasketError(basket_state.ERROR_EMPTY)
     order_id = uuid.uuid4().hex
     storefront_events_record(
-        visitor_id=visitor_id(session),
+        visitor_id=visitor_id(request),
         kind=Event.Kind.PURCHASE,
         lines=[(line.product.sku, line.quantity, line.product.price) for line in basket.lines],
         order_id=order_id,
     )
-    basket_state.basket_clear(session)
+    basket_state.basket_clear(request.session)
     return PlacedOrder(order_id=order_id, basket=basket)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import basket, views
+from . import account, basket, views
 
 app_name = "storefront"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("basket/add/<str:sku>/", basket.basket_add, name="basket-add"),
     path("basket/remove/<str:sku>/", basket.basket_remove, name="basket-remove"),
     path("checkout/", basket.checkout, name="checkout"),
+    path("account/sign-in/", account.SignInView.as_view(), name="sign-in"),
+    path("account/sign-out/", account.SignOutView.as_view(), name="sign-out"),
 ]

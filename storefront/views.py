@@ -69,8 +69,10 @@ def _home_widgets(request, viewed: list[int]) -> dict:
     if request.session.session_key is None:
         return {"trending": trending_items()}
     session_id, assignment = assignment_for_request(request)
+    # A signed-in customer has a history beyond this session's views, on any device.
+    has_history = viewed or request.user.is_authenticated
     history_strips = (
-        history_widgets(request.session, shown=viewed, assignment=assignment) if viewed else []
+        history_widgets(request, shown=viewed, assignment=assignment) if has_history else []
     )
     return experiment_services.impressions_log(
         session_id=session_id,
@@ -87,7 +89,7 @@ def product_detail(request, sku: str):
         raise Http404("No such product")
     viewed = history.recently_viewed_ids(request.session, exclude=product.pk)
     history.record_view(request.session, product.pk)
-    shopper.view_record(request.session, product=product)
+    shopper.view_record(request, product=product)
     session_id, assignment = assignment_for_request(request)
     # A running A/B test may serve this shopper's similar items from its candidate version.
     similar = similarity_selectors.similar_products(
@@ -100,7 +102,7 @@ def product_detail(request, sku: str):
         widgets=[
             WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
             *behaviour_widgets(product, assignment),
-            *history_widgets(request.session, shown=viewed, assignment=assignment),
+            *history_widgets(request, shown=viewed, assignment=assignment),
         ],
     )
     return render(request, "storefront/product_detail.html", {"product": product, **widgets})

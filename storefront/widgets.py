@@ -25,12 +25,13 @@ def assignment_for_request(request) -> tuple[str, Assignment]:
     return session_id, experiment_selectors.assignment_for(session_id=session_id)
 
 
-def history_widgets(session, *, shown: list[int], assignment: Assignment) -> list[WidgetItems]:
-    """Recommended for you (the same selector as the API, over this session's visitor events,
-    read now; a running A/B test's candidate arm gets its variant) and recently viewed."""
+def history_widgets(request, *, shown: list[int], assignment: Assignment) -> list[WidgetItems]:
+    """Recommended for you (the same selector as the API, over the shopper's events read now:
+    the signed-in customer's or this session's; a running A/B test's candidate arm gets its
+    variant) and recently viewed."""
     by_id = catalog_selectors.products_by_ids(ids=shown[:HISTORY_ITEMS])
     recommended = behaviour_selectors.recommended_for_visitor(
-        visitor_id=shopper.visitor_id(session),
+        visitor_id=shopper.visitor_id(request),
         query=SimilarQuery(k=HISTORY_ITEMS),
         **_recommended_variant(assignment.candidate_for(Impression.Widget.RECOMMENDED)),
     )

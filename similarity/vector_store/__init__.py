@@ -8,10 +8,11 @@ expression and predicate, which is what lets PostgreSQL use the index.
 
 Modules: sql (Statement: SQL with its parameters; literals), session (hnsw.ef_search),
 indexes, writes, lexical (the lexical index's rows and k-NN), lexical_hnsw, vectors (reading
-vectors back), filters (which products a search may return), knn (nearest-neighbour
-statements), signals (a candidate's similarities to the query), ranking
-(the ranking statement), prepared (fetching, as a prepared statement where that pays). Callers
-use the names re-exported here.
+vectors back), filters (which products a search may return),
+knn (nearest-neighbour statements), item_vectors and item_knn (a higher app's item vectors,
+searched by inner product), signals (a candidate's similarities to the query), ranking (the ranking
+statement), prepared (fetching, as a prepared statement where that pays). Callers use the names
+re-exported here.
 """
 
 from .filters import products_filter
@@ -26,6 +27,13 @@ from .indexes import (
     text_hnsw_index_build,
     text_index_name,
     version_indexes_drop,
+)
+from .item_knn import item_vectors_explain, item_vectors_nearest
+from .item_vectors import (
+    ItemVectorSet,
+    item_vectors_index_build,
+    item_vectors_index_drop,
+    item_vectors_write,
 )
 from .knn import (
     Neighbour,
@@ -59,6 +67,7 @@ __all__ = [
     "OPCLASSES",
     "OPERATORS",
     "CandidateSignals",
+    "ItemVectorSet",
     "Neighbour",
     "QueryVectors",
     "RankingCandidate",
@@ -80,6 +89,11 @@ __all__ = [
     "lexical_hnsw_build",
     "lexical_hnsw_drop",
     "lexical_hnsw_name",
+    "item_vectors_explain",
+    "item_vectors_index_build",
+    "item_vectors_index_drop",
+    "item_vectors_nearest",
+    "item_vectors_write",
     "nearest_products",
     "nearest_products_statement",
     "nearest_texts",

@@ -1,99 +1,37 @@
-"""The sequence model's signal: the active SequenceModelVersion's score of every product as the
-visitor's next, in NumPy (no TensorFlow in the web process).
-
-The active version's weights and item vectors (cold products placed by their content alone, see
-services.sequence) are loaded once per process and kept until another version is active: one
-indexed query per request tells which version that is.
-"""
-
-import logging
-import threading
-from dataclasses import dataclass
+"""The sequence model's signal, without TensorFlow: the visitor vector from the serving version's
+NumPy weights (sequence_model.py), then the largest inner products among its item vectors in
+pgvector, through its HNSW index. A version not stored yet serves by the exact NumPy product
+over its vectors file, as versions did before their vectors moved into pgvector."""
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.data import KIND_CODES
-from behaviour.ml.sequence.hybrid import SIGNALS, HybridWeights
-from behaviour.ml.sequence.serving import SequenceScorer
+from similarity import vector_store
 
-from ...models import SequenceModelVersion
 from .history import VisitorHistory
+from .sequence_model import ServingModel, serving_model
 from .signals import Signal
 
+__all__ = ["ServingModel", "exact_likeliest", "sequence_signal", "serving_model"]
 
-@dataclass(frozen=True)
-class ServingModel:
-    version_id: int
-    scorer: SequenceScorer
-    vectors: np.ndarray  # (n, dim) float32: row i is product_ids[i]'s output vector
-    product_ids: np.ndarray  # (n,) int64
-    position: dict[int, int]  # product id → row
-    weights: dict[str, float] | None  # the version's tuned fusion weights, if it has them
-
-
-logger = logging.getLogger(__name__)
-
-MODELS_KEPT = 2  # the active version and an A/B test's candidate
-_lock = threading.Lock()
-_loaded: dict[int, ServingModel] = {}  # oldest first
-_broken: set[int] = set()  # versions whose files could not be read (logged once)
 _blas: ThreadpoolController | None = None  # made on first use: it inspects the loaded libraries
 
 
 def _one_blas_thread():
-    """A web worker answers one request at a time on cores it shares with the other workers and
-    PostgreSQL: on a loaded machine, BLAS threads fighting them for the cores made these small
-    products about a hundred times slower than one thread computing them alone."""
+    """A web worker shares its cores with the other workers and PostgreSQL: on a loaded machine,
+    BLAS threads fighting them made these small products far slower than one thread."""
     global _blas
     if _blas is None:
         _blas = ThreadpoolController()
     return _blas.limit(limits=1, user_api="blas")
 
 
-def serving_model(*, version: SequenceModelVersion | None = None) -> ServingModel | None:
-    """The active version (or `version`, an A/B test's candidate), loaded; None when there is
-    none. The last two loaded stay in memory, so both arms of a test are served from it."""
-    if version is None:
-        active = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
-        version = active.only("pk", "artifact_path", "vectors_path", "metrics").first()
-    if version is None or not version.vectors_path:
-        return None
-    with _lock:
-        if version.pk in _broken:
-            return None
-        if version.pk not in _loaded:
-            try:
-                loaded = _load(
-                    version.pk, version.artifact_path, version.vectors_path, version.metrics
-                )
-            except (OSError, ValueError, KeyError) as exc:
-                # A lost or foreign file must not take the recommendations down: they are
-                # served without the sequence signal, and the log says why.
-                logger.error("sequence version %s cannot serve: %s", version.pk, exc)
-                _broken.add(version.pk)
-                return None
-            _loaded[version.pk] = loaded
-            while len(_loaded) > MODELS_KEPT:
-                _loaded.pop(next(iter(_loaded)))
-        return _loaded[version.pk]
-
-
-def _load(pk: int, artifact_path: str, vectors_path: str, metrics: dict) -> ServingModel:
-    weights, config = artifacts.load(artifact_path)
-    with np.load(vectors_path, allow_pickle=False) as stored:
-        product_ids, vectors = stored["product_ids"], stored["vectors"].astype(np.float32)
-    position = {int(pid): row for row, pid in enumerate(product_ids)}
-    tuned = metrics.get("hybrid_weights")
-    fusion = {name: HybridWeights.from_dict(tuned).of(name) for name in SIGNALS} if tuned else None
-    return ServingModel(pk, SequenceScorer(weights, config), vectors, product_ids, position, fusion)
-
-
 def sequence_signal(
     history: VisitorHistory, model: ServingModel | None, *, exclude: set[int], n: int
 ) -> Signal:
-    """The n products likeliest next by `model` (serving_model(); none without one).
+    """The n products likeliest next by `model` (serving_model(); none without one), never one
+    of `exclude`.
 
     The value is the softmax probability scaled by the best candidate's, exp(s - s_best), as the
     hybrid's sequence signal; `because` is the newest product the model knows (its state is
@@ -106,16 +44,40 @@ def sequence_signal(
     if not known.any():
         return Signal()
     with _one_blas_thread():
-        scores = model.vectors @ model.scorer.visitor_vector(rows, kinds)
+        visitor = model.scorer.visitor_vector(rows, kinds)
+        scored = _likeliest(model, visitor, exclude, n)
+    if not scored:
+        return Signal()
+    best = max(score for _, score in scored)
+    anchor = history.events[int(np.flatnonzero(known)[-1])].product_id
+    signal = Signal()
+    for product_id, score in scored:
+        signal.add(product_id, float(np.exp(score - best)), anchor)
+    return signal
+
+
+def _likeliest(
+    model: ServingModel, visitor: np.ndarray, exclude: set[int], n: int
+) -> list[tuple[int, float]]:
+    """(product id, score) of the n best, by the version's HNSW index or, not stored, exactly."""
+    if model.stored is not None:
+        found = vector_store.item_vectors_nearest(
+            model.stored, vector=visitor, k=n, exclude_product_ids=sorted(exclude)
+        )
+        return [(neighbour.product_id, -neighbour.distance) for neighbour in found]
+    return exact_likeliest(model, model.vectors, visitor, exclude, n)
+
+
+def exact_likeliest(
+    model: ServingModel, vectors: np.ndarray, visitor: np.ndarray, exclude: set[int], n: int
+) -> list[tuple[int, float]]:
+    """The exact top n by the NumPy product over the (n, dim) `vectors` of the version's file
+    (the bench's truth for the index's recall)."""
+    scores = vectors @ visitor
     banned = [model.position[pid] for pid in exclude if pid in model.position]
     scores[banned] = -np.inf
     n = min(n, int(np.isfinite(scores).sum()))
     if n <= 0:
-        return Signal()
+        return []
     top = np.argpartition(-scores, n - 1)[:n]
-    best = float(scores[top].max())
-    anchor = history.events[int(np.flatnonzero(known)[-1])].product_id
-    signal = Signal()
-    for row in top:
-        signal.add(int(model.product_ids[row]), float(np.exp(scores[row] - best)), anchor)
-    return signal
+    return [(int(model.product_ids[row]), float(scores[row])) for row in top]

@@ -1,6 +1,7 @@
 """Sequence model versions and their training job (behaviour.ml.sequence under core.jobs)."""
 
 from .training import sequence_training_job_run, sequence_training_time_out
+from .vectors import SequenceVectorsError, sequence_vectors_backfill, sequence_vectors_store
 from .versions import (
     SequenceVersionError,
     rollback_target,
@@ -11,6 +12,7 @@ from .versions import (
 )
 
 __all__ = [
+    "SequenceVectorsError",
     "SequenceVersionError",
     "rollback_target",
     "sequence_training_cancel",
@@ -19,4 +21,6 @@ __all__ = [
     "sequence_training_time_out",
     "sequence_version_activate",
     "sequence_version_rollback",
+    "sequence_vectors_backfill",
+    "sequence_vectors_store",
 ]

@@ -13,6 +13,7 @@ from core.tasks import enqueue_on_commit
 
 from ... import cache
 from ...models import SequenceModelVersion, SequenceTrainingJob
+from .vectors import SERVABLE, sequence_vectors_store
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +46,24 @@ def sequence_training_start(
     return job
 
 
-@transaction.atomic
 def sequence_version_activate(*, version: SequenceModelVersion) -> SequenceModelVersion:
     """Serve `version`; the previous active one becomes ready, kept for rollback. Recommendation
-    lists cached under the old version become unreachable once this commits."""
+    lists cached under the old version become unreachable once this commits.
+
+    Its item vectors are stored in pgvector first (once per version, before the lock: outside a
+    transaction the HNSW index builds without blocking the serving version). A version whose
+    file cannot be read is still activated, as before: it serves without the sequence signal
+    and the log says why."""
+    if version.status in SERVABLE and version.vectors_path:
+        try:
+            sequence_vectors_store(version=version)
+        except (OSError, ValueError, KeyError) as exc:
+            logger.error("sequence version %s: vectors not stored: %s", version.pk, exc)
+    return _activate(version)
+
+
+@transaction.atomic
+def _activate(version: SequenceModelVersion) -> SequenceModelVersion:
     version = SequenceModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status == SequenceModelVersion.Status.ACTIVE:
         return version

@@ -1,0 +1,40 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from behaviour.models import SequenceModelVersion
+from behaviour.services.sequence import (
+    SequenceVectorsError,
+    sequence_vectors_backfill,
+    sequence_vectors_store,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Store sequence model versions' item vectors in pgvector with their HNSW index: every "
+        "trained version not stored yet (those trained before vectors moved into pgvector, A/B "
+        "test candidates never activated), or one --version-id. A version not stored serves from "
+        "its vectors file by the exact NumPy product."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--version-id", type=int, help="only this version")
+
+    def handle(self, *args, **options):
+        if options["version_id"] is None:
+            done = sequence_vectors_backfill()
+        else:
+            done = {options["version_id"]: self._store(options["version_id"])}
+        for pk, outcome in done.items():
+            message = f"stored {outcome} item vectors" if isinstance(outcome, int) else outcome
+            self.stdout.write(f"sequence version {pk}: {message}")
+        if not done:
+            self.stdout.write("Every trained sequence version's vectors are stored.")
+
+    def _store(self, pk: int) -> int:
+        version = SequenceModelVersion.objects.filter(pk=pk).first()
+        if version is None:
+            raise CommandError(f"no sequence version {pk}")
+        try:
+            return sequence_vectors_store(version=version)
+        except (OSError, ValueError, KeyError, SequenceVectorsError) as exc:
+            raise CommandError(str(exc)) from None

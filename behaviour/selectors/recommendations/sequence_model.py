@@ -1,0 +1,79 @@
+"""The sequence model version that serves: the active one (or an A/B test's candidate), its
+NumPy weights for the visitor vector loaded once per process, and where its item vectors are:
+in pgvector (stored: searched through its HNSW index) or, not stored yet, its vectors file."""
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from behaviour.ml.sequence import artifacts
+from behaviour.ml.sequence.hybrid import SIGNALS, HybridWeights
+from behaviour.ml.sequence.serving import SequenceScorer
+from similarity.vector_store import ItemVectorSet
+
+from ...models import SequenceModelVersion
+from ...services.sequence.vectors import item_vector_set
+
+
+@dataclass(frozen=True)
+class ServingModel:
+    version_id: int
+    scorer: SequenceScorer
+    product_ids: np.ndarray  # (n,) int64: item index i is product_ids[i]
+    position: dict[int, int]  # product id → item index
+    weights: dict[str, float] | None  # the version's tuned fusion weights, if it has them
+    stored: ItemVectorSet | None  # its item vectors in pgvector; None: not stored yet
+    vectors: np.ndarray | None = None  # (n, dim) float32 from the file, only when not stored
+
+
+logger = logging.getLogger(__name__)
+
+MODELS_KEPT = 2  # the active version and an A/B test's candidate
+SERVING_FIELDS = ("pk", "artifact_path", "vectors_path", "vectors_stored_at", "metrics")
+_lock = threading.Lock()
+_loaded: dict[tuple[int, bool], ServingModel] = {}  # (version, stored) → model, oldest first
+_broken: set[int] = set()  # versions whose files could not be read (logged once)
+
+
+def serving_model(*, version: SequenceModelVersion | None = None) -> ServingModel | None:
+    """The active version (or `version`, an A/B test's candidate), loaded; None when there is
+    none. The last two loaded stay in memory, so both arms of a test are served from it."""
+    if version is None:
+        active = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
+        version = active.only(*SERVING_FIELDS).first()
+    if version is None or not version.vectors_path:
+        return None
+    # Keyed also by whether the vectors are stored: a version stored while this process served
+    # it from its file moves to the index on its next request.
+    key = (version.pk, version.vectors_stored_at is not None)
+    with _lock:
+        if version.pk in _broken:
+            return None
+        if key not in _loaded:
+            try:
+                loaded = _load(version, stored=key[1])
+            except (OSError, ValueError, KeyError) as exc:
+                # A lost or foreign file must not take the recommendations down: they are
+                # served without the sequence signal, and the log says why.
+                logger.error("sequence version %s cannot serve: %s", version.pk, exc)
+                _broken.add(version.pk)
+                return None
+            _loaded[key] = loaded
+            while len(_loaded) > MODELS_KEPT:
+                _loaded.pop(next(iter(_loaded)))
+        return _loaded[key]
+
+
+def _load(version: SequenceModelVersion, *, stored: bool) -> ServingModel:
+    weights, config = artifacts.load(version.artifact_path)
+    with np.load(version.vectors_path, allow_pickle=False) as archive:
+        product_ids = archive["product_ids"]  # a stored version's vectors are not read
+        vectors = None if stored else archive["vectors"].astype(np.float32)
+    position = {int(pid): row for row, pid in enumerate(product_ids)}
+    tuned = version.metrics.get("hybrid_weights")
+    fusion = {name: HybridWeights.from_dict(tuned).of(name) for name in SIGNALS} if tuned else None
+    in_store = item_vector_set(version_id=version.pk, dim=config.dim) if stored else None
+    scorer = SequenceScorer(weights, config)
+    return ServingModel(version.pk, scorer, product_ids, position, fusion, in_store, vectors)

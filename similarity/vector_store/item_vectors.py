@@ -1,0 +1,122 @@
+"""Item vectors searched by maximum inner product (item_knn.py): a table of (owner, product,
+vector) rows, one owner (e.g. a sequence model version) at a time, written in bulk by binary COPY
+and then given its own partial HNSW index (`vector_ip_ops`), as image versions get theirs.
+
+The table belongs to a higher app (behaviour's SequenceItemVector): it names the table and its
+owner in an ItemVectorSet, so this package keeps all pgvector SQL without importing that app.
+"""
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+
+from .indexes import HNSW_EF_CONSTRUCTION, HNSW_M, invalid_index_drop
+
+# Binary COPY framing (PostgreSQL docs, "COPY ... BINARY"): signature, flags, header extension.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+COPY_ROWS = 20_000  # rows per COPY chunk: bounded memory, few round trips
+
+
+@dataclass(frozen=True)
+class ItemVectorSet:
+    """One owner's rows in `table`: `owner_column` = `owner`, vectors of `dim` dimensions."""
+
+    table: str
+    owner_column: str
+    owner: int
+    dim: int
+
+    @property
+    def column(self) -> str:
+        """The vector column as the owner's index sees it: typed to the owner's dimensions."""
+        return f"(vector::vector({int(self.dim)}))"
+
+    @property
+    def index_name(self) -> str:
+        return f"{self.table}_ip_hnsw_{int(self.owner)}"
+
+
+def item_vectors_write(
+    vector_set: ItemVectorSet, *, product_ids: np.ndarray, vectors: np.ndarray
+) -> int:
+    """Replace the owner's rows with these (n,) product ids and (n, dim) finite float vectors,
+    in one transaction (a reader sees the old rows or all the new ones); the row count."""
+    product_ids = np.asarray(product_ids, dtype=np.int64)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.shape != (len(product_ids), vector_set.dim):
+        raise ValueError(
+            f"vectors are {vectors.shape}, expected ({len(product_ids)}, {vector_set.dim})"
+        )
+    if not np.isfinite(vectors).all():
+        raise ValueError("vectors hold NaN or infinite values")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {vector_set.table} WHERE {vector_set.owner_column} = %s",
+            [vector_set.owner],
+        )
+        copy_sql = (
+            f"COPY {vector_set.table} ({vector_set.owner_column}, product_id, vector) "
+            "FROM STDIN (FORMAT BINARY)"
+        )
+        for start in range(0, len(product_ids), COPY_ROWS):
+            chunk = slice(start, start + COPY_ROWS)
+            with cursor.copy(copy_sql) as copy:
+                copy.write(_binary_rows(vector_set, product_ids[chunk], vectors[chunk]))
+    return len(product_ids)
+
+
+def _binary_rows(vector_set: ItemVectorSet, product_ids: np.ndarray, vectors: np.ndarray) -> bytes:
+    """The rows as one binary COPY stream, built by NumPy in one pass (no per-row Python): each
+    row is 3 fields (owner int8, product int8, pgvector's binary vector: dim, 0, float4s)."""
+    dim = vector_set.dim
+    row = np.dtype(
+        [
+            ("fields", ">i2"),
+            ("owner_len", ">i4"),
+            ("owner", ">i8"),
+            ("product_len", ">i4"),
+            ("product", ">i8"),
+            ("vector_len", ">i4"),
+            ("dim", ">i2"),
+            ("unused", ">i2"),
+            ("vector", ">f4", (dim,)),
+        ]
+    )
+    rows = np.zeros(len(product_ids), dtype=row)
+    rows["fields"], rows["owner_len"], rows["owner"] = 3, 8, vector_set.owner
+    rows["product_len"], rows["product"] = 8, product_ids
+    rows["vector_len"], rows["dim"], rows["vector"] = 4 + 4 * dim, dim, vectors
+    return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
+
+
+def item_vectors_index_build(vector_set: ItemVectorSet) -> None:
+    """The owner's HNSW index for maximum inner product, built after its rows are written (one
+    bulk build is far faster than keeping the graph row by row); rebuilt when an interrupted
+    build left it invalid. CONCURRENTLY outside a transaction, so serving is never blocked."""
+    invalid_index_drop(name=vector_set.index_name)
+    concurrently = "" if connection.in_atomic_block else "CONCURRENTLY"
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            # Deferred FK checks of rows written in this transaction would block CREATE INDEX.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "SELECT set_config('maintenance_work_mem', %s, false)",
+            [settings.PRODSIM_INDEX_BUILD_MEMORY],
+        )
+        cursor.execute(
+            f"CREATE INDEX {concurrently} IF NOT EXISTS {vector_set.index_name} "
+            f"ON {vector_set.table} USING hnsw ({vector_set.column} vector_ip_ops) "
+            f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+            f"WHERE {vector_set.owner_column} = {int(vector_set.owner)}"
+        )
+        cursor.execute("RESET maintenance_work_mem")
+        cursor.execute(f"ANALYZE {vector_set.table}")
+
+
+def item_vectors_index_drop(vector_set: ItemVectorSet) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {vector_set.index_name}")

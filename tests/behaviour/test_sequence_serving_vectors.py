@@ -1,0 +1,186 @@
+"""A sequence version's item vectors served from pgvector: stored when it is activated, searched
+through its HNSW index with the same answer as the exact NumPy product; a version not stored yet
+(trained before) serves from its file until `manage.py sequence_vectors` stores it."""
+
+import dataclasses
+import datetime as dt
+import io
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from behaviour.ml.sequence.config import SequenceConfig
+from behaviour.models import SequenceItemVector, SequenceModelVersion
+from behaviour.selectors.recommendations import history_of, recommended_for_visitor
+from behaviour.selectors.recommendations.history import HistoryEvent
+from behaviour.selectors.recommendations.sequence import sequence_signal, serving_model
+from behaviour.services.ingest import events_record
+from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
+from similarity import vector_store
+from similarity.selectors import SimilarQuery
+from tests.catalog.factories import product
+
+# Committed rows: the training job's heartbeat thread reads them on its own connection.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FOLLOWS = {"LANTERN": "TEALIGHT", "MUG": "SAUCER"}  # viewed first → bought next
+SKUS = [*FOLLOWS, *FOLLOWS.values(), *(f"X{n}" for n in range(8))]
+TINY = SequenceConfig(
+    architecture="gru",
+    dim=8,
+    max_len=4,
+    epochs=4,
+    batch_size=16,
+    patience=4,
+    learning_rate=0.03,
+    use_content=False,
+    seed=3,
+)
+
+
+def planted(visitors: int, days_ago: float) -> list[dict]:
+    now, items = timezone.now(), []
+    for number in range(visitors):
+        first = list(FOLLOWS)[number % 2]
+        at = now - dt.timedelta(days=days_ago, minutes=number)
+        for step, (sku, kind) in enumerate(((first, "view"), (FOLLOWS[first], "purchase"))):
+            items.append(
+                {
+                    "event_id": f"{days_ago}-{number}-{step}",
+                    "kind": kind,
+                    "sku": sku,
+                    "visitor_id": f"shopper-{number}",
+                    "occurred_at": (at + dt.timedelta(seconds=step)).isoformat(),
+                    **(
+                        {"order_id": f"o{days_ago}-{number}", "quantity": 1, "unit_price": "1.00"}
+                        if kind == "purchase"
+                        else {}
+                    ),
+                }
+            )
+    return items
+
+
+@pytest.fixture
+def version(settings, tmp_path) -> SequenceModelVersion:
+    """A tiny GRU trained on the planted pattern and activated (it beats no active version)."""
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    for sku in SKUS:
+        product(sku=sku, title=sku.title())
+    outcomes = events_record(items=planted(60, days_ago=60) + planted(20, days_ago=5))
+    assert {outcome.status for outcome in outcomes} == {"accepted"}
+    job = sequence_training_start(config=TINY, enqueue=False)
+    job = sequence_training_job_run(job_id=job.pk)
+    return SequenceModelVersion.objects.get(pk=job.version_id, status="active")
+
+
+def viewed(sku: str) -> None:
+    item = {"event_id": f"now-{sku}", "kind": "view", "sku": sku, "visitor_id": "newcomer"}
+    events_record(items=[{**item, "occurred_at": timezone.now().isoformat()}])
+
+
+def as_if_trained_before(version: SequenceModelVersion) -> None:
+    SequenceItemVector.objects.filter(version=version).delete()
+    SequenceModelVersion.objects.filter(pk=version.pk).update(vectors_stored_at=None)
+    version.refresh_from_db()
+
+
+def test_activation_stores_every_item_vector_of_the_file_with_its_hnsw_index(version):
+    with np.load(version.vectors_path) as stored:
+        product_ids, vectors = stored["product_ids"], stored["vectors"]
+    rows = dict(
+        SequenceItemVector.objects.filter(version=version).values_list("product_id", "vector")
+    )
+    model = serving_model()
+
+    assert version.vectors_stored_at is not None
+    assert sorted(rows) == sorted(product_ids.tolist()) and len(rows) == len(SKUS)
+    for pid, vector in zip(product_ids, vectors, strict=True):
+        np.testing.assert_array_equal(np.asarray(rows[int(pid)], np.float32), vector)
+    plan = vector_store.item_vectors_explain(model.stored, vector=np.ones(TINY.dim), k=5)
+    assert f"Index Scan using {model.stored.index_name}" in plan
+
+
+def test_the_index_answers_as_the_exact_product_and_explains_it(version):
+    lantern = product_id("LANTERN")
+    history = history_of([HistoryEvent(lantern, "view", timezone.now())])
+    from_index = serving_model()
+    with np.load(version.vectors_path) as stored:
+        from_file = dataclasses.replace(from_index, stored=None, vectors=stored["vectors"])
+
+    indexed = sequence_signal(history, from_index, exclude={lantern}, n=5)
+    exact = sequence_signal(history, from_file, exclude={lantern}, n=5)
+
+    assert ranked(indexed) == ranked(exact) and len(indexed.scores) == 5
+    for pid, value in exact.scores.items():
+        assert indexed.scores[pid] == pytest.approx(value, rel=1e-5)
+    assert set(indexed.because.values()) == {lantern}
+    viewed("LANTERN")
+    first = recommended_for_visitor(visitor_id="newcomer", query=SimilarQuery(k=3)).items[0]
+    assert (first.product.sku, first.why) == ("TEALIGHT", "Because you viewed Lantern")
+
+
+def test_excluded_products_never_come_from_the_index(version):
+    lantern, tealight = product_id("LANTERN"), product_id("TEALIGHT")
+    history = history_of([HistoryEvent(lantern, "view", timezone.now())])
+
+    signal = sequence_signal(history, serving_model(), exclude={lantern, tealight}, n=20)
+
+    assert tealight not in signal.scores and lantern not in signal.scores
+    assert len(signal.scores) == len(SKUS) - 2
+
+
+def test_a_version_trained_before_serves_from_its_file_until_the_command_stores_it(version):
+    as_if_trained_before(version)
+    viewed("LANTERN")
+    before = serving_model()
+    first_before = recommended_for_visitor(visitor_id="newcomer", query=SimilarQuery(k=1))
+    out = io.StringIO()
+
+    call_command("sequence_vectors", stdout=out)
+
+    after = serving_model()
+    first_after = recommended_for_visitor(visitor_id="newcomer", query=SimilarQuery(k=1))
+    assert (before.stored, before.vectors.shape) == (None, (len(SKUS), TINY.dim))
+    assert out.getvalue() == f"sequence version {version.pk}: stored {len(SKUS)} item vectors\n"
+    assert (after.stored.owner, after.vectors) == (version.pk, None)
+    assert [i.product.sku for i in first_before.items] == ["TEALIGHT"]
+    assert [i.product.sku for i in first_after.items] == ["TEALIGHT"]
+    call_command("sequence_vectors", stdout=(again := io.StringIO()))
+    assert again.getvalue() == "Every trained sequence version's vectors are stored.\n"
+
+
+def product_id(sku: str) -> int:
+    from catalog.models import Product
+
+    return Product.objects.get(sku=sku).pk
+
+
+def ranked(signal) -> list[int]:
+    return sorted(signal.scores, key=lambda pid: (-signal.scores[pid], pid))
+
+
+@pytest.mark.parametrize(
+    ("status", "path", "message"),
+    [
+        (
+            "queued",
+            "",
+            "sequence version {pk} is queued: only trained versions' vectors are stored",
+        ),
+        ("ready", "", "sequence version {pk} has no vectors file to store"),
+        ("ready", "/nonexistent/vectors.npz", "No such file or directory"),
+    ],
+)
+def test_the_command_refuses_a_version_it_cannot_store_with_the_reason(status, path, message):
+    version = SequenceModelVersion.objects.create(
+        architecture="gru", status=status, vectors_path=path
+    )
+
+    with pytest.raises(CommandError, match=message.format(pk=version.pk)):
+        call_command("sequence_vectors", "--version-id", str(version.pk))
+    with pytest.raises(CommandError, match="no sequence version 0"):
+        call_command("sequence_vectors", "--version-id", "0")
+    assert not SequenceItemVector.objects.exists()
