@@ -86,6 +86,7 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
         "dataset",
         "artifact_path",
         "vectors_path",
+        "vectors_stored_at",
         "auto_activate",
         "error",
         "created_at",

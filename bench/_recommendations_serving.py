@@ -1,15 +1,33 @@
 """The recommendations part of bench/behaviour_serving.py: a sequence model version trained on
 the bench's history (a short training: what serving costs does not depend on how well it
-learned), then `GET /api/v1/visitors/<id>/recommendations/?k=10` uncached for returning
-visitors (about ten events each) and for visitors without events, sequentially."""
+learned) and its item vectors stored in pgvector (timed again: COPY and HNSW build); then, in
+this process, the sequence signal from the version's HNSW index against the exact NumPy product
+over its vectors file, side by side for the same visitors (recall of the index's top n, time);
+then `GET /api/v1/visitors/<id>/recommendations/?k=10` uncached for returning visitors (about ten
+events each) and for visitors without events, sequentially.
 
+`--from-json FILE` (a behaviour_serving.py JSON line saved to FILE) writes this part's own
+`recommendations-serving` section of docs/BENCHMARKS.md from that run's figures, for runs made
+with --no-doc (e.g. 100k products with the other phases cut short)."""
+
+import argparse
+import dataclasses
+import json
+import statistics
 import time
 
-from _report import log, markdown_table
+import numpy as np
+from _report import JSON_PREFIX, log, markdown_table, write_section
 
 TARGET_P99_MS = 40.0
+K = 10
 # One epoch of a small model: enough for real weights and item vectors of every product.
 SEQUENCE_PARAMS = {"architecture": "gru", "dim": 64, "max_len": 20, "epochs": 1}
+# A large catalogue trains on sampled negatives (the config's advice for large catalogues): a
+# full softmax over 100k items per step would make the bench's one epoch take most of an hour.
+LARGE_CATALOGUE = 20_000
+LARGE_PARAMS = {"negatives": 1000, "batch_size": 512}
+COMPARED_VISITORS = 300  # in-process index-versus-exact comparisons
 
 
 def sequence_train(enabled: bool) -> dict:
@@ -19,8 +37,12 @@ def sequence_train(enabled: bool) -> dict:
         return {"skipped": "--no-sequence or the smoke profile"}
     from behaviour.ml.sequence.config import SequenceConfig
     from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
+    from catalog.models import Product
 
-    job = sequence_training_start(config=SequenceConfig(**SEQUENCE_PARAMS), enqueue=False)
+    params = dict(SEQUENCE_PARAMS)
+    if Product.objects.count() > LARGE_CATALOGUE:
+        params.update(LARGE_PARAMS)
+    job = sequence_training_start(config=SequenceConfig(**params), enqueue=False)
     started = time.perf_counter()
     job = sequence_training_job_run(job_id=job.pk)
     seconds = round(time.perf_counter() - started, 1)
@@ -32,15 +54,90 @@ def sequence_train(enabled: bool) -> dict:
         "seconds": seconds,
         "version_status": version.status,
         "metrics": version.metrics,
-        "params": SEQUENCE_PARAMS,
+        "params": params,
     }
     if job.state == "succeeded" and version.status != "active":
         from behaviour.services.sequence import sequence_version_activate
 
         sequence_version_activate(version=version)
         result["version_status"] = "active"
+    if job.state == "succeeded":
+        result["store"] = vectors_store_timed(version)
     log(f"  sequence training: {result}")
     return result
+
+
+def vectors_store_timed(version) -> dict:
+    """The version's item vectors stored again from its file, timed: the rows replaced by COPY
+    in one transaction, then the HNSW index built (dropped first, as for a new version)."""
+    from behaviour.models import SequenceModelVersion
+    from behaviour.services.sequence import sequence_vectors_store
+    from behaviour.services.sequence.vectors import item_vector_set
+    from similarity import vector_store
+
+    vector_store.item_vectors_index_drop(item_vector_set(version_id=version.pk, dim=0))
+    SequenceModelVersion.objects.filter(pk=version.pk).update(vectors_stored_at=None)
+    started = time.perf_counter()
+    rows = sequence_vectors_store(version=version)
+    return {"rows": rows, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def index_versus_exact(rng, visitors: int, samples: int = COMPARED_VISITORS) -> dict:
+    """The sequence signal of the same returning visitors from the active version's HNSW index
+    and from the exact NumPy product over its vectors file (one BLAS thread, as the web process
+    serves), interleaved: recall of the exact top n (the n = k x CANDIDATES_PER_SLOT candidates
+    the fusion gets) and of its top k, and each path's time (visitor vector included)."""
+    from threadpoolctl import ThreadpoolController
+
+    from behaviour.models import SequenceModelVersion
+    from behaviour.selectors.recommendations import visitor_history
+    from behaviour.selectors.recommendations.recommend import CANDIDATES_PER_SLOT
+    from behaviour.selectors.recommendations.sequence import sequence_signal, serving_model
+    from behaviour.visitors import visitor_hash
+
+    indexed = serving_model()
+    if indexed is None or indexed.stored is None:
+        return {"skipped": "no active version with stored vectors"}
+    path = SequenceModelVersion.objects.get(pk=indexed.version_id).vectors_path
+    with np.load(path) as stored:
+        exact = dataclasses.replace(indexed, stored=None, vectors=stored["vectors"])
+    n = K * CANDIDATES_PER_SLOT
+    times = {"index": [], "exact": []}
+    recall_n, recall_k = [], []
+    blas = ThreadpoolController()
+    for turn, number in enumerate(rng.permutation(visitors)[:samples]):
+        history = visitor_history(visitor=visitor_hash(f"bench-visitor-{number}"))
+        seen = set(history.weights)
+        found = {}
+        for name in ("index", "exact") if turn % 2 else ("exact", "index"):
+            model = indexed if name == "index" else exact
+            with blas.limit(limits=1, user_api="blas"):
+                started = time.perf_counter()
+                found[name] = sequence_signal(history, model, exclude=seen, n=n)
+                times[name].append((time.perf_counter() - started) * 1000)
+        truth = _ranked(found["exact"])
+        if not truth:
+            continue
+        got = _ranked(found["index"])
+        recall_n.append(len(set(got) & set(truth)) / len(truth))
+        recall_k.append(len(set(got[:K]) & set(truth[:K])) / len(truth[:K]))
+    return {
+        "visitors": len(recall_n),
+        "n": n,
+        "products": int(len(indexed.product_ids)),
+        f"recall_at_{n}": round(float(np.mean(recall_n)), 4),
+        f"recall_at_{K}": round(float(np.mean(recall_k)), 4),
+        **{f"{name}_ms": _percentiles(values) for name, values in times.items()},
+    }
+
+
+def _ranked(signal) -> list[int]:
+    return sorted(signal.scores, key=lambda pid: (-signal.scores[pid], pid))
+
+
+def _percentiles(values: list[float]) -> dict:
+    cuts = statistics.quantiles(values, n=100)
+    return {"p50": round(statistics.median(values), 2), "p99": round(cuts[98], 2)}
 
 
 def recommendations_measure(sequential, get_timed, port, key, args, rng, visitors: int) -> dict:
@@ -50,6 +147,8 @@ def recommendations_measure(sequential, get_timed, port, key, args, rng, visitor
     def path(visitor: str) -> str:
         return f"/api/v1/visitors/{visitor}/recommendations/?k={k}"
 
+    comparison = index_versus_exact(rng, visitors)
+    log(f"  sequence signal, index versus exact: {comparison}")
     numbers = rng.permutation(visitors)[: 20 + args.requests]
     for number in numbers[:20]:  # workers load the sequence model's vectors once
         get_timed(port, path(f"bench-visitor-{number}"), key)
@@ -58,6 +157,7 @@ def recommendations_measure(sequential, get_timed, port, key, args, rng, visitor
     result = {
         "returning": sequential(port, key, returning),
         "no_history": sequential(port, key, newcomers),
+        "index_versus_exact": comparison,
     }
     log(f"  recommendations (sequential): {result}")
     return result
@@ -139,11 +239,86 @@ def section_markdown(figures: dict) -> str:
         if training.get("version_status") == "active"
         else f"No sequence version ({training.get('skipped') or training.get('error')})."
     )
-    return f"""**Recommendations**, uncached (`GET /api/v1/visitors/<id>/recommendations/?k=10`, the
-cache cleared first, each visitor asked once, a new connection per request): returning visitors of
-the history above (about ten events each: the selector reads their newest 50 events, fuses the
-sequence model's scores of every product, the bought-together / also-viewed partners of their
-products, the products nearest their image profile and their own repeats) and visitors without
-events (trending, in its own tier). {model}
+    measured = _store_and_index_markdown(training, found)
+    return f"""{measured}**Recommendations**, uncached
+(`GET /api/v1/visitors/<id>/recommendations/?k=10`, the cache cleared first, each visitor asked
+once, a new connection per request): returning visitors of the history above (about ten events
+each: the selector reads their newest 50 events, fuses the sequence model's likeliest next
+products from its HNSW index, the bought-together / also-viewed partners of their products, the
+products nearest their image profile and their own repeats) and visitors without events
+(trending, in its own tier). {model}
 
 {table}"""
+
+
+def _store_and_index_markdown(training: dict, found: dict) -> str:
+    """The item vectors' store time and the index-versus-exact comparison, when measured."""
+    lines = []
+    if store := training.get("store"):
+        lines.append(
+            f"Item vectors stored in pgvector again from the version's file: {store['rows']:,} "
+            f"rows replaced by binary COPY and the version's HNSW index (`vector_ip_ops`) built "
+            f"in {store['seconds']} s."
+        )
+    compared = found.get("index_versus_exact") or {}
+    if "visitors" in compared:
+        n = compared["n"]
+        lines.append(
+            f"The sequence signal of {compared['visitors']} returning visitors, in-process and "
+            f"interleaved, from the HNSW index against the exact NumPy product over the "
+            f"{compared['products']:,} vectors of the file (one BLAS thread, as served; "
+            "visitor vector included):\n\n"
+            + markdown_table(
+                ["sequence signal", f"recall of exact top {n}", f"recall of exact top {K}"]
+                + ["p50 ms", "p99 ms"],
+                [
+                    [
+                        "HNSW index (pgvector)",
+                        compared[f"recall_at_{n}"],
+                        compared[f"recall_at_{K}"],
+                    ]
+                    + [compared["index_ms"]["p50"], compared["index_ms"]["p99"]],
+                    ["exact NumPy product", 1.0, 1.0]
+                    + [compared["exact_ms"]["p50"], compared["exact_ms"]["p99"]],
+                ],
+            )
+        )
+    return "".join(f"{line}\n\n" for line in lines)
+
+
+def section_from_run(figures: dict) -> str:
+    """This part's own section, from a behaviour_serving.py run's figures."""
+    rows = summary_rows(_row, figures)
+    table = markdown_table(["figure", "measured", "target", "met", "reference (same run)"], rows)
+    start, end = figures.get("load_avg_start"), figures.get("load_avg_end")
+    return f"""### Recommendations serving (#17): sequence vectors in pgvector, API latency
+
+Command: `{figures.get("command")}` (the other phases cut short, `--no-doc`; this section written
+from its JSON line by `bench/_recommendations_serving.py --from-json`). {figures["products"]:,}
+products; load average (1/5/15 min) at the start {" / ".join(map(str, start or []))}, at the end
+{" / ".join(map(str, end or []))}: other engineers' tests and benches shared the 2 cores.
+
+{table}
+
+{section_markdown(figures)}"""
+
+
+def _row(figure: str, measured, target: str = "report", ok: bool | None = None, ref: str = ""):
+    verdict = "–" if ok is None else ("**met**" if ok else "**missed**")
+    return [figure, measured, target, verdict, ref]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--from-json", required=True, help="file holding the BENCH_JSON line")
+    args = parser.parse_args(argv)
+    with open(args.from_json) as handle:
+        line = next(row for row in handle if row.startswith(JSON_PREFIX))
+    figures = json.loads(line[len(JSON_PREFIX) :])
+    markdown = section_from_run(figures)
+    print(markdown)
+    write_section("recommendations-serving", markdown, machine=figures["machine"])
+
+
+if __name__ == "__main__":
+    main()
