@@ -64,6 +64,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--lines", type=int, default=0, help="read only the first N lines")
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument(
+        "--served-validation",
+        action="store_true",
+        help="served lists on the validation split only (learn before 2011-05, test 2011-05/06)",
+    )
     return parser.parse_args()
 
 
@@ -148,7 +153,7 @@ def django_setup(work_dir: Path) -> None:
     cache.clear()
 
 
-def import_history(folder: Path, lines: list[dict]) -> dict:
+def import_history(folder: Path, lines: list[dict], test_from: dt.datetime = TEST_FROM) -> dict:
     """Catalogue, then the training orders (refreshed), then the test orders: timed."""
     from behaviour.services.imports import event_import_job_create, event_import_job_run
     from catalog.services import import_job_create, import_job_run
@@ -161,7 +166,7 @@ def import_history(folder: Path, lines: list[dict]) -> dict:
     figures["products"] = job.created_count
     figures["catalogue_s"] = round(time.perf_counter() - started, 1)
     lexical_index_rebuild()  # the content neighbours of new products come from text alone
-    cut = TEST_FROM.replace(tzinfo=None)
+    cut = test_from.replace(tzinfo=None)
     train = [row for row in lines if dt.datetime.fromisoformat(row["InvoiceDate"]) < cut]
     test = [row for row in lines if dt.datetime.fromisoformat(row["InvoiceDate"]) >= cut]
     total_accepted, total_s = 0, 0.0
@@ -314,6 +319,15 @@ def main() -> None:
         return
     lines = read_lines(args.data / FILE, args.lines)
     log(f"{len(lines)} order lines kept by the protocol")
+    if args.served_validation:  # choices about the served path are made here, not on the test
+        before_test = TEST_FROM.replace(tzinfo=None)
+        lines = [
+            row for row in lines if dt.datetime.fromisoformat(row["InvoiceDate"]) < before_test
+        ]
+        with tempfile.TemporaryDirectory(prefix="prodsim-bench-behaviour-") as folder:
+            django_setup(Path(folder))
+            print_json(SECTION + "-validation", import_history(Path(folder), lines, VALIDATE_FROM))
+        return
     with tempfile.TemporaryDirectory(prefix="prodsim-bench-behaviour-") as folder:
         django_setup(Path(folder))
         figures = import_history(Path(folder), lines)

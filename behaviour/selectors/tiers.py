@@ -7,7 +7,8 @@ from django.conf import settings
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ProductFilter
 
-from ..models import ItemAssociation, ProductPopularity
+from ..models import ItemAssociation
+from .allowed import candidates_allowed
 
 TIER_BOUGHT_TOGETHER = "bought_together"
 TIER_ALSO_VIEWED = "also_viewed"
@@ -52,6 +53,20 @@ class Candidate:
     evidence: dict = field(default_factory=dict)
 
 
+# A product's partners (or its neighbours' partners) best first, as allowed.candidates_allowed
+# reads them; not `other_id <> ALL` alone: NULL-safe for an empty `taken`.
+PARTNERS_SQL = (
+    "SELECT other_id AS id, product_id AS source, score, recent AS count "
+    "FROM behaviour_itemassociation WHERE kind = %s AND product_id = ANY(%s) "
+    "AND NOT (other_id = ANY(%s)) ORDER BY score DESC, other_id LIMIT {limit}"
+)
+POPULAR_SQL = (
+    "SELECT product_id AS id, product_id AS source, score, purchases AS count "
+    "FROM behaviour_productpopularity WHERE NOT (product_id = ANY(%s)) "
+    "ORDER BY score DESC, product_id LIMIT {limit}"
+)
+
+
 def associated(
     kind: str,
     sources: dict[int, float],
@@ -63,21 +78,13 @@ def associated(
     """The product's best partners (`sources`: its id → 1.0) within the filters."""
     if k <= 0:
         return []
-    rows = (
-        ItemAssociation.objects.filter(kind=kind, product_id__in=list(sources))
-        .exclude(other_id__in=[*sources, *taken])
-        .order_by("-score", "other_id")
-        .values_list("product_id", "other_id", "score", "recent")[
-            : k * CANDIDATES_PER_SLOT * len(sources)
-        ]
-    )
+    rows, allowed = _partners(kind, sources, [*sources, *taken], product_filter, k)
     scores: dict[int, float] = {}
     recent: dict[int, int] = {}
-    for source, other, score, count in rows:
-        scores[other] = scores.get(other, 0.0) + sources[source] * score
-        recent[other] = max(recent.get(other, 0), count)
-    allowed = _allowed(product_filter, list(scores))
-    ranked = sorted(allowed, key=lambda pid: (-scores[pid], pid))[:k]
+    for row in rows:
+        scores[row.id] = scores.get(row.id, 0.0) + sources[row.source] * row.score
+        recent[row.id] = max(recent.get(row.id, 0), row.count)
+    ranked = sorted(allowed & scores.keys(), key=lambda pid: (-scores[pid], pid))[:k]
     tier = (
         TIER_BOUGHT_TOGETHER if kind == ItemAssociation.Kind.BOUGHT_TOGETHER else TIER_ALSO_VIEWED
     )
@@ -101,20 +108,18 @@ def complements(
     a neighbour scores its own closeness too (shops sell variants of a design together)."""
     if k <= 0 or not neighbours:
         return []
-    rows = (
-        ItemAssociation.objects.filter(kind=kind, product_id__in=list(neighbours))
-        .exclude(other_id__in=taken)
-        .order_by("-score", "other_id")
-        .values_list("product_id", "other_id", "score")[: k * CANDIDATES_PER_SLOT * len(neighbours)]
+    scores = {pid: sim for pid, sim in neighbours.items() if pid not in taken}
+    rows, allowed = _partners(
+        kind, neighbours, list(taken), product_filter, k, also_check=list(scores)
     )
     best: dict[int, float] = {}
-    for source, _, score in rows:
-        best[source] = max(best.get(source, 0.0), score)
-    scores = {pid: sim for pid, sim in neighbours.items() if pid not in taken}
-    for source, other, score in rows:
-        scores[other] = scores.get(other, 0.0) + neighbours[source] * score / best[source]
-    allowed = _allowed(product_filter, list(scores))
-    ranked = sorted(allowed, key=lambda pid: (-scores[pid], pid))[:k]
+    for row in rows:
+        best[row.source] = max(best.get(row.source, 0.0), row.score)
+    for row in rows:
+        scores[row.id] = (
+            scores.get(row.id, 0.0) + neighbours[row.source] * row.score / best[row.source]
+        )
+    ranked = sorted(allowed & scores.keys(), key=lambda pid: (-scores[pid], pid))[:k]
     evidence = {"kind": kind}
     return [
         Candidate(pid, scores[pid], TIER_COMPLEMENTS, WHY_COMPLEMENTS, evidence) for pid in ranked
@@ -125,14 +130,10 @@ def trending_candidates(product_filter: ProductFilter, k: int, taken: set[int]) 
     """The most popular products (time-decayed) that the filters allow."""
     if k <= 0:
         return []
-    rows = (
-        ProductPopularity.objects.exclude(product_id__in=taken)
-        .order_by("-score", "product_id")
-        .values_list("product_id", "score", "purchases")[: k * CANDIDATES_PER_SLOT]
-    )
-    found = {pid: (score, purchases) for pid, score, purchases in rows}
-    allowed = _allowed(product_filter, list(found))
-    ranked = sorted(allowed, key=lambda pid: (-found[pid][0], pid))[:k]
+    top_sql = POPULAR_SQL.format(limit=int(k * CANDIDATES_PER_SLOT))
+    rows, allowed = candidates_allowed(top_sql, [list(taken)], product_filter)
+    found = {row.id: (row.score, row.count) for row in rows}
+    ranked = sorted(allowed & found.keys(), key=lambda pid: (-found[pid][0], pid))[:k]
     return [
         Candidate(
             pid,
@@ -145,19 +146,24 @@ def trending_candidates(product_filter: ProductFilter, k: int, taken: set[int]) 
     ]
 
 
+def _partners(kind, sources, excluded, product_filter, k, *, also_check=()):
+    """The best partner rows of `sources` (k × CANDIDATES_PER_SLOT per source) other than
+    `excluded`, and which of their products (and of `also_check`) the filters allow."""
+    limit = int(k * CANDIDATES_PER_SLOT * len(sources))
+    return candidates_allowed(
+        PARTNERS_SQL.format(limit=limit),
+        [kind, list(sources), list(excluded)],
+        product_filter,
+        also_check=also_check,
+    )
+
+
 def newest(product_filter: ProductFilter, k: int, taken: set[int]) -> list[Candidate]:
     """Last tier: the newest products the filters allow (the category's, when "same")."""
     if k <= 0:
         return []
     ids = catalog_selectors.products_newest(product_filter=product_filter, limit=k + len(taken))
     return [Candidate(pid, 0.0, TIER_CATEGORY, WHY_NEWEST) for pid in ids if pid not in taken][:k]
-
-
-def _allowed(product_filter: ProductFilter, ids: list[int]) -> set[int]:
-    if not ids:
-        return set()
-    matching = catalog_selectors.products_matching(product_filter=product_filter)
-    return set(matching.filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def _why(kind: str, count: int) -> str:
