@@ -72,6 +72,7 @@ PLANS = {
         ("behaviour_serving.py", []),
         ("behaviour_quality.py", []),
         ("sequence_quality.py", ["--epochs", "4"]),
+        ("next_purchase_signals.py", []),
         ("quality_clothing.py", QUICK_TRAINING),
         ("quality_grocery.py", QUICK_GROCERY),
         *[
@@ -91,6 +92,7 @@ PLANS = {
         ("behaviour_serving.py", ["--full"]),
         ("behaviour_quality.py", []),
         ("sequence_quality.py", []),
+        ("next_purchase_signals.py", []),
         ("quality_clothing.py", []),
         ("quality_grocery.py", []),
         *[
@@ -111,7 +113,7 @@ def skip_reason(script: str) -> str | None:
     if script == "quality_clothing.py" and not (CLOTHING / "train").is_dir():
         return f"clothing-dataset-small is not at {CLOTHING}"
     if (
-        script in ("behaviour_quality.py", "sequence_quality.py")
+        script in ("behaviour_quality.py", "sequence_quality.py", "next_purchase_signals.py")
         and not (SHARED_DATA / "online-retail").is_dir()
     ):
         return f"online-retail is not at {SHARED_DATA / 'online-retail'}"
