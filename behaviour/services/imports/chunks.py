@@ -29,10 +29,12 @@ BATCH_TABLE_SQL = (
     f"order_id varchar, quantity integer, unit_price numeric); TRUNCATE {BATCH_TABLE}"
 )
 # Each id enters the key table once (ON CONFLICT DO NOTHING, as events_record); only the events
-# whose ids it admitted are inserted, so a repeated chunk stores nothing twice.
+# whose ids it admitted are inserted, so a repeated chunk stores nothing twice. Keys go in in
+# one order (byte order: a cheap sort) so two chunks stored at once, each waiting on a key the
+# other holds, cannot deadlock.
 STORE_SQL = (
     "WITH fresh AS (INSERT INTO behaviour_eventkey (event_id, occurred_at, received_at) "
-    f"SELECT event_id, occurred_at, %s FROM {BATCH_TABLE} "
+    f'SELECT event_id, occurred_at, %s FROM {BATCH_TABLE} ORDER BY event_id COLLATE "C" '
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
     f"INSERT INTO behaviour_event ({COLUMNS}, source) "
     f"SELECT {COLUMNS}, %s FROM {BATCH_TABLE} WHERE event_id IN (SELECT event_id FROM fresh)"
@@ -86,18 +88,50 @@ def _rejection(line: int, message: str, event: dict) -> RowProblem:
     return RowProblem(line, message, column if column in KNOWN_COLUMNS else "", event["sku"] or "")
 
 
+@dataclass(frozen=True)
+class ChunkCounts:
+    """How a stored chunk's lines were counted (added to the job by counts_add)."""
+
+    lines: int
+    accepted: int
+    duplicates: int
+    rejected: int
+
+
+def counts_add(job: EventImportJob, counts: ChunkCounts) -> None:
+    """Count a stored chunk on the job (saved by the caller's next progress write)."""
+    job.rows_done += counts.lines
+    job.accepted_count += counts.accepted
+    job.duplicate_count += counts.duplicates
+    job.rejected_count += counts.rejected
+
+
+@dataclass
+class StoreBatch:
+    """A chunk ready to store: the COPY rows of its events of known products (SKUs resolved,
+    their months' partitions there) and the problems listed with them."""
+
+    rows: list[list[str]]
+    listed: list[RowProblem]
+    lines: int
+    repeats: int
+    rejected: int
+
+
 class ChunkWriter:
-    """Stores an import's checked chunks one by one, each in one transaction, and counts each
-    chunk's lines on the job (saved by the caller's next progress write)."""
+    """Stores an import's checked chunks, each in one transaction, and says how each chunk's
+    lines count. `prepare` runs in order on the import's thread; `store` may run on writer
+    threads (pipeline.py), each on its own connection, several chunks at once."""
 
     def __init__(self, job: EventImportJob):
         self.job = job
         self.products = ProductIds()
-        self.listing = ProblemListing(job)
+        self.listing = ProblemListing()
         self.months: set[dt.date] = set()  # partitions known to exist (ensured this import)
 
-    def write(self, chunk: CheckedChunk) -> None:
-        """Store the chunk's events of known products whose ids are new; list its problems."""
+    def prepare(self, chunk: CheckedChunk) -> StoreBatch:
+        """Resolve the chunk's SKUs (unknown ones become problems), ensure its months'
+        partitions, and choose which of its problems are listed."""
         rows, problems = chunk.rows, chunk.problems
         unknown = self.products.resolve({row[SKU_FIELD] for row in rows})
         if unknown:
@@ -110,17 +144,39 @@ class ChunkWriter:
         ids = self.products.id_texts
         for row in rows:
             row[SKU_FIELD] = ids[row[SKU_FIELD]]
+        if rows:
+            self._ensure_months(rows)
+        rejected = sum(problem.fatal_for_row for problem in problems)
+        return StoreBatch(rows, self.listing.take(problems), chunk.lines, chunk.repeats, rejected)
+
+    def store(self, batch: StoreBatch) -> ChunkCounts:
+        """Store the batch's events whose ids are new and list its problems, in one
+        transaction on this thread's connection."""
         with transaction.atomic():
-            accepted = self._store(rows) if rows else 0
-            self.listing.add(problems)
-        job = self.job
-        job.rows_done += chunk.lines
-        job.accepted_count += accepted
-        job.duplicate_count += len(rows) - accepted + chunk.repeats
-        job.rejected_count += sum(problem.fatal_for_row for problem in problems)
+            accepted = self._store(batch.rows) if batch.rows else 0
+            _problems_create(self.job, batch.listed)
+        return ChunkCounts(
+            lines=batch.lines,
+            accepted=accepted,
+            duplicates=len(batch.rows) - accepted + batch.repeats,
+            rejected=batch.rejected,
+        )
+
+    def write(self, chunk: CheckedChunk) -> ChunkCounts:
+        """Prepare and store one chunk here."""
+        return self.store(self.prepare(chunk))
 
     def close(self) -> None:
-        self.listing.close()
+        closing = self.listing.closing()
+        if closing:
+            _problems_create(self.job, [closing])
+
+    def _ensure_months(self, rows: list[list[str]]) -> None:
+        first, last = min(map(itemgetter(1), rows)), max(map(itemgetter(1), rows))
+        months = set(_months(first, last)) - self.months
+        if months:
+            partitions.partitions_ensure(months)
+            self.months |= months
 
     def _store(self, rows: list[list[str]]) -> int:
         """Store the rows whose ids are new; the number stored (the rest were duplicates).
@@ -129,11 +185,6 @@ class ChunkWriter:
         quoted arrays of an unnest) into a temporary table, then one statement (STORE_SQL)
         moves the new ones into the key and event tables.
         """
-        first, last = min(map(itemgetter(1), rows)), max(map(itemgetter(1), rows))
-        months = set(_months(first, last)) - self.months
-        if months:
-            partitions.partitions_ensure(months)
-            self.months |= months
         with connection.cursor() as cursor:
             cursor.execute(BATCH_TABLE_SQL)
             with cursor.cursor.copy(f"COPY {BATCH_TABLE} FROM STDIN") as copy:
@@ -176,37 +227,40 @@ class ProductIds:
 
 
 class ProblemListing:
-    """The job's per-line report: problems stored with each chunk, up to MAX_LISTED_PROBLEMS."""
+    """Which problems the job's per-line report lists: all, up to MAX_LISTED_PROBLEMS; past
+    that they are counted, and one closing line says how many more there were."""
 
-    def __init__(self, job: EventImportJob):
-        self.job, self.listed, self.unlisted, self.first_unlisted = job, 0, 0, 0
+    def __init__(self):
+        self.listed, self.unlisted, self.first_unlisted = 0, 0, 0
 
-    def add(self, problems: list[RowProblem]) -> None:
+    def take(self, problems: list[RowProblem]) -> list[RowProblem]:
+        """The chunk's problems to list, by line."""
         problems.sort(key=lambda problem: problem.line)
         room = max(MAX_LISTED_PROBLEMS - self.listed, 0)
-        self._create(problems[:room])
         self.listed += min(room, len(problems))
         for problem in problems[room:]:
             self.unlisted += problem.fatal_for_row
             self.first_unlisted = self.first_unlisted or problem.line
+        return problems[:room]
 
-    def close(self) -> None:
-        if self.unlisted:
-            message = ERROR_MORE_PROBLEMS.format(count=self.unlisted)
-            problem = RowProblem(self.first_unlisted, message, fatal_for_row=False)
-            self._create([problem])
+    def closing(self) -> RowProblem | None:
+        if not self.unlisted:
+            return None
+        message = ERROR_MORE_PROBLEMS.format(count=self.unlisted)
+        return RowProblem(self.first_unlisted, message, fatal_for_row=False)
 
-    def _create(self, problems: list[RowProblem]) -> None:
-        EventImportRowError.objects.bulk_create(
-            EventImportRowError(
-                job=self.job,
-                line=problem.line,
-                column=problem.column[:100],
-                sku=problem.sku[:200],
-                level=EventImportRowError.Level.ROW_REJECTED
-                if problem.fatal_for_row
-                else EventImportRowError.Level.WARNING,
-                message=problem.message,
-            )
-            for problem in problems
+
+def _problems_create(job: EventImportJob, problems: list[RowProblem]) -> None:
+    EventImportRowError.objects.bulk_create(
+        EventImportRowError(
+            job=job,
+            line=problem.line,
+            column=problem.column[:100],
+            sku=problem.sku[:200],
+            level=EventImportRowError.Level.ROW_REJECTED
+            if problem.fatal_for_row
+            else EventImportRowError.Level.WARNING,
+            message=problem.message,
         )
+        for problem in problems
+    )
