@@ -104,21 +104,31 @@ def complements(
 ) -> list[Candidate]:
     """For a product without partners of its own: its nearest content neighbours (`neighbours`:
     id → similarity in [0, 1]) and their partners. Each neighbour's list is scaled to its best
-    partner, so one much-bought neighbour cannot drown the others, and weighted by closeness;
-    a neighbour scores its own closeness too (shops sell variants of a design together)."""
+    partner, so one much-bought neighbour cannot drown the others, and weighted by closeness.
+
+    Bought together lists the neighbours themselves first, by closeness (score 1 + closeness),
+    then their partners by that summed score (divided by the total closeness, so below 1):
+    measured on a real shop's new products (bench/behaviour_quality.py --served-validation).
+    Also viewed keeps one summed ranking, a neighbour scoring its own closeness too."""
     if k <= 0 or not neighbours:
         return []
-    scores = {pid: sim for pid, sim in neighbours.items() if pid not in taken}
+    own = {pid: sim for pid, sim in neighbours.items() if pid not in taken}
     rows, allowed = _partners(
-        kind, neighbours, list(taken), product_filter, k, also_check=list(scores)
+        kind, neighbours, list(taken), product_filter, k, also_check=list(own)
     )
     best: dict[int, float] = {}
     for row in rows:
         best[row.source] = max(best.get(row.source, 0.0), row.score)
+    summed = dict(own)
     for row in rows:
-        scores[row.id] = (
-            scores.get(row.id, 0.0) + neighbours[row.source] * row.score / best[row.source]
-        )
+        share = neighbours[row.source] * row.score / best[row.source]
+        summed[row.id] = summed.get(row.id, 0.0) + share
+    if kind == ItemAssociation.Kind.BOUGHT_TOGETHER:
+        total = sum(neighbours.values())
+        scores = {pid: score / total for pid, score in summed.items() if pid not in own}
+        scores |= {pid: 1 + sim for pid, sim in own.items()}
+    else:
+        scores = summed
     ranked = sorted(allowed & scores.keys(), key=lambda pid: (-scores[pid], pid))[:k]
     evidence = {"kind": kind}
     return [
