@@ -6,6 +6,9 @@ each customer seen in both periods buys in the later period), on two splits of t
 - validation, inside the learning period: learn from orders before 2011-05-01, ask for 2011-05/06;
 - test (the protocol): learn from orders before 2011-07-01, ask for 2011-07/08.
 
+The variant kept is measured once more from each customer's newest events only, as the
+recommendations read them per request (`SERVED_HISTORY_EVENTS`).
+
 Every variant is measured on both; the hybrid variants' weights (`hybrid.tune_weights`) are
 tuned on the validation split only and applied unchanged to the test split, and the variant kept
 is the one best on validation. No model is trained, so this runs in a minute or two.
@@ -36,7 +39,7 @@ from sequence_quality import DATA, FILE, TEST_FROM, TEST_UNTIL, Period, Shop  # 
 from behaviour.ml.sequence import hybrid  # noqa: E402
 from behaviour.ml.sequence.metrics import top_k  # noqa: E402
 from behaviour.ml.sequence.peers import Peers  # noqa: E402
-from behaviour.ml.sequence.signals import KIND_WEIGHTS  # noqa: E402
+from behaviour.ml.sequence.signals import KIND_WEIGHTS, SERVED_HISTORY_EVENTS  # noqa: E402
 
 SECTION = "next-purchase-signals"
 VALID_FROM = np.datetime64("2011-05-01T00:00:00", "s").astype(np.int64)
@@ -63,18 +66,29 @@ class Split:
     def __init__(self, shop: Shop, content: np.ndarray, cut: int, until: int) -> None:
         self.period = Period(shop, cut, until)
         self.shop, self.cut = shop, cut
-        peers = Peers.fit(self.period.history)
-        self.signals = [
+        self.peers, self.content = Peers.fit(self.period.history), content
+        self.whole = self.signals_of(self.period.histories)
+        # What the recommendations read per request: each customer's newest events only.
+        self.served = self.signals_of(
+            [
+                (i[-SERVED_HISTORY_EVENTS:], k[-SERVED_HISTORY_EVENTS:])
+                for i, k in self.period.histories
+            ]
+        )
+        self.signals = self.whole
+
+    def signals_of(self, histories: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+        return [
             hybrid.visitor_signals(
                 items=items,
                 kinds=kinds,
-                n_items=shop.n_items,
+                n_items=self.shop.n_items,
                 neighbours=self.period.neighbours,
-                content=content,
+                content=self.content,
                 popularity=self.period.popularity,
-                peer_scores=peers.scores(items, kinds),
+                peer_scores=self.peers.scores(items, kinds),
             )
-            for items, kinds in self.period.histories
+            for items, kinds in histories
         ]
 
     def ranked(self, keys: list[np.ndarray]) -> np.ndarray:
@@ -135,6 +149,13 @@ def run(args: argparse.Namespace) -> dict:
         weights[name] = {n: tuned.of(n) for n in names}
         measure(name, lambda s, names=names, tuned=tuned: s.fused(names, tuned))
     chosen = max(rows, key=lambda n: rows[n]["valid"]["recall"])
+    served_name = f"{chosen}, served: newest {SERVED_HISTORY_EVENTS} events"
+    weights[served_name] = weights.get(chosen, {})
+    served = hybrid.HybridWeights(**weights[served_name]) if chosen in HYBRIDS else None
+    if served is not None:
+        for split in splits.values():
+            split.signals = split.served
+        measure(served_name, lambda s: s.fused(HYBRIDS[chosen], served))
     return {
         "rows": rows,
         "weights": weights,

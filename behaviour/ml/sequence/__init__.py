@@ -12,8 +12,10 @@ next to items that look alike (cold start). Modules:
               come back as a NumPy dict
 - `serving`   NumPy: SequenceScorer, the trained model without TensorFlow (via `forward`)
 - `artifacts` NumPy: save / load weights and config as one .npz (no pickle)
-- `hybrid`    NumPy: the served score, sequence + co-occurrence + content + repeats +
-              popularity (`signals`, `weights`, `tuning`), with its explain breakdown
+- `hybrid`    NumPy: the served score, sequence + co-occurrence + content + repeats + peers +
+              popularity (`signals`, `weights`, `tuning`: weights tuned on a time split's
+              validation part), with its explain breakdown
+- `peers`     NumPy/SciPy: shopper profiles and the peers signal (user-kNN)
 - `metrics`   NumPy: Recall@k and NDCG@k of next purchases
 
 Only `train` and the modules it imports (and whatever calls it: worker, command, bench) import

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field, replace
 
 from django.db.models import Count, Window
 
+from behaviour.ml.sequence.signals import SERVED_HISTORY_EVENTS as HISTORY_EVENTS
+
 from ...models import Event
 
-# The newest events read per request. A returning customer's taste shows in their last few dozen
-# events; reading more costs time on every uncached request and barely moves the ranking.
-HISTORY_EVENTS = 50
 # How much one event says about what a shopper wants next, by kind.
 KIND_WEIGHT = {
     Event.Kind.PURCHASE: 1.0,
