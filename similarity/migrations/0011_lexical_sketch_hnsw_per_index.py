@@ -40,7 +40,7 @@ def current_index_hnsw(apps, schema_editor):
     schema_editor.execute(
         f"CREATE INDEX IF NOT EXISTS similarity_pt_sketch_hnsw_l{int(index.pk)} "
         "ON similarity_producttext USING hnsw (sketch halfvec_cosine_ops) "
-        f"WITH (m = 16, ef_construction = 40) WHERE lexical_index_id = {int(index.pk)}"
+        f"WITH (m = 16, ef_construction = 100) WHERE lexical_index_id = {int(index.pk)}"
     )
 
 

@@ -44,6 +44,9 @@ def lexical_index_rebuild(*, tune: bool = False) -> LexicalIndex:
             documents=idf.documents, idf=idf.as_json(), config=config.as_json(), tuning=tuning_json
         )
         try:
+            # An index of this name can outlive its rows (a database flushed or restored under
+            # it): the COPY would then maintain it row by row.
+            vector_store.lexical_hnsw_drop(index_pk=index.pk)
             ids = [item.product_id for item in facts]
             for number, rows in enumerate(_batch_slices(len(ids))):
                 counts, batches[number] = batches[number], None  # freed once written

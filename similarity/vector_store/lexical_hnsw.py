@@ -6,12 +6,14 @@ from django.db import connection
 from ..models import LexicalIndex
 
 HNSW_M = 16
-# ef_construction 64 (pgvector's default) built 100k sketches in 48 s under load, 40 in 40 s,
-# 32 in 35 s; the exact re-ranking of the candidates absorbs the small recall difference.
-HNSW_EF_CONSTRUCTION = 40
+# Sketches of text vectors are spread almost evenly over the sphere, where HNSW needs a good
+# graph: at 100k synthetic products (40 queries, bench/lexical_db.py's) the served top 1 equalled
+# the exact scan's in 0.875 of queries with ef_construction 40 or 64 and in 1.0 with 100, at the
+# same search cost; the build took 44, 60 and 102 s on the loaded machine.
+HNSW_EF_CONSTRUCTION = 100
 BUILD_WORKERS = 2  # parallel HNSW build: 53 s alone, 40 s with two workers (100k, loaded)
 # maintenance_work_mem of the build: the graph must fit or the build spills and slows manyfold;
-# about 1 kB per product (100k sketches: a 79 MB index), at least the image builds' setting.
+# about 1 kB per product (100k sketches: an 80 MB index), and at least 64 MB.
 BUILD_MEMORY_BYTES_PER_PRODUCT = 1_200
 
 

@@ -15,9 +15,9 @@ catalogue here.
 import numpy as np
 from scipy import sparse
 
-# 128, 256 and 384 measured on both dev sets: candidates from 256 slots, re-ranked exactly,
-# keep walmart-amazon's R@1 and lose 0.003 on abt-buy (docs/BENCHMARKS.md, "lexical-db");
-# 128 lost 0.014 there, and 384 builds its index more slowly for no R@1.
+# 128, 256 and 384 measured on both dev sets (NumPy, exact top candidates re-ranked exactly):
+# with 200 candidates 256 slots keep walmart-amazon's R@1 and lose 0.002 on abt-buy, 128 lost
+# 0.007 there and 384 gained 0.001 over 256 for a half larger index.
 SKETCH_DIMENSIONS = 256
 _MULTIPLIER = 2654435761  # Knuth's multiplicative constant; bucket * it stays below 2**52
 _OFFSET = 97
