@@ -106,15 +106,19 @@ def complements(
     id → similarity in [0, 1]) and their partners. Each neighbour's list is scaled to its best
     partner, so one much-bought neighbour cannot drown the others, and weighted by closeness.
 
-    Bought together lists the neighbours themselves first, by closeness (score 1 + closeness),
-    then their partners by that summed score (divided by the total closeness, so below 1):
-    measured on a real shop's new products (bench/behaviour_quality.py --served-validation).
-    Also viewed keeps one summed ranking, a neighbour scoring its own closeness too."""
+    Bought together lists the neighbours alone, by closeness (score 1 + closeness), and leaves
+    the rest of k to trending: a product without co-purchases is mostly new, and a shop launches
+    a line's pieces together, so they sell with each other rather than with what older
+    look-alikes sold with. Measured on a real shop's new products (bench/behaviour_quality.py
+    with --served-validation): neighbours then trending beat neighbours then their partners on
+    the validation split and tied on the test months. Also viewed (no dev set) keeps one summed
+    ranking, a neighbour scoring its own closeness too."""
     if k <= 0 or not neighbours:
         return []
     own = {pid: sim for pid, sim in neighbours.items() if pid not in taken}
+    partners_wanted = 0 if kind == ItemAssociation.Kind.BOUGHT_TOGETHER else k
     rows, allowed = _partners(
-        kind, neighbours, list(taken), product_filter, k, also_check=list(own)
+        kind, neighbours, list(taken), product_filter, partners_wanted, also_check=list(own)
     )
     best: dict[int, float] = {}
     for row in rows:

@@ -52,3 +52,41 @@ def test_also_viewed_still_ranks_the_neighbours_partner_by_its_summed_score(shop
     result = selectors.also_viewed(product=shop, query=SimilarQuery(k=3, with_images=False))
 
     assert listed(result)[0] == ("X", "complements_of_similar")  # the partner of both mugs
+
+
+MUGS = [
+    "Spotted",
+    "Plain",
+    "Dotted",
+    "Checked",
+    "Floral",
+    "Glazed",
+    "Enamel",
+    "Handmade",
+    "Tall",
+    "Travel",
+    "Espresso",
+]
+
+
+def test_beyond_its_neighbours_a_new_product_is_filled_by_trending_not_by_their_partners():
+    add_product("A", "Striped mug", category="Home > Kitchen > Mugs")
+    for number, style in enumerate(MUGS):
+        add_product(f"M{number}", f"{style} mug", category="Home > Kitchen > Mugs")
+    add_product("X", "Garden hose reel", category="Garden > Watering > Hoses")
+    add_product("Z", "Garden spade", category="Garden > Tools > Spades")
+    lexical_index_rebuild()
+    for number in range(6):  # the hose reel goes with two mugs; the spade sells on its own
+        events_record(items=order([f"M{number % 2}", "X"], f"m{number}", f"om{number}"))
+    for number in range(10):
+        events_record(items=order(["Z"], f"z{number}", f"oz{number}"))
+    behaviour_refresh()
+    product = Product.objects.get(sku="A")
+    by_sku = dict(Product.objects.values_list("pk", "sku"))
+    neighbours = {by_sku[pid] for pid in ContentNeighbours(product).closeness}
+    assert len(neighbours) == 10 and not neighbours & {"X", "Z"}
+
+    result = selectors.bought_together(product=product, query=SimilarQuery(k=11, with_images=False))
+
+    assert {sku for sku, _ in listed(result)[:10]} == neighbours
+    assert listed(result)[10] == ("Z", "trending")  # not X, the neighbours' partner
