@@ -33,6 +33,8 @@ unless --keep) and its own Valkey database (11, flushed), so development data is
     .venv/bin/python bench/behaviour_serving.py           # quick: 10k products, 100k events, ~4 min
     .venv/bin/python bench/behaviour_serving.py --full    # 100k products, 1M events (issue scale)
     .venv/bin/python bench/behaviour_serving.py --smoke   # seconds: the harness on tiny inputs
+    .venv/bin/python bench/behaviour_serving.py --full --lists-only   # the lists only, and
+        # where an uncached request's time goes (_lists_serving.py): section behaviour-lists
 
 Run directly, the quick and smoke profiles write the `behaviour-serving-quick` / `-smoke`
 sections and --full the plain `behaviour-serving` one (run_all.py sets the same).
@@ -57,6 +59,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
+import _lists_serving as lists_serving
 import _recommendations_serving as recommendations
 import _report
 import numpy as np
@@ -73,6 +76,7 @@ from _report import (
 )
 
 SECTION = "behaviour-serving"
+LISTS_SECTION = "behaviour-lists"
 DATABASE_NAME = "prodsim_bench_behaviour"
 CACHE_DB = 11  # similar_latency.py 9, serving.py 10; development 0, tests 1
 K = 10
@@ -190,6 +194,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--lists-only",
+        action="store_true",
+        help="only the uncached lists and where their time goes (_lists_serving.py; own section)",
+    )
     args = parser.parse_args(argv)
     args.profile = "full" if args.full else "smoke" if args.smoke else "quick"
     for name, value in PROFILES[args.profile].items():
@@ -736,6 +745,8 @@ def sequential(port: int, key: str, paths: list[str], *, clear_each: bool = Fals
         payload = json.loads(body) if status == 200 else {}
         times.append(ms)
         views.append(float(headers.get("Server-Timing", "dur=nan").split("dur=")[1]))
+        if status != 200 and not problems["non-200"]:
+            log(f"  first non-200 answer: {status} {path} {body[:300]!r}")
         problems["non-200"] += status != 200
         problems["cache hits"] += headers.get("X-Cache") == "hit"
         problems[f"k < {K}"] += payload.get("k_returned", 0) < K
@@ -1056,6 +1067,46 @@ def run(args, work_dir: Path, machine: dict, command: str) -> dict:
     figures["ingestion"]["in_process"] = ingest_breakdown(pop, rng, visitors)
     figures["load_avg_end"] = load_avg()
     return figures
+
+
+def run_lists(args, work_dir: Path, machine: dict, command: str) -> dict:
+    """--lists-only: the data, one full refresh, then the uncached lists with the CPU each
+    request costs, and in this process where a request's time goes (_lists_serving.py)."""
+    from behaviour.services.refresh import behaviour_refresh
+    from partners.models import PartnerApiKey
+
+    rng = np.random.default_rng(args.seed)
+    figures = {"command": command, "machine": machine, "load_avg_start": load_avg()}
+    _, figures["setup"] = catalogue_build(args, rng)
+    figures["products"], figures["events"] = args.products, figures["setup"]["history"]["events"]
+    behaviour_refresh(full=True)
+    _, read_key = PartnerApiKey.objects.create_key(name="bench-lists-read", scope="read")
+    with latency.Server(work_dir, args.workers) as server:
+        log("lists, uncached, with the CPU of the workers and their backends")
+        with CpuMeter(server, args.database) as meter:
+            figures["lists"] = lists_measure(args, server, read_key, rng, work_dir)
+        requests = sum(figures["lists"][name]["n"] for name in ("bought_together", "also_viewed"))
+        requests += 20 + figures["lists"]["trending"]["n"]  # the warm-up requests too
+        wrk_requests = sum(run["requests"] for run in figures["lists"].get("wrk", []))
+        figures["cpu_per_request"] = lists_serving.cpu_per_request(
+            meter.result, requests + wrk_requests
+        )
+    ids = rng.permutation(np.arange(1, args.products + 1))[: args.other_requests]
+    skus = [latency.sku(int(p)) for p in ids]
+    log("in-process breakdown and the tier shapes side by side")
+    figures["breakdown"] = lists_serving.breakdown(skus)
+    figures["tiers"] = lists_serving.tiers_side_by_side(skus)
+    figures["load_avg_end"] = load_avg()
+    return figures
+
+
+def publish_lists(figures: dict, args, machine: dict) -> None:
+    markdown = lists_serving.section_markdown(figures, lists_table(figures["lists"]))
+    print(markdown)
+    print_json(LISTS_SECTION, figures)
+    if not args.no_doc:
+        path = write_section(LISTS_SECTION, markdown, machine=machine)
+        log(f"wrote section {section_name(LISTS_SECTION)!r} of {path}")
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -1388,13 +1439,16 @@ def main(argv: list[str] | None = None) -> dict:
     latency.CACHE_DB = CACHE_DB  # django_setup points the cache at this Valkey database
     try:
         latency.django_setup(args.database, work_dir)
-        figures = run(args, work_dir, machine, command)
+        figures = (run_lists if args.lists_only else run)(args, work_dir, machine, command)
     finally:
         if "django" in sys.modules and not args.keep:
             latency.drop_database(args.database)
         shutil.rmtree(work_dir, ignore_errors=True)
     figures["seconds"] = round(time.monotonic() - started)
-    publish(figures, args, machine)
+    if args.lists_only:
+        publish_lists(figures, args, machine)
+    else:
+        publish(figures, args, machine)
     log(f"done in {figures['seconds']} s")
     return figures
 

@@ -50,6 +50,7 @@ FILE = "transactions-2010-12-to-2011-08.csv.gz"
 SHOP_ZONE = "Europe/London"
 TARGET_EVENTS_PER_S = 50_000
 TARGET_HISTORY_S = 60
+WRITER_ORDER = [0, 1, 2]
 KIND_SHARES = (("view", 0.7), ("add_to_cart", 0.1), ("purchase", 0.2))
 
 
@@ -60,6 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--visitors", type=int, default=100_000)
     parser.add_argument("--database", default=DATABASE)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the online-retail file")
+    parser.add_argument("--synthetic-rounds", type=int, default=1)
     parser.add_argument("--skip-retail", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile the synthetic import")
     parser.add_argument("--no-doc", action="store_true")
@@ -196,17 +199,21 @@ def synthetic_files(args, folder: Path) -> tuple[Path, Path]:
     return catalogue, events
 
 
-def writers_compared(path: Path, name: str, *, time_zone: str = "", profile=None) -> dict:
+def writers_compared(
+    path: Path, name: str, *, rounds: int, time_zone: str = "", profile=None
+) -> dict:
     """The same file imported with 0 (inline, as before), 1 and 2 writer threads, each into
-    emptied event tables; then again with 2 (every line a duplicate)."""
-    runs = {}
-    for writers in (0, 1, 2):
-        events_clear()
-        last = writers == 2
-        runs[writers] = timed_import(
-            path, time_zone=time_zone, writers=writers, profile=profile if last else None
-        )
-        log(f"{name}, {writers} writer(s): {runs[writers]}")
+    emptied event tables, `rounds` times with the order rotated (so load drifts hit each
+    alike); then once more onto the stored file (every line a duplicate)."""
+    runs: dict[int, list[dict]] = {0: [], 1: [], 2: []}
+    for round_ in range(rounds):
+        for writers in WRITER_ORDER[round_ % 3 :] + WRITER_ORDER[: round_ % 3]:
+            events_clear()
+            profiled = profile if writers == 2 and not runs[2] else None
+            runs[writers].append(
+                timed_import(path, time_zone=time_zone, writers=writers, profile=profiled)
+            )
+            log(f"{name}, round {round_ + 1}, {writers} writer(s): {runs[writers][-1]}")
     again = timed_import(path, time_zone=time_zone)
     log(f"{name} again: {again}")
     return {"writers": runs, "again": again}
@@ -220,7 +227,10 @@ def retail_measure(args, folder: Path) -> dict | None:
     catalogue, orders = retail_files(source, folder)
     products = catalogue_import(catalogue)
     log(f"online-retail: {products} products")
-    return {"products": products, **writers_compared(orders, "online-retail", time_zone=SHOP_ZONE)}
+    return {
+        "products": products,
+        **writers_compared(orders, "online-retail", rounds=args.rounds, time_zone=SHOP_ZONE),
+    }
 
 
 def synthetic_measure(args, folder: Path) -> dict:
@@ -228,13 +238,13 @@ def synthetic_measure(args, folder: Path) -> dict:
     products = catalogue_import(catalogue)
     log(f"synthetic: {products} products, {args.events} lines")
     profile = folder / "import.prof" if args.profile else None
-    figures = writers_compared(events, "synthetic", profile=profile)
+    figures = writers_compared(events, "synthetic", rounds=args.synthetic_rounds, profile=profile)
     if profile:
         pstats.Stats(str(profile)).sort_stats("tottime").print_stats(30)
     return {"products": products, **figures}
 
 
-def import_row(name: str, figures: dict) -> list:
+def import_row(name: str, figures: dict, rounds: list[str] | None = None) -> list:
     events_ok = "met" if figures["events_per_s"] >= TARGET_EVENTS_PER_S else "missed"
     return [
         name,
@@ -243,18 +253,31 @@ def import_row(name: str, figures: dict) -> list:
         f"{figures['seconds']:.1f}",
         f"{figures['events_per_s']:,} ({events_ok})",
         f"{figures['lines_per_s']:,}",
+        ", ".join(rounds or []) or "–",
         f"{figures['load'][0]} → {figures['load'][1]}",
     ]
 
 
+def median_run(runs: list[dict]) -> dict:
+    return sorted(runs, key=lambda run: run["lines_per_s"])[len(runs) // 2]
+
+
 def file_rows(name: str, figures: dict) -> list[list]:
     runs = figures["writers"]
-    return [
-        import_row(f"{name}, stored inline (before)", runs[0]),
-        import_row(f"{name}, 1 writer thread", runs[1]),
-        import_row(f"**{name}, 2 writer threads (default)**", runs[2]),
-        import_row(f"{name} again (all duplicates)", figures["again"]),
-    ]
+    labels = {
+        0: f"{name}, stored inline (before)",
+        1: f"{name}, 1 writer thread",
+        2: f"**{name}, 2 writer threads (default)**",
+    }
+    rows = []
+    for writers, label in labels.items():
+        ratios = [
+            f"{run['lines_per_s']:,} ({run['lines_per_s'] / inline['lines_per_s']:.2f}×)"
+            for run, inline in zip(runs[writers], runs[0], strict=True)
+        ]
+        rows.append(import_row(label, median_run(runs[writers]), ratios))
+    rows.append(import_row(f"{name} again (all duplicates)", figures["again"]))
+    return rows
 
 
 def section_markdown(figures: dict) -> str:
@@ -269,12 +292,14 @@ def section_markdown(figures: dict) -> str:
             "s",
             f"events/s (target ≥ {TARGET_EVENTS_PER_S:,})",
             "lines/s",
+            "lines/s each round (× inline, same round)",
             "load avg start → end",
         ],
         rows,
     )
     history = (
-        f"With the default, the online-retail history took {retail['writers'][2]['seconds']:.1f} s "
+        f"With the default, the online-retail history took "
+        f"{median_run(retail['writers'][2])['seconds']:.1f} s (median round) "
         f"(target under {TARGET_HISTORY_S} s)."
         if retail
         else "The online-retail data was missing: its import was skipped."
@@ -285,10 +310,11 @@ def section_markdown(figures: dict) -> str:
         "in one process on the embedded PostgreSQL, from a stored CSV to every line counted. "
         "events/s = accepted events over the job's wall time. Each file is imported into emptied "
         "event tables with its chunks stored inline (each before the next is read, as before "
-        "`behaviour/services/imports/pipeline.py`), then by one and by two writer threads (the "
-        "default, `jobs.STORE_WRITERS`), side by side in one run; then once more, when every "
-        "line is a duplicate. The machine is shared: the load average is read around each "
-        "import.\n\n"
+        "`behaviour/services/imports/pipeline.py`), by one and by two writer threads (the "
+        "default, `jobs.STORE_WRITERS`), side by side in one run, in rounds with the order "
+        "rotated (the median round is shown, every round beside it); then once more, when "
+        "every line is a duplicate. The machine is shared: the load average is read around "
+        "each import.\n\n"
         f"{table}\n\n{history}"
     )
 
