@@ -39,6 +39,7 @@ WHY_OLDER = {
     ItemAssociation.Kind.ALSO_VIEWED: "Often viewed together",
 }
 WHY_COMPLEMENTS = "Goes with products like this one"
+WHY_NEIGHBOURS = "Similar to this product"  # bought together of a new product: its neighbours
 WHY_TRENDING = "Trending: {count} bought lately"
 WHY_TRENDING_VIEWS = "Trending"
 WHY_NEWEST = "New in this category"
@@ -106,7 +107,7 @@ def complements(
     id → similarity in [0, 1]) and their partners. Each neighbour's list is scaled to its best
     partner, so one much-bought neighbour cannot drown the others, and weighted by closeness.
 
-    Bought together lists the neighbours alone, by closeness (score 1 + closeness), and leaves
+    Bought together lists the neighbours alone, by closeness (their score), and leaves
     the rest of k to trending: a product without co-purchases is mostly new, and a shop launches
     a line's pieces together, so they sell with each other rather than with what older
     look-alikes sold with. Measured on a real shop's new products (bench/behaviour_quality.py
@@ -127,17 +128,12 @@ def complements(
     for row in rows:
         share = neighbours[row.source] * row.score / best[row.source]
         summed[row.id] = summed.get(row.id, 0.0) + share
-    if kind == ItemAssociation.Kind.BOUGHT_TOGETHER:
-        total = sum(neighbours.values())
-        scores = {pid: score / total for pid, score in summed.items() if pid not in own}
-        scores |= {pid: 1 + sim for pid, sim in own.items()}
-    else:
-        scores = summed
+    scores, why = summed, WHY_COMPLEMENTS
+    if kind == ItemAssociation.Kind.BOUGHT_TOGETHER:  # no partners were read: the neighbours
+        scores, why = own, WHY_NEIGHBOURS
     ranked = sorted(allowed & scores.keys(), key=lambda pid: (-scores[pid], pid))[:k]
     evidence = {"kind": kind}
-    return [
-        Candidate(pid, scores[pid], TIER_COMPLEMENTS, WHY_COMPLEMENTS, evidence) for pid in ranked
-    ]
+    return [Candidate(pid, scores[pid], TIER_COMPLEMENTS, why, evidence) for pid in ranked]
 
 
 def trending_candidates(product_filter: ProductFilter, k: int, taken: set[int]) -> list[Candidate]:

@@ -45,7 +45,8 @@ def test_bought_together_of_a_new_product_lists_its_neighbours_first_by_closenes
     result = selectors.bought_together(product=shop, query=SimilarQuery(k=3, with_images=False))
 
     assert listed(result) == [(by_sku[pid], "complements_of_similar") for pid in nearest]
-    assert [item.score for item in result.items] == [1 + closeness[pid] for pid in nearest]
+    assert [item.score for item in result.items] == [closeness[pid] for pid in nearest]
+    assert {item.why for item in result.items} == {"Similar to this product"}
 
 
 def test_also_viewed_still_ranks_the_neighbours_partner_by_its_summed_score(shop):
