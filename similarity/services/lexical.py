@@ -18,7 +18,7 @@ from ..ml import lexical
 from ..models import LexicalIndex, ProductText
 from ..selectors import current_lexical_index
 from .catalogue_changes import LEXICAL_REBUILD_TASK, similar_lists_stale
-from .lexical_rebuild import WRITE_BATCH, lexical_index_rebuild
+from .lexical_rebuild import WRITE_BATCH, lexical_index_rebuild, lexical_writes_serialised
 from .lexical_records import product_record, product_text, record_sha, records_as_columns
 
 logger = logging.getLogger(__name__)
@@ -39,8 +39,14 @@ def product_texts_refresh(*, product_ids: list[int]) -> int:
     """Re-vectorise those of these products whose fields changed (current IDF and weights);
     drop the vectors of products no longer active. Returns how many products changed.
 
-    Enqueues a full rebuild once the changes since the IDF fit reach IDF_DRIFT_SHARE.
+    Enqueues a full rebuild once the changes since the IDF fit reach IDF_DRIFT_SHARE. Waits
+    for a rebuild in progress, then compares the products with the index it built.
     """
+    with lexical_writes_serialised():
+        return _refresh(product_ids)
+
+
+def _refresh(product_ids: list[int]) -> int:
     index = current_lexical_index()
     if index is None or "fields" not in index.config:
         # No index yet, or one built before field weights: its buckets are not this code's.

@@ -3,6 +3,7 @@ vectorised and written in bulk beside the current index, its HNSW built once, th
 No TensorFlow."""
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -20,7 +21,8 @@ from .lexical_records import product_record, record_sha, records_as_columns
 
 logger = logging.getLogger(__name__)
 WRITE_BATCH = lexical.COUNT_BATCH  # products vectorised and written at a time
-REBUILD_LOCK_ID = 0x6C65_7869  # "lexi": the rebuild's advisory lock (a session lock)
+WRITES_LOCK_ID = 0x6C65_7869  # "lexi": lexical_writes_serialised()'s advisory lock
+LOCK_POLL_S = 0.5  # a waiting writer asks again this often (rebuilds take a minute or more)
 
 
 def lexical_index_rebuild(*, tune: bool = False) -> LexicalIndex:
@@ -28,11 +30,12 @@ def lexical_index_rebuild(*, tune: bool = False) -> LexicalIndex:
 
     The new index's rows are written in bulk beside the current index's, its HNSW is built
     once they are all there, and only then does it become current: search answers from the
-    old index throughout (vector_store.lexical says why). One rebuild runs at a time; a failed
-    one leaves nothing behind. The field weights are tuned on the catalogue when `tune` is set
-    or no index was tuned yet; otherwise the current index's weights carry over.
+    old index throughout (vector_store.lexical says why). One rebuild runs at a time, and no
+    refresh beside it; a failed one leaves nothing behind. The field weights are tuned on the
+    catalogue when `tune` is set or no index was tuned yet; otherwise the current index's
+    weights carry over.
     """
-    with _one_rebuild_at_a_time():
+    with lexical_writes_serialised():
         _unfinished_builds_drop()
         facts = catalog_selectors.product_facts()
         records = [product_record(item) for item in facts]
@@ -93,17 +96,28 @@ def _unfinished_builds_drop() -> None:
 
 
 @contextmanager
-def _one_rebuild_at_a_time() -> Iterator[None]:
-    """Rebuilds queue on a session advisory lock: two at once would each drop the other's rows.
-    Taken outside any transaction of the rebuild, so the next one sees what this one wrote."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [REBUILD_LOCK_ID])
+def lexical_writes_serialised() -> Iterator[None]:
+    """Rebuilds and refreshes queue on one session advisory lock (re-entrant: a refresh may
+    start a rebuild). Two rebuilds at once would each drop the other's rows, and a refresh
+    during a rebuild would write to the index about to be replaced: waiting, it compares the
+    products with the new index and re-vectorises those changed since the rebuild read them.
+    Taken before any transaction of the rebuild, so the next writer sees what this one wrote.
+
+    Polled, not waited for in PostgreSQL: CREATE INDEX CONCURRENTLY waits for every transaction
+    in progress, so a writer blocked inside pg_advisory_lock would deadlock with the rebuild's
+    index build."""
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [WRITES_LOCK_ID])
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(LOCK_POLL_S)
     try:
         yield
     finally:
-        # A connection lost mid-rebuild took the lock with it: nothing left to release.
+        # A connection lost midway took the lock with it: nothing left to release.
         with suppress(DatabaseError), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK_ID])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [WRITES_LOCK_ID])
 
 
 def _weights(columns: lexical.Columns, *, tune: bool) -> tuple[lexical.LexicalConfig, dict]:

@@ -2,6 +2,8 @@
 built once, search answering from the old index until the switch, nothing left by a failure;
 and the sketch that HNSW walks, equal in NumPy and in SQL."""
 
+import threading
+
 import numpy as np
 import pytest
 from django.db import connection
@@ -195,3 +197,38 @@ def test_the_next_rebuild_drops_what_a_killed_rebuild_left():
 
     assert list(LexicalIndex.objects.values_list("pk", flat=True)) == [latest.pk]
     assert set(ProductText.objects.values_list("lexical_index_id", flat=True)) == {latest.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_during_a_rebuild_waits_and_updates_the_new_index(monkeypatch):
+    make_catalogue()
+    lexical_index_rebuild()
+    kettle = Product.objects.get(sku="K2")
+    build = vector_store.lexical_hnsw_build
+    refreshes = []
+
+    def refresh_in_another_worker():
+        try:
+            refreshes.append(product_texts_refresh(product_ids=[kettle.pk]))
+        finally:
+            connection.close()  # this thread's own connection
+
+    def change_then_build(*, index, products):
+        # The rebuild read the catalogue before this change; an import's refresh arrives now.
+        Product.objects.filter(pk=kettle.pk).update(title="Sony WH-1000XM5 Wireless Headphones")
+        worker = threading.Thread(target=refresh_in_another_worker)
+        worker.start()
+        worker.join(timeout=2)
+        refreshes.append("waiting" if worker.is_alive() else "ran")
+        build(index=index, products=products)
+        during.append(worker)
+
+    during = []
+    monkeypatch.setattr(vector_store, "lexical_hnsw_build", change_then_build)
+
+    second = lexical_index_rebuild()
+    during[0].join(timeout=30)
+
+    assert refreshes == ["waiting", 1]  # blocked by the rebuild, then re-vectorised the kettle
+    assert top_skus("Sony WH-1000XM5 headphones", k=1) == ["K2"]
+    assert set(ProductText.objects.values_list("lexical_index_id", flat=True)) == {second.pk}
