@@ -131,6 +131,42 @@ def index_versus_exact(rng, visitors: int, samples: int = COMPARED_VISITORS) -> 
     }
 
 
+def stage_times(rng, visitors: int, samples: int = COMPARED_VISITORS // 2) -> dict:
+    """Where an uncached answer's time goes, in-process for returning visitors: each stage the
+    selector runs (the visitor's events, the serving version, each signal), then the whole
+    selector (filters, fusion, explanation and products included), p50 / p99 ms each."""
+    from behaviour.selectors.recommendations import recommended_for, visitor_history
+    from behaviour.selectors.recommendations import signals as sources
+    from behaviour.selectors.recommendations.peers import peers_signal
+    from behaviour.selectors.recommendations.recommend import CANDIDATES_PER_SLOT
+    from behaviour.selectors.recommendations.sequence import sequence_signal, serving_model
+    from behaviour.visitors import visitor_hash
+    from similarity.selectors import SimilarQuery
+    from similarity.selectors.similar import product_filter_for
+
+    n, query = K * CANDIDATES_PER_SLOT, SimilarQuery(k=K)
+    times: dict[str, list[float]] = {}
+
+    def timed(name, call, *args, **kwargs):
+        started = time.perf_counter()
+        value = call(*args, **kwargs)
+        times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+        return value
+
+    for number in rng.permutation(visitors)[:samples]:
+        visitor = visitor_hash(f"bench-visitor-{number}")
+        history = timed("history (events read)", visitor_history, visitor=visitor)
+        model = timed("serving version", serving_model)
+        seen = {pid for pid in history.weights if pid not in history.bought}
+        product_filter = product_filter_for(None, query, list(seen))
+        timed("sequence (HNSW)", sequence_signal, history, model, exclude=seen, n=n)
+        timed("co-occurrence", sources.cooccurrence, history, exclude=seen)
+        timed("content (image HNSW)", sources.content, history, product_filter=product_filter, n=n)
+        timed("peers", peers_signal, history, model, exclude=seen, n=n)
+        timed("whole selector", recommended_for, visitor=visitor, query=query)
+    return {name: _percentiles(values) for name, values in times.items()}
+
+
 def _ranked(signal) -> list[int]:
     return sorted(signal.scores, key=lambda pid: (-signal.scores[pid], pid))
 
@@ -149,6 +185,8 @@ def recommendations_measure(sequential, get_timed, port, key, args, rng, visitor
 
     comparison = index_versus_exact(rng, visitors)
     log(f"  sequence signal, index versus exact: {comparison}")
+    stages = stage_times(rng, visitors)
+    log(f"  where the time goes, in-process: {stages}")
     numbers = rng.permutation(visitors)[: 20 + args.requests]
     for number in numbers[:20]:  # workers load the sequence model's vectors once
         get_timed(port, path(f"bench-visitor-{number}"), key)
@@ -158,6 +196,7 @@ def recommendations_measure(sequential, get_timed, port, key, args, rng, visitor
         "returning": sequential(port, key, returning),
         "no_history": sequential(port, key, newcomers),
         "index_versus_exact": comparison,
+        "stages": stages,
     }
     log(f"  recommendations (sequential): {result}")
     return result
@@ -283,6 +322,15 @@ def _store_and_index_markdown(training: dict, found: dict) -> str:
                 ],
             )
         )
+    if stages := found.get("stages"):
+        lines.append(
+            "Where an uncached answer's time goes, in-process (no HTTP), for returning visitors: "
+            "each stage the selector runs, then the whole selector:\n\n"
+            + markdown_table(
+                ["stage", "p50 ms", "p99 ms"],
+                [[name, t["p50"], t["p99"]] for name, t in stages.items()],
+            )
+        )
     return "".join(f"{line}\n\n" for line in lines)
 
 
@@ -311,11 +359,16 @@ def _row(figure: str, measured, target: str = "report", ok: bool | None = None, 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from-json", required=True, help="file holding the BENCH_JSON line")
+    parser.add_argument("--note", help="file holding the reading of the run, put after the table")
     args = parser.parse_args(argv)
     with open(args.from_json) as handle:
         line = next(row for row in handle if row.startswith(JSON_PREFIX))
     figures = json.loads(line[len(JSON_PREFIX) :])
     markdown = section_from_run(figures)
+    if args.note:
+        with open(args.note) as handle:
+            reading, _, rest = markdown.partition("\n\n**Recommendations**")
+            markdown = f"{reading}\n\n{handle.read().strip()}\n\n**Recommendations**{rest}"
     print(markdown)
     write_section("recommendations-serving", markdown, machine=figures["machine"])
 
