@@ -177,6 +177,16 @@ def section_markdown(figures: dict, lists_table: str) -> str:
         [name, s["cpu"]["p50_ms"], s["cpu"]["p99_ms"], s["wall"]["p50_ms"], s["wall"]["p99_ms"]]
         for name, s in figures["tiers"]["shapes"].items()
     ]
+    wrk_rows = [
+        [run["connections"], run["requests"], run["errors"], run["p50_ms"], run["p99_ms"]]
+        for run in figures["lists"].get("wrk", [])
+    ]
+    wrk = (
+        "wrk, bought together, a new SKU per request (every answer a cache miss):\n\n"
+        + markdown_table(["connections", "requests", "errors", "p50 ms", "p99 ms"], wrk_rows)
+        if wrk_rows
+        else "wrk is not installed: no closed-loop run."
+    )
     return f"""### Bought together at scale: where an uncached request's time goes (#16)
 
 Command: `{figures["command"]}`; {figures["products"]:,} products, {figures["events"]:,} events.
@@ -185,6 +195,8 @@ end {" / ".join(map(str, figures["load_avg_end"]))}: on 2 shared cores wall time
 waiting for a core; CPU per request is what a request itself costs.
 
 {lists_table}
+
+{wrk}
 
 **CPU per uncached request** (every list request of the run above: bought together, also
 viewed, trending, wrk; target p99 ≤ 30 ms wall): gunicorn workers {cpu["workers_ms"]} ms, their

@@ -29,6 +29,7 @@ import pstats
 import random
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +52,7 @@ SHOP_ZONE = "Europe/London"
 TARGET_EVENTS_PER_S = 50_000
 TARGET_HISTORY_S = 60
 WRITER_ORDER = [0, 1, 2]
+SAMPLE_S = 0.2  # backend CPU sampling period
 KIND_SHARES = (("view", 0.7), ("add_to_cart", 0.1), ("purchase", 0.2))
 
 
@@ -111,6 +113,50 @@ def events_clear() -> None:
         cursor.execute("TRUNCATE behaviour_event, behaviour_eventkey")
 
 
+class BackendCpu(threading.Thread):
+    """CPU seconds of the bench database's backends (but the sampler's own) over an import,
+    read every SAMPLE_S: a backend that exits counts up to its last sample, one that starts
+    from its first (a lower bound, off by at most a sample of each writer's backend)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stop, self.ready = threading.Event(), threading.Event()
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+
+    def run(self) -> None:
+        from django.db import connection
+
+        try:
+            self._sample(connection)  # the import's own connection is open already
+            self.ready.set()
+            while not self.stop.wait(SAMPLE_S):
+                self._sample(connection)
+            self._sample(connection)
+        finally:
+            connection.close()
+
+    def _sample(self, connection) -> None:
+        import psutil
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            pids = [row[0] for row in cursor.fetchall()]
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            self.first.setdefault(pid, times.user + times.system)
+            self.last[pid] = times.user + times.system
+
+    def seconds(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
 def timed_import(
     path: Path, *, time_zone: str = "", writers: int = 2, profile: Path | None = None
 ) -> dict:
@@ -122,14 +168,19 @@ def timed_import(
     load_before = os.getloadavg()[0]
     job = event_import_job_create(csv_file=path, time_zone=time_zone, enqueue=False)
     profiler = cProfile.Profile() if profile else None
-    started = time.perf_counter()
+    backends = BackendCpu()
+    backends.start()
+    backends.ready.wait(timeout=30)
+    started, cpu_started = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
     job = event_import_job_run(job_id=job.pk)
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile)
-    seconds = time.perf_counter() - started
+    seconds, python_s = time.perf_counter() - started, time.process_time() - cpu_started
+    backends.stop.set()
+    backends.join()
     assert job.state == "succeeded", (job.state, job.error)
     return {
         "lines": job.rows_total,
@@ -140,6 +191,9 @@ def timed_import(
         "events_per_s": round(job.accepted_count / seconds),
         "lines_per_s": round(job.rows_total / seconds),
         "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        # CPU µs per line: this process (reading, checks, the writers' Python) and PostgreSQL
+        "python_us": round(1e6 * python_s / job.rows_total, 1),
+        "postgres_us": round(1e6 * backends.seconds() / job.rows_total, 1),
     }
 
 
@@ -244,7 +298,9 @@ def synthetic_measure(args, folder: Path) -> dict:
     return {"products": products, **figures}
 
 
-def import_row(name: str, figures: dict, rounds: list[str] | None = None) -> list:
+def import_row(
+    name: str, figures: dict, rounds: list[str] | None = None, writers: int | None = None
+) -> list:
     events_ok = "met" if figures["events_per_s"] >= TARGET_EVENTS_PER_S else "missed"
     return [
         name,
@@ -253,9 +309,25 @@ def import_row(name: str, figures: dict, rounds: list[str] | None = None) -> lis
         f"{figures['seconds']:.1f}",
         f"{figures['events_per_s']:,} ({events_ok})",
         f"{figures['lines_per_s']:,}",
+        f"{figures['python_us']} / {figures['postgres_us']}",
+        "–" if writers is None else f"{idle_bound(figures, writers):,}",
         ", ".join(rounds or []) or "–",
         f"{figures['load'][0]} → {figures['load'][1]}",
     ]
+
+
+def idle_bound(figures: dict, writers: int) -> int:
+    """Lines/s the CPU per line allows on an idle 2-core machine: inline, Python and
+    PostgreSQL take turns; one writer overlaps them (the slower side bounds); two writers
+    let the database use both cores, but the reading and checks stay on one thread."""
+    python, postgres = figures["python_us"], figures["postgres_us"]
+    if writers == 0:
+        per_line = python + postgres
+    elif writers == 1:
+        per_line = max(python, postgres)
+    else:
+        per_line = max(python, (python + postgres) / 2)
+    return round(1e6 / per_line) if per_line else 0
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -275,7 +347,7 @@ def file_rows(name: str, figures: dict) -> list[list]:
             f"{run['lines_per_s']:,} ({run['lines_per_s'] / inline['lines_per_s']:.2f}×)"
             for run, inline in zip(runs[writers], runs[0], strict=True)
         ]
-        rows.append(import_row(label, median_run(runs[writers]), ratios))
+        rows.append(import_row(label, median_run(runs[writers]), ratios, writers))
     rows.append(import_row(f"{name} again (all duplicates)", figures["again"]))
     return rows
 
@@ -292,6 +364,8 @@ def section_markdown(figures: dict) -> str:
             "s",
             f"events/s (target ≥ {TARGET_EVENTS_PER_S:,})",
             "lines/s",
+            "CPU µs/line: Python / PostgreSQL",
+            "idle 2-core bound, lines/s",
             "lines/s each round (× inline, same round)",
             "load avg start → end",
         ],
@@ -314,7 +388,11 @@ def section_markdown(figures: dict) -> str:
         "default, `jobs.STORE_WRITERS`), side by side in one run, in rounds with the order "
         "rotated (the median round is shown, every round beside it); then once more, when "
         "every line is a duplicate. The machine is shared: the load average is read around "
-        "each import.\n\n"
+        "each import, and the CPU each line cost this process (reading, checks, the writers' "
+        "Python) and the database's backends (sampled every 0.2 s) is what load changes "
+        "least; the idle 2-core bound is the rate that CPU allows with both cores free "
+        "(inline: the two sides take turns; one writer: the slower side; two writers: the "
+        "database on both cores, the checks on one thread).\n\n"
         f"{table}\n\n{history}"
     )
 

@@ -6,6 +6,7 @@ of the same file, interrupted or not, stores nothing twice.
 
   jobs       create, run (core.jobs lifecycle), cancel, time out
   chunks     one chunk: checked, its SKUs resolved, stored, its problems listed
+  pipeline   chunks stored by two writer threads while the next one is read and checked
   checks     event_check at file speed; the ids derived for lines without one; COPY rows
   collector  the garbage collector held off while chunks stream through
   reports    the command's summary, the problems as CSV
