@@ -119,7 +119,7 @@ def event_import_job_run(
         return job
     try:
         return IMPORTS.run(job, lambda job: _import(job, progress))
-    except KeyboardInterrupt:  # Ctrl-C in import_events: the chunk in flight has rolled back
+    except KeyboardInterrupt:  # Ctrl-C: chunks on writers commit, one stored inline rolls back
         error = ERROR_INTERRUPTED.format(done=job.rows_done, total=job.rows_total)
         IMPORTS.end(job, state=EventImportJob.State.CANCELLED, error=error)
         raise
@@ -134,7 +134,7 @@ def _import(job: EventImportJob, progress: ProgressCallback | None) -> None:
 
 def event_import_job_cancel(*, job: EventImportJob) -> EventImportJob:
     """Cancel an import (core.jobs.cancel): a queued one ends now, before any line is read; a
-    running one stops at its next progress write, after the chunk in flight."""
+    running one stops at its next progress write, after the chunks in flight."""
     with transaction.atomic():
         return request_cancel(EventImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
 
