@@ -24,8 +24,8 @@ from ..models import LexicalIndex, ProductText
 from .sql import Statement, sparse
 
 SKETCH_FUNCTION = "prodsim_lexical_sketch"  # created by migration 0011 (SKETCH_SQL)
-# Sketch neighbours re-ranked by the exact cosine: 100 and 200 measured on both dev sets,
-# 200 kept abt-buy's R@1 within 0.002 of the exact scan (100: 0.004) for a millisecond or two.
+# Sketch neighbours re-ranked by the exact cosine: 100 and 200 measured on both dev sets;
+# 200 kept abt-buy's R@1 within 0.002 of the exact scan (100: within 0.004).
 CANDIDATES = 200
 
 COPY_SQL = (
