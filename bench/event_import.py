@@ -302,12 +302,13 @@ def import_row(
     name: str, figures: dict, rounds: list[str] | None = None, writers: int | None = None
 ) -> list:
     events_ok = "met" if figures["events_per_s"] >= TARGET_EVENTS_PER_S else "missed"
+    events = f"{figures['events_per_s']:,} ({events_ok})" if figures["accepted"] else "–"
     return [
         name,
         f"{figures['lines']:,}",
         f"{figures['accepted']:,} / {figures['duplicates']:,} / {figures['rejected']:,}",
         f"{figures['seconds']:.1f}",
-        f"{figures['events_per_s']:,} ({events_ok})",
+        events,
         f"{figures['lines_per_s']:,}",
         f"{figures['python_us']} / {figures['postgres_us']}",
         "–" if writers is None else f"{idle_bound(figures, writers):,}",
