@@ -41,7 +41,7 @@ LIVE_ROWS = (
 )
 LIVE_TEXTS = LivePageTexts(
     noun="import",
-    cancel_requested="Cancellation requested: the import stops after the chunk in flight; "
+    cancel_requested="Cancellation requested: the import stops after the chunks in flight; "
     "events imported until then stay.",
     report_link="Show the report of every line",
 )

@@ -1,12 +1,10 @@
 """Request-level guards that apply to every view: unstorable text, CSP, admin login throttling."""
 
-import hashlib
-
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
-from rest_framework.throttling import BaseThrottle
+
+from .sign_in_failures import SignInFailures
 
 ERROR_UNSTORABLE_TEXT = "the URL contains a NUL character or an unpaired surrogate"
 ERROR_LOGIN_THROTTLED = "too many failed sign-in attempts; try again in {minutes} minutes"
@@ -60,13 +58,9 @@ class ContentSecurityPolicyMiddleware:
 
 
 class AdminLoginThrottleMiddleware:
-    """Refuse admin sign-ins for a while after repeated failures from one IP for one username.
-
-    Counted in the shared Valkey cache, so every web process sees the same count. A failed
-    sign-in is the login view answering 200 (the form again); success redirects. The IP is the
-    client's as the API throttles see it (settings.PRODSIM_TRUSTED_PROXIES): behind a proxy,
-    REMOTE_ADDR is the proxy's, and one username's failures from anywhere would lock it out.
-    """
+    """Refuse admin sign-ins for a while after repeated failures from one IP for one username
+    (core.sign_in_failures). A failed sign-in is the login view answering 200 (the form again);
+    success redirects."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -74,22 +68,11 @@ class AdminLoginThrottleMiddleware:
     def __call__(self, request):
         if request.method != "POST" or request.path != reverse("admin:login"):
             return self.get_response(request)
-        key = _login_failures_key(request)
-        window = settings.PRODSIM_ADMIN_LOGIN_WINDOW_S
-        if cache.get(key, 0) >= settings.PRODSIM_ADMIN_LOGIN_MAX_FAILURES:
-            message = ERROR_LOGIN_THROTTLED.format(minutes=max(1, window // 60))
+        failures = SignInFailures(request, scope="admin-login")
+        if failures.locked:
+            message = ERROR_LOGIN_THROTTLED.format(minutes=failures.minutes)
             return _client_error(request, 429, "throttled", message)
         response = self.get_response(request)
-        if response.status_code == 200:
-            cache.add(key, 0, window)
-            cache.incr(key)
-        elif response.status_code == 302:
-            cache.delete(key)
+        if response.status_code in (200, 302):
+            failures.record(failed=response.status_code == 200)
         return response
-
-
-def _login_failures_key(request) -> str:
-    # Hashed: a username is attacker-chosen text, a cache key should be plain ASCII.
-    username = request.POST.get("username", "")[:150].lower()
-    ident = f"{BaseThrottle().get_ident(request)}\n{username}".encode("utf-8", "replace")
-    return f"admin-login-failures:{hashlib.sha256(ident).hexdigest()}"

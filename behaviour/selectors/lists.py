@@ -2,8 +2,11 @@
 merchandising rules and guaranteed k, each item saying which tier produced it and why.
 
 Tiers, best first: the product's own associations from events; for a product without them (new,
-rarely bought) the associations of its nearest content neighbours ("complements of similar
-products"); then trending products within the filters; then the newest products of its category.
+rarely bought) its content neighbours: bought together lists the neighbours themselves by
+closeness ("similar to this product": new product lines are bought together with their siblings,
+measured in bench/behaviour_quality.py), also viewed the neighbours' own associations
+("complements of similar products"); then trending products within the filters; then the newest
+products of its category.
 """
 
 from dataclasses import dataclass, field

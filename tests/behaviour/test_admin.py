@@ -176,7 +176,7 @@ def test_cancelling_a_running_import_asks_it_to_stop(admin_client):
     assert (job.state, job.cancel_requested) == ("running", True)
     page = response.content.decode()
     assert f"Cancellation of event import #{job.pk} requested; it stops within 5000 lines." in page
-    assert "Cancellation requested: the import stops after the chunk in flight" in page
+    assert "Cancellation requested: the import stops after the chunks in flight" in page
 
 
 def test_viewing_imports_is_not_enough_to_cancel_one(client):

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # --- Every URL, anonymously ----------------------------------------------------------------------
 
 # Open to anyone: the storefront, product media, health, the API's schema and docs, the click
-# redirect of storefront widgets and the admin's own sign-in and sign-out pages.
+# redirect of storefront widgets, and the admin's and the storefront's sign-in and sign-out pages.
 PUBLIC = {
     "",
     "products/<str:sku>/",
@@ -32,6 +32,8 @@ PUBLIC = {
     "basket/add/<str:sku>/",
     "basket/remove/<str:sku>/",
     "checkout/",
+    "account/sign-in/",
+    "account/sign-out/",
     "media/products/<path:path>",
     "r/",
     "health/",
