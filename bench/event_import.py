@@ -27,13 +27,13 @@ import gzip
 import os
 import pstats
 import random
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 from _report import (
+    django_on_bench_database,
     ensure_repo_on_path,
     log,
     machine_info,
@@ -72,30 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def setup(work_dir: Path, database: str) -> None:
-    if os.environ.get("DATABASE_URL"):
-        sys.exit("runs on the embedded servers only (its own database)")
-    os.environ.update(
-        {
-            "PRODSIM_DATABASE_NAME": database,
-            "PRODSIM_OFFLINE": "1",
-            "PRODSIM_MEDIA_ROOT": str(work_dir / "media"),
-            "PRODSIM_MODELS_ROOT": str(work_dir / "models"),
-            # The shop's history is from 2011: keep all of it.
-            "PRODSIM_EVENT_RETENTION_DAYS": "100000",
-            "PRODSIM_LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "prodsim_site.settings",
-        }
-    )
-    from prodsim_site.embedded.bootstrap import start_embedded_services
-
-    start_embedded_services()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
+    # The shop's history is from 2011: keep all of it.
+    os.environ.update({"PRODSIM_EVENT_RETENTION_DAYS": "100000", "PRODSIM_LOG_LEVEL": "WARNING"})
+    django_on_bench_database(database, work_dir)
 
 
 def catalogue_import(path: Path) -> int:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from _report import (
+    django_on_bench_database,
     ensure_repo_on_path,
     log,
     machine_info,
@@ -50,25 +51,7 @@ TARGET_REBUILD_S = 60  # at 100k products (#19)
 
 
 def setup(work_dir: Path) -> None:
-    os.environ.update(
-        {
-            "PRODSIM_DATABASE_NAME": DATABASE,
-            "PRODSIM_OFFLINE": "1",
-            "PRODSIM_MEDIA_ROOT": str(work_dir / "media"),
-            "PRODSIM_MODELS_ROOT": str(work_dir / "models"),
-            "DJANGO_SETTINGS_MODULE": "prodsim_site.settings",
-        }
-    )
-    from prodsim_site.embedded.bootstrap import start_embedded_services
-
-    start_embedded_services()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
+    django_on_bench_database(DATABASE, work_dir)
 
 
 def insert(columns: dict) -> None:
