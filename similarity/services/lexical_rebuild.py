@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+import numpy as np
 from django.db import DatabaseError, connection, transaction
 
 from catalog import selectors as catalog_selectors
@@ -17,6 +18,7 @@ from ..ml import lexical
 from ..ml.lexical import tuning
 from ..models import LexicalIndex
 from ..selectors import current_lexical_index
+from .lexical_pairs import MatchedPairs
 from .lexical_records import product_record, record_sha, records_as_columns
 
 logger = logging.getLogger(__name__)
@@ -25,22 +27,23 @@ WRITES_LOCK_ID = 0x6C65_7869  # "lexi": lexical_writes_serialised()'s advisory l
 LOCK_POLL_S = 0.5  # a waiting writer asks again this often (rebuilds take a minute or more)
 
 
-def lexical_index_rebuild(*, tune: bool = False) -> LexicalIndex:
+def lexical_index_rebuild(*, tune: bool = False, pairs: MatchedPairs | None = None) -> LexicalIndex:
     """Fit the IDF on today's catalogue, vectorise every product, then switch atomically.
 
     The new index's rows are written in bulk beside the current index's, its HNSW is built
     once they are all there, and only then does it become current: search answers from the
     old index throughout (vector_store.lexical says why). One rebuild runs at a time, and no
     refresh beside it; a failed one leaves nothing behind. The field weights are tuned on the
-    catalogue when `tune` is set or no index was tuned yet; otherwise the current index's
-    weights carry over.
+    catalogue when `tune` is set or no index was tuned yet (on the shop's matched records when
+    `pairs` are given, lexical_pairs); otherwise the current index's weights carry over.
     """
     with lexical_writes_serialised():
         _unfinished_builds_drop()
         facts = catalog_selectors.product_facts()
         records = [product_record(item) for item in facts]
         columns = records_as_columns(records)
-        config, tuning_json = _weights(columns, tune=tune)
+        targets = _pair_rows(facts, pairs)
+        config, tuning_json = _weights(columns, tune=tune or pairs is not None, pairs=targets)
         batches = lexical.catalogue_counts(columns, config, batch=WRITE_BATCH)
         idf = lexical.idf_of_batches(batches)
         index = LexicalIndex.objects.create(
@@ -120,10 +123,23 @@ def lexical_writes_serialised() -> Iterator[None]:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [WRITES_LOCK_ID])
 
 
-def _weights(columns: lexical.Columns, *, tune: bool) -> tuple[lexical.LexicalConfig, dict]:
+def _pair_rows(facts, pairs: MatchedPairs | None) -> tuple[lexical.Columns, np.ndarray] | None:
+    """The matched records with the catalogue row of each one's product (inactive products
+    have no row: those records are left out)."""
+    if pairs is None:
+        return None
+    row_of = {item.product_id: row for row, item in enumerate(facts)}
+    keep = [i for i, pid in enumerate(pairs.product_ids) if pid in row_of]
+    queries = {name: [texts[i] for i in keep] for name, texts in pairs.queries.items()}
+    return queries, np.array([row_of[pairs.product_ids[i]] for i in keep], dtype=np.int64)
+
+
+def _weights(
+    columns: lexical.Columns, *, tune: bool, pairs: tuple[lexical.Columns, np.ndarray] | None
+) -> tuple[lexical.LexicalConfig, dict]:
     current = current_lexical_index()
     if not tune and current is not None and current.tuning and "fields" in current.config:
         return lexical.LexicalConfig.from_json(current.config), current.tuning
-    result = tuning.tune(columns)
+    result = tuning.tune(columns, pairs=pairs)
     logger.info("Lexical field weights: %s (%s)", result.config.fields, result.note)
     return result.config, result.as_json()

@@ -1,22 +1,43 @@
-from django.core.management.base import BaseCommand
+import csv
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
 
 from similarity.ml.lexical import FIELDS
 from similarity.services.lexical import lexical_index_rebuild
+from similarity.services.lexical_pairs import PairsError, matched_pairs_read
 
 
 class Command(BaseCommand):
     help = (
         "Rebuild the lexical text index (IDF and every product's vector) and switch atomically. "
-        "--tune refits the field weights on this catalogue (pseudo-queries, no labels needed)."
+        "--tune refits the field weights on this catalogue (pseudo-queries, no labels needed); "
+        "--pairs FILE.csv refits them on the shop's own matched records instead."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--tune", action="store_true", help="refit the field weights on the catalogue first"
         )
+        parser.add_argument(
+            "--pairs",
+            type=Path,
+            help="CSV of matched records (sku plus any of: " + ", ".join(FIELDS) + "); "
+            "tunes the weights on them (implies --tune)",
+        )
 
-    def handle(self, *args, **options):
-        index = lexical_index_rebuild(tune=options["tune"])
+    def handle(self, *args, tune: bool, pairs: Path | None, **options):
+        matched = None
+        if pairs is not None:
+            if not pairs.exists():
+                raise CommandError(f"{pairs} does not exist")
+            try:
+                matched = matched_pairs_read(pairs)
+            except (PairsError, UnicodeDecodeError, csv.Error) as exc:
+                raise CommandError(f"{pairs}: {exc}") from None
+            for problem in matched.problems:
+                self.stderr.write(f"{pairs}: {problem} (left out)")
+        index = lexical_index_rebuild(tune=tune, pairs=matched)
         weights = index.config.get("fields", {})
         self.stdout.write(f"Lexical index #{index.pk}: {index.documents} products.")
         self.stdout.write(
