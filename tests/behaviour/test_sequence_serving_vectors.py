@@ -152,19 +152,16 @@ def test_a_version_trained_before_serves_from_its_file_until_the_command_stores_
     assert again.getvalue() == "Every trained sequence version's vectors are stored.\n"
 
 
-def test_an_ab_candidate_never_activated_serves_from_its_file_until_stored(version):
+def test_an_ab_candidate_is_indexed_when_trained_without_being_activated(version):
     job = sequence_training_start(config=TINY, auto_activate=False, enqueue=False)
     candidate = SequenceModelVersion.objects.get(
         pk=sequence_training_job_run(job_id=job.pk).version_id
     )
 
-    before = serving_model(version=candidate)
-    call_command("sequence_vectors", "--version-id", str(candidate.pk), stdout=io.StringIO())
-    candidate.refresh_from_db()
-    after = serving_model(version=candidate)
+    served = serving_model(version=candidate)
 
-    assert (candidate.status, before.stored, before.version_id) == ("ready", None, candidate.pk)
-    assert (after.stored.owner, after.vectors) == (candidate.pk, None)
+    assert (candidate.status, candidate.vectors_stored_at is not None) == ("ready", True)
+    assert (served.stored.owner, served.vectors) == (candidate.pk, None)  # from its HNSW index
     assert serving_model().version_id == version.pk  # the active one still serves the rest
 
 

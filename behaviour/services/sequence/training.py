@@ -27,7 +27,13 @@ from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
 from ...models import SequenceModelVersion, SequenceTrainingJob
 from .dataset import TrainingData, training_data
 from .validation import active_recall, recall_at
-from .versions import ERROR_CANCELLED, TRAINING_TASK, artifact_dir, sequence_version_activate
+from .versions import (
+    ERROR_CANCELLED,
+    TRAINING_TASK,
+    artifact_dir,
+    sequence_vectors_store_or_log,
+    sequence_version_activate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +164,8 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
     version.artifact_path, version.vectors_path = str(model_path), str(vectors_path)
     version.status = SequenceModelVersion.Status.READY
     version.save(update_fields=["metrics", "history", "artifact_path", "vectors_path", "status"])
+    # Indexed now, so an A/B test's candidate is served from pgvector like the active version.
+    sequence_vectors_store_or_log(version=version)
     if version.auto_activate and _beats_active(version.metrics):
         sequence_version_activate(version=version)
 

@@ -54,12 +54,18 @@ def sequence_version_activate(*, version: SequenceModelVersion) -> SequenceModel
     transaction the HNSW index builds without blocking the serving version). A version whose
     file cannot be read is still activated, as before: it serves without the sequence signal
     and the log says why."""
+    sequence_vectors_store_or_log(version=version)
+    return _activate(version)
+
+
+def sequence_vectors_store_or_log(*, version: SequenceModelVersion) -> None:
+    """Store a trained version's item vectors in pgvector (once); a file that cannot be read
+    is logged, not raised: the version then serves without the sequence signal."""
     if version.status in SERVABLE and version.vectors_path:
         try:
             sequence_vectors_store(version=version)
         except (OSError, ValueError, KeyError) as exc:
             logger.error("sequence version %s: vectors not stored: %s", version.pk, exc)
-    return _activate(version)
 
 
 @transaction.atomic
