@@ -344,7 +344,7 @@ def section_from_run(figures: dict) -> str:
 Command: `{figures.get("command")}` (the other phases cut short, `--no-doc`; this section written
 from its JSON line by `bench/_recommendations_serving.py --from-json`). {figures["products"]:,}
 products; load average (1/5/15 min) at the start {" / ".join(map(str, start or []))}, at the end
-{" / ".join(map(str, end or []))}: other engineers' tests and benches shared the 2 cores.
+{" / ".join(map(str, end or []))}: on 2 cores a load above 2 means requests waited for a core.
 
 {table}
 
