@@ -29,3 +29,21 @@ def event(sku: str, visitor: str = "v1", kind: str = "view", *, days_ago: float 
 def order(skus: list[str], visitor: str, order_id: str, *, days_ago: float = 1) -> list[dict]:
     """Purchase events of one order: one line per SKU."""
     return [event(sku, visitor, "purchase", days_ago=days_ago, order_id=order_id) for sku in skus]
+
+
+def bought_together(one: str, other: str, score: float = 5.0, *, both_ways: bool = False) -> None:
+    """What a refresh leaves after `score` orders holding both SKUs: `one`'s partner `other`
+    (and `other`'s partner `one` when `both_ways`)."""
+    from behaviour.models import ItemAssociation
+    from catalog.models import Product
+
+    pairs = [(one, other), (other, one)] if both_ways else [(one, other)]
+    for source, target in pairs:
+        ItemAssociation.objects.create(
+            kind=ItemAssociation.Kind.BOUGHT_TOGETHER,
+            product=Product.objects.get(sku=source),
+            other=Product.objects.get(sku=target),
+            score=score,
+            support=score,
+            recent=int(score),
+        )

@@ -2,11 +2,12 @@
 
 import pytest
 
-from behaviour.models import ItemAssociation, ProductPopularity
+from behaviour.models import ProductPopularity
 from behaviour.selectors.recommendations.fusion import DEFAULT_WEIGHTS
 from behaviour.visitors import ERROR_VISITOR_TOO_LONG
 from catalog.models import Product
 from partners.models import PartnerApiKey
+from tests.behaviour.factories import bought_together
 from tests.catalog.factories import product
 
 from .factories import event, order
@@ -29,21 +30,9 @@ def shop(partner_client, skus: str = "ABCDE") -> None:
     for sku in skus:
         product(sku=sku, title=f"Product {sku}")
     for one, other, score in (("A", "B", 3.0), ("C", "D", 1.0)):
-        associate(one, other, score)
-        associate(other, one, score)
+        bought_together(one, other, score, both_ways=True)
     for sku, score in (("B", 3.0), ("A", 2.0), ("D", 1.0), ("C", 0.5)):
         ProductPopularity.objects.create(product=Product.objects.get(sku=sku), score=score)
-
-
-def associate(one: str, other: str, score: float) -> None:
-    ItemAssociation.objects.create(
-        kind=ItemAssociation.Kind.BOUGHT_TOGETHER,
-        product=Product.objects.get(sku=one),
-        other=Product.objects.get(sku=other),
-        score=score,
-        support=score,
-        recent=int(score),
-    )
 
 
 def results(response) -> list[tuple[str, str]]:

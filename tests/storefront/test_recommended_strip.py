@@ -3,9 +3,8 @@ events (its visitor id), explained, with its impressions logged and clicks track
 
 import pytest
 
-from behaviour.models import ItemAssociation
-from catalog.models import Product
 from experiments.models import Click, Impression
+from tests.behaviour.factories import bought_together
 from tests.catalog.factories import add_product
 
 pytestmark = pytest.mark.django_db
@@ -24,15 +23,7 @@ def shop():
         add_product(sku, title)
     # What a refresh leaves after many orders of a lantern with tea lights, a mug with a saucer.
     for one, other in (("LANTERN", "TEALIGHT"), ("MUG", "SAUCER")):
-        for source, target in ((one, other), (other, one)):
-            ItemAssociation.objects.create(
-                kind=ItemAssociation.Kind.BOUGHT_TOGETHER,
-                product=Product.objects.get(sku=source),
-                other=Product.objects.get(sku=target),
-                score=5.0,
-                support=5.0,
-                recent=5,
-            )
+        bought_together(one, other, both_ways=True)
 
 
 def recommended(response) -> list[tuple[str, str]]:

@@ -6,11 +6,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from behaviour.models import Event, ItemAssociation
+from behaviour.models import Event
 from behaviour.visitors import visitor_hash
-from catalog.models import Product
 from storefront.account import ERROR_THROTTLED
 from storefront.shopper import CUSTOMER_VISITOR_ID, VISITOR_KEY
+from tests.behaviour.factories import bought_together
 from tests.catalog.factories import add_product
 
 pytestmark = pytest.mark.django_db
@@ -23,15 +23,7 @@ def shop():
     for sku, title in PRODUCTS.items():
         add_product(sku, title)
     for one, other in (("LANTERN", "TEALIGHT"), ("MUG", "SAUCER")):
-        for source, target in ((one, other), (other, one)):
-            ItemAssociation.objects.create(
-                kind=ItemAssociation.Kind.BOUGHT_TOGETHER,
-                product=Product.objects.get(sku=source),
-                other=Product.objects.get(sku=target),
-                score=5.0,
-                support=5.0,
-                recent=5,
-            )
+        bought_together(one, other, both_ways=True)
 
 
 @pytest.fixture
