@@ -3,7 +3,6 @@ through its HNSW index with the same answer as the exact NumPy product; a versio
 (trained before) serves from its file until `manage.py sequence_vectors` stores it."""
 
 import dataclasses
-import datetime as dt
 import io
 
 import numpy as np
@@ -11,7 +10,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from behaviour.ml.sequence.config import SequenceConfig
 from behaviour.models import SequenceItemVector, SequenceModelVersion
 from behaviour.selectors.recommendations import history_of, recommended_for_visitor
 from behaviour.selectors.recommendations.history import HistoryEvent
@@ -20,47 +18,14 @@ from behaviour.services.ingest import events_record
 from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
 from similarity import vector_store
 from similarity.selectors import SimilarQuery
+from tests.behaviour.sequence_factories import SKUS, planted
+from tests.behaviour.sequence_factories import TINY as SHARED_TINY
 from tests.catalog.factories import product
 
 # Committed rows: the training job's heartbeat thread reads them on its own connection.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FOLLOWS = {"LANTERN": "TEALIGHT", "MUG": "SAUCER"}  # viewed first → bought next
-SKUS = [*FOLLOWS, *FOLLOWS.values(), *(f"X{n}" for n in range(8))]
-TINY = SequenceConfig(
-    architecture="gru",
-    dim=8,
-    max_len=4,
-    epochs=4,
-    batch_size=16,
-    patience=4,
-    learning_rate=0.03,
-    use_content=False,
-    seed=3,
-)
-
-
-def planted(visitors: int, days_ago: float) -> list[dict]:
-    now, items = timezone.now(), []
-    for number in range(visitors):
-        first = list(FOLLOWS)[number % 2]
-        at = now - dt.timedelta(days=days_ago, minutes=number)
-        for step, (sku, kind) in enumerate(((first, "view"), (FOLLOWS[first], "purchase"))):
-            items.append(
-                {
-                    "event_id": f"{days_ago}-{number}-{step}",
-                    "kind": kind,
-                    "sku": sku,
-                    "visitor_id": f"shopper-{number}",
-                    "occurred_at": (at + dt.timedelta(seconds=step)).isoformat(),
-                    **(
-                        {"order_id": f"o{days_ago}-{number}", "quantity": 1, "unit_price": "1.00"}
-                        if kind == "purchase"
-                        else {}
-                    ),
-                }
-            )
-    return items
+TINY = dataclasses.replace(SHARED_TINY, seed=3)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Training a sequence model version as a job on a tiny history (seconds), then serving it:
 the recommendations follow the planted pattern through the sequence signal."""
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -14,45 +13,16 @@ from behaviour.selectors.recommendations import recommended_for_visitor
 from behaviour.services.ingest import events_record
 from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
 from similarity.selectors import SimilarQuery
+from tests.behaviour.sequence_factories import SKUS, TINY, planted
 from tests.catalog.factories import product
 
 # Committed rows: the job heartbeat thread (core.jobs) reads them on its own connection.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Shoppers who look at a lantern go on to tea lights; mugs lead to saucers. Eight distractors.
-PATTERN = {"LANTERN": "TEALIGHT", "MUG": "SAUCER"}
-SKUS = [*PATTERN, *PATTERN.values(), *(f"X{n}" for n in range(8))]
-TINY = SequenceConfig(
-    architecture="gru",
-    dim=8,
-    max_len=4,
-    epochs=4,
-    batch_size=16,
-    patience=4,
-    learning_rate=0.03,
-    use_content=False,
-    seed=1,
-)
-
 
 def history(visitors: int, *, days_ago: float) -> None:
-    """Each visitor views a pattern's first product and then buys its follower."""
-    now, items = timezone.now(), []
-    for number in range(visitors):
-        first = list(PATTERN)[number % 2]
-        at = now - dt.timedelta(days=days_ago, minutes=number)
-        for offset, (sku, kind) in enumerate(((first, "view"), (PATTERN[first], "purchase"))):
-            event = {
-                "event_id": f"{days_ago}-{number}-{offset}",
-                "kind": kind,
-                "sku": sku,
-                "visitor_id": f"visitor-{number}",
-                "occurred_at": (at + dt.timedelta(seconds=offset)).isoformat(),
-            }
-            if kind == "purchase":
-                event.update(order_id=f"o-{days_ago}-{number}", quantity=1, unit_price="1.00")
-            items.append(event)
-    assert all(o.status == "accepted" for o in events_record(items=items))
+    outcomes = events_record(items=planted(visitors, days_ago=days_ago))
+    assert all(o.status == "accepted" for o in outcomes)
 
 
 @pytest.fixture
