@@ -83,9 +83,9 @@ def test_a_version_without_profiles_serves_without_peers(trained):  # noqa: F811
     version = active()
     (Path(version.artifact_path).parent / PEERS_FILE).unlink()
     buy("regular", "TEALIGHT", times=2)
-    from behaviour.selectors.recommendations import peers
+    from behaviour.selectors.recommendations import sequence_model
 
-    peers._loaded.pop(version.pk, None)  # as a process that never loaded it
+    sequence_model._loaded.clear()  # as a process that never loaded it
 
     result = recommended_for_visitor(visitor_id="regular", query=SimilarQuery(k=4))
 

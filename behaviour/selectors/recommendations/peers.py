@@ -2,56 +2,17 @@
 
 The shopper profiles are written with each sequence version (services.sequence.training, one
 row per shopper up to the training, in the version's item indices) and loaded once per process
-beside its model; the visitor's own profile is read from their events now, so a new purchase
-changes the neighbours in the very next answer.
+with its model (sequence_model.ServingModel.peers); the visitor's own profile is read from
+their events now, so a new purchase changes the neighbours in the very next answer.
 """
-
-import logging
-import threading
-from pathlib import Path
 
 import numpy as np
 
 from behaviour.ml.sequence.data import KIND_CODES
-from behaviour.ml.sequence.peers import PEERS_FILE, Peers
 
-from ...models import SequenceModelVersion
 from .history import VisitorHistory
 from .sequence import ServingModel
 from .signals import Signal
-
-logger = logging.getLogger(__name__)
-
-MODELS_KEPT = 2  # as the sequence models: the active version and an A/B test's candidate
-_lock = threading.Lock()
-_loaded: dict[int, Peers | None] = {}  # version id → its profiles (None: it has none)
-
-
-def peers_of(model: ServingModel) -> Peers | None:
-    """The profiles stored with `model`'s version; None for a version trained without them."""
-    with _lock:
-        if model.version_id not in _loaded:
-            _loaded[model.version_id] = _load(model.version_id)
-            while len(_loaded) > MODELS_KEPT:
-                _loaded.pop(next(iter(_loaded)))
-        return _loaded[model.version_id]
-
-
-def _load(version_id: int) -> Peers | None:
-    artifact = (
-        SequenceModelVersion.objects.filter(pk=version_id)
-        .values_list("artifact_path", flat=True)
-        .first()
-    )
-    path = Path(artifact).parent / PEERS_FILE if artifact else None
-    if path is None or not path.is_file():
-        return None
-    try:
-        return Peers.load(path)
-    except (OSError, ValueError) as exc:
-        # Recommendations are served without peers rather than not at all; the log says why.
-        logger.error("sequence version %s peers cannot serve: %s", version_id, exc)
-        return None
 
 
 def peers_signal(
@@ -61,7 +22,7 @@ def peers_signal(
 
     `because` names the product the visitor buys most often (it shapes whom they resemble),
     for "shoppers who often buy X also buy this"."""
-    peers = None if model is None or history.is_empty else peers_of(model)
+    peers = None if model is None or history.is_empty else model.peers
     if peers is None:
         return Signal()
     rows = np.array([model.position.get(e.product_id, -1) for e in history.events], np.int64)

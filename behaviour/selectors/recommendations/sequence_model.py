@@ -5,11 +5,13 @@ in pgvector (stored: searched through its HNSW index) or, not stored yet, its ve
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.hybrid import SIGNALS, HybridWeights
+from behaviour.ml.sequence.peers import PEERS_FILE, Peers
 from behaviour.ml.sequence.serving import SequenceScorer
 from similarity.vector_store import ItemVectorSet
 
@@ -26,6 +28,7 @@ class ServingModel:
     weights: dict[str, float] | None  # the version's tuned fusion weights, if it has them
     stored: ItemVectorSet | None  # its item vectors in pgvector; None: not stored yet
     vectors: np.ndarray | None = None  # (n, dim) float32 from the file, only when not stored
+    peers: Peers | None = None  # the shoppers' profiles saved with it (None: trained without)
 
 
 logger = logging.getLogger(__name__)
@@ -76,4 +79,18 @@ def _load(version: SequenceModelVersion, *, stored: bool) -> ServingModel:
     fusion = {name: HybridWeights.from_dict(tuned).of(name) for name in SIGNALS} if tuned else None
     in_store = item_vector_set(version_id=version.pk, dim=config.dim) if stored else None
     scorer = SequenceScorer(weights, config)
-    return ServingModel(version.pk, scorer, product_ids, position, fusion, in_store, vectors)
+    return ServingModel(
+        version.pk, scorer, product_ids, position, fusion, in_store, vectors, _peers(version)
+    )
+
+
+def _peers(version: SequenceModelVersion) -> Peers | None:
+    path = Path(version.artifact_path).parent / PEERS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return Peers.load(path)
+    except (OSError, ValueError) as exc:
+        # Recommendations are served without peers rather than not at all; the log says why.
+        logger.error("sequence version %s peers cannot serve: %s", version.pk, exc)
+        return None
