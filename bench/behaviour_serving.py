@@ -192,7 +192,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=latency.WEB_WORKERS)
     parser.add_argument("--database", default=DATABASE_NAME)
     parser.add_argument("--seed", type=int, default=17)
-    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the benchmark database and its files"
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
     parser.add_argument(
         "--lists-only",
@@ -1441,9 +1443,12 @@ def main(argv: list[str] | None = None) -> dict:
         latency.django_setup(args.database, work_dir)
         figures = (run_lists if args.lists_only else run)(args, work_dir, machine, command)
     finally:
-        if "django" in sys.modules and not args.keep:
-            latency.drop_database(args.database)
-        shutil.rmtree(work_dir, ignore_errors=True)
+        if args.keep:  # the database's model files and media stay beside it
+            log(f"kept: database {args.database}, files under {work_dir}")
+        else:
+            if "django" in sys.modules:
+                latency.drop_database(args.database)
+            shutil.rmtree(work_dir, ignore_errors=True)
     figures["seconds"] = round(time.monotonic() - started)
     if args.lists_only:
         publish_lists(figures, args, machine)

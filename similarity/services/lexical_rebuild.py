@@ -6,11 +6,13 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 
 import numpy as np
 from django.db import DatabaseError, connection, transaction
 
 from catalog import selectors as catalog_selectors
+from core.background_writes import background_writes
 
 from .. import cache as similar_cache
 from .. import vector_store
@@ -54,15 +56,23 @@ def lexical_index_rebuild(*, tune: bool = False, pairs: MatchedPairs | None = No
             # it): the COPY would then maintain it row by row.
             vector_store.lexical_hnsw_drop(index_pk=index.pk)
             ids = [item.product_id for item in facts]
-            for number, rows in enumerate(_batch_slices(len(ids))):
-                counts, batches[number] = batches[number], None  # freed once written
-                vectors = lexical.combine(
-                    lexical.field_vectors(counts, idf, config), config.fields, catalogue=True
-                )
-                shas = [record_sha(record) for record in records[rows]]
-                vector_store.product_texts_copy(
-                    index=index, product_ids=ids[rows], matrix=vectors, shas=shas
-                )
+            # Each batch's COPY overlaps the vectorising of the next.
+            with background_writes(name="lexical-copy") as write:
+                for number, rows in enumerate(_batch_slices(len(ids))):
+                    counts, batches[number] = batches[number], None  # freed once written
+                    vectors = lexical.combine(
+                        lexical.field_vectors(counts, idf, config), config.fields, catalogue=True
+                    )
+                    shas = [record_sha(record) for record in records[rows]]
+                    write(
+                        partial(
+                            vector_store.product_texts_copy,
+                            index=index,
+                            product_ids=ids[rows],
+                            matrix=vectors,
+                            shas=shas,
+                        )
+                    )
             vector_store.lexical_hnsw_build(index=index, products=len(ids))
         except BaseException:  # cleanup, then the error goes on to the caller
             _index_drop(index.pk)

@@ -1,9 +1,13 @@
 """One HNSW index per lexical index, over its rows' sketches: built once all its rows are
 written (pgvector's bulk build, in parallel), dropped before its rows go."""
 
+import logging
+
 from django.db import connection
 
 from ..models import LexicalIndex
+
+logger = logging.getLogger(__name__)
 
 HNSW_M = 16
 # Sketches of text vectors are spread almost evenly over the sphere, where HNSW needs a good
@@ -12,9 +16,11 @@ HNSW_M = 16
 # same search cost; the build took 44, 60 and 102 s on the loaded machine. m 12 lost: 0.85.
 HNSW_EF_CONSTRUCTION = 100
 BUILD_WORKERS = 2  # parallel HNSW build: 53 s alone, 40 s with two workers (100k, loaded)
-# maintenance_work_mem of the build: the graph must fit or the build spills and slows manyfold;
-# about 1 kB per product (100k sketches: an 80 MB index), and at least 64 MB.
-BUILD_MEMORY_BYTES_PER_PRODUCT = 1_200
+# maintenance_work_mem of the build: the graph must fit, or pgvector inserts the rest on disk,
+# far slower. The graph takes about 1,240 bytes per sketch in memory (100k sketches spilled
+# after 96.6k with 1,200 bytes each), more than the 80 MB index it writes; a third more leaves
+# room for the upper layers' variance. At least 64 MB.
+BUILD_MEMORY_BYTES_PER_PRODUCT = 1_600
 
 
 def lexical_hnsw_name(index_pk: int) -> str:
@@ -40,15 +46,24 @@ def lexical_hnsw_build(*, index: LexicalIndex, products: int) -> None:
             "set_config('max_parallel_maintenance_workers', %s, false)",
             [f"{memory}MB", str(BUILD_WORKERS)],
         )
-        cursor.execute(
-            f"CREATE INDEX {concurrently} {name} ON similarity_producttext "
-            f"USING hnsw (sketch halfvec_cosine_ops) "
-            f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
-            f"WHERE lexical_index_id = {int(index.pk)}"
-        )
+        # pgvector tells only the client when the graph outgrew the build's memory.
+        connection.connection.add_notice_handler(_notice_logged)
+        try:
+            cursor.execute(
+                f"CREATE INDEX {concurrently} {name} ON similarity_producttext "
+                f"USING hnsw (sketch halfvec_cosine_ops) "
+                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+                f"WHERE lexical_index_id = {int(index.pk)}"
+            )
+        finally:
+            connection.connection.remove_notice_handler(_notice_logged)
         cursor.execute("RESET maintenance_work_mem; RESET max_parallel_maintenance_workers")
         # Fresh statistics, so the planner knows how many rows the new index's HNSW covers.
         cursor.execute("ANALYZE similarity_producttext")
+
+
+def _notice_logged(diagnostic) -> None:
+    logger.warning("Lexical HNSW build: %s", diagnostic.message_primary)
 
 
 def lexical_hnsw_drop(*, index_pk: int) -> None:

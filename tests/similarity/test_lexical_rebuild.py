@@ -232,3 +232,42 @@ def test_a_refresh_during_a_rebuild_waits_and_updates_the_new_index(monkeypatch)
     assert refreshes == ["waiting", 1]  # blocked by the rebuild, then re-vectorised the kettle
     assert top_skus("Sony WH-1000XM5 headphones", k=1) == ["K2"]
     assert set(ProductText.objects.values_list("lexical_index_id", flat=True)) == {second.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_written_in_many_batches_by_the_writer_thread_keeps_every_row(monkeypatch):
+    from similarity.services import lexical_rebuild
+
+    make_catalogue()
+    monkeypatch.setattr(lexical_rebuild, "WRITE_BATCH", 2)
+
+    index = lexical_index_rebuild()
+
+    assert ProductText.objects.filter(lexical_index=index).count() == len(HEADPHONES)
+    assert sketch_indexes() == {vector_store.lexical_hnsw_name(index.pk): True}
+    assert top_skus("Sony WH-1000XM4 headphones") == ["S4", "S3"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_failing_midway_leaves_nothing_behind_and_the_old_index_serving(monkeypatch):
+    from similarity.services import lexical_rebuild
+
+    make_catalogue()
+    first = lexical_index_rebuild()
+    monkeypatch.setattr(lexical_rebuild, "WRITE_BATCH", 2)
+    copy, calls = vector_store.product_texts_copy, []
+
+    def copy_then_fail(**kwargs):
+        calls.append(len(kwargs["product_ids"]))
+        if len(calls) == 2:
+            raise RuntimeError("connection lost")
+        return copy(**kwargs)
+
+    monkeypatch.setattr(vector_store, "product_texts_copy", copy_then_fail)
+
+    with pytest.raises(RuntimeError, match="connection lost"):
+        lexical_index_rebuild()
+
+    assert list(LexicalIndex.objects.values_list("pk", "is_current")) == [(first.pk, True)]
+    assert set(ProductText.objects.values_list("lexical_index_id", flat=True)) == {first.pk}
+    assert top_skus("Sony WH-1000XM4 headphones") == ["S4", "S3"]
