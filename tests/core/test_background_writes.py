@@ -47,11 +47,10 @@ def test_a_failed_write_is_raised_to_the_caller_and_later_writes_do_not_run():
     def fail() -> None:
         raise ValueError("row 7: bad vector")
 
-    with pytest.raises(ValueError, match="row 7"):
-        with background_writes(name="test-writes") as write:
-            write(fail)
-            write(lambda: ran.append(1))  # the submit after the failure raises it
-            write(lambda: ran.append(2))
+    with pytest.raises(ValueError, match="row 7"), background_writes(name="test-writes") as write:
+        write(fail)
+        write(lambda: ran.append(1))  # the submit after the failure raises it
+        write(lambda: ran.append(2))
 
     assert ran == []
 
