@@ -1,5 +1,6 @@
 """Catalogue reads for pages, the API and other apps (similarity reads products through here)."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -259,6 +260,23 @@ def products_matching(*, product_filter: ProductFilter) -> QuerySet[Product]:
     if product_filter.in_stock_only:
         products = products.filter(in_stock=True)
     return products
+
+
+def product_ids_allowed(*, ids: Collection[int], product_filter: ProductFilter) -> set[int]:
+    """Which of `ids` name products `product_filter` allows. The filter is compiled without
+    the ids, which go as one array parameter and are looked up by primary key, unordered: an
+    IN list of a few hundred candidate ids compiled by the ORM (and sorted by the model's
+    ordering) cost about twice as much per recommendation."""
+    if not ids:
+        return set()
+    allowed = products_matching(product_filter=product_filter).order_by().values_list("pk")
+    allowed_sql, params = allowed.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT allowed.id FROM ({allowed_sql}) AS allowed(id) WHERE allowed.id = ANY(%s)",
+            [*params, list(ids)],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def products_newest(*, product_filter: ProductFilter, limit: int) -> list[int]:

@@ -67,3 +67,38 @@ def test_products_by_ids_returns_active_products_with_converted_fields(mugs):
     assert found[stored.pk].attributes == {"colour": "red"}
     assert found[stored.pk].primary == []  # the card's image list was prefetched (none here)
     assert isinstance(found[stored.pk], Product)
+
+
+def test_product_ids_allowed_applies_every_filter_to_the_given_ids_only_in_one_query(mugs):
+    category, mug = mugs
+    other_mug = product(sku="MUG-2", category=category, brand="Hearth", price=Decimal("30"))
+    cheap = product(sku="MUG-3", category=category, brand="hearth", price=Decimal("5"))
+    gone = product(sku="MUG-4", category=category, brand="Hearth", is_active=False)
+    kettle = product(sku="KET-1", brand="Hearth", price=Decimal("25"))
+    good = product(sku="MUG-6", category=category, brand="HEARTH", price=Decimal("15"))
+    not_asked = product(sku="MUG-5", category=category, brand="Hearth")
+    ids = {mug.pk, other_mug.pk, cheap.pk, gone.pk, kettle.pk, good.pk, 10**9}
+
+    with CaptureQueriesContext(connection) as queries:
+        everything = selectors.product_ids_allowed(
+            ids=ids, product_filter=selectors.ProductFilter()
+        )
+    narrowed = selectors.product_ids_allowed(
+        ids=ids,
+        product_filter=selectors.ProductFilter(
+            category_paths=("Home",), brands=("HEARTH",), price_min=Decimal("10"),
+            exclude_ids=(other_mug.pk,),
+        ),
+    )  # fmt: skip
+
+    assert len(queries) == 1
+    assert everything == {mug.pk, other_mug.pk, cheap.pk, kettle.pk, good.pk}
+    # The mug has no brand, the cheap one is under 10, MUG-2 is excluded, the kettle elsewhere.
+    assert narrowed == {good.pk}
+    assert selectors.product_ids_allowed(
+        ids=ids, product_filter=selectors.ProductFilter(brands=("hearth",))
+    ) == {other_mug.pk, cheap.pk, kettle.pk, good.pk}
+    assert not_asked.pk not in everything
+    assert (
+        selectors.product_ids_allowed(ids=set(), product_filter=selectors.ProductFilter()) == set()
+    )

@@ -101,16 +101,9 @@ def _personal(history, model, product_filter, k, seen: set[int], repeat: bool) -
     # Peers rank the visitor's own products too, so they see the bought ones when repeats count.
     found["peers"] = peers_signal(history, model, exclude=seen, n=n)
     ids = {pid for signal in found.values() for pid in signal.scores}
-    allowed = _allowed(product_filter, ids)
+    allowed = catalog_selectors.product_ids_allowed(ids=ids, product_filter=product_filter)
     weights = (model.weights if model is not None else None) or DEFAULT_WEIGHTS
     return fuse(found, weights, allowed, k)
-
-
-def _allowed(product_filter, ids: set[int]) -> set[int]:
-    if not ids:
-        return set()
-    matching = catalog_selectors.products_matching(product_filter=product_filter)
-    return set(matching.filter(pk__in=list(ids)).values_list("pk", flat=True))
 
 
 def _taken(found: list[Candidate]) -> set[int]:
