@@ -67,6 +67,15 @@ def fresh_similar_cache():
 
 
 @pytest.fixture(autouse=True)
+def parallel_reads_closed():
+    """Pool threads keep their connections; a test database cannot be dropped under them."""
+    yield
+    from core.parallel_reads import pool_shutdown
+
+    pool_shutdown()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Each test stores files in its own folder, so tests never see each other's images."""
     settings.MEDIA_ROOT = tmp_path / "media"

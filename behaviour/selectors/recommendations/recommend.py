@@ -8,6 +8,7 @@ the newest products. A visitor without events gets trending in its own tier, whi
 from django.conf import settings
 
 from catalog import selectors as catalog_selectors
+from core.parallel_reads import reads_started
 from similarity.selectors import SimilarQuery, merchandising
 from similarity.selectors.serving import serving_state
 from similarity.selectors.similar import product_filter_for
@@ -91,15 +92,20 @@ def recommended_for_history(
 
 def _personal(history, model, product_filter, k, seen: set[int], repeat: bool) -> list[Candidate]:
     n = k * CANDIDATES_PER_SLOT
-    found = {
-        "sequence": sequence_signal(history, model, exclude=seen, n=n),
-        "cooccurrence": signal_sources.cooccurrence(history, exclude=seen).best(n),
-        "content": signal_sources.content(history, product_filter=product_filter, n=n),
-    }
+    # Three searches that wait on PostgreSQL, asked at once; peers (NumPy) meanwhile.
+    searches = reads_started(
+        {
+            "sequence": lambda: sequence_signal(history, model, exclude=seen, n=n),
+            "cooccurrence": lambda: signal_sources.cooccurrence(history, exclude=seen).best(n),
+            "content": lambda: signal_sources.content(history, product_filter=product_filter, n=n),
+        }
+    )
+    # Peers rank the visitor's own products too, so they see the bought ones when repeats count.
+    peers = peers_signal(history, model, exclude=seen, n=n)
+    found = {name: search.result() for name, search in searches.items()}
     if repeat:
         found["repeat"] = signal_sources.repeats(history)
-    # Peers rank the visitor's own products too, so they see the bought ones when repeats count.
-    found["peers"] = peers_signal(history, model, exclude=seen, n=n)
+    found["peers"] = peers
     ids = {pid for signal in found.values() for pid in signal.scores}
     allowed = catalog_selectors.product_ids_allowed(ids=ids, product_filter=product_filter)
     weights = (model.weights if model is not None else None) or DEFAULT_WEIGHTS
