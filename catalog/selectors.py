@@ -262,15 +262,22 @@ def products_matching(*, product_filter: ProductFilter) -> QuerySet[Product]:
     return products
 
 
+def matching_ids_sql(*, product_filter: ProductFilter) -> tuple[str, tuple]:
+    """`products_matching` as SQL selecting the ids alone, unordered (the model's ordering
+    would sort it for nothing), with its parameters: for statements that apply the filter to
+    a few candidate ids inside their own SQL."""
+    matching = products_matching(product_filter=product_filter).order_by().values_list("pk")
+    return matching.query.sql_with_params()
+
+
 def product_ids_allowed(*, ids: Collection[int], product_filter: ProductFilter) -> set[int]:
     """Which of `ids` name products `product_filter` allows. The filter is compiled without
-    the ids, which go as one array parameter and are looked up by primary key, unordered: an
-    IN list of a few hundred candidate ids compiled by the ORM (and sorted by the model's
-    ordering) cost about twice as much per recommendation."""
+    the ids, which go as one array parameter and are looked up by primary key: an IN list of
+    a few hundred candidate ids compiled by the ORM (and sorted by the model's ordering) cost
+    about twice as much per recommendation."""
     if not ids:
         return set()
-    allowed = products_matching(product_filter=product_filter).order_by().values_list("pk")
-    allowed_sql, params = allowed.query.sql_with_params()
+    allowed_sql, params = matching_ids_sql(product_filter=product_filter)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT allowed.id FROM ({allowed_sql}) AS allowed(id) WHERE allowed.id = ANY(%s)",

@@ -3,7 +3,7 @@
 Each tier reads a short ranked list (a product's partners, the trending products) and keeps the
 products the filters allow. Asked as two queries, that was two round trips and two ORM
 compilations per tier, most of an uncached list's own CPU time (bench/behaviour_serving.py,
-"where a request's time goes"). Here the filter (catalog's products_matching, compiled once per
+"where a request's time goes"). Here the filter (catalog's matching_ids_sql, compiled once per
 tier) is applied inside the same statement, to the candidates' ids only (primary-key lookups),
 never to the whole catalogue.
 """
@@ -44,8 +44,7 @@ def candidates_allowed(
 ) -> tuple[list[RankedRow], set[int]]:
     """The rows of `top_sql` (columns id, source, score, count) in its order, and which of
     their ids (and of `also_check`) name products that `product_filter` allows."""
-    allowed = catalog_selectors.products_matching(product_filter=product_filter)
-    allowed_sql, allowed_params = allowed.order_by().values_list("pk").query.sql_with_params()
+    allowed_sql, allowed_params = catalog_selectors.matching_ids_sql(product_filter=product_filter)
     sql = CANDIDATES_SQL.format(top=top_sql, allowed=allowed_sql)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*top_params, *allowed_params, list(also_check)])
