@@ -27,8 +27,9 @@ GENERATION_SECONDS = 7 * 24 * 3600  # outlives every entry; a lost token only ca
 SERVING_KEY = "similar:gen"
 T = TypeVar("T")
 MEMO_SECONDS = 60.0
-# This process's copy of the serving state: (generation, loaded at, value). See serving_memo().
-_serving_memo: tuple[str, float, object] | None = None
+# This process's copies of serving state, by loader: (generation, loaded at, value). See
+# serving_memo().
+_serving_memos: dict[Callable, tuple[str, float, object]] = {}
 # The serving generation as this thread's current request first read it (see request_started).
 _request = threading.local()
 
@@ -86,28 +87,27 @@ def serving_memo(load: Callable[[], T]) -> T:
     """`load()`'s answer, kept in this process while the serving generation stays the same.
 
     For what every similar list depends on and changes rarely (the active version, rules,
-    weights): one Valkey read per request instead of their queries. The token is read before
+    weights; the active sequence model): one Valkey read per request instead of their queries.
+    One copy per `load` function, so pass the same function each time. The token is read before
     loading, so a change committed meanwhile leaves this copy under a token already replaced.
     Inside a transaction the copy is neither read nor kept: that transaction may have changed
     the state (or may roll back), and only committed state is shared. MEMO_SECONDS bounds how
     long a change that bypassed the services (a shell `update()`) can go unseen.
     """
-    global _serving_memo
     if transaction.get_connection().in_atomic_block:
         return load()
     token, now = _serving_generation(), time.monotonic()
-    memo = _serving_memo
+    memo = _serving_memos.get(load)
     if memo is not None and memo[0] == token and now - memo[1] < MEMO_SECONDS:
         return memo[2]
     value = load()
-    _serving_memo = (token, now, value)
+    _serving_memos[load] = (token, now, value)
     return value
 
 
 def reset() -> None:
     """Make every cached list unreachable now (e.g. after restoring a database backup)."""
-    global _serving_memo
-    _serving_memo = None
+    _serving_memos.clear()
     _request.token = None
     generations.bump(SERVING_KEY, timeout=GENERATION_SECONDS)
 

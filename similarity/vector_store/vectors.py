@@ -6,7 +6,7 @@ import numpy as np
 from django.db import connection
 
 from ..models import ImageEmbedding, ModelVersion
-from .sql import parse_vector
+from .sql import parse_vector_binary, vector_binary
 
 VECTOR_COLUMNS = ("embedding", "text_embedding")
 
@@ -19,26 +19,26 @@ def product_vector(
         raise ValueError(f"unknown vector column {column!r}")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {column}::text FROM similarity_productembedding "
+            f"SELECT {vector_binary(column)} FROM similarity_productembedding "
             f"WHERE model_version_id = %s AND product_id = %s AND {column} IS NOT NULL",
             [version.pk, product_id],
         )
         row = cursor.fetchone()
-    return None if row is None else parse_vector(row[0])
+    return None if row is None else parse_vector_binary(row[0])
 
 
 def product_vectors(*, version: ModelVersion) -> tuple[list[int], np.ndarray]:
     """All product ids and their image vectors under this version, in id order."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT product_id, embedding::text FROM similarity_productembedding "
+            f"SELECT product_id, {vector_binary('embedding')} FROM similarity_productembedding "
             "WHERE model_version_id = %s ORDER BY product_id",
             [version.pk],
         )
         rows = cursor.fetchall()
     if not rows:
         return [], np.zeros((0, version.embedding_dim), dtype=np.float32)
-    return [row[0] for row in rows], np.stack([parse_vector(row[1]) for row in rows])
+    return [row[0] for row in rows], np.stack([parse_vector_binary(row[1]) for row in rows])
 
 
 def product_vectors_for(
@@ -47,11 +47,11 @@ def product_vectors_for(
     """Image vectors of these products under this version (for diversity re-ranking)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT product_id, embedding::text FROM similarity_productembedding "
+            f"SELECT product_id, {vector_binary('embedding')} FROM similarity_productembedding "
             "WHERE model_version_id = %s AND product_id = ANY(%s)",
             [version.pk, list(product_ids)],
         )
-        return {row[0]: parse_vector(row[1]) for row in cursor.fetchall()}
+        return {row[0]: parse_vector_binary(row[1]) for row in cursor.fetchall()}
 
 
 def embedded_image_shas(*, version: ModelVersion) -> dict[int, str]:

@@ -2,7 +2,8 @@
 and cancel (the training itself: test_sequence_training.py)."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from behaviour.ml.sequence.config import SequenceConfig
 from behaviour.models import SequenceModelVersion, SequenceTrainingJob
@@ -112,3 +113,24 @@ def test_the_training_task_a_start_names_is_registered_on_the_ml_queue(settings)
 
     assert _registered_task(TRAINING_TASK).name == TRAINING_TASK
     assert settings.CELERY_TASK_ROUTES[TRAINING_TASK] == {"queue": "ml"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_served_version_is_read_once_per_serving_generation_and_activation_moves_it(caplog):
+    # Committed state, as in production: only then is the active version kept per process.
+    product(sku="A"), product(sku="B")
+    events_record(items=[event("A", "someone")])
+    first, second = version(), version()
+    for lost in (first, second):
+        lost.artifact_path, lost.vectors_path = "/nonexistent/model.npz", "/nonexistent/v.npz"
+        lost.save(update_fields=["artifact_path", "vectors_path"])
+    sequence_version_activate(version=first)
+    recommended_for_visitor(visitor_id="someone", query=SimilarQuery(k=1))
+
+    with CaptureQueriesContext(connection) as queries:
+        recommended_for_visitor(visitor_id="someone", query=SimilarQuery(k=1))
+    assert not [q for q in queries if "behaviour_sequencemodelversion" in q["sql"]]
+
+    sequence_version_activate(version=second)
+    recommended_for_visitor(visitor_id="someone", query=SimilarQuery(k=1))
+    assert f"sequence version {second.pk} cannot serve" in caplog.text

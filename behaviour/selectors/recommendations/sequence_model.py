@@ -13,6 +13,7 @@ from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.hybrid import SIGNALS, HybridWeights
 from behaviour.ml.sequence.peers import PEERS_FILE, Peers
 from behaviour.ml.sequence.serving import SequenceScorer
+from similarity import cache as similar_cache
 from similarity.vector_store import ItemVectorSet
 
 from ...models import SequenceModelVersion
@@ -44,8 +45,7 @@ def serving_model(*, version: SequenceModelVersion | None = None) -> ServingMode
     """The active version (or `version`, an A/B test's candidate), loaded; None when there is
     none. The last two loaded stay in memory, so both arms of a test are served from it."""
     if version is None:
-        active = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
-        version = active.only(*SERVING_FIELDS).first()
+        version = similar_cache.serving_memo(_active_version)
     if version is None or not version.vectors_path:
         return None
     # Keyed also by whether the vectors are stored: a version stored while this process served
@@ -67,6 +67,13 @@ def serving_model(*, version: SequenceModelVersion | None = None) -> ServingMode
             while len(_loaded) > MODELS_KEPT:
                 _loaded.pop(next(iter(_loaded)))
         return _loaded[key]
+
+
+def _active_version() -> SequenceModelVersion | None:
+    """Kept per process with the serving state: activating a version or storing its vectors
+    bumps the serving generation (services.sequence), so every request need not ask."""
+    active = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
+    return active.only(*SERVING_FIELDS).first()
 
 
 def _load(version: SequenceModelVersion, *, stored: bool) -> ServingModel:

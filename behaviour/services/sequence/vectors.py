@@ -12,6 +12,7 @@ import logging
 import numpy as np
 from django.utils import timezone
 
+from similarity import cache as similar_cache
 from similarity import vector_store
 from similarity.vector_store import ItemVectorSet
 
@@ -58,6 +59,8 @@ def sequence_vectors_store(*, version: SequenceModelVersion) -> int:
     vector_store.item_vectors_index_build(vector_set)
     version.vectors_stored_at = timezone.now()
     version.save(update_fields=["vectors_stored_at"])
+    # A process serving this version from its file moves to the index on its next request.
+    similar_cache.serving_changed()
     logger.info("sequence version %s: %s item vectors stored and indexed", version.pk, written)
     return written
 

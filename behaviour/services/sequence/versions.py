@@ -10,6 +10,7 @@ from django.utils import timezone
 from behaviour.ml.sequence.config import SequenceConfig
 from core.jobs import request_cancel
 from core.tasks import enqueue_on_commit
+from similarity import cache as similar_cache
 
 from ... import cache
 from ...models import SequenceModelVersion, SequenceTrainingJob
@@ -83,6 +84,7 @@ def _activate(version: SequenceModelVersion) -> SequenceModelVersion:
     version.status, version.activated_at = active, timezone.now()
     version.save(update_fields=["status", "activated_at"])
     transaction.on_commit(cache.refreshed)
+    similar_cache.serving_changed()  # each process's copy of the active version is stale
     logger.info("Sequence model version %s is now active", version.pk)
     return version
 
