@@ -130,6 +130,15 @@ def machine_line(info: dict) -> str:
     )
 
 
+def load_now_line() -> str:
+    """The load averages now (a run's end), read as these 2-core machines need them read."""
+    loads = " / ".join(f"{load:.2f}" for load in os.getloadavg())
+    return (
+        f"Load average (1/5/15 min) at the end of the run: {loads}; on these 2 cores a load "
+        "above 2 means the timings include waiting for a core."
+    )
+
+
 def section_name(name: str) -> str:
     """The marker name a section is written under in this profile (see PROFILE)."""
     return f"{name}-{PROFILE}" if PROFILE and PROFILE != "full" else name

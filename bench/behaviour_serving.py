@@ -1363,8 +1363,7 @@ def section_markdown(f: dict) -> str:
 
 Command: `{f["command"]}`. Load average (1/5/15 min) at the start
 {" / ".join(map(str, f["load_avg_start"]))}, at the end {" / ".join(map(str, f["load_avg_end"]))}:
-other engineers' tests share the 2 cores during the run, so above 2 the figures are slower than an
-idle machine's.
+on these 2 cores a load above 2 means the figures include waiting for a core.
 
 Data: {f["products"]:,} products (COPY, {LEAVES} leaf categories), {vectors}; a history of
 {history_["events"]:,} events over {history_["days"]} days written with COPY ({kinds}):

@@ -31,6 +31,7 @@ from _report import (
     JSON_PREFIX,
     PROFILE,
     ensure_repo_on_path,
+    load_now_line,
     log,
     machine_info,
     markdown_table,
@@ -480,10 +481,7 @@ def section_markdown(figures: dict) -> str:
             history_table(info["history"]),
             "",
         ]
-    parts.append(
-        "Timings are noisy: another developer ran the test suite and a training job on the "
-        "same 2 cores during this run."
-    )
+    parts.append(load_now_line())
     return "\n".join(parts)
 
 

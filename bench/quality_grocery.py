@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from _report import (
     ensure_repo_on_path,
+    load_now_line,
     log,
     machine_info,
     markdown_table,
@@ -338,7 +339,7 @@ def section_markdown(figures: dict) -> str:
             f"epochs; refit epochs {selection['best_epoch']}), refit {refit_s:.0f} s. "
             f"Recipe: {settings}.",
             "",
-            "Timings are noisy: five other engineers shared the 2 cores during this run.",
+            load_now_line(),
         ]
     )
 
