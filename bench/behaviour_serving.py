@@ -46,11 +46,9 @@ import http.client
 import json
 import math
 import os
-import re
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -793,31 +791,8 @@ def wrk_run(
             "k": K,
         }
     )
-    command = [
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(script),
-        f"http://127.0.0.1:{port}",
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    figures = dict(re.findall(r"(\w+)=(\d+)", output.split("BENCH", 1)[1]))
-    result = {
-        "connections": connections,
-        "seconds": seconds,
-        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "requests": int(figures["requests"]),
-        "cache_hits": int(figures["hits"]),
-        "errors": int(figures["errors"]),
-        "p50_ms": int(figures["p50_us"]) / 1000,
-        "p99_ms": int(figures["p99_us"]) / 1000,
-        "command": shlex.join(["wrk", *command[1:7], "<script>", command[-1]]),
-        "load_avg": load_avg(),
-    }
+    figures, command = latency.wrk_figures(script, port, connections=connections, seconds=seconds)
+    result = {**figures, "command": command, "load_avg": load_avg()}
     log(f"  wrk {list_name}: {result}")
     return result
 

@@ -765,6 +765,37 @@ function delay() return -math.log(1 - math.random()) * think_ms end
 PACED_CONNECTIONS = 32
 
 
+def wrk_figures(script: Path, port: int, *, connections: int, seconds: int) -> tuple[dict, str]:
+    """Run wrk on one thread with `script` (a Lua script that prints a BENCH line of counts and
+    latencies) against the local server; its figures, and the command with the script elided."""
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    figures = dict(re.findall(r"(\w+)=(\d+)", output.split("BENCH", 1)[1]))
+    result = {
+        "connections": connections,
+        "seconds": seconds,
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(figures["requests"]),
+        "cache_hits": int(figures["hits"]),
+        "errors": int(figures["errors"]),
+        "p50_ms": int(figures["p50_us"]) / 1000,
+        "p99_ms": int(figures["p99_us"]) / 1000,
+        "socket_errors": (re.search(r"Socket errors: (.*)", output) or [None, ""])[1],
+        "load_avg": round(os.getloadavg()[0], 2),
+    }
+    return result, shlex.join(["wrk", *command[1:7], "<script>", command[-1]])
+
+
 class Load:
     """Requests against the served app: wrk for closed-loop peaks, Python for fixed rates."""
 
@@ -798,32 +829,8 @@ class Load:
                 "pacing": WRK_PACING % {"think_ms": think_ms} if think_ms > 0 else "",
             }
         )
-        command = [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{self.port}",
-        ]
-        self.commands.append(shlex.join(["wrk", *command[1:7], "<script>", command[-1]]))
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        figures = dict(re.findall(r"(\w+)=(\d+)", output.split("BENCH", 1)[1]))
-        result = {
-            "connections": connections,
-            "seconds": seconds,
-            "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "requests": int(figures["requests"]),
-            "cache_hits": int(figures["hits"]),
-            "errors": int(figures["errors"]),
-            "p50_ms": int(figures["p50_us"]) / 1000,
-            "p99_ms": int(figures["p99_us"]) / 1000,
-            "socket_errors": (re.search(r"Socket errors: (.*)", output) or [None, ""])[1],
-            "load_avg": round(os.getloadavg()[0], 2),
-        }
+        result, command = wrk_figures(script, self.port, connections=connections, seconds=seconds)
+        self.commands.append(command)
         log(f"  wrk {fixed or 'similar' + (suffixes[0] and ' filtered')}: {result}")
         return result
 
