@@ -105,11 +105,14 @@ def product_texts_copy(
 def _copy_payload(
     index_pk: int, product_ids: Sequence[int], matrix: sp.csr_matrix, shas: Sequence[str]
 ) -> tuple[bytes, int]:
-    """COPY_SQL's rows in PostgreSQL's binary format, header to trailer, and their number.
+    """COPY_SQL's rows in PostgreSQL's binary format, header to trailer, and their number
+    (`shas`: SHA-256 hex digests, one per row of `matrix`, as `product_ids`).
 
     Built in NumPy, each row's fixed-width part as one record: handing psycopg one row at a time
-    cost more Python time than the server spent storing the rows, and the rebuild vectorises
-    the next batch on the same interpreter meanwhile."""
+    was most of the client's work, done on the interpreter that vectorises the rebuild's next
+    batch meanwhile."""
+    if not len(product_ids) == len(shas) == matrix.shape[0]:
+        raise ValueError("one product id and one text hash per row of the matrix")
     matrix, sketches = _rows(matrix)
     nonzeros = np.diff(matrix.indptr)
     kept = np.flatnonzero(nonzeros)

@@ -44,7 +44,8 @@ def product_vectors(*, version: ModelVersion) -> tuple[list[int], np.ndarray]:
 def product_vectors_for(
     *, version: ModelVersion, product_ids: Sequence[int]
 ) -> dict[int, np.ndarray]:
-    """Image vectors of these products under this version (for diversity re-ranking)."""
+    """Image vectors of these products under this version (diversity re-ranking, a visitor's
+    image profile)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT product_id, {vector_binary('embedding')} FROM similarity_productembedding "
