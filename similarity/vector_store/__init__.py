@@ -7,9 +7,9 @@ different dimensions coexist. Each version gets a partial expression index
 expression and predicate, which is what lets PostgreSQL use the index.
 
 Modules: sql (Statement: SQL with its parameters; literals), session (hnsw.ef_search),
-indexes, writes, lexical (the lexical index's rows and k-NN), lexical_hnsw, vectors (reading
-vectors back), filters (which products a search may return),
-knn (nearest-neighbour statements), item_vectors and item_knn (a higher app's item vectors,
+indexes, writes, lexical (the lexical index's rows and k-NN), lexical_copy (a rebuild's bulk
+rows), lexical_hnsw, vectors (reading vectors back), filters (which products a search may
+return), knn (nearest-neighbour statements), item_vectors and item_knn (a higher app's item vectors,
 searched by inner product), signals (a candidate's similarities to the query), ranking (the ranking
 statement), prepared (fetching, as a prepared statement where that pays). Callers use the names
 re-exported here.
@@ -47,7 +47,8 @@ from .knn import (
     text_knn,
     text_query,
 )
-from .lexical import product_texts_copy, product_texts_write
+from .lexical import product_texts_write
+from .lexical_copy import product_texts_copy
 from .lexical_hnsw import lexical_hnsw_build, lexical_hnsw_drop, lexical_hnsw_name
 from .ranking import RankingCandidate, RankingCandidates, ranking_candidates, ranking_statement
 from .session import DEFAULT_EF_SEARCH, connect_session_settings
