@@ -99,6 +99,13 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
             kwargs["form"] = SequenceTrainForm
         return super().get_form(request, obj, **kwargs)
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The serving version leaves only by activating another (or rolling back): deleted, it
+        # would leave recommendations without their model. "Delete selected" asks per object.
+        if obj is not None and obj.status == SequenceModelVersion.Status.ACTIVE:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["train_architecture", "train_epochs", "train_dim", "activate"]

@@ -110,3 +110,19 @@ def test_an_impossible_configuration_is_refused_with_the_reason(admin_client):
     assert response.status_code == 200
     assert "dim 15 is not a multiple of heads 2" in response.content.decode()
     assert not SequenceModelVersion.objects.exists()
+
+
+def test_the_serving_version_cannot_be_deleted_but_an_idle_one_can(admin_client):
+    serving, idle = ready_version(), ready_version()
+    sequence_version_activate(version=serving)
+
+    def delete_page(version):
+        return reverse("admin:behaviour_sequencemodelversion_delete", args=[version.pk])
+
+    assert admin_client.post(delete_page(serving), {"post": "yes"}).status_code == 403
+    admin_client.post(
+        LIST_URL, {"action": "delete_selected", "_selected_action": [serving.pk], "post": "yes"}
+    )
+    admin_client.post(delete_page(idle), {"post": "yes"})
+
+    assert list(SequenceModelVersion.objects.values_list("pk", flat=True)) == [serving.pk]
