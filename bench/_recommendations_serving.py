@@ -142,6 +142,7 @@ def stage_times(rng, visitors: int, samples: int = COMPARED_VISITORS // 2) -> di
     from behaviour.selectors.recommendations.sequence import sequence_signal, serving_model
     from behaviour.visitors import visitor_hash
     from similarity.selectors import SimilarQuery
+    from similarity.selectors.serving import serving_state
     from similarity.selectors.similar import product_filter_for
 
     n, query = K * CANDIDATES_PER_SLOT, SimilarQuery(k=K)
@@ -161,7 +162,14 @@ def stage_times(rng, visitors: int, samples: int = COMPARED_VISITORS // 2) -> di
         product_filter = product_filter_for(None, query, list(seen))
         timed("sequence (HNSW)", sequence_signal, history, model, exclude=seen, n=n)
         timed("co-occurrence", sources.cooccurrence, history, exclude=seen)
-        timed("content (image HNSW)", sources.content, history, product_filter=product_filter, n=n)
+        timed(
+            "content (image HNSW)",
+            sources.content,
+            history,
+            version=serving_state().version,
+            product_filter=product_filter,
+            n=n,
+        )
         timed("peers", peers_signal, history, model, exclude=seen, n=n)
         timed("whole selector", recommended_for, visitor=visitor, query=query)
     return {name: _percentiles(values) for name, values in times.items()}

@@ -57,7 +57,8 @@ def recommended_for_history(
     """`sequence_version`: serve with this version instead of the active one; `repeats`: allow
     or forbid what the visitor bought (default PRODSIM_RECOMMEND_REPEATS). An A/B test's
     candidate arm sets them."""
-    rules = merchandising.rules_in_force(product_id=0, category_path="", state=serving_state())
+    state = serving_state()
+    rules = merchandising.rules_in_force(product_id=0, category_path="", state=state)
     repeat = settings.PRODSIM_RECOMMEND_REPEATS if repeats is None else repeats
     seen = {pid for pid in history.weights if not (repeat and pid in history.bought)}
     product_filter = product_filter_for(None, query, [*seen, *merchandising.blocked_ids(rules)])
@@ -68,7 +69,7 @@ def recommended_for_history(
         ]
     else:
         model = serving_model(version=sequence_version)
-        found = _personal(history, model, product_filter, query.k, seen, repeat)
+        found = _personal(history, model, state.version, product_filter, query.k, seen, repeat)
         if len(found) < query.k:
             found += trending_candidates(product_filter, query.k - len(found), _taken(found))
     if len(found) < query.k:
@@ -90,14 +91,20 @@ def recommended_for_history(
     return BehaviourResult(items, k_requested=query.k)
 
 
-def _personal(history, model, product_filter, k, seen: set[int], repeat: bool) -> list[Candidate]:
+def _personal(
+    history, model, version, product_filter, k, seen: set[int], repeat: bool
+) -> list[Candidate]:
+    """`version`: the image model version of the serving state this answer read (the pool
+    threads do not read it again)."""
     n = k * CANDIDATES_PER_SLOT
     # Three searches that wait on PostgreSQL, asked at once; peers (NumPy) meanwhile.
     searches = reads_started(
         {
             "sequence": lambda: sequence_signal(history, model, exclude=seen, n=n),
             "cooccurrence": lambda: signal_sources.cooccurrence(history, exclude=seen).best(n),
-            "content": lambda: signal_sources.content(history, product_filter=product_filter, n=n),
+            "content": lambda: signal_sources.content(
+                history, version=version, product_filter=product_filter, n=n
+            ),
         }
     )
     # Peers rank the visitor's own products too, so they see the bought ones when repeats count.

@@ -18,8 +18,8 @@ from behaviour.ml.sequence.signals import KIND_WEIGHTS
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ProductFilter
 from similarity import vector_store
+from similarity.models import ModelVersion
 from similarity.scores import cosine_distance_to_unit
-from similarity.selectors.serving import serving_state
 
 from ...models import ItemAssociation
 from .history import REPEAT_KINDS, VisitorHistory
@@ -80,9 +80,11 @@ def cooccurrence(history: VisitorHistory, *, exclude: set[int]) -> Signal:
     return signal
 
 
-def content(history: VisitorHistory, *, product_filter: ProductFilter, n: int) -> Signal:
-    """The n products nearest to the visitor's weighted mean image vector, within the filters."""
-    version = serving_state().version
+def content(
+    history: VisitorHistory, *, version: ModelVersion | None, product_filter: ProductFilter, n: int
+) -> Signal:
+    """The n products nearest to the visitor's weighted mean image vector under `version` (the
+    serving image model, None without one), within the filters."""
     sources = strongest(history)
     if version is None or not sources:
         return Signal()
