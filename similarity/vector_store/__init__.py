@@ -47,7 +47,7 @@ from .knn import (
     text_knn,
     text_query,
 )
-from .lexical import product_texts_write
+from .lexical import SKETCH_EF_SEARCH, product_texts_write
 from .lexical_copy import product_texts_copy
 from .lexical_hnsw import lexical_hnsw_build, lexical_hnsw_drop, lexical_hnsw_name
 from .ranking import RankingCandidate, RankingCandidates, ranking_candidates, ranking_statement
@@ -67,6 +67,7 @@ __all__ = [
     "HNSW_M",
     "OPCLASSES",
     "OPERATORS",
+    "SKETCH_EF_SEARCH",
     "CandidateSignals",
     "ItemVectorSet",
     "Neighbour",

@@ -16,7 +16,7 @@ from similarity.ml.validation import validate_embeddings
 
 from ..models import LexicalIndex, ModelVersion
 from .filters import products_filter
-from .lexical import sketch_knn
+from .lexical import SKETCH_EF_SEARCH, sketch_knn
 from .session import DEFAULT_EF_SEARCH, search_cursor
 from .sql import EMPTY, OPERATORS, Statement, expression, sparse, vector_literal
 
@@ -165,7 +165,7 @@ def nearest_texts(
     exclude_product_ids: Sequence[int] = (),
     allowed: QuerySet | None = None,
     exact: bool = False,
-    ef_search: int = DEFAULT_EF_SEARCH,
+    ef_search: int = SKETCH_EF_SEARCH,
 ) -> list[Neighbour]:
     """The k products whose lexical vectors are nearest (cosine) to `vector`."""
     if not vector:

@@ -24,6 +24,9 @@ SKETCH_FUNCTION = "prodsim_lexical_sketch"  # created by migration 0011 (SKETCH_
 # Sketch neighbours re-ranked by the exact cosine: 100 and 200 measured on both dev sets;
 # 200 kept abt-buy's R@1 within 0.002 of the exact scan (100: within 0.004).
 CANDIDATES = 200
+# The sketch walk's ef_search where a statement walks only the sketch (/match, text search):
+# a wider walk than the session's buys back what the graph's cheaper build (lexical_hnsw) costs.
+SKETCH_EF_SEARCH = 400
 
 # Nearest products by words: the sketch's nearest `candidates` through the index's HNSW, then
 # the exact cosine of the sparse vectors decides. The query's sketch is computed once, in SQL,

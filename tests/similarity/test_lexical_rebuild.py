@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product
 from similarity import vector_store
@@ -134,6 +135,25 @@ def test_the_nearest_texts_query_walks_the_sketch_hnsw_and_ranks_by_the_exact_co
     assert f"Index Scan using {vector_store.lexical_hnsw_name(index.pk)}" in plan
     assert [n.product_id for n in walked] == [n.product_id for n in exact]
     assert [n.distance for n in walked] == pytest.approx([n.distance for n in exact], abs=1e-6)
+
+
+@pytest.mark.django_db
+def test_text_search_walks_the_sketch_wider_than_the_session_default():
+    """The sketch graph is built cheaply (lexical_hnsw); the walk of text search and /match
+    buys the recall back with its own ef_search, set for its statement only."""
+    make_catalogue()
+    lexical_index_rebuild()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW hnsw.ef_search")
+        session = int(cursor.fetchone()[0])
+    with CaptureQueriesContext(connection) as queries:
+        hits = search_products(query="Sony headphones", limit=3)
+
+    settings = [q["sql"] for q in queries.captured_queries if "hnsw.ef_search" in q["sql"]]
+    assert vector_store.SKETCH_EF_SEARCH > session == vector_store.DEFAULT_EF_SEARCH
+    assert len(settings) == 1 and f"'{vector_store.SKETCH_EF_SEARCH}'" in settings[0]
+    sony = set(Product.objects.filter(sku__in=["S4", "S3"]).values_list("pk", flat=True))
+    assert {hit.product_id for hit in hits[:2]} == sony
 
 
 @pytest.mark.django_db(transaction=True)
