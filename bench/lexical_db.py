@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--exact-queries", type=int, default=30)
+    parser.add_argument("--exact-queries", type=int, default=200)
     parser.add_argument(
         "--one-rebuild", action="store_true", help="skip the second rebuild (implies --no-doc)"
     )
