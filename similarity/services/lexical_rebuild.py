@@ -41,44 +41,56 @@ def lexical_index_rebuild(*, tune: bool = False, pairs: MatchedPairs | None = No
     """
     with lexical_writes_serialised():
         _unfinished_builds_drop()
-        facts = catalog_selectors.product_facts()
-        records = [product_record(item) for item in facts]
-        columns = records_as_columns(records)
-        targets = _pair_rows(facts, pairs)
-        config, tuning_json = _weights(columns, tune=tune or pairs is not None, pairs=targets)
-        batches = lexical.catalogue_counts(columns, config, batch=WRITE_BATCH)
-        idf = lexical.idf_of_batches(batches)
-        index = LexicalIndex.objects.create(
-            documents=idf.documents, idf=idf.as_json(), config=config.as_json(), tuning=tuning_json
-        )
+        # The catalogue's texts and counts are gone before the HNSW build, so the build's
+        # memory in PostgreSQL takes their place instead of adding to it.
+        index = _rows_written(tune=tune, pairs=pairs)
         try:
-            # An index of this name can outlive its rows (a database flushed or restored under
-            # it): the COPY would then maintain it row by row.
-            vector_store.lexical_hnsw_drop(index_pk=index.pk)
-            ids = [item.product_id for item in facts]
-            # Each batch's COPY overlaps the vectorising of the next.
-            with background_writes(name="lexical-copy") as write:
-                for number, rows in enumerate(_batch_slices(len(ids))):
-                    counts, batches[number] = batches[number], None  # freed once written
-                    vectors = lexical.combine(
-                        lexical.field_vectors(counts, idf, config), config.fields, catalogue=True
-                    )
-                    shas = [record_sha(record) for record in records[rows]]
-                    write(
-                        partial(
-                            vector_store.product_texts_copy,
-                            index=index,
-                            product_ids=ids[rows],
-                            matrix=vectors,
-                            shas=shas,
-                        )
-                    )
-            vector_store.lexical_hnsw_build(index=index, products=len(ids))
+            vector_store.lexical_hnsw_build(index=index, products=index.documents)
         except BaseException:  # cleanup, then the error goes on to the caller
             _index_drop(index.pk)
             raise
         _switch_to(index)
-    logger.info("Lexical index %s built over %s products", index.pk, idf.documents)
+    logger.info("Lexical index %s built over %s products", index.pk, index.documents)
+    return index
+
+
+def _rows_written(*, tune: bool, pairs: MatchedPairs | None) -> LexicalIndex:
+    """A new lexical index (not yet current) with every active product's row written."""
+    facts = catalog_selectors.product_facts()
+    records = [product_record(item) for item in facts]
+    columns = records_as_columns(records)
+    targets = _pair_rows(facts, pairs)
+    config, tuning_json = _weights(columns, tune=tune or pairs is not None, pairs=targets)
+    batches = lexical.catalogue_counts(columns, config, batch=WRITE_BATCH)
+    idf = lexical.idf_of_batches(batches)
+    index = LexicalIndex.objects.create(
+        documents=idf.documents, idf=idf.as_json(), config=config.as_json(), tuning=tuning_json
+    )
+    try:
+        # An index of this name can outlive its rows (a database flushed or restored under
+        # it): the COPY would then maintain it row by row.
+        vector_store.lexical_hnsw_drop(index_pk=index.pk)
+        ids = [item.product_id for item in facts]
+        # Each batch's COPY overlaps the vectorising of the next.
+        with background_writes(name="lexical-copy") as write:
+            for number, rows in enumerate(_batch_slices(len(ids))):
+                counts, batches[number] = batches[number], None  # freed once written
+                vectors = lexical.combine(
+                    lexical.field_vectors(counts, idf, config), config.fields, catalogue=True
+                )
+                shas = [record_sha(record) for record in records[rows]]
+                write(
+                    partial(
+                        vector_store.product_texts_copy,
+                        index=index,
+                        product_ids=ids[rows],
+                        matrix=vectors,
+                        shas=shas,
+                    )
+                )
+    except BaseException:  # cleanup, then the error goes on to the caller
+        _index_drop(index.pk)
+        raise
     return index
 
 

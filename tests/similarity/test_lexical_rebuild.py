@@ -140,7 +140,7 @@ def test_the_nearest_texts_query_walks_the_sketch_hnsw_and_ranks_by_the_exact_co
 @pytest.mark.django_db
 def test_text_search_walks_the_sketch_wider_than_the_session_default():
     """The sketch graph is built cheaply (lexical_hnsw); the walk of text search and /match
-    buys the recall back with its own ef_search, set for its statement only."""
+    buys the recall back with its own ef_search, set for its own transaction only."""
     make_catalogue()
     lexical_index_rebuild()
     with connection.cursor() as cursor:
