@@ -44,11 +44,8 @@ def lexical_index_rebuild(*, tune: bool = False, pairs: MatchedPairs | None = No
         # The catalogue's texts and counts are gone before the HNSW build, so the build's
         # memory in PostgreSQL takes their place instead of adding to it.
         index = _rows_written(tune=tune, pairs=pairs)
-        try:
+        with _dropped_on_failure(index):
             vector_store.lexical_hnsw_build(index=index, products=index.documents)
-        except BaseException:  # cleanup, then the error goes on to the caller
-            _index_drop(index.pk)
-            raise
         _switch_to(index)
     logger.info("Lexical index %s built over %s products", index.pk, index.documents)
     return index
@@ -66,7 +63,7 @@ def _rows_written(*, tune: bool, pairs: MatchedPairs | None) -> LexicalIndex:
     index = LexicalIndex.objects.create(
         documents=idf.documents, idf=idf.as_json(), config=config.as_json(), tuning=tuning_json
     )
-    try:
+    with _dropped_on_failure(index):
         # An index of this name can outlive its rows (a database flushed or restored under
         # it): the COPY would then maintain it row by row.
         vector_store.lexical_hnsw_drop(index_pk=index.pk)
@@ -88,10 +85,17 @@ def _rows_written(*, tune: bool, pairs: MatchedPairs | None) -> LexicalIndex:
                         shas=shas,
                     )
                 )
-    except BaseException:  # cleanup, then the error goes on to the caller
+    return index
+
+
+@contextmanager
+def _dropped_on_failure(index: LexicalIndex) -> Iterator[None]:
+    """A new index whose rows or HNSW fail midway is dropped, then the error goes on."""
+    try:
+        yield
+    except BaseException:
         _index_drop(index.pk)
         raise
-    return index
 
 
 def _batch_slices(size: int) -> list[slice]:
