@@ -13,7 +13,12 @@ NOTE_SELECTION = (
     "Figures of the selection run: the model trained without the held-out photos. The served "
     "model was then refit on every photo, for the epochs the selection run found best."
 )
+NOTE_REFIT = (
+    "The served model was refit on every product, for the epochs the selection run found best, "
+    "without the known-products query photos: the tables say whose figures each one holds."
+)
 NOTE_SERVED = "Figures of the served model on photos it never trained on."
+FIGURES_OF = {True: "served model", False: "selection run"}
 NOTE_LEGACY = "Measured before the two protocols existed: held-out products, leave-one-out."
 
 
@@ -26,13 +31,17 @@ def held_out_html(metrics: dict) -> str:
     deciding = evaluation.get("protocol")
     protocols = metrics.get("protocols", {})
     order = sorted(protocols, key=lambda name: name != deciding)
-    note = NOTE_SELECTION if evaluation.get("refit_on_all") else NOTE_SERVED
+    refit = evaluation.get("refit_on_all")
+    # Versions refit before the refit kept the known-products queries out have no list.
+    served = evaluation.get("served_protocols", [] if refit else list(protocols))
+    note = NOTE_SERVED if not refit else NOTE_REFIT if served else NOTE_SELECTION
     sections = format_html_join(
         "",
-        "<h4>{}{}</h4>{}",
+        "<h4>{} ({}){}</h4>{}",
         (
             (
                 PROTOCOL_TITLES.get(name, name),
+                FIGURES_OF[name in served],
                 " — decides early stopping and auto-activation" if name == deciding else "",
                 _table(protocols[name]),
             )

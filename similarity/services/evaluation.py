@@ -5,6 +5,7 @@ import numpy as np
 from catalog import selectors as catalog_selectors
 
 from ..ml.embedder import get_embedder
+from ..ml.evaluation.protocols import KNOWN_PRODUCTS
 from ..models import ModelVersion
 from . import protocols
 from .datasets import SPLITS, label_for
@@ -33,20 +34,36 @@ class _EmbedderModel:
 def model_version_evaluate(*, version: ModelVersion) -> dict:
     """Score the served model and the baselines on both protocols' held-out photos; store them.
 
-    Raises RefitVersion for a version refit on every photo (its stored selection-run figures
-    stand).
+    A version refit on every product re-scores only what its refit left out (the known-products
+    queries); its new-products figures stay the selection run's. Raises RefitVersion for a
+    version whose refit trained on every photo (its stored selection-run figures stand).
     """
-    if version.metrics.get("evaluation", {}).get("refit_on_all"):
+    evaluation = version.metrics.get("evaluation", {})
+    refit = bool(evaluation.get("refit_on_all"))
+    if refit and KNOWN_PRODUCTS not in evaluation.get("served_protocols", ()):
         raise RefitVersion(ERROR_REFIT.format(pk=version.pk))
     arrays, labels = _held_out_splits(version)
-    results = protocols.evaluate_protocols(
-        model=_EmbedderModel(get_embedder(version.artifact_dir)),
-        config=training_config(version),
-        arrays=arrays,
-        labels=labels,
-        metric=version.metric,
+    model = _EmbedderModel(get_embedder(version.artifact_dir))
+    if refit:
+        results = protocols.served_known_products(
+            model=model,
+            arrays=arrays,
+            labels=labels,
+            metric=version.metric,
+            results=version.metrics["protocols"],
+        )
+    else:
+        results = protocols.evaluate_protocols(
+            model=model,
+            config=training_config(version),
+            arrays=arrays,
+            labels=labels,
+            metric=version.metric,
+        )
+    served = (KNOWN_PRODUCTS,) if refit else ()
+    metrics = protocols.version_metrics(
+        results, protocols.protocol_setting(), refit=refit, served=served
     )
-    metrics = protocols.version_metrics(results, protocols.protocol_setting(), refit=False)
     version.metrics = {**version.metrics, **metrics}  # keeps the text→image figures
     version.save(update_fields=["metrics"])
     return metrics

@@ -18,7 +18,7 @@ from ..ml.evaluation.protocols import (
     known_products_holdout,
     near_duplicate_groups,
 )
-from ..ml.training import TrainingConfig, Validation
+from ..ml.training import TrainingConfig, Validation, embed_arrays
 from . import baselines
 from .datasets import KNOWN_SPLITS, SPLITS, Snapshot, snapshot_hold_out_known
 
@@ -27,6 +27,10 @@ KNOWN_VAL_SHARE = 0.1
 # Early stopping embeds the validation gallery every epoch: at most this many training photos per
 # label keep that cost flat for large catalogues (rank 1 needs a label's photos, not all of them).
 VAL_GALLERY_PER_LABEL = 10
+SERVED_MODEL, SELECTION_RUN = (
+    "served model",
+    "selection run",
+)  # where a protocol's figures come from
 ERROR_PROTOCOL = "PRODSIM_EVALUATION_PROTOCOL must be one of {choices}; got {value!r}"
 
 Splits = dict[str, np.ndarray]
@@ -82,15 +86,12 @@ def evaluate_protocols(
     *, model, config: TrainingConfig, arrays: Splits, labels: Splits, metric: str
 ) -> dict[str, dict]:
     """{protocol: {row: metrics}} for each protocol with queries (see the module docstring)."""
-    images = np.concatenate([arrays[split] for split in SPLITS])
-    all_labels = np.concatenate([labels[split] for split in SPLITS])
-    where = _split_positions(arrays)
+    images, all_labels, where = _catalogue(arrays, labels)
     vectors = baselines.row_vectors(model=model, config=config, images=images)
     results = {}
     if len(where["known_test"]):
-        gallery = np.concatenate([where[s] for s in SPLITS if s != "known_test"])
         results[KNOWN_PRODUCTS] = baselines.score_rows(
-            vectors, _scorer(where["known_test"], gallery, all_labels, exclude_self=False), metric
+            vectors, _known_scorer(where, all_labels), metric
         )
     if len(where["test"]) and len(images) > 1:
         # The queries first, so exclude_self drops each query's own image from its ranking.
@@ -100,6 +101,32 @@ def evaluate_protocols(
             vectors, _scorer(where["test"], gallery, all_labels, exclude_self=True), metric
         )
     return results
+
+
+def served_known_products(
+    *, model, arrays: Splits, labels: Splits, metric: str, results: dict[str, dict]
+) -> dict[str, dict]:
+    """`results` with the known-products model row scored by `model`, the refit: it trained on
+    every product but not on those query photos, so the figure is the served model's own. The
+    baselines rows do not depend on the model and stand; new products stay the selection run's
+    (the refit trained on them). Unchanged when none of those photos is left in the catalogue."""
+    if KNOWN_PRODUCTS not in results or not len(arrays["known_test"]):
+        return results
+    images, all_labels, where = _catalogue(arrays, labels)
+    model_row = _known_scorer(where, all_labels)(embed_arrays(model, images), metric)
+    return {**results, KNOWN_PRODUCTS: {**results[KNOWN_PRODUCTS], "model": model_row}}
+
+
+def _catalogue(arrays: Splits, labels: Splits) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Every split's images and labels in one array each, and each split's positions in them."""
+    images = np.concatenate([arrays[split] for split in SPLITS])
+    all_labels = np.concatenate([labels[split] for split in SPLITS])
+    return images, all_labels, _split_positions(arrays)
+
+
+def _known_scorer(where: dict[str, np.ndarray], labels: np.ndarray):
+    gallery = np.concatenate([where[s] for s in SPLITS if s != "known_test"])
+    return _scorer(where["known_test"], gallery, labels, exclude_self=False)
 
 
 def _split_positions(arrays: Splits) -> dict[str, np.ndarray]:
@@ -124,17 +151,22 @@ def _scorer(queries: np.ndarray, gallery: np.ndarray, labels: np.ndarray, *, exc
     return score
 
 
-def version_metrics(results: dict[str, dict], protocol: str, *, refit: bool) -> dict:
+def version_metrics(
+    results: dict[str, dict], protocol: str, *, refit: bool, served: tuple[str, ...] = ()
+) -> dict:
     """What ModelVersion.metrics stores: the deciding protocol's rows at the top level (the
     figures every page and auto-activation read), both protocols under "protocols", and
-    which run the figures come from."""
+    which run each protocol's figures come from: the served model's for every protocol of a
+    version not refit, else for those in `served` (the selection run's for the rest)."""
     chosen = protocol if protocol in results else next(iter(results), None)
+    served = [name for name in results if not refit or name in served]
     return {
         **(results.get(chosen) or {}),
         "protocols": results,
         "evaluation": {
             "protocol": chosen,
-            "figures_from": "selection run" if refit else "served model",
+            "figures_from": SERVED_MODEL if chosen in served else SELECTION_RUN,
+            "served_protocols": served,
             "refit_on_all": refit,
         },
     }

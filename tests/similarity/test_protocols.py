@@ -1,11 +1,15 @@
 """The two evaluation protocols and the refit in the pipeline, on a tiny catalogue of photos
 where each product has several shots (real TensorFlow, PostgreSQL, pgvector)."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from catalog.models import ProductImage
 from similarity.ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS
-from similarity.services import protocols
+from similarity.ml.training import train
+from similarity.services import pipeline, protocols
 from similarity.services.datasets import catalogue_snapshot
 from tests.catalog.factories import shape_catalogue
 from tests.similarity.factories import train_tiny
@@ -69,9 +73,48 @@ def test_without_refit_the_figures_are_the_served_models_own():
     assert version.metrics["evaluation"] == {
         "protocol": KNOWN_PRODUCTS,
         "figures_from": "served model",
+        "served_protocols": [KNOWN_PRODUCTS, NEW_PRODUCTS],
         "refit_on_all": False,
     }
     assert "refit_s" not in version.timings
+
+
+def test_the_refit_leaves_the_known_products_queries_out_and_is_scored_on_them(monkeypatch):
+    shots_catalogue()
+    trained_on = []
+
+    def recording_train(config, *, images, validation, **arguments):
+        trained_on.append((len(images), validation is None))
+        return train(config, images=images, validation=validation, **arguments)
+
+    monkeypatch.setattr(pipeline, "train", recording_train)
+
+    version, job = train_tiny(label_source="auto")  # refit on every product: the default
+
+    assert job.state == "succeeded"
+    queries = set(version.dataset["known_test_image_ids"])
+    # Selection, then the refit: every photo but the known-products queries, no validation.
+    assert trained_on[-1] == (ProductImage.objects.count() - len(queries), True)
+    assert version.metrics["evaluation"] == {
+        "protocol": KNOWN_PRODUCTS,
+        "figures_from": "served model",
+        "served_protocols": [KNOWN_PRODUCTS],
+        "refit_on_all": True,
+    }
+    stored = version.metrics
+    out = StringIO()
+
+    call_command("evaluate", model_version=version.pk, stdout=out)
+
+    # `evaluate` re-scores the served (exported) model on those queries and nothing else.
+    assert out.getvalue().splitlines()[0].endswith("figures of the served model")
+    version.refresh_from_db()
+    known = version.metrics["protocols"][KNOWN_PRODUCTS]
+    assert known["model"]["queries"] == len(queries)
+    assert known["model"]["recall_at_1"] == pytest.approx(
+        stored["protocols"][KNOWN_PRODUCTS]["model"]["recall_at_1"], abs=1e-9
+    )
+    assert version.metrics["protocols"][NEW_PRODUCTS] == stored["protocols"][NEW_PRODUCTS]
 
 
 def test_new_products_split_is_group_disjoint():

@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Evaluate a model version and the baselines on its held-out photos under both protocols "
         "(known products, new photos; new products); print and store Recall@1/5/10, P@10, "
-        "mAP@10 and NDCG@10. A version refit on every photo shows its selection run's figures. "
+        "mAP@10 and NDCG@10. A refit version re-scores only the known-products queries its refit "
+        "left out (its new-products figures are the selection run's). "
         "--gold-set: precision@k on the admins' judged pairs; --gold-photos: Recall@1/@10 on "
         "the admins' query photos (neither needs TensorFlow)."
     )
