@@ -91,7 +91,7 @@ DEFAULTS = {
     "images_per_label": 4,
     "learning_rate": 1e-3,
     "finetune_learning_rate": 1e-4,
-    "finetune_fraction": 0.3,
+    "finetune_fraction": 0.5,
     "temperature": 0.1,
     "patience": 3,
     "seed": 1234,
