@@ -27,10 +27,9 @@ KNOWN_VAL_SHARE = 0.1
 # Early stopping embeds the validation gallery every epoch: at most this many training photos per
 # label keep that cost flat for large catalogues (rank 1 needs a label's photos, not all of them).
 VAL_GALLERY_PER_LABEL = 10
-SERVED_MODEL, SELECTION_RUN = (
-    "served model",
-    "selection run",
-)  # where a protocol's figures come from
+# Where a protocol's figures come from (the admin's held_out page names them too).
+SERVED_MODEL = "served model"
+SELECTION_RUN = "selection run"
 ERROR_PROTOCOL = "PRODSIM_EVALUATION_PROTOCOL must be one of {choices}; got {value!r}"
 
 Splits = dict[str, np.ndarray]
@@ -159,14 +158,14 @@ def version_metrics(
     which run each protocol's figures come from: the served model's for every protocol of a
     version not refit, else for those in `served` (the selection run's for the rest)."""
     chosen = protocol if protocol in results else next(iter(results), None)
-    served = [name for name in results if not refit or name in served]
+    of_served = [name for name in results if not refit or name in served]
     return {
         **(results.get(chosen) or {}),
         "protocols": results,
         "evaluation": {
             "protocol": chosen,
-            "figures_from": SERVED_MODEL if chosen in served else SELECTION_RUN,
-            "served_protocols": served,
+            "figures_from": SERVED_MODEL if chosen in of_served else SELECTION_RUN,
+            "served_protocols": of_served,
             "refit_on_all": refit,
         },
     }
