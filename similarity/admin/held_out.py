@@ -2,7 +2,7 @@
 
 from django.utils.html import format_html, format_html_join
 
-from ..ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS
+from ..ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS, SELECTION_RUN, SERVED_MODEL
 from ..ml.options import METRIC_COLUMNS
 
 PROTOCOL_TITLES = {
@@ -18,7 +18,6 @@ NOTE_REFIT = (
     "without the known-products query photos: the tables say whose figures each one holds."
 )
 NOTE_SERVED = "Figures of the served model on photos it never trained on."
-FIGURES_OF = {True: "served model", False: "selection run"}
 NOTE_LEGACY = "Measured before the two protocols existed: held-out products, leave-one-out."
 
 
@@ -41,7 +40,7 @@ def held_out_html(metrics: dict) -> str:
         (
             (
                 PROTOCOL_TITLES.get(name, name),
-                FIGURES_OF[name in served],
+                SERVED_MODEL if name in served else SELECTION_RUN,
                 " — decides early stopping and auto-activation" if name == deciding else "",
                 _table(protocols[name]),
             )

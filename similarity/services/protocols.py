@@ -15,6 +15,8 @@ from ..ml.evaluation.protocols import (
     NEAR_DUPLICATE_COSINE,
     NEW_PRODUCTS,
     PROTOCOLS,
+    SELECTION_RUN,
+    SERVED_MODEL,
     known_products_holdout,
     near_duplicate_groups,
 )
@@ -27,9 +29,6 @@ KNOWN_VAL_SHARE = 0.1
 # Early stopping embeds the validation gallery every epoch: at most this many training photos per
 # label keep that cost flat for large catalogues (rank 1 needs a label's photos, not all of them).
 VAL_GALLERY_PER_LABEL = 10
-# Where a protocol's figures come from (the admin's held_out page names them too).
-SERVED_MODEL = "served model"
-SELECTION_RUN = "selection run"
 ERROR_PROTOCOL = "PRODSIM_EVALUATION_PROTOCOL must be one of {choices}; got {value!r}"
 
 Splits = dict[str, np.ndarray]

@@ -11,14 +11,12 @@ logger = logging.getLogger(__name__)
 
 HNSW_M = 16
 # Sketches of text vectors are spread almost evenly over the sphere, where HNSW needs a good
-# graph; the build's cost grows with ef_construction, the search's with ef_search. At 100k
-# synthetic products (300 damaged titles, bench/lexical_db.py's catalogue; served top 1 against
-# the exact scan's, side by side in one run) ef_construction 64 / 80 / 100 built in 22.9 /
-# 27.4 / 32.8 s; /match's walk at ef_search 400 (lexical.SKETCH_EF_SEARCH) then found the exact
-# top 1 in 0.973 / 0.98 / 0.977 of queries, more than 100 with the session's ef_search 100
-# (0.95), for a few milliseconds per query. 64, the image indexes' value, keeps a million
-# products' rebuild within minutes; similar lists, whose one statement walks both indexes at
-# the session's ef_search, find the exact top 1 in 0.937 instead of 0.95. m 12 lost: 0.85.
+# graph; the build's cost grows with ef_construction, the search's with ef_search. Measured side
+# by side at 100k products (docs/BENCHMARKS.md, lexical-db, "A cheaper graph, walked wider"):
+# 64, the image indexes' value, builds about 30 % faster than 100, and /match's wider walk
+# (lexical.SKETCH_EF_SEARCH) finds the exact top 1 at least as often as 100 did at the session's
+# ef_search. Similar lists, whose one statement walks both indexes at the session's ef_search,
+# agree with the exact scan a little less often. m 12 lost to 16.
 HNSW_EF_CONSTRUCTION = 64
 BUILD_WORKERS = 2  # parallel HNSW build: 53 s alone, 40 s with two workers (100k, loaded)
 # maintenance_work_mem of the build: the graph must fit, or pgvector inserts the rest on disk,

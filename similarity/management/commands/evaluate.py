@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from similarity.ml.evaluation.protocols import SERVED_MODEL
 from similarity.ml.options import METRIC_COLUMNS as COLUMNS
 from similarity.models import ModelVersion
 from similarity.selectors.judgments import GOLD_K, GoldSetReport, gold_set_precision
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"v{version.pk} {version.backbone}, labels: {version.label_source}; deciding "
             f"protocol: {evaluation.get('protocol')}; figures of the "
-            f"{evaluation.get('figures_from', 'served model')}"
+            f"{evaluation.get('figures_from', SERVED_MODEL)}"
         )
         for protocol, rows in metrics.get("protocols", {}).items():
             queries = rows.get("model", {}).get("queries")

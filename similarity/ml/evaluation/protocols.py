@@ -22,6 +22,10 @@ from .neighbours import l2_normalise
 KNOWN_PRODUCTS = "known_products"
 NEW_PRODUCTS = "new_products"
 PROTOCOLS = (KNOWN_PRODUCTS, NEW_PRODUCTS)
+# Whose figures a protocol's table holds: the served model's, or (for a version refit after
+# model selection) the selection run's.
+SERVED_MODEL = "served model"
+SELECTION_RUN = "selection run"
 # Frozen ImageNet MobileNetV2 features: 99 % of grocery test photos stay below 0.85 to their
 # closest same-product catalogue photo (median 0.78); shots of one burst are above 0.9. 0.8
 # groups bursts while keeping photos of other visits apart (0.75 left too few queries, 0.85
