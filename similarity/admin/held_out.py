@@ -2,7 +2,7 @@
 
 from django.utils.html import format_html, format_html_join
 
-from ..ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS, SELECTION_RUN, SERVED_MODEL
+from ..ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS, SERVED_MODEL, figures_source
 from ..ml.options import METRIC_COLUMNS
 
 PROTOCOL_TITLES = {
@@ -30,17 +30,17 @@ def held_out_html(metrics: dict) -> str:
     deciding = evaluation.get("protocol")
     protocols = metrics.get("protocols", {})
     order = sorted(protocols, key=lambda name: name != deciding)
-    refit = evaluation.get("refit_on_all")
-    # Versions refit before the refit kept the known-products queries out have no list.
-    served = evaluation.get("served_protocols", [] if refit else list(protocols))
-    note = NOTE_SERVED if not refit else NOTE_REFIT if served else NOTE_SELECTION
+    sources = {name: figures_source(evaluation, name) for name in protocols}
+    note = NOTE_SERVED
+    if evaluation.get("refit_on_all"):
+        note = NOTE_REFIT if SERVED_MODEL in sources.values() else NOTE_SELECTION
     sections = format_html_join(
         "",
         "<h4>{} ({}){}</h4>{}",
         (
             (
                 PROTOCOL_TITLES.get(name, name),
-                SERVED_MODEL if name in served else SELECTION_RUN,
+                sources[name],
                 " — decides early stopping and auto-activation" if name == deciding else "",
                 _table(protocols[name]),
             )

@@ -21,6 +21,7 @@ from core.jobs import JobCancelled, ProgressWriter
 
 from .. import vector_store
 from ..ml.artifacts import CHECKPOINT_DIR
+from ..ml.evaluation.protocols import figures_source
 from ..ml.preprocessing import PREPROCESSING_VERSION, load_image
 from ..ml.training import TrainingCancelled, TrainingConfig, TrainingResult, train
 from ..ml.training.refit import refit_epochs
@@ -297,10 +298,22 @@ def _metadata(version: ModelVersion, config: TrainingConfig, result, metrics: di
 
 
 def _maybe_activate(version: ModelVersion) -> None:
-    """Auto-activate when configured and the version beats the active one on Recall@1."""
+    """Auto-activate when configured and the version beats the active one on Recall@1, both
+    figures of the same kind (served model or selection run; see `figures_source`)."""
     if not version.auto_activate:
         return
     current = active_version()
+    if current and _deciding_source(current.metrics) != _deciding_source(version.metrics):
+        # A selection run's figure is a lower bound of its refit model's: set against a served
+        # model's figure, one of the two versions would be favoured by how it was measured.
+        logger.info(
+            "v%s not auto-activated: its figures are the %s's, active v%s's the %s's",
+            version.pk,
+            _deciding_source(version.metrics),
+            current.pk,
+            _deciding_source(current.metrics),
+        )
+        return
     mine = version.metrics.get("model", {}).get(PRIMARY_METRIC, 0.0)
     theirs = current.metrics.get("model", {}).get(PRIMARY_METRIC, 0.0) if current else -1.0
     if mine > theirs:
@@ -313,6 +326,12 @@ def _maybe_activate(version: ModelVersion) -> None:
             current.pk,
             theirs,
         )
+
+
+def _deciding_source(metrics: dict) -> str | None:
+    """Whose figures decide (`figures_source`); None for versions measured before protocols."""
+    evaluation = metrics.get("evaluation")
+    return figures_source(evaluation, evaluation.get("protocol")) if evaluation else None
 
 
 def job_run(*, job_id: int, max_attempts: int) -> Job | None:

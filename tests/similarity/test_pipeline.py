@@ -7,6 +7,7 @@ import pytest
 
 from catalog.models import ProductImage
 from similarity import vector_store
+from similarity.ml.evaluation.protocols import NEW_PRODUCTS
 from similarity.models import ImageEmbedding, Job, ModelVersion, ProductEmbedding
 from similarity.services import model_version_create
 from similarity.services.evaluation import ERROR_REFIT
@@ -75,9 +76,9 @@ def test_training_embeds_indexes_and_activates_the_first_version(models_root):
 def test_a_second_version_that_is_not_better_stays_ready(settings):
     shape_catalogue(groups_per_shape=2, colours=3)
     first, _ = train_tiny()
-    ModelVersion.objects.filter(pk=first.pk).update(
-        metrics={"model": {"recall_at_1": 1.01}}
-    )  # unbeatable
+    ModelVersion.objects.filter(pk=first.pk).update(  # unbeatable, and measured alike
+        metrics={"model": {"recall_at_1": 1.01}, "evaluation": first.metrics["evaluation"]}
+    )
 
     second, job = train_tiny(embedding_dim=4)
 
@@ -87,6 +88,23 @@ def test_a_second_version_that_is_not_better_stays_ready(settings):
     # Versions of different dimensions coexist, each with its own index and rows.
     assert ImageEmbedding.objects.filter(model_version=second).count() == 24
     assert vector_store.hnsw_index_exists(version=second) is True
+
+
+@pytest.mark.parametrize(("first_refit", "second_status"), [(True, "active"), (False, "ready")])
+def test_auto_activation_compares_only_figures_of_the_same_kind(first_refit, second_status):
+    shape_catalogue(groups_per_shape=2, colours=3)  # one photo per product: refit figures are
+    first, _ = train_tiny()  # the selection run's
+    evaluation = {"protocol": NEW_PRODUCTS, "refit_on_all": first_refit}
+    ModelVersion.objects.filter(pk=first.pk).update(  # beaten by any figure
+        metrics={"model": {"recall_at_1": -1.0}, "evaluation": evaluation}
+    )
+
+    second, job = train_tiny()
+
+    # Not refit, the first's figure is its served model's: the second's selection-run figure,
+    # a lower bound, is not set against it.
+    assert second.metrics["evaluation"]["figures_from"] == "selection run"
+    assert (job.state, second.status) == ("succeeded", second_status)
 
 
 def test_a_failing_training_fails_only_its_version():
@@ -159,12 +177,9 @@ def test_evaluate_and_reembed_commands(capsys):
 
     lines = out.getvalue().splitlines()
     # One photo per product: no known-products queries, so new products decide.
-    assert lines[0] == (
-        f"v{version.pk} small_cnn, labels: group; deciding protocol: new_products; figures of "
-        "the served model"
-    )
+    assert lines[0] == f"v{version.pk} small_cnn, labels: group; deciding protocol: new_products"
     queries = stored["protocols"]["new_products"]["model"]["queries"]
-    assert lines[2] == f"new_products ({queries} queries)"
+    assert lines[2] == f"new_products ({queries} queries; figures of the served model)"
     assert [line.split()[0] for line in lines[4:]] == [
         "model",
         "colour_histogram",
@@ -192,7 +207,8 @@ def test_evaluate_shows_a_refit_versions_selection_figures_without_rescoring():
     from django.core.management import call_command
 
     shape_catalogue(groups_per_shape=2, colours=3)
-    version, _ = train_tiny()  # refit on every photo (the default)
+    # One photo per product: no known-products queries, so the refit trains on every photo.
+    version, _ = train_tiny()
     stored = dict(version.metrics)
     out = StringIO()
 
@@ -200,6 +216,6 @@ def test_evaluate_shows_a_refit_versions_selection_figures_without_rescoring():
 
     lines = out.getvalue().splitlines()
     assert lines[0] == ERROR_REFIT.format(pk=version.pk)
-    assert lines[1].endswith("figures of the selection run")
+    assert lines[3].startswith(NEW_PRODUCTS) and lines[3].endswith("figures of the selection run)")
     version.refresh_from_db()
     assert version.metrics == stored

@@ -107,12 +107,15 @@ def test_the_refit_leaves_the_known_products_queries_out_and_is_scored_on_them(m
     call_command("evaluate", model_version=version.pk, stdout=out)
 
     # `evaluate` re-scores the served (exported) model on those queries and nothing else.
-    assert out.getvalue().splitlines()[0].endswith("figures of the served model")
+    printed = out.getvalue()
+    assert f"{KNOWN_PRODUCTS} ({len(queries)} queries; figures of the served model)" in printed
+    assert f"{NEW_PRODUCTS} (" in printed and "figures of the selection run)" in printed
     version.refresh_from_db()
     known = version.metrics["protocols"][KNOWN_PRODUCTS]
     assert known["model"]["queries"] == len(queries)
+    # The exported artifact may round one near-tie differently from the Keras refit.
     assert known["model"]["recall_at_1"] == pytest.approx(
-        stored["protocols"][KNOWN_PRODUCTS]["model"]["recall_at_1"], abs=1e-9
+        stored["protocols"][KNOWN_PRODUCTS]["model"]["recall_at_1"], abs=1 / len(queries)
     )
     assert version.metrics["protocols"][NEW_PRODUCTS] == stored["protocols"][NEW_PRODUCTS]
 

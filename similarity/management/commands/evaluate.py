@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from similarity.ml.evaluation.protocols import SERVED_MODEL
+from similarity.ml.evaluation.protocols import figures_source
 from similarity.ml.options import METRIC_COLUMNS as COLUMNS
 from similarity.models import ModelVersion
 from similarity.selectors.judgments import GOLD_K, GoldSetReport, gold_set_precision
@@ -56,12 +56,12 @@ class Command(BaseCommand):
         evaluation = metrics.get("evaluation", {})
         self.stdout.write(
             f"v{version.pk} {version.backbone}, labels: {version.label_source}; deciding "
-            f"protocol: {evaluation.get('protocol')}; figures of the "
-            f"{evaluation.get('figures_from', SERVED_MODEL)}"
+            f"protocol: {evaluation.get('protocol')}"
         )
         for protocol, rows in metrics.get("protocols", {}).items():
             queries = rows.get("model", {}).get("queries")
-            self.stdout.write(f"\n{protocol} ({queries} queries)")
+            source = figures_source(evaluation, protocol)
+            self.stdout.write(f"\n{protocol} ({queries} queries; figures of the {source})")
             self.stdout.write(f"{'':20}" + "".join(f"{name:>17}" for name in COLUMNS))
             for row, values in rows.items():
                 self.stdout.write(f"{row:20}" + "".join(f"{values[c]:>17.3f}" for c in COLUMNS))

@@ -34,6 +34,18 @@ NEAR_DUPLICATE_COSINE = 0.8
 LINK_BATCH = 2048  # rows of the similarity matrix at a time: 2048 x 50k float32 is 400 MB
 
 
+def figures_source(evaluation: dict, protocol: str) -> str:
+    """Whose figures a version's stored `protocol` table holds (`metrics["evaluation"]`).
+
+    A version not refit holds the served model's everywhere. A refit version lists the
+    protocols measured on the served model in "served_protocols"; versions refit before that
+    list existed trained on every photo, so all their figures are the selection run's.
+    """
+    refit = evaluation.get("refit_on_all")
+    served = evaluation.get("served_protocols", () if refit else PROTOCOLS)
+    return SERVED_MODEL if protocol in served else SELECTION_RUN
+
+
 def near_duplicate_groups(
     vectors: np.ndarray, labels: np.ndarray, *, min_cosine: float = NEAR_DUPLICATE_COSINE
 ) -> np.ndarray:

@@ -31,7 +31,9 @@ class TrainingConfig:
     # R@1 0.895 -> 0.866 (docs/BENCHMARKS.md). "phone" stays selectable.
     augmentation: str = "basic"
     loss: str = "supcon"  # losses.LOSSES; measured best of the three on grocery shelf photos
-    refit_on_all: bool = True  # after selection, train again on every image (pipeline.refit)
+    # After selection, train again on every product (pipeline._refit; every photo but the
+    # known-products queries, pipeline.REFIT_HOLDS_OUT).
+    refit_on_all: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)

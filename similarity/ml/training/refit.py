@@ -1,4 +1,4 @@
-"""How long the refit on every photo trains, from the model-selection run's history."""
+"""How long the refit on every product trains, from the model-selection run's history."""
 
 # Below this many validation photos one photo moves Recall@1 by over 1 %, more than epochs
 # usually differ by: the curve cannot pick an epoch, so the refit trains the configured schedule.
