@@ -343,7 +343,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Shopper ids in request paths (the partner API's /visitors/<id>/) never reach a log.
+    "filters": {"mask_visitor_ids": {"()": "core.log_privacy.MaskVisitorIds"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_visitor_ids"],
+        }
+    },
+    "loggers": {
+        # Django's development server logs each request line through a handler of its own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("PRODSIM_LOG_LEVEL", "INFO")},
 }
 

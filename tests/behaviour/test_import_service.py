@@ -294,11 +294,19 @@ def _lines(count: int) -> list[str]:
     return [ORDERS_HEADER, *[f"o{n},{at},v1,A,1,1.00" for n in range(count)]]
 
 
-def test_a_queued_import_cancelled_never_reads_a_line(tmp_path):
+def test_a_queued_import_cancelled_never_reads_a_line(
+    tmp_path, media_root, django_capture_on_commit_callbacks
+):
     product(sku="A")
     job = event_import_job_create(csv_file=csv_file(tmp_path, _lines(3)), enqueue=False)
+    stored = media_root / job.csv_file.name
+    assert stored.exists()
 
-    job = event_import_job_cancel(job=job)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = event_import_job_cancel(job=job)
+
+    assert not stored.exists()  # its raw visitor ids go with it
+    assert EventImportJob.objects.get(pk=job.pk).csv_file.name == ""
     assert (job.state, job.error) == (
         "cancelled",
         "cancelled by an admin before it started; nothing was imported",

@@ -72,17 +72,22 @@ class EventImportLifecycle(JobLifecycle[EventImportJob]):
     def end(
         self, job: EventImportJob, *, state: str, error: str = "", fields: Iterable[str] = ()
     ) -> EventImportJob:
-        # The file holds the shop's raw visitor ids: only their hashes may outlive the import.
-        raw_file, storage = job.csv_file.name, job.csv_file.storage
-        job.csv_file.name = ""
+        _raw_file_forget(job)
         job_end(job, state=state, error=error, fields=[*COUNT_FIELDS, "csv_file", *fields])
-        if raw_file:
-            transaction.on_commit(lambda: storage.delete(raw_file))
         logger.info("Event import %s finished: %s %s", job.pk, job.state, error)
         return job
 
 
 IMPORTS = EventImportLifecycle()
+
+
+def _raw_file_forget(job: EventImportJob) -> None:
+    """Clear the job's file field and delete the file once that commits: it holds the shop's
+    raw visitor ids, and only their hashes may outlive the import (the caller saves the row)."""
+    raw_file, storage = job.csv_file.name, job.csv_file.storage
+    job.csv_file.name = ""
+    if raw_file:
+        transaction.on_commit(lambda: storage.delete(raw_file))
 
 
 @transaction.atomic
@@ -136,7 +141,11 @@ def event_import_job_cancel(*, job: EventImportJob) -> EventImportJob:
     """Cancel an import (core.jobs.cancel): a queued one ends now, before any line is read; a
     running one stops at its next progress write, after the chunks in flight."""
     with transaction.atomic():
-        return request_cancel(EventImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
+        job = request_cancel(EventImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
+        if job.is_finished and job.csv_file.name:  # ended before a worker claimed it
+            _raw_file_forget(job)
+            job.save(update_fields=["csv_file"])
+        return job
 
 
 def event_import_job_time_out(*, job_id: int, seconds: float) -> EventImportJob | None:

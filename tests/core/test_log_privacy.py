@@ -1,0 +1,61 @@
+"""Shopper ids in request paths never reach a log: Django's request warnings, gunicorn's logs."""
+
+import datetime
+import io
+import logging
+from types import SimpleNamespace
+
+import pytest
+from gunicorn.config import Config
+
+from core.log_privacy import MaskVisitorIds, mask_visitor_ids
+from prodsim_site.gunicorn_logging import MaskingLogger
+
+RAW_ID = "alice@example.com"
+
+
+def test_only_the_visitor_segment_of_a_path_is_masked():
+    assert mask_visitor_ids(f"GET /api/v1/visitors/{RAW_ID}/export/?k=3 HTTP/1.1") == (
+        "GET /api/v1/visitors/<visitor>/export/?k=3 HTTP/1.1"
+    )
+    assert mask_visitor_ids("/api/v1/products/A1/similar/") == "/api/v1/products/A1/similar/"
+
+
+@pytest.mark.django_db
+def test_a_refused_request_is_logged_without_the_visitor_id(client):
+    console = next(
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(f, MaskVisitorIds) for f in handler.filters)
+    )
+    written = io.StringIO()
+    previous = console.setStream(written)
+    try:
+        status = client.get(f"/api/v1/visitors/{RAW_ID}/export/").status_code
+    finally:
+        console.setStream(previous)
+
+    assert status in (401, 403)  # django.request warns with the path
+    assert "/api/v1/visitors/<visitor>/export/" in written.getvalue()
+    assert RAW_ID not in written.getvalue()
+
+
+def test_gunicorns_access_log_masks_the_visitor_id(tmp_path):
+    config = Config()
+    config.set("accesslog", str(tmp_path / "access.log"))
+    logger = MaskingLogger(config)
+    path = f"/api/v1/visitors/{RAW_ID}/recommendations/"
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"{path}?k=5",
+        "PATH_INFO": path,
+        "QUERY_STRING": "k=5",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    response = SimpleNamespace(status="200 OK", headers=[], sent=10)
+
+    logger.access(response, SimpleNamespace(headers=[]), environ, datetime.timedelta(0, 0, 900))
+
+    logged = (tmp_path / "access.log").read_text()
+    assert '"GET /api/v1/visitors/<visitor>/recommendations/?k=5 HTTP/1.1" 200' in logged
+    assert RAW_ID not in logged
