@@ -29,6 +29,7 @@ from .. import cache
 from ..models import BehaviourCountState, BehaviourRefresh, EventKey, RebuildRequest
 from . import refresh_lines, refresh_runs, refresh_state
 from .association_writes import SCORER, SCORER_PARAMS
+from .sequence.peers import peers_rebuild
 
 __all__ = ["SCORER", "SCORER_PARAMS", "behaviour_refresh", "refresh_due"]
 
@@ -123,6 +124,8 @@ def _refresh(now: float, *, asked: str) -> tuple[dict, dt.datetime | None]:
     snapshot = refresh_lines.snapshot_current()
     if reason:
         stats, totals = refresh_runs.rebuild(now)
+        if requests:  # events were deleted (an erasure, a retention cut): the profiles follow
+            stats = {**stats, "peer_profiles_rebuilt": peers_rebuild()}
         RebuildRequest.objects.filter(pk__in=requests).delete()
         reference = now
         received = EventKey.objects.aggregate(latest=Max("received_at"))["latest"]

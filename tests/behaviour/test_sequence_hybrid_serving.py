@@ -8,11 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from behaviour.ml.sequence.hybrid import SIGNALS
-from behaviour.ml.sequence.peers import PEERS_FILE
+from behaviour.ml.sequence.peers import PEERS_BUILT_AT, PEERS_FILE
 from behaviour.models import SequenceModelVersion
 from behaviour.selectors.recommendations import recommended_for_visitor
 from behaviour.selectors.recommendations.sequence import serving_model
 from behaviour.services.ingest import events_record
+from behaviour.services.refresh import behaviour_refresh
+from behaviour.services.visitors import visitor_erase
 from similarity.selectors import SimilarQuery
 
 from .test_sequence_training import trained  # noqa: F401 - the tiny trained version
@@ -91,3 +93,17 @@ def test_a_version_without_profiles_serves_without_peers(trained):  # noqa: F811
 
     assert len(result.items) == 4
     assert all("peers" not in item.evidence.get("signals", {}) for item in result.items)
+
+
+def test_an_erased_shoppers_profile_leaves_the_served_peers_with_the_next_refresh(
+    trained,  # noqa: F811
+):
+    served = serving_model().peers.profiles.shape[0]  # one per shopper of the training
+
+    assert visitor_erase(visitor_id="visitor-7") > 0
+    refresh = behaviour_refresh()
+
+    assert refresh.stats["peer_profiles_rebuilt"] == 1
+    assert active().metrics[PEERS_BUILT_AT]
+    # This process reloads the version: its profiles now come from the events left.
+    assert serving_model().peers.profiles.shape[0] == served - 1

@@ -22,6 +22,9 @@ from .data import SequenceData
 from .signals import KIND_WEIGHTS  # one weighting for repeats and peers
 
 PEERS_FILE = "peers.npz"  # beside a version's model file
+# When they were last rebuilt from the events kept (services.sequence.peers), in a version's
+# metrics: part of the key a process keeps its served model under, so it reloads them.
+PEERS_BUILT_AT = "peers_built_at"
 NEIGHBOURS = 100  # 100 and 300 measured alike; fewer is cheaper to serve
 MAX_PEERS = 200_000  # profiles kept, the most active shoppers first: bounds memory and time
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.hybrid import SIGNALS, HybridWeights
-from behaviour.ml.sequence.peers import PEERS_FILE, Peers
+from behaviour.ml.sequence.peers import PEERS_BUILT_AT, PEERS_FILE, Peers
 from behaviour.ml.sequence.serving import SequenceScorer
 from similarity import cache as similar_cache
 from similarity.vector_store import ItemVectorSet
@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 MODELS_KEPT = 2  # the active version and an A/B test's candidate
 SERVING_FIELDS = ("pk", "artifact_path", "vectors_path", "vectors_stored_at", "metrics")
 _lock = threading.Lock()
-_loaded: dict[tuple[int, bool], ServingModel] = {}  # (version, stored) → model, oldest first
+# (version, stored, peers built at) → model, oldest first
+_loaded: dict[tuple[int, bool, str | None], ServingModel] = {}
 _broken: set[int] = set()  # versions whose files could not be read (logged once)
 
 
@@ -48,9 +49,14 @@ def serving_model(*, version: SequenceModelVersion | None = None) -> ServingMode
         version = similar_cache.serving_memo(_active_version)
     if version is None or not version.vectors_path:
         return None
-    # Keyed also by whether the vectors are stored: a version stored while this process served
-    # it from its file moves to the index on its next request.
-    key = (version.pk, version.vectors_stored_at is not None)
+    # Keyed also by whether the vectors are stored (a version stored while this process served
+    # it from its file moves to the index on its next request) and by when its peer profiles
+    # were rebuilt (after an erasure, the erased shopper's profile is gone on the next one).
+    key = (
+        version.pk,
+        version.vectors_stored_at is not None,
+        version.metrics.get(PEERS_BUILT_AT),
+    )
     with _lock:
         if version.pk in _broken:
             return None
@@ -63,6 +69,8 @@ def serving_model(*, version: SequenceModelVersion | None = None) -> ServingMode
                 logger.error("sequence version %s cannot serve: %s", version.pk, exc)
                 _broken.add(version.pk)
                 return None
+            for stale in [k for k in _loaded if k[0] == version.pk]:
+                del _loaded[stale]
             _loaded[key] = loaded
             while len(_loaded) > MODELS_KEPT:
                 _loaded.pop(next(iter(_loaded)))

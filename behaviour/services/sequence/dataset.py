@@ -32,26 +32,54 @@ def training_data() -> TrainingData:
         sorted(Product.objects.filter(is_active=True).values_list("pk", flat=True)),
         dtype=np.int64,
     )
-    rows = Event.objects.filter(product_id__in=Product.objects.filter(is_active=True)).values_list(
-        "visitor", "product_id", "kind", "occurred_at"
-    )
-    visitors, products, kinds, times = [], [], [], []
-    for visitor, product_id, kind, occurred_at in rows.iterator(chunk_size=20_000):
-        visitors.append(visitor)
-        products.append(product_id)
-        kinds.append(KIND_CODES[kind])
-        times.append(int(occurred_at.timestamp()))
-    _, visitor_keys = np.unique(np.array(visitors, dtype=object), return_inverse=True)
-    items = np.searchsorted(product_ids, np.array(products, dtype=np.int64))
-    data = SequenceData.from_arrays(
-        visitor_keys.astype(np.int64),
-        items,
-        np.array(kinds, np.int8),
-        np.array(times),
-        len(product_ids),
-    )
+    data = sequences_of(product_ids)
     content, version_id = content_vectors(product_ids)
     return TrainingData(data, product_ids, content, version_id)
+
+
+@dataclass(frozen=True)
+class EventRows:
+    """The events table as parallel arrays (visitor hash, product id, kind code, Unix time)."""
+
+    visitors: np.ndarray
+    products: np.ndarray
+    kinds: np.ndarray
+    times: np.ndarray
+
+    @classmethod
+    def read(cls) -> "EventRows":
+        rows = Event.objects.values_list("visitor", "product_id", "kind", "occurred_at")
+        visitors, products, kinds, times = [], [], [], []
+        for visitor, product_id, kind, occurred_at in rows.iterator(chunk_size=20_000):
+            visitors.append(visitor)
+            products.append(product_id)
+            kinds.append(KIND_CODES[kind])
+            times.append(int(occurred_at.timestamp()))
+        return cls(
+            np.array(visitors, dtype=object),
+            np.array(products, dtype=np.int64),
+            np.array(kinds, dtype=np.int8),
+            np.array(times, dtype=np.int64),
+        )
+
+
+def sequences_of(product_ids: np.ndarray, rows: EventRows | None = None) -> SequenceData:
+    """Every visitor's events (`rows`, else read now) of these products (sorted ids), item i
+    being product_ids[i]; events of other products (inactive ones, or newer than a trained
+    version) are left out."""
+    rows = rows or EventRows.read()
+    items = np.searchsorted(product_ids, rows.products)
+    known = np.zeros(len(items), dtype=bool)
+    inside = items < len(product_ids)
+    known[inside] = product_ids[items[inside]] == rows.products[inside]
+    _, visitor_keys = np.unique(rows.visitors[known], return_inverse=True)
+    return SequenceData.from_arrays(
+        visitor_keys.astype(np.int64),
+        items[known],
+        rows.kinds[known],
+        rows.times[known],
+        len(product_ids),
+    )
 
 
 def content_vectors(product_ids: np.ndarray) -> tuple[np.ndarray | None, int | None]:
