@@ -192,7 +192,7 @@ def run(args, work_dir: Path, machine: dict, command: str) -> dict:
         figures["lists"] = lists_measure(args, server, read_key, rng, work_dir)
         log("recommendations, uncached")
         figures["recommendations"] = recommendations.recommendations_measure(
-            sequential, get_timed, server.port, read_key, args, rng, visitors
+            sequential, get_timed, server.port, write_key, args, rng, visitors
         )
         log(f"freshness ×{args.trials}")
         figures["freshness"] = freshness_measure(args, server, keys, pop, rng)

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
+from partners.api import HasWriteKey
 from similarity.api.serializers import ResultListSerializer, SimilarParamsSerializer
 from similarity.api.views.responses import similar_query, timed_response
 from similarity.api.views.similar import similar_params
@@ -19,7 +20,13 @@ from .lists import result_body
 
 class VisitorRecommendationsApi(APIView):
     """Products for this visitor, best first: their own events (read now) fused with what goes
-    with them; trending fills, and says so, for a visitor without events."""
+    with them; trending fills, and says so, for a visitor without events.
+
+    A write key, as for a shopper's export: the answer, and its explanation the more, shows what
+    the visitor bought and viewed, and visitor ids are often guessable (customer numbers), so a
+    key that may sit in a page's source must not be able to ask for anyone's."""
+
+    permission_classes = [HasWriteKey]
 
     @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
     def get(self, request, visitor_id: str):

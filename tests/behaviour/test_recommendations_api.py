@@ -112,15 +112,19 @@ def test_filters_apply_to_personal_items(partner_client):
     assert "B" not in skus and skus[0] == "A"
 
 
-def test_read_keys_may_ask_and_anonymous_callers_may_not(client):
-    _, key = PartnerApiKey.objects.create_key(name="reader", scope="read")
+def test_only_write_keys_may_ask_for_a_shoppers_recommendations(client):
+    _, read_key = PartnerApiKey.objects.create_key(name="reader", scope="read")
+    _, write_key = PartnerApiKey.objects.create_key(name="writer", scope="write")
 
     anonymous = recommendations(client, "me")
-    client.defaults["HTTP_AUTHORIZATION"] = f"Api-Key {key}"
+    client.defaults["HTTP_AUTHORIZATION"] = f"Api-Key {read_key}"
     reader = recommendations(client, "me")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Api-Key {write_key}"
+    writer = recommendations(client, "me")
 
     assert anonymous.status_code in (401, 403)
-    assert reader.status_code == 200
+    assert reader.status_code == 403  # they show what the shopper bought, as the export does
+    assert writer.status_code == 200
 
 
 def test_an_invalid_visitor_id_is_a_400_with_the_reason(partner_client):
