@@ -1,7 +1,9 @@
 """Experiment writes: starting and stopping A/B tests, logging impressions and clicks."""
 
+import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -154,3 +156,12 @@ def click_log(*, token: str, session_id: str) -> Product:
         raise BadClickToken("no such impression")
     Click.objects.create(impression=impression, session_hash=session_id)
     return impression.shown_product
+
+
+def impressions_retention_enforce(*, now=None) -> int:
+    """Delete impressions (and their clicks) older than PRODSIM_EVENT_RETENTION_DAYS, the
+    shoppers' events' limit: each names a session hash and what that session was shown. The
+    number of impressions deleted; an experiment's figures then count the period kept."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
+    _, deleted = Impression.objects.filter(created_at__lt=cutoff).delete()
+    return deleted.get(Impression._meta.label, 0)

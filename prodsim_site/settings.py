@@ -198,6 +198,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "behaviour.tasks.events_retention_task",
         "schedule": 24 * 3600.0,
     },
+    "impressions-retention": {
+        "task": "experiments.tasks.impressions_retention_task",
+        "schedule": 24 * 3600.0,
+    },
+    # Expired sessions still hold an anonymous shopper's visitor id: Django leaves them to
+    # `clearsessions`.
+    "sessions-clear": {"task": "prodsim_site.tasks.sessions_clear_task", "schedule": 24 * 3600.0},
 }
 
 # Job heartbeats and the reaper (core.jobs.heartbeat, core.jobs.reaper). A running job writes a
