@@ -8,8 +8,9 @@ write paths. The filter sits on the handlers, so it covers every logger that rea
 import logging
 import re
 
-VISITOR_IN_PATH = re.compile(r"(/visitors/)[^/?#\s\"]+")
+VISITOR_IN_PATH = re.compile(r"(/visitors/)[^/?#\s\"']+")
 MASKED = r"\1<visitor>"
+_TRACEBACKS = logging.Formatter()
 
 
 def mask_visitor_ids(text: str) -> str:
@@ -17,11 +18,17 @@ def mask_visitor_ids(text: str) -> str:
 
 
 class MaskVisitorIds(logging.Filter):
-    """Rewrites a record's message, once formatted, with its visitor ids masked."""
+    """Rewrites a record's message and traceback, once formatted, with visitor ids masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad log call: the handler reports it as logging does
+            return True
         masked = mask_visitor_ids(message)
         if masked != message:
             record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text once set: the traceback is written masked.
+            record.exc_text = mask_visitor_ids(_TRACEBACKS.formatException(record.exc_info))
         return True

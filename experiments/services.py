@@ -158,10 +158,18 @@ def click_log(*, token: str, session_id: str) -> Product:
     return impression.shown_product
 
 
-def impressions_retention_enforce(*, now=None) -> int:
+RETENTION_BATCH = 10_000  # impressions per delete: bounded memory and lock time on the first run
+
+
+def impressions_retention_enforce(*, now: dt.datetime | None = None) -> int:
     """Delete impressions (and their clicks) older than PRODSIM_EVENT_RETENTION_DAYS, the
     shoppers' events' limit: each names a session hash and what that session was shown. The
     number of impressions deleted; an experiment's figures then count the period kept."""
     cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
-    _, deleted = Impression.objects.filter(created_at__lt=cutoff).delete()
-    return deleted.get(Impression._meta.label, 0)
+    expired = Impression.objects.filter(created_at__lt=cutoff).order_by("pk")
+    deleted = 0
+    while ids := list(expired.values_list("pk", flat=True)[:RETENTION_BATCH]):
+        with transaction.atomic():
+            Click.objects.filter(impression_id__in=ids).delete()
+            deleted += Impression.objects.filter(pk__in=ids).delete()[0]
+    return deleted

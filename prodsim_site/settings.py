@@ -360,7 +360,9 @@ LOGGING = {
         }
     },
     "loggers": {
-        # Django's development server logs each request line through a handler of its own.
+        # Django's own handlers (its console with DEBUG on, the dev server's request lines) do
+        # not mask: its records go through this console only.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("PRODSIM_LOG_LEVEL", "INFO")},

@@ -141,7 +141,10 @@ def model_version_train(*, job: Job) -> ModelVersion:
             report({"phase": "text tower"})
             _train_text_tower(version)
     _set_status(version, ModelVersion.Status.READY, timings=timings)
-    _maybe_activate(version)
+    if decision := _maybe_activate(version):
+        logger.info("v%s %s", version.pk, decision)
+        job.log += f"{decision}\n"
+        Job.objects.filter(pk=job.pk).update(log=job.log)
     return version
 
 
@@ -297,35 +300,31 @@ def _metadata(version: ModelVersion, config: TrainingConfig, result, metrics: di
     }
 
 
-def _maybe_activate(version: ModelVersion) -> None:
+def _maybe_activate(version: ModelVersion) -> str:
     """Auto-activate when configured and the version beats the active one on Recall@1, both
-    figures of the same kind (served model or selection run; see `figures_source`)."""
+    figures of the same kind (served model or selection run; see `figures_source`). Returns
+    what was decided and why, for the job log ("" when auto-activation is off)."""
     if not version.auto_activate:
-        return
+        return ""
     current = active_version()
-    if current and _deciding_source(current.metrics) != _deciding_source(version.metrics):
-        # A selection run's figure is a lower bound of its refit model's: set against a served
-        # model's figure, one of the two versions would be favoured by how it was measured.
-        logger.info(
-            "v%s not auto-activated: its figures are the %s's, active v%s's the %s's",
-            version.pk,
-            _deciding_source(version.metrics),
-            current.pk,
-            _deciding_source(current.metrics),
-        )
-        return
-    mine = version.metrics.get("model", {}).get(PRIMARY_METRIC, 0.0)
-    theirs = current.metrics.get("model", {}).get(PRIMARY_METRIC, 0.0) if current else -1.0
-    if mine > theirs:
+    if current is None:
         model_version_activate(version=version)
-    else:
-        logger.info(
-            "v%s (R@1 %.3f) does not beat active v%s (%.3f); left ready",
-            version.pk,
-            mine,
-            current.pk,
-            theirs,
+        return "activated: no version was active"
+    mine, theirs = _deciding_source(version.metrics), _deciding_source(current.metrics)
+    # A selection run's figure is a lower bound of its refit model's: set against a served
+    # model's figure, one version would win by how it was measured. (None: measured before the
+    # protocols, compared as it always was.)
+    if None not in (mine, theirs) and mine != theirs:
+        return (
+            f"left ready: its figures are the {mine}'s, active v{current.pk}'s the {theirs}'s; "
+            "compare the two versions' pages and activate it by hand"
         )
+    score = version.metrics.get("model", {}).get(PRIMARY_METRIC, 0.0)
+    active_score = current.metrics.get("model", {}).get(PRIMARY_METRIC, 0.0)
+    if score > active_score:
+        model_version_activate(version=version)
+        return f"activated: R@1 {score:.3f} beats active v{current.pk}'s {active_score:.3f}"
+    return f"left ready: R@1 {score:.3f} does not beat active v{current.pk}'s {active_score:.3f}"
 
 
 def _deciding_source(metrics: dict) -> str | None:

@@ -107,3 +107,16 @@ def test_an_erased_shoppers_profile_leaves_the_served_peers_with_the_next_refres
     assert active().metrics[PEERS_BUILT_AT]
     # This process reloads the version: its profiles now come from the events left.
     assert serving_model().peers.profiles.shape[0] == served - 1
+
+
+def test_a_version_whose_files_cannot_be_read_loses_its_peers_and_the_refresh_goes_on(
+    trained,  # noqa: F811
+):
+    version = active()
+    Path(version.vectors_path).unlink()
+
+    assert visitor_erase(visitor_id="visitor-7") > 0
+    refresh = behaviour_refresh()
+
+    assert refresh.state == "succeeded" and refresh.stats["peer_profiles_rebuilt"] == 0
+    assert not (Path(version.artifact_path).parent / PEERS_FILE).exists()

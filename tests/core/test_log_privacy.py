@@ -40,6 +40,48 @@ def test_a_refused_request_is_logged_without_the_visitor_id(client):
     assert RAW_ID not in written.getvalue()
 
 
+def record(message: str, *args, exc_info=None) -> logging.LogRecord:
+    return logging.LogRecord("x", logging.ERROR, __file__, 1, message, args, exc_info)
+
+
+def test_a_traceback_is_masked_and_a_bad_log_call_is_left_to_logging():
+    try:
+        raise ValueError(f"no such page /api/v1/visitors/{RAW_ID}/")
+    except ValueError:
+        import sys
+
+        failed = record("Error handling %s", "/api/v1/visitors/bob/", exc_info=sys.exc_info())
+    bad = record("%d items", "not a number")
+
+    assert MaskVisitorIds().filter(failed) and MaskVisitorIds().filter(bad)
+    written = logging.Formatter().format(failed)
+    assert "Error handling /api/v1/visitors/<visitor>/" in written
+    assert "ValueError: no such page /api/v1/visitors/<visitor>/" in written
+    assert RAW_ID not in written and "bob" not in written
+    assert bad.msg == "%d items"  # untouched: the handler's format raises, logging reports it
+
+
+@pytest.mark.django_db
+def test_with_debug_on_djangos_own_handlers_do_not_write_the_id(client, settings):
+    settings.DEBUG = True  # Django's console handler writes only then
+    written = io.StringIO()
+    streams = {  # each handler once: the console sits on more than one logger
+        handler
+        for name in ("", "django", "django.request")
+        for handler in logging.getLogger(name).handlers
+        if isinstance(handler, logging.StreamHandler)
+    }
+    previous = [handler.setStream(written) for handler in streams]
+    try:
+        client.get(f"/api/v1/visitors/{RAW_ID}/export/")
+    finally:
+        for handler, stream in zip(streams, previous, strict=True):
+            handler.setStream(stream)
+
+    assert "/api/v1/visitors/<visitor>/export/" in written.getvalue()
+    assert RAW_ID not in written.getvalue()
+
+
 def test_gunicorns_access_log_masks_the_visitor_id(tmp_path):
     config = Config()
     config.set("accesslog", str(tmp_path / "access.log"))

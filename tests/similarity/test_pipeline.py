@@ -105,6 +105,14 @@ def test_auto_activation_compares_only_figures_of_the_same_kind(first_refit, sec
     # a lower bound, is not set against it.
     assert second.metrics["evaluation"]["figures_from"] == "selection run"
     assert (job.state, second.status) == ("succeeded", second_status)
+    decided = Job.objects.get(pk=job.pk).log.splitlines()[-1]
+    if second_status == "active":
+        assert decided.startswith("activated: R@1 ")
+    else:
+        assert decided == (
+            f"left ready: its figures are the selection run's, active v{first.pk}'s the served "
+            "model's; compare the two versions' pages and activate it by hand"
+        )
 
 
 def test_a_failing_training_fails_only_its_version():

@@ -25,7 +25,7 @@ from behaviour.ml.sequence.tuning import validation_cases
 from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
 
 from ...models import SequenceModelVersion, SequenceTrainingJob
-from .dataset import TrainingData, training_data
+from .dataset import TrainingData, sequences_of, training_data
 from .validation import active_recall, recall_at
 from .versions import (
     ERROR_CANCELLED,
@@ -159,7 +159,8 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
         "epochs_run": result.epochs_run,
         **_tuned_hybrid(train, valid, found, scorer, vectors),
     }
-    Peers.fit(found.data).save(folder / PEERS_FILE)  # served: every shopper up to now
+    # Served: every shopper up to now, read again so that one erased while it trained is gone.
+    Peers.fit(sequences_of(found.product_ids)).save(folder / PEERS_FILE)
     version.history = [_plain(epoch) for epoch in result.history]
     version.artifact_path, version.vectors_path = str(model_path), str(vectors_path)
     version.status = SequenceModelVersion.Status.READY
