@@ -1,7 +1,7 @@
 """The pipeline's known-products hold-out, for the image benches (similarity.services.protocols).
 
-Set 1 is "known_test" (the version page's query photos, which the refit also leaves out:
-`pipeline.REFIT_HOLDS_OUT`), set 2 "known_val" (early stopping).
+Set 1 is "known_test" (the version page's query photos, which the scored refit also leaves out:
+`pipeline.SCORED_REFIT_HOLDS_OUT`), set 2 "known_val" (early stopping).
 """
 
 import numpy as np

@@ -8,9 +8,8 @@ same category folder, ranking by cosine. Rows measured side by side in one run:
   prodsim (Keras)    `training.train` on the train split minus a 10 % validation carve-out
   prodsim (TFLite)   the exported artifact through `embedder.load_embedder`, as served
   flip-averaged      the Keras model with each query photo averaged with its mirror
-  served             as the pipeline serves by default: refit on train/ but the pipeline's
-                     known-products query photos, for the epochs selection found best
-                     (`refit_on_all`), flip-averaged queries (test only)
+  served             as the pipeline serves by default: refit on all of train/ for the epochs
+                     selection found best (`refit_on_all`), flip-averaged queries (test only)
 
 Every training choice is made on the validation carve-out (val queries vs the training images),
 never on the test split: `--val-only` runs without even loading `test/`.
@@ -68,7 +67,7 @@ ROW_TITLES = {
     "trained": "prodsim trained, Keras (256-d)",
     "tflite": "prodsim trained, exported TFLite (256-d)",
     "flip_averaged": "prodsim trained, flip-averaged queries",
-    "served": "prodsim served: refit as the pipeline does, flip-averaged queries",
+    "served": "prodsim served: refit on all train/, flip-averaged queries",
 }
 METRIC_KEYS = (
     "recall_at_1",
@@ -384,12 +383,10 @@ def row_flip_averaged(result, data: dict, keras_vectors: dict) -> dict:
 
 
 def row_served(args: argparse.Namespace, data: dict, selection, work_dir: Path) -> dict:
-    """The pipeline's default: after selection, train again on every train/ image but the
-    known-products query photos (`pipeline.REFIT_HOLDS_OUT`) for the epochs selection found
-    best, then search all of train/ with flip-averaged queries."""
+    """The pipeline's default: after selection, train again on every train/ image (the carve-out
+    too) for the epochs selection found best, then search with flip-averaged queries. (The
+    pipeline first scores a refit without its known-products photos for the version page.)"""
     from dataclasses import replace
-
-    from _held_out import KNOWN_TEST, hold_out
 
     from similarity.ml.training import embed_arrays, train
     from similarity.ml.training.refit import refit_epochs
@@ -399,13 +396,12 @@ def row_served(args: argparse.Namespace, data: dict, selection, work_dir: Path) 
     epochs = refit_epochs(
         selection.history, configured=config.epochs, validation_queries=len(data["val_index"])
     )
-    kept = hold_out(config, data) != KNOWN_TEST
-    log(f"refit on {kept.sum()} of the {len(kept)} train/ images for {epochs} epochs")
+    log(f"refit on all {len(data['train'])} train/ images for {epochs} epochs")
     started = time.monotonic()
     refit = train(
         replace(config, epochs=epochs),
-        images=data["train"][kept],
-        labels=label_codes(data["train_labels"])[kept],
+        images=data["train"],
+        labels=label_codes(data["train_labels"]),
         validation=None,
         checkpoint_dir=work_dir / "refit",
         progress=lambda entry: log(f"  refit epoch {entry['epoch']}/{entry['epochs']}"),
@@ -418,14 +414,7 @@ def row_served(args: argparse.Namespace, data: dict, selection, work_dir: Path) 
     queries = flip_averaged(embed, data["test"])
     test = scores(queries, data["test_labels"], embed(data["train"]), data["train_labels"])
     log(f"{ROW_TITLES['served']}: R@1 {test['recall_at_1']:.3f} (refit {seconds:.0f} s)")
-    return {
-        "row": "served",
-        "images_per_s": "",
-        "test": test,
-        "epochs": epochs,
-        "wall_s": seconds,
-        "refit_images": int(kept.sum()),
-    }
+    return {"row": "served", "images_per_s": "", "test": test, "epochs": epochs, "wall_s": seconds}
 
 
 def row_tflite(result, data: dict, work_dir: Path, keras_vectors: dict, info: dict) -> dict:

@@ -239,25 +239,29 @@ def measure(args: argparse.Namespace, config, data: dict, work: Path) -> dict:
     rows["selection"], masks = selection_run(config, data, work)
     log(f"selection: { {k: v for k, v in rows['selection'].items() if k != 'history'} }")
     if not args.no_refit and config.refit_on_all:
+        # As the pipeline: a refit without the known-products queries, scored on them (the
+        # version page's figure), then the served refit on every photo.
         labels = data["train_labels"]
         codes = np.searchsorted(np.unique(labels), labels).astype(np.int32)
-        kept = ~masks["known_test"]  # as pipeline.REFIT_HOLDS_OUT
-        refit, seconds = train_logged(
-            replace(config, epochs=rows["selection"]["best_epoch"]),
-            data["train"][kept],
-            codes[kept],
-            None,
-            work,
-            "refit",
-        )
-        vectors = embed_arrays(refit.model, data["train"])
-        rows["refit"] = {
-            **row_figures(lambda x: embed_arrays(refit.model, x), data),
-            "known_products": known_products(vectors, labels, masks["known_test"]),
-            "train_s": seconds,
-            "train_images": int(kept.sum()),
-        }
-        log(f"refit: {rows['refit']}")
+        refit_config = replace(config, epochs=rows["selection"]["best_epoch"])
+        for name, kept in (
+            ("scored refit", ~masks["known_test"]),  # pipeline.SCORED_REFIT_HOLDS_OUT
+            ("refit", np.ones(len(labels), dtype=bool)),
+        ):
+            refit, seconds = train_logged(
+                refit_config, data["train"][kept], codes[kept], None, work, name
+            )
+            vectors = embed_arrays(refit.model, data["train"])
+            rows[name] = {
+                **row_figures(lambda x, model=refit.model: embed_arrays(model, x), data),
+                "known_products": known_products(vectors, labels, masks["known_test"]),
+                "train_s": seconds,
+                "train_images": int(kept.sum()),
+            }
+            log(f"{name}: {rows[name]}")
+        # The page shows the scored refit's figure; the served refit trained on those photos.
+        rows["refit"]["known_products"] = rows["scored refit"]["known_products"]
+        rows["refit"]["train_s"] += rows["scored refit"]["train_s"]
     return rows
 
 
@@ -292,7 +296,7 @@ def verdict(rows: dict) -> list[str]:
             abs(known - test["recall_at_1"]) <= PROTOCOL_TOLERANCE,
         ),
         (
-            "training seconds (selection + refit)",
+            "training seconds (selection + both refits)",
             round(seconds),
             f"<= {TRAINING_TARGET_S}",
             seconds <= TRAINING_TARGET_S,
@@ -346,8 +350,10 @@ def section_markdown(figures: dict) -> str:
             markdown_table(["check", "value", "target", ""], verdict(rows)),
             "",
             "Held-out figures the pipeline computes from the catalogue alone: known products, "
-            f"new photos R@1 {known['recall_at_1']} ({known['queries']} queries; the served "
-            f"model's, {served['train_images']} training photos; the selection run's "
+            f"new photos R@1 {known['recall_at_1']} ({known['queries']} queries; the refit "
+            "without them, "
+            f"{rows.get('scored refit', served)['train_images']} training photos, while the "
+            f"served refit trained on {served['train_images']}; the selection run's "
             f"{selection['known_products']['recall_at_1']} on {selection['train_images']}, "
             f"{selection.get('known_products_tta', {}).get('recall_at_1', '–')} with "
             "flip-averaged queries); "
@@ -355,7 +361,7 @@ def section_markdown(figures: dict) -> str:
             f"leave-one-out R@1 {selection['leave_one_out']['recall_at_1']} (selection run).",
             "",
             f"Training: selection {selection['train_s']:.0f} s ({len(selection['history'])} "
-            f"epochs; refit epochs {selection['best_epoch']}), refit {refit_s:.0f} s. "
+            f"epochs; refit epochs {selection['best_epoch']}), both refits {refit_s:.0f} s. "
             f"Recipe: {settings}.",
             "",
             load_now_line(),

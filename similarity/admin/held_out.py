@@ -2,7 +2,7 @@
 
 from django.utils.html import format_html, format_html_join
 
-from ..ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS, SERVED_MODEL, figures_source
+from ..ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS, SCORED_REFIT, figures_source
 from ..ml.options import METRIC_COLUMNS
 
 PROTOCOL_TITLES = {
@@ -14,8 +14,9 @@ NOTE_SELECTION = (
     "model was then refit on every photo, for the epochs the selection run found best."
 )
 NOTE_REFIT = (
-    "The served model was refit on every product, for the epochs the selection run found best, "
-    "without the known-products query photos: the tables say whose figures each one holds."
+    "The served model was refit on every photo, for the epochs the selection run found best. "
+    "The known-products figures are of the same refit without their query photos (the served "
+    "recipe on photos it never saw); the tables say whose figures each one holds."
 )
 NOTE_SERVED = "Figures of the served model on photos it never trained on."
 NOTE_LEGACY = "Measured before the two protocols existed: held-out products, leave-one-out."
@@ -33,7 +34,7 @@ def held_out_html(metrics: dict) -> str:
     sources = {name: figures_source(evaluation, name) for name in protocols}
     note = NOTE_SERVED
     if evaluation.get("refit_on_all"):
-        note = NOTE_REFIT if SERVED_MODEL in sources.values() else NOTE_SELECTION
+        note = NOTE_REFIT if SCORED_REFIT in sources.values() else NOTE_SELECTION
     sections = format_html_join(
         "",
         "<h4>{} ({}){}</h4>{}",

@@ -5,7 +5,6 @@ import numpy as np
 from catalog import selectors as catalog_selectors
 
 from ..ml.embedder import get_embedder
-from ..ml.evaluation.protocols import KNOWN_PRODUCTS, SERVED_MODEL, figures_source
 from ..models import ModelVersion
 from . import protocols
 from .datasets import SPLITS, label_for
@@ -13,7 +12,7 @@ from .pipeline import load_images, training_config
 
 ERROR_REFIT = (
     "v{pk} was refit on every photo after model selection, so its held-out photos are no longer "
-    "held out: its figures are the selection run's, kept from training"
+    "held out: its figures stand as measured in training (each table says whose)"
 )
 
 
@@ -34,13 +33,11 @@ class _EmbedderModel:
 def model_version_evaluate(*, version: ModelVersion) -> dict:
     """Score the served model and the baselines on both protocols' held-out photos; store them.
 
-    A version refit on every product re-scores only what its refit left out (the known-products
-    queries); its new-products figures stay the selection run's. Raises RefitVersion for a
-    version whose refit trained on every photo (its stored selection-run figures stand).
+    Raises RefitVersion for a version refit after model selection: its served model trained
+    on every photo, so its stored figures (the selection run's, and a refit's without the
+    known-products queries) stand.
     """
-    evaluation = version.metrics.get("evaluation", {})
-    refit = bool(evaluation.get("refit_on_all"))
-    if refit and figures_source(evaluation, KNOWN_PRODUCTS) != SERVED_MODEL:
+    if version.metrics.get("evaluation", {}).get("refit_on_all"):
         raise RefitVersion(ERROR_REFIT.format(pk=version.pk))
     arrays, labels = _held_out_splits(version)
     results = protocols.evaluate_protocols(
@@ -50,15 +47,7 @@ def model_version_evaluate(*, version: ModelVersion) -> dict:
         labels=labels,
         metric=version.metric,
     )
-    if refit:
-        # The refit trained on the new-products photos, so only the known-products table is
-        # re-scored, model and baselines on today's catalogue alike; the rest stays as stored.
-        stored = version.metrics["protocols"]
-        results = {**stored, KNOWN_PRODUCTS: results.get(KNOWN_PRODUCTS, stored[KNOWN_PRODUCTS])}
-    served = (KNOWN_PRODUCTS,) if refit else ()
-    metrics = protocols.version_metrics(
-        results, protocols.protocol_setting(), refit=refit, served=served
-    )
+    metrics = protocols.version_metrics(results, protocols.protocol_setting(), refit=False)
     version.metrics = {**version.metrics, **metrics}  # keeps the text→image figures
     version.save(update_fields=["metrics"])
     return metrics

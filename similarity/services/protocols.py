@@ -15,8 +15,7 @@ from ..ml.evaluation.protocols import (
     NEAR_DUPLICATE_COSINE,
     NEW_PRODUCTS,
     PROTOCOLS,
-    SELECTION_RUN,
-    SERVED_MODEL,
+    figures_source,
     known_products_holdout,
     near_duplicate_groups,
 )
@@ -104,8 +103,8 @@ def evaluate_protocols(
 def served_known_products(
     *, model, arrays: Splits, labels: Splits, metric: str, results: dict[str, dict]
 ) -> dict[str, dict]:
-    """`results` with the known-products model row scored by `model`, the refit: it trained on
-    every product but not on those query photos, so the figure is the served model's own. The
+    """`results` with the known-products model row scored by `model`, a refit that trained on
+    every product but not on those query photos: the served recipe on photos it never saw. The
     baselines rows do not depend on the model and stand; new products stay the selection run's
     (the refit trained on them). Unchanged when none of those photos is left in the catalogue."""
     if KNOWN_PRODUCTS not in results or not len(arrays["known_test"]):
@@ -154,17 +153,17 @@ def version_metrics(
 ) -> dict:
     """What ModelVersion.metrics stores: the deciding protocol's rows at the top level (the
     figures every page and auto-activation read), both protocols under "protocols", and
-    which run each protocol's figures come from: the served model's for every protocol of a
-    version not refit, else for those in `served` (the selection run's for the rest)."""
+    which run each protocol's figures come from (`figures_source`): the served model's for
+    every protocol of a version not refit; for a refit version, those in `served` are of a
+    refit without their query photos, the rest the selection run's."""
     chosen = protocol if protocol in results else next(iter(results), None)
-    of_served = [name for name in results if not refit or name in served]
+    evaluation = {
+        "protocol": chosen,
+        "served_protocols": [name for name in results if not refit or name in served],
+        "refit_on_all": refit,
+    }
     return {
         **(results.get(chosen) or {}),
         "protocols": results,
-        "evaluation": {
-            "protocol": chosen,
-            "figures_from": SERVED_MODEL if chosen in of_served else SELECTION_RUN,
-            "served_protocols": of_served,
-            "refit_on_all": refit,
-        },
+        "evaluation": {**evaluation, "figures_from": figures_source(evaluation, chosen)},
     }

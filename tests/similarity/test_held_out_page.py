@@ -23,7 +23,7 @@ NEW = "new products (group-disjoint)"
         (
             version_metrics(RESULTS, KNOWN_PRODUCTS, refit=True, served=(KNOWN_PRODUCTS,)),
             NOTE_REFIT,
-            [f"{KNOWN} (served model)", f"{NEW} (selection run)"],
+            [f"{KNOWN} (refit without the query photos)", f"{NEW} (selection run)"],
         ),
         (
             version_metrics(RESULTS, NEW_PRODUCTS, refit=True),
@@ -49,4 +49,4 @@ def test_a_version_refit_before_the_list_existed_shows_the_selection_run_everywh
     page = held_out_html(metrics)
 
     assert page.startswith(f"<p>{NOTE_SELECTION}</p>")
-    assert "(served model)" not in page
+    assert "(served model)" not in page and "(refit without" not in page

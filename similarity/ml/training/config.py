@@ -31,8 +31,8 @@ class TrainingConfig:
     # R@1 0.895 -> 0.866 (docs/BENCHMARKS.md). "phone" stays selectable.
     augmentation: str = "basic"
     loss: str = "supcon"  # losses.LOSSES; measured best of the three on grocery shelf photos
-    # After selection, train again on every product (pipeline._refit; every photo but the
-    # known-products queries, pipeline.REFIT_HOLDS_OUT).
+    # After selection, train again on every product (pipeline._refit): once without the
+    # known-products queries to score them, then on every photo, the model served.
     refit_on_all: bool = True
 
     def as_dict(self) -> dict:
