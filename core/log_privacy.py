@@ -32,3 +32,27 @@ class MaskVisitorIds(logging.Filter):
             # Formatters reuse exc_text once set: the traceback is written masked.
             record.exc_text = mask_visitor_ids(_TRACEBACKS.formatException(record.exc_info))
         return True
+
+
+def logging_settings(*, level: str) -> dict:
+    """Django's LOGGING: one console, masking, for every logger."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "filters": {"mask_visitor_ids": {"()": "core.log_privacy.MaskVisitorIds"}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["mask_visitor_ids"],
+            }
+        },
+        "loggers": {
+            # Django's own handlers (its console with DEBUG on, the dev server's request
+            # lines) do not mask: its records go through this console only.
+            "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+        "root": {"handlers": ["console"], "level": level},
+    }

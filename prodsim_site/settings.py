@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.log_privacy import logging_settings
 from prodsim_site.embedded import paths as embedded_paths
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -202,8 +203,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "experiments.tasks.impressions_retention_task",
         "schedule": 24 * 3600.0,
     },
-    # Expired sessions still hold an anonymous shopper's visitor id: Django leaves them to
-    # `clearsessions`.
     "sessions-clear": {"task": "prodsim_site.tasks.sessions_clear_task", "schedule": 24 * 3600.0},
 }
 
@@ -346,27 +345,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    # Shopper ids in request paths (the partner API's /visitors/<id>/) never reach a log.
-    "filters": {"mask_visitor_ids": {"()": "core.log_privacy.MaskVisitorIds"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["mask_visitor_ids"],
-        }
-    },
-    "loggers": {
-        # Django's own handlers (its console with DEBUG on, the dev server's request lines) do
-        # not mask: its records go through this console only.
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("PRODSIM_LOG_LEVEL", "INFO")},
-}
+LOGGING = logging_settings(level=os.environ.get("PRODSIM_LOG_LEVEL", "INFO"))  # ids masked
 
 # --- prodsim's own settings (read through prodsim_site.conf) -------------------------------------
 PRODSIM_DEFAULT_CURRENCY = os.environ.get("PRODSIM_DEFAULT_CURRENCY", "EUR")

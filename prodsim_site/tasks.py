@@ -10,5 +10,6 @@ from core.outages import RETRY_ON_DATABASE_OUTAGE
 
 @shared_task(**RETRY_ON_DATABASE_OUTAGE)
 def sessions_clear_task() -> None:
-    """Delete expired sessions, as `manage.py clearsessions` does (beat: daily)."""
+    """Delete expired sessions, as `manage.py clearsessions` does (beat: daily): they still hold
+    an anonymous shopper's visitor id, and Django never deletes them by itself."""
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
