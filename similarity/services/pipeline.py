@@ -125,6 +125,7 @@ def model_version_train(*, job: Job) -> ModelVersion:
                 report({"phase": SCORED_REFIT_PHASE})
                 scored = _refit(version, config, result, arrays, labels, report, scored=True)
                 metrics = _served_known_products(version, scored, arrays, labels, metrics, protocol)
+                del scored  # its model's memory is the served refit's to use
             report({"phase": REFIT_PHASE})
             result = _refit(version, config, result, arrays, labels, report)
         _set_status(version, ModelVersion.Status.EVALUATING, metrics=metrics)
@@ -314,9 +315,9 @@ def _metadata(version: ModelVersion, config: TrainingConfig, result, metrics: di
 
 
 def _maybe_activate(version: ModelVersion) -> str:
-    """Auto-activate when configured and the version beats the active one on Recall@1, both
-    figures of the same kind (served model or selection run; see `figures_source`). Returns
-    what was decided and why, for the job log ("" when auto-activation is off)."""
+    """Auto-activate when configured and the version beats the active one on Recall@1, unless
+    only one of the two figures is a selection run's (see `figures_source`). Returns what was
+    decided and why, for the job log ("" when auto-activation is off)."""
     if not version.auto_activate:
         return ""
     current = active_version()
