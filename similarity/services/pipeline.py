@@ -122,10 +122,8 @@ def model_version_train(*, job: Job) -> ModelVersion:
     if config.refit_on_all:
         with _timed(timings, "refit_s"):
             if len(arrays["known_test"]):
-                report({"phase": SCORED_REFIT_PHASE})
-                scored = _refit(version, config, result, arrays, labels, report, scored=True)
-                metrics = _served_known_products(version, scored, arrays, labels, metrics, protocol)
-                del scored  # its model's memory is the served refit's to use
+                run = (version, config, result, arrays, labels, report)
+                metrics = _scored_refit(*run, metrics=metrics, protocol=protocol)
             report({"phase": REFIT_PHASE})
             result = _refit(version, config, result, arrays, labels, report)
         _set_status(version, ModelVersion.Status.EVALUATING, metrics=metrics)
@@ -224,6 +222,16 @@ def _refit(
         report=lambda entry: report({"phase": phase, **entry}),
         should_cancel=report.cancel_requested,
     )
+
+
+def _scored_refit(
+    version, config, selection, arrays, labels, report, *, metrics: dict, protocol: str
+) -> dict:
+    """`metrics` with the known-products figures of a refit without those query photos (its
+    model is dropped on return, leaving its memory to the served refit)."""
+    report({"phase": SCORED_REFIT_PHASE})
+    scored = _refit(version, config, selection, arrays, labels, report, scored=True)
+    return _served_known_products(version, scored, arrays, labels, metrics, protocol)
 
 
 def _served_known_products(
