@@ -30,7 +30,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from _held_out import hold_out
 from _report import (
     ensure_repo_on_path,
     load_now_line,
@@ -123,6 +122,21 @@ def row_figures(embed, data: dict) -> dict:
         "test_mean_vectors": recalls(flipped, data["test_labels"], means, products),
         "iconic": recalls(flipped, data["test_labels"], iconic, data["iconic_labels"]),
     }
+
+
+def hold_out(config, data: dict) -> np.ndarray:
+    """The pipeline's known-products hold-out of the catalogue (services.protocols): int8 over
+    data["train"], 0 stays, 1 known_test (the page's queries, which the scored refit also
+    leaves out), 2 known_val (early stopping)."""
+    from similarity.ml.backbones import build_backbone
+    from similarity.ml.evaluation.protocols import known_products_holdout, near_duplicate_groups
+    from similarity.ml.training import embed_arrays
+
+    backbone = build_backbone(config.backbone, input_size=config.input_size, weights=config.weights)
+    groups = near_duplicate_groups(
+        embed_arrays(backbone.model, data["train"]), data["train_labels"]
+    )
+    return known_products_holdout(data["train_labels"], groups, shares=(0.2, 0.1), seed=config.seed)
 
 
 def train_logged(config, images, labels, validation, work: Path, name: str):

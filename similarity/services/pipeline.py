@@ -231,21 +231,8 @@ def _scored_refit(
     model is dropped on return, leaving its memory to the served refit)."""
     report({"phase": SCORED_REFIT_PHASE})
     scored = _refit(version, config, selection, arrays, labels, report, scored=True)
-    return _served_known_products(version, scored, arrays, labels, metrics, protocol)
-
-
-def _served_known_products(
-    version: ModelVersion,
-    refit: TrainingResult,
-    arrays: Splits,
-    labels: Splits,
-    metrics: dict,
-    protocol: str,
-) -> dict:
-    """The selection run's metrics with the known-products figures of the refit that left
-    those photos out: the served recipe's, measured on photos it never trained on."""
     results = protocols.served_known_products(
-        model=refit.model,
+        model=scored.model,
         arrays=arrays,
         labels=labels,
         metric=version.metric,
