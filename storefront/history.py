@@ -12,3 +12,7 @@ def record_view(session, product_id: int) -> None:
 def recently_viewed_ids(session, *, exclude: int | None = None) -> list[int]:
     """Most recent first."""
     return [pid for pid in session.get(SESSION_KEY, []) if pid != exclude]
+
+
+def history_clear(session) -> None:
+    session.pop(SESSION_KEY, None)

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from behaviour.models import Event
 from behaviour.services.storefront import storefront_events_record
 from behaviour.services.visitor_merge import visitor_events_merge
+from behaviour.services.visitors import visitor_erase
 from catalog.models import Product
 
-from . import basket_state
+from . import basket_state, history
 from .basket_state import Basket, BasketError
 
 VISITOR_KEY = "visitor_id"
@@ -45,6 +46,28 @@ def visitor_id(request) -> str:
     if not request.session.get(VISITOR_KEY):
         request.session[VISITOR_KEY] = uuid.uuid4().hex
     return request.session[VISITOR_KEY]
+
+
+def known_visitor_id(request) -> str | None:
+    """The shopper's visitor id if they have one; unlike visitor_id, never creates one."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return visitor_id(request)
+    return request.session.get(VISITOR_KEY) or None
+
+
+def visitor_forget(request) -> int:
+    """Erase every event recorded about this shopper (the count erased) and what the session
+    remembers of their browsing. An anonymous shopper continues as a new visitor and the session
+    gets a new key, so the impressions logged from now on (under a hash of that key) are not
+    linked to the ones before; the basket stays, it is not history but what they mean to buy."""
+    erased = 0
+    if (visitor := known_visitor_id(request)) is not None:
+        erased = visitor_erase(visitor_id=visitor)
+    request.session.pop(VISITOR_KEY, None)
+    history.history_clear(request.session)
+    request.session.cycle_key()
+    return erased
 
 
 def view_record(request, *, product: Product) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account, basket, views
+from . import account, basket, privacy, views
 
 app_name = "storefront"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("basket/add/<str:sku>/", basket.basket_add, name="basket-add"),
     path("basket/remove/<str:sku>/", basket.basket_remove, name="basket-remove"),
     path("checkout/", basket.checkout, name="checkout"),
+    path("your-data/", privacy.your_data, name="your-data"),
+    path("your-data/export/", privacy.your_data_export, name="your-data-export"),
+    path("your-data/erase/", privacy.your_data_erase, name="your-data-erase"),
     path("account/sign-in/", account.SignInView.as_view(), name="sign-in"),
     path("account/sign-out/", account.SignOutView.as_view(), name="sign-out"),
 ]

@@ -6,6 +6,7 @@ erasure requests right away.
 """
 
 from django.db import transaction
+from django.db.models import Count
 
 from ..models import Event
 from ..visitors import visitor_hash
@@ -25,6 +26,16 @@ def visitor_events_export(*, visitor_id: str) -> list[dict]:
         {**{field: row[field] for field in EXPORT_FIELDS}, "sku": row["product__sku"]}
         for row in rows
     ]
+
+
+def visitor_event_counts(*, visitor_id: str) -> dict[str, int]:
+    """How many events of each kind are stored for this visitor (kinds without any left out)."""
+    rows = (
+        Event.objects.filter(visitor=visitor_hash(visitor_id))
+        .values("kind")
+        .annotate(count=Count("event_id"))
+    )
+    return {row["kind"]: row["count"] for row in rows}
 
 
 @transaction.atomic
