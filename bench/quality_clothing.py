@@ -83,19 +83,24 @@ ERROR_NO_DATA = (
 )
 ERROR_NO_WEIGHTS = "MobileNetV2 weights file not found at {path}; pass --weights PATH."
 
-# Defaults chosen from short trial runs on this 2-core machine; see docs/BENCHMARKS.md.
-DEFAULTS = {
-    "epochs": 12,
-    "warmup_epochs": 3,
-    "labels_per_batch": 10,
-    "images_per_label": 4,
-    "learning_rate": 1e-3,
-    "finetune_learning_rate": 1e-4,
-    "finetune_fraction": 0.5,
-    "temperature": 0.1,
-    "patience": 3,
-    "seed": 1234,
-}
+# The trained rows use TrainingConfig's own defaults, what a shop's training job runs, unless
+# an option below overrides one (argparse's None: "not given"). The seed also draws the
+# validation carve-out, so it always has a value.
+SEED = 1234
+RECIPE_OPTIONS = (
+    "epochs",
+    "warmup_epochs",
+    "labels_per_batch",
+    "images_per_label",
+    "learning_rate",
+    "finetune_learning_rate",
+    "finetune_fraction",
+    "learning_rate_schedule",
+    "temperature",
+    "patience",
+    "steps_per_epoch",
+    "augmentation",
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -112,21 +117,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--input-size", type=int, default=INPUT_SIZE, help="pixels per side, for every row"
     )
-    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    parser.add_argument("--warmup-epochs", type=int, default=DEFAULTS["warmup_epochs"])
-    parser.add_argument("--labels-per-batch", type=int, default=DEFAULTS["labels_per_batch"])
-    parser.add_argument("--images-per-label", type=int, default=DEFAULTS["images_per_label"])
-    parser.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"])
-    parser.add_argument(
-        "--finetune-learning-rate", type=float, default=DEFAULTS["finetune_learning_rate"]
-    )
-    parser.add_argument("--finetune-fraction", type=float, default=DEFAULTS["finetune_fraction"])
-    parser.add_argument("--temperature", type=float, default=DEFAULTS["temperature"])
-    parser.add_argument("--patience", type=int, default=DEFAULTS["patience"])
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--warmup-epochs", type=int)
+    parser.add_argument("--labels-per-batch", type=int)
+    parser.add_argument("--images-per-label", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--finetune-learning-rate", type=float)
+    parser.add_argument("--finetune-fraction", type=float)
+    parser.add_argument("--learning-rate-schedule", help="TrainingConfig.learning_rate_schedule")
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--patience", type=int)
     parser.add_argument(
         "--steps-per-epoch", type=int, default=None, help="default: one pass over the images"
     )
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument(
         "--augmentation", default=None, help="TrainingConfig.augmentation (default: its default)"
     )
@@ -269,23 +273,16 @@ def row_frozen(data: dict, weights: Path, size: int) -> dict:
 def training_config(args: argparse.Namespace):
     from similarity.ml.training import TrainingConfig
 
+    overrides = {
+        name: getattr(args, name) for name in RECIPE_OPTIONS if getattr(args, name) is not None
+    }
     return TrainingConfig(
         backbone=args.backbone,
         weights=str(args.weights) if args.backbone == PRETRAINED_BACKBONE else "none",
         input_size=args.input_size,
         embedding_dim=EMBEDDING_DIM,
-        epochs=args.epochs,
-        warmup_epochs=args.warmup_epochs,
-        labels_per_batch=args.labels_per_batch,
-        images_per_label=args.images_per_label,
-        learning_rate=args.learning_rate,
-        finetune_learning_rate=args.finetune_learning_rate,
-        finetune_fraction=args.finetune_fraction,
-        temperature=args.temperature,
-        patience=args.patience,
         seed=args.seed,
-        steps_per_epoch=args.steps_per_epoch,
-        **({"augmentation": args.augmentation} if args.augmentation else {}),
+        **overrides,
     )
 
 

@@ -22,6 +22,10 @@ class TrainingConfig:
     learning_rate: float = 1e-3
     finetune_learning_rate: float = 1e-4
     finetune_fraction: float = 0.5  # share of backbone layers unfrozen after warm-up (measured)
+    # phases.SCHEDULES: the last phase's learning rate, held ("constant") or decayed to zero
+    # along a half cosine ("cosine"), so the epoch a refit ends on is not one of the swings a
+    # constant rate leaves between epochs.
+    learning_rate_schedule: str = "constant"
     temperature: float = 0.1  # SupCon paper's value for small batches
     patience: int = 3
     seed: int = 1234

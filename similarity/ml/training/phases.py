@@ -21,6 +21,25 @@ def phases(config: TrainingConfig, pretrained: bool) -> list[tuple[int, int, flo
     return planned
 
 
+SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(
+    config: TrainingConfig, rate: float, *, last_phase: bool, steps: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The phase's learning rate: `rate`, or for the last phase under the cosine schedule a
+    decay from it to zero over the phase's `steps` (the optimizer's own step count drives it,
+    and a resumed phase restores that count with the optimizer)."""
+    if config.learning_rate_schedule not in SCHEDULES:
+        raise ValueError(
+            f"unknown learning_rate_schedule {config.learning_rate_schedule!r}; "
+            f"choose one of {', '.join(SCHEDULES)}"
+        )
+    if config.learning_rate_schedule == "constant" or not last_phase:
+        return rate
+    return keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, steps))
+
+
 def resume_epoch(
     embedding_model: keras.Model, checkpoint_dir: Path, number: int, first: int, last: int
 ) -> int:

@@ -22,6 +22,7 @@ from similarity.ml.training import (
     supervised_contrastive_loss,
     train,
 )
+from similarity.ml.training.phases import learning_rate
 
 # Keras' .weights.h5 writer converts each variable with np.array(x), which NumPy 2 flags.
 pytestmark = pytest.mark.filterwarnings(
@@ -315,3 +316,32 @@ def test_cancelling_stops_after_the_current_batch_and_records_nothing(tmp_path):
     assert reports == []
     assert not (tmp_path / "history.json").exists()
     assert not (tmp_path / "phase0.json").exists()
+
+
+def test_the_cosine_schedule_decays_the_last_phase_from_its_rate_to_zero():
+    cosine = replace(TINY_CONFIG, learning_rate_schedule="cosine")
+
+    decayed = learning_rate(cosine, 1e-4, last_phase=True, steps=100)
+    held = learning_rate(cosine, 1e-3, last_phase=False, steps=100)  # the warm-up keeps its rate
+
+    assert [float(decayed(step)) for step in (0, 50, 100, 150)] == pytest.approx(
+        [1e-4, 5e-5, 0.0, 0.0], abs=1e-9
+    )
+    assert held == 1e-3
+    assert learning_rate(TINY_CONFIG, 1e-4, last_phase=True, steps=100) == 1e-4
+    with pytest.raises(ValueError, match="unknown learning_rate_schedule 'step'"):
+        learning_rate(
+            replace(TINY_CONFIG, learning_rate_schedule="step"), 1e-4, last_phase=True, steps=1
+        )
+
+
+def test_a_run_under_the_cosine_schedule_trains_and_moves_the_vectors(finished_run, tmp_path):
+    constant = finished_run[0]
+
+    cosine = run(replace(TINY_CONFIG, learning_rate_schedule="cosine"), tmp_path)
+
+    assert [entry["epoch"] for entry in cosine.history] == [1, 2]
+    # Same seed and data, and the same rate at the first step: epoch 1's two steps match, and
+    # from the second update on the decayed rate makes epoch 2 differ.
+    assert cosine.history[0]["loss"] == pytest.approx(constant.history[0]["loss"], rel=1e-5)
+    assert cosine.history[1]["loss"] != pytest.approx(constant.history[1]["loss"], rel=1e-5)
