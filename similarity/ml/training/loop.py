@@ -21,7 +21,7 @@ from .config import (
 )
 from .data import pk_dataset
 from .losses import ProxySimilarities, loss_for
-from .phases import learning_rate, mark_phase_finished, phases, resume_epoch
+from .phases import Rate, mark_phase_finished, phases, resume_epoch
 
 
 def train(
@@ -53,20 +53,13 @@ def train(
     tracker = Progress(
         progress, should_cancel, batch_size, config.epochs, steps, checkpoint_dir / "history.json"
     )
-    planned = phases(config, backbone.pretrained)
-    for number, (planned_first, last_epoch, top_fraction, rate) in enumerate(planned):
-        first_epoch = resume_epoch(
-            embedding_model, checkpoint_dir, number, planned_first, last_epoch
-        )
+    for number, (first_epoch, last_epoch, top_fraction, rate) in enumerate(
+        phases(config, backbone.pretrained, steps_per_epoch=steps)
+    ):
+        first_epoch = resume_epoch(embedding_model, checkpoint_dir, number, first_epoch, last_epoch)
         if first_epoch >= last_epoch:  # a resumed job skips phases it finished
             continue
         set_backbone_trainable(backbone, top_fraction=top_fraction)
-        rate = learning_rate(
-            config,
-            rate,
-            last_phase=number == len(planned) - 1,
-            steps=steps * (last_epoch - planned_first),
-        )
         model = _training_model(strategy, embedding_model, augment, config, rate, labels_count)
         model.fit(
             dataset,
@@ -116,7 +109,7 @@ def _training_model(
     embedding_model: keras.Model,
     augment: keras.Sequential,
     config: TrainingConfig,
-    rate: float | keras.optimizers.schedules.LearningRateSchedule,
+    rate: Rate,
     labels_count: int,
 ) -> keras.Model:
     """What `fit` trains, compiled: augmentation, then the embedding model (alone exported);

@@ -7,35 +7,38 @@ import keras
 
 from .config import TrainingConfig
 
+Rate = float | keras.optimizers.schedules.LearningRateSchedule
+SCHEDULES = ("constant", "cosine")  # TrainingConfig.learning_rate_schedule
 
-def phases(config: TrainingConfig, pretrained: bool) -> list[tuple[int, int, float, float]]:
+
+def phases(
+    config: TrainingConfig, pretrained: bool, *, steps_per_epoch: int
+) -> list[tuple[int, int, float, Rate]]:
     """(first epoch, end epoch, trainable top fraction, learning rate) per phase."""
     if not pretrained:
-        return [(0, config.epochs, 1.0, config.learning_rate)]
-    warmup = min(config.warmup_epochs, config.epochs)
-    planned = [(0, warmup, 0.0, config.learning_rate)]
-    if config.epochs > warmup:
-        planned.append(
-            (warmup, config.epochs, config.finetune_fraction, config.finetune_learning_rate)
-        )
-    return planned
+        planned = [(0, config.epochs, 1.0, config.learning_rate)]
+    else:
+        warmup = min(config.warmup_epochs, config.epochs)
+        planned = [(0, warmup, 0.0, config.learning_rate)]
+        if config.epochs > warmup:
+            planned.append(
+                (warmup, config.epochs, config.finetune_fraction, config.finetune_learning_rate)
+            )
+    first, end, fraction, rate = planned[-1]
+    steps = steps_per_epoch * (end - first)
+    return [*planned[:-1], (first, end, fraction, learning_rate(config, rate, steps=steps))]
 
 
-SCHEDULES = ("constant", "cosine")
-
-
-def learning_rate(
-    config: TrainingConfig, rate: float, *, last_phase: bool, steps: int
-) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """The phase's learning rate: `rate`, or for the last phase under the cosine schedule a
-    decay from it to zero over the phase's `steps` (the optimizer's own step count drives it,
-    and a resumed phase restores that count with the optimizer)."""
+def learning_rate(config: TrainingConfig, rate: float, *, steps: int) -> Rate:
+    """The last phase's learning rate: `rate`, or under the cosine schedule a decay from it to
+    zero over the phase's `steps` (the optimizer's own step count drives it, and a phase
+    resumed from its backup restores that count with the optimizer)."""
     if config.learning_rate_schedule not in SCHEDULES:
         raise ValueError(
             f"unknown learning_rate_schedule {config.learning_rate_schedule!r}; "
             f"choose one of {', '.join(SCHEDULES)}"
         )
-    if config.learning_rate_schedule == "constant" or not last_phase:
+    if config.learning_rate_schedule == "constant":
         return rate
     return keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, steps))
 

@@ -22,7 +22,7 @@ from similarity.ml.training import (
     supervised_contrastive_loss,
     train,
 )
-from similarity.ml.training.phases import learning_rate
+from similarity.ml.training.phases import phases
 
 # Keras' .weights.h5 writer converts each variable with np.array(x), which NumPy 2 flags.
 pytestmark = pytest.mark.filterwarnings(
@@ -319,20 +319,21 @@ def test_cancelling_stops_after_the_current_batch_and_records_nothing(tmp_path):
 
 
 def test_the_cosine_schedule_decays_the_last_phase_from_its_rate_to_zero():
-    cosine = replace(TINY_CONFIG, learning_rate_schedule="cosine")
+    cosine = replace(TINY_CONFIG, learning_rate_schedule="cosine", epochs=3, warmup_epochs=1)
 
-    decayed = learning_rate(cosine, 1e-4, last_phase=True, steps=100)
-    held = learning_rate(cosine, 1e-3, last_phase=False, steps=100)  # the warm-up keeps its rate
+    (warmup, finetune) = phases(cosine, pretrained=True, steps_per_epoch=50)
+    (alone,) = phases(cosine, pretrained=False, steps_per_epoch=50)
 
+    assert warmup == (0, 1, 0.0, cosine.learning_rate)  # the head's warm-up keeps its rate
+    first, end, fraction, decayed = finetune
+    assert (first, end, fraction) == (1, 3, cosine.finetune_fraction)
     assert [float(decayed(step)) for step in (0, 50, 100, 150)] == pytest.approx(
         [1e-4, 5e-5, 0.0, 0.0], abs=1e-9
     )
-    assert held == 1e-3
-    assert learning_rate(TINY_CONFIG, 1e-4, last_phase=True, steps=100) == 1e-4
+    assert float(alone[3](75)) == pytest.approx(cosine.learning_rate / 2)  # 75 of 150 steps
+    assert phases(TINY_CONFIG, pretrained=True, steps_per_epoch=50)[-1][3] == 1e-4
     with pytest.raises(ValueError, match="unknown learning_rate_schedule 'step'"):
-        learning_rate(
-            replace(TINY_CONFIG, learning_rate_schedule="step"), 1e-4, last_phase=True, steps=1
-        )
+        phases(replace(TINY_CONFIG, learning_rate_schedule="step"), True, steps_per_epoch=1)
 
 
 def test_a_run_under_the_cosine_schedule_trains_and_moves_the_vectors(finished_run, tmp_path):
