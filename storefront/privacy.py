@@ -1,6 +1,10 @@
 """Your data: a shopper sees what the shop recorded about their visits, downloads it and erases
 it, without asking anyone (the partner API's export and erasure, for the storefront's own
-shoppers). Erasure is a POST with CSRF that redirects; the download is never cached."""
+shoppers). Erasure is a POST with CSRF that redirects; the download is never cached.
+
+Erasures are throttled per client IP: each one that deletes events queues a full rebuild of the
+derived lists, and this page needs no key, so a script viewing a product and erasing in a loop
+could otherwise keep the workers rebuilding."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,6 +12,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from rest_framework.throttling import SimpleRateThrottle
 
 from behaviour.services.visitors import visitor_event_counts, visitor_events_export
 
@@ -17,20 +22,25 @@ ERASED = (
     "Erased {count} recorded event{plural}. Lists computed from every shopper's events "
     "(bought together, trending) lose your share at their next refresh."
 )
+ERROR_THROTTLED = "Too many erasures from your network: try again in an hour."
 EXPORT_FILENAME = "your-data.json"
+
+
+class ErasureThrottle(SimpleRateThrottle):
+    """DRF's rate counter in the shared cache, keyed by the client IP as the API's throttles
+    see it (behind a proxy, settings.PRODSIM_TRUSTED_PROXIES)."""
+
+    scope = "storefront-erasure"
+    rate = "10/hour"  # generous for people, who erase once; a loop stops at the tenth
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 @require_GET
 @never_cache
 def your_data(request):
-    visitor = shopper.known_visitor_id(request)
-    counts = visitor_event_counts(visitor_id=visitor) if visitor else {}
-    context = {
-        "counts": sorted(counts.items()),
-        "total": sum(counts.values()),
-        "retention_days": settings.PRODSIM_EVENT_RETENTION_DAYS,
-    }
-    return render(request, "storefront/your_data.html", context)
+    return _page(request)
 
 
 @require_GET
@@ -45,6 +55,20 @@ def your_data_export(request):
 
 @require_POST
 def your_data_erase(request):
+    if not ErasureThrottle().allow_request(request, None):
+        messages.error(request, ERROR_THROTTLED)
+        return _page(request, status=429)
     count = shopper.visitor_forget(request)
     messages.success(request, ERASED.format(count=count, plural="" if count == 1 else "s"))
     return redirect("storefront:your-data")
+
+
+def _page(request, status: int = 200):
+    visitor = shopper.known_visitor_id(request)
+    counts = visitor_event_counts(visitor_id=visitor) if visitor else {}
+    context = {
+        "counts": sorted(counts.items()),
+        "total": sum(counts.values()),
+        "retention_days": settings.PRODSIM_EVENT_RETENTION_DAYS,
+    }
+    return render(request, "storefront/your_data.html", context, status=status)

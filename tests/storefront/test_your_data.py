@@ -11,6 +11,7 @@ from behaviour.models import Event
 from behaviour.services.storefront import storefront_events_record
 from behaviour.visitors import visitor_hash
 from storefront import basket_state, history
+from storefront.privacy import ERROR_THROTTLED, ErasureThrottle
 from storefront.shopper import CUSTOMER_VISITOR_ID, VISITOR_KEY
 from tests.catalog.factories import add_product
 
@@ -131,3 +132,19 @@ def test_erasing_takes_a_post_with_a_csrf_token(shop):
     assert client.get("/your-data/erase/").status_code == 405
     assert client.post("/your-data/erase/").status_code == 403
     assert kinds_of(visitor_hash(client.session[VISITOR_KEY])) == ["view", "view"]
+
+
+def test_erasures_from_one_network_are_throttled(shop):
+    # Its own address: the throttle counts per client IP in the shared cache.
+    client = Client(REMOTE_ADDR="192.0.2.7")
+    for _ in range(ErasureThrottle().num_requests):
+        client.get("/products/MUG-1/")
+        assert client.post("/your-data/erase/").status_code == 302
+    client.get("/products/MUG-1/")
+
+    refused = client.post("/your-data/erase/")
+
+    assert refused.status_code == 429
+    assert [str(m) for m in refused.context["messages"]] == [ERROR_THROTTLED]
+    assert kinds_of(visitor_hash(client.session[VISITOR_KEY])) == ["view"]
+    assert Client(REMOTE_ADDR="192.0.2.8").post("/your-data/erase/").status_code == 302
