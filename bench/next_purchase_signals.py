@@ -45,12 +45,15 @@ SECTION = "next-purchase-signals"
 VALID_FROM = np.datetime64("2011-05-01T00:00:00", "s").astype(np.int64)
 K = 20
 HALF_LIFE_DAYS = 60  # the time-decayed repeats variant (TIFU-kNN style frequency decay)
-# Hybrid variants: the signals each fuses (weights tuned on validation).
+UNWEIGHTED = ", repeats not weighted by what sells now"
+FULL = "repeats + item-kNN + peers + content + popularity (tuned)"
+# Hybrid variants: the signals each fuses (weights tuned on validation). Repeats are weighted by
+# trending purchases (`signals.selling_factor`), as served, in every variant.
 HYBRIDS = {
     "repeats + item-kNN (tuned)": ("repeat", "cooccurrence"),
     "repeats + peers (tuned)": ("repeat", "peers"),
     "repeats + item-kNN + peers (tuned)": ("repeat", "cooccurrence", "peers"),
-    "repeats + item-kNN + peers + content + popularity (tuned)": (
+    FULL: (
         "repeat",
         "cooccurrence",
         "peers",
@@ -75,9 +78,13 @@ class Split:
                 for i, k in self.period.histories
             ]
         )
+        # As before repeats were weighted by what sells now, for the side-by-side rows.
+        self.unweighted = self.signals_of(self.period.histories, selling=False)
         self.signals = self.whole
 
-    def signals_of(self, histories: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    def signals_of(
+        self, histories: list[tuple[np.ndarray, np.ndarray]], selling: bool = True
+    ) -> list[dict]:
         return [
             hybrid.visitor_signals(
                 items=items,
@@ -87,6 +94,7 @@ class Split:
                 content=self.content,
                 popularity=self.period.popularity,
                 peer_scores=self.peers.scores(items, kinds),
+                selling=self.period.selling if selling else None,
             )
             for items, kinds in histories
         ]
@@ -143,12 +151,27 @@ def run(args: argparse.Namespace) -> dict:
     measure("own repeats", lambda s: s.fused(("repeat",), hybrid.HybridWeights()))
     measure(f"own repeats, {HALF_LIFE_DAYS}-day half-life", lambda s: s.ranked(s.decayed_repeats()))
     measure("peers alone", lambda s: s.fused(("peers",), hybrid.HybridWeights(peers=1.0)))
-    for name, names in HYBRIDS.items():
+
+    def measure_tuned(name: str, names: tuple[str, ...]) -> None:
         start = replace(hybrid.HybridWeights(), repeat=1.0, allow_repeats=True)
         tuned = hybrid.tune_weights(splits["valid"].cases(names), K, start=start)
         weights[name] = {n: tuned.of(n) for n in names}
-        measure(name, lambda s, names=names, tuned=tuned: s.fused(names, tuned))
-    chosen = max(rows, key=lambda n: rows[n]["valid"]["recall"])
+        measure(name, lambda s: s.fused(names, tuned))
+
+    for name, names in HYBRIDS.items():
+        measure_tuned(name, names)
+    # Side by side, not candidates (the served repeats are always weighted): the same rows with
+    # repeats counted as before, unweighted by what sells now.
+    for split in splits.values():
+        split.signals = split.unweighted
+    measure(f"own repeats{UNWEIGHTED}", lambda s: s.fused(("repeat",), hybrid.HybridWeights()))
+    measure_tuned(f"{FULL}{UNWEIGHTED}", HYBRIDS[FULL])
+    for split in splits.values():
+        split.signals = split.whole
+    chosen = max(
+        (name for name in rows if not name.endswith(UNWEIGHTED)),
+        key=lambda n: rows[n]["valid"]["recall"],
+    )
     served_name = f"{chosen}, served: newest {SERVED_HISTORY_EVENTS} events"
     weights[served_name] = weights.get(chosen, {})
     served = hybrid.HybridWeights(**weights[served_name]) if chosen in HYBRIDS else None

@@ -61,6 +61,9 @@ K, HR_K = 20, 10
 COLD_LINES = 5  # products with fewer training lines are "cold"
 NEIGHBOURS = 100  # co-purchase partners kept per product for item-kNN
 CONTENT_DIM = 64
+# Trending as served: settings.PRODSIM_TRENDING_HALF_LIFE_DAYS's default; the served repeats are
+# weighted by it (`signals.selling_factor`).
+TRENDING_HALF_LIFE_DAYS = 7.0
 PROTOCOL = {"popular": 0.078, "own repeats, then popular": 0.243, "item-kNN + repeats": 0.263}
 TARGET = 0.30  # and ≥ 1.15 × item-kNN
 
@@ -135,6 +138,14 @@ class Period:
         self.neighbours = hybrid.Neighbours.from_top_k(top, top_scores)
         self.popularity = popularity.popularity(
             shop.orders[before], shop.items[before], shop.times[before], shop.n_items, cut
+        )
+        self.selling = popularity.popularity(
+            shop.orders[before],
+            shop.items[before],
+            shop.times[before],
+            shop.n_items,
+            cut,
+            half_life_days=TRENDING_HALF_LIFE_DAYS,
         )
         self.lines = np.bincount(shop.items[before], minlength=shop.n_items)
         self.peers = Peers.fit(self.history)
@@ -238,6 +249,7 @@ def signals_of(period: Period, scorer, content: np.ndarray | None) -> list[dict]
                 content=content,
                 popularity=period.popularity,
                 peer_scores=period.peers.scores(items, kinds),
+                selling=period.selling,
             )
         )
     return out

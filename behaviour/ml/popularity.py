@@ -29,6 +29,26 @@ def popularity(
     return np.bincount(grouped.items, weights=weights, minlength=n_items)
 
 
+def trending(
+    baskets: np.ndarray,
+    items: np.ndarray,
+    times: np.ndarray,
+    n_items: int,
+    now: float,
+    half_life_days: float,
+    parts: list[tuple[np.ndarray, float]],
+) -> np.ndarray:
+    """Trending as the refresh writes it: per (lines mask, share) part, e.g. the purchases at 1
+    and the views at a tenth, that part's decayed basket count times its share, summed."""
+    out = np.zeros(n_items)
+    for lines, share in parts:
+        if share and lines.any():
+            out += share * popularity(
+                baskets[lines], items[lines], times[lines], n_items, now, half_life_days
+            )
+    return out
+
+
 def ranking(counts: np.ndarray) -> np.ndarray:
     """Item indices (n_items,) by count descending, ties by index ascending."""
     counts = np.asarray(counts, dtype=np.float64)

@@ -82,7 +82,8 @@ def test_chunks_are_stored_on_a_writer_thread_exactly_once(tmp_path, monkeypatch
     assert (Event.objects.count(), EventKey.objects.count()) == (45, 45)
     assert list(job.row_errors.values_list("line", flat=True)) == [2, 12, 22, 32, 42]
     assert threads and all(name.startswith("event-import-store") for name in threads)
-    assert backends(at_most=before) == before  # the writer's connection is closed, not left open
+    # At most as many as before: a backend a previous test left may exit meanwhile, not one more.
+    assert backends(at_most=before) <= before  # the writer's connection is closed, not left open
 
 
 def test_progress_never_counts_a_chunk_before_it_is_stored(tmp_path, monkeypatch):

@@ -158,3 +158,20 @@ def test_the_history_counts_every_event_but_reads_the_newest(partner_client):
     assert history.total == 3 and len(history.events) == 2
     assert history.events[0].occurred_at < history.events[1].occurred_at  # oldest first
     assert history.marker == f"3:{history.events[1].occurred_at.timestamp()}"
+
+
+def test_what_the_shop_still_sells_comes_back_before_what_it_no_longer_does(partner_client):
+    shop(partner_client)
+    ProductPopularity.objects.filter(product__sku="D").update(score=8.0)  # E: not sold lately
+    post_events(partner_client, order(["E"], "me", "first", days_ago=3))
+    post_events(partner_client, order(["E", "D"], "me", "second", days_ago=2))
+
+    body = recommendations(partner_client, "me", "k=5&explain=true").json()
+
+    repeat = {
+        item["sku"]: item["explain"]["signals"]["repeat"]
+        for item in body["results"]
+        if "repeat" in item["explain"].get("signals", {})
+    }
+    # E bought twice and no longer trending (x sqrt(1)), D once and trending (x sqrt(1 + 8))
+    assert repeat == {"D": 1.0, "E": pytest.approx(2 / 3, abs=1e-6)}

@@ -32,6 +32,10 @@ PUBLIC = {
     "basket/add/<str:sku>/",
     "basket/remove/<str:sku>/",
     "checkout/",
+    # A shopper's own data, found through their session (or account), never by an id in the URL.
+    "your-data/",
+    "your-data/export/",
+    "your-data/erase/",
     "account/sign-in/",
     "account/sign-out/",
     "media/products/<path:path>",

@@ -41,14 +41,16 @@ def visitor_signals(
     content: np.ndarray | None = None,
     popularity: np.ndarray | None = None,
     peer_scores: np.ndarray | None = None,
+    selling: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The (n_items,) signals in [0, 1] of one history: (L,) items and kind codes, oldest first.
 
     sequence_scores: (n_items,) raw `SequenceScorer.score` output; content: (n_items, d)
     L2-normalised content vectors (zero rows for items without one); popularity: (n_items,)
     counts, the fill for short histories; peer_scores: (n_items,) `peers.Peers.scores` of the
-    history (what the shoppers who buy most like this one buy). Signals whose input is None,
-    or that are zero everywhere, are left out.
+    history (what the shoppers who buy most like this one buy); selling: (n_items,) trending
+    purchases (decayed over days, not months), which weigh the repeats (`selling_factor`).
+    Signals whose input is None, or that are zero everywhere, are left out.
     """
     items = np.asarray(items, dtype=np.int64)
     kinds = np.asarray(kinds, dtype=np.int64)
@@ -65,6 +67,8 @@ def visitor_signals(
         out["content"] = _content(items, content)
     if len(items):
         out["repeat"] = np.bincount(items, weights=weight, minlength=n_items)
+        if selling is not None:
+            out["repeat"] *= selling_factor(np.asarray(selling, dtype=np.float64)[:n_items])
     if peer_scores is not None and len(items):
         out["peers"] = np.asarray(peer_scores, dtype=np.float64)[:n_items]
     if popularity is not None:
@@ -81,6 +85,17 @@ KIND_WEIGHTS = np.array([0.0, 0.25, 0.5, 1.0, 0.25])
 # (bench/next_purchase_signals.py), and reading more costs every uncached request.
 SERVED_HISTORY_EVENTS = 50
 CONTENT_RECENT = 20  # the content signal reads the visitor's latest distinct items
+# A product a shopper bought before is bought again only while the shop still sells it: repeats
+# are weighted by sqrt(1 + its trending purchases). On the online-retail protocol's validation
+# split (chosen there; bench/next_purchase_signals.py) this lifted own repeats alone from
+# Recall@20 0.2275 to 0.2324 and the tuned hybrid from 0.2402 to 0.2445; a power of 1 and
+# windows of 14 to 56 days gained less.
+SELLING_POWER = 0.5
+
+
+def selling_factor(selling: np.ndarray) -> np.ndarray:
+    """The repeat weight of products by their trending purchases (decayed basket counts)."""
+    return (1.0 + np.maximum(selling, 0.0)) ** SELLING_POWER
 
 
 def _unit(values: np.ndarray) -> np.ndarray:

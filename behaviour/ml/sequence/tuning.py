@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import cooccurrence, popularity, scorers
-from .data import PURCHASE, SequenceData, histories_and_targets
+from .data import KIND_CODES, PURCHASE, SequenceData, histories_and_targets
 from .peers import Peers
 from .signals import Neighbours, visitor_signals
 from .weights import SIGNALS, HybridWeights, fuse
@@ -62,6 +62,7 @@ TUNING_VISITORS = 2_000
 CANDIDATES = 200  # per signal: an item outside every signal's top 200 cannot reach a top 20
 NEIGHBOURS = 100  # co-occurrence partners kept per item, as the bench's item-kNN
 SECONDS_PER_DAY = 86_400
+VIEW, CLICK = KIND_CODES["view"], KIND_CODES["click"]
 
 
 def validation_cases(
@@ -71,6 +72,8 @@ def validation_cases(
     content: np.ndarray | None = None,
     sequence: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     peers: Peers | None = None,
+    selling_half_life_days: float | None = None,
+    view_share: float = 0.0,
     seed: int = 0,
 ) -> list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
     """`tune_weights` cases of the visitors in both parts of a time split.
@@ -78,7 +81,9 @@ def validation_cases(
     The signals read only `train`: co-occurrence and popularity count each visitor's events of
     one day as a basket (the events carry no order), peers are `train`'s shoppers; the targets
     are the items each visitor bought in `valid`. sequence: (items, kinds) -> (n_items,) raw
-    scores of the trained model. Each case keeps only its candidates (`compact`).
+    scores of the trained model; selling_half_life_days, view_share: weigh repeats by trending
+    as the refresh computes it (`popularity.trending`) and the served repeats read it (None:
+    unweighted). Each case keeps only its candidates (`compact`).
     """
     inputs, targets = histories_and_targets(train, valid)
     chosen = np.random.default_rng(seed).permutation(len(inputs))[:TUNING_VISITORS]
@@ -91,6 +96,12 @@ def validation_cases(
     )
     neighbours = Neighbours.from_top_k(top, top_scores)
     counts = popularity.popularity(baskets, train.items, train.times, train.n_items, now)
+    selling = None
+    if selling_half_life_days is not None:
+        parts = [(train.kinds == PURCHASE, 1.0), (np.isin(train.kinds, (VIEW, CLICK)), view_share)]
+        selling = popularity.trending(
+            baskets, train.items, train.times, train.n_items, now, selling_half_life_days, parts
+        )
     cases = []
     for index in np.sort(chosen):
         items, kinds = inputs[index]
@@ -103,6 +114,7 @@ def validation_cases(
             content=content,
             popularity=counts,
             peer_scores=None if peers is None else peers.scores(items, kinds),
+            selling=selling,
         )
         bought = np.zeros(train.n_items, dtype=bool)
         bought[items[kinds == PURCHASE]] = True

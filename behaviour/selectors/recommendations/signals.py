@@ -3,7 +3,8 @@ candidate, the history product that brought it (for "because you bought X").
 
 - cooccurrence: the refreshed bought-together and also-viewed partners of the visitor's products;
 - content: the products nearest to the visitor's products in image space (the active version);
-- repeat: the visitor's own purchases and adds to basket, counted (when repeats are allowed);
+- repeat: the visitor's own purchases and adds to basket, counted and weighted by how well each
+  product sells now (when repeats are allowed);
 - peers: what the shoppers who buy most like the visitor buy (see peers.py);
 - sequence: the active sequence model's score of the next product (see sequence.py).
 """
@@ -14,14 +15,14 @@ import numpy as np
 from django.db import connection
 
 from behaviour.ml.sequence.data import KIND_CODES
-from behaviour.ml.sequence.signals import KIND_WEIGHTS
+from behaviour.ml.sequence.signals import KIND_WEIGHTS, selling_factor
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ProductFilter
 from similarity import vector_store
 from similarity.models import ModelVersion
 from similarity.scores import cosine_distance_to_unit
 
-from ...models import ItemAssociation
+from ...models import ItemAssociation, ProductPopularity
 from .history import REPEAT_KINDS, VisitorHistory
 
 # Bought together says more about the next purchase than viewed together: half weight for views,
@@ -119,11 +120,22 @@ def content(
 def repeats(history: VisitorHistory) -> Signal:
     """The visitor's own purchases (and adds to basket), counted: many shops' best predictor of
     the next, and what is bought most often first. The hybrid's repeat signal, as the sequence
-    bench measures it: each event weighs its kind's `KIND_WEIGHTS` (a purchase 1)."""
-    signal = Signal()
+    bench measures it: each event weighs its kind's `KIND_WEIGHTS` (a purchase 1), and each
+    product its `selling_factor`, from trending as of the last refresh (a product the shop no
+    longer sells is seldom bought again)."""
+    counted = Signal()
     for event in history.events:
         if event.kind in REPEAT_KINDS:
-            signal.add(
+            counted.add(
                 event.product_id, float(KIND_WEIGHTS[KIND_CODES[event.kind]]), event.product_id
             )
+    trending = dict(
+        ProductPopularity.objects.filter(product_id__in=list(counted.scores)).values_list(
+            "product_id", "score"
+        )
+    )
+    signal = Signal()
+    for pid, count in counted.scores.items():
+        factor = float(selling_factor(np.float64(trending.get(pid, 0.0))))
+        signal.add(pid, count * factor, pid)
     return signal

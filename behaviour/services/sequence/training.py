@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 import numpy as np
+from django.conf import settings
 from django.db.models import QuerySet
 
 from behaviour.ml.sequence import artifacts
@@ -25,6 +26,7 @@ from behaviour.ml.sequence.tuning import validation_cases
 from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
 
 from ...models import SequenceModelVersion, SequenceTrainingJob
+from ..association_writes import VIEW_SHARE
 from .dataset import TrainingData, sequences_of, training_data
 from .validation import active_recall, recall_at
 from .versions import (
@@ -181,6 +183,8 @@ def _tuned_hybrid(train, valid, found: TrainingData, scorer, vectors) -> dict:
         content=found.content,
         sequence=lambda items, kinds: vectors @ scorer.visitor_vector(items, kinds),
         peers=Peers.fit(train),
+        selling_half_life_days=settings.PRODSIM_TRENDING_HALF_LIFE_DAYS,
+        view_share=VIEW_SHARE,
     )
     if not cases:
         return {"hybrid_weights": None, "hybrid_recall": None, "hybrid_default_recall": None}

@@ -128,3 +128,16 @@ def test_the_serving_modules_import_no_tensorflow():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_repeats_are_weighted_by_how_well_each_product_sells_now():
+    # bought twice each; 0 no longer sells, 3 sold 8 baskets' worth lately (decayed)
+    items, kinds = np.array([0, 3, 0, 3]), np.full(4, PURCHASE)
+    selling = np.array([0.0, 0, 0, 8.0, 0, 0])
+
+    plain = hybrid.visitor_signals(items=items, kinds=kinds, n_items=N)
+    weighted = hybrid.visitor_signals(items=items, kinds=kinds, n_items=N, selling=selling)
+
+    np.testing.assert_allclose(plain["repeat"], [1, 0, 0, 1, 0, 0])
+    # sqrt(1 + 0) = 1 against sqrt(1 + 8) = 3: the product still selling comes first
+    np.testing.assert_allclose(weighted["repeat"], [1 / 3, 0, 0, 1, 0, 0])

@@ -105,3 +105,31 @@ def test_tuning_cases_read_only_the_past_and_find_what_counts():
     assert hybrid.recall_of(cases, no_repeats, k=1) == 0.0
     tuned = hybrid.tune_weights(cases, k=1, start=no_repeats)
     assert tuned.allow_repeats and hybrid.recall_of(cases, tuned, k=1) == 1.0
+
+
+def test_tuning_cases_weigh_repeats_by_what_still_sells_as_served():
+    # Shopper 0 bought 1 on day 0 and 2 on day 1; shoppers 1-3 keep buying 2 up to day 29, and
+    # nobody buys 1 again: 1 has stopped selling. Each of them buys again after day 30.
+    old = {0: [[1], [2]], **{v: [[2]] * 30 for v in (1, 2, 3)}}
+    later = {v: [[2]] for v in (0, 1, 2, 3)}
+    data = shoppers(old, n_items=3)
+    future = shoppers(later, n_items=3, start=40 * DAY)
+    both = SequenceData.from_arrays(
+        np.concatenate([np.repeat(data.visitors, data.lengths), future.visitors]),
+        np.concatenate([data.items, future.items]),
+        np.concatenate([data.kinds, future.kinds]),
+        np.concatenate([data.times, future.times]),
+        3,
+    )
+    train, valid = time_split(both, 30 * DAY)
+
+    def repeat_of_shopper_0(**selling):
+        cases = validation_cases(train, valid, **selling)
+        index = int(np.flatnonzero(np.unique(train.visitors) == 0)[0])
+        return cases[index][0]["repeat"]
+
+    plain = repeat_of_shopper_0()
+    weighted = repeat_of_shopper_0(selling_half_life_days=7.0)
+
+    assert plain[1] == plain[2] == 1.0  # items 1 and 2, once each (3 items: none compacted)
+    assert weighted[2] == 1.0 and weighted[1] < 0.5
