@@ -81,8 +81,8 @@ def visitor_signals(
 KIND_WEIGHTS = np.array([0.0, 0.25, 0.5, 1.0, 0.25])
 # The newest events the recommendations read per request (selectors.recommendations.history).
 # A returning customer's taste shows in their last few dozen events: on the online-retail
-# protocol, the chosen signals from the newest 50 lost 0.002 Recall@20 against the whole history
-# (bench/next_purchase_signals.py), and reading more costs every uncached request.
+# protocol, the chosen signals from the newest 50 lost 0.004-0.005 Recall@20 against the whole
+# history (bench/next_purchase_signals.py), and reading more costs every uncached request.
 SERVED_HISTORY_EVENTS = 50
 CONTENT_RECENT = 20  # the content signal reads the visitor's latest distinct items
 # A product a shopper bought before is bought again only while the shop still sells it: repeats
