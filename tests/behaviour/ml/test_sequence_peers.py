@@ -23,6 +23,20 @@ def shoppers(baskets: dict[int, list[list[int]]], n_items: int, start: int = 0) 
     return SequenceData.from_arrays(visitors, items, kinds, times, n_items)
 
 
+def split_at_day_30(past: dict, later: dict, *, n_items: int):
+    """(train, valid) of `past` baskets from day 0 and `later` ones from day 40, split at 30."""
+    data = shoppers(past, n_items=n_items)
+    future = shoppers(later, n_items=n_items, start=40 * DAY)
+    both = SequenceData.from_arrays(
+        np.concatenate([np.repeat(data.visitors, data.lengths), future.visitors]),
+        np.concatenate([data.items, future.items]),
+        np.concatenate([data.kinds, future.kinds]),
+        np.concatenate([data.times, future.times]),
+        n_items,
+    )
+    return time_split(both, 30 * DAY)
+
+
 def test_peers_name_what_like_minded_shoppers_buy_and_not_the_visitor_themself():
     # Shoppers 0-2 buy the candle range {0, 1, 2} and also 3; shopper 3 buys mugs {4, 5}.
     data = shoppers({0: [[0, 1, 3]], 1: [[0, 2, 3]], 2: [[1, 2, 3]], 3: [[4, 5]]}, n_items=6)
@@ -86,16 +100,7 @@ def test_tuning_cases_read_only_the_past_and_find_what_counts():
     # Each shopper buys their own item again later: repeats predict, nothing else does.
     past = {v: [[v % 5, 5 + (v % 3)], [v % 5]] for v in range(30)}
     later = {v: [[v % 5]] for v in range(30)}
-    data = shoppers(past, n_items=8)
-    future = shoppers(later, n_items=8, start=40 * DAY)
-    both = SequenceData.from_arrays(
-        np.concatenate([np.repeat(data.visitors, data.lengths), future.visitors]),
-        np.concatenate([data.items, future.items]),
-        np.concatenate([data.kinds, future.kinds]),
-        np.concatenate([data.times, future.times]),
-        8,
-    )
-    train, valid = time_split(both, 30 * DAY)
+    train, valid = split_at_day_30(past, later, n_items=8)
     cases = validation_cases(train, valid, peers=Peers.fit(train))
     assert len(cases) == 30
     assert all(
@@ -112,16 +117,7 @@ def test_tuning_cases_weigh_repeats_by_what_still_sells_as_served():
     # nobody buys 1 again: 1 has stopped selling. Each of them buys again after day 30.
     old = {0: [[1], [2]], **{v: [[2]] * 30 for v in (1, 2, 3)}}
     later = {v: [[2]] for v in (0, 1, 2, 3)}
-    data = shoppers(old, n_items=3)
-    future = shoppers(later, n_items=3, start=40 * DAY)
-    both = SequenceData.from_arrays(
-        np.concatenate([np.repeat(data.visitors, data.lengths), future.visitors]),
-        np.concatenate([data.items, future.items]),
-        np.concatenate([data.kinds, future.kinds]),
-        np.concatenate([data.times, future.times]),
-        3,
-    )
-    train, valid = time_split(both, 30 * DAY)
+    train, valid = split_at_day_30(old, later, n_items=3)
 
     def repeat_of_shopper_0(**selling):
         cases = validation_cases(train, valid, **selling)
