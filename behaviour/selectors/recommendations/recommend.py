@@ -109,9 +109,11 @@ def _personal(
     )
     # Peers rank the visitor's own products too, so they see the bought ones when repeats count.
     peers = peers_signal(history, model, exclude=seen, n=n)
+    # Meanwhile too: the repeats' one small read (what still sells), on this thread's connection.
+    repeats = signal_sources.repeats(history) if repeat else None
     found = {name: search.result() for name, search in searches.items()}
-    if repeat:
-        found["repeat"] = signal_sources.repeats(history)
+    if repeats is not None:
+        found["repeat"] = repeats
     found["peers"] = peers
     ids = {pid for signal in found.values() for pid in signal.scores}
     allowed = catalog_selectors.product_ids_allowed(ids=ids, product_filter=product_filter)
