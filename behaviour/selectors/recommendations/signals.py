@@ -123,19 +123,18 @@ def repeats(history: VisitorHistory) -> Signal:
     bench measures it: each event weighs its kind's `KIND_WEIGHTS` (a purchase 1), and each
     product its `selling_factor`, from trending as of the last refresh (a product the shop no
     longer sells is seldom bought again)."""
-    counted = Signal()
+    counts: dict[int, float] = {}
     for event in history.events:
         if event.kind in REPEAT_KINDS:
-            counted.add(
-                event.product_id, float(KIND_WEIGHTS[KIND_CODES[event.kind]]), event.product_id
-            )
+            weight = float(KIND_WEIGHTS[KIND_CODES[event.kind]])
+            counts[event.product_id] = counts.get(event.product_id, 0.0) + weight
     trending = dict(
-        ProductPopularity.objects.filter(product_id__in=list(counted.scores)).values_list(
+        ProductPopularity.objects.filter(product_id__in=list(counts)).values_list(
             "product_id", "score"
         )
     )
+    factors = selling_factor(np.array([trending.get(pid, 0.0) for pid in counts]))
     signal = Signal()
-    for pid, count in counted.scores.items():
-        factor = float(selling_factor(np.float64(trending.get(pid, 0.0))))
+    for (pid, count), factor in zip(counts.items(), factors.tolist(), strict=True):
         signal.add(pid, count * factor, pid)
     return signal
