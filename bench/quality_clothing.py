@@ -15,7 +15,7 @@ Every training choice is made on the validation carve-out (val queries vs the tr
 never on the test split: `--val-only` runs without even loading `test/`.
 
     .venv/bin/python bench/quality_clothing.py                      # full run, writes the docs
-    .venv/bin/python bench/quality_clothing.py --epochs 2 --warmup-epochs 1 --limit-train 800
+    .venv/bin/python bench/quality_clothing.py --set epochs=2 --limit-train 800
 """
 
 import argparse
@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from _recipe import add_recipe_option, recipe_overrides
 from _report import (
     JSON_PREFIX,
     PROFILE,
@@ -84,23 +85,10 @@ ERROR_NO_DATA = (
 ERROR_NO_WEIGHTS = "MobileNetV2 weights file not found at {path}; pass --weights PATH."
 
 # The trained rows use TrainingConfig's own defaults, what a shop's training job runs, unless
-# an option below overrides one (argparse's None: "not given"). The seed also draws the
-# validation carve-out, so it always has a value.
+# `--set` overrides one. The seed also draws the validation carve-out, so it has its own option;
+# so do the fields every row shares.
 SEED = 1234
-RECIPE_OPTIONS = (
-    "epochs",
-    "warmup_epochs",
-    "labels_per_batch",
-    "images_per_label",
-    "learning_rate",
-    "finetune_learning_rate",
-    "finetune_fraction",
-    "learning_rate_schedule",
-    "temperature",
-    "patience",
-    "steps_per_epoch",
-    "augmentation",
-)
+OWN_FIELDS = {"backbone", "weights", "input_size", "embedding_dim", "seed"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -117,23 +105,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--input-size", type=int, default=INPUT_SIZE, help="pixels per side, for every row"
     )
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--warmup-epochs", type=int)
-    parser.add_argument("--labels-per-batch", type=int)
-    parser.add_argument("--images-per-label", type=int)
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--finetune-learning-rate", type=float)
-    parser.add_argument("--finetune-fraction", type=float)
-    parser.add_argument("--learning-rate-schedule", help="TrainingConfig.learning_rate_schedule")
-    parser.add_argument("--temperature", type=float)
-    parser.add_argument("--patience", type=int)
-    parser.add_argument(
-        "--steps-per-epoch", type=int, default=None, help="default: one pass over the images"
-    )
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument(
-        "--augmentation", default=None, help="TrainingConfig.augmentation (default: its default)"
-    )
+    add_recipe_option(parser)
     parser.add_argument(
         "--limit-train",
         type=int,
@@ -273,9 +246,9 @@ def row_frozen(data: dict, weights: Path, size: int) -> dict:
 def training_config(args: argparse.Namespace):
     from similarity.ml.training import TrainingConfig
 
-    overrides = {
-        name: getattr(args, name) for name in RECIPE_OPTIONS if getattr(args, name) is not None
-    }
+    overrides = recipe_overrides(args.set)
+    if clash := sorted(overrides.keys() & OWN_FIELDS):
+        raise SystemExit(f"--set {', '.join(clash)}: use the option of the same name")
     return TrainingConfig(
         backbone=args.backbone,
         weights=str(args.weights) if args.backbone == PRETRAINED_BACKBONE else "none",

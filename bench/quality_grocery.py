@@ -18,7 +18,6 @@ known-products queries. Rows, side by side:
 
 import argparse
 import csv
-import json
 import os
 import shlex
 import shutil
@@ -30,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from _recipe import add_recipe_option, recipe_overrides
 from _report import (
     ensure_repo_on_path,
     load_now_line,
@@ -55,13 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a TrainingConfig field (JSON value), e.g. --set epochs=6",
-    )
+    add_recipe_option(parser)
     parser.add_argument("--no-refit", action="store_true", help="stop after model selection")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
     return parser.parse_args(argv)
@@ -89,11 +83,7 @@ def load(paths: list[Path], size: int) -> np.ndarray:
 def config_from(args: argparse.Namespace):
     from similarity.ml.training import TrainingConfig
 
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
-    return TrainingConfig(weights=str(args.weights), **overrides)
+    return TrainingConfig(weights=str(args.weights), **recipe_overrides(args.set))
 
 
 def recalls(queries, query_labels, gallery, gallery_labels) -> dict:
