@@ -346,3 +346,45 @@ def test_a_run_under_the_cosine_schedule_trains_and_moves_the_vectors(finished_r
     # from the second update on the decayed rate makes epoch 2 differ.
     assert cosine.history[0]["loss"] == pytest.approx(constant.history[0]["loss"], rel=1e-5)
     assert cosine.history[1]["loss"] != pytest.approx(constant.history[1]["loss"], rel=1e-5)
+
+
+AVERAGED = replace(TINY_CONFIG, epochs=3, steps_per_epoch=3)
+
+
+def test_averaged_weights_leave_training_alone_and_are_what_is_validated_and_returned(tmp_path):
+    plain = run(AVERAGED, tmp_path / "plain")
+    averaged = run(replace(AVERAGED, average_weights=True), tmp_path / "averaged")
+
+    # The average goes into the model only between epochs: every step trains the same weights.
+    assert [e["loss"] for e in averaged.history] == pytest.approx(
+        [e["loss"] for e in plain.history], rel=1e-5
+    )
+    images = noise_set()[0]
+    assert not np.allclose(
+        embed_arrays(averaged.model, images), embed_arrays(plain.model, images), atol=1e-3
+    )
+
+
+def test_an_averaged_run_killed_after_an_epoch_resumes_from_its_training_weights(tmp_path):
+    # given a plain and an averaged run, each killed after epoch 1: the averaged run's backup
+    # was written with the averages in the model
+    def die_after_epoch_1(entry):
+        if entry["epoch"] == 1:
+            raise Killed()
+
+    results = []
+    for name, config in (
+        ("plain", AVERAGED),
+        ("averaged", replace(AVERAGED, average_weights=True)),
+    ):
+        with pytest.raises(Killed):
+            run(config, tmp_path / name, progress=die_after_epoch_1)
+
+        # when each resumes
+        results.append(run(config, tmp_path / name))
+
+    # then the averaged run trains on from the same weights as the plain one, not the averages
+    plain, averaged = results
+    assert [e["loss"] for e in averaged.history] == pytest.approx(
+        [e["loss"] for e in plain.history], rel=1e-5
+    )
