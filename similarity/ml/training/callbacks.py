@@ -35,24 +35,6 @@ class ValidationRecall(keras.callbacks.Callback):
         logs["val_recall_at_1"] = metrics.recall_at_1
 
 
-class EpochAveragedWeights(keras.callbacks.SwapEMAWeights):
-    """Puts the optimizer's moving average of the weights (`use_ema`) into the model at each
-    epoch's end, before validation, early stopping and the backup see it, and the training
-    weights back at the next epoch's start. Must come first among the callbacks."""
-
-    def __init__(self):
-        super().__init__(swap_on_epoch=True)
-        self._started = False
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if not self._started:
-            self._started = True
-            # The backup is written at an epoch's end, after the swap: a fit resumed from it
-            # (its optimizer has stepped) starts with the averages in the model.
-            self._ema_weights_in_model = int(self.model.optimizer.iterations) > 0
-        super().on_epoch_begin(epoch, logs)
-
-
 class Progress(keras.callbacks.Callback):
     """Reports epoch, loss, images/s and ETA; stops training when cancellation is requested."""
 

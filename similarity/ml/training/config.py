@@ -26,9 +26,6 @@ class TrainingConfig:
     # along a half cosine ("cosine"), so the epoch a refit ends on is not one of the swings a
     # constant rate leaves between epochs.
     learning_rate_schedule: str = "constant"
-    # Serve, validate and stop on a moving average of the last phase's weights over about one
-    # epoch of steps (Polyak averaging), instead of the weights its last step happened to leave.
-    average_weights: bool = False
     temperature: float = 0.1  # SupCon paper's value for small batches
     patience: int = 3
     seed: int = 1234

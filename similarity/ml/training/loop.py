@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from ..backbones import Backbone, build_backbone, build_embedding_model, set_backbone_trainable
 from .augment import augmentation
-from .callbacks import EpochAveragedWeights, Progress, ValidationRecall
+from .callbacks import Progress, ValidationRecall
 from .config import (
     ProgressCallback,
     TrainingCancelled,
@@ -46,21 +46,21 @@ def train(
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     strategy = _distribution_strategy()
     backbone, embedding_model, augment = _build_models(config, strategy)
+    labels_count = int(labels.max()) + 1
     batch_size = config.labels_per_batch * config.images_per_label
     steps = config.steps_per_epoch or max(1, math.ceil(len(images) / batch_size))
     dataset = pk_dataset(images, labels, config)
     tracker = Progress(
         progress, should_cancel, batch_size, config.epochs, steps, checkpoint_dir / "history.json"
     )
-    planned = phases(config, backbone.pretrained, steps_per_epoch=steps)
-    for number, (first_epoch, last_epoch, top_fraction, rate) in enumerate(planned):
+    for number, (first_epoch, last_epoch, top_fraction, rate) in enumerate(
+        phases(config, backbone.pretrained, steps_per_epoch=steps)
+    ):
         first_epoch = resume_epoch(embedding_model, checkpoint_dir, number, first_epoch, last_epoch)
         if first_epoch >= last_epoch:  # a resumed job skips phases it finished
             continue
         set_backbone_trainable(backbone, top_fraction=top_fraction)
-        averaged = config.average_weights and number == len(planned) - 1
-        optimizer = _optimizer(rate, averaged_steps=steps if averaged else None)
-        model = _training_model(strategy, (embedding_model, augment), config, optimizer, labels)
+        model = _training_model(strategy, embedding_model, augment, config, rate, labels_count)
         model.fit(
             dataset,
             epochs=last_epoch,
@@ -69,7 +69,6 @@ def train(
             shuffle=False,  # PK batches are random already
             verbose=0,
             callbacks=[
-                *([EpochAveragedWeights()] if averaged else []),
                 *_validation_callbacks(config, embedding_model, validation),
                 _backup(checkpoint_dir / f"backup{number}"),
                 tracker,
@@ -105,26 +104,17 @@ def _build_models(
     return backbone, embedding_model, augment
 
 
-def _optimizer(rate: Rate, *, averaged_steps: int | None) -> keras.optimizers.Optimizer:
-    """Adam; with `averaged_steps`, also a moving average of the weights over about that many
-    steps (EpochAveragedWeights puts it into the model between epochs)."""
-    if averaged_steps is None:
-        return keras.optimizers.Adam(rate)
-    return keras.optimizers.Adam(rate, use_ema=True, ema_momentum=1 - 1 / averaged_steps)
-
-
 def _training_model(
     strategy: tf.distribute.Strategy,
-    models: tuple[keras.Model, keras.Sequential],
+    embedding_model: keras.Model,
+    augment: keras.Sequential,
     config: TrainingConfig,
-    optimizer: keras.optimizers.Optimizer,
-    labels: np.ndarray,
+    rate: Rate,
+    labels_count: int,
 ) -> keras.Model:
     """What `fit` trains, compiled: augmentation, then the embedding model (alone exported);
     for proxy-anchor, the proxies' cosines are appended to the output (the training model
     owns the proxies)."""
-    embedding_model, augment = models
-    labels_count = int(labels.max()) + 1
     with strategy.scope():
         # A fresh model per phase: BackupAndRestore leaves the epoch it restored on the
         # model it restored, and the next phase's fit would start at that epoch again.
@@ -134,7 +124,7 @@ def _training_model(
             outputs = ProxySimilarities(labels_count, name="proxies")(outputs)
         training_model = keras.Model(inputs, outputs)
     training_model.compile(
-        optimizer=optimizer,
+        optimizer=keras.optimizers.Adam(rate),
         loss=loss_for(config.loss, temperature=config.temperature, labels_count=labels_count),
     )
     return training_model
