@@ -1,9 +1,9 @@
 """`make run`: prepare a ready-to-click prodsim on the embedded services, then run all processes.
 
 Steps: start services → migrate → collect static files → make sure an admin exists → load the
-demo catalogue and its order and browsing history into an empty shop → print where everything
-is → run web + workers (Procfile) until Ctrl-C → stop the services, keeping their data for the
-next run.
+demo catalogue and its order and browsing history into an empty shop → queue the first image
+and sequence models → print where everything is → run web + workers (Procfile) until Ctrl-C →
+stop the services, keeping their data for the next run.
 """
 
 import os
@@ -71,6 +71,17 @@ def prepare(stdout) -> str:
         stdout.write("Loading the demo catalogue (first run only)…\n")
         call_command("demo_catalogue", stdout=stdout)
         load_demo_history(stdout)
+    queue_first_models(stdout)
+    return password
+
+
+def queue_first_models(stdout) -> None:
+    """The shop's first similarity model and, when shoppers' events exist, its first sequence
+    model for "Recommended for you". The ml worker takes them in order, so the sequence model
+    can tie products to the image vectors of the first."""
+    from behaviour.ml.sequence.config import SequenceConfig
+    from behaviour.models import Event, SequenceModelVersion
+    from behaviour.services.sequence import sequence_training_start
     from similarity.models import ModelVersion
     from similarity.services import model_version_create
 
@@ -80,7 +91,12 @@ def prepare(stdout) -> str:
             f"Training the first similarity model (v{version.pk}) on the ml worker; "
             "follow it in the admin under Similarity → Jobs.\n"
         )
-    return password
+    if not SequenceModelVersion.objects.exists() and Event.objects.exists():
+        job = sequence_training_start(config=SequenceConfig())
+        stdout.write(
+            f"Then the first sequence model (v{job.version_id}) on the shoppers' events; "
+            "follow it under Behaviour → Sequence training jobs.\n"
+        )
 
 
 def load_demo_history(stdout) -> None:
