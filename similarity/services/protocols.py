@@ -18,6 +18,7 @@ from ..ml.evaluation.protocols import (
     figures_source,
     known_products_holdout,
     near_duplicate_groups,
+    validation_gallery,
 )
 from ..ml.training import TrainingConfig, Validation, embed_arrays
 from . import baselines
@@ -25,9 +26,6 @@ from .datasets import KNOWN_SPLITS, SPLITS, Snapshot, snapshot_hold_out_known
 
 KNOWN_TEST_SHARE = 0.2  # of each label's photos, as the new-products test share of units
 KNOWN_VAL_SHARE = 0.1
-# Early stopping embeds the validation gallery every epoch: at most this many training photos per
-# label keep that cost flat for large catalogues (rank 1 needs a label's photos, not all of them).
-VAL_GALLERY_PER_LABEL = 10
 ERROR_PROTOCOL = "PRODSIM_EVALUATION_PROTOCOL must be one of {choices}; got {value!r}"
 
 Splits = dict[str, np.ndarray]
@@ -59,7 +57,7 @@ def hold_out_known_photos(
 def validation_for(protocol: str, arrays: Splits, labels: Splits) -> Validation | None:
     """What early stopping watches: the protocol's validation photos, falling back to the
     other protocol's when a catalogue has none (e.g. one photo per product); None if neither."""
-    gallery = _per_label_sample(labels["train"], VAL_GALLERY_PER_LABEL)
+    gallery = validation_gallery(labels["train"])
     known = Validation(
         arrays["known_val"], labels["known_val"], arrays["train"][gallery], labels["train"][gallery]
     )
@@ -68,15 +66,6 @@ def validation_for(protocol: str, arrays: Splits, labels: Splits) -> Validation 
     candidates = {KNOWN_PRODUCTS: known, NEW_PRODUCTS: new}
     order = [protocol, *(p for p in PROTOCOLS if p != protocol)]
     return next((candidates[p] for p in order if usable[p]), None)
-
-
-def _per_label_sample(labels: np.ndarray, most: int) -> np.ndarray:
-    """Sorted indices of at most `most` items per label, spread evenly over each label's items."""
-    chosen = [
-        members[np.linspace(0, len(members) - 1, min(most, len(members))).round().astype(int)]
-        for members in (np.flatnonzero(labels == label) for label in np.unique(labels))
-    ]
-    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=int)
 
 
 def evaluate_protocols(

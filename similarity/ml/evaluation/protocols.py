@@ -34,6 +34,9 @@ SCORED_REFIT = "refit without the query photos"
 # groups bursts while keeping photos of other visits apart (0.75 left too few queries, 0.85
 # overstated Recall@1 by 0.3).
 NEAR_DUPLICATE_COSINE = 0.8
+# Early stopping embeds the validation gallery every epoch: at most this many training photos per
+# label keep that cost flat for large catalogues (rank 1 needs a label's photos, not all of them).
+VAL_GALLERY_PER_LABEL = 10
 LINK_BATCH = 2048  # rows of the similarity matrix at a time: 2048 x 50k float32 is 400 MB
 
 
@@ -111,3 +114,13 @@ def known_products_holdout(
             assigned[in_group] = current + 1
             held += len(in_group)
     return assigned
+
+
+def validation_gallery(labels: np.ndarray, most: int = VAL_GALLERY_PER_LABEL) -> np.ndarray:
+    """Sorted indices of the training photos early stopping ranks the known-products validation
+    photos among: at most `most` per label, spread evenly over each label's photos."""
+    chosen = [
+        members[np.linspace(0, len(members) - 1, min(most, len(members))).round().astype(int)]
+        for members in (np.flatnonzero(labels == label) for label in np.unique(labels))
+    ]
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=int)
