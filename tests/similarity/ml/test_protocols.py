@@ -1,9 +1,14 @@
-"""similarity.ml.evaluation.protocols: near-duplicate groups and the known-products hold-out."""
+"""similarity.ml.evaluation.protocols: near-duplicate groups, the known-products hold-out and
+early stopping's gallery."""
 
 import numpy as np
 import pytest
 
-from similarity.ml.evaluation.protocols import known_products_holdout, near_duplicate_groups
+from similarity.ml.evaluation.protocols import (
+    known_products_holdout,
+    near_duplicate_groups,
+    validation_gallery,
+)
 
 
 def unit(angle_degrees: float) -> list[float]:
@@ -66,3 +71,12 @@ def test_every_label_keeps_a_photo_so_each_query_has_an_answer():
     assigned = known_products_holdout(labels, groups, shares=(0.5, 0.4), seed=1)
     for label in range(6):
         assert (assigned[labels == label] == 0).any()
+
+
+def test_early_stoppings_gallery_takes_at_most_n_photos_per_label_spread_over_its_photos():
+    labels = np.array([0] * 25 + [1] * 3 + [2] * 10)
+
+    gallery = validation_gallery(labels, most=5)
+
+    assert gallery.tolist() == [0, 6, 12, 18, 24, 25, 26, 27, 28, 30, 32, 35, 37]
+    assert validation_gallery(np.zeros(0, dtype=int)).tolist() == []
