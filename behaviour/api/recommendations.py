@@ -39,8 +39,8 @@ class VisitorRecommendationsApi(APIView):
         # The key carries the marker of the very history the answer is built from, so an event
         # stored a moment later changes the next request's key and never hides under this one.
         history = visitor_history(visitor=visitor)
-        key = cache.entry_key(
-            list_name="recommended", sku=visitor, params={"events": history.marker, **params}
+        key = cache.visitor_entry_key(
+            list_name="recommended", visitor=visitor, params={"events": history.marker, **params}
         )
         if (body := cache.get(key)) is not None:
             return timed_response(body, started, cache_state="hit")

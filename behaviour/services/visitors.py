@@ -1,13 +1,14 @@
 """A shopper's rights over their events: export them (portability) and erase them.
 
-Erasure deletes every event row of the visitor's hash at once; the derived lists (associations,
-popularity) hold no visitor at all and lose the visitor's share at the next refresh, which the
-erasure requests right away.
+Erasure deletes every event row of the visitor's hash at once, and the recommendations cached
+from them; the derived lists (associations, popularity) hold no visitor at all and lose the
+visitor's share at the next refresh, which the erasure requests right away.
 """
 
 from django.db import transaction
 from django.db.models import Count
 
+from .. import cache
 from ..models import Event
 from ..visitors import visitor_hash
 from .refresh_queue import behaviour_refresh_enqueue
@@ -40,8 +41,11 @@ def visitor_event_counts(*, visitor_id: str) -> dict[str, int]:
 
 @transaction.atomic
 def visitor_erase(*, visitor_id: str) -> int:
-    """Delete the visitor's events (the count deleted) and queue a refresh of derived lists."""
-    deleted, _ = Event.objects.filter(visitor=visitor_hash(visitor_id)).delete()
-    if deleted:
+    """Delete the visitor's events (the count deleted) and, once that commits, the answers
+    cached from them; queue a refresh of derived lists."""
+    visitor = visitor_hash(visitor_id)
+    deleted, _ = Event.objects.filter(visitor=visitor).delete()
+    if deleted:  # without events, nothing of theirs was cached (trending is no one's)
+        transaction.on_commit(lambda: cache.visitor_entries_delete(visitor))
         behaviour_refresh_enqueue(force=True, reason="erasure")  # events gone, not new
     return deleted

@@ -1,10 +1,13 @@
 """GET /api/v1/visitors/{id}/recommendations/: the visitor's own events, read at request time."""
 
 import pytest
+from django.core.cache import cache
 
+from behaviour import cache as behaviour_cache
 from behaviour.models import ProductPopularity
 from behaviour.selectors.recommendations.fusion import DEFAULT_WEIGHTS
-from behaviour.visitors import ERROR_VISITOR_TOO_LONG
+from behaviour.services.visitors import visitor_erase
+from behaviour.visitors import ERROR_VISITOR_TOO_LONG, visitor_hash
 from catalog.models import Product
 from partners.models import PartnerApiKey
 from tests.behaviour.factories import bought_together
@@ -175,3 +178,21 @@ def test_what_the_shop_still_sells_comes_back_before_what_it_no_longer_does(part
     }
     # E bought twice and no longer trending (x sqrt(1)), D once and trending (x sqrt(1 + 8))
     assert repeat == {"D": 1.0, "E": pytest.approx(2 / 3, abs=1e-6)}
+
+
+def test_an_erasure_deletes_the_visitors_cached_answers_and_no_one_elses(
+    partner_client, django_capture_on_commit_callbacks
+):
+    shop(partner_client)
+    for visitor in ("me", "you"):
+        post_events(partner_client, order(["A"], visitor, f"{visitor}-order", days_ago=0.5))
+        assert recommendations(partner_client, visitor)["X-Cache"] == "miss"
+    mine = cache.make_key(f"*{behaviour_cache.VISITOR_MARK}{visitor_hash('me')}")
+    client = cache._cache.get_client()
+    assert list(client.scan_iter(match=mine))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert visitor_erase(visitor_id="me") == 1
+
+    assert not list(client.scan_iter(match=mine))
+    assert recommendations(partner_client, "you")["X-Cache"] == "hit"

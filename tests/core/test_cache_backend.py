@@ -3,6 +3,8 @@ import uuid
 
 from django.core.cache import cache
 
+from core import cache_backend
+
 
 def test_every_call_shares_one_redis_client_per_pool_and_the_cache_still_works():
     client = cache._cache.get_client(write=True)
@@ -35,3 +37,16 @@ def test_only_the_first_increment_starts_the_window():
     cache._cache.get_client(write=True).pexpire(cache.make_key(key), 5000)  # 5 s left now
     count, left = cache.incr_expiring(key, 60)
     assert count == 2 and 0 < left <= 5  # the later increment did not extend it
+
+
+def test_deleting_by_pattern_deletes_the_matching_entries_only(monkeypatch):
+    monkeypatch.setattr(cache_backend, "SCAN_STEP", 2)  # several SCAN and DEL rounds
+    run = uuid.uuid4().hex
+    matching = [f"{run}:list:{n}:visitor:abc" for n in range(5)]
+    others = [f"{run}:list:0:visitor:abd", f"{run}:visitor:abc:more"]
+    cache.set_many({key: n for n, key in enumerate(matching + others)}, 60)
+
+    assert cache.delete_matching(f"{run}:*:visitor:abc") == 5
+
+    assert cache.get_many(matching) == {}
+    assert sorted(cache.get_many(others)) == sorted(others)
