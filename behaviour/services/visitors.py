@@ -46,6 +46,7 @@ def visitor_erase(*, visitor_id: str) -> int:
     visitor = visitor_hash(visitor_id)
     deleted, _ = Event.objects.filter(visitor=visitor).delete()
     if deleted:  # without events, nothing of theirs was cached (trending is no one's)
-        transaction.on_commit(lambda: cache.visitor_entries_delete(visitor))
+        # Robust: with the cache down the erasure still stands (nothing cached can be read then).
+        transaction.on_commit(lambda: cache.visitor_entries_delete(visitor), robust=True)
         behaviour_refresh_enqueue(force=True, reason="erasure")  # events gone, not new
     return deleted

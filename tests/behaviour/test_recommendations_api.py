@@ -196,3 +196,20 @@ def test_an_erasure_deletes_the_visitors_cached_answers_and_no_one_elses(
 
     assert not list(client.scan_iter(match=mine))
     assert recommendations(partner_client, "you")["X-Cache"] == "hit"
+
+
+def test_an_erasure_stands_when_the_cache_is_down(
+    partner_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    shop(partner_client)
+    post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
+
+    def cache_down(pattern):
+        raise ConnectionError("Valkey is down")
+
+    monkeypatch.setattr(cache, "delete_matching", cache_down, raising=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = partner_client.delete("/api/v1/visitors/me/")
+
+    assert response.status_code == 200 and response.json() == {"events_deleted": 1}
+    assert results(recommendations(partner_client, "me", "k=1"))[0][1] == "trending_no_history"
