@@ -13,23 +13,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.log_privacy import logging_settings
 from prodsim_site.embedded import paths as embedded_paths
+from prodsim_site.env import env_bool, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off", ""}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 # pytest sets PYTEST_VERSION for the whole session (and worker processes that tests spawn inherit
@@ -347,7 +333,7 @@ SPECTACULAR_SETTINGS = {
 
 LOGGING = logging_settings(level=os.environ.get("PRODSIM_LOG_LEVEL", "INFO"))  # ids masked
 
-# --- prodsim's own settings (read through prodsim_site.conf) -------------------------------------
+# --- prodsim's own settings -------------------------------------------------------------------
 PRODSIM_DEFAULT_CURRENCY = os.environ.get("PRODSIM_DEFAULT_CURRENCY", "EUR")
 PRODSIM_SHOP_NAME = os.environ.get("PRODSIM_SHOP_NAME", "prodsim demo shop")
 PRODSIM_MAX_CSV_BYTES = int(os.environ.get("PRODSIM_MAX_CSV_BYTES", 200 * 1024 * 1024))

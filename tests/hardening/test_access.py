@@ -310,6 +310,10 @@ def run_with(env: dict, *args: str) -> subprocess.CompletedProcess:
         ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS must list the site's host names"),
         ({"PRODSIM_ENV": "prod"}, "PRODSIM_ENV must be development or production: 'prod'"),
         ({"PRODSIM_VISITOR_KEY": ""}, "PRODSIM_VISITOR_KEY must be set in production"),
+        (
+            {"PRODSIM_AUTO_ACTIVATE": "maybe"},
+            "PRODSIM_AUTO_ACTIVATE must be a boolean (true/false), got 'maybe'",
+        ),
     ],
     ids=[
         "missing key",
@@ -320,6 +324,7 @@ def run_with(env: dict, *args: str) -> subprocess.CompletedProcess:
         "hosts",
         "typo",
         "visitor key",
+        "not a boolean",
     ],
 )
 def test_production_settings_refuse_to_start(overrides, message):
