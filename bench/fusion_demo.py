@@ -31,7 +31,7 @@ def setup(work_dir: Path) -> None:
 def build(per_category: int) -> dict:
     from django.core.management import call_command
 
-    from prodsim_site.runner import DEMO_TRAINING
+    from prodsim_site.first_run import DEMO_TRAINING
     from similarity.services import model_version_create
     from similarity.services.lexical import lexical_index_rebuild
     from similarity.services.pipeline import job_run

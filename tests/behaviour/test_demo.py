@@ -20,7 +20,7 @@ from behaviour.selectors import bought_together
 from behaviour.selectors.tiers import TIER_BOUGHT_TOGETHER
 from behaviour.services.refresh import behaviour_refresh
 from catalog.models import Product
-from prodsim_site.runner import load_demo_history
+from prodsim_site.first_run import load_demo_history
 from similarity.selectors import SimilarQuery
 from tests.catalog.factories import add_product
 

@@ -8,7 +8,7 @@ import pytest
 from behaviour.ml.sequence.config import SequenceConfig
 from behaviour.models import SequenceModelVersion, SequenceTrainingJob
 from behaviour.services.ingest import events_record
-from prodsim_site.runner import DEMO_TRAINING, queue_first_models
+from prodsim_site.first_run import DEMO_TRAINING, queue_first_models
 from similarity.models import ModelVersion
 from tests.behaviour.factories import order
 from tests.catalog.factories import add_product
