@@ -266,7 +266,6 @@ def label_codes(labels_text: np.ndarray) -> np.ndarray:
 
 def run_training(args: argparse.Namespace, data: dict, work_dir: Path):
     """train() on the training part of train/, validated on the carve-out; returns result, info."""
-    from similarity.ml.evaluation.protocols import validation_gallery
     from similarity.ml.training import Validation, train
 
     config = training_config(args)
@@ -286,18 +285,17 @@ def run_training(args: argparse.Namespace, data: dict, work_dir: Path):
         last[0] = now
 
     log(f"training on {len(images)} images, validating on {len(data['val_index'])}: {config}")
-    # Early stopping as the pipeline's default protocol (known products) runs it: the carve-out
-    # ranked among at most 10 training photos per label (`validation_gallery`).
-    gallery = validation_gallery(codes[data["fit_index"]])
     result = train(
         config,
         images=images,
         labels=codes[data["fit_index"]],
-        validation=Validation(
+        # Early stopping as the pipeline's default protocol (known products) runs it: the
+        # carve-out ranked among at most 10 training photos per label.
+        validation=Validation.known_products(
             data["train"][data["val_index"]],
             codes[data["val_index"]],
-            images[gallery],
-            codes[data["fit_index"]][gallery],
+            images,
+            codes[data["fit_index"]],
         ),
         checkpoint_dir=work_dir / "checkpoints",
         progress=progress,

@@ -176,7 +176,6 @@ def pipeline_splits(config, data: dict) -> dict[str, np.ndarray]:
 def selection_run(config, data: dict, work: Path) -> tuple[dict, dict]:
     """Model selection as the pipeline runs it, its two protocols' figures, and the masks."""
     from similarity.ml.evaluation import retrieval_metrics
-    from similarity.ml.evaluation.protocols import validation_gallery
     from similarity.ml.training import Validation, embed_arrays
     from similarity.ml.training.refit import refit_epochs
     from similarity.ml.tta import flip_averaged
@@ -185,10 +184,10 @@ def selection_run(config, data: dict, work: Path) -> tuple[dict, dict]:
     masks = pipeline_splits(config, data)
     codes = np.searchsorted(np.unique(labels), labels).astype(np.int32)
     train_m, val_m = masks["train"], masks["known_val"]
-    # Early stopping ranks the validation photos among at most 10 training photos per product,
-    # as the pipeline does (`validation_gallery`).
-    gallery = np.flatnonzero(train_m)[validation_gallery(codes[train_m])]
-    validation = Validation(images[val_m], codes[val_m], images[gallery], codes[gallery])
+    # Early stopping as the pipeline runs it: among at most 10 training photos per product.
+    validation = Validation.known_products(
+        images[val_m], codes[val_m], images[train_m], codes[train_m]
+    )
     result, seconds = train_logged(
         config, images[train_m], codes[train_m], validation, work, "selection"
     )

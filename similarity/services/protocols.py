@@ -18,7 +18,6 @@ from ..ml.evaluation.protocols import (
     figures_source,
     known_products_holdout,
     near_duplicate_groups,
-    validation_gallery,
 )
 from ..ml.training import TrainingConfig, Validation, embed_arrays
 from . import baselines
@@ -57,9 +56,8 @@ def hold_out_known_photos(
 def validation_for(protocol: str, arrays: Splits, labels: Splits) -> Validation | None:
     """What early stopping watches: the protocol's validation photos, falling back to the
     other protocol's when a catalogue has none (e.g. one photo per product); None if neither."""
-    gallery = validation_gallery(labels["train"])
-    known = Validation(
-        arrays["known_val"], labels["known_val"], arrays["train"][gallery], labels["train"][gallery]
+    known = Validation.known_products(
+        arrays["known_val"], labels["known_val"], arrays["train"], labels["train"]
     )
     new = Validation(arrays["val"], labels["val"])
     usable = {KNOWN_PRODUCTS: len(known.images) > 0, NEW_PRODUCTS: len(new.images) > 1}

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 import keras
 import numpy as np
 
+from ..evaluation.protocols import validation_gallery
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -52,6 +54,19 @@ class Validation:
     labels: np.ndarray
     gallery_images: np.ndarray | None = None
     gallery_labels: np.ndarray | None = None
+
+    @classmethod
+    def known_products(
+        cls,
+        images: np.ndarray,
+        labels: np.ndarray,
+        training: np.ndarray,
+        training_labels: np.ndarray,
+    ) -> "Validation":
+        """Held-out photos ranked among the training photos of their labels, at most
+        `VAL_GALLERY_PER_LABEL` per label (`validation_gallery`): each epoch embeds them."""
+        gallery = validation_gallery(training_labels)
+        return cls(images, labels, training[gallery], training_labels[gallery])
 
 
 @dataclass

@@ -9,6 +9,7 @@ from similarity.ml.evaluation.protocols import (
     near_duplicate_groups,
     validation_gallery,
 )
+from similarity.ml.training import Validation
 
 
 def unit(angle_degrees: float) -> list[float]:
@@ -80,3 +81,15 @@ def test_early_stoppings_gallery_takes_at_most_n_photos_per_label_spread_over_it
 
     assert gallery.tolist() == [0, 6, 12, 18, 24, 25, 26, 27, 28, 30, 32, 35, 37]
     assert validation_gallery(np.zeros(0, dtype=int)).tolist() == []
+
+
+def test_known_products_validation_ranks_among_the_sampled_training_photos():
+    training_labels = np.array([0] * 25 + [1] * 3)
+    training = np.arange(len(training_labels)) * 10  # stands in for photos: tells them apart
+
+    check = Validation.known_products(np.array([7, 8]), np.array([0, 1]), training, training_labels)
+
+    assert check.images.tolist() == [7, 8] and check.labels.tolist() == [0, 1]
+    expected = validation_gallery(training_labels)
+    assert check.gallery_images.tolist() == (training[expected]).tolist()
+    assert check.gallery_labels.tolist() == [0] * 10 + [1] * 3
