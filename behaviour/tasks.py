@@ -11,7 +11,11 @@ from core.outages import RETRY_ON_DATABASE_OUTAGE
 from .services.imports import event_import_job_run, event_import_job_time_out
 from .services.refresh import behaviour_refresh, refresh_due
 from .services.retention import events_retention_enforce
-from .services.sequence import sequence_training_job_run, sequence_training_time_out
+from .services.sequence import (
+    sequence_training_job_run,
+    sequence_training_time_out,
+    sequence_vectors_place_all,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +29,11 @@ REFRESH_HARD_LIMIT_S = 660
     **RETRY_ON_DATABASE_OUTAGE,
 )
 def behaviour_refresh_task(force: bool = False) -> None:
-    """Rebuild the lists when events arrived since the last refresh (beat: every 30 s)."""
+    """Rebuild the lists when events arrived since the last refresh (beat: every 30 s), and
+    place products added since the sequence model trained."""
     if force or refresh_due():
         behaviour_refresh()
+    sequence_vectors_place_all()
 
 
 @shared_task(**RETRY_ON_DATABASE_OUTAGE)

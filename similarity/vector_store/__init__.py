@@ -31,8 +31,10 @@ from .indexes import (
 from .item_knn import item_vectors_explain, item_vectors_nearest
 from .item_vectors import (
     ItemVectorSet,
+    item_vectors_add,
     item_vectors_index_build,
     item_vectors_index_drop,
+    item_vectors_missing,
     item_vectors_write,
 )
 from .knn import (
@@ -91,9 +93,11 @@ __all__ = [
     "lexical_hnsw_build",
     "lexical_hnsw_drop",
     "lexical_hnsw_name",
+    "item_vectors_add",
     "item_vectors_explain",
     "item_vectors_index_build",
     "item_vectors_index_drop",
+    "item_vectors_missing",
     "item_vectors_nearest",
     "item_vectors_write",
     "nearest_products",

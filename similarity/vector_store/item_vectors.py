@@ -13,12 +13,16 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
+from catalog.models import Product
+
+from ..models import ModelVersion
 from .indexes import HNSW_EF_CONSTRUCTION, HNSW_M, invalid_index_drop
 
 # Binary COPY framing (PostgreSQL docs, "COPY ... BINARY"): signature, flags, header extension.
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _COPY_TRAILER = struct.pack(">h", -1)
 COPY_ROWS = 20_000  # rows per COPY chunk: bounded memory, few round trips
+_NEW_ROWS = "item_vectors_new"  # item_vectors_add's staging table, dropped on commit
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,54 @@ def item_vectors_write(
 ) -> int:
     """Replace the owner's rows with these (n,) product ids and (n, dim) finite float vectors,
     in one transaction (a reader sees the old rows or all the new ones); the row count."""
+    product_ids, vectors = _checked(vector_set, product_ids, vectors)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {vector_set.table} WHERE {vector_set.owner_column} = %s",
+            [vector_set.owner],
+        )
+        _copy(cursor, vector_set.table, vector_set, product_ids, vectors)
+    return len(product_ids)
+
+
+def item_vectors_add(
+    vector_set: ItemVectorSet, *, product_ids: np.ndarray, vectors: np.ndarray
+) -> int:
+    """Add rows for products the owner has none for yet (its HNSW index takes them as they
+    come); a product that has one keeps it. The rows added."""
+    product_ids, vectors = _checked(vector_set, product_ids, vectors)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_NEW_ROWS} ({vector_set.owner_column} bigint, "
+            "product_id bigint, vector vector) ON COMMIT DROP"
+        )
+        _copy(cursor, _NEW_ROWS, vector_set, product_ids, vectors)
+        columns = f"{vector_set.owner_column}, product_id, vector"
+        cursor.execute(
+            f"INSERT INTO {vector_set.table} ({columns}) SELECT {columns} FROM {_NEW_ROWS} "
+            "ON CONFLICT DO NOTHING"
+        )
+        return cursor.rowcount
+
+
+def item_vectors_missing(vector_set: ItemVectorSet, *, version: ModelVersion) -> list[int]:
+    """Active products with an image vector under `version` but no row of this owner: those
+    newer than the owner (e.g. a sequence model trained before they were added), in id order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT e.product_id FROM similarity_productembedding e "
+            f"JOIN {Product._meta.db_table} p ON p.id = e.product_id AND p.is_active "
+            "WHERE e.model_version_id = %s AND e.embedding IS NOT NULL AND NOT EXISTS ("
+            f"SELECT 1 FROM {vector_set.table} i WHERE i.product_id = e.product_id "
+            f"AND i.{vector_set.owner_column} = %s) ORDER BY e.product_id",
+            [version.pk, vector_set.owner],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _checked(
+    vector_set: ItemVectorSet, product_ids: np.ndarray, vectors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     product_ids = np.asarray(product_ids, dtype=np.int64)
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.shape != (len(product_ids), vector_set.dim):
@@ -53,20 +105,18 @@ def item_vectors_write(
         )
     if not np.isfinite(vectors).all():
         raise ValueError("vectors hold NaN or infinite values")
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {vector_set.table} WHERE {vector_set.owner_column} = %s",
-            [vector_set.owner],
-        )
-        copy_sql = (
-            f"COPY {vector_set.table} ({vector_set.owner_column}, product_id, vector) "
-            "FROM STDIN (FORMAT BINARY)"
-        )
-        for start in range(0, len(product_ids), COPY_ROWS):
-            chunk = slice(start, start + COPY_ROWS)
-            with cursor.copy(copy_sql) as copy:
-                copy.write(_binary_rows(vector_set, product_ids[chunk], vectors[chunk]))
-    return len(product_ids)
+    return product_ids, vectors
+
+
+def _copy(cursor, table: str, vector_set: ItemVectorSet, product_ids, vectors) -> None:
+    """The rows into `table` by binary COPY, COPY_ROWS at a time."""
+    copy_sql = (
+        f"COPY {table} ({vector_set.owner_column}, product_id, vector) FROM STDIN (FORMAT BINARY)"
+    )
+    for start in range(0, len(product_ids), COPY_ROWS):
+        chunk = slice(start, start + COPY_ROWS)
+        with cursor.copy(copy_sql) as copy:
+            copy.write(_binary_rows(vector_set, product_ids[chunk], vectors[chunk]))
 
 
 def _binary_rows(vector_set: ItemVectorSet, product_ids: np.ndarray, vectors: np.ndarray) -> bytes:

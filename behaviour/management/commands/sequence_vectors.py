@@ -4,6 +4,7 @@ from behaviour.models import SequenceModelVersion
 from behaviour.services.sequence import (
     SequenceVectorsError,
     sequence_vectors_backfill,
+    sequence_vectors_place_all,
     sequence_vectors_store,
 )
 
@@ -13,7 +14,8 @@ class Command(BaseCommand):
         "Store sequence model versions' item vectors in pgvector with their HNSW index: every "
         "trained version not stored yet (those trained before vectors moved into pgvector, A/B "
         "test candidates never activated), or one --version-id. A version not stored serves from "
-        "its vectors file by the exact NumPy product."
+        "its vectors file by the exact NumPy product. Then products added since a stored "
+        "version trained are placed by their content (the behaviour refresh does this too)."
     )
 
     def add_arguments(self, parser):
@@ -29,6 +31,8 @@ class Command(BaseCommand):
             self.stdout.write(f"sequence version {pk}: {message}")
         if not done:
             self.stdout.write("Every trained sequence version's vectors are stored.")
+        for pk, added in sequence_vectors_place_all().items():
+            self.stdout.write(f"sequence version {pk}: placed {added} new products by content")
 
     def _store(self, pk: int) -> int:
         version = SequenceModelVersion.objects.filter(pk=pk).first()

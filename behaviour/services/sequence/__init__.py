@@ -1,7 +1,12 @@
 """Sequence model versions and their training job (behaviour.ml.sequence under core.jobs)."""
 
 from .training import sequence_training_job_run, sequence_training_time_out
-from .vectors import SequenceVectorsError, sequence_vectors_backfill, sequence_vectors_store
+from .vectors import (
+    SequenceVectorsError,
+    sequence_vectors_backfill,
+    sequence_vectors_place_all,
+    sequence_vectors_store,
+)
 from .versions import (
     SequenceVersionError,
     rollback_target,
@@ -22,5 +27,6 @@ __all__ = [
     "sequence_version_activate",
     "sequence_version_rollback",
     "sequence_vectors_backfill",
+    "sequence_vectors_place_all",
     "sequence_vectors_store",
 ]

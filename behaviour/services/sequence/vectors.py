@@ -5,6 +5,10 @@ Stored once per version, from the version's vectors file, when it is activated a
 `manage.py sequence_vectors` (versions trained before vectors moved into pgvector, and A/B test
 candidates that were never activated). A version not stored yet still serves: from its file, by
 the exact NumPy product (selectors.recommendations.sequence).
+
+Products added after a version trained get their row later, from their content alone, as
+training placed its own products without events (`sequence_vectors_place_new`, on the behaviour
+refresh): they become candidates without a retraining.
 """
 
 import logging
@@ -12,8 +16,11 @@ import logging
 import numpy as np
 from django.utils import timezone
 
+from behaviour.ml.sequence import artifacts
+from behaviour.ml.sequence.serving import SequenceScorer
 from similarity import cache as similar_cache
 from similarity import vector_store
+from similarity.models import ModelVersion
 from similarity.vector_store import ItemVectorSet
 
 from ...models import SequenceItemVector, SequenceModelVersion
@@ -25,6 +32,10 @@ SERVABLE = (
     SequenceModelVersion.Status.ACTIVE,
     SequenceModelVersion.Status.ARCHIVED,
 )
+PLACE_BATCH = 5_000  # new products' content vectors read and written per round trip
+# Versions that serve or may (an A/B test's candidate); archived ones come back by a rollback,
+# which stores nothing new, and are placed on the next refresh after it.
+PLACED = (SequenceModelVersion.Status.ACTIVE, SequenceModelVersion.Status.READY)
 ERROR_NO_FILE = "sequence version {pk} has no vectors file to store"
 ERROR_NOT_SERVABLE = "sequence version {pk} is {status}: only trained versions' vectors are stored"
 
@@ -77,3 +88,54 @@ def sequence_vectors_backfill() -> dict[int, int | str]:
             logger.error("sequence version %s: vectors not stored: %s", version.pk, exc)
             done[version.pk] = str(exc)
     return done
+
+
+def sequence_vectors_place_new(*, version: SequenceModelVersion) -> int:
+    """Give the stored version a row for each active product it has none for, from the image
+    vector the product has under the image version it was trained with: the content projection
+    alone, as training placed its products without events. The rows added; 0 for a version
+    without a content part, or whose image version is gone. OSError / ValueError when its
+    weights cannot be read."""
+    content_version = ModelVersion.objects.filter(pk=version.dataset.get("content_version"))
+    content_version = content_version.first()
+    if version.vectors_stored_at is None or content_version is None:
+        return 0
+    if not version.params.get("use_content", True):
+        return 0
+    vector_set = item_vector_set(version_id=version.pk, dim=int(version.params["dim"]))
+    missing = vector_store.item_vectors_missing(vector_set, version=content_version)
+    if not missing:
+        return 0
+    weights, config = artifacts.load(version.artifact_path)
+    if "content_kernel" not in weights:
+        return 0
+    scorer, added = SequenceScorer(weights, config), 0
+    for start in range(0, len(missing), PLACE_BATCH):
+        found = vector_store.product_vectors_for(
+            version=content_version, product_ids=missing[start : start + PLACE_BATCH]
+        )
+        product_ids = np.array(sorted(found), dtype=np.int64)
+        content = np.stack([found[int(pid)] for pid in product_ids])
+        vectors = scorer.item_vectors(content, known=np.zeros(len(product_ids), dtype=bool))
+        added += vector_store.item_vectors_add(vector_set, product_ids=product_ids, vectors=vectors)
+    logger.info("sequence version %s: %s new products placed by content", version.pk, added)
+    return added
+
+
+def sequence_vectors_place_all() -> dict[int, int]:
+    """sequence_vectors_place_new for every stored active or ready version: version id → rows
+    added (only those that gained some). A version whose weights cannot be read is logged and
+    skipped: it serves the products it has."""
+    placed: dict[int, int] = {}
+    versions = SequenceModelVersion.objects.filter(status__in=PLACED).exclude(
+        vectors_stored_at=None
+    )
+    for version in versions.order_by("pk"):
+        try:
+            added = sequence_vectors_place_new(version=version)
+        except (OSError, ValueError, KeyError) as exc:
+            logger.error("sequence version %s: new products not placed: %s", version.pk, exc)
+            continue
+        if added:
+            placed[version.pk] = added
+    return placed
