@@ -41,6 +41,14 @@ class SequenceTrainForm(forms.ModelForm):
     train_dim = forms.IntegerField(
         label="Dimensions", min_value=4, max_value=512, initial=SequenceConfig().dim
     )
+    train_negatives = forms.IntegerField(
+        label="Sampled negatives",
+        required=False,
+        min_value=0,
+        initial=SequenceConfig().negatives,
+        help_text="0: softmax over every product. For large catalogues, e.g. 2000 sampled "
+        "products per batch make each epoch far shorter.",
+    )
     activate = forms.BooleanField(
         required=False,
         initial=True,
@@ -58,6 +66,7 @@ class SequenceTrainForm(forms.ModelForm):
                 architecture=values.get("train_architecture", ""),
                 epochs=values.get("train_epochs") or 1,
                 dim=values.get("train_dim") or 1,
+                negatives=values.get("train_negatives") or 0,
             )
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
@@ -108,7 +117,13 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["train_architecture", "train_epochs", "train_dim", "activate"]
+            return [
+                "train_architecture",
+                "train_epochs",
+                "train_dim",
+                "train_negatives",
+                "activate",
+            ]
         return self.readonly_fields
 
     def get_readonly_fields(self, request, obj=None):

@@ -55,3 +55,18 @@ def _days_ago(days: int) -> str:
     import datetime as dt
 
     return (dt.date.today() - dt.timedelta(days=days)).isoformat()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_train_behaviour_takes_sampled_negatives_and_ids_only(settings, tmp_path):
+    from behaviour.models import SequenceModelVersion
+
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+
+    with pytest.raises(CommandError, match="no events to learn from"):
+        run("train_behaviour", "--negatives", "50", "--no-content", "--epochs", "1")
+    with pytest.raises(CommandError, match="negatives must be 0"):
+        run("train_behaviour", "--negatives", "-1")
+
+    params = SequenceModelVersion.objects.get().params
+    assert (params["negatives"], params["use_content"], params["epochs"]) == (50, False, 1)

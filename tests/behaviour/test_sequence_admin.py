@@ -88,7 +88,13 @@ def test_the_add_form_queues_a_training_and_opens_its_live_page(
     with django_capture_on_commit_callbacks() as callbacks:
         response = admin_client.post(
             ADD_URL,
-            {"train_architecture": "gru", "train_epochs": "3", "train_dim": "16", "activate": "on"},
+            {
+                "train_architecture": "gru",
+                "train_epochs": "3",
+                "train_dim": "16",
+                "train_negatives": "200",
+                "activate": "on",
+            },
         )
 
     job = SequenceTrainingJob.objects.get()
@@ -96,7 +102,8 @@ def test_the_add_form_queues_a_training_and_opens_its_live_page(
     assert response["Location"] == reverse(
         "admin:behaviour_sequencetrainingjob_change", args=[job.pk]
     )
-    assert (job.version.params["epochs"], job.version.params["dim"]) == (3, 16)
+    params = job.version.params
+    assert (params["epochs"], params["dim"], params["negatives"]) == (3, 16, 200)
     assert job.version.auto_activate is True and len(callbacks) == 1
     page = admin_client.get(response["Location"]).content.decode()
     assert 'id="cancel-training"' in page

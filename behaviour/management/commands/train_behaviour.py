@@ -24,6 +24,18 @@ class Command(BaseCommand):
         parser.add_argument("--max-len", type=int, default=defaults.max_len)
         parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
         parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument(
+            "--negatives",
+            type=int,
+            default=defaults.negatives,
+            help="0: full softmax over every product (default); N: N sampled products per "
+            "batch, for catalogues where an epoch over every product takes too long",
+        )
+        parser.add_argument(
+            "--no-content",
+            action="store_true",
+            help="ids only: no projection of the products' image vectors (no cold start)",
+        )
         parser.add_argument("--no-activate", action="store_true", help="never activate it")
         parser.add_argument("--queue", action="store_true", help="enqueue and return at once")
 
@@ -36,6 +48,8 @@ class Command(BaseCommand):
                 max_len=options["max_len"],
                 batch_size=options["batch_size"],
                 seed=options["seed"],
+                negatives=options["negatives"],
+                use_content=not options["no_content"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None

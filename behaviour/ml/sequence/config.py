@@ -47,6 +47,8 @@ class SequenceConfig:
             )
         if self.horizon < 1:
             raise ValueError("horizon must be at least 1")
+        if self.negatives < 0:
+            raise ValueError("negatives must be 0 (full softmax) or a number of sampled items")
         if self.dim < 1 or self.max_len < 1 or self.layers < 1 or self.heads < 1:
             raise ValueError("dim, max_len, layers and heads must be at least 1")
         if self.dim % self.heads:
