@@ -2,12 +2,21 @@
 each version's page, with activate and roll back; the page's sections are in `version_page`."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 
 from ..admin_views import lifecycle
-from ..ml.options import BACKBONES, LABEL_SOURCES, METRICS, WEIGHT_CHOICES_HELP
+from ..ml.options import (
+    AUGMENTATIONS,
+    BACKBONES,
+    LABEL_SOURCES,
+    LOSSES,
+    METRICS,
+    SCHEDULES,
+    WEIGHT_CHOICES_HELP,
+)
 from ..models import Job, ModelVersion
 from ..services import model_version_create
 from ..services.versions import DEFAULT_TRAINING
@@ -24,6 +33,25 @@ class TrainForm(forms.ModelForm):
     epochs = forms.IntegerField(min_value=1, max_value=200)
     label_source = forms.ChoiceField(choices=[(name, name) for name in LABEL_SOURCES])
     metric = forms.ChoiceField(choices=[(name, name) for name in METRICS])
+    augmentation = forms.ChoiceField(
+        choices=[(name, name) for name in AUGMENTATIONS],
+        help_text="basic: flips, zoom, shift, light. phone: also crops to a third, perspective, "
+        "blur, colour and erasing, for shelf and handheld photos (README: the recipe).",
+    )
+    loss = forms.ChoiceField(choices=[(name, name) for name in LOSSES])
+    finetune_fraction = forms.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        help_text="Share of the pretrained backbone's top layers fine-tuned after the warm-up.",
+    )
+    learning_rate_schedule = forms.ChoiceField(
+        choices=[(name, name) for name in SCHEDULES],
+        help_text="The fine-tuning rate held (constant) or decayed along a half cosine.",
+    )
+    refit_on_all = forms.BooleanField(
+        required=False,
+        help_text="After choosing the epoch, train again on every product and serve that.",
+    )
     auto_activate = forms.BooleanField(
         required=False, help_text="Activate when it beats the active version on Recall@1."
     )
@@ -77,7 +105,7 @@ class ModelVersionAdmin(VersionPageSections, admin.ModelAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_changeform_initial_data(self, request):
-        return {**DEFAULT_TRAINING, "auto_activate": True}
+        return {**DEFAULT_TRAINING, **settings.PRODSIM_TRAINING_DEFAULTS, "auto_activate": True}
 
     def get_fields(self, request, obj=None):
         if obj is None:

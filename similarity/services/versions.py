@@ -38,6 +38,13 @@ DEFAULT_TRAINING = {
     "epochs": 8,
     "label_source": "auto",
     "metric": "cosine",
+    # The recipe (similarity.ml.training.TrainingConfig's defaults, chosen by measurement,
+    # docs/BENCHMARKS.md; a test keeps the two equal), recorded on every version.
+    "augmentation": "basic",
+    "loss": "supcon",
+    "finetune_fraction": 0.5,
+    "learning_rate_schedule": "constant",
+    "refit_on_all": True,
 }
 
 

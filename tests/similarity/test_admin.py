@@ -17,6 +17,11 @@ def test_the_train_form_creates_a_version_and_queues_its_job(
         "epochs": 3,
         "label_source": "category",
         "metric": "l2",
+        "augmentation": "phone",
+        "loss": "proxy_anchor",
+        "finetune_fraction": 0.3,
+        "learning_rate_schedule": "cosine",
+        "refit_on_all": "",
         "auto_activate": "",
     }
     with django_capture_on_commit_callbacks() as callbacks:
@@ -34,6 +39,14 @@ def test_the_train_form_creates_a_version_and_queues_its_job(
         version.auto_activate,
         version.params["epochs"],
     ) == ("small_cnn", 64, 32, "l2", "category", False, 3)
+    recipe = ("augmentation", "loss", "finetune_fraction", "learning_rate_schedule", "refit_on_all")
+    assert [version.params[name] for name in recipe] == [
+        "phone",
+        "proxy_anchor",
+        0.3,
+        "cosine",
+        False,
+    ]
     assert (job.kind, job.state, len(callbacks)) == ("train", "queued", 1)
 
 
@@ -103,3 +116,12 @@ def test_activate_action_confirms_then_activates(admin_client):
 def test_curation_admin_pages_render(admin_client, model):
     assert admin_client.get(reverse(f"admin:similarity_{model}_add")).status_code == 200
     assert admin_client.get(reverse(f"admin:similarity_{model}_changelist")).status_code == 200
+
+
+def test_the_train_form_starts_from_the_shops_training_defaults(admin_client, settings):
+    settings.PRODSIM_TRAINING_DEFAULTS = {"epochs": 20, "augmentation": "phone"}
+
+    form = admin_client.get(reverse("admin:similarity_modelversion_add")).context["adminform"].form
+
+    assert (form.initial["epochs"], form.initial["augmentation"]) == (20, "phone")
+    assert form.initial["loss"] == "supcon"

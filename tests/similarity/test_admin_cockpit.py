@@ -29,6 +29,11 @@ VALID_FORM = {
     "epochs": 3,
     "label_source": "category",
     "metric": "l2",
+    "augmentation": "basic",
+    "loss": "supcon",
+    "finetune_fraction": 0.5,
+    "learning_rate_schedule": "constant",
+    "refit_on_all": "on",
     "auto_activate": "",
 }
 

@@ -20,6 +20,11 @@ TRAIN_FORM = {
     "epochs": 2,
     "label_source": "group",
     "metric": "cosine",
+    "augmentation": "basic",
+    "loss": "supcon",
+    "finetune_fraction": 0.5,
+    "learning_rate_schedule": "constant",
+    "refit_on_all": "on",
     "auto_activate": "",
 }
 

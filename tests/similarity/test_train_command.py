@@ -63,3 +63,40 @@ def test_train_here_fails_with_a_message_and_non_zero_exit():
     version = ModelVersion.objects.get()
     assert str(raised.value).startswith(f"v{version.pk} failed: ")
     assert version.status == "failed"
+
+
+@pytest.mark.django_db
+def test_the_recipe_is_chosen_on_the_command_line_and_recorded_on_the_version():
+    recipe = [
+        "--augmentation=phone",
+        "--loss=multi_similarity",
+        "--finetune-fraction=0",
+        "--learning-rate-schedule=cosine",
+        "--no-refit",
+    ]
+    call_command("train", *TINY_ARGS, *recipe, stdout=io.StringIO())  # queued, not run
+
+    params = ModelVersion.objects.get().params
+    assert (params["augmentation"], params["loss"], params["finetune_fraction"]) == (
+        "phone",
+        "multi_similarity",
+        0.0,
+    )
+    assert (params["learning_rate_schedule"], params["refit_on_all"]) == ("cosine", False)
+    with pytest.raises(CommandError, match="between 0 and 1, not 1.5"):
+        call_command("train", "--finetune-fraction=1.5", stdout=io.StringIO())
+    assert ModelVersion.objects.count() == 1
+
+
+def test_the_versions_default_recipe_is_the_training_configs():
+    from similarity.ml.training import TrainingConfig
+    from similarity.services.versions import DEFAULT_TRAINING
+
+    defaults = TrainingConfig()
+    for name in ("augmentation", "loss", "finetune_fraction", "learning_rate_schedule"):
+        assert DEFAULT_TRAINING[name] == getattr(defaults, name), name
+    assert DEFAULT_TRAINING["refit_on_all"] == defaults.refit_on_all
+    assert (DEFAULT_TRAINING["epochs"], DEFAULT_TRAINING["embedding_dim"]) == (
+        defaults.epochs,
+        defaults.embedding_dim,
+    )

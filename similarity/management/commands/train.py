@@ -5,7 +5,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from tqdm import tqdm
 
-from similarity.ml.options import BACKBONES, LABEL_SOURCES, METRICS, WEIGHT_CHOICES_HELP
+from similarity.ml.options import (
+    AUGMENTATIONS,
+    BACKBONES,
+    LABEL_SOURCES,
+    LOSSES,
+    METRICS,
+    SCHEDULES,
+    WEIGHT_CHOICES_HELP,
+)
 from similarity.models import Job
 from similarity.services import model_version_create
 
@@ -23,6 +31,15 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int)
         parser.add_argument("--label-source", choices=LABEL_SOURCES)
         parser.add_argument("--metric", choices=METRICS)
+        parser.add_argument("--augmentation", choices=AUGMENTATIONS)
+        parser.add_argument("--loss", choices=LOSSES)
+        parser.add_argument(
+            "--finetune-fraction", type=float, help="share of the backbone fine-tuned, 0 to 1"
+        )
+        parser.add_argument("--learning-rate-schedule", choices=SCHEDULES)
+        parser.add_argument(
+            "--no-refit", action="store_true", help="serve the selection run (no refit on all)"
+        )
         parser.add_argument("--no-auto-activate", action="store_true")
         parser.add_argument(
             "--here", action="store_true", help="train in this process instead of the ml worker"
@@ -39,9 +56,18 @@ class Command(BaseCommand):
                 "epochs",
                 "label_source",
                 "metric",
+                "augmentation",
+                "loss",
+                "finetune_fraction",
+                "learning_rate_schedule",
             )
-            if options[key]
+            if options[key] is not None
         }
+        fraction = params.get("finetune_fraction")
+        if fraction is not None and not 0 <= fraction <= 1:
+            raise CommandError(f"--finetune-fraction must be between 0 and 1, not {fraction}")
+        if options["no_refit"]:
+            params["refit_on_all"] = False
         auto = False if options["no_auto_activate"] else None
         version = model_version_create(auto_activate=auto, enqueue=not options["here"], **params)
         if not options["here"]:

@@ -11,7 +11,8 @@ Both are Keras layers inside the training model, so they run batched where the m
 import keras
 from keras import layers
 
-AUGMENTATIONS = ("phone", "basic")
+from ..options import AUGMENTATIONS
+
 ERROR_UNKNOWN_AUGMENTATION = "unknown augmentation {name!r}; choose one of: {choices}"
 WHITE = 255.0  # product photos are padded with white (preprocessing.BACKGROUND)
 # Zooming in by up to 45 % on each side keeps 0.55² ≈ 0.3 of the area at the extreme.

@@ -11,7 +11,8 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
-LOSSES = ("supcon", "multi_similarity", "proxy_anchor")
+from ..options import LOSSES
+
 ERROR_UNKNOWN_LOSS = "unknown loss {name!r}; choose one of: {choices}"
 
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import keras
 
+from ..options import SCHEDULES
 from .config import TrainingConfig
 
 Rate = float | keras.optimizers.schedules.LearningRateSchedule
-SCHEDULES = ("constant", "cosine")  # TrainingConfig.learning_rate_schedule
 
 
 def phases(
