@@ -14,10 +14,12 @@ hybrid weights and the repeat rule are tuned on June too. For the test, the same
 customer's history up to 2011-06-30 (no retraining: served models read the latest events at
 request time), and co-occurrence and popularity are refit on the whole learning period.
 
-Content vectors (the item side of the sequence model, and the content signal): TF-IDF of each
-product's Description (words and 1-2 word n-grams), reduced by truncated SVD to 64 dimensions and
-L2-normalised (scikit-learn), built offline from the titles alone, as a shop's text vectors
-would be. The CSV is read directly (csv + NumPy), not through the Django imports.
+Content vectors (the item side of the sequence model, and the content signal): by default what
+prodsim feeds a shop without photos, the lexical index's 256-slot dense sketch of each product's
+hashed TF-IDF (similarity.ml.lexical, fitted as `lexical_index_rebuild` fits it, the Description
+as the title); `--content svd` gives TF-IDF of the Description (words and 1-2 word n-grams)
+reduced by truncated SVD to 64 dimensions, the bench's content before the sketch. The CSV is read
+directly (csv + NumPy), not through the Django imports.
 
     .venv/bin/python bench/sequence_quality.py             # both architectures, ~15-25 min
     .venv/bin/python bench/sequence_quality.py --smoke     # seconds: tiny slice, no doc
@@ -61,6 +63,10 @@ K, HR_K = 20, 10
 COLD_LINES = 5  # products with fewer training lines are "cold"
 NEIGHBOURS = 100  # co-purchase partners kept per product for item-kNN
 CONTENT_DIM = 64
+CONTENT_KINDS = {
+    "sketch": "the titles' lexical sketches (256 slots), as prodsim trains a shop without photos",
+    "svd": f"TF-IDF of the titles reduced by truncated SVD to {CONTENT_DIM} dimensions",
+}
 # Trending as served: settings.PRODSIM_TRENDING_HALF_LIFE_DAYS's default; the served repeats are
 # weighted by it (`signals.selling_factor`).
 TRENDING_HALF_LIFE_DAYS = 7.0
@@ -110,8 +116,13 @@ class Shop:
             self.visitors[before], self.items[before], kinds, self.times[before], self.n_items
         )
 
-    def content(self) -> np.ndarray:
-        """(n_items, CONTENT_DIM) L2-normalised TF-IDF + SVD vectors of the titles."""
+    def content(self, kind: str = "svd") -> np.ndarray:
+        """(n_items, d) L2-normalised text vectors of the titles: "sketch", what prodsim feeds
+        its sequence model for a shop without photos (the lexical index's dense sketch, built
+        as `lexical_index_rebuild` builds it, the title as the only field), or "svd", TF-IDF
+        reduced to CONTENT_DIM by truncated SVD."""
+        if kind == "sketch":
+            return self._sketches()
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -121,6 +132,26 @@ class Shop:
         vectors = TruncatedSVD(dim, random_state=0).fit_transform(matrix).astype(np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.where(norms > 0, vectors / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
+
+    def _sketches(self) -> np.ndarray:
+        from scipy import sparse
+
+        from similarity.ml import lexical
+        from similarity.ml.lexical.sketch import sketch_rows
+        from similarity.ml.lexical.tuning import tune
+
+        empty = [""] * self.n_items
+        columns = {name: list(self.titles) if name == "title" else empty for name in lexical.FIELDS}
+        config = tune(columns).config
+        batches = lexical.catalogue_counts(columns, config)
+        idf = lexical.idf_of_batches(batches)
+        vectors = [
+            lexical.combine(
+                lexical.field_vectors(counts, idf, config), config.fields, catalogue=True
+            )
+            for counts in batches
+        ]
+        return sketch_rows(sparse.vstack(vectors).tocsr())
 
 
 class Period:
@@ -303,7 +334,7 @@ def hybrid_rows(valid: Period, test: Period, scorer, content, label: str) -> tup
 def run(args: argparse.Namespace) -> dict:
     shop = Shop(args.data / FILE, customer_share=args.customer_share)
     log(f"{len(shop.items)} order lines, {shop.n_items} products")
-    content = shop.content()
+    content = shop.content(args.content)
     valid = Period(shop, int(VALID_FROM), int(TEST_FROM))
     test = Period(shop, int(TEST_FROM), int(TEST_UNTIL))
     rows = {name: test.measure(lists) for name, lists in baselines(test).items()}
@@ -326,6 +357,7 @@ def run(args: argparse.Namespace) -> dict:
             "config": config.to_dict(),
         }
     figures.update(rows=rows, customers=len(test.customers), valid_customers=len(valid.customers))
+    figures["content"] = args.content
     figures["lines"], figures["products"] = len(shop.items), shop.n_items
     return figures
 
@@ -359,7 +391,7 @@ def report(figures: dict, machine: dict) -> str:
         f"({figures['valid_customers']} in the June validation month); {figures['lines']} order "
         f"lines, {figures['products']} products; cold start: "
         f"{rows['popular']['cold_targets']} test purchases of products with under {COLD_LINES} "
-        "training lines.",
+        f"training lines. Content vectors: {CONTENT_KINDS[figures.get('content', 'svd')]}.",
         markdown_table(header, table),
     ]
     if chosen:
@@ -397,6 +429,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-len", type=int, default=defaults.max_len)
     parser.add_argument("--horizon", type=int, default=defaults.horizon)
     parser.add_argument("--negatives", type=int, default=defaults.negatives)
+    parser.add_argument(
+        "--content",
+        choices=tuple(CONTENT_KINDS),
+        default="sketch",
+        help="the titles' vectors: the lexical sketch prodsim trains on (default), or TF-IDF+SVD",
+    )
     parser.add_argument("--smoke", action="store_true", help="1 customer in 20, 1 epoch, tiny")
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()

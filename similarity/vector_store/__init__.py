@@ -34,7 +34,6 @@ from .item_vectors import (
     item_vectors_add,
     item_vectors_index_build,
     item_vectors_index_drop,
-    item_vectors_missing,
     item_vectors_write,
 )
 from .knn import (
@@ -56,7 +55,13 @@ from .ranking import RankingCandidate, RankingCandidates, ranking_candidates, ra
 from .session import DEFAULT_EF_SEARCH, connect_session_settings
 from .signals import CandidateSignals, QueryVectors, StoredVectors, candidate_signals
 from .sql import OPCLASSES, OPERATORS, Statement
-from .vectors import embedded_image_shas, product_vector, product_vectors, product_vectors_for
+from .vectors import (
+    embedded_image_shas,
+    product_sketches_for,
+    product_vector,
+    product_vectors,
+    product_vectors_for,
+)
 from .writes import (
     image_embeddings_upsert,
     product_embeddings_refresh,
@@ -97,7 +102,6 @@ __all__ = [
     "item_vectors_explain",
     "item_vectors_index_build",
     "item_vectors_index_drop",
-    "item_vectors_missing",
     "item_vectors_nearest",
     "item_vectors_write",
     "nearest_products",
@@ -108,6 +112,7 @@ __all__ = [
     "product_text_embeddings_set",
     "product_texts_copy",
     "product_texts_write",
+    "product_sketches_for",
     "product_vector",
     "product_vectors",
     "product_vectors_for",

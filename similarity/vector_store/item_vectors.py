@@ -13,9 +13,6 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from catalog.models import Product
-
-from ..models import ModelVersion
 from .indexes import HNSW_EF_CONSTRUCTION, HNSW_M, invalid_index_drop
 
 # Binary COPY framing (PostgreSQL docs, "COPY ... BINARY"): signature, flags, header extension.
@@ -77,21 +74,6 @@ def item_vectors_add(
             "ON CONFLICT DO NOTHING"
         )
         return cursor.rowcount
-
-
-def item_vectors_missing(vector_set: ItemVectorSet, *, version: ModelVersion) -> list[int]:
-    """Active products with an image vector under `version` but no row of this owner: those
-    newer than the owner (e.g. a sequence model trained before they were added), in id order."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT e.product_id FROM similarity_productembedding e "
-            f"JOIN {Product._meta.db_table} p ON p.id = e.product_id AND p.is_active "
-            "WHERE e.model_version_id = %s AND e.embedding IS NOT NULL AND NOT EXISTS ("
-            f"SELECT 1 FROM {vector_set.table} i WHERE i.product_id = e.product_id "
-            f"AND i.{vector_set.owner_column} = %s) ORDER BY e.product_id",
-            [version.pk, vector_set.owner],
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def _checked(

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import numpy as np
 from django.db import connection
 
-from ..models import ImageEmbedding, ModelVersion
+from ..models import ImageEmbedding, ModelVersion, ProductText
 from .sql import parse_vector_binary, vector_binary
 
 VECTOR_COLUMNS = ("embedding", "text_embedding")
@@ -53,6 +53,17 @@ def product_vectors_for(
             [version.pk, list(product_ids)],
         )
         return {row[0]: parse_vector_binary(row[1]) for row in cursor.fetchall()}
+
+
+def product_sketches_for(*, index_pk: int, product_ids: Sequence[int]) -> dict[int, np.ndarray]:
+    """The dense sketches (ml.lexical.sketch) of these products' texts under a lexical index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT product_id, sketch::vector::real[] FROM {ProductText._meta.db_table} "
+            "WHERE lexical_index_id = %s AND product_id = ANY(%s)",
+            [index_pk, list(product_ids)],
+        )
+        return {pid: np.asarray(values, dtype=np.float32) for pid, values in cursor.fetchall()}
 
 
 def embedded_image_shas(*, version: ModelVersion) -> dict[int, str]:

@@ -1,6 +1,7 @@
-"""A product added after the sequence model trained is placed by its content alone, as training
-placed its own products without events, and becomes a candidate of the sequence signal without
-a retraining: on the behaviour refresh, or by `manage.py sequence_vectors`."""
+"""A product added after the sequence model trained is placed by its content alone (its image
+vector, its title's lexical sketch), as training placed its own products without events, and
+becomes a candidate of the sequence signal without a retraining: on the behaviour refresh, or by
+`manage.py sequence_vectors`."""
 
 import dataclasses
 import io
@@ -20,6 +21,8 @@ from behaviour.services.ingest import events_record
 from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
 from behaviour.tasks import behaviour_refresh_task
 from catalog.models import ProductImage
+from similarity import vector_store
+from similarity.ml.lexical.sketch import SKETCH_DIMENSIONS
 from tests.behaviour.sequence_factories import SKUS, TINY, planted
 from tests.catalog.factories import product
 from tests.similarity.vector_store.factories import store, unit
@@ -113,3 +116,35 @@ def _pk(sku: str) -> int:
     from catalog.models import Product
 
     return Product.objects.get(sku=sku).pk
+
+
+def test_a_shop_without_photos_trains_and_places_new_products_by_their_titles(settings, tmp_path):
+    from similarity.services.lexical import lexical_index_rebuild, product_texts_refresh
+
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    for sku in SKUS:
+        product(sku=sku, title=f"{sku.title()} in glazed stoneware")
+    index = lexical_index_rebuild()
+    events_record(items=planted(60, days_ago=60) + planted(20, days_ago=5))
+    job = sequence_training_job_run(
+        job_id=sequence_training_start(config=WITH_CONTENT, enqueue=False).pk
+    )
+    version = SequenceModelVersion.objects.get(pk=job.version_id, status="active")
+    newcomer = product(sku="NEW-LANTERN", title="Lantern in glazed stoneware, large")
+    product_texts_refresh(product_ids=[newcomer.pk])
+
+    behaviour_refresh_task.apply()
+
+    assert version.dataset["content_dims"] == {"image": 0, "text": SKETCH_DIMENSIONS}
+    assert (version.dataset["content_version"], version.dataset["content_text_index"]) == (
+        None,
+        index.pk,
+    )
+    sketch = vector_store.product_sketches_for(index_pk=index.pk, product_ids=[newcomer.pk])
+    weights, config = artifacts.load(version.artifact_path)
+    expected = SequenceScorer(weights, config).item_vectors(
+        sketch[newcomer.pk][None], known=np.zeros(1, bool)
+    )
+    placed = SequenceItemVector.objects.get(version=version, product=newcomer).vector
+    np.testing.assert_allclose(np.asarray(placed), expected[0], rtol=1e-5, atol=1e-7)
+    assert np.abs(expected).sum() > 0

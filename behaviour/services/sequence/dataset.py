@@ -1,7 +1,8 @@
 """The training data of a sequence model, read from the events table and the catalogue.
 
 Every active product gets an item index (sorted by id), also one without events: its output
-vector then comes from its content alone (cold start). Visitors are numbered by their hash.
+vector then comes from its content alone (cold start; content.py). Visitors are numbered by
+their hash.
 """
 
 from dataclasses import dataclass
@@ -11,12 +12,10 @@ from django.db import connection
 
 from behaviour.ml.sequence.data import KIND_CODES, SequenceData
 from catalog.models import Product
-from similarity import vector_store
-from similarity.selectors.serving import serving_state
 
 from ...models import Event
+from .content import ContentSource
 
-VECTOR_BATCH = 5_000  # product vectors read per query (one round trip, bounded memory)
 READ_CHUNK = 20_000  # events per fetch from the server-side cursor
 # Whole seconds, rounded down as Python's int(datetime.timestamp()) does.
 _EVENT_ROWS = (
@@ -29,8 +28,17 @@ _EVENT_ROWS = (
 class TrainingData:
     data: SequenceData
     product_ids: np.ndarray  # (n_items,) int64: the product of each item index
-    content: np.ndarray | None  # (n_items, d) float32 image vectors (zero rows: none), or None
-    content_version: int | None  # the image version the content vectors come from
+    # (n_items, d) float32 image and text parts side by side (zero where a product has none),
+    # or None when there is neither an image version nor a lexical index
+    content: np.ndarray | None
+    source: ContentSource
+
+    @property
+    def image_content(self) -> np.ndarray | None:
+        """The image part alone: the served content signal searches image space."""
+        if self.content is None or not self.source.image_dim:
+            return None
+        return self.content[:, : self.source.image_dim]
 
 
 def training_data() -> TrainingData:
@@ -40,8 +48,9 @@ def training_data() -> TrainingData:
         dtype=np.int64,
     )
     data = sequences_of(product_ids)
-    content, version_id = content_vectors(product_ids)
-    return TrainingData(data, product_ids, content, version_id)
+    source = ContentSource.current()
+    content = source.vectors(product_ids)[0] if source.dim and len(product_ids) else None
+    return TrainingData(data, product_ids, content, source)
 
 
 @dataclass(frozen=True)
@@ -94,19 +103,3 @@ def sequences_of(product_ids: np.ndarray, rows: EventRows | None = None) -> Sequ
         rows.times[known],
         len(product_ids),
     )
-
-
-def content_vectors(product_ids: np.ndarray) -> tuple[np.ndarray | None, int | None]:
-    """(n, d) image vectors of the active image version, zero rows for products without one."""
-    version = serving_state().version
-    if version is None or not len(product_ids):
-        return None, None
-    content = np.zeros((len(product_ids), version.embedding_dim), dtype=np.float32)
-    position = {int(pid): index for index, pid in enumerate(product_ids)}
-    for start in range(0, len(product_ids), VECTOR_BATCH):
-        batch = [int(pid) for pid in product_ids[start : start + VECTOR_BATCH]]
-        for pid, vector in vector_store.product_vectors_for(
-            version=version, product_ids=batch
-        ).items():
-            content[position[pid]] = vector
-    return content, version.pk

@@ -180,7 +180,7 @@ def _tuned_hybrid(train, valid, found: TrainingData, scorer, vectors) -> dict:
     cases = validation_cases(
         train,
         valid,
-        content=found.content,
+        content=found.image_content,
         sequence=lambda items, kinds: vectors @ scorer.visitor_vector(items, kinds),
         peers=Peers.fit(train),
         selling_half_life_days=settings.PRODSIM_TRENDING_HALF_LIFE_DAYS,
@@ -209,7 +209,7 @@ def _dataset_summary(found: TrainingData, train, valid, valid_from: int) -> dict
         "train_events": train.n_events,
         "valid_events": valid.n_events,
         "valid_from": valid_from,
-        "content_version": found.content_version,
+        **found.source.as_dataset(),
     }
 
 
