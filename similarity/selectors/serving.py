@@ -44,7 +44,11 @@ class ServingState:
             rules += self.rules_by_category.get(CATEGORY_PATH_SEPARATOR.join(levels[:depth]), ())
         # A rule scoped to a product and a category may match twice: keep it once.
         unique = {rule.pk: rule for rule in rules}
-        return sorted(unique.values(), key=lambda rule: (rule.position, rule.pk))
+        # Pins by position, then the rules without one (blocks, boosts, buries).
+        return sorted(
+            unique.values(),
+            key=lambda rule: (rule.position is None, rule.position or 0, rule.pk),
+        )
 
 
 def serving_state() -> ServingState:

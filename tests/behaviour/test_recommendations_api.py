@@ -10,6 +10,7 @@ from behaviour.services.visitors import visitor_erase
 from behaviour.visitors import ERROR_VISITOR_TOO_LONG, visitor_hash
 from catalog.models import Product
 from partners.models import PartnerApiKey
+from similarity.models import MerchandisingRule
 from tests.behaviour.factories import bought_together
 from tests.catalog.factories import product
 
@@ -113,6 +114,19 @@ def test_filters_apply_to_personal_items(partner_client):
     skus = [sku for sku, _ in results(recommendations(partner_client, "me", "k=3&exclude=B"))]
 
     assert "B" not in skus and skus[0] == "A"
+
+
+def test_global_merchandising_rules_apply_to_personal_items_and_keep_k(partner_client):
+    shop(partner_client)
+    post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
+    B, E = Product.objects.get(sku="B"), Product.objects.get(sku="E")
+    MerchandisingRule.objects.create(kind="block", target_product=B)
+    MerchandisingRule.objects.create(kind="pin", target_product=E, position=1)
+
+    found = results(recommendations(partner_client, "me"))
+
+    assert found[0] == ("E", "pinned") and ("A", "personal") in found
+    assert "B" not in [sku for sku, _ in found] and len(found) == 3
 
 
 def test_only_write_keys_may_ask_for_a_shoppers_recommendations(client):

@@ -84,3 +84,15 @@ def test_out_of_stock_can_be_excluded_shop_wide(settings):
     result = similar_products_for(product=products[1], query=SimilarQuery(k=60))
     assert result.k_returned == 60
     assert all(item.product.in_stock for item in result.items)
+
+
+def test_a_pin_and_a_block_in_the_same_scope_both_apply():
+    products, _ = vector_catalogue()
+    before = skus(products[0])
+    blocked, pinned = Product.objects.get(sku=before[0]), products[41]
+    MerchandisingRule.objects.create(kind="block", target_product=blocked)
+    MerchandisingRule.objects.create(kind="pin", target_product=pinned, position=1)
+
+    after = skus(products[0])
+
+    assert after[0] == pinned.sku and blocked.sku not in after and len(after) == 5
