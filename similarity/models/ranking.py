@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -33,6 +34,12 @@ class FusionWeights(models.Model):
 
     def __str__(self) -> str:
         return f"weights for {self.category or 'all categories'}"
+
+
+ERROR_TWO_SCOPES = (
+    "A rule applies to one source product's list or to a category's lists, not both: leave one "
+    "of them empty (two rules can say both)."
+)
 
 
 class MerchandisingRule(models.Model):
@@ -112,3 +119,7 @@ class MerchandisingRule(models.Model):
         target = self.target_product or self.brand or self.tag
         scope = self.source_product or self.source_category or "everywhere"
         return f"{self.get_kind_display()}: {target} ({scope})"
+
+    def clean(self) -> None:
+        if self.source_product_id is not None and self.source_category_id is not None:
+            raise ValidationError({"source_category": ERROR_TWO_SCOPES})

@@ -55,9 +55,13 @@ def score_factor(rules: list[MerchandisingRule], *, brand: str, tags: list[str])
 def apply_pins(items: list, rules: list[MerchandisingRule], *, allowed, k: int, make_item):
     """Insert pinned products at their positions (1-based) if the filters allow them.
 
-    `allowed()`: the queryset of the products the filters allow (built only when pins exist).
+    Every pinned product leaves its organic place first, so one pin never shifts another; a pin
+    beyond k leaves the list as it is. `allowed()`: the queryset of the products the filters
+    allow (built only when pins within k exist). `rules` come pins first by position.
     """
-    pins = [rule for rule in rules if rule.kind == MerchandisingRule.Kind.PIN]
+    pins = [
+        rule for rule in rules if rule.kind == MerchandisingRule.Kind.PIN and rule.position <= k
+    ]
     if not pins:
         return items
     permitted = set(
@@ -65,18 +69,14 @@ def apply_pins(items: list, rules: list[MerchandisingRule], *, allowed, k: int, 
         .filter(pk__in=[rule.target_product_id for rule in pins])
         .values_list("pk", flat=True)
     )
-    result = list(items)
+    pins = [rule for rule in pins if rule.target_product_id in permitted]
+    organic = {item.product.pk: item for item in items}
+    result = [item for item in items if item.product.pk not in permitted]
     for rule in pins:
-        if rule.target_product_id not in permitted:
-            continue
-        existing = next(
-            (item for item in result if item.product.pk == rule.target_product_id), None
-        )
-        if existing is not None:
-            result.remove(existing)
+        existing = organic.get(rule.target_product_id)
         pinned = (
             replace(existing, tier=TIER_PINNED) if existing else make_item(rule.target_product_id)
         )
-        if pinned is not None:
+        if pinned is not None and all(item.product.pk != rule.target_product_id for item in result):
             result.insert(min(rule.position - 1, len(result)), pinned)
     return result[:k]

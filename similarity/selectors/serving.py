@@ -6,6 +6,8 @@ about a fifth of a request at 100k products (bench/similar_latency.py). Every ch
 bumps the serving generation (cache.py), so this process keeps one copy per generation.
 """
 
+import bisect
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -27,6 +29,14 @@ class ServingState:
     rules_by_product: dict[int, list[MerchandisingRule]] = field(default_factory=dict)
     rules_by_category: dict[str, list[MerchandisingRule]] = field(default_factory=dict)
     global_rules: list[MerchandisingRule] = field(default_factory=list)
+    # Every rule's valid_from and valid_until, sorted: how many of them have passed names the
+    # rules in force, so cached lists expire when a rule starts or ends (rules_epoch).
+    rule_boundaries: tuple[datetime.datetime, ...] = ()
+
+    def rules_epoch(self, now: datetime.datetime) -> int:
+        """The number of rule start and end times passed by `now`: it changes exactly when a
+        rule comes into force or leaves it."""
+        return bisect.bisect_right(self.rule_boundaries, now)
 
     def weights_for(self, category_path: str) -> fusion.Weights:
         """The deepest category's weights on the path, else the global row, else the defaults."""
@@ -42,13 +52,8 @@ class ServingState:
         rules = [*self.rules_by_product.get(product_id, ()), *self.global_rules]
         for depth in range(1, len(levels) + 1):
             rules += self.rules_by_category.get(CATEGORY_PATH_SEPARATOR.join(levels[:depth]), ())
-        # A rule scoped to a product and a category may match twice: keep it once.
-        unique = {rule.pk: rule for rule in rules}
         # Pins by position, then the rules without one (blocks, boosts, buries).
-        return sorted(
-            unique.values(),
-            key=lambda rule: (rule.position is None, rule.position or 0, rule.pk),
-        )
+        return sorted(rules, key=lambda rule: (rule.position is None, rule.position or 0, rule.pk))
 
 
 def serving_state() -> ServingState:
@@ -65,11 +70,13 @@ def _load() -> ServingState:
     by_product, by_category, everywhere = defaultdict(list), defaultdict(list), []
     rules = MerchandisingRule.objects.filter(is_active=True).select_related("source_category")
     for rule in rules:
+        # The narrowest scope given (the admin refuses a product and a category together; a
+        # rule written with both elsewhere keeps to the product, as the admin's list shows it).
         if rule.source_product_id is not None:
             by_product[rule.source_product_id].append(rule)
-        if rule.source_category_id is not None:
+        elif rule.source_category_id is not None:
             by_category[rule.source_category.path].append(rule)
-        if rule.source_product_id is None and rule.source_category_id is None:
+        else:
             everywhere.append(rule)
     return ServingState(
         version=ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first(),
@@ -79,4 +86,12 @@ def _load() -> ServingState:
         rules_by_product=dict(by_product),
         rules_by_category=dict(by_category),
         global_rules=everywhere,
+        rule_boundaries=tuple(
+            sorted(
+                moment
+                for rule in rules
+                for moment in (rule.valid_from, rule.valid_until)
+                if moment is not None
+            )
+        ),
     )

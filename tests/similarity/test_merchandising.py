@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def skus(source, **query) -> list[str]:
     result = similar_products_for(
-        product=source, query=SimilarQuery(k=5, weights=image_only_weights(), **query)
+        product=source, query=SimilarQuery(**{"k": 5, "weights": image_only_weights(), **query})
     )
     return [item.product.sku for item in result.items]
 
@@ -96,3 +96,68 @@ def test_a_pin_and_a_block_in_the_same_scope_both_apply():
     after = skus(products[0])
 
     assert after[0] == pinned.sku and blocked.sku not in after and len(after) == 5
+
+
+def test_two_pins_each_keep_their_position():
+    products, _ = vector_catalogue()
+    plain = skus(products[0])
+    top, other = Product.objects.get(sku=plain[0]), products[41]  # organic #1, and one not listed
+    MerchandisingRule.objects.create(kind="pin", target_product=other, position=2)
+    MerchandisingRule.objects.create(kind="pin", target_product=top, position=3)
+
+    pinned = skus(products[0])
+
+    assert (pinned[1], pinned[2]) == (other.sku, top.sku) and len(pinned) == 5
+
+
+def test_a_pin_beyond_the_list_leaves_it_as_it_is():
+    products, _ = vector_catalogue()
+    plain = skus(products[0])
+    MerchandisingRule.objects.create(
+        kind="pin", target_product=Product.objects.get(sku=plain[0]), position=10
+    )
+
+    assert skus(products[0]) == plain
+    assert skus(products[0], k=12)[9] == plain[0]
+
+
+def test_a_rule_for_one_products_list_stays_on_that_list():
+    from django.core.exceptions import ValidationError
+
+    products, _ = vector_catalogue()
+    neighbour = products[4]  # the same category as products[0]
+    before = skus(neighbour)
+    rule = MerchandisingRule(
+        kind="block",
+        source_product=products[0],
+        source_category=products[0].category,
+        target_product=Product.objects.get(sku=before[0]),
+    )
+    with pytest.raises(ValidationError, match="not both"):
+        rule.full_clean()
+    rule.save()  # written past the admin: it keeps to the product, as the admin lists it
+
+    assert skus(neighbour) == before and before[0] not in skus(products[0])
+
+
+def test_a_cached_list_follows_a_rule_that_ends(partner_client, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    products, _ = vector_catalogue()
+    url = f"/api/v1/products/{products[0].sku}/similar/?k=5"
+    plain = [row["sku"] for row in partner_client.get(url).json()["results"]]
+    start = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):  # as the admin's save: a bump
+        MerchandisingRule.objects.create(
+            kind="block",
+            target_product=Product.objects.get(sku=plain[0]),
+            valid_until=start + dt.timedelta(minutes=1),
+        )
+    during = [row["sku"] for row in partner_client.get(url).json()["results"]]
+    cached = partner_client.get(url)
+
+    with mock.patch("django.utils.timezone.now", return_value=start + dt.timedelta(minutes=10)):
+        after = partner_client.get(url)
+
+    assert plain[0] not in during and cached["X-Cache"] == "hit"
+    assert after["X-Cache"] == "miss" and after.json()["results"][0]["sku"] == plain[0]
