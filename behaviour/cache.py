@@ -6,6 +6,7 @@ from django.core.cache import cache
 
 from core import generations
 from similarity import cache as similar_cache
+from similarity.selectors.serving import rules_epoch
 
 GENERATION_KEY = "behaviour:gen"
 GENERATION_SECONDS = similar_cache.GENERATION_SECONDS
@@ -14,7 +15,9 @@ VISITOR_MARK = ":visitor:"
 
 def entry_key(*, list_name: str, sku: str, params: dict) -> str:
     token = generations.current(GENERATION_KEY, timeout=GENERATION_SECONDS)
-    return similar_cache.entry_key(sku=sku, params={"list": list_name, "gen": token, **params})
+    return similar_cache.entry_key(
+        sku=sku, params={"list": list_name, "gen": token, "rules": rules_epoch(), **params}
+    )
 
 
 def visitor_entry_key(*, list_name: str, visitor: str, params: dict) -> str:

@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from behaviour.models import SequenceModelVersion
 from catalog.models import Product
 from similarity.models import ModelVersion
+from similarity.selectors import merchandising
 
 from .models import VARIANT_NOT_FOR_WIDGET, WIDGET_VARIANTS, Click, Experiment, Impression
 from .selectors import Assignment, session_id_hash
@@ -22,6 +23,7 @@ ANOTHER_RUNNING = "Another experiment is running on this widget; stop it first."
 CANDIDATE_NOT_READY = "The candidate must be a ready (trained, not active) version."
 ALREADY_RAN = "This experiment has already run; create a new one to test again."
 NOT_RUNNING = "This experiment is not running."
+PINNED_WHY = "Featured"  # as behaviour lists name their pinned products
 
 
 class ExperimentStateError(Exception):
@@ -128,11 +130,18 @@ def impressions_log(
                 click_url=_click_url(next(rows_left).pk),
                 score=getattr(item, "score", None),
                 breakdown=getattr(item, "breakdown", None),
-                why=getattr(item, "why", ""),
+                why=_why(item),
             )
             for item in widget.items
         ]
     return shown
+
+
+def _why(item) -> str:
+    """A behaviour list's hint; a pinned similar product says so (its breakdown is empty)."""
+    if why := getattr(item, "why", ""):
+        return why
+    return PINNED_WHY if getattr(item, "tier", "") == merchandising.TIER_PINNED else ""
 
 
 def _product_of(item) -> Product:

@@ -19,7 +19,6 @@ from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
 
 from core import generations
 
@@ -46,12 +45,8 @@ def entry_key(*, sku: str, params: dict) -> str:
     # The serving token is created on first use, the same one serving_memo() keys its copy by.
     serving = tokens.get(SERVING_KEY) or _serving_generation()
     _remember(serving)
-    # A rule that starts or ends changes the lists without a bump (no row changes then).
-    from .selectors.serving import serving_state  # it keeps its copy through this module
-
-    epoch = serving_state().rules_epoch(timezone.now())
     digest = hashlib.sha256(
-        json.dumps([sku, params, epoch], sort_keys=True, default=str).encode()
+        json.dumps([sku, params], sort_keys=True, default=str).encode()
     ).hexdigest()
     return f"similar:{serving}:{tokens.get(product_key, '0')}:{digest[:32]}"
 

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import timezone
 
 from catalog.category_paths import CATEGORY_PATH_SEPARATOR
 
@@ -95,3 +96,9 @@ def _load() -> ServingState:
             )
         ),
     )
+
+
+def rules_epoch() -> int:
+    """A cache key part for lists the rules shape: a rule that starts or ends changes the lists
+    without any row changing, so without a bump."""
+    return serving_state().rules_epoch(timezone.now())

@@ -161,3 +161,16 @@ def test_a_cached_list_follows_a_rule_that_ends(partner_client, django_capture_o
 
     assert plain[0] not in during and cached["X-Cache"] == "hit"
     assert after["X-Cache"] == "miss" and after.json()["results"][0]["sku"] == plain[0]
+
+
+def test_the_storefront_says_featured_for_a_pinned_similar_product(client):
+    products, _ = vector_catalogue()
+    pinned = products[41]
+    MerchandisingRule.objects.create(kind="pin", target_product=pinned, position=1)
+
+    page = client.get(products[0].get_absolute_url()).content.decode()
+    strip = page.split('id="similar-strip"')[1].split("</section>")[0]
+    first_card = strip.split('<li class="card">')[1]
+
+    assert pinned.title in first_card and "Featured" in first_card
+    assert "% match" not in first_card
