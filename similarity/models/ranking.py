@@ -2,6 +2,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+ERROR_ALL_ZERO = "At least one signal needs a weight above 0: with all at 0 nothing is ranked."
+
 
 class FusionWeights(models.Model):
     """How much each signal counts in the fused score: globally (no category) or per category.
@@ -34,6 +36,11 @@ class FusionWeights(models.Model):
 
     def __str__(self) -> str:
         return f"weights for {self.category or 'all categories'}"
+
+    def clean(self) -> None:
+        # All zero would give every candidate the score 0: the list in id order.
+        if not any((self.image, self.text, self.text_learned, self.attributes, self.price)):
+            raise ValidationError(ERROR_ALL_ZERO)
 
 
 ERROR_TWO_SCOPES = (

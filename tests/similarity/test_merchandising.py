@@ -174,3 +174,15 @@ def test_the_storefront_says_featured_for_a_pinned_similar_product(client):
 
     assert pinned.title in first_card and "Featured" in first_card
     assert "% match" not in first_card
+
+
+def test_fusion_weights_all_at_zero_are_refused_with_the_reason():
+    from django.core.exceptions import ValidationError
+
+    from similarity.models import FusionWeights
+
+    weights = FusionWeights(image=0, text=0, text_learned=0, attributes=0, price=0)
+
+    with pytest.raises(ValidationError, match="At least one signal needs a weight above 0"):
+        weights.full_clean()
+    FusionWeights(image=0, text=1, text_learned=0, attributes=0, price=0).full_clean()
