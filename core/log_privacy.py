@@ -8,7 +8,9 @@ write paths. The filter sits on the handlers, so it covers every logger that rea
 import logging
 import re
 
-VISITOR_IN_PATH = re.compile(r"(/visitors/)[^/?#\s\"']+")
+# Up to the next path separator: Django logs the decoded path, so an id may hold spaces or
+# quotes (an access log's encoded request line loses a little more than the id, never less).
+VISITOR_IN_PATH = re.compile(r"(/visitors/)[^/?#\r\n]+")
 MASKED = r"\1<visitor>"
 _TRACEBACKS = logging.Formatter()
 

@@ -123,7 +123,9 @@ class VisitorExportApi(APIView):
                     {
                         "event_id": serializers.CharField(),
                         "kind": serializers.CharField(),
-                        "sku": serializers.CharField(),
+                        "sku": serializers.CharField(
+                            allow_null=True, help_text="null: the product was deleted since"
+                        ),
                         "occurred_at": serializers.DateTimeField(),
                         "order_id": serializers.CharField(),
                         "quantity": serializers.IntegerField(allow_null=True),

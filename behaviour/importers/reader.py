@@ -24,6 +24,7 @@ KNOWN_COLUMNS = (*REQUIRED_COLUMNS, "kind", "order_id", "quantity", "unit_price"
 # 300k-line file: 2,000 ~15% slower than 5,000; 20,000 no surer gain, and slower to cancel.
 CHUNK_LINES = 5_000
 MAX_ORDER_ID_CHARS = Event._meta.get_field("order_id").max_length
+MAX_QUANTITY_DIGITS = 18  # read as a number up to here; validation then checks the range
 MAX_CACHED_TIMES = 100_000  # an order's lines share its time: a hit saves a parse and a format
 PURCHASE, VIEW = Event.Kind.PURCHASE.value, Event.Kind.VIEW.value
 BLANK_CHARS = ' ,"\t'
@@ -124,9 +125,16 @@ class _Header:
                 return problem
         if len(order_id) > MAX_ORDER_ID_CHARS:
             return RowProblem(line, ERROR_ORDER_ID_TOO_LONG, "order_id", sku)
-        if quantity.isdigit() and quantity.isascii():
+        # Longer numbers stay text, which validation refuses as out of range: int() of a few
+        # thousand digits raises, and would fail the whole file instead of one row.
+        if quantity.isdigit() and quantity.isascii() and len(quantity) <= MAX_QUANTITY_DIGITS:
             quantity = int(quantity)
-        elif quantity[:1] == "-" and quantity[1:].isdigit() and quantity.isascii():
+        elif (
+            quantity[:1] == "-"
+            and quantity[1:].isdigit()
+            and quantity.isascii()
+            and len(quantity) <= MAX_QUANTITY_DIGITS
+        ):
             message = ERROR_QUANTITY_NOT_POSITIVE.format(value=int(quantity))
             return RowProblem(line, message, "quantity", sku)
         if quantity == 0:

@@ -14,6 +14,7 @@ from ..models import Event
 from ..visitors import InvalidVisitorId, visitor_hash
 
 MAX_EVENT_ID_CHARS = 200
+MAX_ORDER_ID_CHARS = Event._meta.get_field("order_id").max_length
 MAX_QUANTITY = 100_000
 MAX_UNIT_PRICE = Decimal("9999999999.99")
 # A partner's clock may run a little ahead of ours; further ahead is an error, not the future.
@@ -32,6 +33,7 @@ ERROR_TIME_RETENTION = "occurred_at is older than the retention period ({days} d
 ERROR_QUANTITY = f"quantity must be a whole number from 1 to {MAX_QUANTITY}"
 ERROR_PRICE = "unit_price must be a finite number from 0 to 9999999999.99"
 ERROR_PURCHASE_FIELDS = "a purchase needs order_id, quantity and unit_price"
+ERROR_ORDER_ID = f"order_id is longer than {MAX_ORDER_ID_CHARS} characters"
 ERROR_UNKNOWN_SKU = "unknown SKU {sku!r}: import the product first, then resend the event"
 ERROR_REPEATED = "event_id repeats an earlier event of this batch"
 
@@ -71,6 +73,8 @@ def event_check(raw, *, now: dt.datetime, oldest: dt.datetime, retention_days: i
         raise InvalidEvent(str(exc)) from None
     occurred_at = _moment(_text(raw, "occurred_at"), now, oldest, retention_days)
     order_id = _text(raw, "order_id", required=False)
+    if len(order_id) > MAX_ORDER_ID_CHARS:
+        raise InvalidEvent(ERROR_ORDER_ID)
     quantity, unit_price = _quantity(raw.get("quantity")), _price(raw.get("unit_price"))
     if kind == Event.Kind.PURCHASE and not (order_id and quantity and unit_price is not None):
         raise InvalidEvent(ERROR_PURCHASE_FIELDS)

@@ -8,6 +8,8 @@ visitor's share at the next refresh, which the erasure requests right away.
 from django.db import transaction
 from django.db.models import Count
 
+from catalog.models import Product
+
 from .. import cache
 from ..models import Event
 from ..visitors import visitor_hash
@@ -17,14 +19,19 @@ EXPORT_FIELDS = ("event_id", "kind", "occurred_at", "order_id", "quantity", "uni
 
 
 def visitor_events_export(*, visitor_id: str) -> list[dict]:
-    """Every stored event of this visitor, oldest first, with the product's SKU."""
-    rows = (
+    """Every stored event of this visitor, oldest first, with the product's SKU (None for a
+    product deleted since: events keep no constraint on their product, and an export that left
+    them out would hold less than is stored)."""
+    rows = list(
         Event.objects.filter(visitor=visitor_hash(visitor_id))
         .order_by("occurred_at", "event_id")
-        .values(*EXPORT_FIELDS, "product__sku")
+        .values(*EXPORT_FIELDS, "product_id")
+    )
+    skus = dict(
+        Product.objects.filter(pk__in={row["product_id"] for row in rows}).values_list("pk", "sku")
     )
     return [
-        {**{field: row[field] for field in EXPORT_FIELDS}, "sku": row["product__sku"]}
+        {**{field: row[field] for field in EXPORT_FIELDS}, "sku": skus.get(row["product_id"])}
         for row in rows
     ]
 

@@ -4,7 +4,9 @@ import json
 import re
 from decimal import Decimal, InvalidOperation
 
-from ..models import CATEGORY_PATH_SEPARATOR
+from core.middleware import has_unstorable_text
+
+from ..models import CATEGORY_PATH_SEPARATOR, Category, Product
 from .records import ProductRow
 
 REQUIRED_COLUMNS = ("sku", "title", "price")
@@ -15,6 +17,8 @@ TRUE_VALUES = {"true", "1", "yes", "y"}
 FALSE_VALUES = {"false", "0", "no", "n"}
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 PRICE_RE = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+MAX_CATEGORY_LEVEL = Category._meta.get_field("name").max_length
+MAX_TAG = Product._meta.get_field("tags").base_field.max_length
 
 ERROR_REQUIRED = "{column} is required"
 ERROR_TOO_LONG = "{column} is longer than {limit} characters"
@@ -22,6 +26,11 @@ ERROR_PRICE = "price {value!r} is not a non-negative amount with at most 2 decim
 ERROR_CURRENCY = "currency {value!r} is not a three-letter ISO 4217 code"
 ERROR_BOOLEAN = "{column} {value!r} is not one of true/false, yes/no, 1/0"
 ERROR_ATTRIBUTES = "attributes is not a JSON object: {reason}"
+ERROR_ATTRIBUTES_NUMBER = "attributes is not storable: {value} is not a finite number"
+ERROR_ATTRIBUTES_TEXT = "attributes is not storable: it holds a NUL or an unpaired surrogate"
+ERROR_ATTRIBUTES_DEPTH = "attributes is nested too deeply"
+ERROR_CATEGORY_LEVEL = f"category has a level longer than {MAX_CATEGORY_LEVEL} characters"
+ERROR_TAG = f"tags has a tag longer than {MAX_TAG} characters"
 
 
 class FieldError(Exception):
@@ -40,6 +49,13 @@ def build_row(line: int, values: dict[str, str], default_currency: str) -> Produ
     for column, limit in MAX_LENGTHS.items():
         if len(values.get(column, "")) > limit:
             raise FieldError(column, ERROR_TOO_LONG.format(column=column, limit=limit))
+    category_path = normalise_category_path(values.get("category", ""))
+    levels = category_path.split(CATEGORY_PATH_SEPARATOR)
+    if any(len(level) > MAX_CATEGORY_LEVEL for level in levels):
+        raise FieldError("category", ERROR_CATEGORY_LEVEL)
+    tags = _split_list(values.get("tags", ""))
+    if any(len(tag) > MAX_TAG for tag in tags):
+        raise FieldError("tags", ERROR_TAG)
     return ProductRow(
         line=line,
         sku=values["sku"],
@@ -48,8 +64,8 @@ def build_row(line: int, values: dict[str, str], default_currency: str) -> Produ
         currency=_currency(values.get("currency") or default_currency),
         description=values.get("description", ""),
         brand=values.get("brand", ""),
-        category_path=normalise_category_path(values.get("category", "")),
-        tags=_split_list(values.get("tags", "")),
+        category_path=category_path,
+        tags=tags,
         attributes=_attributes(values),
         in_stock=_boolean("in_stock", values.get("in_stock", ""), default=True),
         group_id=values.get("group_id", ""),
@@ -95,14 +111,52 @@ def _split_list(value: str) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()))
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise FieldError("attributes", ERROR_ATTRIBUTES_NUMBER.format(value=text))
+    return value
+
+
+def _not_a_number(text: str):
+    raise FieldError("attributes", ERROR_ATTRIBUTES_NUMBER.format(value=text))
+
+
+def _json_object(raw: str):
+    """The decoded JSON, refusing what PostgreSQL's jsonb cannot hold (NaN, infinities, NUL,
+    lone surrogates) and nesting deep enough to exhaust the parser."""
+    try:
+        decoded = json.loads(raw, parse_float=_finite, parse_constant=_not_a_number)
+    except json.JSONDecodeError as exc:
+        raise FieldError("attributes", ERROR_ATTRIBUTES.format(reason=exc.msg))
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise FieldError("attributes", ERROR_ATTRIBUTES.format(reason=exc))
+    except RecursionError:
+        raise FieldError("attributes", ERROR_ATTRIBUTES_DEPTH) from None
+    if any(has_unstorable_text(text) for text in _strings(decoded)):
+        raise FieldError("attributes", ERROR_ATTRIBUTES_TEXT)
+    return decoded
+
+
+def _strings(decoded):
+    """Every key and string value of decoded JSON (a stack, not recursion: nesting is deep)."""
+    stack = [decoded]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            yield from value.keys()
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
 def _attributes(values: dict[str, str]) -> dict:
     attributes = {}
     raw = values.get("attributes", "")
     if raw:
-        try:
-            attributes = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise FieldError("attributes", ERROR_ATTRIBUTES.format(reason=exc.msg))
+        attributes = _json_object(raw)
         if not isinstance(attributes, dict):
             raise FieldError(
                 "attributes", ERROR_ATTRIBUTES.format(reason=f"got {type(attributes).__name__}")

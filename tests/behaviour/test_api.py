@@ -149,3 +149,42 @@ def test_a_shopper_is_exported_then_erased(partner_client):
     ]
     assert erased == {"events_deleted": 1}
     assert partner_client.get("/api/v1/visitors/alice/export/").json() == {"events": []}
+
+
+def test_an_overlong_order_id_costs_only_its_event(partner_client):
+    product(sku="A")
+    good, bad = event("A", "alice"), event("A", "alice", "purchase", order_id="x" * 201)
+
+    body = post_events(partner_client, [good, bad]).json()
+
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    assert "order_id is longer than 200 characters" in str(body)
+
+
+def test_a_visitor_id_with_a_slash_is_refused_with_the_reason(partner_client):
+    product(sku="A")
+
+    body = post_events(partner_client, [event("A", "shop/42")]).json()
+
+    assert body["rejected"] == 1 and 'visitor_id contains "/"' in str(body)
+
+
+def test_spaces_around_a_visitor_id_name_the_same_shopper_in_every_path(partner_client):
+    product(sku="A")
+    post_events(partner_client, [event("A", " alice "), event("A", "alice")])
+
+    erased = partner_client.delete("/api/v1/visitors/%20alice/").json()
+
+    assert erased == {"events_deleted": 2}
+
+
+def test_the_export_keeps_events_of_a_product_deleted_since(partner_client):
+    from catalog.services.products import product_delete
+
+    product(sku="A"), product(sku="B")
+    post_events(partner_client, [event("A", "alice", days_ago=2), event("B", "alice")])
+    product_delete(sku="B")
+
+    exported = partner_client.get("/api/v1/visitors/alice/export/").json()["events"]
+
+    assert [row["sku"] for row in exported] == ["A", None]

@@ -21,6 +21,14 @@ def test_only_the_visitor_segment_of_a_path_is_masked():
     assert mask_visitor_ids("/api/v1/products/A1/similar/") == "/api/v1/products/A1/similar/"
 
 
+def test_an_id_with_spaces_or_quotes_is_masked_whole():
+    # Django logs the decoded path: "Not Found: /api/v1/visitors/jane doe@example.com/nope/".
+    for raw in ("jane doe@example.com", 'o\'brien "x"'):
+        assert mask_visitor_ids(f"Not Found: /api/v1/visitors/{raw}/nope/") == (
+            "Not Found: /api/v1/visitors/<visitor>/nope/"
+        )
+
+
 @pytest.mark.django_db
 def test_a_refused_request_is_logged_without_the_visitor_id(client):
     console = next(

@@ -177,3 +177,34 @@ def test_the_import_command_writes_the_formula_safe_problems_csv(tmp_path):
     call_command("import_catalogue", str(source), "--problems-csv", str(out), verbosity=0)
 
     assert out.read_text(encoding="utf-8").splitlines()[1].startswith("2,row,price,'=BAD()")
+
+
+DB_HEADER = b"sku,title,price,category,tags,attributes\r\n"
+DB_GOOD = b'GOOD,Good mug,5,Home > Mugs,blue,"{""w"": 1}"\r\n'
+DEEP = b"[" * 40_000 + b"]" * 40_000
+DB_CASES = [
+    ("category level too long", b"BAD,Mug,5,Home > " + b"k" * 201 + b",,\r\n", "category"),
+    ("tag too long", b"BAD,Mug,5,,t" + b"t" * 100 + b",\r\n", "tags"),
+    ("NaN in attributes", b'BAD,Mug,5,,,"{""w"": NaN}"\r\n', "attributes"),
+    ("an infinite number in attributes", b'BAD,Mug,5,,,"{""w"": 1e999}"\r\n', "attributes"),
+    ("a NUL escape in attributes", b'BAD,Mug,5,,,"{""w"": ""a\\u0000b""}"\r\n', "attributes"),
+    ("a lone surrogate in attributes", b'BAD,Mug,5,,,"{""w"": ""\\ud800""}"\r\n', "attributes"),
+    ("attributes nested 40,000 deep", b'BAD,Mug,5,,,"{""w"": ' + DEEP + b'}"\r\n', "attributes"),
+    (
+        "an integer of 5,000 digits",
+        b'BAD,Mug,5,,,"{""w"": ' + b"9" * 5000 + b'}"\r\n',
+        "attributes",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "row", "column"), DB_CASES, ids=[c[0] for c in DB_CASES])
+def test_values_the_database_would_refuse_cost_only_their_row(tmp_path, name, row, column):
+    last = b"LAST,Last mug,6,,,\r\n"
+
+    job = run(tmp_path, DB_HEADER + DB_GOOD + row + last)
+
+    assert job.state == "succeeded"
+    assert [(line, col, sku) for line, col, sku, _ in problems(job)] == [(3, column, "BAD")]
+    assert (job.created_count, job.failed_count) == (2, 1)
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["GOOD", "LAST"]

@@ -19,6 +19,7 @@ from behaviour.services.imports import (
     event_import_job_problems_csv,
     event_import_job_run,
 )
+from behaviour.visitors import ERROR_VISITOR_SLASH
 from tests.catalog.factories import product, write
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,16 @@ ROW_CASES = [
         "formula as quantity",
         b"o2," + AT + b",v2,GOOD,=1+1,5\r\n",
         [(3, "quantity", "GOOD", "quantity must be a whole number from 1 to 100000")],
+    ),
+    (
+        "a quantity of more digits than Python converts",
+        b"o2," + AT + b",v2,GOOD," + b"9" * 5000 + b",5\r\n",
+        [(3, "quantity", "GOOD", "quantity must be a whole number from 1 to 100000")],
+    ),
+    (
+        "a slash in the visitor id",
+        b"o2," + AT + b",shop/42,GOOD,1,5\r\n",
+        [(3, "visitor_id", "GOOD", ERROR_VISITOR_SLASH)],
     ),
     (
         "return line",
