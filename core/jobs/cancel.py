@@ -1,10 +1,11 @@
 """Cancelling a background job: the row's transition, the worker's flag check and the one
 exception that carries "stop now" from the check to the job's lifecycle (core.jobs.lifecycle).
 
-A queued job ends at once, `cancelled`: its worker, when the delivery comes, finds it finished and
-skips it. A running one is only flagged; its worker checks the flag between units of work
-(batches, rows, epochs: core.jobs.progress) and ends the job itself, because only it knows what
-to keep.
+A queued job that never started ends at once, `cancelled`: its worker, when the delivery comes,
+finds it finished and skips it. A running one (or one queued again after an interrupted delivery)
+is only flagged; its worker checks the flag between units of work (batches, rows, epochs:
+core.jobs.progress) or at its next claim, and ends the job itself, because only it knows what to
+keep.
 """
 
 from typing import Any
@@ -36,7 +37,10 @@ def request_cancel(model: type[models.Model], pk: int, *, queued_error: str) -> 
     if job.is_finished:
         return job
     job.cancel_requested = True
-    if job.state != model.State.QUEUED:
+    if job.state != model.State.QUEUED or job.attempts:
+        # Running, or queued again after an interrupted delivery (which may have written
+        # something): the worker's next claim ends it through the job's own end, which undoes
+        # what that kind keeps (a version's status, its half-built indexes).
         job.save(update_fields=["cancel_requested"])
         return job
     job.state, job.error, job.finished_at = model.State.CANCELLED, queued_error, timezone.now()

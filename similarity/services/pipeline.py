@@ -93,12 +93,21 @@ def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
     timings[key] = round(time.monotonic() - clock, 1)
 
 
+TRAINED = (ModelVersion.Status.READY, ModelVersion.Status.ACTIVE, ModelVersion.Status.ARCHIVED)
+
+
 def model_version_train(*, job: Job) -> ModelVersion:
     """Run the whole pipeline for job.model_version; safe to rerun after a crash.
 
     Raises JobCancelled at the first progress report after an admin's cancel request.
     """
     version = job.model_version
+    if version.status in TRAINED:
+        # A delivery after the work was done (the worker died before it ended the job):
+        # retraining would take a serving version offline, and a failure would fail it.
+        if version.status == ModelVersion.Status.READY:
+            _maybe_activate(version)
+        return version
     config = training_config(version)
     report = _progress_writer(job)
     timings: dict[str, float] = dict(version.timings)

@@ -29,6 +29,7 @@ from ...models import SequenceModelVersion, SequenceTrainingJob
 from ..association_writes import VIEW_SHARE
 from .dataset import TrainingData, sequences_of, training_data
 from .validation import active_recall, recall_at
+from .vectors import SERVABLE
 from .versions import (
     ERROR_CANCELLED,
     TRAINING_TASK,
@@ -99,6 +100,13 @@ def _train(job: SequenceTrainingJob, on_progress) -> None:
     from behaviour.ml.sequence.train import train_sequence_model  # TensorFlow: worker only
 
     version = job.version
+    if version.status in SERVABLE:
+        # A delivery after the work was done (the worker died before it ended the job):
+        # retraining would take a serving version offline, and a failure would fail it.
+        ready = version.status == SequenceModelVersion.Status.READY
+        if ready and version.auto_activate and _beats_active(version.metrics):
+            sequence_version_activate(version=version)
+        return
     config = SequenceConfig.from_dict(version.params)
     progress = _progress_writer(job, on_progress)
     progress({"phase": "reading events"})
