@@ -1,6 +1,7 @@
 """Experiment writes: starting and stopping A/B tests, logging impressions and clicks."""
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,6 +24,7 @@ ANOTHER_RUNNING = "Another experiment is running on this widget; stop it first."
 CANDIDATE_NOT_READY = "The candidate must be a ready (trained, not active) version."
 ALREADY_RAN = "This experiment has already run; create a new one to test again."
 NOT_RUNNING = "This experiment is not running."
+EXPERIMENT_ID_KEY = "experiments_id"  # the session's random id the arms are drawn from
 PINNED_WHY = "Featured"  # as behaviour lists name their pinned products
 
 
@@ -68,13 +70,27 @@ def experiment_stop(*, experiment: Experiment) -> Experiment:
 
 
 def session_hash(*, session: SessionBase) -> str:
-    """The hashed id of the visitor's session, creating the session when there is none yet."""
-    if session.session_key is None:
-        session.save()
-        # The middleware sends the cookie only for modified sessions; without it the next page
-        # would start another session and could land in the other arm.
-        session.modified = True
-    return session_id_hash(session_key=session.session_key)
+    """The hashed id the experiments know the visitor's session by: a random id kept in the
+    session, not its key, which signing in renews (Django's login cycles it) and which would
+    draw the shopper's arm again."""
+    if (shopper := session.get(EXPERIMENT_ID_KEY)) is None:
+        shopper = session[EXPERIMENT_ID_KEY] = secrets.token_hex(16)
+        # The middleware sends the cookie only for modified sessions: setting the id marks it,
+        # so the next page comes with this session and stays in its arm.
+    return session_id_hash(session_key=shopper)
+
+
+def session_hash_if_any(*, session: SessionBase) -> str:
+    """session_hash of a session that has an experiments id, else "" (a click's log: it must
+    not start one)."""
+    shopper = session.get(EXPERIMENT_ID_KEY)
+    return session_id_hash(session_key=shopper) if shopper else ""
+
+
+def session_forget(*, session: SessionBase) -> None:
+    """Start the session's experiments afresh: the impressions logged from now on are not
+    linked to the earlier ones (an erasure)."""
+    session.pop(EXPERIMENT_ID_KEY, None)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from behaviour.services.storefront import storefront_events_record
 from behaviour.services.visitor_merge import visitor_events_merge
 from behaviour.services.visitors import visitor_erase
 from catalog.models import Product
+from experiments import services as experiment_services
 
 from . import basket_state, history
 from .basket_state import Basket, BasketError
@@ -58,14 +59,15 @@ def known_visitor_id(request) -> str | None:
 
 def visitor_forget(request) -> int:
     """Erase every event recorded about this shopper (the count erased) and what the session
-    remembers of their browsing. An anonymous shopper continues as a new visitor and the session
-    gets a new key, so the impressions logged from now on (under a hash of that key) are not
+    remembers of their browsing. An anonymous shopper continues as a new visitor, the session
+    gets a new key and a new experiments id, so the impressions logged from now on are not
     linked to the ones before; the basket stays, it is not history but what they mean to buy."""
     erased = 0
     if (visitor := known_visitor_id(request)) is not None:
         erased = visitor_erase(visitor_id=visitor)
     request.session.pop(VISITOR_KEY, None)
     history.history_clear(request.session)
+    experiment_services.session_forget(session=request.session)
     request.session.cycle_key()
     return erased
 

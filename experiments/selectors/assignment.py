@@ -3,7 +3,7 @@
 import hashlib
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.crypto import salted_hmac
 
 from behaviour.models import SequenceModelVersion
@@ -39,7 +39,8 @@ class Assignment:
 
 
 def session_id_hash(*, session_key: str) -> str:
-    """HMAC-SHA256 of the session key, keyed by SECRET_KEY (hex).
+    """HMAC-SHA256 of the session's experiments id (services.session_hash: a random id kept in
+    the session, which outlives the key's renewal at sign-in), keyed by SECRET_KEY (hex).
 
     salted_hmac derives the HMAC key from SECRET_KEY and a purpose string, so these hashes can
     never be replayed as, or collide with, anything else Django signs with the same secret.
@@ -56,14 +57,21 @@ def arm_for(*, salt: str, share: int, session_id: str) -> str:
 def running_experiments() -> dict[str, Experiment]:
     """The running experiment of each widget while its candidate can serve.
 
-    A version candidate must still be ready (trained, embedded and indexed, not active): one
-    that was activated, archived or failed meanwhile ends the split, and everyone is served as
-    usual until the admin stops the experiment.
+    A version candidate must still be ready (trained, embedded and indexed, not active) and
+    never activated since the experiment started: one that was activated (even if rolled back
+    since), archived or failed meanwhile ends the split for good, and everyone is served as
+    usual until the admin stops the experiment; its results would mix two periods otherwise.
     """
-    ready = Q(variant=Experiment.Variant.MODEL_VERSION, candidate__status=ModelVersion.Status.READY)
+    ready = Q(
+        variant=Experiment.Variant.MODEL_VERSION,
+        candidate__status=ModelVersion.Status.READY,
+    ) & (Q(candidate__activated_at__isnull=True) | Q(candidate__activated_at__lt=F("started_at")))
     ready |= Q(
         variant=Experiment.Variant.SEQUENCE_VERSION,
         sequence_candidate__status=SequenceModelVersion.Status.READY,
+    ) & (
+        Q(sequence_candidate__activated_at__isnull=True)
+        | Q(sequence_candidate__activated_at__lt=F("started_at"))
     )
     ready |= ~Q(variant__in=[Experiment.Variant.MODEL_VERSION, Experiment.Variant.SEQUENCE_VERSION])
     running = Experiment.objects.filter(ready, active=True).select_related(

@@ -48,10 +48,12 @@ def test_a_product_page_logs_its_similar_strip_in_one_insert(client, shop):
 def test_rows_carry_the_hashed_session_id_never_the_key(client, shop):
     client.get("/products/SQUARE-0-0/")
     key = client.cookies["sessionid"].value  # the page created the visitor's session
+    shopper = client.session["experiments_id"]  # the random id the arms are drawn from
 
     hashes = set(Impression.objects.values_list("session_hash", flat=True))
-    assert hashes == {session_id_hash(session_key=key)}
+    assert hashes == {session_id_hash(session_key=shopper)}
     assert not Impression.objects.filter(session_hash__contains=key).exists()
+    assert not Impression.objects.filter(session_hash__contains=shopper).exists()
 
 
 def test_history_widgets_are_logged_on_product_and_home_pages(client, shop):
@@ -95,9 +97,8 @@ def test_links_go_through_the_click_endpoint_and_each_click_is_a_row(client, sho
     impression = Impression.objects.get(widget="similar", position=3)
     assert Click.objects.filter(impression=impression).count() == 3
     assert Click.objects.count() == 3
-    key = client.cookies["sessionid"].value
     assert set(Click.objects.values_list("session_hash", flat=True)) == {
-        session_id_hash(session_key=key)
+        session_id_hash(session_key=client.session["experiments_id"])
     }
 
 
