@@ -11,6 +11,7 @@ from .models import Category, ImportJob, ImportRowError, Product, ProductImage
 from .selectors import import_job_progress
 from .services import import_job_cancel, import_job_create, product_delete
 from .services.imports import PROGRESS_EVERY_ROWS
+from .services.products import product_images_removed
 
 THUMBNAIL_PX = 64
 CANCEL_MESSAGES = CancelMessages(
@@ -98,6 +99,15 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        removed = [
+            image.file.name
+            for formset in formsets
+            for image in getattr(formset, "deleted_objects", [])
+            if isinstance(image, ProductImage)
+        ]
+        if removed:  # the product's photos changed: its image vector and primary image follow
+            product_images_removed(product=form.instance, files=removed)
+            return
         # An edit here is a catalogue change like an import or an API upsert: the product's
         # text vector is refreshed and its cached similar lists become unreachable.
         changes.products_changed(product_ids=[form.instance.pk], images_changed=False)

@@ -7,6 +7,7 @@ orientation applied and all metadata (EXIF, GPS, ICC comments) dropped.
 import hashlib
 import io
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -46,8 +47,7 @@ def prepare_image(data: bytes, *, max_bytes: int, max_pixels: int) -> PreparedIm
         raise InvalidImage(ERROR_EMPTY)
     if len(data) > max_bytes:
         raise InvalidImage(ERROR_TOO_LARGE.format(limit=max_bytes))
-    image = _open_checked(data, max_pixels)
-    image = ImageOps.exif_transpose(image)
+    image = _eight_bit(_upright(_open_checked(data, max_pixels)))
     has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
     image = image.convert("RGBA" if has_alpha else "RGB")
     buffer = io.BytesIO()
@@ -86,6 +86,27 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(ERROR_CORRUPT.format(reason=exc)) from None
     return image
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Turned as its EXIF orientation says; as it is when the EXIF block is damaged (the pixels
+    are fine, and a photo is worth more unturned than refused)."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (SyntaxError, struct.error, ValueError, TypeError, KeyError, IndexError, OSError):
+        return image
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16- or 32-bit greyscale scaled to 8 bits: converting it to RGB directly clips every value
+    above 255, so a mid-grey photo turned white."""
+    if image.mode.startswith("I;16"):
+        peak = 65535
+    elif image.mode == "I":  # 32-bit: scaled by its own brightest value
+        peak = max(image.getextrema()[1], 255)
+    else:
+        return image
+    return image.convert("I").point(lambda value: value * (255 / peak)).convert("L")
 
 
 def _format_error(data: bytes) -> str:

@@ -41,9 +41,14 @@ def product_list(request):
         if category is None:
             raise Http404("No such category")
     products = selectors.product_list(category=category, query=query)
-    if query and (hits := similarity_selectors.search_products(query=query)) is not None:
+    # Ranked search when it finds something; word matching otherwise (nothing indexed yet, or
+    # a query the index has no terms for: another script, a symbol). A product whose SKU is
+    # the query comes first either way: SKUs are not in the lexical index.
+    if query and (hits := similarity_selectors.search_products(query=query)):
+        exact = list(products.filter(sku__iexact=query).values_list("pk", flat=True))
         products = selectors.products_ranked(
-            ids=[hit.product_id for hit in hits], category=category
+            ids=list(dict.fromkeys([*exact, *(hit.product_id for hit in hits)])),
+            category=category,
         )
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     viewed = history.recently_viewed_ids(request.session)

@@ -3,7 +3,9 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
-from ..importers import CURRENCY_RE
+from core.middleware import has_unstorable_text
+
+from ..importers import CURRENCY_RE, ERROR_ATTRIBUTES_TEXT, json_strings
 from ..models import Product, ProductImage
 
 MAX_IMAGES = 10
@@ -76,6 +78,12 @@ class ProductInputSerializer(serializers.Serializer):
         if not CURRENCY_RE.match(value.upper()):
             raise serializers.ValidationError("not a three-letter ISO 4217 code")
         return value.upper()
+
+    def validate_attributes(self, value: dict) -> dict:
+        # A form's values are not checked by the JSON parser: PostgreSQL would refuse these.
+        if any(has_unstorable_text(text) for text in json_strings(value)):
+            raise serializers.ValidationError(ERROR_ATTRIBUTES_TEXT)
+        return value
 
     def validate(self, data):
         data.setdefault("currency", settings.PRODSIM_DEFAULT_CURRENCY)

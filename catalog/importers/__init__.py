@@ -8,6 +8,7 @@ from .fields import (
     ATTRIBUTE_COLUMN_PREFIX,
     CURRENCY_RE,
     ERROR_ATTRIBUTES,
+    ERROR_ATTRIBUTES_TEXT,
     ERROR_BOOLEAN,
     ERROR_CURRENCY,
     ERROR_PRICE,
@@ -19,6 +20,7 @@ from .fields import (
     PRICE_RE,
     REQUIRED_COLUMNS,
     TRUE_VALUES,
+    json_strings,
     normalise_category_path,
 )
 from .reader import (
@@ -39,6 +41,7 @@ __all__ = [
     "ATTRIBUTE_COLUMN_PREFIX",
     "CURRENCY_RE",
     "ERROR_ATTRIBUTES",
+    "ERROR_ATTRIBUTES_TEXT",
     "ERROR_BOOLEAN",
     "ERROR_CSV_SYNTAX",
     "ERROR_CURRENCY",
@@ -62,6 +65,7 @@ __all__ = [
     "CsvHeaderError",
     "ProductRow",
     "RowProblem",
+    "json_strings",
     "normalise_category_path",
     "parse_catalogue_csv",
 ]

@@ -133,12 +133,12 @@ def _json_object(raw: str):
         raise FieldError("attributes", ERROR_ATTRIBUTES.format(reason=exc))
     except RecursionError:
         raise FieldError("attributes", ERROR_ATTRIBUTES_DEPTH) from None
-    if any(has_unstorable_text(text) for text in _strings(decoded)):
+    if any(has_unstorable_text(text) for text in json_strings(decoded)):
         raise FieldError("attributes", ERROR_ATTRIBUTES_TEXT)
     return decoded
 
 
-def _strings(decoded):
+def json_strings(decoded):
     """Every key and string value of decoded JSON (a stack, not recursion: nesting is deep)."""
     stack = [decoded]
     while stack:

@@ -137,8 +137,13 @@ def _apply_changes(product: Product, values: dict) -> list[str]:
 def _sync_images(product: Product, images: list[ImageToAttach], written: list[str]) -> int | None:
     """Make the product's images the given list (matched by content hash).
 
-    Returns how many images were new, or None when the list was already exactly this.
+    Returns how many images were new, or None when the list was already exactly this. The same
+    bytes listed twice count once, at their first place (a product holds each image once).
     """
+    first: dict[str, ImageToAttach] = {}
+    for image in images:
+        first.setdefault(image.prepared.sha256, image)
+    images = list(first.values())
     wanted = [image.prepared.sha256 for image in images]
     current = list(product.images.order_by("position").values_list("sha256", flat=True))
     if wanted == current:
@@ -183,6 +188,19 @@ def _delete_unreferenced_files(names: list[str]) -> None:
     for name in names:
         if not ProductImage.objects.filter(file=name).exists():
             default_storage.delete(name)
+
+
+@transaction.atomic
+def product_images_removed(*, product: Product, files: list[str]) -> None:
+    """After some of the product's images were deleted outside an upsert (the admin): the
+    rest close up in order, the first becomes primary, files no row uses any more go once
+    this commits, and the product's vectors and lists follow its new images."""
+    for position, image in enumerate(product.images.order_by("position")):
+        # Ascending: each image moves down to a position a deleted one (or it) freed.
+        image.position, image.is_primary = position, position == 0
+        image.save(update_fields=["position", "is_primary"])
+    transaction.on_commit(lambda: _delete_unreferenced_files(files))
+    changes.products_changed(product_ids=[product.pk], images_changed=True)
 
 
 def product_delete(*, sku: str) -> bool:
