@@ -178,7 +178,11 @@ def test_cockpit_upload_train_activate_and_preview(
 
     settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
     # The form has no batch-shape fields: the tiny catalogue's 8 groups need small batches.
-    settings.PRODSIM_TRAINING_DEFAULTS = {"labels_per_batch": 4, "images_per_label": 2}
+    settings.PRODSIM_TRAINING_DEFAULTS = {
+        "labels_per_batch": 4,
+        "images_per_label": 2,
+        "min_epoch_images": 0,
+    }
     django_user_model.objects.create_superuser("boss", "boss@example.com", "walk-the-cockpit")
     csv_path, zip_path = shape_catalogue_files(tmp_path)
     worker = celery_worker_process("default,ml")

@@ -80,6 +80,7 @@ TINY = {
     "label_source": "group",
     "labels_per_batch": 4,
     "images_per_label": 2,
+    "min_epoch_images": 0,
 }
 
 

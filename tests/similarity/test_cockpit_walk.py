@@ -37,7 +37,11 @@ def eager(settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
     # The form has no batch-shape fields: the tiny catalogue's 8 groups need small batches.
-    settings.PRODSIM_TRAINING_DEFAULTS = {"labels_per_batch": 4, "images_per_label": 2}
+    settings.PRODSIM_TRAINING_DEFAULTS = {
+        "labels_per_batch": 4,
+        "images_per_label": 2,
+        "min_epoch_images": 0,
+    }
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 

@@ -22,7 +22,11 @@ TINY_ARGS = [
 @pytest.fixture(autouse=True)
 def tiny_training(settings, tmp_path):
     settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
-    settings.PRODSIM_TRAINING_DEFAULTS = {"labels_per_batch": 4, "images_per_label": 2}
+    settings.PRODSIM_TRAINING_DEFAULTS = {
+        "labels_per_batch": 4,
+        "images_per_label": 2,
+        "min_epoch_images": 0,
+    }
 
 
 def test_the_bar_follows_epochs_then_images():

@@ -31,7 +31,12 @@ class TrainingConfig:
     temperature: float = 0.1  # SupCon paper's value for small batches
     patience: int = 3
     seed: int = 1234
-    steps_per_epoch: int | None = None  # default: one pass over the training images
+    steps_per_epoch: int | None = None  # default: one pass over the training images, but...
+    # ...at least this many images: a small catalogue's epoch repeats its photos (each time
+    # augmented anew). One pass over 31 studio photos is a single step per epoch, and trained
+    # that little, shelf-photo search fell below the untrained backbone (docs/BENCHMARKS.md,
+    # grocery, a studio-only shop). Catalogues of this size or more are not affected.
+    min_epoch_images: int = 800
     # augment.AUGMENTATIONS. "basic" by measurement on both image dev sets side by side: on
     # grocery shelf photos it equals "phone" (R@1 0.892 vs 0.891), on clothing "phone" costs
     # R@1 0.895 -> 0.866 (docs/BENCHMARKS.md). "phone" stays selectable.

@@ -48,7 +48,7 @@ def train(
     backbone, embedding_model, augment = _build_models(config, strategy)
     labels_count = int(labels.max()) + 1
     batch_size = config.labels_per_batch * config.images_per_label
-    steps = config.steps_per_epoch or max(1, math.ceil(len(images) / batch_size))
+    steps = epoch_steps(config, len(images))
     dataset = pk_dataset(images, labels, config)
     tracker = Progress(
         progress, should_cancel, batch_size, config.epochs, steps, checkpoint_dir / "history.json"
@@ -159,3 +159,12 @@ def _best(history: list[dict]) -> float | None:
         (e["val_recall_at_1"] for e in history if e.get("val_recall_at_1") is not None),
         default=None,
     )
+
+
+def epoch_steps(config: TrainingConfig, images: int) -> int:
+    """Batches per epoch: the configured number, else one pass over the images, but at least
+    `min_epoch_images` of them (a small catalogue's photos repeat, augmented anew)."""
+    if config.steps_per_epoch:
+        return config.steps_per_epoch
+    batch_size = config.labels_per_batch * config.images_per_label
+    return max(1, math.ceil(max(images, config.min_epoch_images) / batch_size))

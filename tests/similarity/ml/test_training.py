@@ -346,3 +346,14 @@ def test_a_run_under_the_cosine_schedule_trains_and_moves_the_vectors(finished_r
     # from the second update on the decayed rate makes epoch 2 differ.
     assert cosine.history[0]["loss"] == pytest.approx(constant.history[0]["loss"], rel=1e-5)
     assert cosine.history[1]["loss"] != pytest.approx(constant.history[1]["loss"], rel=1e-5)
+
+
+def test_a_small_catalogues_epoch_repeats_its_photos_up_to_the_floor():
+    from similarity.ml.training.loop import epoch_steps
+
+    default = TrainingConfig()  # 32 photos per batch, at least 800 per epoch
+
+    assert epoch_steps(default, 31) == 25  # 31 studio photos: 25 batches, not one
+    assert epoch_steps(default, 864) == 27  # a catalogue past the floor: one pass, as before
+    assert epoch_steps(replace(default, min_epoch_images=0), 31) == 1
+    assert epoch_steps(replace(default, steps_per_epoch=7), 31) == 7
