@@ -16,7 +16,7 @@ VISITOR_MARK = ":visitor:"
 def entry_key(*, list_name: str, sku: str, params: dict) -> str:
     token = generations.current(GENERATION_KEY, timeout=GENERATION_SECONDS)
     return similar_cache.entry_key(
-        sku=sku, params={"list": list_name, "gen": token, "rules": rules_epoch(), **params}
+        sku=sku, params={"list": list_name, "gen": token, **params}, extra=rules_epoch
     )
 
 

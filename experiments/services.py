@@ -1,11 +1,9 @@
 """Experiment writes: starting and stopping A/B tests, logging impressions and clicks."""
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -17,14 +15,13 @@ from similarity.models import ModelVersion
 from similarity.selectors import merchandising
 
 from .models import VARIANT_NOT_FOR_WIDGET, WIDGET_VARIANTS, Click, Experiment, Impression
-from .selectors import Assignment, session_id_hash
+from .selectors import Assignment
 from .tokens import BadClickToken, click_token, click_token_read
 
 ANOTHER_RUNNING = "Another experiment is running on this widget; stop it first."
 CANDIDATE_NOT_READY = "The candidate must be a ready (trained, not active) version."
 ALREADY_RAN = "This experiment has already run; create a new one to test again."
 NOT_RUNNING = "This experiment is not running."
-EXPERIMENT_ID_KEY = "experiments_id"  # the session's random id the arms are drawn from
 PINNED_WHY = "Featured"  # as behaviour lists name their pinned products
 
 
@@ -67,30 +64,6 @@ def experiment_stop(*, experiment: Experiment) -> Experiment:
     experiment.active, experiment.ended_at = False, timezone.now()
     experiment.save(update_fields=["active", "ended_at"])
     return experiment
-
-
-def session_hash(*, session: SessionBase) -> str:
-    """The hashed id the experiments know the visitor's session by: a random id kept in the
-    session, not its key, which signing in renews (Django's login cycles it) and which would
-    draw the shopper's arm again."""
-    if (shopper := session.get(EXPERIMENT_ID_KEY)) is None:
-        shopper = session[EXPERIMENT_ID_KEY] = secrets.token_hex(16)
-        # The middleware sends the cookie only for modified sessions: setting the id marks it,
-        # so the next page comes with this session and stays in its arm.
-    return session_id_hash(session_key=shopper)
-
-
-def session_hash_if_any(*, session: SessionBase) -> str:
-    """session_hash of a session that has an experiments id, else "" (a click's log: it must
-    not start one)."""
-    shopper = session.get(EXPERIMENT_ID_KEY)
-    return session_id_hash(session_key=shopper) if shopper else ""
-
-
-def session_forget(*, session: SessionBase) -> None:
-    """Start the session's experiments afresh: the impressions logged from now on are not
-    linked to the earlier ones (an erasure)."""
-    session.pop(EXPERIMENT_ID_KEY, None)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import services
+from . import services, sessions
 from .tokens import BadClickToken
 
 BAD_LINK = "This link is invalid or has expired."
@@ -13,7 +13,7 @@ BAD_LINK = "This link is invalid or has expired."
 @never_cache  # a cached redirect would skip the log
 def click(request):
     """Log a click on a widget link, then send the shopper to the product's page."""
-    session_id = services.session_hash_if_any(session=request.session)
+    session_id = sessions.session_hash_if_any(session=request.session)
     try:
         product = services.click_log(token=request.GET.get("t", ""), session_id=session_id)
     except BadClickToken:

@@ -38,16 +38,17 @@ def _product_key(sku: str) -> str:
     return f"similar:gen:sku:{hashlib.sha256(sku.encode()).hexdigest()[:24]}"
 
 
-def entry_key(*, sku: str, params: dict) -> str:
-    """The entry for this product and these parameters under the current generations."""
+def entry_key(*, sku: str, params: dict, extra: Callable[[], object] | None = None) -> str:
+    """The entry for this product and these parameters under the current generations. `extra()`
+    (e.g. the rules in force) joins the key once the serving generation is read, so what it
+    reads from the serving state uses that read."""
     product_key = _product_key(sku)
     tokens = cache.get_many([SERVING_KEY, product_key])
     # The serving token is created on first use, the same one serving_memo() keys its copy by.
     serving = tokens.get(SERVING_KEY) or _serving_generation()
     _remember(serving)
-    digest = hashlib.sha256(
-        json.dumps([sku, params], sort_keys=True, default=str).encode()
-    ).hexdigest()
+    parts = [sku, params, extra() if extra is not None else None]
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     return f"similar:{serving}:{tokens.get(product_key, '0')}:{digest[:32]}"
 
 

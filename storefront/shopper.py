@@ -19,7 +19,7 @@ from behaviour.services.storefront import storefront_events_record
 from behaviour.services.visitor_merge import visitor_events_merge
 from behaviour.services.visitors import visitor_erase
 from catalog.models import Product
-from experiments import services as experiment_services
+from experiments import sessions as experiment_sessions
 
 from . import basket_state, history
 from .basket_state import Basket, BasketError
@@ -67,7 +67,7 @@ def visitor_forget(request) -> int:
         erased = visitor_erase(visitor_id=visitor)
     request.session.pop(VISITOR_KEY, None)
     history.history_clear(request.session)
-    experiment_services.session_forget(session=request.session)
+    experiment_sessions.session_forget(session=request.session)
     request.session.cycle_key()
     return erased
 

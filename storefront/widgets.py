@@ -6,7 +6,7 @@ from behaviour import selectors as behaviour_selectors
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ProductFilter
 from experiments import selectors as experiment_selectors
-from experiments import services as experiment_services
+from experiments import sessions as experiment_sessions
 from experiments.models import Experiment, Impression
 from experiments.selectors import Assignment
 from experiments.services import WidgetItems
@@ -21,7 +21,7 @@ BEHAVIOUR_ITEMS = 6  # one row, like the history strips
 
 def assignment_for_request(request) -> tuple[str, Assignment]:
     """The hashed session id (creating the session if needed) and its experiment arm."""
-    session_id = experiment_services.session_hash(session=request.session)
+    session_id = experiment_sessions.session_hash(session=request.session)
     return session_id, experiment_selectors.assignment_for(session_id=session_id)
 
 

@@ -4,11 +4,10 @@ No database access here: the import service decides what to write. Every problem
 `RowProblem` with its line number and column, and parsing continues with the next row.
 """
 
+from .attributes import ERROR_ATTRIBUTES, ERROR_ATTRIBUTES_TEXT, json_strings
 from .fields import (
     ATTRIBUTE_COLUMN_PREFIX,
     CURRENCY_RE,
-    ERROR_ATTRIBUTES,
-    ERROR_ATTRIBUTES_TEXT,
     ERROR_BOOLEAN,
     ERROR_CURRENCY,
     ERROR_PRICE,
@@ -20,7 +19,6 @@ from .fields import (
     PRICE_RE,
     REQUIRED_COLUMNS,
     TRUE_VALUES,
-    json_strings,
     normalise_category_path,
 )
 from .reader import (

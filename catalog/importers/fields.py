@@ -1,12 +1,11 @@
 """Validating one CSV row's values and turning them into a typed ProductRow."""
 
-import json
 import re
 from decimal import Decimal, InvalidOperation
 
-from core.middleware import has_unstorable_text
-
 from ..models import CATEGORY_PATH_SEPARATOR, Category, Product
+from .attributes import ERROR_ATTRIBUTES, json_object
+from .errors import FieldError
 from .records import ProductRow
 
 REQUIRED_COLUMNS = ("sku", "title", "price")
@@ -25,20 +24,8 @@ ERROR_TOO_LONG = "{column} is longer than {limit} characters"
 ERROR_PRICE = "price {value!r} is not a non-negative amount with at most 2 decimals"
 ERROR_CURRENCY = "currency {value!r} is not a three-letter ISO 4217 code"
 ERROR_BOOLEAN = "{column} {value!r} is not one of true/false, yes/no, 1/0"
-ERROR_ATTRIBUTES = "attributes is not a JSON object: {reason}"
-ERROR_ATTRIBUTES_NUMBER = "attributes is not storable: {value} is not a finite number"
-ERROR_ATTRIBUTES_TEXT = "attributes is not storable: it holds a NUL or an unpaired surrogate"
-ERROR_ATTRIBUTES_DEPTH = "attributes is nested too deeply"
 ERROR_CATEGORY_LEVEL = f"category has a level longer than {MAX_CATEGORY_LEVEL} characters"
 ERROR_TAG = f"tags has a tag longer than {MAX_TAG} characters"
-
-
-class FieldError(Exception):
-    """One value is unusable; the reader turns it into the row's RowProblem."""
-
-    def __init__(self, column: str, message: str):
-        super().__init__(message)
-        self.column, self.message = column, message
 
 
 def build_row(line: int, values: dict[str, str], default_currency: str) -> ProductRow:
@@ -111,52 +98,11 @@ def _split_list(value: str) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()))
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise FieldError("attributes", ERROR_ATTRIBUTES_NUMBER.format(value=text))
-    return value
-
-
-def _not_a_number(text: str):
-    raise FieldError("attributes", ERROR_ATTRIBUTES_NUMBER.format(value=text))
-
-
-def _json_object(raw: str):
-    """The decoded JSON, refusing what PostgreSQL's jsonb cannot hold (NaN, infinities, NUL,
-    lone surrogates) and nesting deep enough to exhaust the parser."""
-    try:
-        decoded = json.loads(raw, parse_float=_finite, parse_constant=_not_a_number)
-    except json.JSONDecodeError as exc:
-        raise FieldError("attributes", ERROR_ATTRIBUTES.format(reason=exc.msg))
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        raise FieldError("attributes", ERROR_ATTRIBUTES.format(reason=exc))
-    except RecursionError:
-        raise FieldError("attributes", ERROR_ATTRIBUTES_DEPTH) from None
-    if any(has_unstorable_text(text) for text in json_strings(decoded)):
-        raise FieldError("attributes", ERROR_ATTRIBUTES_TEXT)
-    return decoded
-
-
-def json_strings(decoded):
-    """Every key and string value of decoded JSON (a stack, not recursion: nesting is deep)."""
-    stack = [decoded]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict):
-            yield from value.keys()
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-
-
 def _attributes(values: dict[str, str]) -> dict:
     attributes = {}
     raw = values.get("attributes", "")
     if raw:
-        attributes = _json_object(raw)
+        attributes = json_object(raw)
         if not isinstance(attributes, dict):
             raise FieldError(
                 "attributes", ERROR_ATTRIBUTES.format(reason=f"got {type(attributes).__name__}")

@@ -8,13 +8,8 @@ import csv
 import io
 from collections.abc import Iterator
 
-from .fields import (
-    ATTRIBUTE_COLUMN_PREFIX,
-    ERROR_TOO_LONG,
-    REQUIRED_COLUMNS,
-    FieldError,
-    build_row,
-)
+from .errors import FieldError
+from .fields import ATTRIBUTE_COLUMN_PREFIX, ERROR_TOO_LONG, REQUIRED_COLUMNS, build_row
 from .records import CsvHeaderError, ProductRow, RowProblem
 
 KNOWN_COLUMNS = {

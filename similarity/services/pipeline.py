@@ -97,17 +97,11 @@ TRAINED = (ModelVersion.Status.READY, ModelVersion.Status.ACTIVE, ModelVersion.S
 
 
 def model_version_train(*, job: Job) -> ModelVersion:
-    """Run the whole pipeline for job.model_version; safe to rerun after a crash.
-
-    Raises JobCancelled at the first progress report after an admin's cancel request.
-    """
+    """Run the whole pipeline for job.model_version; safe to rerun after a crash. Raises
+    JobCancelled at the first progress report after an admin's cancel request."""
     version = job.model_version
     if version.status in TRAINED:
-        # A delivery after the work was done (the worker died before it ended the job):
-        # retraining would take a serving version offline, and a failure would fail it.
-        if version.status == ModelVersion.Status.READY:
-            _maybe_activate(version)
-        return version
+        return _trained_already(version)
     config = training_config(version)
     report = _progress_writer(job)
     timings: dict[str, float] = dict(version.timings)
@@ -160,6 +154,15 @@ def model_version_train(*, job: Job) -> ModelVersion:
         logger.info("v%s %s", version.pk, decision)
         job.log += f"{decision}\n"
         Job.objects.filter(pk=job.pk).update(log=job.log)
+    return version
+
+
+def _trained_already(version: ModelVersion) -> ModelVersion:
+    """A delivery after the work was done (the worker died before it ended the job): retraining
+    would take a serving version offline, and a failure would fail it. A ready one is activated
+    if that was due."""
+    if version.status == ModelVersion.Status.READY:
+        _maybe_activate(version)
     return version
 
 

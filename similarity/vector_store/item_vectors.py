@@ -6,7 +6,6 @@ The table belongs to a higher app (behaviour's SequenceItemVector): it names the
 owner in an ItemVectorSet, so this package keeps all pgvector SQL without importing that app.
 """
 
-import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,11 +13,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from .indexes import HNSW_EF_CONSTRUCTION, HNSW_M, invalid_index_drop
+from .item_copy import copy_rows
 
-# Binary COPY framing (PostgreSQL docs, "COPY ... BINARY"): signature, flags, header extension.
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_COPY_TRAILER = struct.pack(">h", -1)
-COPY_ROWS = 20_000  # rows per COPY chunk: bounded memory, few round trips
 _NEW_ROWS = "item_vectors_new"  # item_vectors_add's staging table, dropped on commit
 
 
@@ -52,7 +48,7 @@ def item_vectors_write(
             f"DELETE FROM {vector_set.table} WHERE {vector_set.owner_column} = %s",
             [vector_set.owner],
         )
-        _copy(cursor, vector_set.table, vector_set, product_ids, vectors)
+        copy_rows(cursor, vector_set.table, vector_set, product_ids, vectors)
     return len(product_ids)
 
 
@@ -67,7 +63,7 @@ def item_vectors_add(
             f"CREATE TEMPORARY TABLE {_NEW_ROWS} ({vector_set.owner_column} bigint, "
             "product_id bigint, vector vector) ON COMMIT DROP"
         )
-        _copy(cursor, _NEW_ROWS, vector_set, product_ids, vectors)
+        copy_rows(cursor, _NEW_ROWS, vector_set, product_ids, vectors)
         columns = f"{vector_set.owner_column}, product_id, vector"
         cursor.execute(
             f"INSERT INTO {vector_set.table} ({columns}) SELECT {columns} FROM {_NEW_ROWS} "
@@ -88,41 +84,6 @@ def _checked(
     if not np.isfinite(vectors).all():
         raise ValueError("vectors hold NaN or infinite values")
     return product_ids, vectors
-
-
-def _copy(cursor, table: str, vector_set: ItemVectorSet, product_ids, vectors) -> None:
-    """The rows into `table` by binary COPY, COPY_ROWS at a time."""
-    copy_sql = (
-        f"COPY {table} ({vector_set.owner_column}, product_id, vector) FROM STDIN (FORMAT BINARY)"
-    )
-    for start in range(0, len(product_ids), COPY_ROWS):
-        chunk = slice(start, start + COPY_ROWS)
-        with cursor.copy(copy_sql) as copy:
-            copy.write(_binary_rows(vector_set, product_ids[chunk], vectors[chunk]))
-
-
-def _binary_rows(vector_set: ItemVectorSet, product_ids: np.ndarray, vectors: np.ndarray) -> bytes:
-    """The rows as one binary COPY stream, built by NumPy in one pass (no per-row Python): each
-    row is 3 fields (owner int8, product int8, pgvector's binary vector: dim, 0, float4s)."""
-    dim = vector_set.dim
-    row = np.dtype(
-        [
-            ("fields", ">i2"),
-            ("owner_len", ">i4"),
-            ("owner", ">i8"),
-            ("product_len", ">i4"),
-            ("product", ">i8"),
-            ("vector_len", ">i4"),
-            ("dim", ">i2"),
-            ("unused", ">i2"),
-            ("vector", ">f4", (dim,)),
-        ]
-    )
-    rows = np.zeros(len(product_ids), dtype=row)
-    rows["fields"], rows["owner_len"], rows["owner"] = 3, 8, vector_set.owner
-    rows["product_len"], rows["product"] = 8, product_ids
-    rows["vector_len"], rows["dim"], rows["vector"] = 4 + 4 * dim, dim, vectors
-    return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
 
 
 def item_vectors_index_build(vector_set: ItemVectorSet) -> None:

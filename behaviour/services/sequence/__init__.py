@@ -1,12 +1,8 @@
 """Sequence model versions and their training job (behaviour.ml.sequence under core.jobs)."""
 
+from .placement import sequence_vectors_place_all
 from .training import sequence_training_job_run, sequence_training_time_out
-from .vectors import (
-    SequenceVectorsError,
-    sequence_vectors_backfill,
-    sequence_vectors_place_all,
-    sequence_vectors_store,
-)
+from .vectors import SequenceVectorsError, sequence_vectors_backfill, sequence_vectors_store
 from .versions import (
     SequenceVersionError,
     rollback_target,

@@ -28,7 +28,7 @@ class SimilarProductsApi(APIView):
         params = similar_params(request.META.get("QUERY_STRING", ""))
         # The key is read before the product: a change committed meanwhile bumps a generation,
         # so this answer lands under a key that is already unreachable, never a stale live one.
-        key = similar_cache.entry_key(sku=sku, params={**params, "rules": rules_epoch()})
+        key = similar_cache.entry_key(sku=sku, params=params, extra=rules_epoch)
         if (body := similar_cache.get(key)) is not None:
             return timed_response(body, started, cache_state="hit")
         result = selectors.similar_products_for(product=_source(sku), query=similar_query(params))
