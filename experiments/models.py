@@ -133,8 +133,9 @@ WIDGET_VARIANTS = {
 class Impression(models.Model):
     """One product shown at one position of a widget on a rendered page.
 
-    `session_hash` is an HMAC of the session key, never the key itself. `model_version` is the
-    version that produced the list (none for "recently viewed", which is the shopper's history).
+    `session_hash` is an HMAC of the session's random experiments id (experiments.sessions),
+    never the id or the session key. `model_version` is the version that produced the list (none
+    for "recently viewed", which is the shopper's history).
     """
 
     Widget = Widget

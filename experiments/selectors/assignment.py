@@ -39,7 +39,7 @@ class Assignment:
 
 
 def session_id_hash(*, session_key: str) -> str:
-    """HMAC-SHA256 of the session's experiments id (services.session_hash: a random id kept in
+    """HMAC-SHA256 of the session's experiments id (sessions.session_hash: a random id kept in
     the session, which outlives the key's renewal at sign-in), keyed by SECRET_KEY (hex).
 
     salted_hmac derives the HMAC key from SECRET_KEY and a purpose string, so these hashes can
