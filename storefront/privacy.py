@@ -15,8 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
 from behaviour.services.visitors import visitor_event_counts, visitor_events_export
+from catalog import selectors as catalog_selectors
 
-from . import shopper
+from . import basket_state, history, shopper
 
 ERASED = (
     "Erased {count} recorded event{plural}. Lists computed from every shopper's events "
@@ -48,7 +49,8 @@ def your_data(request):
 def your_data_export(request):
     visitor = shopper.known_visitor_id(request)
     events = visitor_events_export(visitor_id=visitor) if visitor else []
-    response = JsonResponse({"events": events}, json_dumps_params={"indent": 2})
+    body = {"events": events, **_session_data(request.session)}
+    response = JsonResponse(body, json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="{EXPORT_FILENAME}"'
     return response
 
@@ -61,6 +63,20 @@ def your_data_erase(request):
     count = shopper.visitor_forget(request)
     messages.success(request, ERASED.format(count=count, plural="" if count == 1 else "s"))
     return redirect("storefront:your-data")
+
+
+def _session_data(session) -> dict:
+    """What the visit's session holds about the shopper besides events: the recently viewed
+    products (newest first) and the basket."""
+    viewed = history.recently_viewed_ids(session)
+    products = catalog_selectors.products_by_ids(ids=viewed, with_images=False)
+    return {
+        "recently_viewed": [products[pid].sku for pid in viewed if pid in products],
+        "basket": [
+            {"sku": sku, "quantity": quantity}
+            for sku, quantity in basket_state.quantities(session).items()
+        ],
+    }
 
 
 def _page(request, status: int = 200):

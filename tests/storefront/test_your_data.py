@@ -119,7 +119,7 @@ def test_looking_at_the_page_records_nothing_and_makes_no_visitor(shop):
     download = client.get("/your-data/export/")
 
     assert page.context["total"] == 0 and b'id="no-events"' in page.content
-    assert json.loads(download.content) == {"events": []}
+    assert json.loads(download.content) == {"events": [], "recently_viewed": [], "basket": []}
     assert VISITOR_KEY not in client.session
     assert not Event.objects.exists()
 
@@ -148,3 +148,14 @@ def test_erasures_from_one_network_are_throttled(shop):
     assert [str(m) for m in refused.context["messages"]] == [ERROR_THROTTLED]
     assert kinds_of(visitor_hash(client.session[VISITOR_KEY])) == ["view"]
     assert Client(REMOTE_ADDR="192.0.2.8").post("/your-data/erase/").status_code == 302
+
+
+def test_the_download_also_holds_what_the_session_remembers(shop):
+    client = Client()
+    shop_around(client)  # the basket empties at checkout
+    client.post("/basket/add/LMP-1/", {"quantity": "3"})
+
+    exported = json.loads(client.get("/your-data/export/").content)
+
+    assert exported["recently_viewed"] == ["LMP-1", "MUG-1"]  # newest first
+    assert exported["basket"] == [{"sku": "LMP-1", "quantity": 3}]
