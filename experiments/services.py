@@ -22,7 +22,6 @@ ANOTHER_RUNNING = "Another experiment is running on this widget; stop it first."
 CANDIDATE_NOT_READY = "The candidate must be a ready (trained, not active) version."
 ALREADY_RAN = "This experiment has already run; create a new one to test again."
 NOT_RUNNING = "This experiment is not running."
-PINNED_WHY = "Featured"  # as behaviour lists name their pinned products
 
 
 class ExperimentStateError(Exception):
@@ -130,7 +129,8 @@ def _why(item) -> str:
     """A behaviour list's hint; a pinned similar product says so (its breakdown is empty)."""
     if why := getattr(item, "why", ""):
         return why
-    return PINNED_WHY if getattr(item, "tier", "") == merchandising.TIER_PINNED else ""
+    pinned = getattr(item, "tier", "") == merchandising.TIER_PINNED
+    return merchandising.PINNED_WHY if pinned else ""
 
 
 def _product_of(item) -> Product:

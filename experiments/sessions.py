@@ -20,14 +20,14 @@ def session_hash(*, session: SessionBase) -> str:
         shopper = session[EXPERIMENT_ID_KEY] = secrets.token_hex(16)
         # The middleware sends the cookie only for modified sessions: setting the id marks it,
         # so the next page comes with this session and stays in its arm.
-    return session_id_hash(session_key=shopper)
+    return session_id_hash(shopper_id=shopper)
 
 
 def session_hash_if_any(*, session: SessionBase) -> str:
     """session_hash of a session that has an experiments id, else "" (a click's log: it must
     not start one)."""
     shopper = session.get(EXPERIMENT_ID_KEY)
-    return session_id_hash(session_key=shopper) if shopper else ""
+    return session_id_hash(shopper_id=shopper) if shopper else ""
 
 
 def session_forget(*, session: SessionBase) -> None:

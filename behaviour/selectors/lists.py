@@ -147,4 +147,4 @@ def ranked_items(
 def pinned_item(product_id: int) -> BehaviourItem | None:
     """With its image, like the listed items: a storefront card shows it."""
     found = catalog_selectors.products_by_ids(ids=[product_id], with_images=True).get(product_id)
-    return found and BehaviourItem(found, 0.0, merchandising.TIER_PINNED, "Featured")
+    return found and BehaviourItem(found, 0.0, merchandising.TIER_PINNED, merchandising.PINNED_WHY)

@@ -38,14 +38,14 @@ class Assignment:
         return experiment if arm == Experiment.Arm.CANDIDATE else None
 
 
-def session_id_hash(*, session_key: str) -> str:
+def session_id_hash(*, shopper_id: str) -> str:
     """HMAC-SHA256 of the session's experiments id (sessions.session_hash: a random id kept in
     the session, which outlives the key's renewal at sign-in), keyed by SECRET_KEY (hex).
 
     salted_hmac derives the HMAC key from SECRET_KEY and a purpose string, so these hashes can
     never be replayed as, or collide with, anything else Django signs with the same secret.
     """
-    return salted_hmac(SESSION_HASH_SALT, session_key, algorithm="sha256").hexdigest()
+    return salted_hmac(SESSION_HASH_SALT, shopper_id, algorithm="sha256").hexdigest()
 
 
 def arm_for(*, salt: str, share: int, session_id: str) -> str:

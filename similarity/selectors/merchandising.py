@@ -13,6 +13,7 @@ from ..models import MerchandisingRule
 from .serving import ServingState, serving_state
 
 TIER_PINNED = "pinned"
+PINNED_WHY = "Featured"  # what a pinned item says on a page, in every list
 
 
 def rules_in_force(

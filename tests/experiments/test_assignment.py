@@ -14,7 +14,7 @@ SESSIONS = 20_000
 
 def session_ids(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
-    return [session_id_hash(session_key=f"{rng.getrandbits(128):032x}") for _ in range(count)]
+    return [session_id_hash(shopper_id=f"{rng.getrandbits(128):032x}") for _ in range(count)]
 
 
 def test_assignment_is_the_documented_formula_and_repeats():
@@ -51,8 +51,8 @@ def test_another_salt_reshuffles_the_sessions():
     assert abs(agreement - SESSIONS / 2) <= 5 * math.sqrt(SESSIONS / 4)
 
 
-def test_session_ids_are_keyed_hashes_of_the_session_key():
-    hashed = session_id_hash(session_key="abc123")
+def test_session_ids_are_keyed_hashes_of_the_shoppers_id():
+    hashed = session_id_hash(shopper_id="abc123")
     assert (
         hashed
         == salted_hmac("prodsim.experiments.session", "abc123", algorithm="sha256").hexdigest()
@@ -62,6 +62,6 @@ def test_session_ids_are_keyed_hashes_of_the_session_key():
 
 
 def test_session_ids_change_with_the_secret_key(settings):
-    before = session_id_hash(session_key="abc123")
+    before = session_id_hash(shopper_id="abc123")
     settings.SECRET_KEY = "another-secret"
-    assert session_id_hash(session_key="abc123") != before
+    assert session_id_hash(shopper_id="abc123") != before

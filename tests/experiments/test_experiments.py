@@ -84,7 +84,7 @@ def test_each_arm_is_served_and_logged_by_its_version(client, shop, share, arm, 
 def test_a_session_keeps_its_arm_across_pages(client, shop):
     experiment = running(shop.candidate, 50)
     client.get("/products/SQUARE-0-0/")
-    session_id = selectors.session_id_hash(session_key=client.session["experiments_id"])
+    session_id = selectors.session_id_hash(shopper_id=client.session["experiments_id"])
     arm = selectors.arm_for(salt=experiment.salt, share=50, session_id=session_id)
     order = CANDIDATE_ORDER if arm == "candidate" else ACTIVE_ORDER
 

@@ -51,7 +51,7 @@ def test_rows_carry_the_hashed_session_id_never_the_key(client, shop):
     shopper = client.session["experiments_id"]  # the random id the arms are drawn from
 
     hashes = set(Impression.objects.values_list("session_hash", flat=True))
-    assert hashes == {session_id_hash(session_key=shopper)}
+    assert hashes == {session_id_hash(shopper_id=shopper)}
     assert not Impression.objects.filter(session_hash__contains=key).exists()
     assert not Impression.objects.filter(session_hash__contains=shopper).exists()
 
@@ -98,7 +98,7 @@ def test_links_go_through_the_click_endpoint_and_each_click_is_a_row(client, sho
     assert Click.objects.filter(impression=impression).count() == 3
     assert Click.objects.count() == 3
     assert set(Click.objects.values_list("session_hash", flat=True)) == {
-        session_id_hash(session_key=client.session["experiments_id"])
+        session_id_hash(shopper_id=client.session["experiments_id"])
     }
 
 
