@@ -65,31 +65,50 @@ class Peers:
     def scores(
         self, items: np.ndarray, kinds: np.ndarray, neighbours: int = NEIGHBOURS
     ) -> np.ndarray:
-        """(n_items,) float64 peer score of one history ((L,) item indices and kind codes).
+        """(n_items,) float64 peer score of one history ((L,) item indices and kind codes): the
+        dense form of `scored_items`."""
+        out = np.zeros(self.n_items)
+        scored, values = self.scored_items(items, kinds, neighbours)
+        out[scored] = values
+        return out
+
+    def scored_items(
+        self, items: np.ndarray, kinds: np.ndarray, neighbours: int = NEIGHBOURS
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(item indices, their float64 peer scores > 0) of one history ((L,) item indices and
+        kind codes); every other item scores 0. Only the visitor's items and their peers' are
+        touched, never an array of the catalogue's size: this runs on every recommendation.
 
         A profile identical to the visitor's own (the visitor themself, when their history is
-        in `profiles`) is skipped, so a known shopper is not their own peer. Zeros when the
+        in `profiles`) is skipped, so a known shopper is not their own peer. Nothing when the
         history holds no known item or nobody shares an item with it.
         """
+        nothing = np.zeros(0, dtype=np.int64), np.zeros(0)
         items = np.asarray(items, dtype=np.int64)
         kinds = np.asarray(kinds, dtype=np.int64)
         known = (items >= 0) & (items < self.n_items)
+        held, event_item = np.unique(items[known], return_inverse=True)
         mine = np.bincount(
-            items[known],
+            event_item,
             weights=KIND_WEIGHTS[np.clip(kinds[known], 0, len(KIND_WEIGHTS) - 1)],
-            minlength=self.n_items,
+            minlength=len(held),
         )
+        held, mine = held[mine > 0], mine[mine > 0]
         norm = np.linalg.norm(mine)
         if norm == 0:
-            return np.zeros(self.n_items)
-        held = np.flatnonzero(mine)
-        similarity = self.by_item[:, held] @ (mine[held] / norm)
+            return nothing
+        similarity = self.by_item[:, held] @ (mine / norm)
         similarity[similarity >= 1 - 1e-5] = 0.0  # the visitor's own profile
         n = min(neighbours, int((similarity > 0).sum()))
         if n == 0:
-            return np.zeros(self.n_items)
+            return nothing
         nearest = np.argpartition(-similarity, n - 1)[:n]
-        return np.asarray(self.profiles[nearest].T @ similarity[nearest], dtype=np.float64)
+        chosen = self.profiles[nearest]
+        weighted = chosen.data * np.repeat(similarity[nearest], np.diff(chosen.indptr))
+        scored, entry_item = np.unique(chosen.indices, return_inverse=True)
+        values = np.bincount(entry_item, weights=weighted, minlength=len(scored))
+        positive = values > 0
+        return scored[positive].astype(np.int64), values[positive]
 
     def save(self, path: Path) -> Path:
         sparse.save_npz(path, self.profiles, compressed=False)

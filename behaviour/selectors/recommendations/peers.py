@@ -27,16 +27,17 @@ def peers_signal(
         return Signal()
     rows = np.array([model.position.get(e.product_id, -1) for e in history.events], np.int64)
     kinds = np.array([KIND_CODES.get(e.kind, 0) for e in history.events], np.int64)
-    scores = peers.scores(rows, kinds)
+    scored, scores = peers.scored_items(rows, kinds)
     banned = [model.position[pid] for pid in exclude if pid in model.position]
-    scores[banned] = 0.0
-    n = min(n, int((scores > 0).sum()))
+    kept = ~np.isin(scored, banned)
+    scored, scores = scored[kept], scores[kept]
+    n = min(n, len(scored))
     if n <= 0:
         return Signal()
     anchor = _most_bought(history)
     signal = Signal()
-    for row in np.argpartition(-scores, n - 1)[:n]:
-        signal.add(int(model.product_ids[row]), float(scores[row]), anchor)
+    for best in np.argpartition(-scores, n - 1)[:n]:
+        signal.add(int(model.product_ids[scored[best]]), float(scores[best]), anchor)
     return signal
 
 

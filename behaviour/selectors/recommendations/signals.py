@@ -36,6 +36,9 @@ _PARTNERS = (
     f"SELECT kind, product_id, other_id, score FROM {ItemAssociation._meta.db_table} "
     "WHERE product_id = ANY(%s) AND NOT (other_id = ANY(%s))"
 )
+_TRENDING = (
+    f"SELECT product_id, score FROM {ProductPopularity._meta.db_table} WHERE product_id = ANY(%s)"
+)
 
 
 @dataclass
@@ -128,11 +131,9 @@ def repeats(history: VisitorHistory) -> Signal:
         if event.kind in REPEAT_KINDS:
             weight = float(KIND_WEIGHTS[KIND_CODES[event.kind]])
             counts[event.product_id] = counts.get(event.product_id, 0.0) + weight
-    trending = dict(
-        ProductPopularity.objects.filter(product_id__in=list(counts)).values_list(
-            "product_id", "score"
-        )
-    )
+    with connection.cursor() as cursor:  # plain SQL, as the partners above
+        cursor.execute(_TRENDING, [list(counts)])
+        trending = dict(cursor.fetchall())
     factors = selling_factor(np.array([trending.get(pid, 0.0) for pid in counts]))
     signal = Signal()
     for (pid, count), factor in zip(counts.items(), factors.tolist(), strict=True):
