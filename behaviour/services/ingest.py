@@ -48,13 +48,13 @@ def events_record(*, items: Sequence, source: str = Event.Source.API) -> list[Ev
     seen: set[str] = set()
     for index, raw in enumerate(items):
         raw_id = raw.get("event_id") if isinstance(raw, dict) else None
-        label = raw_id if isinstance(raw_id, str) else ""
+        label = _echoable(raw_id) if isinstance(raw_id, str) else ""
         try:
             event = event_check(
                 raw, now=now, oldest=oldest, retention_days=settings.PRODSIM_EVENT_RETENTION_DAYS
             )
         except InvalidEvent as exc:
-            outcomes[index] = EventOutcome(index, label, REJECTED, str(exc))
+            outcomes[index] = EventOutcome(index, label, REJECTED, _echoable(str(exc)))
             continue
         if event.event_id in seen:
             outcomes[index] = EventOutcome(index, label, REJECTED, ERROR_REPEATED)
@@ -73,6 +73,12 @@ def events_record(*, items: Sequence, source: str = Event.Source.API) -> list[Ev
         status = ACCEPTED if event.event_id in new_ids else DUPLICATE
         outcomes[index] = EventOutcome(index, event.event_id, status)
     return [outcomes[index] for index in range(len(items))]
+
+
+def _echoable(text: str) -> str:
+    """Text as the answer can carry it: a rejected event's id or value may hold a lone surrogate,
+    which UTF-8 cannot encode (the whole answer would fail), so it is written escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @transaction.atomic

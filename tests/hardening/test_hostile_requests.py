@@ -330,3 +330,16 @@ def test_admin_catalogue_upload_over_the_archive_cap_is_a_400(admin_client, sett
     assert response.status_code == 400
     assert not ImportJob.objects.exists()
     assert [path for path in media_root.rglob("*") if path.is_file()] == []
+
+
+def test_a_lone_surrogate_in_an_event_id_rejects_that_event_not_the_batch(api):
+    # The events endpoint parses leniently so that bad text is rejected per event; the answer
+    # echoes the rejected id, which must stay encodable (escaped), or the whole batch is a 500.
+    product(sku="A")
+    good = '"kind": "view", "sku": "A", "visitor_id": "alice", "occurred_at": "2026-01-02T10:00:00Z"'
+    body = f'{{"events": [{{"event_id": "bad\\ud800", {good}}}, {{"event_id": "ok-1", {good}}}]}}'
+    response = api.post("/api/v1/events/", body, content_type="application/json")
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["accepted"], answer["rejected"]) == (1, 1)
+    assert answer["events"][0]["event_id"] == "bad\\ud800"

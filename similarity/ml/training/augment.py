@@ -50,10 +50,12 @@ def _phone(seed: int) -> list[layers.Layer]:
 
 
 def _basic(seed: int) -> list[layers.Layer]:
+    # A seed per layer: layers given one seed draw the same number per image, so the flip, zoom,
+    # shift, brightness and contrast would move together (one random axis instead of five).
     return [
         layers.RandomFlip("horizontal", seed=seed),
-        layers.RandomZoom((-0.3, 0.0), fill_mode="constant", fill_value=WHITE, seed=seed),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="constant", fill_value=WHITE, seed=seed),
-        layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed),
-        layers.RandomContrast(0.15, seed=seed),
+        layers.RandomZoom((-0.3, 0.0), fill_mode="constant", fill_value=WHITE, seed=seed + 1),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="constant", fill_value=WHITE, seed=seed + 2),
+        layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 3),
+        layers.RandomContrast(0.15, seed=seed + 4),
     ]

@@ -34,6 +34,29 @@ def test_augmentation_is_off_at_inference():
     assert np.allclose(np.asarray(augmentation(7)(images, training=False)), images)
 
 
+@pytest.mark.parametrize("kind", AUGMENTATIONS)
+def test_augmentation_layers_draw_independently(kind):
+    # Layers given one seed draw the same number per image: flip, zoom, brightness and contrast
+    # would move together. Each layer's draws for 64 images must not follow the zoom's.
+    images = np.zeros((64, 16, 16, 3), np.float32)
+    draws = {}
+    for layer in augmentation(1234, kind).layers:
+        drawn = layer.get_random_transformation(images, training=True)
+        name = type(layer).__name__
+        key = {
+            "RandomFlip": "flips",
+            "RandomZoom": "height_zoom",
+            "RandomBrightness": "rgb_delta",
+            "RandomContrast": "contrast_factor",
+        }.get(name)
+        if key:
+            draws[name] = np.asarray(drawn[key], dtype=float).reshape(len(images), -1)[:, 0]
+    zoom = draws.pop("RandomZoom")
+    correlations = {name: abs(np.corrcoef(zoom, values)[0, 1]) for name, values in draws.items()}
+    assert len(correlations) == 3
+    assert all(c < 0.5 for c in correlations.values()), correlations
+
+
 def test_an_unknown_augmentation_is_refused_by_name():
     with pytest.raises(ValueError) as error:
         augmentation(1, "studio")
