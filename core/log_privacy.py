@@ -8,9 +8,10 @@ write paths. The filter sits on the handlers, so it covers every logger that rea
 import logging
 import re
 
-# Up to the next path separator: Django logs the decoded path, so an id may hold spaces or
-# quotes (an access log's encoded request line loses a little more than the id, never less).
-VISITOR_IN_PATH = re.compile(r"(/visitors/)[^/?#\r\n]+")
+# Up to the next path separator or line end: Django logs the decoded path, so an id may hold
+# spaces, quotes, "?" or "#" (ids refuse only "/" and control characters); an access log's
+# encoded request line loses a little more than the id (its query string), never less.
+VISITOR_IN_PATH = re.compile(r"(/visitors/)[^/\r\n]+")
 MASKED = r"\1<visitor>"
 _TRACEBACKS = logging.Formatter()
 

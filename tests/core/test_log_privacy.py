@@ -23,7 +23,7 @@ def test_only_the_visitor_segment_of_a_path_is_masked():
 
 def test_an_id_with_spaces_or_quotes_is_masked_whole():
     # Django logs the decoded path: "Not Found: /api/v1/visitors/jane doe@example.com/nope/".
-    for raw in ("jane doe@example.com", 'o\'brien "x"'):
+    for raw in ("jane doe@example.com", 'o\'brien "x"', "cust?secret4711", "a#b"):
         assert mask_visitor_ids(f"Not Found: /api/v1/visitors/{raw}/nope/") == (
             "Not Found: /api/v1/visitors/<visitor>/nope/"
         )
