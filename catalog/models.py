@@ -9,6 +9,7 @@ from django.urls import reverse
 from core.jobs.import_rows import ImportJobRow, ImportLineReport
 
 from .category_paths import CATEGORY_PATH_SEPARATOR
+from .skus import validate_sku
 
 
 class Category(models.Model):
@@ -36,7 +37,7 @@ class Category(models.Model):
 class Product(models.Model):
     """One sellable item of the shop's catalogue, identified by its SKU."""
 
-    sku = models.CharField(max_length=64, unique=True)
+    sku = models.CharField(max_length=64, unique=True, validators=[validate_sku])
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     brand = models.CharField(max_length=200, blank=True)

@@ -7,7 +7,9 @@ from drf_spectacular.views import (
 )
 from rest_framework.permissions import AllowAny
 
-from prodsim_site.views import health
+from prodsim_site.views import health, not_found
+
+handler404 = not_found
 
 PUBLIC = {"permission_classes": [AllowAny], "throttle_classes": []}
 

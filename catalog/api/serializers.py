@@ -5,8 +5,15 @@ from rest_framework import serializers
 
 from core.middleware import has_unstorable_text
 
-from ..importers import CURRENCY_RE, ERROR_ATTRIBUTES_TEXT, json_strings
-from ..models import Product, ProductImage
+from ..importers import (
+    CURRENCY_RE,
+    ERROR_ATTRIBUTES_TEXT,
+    ERROR_CATEGORY_LEVEL,
+    MAX_CATEGORY_LEVEL,
+    json_strings,
+    normalise_category_path,
+)
+from ..models import CATEGORY_PATH_SEPARATOR, Product, ProductImage
 
 MAX_IMAGES = 10
 MAX_TAGS = 50
@@ -73,6 +80,12 @@ class ProductInputSerializer(serializers.Serializer):
         max_length=MAX_IMAGES,
         help_text="Replaces the product's images (first = primary); omit to keep them.",
     )
+
+    def validate_category(self, value: str) -> str:
+        levels = normalise_category_path(value).split(CATEGORY_PATH_SEPARATOR)
+        if any(len(level) > MAX_CATEGORY_LEVEL for level in levels):
+            raise serializers.ValidationError(ERROR_CATEGORY_LEVEL)
+        return value
 
     def validate_currency(self, value: str) -> str:
         if not CURRENCY_RE.match(value.upper()):

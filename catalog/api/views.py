@@ -1,6 +1,6 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -10,7 +10,7 @@ from core.parsers import StrictJSONParser
 
 from .. import selectors
 from ..images import InvalidImage, prepare_image
-from ..importers import ProductRow, normalise_category_path
+from ..importers import ERROR_TOO_LONG, MAX_LENGTHS, ProductRow, normalise_category_path
 from ..services import UpsertOutcome, product_delete, product_upsert
 from ..services.products import ImageToAttach
 from .serializers import ProductInputSerializer, ProductOutputSerializer
@@ -42,9 +42,20 @@ class ProductListApi(generics.ListAPIView):
         products = selectors.product_list(category=category, query=params.get("q", "")[:200])
         if brand := params.get("brand"):
             products = products.filter(brand__iexact=brand)
-        if params.get("in_stock") in ("true", "1"):
+        if _flag(params, "in_stock"):
             products = products.filter(in_stock=True)
         return products.prefetch_related("images")
+
+
+def _flag(params, name: str) -> bool:
+    """A boolean query parameter, spelt as the other endpoints take them (true/false, 1/0,
+    yes/no, on/off); anything else is a 400 naming it, not silently ignored."""
+    if name not in params:
+        return False
+    try:
+        return serializers.BooleanField().to_internal_value(params[name])
+    except ValidationError as exc:
+        raise ValidationError({name: exc.detail}) from None
 
 
 class ProductDetailApi(APIView):
@@ -61,6 +72,10 @@ class ProductDetailApi(APIView):
 
     @extend_schema(request=ProductInputSerializer, responses=ProductOutputSerializer)
     def put(self, request, sku: str):
+        if len(sku) > MAX_LENGTHS["sku"]:
+            raise ValidationError(
+                {"sku": [ERROR_TOO_LONG.format(column="sku", limit=MAX_LENGTHS["sku"])]}
+            )
         data = ProductInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

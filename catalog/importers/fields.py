@@ -4,6 +4,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from ..models import CATEGORY_PATH_SEPARATOR, Category, Product
+from ..skus import ERROR_SKU_SLASH
 from .attributes import ERROR_ATTRIBUTES, json_object
 from .errors import FieldError
 from .records import ProductRow
@@ -36,6 +37,8 @@ def build_row(line: int, values: dict[str, str], default_currency: str) -> Produ
     for column, limit in MAX_LENGTHS.items():
         if len(values.get(column, "")) > limit:
             raise FieldError(column, ERROR_TOO_LONG.format(column=column, limit=limit))
+    if "/" in values["sku"]:
+        raise FieldError("sku", ERROR_SKU_SLASH)
     category_path = normalise_category_path(values.get("category", ""))
     levels = category_path.split(CATEGORY_PATH_SEPARATOR)
     if any(len(level) > MAX_CATEGORY_LEVEL for level in levels):

@@ -135,7 +135,7 @@ def test_formula_cells_are_stored_verbatim_and_neutralised_in_the_problems_expor
         f'F{index},"{formula.replace(chr(34), chr(34) * 2)}",5,x\r\n'.encode()
         for index, formula in enumerate(FORMULAS)
     ]
-    bad = b"\"=cmd|'/c calc'!A1\",Mug,not-a-price,x\r\n"
+    bad = b"\"=cmd|' calc'!A1\",Mug,not-a-price,x\r\n"
     job = run(tmp_path, HEADER + b"".join(rows) + bad)
 
     titles = dict(Product.objects.values_list("sku", "title"))
@@ -147,7 +147,7 @@ def test_formula_cells_are_stored_verbatim_and_neutralised_in_the_problems_expor
             "6",
             "row",
             "price",
-            "'=cmd|'/c calc'!A1",
+            "'=cmd|' calc'!A1",
             "price 'not-a-price' is not a non-negative amount with at most 2 decimals",
         ],
     ]
@@ -208,3 +208,13 @@ def test_values_the_database_would_refuse_cost_only_their_row(tmp_path, name, ro
     assert [(line, col, sku) for line, col, sku, _ in problems(job)] == [(3, column, "BAD")]
     assert (job.created_count, job.failed_count) == (2, 1)
     assert sorted(Product.objects.values_list("sku", flat=True)) == ["GOOD", "LAST"]
+
+
+def test_a_sku_with_a_slash_costs_only_its_row(tmp_path):
+    # The product's URLs (API and storefront) could never name it: one storefront card of it
+    # would fail the whole page.
+    job = run(tmp_path, DB_HEADER + DB_GOOD + b"AB/12,Mug,5,,,\r\n")
+
+    assert job.state == "succeeded"
+    assert [(line, col, sku) for line, col, sku, _ in problems(job)] == [(3, "sku", "AB/12")]
+    assert list(Product.objects.values_list("sku", flat=True)) == ["GOOD"]

@@ -199,3 +199,37 @@ def _multipart(fields: dict) -> bytes:
     from django.test.client import encode_multipart
 
     return encode_multipart("BoUnDaRy", fields)
+
+
+@pytest.mark.parametrize("value", ["true", "True", "yes", "on", "1"])
+def test_the_product_list_takes_every_boolean_spelling_of_in_stock(partner_client, value):
+    product(sku="IN", in_stock=True)
+    product(sku="OUT", in_stock=False)
+    body = partner_client.get(f"/api/v1/products/?in_stock={value}").json()
+    assert [p["sku"] for p in body["results"]] == ["IN"]
+
+
+def test_an_in_stock_that_is_not_a_boolean_is_a_400_naming_it(partner_client):
+    response = partner_client.get("/api/v1/products/?in_stock=maybe")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["in_stock"]
+
+
+@pytest.mark.parametrize(
+    ("sku", "body", "field"),
+    [
+        ("S" * 65, {"title": "x", "price": "1"}, "sku"),
+        ("M-1", {"title": "x", "price": "1", "category": "Home > " + "k" * 201}, "category"),
+    ],
+)
+def test_put_refuses_what_the_database_would_with_a_400(partner_client, sku, body, field):
+    response = partner_client.put(f"/api/v1/products/{sku}/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    assert not Product.objects.exists()
+
+
+def test_an_unknown_api_path_is_a_json_404(partner_client):
+    response = partner_client.get("/api/v1/no-such-endpoint/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
