@@ -10,19 +10,17 @@ products of its category.
 """
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
 from catalog.selectors import ProductFilter
-from similarity.selectors import SimilarQuery, merchandising, similar_products_for
+from similarity.selectors import SimilarQuery, merchandising
 from similarity.selectors.serving import serving_state
 from similarity.selectors.similar import product_filter_for
 
 from ..models import ItemAssociation
+from .neighbours import ContentNeighbours
 from .tiers import TIER_ORDER, Candidate, associated, complements, newest, trending_candidates
-
-NEIGHBOURS = 10  # content neighbours whose associations stand in for a product without its own
 
 
 @dataclass(frozen=True)
@@ -44,21 +42,6 @@ class BehaviourResult:
         return len(self.items)
 
 
-class ContentNeighbours:
-    """A product's nearest content neighbours and their closeness, looked up at most once however
-    many lists ask: a product page's bought-together and also-viewed strips both fill from the
-    neighbours' lists, and should not search the vector index twice for them."""
-
-    def __init__(self, product: Product):
-        self.product = product
-
-    @cached_property
-    def closeness(self) -> dict[int, float]:
-        query = SimilarQuery(k=NEIGHBOURS, with_images=False)
-        neighbours = similar_products_for(product=self.product, query=query).items
-        return {item.product.pk: item.score for item in neighbours if item.score > 0}
-
-
 def bought_together(
     *, product: Product, query: SimilarQuery, neighbours: ContentNeighbours | None = None
 ) -> BehaviourResult:
@@ -75,12 +58,15 @@ def also_viewed(
 
 
 def trending(*, query: SimilarQuery) -> BehaviourResult:
-    """The most popular products lately (time-decayed), within the filters; newest fill."""
-    product_filter = product_filter_for(None, query)
+    """The most popular products lately (time-decayed), within the filters; newest fill. The
+    shop-wide merchandising rules (those scoped to no product or category) apply, as on
+    recommendations: a blocked product is never trending, a pin always shows."""
+    rules = merchandising.rules_in_force(state=serving_state(), product_id=0, category_path="")
+    product_filter = product_filter_for(None, query, merchandising.blocked_ids(rules))
     found = trending_candidates(product_filter, query.k, taken=set())
     if len(found) < query.k:
         found += newest(product_filter, query.k - len(found), {c.product_id for c in found})
-    return BehaviourResult(_items(found, [], query), k_requested=query.k)
+    return BehaviourResult(_items(found, rules, query, product_filter), k_requested=query.k)
 
 
 def _for_product(
@@ -102,13 +88,7 @@ def _for_product(
     for fill in (trending_candidates, newest):
         if len(found) < query.k:
             found += fill(product_filter, query.k - len(found), {c.product_id for c in found})
-    result.items = merchandising.apply_pins(
-        _items(found, rules, query),
-        rules,
-        allowed=lambda: catalog_selectors.products_matching(product_filter=product_filter),
-        k=query.k,
-        make_item=pinned_item,
-    )
+    result.items = _items(found, rules, query, product_filter)
     return result
 
 
@@ -120,11 +100,20 @@ def _complements(
     return complements(kind, neighbours.closeness, product_filter, k - len(found), taken=taken)
 
 
-def _items(found: list[Candidate], rules, query: SimilarQuery) -> list[BehaviourItem]:
+def _items(
+    found: list[Candidate], rules, query: SimilarQuery, product_filter: ProductFilter
+) -> list[BehaviourItem]:
+    """Ranked within their tiers (boosts and buries), then the pins put in their places."""
     products = catalog_selectors.products_by_ids(
         ids=[c.product_id for c in found], with_images=query.with_images
     )
-    return ranked_items(found, products, rules, k=query.k)
+    return merchandising.apply_pins(
+        ranked_items(found, products, rules, k=query.k),
+        rules,
+        allowed=lambda: catalog_selectors.products_matching(product_filter=product_filter),
+        k=query.k,
+        make_item=pinned_item,
+    )
 
 
 def ranked_items(

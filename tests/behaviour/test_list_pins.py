@@ -53,3 +53,27 @@ def test_the_product_pages_strip_shows_the_pinned_products_photo(client, pinned_
     strip = page.split('id="bought-together"')[1].split("</section>")[0]
 
     assert "Title PIN" in strip and "No image" not in strip
+
+
+@pytest.fixture
+def trending_shop():
+    from behaviour.models import ProductPopularity
+
+    made = {sku: product(sku=sku, title=f"P {sku}") for sku in "ABCD"}
+    for sku, score in (("A", 4.0), ("B", 3.0), ("C", 2.0)):
+        ProductPopularity.objects.create(product=made[sku], score=score)
+    return made
+
+
+def trending_skus(partner_client) -> list[tuple[str, str]]:
+    response = partner_client.get("/api/v1/trending/?k=3")
+    return [(row["sku"], row["tier"]) for row in response.json()["results"]]
+
+
+def test_shop_wide_rules_apply_to_trending(partner_client, trending_shop):
+    # Trending has no source product: the rules scoped to no product or category apply, as on
+    # the recommendations; a blocked product is never trending and a pin takes its place.
+    MerchandisingRule.objects.create(kind="block", target_product=trending_shop["A"])
+    MerchandisingRule.objects.create(kind="pin", target_product=trending_shop["D"], position=1)
+
+    assert trending_skus(partner_client) == [("D", "pinned"), ("B", "trending"), ("C", "trending")]
