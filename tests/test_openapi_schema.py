@@ -30,3 +30,10 @@ def test_every_api_path_is_documented():
         "/api/v1/jobs/{id}/",
     ]:
         assert path in paths
+
+
+def test_the_schema_documents_the_status_codes_the_endpoints_answer():
+    paths = yaml.safe_load(COMMITTED.read_text())["paths"]
+    # The erasure answers 200 with a count (not a bodiless 204); PUT creates with a 201.
+    assert set(paths["/api/v1/visitors/{visitor_id}/"]["delete"]["responses"]) == {"200"}
+    assert {"200", "201"} <= set(paths["/api/v1/products/{sku}/"]["put"]["responses"])

@@ -70,7 +70,11 @@ class ProductDetailApi(APIView):
             raise NotFound(f"no active product with SKU {sku!r}")
         return Response(ProductOutputSerializer(product, context={"request": request}).data)
 
-    @extend_schema(request=ProductInputSerializer, responses=ProductOutputSerializer)
+    @extend_schema(
+        request=ProductInputSerializer,
+        responses={200: ProductOutputSerializer, 201: ProductOutputSerializer},
+        description="Replaces the product (200), or creates it (201).",
+    )
     def put(self, request, sku: str):
         if len(sku) > MAX_LENGTHS["sku"]:
             raise ValidationError(
