@@ -45,11 +45,14 @@ _TRENDING = (
 class Signal:
     scores: dict[int, float] = field(default_factory=dict)
     because: dict[int, int] = field(default_factory=dict)  # candidate → history product
+    # Each candidate's largest single contribution: `because` names the source that gave it,
+    # not whichever source happened to add more than the running total of those before.
+    largest: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, candidate: int, value: float, source: int) -> None:
-        before = self.scores.get(candidate, 0.0)
-        self.scores[candidate] = before + value
-        if value > 0 and (candidate not in self.because or value > before):
+        self.scores[candidate] = self.scores.get(candidate, 0.0) + value
+        if value > self.largest.get(candidate, 0.0):
+            self.largest[candidate] = value
             self.because[candidate] = source
 
     def best(self, n: int) -> "Signal":

@@ -7,6 +7,7 @@ from .fusion import TIER_PERSONAL
 from .history import VisitorHistory
 
 WHY_REPEAT = "You bought this before"
+WHY_IN_BASKET = "In your basket"  # added, never bought: the repeats count adds to basket too
 WHY_OFTEN = "You often buy this"
 OFTEN = 2  # purchases of one product (adds to basket aside: one sale has both) that are "often"
 WHY_BECAUSE = "Because you {reasons}"
@@ -35,7 +36,7 @@ def _explain(candidate: Candidate, history: VisitorHistory, products: dict) -> C
     order = sorted(because, key=lambda name: -contributions.get(name, 0.0))
     sources = list(dict.fromkeys(because[name] for name in order))
     if sources == [candidate.product_id]:
-        why = WHY_OFTEN if _purchases(history, candidate.product_id) >= OFTEN else WHY_REPEAT
+        why = _why_own(history, candidate.product_id)
     else:
         reasons = [
             f"{_verb(history, pid)} {products[pid].title}"
@@ -48,6 +49,13 @@ def _explain(candidate: Candidate, history: VisitorHistory, products: dict) -> C
         "because": {name: products[pid].sku for name, pid in because.items() if pid in products},
     }
     return Candidate(candidate.product_id, candidate.score, candidate.tier, why, evidence)
+
+
+def _why_own(history: VisitorHistory, pid: int) -> str:
+    purchases = _purchases(history, pid)
+    if purchases >= OFTEN:
+        return WHY_OFTEN
+    return WHY_REPEAT if purchases else WHY_IN_BASKET
 
 
 def _verb(history: VisitorHistory, pid: int) -> str:

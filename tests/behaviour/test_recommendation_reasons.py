@@ -1,0 +1,54 @@
+"""The reasons a personal recommendation gives name what the shopper really did, and the history
+product that counted most."""
+
+import pytest
+
+from behaviour.selectors.recommendations import recommended_for_visitor
+from behaviour.selectors.recommendations.signals import Signal
+from behaviour.selectors.recommendations.why import WHY_IN_BASKET
+from behaviour.services.ingest import events_record
+from similarity.selectors import SimilarQuery
+from tests.behaviour.factories import bought_together, event
+from tests.catalog.factories import product
+
+
+def test_because_names_the_largest_single_contribution_not_the_running_total():
+    signal = Signal()
+    for value, source in ((0.10, 1), (0.20, 2), (0.25, 3), (0.05, 4)):
+        signal.add(99, value, source=source)
+    assert signal.because[99] == 3
+    assert signal.scores[99] == pytest.approx(0.60)
+
+
+@pytest.mark.django_db
+def test_a_partner_of_three_viewed_products_is_explained_by_the_most_telling():
+    for sku in ("A", "B", "C", "X"):
+        product(sku=sku, title=f"Title {sku}")
+    # Viewed A, then B, then C: the newest (C) weighs most; X is each one's equal partner.
+    events_record(
+        items=[
+            event("A", "v", days_ago=3),
+            event("B", "v", days_ago=2),
+            event("C", "v", days_ago=1),
+        ]
+    )
+    for source in ("A", "B", "C"):
+        bought_together(source, "X")
+
+    item = recommended_for_visitor(visitor_id="v", query=SimilarQuery(k=1)).items[0]
+
+    assert item.product.sku == "X"
+    assert item.evidence["because"]["cooccurrence"] == "C"
+    assert item.why == "Because you viewed Title C"
+
+
+@pytest.mark.django_db
+def test_a_product_only_put_in_the_basket_is_not_said_to_be_bought(settings):
+    settings.PRODSIM_RECOMMEND_REPEATS = True
+    product(sku="LAMP", title="Garden lamp"), product(sku="OTHER", title="Other")
+    events_record(items=[event("LAMP", "shopper", "add_to_cart")])
+
+    result = recommended_for_visitor(visitor_id="shopper", query=SimilarQuery(k=2))
+
+    lamp = next(item for item in result.items if item.product.sku == "LAMP")
+    assert lamp.why == WHY_IN_BASKET
