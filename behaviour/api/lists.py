@@ -3,7 +3,7 @@
 import time
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
@@ -15,6 +15,21 @@ from .. import cache, selectors
 from ..selectors import BehaviourResult
 
 TRENDING_SKU = "*"  # trending has no source product; its entries share one product generation
+ERROR_NO_SOURCE = "{name} is relative to a source product, and this list has none"
+
+
+def sourceless_params(query_string: str) -> dict:
+    """The similar-items parameters of a list without a source product (trending, a visitor's
+    recommendations): a 400 for those relative to the source, rather than quietly ignored."""
+    params = similar_params(query_string)
+    errors = {}
+    if params["category"] == "same":
+        errors["category"] = [ERROR_NO_SOURCE.format(name='category "same"')]
+    if params.get("price_band") is not None:
+        errors["price_band"] = [ERROR_NO_SOURCE.format(name="price_band")]
+    if errors:
+        raise ValidationError(errors)
+    return params
 
 
 def result_body(result: BehaviourResult, explain: bool) -> dict:
@@ -76,7 +91,7 @@ class TrendingApi(APIView):
     @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
     def get(self, request):
         started = time.perf_counter()
-        params = similar_params(request.META.get("QUERY_STRING", ""))
+        params = sourceless_params(request.META.get("QUERY_STRING", ""))
         key = cache.entry_key(list_name="trending", sku=TRENDING_SKU, params=params)
         if (body := cache.get(key)) is not None:
             return timed_response(body, started, cache_state="hit")

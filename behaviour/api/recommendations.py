@@ -10,12 +10,11 @@ from rest_framework.views import APIView
 from partners.api import HasWriteKey
 from similarity.api.serializers import ResultListSerializer, SimilarParamsSerializer
 from similarity.api.views.responses import similar_query, timed_response
-from similarity.api.views.similar import similar_params
 
 from .. import cache
 from ..selectors.recommendations import recommended_for_history, visitor_history
 from ..visitors import InvalidVisitorId, visitor_hash
-from .lists import result_body
+from .lists import result_body, sourceless_params
 
 
 class VisitorRecommendationsApi(APIView):
@@ -31,7 +30,7 @@ class VisitorRecommendationsApi(APIView):
     @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
     def get(self, request, visitor_id: str):
         started = time.perf_counter()
-        params = similar_params(request.META.get("QUERY_STRING", ""))
+        params = sourceless_params(request.META.get("QUERY_STRING", ""))
         try:
             visitor = visitor_hash(visitor_id)
         except InvalidVisitorId as exc:

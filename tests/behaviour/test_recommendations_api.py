@@ -227,3 +227,15 @@ def test_an_erasure_stands_when_the_cache_is_down(
 
     assert response.status_code == 200 and response.json() == {"events_deleted": 1}
     assert results(recommendations(partner_client, "me", "k=1"))[0][1] == "trending_no_history"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/trending/", "/api/v1/visitors/v1/recommendations/"])
+@pytest.mark.parametrize(
+    ("param", "field"), [("category=same", "category"), ("price_band=0.1", "price_band")]
+)
+def test_filters_relative_to_a_source_product_are_refused_where_there_is_none(
+    partner_client, url, param, field
+):
+    response = partner_client.get(f"{url}?k=3&{param}")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
