@@ -32,7 +32,9 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
 
 
 class HasPartnerKey(permissions.BasePermission):
-    """A valid partner key (writes need the write scope), or staff signed in to the admin.
+    """A valid partner key (writes need the write scope), or someone signed in to the admin:
+    staff may read (the browsable API), only a superuser may write, as a write key does; a
+    staff account's own admin permissions are not mapped onto the API.
 
     Views whose POST only reads (a query too large for a URL: a photo, a batch of SKUs) set
     `reads_only = True`, so read keys may call them.
@@ -41,15 +43,12 @@ class HasPartnerKey(permissions.BasePermission):
     message = "this API key is read-only; writes need a key with the write scope"
 
     def has_permission(self, request, view) -> bool:
+        reads = request.method in SAFE_METHODS or getattr(view, "reads_only", False)
         if request.user and request.user.is_staff:
-            return True
+            return reads or request.user.is_superuser
         if not isinstance(request.auth, PartnerApiKey):
             return False
-        return (
-            request.method in SAFE_METHODS
-            or getattr(view, "reads_only", False)
-            or request.auth.scope == PartnerApiKey.Scope.WRITE
-        )
+        return reads or request.auth.scope == PartnerApiKey.Scope.WRITE
 
 
 class PartnerKeyThrottle(throttling.SimpleRateThrottle):
@@ -79,13 +78,14 @@ class PartnerKeyThrottle(throttling.SimpleRateThrottle):
 
 
 class HasWriteKey(HasPartnerKey):
-    """A write-scope key (or staff) even to read: for personal data, such as a shopper's export."""
+    """A write-scope key (or a superuser) even to read: for personal data, such as a shopper's
+    export."""
 
     message = "this endpoint handles personal data and needs a key with the write scope"
 
     def has_permission(self, request, view) -> bool:
         if request.user and request.user.is_staff:
-            return True
+            return request.user.is_superuser
         return (
             isinstance(request.auth, PartnerApiKey)
             and request.auth.scope == PartnerApiKey.Scope.WRITE

@@ -233,3 +233,20 @@ def test_an_unknown_api_path_is_a_json_404(partner_client):
     response = partner_client.get("/api/v1/no-such-endpoint/")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_a_staff_session_reads_the_api_but_only_a_superuser_writes_or_reads_shoppers(client):
+    # An admin account's own permissions are not mapped onto the API: staff may browse it,
+    # personal data and writes need a superuser, as they need a write key.
+    from django.contrib.auth.models import User
+
+    product(sku="A")
+    intern = User.objects.create_user("intern", password="x" * 12, is_staff=True)
+    client.force_login(intern)
+    assert client.get("/api/v1/products/A/").status_code == 200
+    assert client.get("/api/v1/visitors/alice/export/").status_code == 403
+    assert client.delete("/api/v1/products/A/").status_code == 403
+    boss = User.objects.create_superuser("boss", password="x" * 12)
+    client.force_login(boss)
+    assert client.get("/api/v1/visitors/alice/export/").status_code == 200
+    assert client.delete("/api/v1/products/A/").status_code == 204
