@@ -1,22 +1,31 @@
 """The gold photo set in the admin: upload a query photo with its SKU; see every version's score."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from catalog.images import InvalidImage
+from catalog.images import ERROR_TOO_LARGE, InvalidImage
 
 from ..models import GoldPhoto, ModelVersion
-from ..services.gold_photos import GoldPhotoRejected, gold_photo_add, gold_photos_score
+from ..services.gold_photos import (
+    GoldPhotoRejected,
+    gold_photo_check,
+    gold_photo_store,
+    gold_photos_score,
+    gold_sku_check,
+)
 
 SERVABLE = [ModelVersion.Status.ACTIVE, ModelVersion.Status.READY, ModelVersion.Status.ARCHIVED]
 NO_PHOTOS = "– (no gold photos yet: add them under Similarity › Gold photos)"
 
 
 class GoldPhotoForm(forms.ModelForm):
-    """Upload form: the service validates photo and SKU; its message becomes the form error."""
+    """Upload form: the service checks photo and SKU (its message becomes the form error);
+    the admin's save_model stores the checked photo once every field is valid."""
 
     photo = forms.FileField(help_text="A shopper-like photo of one product (JPEG, PNG or WebP).")
 
@@ -24,17 +33,41 @@ class GoldPhotoForm(forms.ModelForm):
         model = GoldPhoto
         fields = ["expected_sku", "note"]
 
+    def clean_photo(self):
+        upload, limit = self.cleaned_data["photo"], settings.PRODSIM_MAX_IMAGE_BYTES
+        if upload.size > limit:  # before reading any byte of it
+            raise forms.ValidationError(ERROR_TOO_LARGE.format(limit=limit))
+        return upload
+
     def clean(self):
         cleaned = super().clean()
         upload, sku = cleaned.get("photo"), cleaned.get("expected_sku")
         if upload and sku:
+            limit = settings.PRODSIM_MAX_IMAGE_BYTES  # + 1: a file larger than it said is refused
             try:
-                self.instance = gold_photo_add(
-                    data=upload.read(), expected_sku=sku, note=cleaned.get("note", "")
-                )
+                self.checked = gold_photo_check(data=upload.read(limit + 1), expected_sku=sku)
             except (InvalidImage, GoldPhotoRejected) as exc:
                 raise forms.ValidationError(str(exc)) from exc
         return cleaned
+
+
+class GoldPhotoChangeForm(forms.ModelForm):
+    """Edit form: a new SKU is checked as on upload (the note alone may always change)."""
+
+    class Meta:
+        model = GoldPhoto
+        fields = ["expected_sku", "note"]
+
+    def clean_expected_sku(self):
+        sku = self.cleaned_data["expected_sku"]
+        if "expected_sku" not in self.changed_data:
+            return sku
+        try:
+            return gold_sku_check(
+                expected_sku=sku, sha256=self.instance.sha256, photo_id=self.instance.pk
+            )
+        except GoldPhotoRejected as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 @admin.register(GoldPhoto)
@@ -55,13 +88,15 @@ class GoldPhotoAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is not None:
-            kwargs["form"] = forms.ModelForm
+            kwargs["form"] = GoldPhotoChangeForm
         return super().get_form(request, obj, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:  # only the SKU and note change after upload
             obj.save(update_fields=["expected_sku", "note"])
-        # A new photo was stored by the form's clean(), through the service.
+            return
+        stored = gold_photo_store(form.checked, note=obj.note)
+        obj.pk, obj.created_at = stored.pk, stored.created_at  # the log and redirect use `obj`
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -73,6 +108,8 @@ class GoldPhotoAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {**(extra_context or {}), **extra})
 
     def scores_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         versions = ModelVersion.objects.filter(status__in=SERVABLE).order_by("-pk")
         context = {
             **self.admin_site.each_context(request),

@@ -19,6 +19,7 @@ from ..ml.options import (
 )
 from ..models import Job, ModelVersion
 from ..services import model_version_create
+from ..services.training_limits import field_bounds
 from ..services.versions import DEFAULT_TRAINING
 from .version_page import VersionPageSections
 
@@ -28,9 +29,9 @@ class TrainForm(forms.ModelForm):
 
     backbone = forms.ChoiceField(choices=[(name, name) for name in BACKBONES])
     weights = forms.CharField(help_text=WEIGHT_CHOICES_HELP)
-    input_size = forms.IntegerField(min_value=32, max_value=512)
-    embedding_dim = forms.IntegerField(min_value=8, max_value=2000)
-    epochs = forms.IntegerField(min_value=1, max_value=200)
+    input_size = forms.IntegerField(**field_bounds("input_size"))
+    embedding_dim = forms.IntegerField(**field_bounds("embedding_dim"))
+    epochs = forms.IntegerField(**field_bounds("epochs"))
     label_source = forms.ChoiceField(choices=[(name, name) for name in LABEL_SOURCES])
     metric = forms.ChoiceField(choices=[(name, name) for name in METRICS])
     augmentation = forms.ChoiceField(
@@ -40,8 +41,7 @@ class TrainForm(forms.ModelForm):
     )
     loss = forms.ChoiceField(choices=[(name, name) for name in LOSSES])
     finetune_fraction = forms.FloatField(
-        min_value=0.0,
-        max_value=1.0,
+        **field_bounds("finetune_fraction"),
         help_text="Share of the pretrained backbone's top layers fine-tuned after the warm-up.",
     )
     learning_rate_schedule = forms.ChoiceField(

@@ -21,22 +21,19 @@ from core.jobs import JobCancelled, ProgressWriter
 
 from .. import vector_store
 from ..ml.artifacts import CHECKPOINT_DIR
-from ..ml.evaluation.protocols import SELECTION_RUN, figures_source
 from ..ml.preprocessing import PREPROCESSING_VERSION, load_image
 from ..ml.training import TrainingCancelled, TrainingConfig, TrainingResult, train
 from ..ml.training.refit import refit_epochs
 from ..models import Job, ModelVersion
-from ..selectors import active_version
 from . import protocols
+from .auto_activation import auto_activate
 from .datasets import SPLITS, catalogue_snapshot
 from .embedding import images_embed, images_to_embed
 from .jobs import ML_JOBS
 from .text_tower import text_tower_train
-from .versions import model_version_activate
 
 logger = logging.getLogger(__name__)
 
-PRIMARY_METRIC = "recall_at_1"
 REFIT_DIR = "refit"  # the refit's own checkpoints, so a killed refit resumes as itself
 REFIT_PHASE = "refitting on every product"
 # The known-products figure is measured on a refit without its query photos (a figure of the
@@ -150,7 +147,7 @@ def model_version_train(*, job: Job) -> ModelVersion:
             report({"phase": "text tower"})
             _train_text_tower(version)
     _set_status(version, ModelVersion.Status.READY, timings=timings)
-    if decision := _maybe_activate(version):
+    if decision := auto_activate(version):
         logger.info("v%s %s", version.pk, decision)
         job.log += f"{decision}\n"
         Job.objects.filter(pk=job.pk).update(log=job.log)
@@ -162,7 +159,7 @@ def _trained_already(version: ModelVersion) -> ModelVersion:
     would take a serving version offline, and a failure would fail it. A ready one is activated
     if that was due."""
     if version.status == ModelVersion.Status.READY:
-        _maybe_activate(version)
+        auto_activate(version)
     return version
 
 
@@ -319,39 +316,6 @@ def _metadata(version: ModelVersion, config: TrainingConfig, result, metrics: di
         "metrics": metrics,
         "train_seconds": round(result.seconds, 1),
     }
-
-
-def _maybe_activate(version: ModelVersion) -> str:
-    """Auto-activate when configured and the version beats the active one on Recall@1, unless
-    only one of the two figures is a selection run's (see `figures_source`). Returns what was
-    decided and why, for the job log ("" when auto-activation is off)."""
-    if not version.auto_activate:
-        return ""
-    current = active_version()
-    if current is None:
-        model_version_activate(version=version)
-        return "activated: no version was active"
-    mine, theirs = _deciding_source(version.metrics), _deciding_source(current.metrics)
-    # A selection run's figure is a lower bound of its refit model's: set against a figure of
-    # the served recipe, one version would win by how it was measured. (None: measured before
-    # the protocols, compared as it always was.)
-    if None not in (mine, theirs) and (mine == SELECTION_RUN) != (theirs == SELECTION_RUN):
-        return (
-            f"left ready: its figures are the {mine}'s, active v{current.pk}'s the {theirs}'s; "
-            "compare the two versions' pages and activate it by hand"
-        )
-    score = version.metrics.get("model", {}).get(PRIMARY_METRIC, 0.0)
-    active_score = current.metrics.get("model", {}).get(PRIMARY_METRIC, 0.0)
-    if score > active_score:
-        model_version_activate(version=version)
-        return f"activated: R@1 {score:.3f} beats active v{current.pk}'s {active_score:.3f}"
-    return f"left ready: R@1 {score:.3f} does not beat active v{current.pk}'s {active_score:.3f}"
-
-
-def _deciding_source(metrics: dict) -> str | None:
-    """Whose figures decide (`figures_source`); None for versions measured before protocols."""
-    evaluation = metrics.get("evaluation")
-    return figures_source(evaluation, evaluation.get("protocol")) if evaluation else None
 
 
 def job_run(*, job_id: int, max_attempts: int) -> Job | None:

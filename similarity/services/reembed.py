@@ -21,6 +21,20 @@ from .versions import ERROR_CANCELLED
 REEMBED_TASK = "similarity.tasks.model_version_reembed_task"
 
 ERROR_CANCELLED_AFTER = ERROR_CANCELLED + " after {done} images"
+ERROR_NOT_TRAINED = "v{pk} is {status}: only a ready, active or archived version can embed"
+ERROR_BATCH_SIZE = "the batch size must be at least 1, not {size}"
+
+
+class ReembedRefused(ValueError):
+    """The run cannot start (the message says why); no job was created."""
+
+
+def reembed_check(*, version: ModelVersion, batch_size: int) -> None:
+    """Raise ReembedRefused unless `version` has a trained model and the batch size is usable."""
+    if not version.is_servable:
+        raise ReembedRefused(ERROR_NOT_TRAINED.format(pk=version.pk, status=version.status))
+    if batch_size < 1:
+        raise ReembedRefused(ERROR_BATCH_SIZE.format(size=batch_size))
 
 
 def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
@@ -86,21 +100,35 @@ def reembed(
     only_missing: bool,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress=None,
+    end_failed_on_error: bool = False,
 ) -> EmbedProgress:
     """Embed the catalogue's images with `version`, continuing an interrupted run if any.
 
-    Raises JobCancelled (its payload: the EmbedProgress so far) when an admin cancels the
-    run's job; the job then ends `cancelled`.
+    Raises ReembedRefused before any job exists (see reembed_check), and JobCancelled (its
+    payload: the EmbedProgress so far) when an admin cancels the run's job; the job then ends
+    `cancelled`. Any other exception propagates: with end_failed_on_error (a caller that gives
+    up on the run) the job ends `failed` first, else it stays running with its cursor for the
+    next run or the reaper's requeue to resume.
     """
+    reembed_check(version=version, batch_size=batch_size)
     job = _resumable_job(version, only_missing)
-    return _run(job, batch_size=batch_size, progress=progress)
+    try:
+        return _run(job, batch_size=batch_size, progress=progress)
+    except JobCancelled:
+        raise
+    except Exception as exc:
+        if end_failed_on_error:
+            ML_JOBS.end(job, state=Job.State.FAILED, error=ML_JOBS.failure_error(job, exc))
+        raise
 
 
 @transaction.atomic
 def reembed_request(
     *, version: ModelVersion, only_missing: bool, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> Job:
-    """Queue a re-embedding of the catalogue for the `ml` worker (enqueued after commit)."""
+    """Queue a re-embedding of the catalogue for the `ml` worker (enqueued after commit);
+    raises ReembedRefused as reembed() does."""
+    reembed_check(version=version, batch_size=batch_size)
     job = Job.objects.create(
         kind=Job.Kind.EMBED,
         model_version=version,

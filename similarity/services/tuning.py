@@ -51,9 +51,21 @@ def fusion_evaluate(*, products: list[Product], weights: fusion.Weights | None) 
     }
 
 
+ERROR_NO_VALIDATION = (
+    "v{pk} has no active validation products to tune on; the fusion weights were not changed"
+)
+
+
+class NothingToTuneOn(ValueError):
+    """No validation product to score a weighting on: every weighting would tie at 0."""
+
+
 def fusion_tune(*, version: ModelVersion, save: bool = True) -> tuple[fusion.Weights, list[dict]]:
-    """Grid-search the weights on validation products; store the best as the global row."""
+    """Grid-search the weights on validation products; store the best as the global row.
+    Raises NothingToTuneOn (nothing stored) when the version has no active validation product."""
     products = split_products(version, "val")
+    if not products:
+        raise NothingToTuneOn(ERROR_NO_VALIDATION.format(pk=version.pk))
     table = []
     for values in itertools.product(*GRID.values()):
         weights = fusion.Weights(**dict(zip(GRID, values, strict=True)))

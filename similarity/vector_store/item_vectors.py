@@ -12,6 +12,8 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
+from catalog.models import Product
+
 from .indexes import HNSW_EF_CONSTRUCTION, HNSW_M, invalid_index_drop
 from .item_copy import copy_rows
 
@@ -41,13 +43,15 @@ def item_vectors_write(
     vector_set: ItemVectorSet, *, product_ids: np.ndarray, vectors: np.ndarray
 ) -> int:
     """Replace the owner's rows with these (n,) product ids and (n, dim) finite float vectors,
-    in one transaction (a reader sees the old rows or all the new ones); the row count."""
+    in one transaction (a reader sees the old rows or all the new ones); the rows written:
+    those of products that still exist (`_of_existing_products`)."""
     product_ids, vectors = _checked(vector_set, product_ids, vectors)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {vector_set.table} WHERE {vector_set.owner_column} = %s",
             [vector_set.owner],
         )
+        product_ids, vectors = _of_existing_products(cursor, product_ids, vectors)
         copy_rows(cursor, vector_set.table, vector_set, product_ids, vectors)
     return len(product_ids)
 
@@ -56,9 +60,10 @@ def item_vectors_add(
     vector_set: ItemVectorSet, *, product_ids: np.ndarray, vectors: np.ndarray
 ) -> int:
     """Add rows for products the owner has none for yet (its HNSW index takes them as they
-    come); a product that has one keeps it. The rows added."""
+    come); a product that has one keeps it, one deleted meanwhile gets none. The rows added."""
     product_ids, vectors = _checked(vector_set, product_ids, vectors)
     with transaction.atomic(), connection.cursor() as cursor:
+        product_ids, vectors = _of_existing_products(cursor, product_ids, vectors)
         cursor.execute(
             f"CREATE TEMPORARY TABLE {_NEW_ROWS} ({vector_set.owner_column} bigint, "
             "product_id bigint, vector vector) ON COMMIT DROP"
@@ -84,6 +89,19 @@ def _checked(
     if not np.isfinite(vectors).all():
         raise ValueError("vectors hold NaN or infinite values")
     return product_ids, vectors
+
+
+def _of_existing_products(
+    cursor, product_ids: np.ndarray, vectors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of products that still exist: vectors are computed from a catalogue read
+    earlier (a model trained for hours), and one row of a product deleted since would fail the
+    product foreign key and with it the whole write."""
+    table, key = Product._meta.db_table, Product._meta.pk.column
+    cursor.execute(f"SELECT {key} FROM {table} WHERE {key} = ANY(%s)", [product_ids.tolist()])
+    existing = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+    keep = np.isin(product_ids, existing)
+    return product_ids[keep], vectors[keep]
 
 
 def item_vectors_index_build(vector_set: ItemVectorSet) -> None:

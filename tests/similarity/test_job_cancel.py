@@ -177,6 +177,8 @@ def test_a_running_embed_job_stops_after_the_batch_in_which_it_was_cancelled():
 
 def test_a_queued_embed_job_is_cancelled_at_once_and_the_worker_skips_it():
     version = model_version_create(enqueue=False, **TINY)
+    version.status = "ready"  # only a trained version may embed (its jobs never run here)
+    version.save(update_fields=["status"])
     flagged, waiting = (
         reembed_request(version=version, only_missing=True),
         reembed_request(version=version, only_missing=False),

@@ -13,8 +13,8 @@ class Command(BaseCommand):
     help = (
         "Evaluate a model version and the baselines on its held-out photos under both protocols "
         "(known products, new photos; new products); print and store Recall@1/5/10, P@10, "
-        "mAP@10 and NDCG@10. A refit version re-scores only the known-products queries its refit "
-        "left out (its new-products figures are the selection run's). "
+        "mAP@10 and NDCG@10. A refit version is not re-scored (its served model trained on every "
+        "held-out photo): its figures stored in training are printed, each table saying whose. "
         "--gold-set: precision@k on the admins' judged pairs; --gold-photos: Recall@1/@10 on "
         "the admins' query photos (neither needs TensorFlow)."
     )
@@ -38,6 +38,8 @@ class Command(BaseCommand):
         if version is None or not version.is_servable:
             raise CommandError(f"v{model_version} does not exist or is not trained")
         if gold_set:
+            if k < 1:
+                raise CommandError(f"--k must be at least 1, not {k}")
             self.write_gold_set(gold_set_precision(version=version, k=k))
             return
         if gold_photos:

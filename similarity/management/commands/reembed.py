@@ -3,7 +3,7 @@ from tqdm import tqdm
 
 from core.jobs import JobCancelled
 from similarity.models import ModelVersion
-from similarity.services.reembed import reembed
+from similarity.services.reembed import ReembedRefused, reembed
 
 
 class Command(BaseCommand):
@@ -22,14 +22,14 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=64)
 
     def handle(self, *args, model_version, only_missing, batch_size, **options):
-        versions = ModelVersion.objects.all()
-        version = (
-            versions.filter(pk=model_version)
-            if model_version
-            else versions.filter(status=ModelVersion.Status.ACTIVE)
-        ).first()
-        if version is None or not version.artifact_dir:
-            raise CommandError("no such trained model version (and no active one)")
+        if model_version is not None:
+            version = ModelVersion.objects.filter(pk=model_version).first()
+            if version is None:
+                raise CommandError(f"no model version v{model_version}")
+        else:
+            version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+            if version is None:
+                raise CommandError("no active model version: name one with --model-version")
         with tqdm(unit="img", disable=options["verbosity"] == 0) as bar:
 
             def show(state):
@@ -39,8 +39,14 @@ class Command(BaseCommand):
 
             try:
                 state = reembed(
-                    version=version, only_missing=only_missing, batch_size=batch_size, progress=show
+                    version=version,
+                    only_missing=only_missing,
+                    batch_size=batch_size,
+                    progress=show,
+                    end_failed_on_error=True,  # an operator reruns it; nobody else resumes it
                 )
-            except JobCancelled as exc:
+            except (ReembedRefused, JobCancelled) as exc:
                 raise CommandError(str(exc)) from None
+            except Exception as exc:  # the job ended failed with this reason (and the log)
+                raise CommandError(f"v{version.pk}: {type(exc).__name__}: {exc}") from exc
         self.stdout.write(f"v{version.pk}: {state.done} images embedded, {state.failed} failed")

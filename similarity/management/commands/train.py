@@ -16,6 +16,7 @@ from similarity.ml.options import (
 )
 from similarity.models import Job
 from similarity.services import model_version_create
+from similarity.services.training_limits import training_params_errors
 
 PROGRESS_POLL_S = 1.0  # the job row changes once per epoch or per batch of images
 
@@ -63,9 +64,10 @@ class Command(BaseCommand):
             )
             if options[key] is not None
         }
-        fraction = params.get("finetune_fraction")
-        if fraction is not None and not 0 <= fraction <= 1:
-            raise CommandError(f"--finetune-fraction must be between 0 and 1, not {fraction}")
+        if errors := training_params_errors(params):
+            raise CommandError(
+                "; ".join(f"--{name.replace('_', '-')} {why}" for name, why in errors.items())
+            )
         if options["no_refit"]:
             params["refit_on_all"] = False
         auto = False if options["no_auto_activate"] else None

@@ -1,0 +1,81 @@
+"""Auto-activation sets Recall@1 against Recall@1 of the same evaluation protocol only."""
+
+import pytest
+
+from similarity.ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS
+from similarity.models import ModelVersion
+from similarity.services.auto_activation import auto_activate
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(recall_at_1: float) -> dict:
+    return {"model": {"recall_at_1": recall_at_1, "queries": 50}}
+
+
+def _version(status: str, recalls: dict[str, float], deciding: str) -> ModelVersion:
+    protocols = {protocol: _rows(r1) for protocol, r1 in recalls.items()}
+    evaluation = {"protocol": deciding, "served_protocols": [], "refit_on_all": False}
+    return ModelVersion.objects.create(
+        backbone="small_cnn",
+        weights="none",
+        input_size=32,
+        embedding_dim=8,
+        status=status,
+        auto_activate=True,
+        metrics={**protocols[deciding], "protocols": protocols, "evaluation": evaluation},
+    )
+
+
+def test_a_version_better_only_on_the_easier_protocol_is_left_ready():
+    # The active version had only new-products queries; the candidate's deciding figure is the
+    # easier known-products one, and on new products it is worse.
+    active = _version("active", {NEW_PRODUCTS: 0.40}, NEW_PRODUCTS)
+    candidate = _version("ready", {KNOWN_PRODUCTS: 0.55, NEW_PRODUCTS: 0.30}, KNOWN_PRODUCTS)
+
+    decision = auto_activate(candidate)
+
+    candidate.refresh_from_db()
+    assert candidate.status == "ready"
+    assert decision == (
+        f"left ready: R@1 0.300 does not beat active v{active.pk}'s 0.400 on new_products"
+    )
+
+
+def test_a_version_better_on_the_shared_protocol_is_activated():
+    active = _version("active", {NEW_PRODUCTS: 0.40}, NEW_PRODUCTS)
+    candidate = _version("ready", {KNOWN_PRODUCTS: 0.35, NEW_PRODUCTS: 0.45}, KNOWN_PRODUCTS)
+
+    decision = auto_activate(candidate)
+
+    candidate.refresh_from_db()
+    assert candidate.status == "active"
+    assert decision == f"activated: R@1 0.450 beats active v{active.pk}'s 0.400 on new_products"
+
+
+def test_versions_with_no_protocol_in_common_are_not_compared():
+    active = _version("active", {NEW_PRODUCTS: 0.20}, NEW_PRODUCTS)
+    candidate = _version("ready", {KNOWN_PRODUCTS: 0.90}, KNOWN_PRODUCTS)
+
+    decision = auto_activate(candidate)
+
+    candidate.refresh_from_db()
+    assert candidate.status == "ready"
+    assert decision == (
+        f"left ready: it was measured on known_products, active v{active.pk} on new_products, "
+        "no protocol in common; compare the two versions' pages and activate it by hand"
+    )
+
+
+def test_a_version_measured_before_protocols_is_compared_on_its_one_figure():
+    ModelVersion.objects.create(
+        backbone="small_cnn",
+        weights="none",
+        input_size=32,
+        embedding_dim=8,
+        status="active",
+        metrics={"model": {"recall_at_1": 0.25}},
+    )
+    candidate = _version("ready", {KNOWN_PRODUCTS: 0.30}, KNOWN_PRODUCTS)
+
+    assert auto_activate(candidate).startswith("activated: R@1 0.300 beats active v")

@@ -1,0 +1,120 @@
+"""Operator commands refuse bad input with a precise CommandError before they change anything,
+and a foreground re-embedding that breaks ends its job."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from similarity.admin.versions import TrainForm
+from similarity.models import FusionWeights, Job, ModelVersion
+from similarity.services import reembed as reembed_service
+from similarity.services.training_limits import TRAINING_LIMITS
+from tests.similarity.factories import vector_catalogue
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
+
+
+def _refusal(*args) -> str:
+    with pytest.raises(CommandError) as refused:
+        call_command(*args, stdout=io.StringIO(), stderr=io.StringIO())
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "option,value,error",
+    [
+        ("--embedding-dim", "5000", "--embedding-dim must be between 8 and 2000, not 5000"),
+        ("--embedding-dim", "1", "--embedding-dim must be between 8 and 2000, not 1"),
+        ("--input-size", "70000", "--input-size must be between 32 and 512, not 70000"),
+        ("--input-size", "4", "--input-size must be between 32 and 512, not 4"),
+        ("--epochs", "0", "--epochs must be between 1 and 200, not 0"),
+        ("--epochs", "-3", "--epochs must be between 1 and 200, not -3"),
+    ],
+)
+def test_train_refuses_what_the_admin_form_refuses(option, value, error):
+    assert _refusal("train", option, value) == error
+    assert not ModelVersion.objects.exists()
+
+
+def test_the_train_form_and_the_command_share_their_limits():
+    fields = TrainForm().fields
+    for name, (low, high) in TRAINING_LIMITS.items():
+        assert (fields[name].min_value, fields[name].max_value) == (low, high)
+
+
+def _servable_catalogue() -> ModelVersion:
+    vector_catalogue(count=4)
+    return ModelVersion.objects.get(status="active")
+
+
+@pytest.mark.parametrize("status", ["failed", "queued"])
+def test_reembed_refuses_a_version_without_a_trained_model(status):
+    version = ModelVersion.objects.create(
+        backbone="small_cnn",
+        weights="none",
+        input_size=32,
+        embedding_dim=8,
+        status=status,
+        artifact_dir="/nonexistent",
+    )
+
+    error = _refusal("reembed", "--model-version", str(version.pk))
+
+    assert error == (
+        f"v{version.pk} is {status}: only a ready, active or archived version can embed"
+    )
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_reembed_refuses_a_batch_size_below_one(size):
+    version = _servable_catalogue()
+
+    error = _refusal("reembed", "--model-version", str(version.pk), "--batch-size", size)
+
+    assert error == f"the batch size must be at least 1, not {size}"
+    assert not Job.objects.exists()
+
+
+def test_reembed_model_version_zero_is_that_version_not_the_active_one():
+    _servable_catalogue()
+
+    assert _refusal("reembed", "--model-version", "0") == "no model version v0"
+
+
+def test_a_reembed_command_that_breaks_ends_its_job_failed(monkeypatch):
+    version = _servable_catalogue()
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(reembed_service, "images_embed", broken)
+
+    assert _refusal("reembed") == f"v{version.pk}: RuntimeError: disk full"
+    job = Job.objects.get(kind=Job.Kind.EMBED)
+    assert (job.state, job.error) == ("failed", "RuntimeError: disk full")
+
+
+def test_tune_fusion_without_validation_products_changes_nothing():
+    version = _servable_catalogue()  # its dataset is empty: no validation products
+    weights = dict(image=0.7, text=0.2, text_learned=0.0, attributes=0.05, price=0.05)
+    FusionWeights.objects.update_or_create(category=None, defaults=weights)
+
+    error = _refusal("tune_fusion")
+
+    assert error == (
+        f"v{version.pk} has no active validation products to tune on; the fusion weights were "
+        "not changed"
+    )
+    row = FusionWeights.objects.get(category=None)
+    assert (row.image, row.text) == (0.7, 0.2)
+
+
+@pytest.mark.parametrize("k", ["0", "-1"])
+def test_evaluate_gold_set_refuses_a_list_length_below_one(k):
+    version = _servable_catalogue()
+
+    error = _refusal("evaluate", "--model-version", str(version.pk), "--gold-set", "--k", k)
+
+    assert error == f"--k must be at least 1, not {k}"
