@@ -62,6 +62,8 @@ class Command(BaseCommand):
         try:
             job = sequence_training_job_run(job_id=job.pk, on_progress=self._report)
         except KeyboardInterrupt:
+            # A running job has ended itself cancelled; one Ctrl-C stopped before its claim
+            # ends here. Either way the CommandError below says so.
             job = sequence_training_cancel(job=job)
         job.version.refresh_from_db()
         self.stdout.write(f"{job.version}: {job.state}; figures {job.version.metrics}")

@@ -3,9 +3,15 @@
 A folder holds the latest epoch's model and optimizer variables (one .npz, no pickle), the best
 epoch's serving weights (`artifacts` format) and a JSON state. Each file is written beside its
 name and renamed over it, so a worker killed mid-write leaves the previous epoch's file whole.
+
+A retry re-reads the catalogue and the events, which may have changed since the checkpoint: the
+state keeps a fingerprint of the data, and only a run on the same data resumes (item indices,
+the known-items mask and the content vectors are restored with the weights).
 """
 
+import hashlib
 import json
+import logging
 from pathlib import Path
 
 import keras
@@ -16,7 +22,27 @@ from .config import SequenceConfig
 
 CHECKPOINT = "checkpoint.npz"  # the latest epoch: model and optimizer variables
 BEST = "best.npz"  # the best epoch's serving weights (artifacts format)
-STATE = "state.json"  # epoch, history, best epoch and recall; the config it belongs to
+STATE = "state.json"  # epoch, history, best epoch and recall; the config and data it belongs to
+
+logger = logging.getLogger(__name__)
+
+
+def data_fingerprint(train, valid, content: np.ndarray | None) -> str:
+    """A digest of what a run learns from: both parts of the split (`data.SequenceData`), the
+    item count and the content vectors (None when the model reads none). Item indices follow
+    the catalogue's order, so a product added, removed or replaced changes it too."""
+    digest = hashlib.blake2b(str(train.n_items).encode(), digest_size=16)
+    arrays = [
+        values
+        for part in (train, valid)
+        for values in (part.items, part.kinds, part.times, part.visitors, part.lengths)
+    ]
+    if content is not None:
+        arrays.append(np.asarray(content, dtype=np.float32))
+    for values in arrays:
+        digest.update(np.int64(values.size).tobytes())  # where one array ends and the next starts
+        digest.update(np.ascontiguousarray(values))
+    return digest.hexdigest()
 
 
 def save(
@@ -27,7 +53,7 @@ def save(
     best_weights: dict[str, np.ndarray] | None,
 ) -> None:
     """Write the checkpoint of a finished epoch; state: {"epoch", "history", "best_recall",
-    "best_epoch"} (JSON-ready)."""
+    "best_epoch", "data" (`data_fingerprint`)} (JSON-ready)."""
     folder.mkdir(parents=True, exist_ok=True)
     variables = [keras.ops.convert_to_numpy(v) for v in model.variables]
     variables += [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
@@ -42,20 +68,24 @@ def save(
     partial.replace(folder / STATE)
 
 
-def restore(folder: Path, model: keras.Model, config: SequenceConfig) -> dict | None:
+def restore(folder: Path, model: keras.Model, config: SequenceConfig, data: str) -> dict | None:
     """The saved state with "best_weights" added, model and optimizer restored; None when the
-    folder holds no checkpoint of this model. A checkpoint differing only in epochs or
-    patience is this model too (train some more)."""
+    folder holds no checkpoint of this model on this data (`data_fingerprint`). A checkpoint
+    differing only in epochs or patience is this model too (train some more)."""
     if not (folder / STATE).exists() or not (folder / CHECKPOINT).exists():
         return None
     state = json.loads((folder / STATE).read_text())
     if _resumable(state["config"]) != _resumable(config.to_dict()):
         return None
+    if state.get("data") != data:
+        logger.info("%s: products, events or content changed since; not resumed", folder)
+        return None
     model.optimizer.build(model.trainable_variables)
     targets = [*model.variables, *model.optimizer.variables]
     with np.load(folder / CHECKPOINT, allow_pickle=False) as saved:
         values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    if len(values) != len(targets):
+    if [tuple(v.shape) for v in targets] != [v.shape for v in values]:
+        logger.info("%s: variables of other shapes than this model's; not resumed", folder)
         return None
     for variable, value in zip(targets, values, strict=True):
         variable.assign(value)

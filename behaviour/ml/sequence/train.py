@@ -63,8 +63,9 @@ def train_sequence_model(
     logits), or None (then config.use_content is ignored).
     on_epoch(epoch, metrics) after each epoch (progress); should_stop() polled between batches
     (cancel: returns the best weights so far, stopped="cancelled"). checkpoint_dir: per-epoch
-    checkpoints; a run with the same config resumes after the last finished epoch. Seeded by
-    config.seed; mixed precision (and tf.distribute under TensorFlow) when a GPU is visible.
+    checkpoints; a run with the same config on the same data (events, items, content) resumes
+    after the last finished epoch, any other starts afresh. Seeded by config.seed; mixed
+    precision (and tf.distribute under TensorFlow) when a GPU is visible.
     Raises ValueError(NOTHING_TO_LEARN) when no training visitor has two events.
     """
     keras.utils.set_random_seed(config.seed)
@@ -78,7 +79,10 @@ def train_sequence_model(
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1),
         )
-    run = _Run(model, config, train, valid, checkpoint_dir, device)
+    data = ""
+    if checkpoint_dir is not None:
+        data = checkpoints.data_fingerprint(train, valid, content if model.use_content else None)
+    run = _Run(model, config, train, valid, device, checkpoint_dir, data)
     return run.fit(on_epoch, should_stop)
 
 
@@ -96,7 +100,7 @@ class _Stop(keras.callbacks.Callback):
 class _Run:
     """One training run: epochs, validation, early stopping, checkpoints."""
 
-    def __init__(self, model, config, train, valid, checkpoint_dir, device) -> None:
+    def __init__(self, model, config, train, valid, device, checkpoint_dir, data) -> None:
         self.model, self.config, self.device = model, config, device
         events = window_events(train, config.max_len)
         if not len(events):
@@ -112,6 +116,7 @@ class _Run:
         self.valid_items = np.array([w[0] for w in windows]).reshape(-1, config.max_len)
         self.valid_kinds = np.array([w[1] for w in windows]).reshape(-1, config.max_len)
         self.folder = Path(checkpoint_dir) if checkpoint_dir else None
+        self.data = data  # what this run learns from (checkpoints.data_fingerprint)
         self.history: list[dict] = []
         self.best_recall, self.best_epoch, self.best_weights = float("nan"), 0, None
         self.model([self.items[:1], self.kinds[:1], *self._sampled_inputs(0, 1)[0]])
@@ -199,7 +204,7 @@ class _Run:
     def _checkpoint(self, epoch: int) -> None:
         if self.folder is not None:
             state = {"epoch": epoch, "history": self.history, "best_recall": self.best_recall}
-            state["best_epoch"] = self.best_epoch
+            state["best_epoch"], state["data"] = self.best_epoch, self.data
             checkpoints.save(self.folder, self.model, self.config, state, self.best_weights)
 
     def _resume(self) -> int:
@@ -207,7 +212,7 @@ class _Run:
         state = (
             None
             if self.folder is None
-            else checkpoints.restore(self.folder, self.model, self.config)
+            else checkpoints.restore(self.folder, self.model, self.config, self.data)
         )
         if state is None:
             return 0

@@ -6,6 +6,7 @@ their hash.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.db import connection
@@ -41,13 +42,15 @@ class TrainingData:
         return self.content[:, : self.source.image_dim]
 
 
-def training_data() -> TrainingData:
-    """All events of active products as per-visitor sequences, with content vectors."""
+def training_data(*, until: datetime | None = None) -> TrainingData:
+    """All events of active products (that occurred up to `until`, when given) as per-visitor
+    sequences, with content vectors. A training job reads up to its own start, so that a retry
+    sees the same events and resumes from its checkpoint (checkpoints.data_fingerprint)."""
     product_ids = np.array(
         sorted(Product.objects.filter(is_active=True).values_list("pk", flat=True)),
         dtype=np.int64,
     )
-    data = sequences_of(product_ids)
+    data = sequences_of(product_ids, EventRows.read(until=until))
     source = ContentSource.current()
     content = source.vectors(product_ids)[0] if source.dim and len(product_ids) else None
     return TrainingData(data, product_ids, content, source)
@@ -63,12 +66,15 @@ class EventRows:
     times: np.ndarray
 
     @classmethod
-    def read(cls) -> "EventRows":
-        """Every event, in chunks through a server-side cursor. Plain SQL: the ORM's
-        per-row datetime objects cost more than the rest of the read."""
+    def read(cls, until: datetime | None = None) -> "EventRows":
+        """Every event (that occurred up to `until`), in chunks through a server-side cursor.
+        Plain SQL: the ORM's per-row datetime objects cost more than the rest of the read."""
         chunks = []
         with connection.chunked_cursor() as cursor:
-            cursor.execute(_EVENT_ROWS)
+            if until is None:
+                cursor.execute(_EVENT_ROWS)
+            else:
+                cursor.execute(f"{_EVENT_ROWS} WHERE occurred_at <= %s", [until])
             while rows := cursor.fetchmany(READ_CHUNK):
                 visitors, products, kinds, times = zip(*rows, strict=True)
                 codes = np.array([KIND_CODES[kind] for kind in kinds], dtype=np.int8)

@@ -28,7 +28,7 @@ from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
 from ...models import SequenceModelVersion, SequenceTrainingJob
 from ..association_writes import VIEW_SHARE
 from .dataset import TrainingData, sequences_of, training_data
-from .validation import active_recall, recall_at
+from .validation import active_recall, recall_at, validated
 from .vectors import SERVABLE
 from .versions import (
     ERROR_CANCELLED,
@@ -46,6 +46,7 @@ SECONDS_PER_DAY = 86_400
 ERROR_NO_EVENTS = "there are no events to learn from"
 ERROR_TIMED_OUT = "timed out after {seconds} s"
 ERROR_TOO_MANY_ATTEMPTS = "gave up after {attempts} interrupted attempts"
+ERROR_INTERRUPTED = "interrupted by Ctrl-C in manage.py train_behaviour"
 
 
 class SequenceJobLifecycle(JobLifecycle[SequenceTrainingJob]):
@@ -89,7 +90,16 @@ def sequence_training_job_run(
     job = SEQUENCE_JOBS.claim(job_id, max_attempts=MAX_ATTEMPTS)
     if job is None or job.is_finished:
         return job
-    return SEQUENCE_JOBS.run(job, lambda job: _train(job, on_progress))
+    try:
+        return SEQUENCE_JOBS.run(job, lambda job: _train(job, on_progress))
+    except KeyboardInterrupt:
+        # Ctrl-C in the command, its documented cancel: end the job as a cancel does (a version
+        # still training fails), or it stays running until the reaper's next pass.
+        if not job.is_finished:
+            SEQUENCE_JOBS.end(
+                job, state=SequenceTrainingJob.State.CANCELLED, error=ERROR_INTERRUPTED
+            )
+        raise
 
 
 def sequence_training_time_out(*, job_id: int, seconds: float) -> SequenceTrainingJob | None:
@@ -102,7 +112,9 @@ def _train(job: SequenceTrainingJob, on_progress) -> None:
     version = job.version
     if version.status in SERVABLE:
         # A delivery after the work was done (the worker died before it ended the job):
-        # retraining would take a serving version offline, and a failure would fail it.
+        # retraining would take a serving version offline, and a failure would fail it. What
+        # followed the save may not have run: storing the vectors, activating.
+        sequence_vectors_store_or_log(version=version)
         ready = version.status == SequenceModelVersion.Status.READY
         if ready and version.auto_activate and _beats_active(version.metrics):
             sequence_version_activate(version=version)
@@ -110,7 +122,7 @@ def _train(job: SequenceTrainingJob, on_progress) -> None:
     config = SequenceConfig.from_dict(version.params)
     progress = _progress_writer(job, on_progress)
     progress({"phase": "reading events"})
-    found = training_data()
+    found = training_data(until=job.created_at)
     if not found.data.n_events:
         raise ValueError(ERROR_NO_EVENTS)
     valid_from = int(found.data.times.max()) - VALID_DAYS * SECONDS_PER_DAY
@@ -156,11 +168,13 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
     vectors = scorer.item_vectors(found.content, known).astype(np.float32)
     vectors_path = folder / "vectors.npz"
     np.savez(vectors_path, product_ids=found.product_ids, vectors=vectors)
+    valid = validated(train, valid)
     inputs, targets = histories_and_targets(train, valid)
     recall = recall_at(scorer, vectors, inputs, targets, k=config.k)
     version.metrics = {
         "recall": recall,
         "best_training_recall": _number(result.best_recall),
+        "active_version": _active_pk(),
         "active_recall": active_recall(found.product_ids, inputs, targets, k=config.k),
         "cold_items": int((~known).sum()),
         "device": result.device,
@@ -205,8 +219,17 @@ def _tuned_hybrid(train, valid, found: TrainingData, scorer, vectors) -> dict:
 
 
 def _beats_active(metrics: dict) -> bool:
+    """Whether the version beat the active one; never when another has been activated since
+    it was measured (an admin's choice, or a redelivery long after the save)."""
+    if metrics.get("active_version") != _active_pk():
+        return False
     recall, active = metrics["recall"], metrics["active_recall"]
     return recall is not None and (active is None or recall > active)
+
+
+def _active_pk() -> int | None:
+    active = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
+    return active.values_list("pk", flat=True).first()
 
 
 def _dataset_summary(found: TrainingData, train, valid, valid_from: int) -> dict:

@@ -1,12 +1,29 @@
 """Validation Recall@k of sequence models on one time split, in product ids, so a new version
 and the active one (trained on other data, with other item indices) are compared fairly."""
 
+import dataclasses
+import logging
+
 import numpy as np
 
 from behaviour.ml.sequence import artifacts
+from behaviour.ml.sequence.data import PURCHASE, SequenceData
 from behaviour.ml.sequence.serving import SequenceScorer
 
 from ...models import SequenceModelVersion
+
+logger = logging.getLogger(__name__)
+
+
+def validated(train: SequenceData, valid: SequenceData) -> SequenceData:
+    """`valid` as the targets are read from it: its purchases, or every event when no visitor
+    of `train` purchased later (a shop of views only), as training validates (ml.sequence.train);
+    otherwise such a shop's versions have no recall and never activate. Every event then reads
+    as a purchase: the targets are the only thing read from `valid`'s kinds."""
+    buyers = np.repeat(valid.visitors, valid.lengths)[valid.kinds == PURCHASE]
+    if np.isin(buyers, train.visitors).any():
+        return valid
+    return dataclasses.replace(valid, kinds=np.full_like(valid.kinds, PURCHASE))
 
 
 def recall_at(
@@ -37,13 +54,19 @@ def active_recall(
     k: int,
 ) -> float | None:
     """The active version's Recall@k on this split (item indices of `product_ids` mapped to its
-    own; products it never knew drop out of histories and count as misses); None without one."""
+    own; products it never knew drop out of histories and count as misses); None without one,
+    or when its files cannot be read."""
     active = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE).first()
     if active is None or not active.vectors_path:
         return None
-    weights, config = artifacts.load(active.artifact_path)
-    with np.load(active.vectors_path) as stored:
-        old_ids, vectors = stored["product_ids"], stored["vectors"]
+    try:
+        weights, config = artifacts.load(active.artifact_path)
+        with np.load(active.vectors_path) as stored:
+            old_ids, vectors = stored["product_ids"], stored["vectors"]
+    except (OSError, ValueError, KeyError) as exc:
+        # It serves without the sequence signal: any version that has one beats it.
+        logger.error("active sequence version %s not measured: %s", active.pk, exc)
+        return None
     position = {int(pid): index for index, pid in enumerate(old_ids)}
 
     def mapped(items: np.ndarray) -> np.ndarray:

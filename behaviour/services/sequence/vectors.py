@@ -12,6 +12,7 @@ Products added after a version trained get their rows later (placement.py).
 import logging
 
 import numpy as np
+from django.db import DataError, IntegrityError
 from django.utils import timezone
 
 from similarity import cache as similar_cache
@@ -29,6 +30,10 @@ SERVABLE = (
 )
 ERROR_NO_FILE = "sequence version {pk} has no vectors file to store"
 ERROR_NOT_SERVABLE = "sequence version {pk} is {status}: only trained versions' vectors are stored"
+# Why storing a version's vectors can fail and the version still serve from its file: a file
+# lost or damaged, or rows the database refuses (a product deleted during the write). A database
+# outage is not one of them: the caller's retry policy handles it (core.outages).
+STORE_FAILURES = (OSError, ValueError, KeyError, IntegrityError, DataError)
 
 
 class SequenceVectorsError(Exception):
@@ -75,7 +80,7 @@ def sequence_vectors_backfill() -> dict[int, int | str]:
     for version in pending.exclude(vectors_path="").order_by("pk"):
         try:
             done[version.pk] = sequence_vectors_store(version=version)
-        except (OSError, ValueError, KeyError, SequenceVectorsError) as exc:
+        except (*STORE_FAILURES, SequenceVectorsError) as exc:
             logger.error("sequence version %s: vectors not stored: %s", version.pk, exc)
             done[version.pk] = str(exc)
     return done

@@ -1,10 +1,11 @@
 """Sequence model versions: start a training, activate one, roll back, cancel a job."""
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from behaviour.ml.sequence.config import SequenceConfig
@@ -14,7 +15,7 @@ from similarity import cache as similar_cache
 
 from ... import cache
 from ...models import SequenceModelVersion, SequenceTrainingJob
-from .vectors import SERVABLE, sequence_vectors_store
+from .vectors import SERVABLE, STORE_FAILURES, sequence_vectors_store
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +62,15 @@ def sequence_version_activate(*, version: SequenceModelVersion) -> SequenceModel
 
 def sequence_vectors_store_or_log(*, version: SequenceModelVersion) -> None:
     """Store a trained version's item vectors in pgvector (once); a file that cannot be read
-    is logged, not raised: the version then serves without the sequence signal."""
+    or rows the database refuses are logged, not raised: the version then serves from its file
+    or without the sequence signal, and `manage.py sequence_vectors` retries it."""
     if version.status in SERVABLE and version.vectors_path:
         try:
-            sequence_vectors_store(version=version)
-        except (OSError, ValueError, KeyError) as exc:
+            # A savepoint inside a caller's transaction (a rollback), which a refused row would
+            # otherwise leave aborted; outside one, none, so the index builds concurrently.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                sequence_vectors_store(version=version)
+        except STORE_FAILURES as exc:
             logger.error("sequence version %s: vectors not stored: %s", version.pk, exc)
 
 

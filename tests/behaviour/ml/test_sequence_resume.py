@@ -1,0 +1,74 @@
+"""A retry resumes from its checkpoint only on the data the checkpoint was written on: the job
+re-reads the catalogue and the events, which may have changed since its first attempt."""
+
+import numpy as np
+import pytest
+
+from behaviour.ml.sequence.config import SequenceConfig
+from behaviour.ml.sequence.data import PURCHASE, SequenceData, time_split
+
+pytest.importorskip("keras")
+from behaviour.ml.sequence.train import train_sequence_model  # noqa: E402
+
+CUT = 450
+
+
+def cycles(n_items: int, *, shift: int = 0) -> SequenceData:
+    """60 visitors each buying 6 of items 0..9 in a cycle; `shift` renumbers the items (as a
+    product replaced by another reorders the catalogue's indices)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for visitor in range(60):
+        start = int(rng.integers(0, 10))
+        rows += [(visitor, (start + t + shift) % 10, t) for t in range(6)]
+    visitor, item, time = (np.array(column) for column in zip(*rows, strict=True))
+    kinds = np.full(len(item), PURCHASE)
+    return SequenceData.from_arrays(visitor, item, kinds, time * 100, n_items)
+
+
+def small(**overrides) -> SequenceConfig:
+    values = dict(architecture="gru", dim=8, max_len=4, epochs=1, batch_size=32, dropout=0.0)
+    return SequenceConfig(**{**values, "seed": 1, **overrides})
+
+
+def test_a_retry_after_a_product_was_added_starts_afresh(tmp_path):
+    train, valid = time_split(cycles(10), CUT)
+    train_sequence_model(train, valid, None, small(epochs=1), checkpoint_dir=tmp_path)
+    train, valid = time_split(cycles(11), CUT)
+
+    result = train_sequence_model(train, valid, None, small(epochs=2), checkpoint_dir=tmp_path)
+
+    assert result.weights["item_embedding"].shape[0] == 11
+    assert result.epochs_run == 2
+
+
+def test_a_retry_on_renumbered_items_does_not_resume(tmp_path):
+    train, valid = time_split(cycles(10), CUT)
+    first = train_sequence_model(train, valid, None, small(epochs=1), checkpoint_dir=tmp_path)
+    train, valid = time_split(cycles(10, shift=3), CUT)
+
+    result = train_sequence_model(train, valid, None, small(epochs=2), checkpoint_dir=tmp_path)
+
+    assert result.history[0] != first.history[0]  # its own first epoch, not the checkpoint's
+
+
+def test_a_retry_with_other_content_uses_the_content_it_was_given(tmp_path):
+    train, valid = time_split(cycles(10), CUT)
+    old = np.eye(10, 4, dtype=np.float32)
+    new = np.roll(old, 1, axis=0)
+    train_sequence_model(train, valid, old, small(use_content=True), checkpoint_dir=tmp_path)
+
+    result = train_sequence_model(
+        train, valid, new, small(use_content=True, epochs=2), checkpoint_dir=tmp_path
+    )
+
+    np.testing.assert_array_equal(result.weights["content"], new)
+
+
+def test_a_retry_on_the_same_data_still_resumes(tmp_path):
+    train, valid = time_split(cycles(10), CUT)
+    first = train_sequence_model(train, valid, None, small(epochs=1), checkpoint_dir=tmp_path)
+
+    result = train_sequence_model(train, valid, None, small(epochs=2), checkpoint_dir=tmp_path)
+
+    assert result.history[0] == first.history[0]  # restored, not run again
