@@ -57,17 +57,21 @@ def run_training():
     return job, SequenceModelVersion.objects.get(pk=job.version_id)
 
 
-def test_a_retry_after_a_product_was_added_trains_afresh(shop):
+def first_attempt_checkpointed(job: SequenceTrainingJob) -> None:
+    """The job's first attempt, as it runs: epoch 1 checkpointed, then its worker died."""
     from behaviour.ml.sequence.train import train_sequence_model
 
-    job = sequence_training_start(config=TINY, enqueue=False)
-    # attempt 1, as the job runs it, checkpointed epoch 1, then its worker died
     found = training_data(until=job.created_at)
     valid_from = int(found.data.times.max()) - VALID_DAYS * SECONDS_PER_DAY
     train, valid = time_split(found.data, valid_from)
     folder = artifact_dir(job.version) / "checkpoints"
     one_epoch = dataclasses.replace(TINY, epochs=1)
     train_sequence_model(train, valid, found.content, one_epoch, checkpoint_dir=folder)
+
+
+def test_a_retry_after_a_product_was_added_trains_afresh(shop):
+    job = sequence_training_start(config=TINY, enqueue=False)
+    first_attempt_checkpointed(job)
     product(sku="NEW", title="New")
 
     job = sequence_training_job_run(job_id=job.pk)
@@ -80,16 +84,10 @@ def test_a_retry_resumes_although_events_arrived_since_the_job_started(shop, mon
     # A live shop's events never stop: the job reads up to its own start, so the retry learns
     # from the same events as the first attempt and continues after its checkpoint.
     from behaviour.ml.sequence import checkpoints
-    from behaviour.ml.sequence.train import train_sequence_model
     from tests.behaviour.factories import event
 
     job = sequence_training_start(config=TINY, enqueue=False)
-    found = training_data(until=job.created_at)
-    valid_from = int(found.data.times.max()) - VALID_DAYS * SECONDS_PER_DAY
-    train, valid = time_split(found.data, valid_from)
-    folder = artifact_dir(job.version) / "checkpoints"
-    one_epoch = dataclasses.replace(TINY, epochs=1)
-    train_sequence_model(train, valid, found.content, one_epoch, checkpoint_dir=folder)
+    first_attempt_checkpointed(job)
     events_record(items=[event(SKUS[0], "late-visitor", days_ago=0)])
     restored, restore = [], checkpoints.restore
     monkeypatch.setattr(
