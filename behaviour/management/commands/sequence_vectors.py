@@ -7,6 +7,7 @@ from behaviour.services.sequence import (
     sequence_vectors_place_all,
     sequence_vectors_store,
 )
+from behaviour.services.sequence.vectors import STORE_FAILURES
 
 
 class Command(BaseCommand):
@@ -40,5 +41,5 @@ class Command(BaseCommand):
             raise CommandError(f"no sequence version {pk}")
         try:
             return sequence_vectors_store(version=version)
-        except (OSError, ValueError, KeyError, SequenceVectorsError) as exc:
+        except (*STORE_FAILURES, SequenceVectorsError) as exc:
             raise CommandError(str(exc)) from None

@@ -17,7 +17,7 @@ from similarity.models import ProductEmbedding, ProductText
 
 from ...models import SequenceItemVector, SequenceModelVersion
 from .content import ContentSource
-from .vectors import item_vector_set
+from .vectors import STORE_FAILURES, item_vector_set
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def sequence_vectors_place_all() -> dict[int, int]:
     for version in versions.order_by("pk"):
         try:
             added = sequence_vectors_place_new(version=version)
-        except (OSError, ValueError, KeyError) as exc:
+        except STORE_FAILURES as exc:  # a product deleted while its row was written, too
             logger.error("sequence version %s: new products not placed: %s", version.pk, exc)
             continue
         if added:
