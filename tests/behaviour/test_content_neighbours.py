@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from behaviour import selectors
-from behaviour.selectors import lists
+from behaviour.selectors import neighbours as neighbours_module
 from catalog.models import Product
 from similarity.selectors import SimilarQuery
 from tests.catalog.factories import add_product
@@ -17,13 +17,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def lookups(monkeypatch):
     calls = []
-    original = lists.similar_products_for
+    original = neighbours_module.similar_products_for
 
     def counted(**kwargs):
         calls.append(kwargs["product"].sku)
         return original(**kwargs)
 
-    monkeypatch.setattr(lists, "similar_products_for", counted)
+    monkeypatch.setattr(neighbours_module, "similar_products_for", counted)
     return calls
 
 
