@@ -9,11 +9,11 @@ from ..importers import (
     CURRENCY_RE,
     ERROR_ATTRIBUTES_TEXT,
     ERROR_CATEGORY_LEVEL,
-    MAX_CATEGORY_LEVEL,
+    category_levels_fit,
     json_strings,
     normalise_category_path,
 )
-from ..models import CATEGORY_PATH_SEPARATOR, Product, ProductImage
+from ..models import Product, ProductImage
 
 MAX_IMAGES = 10
 MAX_TAGS = 50
@@ -82,8 +82,7 @@ class ProductInputSerializer(serializers.Serializer):
     )
 
     def validate_category(self, value: str) -> str:
-        levels = normalise_category_path(value).split(CATEGORY_PATH_SEPARATOR)
-        if any(len(level) > MAX_CATEGORY_LEVEL for level in levels):
+        if not category_levels_fit(normalise_category_path(value)):
             raise serializers.ValidationError(ERROR_CATEGORY_LEVEL)
         return value
 

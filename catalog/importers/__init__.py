@@ -16,11 +16,11 @@ from .fields import (
     ERROR_TOO_LONG,
     FALSE_VALUES,
     LIST_SEPARATOR,
-    MAX_CATEGORY_LEVEL,
     MAX_LENGTHS,
     PRICE_RE,
     REQUIRED_COLUMNS,
     TRUE_VALUES,
+    category_levels_fit,
     normalise_category_path,
 )
 from .reader import (
@@ -58,7 +58,6 @@ __all__ = [
     "FALSE_VALUES",
     "KNOWN_COLUMNS",
     "LIST_SEPARATOR",
-    "MAX_CATEGORY_LEVEL",
     "MAX_FIELD_CHARS",
     "MAX_LENGTHS",
     "PRICE_RE",
@@ -67,6 +66,7 @@ __all__ = [
     "CsvHeaderError",
     "ProductRow",
     "RowProblem",
+    "category_levels_fit",
     "json_strings",
     "normalise_category_path",
     "parse_catalogue_csv",

@@ -40,8 +40,7 @@ def build_row(line: int, values: dict[str, str], default_currency: str) -> Produ
     if "/" in values["sku"]:
         raise FieldError("sku", ERROR_SKU_SLASH)
     category_path = normalise_category_path(values.get("category", ""))
-    levels = category_path.split(CATEGORY_PATH_SEPARATOR)
-    if any(len(level) > MAX_CATEGORY_LEVEL for level in levels):
+    if not category_levels_fit(category_path):
         raise FieldError("category", ERROR_CATEGORY_LEVEL)
     tags = _split_list(values.get("tags", ""))
     if any(len(tag) > MAX_TAG for tag in tags):
@@ -88,6 +87,11 @@ def _boolean(column: str, value: str, *, default: bool) -> bool:
     if lowered in FALSE_VALUES:
         return False
     raise FieldError(column, ERROR_BOOLEAN.format(column=column, value=value))
+
+
+def category_levels_fit(path: str) -> bool:
+    """Whether every level of a normalised category path fits a Category's name."""
+    return all(len(level) <= MAX_CATEGORY_LEVEL for level in path.split(CATEGORY_PATH_SEPARATOR))
 
 
 def normalise_category_path(value: str) -> str:

@@ -104,6 +104,15 @@ def time_split(data: SequenceData, valid_from_ts: int) -> tuple[SequenceData, Se
     return data.select(before), data.select(~before)
 
 
+def target_kinds(history: SequenceData, later: SequenceData) -> tuple[int, ...]:
+    """The kinds of `later` events that validate: purchases, or every kind when no visitor of
+    `history` purchased later (a shop of views only), so that such a shop is validated too."""
+    buyers = np.repeat(later.visitors, later.lengths)[later.kinds == PURCHASE]
+    if np.isin(buyers, history.visitors).any():
+        return (PURCHASE,)
+    return tuple(KIND_CODES.values())
+
+
 def histories_and_targets(
     history: SequenceData, later: SequenceData, target_kinds: tuple[int, ...] = (PURCHASE,)
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[np.ndarray]]:

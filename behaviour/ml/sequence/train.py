@@ -13,7 +13,7 @@ import numpy as np
 
 from . import checkpoints
 from .config import SequenceConfig
-from .data import PURCHASE, SequenceData, histories_and_targets, last_window
+from .data import SequenceData, histories_and_targets, last_window, target_kinds
 from .devices import training_device
 from .metrics import ndcg_at_k, recall_at_k, top_k
 from .model import SequenceRecommender, export_weights
@@ -109,9 +109,8 @@ class _Run:
         self.kinds = np.where(events >= 0, train.kinds[np.maximum(events, 0)], 0)
         self.future = future_items(train, events, config.horizon)  # (W, L, horizon)
         self.reach = (self.future >= 0).sum(axis=2)  # future events each slot has, contiguous
-        histories, self.valid_targets = histories_and_targets(train, valid, (PURCHASE,))
-        if not histories:  # a shop without purchases yet: validate on any later event
-            histories, self.valid_targets = histories_and_targets(train, valid, (1, 2, 3, 4))
+        kinds = target_kinds(train, valid)
+        histories, self.valid_targets = histories_and_targets(train, valid, kinds)
         windows = [last_window(i, k, config.max_len) for i, k in histories]
         self.valid_items = np.array([w[0] for w in windows]).reshape(-1, config.max_len)
         self.valid_kinds = np.array([w[1] for w in windows]).reshape(-1, config.max_len)

@@ -74,18 +74,20 @@ def validation_cases(
     peers: Peers | None = None,
     selling_half_life_days: float | None = None,
     view_share: float = 0.0,
+    target_kinds: tuple[int, ...] = (PURCHASE,),
     seed: int = 0,
 ) -> list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
     """`tune_weights` cases of the visitors in both parts of a time split.
 
     The signals read only `train`: co-occurrence and popularity count each visitor's events of
     one day as a basket (the events carry no order), peers are `train`'s shoppers; the targets
-    are the items each visitor bought in `valid`. sequence: (items, kinds) -> (n_items,) raw
-    scores of the trained model; selling_half_life_days, view_share: weigh repeats by trending
+    are each visitor's items of `valid` events of `target_kinds` (what they bought, or for a
+    shop of views only every kind: `data.target_kinds`). sequence: (items, kinds) -> (n_items,)
+    raw scores of the trained model; selling_half_life_days, view_share: weigh repeats by trending
     as the refresh computes it (`popularity.trending`) and the served repeats read it (None:
     unweighted). Each case keeps only its candidates (`compact`).
     """
-    inputs, targets = histories_and_targets(train, valid)
+    inputs, targets = histories_and_targets(train, valid, target_kinds)
     chosen = np.random.default_rng(seed).permutation(len(inputs))[:TUNING_VISITORS]
     baskets = np.repeat(np.arange(train.n_visitors, dtype=np.int64), train.lengths)
     baskets = baskets * 1_000_000 + train.times // SECONDS_PER_DAY

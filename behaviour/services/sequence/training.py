@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 
 from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.config import SequenceConfig
-from behaviour.ml.sequence.data import histories_and_targets, time_split
+from behaviour.ml.sequence.data import histories_and_targets, target_kinds, time_split
 from behaviour.ml.sequence.hybrid import HybridWeights, recall_of, tune_weights
 from behaviour.ml.sequence.peers import PEERS_FILE, Peers
 from behaviour.ml.sequence.serving import SequenceScorer
@@ -28,7 +28,7 @@ from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
 from ...models import SequenceModelVersion, SequenceTrainingJob
 from ..association_writes import VIEW_SHARE
 from .dataset import TrainingData, sequences_of, training_data
-from .validation import active_recall, recall_at, validated
+from .validation import active_recall, recall_at
 from .vectors import SERVABLE
 from .versions import (
     ERROR_CANCELLED,
@@ -168,8 +168,8 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
     vectors = scorer.item_vectors(found.content, known).astype(np.float32)
     vectors_path = folder / "vectors.npz"
     np.savez(vectors_path, product_ids=found.product_ids, vectors=vectors)
-    valid = validated(train, valid)
-    inputs, targets = histories_and_targets(train, valid)
+    kinds = target_kinds(train, valid)  # as training validated
+    inputs, targets = histories_and_targets(train, valid, kinds)
     recall = recall_at(scorer, vectors, inputs, targets, k=config.k)
     version.metrics = {
         "recall": recall,
@@ -181,7 +181,7 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
         "stopped": result.stopped,
         "best_epoch": result.best_epoch,
         "epochs_run": result.epochs_run,
-        **_tuned_hybrid(train, valid, found, scorer, vectors),
+        **_tuned_hybrid(train, valid, kinds, found, scorer, vectors),
     }
     # Served: every shopper up to now, read again so that one erased while it trained is gone.
     Peers.fit(sequences_of(found.product_ids)).save(folder / PEERS_FILE)
@@ -195,7 +195,7 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
         sequence_version_activate(version=version)
 
 
-def _tuned_hybrid(train, valid, found: TrainingData, scorer, vectors) -> dict:
+def _tuned_hybrid(train, valid, kinds, found: TrainingData, scorer, vectors) -> dict:
     """The served fusion's weights and repeat rule tuned for this version on the validation
     window (its signals read only the training part), with its validation Recall@20 and the
     measured defaults' on the same cases, so the page shows what tuning gained."""
@@ -207,6 +207,7 @@ def _tuned_hybrid(train, valid, found: TrainingData, scorer, vectors) -> dict:
         peers=Peers.fit(train),
         selling_half_life_days=settings.PRODSIM_TRENDING_HALF_LIFE_DAYS,
         view_share=VIEW_SHARE,
+        target_kinds=kinds,
     )
     if not cases:
         return {"hybrid_weights": None, "hybrid_recall": None, "hybrid_default_recall": None}

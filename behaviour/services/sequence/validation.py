@@ -1,29 +1,16 @@
 """Validation Recall@k of sequence models on one time split, in product ids, so a new version
 and the active one (trained on other data, with other item indices) are compared fairly."""
 
-import dataclasses
 import logging
 
 import numpy as np
 
 from behaviour.ml.sequence import artifacts
-from behaviour.ml.sequence.data import PURCHASE, SequenceData
 from behaviour.ml.sequence.serving import SequenceScorer
 
 from ...models import SequenceModelVersion
 
 logger = logging.getLogger(__name__)
-
-
-def validated(train: SequenceData, valid: SequenceData) -> SequenceData:
-    """`valid` as the targets are read from it: its purchases, or every event when no visitor
-    of `train` purchased later (a shop of views only), as training validates (ml.sequence.train);
-    otherwise such a shop's versions have no recall and never activate. Every event then reads
-    as a purchase: the targets are the only thing read from `valid`'s kinds."""
-    buyers = np.repeat(valid.visitors, valid.lengths)[valid.kinds == PURCHASE]
-    if np.isin(buyers, train.visitors).any():
-        return valid
-    return dataclasses.replace(valid, kinds=np.full_like(valid.kinds, PURCHASE))
 
 
 def recall_at(
