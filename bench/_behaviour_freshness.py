@@ -140,7 +140,9 @@ def freshness_trial(server, keys: dict, beat: Beat, pop, rng, pair, avoid, visit
         raise RuntimeError(f"the pair {first} + {second} never showed in {path}")
     while beat.busy:  # the tick that refreshed is recorded when it returns
         time.sleep(0.01)
-    covering = [t for t in beat.ticks if t["refresh_s"] is not None and t["end"] <= seen][-1]
+    # The tick that made it visible started before it was seen; it may end after: its refresh
+    # commits before the task returns (then the cache is cleared), and a poll can come between.
+    covering = [t for t in beat.ticks if t["refresh_s"] is not None and t["start"] <= seen][-1]
     result = {
         "pair": [first, second],
         "beat_phase_s": round(phase, 2),
