@@ -4,9 +4,14 @@ own history (storefront.shopper). Accounts are Django users, made by the shop's 
 Failed sign-ins are throttled per client IP and username like the admin's, by the same rule and
 limits (core.sign_in_failures): this form checks the same passwords."""
 
+from urllib.parse import urlsplit
+
 from django.contrib.auth import views as auth_views
+from django.urls import reverse
 
 from core.sign_in_failures import SignInFailures
+
+from . import shopper
 
 ERROR_THROTTLED = "Too many failed sign-ins: try again in {minutes} minutes."
 
@@ -14,6 +19,7 @@ ERROR_THROTTLED = "Too many failed sign-ins: try again in {minutes} minutes."
 class SignInView(auth_views.LoginView):
     template_name = "storefront/sign_in.html"
     redirect_authenticated_user = True
+    next_page = "storefront:product-list"  # without a usable `next` (none, or off-site)
 
     def post(self, request, *args, **kwargs):
         failures = SignInFailures(request, scope="storefront-sign-in")
@@ -27,6 +33,18 @@ class SignInView(auth_views.LoginView):
         response = super().post(request, *args, **kwargs)
         failures.record(failed=response.status_code == 200)  # the form again: a failure
         return response
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        shopper.anonymous_events_merge(self.request)
+        return response
+
+    def get_success_url(self):
+        url = super().get_success_url()
+        # A signed-in customer sent back to this page would loop (Django raises on it).
+        if urlsplit(url).path == reverse("storefront:sign-in"):
+            return self.get_default_redirect_url()
+        return url
 
 
 class SignOutView(auth_views.LogoutView):

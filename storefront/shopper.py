@@ -6,9 +6,9 @@ the key is a credential (whoever holds it is the shopper), while the visitor id 
 sent, hashed, to the event store. A new session is a new visitor, as with any cookie-based shop.
 
 A signed-in customer's visitor id is derived from their account, so their history follows them
-across sessions and devices. On the first request after signing in, the session's anonymous
-events are merged into the customer's (behaviour.services.visitor_merge says why merged, not
-linked) and the anonymous id is forgotten; signing out starts a new anonymous visitor.
+across sessions and devices. On signing in, the session's anonymous events are merged into the
+customer's (behaviour.services.visitor_merge says why merged, not linked) and the anonymous id
+is forgotten; signing out starts a new anonymous visitor.
 """
 
 import uuid
@@ -18,6 +18,7 @@ from behaviour.models import Event
 from behaviour.services.storefront import storefront_events_record
 from behaviour.services.visitor_merge import visitor_events_merge
 from behaviour.services.visitors import visitor_erase
+from behaviour.visitors import RESERVED_PREFIX, ReservedVisitorId
 from catalog.models import Product
 from experiments import sessions as experiment_sessions
 
@@ -25,8 +26,6 @@ from . import basket_state, history
 from .basket_state import Basket, BasketError
 
 VISITOR_KEY = "visitor_id"
-# Namespaced so that no id a partner sends through the events API can collide with it.
-CUSTOMER_VISITOR_ID = "storefront-customer:{pk}"
 
 
 @dataclass(frozen=True)
@@ -35,18 +34,33 @@ class PlacedOrder:
     basket: Basket
 
 
+def customer_visitor_id(pk: int) -> str:
+    """A signed-in customer's visitor id, in the namespace behaviour.visitors reserves for them:
+    no id a partner sends (events API, CSV import) can be one."""
+    return ReservedVisitorId(f"{RESERVED_PREFIX}{pk}")
+
+
 def visitor_id(request) -> str:
-    """The shopper's visitor id: a signed-in customer's own (merging this session's anonymous
-    events into it the first time), else this session's, created on first need."""
+    """The shopper's visitor id: a signed-in customer's own, else this session's, created on
+    first need."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        customer = CUSTOMER_VISITOR_ID.format(pk=user.pk)
+        customer = customer_visitor_id(user.pk)
+        # Usually merged at sign-in already (anonymous_events_merge); not when the session was
+        # signed in by another door, such as the admin's sign-in page.
         if anonymous := request.session.pop(VISITOR_KEY, None):
             visitor_events_merge(from_visitor_id=anonymous, into_visitor_id=customer)
         return customer
     if not request.session.get(VISITOR_KEY):
         request.session[VISITOR_KEY] = uuid.uuid4().hex
     return request.session[VISITOR_KEY]
+
+
+def anonymous_events_merge(request) -> None:
+    """Right after signing in: this session's anonymous events become the customer's now, not on
+    the first page that asks for the visitor id, which the next page (the basket, signing out)
+    may never do; the anonymous id would then be orphaned, neither exported nor erased."""
+    visitor_id(request)
 
 
 def known_visitor_id(request) -> str | None:

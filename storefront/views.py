@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
@@ -9,8 +10,6 @@ from django.views.static import serve
 from catalog import selectors
 from catalog.images import InvalidImage
 from experiments import services as experiment_services
-from experiments.models import Impression
-from experiments.services import WidgetItems
 from similarity import selectors as similarity_selectors
 from similarity import vector_store
 from similarity.selectors import SimilarQuery
@@ -20,15 +19,14 @@ from . import history, shopper
 from .forms import VisualSearchForm
 from .widgets import (
     assignment_for_request,
-    behaviour_widgets,
     history_widgets,
+    product_widgets,
     trending_items,
     trending_widget,
 )
 
 PRODUCTS_PER_PAGE = 24  # four rows of six on a desktop grid
 MAX_QUERY_CHARS = 200
-SIMILAR_ITEMS = 8  # one row on a desktop product page
 VISUAL_RESULTS = 24
 
 
@@ -94,23 +92,18 @@ def product_detail(request, sku: str):
         raise Http404("No such product")
     viewed = history.recently_viewed_ids(request.session, exclude=product.pk)
     history.record_view(request.session, product.pk)
-    shopper.view_record(request, product=product)
-    session_id, assignment = assignment_for_request(request)
-    # A running A/B test may serve this shopper's similar items from its candidate version.
-    similar = similarity_selectors.similar_products(
-        product=product, k=SIMILAR_ITEMS, version=assignment.version
-    )
-    widgets = experiment_services.impressions_log(
-        session_id=session_id,
-        assignment=assignment,
-        source=product,
-        widgets=[
-            WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
-            *behaviour_widgets(product, assignment),
-            *history_widgets(request, shown=viewed, assignment=assignment),
-        ],
-    )
-    return render(request, "storefront/product_detail.html", {"product": product, **widgets})
+    # One unit: a page that fails to render leaves no view event and no impressions of items
+    # nobody saw. The price: inside a transaction, Recommended for you asks its signal reads
+    # one after another (core.parallel_reads), since pool threads could not see the view.
+    with transaction.atomic():
+        shopper.view_record(request, product=product)  # before the strips: they read it
+        widgets = product_widgets(request, product=product, viewed=viewed)
+        return render(
+            request,
+            "storefront/product_detail.html",
+            # Pairs, not the dict: an attribute named "items" would shadow its items() method.
+            {"product": product, "attributes": sorted(product.attributes.items()), **widgets},
+        )
 
 
 @require_GET

@@ -4,17 +4,20 @@ also viewed, trending)."""
 
 from behaviour import selectors as behaviour_selectors
 from catalog import selectors as catalog_selectors
-from catalog.selectors import ProductFilter
+from catalog.models import Product
 from experiments import selectors as experiment_selectors
+from experiments import services as experiment_services
 from experiments import sessions as experiment_sessions
 from experiments.models import Experiment, Impression
 from experiments.selectors import Assignment
 from experiments.services import WidgetItems
 from similarity import selectors as similarity_selectors
-from similarity.selectors import SimilarQuery
+from similarity.selectors import SimilarQuery, merchandising
+from similarity.selectors.similar import product_filter_for
 
 from . import shopper
 
+SIMILAR_ITEMS = 8  # one row on a desktop product page
 HISTORY_ITEMS = 6
 BEHAVIOUR_ITEMS = 6  # one row, like the history strips
 
@@ -25,25 +28,54 @@ def assignment_for_request(request) -> tuple[str, Assignment]:
     return session_id, experiment_selectors.assignment_for(session_id=session_id)
 
 
-def history_widgets(request, *, shown: list[int], assignment: Assignment) -> list[WidgetItems]:
+def product_widgets(request, *, product: Product, viewed: list[int]) -> dict:
+    """A product page's strips, each item's impression logged (its click link needs the row)."""
+    session_id, assignment = assignment_for_request(request)
+    # A running A/B test may serve this shopper's similar items from its candidate version.
+    similar = similarity_selectors.similar_products(
+        product=product, k=SIMILAR_ITEMS, version=assignment.version
+    )
+    return experiment_services.impressions_log(
+        session_id=session_id,
+        assignment=assignment,
+        source=product,
+        widgets=[
+            WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
+            *behaviour_widgets(product, assignment),
+            *history_widgets(request, shown=viewed, assignment=assignment, product=product),
+        ],
+    )
+
+
+def history_widgets(
+    request, *, shown: list[int], assignment: Assignment, product: Product | None = None
+) -> list[WidgetItems]:
     """Recommended for you (the same selector as the API, over the shopper's events read now:
     the signed-in customer's or this session's; a running A/B test's candidate arm gets its
-    variant) and recently viewed."""
-    by_id = catalog_selectors.products_by_ids(ids=shown[:HISTORY_ITEMS])
+    variant) and recently viewed. Recommended for you leaves out the page's `product` and what
+    recently viewed shows: repeats (bought products) would otherwise bring them back."""
+    recently_viewed = _recently_viewed(shown)
+    exclude = [item.pk for item in recently_viewed] + ([product.pk] if product else [])
     recommended = behaviour_selectors.recommended_for_visitor(
         visitor_id=shopper.visitor_id(request),
-        query=SimilarQuery(k=HISTORY_ITEMS),
+        query=SimilarQuery(k=HISTORY_ITEMS, exclude_ids=tuple(exclude)),
         **_recommended_variant(assignment.candidate_for(Impression.Widget.RECOMMENDED)),
     )
     return [
         # The image version serves the content signal.
         WidgetItems(Impression.Widget.RECOMMENDED, recommended.items, assignment.active),
-        WidgetItems(
-            Impression.Widget.RECENTLY_VIEWED,
-            [by_id[pid] for pid in shown[:HISTORY_ITEMS] if pid in by_id],
-            None,  # the shopper's own history: no model chose it
-        ),
+        # The shopper's own history: no model chose it.
+        WidgetItems(Impression.Widget.RECENTLY_VIEWED, recently_viewed, None),
     ]
+
+
+def _recently_viewed(shown: list[int]) -> list[Product]:
+    """The newest HISTORY_ITEMS still for sale: cut after the withdrawn ones are dropped, so
+    they leave no gap in the row."""
+    by_id = catalog_selectors.products_by_ids(ids=shown, with_images=False)
+    products = [by_id[pid] for pid in shown if pid in by_id][:HISTORY_ITEMS]
+    catalog_selectors.primary_images_attach(products)
+    return products
 
 
 def _recommended_variant(experiment: Experiment | None) -> dict:
@@ -78,14 +110,19 @@ def behaviour_widgets(product, assignment: Assignment) -> list[WidgetItems]:
 def trending_widget(assignment: Assignment) -> WidgetItems:
     """Trending; a candidate arm of an A/B test on it sees the newest products instead."""
     if assignment.candidate_for(Impression.Widget.TRENDING) is not None:  # Variant.NEWEST
-        ids = catalog_selectors.products_newest(
-            product_filter=ProductFilter(), limit=BEHAVIOUR_ITEMS
-        )
-        products = catalog_selectors.products_by_ids(ids=ids)
-        return WidgetItems(
-            Impression.Widget.TRENDING, [products[i] for i in ids if i in products], None
-        )
+        return WidgetItems(Impression.Widget.TRENDING, _newest_items(), None)
     return WidgetItems(Impression.Widget.TRENDING, trending_items(), None)
+
+
+def _newest_items() -> list[Product]:
+    """The newest products within what trending (the control arm) allows: the stock setting
+    and the shop-wide blocks, so the arms differ only in how they choose."""
+    rules = merchandising.rules_in_force(product_id=0, category_path="")
+    query = SimilarQuery(k=BEHAVIOUR_ITEMS)
+    product_filter = product_filter_for(None, query, merchandising.blocked_ids(rules))
+    ids = catalog_selectors.products_newest(product_filter=product_filter, limit=query.k)
+    products = catalog_selectors.products_by_ids(ids=ids)
+    return [products[i] for i in ids if i in products]
 
 
 def trending_items() -> list:

@@ -42,6 +42,7 @@ CASES = {
     "blank visitor": {"visitor_id": "   "},
     "visitor of 201 characters": {"visitor_id": "v" * 201},
     "visitor with a control character": {"visitor_id": "a\x1fb"},
+    "visitor in the storefront's reserved namespace": {"visitor_id": " storefront-customer:1"},
     "no time": {"occurred_at": None},
     "naive time": {"occurred_at": "2026-06-01T10:00:00"},
     "time not ISO": {"occurred_at": "01/06/2026 10:00"},

@@ -10,7 +10,13 @@ from django.utils import timezone
 from behaviour.models import Event, EventKey
 from behaviour.services import validation as v
 from behaviour.services.ingest import events_record
-from behaviour.visitors import ERROR_VISITOR_CONTROL, ERROR_VISITOR_TOO_LONG, visitor_hash
+from behaviour.visitors import (
+    ERROR_VISITOR_CONTROL,
+    ERROR_VISITOR_RESERVED,
+    ERROR_VISITOR_TOO_LONG,
+    ReservedVisitorId,
+    visitor_hash,
+)
 from tests.catalog.factories import product
 
 from .factories import event
@@ -45,6 +51,18 @@ def test_visitor_ids_are_stored_only_as_their_hmac():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM behaviour_event WHERE visitor LIKE %s", ["%alice%"])
         assert cursor.fetchone()[0] == 0
+
+
+def test_only_the_storefront_may_send_an_id_of_its_customers_namespace():
+    product(sku="A")
+    customer = "storefront-customer:7"
+
+    sent = events_record(items=[event("A", customer), event("A", f" {customer} ")])
+    own = events_record(items=[event("A", ReservedVisitorId(customer))])
+
+    assert statuses(sent) == [("rejected", ERROR_VISITOR_RESERVED)] * 2
+    assert statuses(own) == [("accepted", "")]
+    assert Event.objects.get().visitor == visitor_hash(ReservedVisitorId(customer))
 
 
 def test_each_bad_event_gets_its_reason_and_the_good_ones_are_kept():

@@ -7,7 +7,10 @@ import pytest
 from django.test import Client
 
 from behaviour.services.refresh import behaviour_refresh
-from experiments.models import Click, Impression
+from catalog.models import Product
+from experiments import services as experiment_services
+from experiments.models import Click, Experiment, Impression
+from similarity.models import MerchandisingRule
 from tests.catalog.factories import add_product
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +164,33 @@ def test_trending_is_on_the_first_page_of_all_products_only(client, shop, params
 
     assert "trending" not in response.context
     assert 'id="trending"' not in response.content.decode()
+
+
+def newest_arm_of_trending(client) -> list[str]:
+    """The home page's trending strip as the candidate arm of a trending test sees it."""
+    experiment = Experiment.objects.create(
+        name="newest", widget="trending", variant=Experiment.Variant.NEWEST, share=100
+    )
+    experiment_services.experiment_start(experiment=experiment)
+    client.get("/products/A/")  # a session and a viewed product: the home page logs
+    return [entry.product.sku for entry in client.get("/").context["trending"]]
+
+
+def test_the_newest_arm_of_a_trending_test_leaves_out_of_stock_products_out(client, shop, settings):
+    settings.PRODSIM_EXCLUDE_OUT_OF_STOCK = True
+    add_product("SOLD-OUT", "Sold-out novelty", in_stock=False)
+
+    shown = newest_arm_of_trending(client)
+
+    assert "SOLD-OUT" not in shown and len(shown) == len(PRODUCTS)
+
+
+def test_the_newest_arm_of_a_trending_test_honours_a_shop_wide_block(client, shop):
+    add_product("BLOCKED", "Blocked novelty")
+    MerchandisingRule.objects.create(
+        kind="block", target_product=Product.objects.get(sku="BLOCKED")
+    )
+
+    shown = newest_arm_of_trending(client)
+
+    assert "BLOCKED" not in shown and len(shown) == len(PRODUCTS)

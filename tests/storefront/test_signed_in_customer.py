@@ -1,16 +1,16 @@
 """Signed-in customers: their recommendations follow their own events in every session and on
-every device; the anonymous session's events merge into theirs on sign-in; sign-in failures are
-throttled."""
+every device; the anonymous session's events merge into theirs on sign-in; no partner can send
+or read events under their visitor id; sign-in failures are throttled."""
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
 from behaviour.models import Event
-from behaviour.visitors import visitor_hash
+from behaviour.visitors import ERROR_VISITOR_RESERVED, visitor_hash
 from storefront.account import ERROR_THROTTLED
-from storefront.shopper import CUSTOMER_VISITOR_ID, VISITOR_KEY
-from tests.behaviour.factories import bought_together
+from storefront.shopper import VISITOR_KEY, customer_visitor_id
+from tests.behaviour.factories import bought_together, event
 from tests.catalog.factories import add_product
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def sign_in(client: Client, username: str = "ada", password: str = PASSWORD):
 
 
 def customer_hash(user: User) -> str:
-    return visitor_hash(CUSTOMER_VISITOR_ID.format(pk=user.pk))
+    return visitor_hash(customer_visitor_id(user.pk))
 
 
 def events_of(visitor: str) -> list[tuple[str, str]]:
@@ -82,6 +82,23 @@ def test_signing_in_merges_the_sessions_anonymous_events_into_the_customers(shop
     assert {sku for sku, _ in recommended(response)} == {"SAUCER", "TEALIGHT"}
 
 
+def test_the_events_before_signing_in_are_the_customers_even_if_no_page_asks_for_them(
+    shop, customer
+):
+    client = Client()
+    client.get("/products/MUG/")
+    client.post("/basket/add/MUG/", {"quantity": "1"})
+
+    signed_in = client.post(
+        "/account/sign-in/", {"username": "ada", "password": PASSWORD, "next": "/basket/"}
+    )
+    client.get(signed_in["Location"])  # the basket never asks for the visitor id
+    client.post("/account/sign-out/")
+
+    # Theirs, so they can export and erase them: no session knows the anonymous id any more.
+    assert events_of(customer_hash(customer)) == [("view", "MUG"), ("add_to_cart", "MUG")]
+
+
 def test_signing_out_starts_a_new_anonymous_visitor(shop, customer):
     client = Client()
     sign_in(client)
@@ -103,6 +120,28 @@ def test_no_raw_visitor_id_is_stored(shop, customer):
     stored = Event.objects.get().visitor
     assert stored == customer_hash(customer)
     assert len(stored) == 64 and "storefront-customer" not in stored
+
+
+def test_a_partner_can_neither_write_nor_read_a_customers_history(shop, customer, partner_client):
+    theirs = f"storefront-customer:{customer.pk}"  # the customer's own raw visitor id
+    client = Client()
+    sign_in(client)
+    client.get("/products/MUG/")
+
+    answer = partner_client.post(
+        "/api/v1/events/",
+        {"events": [event("MUG", visitor=theirs, days_ago=0.01)]},
+        content_type="application/json",
+    ).json()
+
+    assert answer["events"][0]["reason"] == ERROR_VISITOR_RESERVED
+    assert client.get("/your-data/").context["total"] == 1
+    for url in (
+        f"/api/v1/visitors/{theirs}/export/",
+        f"/api/v1/visitors/{theirs}/recommendations/",
+    ):
+        assert partner_client.get(url).status_code == 400
+    assert partner_client.delete(f"/api/v1/visitors/{theirs}/").status_code == 400
 
 
 def test_repeated_failed_sign_ins_are_refused_even_with_the_right_password(customer, settings):

@@ -1,6 +1,9 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from behaviour.models import Event
+from experiments.models import Impression
 from tests.catalog.factories import add_product, image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +88,36 @@ def test_product_page_shows_details_and_similar_section(client):
     ]:
         assert text in html
     assert client.get("/products/NOPE/").status_code == 404
+
+
+def test_an_attribute_named_like_a_dict_method_is_shown_as_an_attribute(client):
+    # An import column attr_items is a valid attribute; the template must not call dict.items.
+    add_product("PACK", "Tea lights pack", attributes={"items": "12", "colour": "white"})
+
+    response = client.get("/products/PACK/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<th>Colour</th><td>white</td>" in html and "<th>Items</th><td>12</td>" in html
+
+
+def test_a_product_page_that_fails_to_render_leaves_no_view_or_impressions(monkeypatch):
+    add_product("MUG", "Mug")
+    add_product("PACK", "Tea lights pack")
+    client = Client(raise_request_exception=False)
+    client.get("/products/MUG/")  # a history, so every strip has something to log
+    Impression.objects.all().delete()
+    Event.objects.all().delete()
+
+    def broken_template(*args, **kwargs):
+        raise RuntimeError("a template error")
+
+    monkeypatch.setattr("storefront.views.render", broken_template)
+    response = client.get("/products/PACK/")
+
+    assert response.status_code == 500
+    # The shopper saw nothing: nothing was shown, nor viewed.
+    assert (Impression.objects.count(), Event.objects.count()) == (0, 0)
 
 
 def test_product_images_are_served_with_type_and_nosniff(client):

@@ -12,7 +12,7 @@ from behaviour.services.storefront import storefront_events_record
 from behaviour.visitors import visitor_hash
 from storefront import basket_state, history
 from storefront.privacy import ERROR_THROTTLED, ErasureThrottle
-from storefront.shopper import CUSTOMER_VISITOR_ID, VISITOR_KEY
+from storefront.shopper import VISITOR_KEY, customer_visitor_id
 from tests.catalog.factories import add_product
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_erasing_deletes_the_events_and_starts_the_visit_afresh(shop):
 
 def test_a_signed_in_customer_erases_their_account_history_from_any_device(shop):
     user = User.objects.create_user(username="ada", password=PASSWORD)
-    customer = CUSTOMER_VISITOR_ID.format(pk=user.pk)
+    customer = customer_visitor_id(user.pk)
     storefront_events_record(visitor_id=customer, kind="view", lines=[("LMP-1", None, None)])
     phone = Client()
     phone.post("/account/sign-in/", {"username": "ada", "password": PASSWORD, "next": "/"})
