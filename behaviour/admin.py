@@ -16,9 +16,14 @@ from .services.imports import (
     event_import_job_cancel,
     event_import_job_create,
     event_import_job_problems_csv,
+    event_import_jobs_delete,
 )
 
 UPLOAD_PERMISSION = "behaviour.upload_events"
+DELETE_KEPT_RUNNING = (
+    "{count} running import(s) were not deleted: cancel them first; their worker stops and "
+    "deletes the uploaded file."
+)
 IMPORT_COUNTS = ("accepted_count", "duplicate_count", "rejected_count")
 PAGE_PROBLEMS = 200  # the page lists the first ones; the CSV download has every listed problem
 CANCEL_MESSAGES = CancelMessages(
@@ -135,6 +140,22 @@ class EventImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         # The upload form leads to the import's page: whoever may upload may follow imports.
         return super().has_view_permission(request, obj) or request.user.has_perm(UPLOAD_PERMISSION)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A running import is cancelled, not deleted: its worker still reads the file and
+        # writes the row; once ended (or cancelled) the row and its file may go.
+        if obj is not None and obj.state == EventImportJob.State.RUNNING:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, EventImportJob.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        # The uploaded file holds raw visitor ids: it goes with the row (the service).
+        deleted, kept = event_import_jobs_delete(jobs=queryset)
+        if kept:
+            self.message_user(request, DELETE_KEPT_RUNNING.format(count=kept), messages.WARNING)
 
     def cancel_job(self, job: EventImportJob) -> EventImportJob:
         return event_import_job_cancel(job=job)

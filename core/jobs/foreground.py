@@ -3,40 +3,79 @@ rows, Ctrl-C as a cancel, the summary and the problems file at the end. The cata
 event imports share it, so both commands behave alike."""
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from .heartbeat import ClaimLost
+from .lifecycle import job_end
+
+ERROR_UNEXPECTED = "the import stopped on an unexpected error ({error}); it is not retried"
+ERROR_COMMAND_UNEXPECTED = "import #{pk}: {error} (run with --traceback for the details)"
+ERROR_PROBLEMS_FOLDER = "--problems-csv: the folder {folder} does not exist"
+ERROR_NOT_A_FILE = "{path} is not a file"
+
 
 @dataclass(frozen=True)
 class ImportCommandSteps:
     """The import's own services: run(job_id=, progress=), cancel(job=), summary(job) and
-    problems_csv(job)."""
+    problems_csv(job); end(job, state=, error=) ends a job that an unexpected error stopped
+    (the import's lifecycle end where it keeps more than the row, such as a file to delete)."""
 
     run: Callable
     cancel: Callable
     summary: Callable
     problems_csv: Callable
+    end: Callable = job_end
+
+
+def import_paths_check(csv: Path, problems_path: Path | None) -> None:
+    """CommandError unless `csv` is a file and the problems file's folder exists: checked before
+    the job is created, so a typo costs no import."""
+    if not csv.exists():
+        raise CommandError(f"{csv} does not exist")
+    if not csv.is_file():
+        raise CommandError(ERROR_NOT_A_FILE.format(path=csv))
+    if problems_path and not problems_path.parent.is_dir():
+        raise CommandError(ERROR_PROBLEMS_FOLDER.format(folder=problems_path.parent))
 
 
 def import_run_in_foreground(
     stdout, job, steps: ImportCommandSteps, *, problems_path: Path | None, verbosity: int
 ):
-    """Run the created `job` here; raise CommandError when it failed or was cancelled."""
+    """Run the created `job` here; raise CommandError when it failed or was cancelled.
+
+    Whatever stops the run, the job ends here: left `running`, the reaper would hand it to a
+    worker that fails the same way, and an event import would keep its raw file meanwhile."""
     try:
         with tqdm(total=0, unit="line", disable=verbosity == 0) as bar:
             job = steps.run(job_id=job.pk, progress=lambda job: _advance(bar, job))
     except KeyboardInterrupt:
         # Ctrl-C: a running import has ended itself `cancelled`; one not yet started ends now.
         job = steps.cancel(job=job)
+    except Exception as exc:
+        # The error's name only: its text may quote the file's lines (raw visitor ids).
+        error = ERROR_UNEXPECTED.format(error=type(exc).__name__)
+        _end_failed(job, steps, error)
+        raise CommandError(ERROR_COMMAND_UNEXPECTED.format(pk=job.pk, error=error)) from exc
     stdout.write(steps.summary(job))
     if problems_path:
         problems_path.write_text(steps.problems_csv(job), encoding="utf-8")
     if job.state in (job.State.FAILED, job.State.CANCELLED):
         raise CommandError(job.error)
     return job
+
+
+def _end_failed(job, steps: ImportCommandSteps, error: str) -> None:
+    # The row as the run left it: its attempt is the claim that may end it.
+    row = type(job).objects.filter(pk=job.pk).first()
+    if row is None or row.is_finished:
+        return
+    with suppress(ClaimLost):  # ended or taken over meanwhile: the row is someone else's now
+        steps.end(row, state=row.State.FAILED, error=error)
 
 
 def _advance(bar: tqdm, job) -> None:

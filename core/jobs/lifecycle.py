@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ..outages import DATABASE_OUTAGE
 from .cancel import JobCancelled
+from .delivery import delivery_claimed, delivery_holds
 from .heartbeat import ClaimLost, heartbeat_claimed, heartbeat_timer
 from .holders import held_elsewhere
 from .protocol import J
@@ -114,6 +115,7 @@ class JobLifecycle(Generic[J]):
             job.state = self.model.State.RUNNING
             job.started_at = job.started_at or timezone.now()
             job.save(update_fields=["attempts", "state", "started_at", *heartbeat_claimed(job)])
+        delivery_claimed(job)
         return job
 
     def run(self, job: J, work: Callable[[J], object]) -> J:
@@ -139,9 +141,10 @@ class JobLifecycle(Generic[J]):
         return self.end(job, state=self.model.State.SUCCEEDED)
 
     def time_out(self, job_id: int, *, seconds: float) -> J | None:
-        """A time limit stopped the job: it ends with that reason, unless it already ended."""
+        """A time limit stopped the job: it ends with that reason, unless it already ended or,
+        in a task's delivery, is no longer that delivery's (delivery.delivery_holds)."""
         job = self.rows().filter(pk=job_id).first()
-        if job is None or job.is_finished:
+        if job is None or job.is_finished or not delivery_holds(job):
             return job
         error = self.error_timed_out.format(seconds=int(seconds))
         return self.end(job, state=self.timed_out_state, error=error)

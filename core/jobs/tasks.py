@@ -5,18 +5,45 @@ runs on beat.
 The soft limit raises inside the task, which records it (run_job); the hard limit kills the worker
 child, and Celery then calls on_failure in the worker *parent*. The parent must stay light (its
 children fork from it; no TensorFlow), so job_time_out implementations import lazily if needed.
+
+Either way the time-out ends only the claim of the delivery the limit stopped (job_delivery): the
+soft limit knows the attempt its delivery counted; the parent knows the child it timed out, whose
+host:pid the row's heartbeat names while the claim is that child's.
 """
 
 import logging
+import socket
+import weakref
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.signals import task_received
 
+from .delivery import job_delivery
 from .heartbeat import ClaimLost
 
 logger = logging.getLogger(__name__)
+
+
+# The worker parent's requests by task id: the hard limit's on_failure gets only the id, and the
+# request (alive while its time-out is handled) names the child that ran it.
+_requests: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+@task_received.connect
+def _remember_request(sender=None, request=None, **kwargs) -> None:
+    if request is not None:
+        _requests[request.id] = request
+
+
+def _child_worker(task_id: str) -> str:
+    """host:pid of the pool child that ran the task (as heartbeat.worker_name), "" if unknown."""
+    request = _requests.get(task_id)
+    pid = getattr(request, "worker_pid", None)
+    return f"{socket.gethostname()}:{pid}"[:200] if pid else ""
 
 
 class JobTask(DjangoTask):
@@ -28,17 +55,23 @@ class JobTask(DjangoTask):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         if isinstance(exc, TimeLimitExceeded) and args:
-            self.job_time_out(args[0], exc.args[0] if exc.args else self.time_limit)
+            seconds = exc.args[0] if exc.args else self.time_limit
+            worker = _child_worker(task_id)
+            # A child not known here (no request seen): end the job rather than leave it running.
+            with job_delivery(worker=worker) if worker else nullcontext():
+                self.job_time_out(args[0], seconds)
 
     def run_job(self, job_id: int, run: Callable[[], object | None], *, label: str) -> None:
         """Run the job's service; a soft time limit ends the job, a missing row is logged, and so
         is a lost claim: the job belongs to another delivery, and this message is done."""
         try:
-            job = run()
-        except SoftTimeLimitExceeded:
-            # Per-message limits (apply_async) override the task's own.
-            self.job_time_out(job_id, self.request.timelimit[1] or self.soft_time_limit)
-            return
+            with job_delivery():
+                try:
+                    job = run()
+                except SoftTimeLimitExceeded:
+                    # Per-message limits (apply_async) override the task's own.
+                    self.job_time_out(job_id, self.request.timelimit[1] or self.soft_time_limit)
+                    return
         except ClaimLost as exc:
             logger.warning("%s %s: %s", label, job_id, exc)
             return

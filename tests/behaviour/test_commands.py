@@ -1,8 +1,12 @@
 """Operators' commands: behaviour_refresh and evaluate_behaviour."""
 
+import datetime as dt
 import io
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from behaviour.models import BehaviourEvaluation, BehaviourRefresh
@@ -70,3 +74,33 @@ def test_train_behaviour_takes_sampled_negatives_and_ids_only(settings, tmp_path
 
     params = SequenceModelVersion.objects.get().params
     assert (params["negatives"], params["use_content"], params["epochs"]) == (50, False, 1)
+
+
+def test_evaluate_behaviour_refuses_a_bad_date_with_a_usage_error_not_a_traceback():
+    # manage.py prints a usage error for a CommandError raised while parsing, not a traceback.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "evaluate_behaviour", "--test-from", "2026-13-45"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=settings.BASE_DIR,
+    )
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr[-600:]
+    assert "--test-from: not a date (YYYY-MM-DD): '2026-13-45'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [
+        ("2026-10-01", dt.datetime(2026, 10, 1, tzinfo=dt.UTC)),
+        ("2026-10-01T00:00:00+05:00", dt.datetime(2026, 9, 30, 19, tzinfo=dt.UTC)),
+    ],
+)
+def test_evaluate_behaviour_reads_a_date_as_utc_and_a_time_with_an_offset_as_that_moment(
+    text, moment
+):
+    from behaviour.management.commands.evaluate_behaviour import _date
+
+    assert _date(text) == moment

@@ -1,6 +1,7 @@
 """manage.py import_events: runs the import here with a progress bar and a summary, or hands it
 to a worker with --queue; an unknown time zone or file is refused before a job exists."""
 
+import dataclasses
 import datetime as dt
 import io
 from zoneinfo import ZoneInfo
@@ -133,3 +134,77 @@ def test_ctrl_c_ends_the_job_cancelled_with_exact_counts(tmp_path, monkeypatch):
     job = EventImportJob.objects.get()
     assert (job.state, job.rows_done, job.accepted_count) == ("cancelled", 6, 6)
     assert Event.objects.count() == 6
+
+
+def test_a_naive_year_one_time_east_of_greenwich_is_one_rejected_line(tmp_path):
+    # Berlin's 0001-01-01 00:00 is 31 December of year 0 in UTC: no such datetime.
+    product(sku="A")
+    path = orders(tmp_path, [f"o1,{at()},v1,A,2,1.50", "o2,0001-01-01 00:00:00,v1,A,1,1.00"])
+
+    call_command("import_events", str(path), "--timezone", "Europe/Berlin", verbosity=0)
+
+    job = EventImportJob.objects.get()
+    assert (job.state, job.accepted_count, job.rejected_count) == ("succeeded", 1, 1)
+
+
+def test_an_unexpected_error_fails_the_job_with_its_name_and_deletes_the_file(
+    tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from behaviour.services.imports import chunks
+
+    def broken(writer, rows):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(chunks.ChunkWriter, "_store", broken)
+    product(sku="A")
+    path = orders(tmp_path, [f"o1,{at()},v1,A,1,1.00"])
+
+    failed = pytest.raises(CommandError, match=r"unexpected error \(OverflowError\)")
+    with django_capture_on_commit_callbacks(execute=True), failed:
+        call_command("import_events", str(path), verbosity=0)
+
+    job = EventImportJob.objects.get()
+    assert (job.state, job.csv_file.name) == ("failed", "")
+    assert job.error.startswith("stopped by an unexpected error (OverflowError) after")
+
+
+def test_an_error_outside_the_run_still_ends_the_job_failed(tmp_path, monkeypatch):
+    """Whatever escapes the run (here: the claim), the job must not stay `running` for the
+    reaper to hand to a worker that fails the same way."""
+    from behaviour.management.commands import import_events
+    from behaviour.services.imports import event_import_job_run
+
+    def claim_then_crash(*, job_id, progress=None):
+        EventImportJob.objects.filter(pk=job_id).update(state="running", attempts=1)
+        raise RuntimeError("the claim broke")
+
+    steps = dataclasses.replace(import_events.IMPORT_STEPS, run=claim_then_crash)
+    monkeypatch.setattr(import_events, "IMPORT_STEPS", steps)
+    product(sku="A")
+    path = orders(tmp_path, [f"o1,{at()},v1,A,1,1.00"])
+
+    with pytest.raises(CommandError, match=r"import #\d+: the import stopped on an unexpected"):
+        call_command("import_events", str(path), verbosity=0)
+
+    job = EventImportJob.objects.get()
+    assert (job.state, job.csv_file.name) == ("failed", "")
+    assert event_import_job_run(job_id=job.pk).state == "failed"  # a late delivery: nothing to do
+
+
+def test_a_folder_given_as_the_csv_is_refused(tmp_path):
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("import_events", str(tmp_path), verbosity=0)
+
+
+def test_a_problems_file_in_a_missing_folder_is_refused_before_a_job_exists(tmp_path):
+    path = orders(tmp_path, [f"o1,{at()},v1,A,1,1.00"])
+
+    with pytest.raises(CommandError, match="--problems-csv: the folder .* does not exist"):
+        call_command(
+            "import_events",
+            str(path),
+            "--problems-csv",
+            str(tmp_path / "no" / "p.csv"),
+            verbosity=0,
+        )
+    assert not EventImportJob.objects.exists()

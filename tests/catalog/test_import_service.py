@@ -297,3 +297,27 @@ def test_ctrl_c_in_the_import_command_ends_the_job_cancelled_with_exact_counts(
     job = ImportJob.objects.get()
     assert (job.state, job.rows_done, job.created_count) == ("cancelled", 29, 29)
     assert Product.objects.count() == 29
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (lambda folder: [str(folder)], "is not a file"),
+        (
+            lambda folder: [
+                str(write(folder / "c.csv", csv_bytes(_plain_rows(1)))),
+                "--problems-csv",
+                str(folder / "missing" / "p.csv"),
+            ],
+            "--problems-csv: the folder .* does not exist",
+        ),
+    ],
+    ids=["a folder as the CSV", "a problems file in a missing folder"],
+)
+def test_the_import_command_refuses_bad_paths_before_a_job_exists(tmp_path, arguments, message):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=message):
+        call_command("import_catalogue", *arguments(tmp_path), verbosity=0)
+
+    assert not ImportJob.objects.exists()

@@ -107,6 +107,11 @@ ROW_CASES = [
         [(3, "quantity", "GOOD", "quantity must be a whole number from 1 to 100000")],
     ),
     (
+        "year one east of Greenwich (an export's empty date): no such moment in UTC",
+        b"o2,0001-01-01T00:00:00+01:00,v2,GOOD,1,5\r\n",
+        [(3, "occurred_at", "GOOD", "occurred_at is older than the retention period (400 days)")],
+    ),
+    (
         "a slash in the visitor id",
         b"o2," + AT + b",shop/42,GOOD,1,5\r\n",
         [(3, "visitor_id", "GOOD", ERROR_VISITOR_SLASH)],

@@ -1,3 +1,4 @@
+import argparse
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,10 +9,15 @@ from behaviour.services.evaluation_study import bought_together_study
 
 
 def _date(text: str) -> dt.datetime:
+    """A date (UTC midnight) or a date-time: UTC when naive, the same moment when it has an
+    offset. argparse turns ArgumentTypeError into a usage error (no traceback)."""
     try:
-        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 class Command(BaseCommand):

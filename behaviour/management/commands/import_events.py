@@ -9,13 +9,19 @@ from behaviour.services.imports import (
     event_import_job_run,
     event_import_job_summary,
 )
-from core.jobs.foreground import ImportCommandSteps, import_run_in_foreground
+from behaviour.services.imports.jobs import IMPORTS
+from core.jobs.foreground import (
+    ImportCommandSteps,
+    import_paths_check,
+    import_run_in_foreground,
+)
 
 IMPORT_STEPS = ImportCommandSteps(
     run=event_import_job_run,
     cancel=event_import_job_cancel,
     summary=event_import_job_summary,
     problems_csv=event_import_job_problems_csv,
+    end=IMPORTS.end,  # deletes the uploaded file too
 )
 
 
@@ -39,8 +45,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, csv: Path, queue: bool, timezone: str, problems_csv, **options):
-        if not csv.exists():
-            raise CommandError(f"{csv} does not exist")
+        import_paths_check(csv, problems_csv)
         try:
             job = event_import_job_create(csv_file=csv, time_zone=timezone, enqueue=queue)
         except ValueError as exc:  # an unknown time zone

@@ -23,6 +23,7 @@ from .jobs import (
     event_import_job_create,
     event_import_job_run,
     event_import_job_time_out,
+    event_import_jobs_delete,
     events_import,
 )
 from .reports import event_import_job_problems_csv, event_import_job_summary
@@ -43,5 +44,6 @@ __all__ = [
     "event_import_job_run",
     "event_import_job_summary",
     "event_import_job_time_out",
+    "event_import_jobs_delete",
     "events_import",
 ]

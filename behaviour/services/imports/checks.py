@@ -155,11 +155,7 @@ class EventChecks:
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
             moment = None
-        if moment is None or moment.tzinfo is None:
-            self.moments[text] = None
-        else:
-            utc = moment.astimezone(dt.UTC)
-            self.moments[text] = (utc, utc.isoformat())
+        self.moments[text] = None if moment is None else _utc(moment)
         return self.moments[text]
 
     def _price(self, value) -> str | None:
@@ -193,3 +189,16 @@ class EventChecks:
         else:
             self.seen.add(key)
         return DERIVED_ID_PREFIX + digest[:DERIVED_ID_BYTES].hex()
+
+
+def _utc(moment: dt.datetime) -> tuple[dt.datetime, str] | None:
+    """The moment in UTC and its ISO text; None when it has no offset, or when UTC has no such
+    moment (year 1 east of Greenwich, an export's 'empty date'): event_check then gives the line
+    its reason, as the API does."""
+    if moment.tzinfo is None:
+        return None
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:
+        return None
+    return utc, utc.isoformat()

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
 
-from core.jobs import JobLifecycle, ProgressWriter, job_end, request_cancel
+from core.jobs import ClaimLost, JobLifecycle, ProgressWriter, job_end, request_cancel
 from core.tasks import enqueue_on_commit
 
 from ...importers import (
@@ -42,6 +43,10 @@ ERROR_CANCELLED_RUNNING = (
     "cancelled by an admin after {done} of {total} lines; the events imported until then stay"
 )
 ERROR_INTERRUPTED = "interrupted after {done} of {total} lines; the events imported until then stay"
+ERROR_UNEXPECTED = (
+    "stopped by an unexpected error ({error}) after {done} of {total} lines; "
+    "the events imported until then stay"
+)
 # Writer threads storing chunks while the next is checked (pipeline.py); 0 stores inline. Two:
 # storing costs more than checking, so with one the checks wait (bench/event_import.py).
 STORE_WRITERS = 2
@@ -51,8 +56,9 @@ ProgressCallback = Callable[[EventImportJob], None]
 
 
 class EventImportLifecycle(JobLifecycle[EventImportJob]):
-    """An event import's lifecycle: an unusable header or a lost file fails it with the reason
-    (any other error propagates to the task's retry); every end also writes the counts."""
+    """An event import's lifecycle: an unusable header or a lost file fails it with the reason, and
+    so does any other error but an outage (which the task retries): a line the checks did not
+    foresee would fail every retry alike. Every end also writes the counts."""
 
     model = EventImportJob
     error_cancelled = ERROR_CANCELLED_RUNNING
@@ -60,20 +66,33 @@ class EventImportLifecycle(JobLifecycle[EventImportJob]):
     error_timed_out = ERROR_TIMED_OUT
     timed_out_state = EventImportJob.State.FAILED
     task = IMPORT_TASK
-    failures = (CsvHeaderError, FileNotFoundError)
+    failures = (Exception,)  # outages, time limits and a lost claim propagate first (run)
     counts_cancelled_delivery = True
 
     def cancelled_error(self, job: EventImportJob) -> str:
         return self.error_cancelled.format(done=job.rows_done, total=job.rows_total)
 
     def failure_error(self, job: EventImportJob, exc: Exception) -> str:
-        return ERROR_FILE_MISSING if isinstance(exc, FileNotFoundError) else str(exc)
+        if isinstance(exc, FileNotFoundError):
+            return ERROR_FILE_MISSING
+        if isinstance(exc, CsvHeaderError):
+            return str(exc)
+        # The error's name only: its text may quote the file's lines (raw visitor ids).
+        name = type(exc).__name__
+        logger.error("Event import %s stopped by an unexpected %s", job.pk, name)
+        return ERROR_UNEXPECTED.format(error=name, done=job.rows_done, total=job.rows_total)
 
     def end(
         self, job: EventImportJob, *, state: str, error: str = "", fields: Iterable[str] = ()
     ) -> EventImportJob:
-        _raw_file_forget(job)
-        job_end(job, state=state, error=error, fields=[*COUNT_FIELDS, "csv_file", *fields])
+        raw_file = _raw_file_forget(job)
+        try:
+            job_end(job, state=state, error=error, fields=[*COUNT_FIELDS, "csv_file", *fields])
+        except ClaimLost:
+            # The attempt that holds the job now still reads the file.
+            job.csv_file.name = raw_file
+            raise
+        _raw_file_delete(job, raw_file)
         logger.info("Event import %s finished: %s %s", job.pk, job.state, error)
         return job
 
@@ -81,11 +100,17 @@ class EventImportLifecycle(JobLifecycle[EventImportJob]):
 IMPORTS = EventImportLifecycle()
 
 
-def _raw_file_forget(job: EventImportJob) -> None:
-    """Clear the job's file field and delete the file once that commits: it holds the shop's
-    raw visitor ids, and only their hashes may outlive the import (the caller saves the row)."""
-    raw_file, storage = job.csv_file.name, job.csv_file.storage
+def _raw_file_forget(job: EventImportJob) -> str:
+    """Clear the job's file field (the caller saves the row) and return the file's name: it
+    holds the shop's raw visitor ids, and only their hashes may outlive the import."""
+    raw_file = job.csv_file.name
     job.csv_file.name = ""
+    return raw_file
+
+
+def _raw_file_delete(job: EventImportJob, raw_file: str) -> None:
+    """Delete the file once the row that no longer names it commits."""
+    storage = job.csv_file.storage
     if raw_file:
         transaction.on_commit(lambda: storage.delete(raw_file))
 
@@ -143,9 +168,24 @@ def event_import_job_cancel(*, job: EventImportJob) -> EventImportJob:
     with transaction.atomic():
         job = request_cancel(EventImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
         if job.is_finished and job.csv_file.name:  # ended before a worker claimed it
-            _raw_file_forget(job)
+            raw_file = _raw_file_forget(job)
             job.save(update_fields=["csv_file"])
+            _raw_file_delete(job, raw_file)
         return job
+
+
+def event_import_jobs_delete(*, jobs: QuerySet[EventImportJob]) -> tuple[int, int]:
+    """Delete the jobs that no worker runs, with their raw files; (deleted, kept running).
+
+    A running import is kept: it is cancelled first (event_import_job_cancel), so that its
+    worker stops and ends it, deleting the file. The row lock orders this against a claim."""
+    with transaction.atomic():
+        locked = list(jobs.select_for_update())
+        gone = [job for job in locked if job.state != EventImportJob.State.RUNNING]
+        EventImportJob.objects.filter(pk__in=[job.pk for job in gone]).delete()
+        for job in gone:
+            _raw_file_delete(job, job.csv_file.name)
+    return len(gone), len(locked) - len(gone)
 
 
 def event_import_job_time_out(*, job_id: int, seconds: float) -> EventImportJob | None:

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.services import import_job_cancel, import_job_create, import_job_run
 from catalog.services.reports import import_job_problems_csv, import_job_summary
-from core.jobs.foreground import ImportCommandSteps, import_run_in_foreground
+from core.jobs.foreground import ImportCommandSteps, import_paths_check, import_run_in_foreground
 
 IMPORT_STEPS = ImportCommandSteps(
     run=import_job_run,
@@ -37,9 +37,9 @@ class Command(BaseCommand):
         problems_csv: Path | None,
         **options,
     ):
-        for path in filter(None, [csv, images]):
-            if not path.exists():
-                raise CommandError(f"{path} does not exist")
+        import_paths_check(csv, problems_csv)  # before the job exists: a typo costs no import
+        if images is not None and not images.exists():
+            raise CommandError(f"{images} does not exist")
         job = import_job_create(csv_file=csv, images=images, enqueue=queue)
         if queue:
             self.stdout.write(f"Import #{job.pk} queued.")

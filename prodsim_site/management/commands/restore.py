@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from prodsim_site.backup import BackupError, backup_restore
+from prodsim_site.backup import BackupError
+from prodsim_site.restore import backup_restore
 
 
 class Command(BaseCommand):

@@ -6,6 +6,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from catalog.models import ImportJob
 from core.jobs import JobCancelled, JobLifecycle, job_end
+from core.jobs.delivery import job_delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +158,36 @@ def test_ending_a_job_never_overwrites_a_cancel_request_made_meanwhile():
 
     job.refresh_from_db()
     assert (job.state, job.cancel_requested) == ("succeeded", True)
+
+
+def test_a_deliverys_time_limit_ends_only_the_attempt_it_claimed():
+    job = row()
+    with job_delivery():  # the first delivery (JobTask.run_job)
+        JOBS.claim(job.pk, max_attempts=3)
+        # The reaper requeued the silent job and a newer delivery claimed it.
+        ImportJob.objects.filter(pk=job.pk).update(attempts=2)
+
+        JOBS.time_out(job.pk, seconds=90)
+
+    assert stored(job) == ("running", 2, "")
+
+
+def test_a_delivery_that_claimed_nothing_ends_nothing():
+    job = row(state="running", attempts=1)
+
+    with job_delivery():
+        JOBS.time_out(job.pk, seconds=90)
+
+    assert stored(job) == ("running", 1, "")
+
+
+def test_the_worker_parent_ends_the_job_only_while_the_timed_out_child_holds_it():
+    job = row(state="running", attempts=2, heartbeat_worker="host:2")
+
+    with job_delivery(worker="host:1"):  # the child it stopped ran an older attempt
+        JOBS.time_out(job.pk, seconds=90)
+    assert stored(job) == ("running", 2, "")
+
+    with job_delivery(worker="host:2"):
+        JOBS.time_out(job.pk, seconds=90)
+    assert stored(job) == ("failed", 2, "time limit 90 s")

@@ -1,10 +1,14 @@
 """A job task's time limits end its job: the hard one through on_failure (in the worker parent),
 the soft one inside the task (run_job), with the per-message limit when there is one."""
 
+import socket
+
 import pytest
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.signals import task_received
 
+from core.jobs.delivery import _delivery
 from core.jobs.tasks import JobTask
 
 
@@ -57,3 +61,33 @@ def test_a_job_that_ran_is_not_timed_out(task):
         task.pop_request()
 
     assert task.timed_out == []
+
+
+def test_the_hard_limit_names_the_child_it_stopped(task):
+    class Request:  # what the worker parent received and gave to a pool child
+        id, worker_pid = "task-1", 4242
+
+    received = Request()
+    task_received.send(sender=None, request=received)
+    workers = []
+    task.job_time_out = lambda job_id, seconds: workers.append(_delivery.get().worker)
+
+    task.on_failure(TimeLimitExceeded(4.0), "task-1", (7,), {}, None)
+
+    assert workers == [f"{socket.gethostname()}:4242"]
+
+
+def test_the_soft_limit_times_out_inside_its_delivery(task):
+    deliveries = []
+    task.job_time_out = lambda job_id, seconds: deliveries.append(_delivery.get())
+
+    def stuck():
+        raise SoftTimeLimitExceeded()
+
+    task.push_request(timelimit=(None, None))
+    try:
+        task.run_job(5, stuck, label="Test job")
+    finally:
+        task.pop_request()
+
+    assert len(deliveries) == 1 and deliveries[0] is not None

@@ -1,0 +1,172 @@
+"""`restore` on another machine (prodsim_site.backup): model versions point at the new models
+root, the behaviour counts start again on the new server's transaction ids, and bad folders are
+refused with a message. pg_restore itself is replaced by what it leaves in the database (the real
+round trip is tests/faults/test_backup_restore.py)."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, connections
+
+from behaviour.models import BehaviourCountState, PairCount, SequenceModelVersion
+from behaviour.services.ingest import events_record
+from behaviour.services.refresh import behaviour_refresh
+from catalog.models import Product
+from prodsim_site import backup
+from prodsim_site import restore as restoring
+from similarity.models import ModelVersion
+from tests.behaviour.factories import order
+from tests.catalog.factories import product
+
+# An old, busy server's transaction counter, far ahead of the fresh cluster restored into.
+XIDS_AHEAD = 1_000_000
+
+
+def a_backup(folder: Path, *, models_root: Path) -> Path:
+    """A backup folder as `manage.py backup` writes it on the old machine (no dump needed)."""
+    (folder / "models").mkdir(parents=True)
+    manifest = {
+        "format": 1,
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "database": "prodsim",
+        "media_root": str(folder.parent / "old-media"),
+        "models_root": str(models_root),
+        "media_files": 0,
+        "model_files": 0,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+@pytest.fixture
+def restore(settings, tmp_path, monkeypatch):
+    """Restore a backup made under another models root; the database stays as the test left it
+    (what pg_restore wrote)."""
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "new-models"
+    monkeypatch.setattr(restoring, "run_client", lambda binary, args: None)
+    monkeypatch.setattr(connections["default"], "close", lambda: None)
+    folder = a_backup(tmp_path / "backup", models_root=tmp_path / "old-models")
+    return lambda: restoring.backup_restore(directory=folder)
+
+
+# --- model artifacts ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_restore_moves_every_kind_of_model_version_to_the_new_models_root(restore, tmp_path):
+    old, new = tmp_path / "old-models", tmp_path / "new-models"
+    image = ModelVersion.objects.create(
+        status="ready",
+        backbone="small_cnn",
+        weights="none",
+        input_size=32,
+        embedding_dim=8,
+        artifact_dir=str(old / "v9"),
+    )
+    sequence = SequenceModelVersion.objects.create(
+        status="active",
+        architecture="gru",
+        artifact_path=str(old / "sequence" / "v1" / "model.npz"),
+        vectors_path=str(old / "sequence" / "v1" / "vectors.npz"),
+    )
+
+    assert restore()["artifact_paths_moved"] == 2
+
+    image.refresh_from_db()
+    sequence.refresh_from_db()
+    assert image.artifact_dir == str(new / "v9")
+    assert sequence.artifact_path == str(new / "sequence" / "v1" / "model.npz")
+    assert sequence.vectors_path == str(new / "sequence" / "v1" / "vectors.npz")
+
+
+@pytest.mark.django_db
+def test_restore_leaves_the_paths_of_a_sibling_folder_alone(restore, tmp_path):
+    sibling = str(tmp_path / "old-models2" / "v3")  # starts with the old root's text
+    image = ModelVersion.objects.create(
+        status="ready",
+        backbone="small_cnn",
+        weights="none",
+        input_size=32,
+        embedding_dim=8,
+        artifact_dir=sibling,
+    )
+    sequence = SequenceModelVersion.objects.create(
+        status="ready", architecture="gru", artifact_path=sibling + "/model.npz"
+    )
+
+    assert restore()["artifact_paths_moved"] == 0
+
+    image.refresh_from_db()
+    sequence.refresh_from_db()
+    assert (image.artifact_dir, sequence.artifact_path) == (sibling, sibling + "/model.npz")
+
+
+# --- behaviour counts ---------------------------------------------------------------------
+
+
+def baskets(one: str, other: str) -> int | None:
+    ids = dict(Product.objects.values_list("sku", "pk"))
+    row = PairCount.objects.filter(
+        kind="bought_together", product_id=ids[one], other_id=ids[other]
+    ).first()
+    return row and row.baskets
+
+
+def keys_and_state_of_a_busier_server() -> None:
+    """What pg_restore copies onto a fresh cluster: keys and state with the old server's ids."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        old_xid = cursor.fetchone()[0] + XIDS_AHEAD
+        cursor.execute("UPDATE behaviour_eventkey SET xact = %s::text::xid8", [str(old_xid)])
+    BehaviourCountState.objects.update(snapshot=f"{old_xid + 1}:{old_xid + 1}:")
+
+
+@pytest.fixture
+def restored_shop(restore):
+    for sku in "ABCD":
+        product(sku=sku, title=f"Product {sku}")
+    events_record(items=order(["A", "B"], "v1", "o1"))
+    behaviour_refresh()  # counted on the old server
+    assert baskets("A", "B") == 1
+    keys_and_state_of_a_busier_server()
+    restore()
+
+
+@pytest.mark.django_db(transaction=True)  # new events are told by snapshots: separate commits
+def test_orders_after_a_restore_reach_the_counts(restored_shop):
+    events_record(items=order(["C", "D"], "v2", "o2"))  # a new order on the new machine
+
+    behaviour_refresh()  # beat's next tick
+
+    assert (baskets("A", "B"), baskets("C", "D")) == (1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_after_a_restore_leaves_the_restored_events_counted_once(restored_shop):
+    behaviour_refresh(full=True)  # the admin's "Refresh now", or the daily rebuild
+    behaviour_refresh()  # the next beat ticks: increments
+    behaviour_refresh()
+
+    assert baskets("A", "B") == 1
+
+
+# --- bad folders ---------------------------------------------------------------------------
+
+
+def test_backup_refuses_a_file_given_as_the_folder(tmp_path):
+    target = tmp_path / "backup.tar"
+    target.write_bytes(b"not a folder")
+
+    with pytest.raises(CommandError, match="is a file, not a folder"):
+        call_command("backup", str(target), stdout=io.StringIO())
+
+
+def test_restore_refuses_a_file_given_as_the_backup(tmp_path):
+    target = tmp_path / "backup.tar"
+    target.write_bytes(b"not a folder")
+
+    with pytest.raises(backup.BackupError, match="holds no prodsim backup"):
+        restoring.backup_restore(directory=target)
