@@ -36,8 +36,8 @@ class BackupError(RuntimeError):
     """A backup or restore could not run; the message says why (pg_dump's stderr included)."""
 
 
-def _connection_args() -> tuple[list[str], dict]:
-    """pg_dump/pg_restore arguments and environment for the default database."""
+def connection_args() -> tuple[list[str], dict]:
+    """pg_dump/pg_restore/psql arguments and environment for the default database."""
     db = connections["default"].settings_dict
     args = ["-U", db["USER"], "-d", db["NAME"]]
     if db.get("HOST"):
@@ -51,9 +51,9 @@ def _connection_args() -> tuple[list[str], dict]:
 
 
 def run_client(binary: str, args: list[str]) -> None:
-    connection_args, env = _connection_args()
+    arguments, env = connection_args()
     result = subprocess.run(
-        [str(POSTGRES_BIN_PATH / binary), *args, *connection_args],
+        [str(POSTGRES_BIN_PATH / binary), *args, *arguments],
         env=env,
         capture_output=True,
         text=True,

@@ -85,3 +85,73 @@ def test_a_backup_restored_into_a_fresh_instance_serves_identical_similar_lists(
     assert result["artifact_dir"] == str(restored_root / "models" / f"v{version.pk}")
     assert (result["tflite"], result["index_valid"]) == (True, True)
     assert result["images"] == ["True"] * 24
+
+
+COUNTS_SCRIPT = """
+import json
+from behaviour.models import Event
+from behaviour.partitions import partitions_list
+from catalog.models import Product
+print(json.dumps({
+    "skus": sorted(Product.objects.values_list("sku", flat=True)),
+    "events": Event.objects.count(),
+    "partitions": len(partitions_list()),
+}))
+"""
+ADD_A_PRODUCT = (
+    "from catalog.models import Product; Product.objects.create(sku='LATER', title='x', price=1)"
+)
+
+
+def test_a_backup_restored_over_an_installation_with_events_replaces_it(tmp_path, private_services):
+    from behaviour.services.ingest import events_record
+    from tests.behaviour.factories import event
+    from tests.catalog.factories import product
+
+    product(sku="A")
+    events_record(items=[event("A", days_ago=1), event("A", days_ago=40)])  # two partitions
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    env = {"PRODSIM_MEDIA_ROOT": str(tmp_path / "media"), "PRODSIM_MODELS_ROOT": str(tmp_path)}
+    private_services.manage("restore", str(backup), extra_env=env)  # into an empty server
+    private_services.manage("shell", "-c", ADD_A_PRODUCT, extra_env=env)
+
+    # Its event partitions exist now: pg_restore --clean failed on them, leaving it unchanged.
+    private_services.manage("restore", str(backup), extra_env=env)
+    counts = private_services.manage("shell", "-c", COUNTS_SCRIPT, extra_env=env)
+
+    restored = json.loads(counts.stdout.splitlines()[-1])
+    assert restored["skus"] == ["A"]
+    assert restored["events"] == 2
+    assert restored["partitions"] >= 2
+
+
+DAMAGED_RESTORE_SCRIPT = """
+from pathlib import Path
+from prodsim_site.backup import BackupError
+from prodsim_site.restore import backup_restore
+try:
+    backup_restore(directory=Path({folder!r}))
+except BackupError as exc:
+    print("refused:", str(exc)[:60])
+"""
+
+
+def test_a_damaged_dump_leaves_the_installation_as_it_was(tmp_path, private_services):
+    from tests.catalog.factories import product
+
+    product(sku="A")
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    env = {"PRODSIM_MEDIA_ROOT": str(tmp_path / "media"), "PRODSIM_MODELS_ROOT": str(tmp_path)}
+    private_services.manage("restore", str(backup), extra_env=env)
+    private_services.manage("shell", "-c", ADD_A_PRODUCT, extra_env=env)
+    dump = backup / "database.dump"
+    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size * 2 // 3])  # cut short
+
+    script = DAMAGED_RESTORE_SCRIPT.format(folder=str(backup))
+    refused = private_services.manage("shell", "-c", script, extra_env=env).stdout
+    counts = private_services.manage("shell", "-c", COUNTS_SCRIPT, extra_env=env)
+
+    assert "refused: pg_restore failed" in refused
+    assert json.loads(counts.stdout.splitlines()[-1])["skus"] == ["A", "LATER"]

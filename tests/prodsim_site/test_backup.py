@@ -46,7 +46,7 @@ def restore(settings, tmp_path, monkeypatch):
     """Restore a backup made under another models root; the database stays as the test left it
     (what pg_restore wrote)."""
     settings.PRODSIM_MODELS_ROOT = tmp_path / "new-models"
-    monkeypatch.setattr(restoring, "run_client", lambda binary, args: None)
+    monkeypatch.setattr(restoring, "_database_replace", lambda dump: None)
     monkeypatch.setattr(connections["default"], "close", lambda: None)
     folder = a_backup(tmp_path / "backup", models_root=tmp_path / "old-models")
     return lambda: restoring.backup_restore(directory=folder)
