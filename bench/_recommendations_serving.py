@@ -160,6 +160,7 @@ def stage_times(rng, visitors: int, samples: int = COMPARED_VISITORS // 2) -> di
     selector (filters, fusion, explanation and products included), p50 / p99 ms each."""
     from behaviour.selectors.recommendations import recommended_for, visitor_history
     from behaviour.selectors.recommendations import signals as sources
+    from behaviour.selectors.recommendations.content import content_signal
     from behaviour.selectors.recommendations.peers import peers_signal
     from behaviour.selectors.recommendations.recommend import CANDIDATES_PER_SLOT
     from behaviour.selectors.recommendations.sequence import sequence_signal, serving_model
@@ -187,7 +188,7 @@ def stage_times(rng, visitors: int, samples: int = COMPARED_VISITORS // 2) -> di
         timed("co-occurrence", sources.cooccurrence, history, exclude=seen)
         timed(
             "content (image HNSW)",
-            sources.content,
+            content_signal,
             history,
             version=serving_state().version,
             product_filter=product_filter,

@@ -7,6 +7,7 @@ from behaviour.selectors.recommendations import recommended_for_visitor
 from behaviour.selectors.recommendations.signals import Signal
 from behaviour.selectors.recommendations.why import WHY_IN_BASKET
 from behaviour.services.ingest import events_record
+from behaviour.visitors import visitor_hash
 from similarity.selectors import SimilarQuery
 from tests.behaviour.factories import bought_together, event
 from tests.catalog.factories import product
@@ -52,3 +53,32 @@ def test_a_product_only_put_in_the_basket_is_not_said_to_be_bought(settings):
 
     lamp = next(item for item in result.items if item.product.sku == "LAMP")
     assert lamp.why == WHY_IN_BASKET
+
+
+@pytest.mark.django_db
+def test_a_content_neighbour_is_explained_by_the_viewed_product_it_is_nearest_to():
+    import numpy as np
+
+    from behaviour.selectors.recommendations import visitor_history
+    from behaviour.selectors.recommendations.content import content_signal
+    from catalog.selectors import ProductFilter
+    from similarity.models import ModelVersion
+    from tests.similarity.factories import vector_catalogue
+
+    products, vectors = vector_catalogue(count=40)
+    viewed = [0, 1, 2, 3]  # the newest (P003) weighs most
+    events_record(
+        items=[event(f"P{i:03}", "v", days_ago=10 - i) for i in viewed],
+    )
+    history = visitor_history(visitor=visitor_hash("v"))
+
+    signal = content_signal(
+        history, version=ModelVersion.objects.get(), product_filter=ProductFilter(), n=20
+    )
+
+    ids = [p.pk for p in products]
+    nearest = {ids[c]: ids[viewed[int(np.argmax(vectors[viewed] @ vectors[c]))]] for c in range(40)}
+    assert signal.because and all(
+        source == nearest[candidate] for candidate, source in signal.because.items()
+    )
+    assert len(set(signal.because.values())) > 1  # not one reason for every item

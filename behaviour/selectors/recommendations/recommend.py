@@ -18,6 +18,7 @@ from ...visitors import visitor_hash
 from ..lists import BehaviourResult, pinned_item, ranked_items
 from ..tiers import TIER_CATEGORY, TIER_TRENDING, Candidate, newest, trending_candidates
 from . import signals as signal_sources
+from .content import content_signal
 from .fusion import DEFAULT_WEIGHTS, TIER_PERSONAL, fuse
 from .history import VisitorHistory, visitor_history
 from .peers import peers_signal
@@ -102,7 +103,7 @@ def _personal(
         {
             "sequence": lambda: sequence_signal(history, model, exclude=seen, n=n),
             "cooccurrence": lambda: signal_sources.cooccurrence(history, exclude=seen).best(n),
-            "content": lambda: signal_sources.content(
+            "content": lambda: content_signal(
                 history, version=version, product_filter=product_filter, n=n
             ),
         }

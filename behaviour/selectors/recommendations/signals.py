@@ -2,7 +2,7 @@
 candidate, the history product that brought it (for "because you bought X").
 
 - cooccurrence: the refreshed bought-together and also-viewed partners of the visitor's products;
-- content: the products nearest to the visitor's products in image space (the active version);
+- content: the products nearest to the visitor's products in image space (content.py);
 - repeat: the visitor's own purchases and adds to basket, counted and weighted by how well each
   product sells now (when repeats are allowed);
 - peers: what the shoppers who buy most like the visitor buy (see peers.py);
@@ -16,11 +16,6 @@ from django.db import connection
 
 from behaviour.ml.sequence.data import KIND_CODES
 from behaviour.ml.sequence.signals import KIND_WEIGHTS, selling_factor
-from catalog import selectors as catalog_selectors
-from catalog.selectors import ProductFilter
-from similarity import vector_store
-from similarity.models import ModelVersion
-from similarity.scores import cosine_distance_to_unit
 
 from ...models import ItemAssociation, ProductPopularity
 from .history import REPEAT_KINDS, VisitorHistory
@@ -84,42 +79,6 @@ def cooccurrence(history: VisitorHistory, *, exclude: set[int]) -> Signal:
         if best[kind, source] > 0:
             value = sources[source] * ASSOCIATION_WEIGHT[kind] * score / best[kind, source]
             signal.add(other, value, source)
-    return signal
-
-
-def content(
-    history: VisitorHistory, *, version: ModelVersion | None, product_filter: ProductFilter, n: int
-) -> Signal:
-    """The n products nearest to the visitor's weighted mean image vector under `version` (the
-    serving image model, None without one), within the filters."""
-    sources = strongest(history)
-    if version is None or not sources:
-        return Signal()
-    vectors = vector_store.product_vectors_for(version=version, product_ids=list(sources))
-    if not vectors:
-        return Signal()
-    profile = np.sum([sources[pid] * vector for pid, vector in vectors.items()], axis=0)
-    norm = float(np.linalg.norm(profile))
-    if norm < 1e-6:
-        return Signal()
-    # Without narrowing filters the plain index walk is cheaper than a filtered one: ask for as
-    # many more as the filter excludes and leave the check to the fusion's one filter query.
-    narrowing = product_filter.is_narrowing
-    neighbours = vector_store.nearest_products(
-        version=version,
-        vector=profile / norm,
-        k=n if narrowing else n + len(product_filter.exclude_ids),
-        allowed=(
-            catalog_selectors.products_matching(product_filter=product_filter)
-            if narrowing
-            else None
-        ),
-    )
-    # The likeliest "because": the visitor's most telling product that has a vector.
-    anchor = next(pid for pid in sources if pid in vectors)
-    signal = Signal()
-    for neighbour in neighbours:
-        signal.add(neighbour.product_id, cosine_distance_to_unit(neighbour.distance), anchor)
     return signal
 
 
