@@ -128,6 +128,7 @@ class BehaviourRefresh(models.Model):
     class Meta:
         ordering = ["-started_at"]
         get_latest_by = "started_at"
+        verbose_name_plural = "behaviour refreshes"
 
     def __str__(self) -> str:
         return f"refresh {self.started_at:%Y-%m-%d %H:%M} ({self.state})"

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class PartnersConfig(AppConfig):
     name = "partners"
-    verbose_name = "partners"
+    verbose_name = "Partners"
 
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save

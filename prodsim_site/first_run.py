@@ -40,7 +40,7 @@ def queue_first_models(stdout) -> None:
         job = sequence_training_start(config=SequenceConfig())
         stdout.write(
             f"Then the first sequence model (v{job.version_id}) on the shoppers' events; "
-            "follow it under Behaviour → Sequence training jobs.\n"
+            "follow it under Shopper behaviour → Sequence training jobs.\n"
         )
 
 

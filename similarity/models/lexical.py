@@ -25,6 +25,7 @@ class LexicalIndex(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "lexical indexes"
         constraints = [
             models.UniqueConstraint(
                 fields=["is_current"],
