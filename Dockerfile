@@ -26,11 +26,12 @@ RUN DJANGO_SECRET_KEY=build-only \
     python manage.py collectstatic --noinput
 
 # Code and static files stay root-owned (read-only to the app); only the directories that the
-# media and models volumes mount on belong to prodsim. A fresh named volume copies this ownership.
+# media and models volumes mount on belong to prodsim (a fresh named volume copies this
+# ownership), and the one beat rewrites its schedule file in.
 RUN groupadd --system prodsim \
     && useradd --system --gid prodsim --create-home --home-dir /home/prodsim prodsim \
-    && mkdir -p /app/var/media /app/var/models \
-    && chown prodsim:prodsim /app/var/media /app/var/models
+    && mkdir -p /app/var/media /app/var/models /app/var/beat \
+    && chown prodsim:prodsim /app/var/media /app/var/models /app/var/beat
 USER prodsim
 
 EXPOSE 8000

@@ -4,7 +4,6 @@ Production differs from development only by the environment (see README "Configu
 Without DATABASE_URL / REDIS_URL, prodsim uses its embedded PostgreSQL and Valkey under var/.
 """
 
-import json
 import os
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.log_privacy import logging_settings
 from prodsim_site.embedded import paths as embedded_paths
-from prodsim_site.env import env_bool, env_list
+from prodsim_site.env import env_bool, env_float, env_int, env_json, env_list, env_weights
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -141,7 +140,7 @@ CACHES = {
 # --- Celery (read by prodsim_site/celery.py with namespace CELERY) -------------------------------
 # The longest task's hard time limit; the broker's visibility timeout must exceed it, or Valkey
 # redelivers a still-running task to a second worker.
-LONGEST_TASK_HARD_LIMIT_S = int(os.environ.get("PRODSIM_LONGEST_TASK_S", 6 * 3600))
+LONGEST_TASK_HARD_LIMIT_S = env_int("PRODSIM_LONGEST_TASK_S", 6 * 3600)
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_TASK_HARD_LIMIT_S + 3600}
 if TESTING:
@@ -174,7 +173,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 3300
 CELERY_TIMEZONE = "UTC"
 # Celery beat (the `beat` process): periodic behaviour work. The refresh runs when events arrived
 # since the last one, so new events show in lists within about a refresh interval.
-PRODSIM_BEHAVIOUR_REFRESH_S = float(os.environ.get("PRODSIM_BEHAVIOUR_REFRESH_S", 30))
+PRODSIM_BEHAVIOUR_REFRESH_S = env_float("PRODSIM_BEHAVIOUR_REFRESH_S", 30)
 CELERY_BEAT_SCHEDULE = {
     "behaviour-refresh": {
         "task": "behaviour.tasks.behaviour_refresh_task",
@@ -198,10 +197,10 @@ CELERY_BEAT_SCHEDULE = {
 # than the longest outage-retry countdown, 60 s, so a task waiting to retry keeps its job) and
 # sends queued jobs that no worker took for PRODSIM_JOB_QUEUED_STALE_S once more (their message
 # may have been lost with a broker; a duplicate delivery finds the job taken and leaves it).
-PRODSIM_JOB_HEARTBEAT_S = float(os.environ.get("PRODSIM_JOB_HEARTBEAT_S", 10))
-PRODSIM_JOB_STALE_S = float(os.environ.get("PRODSIM_JOB_STALE_S", 120))
-PRODSIM_JOB_QUEUED_STALE_S = float(os.environ.get("PRODSIM_JOB_QUEUED_STALE_S", 600))
-PRODSIM_JOB_REAPER_S = float(os.environ.get("PRODSIM_JOB_REAPER_S", 30))
+PRODSIM_JOB_HEARTBEAT_S = env_float("PRODSIM_JOB_HEARTBEAT_S", 10)
+PRODSIM_JOB_STALE_S = env_float("PRODSIM_JOB_STALE_S", 120)
+PRODSIM_JOB_QUEUED_STALE_S = env_float("PRODSIM_JOB_QUEUED_STALE_S", 600)
+PRODSIM_JOB_REAPER_S = env_float("PRODSIM_JOB_REAPER_S", 30)
 # Every kind of job the reaper watches: its lifecycle (core.jobs.JobLifecycle) names its task.
 PRODSIM_JOB_LIFECYCLES = [
     "catalog.services.imports.IMPORTS",
@@ -215,7 +214,7 @@ CELERY_BEAT_SCHEDULE["jobs-reap"] = {
     "options": {"expires": PRODSIM_JOB_REAPER_S},
 }
 # Retries of a task that lost its database (core.outages): 8 cover about five minutes.
-PRODSIM_OUTAGE_MAX_RETRIES = int(os.environ.get("PRODSIM_OUTAGE_MAX_RETRIES", 8))
+PRODSIM_OUTAGE_MAX_RETRIES = env_int("PRODSIM_OUTAGE_MAX_RETRIES", 8)
 
 # --- Auth, i18n -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -274,15 +273,13 @@ PRODSIM_CONTENT_SECURITY_POLICY = os.environ.get(
     "frame-ancestors 'none'",
 )
 # Admin sign-in: after this many failures per IP and username, refuse for the window (429).
-PRODSIM_ADMIN_LOGIN_MAX_FAILURES = int(os.environ.get("PRODSIM_ADMIN_LOGIN_MAX_FAILURES", 5))
-PRODSIM_ADMIN_LOGIN_WINDOW_S = int(os.environ.get("PRODSIM_ADMIN_LOGIN_WINDOW_S", 15 * 60))
+PRODSIM_ADMIN_LOGIN_MAX_FAILURES = env_int("PRODSIM_ADMIN_LOGIN_MAX_FAILURES", 5)
+PRODSIM_ADMIN_LOGIN_WINDOW_S = env_int("PRODSIM_ADMIN_LOGIN_WINDOW_S", 15 * 60)
 PRODSIM_BEHIND_TLS_PROXY = env_bool("PRODSIM_BEHIND_TLS_PROXY", False)
 # Proxies in front of prodsim that append the client's address to X-Forwarded-For: the client is
 # the entry that many from the right (those to its left are the client's own to forge). Without
 # one, X-Forwarded-For is ignored and the client is REMOTE_ADDR.
-PRODSIM_TRUSTED_PROXIES = int(
-    os.environ.get("PRODSIM_TRUSTED_PROXIES", 1 if PRODSIM_BEHIND_TLS_PROXY else 0)
-)
+PRODSIM_TRUSTED_PROXIES = env_int("PRODSIM_TRUSTED_PROXIES", 1 if PRODSIM_BEHIND_TLS_PROXY else 0)
 if PRODSIM_BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
@@ -336,12 +333,12 @@ LOGGING = logging_settings(level=os.environ.get("PRODSIM_LOG_LEVEL", "INFO"))  #
 # --- prodsim's own settings -------------------------------------------------------------------
 PRODSIM_DEFAULT_CURRENCY = os.environ.get("PRODSIM_DEFAULT_CURRENCY", "EUR")
 PRODSIM_SHOP_NAME = os.environ.get("PRODSIM_SHOP_NAME", "prodsim demo shop")
-PRODSIM_MAX_CSV_BYTES = int(os.environ.get("PRODSIM_MAX_CSV_BYTES", 200 * 1024 * 1024))
-PRODSIM_MAX_IMAGE_BYTES = int(os.environ.get("PRODSIM_MAX_IMAGE_BYTES", 20 * 1024 * 1024))
-PRODSIM_MAX_IMAGE_PIXELS = int(os.environ.get("PRODSIM_MAX_IMAGE_PIXELS", 40_000_000))
-PRODSIM_MAX_ARCHIVE_BYTES = int(os.environ.get("PRODSIM_MAX_ARCHIVE_BYTES", 2 * 1024**3))
-PRODSIM_IMPORT_MAX_ATTEMPTS = int(os.environ.get("PRODSIM_IMPORT_MAX_ATTEMPTS", 3))
-PRODSIM_ML_MAX_ATTEMPTS = int(os.environ.get("PRODSIM_ML_MAX_ATTEMPTS", 3))
+PRODSIM_MAX_CSV_BYTES = env_int("PRODSIM_MAX_CSV_BYTES", 200 * 1024 * 1024)
+PRODSIM_MAX_IMAGE_BYTES = env_int("PRODSIM_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
+PRODSIM_MAX_IMAGE_PIXELS = env_int("PRODSIM_MAX_IMAGE_PIXELS", 40_000_000)
+PRODSIM_MAX_ARCHIVE_BYTES = env_int("PRODSIM_MAX_ARCHIVE_BYTES", 2 * 1024**3)
+PRODSIM_IMPORT_MAX_ATTEMPTS = env_int("PRODSIM_IMPORT_MAX_ATTEMPTS", 3)
+PRODSIM_ML_MAX_ATTEMPTS = env_int("PRODSIM_ML_MAX_ATTEMPTS", 3)
 # Activate a newly trained version automatically when it beats the active one on Recall@1.
 PRODSIM_AUTO_ACTIVATE = env_bool("PRODSIM_AUTO_ACTIVATE", True)
 # Which held-out figure early stopping and auto-activation use: "known_products" (new photos of
@@ -349,11 +346,14 @@ PRODSIM_AUTO_ACTIVATE = env_bool("PRODSIM_AUTO_ACTIVATE", True)
 PRODSIM_EVALUATION_PROTOCOL = os.environ.get("PRODSIM_EVALUATION_PROTOCOL", "known_products")
 # Overrides of the training defaults (backbone, weights, input_size, embedding_dim, epochs, ...),
 # as JSON, e.g. {"backbone": "small_cnn", "epochs": 5}.
-PRODSIM_TRAINING_DEFAULTS = json.loads(os.environ.get("PRODSIM_TRAINING_DEFAULTS", "{}"))
-# Default signal weights of the fused score (admins override globally or per category).
-PRODSIM_FUSION_WEIGHTS = json.loads(os.environ.get("PRODSIM_FUSION_WEIGHTS", "{}"))
+PRODSIM_TRAINING_DEFAULTS = env_json("PRODSIM_TRAINING_DEFAULTS", {})
+# Default signal weights of the fused score (admins override globally or per category); the
+# signals left out keep similarity.fusion.Weights' defaults. Names: fusion.SIGNALS (a test keeps
+# them equal; importing similarity here would load app code before the apps).
+_FUSION_SIGNALS = ("image", "text", "text_learned", "attributes", "price")
+PRODSIM_FUSION_WEIGHTS = env_weights("PRODSIM_FUSION_WEIGHTS", names=_FUSION_SIGNALS)
 # Candidates fetched per index (image, text) before fused re-ranking.
-PRODSIM_FUSION_CANDIDATES = int(os.environ.get("PRODSIM_FUSION_CANDIDATES", 50))
+PRODSIM_FUSION_CANDIDATES = env_int("PRODSIM_FUSION_CANDIDATES", 50)
 # Never suggest out-of-stock products as similar items (a shop-wide curation switch).
 PRODSIM_EXCLUDE_OUT_OF_STOCK = env_bool("PRODSIM_EXCLUDE_OUT_OF_STOCK", False)
 # PostgreSQL memory for building a version's HNSW index: ~512MB per 300k 256-d vectors.
@@ -370,17 +370,19 @@ if not PRODSIM_VISITOR_KEY:
         raise ImproperlyConfigured("PRODSIM_VISITOR_KEY must be set in production")
     PRODSIM_VISITOR_KEY = "dev-only-visitor-key-" + SECRET_KEY
 # Events older than this are dropped by the daily retention task (whole monthly partitions).
-PRODSIM_EVENT_RETENTION_DAYS = int(os.environ.get("PRODSIM_EVENT_RETENTION_DAYS", 400))
+PRODSIM_EVENT_RETENTION_DAYS = env_int("PRODSIM_EVENT_RETENTION_DAYS", 400)
 # An order or visit counts half after this many days in bought together / also viewed ("" or
 # "none": no decay). 60-180 days measured a plateau on the dev protocol; 90 sits in its middle.
 _half_life = os.environ.get("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", "90").strip().lower()
-PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS = None if _half_life in ("", "none") else float(_half_life)
+PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS = (
+    None if _half_life in ("", "none") else env_float("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", 90)
+)
 # Trending forgets faster: a purchase counts half after a week.
-PRODSIM_TRENDING_HALF_LIFE_DAYS = float(os.environ.get("PRODSIM_TRENDING_HALF_LIFE_DAYS", 7))
+PRODSIM_TRENDING_HALF_LIFE_DAYS = env_float("PRODSIM_TRENDING_HALF_LIFE_DAYS", 7)
 # The window of the "bought together in N orders in the last D days" hint.
-PRODSIM_BEHAVIOUR_WHY_DAYS = int(os.environ.get("PRODSIM_BEHAVIOUR_WHY_DAYS", 90))
+PRODSIM_BEHAVIOUR_WHY_DAYS = env_int("PRODSIM_BEHAVIOUR_WHY_DAYS", 90)
 # A visit ends after this much idle time (also viewed pairs views of one visit).
-PRODSIM_SESSION_GAP_S = int(os.environ.get("PRODSIM_SESSION_GAP_S", 30 * 60))
+PRODSIM_SESSION_GAP_S = env_int("PRODSIM_SESSION_GAP_S", 30 * 60)
 # Recommended for you may show what the visitor already bought (a repeat): on online-retail own
 # repeats alone reach 0.243 next-purchase Recall@20, popularity 0.078 (docs/BENCHMARKS.md).
 PRODSIM_RECOMMEND_REPEATS = env_bool("PRODSIM_RECOMMEND_REPEATS", True)

@@ -10,8 +10,8 @@ Signals, each in [0, 1]:
                 (shared path levels / deeper path's levels)
 - price:        max(0, 1 - |ln(price_a / price_b)| / ln(PRICE_RATIO_ZERO))
 
-A signal that is missing for a pair (no vector yet) drops out of both sums, so a product without
-images is still ranked by its words. Plain Python: no Django, no I/O.
+A signal that is missing for a pair (no vector yet, or a NaN cosine) drops out of both sums, so
+a product without images is still ranked by its words. Plain Python: no Django, no I/O.
 """
 
 import math
@@ -80,6 +80,13 @@ def _cosine_to_unit(value: float | None) -> float | None:
     return None if value is None else cosine_to_unit(value)
 
 
+def _text_score(value: float | None) -> float | None:
+    # The clamp would read NaN as 1.0: a non-finite cosine is no signal at all.
+    if value is None or not math.isfinite(value):
+        return None
+    return max(0.0, min(1.0, value))
+
+
 def jaccard(left: set, right: set) -> float:
     union = left | right
     return len(left & right) / len(union) if union else 0.0
@@ -139,7 +146,7 @@ def fuse(
     attributes, shared_tags, shared_attributes = attribute_score(source, candidate)
     scores = {
         "image": _cosine_to_unit(image),
-        "text": None if text is None else max(0.0, min(1.0, text)),
+        "text": _text_score(text),
         "text_learned": _cosine_to_unit(text_learned),
         "attributes": attributes,
         "price": price_proximity(source.price, candidate.price),

@@ -5,9 +5,17 @@ Vectors are L2-normalised, so a cosine lies in [-1, 1] and pgvector's cosine dis
 Python: no Django.
 """
 
+import math
 
-def cosine_to_unit(cosine: float) -> float:
-    """(1 + cosine) / 2, the cosine first clamped to [-1, 1] (float error can step outside)."""
+
+def cosine_to_unit(cosine: float) -> float | None:
+    """(1 + cosine) / 2, the cosine first clamped to [-1, 1] (float error can step outside).
+
+    None for a NaN or infinite cosine (a vector without direction): the clamp would read NaN
+    as a perfect match, and a signal without a value drops out of the fused score.
+    """
+    if not math.isfinite(cosine):
+        return None
     return (1.0 + max(-1.0, min(1.0, cosine))) / 2.0
 
 

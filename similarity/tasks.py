@@ -90,10 +90,9 @@ def product_texts_refresh_task(product_ids: list[int]) -> None:
 def products_embed_task(product_ids: list[int]) -> None:
     """Embed new or changed images of these products with the active version."""
     from .selectors import active_version
-    from .services.embedding import images_embed, images_to_embed
+    from .services.embedding import products_embed
 
     version = active_version()
     if version is None:
         return
-    records = images_to_embed(version=version, only_missing=True, product_ids=product_ids)
-    images_embed(version=version, records=records)
+    products_embed(version=version, product_ids=product_ids)

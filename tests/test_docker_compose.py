@@ -6,7 +6,7 @@ No Docker engine is needed: the files are parsed and checked by construction. No
 import json
 import re
 import shlex
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -196,3 +196,23 @@ def test_image_and_web_service_serve_the_wsgi_app_with_gunicorn(services):
         assert command[0] == "gunicorn"
         assert "prodsim_site.wsgi:application" in command
     assert web_cmd == image_cmd
+
+
+def test_beat_writes_its_schedule_where_the_app_user_may_write(services):
+    dockerfile = DOCKERFILE.read_text()
+    assert re.search(r"^USER prodsim$", dockerfile, re.M)  # the app runs unprivileged
+    writable = {
+        PurePosixPath(path)
+        for paths in re.findall(r"chown prodsim:prodsim ([^\n\\&]+)", dockerfile)
+        for path in paths.split()
+    }
+    writable |= {
+        PurePosixPath(volume.split(":")[1])
+        for volume in services["beat"].get("volumes", [])
+        if isinstance(volume, str)
+    }
+    schedule = PurePosixPath(option(argv(services["beat"]["command"]), "-s", "--schedule"))
+    # /app/var itself is root's (collectstatic creates it): beat could not write there.
+    assert schedule.parent in writable, f"{schedule} is not in {sorted(map(str, writable))}"
+    check = " ".join(argv(services["beat"]["healthcheck"]["test"]))
+    assert str(schedule) in check  # the health check watches the file beat rewrites

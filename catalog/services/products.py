@@ -96,7 +96,7 @@ def product_upsert(
             if notify and result.outcome != UpsertOutcome.UNCHANGED:
                 # Vectors follow the product within seconds (enqueued after commit).
                 changes.products_changed(
-                    product_ids=[result.product_id], images_changed=result.images_added > 0
+                    product_ids=[result.product_id], images_changed=images is not None
                 )
             return result
     except BaseException:

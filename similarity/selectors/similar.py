@@ -352,7 +352,7 @@ def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResu
     candidates = _candidates(version, None, source, allowed, available, query.k, product_filter)
     ranked = sorted(
         (
-            (c.product_id, cosine_to_unit(c.signals.image or -1.0))
+            (c.product_id, cosine_to_unit(c.signals.image or -1.0) or 0.0)  # None: NaN
             for c in candidates
             if c.facts is not None  # active
         ),

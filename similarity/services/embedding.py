@@ -94,6 +94,23 @@ def images_embed(
     return state
 
 
+def products_embed(*, version: ModelVersion, product_ids: list[int]) -> EmbedProgress:
+    """Embed the new or changed images of these products and refresh all their product vectors:
+    a product that only lost images has nothing to embed, yet its vector must follow (and go
+    when no image is left)."""
+    records = images_to_embed(version=version, only_missing=True, product_ids=product_ids)
+    state = images_embed(version=version, records=records)
+    _product_vectors_refresh(version, sorted(set(product_ids)))
+    return state
+
+
+def _product_vectors_refresh(version: ModelVersion, product_ids: list[int]) -> None:
+    vector_store.product_embeddings_refresh(version=version, product_ids=product_ids)
+    # Read now, not from `version`: a long run may see its version activated half-way.
+    if ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.ACTIVE).exists():
+        similar_lists_stale(product_ids=product_ids)  # what shoppers see just changed
+
+
 def _submit(pool, batch, size):
     if batch is None:
         return None
@@ -114,9 +131,7 @@ def _write_batch(version, embedder, batch, decoded, state: EmbedProgress) -> Non
             vectors=vectors,
         )
         product_ids = sorted({record.product_id for record, _ in kept})
-        vector_store.product_embeddings_refresh(version=version, product_ids=product_ids)
-        if version.status == version.Status.ACTIVE:  # what shoppers see just changed
-            similar_lists_stale(product_ids=product_ids)
+        _product_vectors_refresh(version, product_ids)
     state.done += len(batch)
     state.cursor = batch[-1].image_id
 

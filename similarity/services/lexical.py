@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["lexical_index_rebuild", "product_text", "product_texts_refresh"]
 
 
-def _write(index, product_ids: list[int], vectors, records: list[dict]) -> None:
-    vector_store.product_texts_write(
+def _write(index, product_ids: list[int], vectors, records: list[dict]) -> list[int]:
+    return vector_store.product_texts_write(
         index=index,
         product_ids=product_ids,
         matrix=vectors,
@@ -60,20 +60,29 @@ def _refresh(product_ids: list[int]) -> int:
         )
     )
     changed = [pid for pid, record in records.items() if stored.get(pid) != record_sha(record)]
-    gone = [pid for pid in stored if pid not in records]
-    if changed:
-        idf, config = lexical.IdfTable.from_json(index.idf), _config(index)
-        for start in range(0, len(changed), WRITE_BATCH):
-            ids = changed[start : start + WRITE_BATCH]
-            batch = [records[pid] for pid in ids]
-            vectors = lexical.vectorise_columns(
-                records_as_columns(batch), idf, config, catalogue=True
-            )
-            _write(index, ids, vectors, batch)
+    written = _revectorise(index, {pid: records[pid] for pid in changed})
+    # A product without indexable terms has no row (as after a rebuild): one that lost its
+    # terms loses its row, and one that never had any is no change however often it is seen.
+    gone = [pid for pid in stored if pid not in records or (pid in changed and pid not in written)]
     ProductText.objects.filter(lexical_index=index, product_id__in=gone).delete()
-    _count_drift(index, len(changed) + len(gone))
+    _count_drift(index, len(written) + len(gone))
     similar_lists_stale(product_ids=product_ids)
-    return len(changed) + len(gone)
+    return len(written) + len(gone)
+
+
+def _revectorise(index: LexicalIndex, records: dict[int, dict]) -> set[int]:
+    """Write the vectors of these products (current IDF and weights); returns those written."""
+    written: set[int] = set()
+    if not records:
+        return written
+    idf, config = lexical.IdfTable.from_json(index.idf), _config(index)
+    ids = list(records)
+    for start in range(0, len(ids), WRITE_BATCH):
+        batch_ids = ids[start : start + WRITE_BATCH]
+        batch = [records[pid] for pid in batch_ids]
+        vectors = lexical.vectorise_columns(records_as_columns(batch), idf, config, catalogue=True)
+        written.update(_write(index, batch_ids, vectors, batch))
+    return written
 
 
 def _config(index: LexicalIndex) -> lexical.LexicalConfig:

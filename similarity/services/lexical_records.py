@@ -6,6 +6,7 @@ from catalog.category_paths import CATEGORY_PATH_SEPARATOR
 from catalog.selectors import ProductFacts
 
 from ..ml import lexical
+from ..ml.lexical.fields import DESCRIPTION_CHARS as INDEXED_DESCRIPTION_CHARS
 
 # Attribute keys whose values are the manufacturer's code, not a property of the product.
 MODEL_NUMBER_KEYS = frozenset(
@@ -36,7 +37,8 @@ def records_as_columns(records: list[dict[str, str]]) -> lexical.Columns:
 
 def record_sha(record: dict[str, str]) -> str:
     """Changes when any field the vector reads changes (the description only in its opening)."""
-    text = "\x1f".join(record[name] for name in lexical.FIELDS)
+    indexed = {**record, "description": record["description"][:INDEXED_DESCRIPTION_CHARS]}
+    text = "\x1f".join(indexed[name] for name in lexical.FIELDS)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

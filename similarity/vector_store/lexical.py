@@ -63,8 +63,10 @@ def lexical_rows(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
 
 def product_texts_write(
     *, index: LexicalIndex, product_ids: Sequence[int], matrix: sp.csr_matrix, shas: Sequence[str]
-) -> None:
-    """Insert or replace these products' rows of `index` (empty vectors are skipped)."""
+) -> list[int]:
+    """Insert or replace these products' rows of `index`; returns the products written.
+
+    Empty vectors (no indexable term) are skipped: a row without terms matches nothing."""
     matrix, sketches = lexical_rows(matrix)
     rows = []
     for row, (product_id, sha) in enumerate(zip(product_ids, shas, strict=True)):
@@ -90,3 +92,4 @@ def product_texts_write(
         update_fields=["vector", "sketch", "text_sha256"],
         batch_size=500,
     )
+    return [row.product_id for row in rows]

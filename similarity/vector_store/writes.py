@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from django.db import connection, transaction
 
-from similarity.ml.validation import validate_embeddings
+from similarity.ml.validation import MIN_EMBEDDING_NORM, validate_embeddings
 
 from ..models import ImageEmbedding, ModelVersion
 from .sql import expression, vector_literal
@@ -37,7 +37,8 @@ def image_embeddings_upsert(
 def product_embeddings_refresh(*, version: ModelVersion, product_ids: Iterable[int]) -> None:
     """Recompute product vectors as the re-normalised mean of their images' vectors, in SQL.
 
-    Products whose images all disappeared lose their vector for this version.
+    Products whose images all disappeared lose their vector for this version, and so do those
+    whose image vectors cancel out: a mean without direction has a NaN cosine to everything.
     """
     ids = list(product_ids)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -50,23 +51,19 @@ def product_embeddings_refresh(*, version: ModelVersion, product_ids: Iterable[i
             JOIN catalog_productimage image ON image.id = embedding.image_id
             WHERE embedding.model_version_id = %s AND image.product_id = ANY(%s)
             GROUP BY image.product_id
+            HAVING vector_norm(avg({expression(version)})) >= %s
             ON CONFLICT (model_version_id, product_id) DO UPDATE
             SET embedding = EXCLUDED.embedding, image_count = EXCLUDED.image_count,
                 updated_at = EXCLUDED.updated_at
+            RETURNING product_id
             """,
-            [version.pk, version.pk, ids],
+            [version.pk, version.pk, ids, MIN_EMBEDDING_NORM],
         )
+        kept = [row[0] for row in cursor.fetchall()]
         cursor.execute(
-            """
-            DELETE FROM similarity_productembedding product_embedding
-            WHERE model_version_id = %s AND product_id = ANY(%s) AND NOT EXISTS (
-                SELECT 1 FROM similarity_imageembedding embedding
-                JOIN catalog_productimage image ON image.id = embedding.image_id
-                WHERE embedding.model_version_id = %s
-                  AND image.product_id = product_embedding.product_id
-            )
-            """,
-            [version.pk, ids, version.pk],
+            "DELETE FROM similarity_productembedding WHERE model_version_id = %s "
+            "AND product_id = ANY(%s) AND NOT product_id = ANY(%s)",
+            [version.pk, ids, kept],
         )
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from similarity import fusion
 from similarity.fusion import Facts, Weights
+from similarity.scores import cosine_to_unit
 
 
 def facts(**overrides) -> Facts:
@@ -105,3 +106,15 @@ def test_weights_change_the_order():
 
     assert order(image_heavy) == ["look_alike", "same_words"]
     assert order(text_heavy) == ["same_words", "look_alike"]
+
+
+@pytest.mark.parametrize("cosine", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_cosine_is_no_signal_rather_than_a_perfect_match(cosine):
+    # max(-1, min(1, nan)) is 1.0: a clamp alone reads NaN as a perfect match.
+    assert cosine_to_unit(cosine) is None
+    breakdown = fusion.fuse(
+        source=facts(), candidate=facts(), weights=Weights(), image=cosine, text=cosine
+    )
+    assert breakdown.scores["image"] is None
+    assert breakdown.scores["text"] is None
+    assert set(breakdown.contributions) == {"attributes", "price"}

@@ -76,6 +76,31 @@ def test_refresh_with_nothing_changed_writes_nothing(catalogue):
     assert LexicalIndex.objects.get(pk=catalogue.pk).changed_products == 0
 
 
+def test_a_product_retitled_without_indexable_terms_loses_its_vector_once(catalogue):
+    mug = product(sku="MUG", title="Red ceramic mug")  # no brand, category or description
+    assert product_texts_refresh(product_ids=[mug.pk]) == 1
+    Product.objects.filter(pk=mug.pk).update(title="★ ☕ ★")
+
+    assert product_texts_refresh(product_ids=[mug.pk]) == 1
+    # Kept, its old vector would match searches and similar lists on words it no longer has.
+    assert "MUG" not in stored()
+    assert product_texts_refresh(product_ids=[mug.pk]) == 0  # nothing new: no drift counted
+    assert LexicalIndex.objects.get(pk=catalogue.pk).changed_products == 2
+
+
+def test_an_edit_past_the_indexed_opening_of_a_description_is_no_change(catalogue):
+    opening = "Stoneware mug with a glazed finish. " * 20  # past the 600 characters indexed
+    Product.objects.filter(sku="M1").update(description=opening + "Ships in 2 days.")
+    ids = list(Product.objects.filter(sku="M1").values_list("pk", flat=True))
+    assert product_texts_refresh(product_ids=ids) == 1
+    before = stored()
+
+    Product.objects.filter(sku="M1").update(description=opening + "Ships in 5 days.")
+
+    assert product_texts_refresh(product_ids=ids) == 0
+    assert stored() == before
+
+
 def test_the_idf_is_refitted_once_a_fifth_of_the_catalogue_changed(catalogue, monkeypatch):
     sent = []
     monkeypatch.setattr(lexical_service, "enqueue_on_commit", lambda name, *a: sent.append(name))

@@ -1,15 +1,24 @@
 """Bulk re-embedding (resumable, idempotent), embedding new images, activation and rollback."""
 
 import functools
+import itertools
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from catalog.services.products import product_images_removed
+from similarity import vector_store
 from similarity.models import ImageEmbedding, Job, ModelVersion
+from similarity.services import embedding as embedding_service
 from similarity.services import model_version_activate, model_version_rollback
 from similarity.services.reembed import reembed
-from tests.catalog.factories import shape_catalogue
+from similarity.tasks import products_embed_task
+from tests.catalog.factories import COLOURS, SHAPES, shape_catalogue, shape_image
 from tests.similarity.factories import train_tiny
+
+from .vector_store.factories import unit
+from .vector_store.factories import version as hand_built_version
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
@@ -108,3 +117,104 @@ def test_unfinished_versions_cannot_be_activated(status):
 def test_rollback_without_history_is_refused():
     with pytest.raises(CommandError, match="there is no earlier ready version to roll back to"):
         call_command("activate", "--rollback")
+
+
+@pytest.fixture
+def two_image_product(monkeypatch):
+    """A product with two embedded images (vectors (1, 0) and (0, 1)) under an active version;
+    nothing is left to embed, so no model is needed."""
+    monkeypatch.setattr(embedding_service, "get_embedder", lambda directory: None)
+    [product] = shape_catalogue(colours=1, images_per_product=2)[:1]
+    v = hand_built_version(2, status="active")
+    images = list(product.images.order_by("position"))
+    vector_store.image_embeddings_upsert(
+        version=v,
+        image_ids=[image.pk for image in images],
+        shas=[image.sha256 for image in images],
+        vectors=np.stack([unit(1, 0), unit(0, 1)]),
+    )
+    vector_store.product_embeddings_refresh(version=v, product_ids=[product.pk])
+    return v, product, images
+
+
+@pytest.mark.parametrize(("removed", "left"), [(1, unit(1, 0)), (2, None)])
+def test_images_removed_in_the_admin_take_the_product_vector_with_them(
+    two_image_product, django_capture_on_commit_callbacks, removed, left
+):
+    v, product, images = two_image_product
+    with django_capture_on_commit_callbacks(execute=False):
+        for image in images[-removed:]:
+            image.delete()
+        product_images_removed(product=product, files=[i.file.name for i in images[-removed:]])
+    products_embed_task.run([product.pk])  # what the listener queued for the active version
+
+    stored = vector_store.product_vector(version=v, product_id=product.pk)
+    if left is None:
+        assert stored is None  # with no image left, no vector: not the old one forever
+    else:
+        np.testing.assert_allclose(stored, left, atol=1e-6)
+
+
+def test_an_upsert_that_only_removes_images_refreshes_the_product_vector(
+    two_image_product, django_capture_on_commit_callbacks, monkeypatch
+):
+    from catalog.images import prepare_image
+    from catalog.importers import ProductRow
+    from catalog.services import product_upsert
+    from catalog.services.products import ImageToAttach
+    from prodsim_site.celery import app
+
+    v, product, images = two_image_product
+    kept = images[0]
+    first_view = prepare_image(
+        shape_image(SHAPES[0], COLOURS[0], offset=0), max_bytes=10**6, max_pixels=10**6
+    )
+    assert first_view.sha256 == kept.sha256
+    row = ProductRow(
+        line=2,
+        sku=product.sku,
+        title=product.title,
+        price=product.price,
+        currency=product.currency,
+        category_path=product.category.path,
+        group_id=product.group_id,
+    )
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    with django_capture_on_commit_callbacks(execute=True):
+        product_upsert(row=row, images=[ImageToAttach(first_view, "kept.png")])
+
+    assert list(product.images.values_list("pk", flat=True)) == [kept.pk]
+    np.testing.assert_allclose(
+        vector_store.product_vector(version=v, product_id=product.pk), unit(1, 0), atol=1e-6
+    )
+
+
+def test_vectors_written_after_activation_mid_run_mark_those_lists_stale(monkeypatch):
+    shape_catalogue(colours=1)  # 4 products, one image each
+    v = hand_built_version(2, status="ready")
+    rotations = itertools.count()
+
+    class Embedder:
+        def embed(self, images):
+            return np.stack([unit(1, next(rotations) + 1) for _ in images])
+
+    monkeypatch.setattr(embedding_service, "get_embedder", lambda directory: Embedder())
+    monkeypatch.setattr(
+        embedding_service, "_decode", lambda record, size: np.zeros((size, size, 3), np.uint8)
+    )
+    staled = []
+    monkeypatch.setattr(
+        embedding_service, "similar_lists_stale", lambda *, product_ids: staled.extend(product_ids)
+    )
+
+    def activate_after_the_first_batch(state):
+        if state.done == 1:
+            model_version_activate(version=v)
+
+    reembed(version=v, only_missing=False, batch_size=1, progress=activate_after_the_first_batch)
+
+    embedded = list(
+        ImageEmbedding.objects.order_by("image_id").values_list("image__product", flat=True)
+    )
+    # The first batch was written while v served nobody; the other three changed what shoppers see.
+    assert staled == embedded[1:]

@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
 
 from catalog.models import Product
+from similarity import vector_store
 from similarity.selectors import similar_products
 from tests.catalog.factories import shape_catalogue
 
@@ -75,3 +77,26 @@ def test_category_weights_override_the_global_ones(catalogue):
     FusionWeights.objects.filter(category=squares.parent).update(image=1, attributes=0)
     items = similar_products(product=catalogue["BAR-0-0"], k=2, exclude_variant_group=False)
     assert items[0].product.sku == "SQUARE-0-1"  # nearest picture: unit(0.95, 0.05)
+
+
+def test_a_product_whose_image_vectors_cancel_out_is_no_perfect_look_alike():
+    source, near, cancelled = shape_catalogue(colours=1, images_per_product=2)[:3]
+    v = version(2, status="active")
+    images = [image for p in (source, near, cancelled) for image in p.images.order_by("position")]
+    vectors = [unit(1, 0), unit(1, 0), unit(0.99, 0.1), unit(0.99, 0.1), unit(0, 1), unit(0, -1)]
+    vector_store.image_embeddings_upsert(
+        version=v,
+        image_ids=[i.pk for i in images],
+        shas=[i.sha256 for i in images],
+        vectors=np.stack(vectors),
+    )
+    vector_store.product_embeddings_refresh(
+        version=v, product_ids=[source.pk, near.pk, cancelled.pk]
+    )
+    vector_store.hnsw_index_build(version=v)
+
+    items = similar_products(product=source, k=2)
+
+    scores = {item.product.sku: item.breakdown.scores["image"] for item in items}
+    assert scores[near.sku] == pytest.approx((1 + float(unit(0.99, 0.1)[0])) / 2, abs=1e-5)
+    assert scores.get(cancelled.sku) is None  # a NaN cosine once read as 1.0 and ranked first

@@ -2,6 +2,8 @@
 model's space, to the weighted mean of the visitor's products, each explained by the one of
 theirs it is nearest to."""
 
+import math
+
 import numpy as np
 
 from catalog import selectors as catalog_selectors
@@ -48,7 +50,7 @@ def content_signal(
     signal = Signal()
     for neighbour in neighbours:
         score = cosine_distance_to_unit(neighbour.distance)
-        if score is not None:  # None: a vector without direction, no similarity to speak of
+        if math.isfinite(score):  # NaN: a stored vector without direction (none are written)
             signal.add(neighbour.product_id, score, because[neighbour.product_id])
     return signal
 

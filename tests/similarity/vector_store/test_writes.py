@@ -53,3 +53,25 @@ def test_at_most_one_active_version():
     version(2, status="active")
     with pytest.raises(IntegrityError, match="one_active_model_version"):
         version(2, status="active")
+
+
+def test_image_vectors_that_cancel_out_leave_no_product_vector():
+    # Their mean has no direction: stored, its cosine to anything would be NaN.
+    [product] = shape_catalogue(colours=1, images_per_product=2)[:1]
+    v = version(2)
+    images = list(product.images.order_by("position"))
+
+    def embed(*vectors):
+        vector_store.image_embeddings_upsert(
+            version=v,
+            image_ids=[i.pk for i in images],
+            shas=[i.sha256 for i in images],
+            vectors=np.stack(vectors),
+        )
+        vector_store.product_embeddings_refresh(version=v, product_ids=[product.pk])
+
+    embed(unit(1, 0), unit(0, 1))
+    assert vector_store.product_vector(version=v, product_id=product.pk) is not None
+    embed(unit(0, 1), unit(0, -1))
+    assert vector_store.product_vector(version=v, product_id=product.pk) is None
+    assert not ProductEmbedding.objects.exists()
