@@ -39,7 +39,7 @@ def char_ngram_counts(texts: list[str]) -> sparse.csr_matrix:
     (ASCII).
     """
     padded = "\n".join(f" {text} " if text else "" for text in texts)
-    data = np.frombuffer(padded.encode("ascii"), np.uint8).astype(np.uint64)
+    data = np.frombuffer(padded.encode("utf-8"), np.uint8).astype(np.uint64)
     breaks = np.concatenate(([0], np.cumsum(data == ord("\n"))))
     rows, buckets = [], []
     key = data

@@ -5,25 +5,52 @@ separator regex are C loops over the big string), so building a million-product 
 pay Python's per-call overhead a million times.
 """
 
+import functools
 import re
 import unicodedata
 
 MODEL_MIN_CHARS = 3  # "4k", "3d", "2x" are specs, not model numbers
-WORD_PATTERN = r"[a-z0-9]+(?:[-/.][a-z0-9]+)*"
+WORD_PATTERN = r"[^\W_]+(?:[-/.][^\W_]+)*"  # letters and digits of any script
 WORD_RE = re.compile(WORD_PATTERN)
 SEPARATORS_RE = re.compile(r"[-/.]")
 MARKS = str.maketrans({"™": " ", "℠": " ", "\n": " ", "\r": " "})  # NFKD spells marks out
 SUFFIX_RE = re.compile(r"(.*\d)[a-z]+")  # "ea650green" -> "ea650": a colour or pack suffix
 # A code: a word of three or more characters holding a digit (separators inside allowed).
 CODE_RE = re.compile(r"(?<![a-z0-9])(?=[a-z0-9\-/.]*\d)[a-z0-9]+(?:[-/.][a-z0-9]+)*")
-_OTHER_RE = re.compile(r"[^a-z0-9\-/.\n]+")
-_STRAY_SEPARATORS_RE = re.compile(r"(?<![a-z0-9])[-/.]+|[-/.]+(?![a-z0-9])")
+# Folded text holds ASCII and letters or digits of other scripts: every non-ASCII character
+# left is part of a word (a class of ranges, not \w: these two run over whole columns).
+_WORD_CHAR = "a-z0-9\u0080-\U0010ffff"
+_OTHER_RE = re.compile(rf"[^{_WORD_CHAR}\-/.\n]+")
+_STRAY_SEPARATORS_RE = re.compile(rf"(?<![{_WORD_CHAR}])[-/.]+|[-/.]+(?![{_WORD_CHAR}])")
 _SPACES_RE = re.compile(r" {2,}| *\n *")
 
 
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
+
+
+def _script(char: str) -> str:
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
+@functools.cache
+def _fold_char(char: str) -> str:
+    """One non-ASCII character folded: its ASCII letters and digits once accents are stripped
+    (exactly what the ASCII fold kept), else its letters and digits when they are of another
+    script than Latin ("к", "α", "杯"). Latin letters without an ASCII base ("ø", "ß") and signs
+    that only decompose into another script ("µ") are dropped, as before."""
+    decomposed = unicodedata.normalize("NFKD", char)
+    kept = decomposed.encode("ascii", "ignore").decode("ascii")
+    if kept or not char.isalnum() or _script(char) == "LATIN":
+        return kept.lower()
+    letters = "".join(c for c in decomposed if c.isalnum() and _script(c) == _script(char))
+    return letters.casefold()
+
+
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore")
-    return text.decode("ascii").lower()
+    # Most text is ASCII: only runs of other characters pay for the per-character fold.
+    if not text.isascii():
+        text = _NON_ASCII_RE.sub(lambda run: "".join(map(_fold_char, run[0])), text)
+    return text.lower()
 
 
 def normalise(text: str) -> str:

@@ -46,6 +46,33 @@ def test_normalise_folds_accents_case_and_punctuation(text, expected):
     assert lexical.normalise_many([text, "x"]) == [expected, "x"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Красная Кружка", "красная кружка"),
+        ("Φλιτζάνι τσαγιού", "φλιτζανι τσαγιου"),  # accents go in every script
+        ("陶瓷杯 350ml", "陶瓷杯 350ml"),
+        ("Кружка-термос 0.5", "кружка-термос 0.5"),
+        ("Straße Øre µm", "strae re m"),  # Latin letters without an ASCII base go, as before
+    ],
+)
+def test_letters_of_every_script_are_kept_and_latin_folds_as_before(text, expected):
+    assert lexical.normalise(text) == expected
+    assert lexical.normalise_many([text]) == [expected]
+
+
+def test_titles_in_another_script_meet_their_own_kind():
+    idf, catalogue = fitted({"title": ["Красная кружка", "Синяя тарелка", "Red mug"]})
+    query = lexical.vectorise_columns(
+        {"title": ["кружка красная большая"]}, idf, lexical.LexicalConfig()
+    )
+
+    scores = (query @ catalogue.T).toarray()[0]
+
+    assert catalogue[0].nnz and catalogue[1].nnz
+    assert int(np.argmax(scores)) == 0 and scores[0] > 0.3
+
+
 def test_normalise_many_keeps_one_line_per_text_even_with_newlines_inside():
     assert lexical.normalise_many(["a\nb", "", "c - d /"]) == ["a b", "", "c d"]
 
