@@ -284,7 +284,7 @@ def report(figures: dict, offline: dict, study: dict) -> str:
     return "\n\n".join(
         [
             f"Orders learned before {TEST_FROM:%Y-%m-%d}, tested on {offline['test_orders']} "
-            f"orders to {TEST_UNTIL:%Y-%m-%d} ({offline['pairs']} pairs, "
+            f"orders of 2 to 100 products to {TEST_UNTIL:%Y-%m-%d} ({offline['pairs']} pairs, "
             f"{_percent(offline['cold_share'])} whose query had no training co-purchase).",
             markdown_table(header, rows),
             f"HR@10 ≥ {TARGET_RATIO} × raw co-purchase counts: **{verdict}**. New products "

@@ -45,7 +45,7 @@ def test_evaluate_behaviour_prints_and_keeps_every_method(settings):
 
     output = run("evaluate_behaviour", "--test-from", _days_ago(10))
 
-    assert "1 training orders, 1 test orders, 2 pairs (0.0 % with a new product)" in output
+    assert "1 training orders, 1 test orders of 2 to 100 products, 2 pairs (0.0 %" in output
     assert "HR@10 co-purchase counts       1.0000" in output
     assert BehaviourEvaluation.objects.get().result["methods"]["prodsim (raw)"]["hr"] == 1.0
 

@@ -40,6 +40,18 @@ def test_the_page_shows_events_coverage_refresh_and_evaluation(admin_client):
     assert "<td>prodsim (raw)</td><td>0.5000</td>" in page
 
 
+def test_the_evaluation_counts_only_the_orders_it_scores():
+    for sku in "ABC":
+        product(sku=sku)
+    events_record(items=order(["A", "B"], "v1", "old", days_ago=10))
+    events_record(items=order(["A", "B"], "v2", "pair", days_ago=1))
+    events_record(items=order(["C"], "v3", "single", days_ago=1))  # no pair to score
+
+    result = bought_together_evaluate(test_from=timezone.now() - dt.timedelta(days=5))
+
+    assert (result["test_orders"], result["pairs"]) == (1, 2)
+
+
 def test_shoppers_go_to_the_login_and_staff_need_the_permission(client):
     login(client, non_staff_user())
     shopper = client.get("/admin/behaviour/overview/")

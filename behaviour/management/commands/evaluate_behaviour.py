@@ -42,7 +42,8 @@ class Command(BaseCommand):
             raise CommandError(f"no test orders of 2 or more products from {test_from:%Y-%m-%d}")
         evaluation_record(result=result)
         self.stdout.write(
-            f"{result['train_orders']} training orders, {result['test_orders']} test orders, "
+            f"{result['train_orders']} training orders, "
+            f"{result['test_orders']} test orders of 2 to 100 products, "
             f"{result['pairs']} pairs ({100 * result['cold_share']:.1f} % with a new product)"
         )
         for name, figures in result["methods"].items():

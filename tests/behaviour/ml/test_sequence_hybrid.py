@@ -9,6 +9,7 @@ import pytest
 
 from behaviour.ml.sequence import hybrid
 from behaviour.ml.sequence.data import KIND_CODES
+from behaviour.ml.sequence.weights import HybridWeights
 
 VIEW, PURCHASE = KIND_CODES["view"], KIND_CODES["purchase"]
 N = 6
@@ -141,3 +142,27 @@ def test_repeats_are_weighted_by_how_well_each_product_sells_now():
     np.testing.assert_allclose(plain["repeat"], [1, 0, 0, 1, 0, 0])
     # sqrt(1 + 0) = 1 against sqrt(1 + 8) = 3: the product still selling comes first
     np.testing.assert_allclose(weighted["repeat"], [1 / 3, 0, 0, 1, 0, 0])
+
+
+def test_compaction_keeps_an_item_fair_on_two_signals_that_tops_the_fused_list():
+    from behaviour.ml.sequence.tuning import compact, recall_of
+
+    # Item 500 is outside each signal's best 200 (1.0 on 0-199 and 200-399) but 0.99 on both:
+    # fused with equal weights it beats every item best on one signal alone.
+    repeat, peers = np.zeros(1000), np.zeros(1000)
+    repeat[:200], peers[200:400] = 1.0, 1.0
+    repeat[500] = peers[500] = 0.99
+    case = ({"repeat": repeat, "peers": peers}, np.zeros(1000, dtype=bool), np.array([500]))
+    weights = HybridWeights(repeat=3.0, peers=3.0)
+
+    assert recall_of([case], weights) == 1.0
+    assert recall_of([compact(*case)], weights) == 1.0
+
+
+def test_an_excluded_bought_item_is_never_found_even_among_fewer_items_than_k():
+    from behaviour.ml.sequence.tuning import recall_of
+
+    case = ({"repeat": np.array([1.0, 0.5, 0.4])}, np.array([True, False, False]), np.array([0]))
+
+    assert recall_of([case], HybridWeights(allow_repeats=False), k=20) == 0.0
+    assert recall_of([case], HybridWeights(allow_repeats=True), k=20) == 1.0
