@@ -55,17 +55,21 @@ def restore(settings, tmp_path, monkeypatch):
 # --- model artifacts ---------------------------------------------------------------------
 
 
-@pytest.mark.django_db
-def test_restore_moves_every_kind_of_model_version_to_the_new_models_root(restore, tmp_path):
-    old, new = tmp_path / "old-models", tmp_path / "new-models"
-    image = ModelVersion.objects.create(
+def image_version(*, artifact_dir: str) -> ModelVersion:
+    return ModelVersion.objects.create(
         status="ready",
         backbone="small_cnn",
         weights="none",
         input_size=32,
         embedding_dim=8,
-        artifact_dir=str(old / "v9"),
+        artifact_dir=artifact_dir,
     )
+
+
+@pytest.mark.django_db
+def test_restore_moves_every_kind_of_model_version_to_the_new_models_root(restore, tmp_path):
+    old, new = tmp_path / "old-models", tmp_path / "new-models"
+    image = image_version(artifact_dir=str(old / "v9"))
     sequence = SequenceModelVersion.objects.create(
         status="active",
         architecture="gru",
@@ -85,14 +89,7 @@ def test_restore_moves_every_kind_of_model_version_to_the_new_models_root(restor
 @pytest.mark.django_db
 def test_restore_leaves_the_paths_of_a_sibling_folder_alone(restore, tmp_path):
     sibling = str(tmp_path / "old-models2" / "v3")  # starts with the old root's text
-    image = ModelVersion.objects.create(
-        status="ready",
-        backbone="small_cnn",
-        weights="none",
-        input_size=32,
-        embedding_dim=8,
-        artifact_dir=sibling,
-    )
+    image = image_version(artifact_dir=sibling)
     sequence = SequenceModelVersion.objects.create(
         status="ready", architecture="gru", artifact_path=sibling + "/model.npz"
     )
