@@ -1,6 +1,12 @@
 """The partner API's one error shape (kept apart from api.py: DRF imports this while loading)."""
 
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
@@ -18,6 +24,13 @@ def error_handler(exc, context):
     """Every error as {"code", "message", "errors"}: machine-readable, one shape everywhere."""
     if isinstance(exc, REQUEST_LIMIT_ERRORS):
         exc = RequestTooLarge(str(exc))
+    # DRF answers Django's own 404 and 403 (get_object_or_404, generic views) but the code is
+    # read from `exc` below: converted here, they say "not_found"/"permission_denied" like
+    # the API's own, not "error".
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -32,12 +32,15 @@ def sourceless_params(query_string: str) -> dict:
     return params
 
 
-def result_body(result: BehaviourResult, explain: bool) -> dict:
-    """The similar-items answer shape; `explain` holds the tier's evidence and its why-hint."""
+def result_body(
+    result: BehaviourResult, explain: bool, *, model_version: int | None = None
+) -> dict:
+    """The similar-items answer shape; `explain` holds the tier's evidence and its why-hint.
+    `model_version`: the model that ranked the answer, None where none did (counted lists)."""
     return {
         "k_requested": result.k_requested,
         "k_returned": result.k_returned,
-        "model_version": None,
+        "model_version": model_version,
         "results": [
             {
                 "sku": item.product.sku,

@@ -44,6 +44,6 @@ class VisitorRecommendationsApi(APIView):
         if (body := cache.get(key)) is not None:
             return timed_response(body, started, cache_state="hit")
         result = recommended_for_history(history=history, query=similar_query(params))
-        body = result_body(result, params["explain"])
+        body = result_body(result, params["explain"], model_version=result.model_version)
         cache.put(key, body)
         return timed_response(body, started)

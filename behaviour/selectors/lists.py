@@ -36,6 +36,7 @@ class BehaviourItem:
 class BehaviourResult:
     items: list[BehaviourItem] = field(default_factory=list)
     k_requested: int = 0
+    model_version: int | None = None  # the sequence model that ranked personal items, if any
 
     @property
     def k_returned(self) -> int:

@@ -14,6 +14,7 @@ from ..importers import (
     normalise_category_path,
 )
 from ..models import Product, ProductImage
+from .form_fields import FormDictField, FormListField
 
 MAX_IMAGES = 10
 MAX_TAGS = 50
@@ -64,17 +65,24 @@ class ProductInputSerializer(serializers.Serializer):
     )
     brand = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     category = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
-    tags = serializers.ListField(
+    tags = FormListField(
         child=serializers.CharField(max_length=100),
+        json_text=True,
         required=False,
         max_length=MAX_TAGS,
         default=list,
+        help_text='In a multipart form: repeated `tags` fields or one JSON array, `["a", "b"]`.',
     )
-    attributes = serializers.DictField(required=False, default=dict)
+    attributes = FormDictField(
+        required=False,
+        default=dict,
+        help_text='In a multipart form: one JSON object, `{"colour": "red"}`, or one field per '
+        "key, `attributes.colour=red` (or `attributes[colour]=red`).",
+    )
     in_stock = serializers.BooleanField(required=False, default=True)
     group_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     active = serializers.BooleanField(required=False, default=True)
-    images = serializers.ListField(
+    images = FormListField(
         child=serializers.FileField(),
         required=False,
         max_length=MAX_IMAGES,

@@ -12,10 +12,17 @@ class SimilarParamsSerializer(serializers.Serializer):
 
     k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=8)
     category = serializers.CharField(
-        max_length=1000, default="any", help_text="'any', 'same' or a category path"
+        max_length=1000,
+        default="any",
+        help_text="'any', 'same', or a category's path ('Home > Lamps') or slug ('home-lamps'); "
+        "a category that does not exist is a 400",
     )
     categories = serializers.ListField(
-        child=serializers.CharField(max_length=1000), required=False, default=list, max_length=20
+        child=serializers.CharField(max_length=1000),
+        required=False,
+        default=list,
+        max_length=20,
+        help_text="category paths or slugs (each with its subcategories)",
     )
     brand = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, default=list, max_length=20

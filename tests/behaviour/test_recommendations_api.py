@@ -239,3 +239,33 @@ def test_filters_relative_to_a_source_product_are_refused_where_there_is_none(
     response = partner_client.get(f"{url}?k=3&{param}")
     assert response.status_code == 400
     assert list(response.json()["errors"]) == [field]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/trending/",
+        "/api/v1/visitors/v1/recommendations/",
+        "/api/v1/products/A/bought-together/",
+        "/api/v1/products/A/also-viewed/",
+    ],
+)
+def test_an_unknown_category_is_a_400_and_a_slug_names_one_as_its_path_does(partner_client, url):
+    from catalog.models import Category
+
+    lamps = Category.objects.create(name="Lamps", path="Home > Lamps", slug="home-lamps")
+    product(sku="A", title="Product A")
+    product(sku="L", title="Lamp", category=lamps)
+    for value in ("Home > Lampz", "home-lampz"):
+        response = partner_client.get(url, {"k": 3, "category": value})
+        assert response.status_code == 400, response.content
+        assert list(response.json()["errors"]) == ["category"]
+        assert (
+            f'no category has the path or slug "{value}"'
+            in response.json()["errors"]["category"][0]
+        )
+    by_path = partner_client.get(url, {"k": 3, "category": "Home > Lamps"})
+    by_slug = partner_client.get(url, {"k": 3, "category": "home-lamps"})
+    assert (by_path.status_code, by_slug.status_code) == (200, 200)
+    assert by_path.json()["results"] == by_slug.json()["results"]
+    assert [item["sku"] for item in by_slug.json()["results"]] == ["L"]

@@ -250,3 +250,28 @@ def test_a_staff_session_reads_the_api_but_only_a_superuser_writes_or_reads_shop
     client.force_login(boss)
     assert client.get("/api/v1/visitors/alice/export/").status_code == 200
     assert client.delete("/api/v1/products/A/").status_code == 204
+
+
+def test_an_unknown_job_is_a_404_coded_not_found_like_the_other_404s(partner_client):
+    response = partner_client.get("/api/v1/jobs/999/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_the_readme_names_only_api_paths_that_exist():
+    """The README once sent partners to /api/v1/search/?q=, a 404."""
+    import re
+    from pathlib import Path
+
+    from django.urls import Resolver404, resolve
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    paths = set(re.findall(r"`(?:GET|POST|PUT|DELETE)[/A-Z]* (/api/v1/[^`?\s]*)", readme))
+    assert "/api/v1/search/text/" in paths
+    missing = []
+    for path in paths:
+        try:
+            resolve(re.sub(r"<[^>]+>|…", "1", path))
+        except Resolver404:
+            missing.append(path)
+    assert not missing

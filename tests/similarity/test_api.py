@@ -164,3 +164,39 @@ def test_the_similar_endpoint_runs_a_fixed_number_of_queries(partner, django_ass
         return len(context.captured_queries)
 
     assert queries(3) == queries(20)
+
+
+def test_category_takes_a_path_or_a_slug_and_an_unknown_one_is_a_400(partner):
+    products = shape_catalogue(colours=2)[:4]  # SQUARE-0-0/1, BAR-0-0/1
+    store(
+        version(2, status="active"),
+        products,
+        [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)],
+    )
+    url = "/api/v1/products/SQUARE-0-0/similar/"
+
+    def skus(params):
+        response = partner.get(url, params)
+        assert response.status_code == 200, response.content
+        return [r["sku"] for r in response.json()["results"]]
+
+    bars = skus({"category": "Shapes > bar"})
+    assert bars and all(sku.startswith("BAR-") for sku in bars)
+    assert skus({"category": "shapes-bar"}) == bars
+    assert skus({"categories": ["shapes-bar"]}) == bars
+    assert skus({"category": "same", "include_variants": "true"}) == ["SQUARE-0-1"]
+    for params, field in [
+        ({"category": "Shapes > lamp"}, "category"),
+        ({"category": "lamps"}, "category"),
+        ({"categories": ["Shapes > bar", "nope"]}, "categories"),
+    ]:
+        response = partner.get(url, params)
+        assert response.status_code == 400, (params, response.content)
+        assert list(response.json()["errors"]) == [field]
+        assert "no category has the path or slug" in response.json()["errors"][field][0]
+    batch = partner.post(
+        "/api/v1/similar/batch/",
+        {"skus": ["MISSING"], "category": "Shapes > lamp"},
+        content_type="application/json",
+    )
+    assert (batch.status_code, list(batch.json()["errors"])) == (400, ["category"])

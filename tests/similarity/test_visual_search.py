@@ -93,3 +93,22 @@ def test_the_shop_wide_out_of_stock_setting_applies_to_visual_search(trained, se
     assert "CROSS-0-1" in skus()
     settings.PRODSIM_EXCLUDE_OUT_OF_STOCK = True
     assert "CROSS-0-1" not in skus() and len(skus()) == 23
+
+
+def test_the_api_takes_the_filters_from_the_query_string_too(partner_client, trained):
+    url = "/api/v1/search/image/?k=3&category=Shapes+>+bar"
+    body = partner_client.post(url, {"image": photo(), "explain": "true"}).json()
+    assert (body["k_requested"], body["k_returned"]) == (3, 3)
+    assert all("explain" in result for result in body["results"])
+    skus = {result["sku"] for result in body["results"]}
+    assert all(sku.startswith("BAR-") for sku in skus), skus
+
+
+def test_a_filter_in_the_query_string_is_validated_and_may_not_contradict_the_form(partner_client):
+    too_many = partner_client.post("/api/v1/search/image/?k=1000", {"image": photo()})
+    assert (too_many.status_code, list(too_many.json()["errors"])) == (400, ["k"])
+    both = partner_client.post("/api/v1/search/image/?k=3", {"image": photo(), "k": "4"})
+    assert (both.status_code, list(both.json()["errors"])) == (400, ["k"])
+    assert "both the query string and the form" in both.json()["errors"]["k"][0]
+    same = partner_client.post("/api/v1/search/image/?k=3", {"image": photo(), "k": "3"})
+    assert same.status_code == 503  # valid; no model to embed the photo with

@@ -63,6 +63,7 @@ def recommended_for_history(
     repeat = settings.PRODSIM_RECOMMEND_REPEATS if repeats is None else repeats
     seen = {pid for pid in history.weights if not (repeat and pid in history.bought)}
     product_filter = product_filter_for(None, query, [*seen, *merchandising.blocked_ids(rules)])
+    model = None
     if history.is_empty:
         found = [
             Candidate(c.product_id, c.score, TIER_NO_HISTORY, WHY_NO_HISTORY, c.evidence)
@@ -89,7 +90,10 @@ def recommended_for_history(
         k=query.k,
         make_item=pinned_item,
     )
-    return BehaviourResult(items, k_requested=query.k)
+    personal = model is not None and any(item.tier == TIER_PERSONAL for item in items)
+    return BehaviourResult(
+        items, k_requested=query.k, model_version=model.version_id if personal else None
+    )
 
 
 def _personal(

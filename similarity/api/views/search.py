@@ -2,6 +2,7 @@
 
 import time
 
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
@@ -17,9 +18,14 @@ from ..serializers import (
     ImageSearchSerializer,
     MatchInputSerializer,
     ResultListSerializer,
+    SimilarParamsSerializer,
     TextSearchParamsSerializer,
 )
 from .responses import ServiceUnavailable, result_body, similar_query, timed_response
+
+ERROR_QUERY_AND_FORM = (
+    "{name} is in both the query string and the form with different values; send it once"
+)
 
 
 class ImageSearchApi(APIView):
@@ -30,11 +36,16 @@ class ImageSearchApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={"multipart/form-data": ImageSearchSerializer}, responses=ResultListSerializer
+        request={"multipart/form-data": ImageSearchSerializer},
+        parameters=[SimilarParamsSerializer],
+        responses=ResultListSerializer,
+        description="Products that look like an uploaded photo (multipart field `image`). The "
+        "filters may be form fields or in the query string, as to the GET lists; one sent both "
+        "ways with different values is a 400.",
     )
     def post(self, request):
         started = time.perf_counter()
-        params = ImageSearchSerializer(data=request.data)
+        params = ImageSearchSerializer(data=_query_and_form(request))
         params.is_valid(raise_exception=True)
         try:
             vector = image_query_vector(data=params.validated_data["image"].read())
@@ -45,6 +56,22 @@ class ImageSearchApi(APIView):
         query = similar_query(params.validated_data)
         result = selectors.similar_to_vector(vector=vector, query=query)
         return timed_response(result_body(result, params.validated_data["explain"]), started)
+
+
+def _query_and_form(request) -> QueryDict:
+    """The query string's parameters and the form's fields as one: partners pass the filters
+    as to the GET lists. Neither silently wins a disagreement (k=3 in the URL, k=8 in the
+    form): the answer could not say which was meant."""
+    merged = request.query_params.copy()
+    conflicts = {}
+    for name in request.data:
+        form_values = request.data.getlist(name)
+        if name in merged and merged.getlist(name) != form_values:
+            conflicts[name] = [ERROR_QUERY_AND_FORM.format(name=name)]
+        merged.setlist(name, form_values)
+    if conflicts:
+        raise ValidationError(conflicts)
+    return merged
 
 
 class TextSearchApi(APIView):

@@ -53,6 +53,7 @@ class SimilarBatchApi(APIView):
         params = SimilarBatchSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         values = params.validated_data
+        query = similar_query(values)  # once: its filters are checked even when no SKU exists
         answers = {}
         for sku in dict.fromkeys(values["skus"]):
             product = catalog_selectors.product_get(sku=sku, with_images=False)
@@ -60,7 +61,7 @@ class SimilarBatchApi(APIView):
                 None
                 if product is None
                 else result_body(
-                    selectors.similar_products_for(product=product, query=similar_query(values)),
+                    selectors.similar_products_for(product=product, query=query),
                     values["explain"],
                 )
             )
