@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -171,3 +172,20 @@ def impressions_retention_enforce(*, now: dt.datetime | None = None) -> int:
             Click.objects.filter(impression_id__in=ids).delete()
             deleted += Impression.objects.filter(pk__in=ids).delete()[0]
     return deleted
+
+
+@transaction.atomic
+def session_log_erase(*, session_hash: str) -> int:
+    """Delete a session's impressions and clicks (the shopper's erasure); the number of
+    impressions deleted. They leave the experiments' figures, which then count the sessions
+    kept. Never for "": that is every click of a session without an experiments id."""
+    if not session_hash:
+        return 0
+    Click.objects.filter(
+        Q(session_hash=session_hash) | Q(impression__session_hash=session_hash)
+    ).delete()
+    return (
+        Impression.objects.filter(session_hash=session_hash)
+        .delete()[1]
+        .get(Impression._meta.label, 0)
+    )

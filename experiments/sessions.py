@@ -1,8 +1,8 @@
 """Which shopper a session is to the experiments: a random id kept in the session, hashed.
 
 Not the session key, which signing in renews (Django's login cycles it) and which would draw the
-shopper's arm again; an erasure drops the id, so what is logged afterwards is not linked to what
-was logged before.
+shopper's arm again; an erasure deletes what was logged under the id and drops it, so what is
+logged afterwards is not linked to anything before.
 """
 
 import secrets
@@ -10,6 +10,7 @@ import secrets
 from django.contrib.sessions.backends.base import SessionBase
 
 from .selectors import session_id_hash
+from .services import session_log_erase
 
 EXPERIMENT_ID_KEY = "experiments_id"  # the session's random id the arms are drawn from
 
@@ -30,7 +31,10 @@ def session_hash_if_any(*, session: SessionBase) -> str:
     return session_id_hash(shopper_id=shopper) if shopper else ""
 
 
-def session_forget(*, session: SessionBase) -> None:
-    """Start the session's experiments afresh: the impressions logged from now on are not
-    linked to the earlier ones (an erasure)."""
+def session_forget(*, session: SessionBase) -> int:
+    """An erasure: delete the session's impressions and clicks (the count of impressions; its
+    'Recently viewed' ones are a copy of its browsing) and start its experiments afresh, so
+    what is logged from now on is not linked to anything before."""
+    erased = session_log_erase(session_hash=session_hash_if_any(session=session))
     session.pop(EXPERIMENT_ID_KEY, None)
+    return erased

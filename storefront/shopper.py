@@ -22,7 +22,7 @@ from behaviour.visitors import RESERVED_PREFIX, ReservedVisitorId
 from catalog.models import Product
 from experiments import sessions as experiment_sessions
 
-from . import basket_state, history
+from . import basket_state, devices, history
 from .basket_state import Basket, BasketError
 
 VISITOR_KEY = "visitor_id"
@@ -73,16 +73,32 @@ def known_visitor_id(request) -> str | None:
 
 def visitor_forget(request) -> int:
     """Erase every event recorded about this shopper (the count erased) and what the session
-    remembers of their browsing. An anonymous shopper continues as a new visitor, the session
-    gets a new key and a new experiments id, so the impressions logged from now on are not
-    linked to the ones before; the basket stays, it is not history but what they mean to buy."""
+    remembers of their browsing: its recently viewed list and its A/B log. An anonymous shopper
+    continues as a new visitor, the session gets a new key and a new experiments id, so what is
+    logged from now on is not linked to anything before; the basket stays, it is not history but
+    what they mean to buy. A signed-in customer's other sessions (other devices) are ended, with
+    their A/B logs: the erasure is of the customer, not of one device's cookie."""
     erased = 0
     if (visitor := known_visitor_id(request)) is not None:
         erased = visitor_erase(visitor_id=visitor)
-    request.session.pop(VISITOR_KEY, None)
-    history.history_clear(request.session)
-    experiment_sessions.session_forget(session=request.session)
+    request.session.pop(VISITOR_KEY, None)  # erased just now, not again by _session_forget
+    for other in devices.other_sessions(request):
+        erased += _session_forget(other)
+        other.delete()  # signs that device out
+    erased += _session_forget(request.session)
     request.session.cycle_key()
+    return erased
+
+
+def _session_forget(session) -> int:
+    """Forget what one session remembers of its shopper; the count of events erased: those of
+    an anonymous visitor id it still holds (a session signed in by the admin's door keeps one
+    until its next storefront page merges it into the customer's)."""
+    erased = 0
+    if anonymous := session.pop(VISITOR_KEY, None):
+        erased = visitor_erase(visitor_id=anonymous)
+    history.history_clear(session)
+    experiment_sessions.session_forget(session=session)
     return erased
 
 

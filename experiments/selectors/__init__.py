@@ -18,6 +18,7 @@ from .results import (
     experiment_results,
     version_experiments,
 )
+from .session_log import session_log
 
 __all__ = [
     "BUCKETS",
@@ -33,5 +34,6 @@ __all__ = [
     "running_experiment",
     "running_experiments",
     "session_id_hash",
+    "session_log",
     "version_experiments",
 ]

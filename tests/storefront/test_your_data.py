@@ -119,7 +119,13 @@ def test_looking_at_the_page_records_nothing_and_makes_no_visitor(shop):
     download = client.get("/your-data/export/")
 
     assert page.context["total"] == 0 and b'id="no-events"' in page.content
-    assert json.loads(download.content) == {"events": [], "recently_viewed": [], "basket": []}
+    assert json.loads(download.content) == {
+        "events": [],
+        "recently_viewed": [],
+        "basket": [],
+        "impressions": [],
+        "clicks": [],
+    }
     assert VISITOR_KEY not in client.session
     assert not Event.objects.exists()
 

@@ -1,0 +1,79 @@
+"""Your data's erasure beyond the events: the session's A/B log (impressions of what its strips
+showed, among them its own recently viewed products, and its clicks) and, for a signed-in
+customer, what their other sessions (other devices) remember of their browsing."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+from behaviour.models import Event
+from behaviour.visitors import visitor_hash
+from experiments.models import Click, Impression
+from experiments.sessions import session_hash_if_any
+from storefront.shopper import customer_visitor_id
+from tests.catalog.factories import add_product
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def shop():
+    for sku in ("MUG-1", "LMP-1", "CUP-1"):
+        add_product(sku, f"Product {sku}", price="9.90")
+
+
+def browse(client: Client) -> str:
+    """View three products and click the first recently viewed item; the session's hash."""
+    for sku in ("MUG-1", "LMP-1"):
+        client.get(f"/products/{sku}/")
+    client.get(client.get("/products/CUP-1/").context["recently_viewed"][0].click_url)
+    return session_hash_if_any(session=client.session)
+
+
+def sign_in(client: Client, username: str = "ada"):
+    response = client.post(
+        "/account/sign-in/", {"username": username, "password": PASSWORD, "next": "/"}
+    )
+    assert response.status_code == 302
+
+
+def test_erasing_deletes_the_sessions_impressions_and_clicks(shop):
+    client, other = Client(), Client()
+    erased = browse(client)
+    kept = browse(other)
+    assert Impression.objects.filter(widget="recently_viewed", session_hash=erased).exists()
+
+    client.post("/your-data/erase/")
+
+    assert not Impression.objects.filter(session_hash=erased).exists()
+    assert not Click.objects.filter(session_hash=erased).exists()
+    assert Impression.objects.filter(session_hash=kept).exists()
+    assert Click.objects.filter(session_hash=kept).count() == 1
+    exported = json.loads(client.get("/your-data/export/").content)
+    assert exported["impressions"] == [] and exported["clicks"] == []
+
+
+def test_a_customers_erasure_ends_their_other_sessions_and_their_ab_log(shop):
+    user = User.objects.create_user(username="ada", password=PASSWORD)
+    User.objects.create_user(username="bob", password=PASSWORD)
+    laptop, phone, bobs = Client(), Client(), Client()
+    for client, name in ((laptop, "ada"), (phone, "ada"), (bobs, "bob")):
+        sign_in(client, name)
+    phones, bobs_hash = browse(phone), browse(bobs)
+    phone_key = phone.session.session_key
+
+    laptop.post("/your-data/erase/")
+
+    assert not Event.objects.filter(visitor=visitor_hash(customer_visitor_id(user.pk))).exists()
+    assert not Session.objects.filter(session_key=phone_key).exists()
+    assert not Impression.objects.filter(session_hash=phones).exists()
+    assert not Click.objects.filter(session_hash=phones).exists()
+    kept = json.loads(phone.get("/your-data/export/").content)  # signed out: a new session
+    assert kept["recently_viewed"] == [] and kept["impressions"] == []
+    assert b'id="sign-out"' in laptop.get("/your-data/").content  # this device stays in
+    assert b'id="sign-out"' in bobs.get("/your-data/").content  # nobody else's ends
+    assert Impression.objects.filter(session_hash=bobs_hash).exists()
