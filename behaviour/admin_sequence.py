@@ -19,6 +19,7 @@ from .services.sequence import (
     sequence_training_cancel,
     sequence_training_start,
     sequence_version_activate,
+    sequence_version_delete,
     sequence_version_rollback,
 )
 
@@ -114,6 +115,16 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
         if obj is not None and obj.status == SequenceModelVersion.Status.ACTIVE:
             return False
         return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        sequence_version_delete(version=obj)  # its folder too: the peers file names shoppers
+
+    def delete_queryset(self, request, queryset):
+        for version in queryset:
+            try:
+                sequence_version_delete(version=version)
+            except SequenceVersionError as exc:  # activated since the confirmation page
+                self.message_user(request, str(exc), messages.ERROR)
 
     def get_fields(self, request, obj=None):
         if obj is None:

@@ -42,3 +42,8 @@ def put(key: str, body: dict) -> None:
 def refreshed() -> None:
     """Every cached behaviour list is stale (called after a refresh commits)."""
     generations.bump(GENERATION_KEY, timeout=GENERATION_SECONDS)
+
+
+def delete(key: str) -> None:
+    """Take one entry back (an answer put while its visitor was being erased)."""
+    cache.delete(key)

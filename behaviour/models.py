@@ -370,3 +370,16 @@ class SequenceTrainingJob(HeartbeatFields):
             self.State.CANCELLED,
             self.State.TIMED_OUT,
         }
+
+
+class ErasedVisitor(models.Model):
+    """A shopper erased (their visitor HMAC, never the id) and when: events of theirs from
+    before that moment are not stored again (an import or a resent batch still holding them),
+    while later ones are a new history. Kept the retention period: an event older than that is
+    refused anyway, so an older tombstone guards nothing."""
+
+    visitor = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"visitor erased at {self.erased_at:%Y-%m-%d %H:%M}"

@@ -8,10 +8,14 @@ write paths. The filter sits on the handlers, so it covers every logger that rea
 import logging
 import re
 
-# Up to the next path separator or line end: Django logs the decoded path, so an id may hold
-# spaces, quotes, "?" or "#" (ids refuse only "/" and control characters); an access log's
-# encoded request line loses a little more than the id (its query string), never less.
-VISITOR_IN_PATH = re.compile(r"(/visitors/)[^/\r\n]+")
+# Django logs the decoded path, so an id may hold anything but a line break: spaces, quotes,
+# "?", "#" and "/" (refused, but sent: "ACME/12" or "ACME%2F12"). So the id runs to the last of
+# the API's own suffixes on the line (export/, recommendations/), else to the path's end: a
+# line's end, or the request line's " HTTP/" (an access log). An unknown suffix cannot be told
+# from the rest of an id and is masked with it; more than the id goes, never less.
+VISITOR_IN_PATH = re.compile(
+    r"(/visitors/)(?:[^\r\n]+(?=/(?:export|recommendations)/)|[^\r\n]+?(?=/?(?: HTTP/|\r|\n|$)))"
+)
 MASKED = r"\1<visitor>"
 _TRACEBACKS = logging.Formatter()
 

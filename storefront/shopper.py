@@ -14,6 +14,8 @@ is forgotten; signing out starts a new anonymous visitor.
 import uuid
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from behaviour.models import Event
 from behaviour.services.storefront import storefront_events_record
 from behaviour.services.visitor_merge import visitor_events_merge
@@ -102,19 +104,20 @@ def _session_forget(session) -> int:
     return erased
 
 
+def _record(request, **event) -> None:
+    # Dated when the session's visitor id is read: an erasure from another tab between that read
+    # and the write then refuses them; under the id it forgot, no session could reach them.
+    read_at = timezone.now()
+    storefront_events_record(visitor_id=visitor_id(request), occurred_at=read_at, **event)
+
+
 def view_record(request, *, product: Product) -> None:
     """A product page view: one event."""
-    storefront_events_record(
-        visitor_id=visitor_id(request), kind=Event.Kind.VIEW, lines=[(product.sku, None, None)]
-    )
+    _record(request, kind=Event.Kind.VIEW, lines=[(product.sku, None, None)])
 
 
 def add_record(request, *, product: Product, quantity: int) -> None:
-    storefront_events_record(
-        visitor_id=visitor_id(request),
-        kind=Event.Kind.ADD_TO_CART,
-        lines=[(product.sku, quantity, product.price)],
-    )
+    _record(request, kind=Event.Kind.ADD_TO_CART, lines=[(product.sku, quantity, product.price)])
 
 
 def order_place(request) -> PlacedOrder:
@@ -124,8 +127,8 @@ def order_place(request) -> PlacedOrder:
     if not basket.lines:
         raise BasketError(basket_state.ERROR_EMPTY)
     order_id = uuid.uuid4().hex
-    storefront_events_record(
-        visitor_id=visitor_id(request),
+    _record(
+        request,
         kind=Event.Kind.PURCHASE,
         lines=[(line.product.sku, line.quantity, line.product.price) for line in basket.lines],
         order_id=order_id,

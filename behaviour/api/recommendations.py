@@ -1,8 +1,10 @@
 """Recommended for one visitor: the similar-items parameters and answer, cached per visitor and
 per their newest event, so an event sent a moment ago shows in the next answer."""
 
+import datetime as dt
 import time
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
@@ -13,6 +15,7 @@ from similarity.api.views.responses import similar_query, timed_response
 
 from .. import cache
 from ..selectors.recommendations import recommended_for_history, visitor_history
+from ..services import erasure_guard
 from ..visitors import InvalidVisitorId, visitor_hash
 from .lists import result_body, sourceless_params
 
@@ -37,6 +40,7 @@ class VisitorRecommendationsApi(APIView):
             raise ValidationError({"visitor_id": [str(exc)]}) from None
         # The key carries the marker of the very history the answer is built from, so an event
         # stored a moment later changes the next request's key and never hides under this one.
+        read_at = timezone.now()
         history = visitor_history(visitor=visitor)
         key = cache.visitor_entry_key(
             list_name="recommended", visitor=visitor, params={"events": history.marker, **params}
@@ -45,5 +49,20 @@ class VisitorRecommendationsApi(APIView):
             return timed_response(body, started, cache_state="hit")
         result = recommended_for_history(history=history, query=similar_query(params))
         body = result_body(result, params["explain"], model_version=result.model_version)
-        cache.put(key, body)
+        _put_unless_erased(key, body, visitor=visitor, read_at=read_at)
         return timed_response(body, started)
+
+
+# Leeway for the clocks of the hosts that read and erase (an erasure this close to the read
+# costs a cache miss at most).
+CLOCK_LEEWAY = dt.timedelta(seconds=5)
+
+
+def _put_unless_erased(key: str, body: dict, *, visitor: str, read_at: dt.datetime) -> None:
+    """Cache the answer, then take it back if the visitor was erased since their history was
+    read: the erasure's own delete of their entries may have run before this put. Put first,
+    look second: an erasure committing after the look deletes the entry itself (on commit)."""
+    cache.put(key, body)
+    erased_at = erasure_guard.erased_since([visitor]).get(visitor)
+    if erased_at is not None and erased_at >= read_at - CLOCK_LEEWAY:
+        cache.delete(key)

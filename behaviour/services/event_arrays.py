@@ -8,11 +8,14 @@ from django.db import connection
 from behaviour.ml import cooccurrence
 
 from ..models import Event
+from .retention import events_cutoff
 
-# Events of inactive or deleted products are history, not recommendations.
+# Events of inactive or deleted products are history, not recommendations; events past
+# retention (%(cutoff)s) are gone for every reader, deleted yet or not.
 EVENTS_SQL = """
 SELECT e.kind, e.order_id, e.visitor, e.product_id, extract(epoch FROM e.occurred_at)
 FROM behaviour_event e JOIN catalog_product p ON p.id = e.product_id AND p.is_active
+WHERE e.occurred_at >= %(cutoff)s
 """
 VIEW_KINDS = (Event.Kind.VIEW, Event.Kind.CLICK)
 
@@ -42,10 +45,11 @@ class EventArrays:
         return keys, lines
 
 
-def event_arrays(sql: str = EVENTS_SQL, params=None) -> EventArrays:
-    """The lines of `sql` (kind, order_id, visitor, product_id, epoch seconds[, new])."""
+def event_arrays(sql: str = EVENTS_SQL, params: dict | None = None) -> EventArrays:
+    """The lines of `sql` (kind, order_id, visitor, product_id, epoch seconds[, new]); its
+    %(cutoff)s is the retention cut-off now, unless `params` name another."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, {"cutoff": events_cutoff(), **(params or {})})
         return arrays_of(cursor.fetchall())
 
 

@@ -3,7 +3,8 @@
 The batch is checked item by item (valid events beside bad ones are kept), SKUs are resolved in
 one query, and the accepted ones are written in one transaction: ids first into the key table
 (ON CONFLICT DO NOTHING, so a resent or concurrently sent event is a duplicate, never a second
-row), then the events whose ids were new. Nothing is half-written: the transaction holds both.
+row), then the events whose ids were new. Nothing is half-written: the transaction holds both. An
+erased shopper's events from before their erasure are rejected (erasure_guard says why).
 """
 
 import datetime as dt
@@ -18,6 +19,8 @@ from catalog import selectors as catalog_selectors
 
 from .. import partitions
 from ..models import Event
+from . import erasure_guard
+from .erasure_guard import ERROR_ERASED
 from .validation import (
     ERROR_REPEATED,
     ERROR_UNKNOWN_SKU,
@@ -29,6 +32,8 @@ from .validation import (
 MAX_BATCH = 1000
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+Stored = tuple[set[str], set[str]]  # (ids stored now, ids refused as an erased shopper's)
+NONE: Stored = (set(), set())
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,11 @@ def events_record(*, items: Sequence, source: str = Event.Source.API) -> list[Ev
                 index, event.event_id, REJECTED, ERROR_UNKNOWN_SKU.format(sku=event.sku)
             )
             del valid[index]
-    new_ids = _store(list(valid.values()), products, source, now) if valid else set()
+    new_ids, erased = _store(list(valid.values()), products, source, now) if valid else NONE
     for index, event in valid.items():
+        if event.event_id in erased:
+            outcomes[index] = EventOutcome(index, event.event_id, REJECTED, ERROR_ERASED)
+            continue
         status = ACCEPTED if event.event_id in new_ids else DUPLICATE
         outcomes[index] = EventOutcome(index, event.event_id, status)
     return [outcomes[index] for index in range(len(items))]
@@ -82,7 +90,16 @@ def _echoable(text: str) -> str:
 
 
 @transaction.atomic
-def _store(events: list[EventIn], products: dict[str, int], source: str, now) -> set[str]:
+def _store(events: list[EventIn], products: dict[str, int], source: str, now) -> Stored:
+    """Store the events whose ids are new: (their ids, the ids refused as an erased shopper's).
+    The erasure lock and the tombstones are read first, in this transaction, so an erasure
+    either waits for this batch (and deletes it) or has committed its tombstone (erasure_guard).
+    """
+    erasure_guard.writes_lock()
+    erased = _erased_ids(events)
+    events = [e for e in events if e.event_id not in erased]
+    if not events:
+        return set(), erased
     partitions.partitions_ensure(partitions.month_start(e.occurred_at) for e in events)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -111,4 +128,14 @@ def _store(events: list[EventIn], products: dict[str, int], source: str, now) ->
                     [e.unit_price for e in fresh],
                 ],
             )
-    return new_ids
+    return new_ids, erased
+
+
+def _erased_ids(events: list[EventIn]) -> set[str]:
+    """Ids of the events of an erased shopper from before their erasure (one query)."""
+    erased_at = erasure_guard.erased_since(e.visitor for e in events)
+    return {
+        e.event_id
+        for e in events
+        if e.visitor in erased_at and e.occurred_at <= erased_at[e.visitor]
+    }

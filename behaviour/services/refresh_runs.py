@@ -2,6 +2,8 @@
 new since the last refresh (module docstring of behaviour.services.refresh). Each returns its
 stats and the basket totals (N of the scorers) per kind."""
 
+import datetime as dt
+
 import numpy as np
 from django.conf import settings
 
@@ -19,10 +21,12 @@ from .association_writes import (
 )
 from .event_arrays import arrays_of, event_arrays
 from .refresh_counts import TRENDING_PURCHASES, TRENDING_VIEWS, Counts, counts_all, counts_change
+from .retention import events_cutoff
 
 
 def rebuild(now: float) -> tuple[dict, dict]:
-    arrays = event_arrays(refresh_lines.ALL_LINES_SQL)
+    moment = dt.datetime.fromtimestamp(now, tz=dt.UTC)  # the reference increments cut at too
+    arrays = event_arrays(refresh_lines.ALL_LINES_SQL, {"cutoff": events_cutoff(moment)})
     counts = counts_all(arrays, reference=now, now=now)
     refresh_state.counts_replace(counts)
     ids = arrays.product_ids

@@ -4,6 +4,9 @@ Months wholly before the cut-off lose their partition (a DROP TABLE: instant, no
 month holding the cut-off loses its older rows. Event keys older than the cut-off go too (an
 event that old would be rejected anyway), so nothing of an expired event is left. Deleted events
 leave the counts only by a full rebuild, which retention requests when it deleted any.
+
+This runs daily, later when beat is down: until then every read of events leaves out the older
+ones itself (`events_cutoff`), so an expired event is never served nor counted.
 """
 
 import datetime as dt
@@ -14,13 +17,21 @@ from django.utils import timezone
 
 from .. import partitions
 from ..models import Event, EventKey
+from . import erasure_guard
 from .refresh_queue import behaviour_refresh_enqueue
+
+
+def events_cutoff(now: dt.datetime | None = None) -> dt.datetime:
+    """The oldest occurred_at an event may have to be read (served, counted, trained on)."""
+    return (now or timezone.now()) - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
 
 
 @transaction.atomic
 def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
-    """Apply retention; what went: {"partitions": [...], "events": n, "keys": n}."""
-    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
+    """Apply retention; what went: {"partitions": [...], "events": n, "keys": n,
+    "tombstones": n} (erasures older than the cut-off: every event they would refuse is
+    refused as too old anyway)."""
+    cutoff = events_cutoff(now)
     cut_month = partitions.month_start(cutoff)
     dropped = []
     for name, month in partitions.partitions_list():
@@ -29,6 +40,7 @@ def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
             dropped.append(name)
     events, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
     keys, _ = EventKey.objects.filter(occurred_at__lt=cutoff).delete()
+    tombstones = erasure_guard.tombstones_expire(cutoff=cutoff)
     if dropped or events:
         behaviour_refresh_enqueue(force=True, reason="retention")
-    return {"partitions": dropped, "events": events, "keys": keys}
+    return {"partitions": dropped, "events": events, "keys": keys, "tombstones": tombstones}

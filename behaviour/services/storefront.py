@@ -4,6 +4,7 @@ They go through the same checks and exactly-once write as the API's batches (sou
 "storefront"), so the refresh learns from the shop's shoppers like from any partner's.
 """
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
@@ -21,12 +22,21 @@ Line = tuple[str, int | None, Decimal | None]
 
 
 def storefront_events_record(
-    *, visitor_id: str, kind: str, lines: Sequence[Line], order_id: str = ""
+    *,
+    visitor_id: str,
+    kind: str,
+    lines: Sequence[Line],
+    order_id: str = "",
+    occurred_at: dt.datetime | None = None,
 ) -> list[EventOutcome]:
-    """Record one event per line, all at this moment, for the shopper `visitor_id` (raw: it is
-    hashed on the way in). A purchase's lines share `order_id`. One outcome per line, in order;
-    a rejected line is logged (the page still renders), never raised."""
-    occurred_at = timezone.now().isoformat()
+    """Record one event per line, all at `occurred_at` (default: this moment), for the shopper
+    `visitor_id` (raw: it is hashed on the way in). A purchase's lines share `order_id`. One
+    outcome per line, in order; a rejected line is logged (the page still renders), never raised.
+
+    A page that passes the moment it read the session's visitor id gets its events refused when
+    the shopper erased (and the session forgot that id) since: they are from before the erasure
+    (erasure_guard), and nothing could reach them under the forgotten id."""
+    occurred_at = (occurred_at or timezone.now()).isoformat()
     items = [
         {
             "event_id": uuid.uuid4().hex,

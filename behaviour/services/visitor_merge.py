@@ -16,6 +16,7 @@ from django.db import transaction
 
 from ..models import Event
 from ..visitors import visitor_hash
+from . import erasure_guard
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +24,18 @@ logger = logging.getLogger(__name__)
 @transaction.atomic
 def visitor_events_merge(*, from_visitor_id: str, into_visitor_id: str) -> int:
     """Move every event of `from_visitor_id` to `into_visitor_id` (raw ids, hashed here; both
-    must be valid, InvalidVisitorId says why not); the count moved. Repeating it moves nothing."""
+    must be valid, InvalidVisitorId says why not); the count moved. Repeating it moves nothing.
+
+    A write like any batch (erasure_guard): an erasure of either visitor waits for it and then
+    deletes the moved rows too. Of an erased `from_visitor_id`, nothing from before its erasure
+    moves (none is left after the erasure; the filter keeps it so whatever wrote one)."""
     source, target = visitor_hash(from_visitor_id), visitor_hash(into_visitor_id)
     if source == target:
         return 0
-    moved = Event.objects.filter(visitor=source).update(visitor=target)
+    erasure_guard.writes_lock()
+    events = Event.objects.filter(visitor=source)
+    if erased_at := erasure_guard.erased_since([source]).get(source):
+        events = events.filter(occurred_at__gt=erased_at)
+    moved = events.update(visitor=target)
     logger.info("merged %s events of an anonymous visitor into a customer's", moved)
     return moved

@@ -1,8 +1,9 @@
 """A shopper's rights over their events: export them (portability) and erase them.
 
 Erasure deletes every event row of the visitor's hash at once, and the recommendations cached
-from them; the derived lists (associations, popularity) hold no visitor at all and lose the
-visitor's share at the next refresh, which the erasure requests right away.
+from them, and leaves a tombstone (erasure_guard) so that the erased events cannot come back;
+the derived lists (associations, popularity) hold no visitor at all and lose the visitor's
+share at the next refresh, which the erasure requests right away.
 """
 
 from django.db import transaction
@@ -13,6 +14,7 @@ from catalog.models import Product
 from .. import cache
 from ..models import Event
 from ..visitors import visitor_hash
+from . import erasure_guard
 from .refresh_queue import behaviour_refresh_enqueue
 
 EXPORT_FIELDS = ("event_id", "kind", "occurred_at", "order_id", "quantity", "unit_price", "source")
@@ -48,12 +50,19 @@ def visitor_event_counts(*, visitor_id: str) -> dict[str, int]:
 
 @transaction.atomic
 def visitor_erase(*, visitor_id: str) -> int:
-    """Delete the visitor's events (the count deleted) and, once that commits, the answers
-    cached from them; queue a refresh of derived lists."""
+    """Delete the visitor's events (the count deleted), tombstone the visitor so that their
+    events from before now are never stored again, and, once that commits, delete the answers
+    cached from them; queue a refresh of derived lists when events went."""
     visitor = visitor_hash(visitor_id)
+    # Exclusive: batches, chunks and merges in flight commit first, so their rows are deleted
+    # here too, and none starts until the tombstone is visible (erasure_guard).
+    erasure_guard.erasure_lock()
+    erasure_guard.tombstone_record(visitor)
     deleted, _ = Event.objects.filter(visitor=visitor).delete()
-    if deleted:  # without events, nothing of theirs was cached (trending is no one's)
-        # Robust: with the cache down the erasure still stands (nothing cached can be read then).
-        transaction.on_commit(lambda: cache.visitor_entries_delete(visitor), robust=True)
+    # Whatever was deleted: an answer may have been cached from events a moment ago, or put by a
+    # request that read the history before this erasure. Robust: with the cache down the
+    # erasure still stands (nothing cached can be read then).
+    transaction.on_commit(lambda: cache.visitor_entries_delete(visitor), robust=True)
+    if deleted:
         behaviour_refresh_enqueue(force=True, reason="erasure")  # events gone, not new
     return deleted

@@ -35,3 +35,18 @@ def test_retention_drops_old_months_and_keeps_recent_events(settings):
     assert {month for _, month in partitions.partitions_list()} == {
         month for month in months_before if month >= cutoff
     }
+
+
+def test_retention_lets_tombstones_older_than_the_period_go(settings):
+    from behaviour.models import ErasedVisitor
+    from behaviour.services.visitors import visitor_erase
+
+    settings.PRODSIM_EVENT_RETENTION_DAYS = 60
+    visitor_erase(visitor_id="long-gone")
+    ErasedVisitor.objects.update(erased_at=timezone.now() - dt.timedelta(days=61))
+    visitor_erase(visitor_id="recent")
+
+    gone = events_retention_enforce()
+
+    assert gone["tombstones"] == 1
+    assert ErasedVisitor.objects.count() == 1

@@ -23,10 +23,36 @@ def test_only_the_visitor_segment_of_a_path_is_masked():
 
 def test_an_id_with_spaces_or_quotes_is_masked_whole():
     # Django logs the decoded path: "Not Found: /api/v1/visitors/jane doe@example.com/nope/".
+    # An unknown suffix may be the rest of an id holding "/": it is masked with the id.
     for raw in ("jane doe@example.com", 'o\'brien "x"', "cust?secret4711", "a#b"):
         assert mask_visitor_ids(f"Not Found: /api/v1/visitors/{raw}/nope/") == (
-            "Not Found: /api/v1/visitors/<visitor>/nope/"
+            "Not Found: /api/v1/visitors/<visitor>/"
         )
+        assert mask_visitor_ids(f"Not Found: /api/v1/visitors/{raw}/export/") == (
+            "Not Found: /api/v1/visitors/<visitor>/export/"
+        )
+
+
+@pytest.mark.parametrize("raw", ["ACME/1234-5678", "ACME%2F1234-5678", "A/B/C 1/2"])
+def test_an_id_holding_a_slash_is_masked_whole_in_djangos_request_log(partner_client, caplog, raw):
+    """Refused ids with "/" still get a 404, logged with the decoded path."""
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        partner_client.get(f"/api/v1/visitors/{raw}/export/")
+        partner_client.get(f"/api/v1/visitors/{raw}/recommendations/?k=2")
+        partner_client.delete(f"/api/v1/visitors/{raw}/")
+    logged = []
+    for logged_record in caplog.records:
+        MaskVisitorIds().filter(logged_record)
+        logged.append(logged_record.getMessage())
+
+    assert len(logged) == 3
+    assert not any(part in line for line in logged for part in ("1234-5678", "B/C", "1/2")), logged
+    assert "Not Found: /api/v1/visitors/<visitor>/export/" in logged
+
+
+def test_an_access_log_line_masks_an_id_holding_a_slash_up_to_the_protocol():
+    line = '"DELETE /api/v1/visitors/ACME/1234-5678/ HTTP/1.1" 404 23'
+    assert mask_visitor_ids(line) == '"DELETE /api/v1/visitors/<visitor>/ HTTP/1.1" 404 23'
 
 
 @pytest.mark.django_db

@@ -77,3 +77,33 @@ def test_a_customers_erasure_ends_their_other_sessions_and_their_ab_log(shop):
     assert b'id="sign-out"' in laptop.get("/your-data/").content  # this device stays in
     assert b'id="sign-out"' in bobs.get("/your-data/").content  # nobody else's ends
     assert Impression.objects.filter(session_hash=bobs_hash).exists()
+
+
+def test_a_page_that_read_the_visitor_id_before_an_erasure_in_another_tab_records_nothing(
+    shop, monkeypatch
+):
+    from django.conf import settings
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    from storefront import shopper
+
+    browser = Client()
+    browser.get("/products/MUG-1/")
+    key = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    visitor = SessionStore(key)[shopper.VISITOR_KEY]
+    record = shopper.storefront_events_record
+
+    def erased_in_another_tab_first(**event):
+        other_tab = RequestFactory().post("/your-data/erase/")
+        other_tab.session, other_tab.user = SessionStore(key), AnonymousUser()
+        shopper.visitor_forget(other_tab)
+        other_tab.session.save()
+        return record(**event)
+
+    monkeypatch.setattr(shopper, "storefront_events_record", erased_in_another_tab_first)
+    browser.get("/products/LMP-1/")  # reads the visitor id, then the erasure, then the view
+
+    # Under the id the session forgot, no export or erasure could ever reach it.
+    assert not Event.objects.filter(visitor=visitor_hash(visitor)).exists()

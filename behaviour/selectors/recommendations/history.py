@@ -9,6 +9,7 @@ from django.db import connection
 from behaviour.ml.sequence.signals import SERVED_HISTORY_EVENTS as HISTORY_EVENTS
 
 from ...models import Event
+from ...services.retention import events_cutoff
 
 # How much one event says about what a shopper wants next, by kind.
 KIND_WEIGHT = {
@@ -54,12 +55,14 @@ class VisitorHistory:
 
 def visitor_history(*, visitor: str, limit: int = HISTORY_EVENTS) -> VisitorHistory:
     """The newest `limit` events of the visitor hash `visitor` (their index: visitor, time) and
-    the count of all their events, in one query (the window counts before the LIMIT).
+    the count of all their events, in one query (the window counts before the LIMIT); events
+    past retention are left out (the time bound on the index's second column also prunes the
+    monthly partitions), whether or not the daily retention task has deleted them yet.
 
     Plain SQL: it runs first in every recommendation, and compiling the ORM's form of it took
     as long as running it."""
     with connection.cursor() as cursor:
-        cursor.execute(_NEWEST_EVENTS, [visitor, limit])
+        cursor.execute(_NEWEST_EVENTS, [visitor, events_cutoff(), limit])
         rows = cursor.fetchall()
     history = history_of([HistoryEvent(*row[:3]) for row in reversed(rows)])
     return replace(history, total=rows[0][3] if rows else 0)
@@ -67,7 +70,7 @@ def visitor_history(*, visitor: str, limit: int = HISTORY_EVENTS) -> VisitorHist
 
 _NEWEST_EVENTS = (
     f"SELECT product_id, kind, occurred_at, COUNT(*) OVER () FROM {Event._meta.db_table} "
-    "WHERE visitor = %s ORDER BY occurred_at DESC, event_id DESC LIMIT %s"
+    "WHERE visitor = %s AND occurred_at >= %s ORDER BY occurred_at DESC, event_id DESC LIMIT %s"
 )
 
 

@@ -2,6 +2,7 @@
 stored and its problems listed, in one transaction."""
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -13,12 +14,14 @@ from catalog import selectors as catalog_selectors
 from ... import partitions
 from ...importers import KNOWN_COLUMNS, CsvChunk, RowProblem
 from ...models import Event, EventImportJob, EventImportRowError
+from .. import erasure_guard
 from ..validation import ERROR_TIME_NAIVE, InvalidEvent
 from .checks import SKU_FIELD, EventChecks
 
 # A file of nothing but bad lines should not fill a table: past this, rejections are counted
 # (rejected_count stays exact) and one closing line says how many more there were.
 MAX_LISTED_PROBLEMS = 100_000
+TIME_FIELD, VISITOR_FIELD = 1, 3  # of a COPY row (checks.SKU_FIELD's comment lists them all)
 BATCH_TABLE = "behaviour_import_batch"
 COLUMNS = "event_id, occurred_at, kind, visitor, product_id, order_id, quantity, unit_price"
 # Lives as long as the connection, emptied before each chunk (a test's transaction never ends);
@@ -109,9 +112,10 @@ def counts_add(job: EventImportJob, counts: ChunkCounts) -> None:
 @dataclass
 class StoreBatch:
     """A chunk ready to store: the COPY rows of its events of known products (SKUs resolved,
-    their months' partitions there) and the problems listed with them."""
+    their months' partitions there), the line of each, and the problems listed with them."""
 
     rows: list[list[str]]
+    row_lines: list[int]
     listed: list[RowProblem]
     lines: int
     repeats: int
@@ -132,10 +136,12 @@ class ChunkWriter:
     def prepare(self, chunk: CheckedChunk) -> StoreBatch:
         """Resolve the chunk's SKUs (unknown ones become problems), ensure its months'
         partitions, and choose which of its problems are listed."""
-        rows, problems = chunk.rows, chunk.problems
+        rows, row_lines, problems = chunk.rows, chunk.row_lines, chunk.problems
         unknown = self.products.resolve({row[SKU_FIELD] for row in rows})
         if unknown:
-            rows = [row for row in rows if row[SKU_FIELD] not in unknown]
+            known = [row[SKU_FIELD] not in unknown for row in rows]
+            rows = [row for row, keep in zip(chunk.rows, known, strict=True) if keep]
+            row_lines = [line for line, keep in zip(chunk.row_lines, known, strict=True) if keep]
             problems += [
                 _unknown_sku(line, row[SKU_FIELD])
                 for line, row in zip(chunk.row_lines, chunk.rows, strict=True)
@@ -147,20 +153,43 @@ class ChunkWriter:
         if rows:
             self._ensure_months(rows)
         rejected = sum(problem.fatal_for_row for problem in problems)
-        return StoreBatch(rows, self.listing.take(problems), chunk.lines, chunk.repeats, rejected)
+        listed = self.listing.take(problems)
+        return StoreBatch(rows, row_lines, listed, chunk.lines, chunk.repeats, rejected)
 
     def store(self, batch: StoreBatch) -> ChunkCounts:
         """Store the batch's events whose ids are new and list its problems, in one
-        transaction on this thread's connection."""
+        transaction on this thread's connection.
+
+        The erasure lock and the tombstones are read first in that transaction (as the API's
+        batches do): an erasure either waits for this chunk and deletes its rows, or has
+        committed its tombstone, and the erased shopper's lines are then rejected here."""
         with transaction.atomic():
-            accepted = self._store(batch.rows) if batch.rows else 0
-            _problems_create(self.job, batch.listed)
+            erasure_guard.writes_lock()
+            rows, erased = self._without_erased(batch)
+            accepted = self._store(rows) if rows else 0
+            _problems_create(self.job, batch.listed + self.listing.take(erased))
         return ChunkCounts(
             lines=batch.lines,
             accepted=accepted,
-            duplicates=len(batch.rows) - accepted + batch.repeats,
-            rejected=batch.rejected,
+            duplicates=len(rows) - accepted + batch.repeats,
+            rejected=batch.rejected + len(erased),
         )
+
+    def _without_erased(self, batch: StoreBatch) -> tuple[list[list[str]], list[RowProblem]]:
+        """The batch's rows but those of an erased shopper from before their erasure, and a
+        problem for each of those (one query for the chunk's visitors' tombstones)."""
+        erased_at = erasure_guard.erased_since({row[VISITOR_FIELD] for row in batch.rows})
+        if not erased_at:
+            return batch.rows, []
+        rows, problems, skus = [], [], self.products.skus_by_id()
+        for line, row in zip(batch.row_lines, batch.rows, strict=True):
+            erased = erased_at.get(row[VISITOR_FIELD])
+            if erased and dt.datetime.fromisoformat(row[TIME_FIELD]) <= erased:
+                sku = skus.get(row[SKU_FIELD], "")
+                problems.append(RowProblem(line, erasure_guard.ERROR_ERASED, "visitor_id", sku))
+            else:
+                rows.append(row)
+        return rows, problems
 
     def write(self, chunk: CheckedChunk) -> ChunkCounts:
         """Prepare and store one chunk here."""
@@ -225,16 +254,26 @@ class ProductIds:
             self.unknown.update(sku for sku in new if sku not in found)
         return skus & self.unknown
 
+    def skus_by_id(self) -> dict[str, str]:
+        """Product id (COPY text) → SKU, for a resolved row's problem."""
+        return {product_id: sku for sku, product_id in self.id_texts.items()}
+
 
 class ProblemListing:
     """Which problems the job's per-line report lists: all, up to MAX_LISTED_PROBLEMS; past
-    that they are counted, and one closing line says how many more there were."""
+    that they are counted, and one closing line says how many more there were. Writer threads
+    take a chunk's erased lines while the import's thread takes the next chunk's problems."""
 
     def __init__(self):
         self.listed, self.unlisted, self.first_unlisted = 0, 0, 0
+        self.lock = threading.Lock()
 
     def take(self, problems: list[RowProblem]) -> list[RowProblem]:
         """The chunk's problems to list, by line."""
+        with self.lock:
+            return self._take(problems)
+
+    def _take(self, problems: list[RowProblem]) -> list[RowProblem]:
         problems.sort(key=lambda problem: problem.line)
         room = max(MAX_LISTED_PROBLEMS - self.listed, 0)
         self.listed += min(room, len(problems))

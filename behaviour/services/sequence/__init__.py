@@ -1,5 +1,6 @@
 """Sequence model versions and their training job (behaviour.ml.sequence under core.jobs)."""
 
+from .deletion import sequence_version_delete
 from .placement import sequence_vectors_place_all
 from .training import sequence_training_job_run, sequence_training_time_out
 from .vectors import SequenceVectorsError, sequence_vectors_backfill, sequence_vectors_store
@@ -21,6 +22,7 @@ __all__ = [
     "sequence_training_start",
     "sequence_training_time_out",
     "sequence_version_activate",
+    "sequence_version_delete",
     "sequence_version_rollback",
     "sequence_vectors_backfill",
     "sequence_vectors_place_all",

@@ -15,13 +15,14 @@ from behaviour.ml.sequence.data import KIND_CODES, SequenceData
 from catalog.models import Product
 
 from ...models import Event
+from ..retention import events_cutoff
 from .content import ContentSource
 
 READ_CHUNK = 20_000  # events per fetch from the server-side cursor
 # Whole seconds, rounded down as Python's int(datetime.timestamp()) does.
 _EVENT_ROWS = (
     "SELECT visitor, product_id, kind, floor(extract(epoch FROM occurred_at))::bigint "
-    f"FROM {Event._meta.db_table}"
+    f"FROM {Event._meta.db_table} WHERE occurred_at >= %s"
 )
 
 
@@ -67,14 +68,18 @@ class EventRows:
 
     @classmethod
     def read(cls, until: datetime | None = None) -> "EventRows":
-        """Every event (that occurred up to `until`), in chunks through a server-side cursor.
-        Plain SQL: the ORM's per-row datetime objects cost more than the rest of the read."""
+        """Every event within retention (that occurred up to `until`), in chunks through a
+        server-side cursor. Plain SQL: the ORM's per-row datetime objects cost more than the rest
+        of the read. The cut-off is retention's at `until` (a training's start), so that a
+        retry reads the same events; the daily retention task deletes older ones anyway."""
         chunks = []
         with connection.chunked_cursor() as cursor:
             if until is None:
-                cursor.execute(_EVENT_ROWS)
+                cursor.execute(_EVENT_ROWS, [events_cutoff()])
             else:
-                cursor.execute(f"{_EVENT_ROWS} WHERE occurred_at <= %s", [until])
+                cursor.execute(
+                    f"{_EVENT_ROWS} AND occurred_at <= %s", [events_cutoff(until), until]
+                )
             while rows := cursor.fetchmany(READ_CHUNK):
                 visitors, products, kinds, times = zip(*rows, strict=True)
                 codes = np.array([KIND_CODES[kind] for kind in kinds], dtype=np.int8)

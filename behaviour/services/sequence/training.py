@@ -20,7 +20,7 @@ from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.config import SequenceConfig
 from behaviour.ml.sequence.data import histories_and_targets, target_kinds, time_split
 from behaviour.ml.sequence.hybrid import HybridWeights, recall_of, tune_weights
-from behaviour.ml.sequence.peers import PEERS_FILE, Peers
+from behaviour.ml.sequence.peers import Peers
 from behaviour.ml.sequence.serving import SequenceScorer
 from behaviour.ml.sequence.tuning import validation_cases
 from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
@@ -28,6 +28,7 @@ from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
 from ...models import SequenceModelVersion, SequenceTrainingJob
 from ..association_writes import VIEW_SHARE
 from .dataset import TrainingData, sequences_of, training_data
+from .peers import peers_first_build
 from .validation import active_recall, recall_at
 from .vectors import SERVABLE
 from .versions import (
@@ -183,12 +184,13 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
         "epochs_run": result.epochs_run,
         **_tuned_hybrid(train, valid, kinds, found, scorer, vectors),
     }
-    # Served: every shopper up to now, read again so that one erased while it trained is gone.
-    Peers.fit(sequences_of(found.product_ids)).save(folder / PEERS_FILE)
-    version.history = [_plain(epoch) for epoch in result.history]
     version.artifact_path, version.vectors_path = str(model_path), str(vectors_path)
+    # Served: every shopper up to now, read again so that one erased while it trained is gone
+    # (and one erased while they are read is rewritten by the refresh it asks for).
+    peers_first_build(version, lambda: sequences_of(found.product_ids))
+    version.history = [_plain(epoch) for epoch in result.history]
     version.status = SequenceModelVersion.Status.READY
-    version.save(update_fields=["metrics", "history", "artifact_path", "vectors_path", "status"])
+    version.save(update_fields=["history", "status"])
     # Indexed now, so an A/B test's candidate is served from pgvector like the active version.
     sequence_vectors_store_or_log(version=version)
     if version.auto_activate and _beats_active(version.metrics):

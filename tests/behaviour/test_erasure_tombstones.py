@@ -1,0 +1,117 @@
+"""An erased shopper's tombstone: their events from before the erasure are rejected on every
+way in (API batch, storefront, merge), later ones are a new history; tombstones hold a hash and
+a time only, and go with the retention period."""
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from behaviour import cache as behaviour_cache
+from behaviour import partitions
+from behaviour.models import ErasedVisitor, Event
+from behaviour.services.erasure_guard import ERROR_ERASED, tombstones_expire
+from behaviour.services.ingest import ACCEPTED, REJECTED, events_record
+from behaviour.services.storefront import storefront_events_record
+from behaviour.services.visitor_merge import visitor_events_merge
+from behaviour.services.visitors import visitor_erase
+from behaviour.visitors import visitor_hash
+from tests.catalog.factories import product
+
+from .factories import event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_resent_batch_brings_back_nothing_from_before_the_erasure():
+    product(sku="A")
+    events_record(items=[event("A", "alice", event_id="seen", days_ago=1)])
+    assert visitor_erase(visitor_id="alice") == 1
+
+    outcomes = events_record(
+        items=[
+            event("A", "alice", event_id="never-stored", days_ago=2),  # a key never written
+            event("A", "alice", event_id="back-again", days_ago=0),  # after the erasure
+            event("A", "bob", event_id="someone-else", days_ago=2),
+        ]
+    )
+
+    assert [(o.status, o.reason) for o in outcomes] == [
+        (REJECTED, ERROR_ERASED),
+        (ACCEPTED, ""),
+        (ACCEPTED, ""),
+    ]
+    kept = Event.objects.filter(visitor=visitor_hash("alice"))
+    assert list(kept.values_list("event_id", flat=True)) == ["back-again"]
+
+
+def test_the_tombstone_holds_the_visitors_hash_and_the_time_only():
+    before = timezone.now()
+    visitor_erase(visitor_id="alice")
+    visitor_erase(visitor_id="alice")  # again: the same tombstone, a later time
+
+    (tombstone,) = ErasedVisitor.objects.values()
+    assert tombstone.keys() == {"id", "visitor", "erased_at"}
+    assert tombstone["visitor"] == visitor_hash("alice") and tombstone["erased_at"] >= before
+
+
+def test_a_storefront_view_read_before_the_erasure_is_refused():
+    """The page read the session's visitor id, then the shopper erased in another tab: the view,
+    dated when the id was read, is refused (nothing could reach it under the forgotten id)."""
+    product(sku="A")
+    read_at = timezone.now()
+    visitor_erase(visitor_id="anon-1")
+
+    late = storefront_events_record(
+        visitor_id="anon-1", kind="view", lines=[("A", None, None)], occurred_at=read_at
+    )
+    fresh = storefront_events_record(visitor_id="anon-1", kind="view", lines=[("A", None, None)])
+
+    assert [(o.status, o.reason) for o in late] == [(REJECTED, ERROR_ERASED)]
+    assert [o.status for o in fresh] == [ACCEPTED]
+
+
+def test_a_merge_from_an_erased_visitor_moves_nothing_from_before_the_erasure():
+    a = product(sku="A")
+    visitor_erase(visitor_id="anon-1")
+    # A row of the erased history, as only a write bypassing the checks could leave it.
+    at = timezone.now() - dt.timedelta(days=1)
+    partitions.partitions_ensure([partitions.month_start(at)])
+    Event.objects.create(
+        event_id="stray",
+        occurred_at=at,
+        kind="view",
+        visitor=visitor_hash("anon-1"),
+        product=a,
+    )
+    events_record(items=[event("A", "anon-1", event_id="after", days_ago=0)])
+
+    assert visitor_events_merge(from_visitor_id="anon-1", into_visitor_id="cust") == 1
+    moved = Event.objects.filter(visitor=visitor_hash("cust"))
+    assert list(moved.values_list("event_id", flat=True)) == ["after"]
+
+
+def test_an_erasure_without_events_still_deletes_the_visitors_cached_answers(
+    django_capture_on_commit_callbacks,
+):
+    """An answer may be cached from events erased a moment before (or put by a request that read
+    them): the entries go whatever the erasure deleted."""
+    visitor = visitor_hash("alice")
+    key = behaviour_cache.visitor_entry_key(list_name="recommended", visitor=visitor, params={})
+    behaviour_cache.put(key, {"results": []})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert visitor_erase(visitor_id="alice") == 0
+
+    assert cache.get(key) is None
+
+
+def test_tombstones_older_than_the_retention_period_go(settings):
+    visitor_erase(visitor_id="old"), visitor_erase(visitor_id="new")
+    long_ago = timezone.now() - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS + 1)
+    ErasedVisitor.objects.filter(visitor=visitor_hash("old")).update(erased_at=long_ago)
+
+    cutoff = timezone.now() - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
+    assert tombstones_expire(cutoff=cutoff) == 1
+    assert list(ErasedVisitor.objects.values_list("visitor", flat=True)) == [visitor_hash("new")]
