@@ -12,8 +12,7 @@ from experiments.models import Experiment, Impression
 from experiments.selectors import Assignment
 from experiments.services import WidgetItems
 from similarity import selectors as similarity_selectors
-from similarity.selectors import SimilarQuery, merchandising
-from similarity.selectors.similar import product_filter_for
+from similarity.selectors import SimilarQuery
 
 from . import shopper
 
@@ -117,10 +116,8 @@ def trending_widget(assignment: Assignment) -> WidgetItems:
 def _newest_items() -> list[Product]:
     """The newest products within what trending (the control arm) allows: the stock setting
     and the shop-wide blocks, so the arms differ only in how they choose."""
-    rules = merchandising.rules_in_force(product_id=0, category_path="")
-    query = SimilarQuery(k=BEHAVIOUR_ITEMS)
-    product_filter = product_filter_for(None, query, merchandising.blocked_ids(rules))
-    ids = catalog_selectors.products_newest(product_filter=product_filter, limit=query.k)
+    _, product_filter = behaviour_selectors.shop_wide_filter(SimilarQuery(k=BEHAVIOUR_ITEMS))
+    ids = catalog_selectors.products_newest(product_filter=product_filter, limit=BEHAVIOUR_ITEMS)
     products = catalog_selectors.products_by_ids(ids=ids)
     return [products[i] for i in ids if i in products]
 

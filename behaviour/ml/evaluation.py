@@ -20,6 +20,7 @@ class HitRate:
     pairs: int
     cold_hits: int = 0
     cold_pairs: int = 0
+    baskets: int = 0  # the test baskets scored: 2 to max_basket distinct items
 
     @property
     def rate(self) -> float:
@@ -68,4 +69,5 @@ def hit_rate_at_k(
         pairs=len(hit),
         cold_hits=int((hit & is_cold).sum()),
         cold_pairs=int(is_cold.sum()),
+        baskets=int((grouped.sizes >= 2).sum()),
     )

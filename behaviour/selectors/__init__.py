@@ -6,6 +6,7 @@ from .lists import (
     ContentNeighbours,
     also_viewed,
     bought_together,
+    shop_wide_filter,
     trending,
 )
 from .recommendations import recommended_for, recommended_for_visitor
@@ -16,6 +17,7 @@ __all__ = [
     "ContentNeighbours",
     "also_viewed",
     "bought_together",
+    "shop_wide_filter",
     "trending",
     "recommended_for",
     "recommended_for_visitor",

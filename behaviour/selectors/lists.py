@@ -62,12 +62,18 @@ def trending(*, query: SimilarQuery) -> BehaviourResult:
     """The most popular products lately (time-decayed), within the filters; newest fill. The
     shop-wide merchandising rules (those scoped to no product or category) apply, as on
     recommendations: a blocked product is never trending, a pin always shows."""
-    rules = merchandising.rules_in_force(state=serving_state(), product_id=0, category_path="")
-    product_filter = product_filter_for(None, query, merchandising.blocked_ids(rules))
+    rules, product_filter = shop_wide_filter(query)
     found = trending_candidates(product_filter, query.k, taken=set())
     if len(found) < query.k:
         found += newest(product_filter, query.k - len(found), {c.product_id for c in found})
     return BehaviourResult(_items(found, rules, query, product_filter), k_requested=query.k)
+
+
+def shop_wide_filter(query: SimilarQuery) -> tuple[list, ProductFilter]:
+    """The shop-wide merchandising rules (scoped to no product or category) and the filter of a
+    list without a source product under them: the query's filters, blocked products left out."""
+    rules = merchandising.rules_in_force(state=serving_state(), product_id=0, category_path="")
+    return rules, product_filter_for(None, query, merchandising.blocked_ids(rules))
 
 
 def _for_product(

@@ -42,3 +42,12 @@ def planted(visitors: int, *, days_ago: float) -> list[dict]:
                 event.update(order_id=f"o-{days_ago}-{number}", quantity=1, unit_price="1.00")
             items.append(event)
     return items
+
+
+def sequence_catalogue(settings, tmp_path) -> None:
+    """The SKUS as products (titled by name), model files under tmp_path/models."""
+    from tests.catalog.factories import product
+
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    for sku in SKUS:
+        product(sku=sku, title=sku.title())

@@ -23,7 +23,7 @@ from behaviour.services.sequence.training import SECONDS_PER_DAY, VALID_DAYS
 from behaviour.services.sequence.versions import artifact_dir
 from catalog.models import Product
 from similarity import vector_store
-from tests.behaviour.sequence_factories import SKUS, TINY, planted
+from tests.behaviour.sequence_factories import SKUS, TINY, planted, sequence_catalogue
 from tests.catalog.factories import product
 
 # Committed rows: the job heartbeat thread (core.jobs) reads them on its own connection.
@@ -32,9 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def shop(settings, tmp_path):
-    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
-    for sku in SKUS:
-        product(sku=sku, title=sku.title())
+    sequence_catalogue(settings, tmp_path)
     events_record(items=planted(60, days_ago=60) + planted(20, days_ago=5))
 
 

@@ -18,9 +18,8 @@ from behaviour.services.ingest import events_record
 from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
 from similarity import vector_store
 from similarity.selectors import SimilarQuery
-from tests.behaviour.sequence_factories import SKUS, planted
+from tests.behaviour.sequence_factories import SKUS, planted, sequence_catalogue
 from tests.behaviour.sequence_factories import TINY as SHARED_TINY
-from tests.catalog.factories import product
 
 # Committed rows: the training job's heartbeat thread reads them on its own connection.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,9 +30,7 @@ TINY = dataclasses.replace(SHARED_TINY, seed=3)
 @pytest.fixture
 def version(settings, tmp_path) -> SequenceModelVersion:
     """A tiny GRU trained on the planted pattern and activated (it beats no active version)."""
-    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
-    for sku in SKUS:
-        product(sku=sku, title=sku.title())
+    sequence_catalogue(settings, tmp_path)
     outcomes = events_record(items=planted(60, days_ago=60) + planted(20, days_ago=5))
     assert {outcome.status for outcome in outcomes} == {"accepted"}
     job = sequence_training_start(config=TINY, enqueue=False)

@@ -13,8 +13,7 @@ from behaviour.selectors.recommendations import recommended_for_visitor
 from behaviour.services.ingest import events_record
 from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
 from similarity.selectors import SimilarQuery
-from tests.behaviour.sequence_factories import SKUS, TINY, planted
-from tests.catalog.factories import product
+from tests.behaviour.sequence_factories import SKUS, TINY, planted, sequence_catalogue
 
 # Committed rows: the job heartbeat thread (core.jobs) reads them on its own connection.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,9 +26,7 @@ def history(visitors: int, *, days_ago: float) -> None:
 
 @pytest.fixture
 def trained(settings, tmp_path):
-    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
-    for sku in SKUS:
-        product(sku=sku, title=sku.title())
+    sequence_catalogue(settings, tmp_path)
     history(60, days_ago=60)  # learning period
     history(20, days_ago=5)  # the last 30 days validate
     job = sequence_training_start(config=TINY, enqueue=False)

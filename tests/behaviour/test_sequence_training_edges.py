@@ -16,8 +16,7 @@ from behaviour.ml.sequence.data import (
 from behaviour.models import SequenceModelVersion, SequenceTrainingJob
 from behaviour.services.ingest import events_record
 from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
-from tests.behaviour.sequence_factories import SKUS, TINY, planted
-from tests.catalog.factories import product
+from tests.behaviour.sequence_factories import TINY, planted, sequence_catalogue
 
 VIEW = KIND_CODES["view"]
 # Committed rows: the job heartbeat thread (core.jobs) reads them on its own connection.
@@ -26,9 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def catalogue(settings, tmp_path):
-    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
-    for sku in SKUS:
-        product(sku=sku, title=sku.title())
+    sequence_catalogue(settings, tmp_path)
 
 
 def views_only(items: list[dict]) -> list[dict]:
