@@ -22,6 +22,7 @@ from .services.sequence import (
     sequence_version_delete,
     sequence_version_rollback,
 )
+from .services.sequence.deletion import DELETABLE
 
 TRAIN_PERMISSION = "behaviour.train_sequence_model"
 ACTIVATE_PERMISSION = "behaviour.activate_sequence_model"
@@ -111,8 +112,9 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # The serving version leaves only by activating another (or rolling back): deleted, it
-        # would leave recommendations without their model. "Delete selected" asks per object.
-        if obj is not None and obj.status == SequenceModelVersion.Status.ACTIVE:
+        # would leave recommendations without their model; one in training has a worker that
+        # would save it again. "Delete selected" asks per object.
+        if obj is not None and obj.status not in DELETABLE:
             return False
         return super().has_delete_permission(request, obj)
 
@@ -123,7 +125,7 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
         for version in queryset:
             try:
                 sequence_version_delete(version=version)
-            except SequenceVersionError as exc:  # activated since the confirmation page
+            except SequenceVersionError as exc:  # activated or retrained since the confirmation
                 self.message_user(request, str(exc), messages.ERROR)
 
     def get_fields(self, request, obj=None):

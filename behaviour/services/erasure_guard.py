@@ -5,8 +5,8 @@ shared for its transaction, and an erasure takes it exclusively: the erasure wai
 writes in flight to commit (then deletes their rows too), and writes that start meanwhile wait
 for it. After the lock each write reads the tombstones (ErasedVisitor) of its visitors, so
 events of an erased shopper from before the erasure, which an import or a resent batch may
-still hold (their keys were never stored, so the idempotency table cannot stop them), are
-refused; later ones are a new history.
+still hold (their keys were never stored, or went with the erasure, so the idempotency
+table cannot stop them), are refused; later ones are a new history.
 
 Lock order: ERASURE_LOCK first, then partitions.CREATE_LOCK_ID (taken by partitions_ensure
 inside a write); the erasure takes no other advisory lock, so the two cannot deadlock.

@@ -1,18 +1,18 @@
 """A shopper's rights over their events: export them (portability) and erase them.
 
-Erasure deletes every event row of the visitor's hash at once, and the recommendations cached
-from them, and leaves a tombstone (erasure_guard) so that the erased events cannot come back;
-the derived lists (associations, popularity) hold no visitor at all and lose the visitor's
-share at the next refresh, which the erasure requests right away.
+Erasure deletes every event row of the visitor's hash at once with its idempotency key, and
+the recommendations cached from them, and leaves a tombstone (erasure_guard) so that the erased
+events cannot come back; the derived lists (associations, popularity) hold no visitor at all
+and lose the visitor's share at the next refresh, which the erasure requests right away.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 
 from catalog.models import Product
 
 from .. import cache
-from ..models import Event
+from ..models import Event, EventKey
 from ..visitors import visitor_hash
 from . import erasure_guard
 from .refresh_queue import behaviour_refresh_enqueue
@@ -57,8 +57,10 @@ def visitor_erase(*, visitor_id: str) -> int:
     # Exclusive: batches, chunks and merges in flight commit first, so their rows are deleted
     # here too, and none starts until the tombstone is visible (erasure_guard).
     erasure_guard.erasure_lock()
-    erasure_guard.tombstone_record(visitor)
-    deleted, _ = Event.objects.filter(visitor=visitor).delete()
+    erased_at = erasure_guard.tombstone_record(visitor)
+    with connection.cursor() as cursor:
+        cursor.execute(_ERASE, {"visitor": visitor, "erased_at": erased_at})
+        (deleted,) = cursor.fetchone()
     # Whatever was deleted: an answer may have been cached from events a moment ago, or put by a
     # request that read the history before this erasure. Robust: with the cache down the
     # erasure still stands (nothing cached can be read then).
@@ -66,3 +68,20 @@ def visitor_erase(*, visitor_id: str) -> int:
     if deleted:
         behaviour_refresh_enqueue(force=True, reason="erasure")  # events gone, not new
     return deleted
+
+
+# The keys go with their events: a key derived from a line without an id digests the visitor's
+# hash with the order, SKU and time, so whoever holds the visitor key could confirm an erased
+# purchase from it. The tombstone, not the key, refuses those events if they are sent again, and
+# once it expires they are past retention (refused as too old). An event dated after the erasure
+# (clock skew) is one the tombstone lets through, so its key stays to refuse it as a duplicate.
+_ERASE = f"""
+    WITH gone AS (
+        DELETE FROM {Event._meta.db_table} WHERE visitor = %(visitor)s
+        RETURNING event_id, occurred_at
+    ), keys AS (
+        DELETE FROM {EventKey._meta.db_table} AS k USING gone
+        WHERE k.event_id = gone.event_id AND gone.occurred_at <= %(erased_at)s
+    )
+    SELECT count(*) FROM gone
+"""

@@ -20,7 +20,8 @@ from ..ml.options import (
 from ..models import Job, ModelVersion
 from ..services import model_version_create
 from ..services.training_limits import field_bounds
-from ..services.versions import DEFAULT_TRAINING
+from ..services.version_deletion import DELETABLE, model_version_delete
+from ..services.versions import DEFAULT_TRAINING, VersionStateError
 from .version_page import VersionPageSections
 
 
@@ -125,6 +126,23 @@ class ModelVersionAdmin(VersionPageSections, admin.ModelAdmin):
 
     def has_activate_permission(self, request) -> bool:
         return request.user.has_perm("similarity.activate_model")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The serving version leaves only by activating another; one being built has a worker
+        # writing its rows and files. "Delete selected" asks per object.
+        if obj is not None and obj.status not in DELETABLE:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        model_version_delete(version=obj)  # its indexes and folder too
+
+    def delete_queryset(self, request, queryset):
+        for version in queryset:
+            try:
+                model_version_delete(version=version)
+            except VersionStateError as exc:  # activated or retrained since the confirmation
+                self.message_user(request, str(exc), messages.ERROR)
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -106,7 +106,10 @@ def invalid_index_drop(*, name: str) -> bool:
 
 
 def version_indexes_drop(*, version: ModelVersion) -> None:
-    """Drop the version's image and text indexes: a failed version leaves neither behind."""
+    """Drop the version's image and text indexes: a failed or deleted version leaves neither
+    behind. CONCURRENTLY outside a transaction (a plain drop locks the table against serving
+    until its transaction ends)."""
+    concurrently = "" if connection.in_atomic_block else "CONCURRENTLY"
     with connection.cursor() as cursor:
         for name in (index_name(version), text_index_name(version)):
-            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+            cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {name}")

@@ -129,5 +129,7 @@ def item_vectors_index_build(vector_set: ItemVectorSet) -> None:
 
 
 def item_vectors_index_drop(vector_set: ItemVectorSet) -> None:
+    """CONCURRENTLY outside a transaction, so serving is never blocked."""
+    concurrently = "" if connection.in_atomic_block else "CONCURRENTLY"
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP INDEX IF EXISTS {vector_set.index_name}")
+        cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {vector_set.index_name}")

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from behaviour import cache as behaviour_cache
 from behaviour import partitions
-from behaviour.models import ErasedVisitor, Event
+from behaviour.models import ErasedVisitor, Event, EventKey
 from behaviour.services.erasure_guard import ERROR_ERASED, tombstones_expire
-from behaviour.services.ingest import ACCEPTED, REJECTED, events_record
+from behaviour.services.ingest import ACCEPTED, DUPLICATE, REJECTED, events_record
 from behaviour.services.storefront import storefront_events_record
 from behaviour.services.visitor_merge import visitor_events_merge
 from behaviour.services.visitors import visitor_erase
@@ -44,6 +44,23 @@ def test_a_resent_batch_brings_back_nothing_from_before_the_erasure():
     ]
     kept = Event.objects.filter(visitor=visitor_hash("alice"))
     assert list(kept.values_list("event_id", flat=True)) == ["back-again"]
+
+
+def test_an_event_dated_after_the_erasure_keeps_its_key_so_a_resend_stays_a_duplicate():
+    """Clock skew lets an event be dated minutes ahead: the tombstone would let its resend
+    through as a new history, so its key (unlike the others') stays to refuse it."""
+    product(sku="A")
+    ahead = (timezone.now() + dt.timedelta(minutes=2)).isoformat()
+    past = event("A", "alice", event_id="past", days_ago=1)
+    early = event("A", "alice", event_id="ahead", occurred_at=ahead)
+    events_record(items=[past, early])
+
+    assert visitor_erase(visitor_id="alice") == 2
+
+    assert list(EventKey.objects.values_list("event_id", flat=True)) == ["ahead"]
+    outcomes = events_record(items=[past, early])
+    assert [(o.status, o.reason) for o in outcomes] == [(REJECTED, ERROR_ERASED), (DUPLICATE, "")]
+    assert not Event.objects.exists()
 
 
 def test_the_tombstone_holds_the_visitors_hash_and_the_time_only():

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from behaviour.models import Event, EventImportRowError
+from behaviour.models import Event, EventImportRowError, EventKey
 from behaviour.services.erasure_guard import ERROR_ERASED
 from behaviour.services.imports import event_import_job_create, event_import_job_run
 from behaviour.services.imports import jobs as import_jobs
@@ -77,3 +77,24 @@ def test_a_file_imported_after_the_erasure_keeps_only_the_new_history(
     assert (job.accepted_count, job.duplicate_count, job.rejected_count) == (2, 0, 1)
     assert rejected_lines(job) == [(2, "A", ERROR_ERASED)]
     assert Event.objects.filter(visitor=visitor_hash("carol")).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_erasure_deletes_the_keys_derived_from_the_shoppers_lines(tmp_path):
+    """A line without an event_id gets a key digesting the visitor's hash with its order, SKU
+    and time: kept after the erasure, it would confirm the erased purchase to whoever holds the
+    visitor key. The erasure deletes those keys; the tombstone refuses the lines if the file
+    comes again, and the other shopper's lines stay duplicates."""
+    product(sku="A")
+    lines = [f"o1,{day(2)},carol,A,1,1.00", f"o2,{day(2)},dan,A,1,1.00"]
+    first = event_import_job_create(csv_file=csv_file(tmp_path, lines), enqueue=False)
+    event_import_job_run(job_id=first.pk)
+    dans_key = Event.objects.get(visitor=visitor_hash("dan")).event_id
+
+    visitor_erase(visitor_id="carol")
+
+    assert list(EventKey.objects.values_list("event_id", flat=True)) == [dans_key]
+    again = event_import_job_create(csv_file=csv_file(tmp_path, lines), enqueue=False)
+    again = event_import_job_run(job_id=again.pk)
+    assert (again.accepted_count, again.duplicate_count, again.rejected_count) == (0, 1, 1)
+    assert rejected_lines(again) == [(2, "A", ERROR_ERASED)]

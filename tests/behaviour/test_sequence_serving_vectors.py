@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from behaviour.models import SequenceItemVector, SequenceModelVersion
@@ -15,7 +16,12 @@ from behaviour.selectors.recommendations import history_of, recommended_for_visi
 from behaviour.selectors.recommendations.history import HistoryEvent
 from behaviour.selectors.recommendations.sequence import sequence_signal, serving_model
 from behaviour.services.ingest import events_record
-from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
+from behaviour.services.sequence import (
+    sequence_training_job_run,
+    sequence_training_start,
+    sequence_version_activate,
+    sequence_version_delete,
+)
 from similarity import vector_store
 from similarity.selectors import SimilarQuery
 from tests.behaviour.sequence_factories import SKUS, planted, sequence_catalogue
@@ -159,3 +165,22 @@ def test_the_command_refuses_a_version_it_cannot_store_with_the_reason(status, p
     with pytest.raises(CommandError, match="no sequence version 0"):
         call_command("sequence_vectors", "--version-id", "0")
     assert not SequenceItemVector.objects.exists()
+
+
+def test_a_deleted_version_leaves_neither_its_rows_nor_its_index(version):
+    """The index is partial on the version's rows: the cascade empties it, only a drop ends it
+    (an index per deleted version would otherwise stay, checked on every write of the table)."""
+    stored = serving_model().stored
+    other = SequenceModelVersion.objects.create(architecture="gru", status="ready")
+    sequence_version_activate(version=other)
+
+    sequence_version_delete(version=version)
+
+    assert not SequenceItemVector.objects.filter(version_id=stored.owner).exists()
+    assert not index_exists(stored.index_name), "the deleted version's HNSW index was left"
+
+
+def index_exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
+        return cursor.fetchone() is not None

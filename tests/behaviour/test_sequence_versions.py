@@ -14,6 +14,7 @@ from behaviour.services.sequence import (
     sequence_training_cancel,
     sequence_training_start,
     sequence_version_activate,
+    sequence_version_delete,
     sequence_version_rollback,
 )
 from behaviour.services.sequence.versions import ERROR_CANCELLED, ERROR_NO_PREVIOUS
@@ -60,6 +61,17 @@ def test_only_a_trained_version_can_serve(status):
     with pytest.raises(SequenceVersionError, match=f"is {status}"):
         sequence_version_activate(version=unfinished)
     assert statuses(active, unfinished) == [Status.ACTIVE, status]
+
+
+@pytest.mark.parametrize("status", [Status.QUEUED, Status.TRAINING])
+def test_a_version_in_training_is_not_deleted(status):
+    """Its worker would save the row again when it ends (or fail on a row gone)."""
+    training = version(status)
+
+    with pytest.raises(SequenceVersionError, match="cancel its job"):
+        sequence_version_delete(version=training)
+
+    assert statuses(training) == [status]
 
 
 def test_the_database_allows_one_active_version():

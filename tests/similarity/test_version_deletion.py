@@ -1,0 +1,90 @@
+"""Deleting an image model version: never the serving one nor one being built; a deleted one
+leaves no vectors, no HNSW index and no folder behind."""
+
+import pytest
+from django.urls import reverse
+
+from similarity import vector_store
+from similarity.models import ModelVersion, ProductEmbedding
+from similarity.services import model_version_activate
+from similarity.services.version_deletion import model_version_delete
+from similarity.services.versions import VersionStateError
+
+from .factories import vector_catalogue
+
+LIST_URL = reverse("admin:similarity_modelversion_changelist")
+
+
+def delete_page(version) -> str:
+    return reverse("admin:similarity_modelversion_delete", args=[version.pk])
+
+
+def built_version(folder, status="ready") -> ModelVersion:
+    version = ModelVersion.objects.create(
+        backbone="small_cnn", weights="none", input_size=32, embedding_dim=8, status=status
+    )
+    version.artifact_dir = str(folder / f"v{version.pk}")
+    version.save(update_fields=["artifact_dir"])
+    (folder / f"v{version.pk}" / "export").mkdir(parents=True)
+    (folder / f"v{version.pk}" / "export" / "model.tflite").write_bytes(b"weights")
+    return version
+
+
+@pytest.mark.django_db(transaction=True)  # the indexes are dropped after the delete commits
+def test_a_deleted_version_leaves_no_vectors_index_or_folder(tmp_path):
+    vector_catalogue(count=12)  # the serving version's vectors and index, which must stay
+    serving = ModelVersion.objects.get()
+    old = built_version(tmp_path)
+    ProductEmbedding.objects.bulk_create(
+        ProductEmbedding(
+            model_version=old, product_id=e.product_id, embedding=e.embedding, image_count=1
+        )
+        for e in ProductEmbedding.objects.filter(model_version=serving)
+    )
+    vector_store.hnsw_index_build(version=old)
+    folder = tmp_path / f"v{old.pk}"
+
+    model_version_delete(version=old)
+
+    assert vector_store.hnsw_index_exists(version=ModelVersion(pk=old.pk)) is None
+    assert not ProductEmbedding.objects.filter(model_version_id=old.pk).exists()
+    assert not folder.exists(), "the deleted version's weights are left on disk"
+    assert vector_store.hnsw_index_exists(version=serving) is True
+    assert ProductEmbedding.objects.filter(model_version=serving).count() == 12
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["active", "queued", "training", "embedding", "indexing"])
+def test_the_serving_version_and_one_being_built_are_not_deleted(tmp_path, status):
+    version = built_version(tmp_path, status=status)
+
+    with pytest.raises(VersionStateError, match=f"v{version.pk}"):
+        model_version_delete(version=version)
+
+    assert ModelVersion.objects.filter(pk=version.pk).exists()
+    assert (tmp_path / f"v{version.pk}").exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_deletes_through_the_service_and_never_the_serving_version(
+    admin_client, tmp_path, django_capture_on_commit_callbacks
+):
+    serving, idle, failed = (built_version(tmp_path) for _ in range(3))
+    model_version_activate(version=serving)
+    ModelVersion.objects.filter(pk=failed.pk).update(status="failed")
+
+    def delete_selected(*versions):
+        selected = [v.pk for v in versions]
+        form = {"action": "delete_selected", "_selected_action": selected, "post": "yes"}
+        return admin_client.post(LIST_URL, form)
+
+    assert admin_client.post(delete_page(serving), {"post": "yes"}).status_code == 403
+    assert delete_selected(serving, failed).status_code == 403  # asks per object, refuses all
+    assert ModelVersion.objects.count() == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(delete_page(idle), {"post": "yes"})
+        delete_selected(failed)
+
+    assert list(ModelVersion.objects.values_list("pk", flat=True)) == [serving.pk]
+    assert not (tmp_path / f"v{idle.pk}").exists() and not (tmp_path / f"v{failed.pk}").exists()
+    assert (tmp_path / f"v{serving.pk}").exists()
