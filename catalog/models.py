@@ -80,6 +80,19 @@ class Product(models.Model):
         return reverse("storefront:product-detail", kwargs={"sku": self.sku})
 
 
+class DeletedProduct(models.Model):
+    """The SKU a deleted product had. Shoppers' events keep the product's id after its row is
+    gone (history, counts), and a shopper's export must still say which product each was about.
+    Forgotten with the events, after the retention period (behaviour's retention task)."""
+
+    product_id = models.BigIntegerField(primary_key=True)
+    sku = models.CharField(max_length=64)
+    deleted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.sku} (deleted)"
+
+
 def product_image_upload_to(instance: "ProductImage", filename: str) -> str:
     # Server-generated name from the content hash: user-supplied names never reach the disk.
     extension = filename.rsplit(".", 1)[-1]

@@ -21,7 +21,7 @@ from django.db.models import (
 from core.jobs import rows_live_state
 
 from . import rows
-from .models import Category, ImportJob, Product, ProductImage
+from .models import Category, DeletedProduct, ImportJob, Product, ProductImage
 from .ranking_facts import RankingFacts as RankingFacts  # re-exported: similarity ranks with it
 
 
@@ -332,6 +332,16 @@ def product_ids_by_sku(*, skus: list[str]) -> dict[str, int]:
 
 def product_skus(*, ids: list[int]) -> list[str]:
     return list(Product.objects.filter(pk__in=ids).values_list("sku", flat=True))
+
+
+def product_skus_by_id(*, ids: Collection[int]) -> dict[int, str]:
+    """Id → SKU of these products, those deleted since included (the SKU they had)."""
+    wanted = set(ids)
+    skus = dict(
+        DeletedProduct.objects.filter(product_id__in=wanted).values_list("product_id", "sku")
+    )
+    skus.update(Product.objects.filter(pk__in=wanted).values_list("pk", "sku"))
+    return skus
 
 
 def products_with_brand_or_tag(*, brand: str = "", tag: str = "") -> QuerySet[Product]:

@@ -2,7 +2,8 @@
 
 Months wholly before the cut-off lose their partition (a DROP TABLE: instant, no vacuum); the
 month holding the cut-off loses its older rows. Event keys older than the cut-off go too (an
-event that old would be rejected anyway), so nothing of an expired event is left. Deleted events
+event that old would be rejected anyway), and so do the SKUs kept for products deleted before
+it (catalog's DeletedProduct), so nothing of an expired event is left. Deleted events
 leave the counts only by a full rebuild, which retention requests when it deleted any.
 
 This runs daily, later when beat is down: until then every read of events leaves out the older
@@ -14,6 +15,8 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from catalog.services import deleted_products_forget
 
 from .. import partitions
 from ..models import Event, EventKey
@@ -41,6 +44,7 @@ def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
     events, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
     keys, _ = EventKey.objects.filter(occurred_at__lt=cutoff).delete()
     tombstones = erasure_guard.tombstones_expire(cutoff=cutoff)
+    deleted_products_forget(before=cutoff)  # no event left names them
     if dropped or events:
         behaviour_refresh_enqueue(force=True, reason="retention")
     return {"partitions": dropped, "events": events, "keys": keys, "tombstones": tombstones}

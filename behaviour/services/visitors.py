@@ -9,7 +9,7 @@ and lose the visitor's share at the next refresh, which the erasure requests rig
 from django.db import connection, transaction
 from django.db.models import Count
 
-from catalog.models import Product
+from catalog.selectors import product_skus_by_id
 
 from .. import cache
 from ..models import Event, EventKey
@@ -21,17 +21,15 @@ EXPORT_FIELDS = ("event_id", "kind", "occurred_at", "order_id", "quantity", "uni
 
 
 def visitor_events_export(*, visitor_id: str) -> list[dict]:
-    """Every stored event of this visitor, oldest first, with the product's SKU (None for a
-    product deleted since: events keep no constraint on their product, and an export that left
-    them out would hold less than is stored)."""
+    """Every stored event of this visitor, oldest first, with the product's SKU (for a product
+    deleted since, the SKU it had: events keep no constraint on their product, and an export
+    that left them out would hold less than is stored)."""
     rows = list(
         Event.objects.filter(visitor=visitor_hash(visitor_id))
         .order_by("occurred_at", "event_id")
         .values(*EXPORT_FIELDS, "product_id")
     )
-    skus = dict(
-        Product.objects.filter(pk__in={row["product_id"] for row in rows}).values_list("pk", "sku")
-    )
+    skus = product_skus_by_id(ids={row["product_id"] for row in rows})
     return [
         {**{field: row[field] for field in EXPORT_FIELDS}, "sku": skus.get(row["product_id"])}
         for row in rows

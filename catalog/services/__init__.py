@@ -5,6 +5,7 @@ from .products import (
     UpsertOutcome,
     UpsertResult,
     category_get_or_create,
+    deleted_products_forget,
     product_delete,
     product_upsert,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "UpsertResult",
     "catalogue_import",
     "category_get_or_create",
+    "deleted_products_forget",
     "import_job_cancel",
     "import_job_create",
     "import_job_run",

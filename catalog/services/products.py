@@ -1,11 +1,13 @@
 """Writes to products, categories and product images."""
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from .. import changes
@@ -14,6 +16,7 @@ from ..importers import ProductRow
 from ..models import (
     CATEGORY_PATH_SEPARATOR,
     Category,
+    DeletedProduct,
     Product,
     ProductImage,
     product_image_upload_to,
@@ -204,13 +207,24 @@ def product_images_removed(*, product: Product, files: list[str]) -> None:
 
 
 def product_delete(*, sku: str) -> bool:
-    """Delete a product, its images and (by cascade) its vectors. False if there was none."""
+    """Delete a product, its images and (by cascade) its vectors, keeping its id's SKU for the
+    events that name it (DeletedProduct). False if there was none."""
     product = Product.objects.filter(sku=sku).first()
     if product is None:
         return False
     names = list(product.images.values_list("file", flat=True))
     with transaction.atomic():
+        DeletedProduct.objects.update_or_create(
+            product_id=product.pk, defaults={"sku": product.sku, "deleted_at": timezone.now()}
+        )
         product.delete()
         changes.product_deleted(sku=sku)
         transaction.on_commit(lambda: _delete_unreferenced_files(names))
     return True
+
+
+def deleted_products_forget(*, before: dt.datetime) -> int:
+    """Forget the SKUs of products deleted before `before` (the events' retention cut-off: no
+    event kept names them any more); how many went."""
+    forgotten, _ = DeletedProduct.objects.filter(deleted_at__lt=before).delete()
+    return forgotten

@@ -50,3 +50,19 @@ def test_retention_lets_tombstones_older_than_the_period_go(settings):
 
     assert gone["tombstones"] == 1
     assert ErasedVisitor.objects.count() == 1
+
+
+def test_retention_forgets_the_skus_of_products_deleted_before_the_period(settings):
+    """A deleted product's SKU is kept for its events' exports, until no event can name it."""
+    from catalog.models import DeletedProduct
+    from catalog.services.products import product_delete
+
+    settings.PRODSIM_EVENT_RETENTION_DAYS = 60
+    product(sku="OLD"), product(sku="RECENT")
+    product_delete(sku="OLD"), product_delete(sku="RECENT")
+    long_ago = timezone.now() - dt.timedelta(days=61)
+    DeletedProduct.objects.filter(sku="OLD").update(deleted_at=long_ago)
+
+    events_retention_enforce()
+
+    assert list(DeletedProduct.objects.values_list("sku", flat=True)) == ["RECENT"]
