@@ -141,10 +141,19 @@ class Impression(models.Model):
     Widget = Widget
 
     widget = models.CharField(max_length=20, choices=Widget.choices)
+    # No constraint, as events: deleting a product leaves the experiments' results as they were
+    # (and a delete is not held up rewriting every impression of it); the SKU it had stays known
+    # (catalog.DeletedProduct) for the shopper's export and a late click.
     source_product = models.ForeignKey(
-        "catalog.Product", null=True, on_delete=models.CASCADE, related_name="+"
+        "catalog.Product",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
-    shown_product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    shown_product = models.ForeignKey(
+        "catalog.Product", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     position = models.PositiveSmallIntegerField(help_text="1 = first in the widget.")
     model_version = models.ForeignKey(
         "similarity.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+"

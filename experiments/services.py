@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 
 from behaviour.models import SequenceModelVersion
 from catalog.models import Product
+from catalog.selectors import product_skus_by_id
 from similarity.models import ModelVersion
 from similarity.selectors import merchandising
 
@@ -143,18 +144,21 @@ def _click_url(impression_id: int) -> str:
     return reverse("experiments:click") + "?" + urlencode({"t": token})
 
 
-def click_log(*, token: str, session_id: str) -> Product:
-    """Record one click on the impression the token names; return the product to show.
+def click_log(*, token: str, session_id: str) -> str | None:
+    """Record one click on the impression the token names; return the SKU of the product to
+    show (of a product deleted since, the SKU it had, whose page says so; None once even that
+    is forgotten).
 
     Raises tokens.BadClickToken for forged or expired tokens and for impressions that no
     longer exist.
     """
     impression_id = click_token_read(token=token)
-    impression = Impression.objects.filter(pk=impression_id).select_related("shown_product").first()
+    impression = Impression.objects.filter(pk=impression_id).first()
     if impression is None:
         raise BadClickToken("no such impression")
     Click.objects.create(impression=impression, session_hash=session_id)
-    return impression.shown_product
+    shown = impression.shown_product_id
+    return product_skus_by_id(ids=[shown]).get(shown)
 
 
 RETENTION_BATCH = 10_000  # impressions per delete: bounded memory and lock time on the first run

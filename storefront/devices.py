@@ -26,6 +26,11 @@ def other_sessions(request) -> list[SessionBase]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
+    return user_sessions(user, exclude_key=request.session.session_key)
+
+
+def user_sessions(user, *, exclude_key: str | None = None) -> list[SessionBase]:
+    """The unexpired sessions signed in as `user` (but the one keyed `exclude_key`)."""
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     if not hasattr(store_class, "get_model_class"):
         logger.warning(
@@ -34,12 +39,11 @@ def other_sessions(request) -> list[SessionBase]:
         return []
     # As django.contrib.auth.login stores it.
     user_id = user._meta.pk.value_to_string(user)
-    current = request.session.session_key
     decoder = store_class()
     rows = (
         store_class.get_model_class()
         .objects.filter(expire_date__gt=timezone.now())
-        .exclude(session_key=current)
+        .exclude(session_key=exclude_key)
         .values_list("session_key", "session_data")
         .iterator(chunk_size=SCAN_CHUNK)
     )

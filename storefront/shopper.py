@@ -92,6 +92,17 @@ def visitor_forget(request) -> int:
     return erased
 
 
+def customer_forget(user) -> int:
+    """A customer account is being deleted: its deletion is the customer's erasure (nobody can
+    sign in to ask for one afterwards). Their events are erased, and every session signed in as
+    them ends with what it remembers; the count of events erased."""
+    erased = visitor_erase(visitor_id=customer_visitor_id(user.pk))
+    for session in devices.user_sessions(user):
+        erased += _session_forget(session)
+        session.delete()
+    return erased
+
+
 def _session_forget(session) -> int:
     """Forget what one session remembers of its shopper; the count of events erased: those of
     an anonymous visitor id it still holds (a session signed in by the admin's door keeps one

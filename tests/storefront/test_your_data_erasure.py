@@ -107,3 +107,27 @@ def test_a_page_that_read_the_visitor_id_before_an_erasure_in_another_tab_record
 
     # Under the id the session forgot, no export or erasure could ever reach it.
     assert not Event.objects.filter(visitor=visitor_hash(visitor)).exists()
+
+
+def test_deleting_a_customers_account_erases_them(shop, admin_client):
+    """Nobody can sign in to ask for an erasure once the account is gone (and the partner API
+    refuses the customers' reserved ids), so the deletion is the erasure: events, sessions and
+    their A/B logs go; another customer's stay."""
+    user = User.objects.create_user(username="ada", password=PASSWORD)
+    User.objects.create_user(username="bob", password=PASSWORD)
+    phone, bobs = Client(), Client()
+    sign_in(phone, "ada"), sign_in(bobs, "bob")
+    phones, bobs_hash = browse(phone), browse(bobs)
+    phone.post("/basket/add/MUG-1/", {"quantity": "1"}), phone.post("/checkout/")
+    phone_key = phone.session.session_key
+    customer = visitor_hash(customer_visitor_id(user.pk))
+    assert Event.objects.filter(visitor=customer, kind="purchase").exists()
+
+    admin_client.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not Event.objects.filter(visitor=customer).exists()
+    assert not Session.objects.filter(session_key=phone_key).exists()
+    assert not Impression.objects.filter(session_hash=phones).exists()
+    assert Impression.objects.filter(session_hash=bobs_hash).exists()
+    assert b'id="sign-out"' in bobs.get("/your-data/").content
