@@ -68,7 +68,7 @@ class AdminLoginThrottleMiddleware:
     def __call__(self, request):
         if request.method != "POST" or request.path != reverse("admin:login"):
             return self.get_response(request)
-        failures = SignInFailures(request, scope="admin-login")
+        failures = SignInFailures(request)
         if failures.locked:
             message = ERROR_LOGIN_THROTTLED.format(minutes=failures.minutes)
             return _client_error(request, 429, "throttled", message)

@@ -1,5 +1,10 @@
 """Failed sign-ins counted per client IP and username, so a password cannot be guessed by
-repetition: the admin's login (core.middleware) and the storefront's share one count rule.
+repetition: the admin's login (core.middleware) and the storefront's share one count (both
+doors take the same accounts, so neither adds guesses to the other's).
+
+The username is counted as the sign-in form reads it (stripped, NFKC-normalised: Django's
+UsernameField), and case-folded: every spelling that reaches one account (" admin", full-width
+letters) adds to one count, else each spelling would be a fresh allowance of guesses.
 
 Counted in the shared Valkey cache, so every web process sees the same count. The IP is the
 client's as the API throttles see it (settings.PRODSIM_TRUSTED_PROXIES): behind a proxy,
@@ -7,6 +12,7 @@ REMOTE_ADDR is the proxy's, and one username's failures from anywhere would lock
 """
 
 import hashlib
+import unicodedata
 
 from django.conf import settings
 from django.core.cache import cache
@@ -14,13 +20,13 @@ from rest_framework.throttling import BaseThrottle
 
 
 class SignInFailures:
-    """The failures of this request's client and username at the form named `scope`."""
+    """The failures of this request's client and username, at either sign-in form."""
 
-    def __init__(self, request, *, scope: str):
+    def __init__(self, request):
+        username = account_name(request.POST.get("username", ""))
         # Hashed: a username is attacker-chosen text, a cache key should be plain ASCII.
-        username = request.POST.get("username", "")[:150].lower()
         ident = f"{BaseThrottle().get_ident(request)}\n{username}".encode("utf-8", "replace")
-        self.key = f"{scope}-failures:{hashlib.sha256(ident).hexdigest()}"
+        self.key = f"sign-in-failures:{hashlib.sha256(ident).hexdigest()}"
 
     @property
     def locked(self) -> bool:
@@ -38,3 +44,9 @@ class SignInFailures:
             cache.incr(self.key)
         else:
             cache.delete(self.key)
+
+
+def account_name(typed: str) -> str:
+    """The account a typed username reaches, as the count knows it: normalised and stripped as
+    the sign-in form does, then case-folded (merging spellings only makes the count stricter)."""
+    return unicodedata.normalize("NFKC", typed).strip()[:150].casefold()

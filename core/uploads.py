@@ -8,21 +8,36 @@ before a view can refuse it.
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
+from django.urls import NoReverseMatch, reverse
 
 ERROR_REQUEST_TOO_LARGE = "the request body is larger than {limit} bytes"
 ERROR_FILE_TOO_LARGE = "the uploaded file {name!r} is larger than {limit} bytes"
-ADMIN_PREFIX = "/admin/"
+# The admin pages that take a catalogue's CSV and images archive, or an event history's CSV.
+IMPORT_UPLOAD_VIEWS = ("admin:catalog_importjob_add", "admin:behaviour_eventimportjob_add")
 # A product PUT carries at most 10 images (catalog.api.serializers.MAX_IMAGES) plus small fields.
 IMAGES_PER_REQUEST = 10
 
 
-def upload_caps(path: str) -> tuple[int, int]:
-    """(per-file, per-request) byte caps: catalogue imports in the admin, images elsewhere."""
+def upload_caps(request) -> tuple[int, int]:
+    """(per-file, per-request) byte caps: an import's files for active staff on the import
+    pages, images everywhere else. The body is read before any view checks who sends it (the
+    CSRF check, the sign-in throttle), so the large cap needs a signed-in staff user: anyone
+    else posting to the admin, its sign-in page included, gets the image cap."""
     image, csv = settings.PRODSIM_MAX_IMAGE_BYTES, settings.PRODSIM_MAX_CSV_BYTES
     archive, fields = settings.PRODSIM_MAX_ARCHIVE_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if path.startswith(ADMIN_PREFIX):
+    if request is not None and _staff_import(request):
         return max(csv, archive, image), csv + archive + fields
     return image, IMAGES_PER_REQUEST * image + fields
+
+
+def _staff_import(request) -> bool:
+    user = getattr(request, "user", None)  # None before the authentication middleware
+    if user is None or not (user.is_active and user.is_staff):
+        return False
+    try:
+        return request.path in {reverse(name) for name in IMPORT_UPLOAD_VIEWS}
+    except NoReverseMatch:  # a project without the admin or one of the apps
+        return False
 
 
 class UploadLimitsHandler(FileUploadHandler):
@@ -35,7 +50,7 @@ class UploadLimitsHandler(FileUploadHandler):
 
     def __init__(self, request=None):
         super().__init__(request)
-        self.per_file, self.per_request = upload_caps(request.path if request else "")
+        self.per_file, self.per_request = upload_caps(request)
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if content_length > self.per_request:

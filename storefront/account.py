@@ -22,7 +22,7 @@ class SignInView(auth_views.LoginView):
     next_page = "storefront:product-list"  # without a usable `next` (none, or off-site)
 
     def post(self, request, *args, **kwargs):
-        failures = SignInFailures(request, scope="storefront-sign-in")
+        failures = SignInFailures(request)
         if failures.locked:
             form = self.get_form()
             form.errors.clear()

@@ -385,3 +385,46 @@ def test_the_real_database_passes_the_pgvector_check():
     assert checks._as_tuple(version) >= (0, 8, 2)
     assert checks.check_pgvector_version(databases=["default"]) == []
     call_command("check", databases=["default"], fail_level="ERROR")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda name: f" {name}",  # the form strips what surrounds the username
+        lambda name: f"{name}  ",
+        lambda name: "".join(chr(ord(c) + 0xFEE0) for c in name),  # full width: NFKC folds it
+        lambda name: name.upper(),
+    ],
+    ids=["leading space", "trailing spaces", "full width", "upper case"],
+)
+def test_every_spelling_of_a_username_adds_to_one_count(client, settings, spelling):
+    """Each spelling that reaches the account would otherwise be a fresh allowance of guesses,
+    and the right password, typed another way, would pass the lock."""
+    settings.PRODSIM_ADMIN_LOGIN_MAX_FAILURES = 3
+    name = f"admin{secrets.token_hex(4)}"
+    User.objects.create_superuser(name, password="right-password-123")
+    for _ in range(3):
+        client.post("/admin/login/", {"username": name, "password": "wrong"})
+
+    other = client.post("/admin/login/", {"username": spelling(name), "password": "wrong"})
+    right = client.post(
+        "/admin/login/", {"username": spelling(name), "password": "right-password-123"}
+    )
+
+    assert (other.status_code, right.status_code) == (429, 429)
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_the_admin_and_the_storefront_sign_in_share_one_count(client, settings):
+    """Both doors take the same accounts: failures at one lock the other too."""
+    settings.PRODSIM_ADMIN_LOGIN_MAX_FAILURES = 3
+    name = f"admin{secrets.token_hex(4)}"
+    User.objects.create_superuser(name, password="right-password-123")
+    for _ in range(3):
+        client.post("/account/sign-in/", {"username": name, "password": "wrong"})
+
+    refused = client.post("/admin/login/", {"username": name, "password": "right-password-123"})
+
+    assert refused.status_code == 429

@@ -345,3 +345,41 @@ def test_a_lone_surrogate_in_an_event_id_rejects_that_event_not_the_batch(api):
     answer = response.json()
     assert (answer["accepted"], answer["rejected"]) == (1, 1)
     assert answer["events"][0]["event_id"] == "bad\\ud800"
+
+
+@pytest.mark.parametrize("signed_in", ["anonymous", "not staff", "staff elsewhere"])
+def test_only_staff_on_the_import_pages_get_the_archive_cap(settings, signed_in):
+    """The body is read before any view checks its sender (the sign-in throttle reads the
+    login form, the CSRF check any form with a cookie, even a forged one): anyone else posting
+    to the admin gets the image cap, or a 2 GB body could be spooled to disk by anyone."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    settings.PRODSIM_MAX_IMAGE_BYTES = 1000
+    settings.PRODSIM_MAX_CSV_BYTES = settings.PRODSIM_MAX_ARCHIVE_BYTES = 200_000
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    client.cookies[settings.CSRF_COOKIE_NAME] = "x" * 32  # the CSRF check then reads the body
+    url = "/admin/login/"
+    if signed_in != "anonymous":
+        user = User.objects.create_user("someone", is_staff=signed_in == "staff elsewhere")
+        client.force_login(user)
+        url = "/admin/similarity/goldphoto/add/"
+    junk = SimpleUploadedFile("junk.bin", b"x" * 5_000)  # under the archive cap
+
+    response = client.post(url, {"username": "x", "password": "y", "file": junk})
+
+    assert response.status_code == 400
+
+
+def test_staff_on_an_import_page_get_the_archive_cap(admin_client, settings, media_root):
+    from behaviour.models import EventImportJob
+
+    settings.PRODSIM_MAX_IMAGE_BYTES = 1000
+    settings.PRODSIM_MAX_CSV_BYTES = settings.PRODSIM_MAX_ARCHIVE_BYTES = 200_000
+    rows = b"order_id,occurred_at,visitor_id,sku,quantity,unit_price\r\n"
+    rows += b"o1,2026-01-01T00:00:00+00:00,v,A,1,1.00\r\n" * 200  # 8 kB: over the image cap
+    upload = SimpleUploadedFile("orders.csv", rows)
+
+    response = admin_client.post("/admin/behaviour/eventimportjob/add/", {"csv_upload": upload})
+
+    assert response.status_code == 302 and EventImportJob.objects.count() == 1
