@@ -8,13 +8,24 @@ write paths. The filter sits on the handlers, so it covers every logger that rea
 import logging
 import re
 
+
+def _literal_or_encoded(text: str) -> str:
+    """A pattern of `text` whose characters may each also be sent percent-encoded."""
+    return "".join(f"(?:{re.escape(c)}|%(?i:{ord(c):02x}))" for c in text)
+
+
 # Django logs the decoded path, so an id may hold anything but a line break: spaces, quotes,
 # "?", "#" and "/" (refused, but sent: "ACME/12" or "ACME%2F12"). So the id runs to the last of
 # the API's own suffixes on the line (export/, recommendations/), else to the path's end: a
 # line's end, or the request line's " HTTP/" (an access log). An unknown suffix cannot be told
 # from the rest of an id and is masked with it; more than the id goes, never less.
+#
+# The server decodes the path before routing, but an access log writes the request line as
+# sent: "/%76isitors%2F" routes to the same view, so each character of "/visitors/" may also be
+# percent-encoded.
 VISITOR_IN_PATH = re.compile(
-    r"(/visitors/)(?:[^\r\n]+(?=/(?:export|recommendations)/)|[^\r\n]+?(?=/?(?: HTTP/|\r|\n|$)))"
+    f"({_literal_or_encoded('/visitors/')})"
+    r"(?:[^\r\n]+(?=/(?:export|recommendations)/)|[^\r\n]+?(?=/?(?: HTTP/|\r|\n|$)))"
 )
 MASKED = r"\1<visitor>"
 _TRACEBACKS = logging.Formatter()

@@ -21,6 +21,18 @@ def test_only_the_visitor_segment_of_a_path_is_masked():
     assert mask_visitor_ids("/api/v1/products/A1/similar/") == "/api/v1/products/A1/similar/"
 
 
+@pytest.mark.parametrize(
+    "sent", ["/api/v1/%76isitors/", "/api/v1%2Fvisitors%2f", "/api/v1/%76%69%73%69%74%6F%72%73/"]
+)
+def test_an_encoded_visitors_segment_is_masked_in_the_request_line(sent):
+    """The server decodes the path before routing, so these reach the visitor's export; the
+    access log writes the request line as sent."""
+    line = f"GET {sent}{RAW_ID}/export/ HTTP/1.1"
+
+    assert RAW_ID not in mask_visitor_ids(line)
+    assert mask_visitor_ids(line) == f"GET {sent}<visitor>/export/ HTTP/1.1"
+
+
 def test_an_id_with_spaces_or_quotes_is_masked_whole():
     # Django logs the decoded path: "Not Found: /api/v1/visitors/jane doe@example.com/nope/".
     # An unknown suffix may be the rest of an id holding "/": it is masked with the id.
