@@ -272,6 +272,14 @@ class SequenceTrainingJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Only a finished training may go; an unfinished one is cancelled first (Cancel on its
+        # page). Deleted while queued or running, it would leave its version queued or training
+        # for good (a version in those states cannot be deleted), and its worker could not end it.
+        if obj is not None and not obj.is_finished:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def cancel_job(self, job: SequenceTrainingJob) -> SequenceTrainingJob:
         return sequence_training_cancel(job=job)
 

@@ -9,11 +9,15 @@ from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePa
 from . import changes
 from .models import Category, ImportJob, ImportRowError, Product, ProductImage
 from .selectors import import_job_progress
-from .services import import_job_cancel, import_job_create, product_delete
+from .services import import_job_cancel, import_job_create, import_jobs_delete, product_delete
 from .services.imports import PROGRESS_EVERY_ROWS
 from .services.products import product_images_removed
 
 THUMBNAIL_PX = 64
+DELETE_KEPT_RUNNING = (
+    "{count} running import(s) were not deleted: cancel them first, then delete them once they "
+    "have ended."
+)
 CANCEL_MESSAGES = CancelMessages(
     requested="Cancellation of import #{pk} requested; "
     f"it stops within {PROGRESS_EVERY_ROWS} rows.",
@@ -99,6 +103,11 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        if change and "sku" in form.changed_data:
+            # The old SKU names no product any more. Lists are cached by SKU (similar, and
+            # behaviour's on the same generations), and the edit below reaches only the new one:
+            # announced as gone, the old SKU's cached lists answer 404 as a deleted product's do.
+            changes.product_deleted(sku=form.initial["sku"])
         removed = [
             image.file.name
             for formset in formsets
@@ -215,11 +224,32 @@ class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
         # The upload page replaces catalogue data in bulk: the dedicated permission, not "add".
         return request.user.has_perm("catalog.upload_catalogue")
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A job is a record; it changes only by running (or Cancel). Its page is view-only: the
+        # save path here is the upload's, and an existing job's page has no files to upload.
+        return False
+
     def has_view_permission(self, request, obj=None) -> bool:
         # The upload form leads to the import's page: whoever may upload may follow imports.
         return super().has_view_permission(request, obj) or request.user.has_perm(
             "catalog.upload_catalogue"
         )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A running import is cancelled, not deleted: its worker still reads the files and
+        # writes the row; once ended (or cancelled) the row and its files may go.
+        if obj is not None and obj.state == ImportJob.State.RUNNING:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, ImportJob.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        # The uploaded CSV and zip go with the row (the service), once the delete commits.
+        deleted, kept = import_jobs_delete(jobs=queryset)
+        if kept:
+            self.message_user(request, DELETE_KEPT_RUNNING.format(count=kept), messages.WARNING)
 
     def cancel_job(self, job: ImportJob) -> ImportJob:
         return import_job_cancel(job=job)

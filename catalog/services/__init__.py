@@ -1,6 +1,12 @@
 """Catalogue writes. Views, tasks and commands call these; nothing else writes catalog tables."""
 
-from .imports import catalogue_import, import_job_cancel, import_job_create, import_job_run
+from .imports import (
+    catalogue_import,
+    import_job_cancel,
+    import_job_create,
+    import_job_run,
+    import_jobs_delete,
+)
 from .products import (
     UpsertOutcome,
     UpsertResult,
@@ -19,6 +25,7 @@ __all__ = [
     "import_job_cancel",
     "import_job_create",
     "import_job_run",
+    "import_jobs_delete",
     "product_delete",
     "product_upsert",
 ]

@@ -12,8 +12,10 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
 
 from core.jobs import JobLifecycle, ProgressWriter, job_end, request_cancel
+from core.jobs.deletion import jobs_delete_with_files
 from core.tasks import enqueue_on_commit
 
 from .. import changes
@@ -140,6 +142,14 @@ def import_job_cancel(*, job: ImportJob) -> ImportJob:
     PROGRESS_EVERY_ROWS rows, see catalogue_import). A finished import is left as it is."""
     with transaction.atomic():
         return request_cancel(ImportJob, job.pk, queued_error=ERROR_CANCELLED_QUEUED)
+
+
+def import_jobs_delete(*, jobs: QuerySet[ImportJob]) -> tuple[int, int]:
+    """Delete the imports no worker runs, with their uploaded CSV and zip; (deleted, kept running).
+
+    A running import is kept: it is cancelled first (import_job_cancel) and deleted once it has
+    ended. A server-side images folder (images_dir) is the operator's, never deleted."""
+    return jobs_delete_with_files(jobs=jobs, file_fields=["csv_file", "images_file"])
 
 
 def import_job_time_out(*, job_id: int, seconds: float) -> ImportJob | None:

@@ -75,6 +75,19 @@ class JobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
             "similarity.train_model"
         )
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A job changes only by running (or Cancel): a Save would write back the whole row as
+        # the page loaded it, over the progress and end state its worker wrote meanwhile.
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Only a finished job may go; an unfinished one is cancelled first (Cancel on its page).
+        # Deleted while queued or running, a training job would leave its version queued or
+        # training for good, and a version in those states cannot be deleted.
+        if obj is not None and not obj.is_finished:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def cancel_job(self, job: Job) -> Job:
         return job_cancel(job=job)
 

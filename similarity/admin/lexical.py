@@ -21,6 +21,11 @@ class LexicalIndexAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # A rebuild replaces an index (and drops the old one's HNSW index); deleting one here
+        # would take every product's text vector from search, and leave its HNSW index behind.
+        return False
+
     def get_queryset(self, request):
         return super().get_queryset(request).defer("idf")
 

@@ -124,6 +124,11 @@ class ModelVersionAdmin(VersionPageSections, admin.ModelAdmin):
         # Adding a version starts a training job: the dedicated permission, not "add".
         return request.user.has_perm("similarity.train_model")
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A version changes only by training, activation or rollback (their own views): its page
+        # is view-only, since the save path here is the train form's and would start a training.
+        return False
+
     def has_activate_permission(self, request) -> bool:
         return request.user.has_perm("similarity.activate_model")
 

@@ -4,8 +4,13 @@ training started from the add form and followed on the job's live page."""
 import pytest
 from django.urls import reverse
 
+from behaviour.ml.sequence.config import SequenceConfig
 from behaviour.models import SequenceModelVersion, SequenceTrainingJob
-from behaviour.services.sequence import sequence_version_activate
+from behaviour.services.sequence import (
+    sequence_training_cancel,
+    sequence_training_start,
+    sequence_version_activate,
+)
 from behaviour.services.sequence.versions import ERROR_NO_PREVIOUS
 from tests.staff import login, staff_user
 
@@ -133,3 +138,36 @@ def test_the_serving_version_cannot_be_deleted_but_an_idle_one_can(admin_client)
     admin_client.post(delete_page(idle), {"post": "yes"})
 
     assert list(SequenceModelVersion.objects.values_list("pk", flat=True)) == [serving.pk]
+
+
+@pytest.mark.parametrize("state", ["queued", "running"])
+def test_an_unfinished_training_is_cancelled_not_deleted(admin_client, state):
+    """Deleted, it would strand its version queued or training (which cannot be deleted), and a
+    running worker could not end it."""
+    job = sequence_training_start(config=SequenceConfig(architecture="gru"), enqueue=False)
+    if state == "running":
+        SequenceTrainingJob.objects.filter(pk=job.pk).update(state="running", attempts=1)
+    url = reverse("admin:behaviour_sequencetrainingjob_delete", args=[job.pk])
+
+    page = admin_client.get(url)
+    posted = admin_client.post(url, {"post": "yes"})
+    action = admin_client.post(
+        reverse("admin:behaviour_sequencetrainingjob_changelist"),
+        {"action": "delete_selected", "_selected_action": [job.pk], "post": "yes"},
+    )
+
+    assert (page.status_code, posted.status_code, action.status_code) == (403, 403, 403)
+    assert SequenceTrainingJob.objects.filter(pk=job.pk, state=state).exists()
+
+
+def test_a_cancelled_training_can_be_deleted(admin_client):
+    job = sequence_training_start(config=SequenceConfig(architecture="gru"), enqueue=False)
+    sequence_training_cancel(job=job)
+
+    response = admin_client.post(
+        reverse("admin:behaviour_sequencetrainingjob_delete", args=[job.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not SequenceTrainingJob.objects.filter(pk=job.pk).exists()
+    assert SequenceModelVersion.objects.get(pk=job.version_id).status == "failed"

@@ -214,6 +214,48 @@ def test_admin_edits_and_deletes_notify_similarity(
     assert similar_cache.entry_key(sku="MUG-1", params={"k": 3}) != key
 
 
+def test_renaming_a_sku_drops_the_old_skus_cached_lists(
+    admin_client, django_capture_on_commit_callbacks
+):
+    """Lists are cached by SKU: after a rename the old SKU names no product, and its similar and
+    behaviour lists must not be served from the cache either."""
+    from behaviour import cache as behaviour_cache
+    from catalog.models import Product
+    from similarity import cache as similar_cache
+
+    add_product("MUG-1", "Red mug", image=image_bytes())
+    product = Product.objects.get(sku="MUG-1")
+
+    def cached_keys(sku: str) -> tuple[str, str]:
+        similar = similar_cache.entry_key(sku=sku, params={"k": 3})
+        bought = behaviour_cache.entry_key(list_name="bought_together", sku=sku, params={"k": 3})
+        return similar, bought
+
+    before = cached_keys("MUG-1")
+    change_url = reverse("admin:catalog_product_change", args=[product.pk])
+    form = admin_client.get(change_url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data |= {
+        "sku": "MUG-2",
+        "category": product.category_id or "",
+        "tags": "",
+        "attributes": "{}",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "1",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        "images-0-id": product.images.get().pk,
+        "images-0-product": product.pk,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(change_url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Product.objects.get(pk=product.pk).sku == "MUG-2"
+    after = cached_keys("MUG-1")
+    assert (after[0] != before[0], after[1] != before[1]) == (True, True)
+
+
 def _cancel(client, job: ImportJob):
     return client.post(reverse("admin:catalog_importjob_cancel", args=[job.pk]), follow=True)
 

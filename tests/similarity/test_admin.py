@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from similarity.models import Job, ModelVersion
+from similarity.services import model_version_activate
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +126,46 @@ def test_the_train_form_starts_from_the_shops_training_defaults(admin_client, se
 
     assert (form.initial["epochs"], form.initial["augmentation"]) == (20, "phone")
     assert form.initial["loss"] == "supcon"
+
+
+def test_a_version_page_is_view_only_with_its_lifecycle_buttons(admin_client):
+    """Saving an existing version ran the train form's path (a 500); the page is a record whose
+    state changes only by activate, roll back and delete."""
+    first, second = (
+        ModelVersion.objects.create(
+            backbone="small_cnn", weights="none", input_size=32, embedding_dim=8, status="ready"
+        )
+        for _ in range(2)
+    )
+    model_version_activate(version=first)
+    model_version_activate(version=second)
+    third = ModelVersion.objects.create(
+        backbone="small_cnn", weights="none", input_size=32, embedding_dim=8, status="ready"
+    )
+
+    def page(version):
+        return admin_client.get(reverse("admin:similarity_modelversion_change", args=[version.pk]))
+
+    active, ready = page(second).content.decode(), page(third).content.decode()
+    saved = admin_client.post(reverse("admin:similarity_modelversion_change", args=[third.pk]), {})
+
+    assert f"Roll back to v{first.pk}…" in active and f"Activate v{third.pk}…" in ready
+    assert 'name="_save"' not in ready
+    assert reverse("admin:similarity_modelversion_delete", args=[third.pk]) in ready
+    assert saved.status_code == 403
+    assert (ModelVersion.objects.count(), Job.objects.count()) == (3, 0)
+
+
+def test_a_job_page_is_view_only_its_worker_alone_writes_the_row(admin_client):
+    version = ModelVersion.objects.create(
+        backbone="small_cnn", weights="none", input_size=32, embedding_dim=8, status="training"
+    )
+    job = Job.objects.create(kind="train", model_version=version, state="running")
+    url = reverse("admin:similarity_job_change", args=[job.pk])
+    loaded = admin_client.get(url).content.decode()
+    Job.objects.filter(pk=job.pk).update(state="succeeded")  # the worker ends it meanwhile
+
+    saved = admin_client.post(url, {})
+
+    assert 'name="_save"' not in loaded and saved.status_code == 403
+    assert Job.objects.get(pk=job.pk).state == "succeeded"

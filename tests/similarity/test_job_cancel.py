@@ -149,6 +149,40 @@ def test_the_cancel_action_reports_what_it_did(admin_client):
     assert Job.objects.get(pk=running.pk).cancel_requested is True
 
 
+@pytest.mark.parametrize("state", ["queued", "running"])
+def test_an_unfinished_job_is_cancelled_not_deleted(admin_client, state):
+    """Deleted, it would strand its version queued or training: no job left to cancel, and a
+    version in those states cannot be deleted either."""
+    version, job = queued()
+    if state == "running":
+        Job.objects.filter(pk=job.pk).update(state="running", attempts=1)
+        ModelVersion.objects.filter(pk=version.pk).update(status="training")
+    url = reverse("admin:similarity_job_delete", args=[job.pk])
+
+    page = admin_client.get(url)
+    posted = admin_client.post(url, {"post": "yes"})
+    action = admin_client.post(
+        reverse("admin:similarity_job_changelist"),
+        {"action": "delete_selected", "_selected_action": [job.pk], "post": "yes"},
+    )
+
+    assert (page.status_code, posted.status_code, action.status_code) == (403, 403, 403)
+    assert Job.objects.filter(pk=job.pk, state=state).exists()
+
+
+def test_a_cancelled_job_can_be_deleted(admin_client):
+    version, job = queued()
+    job_cancel(job=job)
+
+    response = admin_client.post(
+        reverse("admin:similarity_job_delete", args=[job.pk]), {"post": "yes"}
+    )
+
+    version.refresh_from_db()
+    assert response.status_code == 302 and not Job.objects.filter(pk=job.pk).exists()
+    assert version.status == "failed"  # deletable in its turn
+
+
 # --- embedding jobs ------------------------------------------------------------------------------
 
 

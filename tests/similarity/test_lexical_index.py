@@ -162,6 +162,23 @@ def test_the_admin_shows_the_weights_and_how_they_were_chosen(admin_client, cata
     assert "0 (0%; refit at 20%)" in page.text
 
 
+def test_the_admin_cannot_delete_an_index(admin_client, catalogue):
+    """Rebuilds replace indexes; deleted here, the serving one would take every product's text
+    vector with it and leave its HNSW index in PostgreSQL."""
+    url = reverse("admin:similarity_lexicalindex_delete", args=[catalogue.pk])
+
+    page = admin_client.get(url)
+    posted = admin_client.post(url, {"post": "yes"})
+    admin_client.post(  # no such action is offered any more
+        reverse("admin:similarity_lexicalindex_changelist"),
+        {"action": "delete_selected", "_selected_action": [catalogue.pk], "post": "yes"},
+    )
+
+    assert (page.status_code, posted.status_code) == (403, 403)
+    assert LexicalIndex.objects.filter(pk=catalogue.pk, is_current=True).exists()
+    assert ProductText.objects.count() == len(HEADPHONES)
+
+
 def test_reindex_text_command_rebuilds_and_reports_the_weights(catalogue):
     out = StringIO()
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from core.jobs import ClaimLost, JobLifecycle, ProgressWriter, job_end, request_cancel
+from core.jobs.deletion import jobs_delete_with_files
 from core.tasks import enqueue_on_commit
 
 from ...importers import (
@@ -179,13 +180,7 @@ def event_import_jobs_delete(*, jobs: QuerySet[EventImportJob]) -> tuple[int, in
 
     A running import is kept: it is cancelled first (event_import_job_cancel), so that its
     worker stops and ends it, deleting the file. The row lock orders this against a claim."""
-    with transaction.atomic():
-        locked = list(jobs.select_for_update())
-        gone = [job for job in locked if job.state != EventImportJob.State.RUNNING]
-        EventImportJob.objects.filter(pk__in=[job.pk for job in gone]).delete()
-        for job in gone:
-            _raw_file_delete(job, job.csv_file.name)
-    return len(gone), len(locked) - len(gone)
+    return jobs_delete_with_files(jobs=jobs, file_fields=["csv_file"])
 
 
 def event_import_job_time_out(*, job_id: int, seconds: float) -> EventImportJob | None:
