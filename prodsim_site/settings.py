@@ -51,6 +51,13 @@ if PRODUCTION:
         raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
     if not os.environ.get("DJANGO_ALLOWED_HOSTS"):
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the site's host names")
+    # One of the two set means external services: the other one forgotten would start an
+    # embedded server per process and host (each container its own broker: queued jobs would
+    # never reach a worker). Neither set is a one-host shop on the embedded servers.
+    if bool(os.environ.get("DATABASE_URL")) != bool(os.environ.get("REDIS_URL")):
+        raise ImproperlyConfigured(
+            "set both DATABASE_URL and REDIS_URL (external services) or neither (embedded)"
+        )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 

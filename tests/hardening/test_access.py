@@ -280,11 +280,15 @@ PRODUCTION_ENV = {
 }
 
 
+BOTH_OR_NEITHER = "set both DATABASE_URL and REDIS_URL (external services) or neither"
+
+
 def run_with(env: dict, *args: str) -> subprocess.CompletedProcess:
     base = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "PRODSIM_", "PYTEST_")) and name != "DATABASE_URL"
+        if not name.startswith(("DJANGO_", "PRODSIM_", "PYTEST_"))
+        and name not in {"DATABASE_URL", "REDIS_URL"}
     }
     return subprocess.run(
         [sys.executable, *args],
@@ -314,6 +318,8 @@ def run_with(env: dict, *args: str) -> subprocess.CompletedProcess:
             {"PRODSIM_AUTO_ACTIVATE": "maybe"},
             "PRODSIM_AUTO_ACTIVATE must be a boolean (true/false), got 'maybe'",
         ),
+        ({"DATABASE_URL": "postgres://u:p@db.example/prodsim"}, BOTH_OR_NEITHER),
+        ({"REDIS_URL": "redis://cache.example:6379/0"}, BOTH_OR_NEITHER),
     ],
     ids=[
         "missing key",
@@ -325,6 +331,8 @@ def run_with(env: dict, *args: str) -> subprocess.CompletedProcess:
         "typo",
         "visitor key",
         "not a boolean",
+        "database without broker",  # each process would start its own broker
+        "broker without database",
     ],
 )
 def test_production_settings_refuse_to_start(overrides, message):
