@@ -9,9 +9,15 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 
-# Dependencies first, so a code change does not reinstall TensorFlow.
+# Dependencies first, so a code change does not reinstall TensorFlow. TENSORFLOW, when given,
+# replaces the CPU build with that requirement: docker-compose.yml passes PRODSIM_ML_TENSORFLOW
+# (e.g. "tensorflow[and-cuda]==2.21.0", the pinned version) for the ml worker's GPU.
+ARG TENSORFLOW=""
 COPY requirements.txt constraints.txt ./
-RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
+RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt \
+    && if [ -n "$TENSORFLOW" ]; then \
+        pip uninstall --yes tensorflow-cpu && pip install --no-cache-dir "$TENSORFLOW"; \
+    fi
 
 COPY . .
 

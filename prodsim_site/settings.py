@@ -252,6 +252,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MEDIA_ROOT = Path(os.environ.get("PRODSIM_MEDIA_ROOT", embedded_paths.var_dir() / "media"))
 MEDIA_URL = "media/"
+# backup/restore's PostgreSQL 18 client tools: empty, the embedded build's (no SSL support:
+# name a folder of tools built with it for a server that requires SSL).
+PRODSIM_PG_BIN = os.environ.get("PRODSIM_PG_BIN", "")
 # Trained model artifacts (one folder per model version).
 PRODSIM_MODELS_ROOT = Path(
     os.environ.get("PRODSIM_MODELS_ROOT", embedded_paths.var_dir() / "models")

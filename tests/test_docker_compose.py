@@ -91,9 +91,43 @@ def test_services_are_exactly_the_deployment(services):
 
 
 def test_app_services_run_the_prodsim_image(services):
-    for name in APP_SERVICES:
+    for name in APP_SERVICES - {"ml"}:
         assert services[name]["image"] == APP_IMAGE, name
         assert services[name]["build"] == ".", name
+
+
+def test_the_ml_image_is_the_cpu_build_unless_the_host_names_the_gpu_one(services):
+    """tensorflow-cpu cannot see a GPU: the ml image takes another TensorFlow requirement when
+    PRODSIM_ML_TENSORFLOW names one, and is the same CPU build as the others when it does not."""
+    build = services["ml"]["build"]
+    assert (build["context"], services["ml"]["image"]) == (".", "prodsim-ml:latest")
+    assert with_defaults(build["args"]["TENSORFLOW"]) == ""
+    assert "PRODSIM_ML_TENSORFLOW" in build["args"]["TENSORFLOW"]
+    dockerfile = DOCKERFILE.read_text()
+    assert re.search(r'^ARG TENSORFLOW=""$', dockerfile, re.M)
+    assert 'pip uninstall --yes tensorflow-cpu && pip install --no-cache-dir "$TENSORFLOW"' in (
+        dockerfile
+    )
+
+
+def test_beat_keeps_its_schedule_on_a_volume(services):
+    """In the container's own layer, every new container (each `up --build`) would start the
+    daily tasks' clocks again: a shop deploying daily would never run retention."""
+    schedule = PurePosixPath(option(argv(services["beat"]["command"]), "-s", "--schedule"))
+    mounts = {
+        PurePosixPath(volume.split(":")[1]): volume.split(":")[0]
+        for volume in services["beat"]["volumes"]
+    }
+    assert mounts.get(schedule.parent) == "beat"
+
+
+def test_the_app_services_read_the_shops_env_file_and_the_image_leaves_it_out(services):
+    """Compose passes only the variables it names: the other settings reach the services
+    through .env, which must never be baked into the image."""
+    for name in APP_SERVICES:
+        assert {"path": ".env", "required": False} in services[name]["env_file"], name
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".env" in ignored and ".env.*" in ignored
 
 
 def test_db_is_pgvector_on_postgres_18(services):
@@ -216,3 +250,16 @@ def test_beat_writes_its_schedule_where_the_app_user_may_write(services):
     assert schedule.parent in writable, f"{schedule} is not in {sorted(map(str, writable))}"
     check = " ".join(argv(services["beat"]["healthcheck"]["test"]))
     assert str(schedule) in check  # the health check watches the file beat rewrites
+
+
+def test_the_readmes_compose_command_sets_every_required_variable(services):
+    required = {
+        name
+        for service in services.values()
+        for value in (service.get("environment") or {}).values()
+        for name in re.findall(r"\$\{([A-Z_]+):\?", str(value))
+    }
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### External services (production)")[1].split("\n### ")[0]
+    command = section.split("```sh")[1].split("```")[0]
+    assert required and {name for name in required if name not in command} == set()

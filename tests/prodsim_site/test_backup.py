@@ -167,3 +167,25 @@ def test_restore_refuses_a_file_given_as_the_backup(tmp_path):
 
     with pytest.raises(backup.BackupError, match="holds no prodsim backup"):
         restoring.backup_restore(directory=target)
+
+
+def test_the_database_urls_ssl_options_reach_the_client_tools(monkeypatch):
+    """DATABASE_URL's ?sslmode=verify-full arrives as OPTIONS: dropped, the dump would go over a
+    plain connection (or an SSL-only server would refuse it)."""
+    database = {
+        **connections["default"].settings_dict,
+        "OPTIONS": {"sslmode": "verify-full", "sslrootcert": "/etc/ssl/db-ca.pem"},
+    }
+    monkeypatch.setattr(connections["default"], "settings_dict", database)
+
+    _, env = backup.connection_args()
+
+    assert (env["PGSSLMODE"], env["PGSSLROOTCERT"]) == ("verify-full", "/etc/ssl/db-ca.pem")
+
+
+def test_the_client_tools_come_from_prodsim_pg_bin_when_set(settings, tmp_path):
+    """The embedded build has no SSL support: a shop whose server requires SSL names its own
+    PostgreSQL 18 client tools."""
+    assert backup.client_binary("pg_dump") == str(backup.POSTGRES_BIN_PATH / "pg_dump")
+    settings.PRODSIM_PG_BIN = str(tmp_path)
+    assert backup.client_binary("pg_dump") == str(tmp_path / "pg_dump")
