@@ -7,6 +7,7 @@ Valkey round trips and no SQL; a bump makes the old entries unreachable and the 
 
 Generations are random tokens (core/generations.py). Bumps run after commit, so a reader
 never caches a list computed from rows that were then rolled back under the new generation.
+The settings the lists are computed with are in every key too (SERVING_SETTINGS).
 """
 
 import hashlib
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -27,6 +29,17 @@ GENERATION_SECONDS = 7 * 24 * 3600  # outlives every entry; a lost token only ca
 SERVING_KEY = "similar:gen"
 T = TypeVar("T")
 MEMO_SECONDS = 60.0
+# Settings the similar and behaviour selectors read while answering (behaviour's lists share this
+# cache). A setting changes only with a restart, which bumps no generation, and Valkey outlives
+# the restart: their values join every key, so a changed one is never answered from entries the
+# old value computed. A new request-time setting that changes answers belongs here.
+SERVING_SETTINGS = (
+    "PRODSIM_EXCLUDE_OUT_OF_STOCK",
+    "PRODSIM_FUSION_WEIGHTS",
+    "PRODSIM_FUSION_CANDIDATES",
+    "PRODSIM_RECOMMEND_REPEATS",
+    "PRODSIM_BEHAVIOUR_WHY_DAYS",  # the days of "Bought together in N orders in the last D days"
+)
 # This process's copies of serving state, by loader: (generation, loaded at, value). See
 # serving_memo().
 _serving_memos: dict[Callable, tuple[str, float, object]] = {}
@@ -47,9 +60,13 @@ def entry_key(*, sku: str, params: dict, extra: Callable[[], object] | None = No
     # The serving token is created on first use, the same one serving_memo() keys its copy by.
     serving = tokens.get(SERVING_KEY) or _serving_generation()
     _remember(serving)
-    parts = [sku, params, extra() if extra is not None else None]
+    parts = [sku, params, extra() if extra is not None else None, _serving_settings()]
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     return f"similar:{serving}:{tokens.get(product_key, '0')}:{digest[:32]}"
+
+
+def _serving_settings() -> dict:
+    return {name: getattr(settings, name) for name in SERVING_SETTINGS}
 
 
 def get(key: str):
@@ -58,6 +75,12 @@ def get(key: str):
 
 def put(key: str, body: dict) -> None:
     cache.set(key, body, ENTRY_SECONDS)
+
+
+def serving_generation() -> str:
+    """The current serving generation (this request's, once read): state kept per process under
+    it is stale once it moves."""
+    return _serving_generation()
 
 
 def _serving_generation() -> str:

@@ -22,7 +22,7 @@ from .. import changes
 from ..image_sources import ImageSourceError, open_image_source
 from ..images import InvalidImage, prepare_image
 from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_csv
-from ..models import ImportJob, ImportRowError
+from ..models import ImportJob, ImportRowError, Product
 from .products import ImageToAttach, UpsertOutcome, product_upsert
 
 logger = logging.getLogger(__name__)
@@ -178,8 +178,24 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
     finally:
         if source is not None:
             source.close()
-        changes.catalogue_changed(product_ids=changed)  # even a partial import changed these
+        changes.catalogue_changed(product_ids=_changed_by_job(job, changed))
     _save_progress(job, progress)
+
+
+def _changed_by_job(job: ImportJob, changed_now: list[int]) -> list[int]:
+    """The products this job changed, even a partial run: those of this run and, on a rerun
+    (Celery's retry after an outage, the reaper's requeue), those an earlier run wrote.
+
+    An earlier run's rows are UNCHANGED to the rerun, and its announcement (in `finally`) may
+    have failed with the database or died with the worker: announced again here, they get their
+    text refresh, embedding and cache drop. Since the first claim (started_at) every product it
+    wrote has a later updated_at; a product another writer changed meanwhile is announced too,
+    which only repeats idempotent work.
+    """
+    if job.attempts <= 1 or job.started_at is None:
+        return changed_now
+    earlier = Product.objects.filter(updated_at__gte=job.started_at).values_list("pk", flat=True)
+    return sorted({*changed_now, *earlier})
 
 
 def _read_csv(job: ImportJob) -> bytes:

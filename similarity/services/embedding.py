@@ -21,6 +21,7 @@ from ..ml.embedder import get_embedder
 from ..ml.preprocessing import ImageDecodeError, load_image
 from ..models import ModelVersion
 from .catalogue_changes import similar_lists_stale
+from .learned_text import product_text_vectors_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,12 @@ def products_embed(*, version: ModelVersion, product_ids: list[int]) -> EmbedPro
     when no image is left)."""
     records = images_to_embed(version=version, only_missing=True, product_ids=product_ids)
     state = images_embed(version=version, records=records)
+    # A new product's row is written just now: the text refresh (its own task) may have run
+    # before there was a row to give its learned text vector to. Only products with new image
+    # vectors (an import passes every product it touched). Not per batch in images_embed:
+    # training embeds before its text tower exists.
+    embedded = sorted({record.product_id for record in records})
+    product_text_vectors_refresh(version=version, product_ids=embedded)
     _product_vectors_refresh(version, sorted(set(product_ids)))
     return state
 

@@ -16,8 +16,9 @@ from core.tasks import enqueue_on_commit
 from .. import vector_store
 from ..ml import lexical
 from ..models import LexicalIndex, ProductText
-from ..selectors import current_lexical_index
+from ..selectors import active_version, current_lexical_index
 from .catalogue_changes import LEXICAL_REBUILD_TASK, similar_lists_stale
+from .learned_text import product_text_vectors_refresh
 from .lexical_rebuild import WRITE_BATCH, lexical_index_rebuild, lexical_writes_serialised
 from .lexical_records import product_record, product_text, record_sha, records_as_columns
 
@@ -40,7 +41,9 @@ def product_texts_refresh(*, product_ids: list[int]) -> int:
     drop the vectors of products no longer active. Returns how many products changed.
 
     Enqueues a full rebuild once the changes since the IDF fit reach IDF_DRIFT_SHARE. Waits
-    for a rebuild in progress, then compares the products with the index it built.
+    for a rebuild in progress, then compares the products with the index it built. The active
+    version's learned text vectors of the products whose text changed are re-encoded before
+    their lists go stale, so those are recomputed from them.
     """
     with lexical_writes_serialised():
         return _refresh(product_ids)
@@ -50,6 +53,7 @@ def _refresh(product_ids: list[int]) -> int:
     index = current_lexical_index()
     if index is None or "fields" not in index.config:
         # No index yet, or one built before field weights: its buckets are not this code's.
+        product_text_vectors_refresh(version=active_version(), product_ids=product_ids)
         lexical_index_rebuild()
         return len(product_ids)
     facts = catalog_selectors.product_facts(product_ids=product_ids)
@@ -60,6 +64,8 @@ def _refresh(product_ids: list[int]) -> int:
         )
     )
     changed = [pid for pid, record in records.items() if stored.get(pid) != record_sha(record)]
+    # The text tower reads the same text (lexical_records.product_text): only an edit moves it.
+    product_text_vectors_refresh(version=active_version(), product_ids=changed)
     written = _revectorise(index, {pid: records[pid] for pid in changed})
     # A product without indexable terms has no row (as after a rebuild): one that lost its
     # terms loses its row, and one that never had any is no change however often it is seen.

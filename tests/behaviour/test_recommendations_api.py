@@ -79,6 +79,22 @@ def test_without_repeats_what_the_visitor_bought_is_never_recommended(partner_cl
     assert "A" not in skus and len(skus) == 4
 
 
+def test_turning_repeats_off_is_never_answered_from_lists_cached_with_them(
+    partner_client, settings
+):
+    # A restart applies the setting; Valkey, and the lists cached under the old value, outlive it.
+    shop(partner_client)
+    post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
+    settings.PRODSIM_RECOMMEND_REPEATS = True
+    assert "A" in [sku for sku, _ in results(recommendations(partner_client, "me", "k=3"))]
+
+    settings.PRODSIM_RECOMMEND_REPEATS = False
+    response = recommendations(partner_client, "me", "k=3")
+
+    assert response["X-Cache"] == "miss"
+    assert "A" not in [sku for sku, _ in results(response)]
+
+
 def test_a_visitor_without_events_gets_trending_that_says_so(partner_client):
     shop(partner_client)
 

@@ -146,3 +146,38 @@ def test_the_served_version_is_read_once_per_serving_generation_and_activation_m
     sequence_version_activate(version=second)
     recommended_for_visitor(visitor_id="someone", query=SimilarQuery(k=1))
     assert f"sequence version {second.pk} cannot serve" in caplog.text
+
+
+def test_a_version_that_failed_to_load_is_retried_after_a_serving_change_or_a_while(
+    monkeypatch,
+):
+    """A passing cause (EMFILE, a volume mounted late) must not keep it off until a restart;
+    a lasting one is not retried on every request."""
+    from behaviour.selectors.recommendations import sequence_model
+    from similarity import cache as similar_cache
+
+    monkeypatch.setattr(sequence_model, "_loaded", {})
+    monkeypatch.setattr(sequence_model, "_broken", set())
+    served, loads = object(), []
+
+    def load(version, *, stored):
+        loads.append(version.pk)
+        if len(loads) in (1, 3):
+            raise OSError(24, "Too many open files")
+        return served
+
+    monkeypatch.setattr(sequence_model, "_load", load)
+    failing = version()
+    failing.vectors_path = failing.artifact_path = "/models/sequence/vectors.npz"
+
+    assert sequence_model.serving_model(version=failing) is None
+    assert sequence_model.serving_model(version=failing) is None
+    assert len(loads) == 1  # marked: the second request does not try again
+    similar_cache.reset()  # what a serving change does once it commits
+    assert sequence_model.serving_model(version=failing) is served
+
+    sequence_model._loaded.clear()
+    assert sequence_model.serving_model(version=failing) is None
+    monkeypatch.setattr(sequence_model, "BROKEN_RETRY_SECONDS", 0.0)  # the mark has expired
+    assert sequence_model.serving_model(version=failing) is served
+    assert len(loads) == 4

@@ -3,11 +3,12 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import OperationalError
 
 from catalog.models import ImportJob, ImportRowError, Product
 from catalog.services import import_job_cancel, import_job_create, import_job_run
 
-from .factories import csv_bytes, image_bytes, write, zip_bytes
+from .factories import csv_bytes, image_bytes, product, write, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -203,6 +204,44 @@ def test_a_job_interrupted_too_often_is_failed_not_retried_forever(tmp_path, set
     assert (job.state, job.attempts) == ("failed", 3)
     assert job.error == "the import was interrupted 2 times and is not retried again"
     assert Product.objects.count() == 0
+
+
+def test_a_rerun_announces_the_products_an_interrupted_run_wrote(tmp_path, monkeypatch):
+    """Celery's retry after an outage, or the reaper's requeue, finds the earlier run's rows
+    unchanged; unannounced, they would keep their old vectors and cached lists."""
+    from catalog import changes
+    from catalog.services import imports
+
+    before = product(sku="BEFORE")  # written before the job started: no change of the job's
+    csv_path = write(tmp_path / "c.csv", csv_bytes([mug(images=""), mug("MUG-2", images="")]))
+    job = import_job_create(csv_file=csv_path, enqueue=False)
+    announced: list[list[int]] = []
+    monkeypatch.setattr(
+        changes, "catalogue_changed", lambda *, product_ids: announced.append(sorted(product_ids))
+    )
+    real_row = imports._import_row
+
+    def outage_after_the_first_row(job, row, source, changed):
+        if job.rows_done:
+            raise OperationalError("server closed the connection unexpectedly")
+        real_row(job, row, source, changed)
+
+    monkeypatch.setattr(imports, "_import_row", outage_after_the_first_row)
+    with pytest.raises(OperationalError):
+        import_job_run(job_id=job.pk)
+    announced.clear()  # as if that announcement had failed with the database, or never ran
+    monkeypatch.setattr(imports, "_import_row", real_row)
+
+    job = import_job_run(job_id=job.pk)
+
+    assert (job.state, job.attempts, job.unchanged_count, job.created_count) == (
+        "succeeded",
+        2,
+        1,
+        1,
+    )
+    written = sorted(Product.objects.exclude(pk=before.pk).values_list("pk", flat=True))
+    assert announced == [written]
 
 
 def test_a_failed_row_leaves_no_stored_file_behind(tmp_path, media_root, monkeypatch):

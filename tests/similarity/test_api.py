@@ -1,6 +1,7 @@
 import pytest
 
 from catalog.models import Product
+from similarity import cache as similar_cache
 from similarity.services.lexical import lexical_index_rebuild
 from tests.catalog.factories import product, shape_catalogue
 
@@ -200,3 +201,39 @@ def test_category_takes_a_path_or_a_slug_and_an_unknown_one_is_a_400(partner):
         content_type="application/json",
     )
     assert (batch.status_code, list(batch.json()["errors"])) == (400, ["category"])
+
+
+def test_a_changed_serving_setting_is_never_answered_from_lists_cached_before(partner, settings):
+    # A restart applies the setting; Valkey, and the lists cached under the old value, outlive it.
+    products = shape_catalogue(colours=2)[:4]
+    store(
+        version(2, status="active"),
+        products,
+        [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)],
+    )
+    Product.objects.filter(sku="BAR-0-1").update(in_stock=False)
+    url = "/api/v1/products/SQUARE-0-0/similar/"
+    settings.PRODSIM_EXCLUDE_OUT_OF_STOCK = False
+    assert "BAR-0-1" in [r["sku"] for r in partner.get(url, {"k": 3}).json()["results"]]
+
+    settings.PRODSIM_EXCLUDE_OUT_OF_STOCK = True
+    response = partner.get(url, {"k": 3})
+
+    assert response["X-Cache"] == "miss"
+    assert "BAR-0-1" not in [r["sku"] for r in response.json()["results"]]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PRODSIM_EXCLUDE_OUT_OF_STOCK",
+        "PRODSIM_FUSION_WEIGHTS",  # the defaults, where no weights row applies
+        "PRODSIM_FUSION_CANDIDATES",
+        "PRODSIM_RECOMMEND_REPEATS",
+        "PRODSIM_BEHAVIOUR_WHY_DAYS",
+    ],
+)
+def test_every_setting_read_while_answering_moves_the_cache_keys(settings, name):
+    before = similar_cache.entry_key(sku="A", params={"k": 3})
+    setattr(settings, name, ["a value no setting has"])
+    assert similar_cache.entry_key(sku="A", params={"k": 3}) != before

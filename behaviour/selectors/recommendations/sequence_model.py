@@ -4,6 +4,7 @@ in pgvector (stored: searched through its HNSW index) or, not stored yet, its ve
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,12 @@ SERVING_FIELDS = ("pk", "artifact_path", "vectors_path", "vectors_stored_at", "m
 _lock = threading.Lock()
 # (version, stored, peers built at) → model, oldest first
 _loaded: dict[tuple[int, bool, str | None], ServingModel] = {}
-_broken: set[int] = set()  # versions whose files could not be read (logged once)
+# (version, serving generation, when) of a version whose files could not be read. The mark holds
+# while the generation stays and for BROKEN_RETRY_SECONDS: a lost file is not retried (and
+# logged) on every request, yet a passing cause (EMFILE, a volume mounted late) heals without a
+# restart, and any serving change (an activation, the tests' cache reset) retries at once.
+_broken: set[tuple[int, str, float]] = set()
+BROKEN_RETRY_SECONDS = 300.0
 
 
 def serving_model(*, version: SequenceModelVersion | None = None) -> ServingModel | None:
@@ -58,7 +64,7 @@ def serving_model(*, version: SequenceModelVersion | None = None) -> ServingMode
         version.metrics.get(PEERS_BUILT_AT),
     )
     with _lock:
-        if version.pk in _broken:
+        if _marked_broken(version.pk):
             return None
         if key not in _loaded:
             try:
@@ -67,7 +73,7 @@ def serving_model(*, version: SequenceModelVersion | None = None) -> ServingMode
                 # A lost or foreign file must not take the recommendations down: they are
                 # served without the sequence signal, and the log says why.
                 logger.error("sequence version %s cannot serve: %s", version.pk, exc)
-                _broken.add(version.pk)
+                _mark_broken(version.pk)
                 return None
             for stale in [k for k in _loaded if k[0] == version.pk]:
                 del _loaded[stale]
@@ -75,6 +81,20 @@ def serving_model(*, version: SequenceModelVersion | None = None) -> ServingMode
             while len(_loaded) > MODELS_KEPT:
                 _loaded.pop(next(iter(_loaded)))
         return _loaded[key]
+
+
+def _marked_broken(version_id: int) -> bool:
+    marks = [mark for mark in _broken if mark[0] == version_id]
+    if not marks:  # the usual case, answered without reading the generation
+        return False
+    generation, now = similar_cache.serving_generation(), time.monotonic()
+    return any(gen == generation and now - at < BROKEN_RETRY_SECONDS for _, gen, at in marks)
+
+
+def _mark_broken(version_id: int) -> None:
+    for stale in [mark for mark in _broken if mark[0] == version_id]:
+        _broken.discard(stale)
+    _broken.add((version_id, similar_cache.serving_generation(), time.monotonic()))
 
 
 def _active_version() -> SequenceModelVersion | None:
