@@ -10,7 +10,14 @@ from django.utils.safestring import mark_safe
 
 from behaviour.ml.sequence.config import ARCHITECTURES, SequenceConfig
 from core.jobs import live_state
-from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePageTexts, LiveRow
+from core.jobs.admin import (
+    CancelMessages,
+    LiveField,
+    LiveJobAdminMixin,
+    LivePageTexts,
+    LiveRow,
+    WorkJobAdminMixin,
+)
 
 from .admin_sequence_charts import sequence_curves_svg
 from .models import SequenceModelVersion, SequenceTrainingJob
@@ -245,7 +252,7 @@ LIVE_TEXTS = LivePageTexts(
 
 
 @admin.register(SequenceTrainingJob)
-class SequenceTrainingJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
+class SequenceTrainingJobAdmin(WorkJobAdminMixin, LiveJobAdminMixin, admin.ModelAdmin):
     list_display = ["id", "state", "version", "created_at", "started_at", "finished_at"]
     list_filter = ["state"]
     cancel_messages, cancel_permission = CANCEL_MESSAGES, TRAIN_PERMISSION
@@ -268,17 +275,6 @@ class SequenceTrainingJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # a training starts from the versions page (or train_behaviour)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Only a finished training may go; an unfinished one is cancelled first (Cancel on its
-        # page). Deleted while queued or running, it would leave its version queued or training
-        # for good (a version in those states cannot be deleted), and its worker could not end it.
-        if obj is not None and not obj.is_finished:
-            return False
-        return super().has_delete_permission(request, obj)
 
     def cancel_job(self, job: SequenceTrainingJob) -> SequenceTrainingJob:
         return sequence_training_cancel(job=job)

@@ -9,7 +9,8 @@ one lifecycle, one progress writer, one cancel path, one live admin page.
   holders    who holds a job: silence, a live holder, the admin's heartbeat line and warning
   reaper     requeues silent jobs once (beat; manage.py reap_jobs)
   tasks      JobTask: Celery time limits end the row; a lost claim stops quietly; the reaper task
-  admin      LiveJobAdminMixin: the live page, its JSON progress view, Cancel button and action
+  admin      LiveJobAdminMixin: the live page, its JSON progress view, Cancel button and action;
+             WorkJobAdminMixin: a job that works on a version is a record, deleted once finished
   import_rows  the columns and line-report shape every import job (catalogue, events) shares
   foreground   an import command's run: progress bar, Ctrl-C as cancel, summary, problems file
   deletion     deleting import jobs: running ones kept, the others' uploaded files once it commits

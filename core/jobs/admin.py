@@ -156,3 +156,19 @@ class LiveJobAdminMixin(CancelJobAdminMixin):
                 can_cancel=self.has_cancel_permission(request),
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class WorkJobAdminMixin:
+    """A job that works on something else (a model version): its page is a record, and only a
+    finished job may be deleted. Saved, the page would write the row back over what its worker
+    wrote meanwhile; deleted while queued or running, the worker could not end it and what it
+    works on would stay half-way for good (a version queued or training cannot be deleted).
+    An unfinished job is cancelled first (Cancel on its page)."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and not obj.is_finished:
+            return False
+        return super().has_delete_permission(request, obj)

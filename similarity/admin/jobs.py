@@ -3,7 +3,14 @@
 
 from django.contrib import admin
 
-from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePageTexts, LiveRow
+from core.jobs.admin import (
+    CancelMessages,
+    LiveField,
+    LiveJobAdminMixin,
+    LivePageTexts,
+    LiveRow,
+    WorkJobAdminMixin,
+)
 
 from ..models import Job
 from ..selectors import job_progress, job_progress_summary
@@ -35,7 +42,7 @@ LIVE_TEXTS = LivePageTexts(
 
 
 @admin.register(Job)
-class JobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
+class JobAdmin(WorkJobAdminMixin, LiveJobAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "kind",
@@ -74,19 +81,6 @@ class JobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
         return super().has_view_permission(request, obj) or request.user.has_perm(
             "similarity.train_model"
         )
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # A job changes only by running (or Cancel): a Save would write back the whole row as
-        # the page loaded it, over the progress and end state its worker wrote meanwhile.
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Only a finished job may go; an unfinished one is cancelled first (Cancel on its page).
-        # Deleted while queued or running, a training job would leave its version queued or
-        # training for good, and a version in those states cannot be deleted.
-        if obj is not None and not obj.is_finished:
-            return False
-        return super().has_delete_permission(request, obj)
 
     def cancel_job(self, job: Job) -> Job:
         return job_cancel(job=job)

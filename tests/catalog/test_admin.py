@@ -168,6 +168,25 @@ def test_product_admin_lists_with_thumbnails(admin_client):
     assert "MUG-1" in page and '<img src="/media/products/' in page
 
 
+def change_form(admin_client, product, **changes) -> dict:
+    """The product's admin change form as the page fills it, its one image kept, with changes."""
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    return data | {
+        "category": product.category_id or "",
+        "tags": "",
+        "attributes": "{}",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "1",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        "images-0-id": product.images.get().pk,
+        "images-0-product": product.pk,
+        **changes,
+    }
+
+
 def test_admin_edits_and_deletes_notify_similarity(
     admin_client, django_capture_on_commit_callbacks
 ):
@@ -179,20 +198,7 @@ def test_admin_edits_and_deletes_notify_similarity(
     product = Product.objects.get(sku="MUG-1")
     key = similar_cache.entry_key(sku="MUG-1", params={"k": 3})
     change_url = reverse("admin:catalog_product_change", args=[product.pk])
-    form = admin_client.get(change_url).context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    data |= {
-        "title": "Blue mug",
-        "category": product.category_id or "",
-        "tags": "",
-        "attributes": "{}",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "1",
-        "images-MIN_NUM_FORMS": "0",
-        "images-MAX_NUM_FORMS": "1000",
-        "images-0-id": product.images.get().pk,
-        "images-0-product": product.pk,
-    }
+    data = change_form(admin_client, product, title="Blue mug")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = admin_client.post(change_url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -233,20 +239,7 @@ def test_renaming_a_sku_drops_the_old_skus_cached_lists(
 
     before = cached_keys("MUG-1")
     change_url = reverse("admin:catalog_product_change", args=[product.pk])
-    form = admin_client.get(change_url).context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    data |= {
-        "sku": "MUG-2",
-        "category": product.category_id or "",
-        "tags": "",
-        "attributes": "{}",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "1",
-        "images-MIN_NUM_FORMS": "0",
-        "images-MAX_NUM_FORMS": "1000",
-        "images-0-id": product.images.get().pk,
-        "images-0-product": product.pk,
-    }
+    data = change_form(admin_client, product, sku="MUG-2")
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(change_url, data)
 
