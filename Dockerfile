@@ -41,4 +41,4 @@ RUN groupadd --system prodsim \
 USER prodsim
 
 EXPOSE 8000
-CMD ["gunicorn", "prodsim_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--logger-class", "prodsim_site.gunicorn_logging.MaskingLogger"]
+CMD ["gunicorn", "prodsim_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-", "--logger-class", "prodsim_site.gunicorn_logging.MaskingLogger"]

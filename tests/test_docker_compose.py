@@ -229,6 +229,8 @@ def test_image_and_web_service_serve_the_wsgi_app_with_gunicorn(services):
     for command in (image_cmd, web_cmd):
         assert command[0] == "gunicorn"
         assert "prodsim_site.wsgi:application" in command
+        # Access lines on stdout, as the Procfile writes them (masked by the logger class).
+        assert option(command, "--access-logfile") == "-"
     assert web_cmd == image_cmd
 
 
