@@ -2,12 +2,14 @@ from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Func, Q
 from django.db.models.functions import Upper
+from django.db.models.lookups import Exact
 from django.urls import reverse
 
 from core.jobs.import_rows import ImportJobRow, ImportLineReport
 
+from .attribute_values import ERROR_ATTRIBUTES_OBJECT, validate_attributes
 from .category_paths import CATEGORY_PATH_SEPARATOR
 from .skus import validate_sku
 
@@ -47,7 +49,7 @@ class Product(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="EUR")
     tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
-    attributes = models.JSONField(default=dict, blank=True)
+    attributes = models.JSONField(default=dict, blank=True, validators=[validate_attributes])
     in_stock = models.BooleanField(default=True)
     group_id = models.CharField(
         max_length=64, blank=True, db_index=True, help_text="Variants of one product share it."
@@ -65,6 +67,15 @@ class Product(models.Model):
             models.CheckConstraint(condition=~Q(sku=""), name="product_sku_not_empty"),
             models.CheckConstraint(
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="product_currency_iso4217"
+            ),
+            # Every reader takes them as name -> value (ranking, text, the product page).
+            models.CheckConstraint(
+                condition=Exact(
+                    Func("attributes", function="jsonb_typeof", output_field=models.CharField()),
+                    "object",
+                ),
+                name="product_attributes_object",
+                violation_error_message=ERROR_ATTRIBUTES_OBJECT,
             ),
         ]
         indexes = [

@@ -6,11 +6,11 @@ import json
 
 from core.middleware import has_unstorable_text
 
+from ..attribute_values import ERROR_ATTRIBUTES_TEXT, json_strings
 from .errors import FieldError
 
 ERROR_ATTRIBUTES = "attributes is not a JSON object: {reason}"
 ERROR_ATTRIBUTES_NUMBER = "attributes is not storable: {value} is not a finite number"
-ERROR_ATTRIBUTES_TEXT = "attributes is not storable: it holds a NUL or an unpaired surrogate"
 ERROR_ATTRIBUTES_DEPTH = "attributes is nested too deeply"
 
 
@@ -39,17 +39,3 @@ def json_object(raw: str):
     if any(has_unstorable_text(text) for text in json_strings(decoded)):
         raise FieldError("attributes", ERROR_ATTRIBUTES_TEXT)
     return decoded
-
-
-def json_strings(decoded):
-    """Every key and string value of decoded JSON (a stack, not recursion: nesting is deep)."""
-    stack = [decoded]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict):
-            yield from value.keys()
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
