@@ -84,9 +84,7 @@ def visitor_forget(request) -> int:
     if (visitor := known_visitor_id(request)) is not None:
         erased = visitor_erase(visitor_id=visitor)
     request.session.pop(VISITOR_KEY, None)  # erased just now, not again by _session_forget
-    for other in devices.other_sessions(request):
-        erased += _session_forget(other)
-        other.delete()  # signs that device out
+    erased += _sessions_end(devices.other_sessions(request))
     erased += _session_forget(request.session)
     request.session.cycle_key()
     return erased
@@ -97,7 +95,14 @@ def customer_forget(user) -> int:
     sign in to ask for one afterwards). Their events are erased, and every session signed in as
     them ends with what it remembers; the count of events erased."""
     erased = visitor_erase(visitor_id=customer_visitor_id(user.pk))
-    for session in devices.user_sessions(user):
+    return erased + _sessions_end(devices.user_sessions(user))
+
+
+def _sessions_end(sessions) -> int:
+    """Forget what each of these sessions remembers and delete it (signs that device out);
+    the count of events erased."""
+    erased = 0
+    for session in sessions:
         erased += _session_forget(session)
         session.delete()
     return erased
