@@ -53,6 +53,13 @@ _TOMBSTONES = (
 )
 
 
+def predates_erasure(occurred_at: dt.datetime, erased_at: dt.datetime | None) -> bool:
+    """Whether an event at `occurred_at` of a visitor erased at `erased_at` (None: never) is one
+    the erasure covers, and so refused: the moment of the erasure itself counts as before. The
+    one rule every write applies; the erasure's key deletion (visitors._ERASE) says it in SQL."""
+    return erased_at is not None and occurred_at <= erased_at
+
+
 def tombstone_record(visitor: str) -> dt.datetime:
     """Record (or move forward) the visitor's tombstone; the moment of the erasure."""
     now = timezone.now()

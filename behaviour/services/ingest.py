@@ -137,5 +137,5 @@ def _erased_ids(events: list[EventIn]) -> set[str]:
     return {
         e.event_id
         for e in events
-        if e.visitor in erased_at and e.occurred_at <= erased_at[e.visitor]
+        if erasure_guard.predates_erasure(e.occurred_at, erased_at.get(e.visitor))
     }

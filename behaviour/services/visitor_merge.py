@@ -35,7 +35,8 @@ def visitor_events_merge(*, from_visitor_id: str, into_visitor_id: str) -> int:
     erasure_guard.writes_lock()
     events = Event.objects.filter(visitor=source)
     if erased_at := erasure_guard.erased_since([source]).get(source):
-        events = events.filter(occurred_at__gt=erased_at)
+        # erasure_guard.predates_erasure as a filter: only what it lets through moves
+        events = events.exclude(occurred_at__lte=erased_at)
     moved = events.update(visitor=target)
     logger.info("merged %s events of an anonymous visitor into a customer's", moved)
     return moved

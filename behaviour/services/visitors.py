@@ -72,7 +72,8 @@ def visitor_erase(*, visitor_id: str) -> int:
 # hash with the order, SKU and time, so whoever holds the visitor key could confirm an erased
 # purchase from it. The tombstone, not the key, refuses those events if they are sent again, and
 # once it expires they are past retention (refused as too old). An event dated after the erasure
-# (clock skew) is one the tombstone lets through, so its key stays to refuse it as a duplicate.
+# (clock skew) is one the tombstone lets through, so its key stays to refuse it as a duplicate
+# (`<=`: erasure_guard.predates_erasure).
 _ERASE = f"""
     WITH gone AS (
         DELETE FROM {Event._meta.db_table} WHERE visitor = %(visitor)s

@@ -184,7 +184,9 @@ class ChunkWriter:
         rows, problems, skus = [], [], self.products.skus_by_id()
         for line, row in zip(batch.row_lines, batch.rows, strict=True):
             erased = erased_at.get(row[VISITOR_FIELD])
-            if erased and dt.datetime.fromisoformat(row[TIME_FIELD]) <= erased:
+            if erased and erasure_guard.predates_erasure(
+                dt.datetime.fromisoformat(row[TIME_FIELD]), erased
+            ):
                 sku = skus.get(row[SKU_FIELD], "")
                 problems.append(RowProblem(line, erasure_guard.ERROR_ERASED, "visitor_id", sku))
             else:
