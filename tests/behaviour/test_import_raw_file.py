@@ -10,6 +10,7 @@ from unittest import mock
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 from django.utils import timezone
 
 from behaviour.models import EventImportJob
@@ -120,3 +121,30 @@ def test_a_job_claimed_while_its_deletion_was_confirmed_is_kept(job):
 
     assert event_import_jobs_delete(jobs=queued) == (0, 1)
     assert os.path.exists(job.csv_file.path)
+
+
+def file_delete_fails():
+    """A stored file that cannot be removed (a permission, a read-only volume)."""
+    return mock.patch.object(FileSystemStorage, "delete", side_effect=PermissionError("read-only"))
+
+
+def test_a_raw_file_that_cannot_be_removed_is_logged_and_the_job_still_ends(job, caplog):
+    # The row no longer names the file once the end commits; a delete that fails then is an
+    # operator's matter, not a failure of the import.
+    claimed = IMPORTS.claim(job.pk, max_attempts=3)
+    with file_delete_fails(), caplog.at_level("ERROR"):
+        ended = IMPORTS.end(claimed, state=EventImportJob.State.SUCCEEDED)
+
+    job.refresh_from_db()
+    assert (ended.state, job.state, job.csv_file.name) == ("succeeded", "succeeded", "")
+    assert "read-only" in caplog.text
+
+
+def test_a_deleted_jobs_file_that_cannot_be_removed_is_logged_not_a_500(job, admin_client, caplog):
+    with file_delete_fails(), caplog.at_level("ERROR"):
+        response = admin_client.post(
+            f"/admin/behaviour/eventimportjob/{job.pk}/delete/", {"post": "yes"}
+        )
+
+    assert response.status_code == 302 and not EventImportJob.objects.exists()
+    assert "read-only" in caplog.text

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from core.jobs import ClaimLost, JobLifecycle, ProgressWriter, job_end, request_cancel
-from core.jobs.deletion import jobs_delete_with_files
+from core.jobs.deletion import file_delete_on_commit, jobs_delete_with_files
 from core.tasks import enqueue_on_commit
 
 from ...importers import (
@@ -110,10 +110,9 @@ def _raw_file_forget(job: EventImportJob) -> str:
 
 
 def _raw_file_delete(job: EventImportJob, raw_file: str) -> None:
-    """Delete the file once the row that no longer names it commits."""
-    storage = job.csv_file.storage
-    if raw_file:
-        transaction.on_commit(lambda: storage.delete(raw_file))
+    """Delete the file once the row that no longer names it commits; one that cannot be removed
+    is logged and leaves the job ended as it is."""
+    file_delete_on_commit(job.csv_file.storage, raw_file)
 
 
 @transaction.atomic
