@@ -1,7 +1,8 @@
 """Reading a catalogue CSV: the header, then one ProductRow or RowProblem per data line.
 
-Invalid UTF-8, NUL bytes, oversized fields, broken quoting and repeated SKUs each cost one row
-(or, for quoting, the rest of the file), never the rows before them.
+Invalid UTF-8, NUL bytes, oversized fields, broken quoting and repeated SKUs each cost one row,
+never the rows beside it. A quote left open is the exception: the reader takes every line after
+it as part of one field, so those lines cost the rest of the file, and the problem names them.
 """
 
 import csv
@@ -36,6 +37,7 @@ ERROR_DUPLICATE_SKU = "SKU {sku!r} already appeared on line {first_line}; this r
 ERROR_UNKNOWN_COLUMN = "unknown column {column!r} is ignored"
 ERROR_TOO_MANY_FIELDS = "row has {count} fields but the header has {expected}"
 ERROR_CSV_SYNTAX = "the CSV cannot be parsed: {reason}"
+ERROR_CSV_SPAN = "; lines {first}–{last} were read as this one row, and none of them is imported"
 
 
 def parse_catalogue_csv(data: bytes, *, default_currency: str) -> Iterator[ProductRow | RowProblem]:
@@ -73,8 +75,11 @@ def _parse_rows(reader, header: list[str], default_currency: str):
         except StopIteration:
             return
         except csv.Error as exc:
-            yield RowProblem(line, ERROR_CSV_SYNTAX.format(reason=exc))
-            return  # the reader cannot resynchronise after a quoting error
+            # Each next() starts a new record on the line after the one the error ended on, so
+            # one broken row costs its own lines only.
+            yield RowProblem(line, _syntax_error(exc, first=line, last=reader.line_num))
+            next_line = reader.line_num + 1
+            continue
         next_line = reader.line_num + 1
         if not any(cell.strip() for cell in cells):
             continue  # blank lines are harmless
@@ -89,6 +94,11 @@ def _parse_rows(reader, header: list[str], default_currency: str):
                     result.sku,
                 )
         yield result
+
+
+def _syntax_error(exc: csv.Error, *, first: int, last: int) -> str:
+    error = ERROR_CSV_SYNTAX.format(reason=exc)
+    return error + ERROR_CSV_SPAN.format(first=first, last=last) if last > first else error
 
 
 def _parse_row(line: int, header: list[str], cells: list[str], default_currency: str):

@@ -106,6 +106,22 @@ def test_unterminated_quote_stops_at_its_line_and_keeps_earlier_rows(tmp_path):
     assert Product.objects.filter(sku="GOOD").exists()
 
 
+def test_a_quote_left_open_names_every_line_it_swallowed(tmp_path):
+    job = run(tmp_path, HEADER + b'OPEN,"Mug,5,x\r\nLOST,Cup,6,y\r\nLOST2,Jar,7,z\r\n')
+
+    [(line, _, _, message)] = problems(job)
+    assert line == 2 and "lines 2–4 were read as this one row" in message
+
+
+def test_a_quoting_error_costs_its_own_row_and_later_rows_are_imported(tmp_path):
+    broken = b'BAD,"Mug" large,5,x\r\n'  # text after a closing quote
+    job = run(tmp_path, HEADER + GOOD_ROW + broken + b"LATER,Later mug,6,y\r\n")
+
+    assert job.state == "succeeded"
+    assert [(line, column) for line, column, _, _ in problems(job)] == [(3, "")]
+    assert set(Product.objects.values_list("sku", flat=True)) == {"GOOD", "LATER"}
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [
