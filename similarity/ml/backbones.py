@@ -135,10 +135,21 @@ def _with_weights(name: str, input_shape: tuple, weights: str) -> tuple[keras.Mo
         return model, f"none (random initialisation: imagenet unavailable: {reason})"
 
 
+def _offline() -> bool:
+    """PRODSIM_OFFLINE read as the settings read booleans (prodsim_site.env.env_bool, which this
+    Django-free package cannot import): "false" must not mean offline."""
+    value = os.environ.get("PRODSIM_OFFLINE", "").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"PRODSIM_OFFLINE must be a boolean (true/false), got {value!r}")
+
+
 @contextmanager
 def _download_timeout():
     """Bound Keras' weight download, so an offline machine fails fast instead of hanging."""
-    if os.environ.get("PRODSIM_OFFLINE"):
+    if _offline():
         raise ConnectionError("PRODSIM_OFFLINE is set")
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)

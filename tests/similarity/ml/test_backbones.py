@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from keras import layers
 
+from similarity.ml import backbones
 from similarity.ml.backbones import (
     ERROR_IMAGENET_UNAVAILABLE,
     ERROR_WEIGHTS_FILE,
@@ -207,3 +208,21 @@ def test_an_unknown_backbone_is_refused():
         "unknown backbone 'resnet50'; choose one of: "
         "mobilenet_v2, mobilenet_v3_small, efficientnet_b0, small_cnn"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "offline"),
+    [("1", True), ("true", True), ("Yes", True), ("0", False), ("false", False), ("", False)],
+)
+def test_prodsim_offline_is_read_as_a_boolean(monkeypatch, value, offline):
+    # "false" meant offline while any non-empty value did: imagenet weights were then refused.
+    monkeypatch.setenv("PRODSIM_OFFLINE", value)
+
+    assert backbones._offline() is offline
+
+
+def test_a_prodsim_offline_that_is_not_a_boolean_says_so(monkeypatch):
+    monkeypatch.setenv("PRODSIM_OFFLINE", "sometimes")
+
+    with pytest.raises(ValueError, match="PRODSIM_OFFLINE must be a boolean"):
+        backbones._offline()
