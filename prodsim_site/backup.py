@@ -41,6 +41,7 @@ SSL_OPTIONS = (
 
 ERROR_NOT_EMPTY = "backup folder {path} exists and is not empty"
 ERROR_NOT_A_FOLDER = "backup folder {path} is a file, not a folder"
+ERROR_CANNOT_WRITE = "cannot write the backup into {path}: {reason}"
 
 
 class BackupError(RuntimeError):
@@ -97,8 +98,28 @@ def backup_create(*, directory: Path) -> dict:
         raise BackupError(ERROR_NOT_A_FOLDER.format(path=directory))
     if directory.exists() and any(directory.iterdir()):
         raise BackupError(ERROR_NOT_EMPTY.format(path=directory))
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a bind mount the server's user cannot write, a read-only disk
+        raise BackupError(ERROR_CANNOT_WRITE.format(path=directory, reason=exc)) from exc
+    try:
+        return _backup_write(directory)
+    except BaseException:
+        # The folder was empty: what is in it now is a half-written backup, which must not be
+        # mistaken for one (or restored) later.
+        _contents_remove(directory)
+        raise
+
+
+def _backup_write(directory: Path) -> dict:
     run_client("pg_dump", ["--format=custom", "--no-owner", "--file", str(directory / DUMP_FILE)])
+    try:
+        return _files_copy(directory)
+    except OSError as exc:  # a full disk half way through the copy
+        raise BackupError(ERROR_CANNOT_WRITE.format(path=directory, reason=exc)) from exc
+
+
+def _files_copy(directory: Path) -> dict:
     manifest = {
         "format": FORMAT_VERSION,
         "created_at": timezone.now().isoformat(),
@@ -110,3 +131,11 @@ def backup_create(*, directory: Path) -> dict:
     }
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
     return manifest
+
+
+def _contents_remove(directory: Path) -> None:
+    for path in directory.iterdir():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

@@ -161,6 +161,31 @@ def test_backup_refuses_a_file_given_as_the_folder(tmp_path):
         call_command("backup", str(target), stdout=io.StringIO())
 
 
+def test_a_folder_that_cannot_be_made_is_a_message_not_a_traceback(tmp_path):
+    (tmp_path / "backups").write_bytes(b"a file where a folder should be")  # or no permission
+
+    with pytest.raises(CommandError, match="cannot write the backup into .*backups/today"):
+        call_command("backup", str(tmp_path / "backups" / "today"), stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_a_backup_that_fails_half_way_leaves_no_half_backup_behind(tmp_path, monkeypatch):
+    def pg_dump(binary, args):  # the dump is written, then the disk fills while copying
+        Path(args[args.index("--file") + 1]).write_bytes(b"dump")
+
+    def copy_tree(source, target):
+        target.mkdir(parents=True)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backup, "run_client", pg_dump)
+    monkeypatch.setattr(backup, "copy_tree", copy_tree)
+    folder = tmp_path / "backup"
+
+    with pytest.raises(CommandError, match="No space left on device"):
+        call_command("backup", str(folder), stdout=io.StringIO())
+    assert list(folder.iterdir()) == []
+
+
 def test_restore_refuses_a_file_given_as_the_backup(tmp_path):
     target = tmp_path / "backup.tar"
     target.write_bytes(b"not a folder")
