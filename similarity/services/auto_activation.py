@@ -1,6 +1,10 @@
 """Whether a freshly trained version replaces the active one: Recall@1 against Recall@1, on
 an evaluation protocol both versions measured, from runs of comparable kind."""
 
+from django.db import transaction
+
+from core.locks import IMAGE_ACTIVATIONS, activation_lock
+
 from ..ml.evaluation.protocols import PROTOCOLS, SELECTION_RUN, figures_source
 from ..models import ModelVersion
 from ..selectors import active_version
@@ -10,6 +14,7 @@ PRIMARY_METRIC = "recall_at_1"
 BY_HAND = "compare the two versions' pages and activate it by hand"
 
 
+@transaction.atomic
 def auto_activate(version: ModelVersion) -> str:
     """Activate when configured and the version beats the active one on Recall@1 of a protocol
     both measured (known products is easier than new products: figures of different protocols
@@ -18,6 +23,9 @@ def auto_activate(version: ModelVersion) -> str:
     ("" when auto-activation is off)."""
     if not version.auto_activate:
         return ""
+    # Compared with the version active now: one an admin activated a moment ago is not replaced
+    # on the strength of a comparison with the version before it.
+    activation_lock(IMAGE_ACTIVATIONS)
     current = active_version()
     if current is None:
         model_version_activate(version=version)

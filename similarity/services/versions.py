@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.jobs import request_cancel
+from core.locks import IMAGE_ACTIVATIONS, activation_lock
 from core.tasks import enqueue_on_commit
 
 from .. import cache as similar_cache
@@ -76,13 +77,13 @@ def model_version_create(
 @transaction.atomic
 def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     """Make `version` the one that serves; the previous active one stays ready for rollback."""
+    activation_lock(IMAGE_ACTIVATIONS)  # two at once (two admins, or a training's auto-activation)
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status == ModelVersion.Status.ACTIVE:
         return version
     if version.status not in {ModelVersion.Status.READY, ModelVersion.Status.ARCHIVED}:
         raise VersionStateError(ERROR_NOT_SERVABLE.format(pk=version.pk, status=version.status))
-    # Lock the current active row too, so two concurrent activations serialise here.
-    ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).update(
+    ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).update(
         status=ModelVersion.Status.READY
     )
     version.status = ModelVersion.Status.ACTIVE

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from behaviour.ml.sequence.config import SequenceConfig
 from core.jobs import request_cancel
+from core.locks import SEQUENCE_ACTIVATIONS, activation_lock
 from core.tasks import enqueue_on_commit
 from similarity import cache as similar_cache
 
@@ -76,6 +77,7 @@ def sequence_vectors_store_or_log(*, version: SequenceModelVersion) -> None:
 
 @transaction.atomic
 def _activate(version: SequenceModelVersion) -> SequenceModelVersion:
+    activation_lock(SEQUENCE_ACTIVATIONS)  # two at once: see similarity's model_version_activate
     version = SequenceModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status == SequenceModelVersion.Status.ACTIVE:
         return version
@@ -83,7 +85,7 @@ def _activate(version: SequenceModelVersion) -> SequenceModelVersion:
     if version.status not in servable:
         raise SequenceVersionError(ERROR_NOT_SERVABLE.format(pk=version.pk, status=version.status))
     active = SequenceModelVersion.Status.ACTIVE
-    SequenceModelVersion.objects.select_for_update().filter(status=active).update(
+    SequenceModelVersion.objects.filter(status=active).update(
         status=SequenceModelVersion.Status.READY
     )
     version.status, version.activated_at = active, timezone.now()

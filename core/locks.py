@@ -1,0 +1,19 @@
+"""Advisory locks held to the end of the current transaction, for writes that a row lock cannot
+order: a row lock only covers rows the statement's snapshot already sees, so two transactions
+that each make a different row "the one" (activating a model version) both pass it."""
+
+from django.db import connection
+
+# pg_advisory_xact_lock's two-int form keeps these apart from the single-key locks elsewhere;
+# one second key per kind of "the one active" row, listed here so that no two kinds share one.
+ACTIVATIONS = 0x61637476  # "actv"
+IMAGE_ACTIVATIONS = 1  # similarity's ModelVersion
+SEQUENCE_ACTIVATIONS = 2  # behaviour's SequenceModelVersion
+
+
+def activation_lock(kind: int) -> None:
+    """Serialise activations of one kind of version until the transaction ends. Taken before any
+    read: under READ COMMITTED each later statement then sees what the previous activation
+    committed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ACTIVATIONS, kind])
