@@ -127,7 +127,9 @@ class VisitorExportApi(APIView):
                         "event_id": serializers.CharField(),
                         "kind": serializers.CharField(),
                         "sku": serializers.CharField(
-                            allow_null=True, help_text="null: the product was deleted since"
+                            allow_null=True,
+                            help_text="the product's SKU; of a product deleted since, the SKU "
+                            "it had (null only when no record of it is left)",
                         ),
                         "occurred_at": serializers.DateTimeField(),
                         "order_id": serializers.CharField(),

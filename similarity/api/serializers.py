@@ -91,7 +91,10 @@ class ResultSerializer(serializers.Serializer):
     title = serializers.CharField()
     score = serializers.FloatField()
     tier = serializers.CharField(
-        help_text="which stage produced it: image, text, category_newest, lexical, visual"
+        help_text=(
+            "which stage produced it: image, text, category_newest, lexical, visual, or pinned "
+            "(a merchandising pin)"
+        )
     )
     explain = serializers.DictField(required=False)
 
