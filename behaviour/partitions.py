@@ -8,10 +8,11 @@ with its transaction, and CREATE TABLE IF NOT EXISTS on an existing month is a c
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 PARENT = "behaviour_event"
 CREATE_LOCK_ID = 0x6576_7470  # "evtp": pg_advisory_xact_lock key of partition creation
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that expired
 
 
 def month_start(moment: dt.datetime) -> dt.date:
@@ -59,9 +60,22 @@ def partitions_list() -> list[tuple[str, dt.date]]:
     return [(name, dt.date(int(name[-7:-3]), int(name[-2:]), 1)) for name in names]
 
 
-def partition_drop(name: str) -> None:
-    """Drop one month's partition (retention); the name must be one of partitions_list()."""
+def partition_drop(name: str, *, lock_timeout_ms: int) -> bool:
+    """Drop one month's partition (retention) in a transaction of its own, unless that would wait
+    longer than `lock_timeout_ms`: whether it went. The name must be one of partitions_list().
+
+    A DROP needs the parent table exclusively: queued behind a long reader (a full refresh), it
+    would hold up every event write queued behind it, so it gives up instead, and the caller
+    tries another day."""
     if name not in {existing for existing, _ in partitions_list()}:
         raise ValueError(f"{name!r} is not a partition of {PARENT}")
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE {name}")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
+            cursor.execute(f"DROP TABLE {name}")
+            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")  # a caller's transaction goes on
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    return True

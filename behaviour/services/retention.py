@@ -1,6 +1,8 @@
 """Retention: events older than PRODSIM_EVENT_RETENTION_DAYS go, whole months at a time.
 
-Months wholly before the cut-off lose their partition (a DROP TABLE: instant, no vacuum); the
+Months wholly before the cut-off lose their partition (a DROP TABLE: instant, no vacuum), each
+in a short transaction of its own that gives up rather than hold up event writes (the rows are
+then deleted like the month holding the cut-off, and the empty partition goes another day); the
 month holding the cut-off loses its older rows. Event keys older than the cut-off go too (an
 event that old would be rejected anyway), and so do the SKUs kept for products deleted before
 it (catalog's DeletedProduct), so nothing of an expired event is left. Deleted events
@@ -23,28 +25,33 @@ from ..models import Event, EventKey
 from . import erasure_guard
 from .refresh_queue import behaviour_refresh_enqueue
 
+# How long a partition's DROP may wait for readers (a refresh) before retention leaves it for
+# another day: every event write queues behind a waiting DROP.
+PARTITION_DROP_WAIT_MS = 500
+
 
 def events_cutoff(now: dt.datetime | None = None) -> dt.datetime:
     """The oldest occurred_at an event may have to be read (served, counted, trained on)."""
     return (now or timezone.now()) - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
 
 
-@transaction.atomic
 def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
     """Apply retention; what went: {"partitions": [...], "events": n, "keys": n,
     "tombstones": n} (erasures older than the cut-off: every event they would refuse is
     refused as too old anyway)."""
     cutoff = events_cutoff(now)
     cut_month = partitions.month_start(cutoff)
-    dropped = []
-    for name, month in partitions.partitions_list():
-        if month < cut_month:
-            partitions.partition_drop(name)
-            dropped.append(name)
-    events, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
-    keys, _ = EventKey.objects.filter(occurred_at__lt=cutoff).delete()
-    tombstones = erasure_guard.tombstones_expire(cutoff=cutoff)
-    deleted_products_forget(before=cutoff)  # no event left names them
-    if dropped or events:
-        behaviour_refresh_enqueue(force=True, reason="retention")
+    dropped = [
+        name
+        for name, month in partitions.partitions_list()
+        if month < cut_month
+        and partitions.partition_drop(name, lock_timeout_ms=PARTITION_DROP_WAIT_MS)
+    ]
+    with transaction.atomic():  # row deletes: they never block event writes
+        events, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
+        keys, _ = EventKey.objects.filter(occurred_at__lt=cutoff).delete()
+        tombstones = erasure_guard.tombstones_expire(cutoff=cutoff)
+        deleted_products_forget(before=cutoff)  # no event left names them
+        if dropped or events:
+            behaviour_refresh_enqueue(force=True, reason="retention")
     return {"partitions": dropped, "events": events, "keys": keys, "tombstones": tombstones}

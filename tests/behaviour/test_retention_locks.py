@@ -1,0 +1,81 @@
+"""Retention never holds up event writes: a partition's DROP needs the event table exclusively,
+and queued behind a long reader (a full refresh, minutes on a real shop) it held up every event
+write queued behind it. Now it gives up after a moment; the rows go by DELETE, the empty
+partition another day."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+from behaviour import partitions
+from behaviour.models import Event
+from behaviour.services.ingest import events_record
+from behaviour.services.retention import events_retention_enforce
+from tests.catalog.factories import product
+
+from .factories import event
+
+pytestmark = pytest.mark.django_db(transaction=True)  # a second connection reads meanwhile
+
+
+def reading_the_events_until(done: threading.Event) -> threading.Thread:
+    """A reader (what a refresh is to the table) inside an open transaction, until `done`."""
+    reading = threading.Event()
+
+    def read():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(f"SELECT count(*) FROM {partitions.PARENT}")
+                reading.set()
+                done.wait(30)
+                cursor.execute("COMMIT")
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert reading.wait(30)
+    return reader
+
+
+def test_retention_beside_a_long_reader_deletes_the_rows_and_leaves_the_partition(settings):
+    product(sku="A")
+    events_record(items=[event("A", days_ago=100), event("A", days_ago=1)])
+    settings.PRODSIM_EVENT_RETENTION_DAYS = 60
+    partitions_before = partitions.partitions_list()
+    done = threading.Event()
+    reading_the_events_until(done)
+    try:
+        started = time.monotonic()
+        gone = events_retention_enforce()
+        took = time.monotonic() - started
+        written = time.monotonic()
+        events_record(items=[event("A", days_ago=0.01)])  # a shopper's event meanwhile
+        write_took = time.monotonic() - written
+    finally:
+        done.set()
+
+    assert (gone["partitions"], gone["events"]) == ([], 1)
+    assert took < 5 and write_took < 5  # waiting for the reader would take its 30 s
+    assert Event.objects.count() == 2
+    assert partitions.partitions_list() == partitions_before
+
+
+def test_the_partition_left_behind_goes_at_the_next_run(settings):
+    product(sku="A")
+    events_record(items=[event("A", days_ago=100), event("A", days_ago=1)])
+    settings.PRODSIM_EVENT_RETENTION_DAYS = 60
+    done = threading.Event()
+    reader = reading_the_events_until(done)
+    try:
+        events_retention_enforce()
+    finally:
+        done.set()
+    reader.join(30)
+
+    gone = events_retention_enforce()
+
+    assert len(gone["partitions"]) >= 1 and gone["events"] == 0
