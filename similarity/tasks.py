@@ -96,3 +96,19 @@ def products_embed_task(product_ids: list[int]) -> None:
     if version is None:
         return
     products_embed(version=version, product_ids=product_ids)
+
+
+@shared_task(
+    base=BoundedDeliveryTask,
+    soft_time_limit=EMBED_SOFT_LIMIT_S,
+    time_limit=EMBED_HARD_LIMIT_S,
+    **RETRY_ON_DATABASE_OUTAGE,
+)
+def missing_images_embed_task(version_id: int) -> None:
+    """After an activation: embed what the newly active version has no vector of."""
+    from .models import ModelVersion
+    from .services.embedding import missing_images_embed
+
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is not None:
+        missing_images_embed(version=version)

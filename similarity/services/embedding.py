@@ -111,6 +111,19 @@ def products_embed(*, version: ModelVersion, product_ids: list[int]) -> EmbedPro
     return state
 
 
+def missing_images_embed(*, version: ModelVersion) -> EmbedProgress | None:
+    """Embed with `version`, if it is still the active one, every image it has no up-to-date
+    vector of: products imported or changed after its training embedded the catalogue (while it
+    built its index or text tower, or sat ready) were embedded with the version active then only.
+    None when it is no longer active (the version activated since does its own)."""
+    if not ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.ACTIVE).exists():
+        return None
+    records = images_to_embed(version=version, only_missing=True)
+    if not records:
+        return EmbedProgress(total=0)
+    return products_embed(version=version, product_ids=sorted({r.product_id for r in records}))
+
+
 def _product_vectors_refresh(version: ModelVersion, product_ids: list[int]) -> None:
     vector_store.product_embeddings_refresh(version=version, product_ids=product_ids)
     # Read now, not from `version`: a long run may see its version activated half-way.

@@ -20,6 +20,7 @@ from ..selectors import rollback_target
 
 logger = logging.getLogger(__name__)
 
+MISSING_IMAGES_TASK = "similarity.tasks.missing_images_embed_task"
 TRAIN_TASK = "similarity.tasks.model_version_train_task"
 
 ERROR_NOT_SERVABLE = "version v{pk} is {status}; only a ready or archived version can be activated"
@@ -90,6 +91,9 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     version.activated_at = timezone.now()
     version.save(update_fields=["status", "activated_at"])
     similar_cache.serving_changed()
+    # Products imported since its training embedded the catalogue have vectors of the version
+    # active then only: without them, they would be missing from every similar list it serves.
+    enqueue_on_commit(MISSING_IMAGES_TASK, version.pk)
     logger.info("Model version %s is now active", version.pk)
     return version
 

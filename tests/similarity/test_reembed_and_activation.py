@@ -218,3 +218,26 @@ def test_vectors_written_after_activation_mid_run_mark_those_lists_stale(monkeyp
     )
     # The first batch was written while v served nobody; the other three changed what shoppers see.
     assert staled == embedded[1:]
+
+
+def test_an_activated_version_embeds_the_products_imported_since_it_was_trained(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from prodsim_site.celery import app
+
+    shape_catalogue(groups_per_shape=2, colours=3)
+    trained, _ = train_tiny(auto_activate=False)
+    # Imported while it sat ready: the listener embeds them with the active version only.
+    with django_capture_on_commit_callbacks(execute=False):
+        products = shape_catalogue(groups_per_shape=3, colours=3)
+    new = [product for product in products if product.group_id.endswith("-2")]
+    assert not ImageEmbedding.objects.filter(model_version=trained, image__product__in=new)
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # the worker path is tested apart
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=trained)
+
+    embedded = ImageEmbedding.objects.filter(model_version=trained, image__product__in=new)
+    assert embedded.count() == len(new) == 12
+    vectors = [vector_store.product_vector(version=trained, product_id=p.pk) for p in new]
+    assert all(vector is not None for vector in vectors)
