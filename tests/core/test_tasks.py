@@ -30,7 +30,7 @@ def _task_names() -> list[str]:
 def test_every_task_name_a_service_uses_is_registered():
     names = _task_names()
 
-    assert len(names) == 8
+    assert len(names) == 9
     assert [_registered_task(name).name for name in names] == names
 
 
