@@ -1,11 +1,33 @@
 from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from behaviour.models import SequenceModelVersion
 from similarity.models import ModelVersion
 
 from . import selectors, services
-from .admin_html import results_html, version_links
+from .admin_html import experiment_state, results_html, version_links
 from .models import Experiment
+
+DELETE_RUNNING = (
+    "A running experiment cannot be deleted: stop it first (with the permission to start or "
+    "stop experiments). Its results are kept."
+)
+DELETE_RAN = (
+    "This experiment has run: deleting it would throw its results away, which needs the "
+    "permission to start or stop experiments as well. Keep it as the record of the test."
+)
+
+
+def delete_refusal(*, experiment: Experiment, can_run: bool) -> str | None:
+    """Why this experiment may not be deleted, or None. Deleting a running one would stop it
+    (a "run" decision) and every test's impressions would lose their experiment: a test that
+    has run is its own record, so only someone who may decide tests may throw it away."""
+    if experiment.active:
+        return DELETE_RUNNING
+    if experiment.started_at is not None and not can_run:
+        return DELETE_RAN
+    return None
 
 
 @admin.register(Experiment)
@@ -18,7 +40,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         "variant",
         "candidate_link",
         "share",
-        "active",
+        "state",
         "started_at",
         "ended_at",
     ]
@@ -32,13 +54,16 @@ class ExperimentAdmin(admin.ModelAdmin):
         "candidate",
         "sequence_candidate",
         "share",
-        "active",
+        "state",
         "started_at",
         "ended_at",
         "results",
     ]
-    readonly_fields = ["active", "started_at", "ended_at", "results"]
+    readonly_fields = ["state", "started_at", "ended_at", "results"]
     STARTED = ["name", "widget", "variant", "candidate_link", "sequence_candidate", "share"]
+
+    def get_queryset(self, request):
+        return selectors.experiments_with_split_state(super().get_queryset(request))
 
     def get_readonly_fields(self, request, obj=None):
         # Changing the candidate or the share after the start would mix two tests in one result.
@@ -62,6 +87,23 @@ class ExperimentAdmin(admin.ModelAdmin):
     def has_run_permission(self, request) -> bool:
         return request.user.has_perm("experiments.run_experiment")
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and self._delete_refusal(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        # Say why instead of Django's bare 403 when the rule, not the account, refuses it.
+        experiment = self.get_object(request, object_id)
+        refusal = experiment and self._delete_refusal(request, experiment)
+        if refusal and super().has_delete_permission(request, experiment):
+            self.message_user(request, refusal, messages.ERROR)
+            return redirect(reverse("admin:experiments_experiment_change", args=[experiment.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def _delete_refusal(self, request, experiment: Experiment) -> str | None:
+        return delete_refusal(experiment=experiment, can_run=self.has_run_permission(request))
+
     @admin.action(description="Start the selected experiment", permissions=["run"])
     def start(self, request, queryset):
         self._change_state(request, queryset, services.experiment_start, "started")
@@ -80,6 +122,10 @@ class ExperimentAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return
         self.message_user(request, f"“{experiment}” {done}.")
+
+    @admin.display(description="State")
+    def state(self, experiment: Experiment) -> str:
+        return experiment_state(experiment) if experiment.pk else "–"
 
     @admin.display(description="Candidate version")
     def candidate_link(self, experiment: Experiment) -> str:

@@ -15,6 +15,14 @@ VERDICT_WORSE = "The candidate's CTR is lower: the 95 % interval of the differen
 VERDICT_OPEN = "No difference shown yet: the 95 % interval of the difference includes 0."
 VERDICT_NO_DATA = "No impressions in both arms yet."
 NO_EXPERIMENTS = "– (no A/B test yet: start one under Experiments with this version as candidate)"
+CLICKS_UNTIL_STOP = (
+    "Clicks counted up to the stop ({}): a link shown before it and followed later is not "
+    "counted, so these figures no longer change."
+)
+SPLIT_ENDED = (
+    "split ended: its candidate was activated, archived or failed, so every shopper sees the "
+    "usual strip; stop the experiment"
+)
 
 
 def interval_text(interval: Interval | None, *, signed: bool = False) -> str:
@@ -70,11 +78,18 @@ def results_html(results: ExperimentResults) -> str:
         "<table><tr><th>Arm</th><th>Served by</th><th>Impressions</th><th>Clicks</th>"
         "<th>Clicked impressions</th><th>CTR [95 % CI]</th></tr>{}"
         "<tr><th colspan=5>Difference, candidate − control (percentage points)</th>"
-        "<td>{}</td></tr></table><p>{}</p>",
+        "<td>{}</td></tr></table><p>{}</p>{}",
         rows,
         interval_text(results.difference, signed=True),
         verdict(results.difference),
+        _clicks_until_html(results),
     )
+
+
+def _clicks_until_html(results: ExperimentResults) -> str:
+    if results.clicks_until is None:
+        return ""
+    return format_html("<p>{}</p>", CLICKS_UNTIL_STOP.format(_when(results.clicks_until)))
 
 
 def version_experiments_html(*, version: ModelVersion) -> str:
@@ -89,7 +104,7 @@ def version_experiments_html(*, version: ModelVersion) -> str:
             (
                 reverse("admin:experiments_experiment_change", args=[item.experiment.pk]),
                 item.experiment.name,
-                _state(item.experiment),
+                experiment_state(item.experiment),
                 item.experiment.share,
                 f"v{item.experiment.candidate_id}",
                 " and ".join(item.roles) or "–",
@@ -100,10 +115,18 @@ def version_experiments_html(*, version: ModelVersion) -> str:
     )
 
 
-def _state(experiment) -> str:
+def experiment_state(experiment) -> str:
+    """Not started, running, split ended (see selectors.state: `experiment` must carry its
+    `split_ended` annotation), or the period it ran."""
     if experiment.started_at is None:
         return "not started"
-    started = f"{timezone.localtime(experiment.started_at):%Y-%m-%d %H:%M}"
-    if experiment.active or experiment.ended_at is None:
-        return f"running since {started}"
-    return f"ran {started} – {timezone.localtime(experiment.ended_at):%Y-%m-%d %H:%M}"
+    started = _when(experiment.started_at)
+    if not experiment.active and experiment.ended_at is not None:
+        return f"ran {started} – {_when(experiment.ended_at)}"
+    if experiment.split_ended:
+        return f"started {started}, {SPLIT_ENDED}"
+    return f"running since {started}"
+
+
+def _when(moment) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"

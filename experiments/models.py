@@ -8,6 +8,10 @@ from django.utils import timezone
 
 VARIANT_NOT_FOR_WIDGET = "This variant does not apply to this widget."
 CANDIDATE_MISSING = "Name the version the candidate arm should see."
+CANDIDATE_IGNORED = (
+    "This variant does not serve a version of its own: leave this empty (the candidate arm "
+    "sees the strip from the version everyone sees)."
+)
 
 
 def new_salt() -> str:
@@ -111,13 +115,20 @@ class Experiment(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """The variant must fit the widget, and a version variant must name its version."""
+        """The variant must fit the widget, and a version variant must name its version and no
+        other: a version the candidate arm never sees would be credited with its results."""
         if self.variant not in WIDGET_VARIANTS.get(self.widget, ()):
             raise ValidationError({"variant": VARIANT_NOT_FOR_WIDGET})
-        if self.variant == self.Variant.MODEL_VERSION and self.candidate_id is None:
-            raise ValidationError({"candidate": CANDIDATE_MISSING})
-        if self.variant == self.Variant.SEQUENCE_VERSION and self.sequence_candidate_id is None:
-            raise ValidationError({"sequence_candidate": CANDIDATE_MISSING})
+        named = {"candidate": self.candidate_id, "sequence_candidate": self.sequence_candidate_id}
+        needed = VARIANT_VERSION_FIELD.get(self.variant)
+        errors = {}
+        for field, version_id in named.items():
+            if field == needed and version_id is None:
+                errors[field] = CANDIDATE_MISSING
+            elif field != needed and version_id is not None:
+                errors[field] = CANDIDATE_IGNORED
+        if errors:
+            raise ValidationError(errors)
 
 
 # What a candidate arm may see instead of each widget (the shopper's own history has none).
@@ -127,6 +138,11 @@ WIDGET_VARIANTS = {
     Widget.BOUGHT_TOGETHER: {Experiment.Variant.SIMILAR_ITEMS},
     Widget.ALSO_VIEWED: {Experiment.Variant.SIMILAR_ITEMS},
     Widget.TRENDING: {Experiment.Variant.NEWEST},
+}
+# The version field a variant serves its candidate arm from; the other variants serve none.
+VARIANT_VERSION_FIELD = {
+    Experiment.Variant.MODEL_VERSION: "candidate",
+    Experiment.Variant.SEQUENCE_VERSION: "sequence_candidate",
 }
 
 

@@ -11,14 +11,15 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from behaviour.models import SequenceModelVersion
+from behaviour.services import erasure_guard
 from catalog.models import Product
 from catalog.selectors import product_skus_by_id
 from similarity.models import ModelVersion
 from similarity.selectors import merchandising
 
 from .models import VARIANT_NOT_FOR_WIDGET, WIDGET_VARIANTS, Click, Experiment, Impression
-from .selectors import Assignment
-from .tokens import BadClickToken, click_token, click_token_read
+from .selectors import Assignment, Shopper
+from .tokens import LINK_MAX_AGE_S, BadClickToken, click_token, click_token_read
 
 ANOTHER_RUNNING = "Another experiment is running on this widget; stop it first."
 CANDIDATE_NOT_READY = "The candidate must be a ready (trained, not active) version."
@@ -89,42 +90,65 @@ class ShownItem:
 
 def impressions_log(
     *,
-    session_id: str,
+    shopper: Shopper | None,
     assignment: Assignment,
     source: Product | None,
     widgets: list[WidgetItems],
 ) -> dict[str, list[ShownItem]]:
-    """Log every shown item in one INSERT; return each widget's items with click links."""
-    now = timezone.now()
-    rows = [
-        Impression(
-            widget=widget.widget,
-            source_product=source,
-            shown_product=_product_of(item),
-            position=position,
-            model_version=widget.version,
-            experiment=assignment.for_widget(widget.widget)[0],
-            arm=assignment.for_widget(widget.widget)[1],
-            session_hash=session_id,
-            created_at=now,
-        )
-        for widget in widgets
-        for position, item in enumerate(widget.items, start=1)
-    ]
-    Impression.objects.bulk_create(rows)  # PostgreSQL returns the ids the tokens need
-    shown, rows_left = {}, iter(rows)
-    for widget in widgets:
-        shown[widget.widget] = [
-            ShownItem(
-                product=_product_of(item),
-                click_url=_click_url(next(rows_left).pk),
-                score=getattr(item, "score", None),
-                breakdown=getattr(item, "breakdown", None),
-                why=_why(item),
+    """Log every shown item in one INSERT; return each widget's items with click links.
+
+    Nothing is logged, and the items link plainly to their products, for no shopper (a crawler)
+    or one erased at or after the moment the page read their visitor id (an erasure in another
+    tab): as their events (erasure_guard), under the id the session forgot nobody could reach
+    them. The erasure's lock, taken shared, makes the write either commit before the erasure
+    (which then deletes it) or see its tombstone; a product page holds it already for its view.
+    """
+    with transaction.atomic():
+        if shopper is None or _erased_since_read(shopper):
+            return _shown_unlogged(widgets)
+        now = timezone.now()
+        rows = [
+            Impression(
+                widget=widget.widget,
+                source_product=source,
+                shown_product=_product_of(item),
+                position=position,
+                model_version=widget.version,
+                experiment=assignment.for_widget(widget.widget)[0],
+                arm=assignment.for_widget(widget.widget)[1],
+                session_hash=shopper.hash,
+                created_at=now,
             )
-            for item in widget.items
+            for widget in widgets
+            for position, item in enumerate(widget.items, start=1)
         ]
-    return shown
+        Impression.objects.bulk_create(rows)  # PostgreSQL returns the ids the tokens need
+    rows_left = iter(rows)
+    return {
+        widget.widget: [_shown(item, _click_url(next(rows_left))) for item in widget.items]
+        for widget in widgets
+    }
+
+
+def _erased_since_read(shopper: Shopper) -> bool:
+    erasure_guard.writes_lock()
+    erased_at = erasure_guard.erased_since([shopper.hash]).get(shopper.hash)
+    return erasure_guard.predates_erasure(shopper.read_at, erased_at)
+
+
+def _shown_unlogged(widgets: list[WidgetItems]) -> dict[str, list[ShownItem]]:
+    """The widgets' items with no click link: the strip links to the products themselves."""
+    return {widget.widget: [_shown(item, "") for item in widget.items] for widget in widgets}
+
+
+def _shown(item, click_url: str) -> ShownItem:
+    return ShownItem(
+        product=_product_of(item),
+        click_url=click_url,
+        score=getattr(item, "score", None),
+        breakdown=getattr(item, "breakdown", None),
+        why=_why(item),
+    )
 
 
 def _why(item) -> str:
@@ -139,8 +163,8 @@ def _product_of(item) -> Product:
     return item if isinstance(item, Product) else item.product
 
 
-def _click_url(impression_id: int) -> str:
-    token = click_token(impression_id=impression_id)
+def _click_url(impression: Impression) -> str:
+    token = click_token(impression_id=impression.pk, product_id=impression.shown_product_id)
     return reverse("experiments:click") + "?" + urlencode({"t": token})
 
 
@@ -149,15 +173,20 @@ def click_log(*, token: str, session_id: str) -> str | None:
     show (of a product deleted since, the SKU it had, whose page says so; None once even that
     is forgotten).
 
-    Raises tokens.BadClickToken for forged or expired tokens and for impressions that no
-    longer exist.
+    A link whose impression is gone (the shopper's erasure, retention) still leads to the
+    product the token names, and counts nothing: there is no row left to count it against.
+    Raises tokens.BadClickToken for forged or expired tokens, and for a link minted before
+    tokens named their product once its impression is gone.
     """
-    impression_id = click_token_read(token=token)
-    impression = Impression.objects.filter(pk=impression_id).first()
-    if impression is None:
+    link = click_token_read(token=token)
+    impression = Impression.objects.filter(pk=link.impression_id).first()
+    if impression is not None:
+        Click.objects.create(impression=impression, session_hash=session_id)
+        shown = impression.shown_product_id
+    elif link.product_id is not None:
+        shown = link.product_id
+    else:
         raise BadClickToken("no such impression")
-    Click.objects.create(impression=impression, session_hash=session_id)
-    shown = impression.shown_product_id
     return product_skus_by_id(ids=[shown]).get(shown)
 
 
@@ -179,17 +208,41 @@ def impressions_retention_enforce(*, now: dt.datetime | None = None) -> int:
 
 
 @transaction.atomic
-def session_log_erase(*, session_hash: str) -> int:
-    """Delete a session's impressions and clicks (the shopper's erasure); the number of
-    impressions deleted. They leave the experiments' figures, which then count the sessions
-    kept. Never for "": that is every click of a session without an experiments id."""
-    if not session_hash:
+def shopper_log_erase(*, shopper_hashes: list[str]) -> int:
+    """Delete the impressions logged under any of `shopper_hashes`, with their clicks, and the
+    clicks logged under them (the shopper's erasure); the number of impressions deleted. They
+    leave the experiments' figures, which then count the impressions kept. "" is never one:
+    that is every click of a session that had logged nothing."""
+    hashes = [shopper for shopper in shopper_hashes if shopper]
+    if not hashes:
         return 0
     Click.objects.filter(
-        Q(session_hash=session_hash) | Q(impression__session_hash=session_hash)
+        Q(session_hash__in=hashes) | Q(impression__session_hash__in=hashes)
     ).delete()
     return (
-        Impression.objects.filter(session_hash=session_hash)
+        Impression.objects.filter(session_hash__in=hashes)
         .delete()[1]
         .get(Impression._meta.label, 0)
     )
+
+
+@transaction.atomic
+def shopper_log_merge(*, from_hash: str, into_hash: str, since: dt.datetime) -> int:
+    """Move what a session logged as an anonymous visitor since `since` (its first page as that
+    visitor) to the customer it signed in as, impressions and the clicks it made, as its events
+    are merged (behaviour.services.visitor_merge); the count of impressions moved. Each keeps
+    its experiment and arm, so the figures do not change. `since` keeps the scan to the
+    created_at index: impressions are never looked up by hash on a page.
+
+    A write like any (erasure_guard): an erasure of either visitor waits for it; of an erased
+    anonymous visitor, nothing from before its erasure moves."""
+    erasure_guard.writes_lock()
+    impressions = Impression.objects.filter(session_hash=from_hash, created_at__gte=since)
+    # A click comes after its session's first page, on a link at most LINK_MAX_AGE_S old.
+    link_since = since - dt.timedelta(seconds=LINK_MAX_AGE_S)
+    clicks = Click.objects.filter(session_hash=from_hash, impression__created_at__gte=link_since)
+    if erased_at := erasure_guard.erased_since([from_hash]).get(from_hash):
+        impressions = impressions.exclude(created_at__lte=erased_at)  # predates_erasure
+        clicks = clicks.exclude(created_at__lte=erased_at)
+    clicks.update(session_hash=into_hash)
+    return impressions.update(session_hash=into_hash)

@@ -1,8 +1,13 @@
-"""Signed click tokens: the link of a logged impression carries that impression's id.
+"""Signed click tokens: the link of a logged impression carries that impression's id and the
+id of the product it showed.
 
 Only the server can mint a token, so a click can only be counted against an impression that was
-really shown, and the redirect target comes from that row, never from the URL.
+really shown, and the redirect target is a product the server put there, never a URL. The
+product rides along so that the link still leads to it once the impression is gone (the
+shopper's erasure, retention): the shopper is sent on, and nothing is counted.
 """
+
+from dataclasses import dataclass
 
 from django.core import signing
 
@@ -15,16 +20,32 @@ class BadClickToken(Exception):
     """Forged, truncated or expired token."""
 
 
-def click_token(*, impression_id: int) -> str:
-    return signing.dumps(impression_id, salt=SIGNING_SALT)
+@dataclass(frozen=True)
+class ClickLink:
+    """What a valid token names."""
+
+    impression_id: int
+    # None in links minted before tokens carried the product: they lead nowhere once their
+    # impression is gone (such links expire LINK_MAX_AGE_S after the upgrade).
+    product_id: int | None
 
 
-def click_token_read(*, token: str) -> int:
-    """The impression id a token was minted for; BadClickToken when forged or expired."""
+def click_token(*, impression_id: int, product_id: int) -> str:
+    return signing.dumps([impression_id, product_id], salt=SIGNING_SALT)
+
+
+def click_token_read(*, token: str) -> ClickLink:
+    """The impression and product a token was minted for; BadClickToken when forged or expired."""
     try:
-        impression_id = signing.loads(token, salt=SIGNING_SALT, max_age=LINK_MAX_AGE_S)
+        payload = signing.loads(token, salt=SIGNING_SALT, max_age=LINK_MAX_AGE_S)
     except signing.BadSignature as error:  # SignatureExpired is a BadSignature
         raise BadClickToken(str(error))
-    if not isinstance(impression_id, int) or isinstance(impression_id, bool):
-        raise BadClickToken("not an impression id")
-    return impression_id
+    if _is_id(payload):  # minted before the product was carried
+        return ClickLink(impression_id=payload, product_id=None)
+    if isinstance(payload, list) and len(payload) == 2 and all(map(_is_id, payload)):
+        return ClickLink(impression_id=payload[0], product_id=payload[1])
+    raise BadClickToken("not an impression and product id")
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,6 +1,7 @@
 """A signed-in customer's other sessions (their other devices and browsers), which their
-erasure ends: each remembers their recently viewed products and has an experiments id under
-which its A/B impressions are logged.
+erasure ends: each remembers their recently viewed products (their A/B log is the customer's,
+erased by visitor, but a session may still hold an anonymous visitor's or, logged before the
+experiments knew shoppers as visitors, one of its own: experiments.sessions).
 
 Django's session store has no index by user: the sessions are found by reading every unexpired
 one (the auth middleware's user id is inside the encoded data). That is a scan of the session

@@ -19,7 +19,6 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from behaviour.services.visitors import visitor_event_counts, visitor_events_export
 from catalog import selectors as catalog_selectors
-from experiments import selectors as experiment_selectors
 from experiments import sessions as experiment_sessions
 
 from . import basket_state, history, shopper
@@ -54,9 +53,8 @@ def your_data(request):
 def your_data_export(request):
     visitor = shopper.known_visitor_id(request)
     events = visitor_events_export(visitor_id=visitor) if visitor else []
-    ab_log = experiment_selectors.session_log(
-        session_hash=experiment_sessions.session_hash_if_any(session=request.session)
-    )
+    # The visitor's A/B log, as their erasure deletes it: a customer's from every session.
+    ab_log = experiment_sessions.shopper_log(session=request.session, visitor_id=visitor)
     body = {
         "events": [_as_api(event) for event in events],
         **_session_data(request.session),

@@ -9,6 +9,10 @@ A signed-in customer's visitor id is derived from their account, so their histor
 across sessions and devices. On signing in, the session's anonymous events are merged into the
 customer's (behaviour.services.visitor_merge says why merged, not linked) and the anonymous id
 is forgotten; signing out starts a new anonymous visitor.
+
+The A/B tests know the shopper by the same visitor (experiments.sessions): the impressions the
+session logged as the anonymous visitor are merged with its events, and a customer's erasure
+deletes the A/B log of every session they browsed in, signed out since or not.
 """
 
 import uuid
@@ -52,6 +56,9 @@ def visitor_id(request) -> str:
         # signed in by another door, such as the admin's sign-in page.
         if anonymous := request.session.pop(VISITOR_KEY, None):
             visitor_events_merge(from_visitor_id=anonymous, into_visitor_id=customer)
+            experiment_sessions.shopper_merge(
+                session=request.session, from_visitor_id=anonymous, into_visitor_id=customer
+            )
         return customer
     if not request.session.get(VISITOR_KEY):
         request.session[VISITOR_KEY] = uuid.uuid4().hex
@@ -74,15 +81,15 @@ def known_visitor_id(request) -> str | None:
 
 
 def visitor_forget(request) -> int:
-    """Erase every event recorded about this shopper (the count erased) and what the session
-    remembers of their browsing: its recently viewed list and its A/B log. An anonymous shopper
-    continues as a new visitor, the session gets a new key and a new experiments id, so what is
+    """Erase every event recorded about this shopper (the count erased), their A/B log and what
+    the session remembers of their browsing: its recently viewed list. An anonymous shopper
+    continues as a new visitor (in the experiments too), the session gets a new key, so what is
     logged from now on is not linked to anything before; the basket stays, it is not history but
-    what they mean to buy. A signed-in customer's other sessions (other devices) are ended, with
-    their A/B logs: the erasure is of the customer, not of one device's cookie."""
+    what they mean to buy. A signed-in customer's other sessions (other devices) are ended: the
+    erasure is of the customer, not of one device's cookie."""
     erased = 0
     if (visitor := known_visitor_id(request)) is not None:
-        erased = visitor_erase(visitor_id=visitor)
+        erased = _visitor_erase(visitor)
     request.session.pop(VISITOR_KEY, None)  # erased just now, not again by _session_forget
     erased += _sessions_end(devices.other_sessions(request))
     erased += _session_forget(request.session)
@@ -94,8 +101,18 @@ def customer_forget(user) -> int:
     """A customer account is being deleted: its deletion is the customer's erasure (nobody can
     sign in to ask for one afterwards). Their events are erased, and every session signed in as
     them ends with what it remembers; the count of events erased."""
-    erased = visitor_erase(visitor_id=customer_visitor_id(user.pk))
+    erased = _visitor_erase(customer_visitor_id(user.pk))
     return erased + _sessions_end(devices.user_sessions(user))
+
+
+def _visitor_erase(visitor: str) -> int:
+    """Erase a visitor's events and A/B log (every session's, for a customer); the count of
+    events. The events' erasure first: its tombstone refuses the impressions of pages that read
+    the id before it (experiments.services.impressions_log), and those written earlier have
+    committed by then (its lock waits for them), so the A/B log's erasure deletes them."""
+    erased = visitor_erase(visitor_id=visitor)
+    experiment_sessions.shopper_forget(visitor_id=visitor)
+    return erased
 
 
 def _sessions_end(sessions) -> int:
@@ -114,7 +131,7 @@ def _session_forget(session) -> int:
     until its next storefront page merges it into the customer's)."""
     erased = 0
     if anonymous := session.pop(VISITOR_KEY, None):
-        erased = visitor_erase(visitor_id=anonymous)
+        erased = _visitor_erase(anonymous)
     history.history_clear(session)
     experiment_sessions.session_forget(session=session)
     return erased

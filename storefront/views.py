@@ -9,7 +9,6 @@ from django.views.static import serve
 
 from catalog import selectors
 from catalog.images import InvalidImage
-from experiments import services as experiment_services
 from similarity import selectors as similarity_selectors
 from similarity import vector_store
 from similarity.selectors import SimilarQuery
@@ -17,13 +16,8 @@ from similarity.services.visual import VisualSearchUnavailable, image_query_vect
 
 from . import history, shopper
 from .forms import VisualSearchForm
-from .widgets import (
-    assignment_for_request,
-    history_widgets,
-    product_widgets,
-    trending_items,
-    trending_widget,
-)
+from .home import home_widgets
+from .widgets import product_widgets
 
 PRODUCTS_PER_PAGE = 24  # four rows of six on a desktop grid
 MAX_QUERY_CHARS = 200
@@ -52,7 +46,7 @@ def product_list(request):
     viewed = history.recently_viewed_ids(request.session)
     widgets = {}
     if page.number == 1 and not query and category is None:
-        widgets = _home_widgets(request, viewed)
+        widgets = home_widgets(request, viewed=viewed)
     return render(
         request,
         "storefront/product_list.html",
@@ -63,25 +57,6 @@ def product_list(request):
             "categories": selectors.category_list_with_counts(),
             **widgets,
         },
-    )
-
-
-def _home_widgets(request, viewed: list[int]) -> dict:
-    """Trending (and, for a shopper with a history, its strips) with logged impressions. A new
-    visitor is given no session just for this page: their trending strip links plainly."""
-    if request.session.session_key is None:
-        return {"trending": trending_items()}
-    session_id, assignment = assignment_for_request(request)
-    # A signed-in customer has a history beyond this session's views, on any device.
-    has_history = viewed or request.user.is_authenticated
-    history_strips = (
-        history_widgets(request, shown=viewed, assignment=assignment) if has_history else []
-    )
-    return experiment_services.impressions_log(
-        session_id=session_id,
-        assignment=assignment,
-        source=None,
-        widgets=[trending_widget(assignment), *history_strips],
     )
 
 

@@ -1,6 +1,8 @@
-"""The recommendation strips of shopper pages: which arm of a running A/B test serves them, the
-history-based strips (recommended, recently viewed) and the behaviour strips (bought together,
-also viewed, trending)."""
+"""The recommendation strips of product pages: which arm of a running A/B test serves them, the
+history-based strips (recommended, recently viewed; the home page shows them too) and the
+behaviour strips (bought together, also viewed). The home page's are storefront.home's."""
+
+from django.utils import timezone
 
 from behaviour import selectors as behaviour_selectors
 from catalog import selectors as catalog_selectors
@@ -9,33 +11,41 @@ from experiments import selectors as experiment_selectors
 from experiments import services as experiment_services
 from experiments import sessions as experiment_sessions
 from experiments.models import Experiment, Impression
-from experiments.selectors import Assignment
+from experiments.selectors import Assignment, Shopper
 from experiments.services import WidgetItems
 from similarity import selectors as similarity_selectors
 from similarity.selectors import SimilarQuery
 
-from . import shopper
+from . import crawlers, shopper
 
 SIMILAR_ITEMS = 8  # one row on a desktop product page
 HISTORY_ITEMS = 6
 BEHAVIOUR_ITEMS = 6  # one row, like the history strips
 
 
-def assignment_for_request(request) -> tuple[str, Assignment]:
-    """The hashed session id (creating the session if needed) and its experiment arm."""
-    session_id = experiment_sessions.session_hash(session=request.session)
-    return session_id, experiment_selectors.assignment_for(session_id=session_id)
+def assignment_for_request(request) -> tuple[Shopper | None, Assignment]:
+    """Whom the experiments know the shopper as (their visitor: a signed-in customer's own, so
+    one arm on every device; creating the session if needed) and their arms. A crawler is no
+    shopper: served as everyone, with no arm, nothing logged and no identity started."""
+    if crawlers.is_crawler(request):
+        return None, experiment_selectors.assignment_for(shopper_hash=None)
+    # Before the id is read: an erasure from another tab from then on refuses the impressions.
+    read_at = timezone.now()
+    known = experiment_sessions.shopper_for(
+        session=request.session, visitor_id=shopper.visitor_id(request), read_at=read_at
+    )
+    return known, experiment_selectors.assignment_for(shopper_hash=known.hash)
 
 
 def product_widgets(request, *, product: Product, viewed: list[int]) -> dict:
     """A product page's strips, each item's impression logged (its click link needs the row)."""
-    session_id, assignment = assignment_for_request(request)
+    known, assignment = assignment_for_request(request)
     # A running A/B test may serve this shopper's similar items from its candidate version.
     similar = similarity_selectors.similar_products(
         product=product, k=SIMILAR_ITEMS, version=assignment.version
     )
     return experiment_services.impressions_log(
-        session_id=session_id,
+        shopper=known,
         assignment=assignment,
         source=product,
         widgets=[
@@ -104,24 +114,3 @@ def behaviour_widgets(product, assignment: Assignment) -> list[WidgetItems]:
             items = selector(product=product, query=query, neighbours=neighbours).items
             widgets.append(WidgetItems(widget, items, None))
     return widgets
-
-
-def trending_widget(assignment: Assignment) -> WidgetItems:
-    """Trending; a candidate arm of an A/B test on it sees the newest products instead."""
-    if assignment.candidate_for(Impression.Widget.TRENDING) is not None:  # Variant.NEWEST
-        return WidgetItems(Impression.Widget.TRENDING, _newest_items(), None)
-    return WidgetItems(Impression.Widget.TRENDING, trending_items(), None)
-
-
-def _newest_items() -> list[Product]:
-    """The newest products within what trending (the control arm) allows: the stock setting
-    and the shop-wide blocks, so the arms differ only in how they choose."""
-    _, product_filter = behaviour_selectors.shop_wide_filter(SimilarQuery(k=BEHAVIOUR_ITEMS))
-    ids = catalog_selectors.products_newest(product_filter=product_filter, limit=BEHAVIOUR_ITEMS)
-    products = catalog_selectors.products_by_ids(ids=ids)
-    return [products[i] for i in ids if i in products]
-
-
-def trending_items() -> list:
-    """Trending's items (BehaviourItem): unlogged, the strip gives them plain product links."""
-    return behaviour_selectors.trending(query=SimilarQuery(k=BEHAVIOUR_ITEMS)).items

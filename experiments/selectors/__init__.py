@@ -1,14 +1,13 @@
-"""Experiment reads: which arm a session is in, which version serves it, and the results."""
+"""Experiment reads: which arm a shopper is in, which version serves them, and the results."""
 
 from .assignment import (
     BUCKETS,
-    SESSION_HASH_SALT,
     Assignment,
+    Shopper,
     arm_for,
     assignment_for,
     running_experiment,
     running_experiments,
-    session_id_hash,
 )
 from .results import (
     VERSION_EXPERIMENTS_SHOWN,
@@ -18,22 +17,23 @@ from .results import (
     experiment_results,
     version_experiments,
 )
-from .session_log import session_log
+from .shopper_log import shopper_log
+from .state import experiments_with_split_state
 
 __all__ = [
     "BUCKETS",
-    "SESSION_HASH_SALT",
     "VERSION_EXPERIMENTS_SHOWN",
     "ArmResult",
     "Assignment",
     "ExperimentResults",
+    "Shopper",
     "VersionExperiment",
     "arm_for",
     "assignment_for",
     "experiment_results",
+    "experiments_with_split_state",
     "running_experiment",
     "running_experiments",
-    "session_id_hash",
-    "session_log",
+    "shopper_log",
     "version_experiments",
 ]

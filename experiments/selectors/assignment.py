@@ -1,10 +1,10 @@
-"""Which arm of the running experiment a session is in, and which version serves it."""
+"""Which arm of each running experiment a shopper is in, and which version serves them."""
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
 from django.db.models import F, Q
-from django.utils.crypto import salted_hmac
 
 from behaviour.models import SequenceModelVersion
 from similarity import selectors as similarity_selectors
@@ -13,12 +13,21 @@ from similarity.models import ModelVersion
 from ..models import Experiment, Widget
 
 BUCKETS = 10_000  # basis points: a share of 0.01 % is the finest split
-SESSION_HASH_SALT = "prodsim.experiments.session"
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """Whom a page's impressions are logged for (experiments.sessions.shopper_for): the visitor
+    hash, and when the page read the visitor id (an erasure at or after that moment refuses
+    them)."""
+
+    hash: str
+    read_at: dt.datetime
 
 
 @dataclass(frozen=True)
 class Assignment:
-    """The session's arms and what serves them. `experiment`, `arm` and `version` are the
+    """The shopper's arms and what serves them. `experiment`, `arm` and `version` are the
     similar-items strip's (its arm "" when no experiment runs on it); `arms` holds every
     running experiment's arm by widget."""
 
@@ -29,28 +38,21 @@ class Assignment:
     arms: dict = field(default_factory=dict)  # widget → (experiment, arm)
 
     def for_widget(self, widget: str) -> tuple[Experiment | None, str]:
-        """The experiment changing `widget` and this session's arm in it ((None, "") if none)."""
+        """The experiment changing `widget` and this shopper's arm in it ((None, "") if none)."""
         return self.arms.get(widget, (None, ""))
 
     def candidate_for(self, widget: str) -> Experiment | None:
-        """The experiment whose candidate variant this session sees on `widget`, if any."""
+        """The experiment whose candidate variant this shopper sees on `widget`, if any."""
         experiment, arm = self.for_widget(widget)
         return experiment if arm == Experiment.Arm.CANDIDATE else None
 
 
-def session_id_hash(*, shopper_id: str) -> str:
-    """HMAC-SHA256 of the session's experiments id (sessions.session_hash: a random id kept in
-    the session, which outlives the key's renewal at sign-in), keyed by SECRET_KEY (hex).
+def arm_for(*, salt: str, share: int, shopper_hash: str) -> str:
+    """Deterministic: candidate iff int(sha256(salt + shopper_hash)) mod 10000 < share × 100.
 
-    salted_hmac derives the HMAC key from SECRET_KEY and a purpose string, so these hashes can
-    never be replayed as, or collide with, anything else Django signs with the same secret.
-    """
-    return salted_hmac(SESSION_HASH_SALT, shopper_id, algorithm="sha256").hexdigest()
-
-
-def arm_for(*, salt: str, share: int, session_id: str) -> str:
-    """Deterministic: candidate iff int(sha256(salt + session_id)) mod 10000 < share × 100."""
-    bucket = int(hashlib.sha256((salt + session_id).encode()).hexdigest(), 16) % BUCKETS
+    `shopper_hash` is the shopper's visitor hash (experiments.sessions): a signed-in customer
+    draws one arm for every device."""
+    bucket = int(hashlib.sha256((salt + shopper_hash).encode()).hexdigest(), 16) % BUCKETS
     return Experiment.Arm.CANDIDATE if bucket < share * 100 else Experiment.Arm.CONTROL
 
 
@@ -85,14 +87,17 @@ def running_experiment() -> Experiment | None:
     return running_experiments().get(Widget.SIMILAR)
 
 
-def assignment_for(*, session_id: str) -> Assignment:
+def assignment_for(*, shopper_hash: str | None) -> Assignment:
+    """The shopper's arm in each running experiment. None (a crawler, storefront.crawlers): no
+    arms, everything served as to everyone and nothing counted in any experiment."""
     control = similarity_selectors.active_version()
+    running = running_experiments() if shopper_hash is not None else {}
     arms = {
         widget: (
             experiment,
-            arm_for(salt=experiment.salt, share=experiment.share, session_id=session_id),
+            arm_for(salt=experiment.salt, share=experiment.share, shopper_hash=shopper_hash),
         )
-        for widget, experiment in running_experiments().items()
+        for widget, experiment in running.items()
     }
     experiment, arm = arms.get(Widget.SIMILAR, (None, ""))
     version = experiment.candidate if arm == Experiment.Arm.CANDIDATE else control

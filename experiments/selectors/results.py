@@ -1,5 +1,6 @@
 """What an experiment measured: impressions, clicks and CTR per arm, with their intervals."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
@@ -8,6 +9,7 @@ from similarity.models import ModelVersion
 
 from .. import stats
 from ..models import Experiment, Impression
+from .state import experiments_with_split_state
 
 VERSION_EXPERIMENTS_SHOWN = 10  # newest first; a version rarely takes part in more
 
@@ -27,6 +29,7 @@ class ExperimentResults:
     widget: str
     arms: dict[str, ArmResult]
     difference: stats.Interval | None  # candidate CTR − control CTR with its 95 % interval
+    clicks_until: dt.datetime | None  # a stopped experiment's end: later clicks are not counted
 
 
 def experiment_results(*, experiment: Experiment, widget: str | None = None) -> ExperimentResults:
@@ -35,15 +38,22 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
     CTR counts an impression as clicked once however often its link was followed, so it is a
     binomial proportion the intervals apply to. Impressions of one session are treated as
     independent, which makes the intervals somewhat optimistic for heavy browsers.
+
+    A stopped experiment counts the clicks made up to its stop only: a link shown before it
+    stays valid for days (tokens.LINK_MAX_AGE_S), and its figures must not move after the
+    decision they supported.
     """
     widget = widget or experiment.widget
     impressions = Impression.objects.filter(experiment=experiment, widget=widget)
+    counted = Q(clicks__isnull=False)
+    if experiment.ended_at is not None:
+        counted &= Q(clicks__created_at__lte=experiment.ended_at)
     counts = {
         row["arm"]: row
         for row in impressions.values("arm").annotate(
             n_impressions=Count("id", distinct=True),
-            n_clicks=Count("clicks"),
-            n_clicked=Count("id", distinct=True, filter=Q(clicks__isnull=False)),
+            n_clicks=Count("clicks", filter=counted),
+            n_clicked=Count("id", distinct=True, filter=counted),
         )
     }
     served = impressions.values_list("arm", "model_version").distinct()
@@ -70,7 +80,9 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         control.clicked_impressions,
         control.impressions,
     )
-    return ExperimentResults(widget=widget, arms=arms, difference=difference)
+    return ExperimentResults(
+        widget=widget, arms=arms, difference=difference, clicks_until=experiment.ended_at
+    )
 
 
 @dataclass(frozen=True)
@@ -83,23 +95,31 @@ class VersionExperiment:
 
 
 def version_experiments(*, version: ModelVersion) -> list[VersionExperiment]:
-    """The experiments where `version` was the candidate or served an arm's similar items.
+    """The experiments of the similar-items strip where `version` was the candidate or served
+    an arm (annotated with `split_ended`, see state.py).
 
     The control arm is served by whichever version was active, and each impression records
-    it, so a version that was active during someone else's experiment finds it here too.
+    it, so a version that was active during someone else's experiment finds it here too. Only
+    a "model version" variant serves its candidate: a candidate named on another variant (which
+    older rows may have) never served anything, so it is no evidence about the version.
     """
+    tested = Q(candidate=version, variant=Experiment.Variant.MODEL_VERSION)
     served = Impression.objects.filter(
         model_version=version, widget=Impression.Widget.SIMILAR, experiment__isnull=False
     ).values("experiment")
-    experiments = Experiment.objects.filter(Q(candidate=version) | Q(pk__in=served)).order_by("-pk")
+    experiments = experiments_with_split_state(
+        Experiment.objects.filter(tested | Q(pk__in=served, widget=Impression.Widget.SIMILAR))
+    ).order_by("-pk")
     found = []
     for experiment in experiments[:VERSION_EXPERIMENTS_SHOWN]:
         results = experiment_results(experiment=experiment)
+        named = experiment.variant == Experiment.Variant.MODEL_VERSION and (
+            experiment.candidate_id == version.pk
+        )
         roles = [
             arm
             for arm, result in results.arms.items()
-            if version in result.versions
-            or (arm == Experiment.Arm.CANDIDATE and experiment.candidate_id == version.pk)
+            if version in result.versions or (arm == Experiment.Arm.CANDIDATE and named)
         ]
         found.append(VersionExperiment(experiment=experiment, roles=roles, results=results))
     return found

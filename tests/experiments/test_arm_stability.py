@@ -1,12 +1,16 @@
-"""A shopper keeps their arm: signing in (which renews the session key) does not draw it again,
-and an experiment whose candidate was activated, even if rolled back since, does not resume."""
+"""A shopper's arm: signing in makes them the customer (one arm on every device) and what the
+session logged becomes the customer's; an experiment whose candidate was activated, even if
+rolled back since, does not resume."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
+from behaviour.visitors import visitor_hash
 from experiments.models import Impression
-from experiments.selectors import running_experiments
+from experiments.selectors import arm_for, running_experiments
 from similarity.services import model_version_activate
+from storefront.shopper import customer_visitor_id
 from tests.experiments.factories import running
 
 pytestmark = pytest.mark.django_db
@@ -23,20 +27,32 @@ def test_an_activated_candidate_ends_the_split_for_good(shop):
     assert "similar" not in running_experiments()
 
 
-def test_signing_in_keeps_the_shoppers_experiment_id(client, shop):
-    running(shop.candidate, share=50)
-    get_user_model().objects.create_user("ann", password="pw-123456-long")
+def test_signing_in_makes_the_sessions_impressions_the_customers_with_their_arms(client, shop):
+    """As the session's events are merged into the customer's: each impression keeps the arm it
+    was served under (the figures do not move), and the customer's arm serves from then on."""
+    experiment = running(shop.candidate, share=50)
+    user = get_user_model().objects.create_user("ann", password="pw-123456-long")
     client.get("/products/SQUARE-0-0/")
-    before = set(Impression.objects.values_list("session_hash", flat=True))
+    served = list(Impression.objects.order_by("pk").values_list("pk", "experiment", "arm"))
     key_before = client.session.session_key
 
     signed_in = client.post("/account/sign-in/", {"username": "ann", "password": "pw-123456-long"})
-    Impression.objects.all().delete()
     client.get("/products/SQUARE-0-0/")
 
+    customer = visitor_hash(customer_visitor_id(user.pk))
     assert signed_in.status_code == 302 and client.session.session_key != key_before
-    assert set(Impression.objects.values_list("session_hash", flat=True)) == before
-    assert len(before) == 1
+    assert (
+        list(
+            Impression.objects.filter(pk__in=[pk for pk, _, _ in served])
+            .order_by("pk")
+            .values_list("pk", "experiment", "arm")
+        )
+        == served
+    )
+    assert set(Impression.objects.values_list("session_hash", flat=True)) == {customer}
+    arm = arm_for(salt=experiment.salt, share=50, shopper_hash=customer)
+    newest = Impression.objects.filter(widget="similar").latest("pk")
+    assert newest.arm == arm
 
 
 def test_erasing_ones_data_starts_the_experiments_afresh(client, shop):
@@ -50,3 +66,17 @@ def test_erasing_ones_data_starts_the_experiments_afresh(client, shop):
 
     after = set(Impression.objects.values_list("session_hash", flat=True))
     assert after and after.isdisjoint(before)
+
+
+def test_a_signed_in_customer_is_in_one_arm_on_every_device(shop):
+    """Eight browsers of one customer: with a per-session draw at 50 %, both arms would show
+    with probability 1 - 2 × 2⁻⁸."""
+    running(shop.candidate, share=50)
+    get_user_model().objects.create_user("ann", password="pw-123456-long")
+    for _ in range(8):
+        device = Client()
+        device.post("/account/sign-in/", {"username": "ann", "password": "pw-123456-long"})
+        device.get("/products/SQUARE-0-0/")
+
+    arms = Impression.objects.filter(widget="similar").values_list("arm", flat=True)
+    assert len(arms) == 8 * 6 and len(set(arms)) == 1

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from behaviour.visitors import visitor_hash
 from experiments import selectors, services
 from experiments.models import Experiment, Impression
 from experiments.services import ExperimentStateError
@@ -84,8 +85,8 @@ def test_each_arm_is_served_and_logged_by_its_version(client, shop, share, arm, 
 def test_a_session_keeps_its_arm_across_pages(client, shop):
     experiment = running(shop.candidate, 50)
     client.get("/products/SQUARE-0-0/")
-    session_id = selectors.session_id_hash(shopper_id=client.session["experiments_id"])
-    arm = selectors.arm_for(salt=experiment.salt, share=50, session_id=session_id)
+    shopper = visitor_hash(client.session["visitor_id"])
+    arm = selectors.arm_for(salt=experiment.salt, share=50, shopper_hash=shopper)
     order = CANDIDATE_ORDER if arm == "candidate" else ACTIVE_ORDER
 
     for _ in range(3):

@@ -7,8 +7,7 @@ from django.utils import timezone
 from catalog.models import Product
 from catalog.services import product_delete
 from experiments.models import Click, Experiment, Impression
-from experiments.selectors import experiment_results
-from experiments.selectors.session_log import session_log
+from experiments.selectors import experiment_results, shopper_log
 from tests.catalog.factories import product
 
 pytestmark = pytest.mark.django_db
@@ -42,8 +41,8 @@ def test_deleting_a_product_keeps_a_stopped_experiments_results():
     assert Impression.objects.filter(experiment=experiment).count() == 2
     assert Click.objects.count() == 2
     assert experiment_results(experiment=experiment) == before
-    assert session_log(session_hash="control")["impressions"][0]["shown_sku"] == "MUG"
-    assert session_log(session_hash="control")["clicks"][0]["shown_sku"] == "MUG"
+    assert shopper_log(shopper_hashes=["control"])["impressions"][0]["shown_sku"] == "MUG"
+    assert shopper_log(shopper_hashes=["control"])["clicks"][0]["shown_sku"] == "MUG"
 
 
 def test_a_click_on_a_deleted_products_link_is_counted_and_lands_on_its_page(client, shop):

@@ -1,12 +1,26 @@
-"""A shopper's erasure of the A/B log: their session's impressions and clicks go (they leave the
-experiments' counts), nobody else's, and a session without an experiments id erases nothing."""
+"""A shopper's erasure of the A/B log: the visitor's impressions and clicks go (they leave the
+experiments' counts), nobody else's; a session forgets the hash it logged under and what it
+logged before the experiments knew shoppers as visitors, whatever SECRET_KEY has become."""
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
+from behaviour.visitors import visitor_hash
 from experiments.models import Click, Impression
-from experiments.selectors import session_log
-from experiments.sessions import EXPERIMENT_ID_KEY, session_forget, session_hash
+from experiments.selectors import shopper_log
+from experiments.sessions import (
+    LEGACY_ID_KEY,
+    SHOPPER_KEY,
+    session_forget,
+    session_hash_if_any,
+    shopper_for,
+    shopper_forget,
+)
+from experiments.sessions import (
+    shopper_log as session_shopper_log,
+)
 from tests.catalog.factories import product
 
 pytestmark = pytest.mark.django_db
@@ -24,26 +38,57 @@ def shown(session_hash: str, sku: str, clicked_by: list[str]) -> Impression:
     return impression
 
 
-def test_forgetting_a_session_deletes_its_impressions_and_clicks_only():
-    session, other = SessionStore(), SessionStore()
-    mine, theirs = session_hash(session=session), session_hash(session=other)
+def test_forgetting_a_shopper_deletes_their_impressions_and_clicks_only():
+    mine, theirs = visitor_hash("me"), visitor_hash("them")
     shown(mine, "A", clicked_by=[mine, ""])  # its link, opened once in a fresh browser too
     kept = shown(theirs, "B", clicked_by=[theirs, mine, ""])
-    assert [i["shown_sku"] for i in session_log(session_hash=mine)["impressions"]] == ["A"]
-    assert [c["shown_sku"] for c in session_log(session_hash=mine)["clicks"]] == ["A", "B"]
+    assert [i["shown_sku"] for i in shopper_log(shopper_hashes=[mine])["impressions"]] == ["A"]
+    assert [c["shown_sku"] for c in shopper_log(shopper_hashes=[mine])["clicks"]] == ["A", "B"]
 
-    assert session_forget(session=session) == 1
+    assert shopper_forget(visitor_id="me") == 1
 
-    assert EXPERIMENT_ID_KEY not in session
     assert list(Impression.objects.all()) == [kept]
     assert sorted(Click.objects.values_list("session_hash", flat=True)) == ["", theirs]
-    assert session_log(session_hash=mine) == {"impressions": [], "clicks": []}
+    assert shopper_log(shopper_hashes=[mine]) == {"impressions": [], "clicks": []}
 
 
-def test_a_session_without_an_experiments_id_erases_nothing():
-    shown("", "A", clicked_by=["", ""])  # "": clicks of sessions that had no id
+def test_a_session_remembers_the_visitor_hash_for_its_clicks_until_it_forgets():
+    session = SessionStore()
+    assert session_hash_if_any(session=session) == ""
+
+    shopper = shopper_for(session=session, visitor_id="me", read_at=timezone.now())
+
+    assert shopper.hash == visitor_hash("me") == session_hash_if_any(session=session)
+    assert session_forget(session=session) == 0
+    assert SHOPPER_KEY not in session and session_hash_if_any(session=session) == ""
+
+
+def test_a_session_forgets_what_it_logged_before_the_upgrade_even_after_a_key_rotation(settings):
+    """Rows logged before the experiments knew shoppers as visitors carry the session's own
+    random id, hashed with the SECRET_KEY of the time; Django's rotation moves that key to
+    SECRET_KEY_FALLBACKS."""
+    session = SessionStore()
+    session[LEGACY_ID_KEY] = "0123456789abcdef"
+    old_hash = salted_hmac(
+        "prodsim.experiments.session", "0123456789abcdef", algorithm="sha256"
+    ).hexdigest()
+    shown(old_hash, "A", clicked_by=[old_hash])
+    kept = shown(visitor_hash("them"), "B", clicked_by=[])
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "rotated-" + "k" * 60
+
+    exported = session_shopper_log(session=session, visitor_id=None)
+    assert [i["shown_sku"] for i in exported["impressions"]] == ["A"]
+    assert session_forget(session=session) == 1
+
+    assert LEGACY_ID_KEY not in session
+    assert list(Impression.objects.all()) == [kept] and Click.objects.count() == 0
+
+
+def test_nobody_in_particular_erases_nothing():
+    shown("", "A", clicked_by=["", ""])  # "": clicks of sessions that had logged nothing
 
     assert session_forget(session=SessionStore()) == 0
 
     assert Impression.objects.count() == 1 and Click.objects.count() == 2
-    assert session_log(session_hash="") == {"impressions": [], "clicks": []}
+    assert shopper_log(shopper_hashes=[""]) == {"impressions": [], "clicks": []}

@@ -78,3 +78,22 @@ def test_a_version_without_experiments_says_so(admin_client, shop):
     html = evidence(admin_client, shop.candidate)
     assert "not started · 10 % of sessions" in html
     assert "No impressions in both arms yet." in html
+
+
+def test_a_candidate_named_on_a_variant_that_ignores_it_is_no_evidence(admin_client, shop):
+    """Older rows may name a candidate on a bought-together test (clean() refuses it now): its
+    candidate arm was served by the active version, so the named version's page omits it."""
+    ignored = services.experiment_start(
+        experiment=Experiment.objects.create(
+            name="bought together test",
+            widget="bought_together",
+            variant="similar_items",
+            candidate=shop.candidate,
+            share=50,
+        )
+    )
+    impressions(ignored, shop.active, "candidate", 10, [1], widget="bought_together")
+
+    assert version_experiments(version=shop.candidate) == []
+    assert NO_EXPERIMENTS in evidence(admin_client, shop.candidate)
+    assert "bought together test" not in evidence(admin_client, shop.active)

@@ -131,3 +131,85 @@ def test_deleting_a_customers_account_erases_them(shop, admin_client):
     assert not Impression.objects.filter(session_hash=phones).exists()
     assert Impression.objects.filter(session_hash=bobs_hash).exists()
     assert b'id="sign-out"' in bobs.get("/your-data/").content
+
+
+def test_a_page_that_read_the_visitor_id_before_an_erasure_logs_no_impressions(shop, monkeypatch):
+    """As its events (above): impressions written after an erasure in another tab, by a page
+    that read the visitor id before it, would lie under an id nobody can reach any more."""
+    from django.conf import settings
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    from experiments import services as experiment_services
+    from storefront import shopper
+
+    browser = Client()
+    browser.get("/products/MUG-1/")
+    key = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    log = experiment_services.impressions_log
+
+    def erased_in_another_tab_first(**kwargs):
+        other_tab = RequestFactory().post("/your-data/erase/")
+        other_tab.session, other_tab.user = SessionStore(key), AnonymousUser()
+        shopper.visitor_forget(other_tab)
+        other_tab.session.save()
+        return log(**kwargs)
+
+    monkeypatch.setattr(experiment_services, "impressions_log", erased_in_another_tab_first)
+    response = browser.get("/products/LMP-1/")
+
+    assert not Impression.objects.filter(source_product__sku="LMP-1").exists()
+    # The page still shows its strips, linked to the products themselves.
+    assert [item.click_url for item in response.context["recently_viewed"]] == [""]
+
+
+def test_a_customers_erasure_reaches_what_they_browsed_on_a_device_they_signed_out_of(shop):
+    """Signing out flushes that device's session; the A/B log is the customer's, not the
+    session's, so their later erasure from another device still finds it (as their events)."""
+    user = User.objects.create_user(username="ada", password=PASSWORD)
+    User.objects.create_user(username="bob", password=PASSWORD)
+    old, now, bobs = Client(), Client(), Client()
+    sign_in(old), sign_in(bobs, "bob")
+    browsed = browse(old)
+    bobs_hash = browse(bobs)
+    old.post("/account/sign-out/")
+    assert browsed == visitor_hash(customer_visitor_id(user.pk))
+    assert Impression.objects.filter(session_hash=browsed).exists()
+
+    sign_in(now)
+    now.post("/your-data/erase/")
+
+    assert not Impression.objects.filter(session_hash=browsed).exists()
+    assert not Click.objects.filter(session_hash=browsed).exists()
+    assert Impression.objects.filter(session_hash=bobs_hash).exists()
+
+
+def test_deleting_an_account_erases_what_it_browsed_on_a_device_it_signed_out_of(
+    shop, admin_client
+):
+    user = User.objects.create_user(username="ada", password=PASSWORD)
+    old = Client()
+    sign_in(old)
+    browsed = browse(old)
+    old.post("/account/sign-out/")
+
+    admin_client.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+
+    assert not Impression.objects.filter(session_hash=browsed).exists()
+    assert not Click.objects.filter(session_hash=browsed).exists()
+
+
+def test_rotating_the_secret_key_keeps_a_shoppers_log_erasable(shop, settings):
+    """Django's rotation (new SECRET_KEY, the old one in SECRET_KEY_FALLBACKS) keeps sessions;
+    the A/B log is keyed by the visitor key, so the same shopper stays the same shopper."""
+    browser = Client()
+    before = browse(browser)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "rotated-" + "k" * 60
+
+    after = browse(browser)
+    browser.post("/your-data/erase/")
+
+    assert after == before
+    assert not Impression.objects.filter(session_hash=before).exists()

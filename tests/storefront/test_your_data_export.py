@@ -1,9 +1,10 @@
-"""Your data's download: the events in the API export's format, and the A/B log of the session
-(what its widgets showed and what it clicked)."""
+"""Your data's download: the events in the API export's format, and the shopper's A/B log
+(what their widgets showed and what they clicked: a customer's on every device)."""
 
 import json
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from behaviour.models import Event
@@ -57,3 +58,24 @@ def test_the_download_holds_the_sessions_impressions_and_clicks(shop):
         ("recently_viewed", "MUG-1")
     ]
     assert exported["clicks"][0]["clicked_at"].endswith("+00:00")
+
+
+def test_a_customers_download_holds_the_ab_log_of_every_device_their_erasure_deletes(shop):
+    """The erasure of a signed-in customer deletes what every session of theirs logged; the
+    download (the right of access) holds the same."""
+    User.objects.create_user(username="ada", password="a long enough password")
+    laptop, phone = Client(), Client()
+    for device in (laptop, phone):
+        device.post(
+            "/account/sign-in/",
+            {"username": "ada", "password": "a long enough password", "next": "/"},
+        )
+    phone.get("/products/MUG-1/")
+    phone.get("/products/LMP-1/")
+    on_phone = Impression.objects.filter(session_hash=session_hash_if_any(session=phone.session))
+    assert on_phone.count() > 0
+
+    exported = json.loads(laptop.get("/your-data/export/").content)
+
+    assert len(exported["impressions"]) == on_phone.count()
+    assert {i["source_sku"] for i in exported["impressions"]} == {"MUG-1", "LMP-1"}

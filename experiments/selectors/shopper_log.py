@@ -1,24 +1,26 @@
-"""What the A/B log holds about one session: the impressions of what its strips showed (the
-'Recently viewed' ones are its own browsing) and its clicks, for the shopper's data export."""
+"""What the A/B log holds about one shopper: the impressions of what their strips showed (the
+'Recently viewed' ones are their own browsing) and their clicks, for the shopper's data export."""
 
 from catalog.selectors import product_skus_by_id
 
 from ..models import Click, Impression
 
 
-def session_log(*, session_hash: str) -> dict[str, list[dict]]:
-    """The session's impressions (oldest first) and clicks, products as SKUs (a product deleted
-    since as the SKU it had); empty lists for "" (a session without an experiments id: clicks
-    of such sessions are logged under "", and they are nobody's in particular)."""
-    if not session_hash:
+def shopper_log(*, shopper_hashes: list[str]) -> dict[str, list[dict]]:
+    """The impressions (oldest first) and clicks logged under any of `shopper_hashes` (the
+    visitor hash, and a session's pre-upgrade hashes: experiments.sessions), products as SKUs
+    (a product deleted since as the SKU it had). "" is never one: clicks of sessions that had
+    logged nothing are logged under it, and they are nobody's in particular."""
+    hashes = [shopper for shopper in shopper_hashes if shopper]
+    if not hashes:
         return {"impressions": [], "clicks": []}
     impressions = list(
-        Impression.objects.filter(session_hash=session_hash)
+        Impression.objects.filter(session_hash__in=hashes)
         .order_by("created_at", "pk")
         .values_list("widget", "source_product_id", "shown_product_id", "position", "created_at")
     )
     clicks = list(
-        Click.objects.filter(session_hash=session_hash)
+        Click.objects.filter(session_hash__in=hashes)
         .order_by("created_at", "pk")
         .values_list(
             "impression__widget",

@@ -1,0 +1,141 @@
+"""The experiment admin: deleting a test that runs or has run is a decision about a test (the
+"run" permission), a variant takes no version it ignores, and a running test whose split ended
+says so."""
+
+import re
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
+
+from behaviour.models import SequenceModelVersion
+from experiments import services
+from experiments.admin import DELETE_RAN, DELETE_RUNNING
+from experiments.admin_html import SPLIT_ENDED
+from experiments.models import CANDIDATE_IGNORED, CANDIDATE_MISSING, Experiment, Impression
+from similarity.models import ModelVersion
+from similarity.services import model_version_activate
+from tests.staff import login, staff_user
+
+from .factories import impressions, running
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/experiments/experiment/"
+DELETER = ("experiments.view_experiment", "experiments.delete_experiment")
+RUNNER = (*DELETER, "experiments.run_experiment")
+
+
+def delete_url(experiment: Experiment) -> str:
+    return f"{CHANGELIST}{experiment.pk}/delete/"
+
+
+def stopped(shop) -> Experiment:
+    experiment = running(shop.candidate, share=50)
+    impressions(experiment, shop.candidate, "candidate", 10, [1])
+    return services.experiment_stop(experiment=experiment)
+
+
+@pytest.mark.parametrize("perms", [DELETER, RUNNER])
+def test_a_running_experiment_cannot_be_deleted_only_stopped(client, shop, perms):
+    experiment = running(shop.candidate, share=50)
+    impressions(experiment, shop.candidate, "candidate", 10, [1])
+    login(client, staff_user(*perms))
+
+    page = client.get(delete_url(experiment))
+    client.post(delete_url(experiment), {"post": "yes"})
+    client.post(CHANGELIST, {"action": "delete_selected", "_selected_action": [experiment.pk]})
+    client.post(
+        CHANGELIST,
+        {"action": "delete_selected", "_selected_action": [experiment.pk], "post": "yes"},
+    )
+
+    assert page["Location"] == f"{CHANGELIST}{experiment.pk}/change/"
+    assert [str(m) for m in get_messages(page.wsgi_request)] == [DELETE_RUNNING]
+    assert Experiment.objects.filter(pk=experiment.pk, active=True).exists()
+    assert Impression.objects.filter(experiment=experiment).count() == 10
+
+
+def test_deleting_an_experiment_that_ran_needs_the_run_permission_too(client, shop):
+    experiment = stopped(shop)
+    login(client, staff_user(*DELETER))
+
+    page = client.get(delete_url(experiment))
+    client.post(delete_url(experiment), {"post": "yes"})
+
+    assert [str(m) for m in get_messages(page.wsgi_request)] == [DELETE_RAN]
+    assert Impression.objects.filter(experiment=experiment).count() == 10
+
+    login(client, staff_user(*RUNNER, username="runner"))
+    assert client.post(delete_url(experiment), {"post": "yes"}).status_code == 302
+    assert not Experiment.objects.filter(pk=experiment.pk).exists()
+
+
+def test_an_experiment_that_never_ran_is_deleted_with_the_delete_permission(client, shop):
+    draft = Experiment.objects.create(name="draft", candidate=shop.candidate, share=10)
+    login(client, staff_user(*DELETER))
+
+    client.post(delete_url(draft), {"post": "yes"})
+
+    assert not Experiment.objects.filter(pk=draft.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("widget", "variant", "named"),
+    [
+        ("bought_together", "similar_items", "candidate"),
+        ("trending", "newest", "candidate"),
+        ("recommended", "without_repeats", "sequence_candidate"),
+        ("similar", "model_version", "sequence_candidate"),
+    ],
+)
+def test_a_version_the_variant_never_serves_is_refused(shop, widget, variant, named):
+    sequence = SequenceModelVersion.objects.create(architecture="gru", status="ready")
+    versions = {"candidate": shop.candidate, "sequence_candidate": sequence}
+    needed = {"model_version": {"candidate": shop.candidate}}.get(variant, {})
+    experiment = Experiment(
+        name="odd", widget=widget, variant=variant, share=50, **needed, **{named: versions[named]}
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        experiment.full_clean()
+
+    assert refused.value.message_dict == {named: [CANDIDATE_IGNORED]}
+
+
+def test_a_version_variant_still_needs_its_version(shop):
+    experiment = Experiment(name="seq", widget="recommended", variant="sequence_version", share=5)
+
+    with pytest.raises(ValidationError, match=re.escape(CANDIDATE_MISSING)):
+        experiment.full_clean()
+
+
+def activated(version: ModelVersion) -> None:
+    model_version_activate(version=version)
+
+
+def archived(version: ModelVersion) -> None:
+    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ARCHIVED)
+
+
+@pytest.mark.parametrize("candidate_ends", [activated, archived])
+def test_a_running_experiment_whose_split_ended_says_so(admin_client, shop, candidate_ends):
+    experiment = running(shop.candidate, share=50)
+    candidate_ends(shop.candidate)
+
+    page = admin_client.get(f"{CHANGELIST}{experiment.pk}/change/").content.decode()
+    listed = admin_client.get(CHANGELIST).content.decode()
+    version = f"/admin/similarity/modelversion/{shop.candidate.pk}/change/"
+    evidence = admin_client.get(version).content.decode()
+
+    for html in (page, listed, evidence):
+        assert SPLIT_ENDED in html.replace("&#x27;", "'")
+        assert "running since" not in html
+
+
+def test_a_running_experiment_still_splitting_is_shown_running(admin_client, shop):
+    experiment = running(shop.candidate, share=50)
+
+    page = admin_client.get(f"{CHANGELIST}{experiment.pk}/change/").content.decode()
+
+    assert "running since" in page and SPLIT_ENDED not in page.replace("&#x27;", "'")

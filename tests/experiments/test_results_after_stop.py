@@ -1,0 +1,53 @@
+"""A stopped experiment's figures are final: a link shown before the stop stays valid for days,
+and a click on it afterwards is logged (the shopper's navigation) but not counted."""
+
+import pytest
+from django.utils import timezone
+
+from experiments import selectors, services
+from experiments.admin_html import CLICKS_UNTIL_STOP
+from experiments.models import Click
+
+from .factories import running
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_click_after_the_stop_leaves_the_results_as_they_were(client, shop):
+    experiment = running(shop.candidate, share=50)
+    links = [item.click_url for item in client.get("/products/SQUARE-0-0/").context["similar"]]
+    client.get(links[0])
+    services.experiment_stop(experiment=experiment)
+    before = selectors.experiment_results(experiment=experiment)
+
+    client.get(links[0])  # a tab left open, clicked after the decision was taken
+    client.get(links[1])
+
+    after = selectors.experiment_results(experiment=experiment)
+    assert Click.objects.count() == 3
+    assert after == before
+    assert [(a.impressions, a.clicks, a.clicked_impressions) for a in after.arms.values()] in (
+        [(6, 1, 1), (0, 0, 0)],
+        [(0, 0, 0), (6, 1, 1)],
+    )
+    assert after.clicks_until == experiment.ended_at
+
+
+def test_a_running_experiment_counts_every_click_and_its_page_says_when_counting_ends(
+    admin_client, client, shop
+):
+    experiment = running(shop.candidate, share=50)
+    link = client.get("/products/SQUARE-0-0/").context["similar"][0].click_url
+    client.get(link)
+    client.get(link)
+    page = f"/admin/experiments/experiment/{experiment.pk}/change/"
+    assert "Clicks counted up to the stop" not in admin_client.get(page).content.decode()
+    assert selectors.experiment_results(experiment=experiment).clicks_until is None
+
+    services.experiment_stop(experiment=experiment)
+
+    stop = f"{timezone.localtime(experiment.ended_at):%Y-%m-%d %H:%M}"
+    html = admin_client.get(page).content.decode().replace("&#x27;", "'")
+    assert CLICKS_UNTIL_STOP.format(stop) in html
+    counted = selectors.experiment_results(experiment=experiment).arms.values()
+    assert sum(arm.clicks for arm in counted) == 2
