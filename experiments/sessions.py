@@ -71,16 +71,10 @@ def shopper_log(*, session: SessionBase, visitor_id: str | None) -> dict[str, li
     return shopper_log_read(shopper_hashes=hashes + _legacy_hashes(session))
 
 
-def shopper_forget(*, visitor_id: str) -> int:
-    """Delete the visitor's impressions and clicks (on any device, for a customer), with their
-    events' erasure; the count of impressions."""
-    return shopper_log_erase(shopper_hashes=[visitor_hash(visitor_id)])
-
-
 def session_forget(*, session: SessionBase) -> int:
-    """A session's part of an erasure: it forgets the hash it logged under (its visitor's, whose
-    erasure, shopper_forget, deletes those rows) and deletes what it logged before the upgrade;
-    the count of those impressions."""
+    """A session's part of an erasure: it forgets the hash it logged under (the visitor's erasure
+    deletes those rows: experiments.apps subscribes to it) and deletes what it logged before the
+    upgrade; the count of those impressions."""
     erased = shopper_log_erase(shopper_hashes=_legacy_hashes(session))
     session.pop(LEGACY_ID_KEY, None)
     session.pop(SHOPPER_KEY, None)

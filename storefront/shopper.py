@@ -89,7 +89,7 @@ def visitor_forget(request) -> int:
     erasure is of the customer, not of one device's cookie."""
     erased = 0
     if (visitor := known_visitor_id(request)) is not None:
-        erased = _visitor_erase(visitor)
+        erased = visitor_erase(visitor_id=visitor)
     request.session.pop(VISITOR_KEY, None)  # erased just now, not again by _session_forget
     erased += _sessions_end(devices.other_sessions(request))
     erased += _session_forget(request.session)
@@ -101,18 +101,8 @@ def customer_forget(user) -> int:
     """A customer account is being deleted: its deletion is the customer's erasure (nobody can
     sign in to ask for one afterwards). Their events are erased, and every session signed in as
     them ends with what it remembers; the count of events erased."""
-    erased = _visitor_erase(customer_visitor_id(user.pk))
+    erased = visitor_erase(visitor_id=customer_visitor_id(user.pk))
     return erased + _sessions_end(devices.user_sessions(user))
-
-
-def _visitor_erase(visitor: str) -> int:
-    """Erase a visitor's events and A/B log (every session's, for a customer); the count of
-    events. The events' erasure first: its tombstone refuses the impressions of pages that read
-    the id before it (experiments.services.impressions_log), and those written earlier have
-    committed by then (its lock waits for them), so the A/B log's erasure deletes them."""
-    erased = visitor_erase(visitor_id=visitor)
-    experiment_sessions.shopper_forget(visitor_id=visitor)
-    return erased
 
 
 def _sessions_end(sessions) -> int:
@@ -131,7 +121,7 @@ def _session_forget(session) -> int:
     until its next storefront page merges it into the customer's)."""
     erased = 0
     if anonymous := session.pop(VISITOR_KEY, None):
-        erased = _visitor_erase(anonymous)
+        erased = visitor_erase(visitor_id=anonymous)
     history.history_clear(session)
     experiment_sessions.session_forget(session=session)
     return erased

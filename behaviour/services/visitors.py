@@ -11,7 +11,7 @@ from django.db.models import Count
 
 from catalog.selectors import product_skus_by_id
 
-from .. import cache
+from .. import cache, erasures
 from ..models import Event, EventKey
 from ..visitors import visitor_hash
 from . import erasure_guard
@@ -59,6 +59,7 @@ def visitor_erase(*, visitor_id: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_ERASE, {"visitor": visitor, "erased_at": erased_at})
         (deleted,) = cursor.fetchone()
+    erasures.visitor_erased(visitor=visitor)  # the A/B log kept under the same hash
     # Whatever was deleted: an answer may have been cached from events a moment ago, or put by a
     # request that read the history before this erasure. Robust: with the cache down the
     # erasure still stands (nothing cached can be read then).

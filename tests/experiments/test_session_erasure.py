@@ -1,5 +1,6 @@
 """A shopper's erasure of the A/B log: the visitor's impressions and clicks go (they leave the
-experiments' counts), nobody else's; a session forgets the hash it logged under and what it
+experiments' counts), nobody else's, by whatever door the erasure came (experiments subscribes
+to behaviour's erasures); a session forgets the hash it logged under and what it
 logged before the experiments knew shoppers as visitors, whatever SECRET_KEY has become."""
 
 import pytest
@@ -7,6 +8,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from behaviour.services.visitors import visitor_erase
 from behaviour.visitors import visitor_hash
 from experiments.models import Click, Impression
 from experiments.selectors import shopper_log
@@ -16,7 +18,6 @@ from experiments.sessions import (
     session_forget,
     session_hash_if_any,
     shopper_for,
-    shopper_forget,
 )
 from experiments.sessions import (
     shopper_log as session_shopper_log,
@@ -38,14 +39,14 @@ def shown(session_hash: str, sku: str, clicked_by: list[str]) -> Impression:
     return impression
 
 
-def test_forgetting_a_shopper_deletes_their_impressions_and_clicks_only():
+def test_a_visitors_erasure_deletes_their_impressions_and_clicks_only():
     mine, theirs = visitor_hash("me"), visitor_hash("them")
     shown(mine, "A", clicked_by=[mine, ""])  # its link, opened once in a fresh browser too
     kept = shown(theirs, "B", clicked_by=[theirs, mine, ""])
     assert [i["shown_sku"] for i in shopper_log(shopper_hashes=[mine])["impressions"]] == ["A"]
     assert [c["shown_sku"] for c in shopper_log(shopper_hashes=[mine])["clicks"]] == ["A", "B"]
 
-    assert shopper_forget(visitor_id="me") == 1
+    visitor_erase(visitor_id="me")  # what the partner API, Your data and an account deletion do
 
     assert list(Impression.objects.all()) == [kept]
     assert sorted(Click.objects.values_list("session_hash", flat=True)) == ["", theirs]
