@@ -19,7 +19,7 @@ from behaviour.services.sequence import (
     sequence_version_rollback,
 )
 from behaviour.services.sequence.dataset import training_data
-from behaviour.services.sequence.training import SECONDS_PER_DAY, VALID_DAYS
+from behaviour.services.sequence.training import validation_cut
 from behaviour.services.sequence.versions import artifact_dir
 from catalog.models import Product
 from similarity import vector_store
@@ -60,8 +60,7 @@ def first_attempt_checkpointed(job: SequenceTrainingJob) -> None:
     from behaviour.ml.sequence.train import train_sequence_model
 
     found = training_data(until=job.created_at)
-    valid_from = int(found.data.times.max()) - VALID_DAYS * SECONDS_PER_DAY
-    train, valid = time_split(found.data, valid_from)
+    train, valid = time_split(found.data, validation_cut(found.data.times))
     folder = artifact_dir(job.version) / "checkpoints"
     one_epoch = dataclasses.replace(TINY, epochs=1)
     train_sequence_model(train, valid, found.content, one_epoch, checkpoint_dir=folder)

@@ -64,7 +64,8 @@ def train_sequence_model(
     on_epoch(epoch, metrics) after each epoch (progress); should_stop() polled between batches
     (cancel: returns the best weights so far, stopped="cancelled"). checkpoint_dir: per-epoch
     checkpoints; a run with the same config on the same data (events, items, content) resumes
-    after the last finished epoch, any other starts afresh. Seeded by config.seed; mixed
+    after the last finished epoch (the epochs since its best count towards patience, as if it
+    had never stopped), any other starts afresh. Seeded by config.seed; mixed
     precision (and tf.distribute under TensorFlow) when a GPU is visible.
     Raises ValueError(NOTHING_TO_LEARN) when no training visitor has two events.
     """
@@ -122,8 +123,13 @@ class _Run:
 
     def fit(self, on_epoch, should_stop) -> TrainResult:
         start = self._resume()
-        stop, stopped, waited = _Stop(should_stop), "epochs", 0
-        for epoch in range(start + 1, self.config.epochs + 1):
+        # Epochs without improvement so far: each one after the best (`_keep_best`), so a
+        # resumed run stops where the uninterrupted one would, or at once if it already had.
+        waited = start - self.best_epoch
+        stopped = "early" if start and waited >= self.config.patience else "epochs"
+        last = start if stopped == "early" else self.config.epochs
+        stop = _Stop(should_stop)
+        for epoch in range(start + 1, last + 1):
             began = time.monotonic()
             inputs, labels = self._sampled_inputs(epoch, len(self.items))
             fitted = self.model.fit(

@@ -72,3 +72,40 @@ def test_a_retry_on_the_same_data_still_resumes(tmp_path):
     result = train_sequence_model(train, valid, None, small(epochs=2), checkpoint_dir=tmp_path)
 
     assert result.history[0] == first.history[0]  # restored, not run again
+
+
+class Crash(Exception):
+    """The worker dying after an epoch's checkpoint was written."""
+
+
+def crash_after(epoch_no: int):
+    def on_epoch(epoch, metrics):
+        if epoch == epoch_no:
+            raise Crash()
+
+    return on_epoch
+
+
+@pytest.mark.parametrize("crashed_after", [2, 3])
+def test_a_resumed_run_stops_early_where_the_uninterrupted_one_does(tmp_path, crashed_after):
+    # 10 items and k=20: every epoch's Recall@20 is 1.0, so epoch 1 stays the best and, with
+    # patience 2, the run stops after epoch 3 (a crash after 3 leaves nothing more to run).
+    train, valid = time_split(cycles(10), CUT)
+    config = small(epochs=10, patience=2)
+    straight = train_sequence_model(train, valid, None, config, checkpoint_dir=tmp_path / "a")
+    with pytest.raises(Crash):
+        train_sequence_model(
+            train,
+            valid,
+            None,
+            config,
+            checkpoint_dir=tmp_path / "b",
+            on_epoch=crash_after(crashed_after),
+        )
+
+    resumed = train_sequence_model(train, valid, None, config, checkpoint_dir=tmp_path / "b")
+
+    assert [e["epoch"] for e in straight.history] == [1, 2, 3]
+    assert [e["epoch"] for e in resumed.history] == [1, 2, 3]
+    assert (resumed.stopped, resumed.best_epoch) == ("early", 1)
+    assert [e["loss"] for e in resumed.history] == [e["loss"] for e in straight.history]
