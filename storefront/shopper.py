@@ -28,7 +28,7 @@ from behaviour.visitors import RESERVED_PREFIX, ReservedVisitorId
 from catalog.models import Product
 from experiments import sessions as experiment_sessions
 
-from . import basket_state, devices, history
+from . import basket_state, crawlers, devices, history
 from .basket_state import Basket, BasketError
 
 VISITOR_KEY = "visitor_id"
@@ -135,8 +135,10 @@ def _record(request, **event) -> None:
 
 
 def view_record(request, *, product: Product) -> None:
-    """A product page view: one event."""
-    _record(request, kind=Event.Kind.VIEW, lines=[(product.sku, None, None)])
+    """A product page view: one event; none for a crawler, whose fetches are not a shopper's
+    interest (they would feed also viewed and the sequence model) and start no visitor."""
+    if not crawlers.is_crawler(request):
+        _record(request, kind=Event.Kind.VIEW, lines=[(product.sku, None, None)])
 
 
 def add_record(request, *, product: Product, quantity: int) -> None:

@@ -14,7 +14,7 @@ from similarity import vector_store
 from similarity.selectors import SimilarQuery
 from similarity.services.visual import VisualSearchUnavailable, image_query_vector
 
-from . import history, shopper
+from . import crawlers, history, shopper
 from .forms import VisualSearchForm
 from .home import home_widgets
 from .widgets import product_widgets
@@ -66,7 +66,8 @@ def product_detail(request, sku: str):
     if product is None:
         raise Http404("No such product")
     viewed = history.recently_viewed_ids(request.session, exclude=product.pk)
-    history.record_view(request.session, product.pk)
+    if not crawlers.is_crawler(request):  # no shopper: no history, and no session row per fetch
+        history.record_view(request.session, product.pk)
     # One unit: a page that fails to render leaves no view event and no impressions of items
     # nobody saw. The price: inside a transaction, Recommended for you asks its signal reads
     # one after another (core.parallel_reads), since pool threads could not see the view.

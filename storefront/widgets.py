@@ -51,7 +51,12 @@ def product_widgets(request, *, product: Product, viewed: list[int]) -> dict:
         widgets=[
             WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
             *behaviour_widgets(product, assignment),
-            *history_widgets(request, shown=viewed, assignment=assignment, product=product),
+            # A crawler (known None) has no history, and asking would start it a visitor.
+            *(
+                history_widgets(request, shown=viewed, assignment=assignment, product=product)
+                if known is not None
+                else []
+            ),
         ],
     )
 
