@@ -1,7 +1,9 @@
 """Catalogue import jobs: create them, run them row by row, record every problem.
 
 Claiming, cancelling, time-outs and the bounded attempts are the shared job lifecycle
-(core.jobs); an import adds its counts, which every end writes with the row.
+(core.jobs); an import adds its counts, which every end writes with the row, and announces the
+products it wrote however it ends (catalogue_import as its work stops, the lifecycle's
+ended_without_its_work where no work got that far), so each gets its vectors and search text.
 """
 
 import logging
@@ -76,6 +78,15 @@ class ImportLifecycle(JobLifecycle[ImportJob]):
         job_end(job, state=state, error=error, fields=[*COUNT_FIELDS, *fields])
         logger.info("Import %s finished: %s %s", job.pk, job.state, error)
         return job
+
+    def ended_without_its_work(self, job: ImportJob) -> None:
+        # Ended by a claim (past its attempts, or cancelled while requeued) or by the worker
+        # parent's hard time limit: the attempts that wrote rows were killed before
+        # catalogue_import's `finally`, so nothing announced them; without this they would
+        # never get vectors, search text or a cache drop until imported again.
+        written = _changed_since_start(job) if job.started_at is not None else []
+        if written:
+            changes.catalogue_changed(product_ids=written)
 
 
 IMPORTS = ImportLifecycle()
@@ -188,14 +199,20 @@ def _changed_by_job(job: ImportJob, changed_now: list[int]) -> list[int]:
 
     An earlier run's rows are UNCHANGED to the rerun, and its announcement (in `finally`) may
     have failed with the database or died with the worker: announced again here, they get their
-    text refresh, embedding and cache drop. Since the first claim (started_at) every product it
-    wrote has a later updated_at; a product another writer changed meanwhile is announced too,
-    which only repeats idempotent work.
+    text refresh, embedding and cache drop. (A job that ends with no rerun announces them through
+    ImportLifecycle.ended_without_its_work.)
     """
     if job.attempts <= 1 or job.started_at is None:
         return changed_now
-    earlier = Product.objects.filter(updated_at__gte=job.started_at).values_list("pk", flat=True)
-    return sorted({*changed_now, *earlier})
+    return sorted({*changed_now, *_changed_since_start(job)})
+
+
+def _changed_since_start(job: ImportJob) -> list[int]:
+    """Since the first claim (started_at) every product the job wrote has a later updated_at; a
+    product another writer changed meanwhile is announced too, which only repeats idempotent
+    work."""
+    products = Product.objects.filter(updated_at__gte=job.started_at).order_by("pk")
+    return list(products.values_list("pk", flat=True))
 
 
 def _read_csv(job: ImportJob) -> bytes:

@@ -5,6 +5,8 @@ one lifecycle, one progress writer, one cancel path, one live admin page.
   cancel     an admin's cancel request, the worker's flag check, JobCancelled
   progress   ProgressWriter (write every N units, then check the flag), live_state
   lifecycle  JobLifecycle: claim (bounded attempts), run, end, time out
+  ending     job_end: the row's end, only by the claim that holds it
+  delivery   which task delivery holds a job (time limits, outage retries)
   heartbeat  the running job's proof of life; every beat and end checks the claim (ClaimLost)
   holders    who holds a job: silence, a live holder, the admin's heartbeat line and warning
   reaper     requeues silent jobs once (beat; manage.py reap_jobs)
@@ -17,8 +19,9 @@ one lifecycle, one progress writer, one cancel path, one live admin page.
 """
 
 from .cancel import JobCancelled, is_cancel_requested, request_cancel
+from .ending import job_end
 from .heartbeat import ClaimLost
-from .lifecycle import JobLifecycle, job_end
+from .lifecycle import JobLifecycle
 from .progress import ProgressWriter, live_state, rows_live_state
 
 __all__ = [

@@ -10,8 +10,8 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from .ending import job_end
 from .heartbeat import ClaimLost
-from .lifecycle import job_end
 
 ERROR_UNEXPECTED = "the import stopped on an unexpected error ({error}); it is not retried"
 ERROR_COMMAND_UNEXPECTED = "import #{pk}: {error} (run with --traceback for the details)"

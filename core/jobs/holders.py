@@ -7,10 +7,10 @@ import socket
 from datetime import datetime
 from pathlib import Path
 
-from celery import current_task
 from django.conf import settings
 from django.utils import timezone
 
+from .delivery import delivery_reclaims
 from .heartbeat import worker_name
 from .protocol import JobRow
 
@@ -33,24 +33,20 @@ def held_elsewhere(job: JobRow) -> bool:
     """Whether another live process runs this job, so a new delivery must leave it alone.
 
     True while the row is `running` with a heartbeat fresher than the reaper's timeout, written
-    by another process that is not known to be dead. Not for a retry of this task after an
-    outage (the task that held the claim is this one), nor when the holder is a process of this
-    host that has died (a pool child killed mid-job: its message comes straight back).
+    by another process that is not known to be dead. Not for an outage retry of the task whose
+    claim the row still shows (the holder is this message, perhaps in another pool child), nor
+    when the holder is a process of this host that has died (a pool child killed mid-job: its
+    message comes straight back). A retry whose claim the reaper gave away is a new delivery.
     """
     if job.state != type(job).State.RUNNING or job.heartbeat_at is None:
         return False
-    if silence_s(job) > settings.PRODSIM_JOB_STALE_S or _is_a_retry():
+    if silence_s(job) > settings.PRODSIM_JOB_STALE_S or delivery_reclaims(job):
         return False
     holder = job.heartbeat_worker
     if holder == worker_name():
         return False
     host, _, pid = holder.rpartition(":")
     return not (host == socket.gethostname() and pid.isdigit() and _process_gone(int(pid)))
-
-
-def _is_a_retry() -> bool:
-    task = current_task
-    return bool(task and not task.request.called_directly and task.request.retries)
 
 
 def _process_gone(pid: int) -> bool:

@@ -16,35 +16,11 @@ from django.utils import timezone
 
 from ..outages import DATABASE_OUTAGE
 from .cancel import JobCancelled
-from .delivery import delivery_claimed, delivery_holds
+from .delivery import delivery_claimed, delivery_holds, delivery_ran
+from .ending import job_end
 from .heartbeat import ClaimLost, heartbeat_claimed, heartbeat_timer
 from .holders import held_elsewhere
 from .protocol import J
-
-ERROR_MAX_CHARS = 5000  # an exception's text can be huge (a whole SQL statement); the start says it
-
-
-def job_end(job: J, *, state: str, error: str = "", fields: Iterable[str] = ()) -> J:
-    """Record how the job ended. Only these columns are written, never the whole row: this copy's
-    cancel_requested (and the progress that a writer updates in place) may be older than the
-    database's.
-
-    Only the claim that this copy holds may end the job: ClaimLost if the row has moved on to
-    another attempt or has ended already (core.jobs.heartbeat)."""
-    model = type(job)
-    # A copy read `running` holds a claim, which the reaper's requeue (back to `queued`) revokes.
-    states = [model.State.RUNNING]
-    if job.state == model.State.QUEUED:
-        states.append(model.State.QUEUED)
-    with transaction.atomic():
-        claim = model.objects.select_for_update().filter(
-            pk=job.pk, attempts=job.attempts, state__in=states
-        )
-        if not claim.values_list("pk", flat=True):
-            raise ClaimLost(f"{model._meta.label} {job.pk}: attempt {job.attempts} may not end it")
-        job.state, job.error, job.finished_at = state, error[:ERROR_MAX_CHARS], timezone.now()
-        job.save(update_fields=["state", "error", "finished_at", *fields])
-    return job
 
 
 class JobLifecycle(Generic[J]):
@@ -78,6 +54,12 @@ class JobLifecycle(Generic[J]):
     def failure_error(self, job: J, exc: Exception) -> str:
         return str(exc)
 
+    def ended_without_its_work(self, job: J) -> None:
+        """The job has just ended where none of its work could finish up (its attempts were
+        killed): at a claim (cancelled, or past its attempts) or by a time-out outside the
+        delivery that ran it (the worker parent after a hard limit, an operator). A kind whose
+        work does something as it stops (an import's announcement) does it here."""
+
     def claim(self, job_id: int, *, max_attempts: int, **filters) -> J | None:
         """The job's row for this delivery: None if it is gone; finished if it already was, or
         once ended here (cancelled before this delivery, or interrupted more than max_attempts
@@ -91,10 +73,13 @@ class JobLifecycle(Generic[J]):
         if job is None or job.is_finished:
             return job
         if job.cancel_requested:  # asked to stop before this delivery: end it, do nothing
-            return self.end(job, state=self.model.State.CANCELLED, error=self.cancelled_error(job))
-        if job.attempts > max_attempts:
+            job = self.end(job, state=self.model.State.CANCELLED, error=self.cancelled_error(job))
+        elif job.attempts > max_attempts:
             error = self.error_too_many_attempts.format(attempts=job.attempts - 1)
-            return self.end(job, state=self.model.State.FAILED, error=error)
+            job = self.end(job, state=self.model.State.FAILED, error=error)
+        else:
+            return job
+        self.ended_without_its_work(job)
         return job
 
     def _lock_and_count(self, job_id: int, filters: dict) -> J | None:
@@ -147,4 +132,7 @@ class JobLifecycle(Generic[J]):
         if job is None or job.is_finished or not delivery_holds(job):
             return job
         error = self.error_timed_out.format(seconds=int(seconds))
-        return self.end(job, state=self.timed_out_state, error=error)
+        job = self.end(job, state=self.timed_out_state, error=error)
+        if not delivery_ran(job):  # a soft limit stopped the work here, through its own end
+            self.ended_without_its_work(job)
+        return job

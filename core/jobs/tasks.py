@@ -9,6 +9,10 @@ children fork from it; no TensorFlow), so job_time_out implementations import la
 Either way the time-out ends only the claim of the delivery the limit stopped (job_delivery): the
 soft limit knows the attempt its delivery counted; the parent knows the child it timed out, whose
 host:pid the row's heartbeat names while the claim is that child's.
+
+A database outage propagates to Celery's retry (core.outages): the retried message carries the
+claims this one made (a header), so the retry may resume the job it held while the row still
+shows that claim, and leaves it to whoever the reaper gave it to otherwise (core.jobs.holders).
 """
 
 import logging
@@ -22,10 +26,15 @@ from celery.contrib.django.task import DjangoTask
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_received
 
+from ..outages import DATABASE_OUTAGE
 from .delivery import job_delivery
 from .heartbeat import ClaimLost
 
 logger = logging.getLogger(__name__)
+
+# The retry's header naming the claims an earlier delivery of the message made
+# ({"catalog.ImportJob:12": 3}); Celery copies a request's custom headers into its retry.
+CLAIMS_HEADER = "prodsim_job_claims"
 
 
 # The worker parent's requests by task id: the hard limit's on_failure gets only the id, and the
@@ -63,15 +72,21 @@ class JobTask(DjangoTask):
 
     def run_job(self, job_id: int, run: Callable[[], object | None], *, label: str) -> None:
         """Run the job's service; a soft time limit ends the job, a missing row is logged, and so
-        is a lost claim: the job belongs to another delivery, and this message is done."""
+        is a lost claim: the job belongs to another delivery, and this message is done. An outage
+        propagates to the task's retry, which carries this message's claims (CLAIMS_HEADER)."""
+        headers = self.request.headers or {}
         try:
-            with job_delivery():
+            with job_delivery(inherited=headers.get(CLAIMS_HEADER)) as delivery:
                 try:
                     job = run()
                 except SoftTimeLimitExceeded:
                     # Per-message limits (apply_async) override the task's own.
                     self.job_time_out(job_id, self.request.timelimit[1] or self.soft_time_limit)
                     return
+                except DATABASE_OUTAGE:
+                    # Celery's retry is built from this request: its headers travel with it.
+                    self.request.headers = {**headers, CLAIMS_HEADER: delivery.claims()}
+                    raise
         except ClaimLost as exc:
             logger.warning("%s %s: %s", label, job_id, exc)
             return

@@ -4,18 +4,22 @@ Operators run it in the foreground (`manage.py reembed`) or queue it for the `ml
 (`reembed_request`). A worker killed mid-run leaves the job running with its cursor; the
 redelivered task continues after the cursor, and every write is an upsert, so a repeated batch
 never duplicates a vector.
+
+In the foreground, Ctrl-C ends the job `cancelled` (left running, the reaper would hand it to
+the `ml` worker); which job a foreground run resumes is reembed_runs'.
 """
 
-from django.db import transaction
-from django.utils import timezone
+from contextlib import suppress
 
-from core.jobs import JobCancelled, ProgressWriter
-from core.jobs.heartbeat import heartbeat_claimed
+from django.db import transaction
+
+from core.jobs import ClaimLost, JobCancelled, ProgressWriter
 from core.tasks import enqueue_on_commit
 
 from ..models import Job, ModelVersion
 from .embedding import DEFAULT_BATCH_SIZE, EmbedProgress, images_embed, images_to_embed
 from .jobs import ML_JOBS
+from .reembed_runs import ERROR_INTERRUPTED, ReembedRefused, resumable_job
 from .versions import ERROR_CANCELLED
 
 REEMBED_TASK = "similarity.tasks.model_version_reembed_task"
@@ -25,43 +29,12 @@ ERROR_NOT_TRAINED = "v{pk} is {status}: only a ready, active or archived version
 ERROR_BATCH_SIZE = "the batch size must be at least 1, not {size}"
 
 
-class ReembedRefused(ValueError):
-    """The run cannot start (the message says why); no job was created."""
-
-
 def reembed_check(*, version: ModelVersion, batch_size: int) -> None:
     """Raise ReembedRefused unless `version` has a trained model and the batch size is usable."""
     if not version.is_servable:
         raise ReembedRefused(ERROR_NOT_TRAINED.format(pk=version.pk, status=version.status))
     if batch_size < 1:
         raise ReembedRefused(ERROR_BATCH_SIZE.format(size=batch_size))
-
-
-def _resumable_job(version: ModelVersion, only_missing: bool) -> Job:
-    """The unfinished run with the same parameters, or a new one."""
-    params = {"only_missing": only_missing}
-    with transaction.atomic():
-        job = (
-            Job.objects.select_for_update()
-            .filter(
-                kind=Job.Kind.EMBED, model_version=version, params=params, state=Job.State.RUNNING
-            )
-            .first()
-        )
-        if job is not None and job.cancel_requested:  # cancelled while no one was running it
-            ML_JOBS.end(job, state=Job.State.CANCELLED, error=ERROR_CANCELLED)
-            job = None
-        if job is None:
-            job = Job.objects.create(
-                kind=Job.Kind.EMBED,
-                model_version=version,
-                params=params,
-                state=Job.State.RUNNING,
-                started_at=timezone.now(),
-            )
-        job.attempts += 1
-        job.save(update_fields=["attempts", *heartbeat_claimed(job)])  # the reaper's clock
-    return job
 
 
 def _run(job: Job, *, batch_size: int, progress=None) -> EmbedProgress:
@@ -104,17 +77,25 @@ def reembed(
 ) -> EmbedProgress:
     """Embed the catalogue's images with `version`, continuing an interrupted run if any.
 
-    Raises ReembedRefused before any job exists (see reembed_check), and JobCancelled (its
-    payload: the EmbedProgress so far) when an admin cancels the run's job; the job then ends
-    `cancelled`. Any other exception propagates: with end_failed_on_error (a caller that gives
-    up on the run) the job ends `failed` first, else it stays running with its cursor for the
-    next run or the reaper's requeue to resume.
+    Raises ReembedRefused before any job is claimed (see reembed_check; or another live process
+    runs this run's job), and JobCancelled (its payload: the EmbedProgress so far) when an admin
+    cancels the run's job; the job then ends `cancelled`, as it does on KeyboardInterrupt
+    (Ctrl-C, re-raised). Any other exception propagates: with end_failed_on_error (a caller that
+    gives up on the run) the job ends `failed` first, else it stays running with its cursor for
+    the next run or the reaper's requeue to resume.
     """
     reembed_check(version=version, batch_size=batch_size)
-    job = _resumable_job(version, only_missing)
+    job = resumable_job(version=version, only_missing=only_missing)
     try:
         return _run(job, batch_size=batch_size, progress=progress)
     except JobCancelled:
+        raise
+    except KeyboardInterrupt:
+        # Left running, the job would go to the ml worker at the reaper's next pass, behind the
+        # back of an operator who stopped it; the rerun continues after its cursor instead.
+        if not job.is_finished:
+            with suppress(ClaimLost):  # the reaper gave it away meanwhile: it is not ours
+                ML_JOBS.end(job, state=Job.State.CANCELLED, error=ERROR_INTERRUPTED)
         raise
     except Exception as exc:
         if end_failed_on_error:

@@ -3,7 +3,7 @@ from tqdm import tqdm
 
 from core.jobs import JobCancelled
 from similarity.models import ModelVersion
-from similarity.services.reembed import ReembedRefused, reembed
+from similarity.services.reembed import ERROR_INTERRUPTED, ReembedRefused, reembed
 
 
 class Command(BaseCommand):
@@ -47,6 +47,8 @@ class Command(BaseCommand):
                 )
             except (ReembedRefused, JobCancelled) as exc:
                 raise CommandError(str(exc)) from None
+            except KeyboardInterrupt:  # the job has ended cancelled; a rerun continues it
+                raise CommandError(f"v{version.pk}: {ERROR_INTERRUPTED}") from None
             except Exception as exc:  # the job ended failed with this reason (and the log)
                 raise CommandError(f"v{version.pk}: {type(exc).__name__}: {exc}") from exc
         self.stdout.write(f"v{version.pk}: {state.done} images embedded, {state.failed} failed")
