@@ -34,7 +34,7 @@ class Experiment(models.Model):
     variant says what the candidate arm sees instead: another image model version's similar
     items, another sequence model version's (or no repeats in) recommendations, content
     neighbours instead of bought together / also viewed, the newest products instead of
-    trending. Assignment hashes the experiment's salt with the hashed session id, so a shopper
+    trending. Assignment hashes the experiment's salt with the hashed visitor id, so a shopper
     stays in one arm for the whole experiment and a new experiment reshuffles the sessions. At
     most one experiment runs per widget.
     """
@@ -149,9 +149,10 @@ VARIANT_VERSION_FIELD = {
 class Impression(models.Model):
     """One product shown at one position of a widget on a rendered page.
 
-    `session_hash` is an HMAC of the session's random experiments id (experiments.sessions),
-    never the id or the session key. `model_version` is the version that produced the list (none
-    for "recently viewed", which is the shopper's history).
+    `session_hash` is the shopper's hashed visitor id, as their behaviour events store it
+    (experiments.sessions; rows logged before that: an HMAC of a per-session id), never a raw
+    id or the session key; indexed, for the shopper's export and erasure. `model_version` is the
+    version that produced the list (none for "recently viewed", which is the shopper's history).
     """
 
     Widget = Widget
@@ -185,7 +186,10 @@ class Impression(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(position__gte=1), name="impression_position_1")
         ]
-        indexes = [models.Index(fields=["experiment", "widget", "arm"])]
+        indexes = [
+            models.Index(fields=["experiment", "widget", "arm"]),
+            models.Index(fields=["session_hash"], name="impression_shopper"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.widget} #{self.position}: {self.shown_product_id}"
@@ -195,8 +199,11 @@ class Click(models.Model):
     """One click on an impression's link; every click is a row, repeated clicks included."""
 
     impression = models.ForeignKey(Impression, on_delete=models.CASCADE, related_name="clicks")
-    session_hash = models.CharField(max_length=64, blank=True, help_text="Of the clicking session.")
+    session_hash = models.CharField(max_length=64, blank=True, help_text="Of the clicking shopper.")
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["session_hash"], name="click_shopper")]
 
     def __str__(self) -> str:
         return f"click on {self.impression_id}"
