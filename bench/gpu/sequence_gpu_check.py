@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 
 from behaviour.ml.sequence.config import SequenceConfig  # noqa: E402
 from behaviour.ml.sequence.data import PURCHASE, SequenceData, time_split  # noqa: E402
+from behaviour.ml.sequence.devices import MIXED_PRECISION  # noqa: E402
 
 
 def synthetic(visitors: int, items: int, length: int, seed: int = 0) -> SequenceData:
@@ -81,7 +82,8 @@ def main() -> None:
             {
                 "architecture": architecture,
                 "device": result.device,
-                "policy": keras.mixed_precision.global_policy().name,
+                # The scope restores the global policy when training ends; it was this within.
+                "policy": MIXED_PRECISION if result.device != "cpu" else "float32",
                 "seconds": round(seconds, 1),
                 "epoch_seconds": [h["seconds"] for h in result.history],
                 "best_recall": round(result.best_recall, 4),

@@ -179,9 +179,47 @@ def set_backbone_trainable(backbone: Backbone, *, top_fraction: float) -> None:
 
 
 def build_embedding_model(backbone: Backbone, *, embedding_dim: int) -> keras.Model:
-    """Backbone → dense projection → L2-normalised (embedding_dim,) float32 vector."""
+    """Backbone → dense projection → L2-normalised (embedding_dim,) float32 vector.
+
+    The head stays float32 under a mixed_float16 policy (Keras' mixed-precision recipe: the
+    last layers in float32): float16 sums of squares overflow past 65504, and the vectors are
+    compared by cosines that float16 rounds to 1e-3.
+    """
     inputs = keras.Input(backbone.model.input_shape[1:], name="image")
     features = backbone.model(inputs)
-    projected = layers.Dense(embedding_dim, name="projection")(features)
-    outputs = layers.UnitNormalization(name="l2_normalise")(projected)
+    projected = layers.Dense(embedding_dim, name="projection", dtype="float32")(features)
+    outputs = layers.UnitNormalization(name="l2_normalise", dtype="float32")(projected)
     return keras.Model(inputs, outputs, name="embedding_model")
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """`model` itself when every layer computes in float32, else a copy that does, with its
+    weights (mixed_float16 keeps the variables in float32, so they carry over exactly).
+
+    What is exported and served must be float32: TFLite has no float16 convolution kernels, and
+    the CPU serving path has no use for float16. Rebuilt from the model's own config, so a
+    backbone's architecture (which can depend on the weights it was built with) is kept.
+    """
+    if all(layer.dtype_policy.name == "float32" for layer in _all_layers(model)):
+        return model
+    copy = keras.Model.from_config(_float32_policies(model.get_config()))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _all_layers(model: keras.Model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+
+
+def _float32_policies(config):
+    """The model config with every layer's dtype policy replaced by plain float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
+            return "float32"
+        return {key: _float32_policies(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32_policies(value) for value in config]
+    return config

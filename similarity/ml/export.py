@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from .artifacts import KERAS_FILE, METADATA_FILE, TFLITE_FILE
+from .backbones import float32_copy
 
 # Float32 TFLite reorders some arithmetic (fused ops, XNNPACK kernels); on unit vectors the
 # differences we measured stay below 1e-4, so a larger gap means a broken conversion.
@@ -26,9 +27,13 @@ def export_model(
     """Write model.keras, model.tflite and metadata.json into `directory`.
 
     check_images: uint8 (n, s, s, 3) images on which the two artifacts must agree within
-    TFLITE_TOLERANCE (max absolute difference per component). Returns the written metadata.
+    TFLITE_TOLERANCE (max absolute difference per component). Both artifacts compute in
+    float32, whatever dtype policy `model` was built under. Returns the written metadata.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    # A model built under mixed_float16 is saved and converted as its float32 copy: TFLite has
+    # no float16 convolutions, and the CPU serving path gains nothing from float16.
+    model = float32_copy(model)
     model.save(directory / KERAS_FILE)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     with contextlib.redirect_stdout(io.StringIO()):  # Keras prints the traced signature

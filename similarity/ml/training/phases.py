@@ -49,7 +49,10 @@ def resume_epoch(
     """The epoch a phase starts at; after a phase an earlier run finished, it loads its weights.
 
     A phase that ran to its end continues from there when the configuration now asks for more
-    epochs; one that early stopping ended is done.
+    epochs; one that early stopping ended is done. Within an unfinished phase the callbacks
+    resume: BackupAndRestore (weights, optimizer, epoch) and ResumableEarlyStopping (best,
+    wait, best weights), whose state is per phase, so fine-tuning watches its own epochs
+    after warm-up as in a run that was never interrupted.
     """
     weights_file, state_file = _phase_files(checkpoint_dir, number)
     if not state_file.exists():
