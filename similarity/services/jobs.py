@@ -1,7 +1,7 @@
 """The lifecycle of training and embedding jobs (core.jobs.JobLifecycle for similarity.Job).
 
 A training job that ends other than `succeeded` also fails its model version, unless that version
-is the serving one; an embedding job never touches its version. No TensorFlow here: the Celery
+was built to the end (ready, active or archived); an embedding job never touches its version. No TensorFlow here: the Celery
 worker *parent* records hard time limits (tasks.MlJobTask) and must never import TensorFlow,
 because its children are forked from it.
 """
@@ -55,10 +55,16 @@ class MlJobLifecycle(JobLifecycle[Job]):
 ML_JOBS = MlJobLifecycle()
 
 
+# A version in one of these was built to the end: a job that ends badly after that (its worker
+# died before ending it and it was given up, a time limit during its auto-activation) must not
+# throw hours of training away.
+BUILT = {ModelVersion.Status.READY, ModelVersion.Status.ACTIVE, ModelVersion.Status.ARCHIVED}
+
+
 def _version_fail(version: ModelVersion | None, *, error: str) -> None:
-    """The version of a training that ended badly fails (unless it is the serving one) and loses
-    its indexes: a half-built index is never left behind."""
-    if version is None or version.status == ModelVersion.Status.ACTIVE:
+    """The version of a training that ended badly fails (unless it was built to the end) and
+    loses its indexes: a half-built index is never left behind."""
+    if version is None or version.status in BUILT:
         return
     vector_store.version_indexes_drop(version=version)
     version.status, version.error = ModelVersion.Status.FAILED, error

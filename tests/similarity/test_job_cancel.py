@@ -11,6 +11,7 @@ from similarity import vector_store
 from similarity.admin.jobs import CANCEL_MESSAGES
 from similarity.models import Job, ModelVersion
 from similarity.services import job_cancel, model_version_activate, model_version_create
+from similarity.services.jobs import ML_JOBS
 from similarity.services.pipeline import job_run
 from similarity.services.reembed import embed_job_run, reembed, reembed_request
 from similarity.services.versions import ERROR_CANCELLED
@@ -228,3 +229,23 @@ def test_a_queued_embed_job_is_cancelled_at_once_and_the_worker_skips_it():
             0,
             {},
         )
+
+
+@pytest.mark.parametrize("ending", ["given up", "timed out"])
+def test_a_training_job_ending_badly_after_its_version_was_built_keeps_the_version(ending):
+    # The worker died between the version's READY and the job's end (or a time limit fired in
+    # its auto-activation): the next delivery gives the job up, or the limit ends it.
+    shape_catalogue(groups_per_shape=2, colours=3)
+    version, job = train_tiny(auto_activate=False)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, attempts=3)
+    assert vector_store.hnsw_index_exists(version=version)
+
+    if ending == "given up":
+        job_run(job_id=job.pk, max_attempts=3)
+    else:
+        ML_JOBS.time_out(job.pk, seconds=60)
+
+    job.refresh_from_db()
+    version.refresh_from_db()
+    assert job.state in ("failed", "timed_out") and version.status == "ready"
+    assert vector_store.hnsw_index_exists(version=version)
