@@ -36,6 +36,7 @@ __all__ = ["SCORER", "SCORER_PARAMS", "behaviour_refresh", "refresh_due"]
 logger = logging.getLogger(__name__)
 
 LOCK_ID = 0x6265_6861  # "beha": the refresh's advisory lock (a session lock)
+ERROR_INTERRUPTED = "interrupted: the process running it stopped before it finished"
 # Daily: the reference time stays within a day of now (weights near 1, the lists' scores within
 # 2 ** (1 / half-life days) of their value today) and catalogue changes reach every list.
 FULL_REBUILD_EVERY_S = 24 * 3600
@@ -64,6 +65,7 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
             if not held:
                 refresh.delete()
                 return None
+            _interrupted_ones_end(before=now)
             with transaction.atomic():
                 if not nested:
                     with connection.cursor() as cursor:
@@ -82,6 +84,15 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
     transaction.on_commit(cache.refreshed)
     logger.info("behaviour refresh: %s", stats)
     return refresh
+
+
+def _interrupted_ones_end(*, before) -> None:
+    """Rows of refreshes still `running` while this one holds the lock were left by a process
+    that stopped mid-refresh (killed, a hard time limit): the admin's history says so instead
+    of showing them running for ever."""
+    BehaviourRefresh.objects.filter(
+        state=BehaviourRefresh.State.RUNNING, started_at__lt=before
+    ).update(state=BehaviourRefresh.State.FAILED, error=ERROR_INTERRUPTED, finished_at=before)
 
 
 @contextmanager

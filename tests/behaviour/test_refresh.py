@@ -1,13 +1,15 @@
 """The refresh: lists equal a brute-force count, decay, erasure leaves with the next refresh."""
 
+import datetime as dt
 import itertools
 import math
 
 import pytest
+from django.utils import timezone
 
 from behaviour.models import BehaviourRefresh, ItemAssociation, ProductPopularity
 from behaviour.services.ingest import events_record
-from behaviour.services.refresh import behaviour_refresh, refresh_due
+from behaviour.services.refresh import ERROR_INTERRUPTED, behaviour_refresh, refresh_due
 from behaviour.services.visitors import visitor_erase, visitor_events_export
 from tests.catalog.factories import product
 
@@ -158,3 +160,16 @@ def test_a_refresh_that_fails_midway_leaves_the_previous_lists_whole(settings, m
     assert {pair: row.support for pair, row in stored().items()} == before
     failed = BehaviourRefresh.objects.filter(state=BehaviourRefresh.State.FAILED).get()
     assert failed.error == "worker lost its database connection"
+
+
+@pytest.mark.django_db
+def test_a_refresh_left_running_by_a_killed_process_is_marked_interrupted_by_the_next():
+    killed = BehaviourRefresh.objects.create(
+        started_at=timezone.now() - dt.timedelta(minutes=5)  # its worker was killed mid-way
+    )
+
+    behaviour_refresh(full=True)
+
+    killed.refresh_from_db()
+    assert (killed.state, killed.error) == ("failed", ERROR_INTERRUPTED)
+    assert BehaviourRefresh.objects.filter(state="running").count() == 0
