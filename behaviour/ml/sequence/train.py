@@ -74,16 +74,19 @@ def train_sequence_model(
     # Items without a training event have nothing to learn an id from: their id part stays 0,
     # as for products newer than the model, so content alone places them (cold start).
     known = np.bincount(train.items, minlength=train.n_items) > 0
+    # The run builds the model's variables (its first call) in the scope too: a multi-GPU
+    # MirroredStrategy refuses variables created outside it.
     with scope:
         model = SequenceRecommender(config, train.n_items, content, known)
         model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1),
         )
-    data = ""
-    if checkpoint_dir is not None:
-        data = checkpoints.data_fingerprint(train, valid, content if model.use_content else None)
-    run = _Run(model, config, train, valid, device, checkpoint_dir, data)
+        data = ""
+        if checkpoint_dir is not None:
+            content_used = content if model.use_content else None
+            data = checkpoints.data_fingerprint(train, valid, content_used)
+        run = _Run(model, config, train, valid, device, checkpoint_dir, data)
     return run.fit(on_epoch, should_stop)
 
 
