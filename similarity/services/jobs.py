@@ -1,9 +1,9 @@
 """The lifecycle of training and embedding jobs (core.jobs.JobLifecycle for similarity.Job).
 
 A training job that ends other than `succeeded` also fails its model version, unless that version
-was built to the end (ready, active or archived); an embedding job never touches its version. No TensorFlow here: the Celery
-worker *parent* records hard time limits (tasks.MlJobTask) and must never import TensorFlow,
-because its children are forked from it.
+was built to the end (ready, active or archived); an embedding job never touches its version. No
+TensorFlow here: the Celery worker *parent* records hard time limits (tasks.MlJobTask) and must
+never import TensorFlow, because its children are forked from it.
 """
 
 import logging
