@@ -14,13 +14,19 @@ from dataclasses import dataclass, field
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ImageRecord
 
+from .training_photos import named_ids
+
 TEST_SHARE = 0.2
 VALIDATION_SHARE = 0.1
+# Units always left to train on (with one, a batch has nothing to tell its product from): 2
+# units hold none out (known products still measures them), 3 only a test unit; 4+ as shares say.
+MIN_TRAINING_UNITS = 2
 # "auto" uses variant groups when enough products have partners to learn from; otherwise the
 # category is the only signal of "same kind of thing".
 AUTO_GROUP_MIN_SHARE = 0.2
 
 ERROR_TOO_SMALL = "the catalogue has {images} images; training needs at least {minimum}"
+ERROR_UNREADABLE = " ({count} more stored photos do not decode: image ids {ids})"
 MIN_IMAGES = 8
 
 
@@ -40,6 +46,8 @@ class Snapshot:
     records: dict[str, list[ImageRecord]] = field(default_factory=dict)
     labels: dict[str, list[int]] = field(default_factory=dict)
     label_names: list[str] = field(default_factory=list)
+    # Photos left out because their stored file does not decode (training_photos).
+    unreadable_image_ids: list[int] = field(default_factory=list)
 
     def summary(self) -> dict:
         digest = hashlib.sha256()
@@ -52,6 +60,7 @@ class Snapshot:
             "labels": len(self.label_names),
             "sha256": digest.hexdigest(),
             **{f"{split}_image_ids": self.image_ids(split) for split in SPLITS if split != "train"},
+            "unreadable_image_ids": self.unreadable_image_ids,
         }
 
     def image_ids(self, split: str) -> list[int]:
@@ -80,19 +89,38 @@ def label_for(record: ImageRecord, source: str) -> str:
     return _unit(record)  # group, or the product itself: its images are views of one thing
 
 
-def catalogue_snapshot(*, label_source: str, seed: int) -> Snapshot:
-    """Snapshot the active catalogue's images into train/val/test by unit, deterministically."""
-    records = catalog_selectors.image_records()
+def held_out_units(units: int) -> tuple[int, int]:
+    """(test, validation) unit counts: the shares, at least one each, as long as
+    MIN_TRAINING_UNITS stay in training (validation gives way first: the test has figures)."""
+    spare = max(0, units - MIN_TRAINING_UNITS)
+    test_count = min(max(1, round(units * TEST_SHARE)), spare)
+    return test_count, min(max(1, round(units * VALIDATION_SHARE)), spare - test_count)
+
+
+def catalogue_snapshot(
+    *,
+    label_source: str,
+    seed: int,
+    records: list[ImageRecord] | None = None,
+    unreadable_image_ids: tuple[int, ...] = (),
+) -> Snapshot:
+    """Snapshot the catalogue's images (`records`; default: every active product's) into
+    train/val/test by unit, deterministically; the photos left out as unreadable are named."""
+    if records is None:
+        records = catalog_selectors.image_records()
     if len(records) < MIN_IMAGES:
-        raise DatasetTooSmall(ERROR_TOO_SMALL.format(images=len(records), minimum=MIN_IMAGES))
+        raise DatasetTooSmall(_too_small(len(records), unreadable_image_ids))
     source = resolve_label_source(records, label_source)
     units = sorted({_unit(record) for record in records})
     random.Random(seed).shuffle(units)
-    test_count = max(1, round(len(units) * TEST_SHARE))
-    val_count = max(1, round(len(units) * VALIDATION_SHARE))
+    test_count, val_count = held_out_units(len(units))
     split_of = {unit: "test" for unit in units[:test_count]}
     split_of.update({unit: "val" for unit in units[test_count : test_count + val_count]})
-    snapshot = Snapshot(label_source=source, records={split: [] for split in SPLITS})
+    snapshot = Snapshot(
+        label_source=source,
+        records={split: [] for split in SPLITS},
+        unreadable_image_ids=list(unreadable_image_ids),
+    )
     names = sorted({label_for(record, source) for record in records})
     index = {name: position for position, name in enumerate(names)}
     snapshot.label_names = names
@@ -102,6 +130,11 @@ def catalogue_snapshot(*, label_source: str, seed: int) -> Snapshot:
         snapshot.records[split].append(record)
         snapshot.labels[split].append(index[label_for(record, source)])
     return snapshot
+
+
+def _too_small(images: int, unreadable: tuple[int, ...]) -> str:
+    ids = unreadable and ERROR_UNREADABLE.format(count=len(unreadable), ids=named_ids(unreadable))
+    return ERROR_TOO_SMALL.format(images=images, minimum=MIN_IMAGES) + (ids or "")
 
 
 def snapshot_hold_out_known(snapshot: Snapshot, assigned: list[int]) -> Snapshot:

@@ -8,7 +8,9 @@ from ..ml.embedder import get_embedder
 from ..models import ModelVersion
 from . import protocols
 from .datasets import SPLITS, label_for
-from .pipeline import load_images, training_config
+from .pipeline import training_config
+from .protocol_queries import unmeasured_protocols
+from .training_photos import photos_decode, photos_stack
 
 ERROR_REFIT = (
     "v{pk} was refit on every photo after model selection, so its held-out photos are no longer "
@@ -47,27 +49,33 @@ def model_version_evaluate(*, version: ModelVersion) -> dict:
         labels=labels,
         metric=version.metric,
     )
-    metrics = protocols.version_metrics(results, protocols.protocol_setting(), refit=False)
+    metrics = protocols.version_metrics(
+        results,
+        protocols.protocol_setting(),
+        refit=False,
+        unmeasured=unmeasured_protocols(arrays, labels),
+    )
     version.metrics = {**version.metrics, **metrics}  # keeps the text→image figures
     version.save(update_fields=["metrics"])
     return metrics
 
 
 def _held_out_splits(version: ModelVersion) -> tuple[dict, dict]:
-    """The catalogue's images in the version's snapshot splits (new images count as train)."""
+    """The catalogue's images in the version's snapshot splits (new images count as train; a
+    photo that no longer decodes is left out, as in training)."""
     split_of = {
         image_id: split
         for split in SPLITS
         if split != "train"
         for image_id in version.dataset.get(f"{split}_image_ids", [])
     }
-    records = catalog_selectors.image_records()
+    records, _, decoded = photos_decode(catalog_selectors.image_records(), size=version.input_size)
     names = sorted({label_for(r, version.label_source) for r in records})
     code = {name: index for index, name in enumerate(names)}
     arrays, labels = {}, {}
     for split in SPLITS:
         chosen = [r for r in records if split_of.get(r.image_id, "train") == split]
-        arrays[split] = load_images(chosen, version.input_size)
+        arrays[split] = photos_stack(decoded, chosen, size=version.input_size)
         labels[split] = np.array(
             [code[label_for(r, version.label_source)] for r in chosen], dtype=np.int64
         )

@@ -21,7 +21,7 @@ from core.jobs import JobCancelled, ProgressWriter
 
 from .. import vector_store
 from ..ml.artifacts import CHECKPOINT_DIR
-from ..ml.preprocessing import PREPROCESSING_VERSION, load_image
+from ..ml.preprocessing import PREPROCESSING_VERSION
 from ..ml.training import TrainingCancelled, TrainingConfig, TrainingResult, train
 from ..ml.training.refit import refit_epochs
 from ..models import Job, ModelVersion
@@ -30,7 +30,10 @@ from .auto_activation import auto_activate
 from .datasets import SPLITS, catalogue_snapshot
 from .embedding import images_embed, images_to_embed
 from .jobs import ML_JOBS
+from .protocol_queries import unmeasured_protocols
 from .text_tower import text_tower_train
+from .training_notes import evaluation_notes, training_notes
+from .training_photos import photos_decode, photos_stack
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +77,6 @@ def training_config(version: ModelVersion) -> TrainingConfig:
     )
 
 
-def load_images(records, size: int) -> np.ndarray:
-    """Preprocessed uint8 (n, size, size, 3) arrays of these images, in order."""
-    images = [
-        load_image(catalog_selectors.image_read(file_name=r.file_name), size=size) for r in records
-    ]
-    return np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
-
-
 @contextmanager
 def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
     """Records the block's seconds under `key` if it completes (timings of a whole run only)."""
@@ -107,8 +102,7 @@ def model_version_train(*, job: Job) -> ModelVersion:
     protocol = protocols.protocol_setting()
     with _timed(timings, "train_s"):
         result = _train_model(version, config, arrays, labels, report, protocol)
-    job.log += f"weights: {result.weights_used}\n"
-    Job.objects.filter(pk=job.pk).update(log=job.log)
+    _log(job, *training_notes(version.dataset, config, result))
     _set_status(
         version,
         ModelVersion.Status.EVALUATING,
@@ -119,6 +113,7 @@ def model_version_train(*, job: Job) -> ModelVersion:
         report({"phase": "evaluating"})
         metrics = _evaluate(version, config, result, arrays, labels, protocol)
     _set_status(version, ModelVersion.Status.EVALUATING, metrics=metrics)
+    _log(job, *evaluation_notes(metrics))
     if config.refit_on_all:
         with _timed(timings, "refit_s"):
             if len(arrays["known_test"]):
@@ -149,9 +144,15 @@ def model_version_train(*, job: Job) -> ModelVersion:
     _set_status(version, ModelVersion.Status.READY, timings=timings)
     if decision := auto_activate(version):
         logger.info("v%s %s", version.pk, decision)
-        job.log += f"{decision}\n"
-        Job.objects.filter(pk=job.pk).update(log=job.log)
+        _log(job, decision)
     return version
+
+
+def _log(job: Job, *lines: str) -> None:
+    """Appends `lines` to the job's log (the job page shows it)."""
+    if lines:
+        job.log += "".join(f"{line}\n" for line in lines)
+        Job.objects.filter(pk=job.pk).update(log=job.log)
 
 
 def _trained_already(version: ModelVersion) -> ModelVersion:
@@ -169,8 +170,15 @@ Splits = dict[str, np.ndarray]  # "train", "val", "test"
 def _load_dataset(version: ModelVersion, config: TrainingConfig) -> tuple[Splits, Splits]:
     """The catalogue snapshot's images and labels per split; the version records the snapshot."""
     _set_status(version, ModelVersion.Status.TRAINING, preprocessing_version=PREPROCESSING_VERSION)
-    snapshot = catalogue_snapshot(label_source=version.label_source, seed=config.seed)
-    arrays = {split: load_images(snapshot.records[split], config.input_size) for split in SPLITS}
+    size = config.input_size
+    readable, unreadable, decoded = photos_decode(catalog_selectors.image_records(), size=size)
+    snapshot = catalogue_snapshot(
+        label_source=version.label_source,
+        seed=config.seed,
+        records=readable,
+        unreadable_image_ids=tuple(unreadable),
+    )
+    arrays = {split: photos_stack(decoded, snapshot.records[split], size=size) for split in SPLITS}
     labels = {split: np.array(snapshot.labels[split], dtype=np.int64) for split in arrays}
     protocols.hold_out_known_photos(snapshot, arrays, labels, config)
     version.dataset = snapshot.summary()
@@ -248,7 +256,11 @@ def _scored_refit(
         results=metrics["protocols"],
     )
     return protocols.version_metrics(
-        results, protocol, refit=True, served=(protocols.KNOWN_PRODUCTS,)
+        results,
+        protocol,
+        refit=True,
+        served=(protocols.KNOWN_PRODUCTS,),
+        unmeasured=unmeasured_protocols(arrays, labels),
     )
 
 
@@ -272,7 +284,12 @@ def _evaluate(
     results = protocols.evaluate_protocols(
         model=result.model, config=config, arrays=arrays, labels=labels, metric=version.metric
     )
-    return protocols.version_metrics(results, protocol, refit=config.refit_on_all)
+    return protocols.version_metrics(
+        results,
+        protocol,
+        refit=config.refit_on_all,
+        unmeasured=unmeasured_protocols(arrays, labels),
+    )
 
 
 def _export(

@@ -22,12 +22,11 @@ from ..ml.evaluation.protocols import (
 from ..ml.training import TrainingConfig, Validation, embed_arrays
 from . import baselines
 from .datasets import KNOWN_SPLITS, SPLITS, Snapshot, snapshot_hold_out_known
+from .protocol_queries import Splits, has_positive, protocol_queries, unmeasured_protocols
 
 KNOWN_TEST_SHARE = 0.2  # of each label's photos, as the new-products test share of units
 KNOWN_VAL_SHARE = 0.1
 ERROR_PROTOCOL = "PRODSIM_EVALUATION_PROTOCOL must be one of {choices}; got {value!r}"
-
-Splits = dict[str, np.ndarray]
 
 
 def protocol_setting() -> str:
@@ -60,31 +59,25 @@ def validation_for(protocol: str, arrays: Splits, labels: Splits) -> Validation 
         arrays["known_val"], labels["known_val"], arrays["train"], labels["train"]
     )
     new = Validation(arrays["val"], labels["val"])
-    usable = {KNOWN_PRODUCTS: len(known.images) > 0, NEW_PRODUCTS: len(new.images) > 1}
     candidates = {KNOWN_PRODUCTS: known, NEW_PRODUCTS: new}
     order = [protocol, *(p for p in PROTOCOLS if p != protocol)]
-    return next((candidates[p] for p in order if usable[p]), None)
+    return next((candidates[p] for p in order if has_positive(candidates[p])), None)
 
 
 def evaluate_protocols(
     *, model, config: TrainingConfig, arrays: Splits, labels: Splits, metric: str
 ) -> dict[str, dict]:
-    """{protocol: {row: metrics}} for each protocol with queries (see the module docstring)."""
-    images, all_labels, where = _catalogue(arrays, labels)
+    """{protocol: {row: metrics}} for each protocol with a query that has a photo of its label
+    to find (see the module docstring); `unmeasured_protocols` says why the others have none."""
+    measured = [p for p in PROTOCOLS if p not in unmeasured_protocols(arrays, labels)]
+    if not measured:  # nothing to score: the baselines' models are not even built
+        return {}
+    images, all_labels = _catalogue(arrays, labels)
     vectors = baselines.row_vectors(model=model, config=config, images=images)
-    results = {}
-    if len(where["known_test"]):
-        results[KNOWN_PRODUCTS] = baselines.score_rows(
-            vectors, _known_scorer(where, all_labels), metric
-        )
-    if len(where["test"]) and len(images) > 1:
-        # The queries first, so exclude_self drops each query's own image from its ranking.
-        rest = np.concatenate([where[s] for s in SPLITS if s != "test"])
-        gallery = np.concatenate([where["test"], rest])
-        results[NEW_PRODUCTS] = baselines.score_rows(
-            vectors, _scorer(where["test"], gallery, all_labels, exclude_self=True), metric
-        )
-    return results
+    scorers = _scorers(arrays, all_labels)
+    return {
+        protocol: baselines.score_rows(vectors, scorers[protocol], metric) for protocol in measured
+    }
 
 
 def served_known_products(
@@ -96,29 +89,22 @@ def served_known_products(
     (the refit trained on them). Unchanged when none of those photos is left in the catalogue."""
     if KNOWN_PRODUCTS not in results or not len(arrays["known_test"]):
         return results
-    images, all_labels, where = _catalogue(arrays, labels)
-    model_row = _known_scorer(where, all_labels)(embed_arrays(model, images), metric)
+    images, all_labels = _catalogue(arrays, labels)
+    model_row = _scorers(arrays, all_labels)[KNOWN_PRODUCTS](embed_arrays(model, images), metric)
     return {**results, KNOWN_PRODUCTS: {**results[KNOWN_PRODUCTS], "model": model_row}}
 
 
-def _catalogue(arrays: Splits, labels: Splits) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Every split's images and labels in one array each, and each split's positions in them."""
+def _catalogue(arrays: Splits, labels: Splits) -> tuple[np.ndarray, np.ndarray]:
+    """Every split's images and labels in one array each (positions: `split_positions`)."""
     images = np.concatenate([arrays[split] for split in SPLITS])
-    all_labels = np.concatenate([labels[split] for split in SPLITS])
-    return images, all_labels, _split_positions(arrays)
+    return images, np.concatenate([labels[split] for split in SPLITS])
 
 
-def _known_scorer(where: dict[str, np.ndarray], labels: np.ndarray):
-    gallery = np.concatenate([where[s] for s in SPLITS if s != "known_test"])
-    return _scorer(where["known_test"], gallery, labels, exclude_self=False)
-
-
-def _split_positions(arrays: Splits) -> dict[str, np.ndarray]:
-    positions, start = {}, 0
-    for split in SPLITS:
-        positions[split] = np.arange(start, start + len(arrays[split]))
-        start += len(arrays[split])
-    return positions
+def _scorers(arrays: Splits, all_labels: np.ndarray) -> dict:
+    return {
+        protocol: _scorer(queries, gallery, all_labels, exclude_self=exclude_self)
+        for protocol, (queries, gallery, exclude_self) in protocol_queries(arrays).items()
+    }
 
 
 def _scorer(queries: np.ndarray, gallery: np.ndarray, labels: np.ndarray, *, exclude_self: bool):
@@ -136,18 +122,25 @@ def _scorer(queries: np.ndarray, gallery: np.ndarray, labels: np.ndarray, *, exc
 
 
 def version_metrics(
-    results: dict[str, dict], protocol: str, *, refit: bool, served: tuple[str, ...] = ()
+    results: dict[str, dict],
+    protocol: str,
+    *,
+    refit: bool,
+    served: tuple[str, ...] = (),
+    unmeasured: dict[str, str] | None = None,
 ) -> dict:
     """What ModelVersion.metrics stores: the deciding protocol's rows at the top level (the
     figures every page and auto-activation read), both protocols under "protocols", and
     which run each protocol's figures come from (`figures_source`): the served model's for
     every protocol of a version not refit; for a refit version, those in `served` are of a
-    refit without their query photos, the rest the selection run's."""
+    refit without their query photos, the rest the selection run's. `unmeasured`
+    ({protocol: why it has no figure}) is kept under "evaluation" when there is any."""
     chosen = protocol if protocol in results else next(iter(results), None)
     evaluation = {
         "protocol": chosen,
         "served_protocols": [name for name in results if not refit or name in served],
         "refit_on_all": refit,
+        **({"unmeasured": unmeasured} if unmeasured else {}),
     }
     return {
         **(results.get(chosen) or {}),

@@ -19,7 +19,7 @@ from .inputs import (
     ERR_NOTHING_TO_RANK,
     METRICS,
 )
-from .metrics import ERR_NO_RELEVANT, RetrievalMetrics, retrieval_metrics
+from .metrics import ERR_NO_RELEVANT, RetrievalMetrics, answerable_queries, retrieval_metrics
 from .neighbours import CUTOFF, DEFAULT_BATCH_SIZE, l2_normalise, nearest_neighbours
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "ERR_NO_RELEVANT",
     "METRICS",
     "RetrievalMetrics",
+    "answerable_queries",
     "colour_histogram",
     "colour_histograms",
     "l2_normalise",

@@ -63,15 +63,38 @@ def retrieval_metrics(
         queries, gallery, k=CUTOFF, metric=metric, exclude_self=exclude_self, batch_size=batch_size
     )
     query_codes, gallery_codes = _label_codes(query_labels, gallery_labels)
-    relevant_counts = np.bincount(gallery_codes, minlength=query_codes.max() + 1)[query_codes]
-    if exclude_self:
-        relevant_counts -= gallery_codes[: len(query_codes)] == query_codes
+    relevant_counts = _relevant_counts(query_codes, gallery_codes, exclude_self=exclude_self)
     relevance = np.zeros((len(query_codes), CUTOFF), dtype=bool)
     relevance[:, : neighbours.shape[1]] = gallery_codes[neighbours] == query_codes[:, None]
     answerable = relevant_counts > 0
     if not answerable.any():
         raise ValueError(ERR_NO_RELEVANT)
     return _metrics_from_relevance(relevance[answerable], relevant_counts[answerable])
+
+
+def answerable_queries(
+    query_labels: Sequence[Hashable],
+    gallery_labels: Sequence[Hashable],
+    *,
+    exclude_self: bool = False,
+) -> int:
+    """How many queries have a relevant gallery item (R > 0), as `retrieval_metrics` counts
+    them: 0 is the case it raises ERR_NO_RELEVANT for, so a caller can ask first. With
+    exclude_self, query i is gallery row i and does not count as its own relevant item."""
+    if not len(query_labels):
+        return 0
+    query_codes, gallery_codes = _label_codes(query_labels, gallery_labels)
+    return int((_relevant_counts(query_codes, gallery_codes, exclude_self=exclude_self) > 0).sum())
+
+
+def _relevant_counts(
+    query_codes: np.ndarray, gallery_codes: np.ndarray, *, exclude_self: bool
+) -> np.ndarray:
+    """int64 (q,): each query's R, the gallery items of its label (itself left out)."""
+    counts = np.bincount(gallery_codes, minlength=query_codes.max() + 1)[query_codes]
+    if exclude_self:
+        counts -= gallery_codes[: len(query_codes)] == query_codes
+    return counts
 
 
 def _metrics_from_relevance(relevance: np.ndarray, relevant_counts: np.ndarray) -> RetrievalMetrics:

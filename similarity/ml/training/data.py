@@ -50,9 +50,22 @@ def pk_dataset(images: np.ndarray, labels: np.ndarray, config: TrainingConfig) -
 
 
 def embed_arrays(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Embed uint8 (n, s, s, 3) images with a Keras embedding model → float32 (n, d)."""
+    """Embed uint8 (n, s, s, 3) images with a Keras embedding model → float32 (n, d); no
+    images give an empty (0, d) array (a split a small catalogue leaves empty), not an error."""
+    if not len(images):
+        return np.zeros((0, _output_dim(model, images)), np.float32)
     outputs = [
         np.asarray(model(images[start : start + batch_size].astype(np.float32), training=False))
         for start in range(0, len(images), batch_size)
     ]
     return np.concatenate(outputs).astype(np.float32)
+
+
+def _output_dim(model, images: np.ndarray) -> int:
+    """d without embedding anything where the model declares it; otherwise (a wrapped exported
+    artifact) from one blank image, as a Keras model refuses an empty batch."""
+    shape = getattr(model, "output_shape", None)
+    if shape is not None:
+        return int(shape[-1])
+    blank = np.zeros((1, *images.shape[1:]), np.float32)
+    return int(np.asarray(model(blank, training=False)).shape[-1])

@@ -1,0 +1,183 @@
+"""Image training on catalogues a shop may well have but the usual tests do not: one photo per
+product without groups or categories, an unreadable stored photo, the smallest catalogue
+(real TensorFlow, PostgreSQL, pgvector)."""
+
+import logging
+from decimal import Decimal
+
+import pytest
+from django.core.files.storage import default_storage
+
+from catalog import selectors as catalog_selectors
+from catalog.models import ProductImage
+from similarity.ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS
+from similarity.models import Job
+from similarity.services import protocol_queries, protocols, training_notes
+from similarity.services.datasets import (
+    ERROR_TOO_SMALL,
+    ERROR_UNREADABLE,
+    SPLITS,
+    held_out_units,
+)
+from similarity.services.training_photos import photos_decode
+from tests.catalog.factories import COLOURS, SHAPES, shape_image
+from tests.similarity.factories import TINY, train_tiny
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
+
+
+def shop(products: int, photos: int, *, category=lambda i: f"Shapes > {SHAPES[i % 4]}"):
+    """`products` products without a variant group, `photos` shots each."""
+    from catalog.images import prepare_image
+    from catalog.importers import ProductRow
+    from catalog.services import product_upsert
+    from catalog.services.products import ImageToAttach
+
+    for i in range(products):
+        images = [
+            ImageToAttach(
+                prepare_image(
+                    shape_image(SHAPES[i % 4], COLOURS[(i // 4) % 4], offset=view * 3),
+                    max_bytes=10**6,
+                    max_pixels=10**6,
+                ),
+                f"P{i}-{view}.png",
+            )
+            for view in range(photos)
+        ]
+        row = ProductRow(
+            line=2,
+            sku=f"P{i}",
+            title=f"product {i}",
+            price=Decimal("10"),
+            currency="EUR",
+            category_path=category(i),
+        )
+        product_upsert(row=row, images=images)
+
+
+@pytest.fixture
+def left_out():
+    """The messages the training photos' logger writes (a handler of its own: the app's logging
+    set-up can replace the root handlers pytest's caplog listens on)."""
+    messages: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = logging.getLogger("similarity.services.training_photos")
+    logger.addHandler(handler)
+    yield messages
+    logger.removeHandler(handler)
+
+
+def break_photo(image: ProductImage) -> None:
+    with default_storage.open(image.file.name, "wb") as handle:
+        handle.write(b"not an image any more (disk error, partial restore)")
+
+
+@pytest.mark.parametrize(
+    ("label_source", "category"),
+    [("auto", lambda i: ""), ("group", lambda i: f"Shapes > {SHAPES[i % 4]}")],
+    ids=["no groups, no categories", "labelled by group in a shop without groups"],
+)
+def test_one_photo_per_product_trains_every_epoch_and_says_why_it_has_no_figures(
+    label_source, category
+):
+    shop(20, 1, category=category)
+
+    version, job = train_tiny(label_source=label_source)
+
+    # Each photo is its own label: training still learns (augmented views of one photo are
+    # its positives), but no held-out photo has anything of its label to find.
+    assert (job.state, version.status) == ("succeeded", "active")
+    assert [entry["val_recall_at_1"] for entry in version.history] == [None] * TINY["epochs"]
+    assert version.metrics["protocols"] == {}
+    assert version.metrics["evaluation"]["unmeasured"] == {
+        KNOWN_PRODUCTS: protocol_queries.NO_QUERIES[KNOWN_PRODUCTS],
+        NEW_PRODUCTS: protocol_queries.NO_POSITIVE.format(queries=4),  # 20 % of 20 products
+    }
+    log = Job.objects.get(pk=job.pk).log.splitlines()
+    assert training_notes.NOTE_NO_EARLY_STOPPING.format(epochs=TINY["epochs"]) in log
+    for protocol, why in version.metrics["evaluation"]["unmeasured"].items():
+        assert training_notes.NOTE_UNMEASURED.format(protocol=protocol, why=why) in log
+
+
+def test_one_unreadable_stored_photo_is_left_out_by_id_and_the_rest_trains(left_out):
+    shop(12, 2)
+    broken = ProductImage.objects.order_by("pk").first()
+    break_photo(broken)
+
+    version, job = train_tiny(label_source="auto")
+
+    assert job.state == "succeeded", job.error
+    data = version.dataset
+    assert data["unreadable_image_ids"] == [broken.pk]
+    assert sum(data["images"].values()) == 23  # what was trained and held out: all but one
+    assert all(broken.pk not in data[f"{split}_image_ids"] for split in SPLITS if split != "train")
+    note = training_notes.NOTE_UNREADABLE.format(count=1, ids=broken.pk)
+    assert note in Job.objects.get(pk=job.pk).log.splitlines()
+    assert left_out == [
+        f"Image {broken.pk} does not decode and is left out: "
+        "The file is not an image in an accepted format (JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF)."
+    ]
+
+
+def test_a_missing_stored_file_is_logged_by_image_id_never_by_its_path(left_out):
+    shop(2, 1)
+    records = catalog_selectors.image_records()
+    default_storage.delete(records[0].file_name)
+
+    readable, unreadable, decoded = photos_decode(records, size=32)
+
+    assert (readable, unreadable, list(decoded)) == (
+        records[1:],
+        [records[0].image_id],
+        [records[1].image_id],
+    )
+    assert left_out == [
+        f"Image {records[0].image_id} does not decode and is left out: No such file or directory"
+    ]
+
+
+def test_too_few_readable_photos_fail_with_how_many_do_not_decode():
+    shop(4, 2)
+    broken = ProductImage.objects.order_by("pk").first()
+    break_photo(broken)
+
+    version, job = train_tiny()
+
+    assert job.error == "DatasetTooSmall: " + ERROR_TOO_SMALL.format(
+        images=7, minimum=8
+    ) + ERROR_UNREADABLE.format(count=1, ids=broken.pk)
+
+
+def test_two_products_of_four_photos_train_on_both_and_hold_out_photos_within_them(
+    monkeypatch,
+):
+    # The tiny random CNN sees every photo as a near-duplicate of the others (cosine ≈ 1):
+    # without this, no photo could be held out within a product (tests/similarity/test_protocols).
+    monkeypatch.setattr(protocols, "NEAR_DUPLICATE_COSINE", 1.01)
+    shop(2, 4)  # 8 images: the documented minimum
+
+    version, job = train_tiny(label_source="auto")
+
+    assert job.state == "succeeded", job.error
+    images = version.dataset["images"]
+    assert (images["val"], images["test"], sum(images.values())) == (0, 0, 8)
+    assert list(version.metrics["protocols"]) == [KNOWN_PRODUCTS]
+    assert version.metrics["evaluation"]["unmeasured"] == {
+        NEW_PRODUCTS: protocol_queries.NO_QUERIES[NEW_PRODUCTS]
+    }
+
+
+@pytest.mark.parametrize(
+    ("units", "held_out"), [(1, (0, 0)), (2, (0, 0)), (3, (1, 0)), (4, (1, 1)), (10, (2, 1))]
+)
+def test_two_units_always_stay_in_training(units, held_out):
+    assert held_out_units(units) == held_out
+
+
+def test_from_four_units_on_the_held_out_shares_are_as_they_always_were():
+    def before(units: int) -> tuple[int, int]:  # the split until small catalogues were fixed
+        return max(1, round(units * 0.2)), max(1, round(units * 0.1))
+
+    assert all(held_out_units(units) == before(units) for units in range(4, 5000))
