@@ -48,7 +48,20 @@ def held_out_html(metrics: dict) -> str:
             for name in order
         ),
     )
-    return format_html("<p>{}</p>{}", note, sections)
+    return format_html("<p>{}</p>{}{}", note, sections, _unmeasured(evaluation))
+
+
+def _unmeasured(evaluation: dict) -> str:
+    """Each protocol without a figure and why (a plain shop's photos give it no query with a
+    photo of its label to find), so an empty page is not taken for a missing evaluation."""
+    return format_html_join(
+        "",
+        "<h4>{}</h4><p>No figure: {}</p>",
+        (
+            (PROTOCOL_TITLES.get(name, name), why)
+            for name, why in evaluation.get("unmeasured", {}).items()
+        ),
+    )
 
 
 def _table(rows: dict[str, dict]) -> str:

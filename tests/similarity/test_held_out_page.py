@@ -50,3 +50,16 @@ def test_a_version_refit_before_the_list_existed_shows_the_selection_run_everywh
 
     assert page.startswith(f"<p>{NOTE_SELECTION}</p>")
     assert "(served model)" not in page and "(refit without" not in page
+
+
+def test_a_protocol_without_a_figure_says_why():
+    # A plain shop: one photo per product, no groups or categories; nothing has a positive.
+    why = "none of its 4 held-out photos has another photo of its label to find"
+    metrics = version_metrics(
+        {}, KNOWN_PRODUCTS, refit=False, unmeasured={KNOWN_PRODUCTS: why, NEW_PRODUCTS: why}
+    )
+
+    page = held_out_html(metrics)
+
+    assert page.count("No figure: none of its 4 held-out photos") == 2
+    assert f"<h4>{KNOWN}</h4>" in page and f"<h4>{NEW}</h4>" in page
