@@ -8,6 +8,7 @@ The active version keeps serving throughout; a failure marks only this version f
 """
 
 import logging
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from .training_photos import photos_decode, photos_stack
 
 logger = logging.getLogger(__name__)
 
+SNAPSHOT_FILE = "snapshot.sha256"  # beside the checkpoints: the split they were trained on
 REFIT_DIR = "refit"  # the refit's own checkpoints, so a killed refit resumes as itself
 REFIT_PHASE = "refitting on every product"
 # The known-products figure is measured on a refit without its query photos (a figure of the
@@ -184,7 +186,22 @@ def _load_dataset(version: ModelVersion, config: TrainingConfig) -> tuple[Splits
     version.dataset = snapshot.summary()
     version.label_source = snapshot.label_source
     version.save(update_fields=["dataset", "label_source"])
+    _checkpoints_of_this_snapshot(version, version.dataset["sha256"])
     return arrays, labels
+
+
+def _checkpoints_of_this_snapshot(version: ModelVersion, digest: str) -> None:
+    """An earlier attempt's checkpoints resume this one only if it split the same photos: a
+    product added or changed in between reshuffles the units, and the resumed model would be
+    tested on photos it trained on (inflated figures, a wrong auto-activation). Otherwise they
+    go, and training starts afresh."""
+    folder = Path(version.artifact_dir) / CHECKPOINT_DIR
+    marker = folder / SNAPSHOT_FILE
+    if folder.exists() and (not marker.exists() or marker.read_text() != digest):
+        shutil.rmtree(folder)
+        logger.info("v%s: the catalogue changed since its last attempt: afresh", version.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker.write_text(digest)
 
 
 def _train_model(
