@@ -167,20 +167,28 @@ def _click_url(impression: Impression) -> str:
     return reverse("experiments:click") + "?" + urlencode({"t": token})
 
 
-def click_log(*, token: str, session_id: str) -> str | None:
-    """Record one click on the impression the token names; return the SKU of the product to
-    show (of a product deleted since, the SKU it had, whose page says so; None once even that
-    is forgotten).
+@transaction.atomic
+def click_log(*, token: str, session_id: str, counted: bool = True) -> str | None:
+    """Record one click on the impression the token names (unless not `counted`: a crawler's
+    fetch); return the SKU of the product to show (of a product deleted since, the SKU it had,
+    whose page says so; None once even that is forgotten).
 
     A link whose impression is gone (the shopper's erasure, retention) still leads to the
     product the token names, and counts nothing: there is no row left to count it against.
+    A write like an impression's (erasure_guard): an erasure in flight commits first, and its
+    impressions are then gone, or waits for this click and deletes it with them; a clicking
+    session whose visitor was erased (a tab left open) counts under no one.
     Raises tokens.BadClickToken for forged or expired tokens, and for a link minted before
     tokens named their product once its impression is gone.
     """
     link = click_token_read(token=token)
+    if counted:
+        erasure_guard.writes_lock()
     impression = Impression.objects.filter(pk=link.impression_id).first()
     if impression is not None:
-        Click.objects.create(impression=impression, session_hash=session_id)
+        if counted:
+            clicker = "" if erasure_guard.erased_since([session_id]) else session_id
+            Click.objects.create(impression=impression, session_hash=clicker)
         shown = impression.shown_product_id
     elif link.product_id is not None:
         shown = link.product_id

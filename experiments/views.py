@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core import crawlers
+
 from . import services, sessions
 from .tokens import BadClickToken
 
@@ -29,7 +31,11 @@ def click(request):
         )
     session_id = sessions.session_hash_if_any(session=request.session)
     try:
-        sku = services.click_log(token=request.GET.get("t", ""), session_id=session_id)
+        sku = services.click_log(
+            token=request.GET.get("t", ""),
+            session_id=session_id,
+            counted=not crawlers.is_crawler(request),  # a link previewer fetching a shared link
+        )
     except BadClickToken:
         return HttpResponseBadRequest(BAD_LINK, content_type="text/plain; charset=utf-8")
     if sku is None:

@@ -11,8 +11,6 @@ from django.urls import reverse
 
 from core.sign_in_failures import SignInFailures
 
-from . import shopper
-
 ERROR_THROTTLED = "Too many failed sign-ins: try again in {minutes} minutes."
 
 
@@ -32,11 +30,6 @@ class SignInView(auth_views.LoginView):
             return response
         response = super().post(request, *args, **kwargs)
         failures.record(failed=response.status_code == 200)  # the form again: a failure
-        return response
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        shopper.anonymous_events_merge(self.request)
         return response
 
     def get_success_url(self):

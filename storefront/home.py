@@ -4,6 +4,7 @@ products instead) and, for a shopper with a history, the history strips."""
 from behaviour import selectors as behaviour_selectors
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
+from core import crawlers
 from experiments import selectors as experiment_selectors
 from experiments import services as experiment_services
 from experiments.models import Impression
@@ -11,7 +12,6 @@ from experiments.selectors import Assignment
 from experiments.services import WidgetItems
 from similarity.selectors import SimilarQuery
 
-from . import crawlers
 from .widgets import BEHAVIOUR_ITEMS, assignment_for_request, history_widgets
 
 

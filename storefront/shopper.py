@@ -26,9 +26,10 @@ from behaviour.services.visitor_merge import visitor_events_merge
 from behaviour.services.visitors import visitor_erase
 from behaviour.visitors import RESERVED_PREFIX, ReservedVisitorId
 from catalog.models import Product
+from core import crawlers
 from experiments import sessions as experiment_sessions
 
-from . import basket_state, crawlers, devices, history
+from . import basket_state, devices, history
 from .basket_state import Basket, BasketError
 
 VISITOR_KEY = "visitor_id"
@@ -52,8 +53,8 @@ def visitor_id(request) -> str:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         customer = customer_visitor_id(user.pk)
-        # Usually merged at sign-in already (anonymous_events_merge); not when the session was
-        # signed in by another door, such as the admin's sign-in page.
+        # Merged at sign-in already (apps: user_logged_in, any door); this catches a session
+        # signed in before that was so.
         if anonymous := request.session.pop(VISITOR_KEY, None):
             visitor_events_merge(from_visitor_id=anonymous, into_visitor_id=customer)
             experiment_sessions.shopper_merge(
@@ -117,8 +118,8 @@ def _sessions_end(sessions) -> int:
 
 def _session_forget(session) -> int:
     """Forget what one session remembers of its shopper; the count of events erased: those of
-    an anonymous visitor id it still holds (a session signed in by the admin's door keeps one
-    until its next storefront page merges it into the customer's)."""
+    an anonymous visitor id it still holds (one signed in before every sign-in merged it at
+    once may)."""
     erased = 0
     if anonymous := session.pop(VISITOR_KEY, None):
         erased = visitor_erase(visitor_id=anonymous)

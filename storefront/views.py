@@ -9,12 +9,13 @@ from django.views.static import serve
 
 from catalog import selectors
 from catalog.images import InvalidImage
+from core import crawlers
 from similarity import selectors as similarity_selectors
 from similarity import vector_store
 from similarity.selectors import SimilarQuery
 from similarity.services.visual import VisualSearchUnavailable, image_query_vector
 
-from . import crawlers, history, shopper
+from . import history, shopper
 from .forms import VisualSearchForm
 from .home import home_widgets
 from .widgets import product_widgets

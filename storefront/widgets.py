@@ -7,6 +7,7 @@ from django.utils import timezone
 from behaviour import selectors as behaviour_selectors
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
+from core import crawlers
 from experiments import selectors as experiment_selectors
 from experiments import services as experiment_services
 from experiments import sessions as experiment_sessions
@@ -16,7 +17,7 @@ from experiments.services import WidgetItems
 from similarity import selectors as similarity_selectors
 from similarity.selectors import SimilarQuery
 
-from . import crawlers, shopper
+from . import shopper
 
 SIMILAR_ITEMS = 8  # one row on a desktop product page
 HISTORY_ITEMS = 6

@@ -88,7 +88,7 @@ def running_experiment() -> Experiment | None:
 
 
 def assignment_for(*, shopper_hash: str | None) -> Assignment:
-    """The shopper's arm in each running experiment. None (a crawler, storefront.crawlers): no
+    """The shopper's arm in each running experiment. None (a crawler, core.crawlers): no
     arms, everything served as to everyone and nothing counted in any experiment."""
     control = similarity_selectors.active_version()
     running = running_experiments() if shopper_hash is not None else {}

@@ -1,6 +1,8 @@
 """What the A/B log holds about one shopper: the impressions of what their strips showed (the
 'Recently viewed' ones are their own browsing) and their clicks, for the shopper's data export."""
 
+from django.db.models import Q
+
 from catalog.selectors import product_skus_by_id
 
 from ..models import Click, Impression
@@ -20,7 +22,9 @@ def shopper_log(*, shopper_hashes: list[str]) -> dict[str, list[dict]]:
         .values_list("widget", "source_product_id", "shown_product_id", "position", "created_at")
     )
     clicks = list(
-        Click.objects.filter(session_hash__in=hashes)
+        # Every click the erasure deletes (services.shopper_log_erase): theirs, and any on what
+        # they were shown (a link opened in a browser that had signed out, say).
+        Click.objects.filter(Q(session_hash__in=hashes) | Q(impression__session_hash__in=hashes))
         .order_by("created_at", "pk")
         .values_list(
             "impression__widget",

@@ -3,16 +3,21 @@ against the impression, the shopper lands on that product's page even once the i
 gone (erasure, retention), a tampered token is refused, and a browser's prefetch counts nothing."""
 
 import datetime as dt
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import signing
+from django.test import Client
 from django.utils import timezone
 
+from behaviour.services import erasure_guard
 from experiments.models import Click, Impression
 from experiments.services import impressions_retention_enforce
+from experiments.sessions import SHOPPER_KEY
 from experiments.tokens import SIGNING_SALT, click_token
 from experiments.views import BAD_LINK, PREFETCH_REFUSED
+from storefront.shopper import VISITOR_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +28,11 @@ def first_link(client) -> tuple[str, Impression]:
     """The click URL of SQUARE-0-0's first similar item, and its logged impression."""
     url = client.get("/products/SQUARE-0-0/").context["similar"][0].click_url
     return url, Impression.objects.get(widget="similar", position=1)
+
+
+def visitor_erase_by_hash(visitor: str) -> None:
+    """A tombstone for the visitor, as their erasure leaves (by hash: the test has no raw id)."""
+    erasure_guard.tombstone_record(visitor)
 
 
 def token_of(url: str) -> str:
@@ -119,3 +129,56 @@ def test_a_browser_prefetch_is_refused_so_that_only_the_click_counts(client, sho
     assert Click.objects.count() == 0
     assert client.get(url).status_code == 302  # the shopper's actual click comes through
     assert list(Click.objects.values_list("impression", flat=True)) == [impression.pk]
+
+
+LINK_PREVIEWER = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"
+
+
+def test_a_link_previewer_fetching_a_shared_strip_link_counts_no_click(client, shop):
+    url, _ = first_link(client)
+
+    response = Client().get(url, HTTP_USER_AGENT=LINK_PREVIEWER)  # pasted into a chat
+
+    assert response.url == f"/products/{FIRST_SIMILAR}/"
+    assert Click.objects.count() == 0
+
+
+def test_a_click_from_a_session_whose_visitor_was_erased_counts_under_no_one(client, shop):
+    url, impression = first_link(client)
+    stale = client.session[SHOPPER_KEY]["hash"]  # a tab left open, its session not yet forgotten
+    visitor_erase_by_hash(stale)
+    Impression.objects.filter(pk=impression.pk).update(session_hash="someone else")
+
+    client.get(url)
+
+    assert Click.objects.get().session_hash == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_click_while_its_shoppers_erasure_runs_waits_for_it_and_is_not_a_500(shop):
+    from django.db import connections, transaction
+
+    from behaviour.services.visitors import visitor_erase
+
+    shopper = Client()
+    url, _ = first_link(shopper)
+    visitor = shopper.session[VISITOR_KEY]
+    answered = {}
+
+    def click():
+        try:
+            answered["status"] = Client(raise_request_exception=True).get(url).status_code
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion
+            answered["error"] = repr(exc)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():  # the erasure, not yet committed when the click arrives
+        visitor_erase(visitor_id=visitor)
+        clicker = threading.Thread(target=click)
+        clicker.start()
+        clicker.join(1.5)
+    clicker.join(20)
+
+    assert answered == {"status": 302}
+    assert not Impression.objects.exists() and not Click.objects.exists()

@@ -99,6 +99,18 @@ def test_the_events_before_signing_in_are_the_customers_even_if_no_page_asks_for
     assert events_of(customer_hash(customer)) == [("view", "MUG"), ("add_to_cart", "MUG")]
 
 
+def test_signing_in_at_the_admins_door_makes_the_events_before_the_customers(shop, customer):
+    customer.is_staff = True
+    customer.save()
+    client = Client()
+    client.get("/products/MUG/")
+
+    client.post("/admin/login/", {"username": "ada", "password": PASSWORD, "next": "/admin/"})
+    client.post("/admin/logout/")  # no storefront page in between
+
+    assert events_of(customer_hash(customer)) == [("view", "MUG")]
+
+
 def test_signing_out_starts_a_new_anonymous_visitor(shop, customer):
     client = Client()
     sign_in(client)

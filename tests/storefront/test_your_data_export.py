@@ -79,3 +79,22 @@ def test_a_customers_download_holds_the_ab_log_of_every_device_their_erasure_del
 
     assert len(exported["impressions"]) == on_phone.count()
     assert {i["source_sku"] for i in exported["impressions"]} == {"MUG-1", "LMP-1"}
+
+
+def test_the_download_holds_a_click_on_the_customers_link_made_after_signing_out(shop):
+    """A tab left open after signing out: its click counts under no one, against the customer's
+    impression. The customer's erasure deletes it with the impression; so the download holds it."""
+    User.objects.create_user(username="ada", password="a long enough password")
+    browser = Client()
+    sign_in = {"username": "ada", "password": "a long enough password", "next": "/"}
+    browser.post("/account/sign-in/", sign_in)
+    browser.get("/products/MUG-1/")
+    browser.get("/products/LMP-1/")  # a strip with a link: recently viewed
+    link = browser.get("/products/LMP-1/").context["recently_viewed"][0].click_url
+    browser.post("/account/sign-out/")
+    browser.get(link)
+    browser.post("/account/sign-in/", sign_in)
+
+    exported = json.loads(browser.get("/your-data/export/").content)
+
+    assert [click["shown_sku"] for click in exported["clicks"]] == ["MUG-1"]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 
 from behaviour.ml.sequence import artifacts
@@ -25,6 +26,7 @@ from behaviour.ml.sequence.peers import Peers
 from behaviour.ml.sequence.serving import SequenceScorer
 from behaviour.ml.sequence.tuning import validation_cases
 from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
+from core.locks import SEQUENCE_ACTIVATIONS, activation_lock
 
 from ...models import SequenceModelVersion, SequenceTrainingJob
 from ..association_writes import VIEW_SHARE
@@ -241,11 +243,17 @@ def _tuned_hybrid(train, valid, kinds, found: TrainingData, scorer, vectors) -> 
 
 def _activate_if_better(version: SequenceModelVersion) -> None:
     """Activate it if asked and it beats the active version (`_beats_active`); the log says
-    when it serves unmeasured."""
-    if version.auto_activate and _beats_active(version.metrics):
-        if version.metrics["recall"] is None:
-            logger.warning("sequence version %s: %s", version.pk, UNVALIDATED_FIRST)
-        sequence_version_activate(version=version)
+    when it serves unmeasured. Decided under the activation lock, so an admin's activation a
+    moment before is what it is compared with (and never undone by a stale comparison)."""
+    if not version.auto_activate:
+        return
+    sequence_vectors_store_or_log(version=version)  # outside: its index builds concurrently
+    with transaction.atomic():
+        activation_lock(SEQUENCE_ACTIVATIONS)
+        if _beats_active(version.metrics):
+            if version.metrics["recall"] is None:
+                logger.warning("sequence version %s: %s", version.pk, UNVALIDATED_FIRST)
+            sequence_version_activate(version=version)
 
 
 def _beats_active(metrics: dict) -> bool:

@@ -1,9 +1,9 @@
-"""Which User-Agents are taken for crawlers (storefront.crawlers)."""
+"""Which User-Agents are taken for crawlers (core.crawlers)."""
 
 import pytest
 from django.test import RequestFactory
 
-from storefront.crawlers import is_crawler
+from core.crawlers import is_crawler
 
 CRAWLERS = [
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
@@ -32,21 +32,3 @@ BROWSERS = [
 )
 def test_well_known_crawlers_are_told_from_browsers(user_agent, crawler):
     assert is_crawler(RequestFactory().get("/", HTTP_USER_AGENT=user_agent)) is crawler
-
-
-@pytest.mark.django_db
-def test_a_crawlers_product_page_records_no_view_and_starts_no_visitor(client):
-    from django.urls import reverse
-
-    from behaviour.models import Event
-    from tests.catalog.factories import product
-
-    product(sku="MUG")
-    page = reverse("storefront:product-detail", kwargs={"sku": "MUG"})
-
-    crawled = client.get(page, HTTP_USER_AGENT=CRAWLERS[0])
-    assert crawled.status_code == 200
-    assert Event.objects.count() == 0 and "sessionid" not in crawled.cookies
-
-    client.get(page, HTTP_USER_AGENT=BROWSERS[1])  # a shopper's view still counts
-    assert Event.objects.count() == 1

@@ -1,8 +1,10 @@
-"""Well-known crawlers, by their User-Agent: they are not shoppers to the A/B tests.
+"""Well-known crawlers, by their User-Agent: they are not shoppers.
 
-A crawler keeps no cookies, so each page it fetches would be a new shopper with a new arm draw
-and a page of impressions nobody looks at, diluting every experiment's click-through rate. A
-crawler is served what everyone is served (no experiment's arm) and nothing is logged for it.
+A crawler keeps no cookies, so each page it fetches would be a new shopper: a new session row,
+a view event feeding also viewed and the sequence model, a new arm draw and a page of
+impressions nobody looks at, diluting every experiment's click-through rate (and a link
+previewer fetching a shared strip link would count a click). A crawler is served what everyone
+is served (no experiment's arm) and nothing is recorded or counted for it.
 
 A short pattern list rather than a dependency: the crawlers that fetch shops in volume announce
 themselves ("Googlebot", "bingbot", "AhrefsBot", "Baiduspider", ...), and a crawler that

@@ -1,0 +1,27 @@
+"""A crawler's product page: served as to everyone, with nothing recorded about it."""
+
+import pytest
+
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36"
+)
+
+
+@pytest.mark.django_db
+def test_a_crawlers_product_page_records_no_view_and_starts_no_visitor(client):
+    from django.urls import reverse
+
+    from behaviour.models import Event
+    from tests.catalog.factories import product
+
+    product(sku="MUG")
+    page = reverse("storefront:product-detail", kwargs={"sku": "MUG"})
+
+    crawled = client.get(page, HTTP_USER_AGENT=GOOGLEBOT)
+    assert crawled.status_code == 200
+    assert Event.objects.count() == 0 and "sessionid" not in crawled.cookies
+
+    client.get(page, HTTP_USER_AGENT=CHROME)  # a shopper's view still counts
+    assert Event.objects.count() == 1
