@@ -41,7 +41,7 @@ def browser():
         "--disable-sync",
         "--window-size=1280,1600",
         # A shopper's browser: headless Chrome names itself "HeadlessChrome", which the shop
-        # takes for a crawler (storefront/crawlers.py) and logs nothing for.
+        # takes for a crawler (core/crawlers.py) and logs nothing for.
         "--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/120.0.0.0 Safari/537.36",
     ):
