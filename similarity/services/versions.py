@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 MISSING_IMAGES_TASK = "similarity.tasks.missing_images_embed_task"
 TRAIN_TASK = "similarity.tasks.model_version_train_task"
 
+ERROR_GONE = "version v{pk} no longer exists"
 ERROR_NOT_SERVABLE = "version v{pk} is {status}; only a ready or archived version can be activated"
 ERROR_NO_PREVIOUS = "there is no earlier ready version to roll back to"
 ERROR_CANCELLED = "cancelled by an admin"
@@ -79,7 +80,9 @@ def model_version_create(
 def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     """Make `version` the one that serves; the previous active one stays ready for rollback."""
     activation_lock(IMAGE_ACTIVATIONS)  # two at once (two admins, or a training's auto-activation)
-    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    pk, version = version.pk, ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if version is None:  # deleted since the page that asked was shown
+        raise VersionStateError(ERROR_GONE.format(pk=pk))
     if version.status == ModelVersion.Status.ACTIVE:
         return version
     if version.status not in {ModelVersion.Status.READY, ModelVersion.Status.ARCHIVED}:

@@ -131,3 +131,19 @@ def test_an_auto_activation_waiting_for_an_admins_compares_with_the_version_they
     assert errors == {}
     assert decisions[0].startswith("left ready") and f"active v{chosen.pk}" in decisions[0]
     assert list(ModelVersion.objects.filter(status="active")) == [chosen]
+
+
+def test_activating_a_version_deleted_since_the_page_was_shown_says_so():
+    from behaviour.services.sequence import SequenceVersionError
+    from similarity.services.versions import VersionStateError
+
+    image = image_version("ready")
+    sequence = SequenceModelVersion.objects.create(architecture="gru", status="ready")
+    image_pk, sequence_pk = image.pk, sequence.pk
+    ModelVersion.objects.filter(pk=image_pk).delete()  # another admin, meanwhile
+    SequenceModelVersion.objects.filter(pk=sequence_pk).delete()
+
+    with pytest.raises(VersionStateError, match=f"version v{image_pk} no longer exists"):
+        versions.model_version_activate(version=image)
+    with pytest.raises(SequenceVersionError, match=f"version {sequence_pk} no longer exists"):
+        sequence_services.sequence_version_activate(version=sequence)

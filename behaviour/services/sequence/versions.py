@@ -21,6 +21,7 @@ from .vectors import SERVABLE, STORE_FAILURES, sequence_vectors_store
 logger = logging.getLogger(__name__)
 
 TRAINING_TASK = "behaviour.tasks.sequence_training_task"
+ERROR_GONE = "sequence version {pk} no longer exists"
 ERROR_NOT_SERVABLE = "sequence version {pk} is {status}; only a ready or archived one can serve"
 ERROR_NO_PREVIOUS = "no earlier sequence version to roll back to"
 ERROR_CANCELLED = "cancelled by an admin"
@@ -78,7 +79,10 @@ def sequence_vectors_store_or_log(*, version: SequenceModelVersion) -> None:
 @transaction.atomic
 def _activate(version: SequenceModelVersion) -> SequenceModelVersion:
     activation_lock(SEQUENCE_ACTIVATIONS)  # two at once: see similarity's model_version_activate
-    version = SequenceModelVersion.objects.select_for_update().get(pk=version.pk)
+    pk = version.pk
+    version = SequenceModelVersion.objects.select_for_update().filter(pk=pk).first()
+    if version is None:  # deleted since the page that asked was shown
+        raise SequenceVersionError(ERROR_GONE.format(pk=pk))
     if version.status == SequenceModelVersion.Status.ACTIVE:
         return version
     servable = {SequenceModelVersion.Status.READY, SequenceModelVersion.Status.ARCHIVED}
