@@ -100,6 +100,12 @@ def products_embed(*, version: ModelVersion, product_ids: list[int]) -> EmbedPro
     a product that only lost images has nothing to embed, yet its vector must follow (and go
     when no image is left)."""
     records = images_to_embed(version=version, only_missing=True, product_ids=product_ids)
+    return _records_embed(version, records, product_ids)
+
+
+def _records_embed(
+    version: ModelVersion, records: list[ImageRecord], product_ids: list[int]
+) -> EmbedProgress:
     state = images_embed(version=version, records=records)
     # A new product's row is written just now: the text refresh (its own task) may have run
     # before there was a row to give its learned text vector to. Only products with new image
@@ -121,7 +127,7 @@ def missing_images_embed(*, version: ModelVersion) -> EmbedProgress | None:
     records = images_to_embed(version=version, only_missing=True)
     if not records:
         return EmbedProgress(total=0)
-    return products_embed(version=version, product_ids=sorted({r.product_id for r in records}))
+    return _records_embed(version, records, sorted({r.product_id for r in records}))
 
 
 def _product_vectors_refresh(version: ModelVersion, product_ids: list[int]) -> None:

@@ -16,19 +16,16 @@ from similarity.models import Job, ModelVersion
 from similarity.services import versions
 from similarity.services.auto_activation import auto_activate
 from similarity.services.pipeline import job_run
+from tests.similarity.vector_store.factories import version
 
 pytestmark = pytest.mark.django_db(transaction=True)  # two connections, committed rows
 
 
 def image_version(status: str, *, auto_activate: bool = False) -> ModelVersion:
-    return ModelVersion.objects.create(
-        backbone="small_cnn",
-        weights="none",
-        input_size=32,
-        embedding_dim=8,
-        status=status,
-        auto_activate=auto_activate,
-    )
+    built = version(8, status=status)
+    built.auto_activate = auto_activate
+    built.save(update_fields=["auto_activate"])
+    return built
 
 
 def one_after_the_other(first, second, monkeypatch) -> dict[str, Exception]:
