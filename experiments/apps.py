@@ -10,11 +10,24 @@ class ExperimentsConfig(AppConfig):
         from similarity import admin_sections
 
         from .admin_html import version_experiments_html
-        from .services import shopper_log_erase
 
         # A/B logs are kept under the visitor's hash: a visitor's erasure, by whatever door
-        # (the partner API, the storefront, a deleted account), takes theirs too.
-        erasures.subscribe(lambda *, visitor: shopper_log_erase(shopper_hashes=[visitor]))
+        # (the partner API, the storefront, a deleted account), takes theirs too, and the
+        # partner API's export holds them (the storefront's reads its session's too).
+        erasures.subscribe(_log_erase)
+        erasures.subscribe_export(_log_export)
 
         # Each model version's page shows its A/B tests (similarity cannot import experiments).
         admin_sections.online_evidence_register(version_experiments_html)
+
+
+def _log_erase(*, visitor: str) -> None:
+    from .services import shopper_log_erase
+
+    shopper_log_erase(shopper_hashes=[visitor])
+
+
+def _log_export(*, visitor: str) -> dict[str, list[dict]]:
+    from .selectors import shopper_log
+
+    return shopper_log(shopper_hashes=[visitor])

@@ -1,5 +1,7 @@
 """Partners send shopper events in batches, and act on a shopper's export and erasure requests."""
 
+import datetime as dt
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError, ValidationError
@@ -10,6 +12,7 @@ from rest_framework.views import APIView
 from core.parsers import ERROR_TOO_DEEP
 from partners.api import HasWriteKey
 
+from .. import erasures
 from ..models import Event
 from ..services.ingest import MAX_BATCH, events_record
 from ..services.visitors import visitor_erase, visitor_events_export
@@ -112,8 +115,17 @@ class VisitorApi(APIView):
         return Response({"events_deleted": visitor_erase(visitor_id=_checked(visitor_id))})
 
 
+_SHOWN = {
+    "widget": serializers.CharField(),
+    "source_sku": serializers.CharField(allow_null=True, help_text="the page's product"),
+    "shown_sku": serializers.CharField(allow_null=True),
+}
+
+
 class VisitorExportApi(APIView):
-    """A shopper's events (data portability), oldest first. Personal data: write keys only."""
+    """A shopper's events (data portability), oldest first, and the A/B tests' log of what they
+    were shown and clicked (the storefront's *Your data* download holds the same). Personal
+    data: write keys only."""
 
     permission_classes = [HasWriteKey]
 
@@ -138,14 +150,42 @@ class VisitorExportApi(APIView):
                         "source": serializers.CharField(),
                     },
                     many=True,
-                )
+                ),
+                "impressions": inline_serializer(
+                    "ExportedImpression",
+                    {
+                        **_SHOWN,
+                        "position": serializers.IntegerField(),
+                        "shown_at": serializers.DateTimeField(),
+                    },
+                    many=True,
+                ),
+                "clicks": inline_serializer(
+                    "ExportedClick",
+                    {**_SHOWN, "clicked_at": serializers.DateTimeField()},
+                    many=True,
+                ),
             },
         )
     )
     def get(self, request, visitor_id: str):
-        events = visitor_events_export(visitor_id=_checked(visitor_id))
+        visitor_id = _checked(visitor_id)
+        events = visitor_events_export(visitor_id=visitor_id)
         for event in events:
             event["occurred_at"] = event["occurred_at"].isoformat()
             if event["unit_price"] is not None:
                 event["unit_price"] = str(event["unit_price"])
-        return Response({"events": events})
+        parts = erasures.visitor_exported(visitor=visitor_hash(visitor_id))
+        return Response({"events": events, **{name: _texts(rows) for name, rows in parts.items()}})
+
+
+def _texts(rows: list[dict]) -> list[dict]:
+    """Times written as the events' are (isoformat keeps microseconds and "+00:00", where DRF's
+    encoder would write "Z")."""
+    return [
+        {
+            key: value.isoformat() if isinstance(value, dt.datetime) else value
+            for key, value in row.items()
+        }
+        for row in rows
+    ]

@@ -148,7 +148,11 @@ def test_a_shopper_is_exported_then_erased(partner_client):
         (sent["event_id"], "A", "purchase", "o1")
     ]
     assert erased == {"events_deleted": 1}
-    assert partner_client.get("/api/v1/visitors/alice/export/").json() == {"events": []}
+    assert partner_client.get("/api/v1/visitors/alice/export/").json() == {
+        "events": [],
+        "impressions": [],
+        "clicks": [],
+    }
 
 
 def test_an_overlong_order_id_costs_only_its_event(partner_client):

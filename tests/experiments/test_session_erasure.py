@@ -56,6 +56,32 @@ def test_a_visitors_erasure_deletes_their_impressions_and_clicks_only():
     assert shopper_log(shopper_hashes=[mine]) == {"impressions": [], "clicks": []}
 
 
+def test_the_partner_apis_export_holds_the_ab_log_its_erasure_deletes(partner_client):
+    mine = visitor_hash("me")
+    impression = shown(mine, "A", clicked_by=[mine])
+    shown(visitor_hash("them"), "B", clicked_by=[mine])
+
+    body = partner_client.get("/api/v1/visitors/me/export/").json()
+
+    assert body["events"] == []
+    assert body["impressions"] == [
+        {
+            "widget": "recently_viewed",
+            "source_sku": "SRC-A",
+            "shown_sku": "A",
+            "position": 1,
+            "shown_at": impression.created_at.isoformat(),
+        }
+    ]
+    assert [(c["source_sku"], c["shown_sku"]) for c in body["clicks"]] == [
+        ("SRC-A", "A"),
+        ("SRC-B", "B"),
+    ]
+    partner_client.delete("/api/v1/visitors/me/")
+    after = partner_client.get("/api/v1/visitors/me/export/").json()
+    assert after == {"events": [], "impressions": [], "clicks": []}
+
+
 def test_a_session_remembers_the_visitor_hash_for_its_clicks_until_it_forgets():
     session = SessionStore()
     assert session_hash_if_any(session=session) == ""
