@@ -25,7 +25,9 @@ DELETABLE = {
 def model_version_delete(*, version: ModelVersion) -> None:
     """Delete a version that neither serves nor is being built; once that commits, drop its
     indexes (concurrently: serving is not blocked) and remove its folder."""
-    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    version = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if version is None:  # another admin deleted it first: what was asked is done
+        return
     if version.status == ModelVersion.Status.ACTIVE:
         raise VersionStateError(ERROR_SERVING.format(pk=version.pk))
     if version.status not in DELETABLE:

@@ -74,6 +74,15 @@ def test_a_version_in_training_is_not_deleted(status):
     assert statuses(training) == [status]
 
 
+def test_a_version_another_admin_deleted_first_is_deleted_again_without_an_error():
+    stale = version(Status.READY)
+    SequenceModelVersion.objects.filter(pk=stale.pk).delete()  # another admin's, meanwhile
+
+    sequence_version_delete(version=stale)
+
+    assert not SequenceModelVersion.objects.filter(pk=stale.pk).exists()
+
+
 def test_the_database_allows_one_active_version():
     version(Status.ACTIVE)
     with pytest.raises(IntegrityError), transaction.atomic():

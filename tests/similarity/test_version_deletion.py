@@ -66,6 +66,16 @@ def test_the_serving_version_and_one_being_built_are_not_deleted(tmp_path, statu
 
 
 @pytest.mark.django_db
+def test_a_version_another_admin_deleted_first_is_deleted_again_without_an_error(tmp_path):
+    version = built_version(tmp_path)
+    ModelVersion.objects.filter(pk=version.pk).delete()  # another admin's delete, meanwhile
+
+    model_version_delete(version=version)  # this admin's stale copy
+
+    assert not ModelVersion.objects.filter(pk=version.pk).exists()
+
+
+@pytest.mark.django_db
 def test_the_admin_deletes_through_the_service_and_never_the_serving_version(
     admin_client, tmp_path, django_capture_on_commit_callbacks
 ):

@@ -29,7 +29,9 @@ def sequence_version_delete(*, version: SequenceModelVersion) -> None:
     """Delete a version that neither serves nor trains; once that commits, drop its index
     (concurrently: serving is not blocked) and remove its folder: its peers file holds a
     profile per shopper that no refresh rewrites once the row is gone."""
-    version = SequenceModelVersion.objects.select_for_update().get(pk=version.pk)
+    version = SequenceModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if version is None:  # another admin deleted it first: what was asked is done
+        return
     if version.status == SequenceModelVersion.Status.ACTIVE:
         raise SequenceVersionError(ERROR_SERVING.format(pk=version.pk))
     if version.status not in DELETABLE:
