@@ -76,7 +76,7 @@ def your_data_erase(request):
 
 
 def _as_api(row: dict) -> dict:
-    """A row written as behaviour.api's VisitorExportApi writes an event: times by isoformat
+    """A row written as behaviour.api.visitors' VisitorExportApi writes an event: times by isoformat
     (microseconds, "+00:00"; JsonResponse's encoder would cut them to milliseconds and write
     "Z"), prices as decimal strings. Kept in step by hand: that view formats inline, with no
     helper to share."""

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from .events import EventBatchApi, VisitorApi, VisitorExportApi
+from .events import EventBatchApi
 from .lists import AlsoViewedApi, BoughtTogetherApi, TrendingApi
 from .recommendations import VisitorRecommendationsApi
+from .visitors import VisitorApi, VisitorExportApi
 
 urlpatterns = [
     path("events/", EventBatchApi.as_view(), name="api-events"),
