@@ -159,7 +159,12 @@ class EventImportJob(ImportJobRow):
     )
     rows_total = models.PositiveIntegerField(default=0, help_text="lines after the header")
     accepted_count = models.PositiveIntegerField(default=0)
-    duplicate_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(
+        default=0,
+        help_text="lines whose event was already stored: by an earlier import, a repeat in this "
+        "file, or an earlier attempt of this import, whose lines it then does not count again "
+        "as accepted",
+    )
     rejected_count = models.PositiveIntegerField(default=0)
 
     class Meta(ImportJobRow.Meta):

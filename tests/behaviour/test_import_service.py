@@ -18,6 +18,7 @@ from behaviour.services.imports import (
     event_import_job_cancel,
     event_import_job_create,
     event_import_job_run,
+    event_import_job_summary,
 )
 from behaviour.services.ingest import events_record
 from behaviour.visitors import visitor_hash
@@ -363,6 +364,9 @@ def test_an_interrupted_import_run_again_counts_the_stored_chunks_as_duplicates(
 
     assert counts(job) == ("succeeded", 10, 10, 6, 4, 0)
     assert (job.attempts, Event.objects.count()) == (2, 10)
+    # The report says why a first import's lines show as duplicates.
+    assert "run 2 times (interrupted before)" in event_import_job_summary(job)
+    assert "run 1 times" not in event_import_job_summary(run(tmp_path, _lines(2)))
 
 
 def test_an_import_interrupted_too_often_fails_instead_of_running_forever(tmp_path, settings):

@@ -9,6 +9,10 @@ from ...models import EventImportJob
 
 MAX_SUMMARY_PROBLEMS = 50
 PROBLEM_COLUMNS = ["line", "level", "column", "sku", "message"]
+RESUMED = (
+    "  run {attempts} times (interrupted before): the lines an earlier run stored count as "
+    "duplicates, not accepted"
+)
 
 
 def event_import_job_summary(job: EventImportJob) -> str:
@@ -17,6 +21,8 @@ def event_import_job_summary(job: EventImportJob) -> str:
         f"  lines: {job.rows_done}/{job.rows_total}  accepted {job.accepted_count}  "
         f"duplicates {job.duplicate_count}  rejected {job.rejected_count}",
     ]
+    if job.attempts > 1:
+        lines.append(RESUMED.format(attempts=job.attempts))
     if job.error:
         lines.append(f"  error: {job.error}")
     problems = list(job.row_errors.all()[: MAX_SUMMARY_PROBLEMS + 1])
