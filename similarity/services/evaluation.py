@@ -8,9 +8,10 @@ from ..ml.embedder import get_embedder
 from ..models import ModelVersion
 from . import protocols
 from .datasets import SPLITS, label_for
+from .photo_block import block_stack
 from .pipeline import training_config
 from .protocol_queries import unmeasured_protocols
-from .training_photos import photos_decode, photos_stack
+from .training_photos import photos_decode
 
 ERROR_REFIT = (
     "v{pk} was refit on every photo after model selection, so its held-out photos are no longer "
@@ -72,11 +73,11 @@ def _held_out_splits(version: ModelVersion) -> tuple[dict, dict]:
     records, _, decoded = photos_decode(catalog_selectors.image_records(), size=version.input_size)
     names = sorted({label_for(r, version.label_source) for r in records})
     code = {name: index for index, name in enumerate(names)}
-    arrays, labels = {}, {}
-    for split in SPLITS:
-        chosen = [r for r in records if split_of.get(r.image_id, "train") == split]
-        arrays[split] = photos_stack(decoded, chosen, size=version.input_size)
-        labels[split] = np.array(
-            [code[label_for(r, version.label_source)] for r in chosen], dtype=np.int64
-        )
-    return arrays, labels
+    chosen = {split: [] for split in SPLITS}
+    for record in records:
+        chosen[split_of.get(record.image_id, "train")].append(record)
+    labels = {
+        split: np.array([code[label_for(r, version.label_source)] for r in rows], dtype=np.int64)
+        for split, rows in chosen.items()
+    }
+    return block_stack(decoded, chosen, size=version.input_size), labels

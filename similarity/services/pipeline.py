@@ -31,10 +31,11 @@ from .auto_activation import auto_activate
 from .datasets import SPLITS, catalogue_snapshot
 from .embedding import images_embed, images_to_embed
 from .jobs import ML_JOBS
+from .photo_block import block_stack, rows_joined
 from .protocol_queries import unmeasured_protocols
 from .text_tower import text_tower_train
 from .training_notes import evaluation_notes, training_notes
-from .training_photos import photos_decode, photos_stack
+from .training_photos import photos_decode
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ def _load_dataset(version: ModelVersion, config: TrainingConfig) -> tuple[Splits
         records=readable,
         unreadable_image_ids=tuple(unreadable),
     )
-    arrays = {split: photos_stack(decoded, snapshot.records[split], size=size) for split in SPLITS}
+    arrays = block_stack(decoded, snapshot.records, size=size)
     labels = {split: np.array(snapshot.labels[split], dtype=np.int64) for split in arrays}
     protocols.hold_out_known_photos(snapshot, arrays, labels, config)
     version.dataset = snapshot.summary()
@@ -247,7 +248,7 @@ def _refit(
     phase = SCORED_REFIT_PHASE if scored else REFIT_PHASE
     return _run_training(
         replace(config, epochs=epochs),
-        images=np.concatenate([arrays[split] for split in kept]),
+        images=rows_joined([arrays[split] for split in kept]),  # a view: "known_test" is last
         labels=np.concatenate([labels[split] for split in kept]),
         validation=None,
         checkpoint_dir=Path(version.artifact_dir)

@@ -22,6 +22,7 @@ from ..ml.evaluation.protocols import (
 from ..ml.training import TrainingConfig, Validation, embed_arrays
 from . import baselines
 from .datasets import KNOWN_SPLITS, SPLITS, Snapshot, snapshot_hold_out_known
+from .photo_block import rows_joined, train_photos_move
 from .protocol_queries import Splits, has_positive, protocol_queries, unmeasured_protocols
 
 KNOWN_TEST_SHARE = 0.2  # of each label's photos, as the new-products test share of units
@@ -46,10 +47,7 @@ def hold_out_known_photos(
         labels["train"], groups, shares=(KNOWN_TEST_SHARE, KNOWN_VAL_SHARE), seed=config.seed
     )
     snapshot_hold_out_known(snapshot, assigned.tolist())
-    train_images, train_labels = arrays["train"], labels["train"]
-    for number, split in [*KNOWN_SPLITS.items(), (0, "train")]:
-        arrays[split] = train_images[assigned == number]
-        labels[split] = train_labels[assigned == number]
+    train_photos_move(arrays, labels, assigned, KNOWN_SPLITS)  # within their block, no copy
 
 
 def validation_for(protocol: str, arrays: Splits, labels: Splits) -> Validation | None:
@@ -96,7 +94,7 @@ def served_known_products(
 
 def _catalogue(arrays: Splits, labels: Splits) -> tuple[np.ndarray, np.ndarray]:
     """Every split's images and labels in one array each (positions: `split_positions`)."""
-    images = np.concatenate([arrays[split] for split in SPLITS])
+    images = rows_joined([arrays[split] for split in SPLITS])  # a view of the block, no copy
     return images, np.concatenate([labels[split] for split in SPLITS])
 
 
