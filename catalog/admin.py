@@ -1,19 +1,28 @@
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.urls import reverse
-from django.utils.html import format_html
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePageTexts, LiveRow
 
 from . import changes
-from .models import Category, ImportJob, ImportRowError, Product, ProductImage
+from .models import Category, ImportJob, Product, ProductImage
 from .selectors import import_job_progress
 from .services import import_job_cancel, import_job_create, import_jobs_delete, product_delete
 from .services.imports import PROGRESS_EVERY_ROWS
 from .services.products import product_images_removed
+from .services.reports import import_job_problems_csv
 
 THUMBNAIL_PX = 64
+# The page lists the first problems, the CSV download every one: all on the page, 1,000 took 1 s
+# and 1.35 MB a view, so a 100k-row import without its images ran past the web server's time-out.
+# Measured with 100k problems: 200 render in ~0.1 s (50 KB), the CSV of all of them in ~0.6 s.
+PAGE_PROBLEMS = 200
+PROBLEMS_ALL_SHOWN = "{count} problem(s);"
+PROBLEMS_FIRST_SHOWN = "The first {shown} of {count} problems;"
 DELETE_KEPT_RUNNING = (
     "{count} running import(s) were not deleted: cancel them first, then delete them once they "
     "have ended."
@@ -153,15 +162,6 @@ class ImportUploadForm(forms.ModelForm):
         return upload
 
 
-class ImportRowErrorInline(admin.TabularInline):
-    model = ImportRowError
-    extra = 0
-    fields = ["line", "level", "column", "sku", "message"]
-    readonly_fields = fields
-    can_delete = False
-    max_num = 0
-
-
 @admin.register(ImportJob)
 class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -201,8 +201,8 @@ class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
         "started_at",
         "finished_at",
         "duration_s",
+        "problems",
     ]
-    inlines = [ImportRowErrorInline]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -217,8 +217,10 @@ class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
 
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.problems_csv_view)
+        name = self.job_url_name("problems")
+        return [path("<path:object_id>/problems.csv", view, name=name), *super().get_urls()]
 
     def has_add_permission(self, request) -> bool:
         # The upload page replaces catalogue data in bulk: the dedicated permission, not "add".
@@ -257,6 +259,16 @@ class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     def live_values(self, job: ImportJob) -> dict:
         return import_job_progress(job=job)
 
+    def problems_csv_view(self, request, object_id):
+        job = get_object_or_404(ImportJob, pk=object_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        response = HttpResponse(
+            import_job_problems_csv(job), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
+        return response
+
     def save_model(self, request, obj, form, change):
         # The upload form only collects files; the service stores them and enqueues the job.
         job = import_job_create(
@@ -278,3 +290,28 @@ class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
         if not job.rows_total:
             return "waiting for a worker" if job.state == ImportJob.State.QUEUED else "–"
         return f"{job.rows_done} / {job.rows_total} rows"
+
+    @admin.display(description="Problems by line")
+    def problems(self, job: ImportJob) -> str:
+        count = job.row_errors.count()
+        if not count:
+            return "–"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (e.line, e.get_level_display(), e.column, e.sku, e.message)
+                for e in job.row_errors.all()[:PAGE_PROBLEMS]
+            ),
+        )
+        shown = min(count, PAGE_PROBLEMS)
+        heading = PROBLEMS_ALL_SHOWN if shown == count else PROBLEMS_FIRST_SHOWN
+        url = reverse(f"{self.admin_site.name}:{self.job_url_name('problems')}", args=[job.pk])
+        return format_html(
+            '<p>{} <a href="{}" id="problems-csv">download every one (CSV)</a>.</p>'
+            "<table><thead><tr><th>line</th><th>level</th><th>column</th><th>sku</th>"
+            "<th>message</th></tr></thead><tbody>{}</tbody></table>",
+            heading.format(shown=shown, count=count),
+            url,
+            rows,
+        )

@@ -24,7 +24,7 @@ from .. import changes
 from ..image_sources import ImageSourceError, open_image_source
 from ..images import InvalidImage, prepare_image
 from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_csv
-from ..models import ImportJob, ImportRowError, Product
+from ..models import Category, ImportJob, ImportRowError, Product
 from .products import ImageToAttach, UpsertOutcome, product_upsert
 
 logger = logging.getLogger(__name__)
@@ -175,6 +175,8 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
     job.rows_total = sum(1 for item in items if item.line > 1)
     source = _image_source(job)
     changed: list[int] = []
+    # Categories by path for this run: a catalogue names a few hundred paths over 100k rows.
+    categories: dict[str, Category] = {}
     # Raises JobCancelled at the write after an admin's request; every row before it stays.
     report = ProgressWriter(
         job, write=lambda job: _save_progress(job, progress), every=PROGRESS_EVERY_ROWS
@@ -184,7 +186,7 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
             if isinstance(item, RowProblem):
                 _record_problem(job, item)
             else:
-                _import_row(job, item, source, changed)
+                _import_row(job, item, source, changed, categories)
             report(job, done=job.rows_done)
     finally:
         if source is not None:
@@ -254,7 +256,9 @@ def _record_problem(job: ImportJob, problem: RowProblem) -> None:
         job.failed_count += problem.fatal_for_row
 
 
-def _import_row(job: ImportJob, row: ProductRow, source, changed: list[int]) -> None:
+def _import_row(
+    job: ImportJob, row: ProductRow, source, changed: list[int], categories: dict[str, Category]
+) -> None:
     images = []
     for path in row.image_paths:
         try:
@@ -269,7 +273,7 @@ def _import_row(job: ImportJob, row: ProductRow, source, changed: list[int]) -> 
                 level=ImportRowError.Level.IMAGE_REJECTED,
                 message=f"{path}: {exc}",
             )
-    result = product_upsert(row=row, images=images, notify=False)
+    result = product_upsert(row=row, images=images, notify=False, categories=categories)
     if result.outcome != UpsertOutcome.UNCHANGED:
         changed.append(result.product_id)
     job.rows_done += 1

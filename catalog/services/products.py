@@ -3,6 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -55,23 +56,41 @@ class ImageToAttach:
     source_name: str
 
 
-def category_get_or_create(*, path: str) -> Category | None:
-    """Return the category for a ' > ' path, creating missing ancestors. Empty path → None."""
+def category_get_or_create(
+    *, path: str, cache: dict[str, Category] | None = None
+) -> Category | None:
+    """Return the category for a ' > ' path, creating missing ancestors. Empty path → None.
+
+    `cache` (path → Category) lets a bulk import look each path up once: a category found is
+    cached at once, one created here only once its transaction commits, so a row that rolls back
+    never leaves a cached category whose row is gone.
+    """
     if not path:
         return None
+    cache = {} if cache is None else cache
     parent = None
     levels = path.split(CATEGORY_PATH_SEPARATOR)
     for depth in range(1, len(levels) + 1):
         level_path = CATEGORY_PATH_SEPARATOR.join(levels[:depth])
-        parent, _ = Category.objects.get_or_create(
-            path=level_path,
-            defaults={
-                "name": levels[depth - 1],
-                "parent": parent,
-                "slug": _unique_category_slug(level_path),
-            },
-        )
+        if level_path not in cache:
+            parent = _category_level(level_path, levels[depth - 1], parent, cache)
+        else:
+            parent = cache[level_path]
     return parent
+
+
+def _category_level(
+    path: str, name: str, parent: Category | None, cache: dict[str, Category]
+) -> Category:
+    # A callable default runs only on a create: an existing category costs one query, not the
+    # slug checks too (get_or_create also absorbs a concurrent import creating the same path).
+    defaults = {"name": name, "parent": parent, "slug": partial(_unique_category_slug, path)}
+    category, created = Category.objects.get_or_create(path=path, defaults=defaults)
+    if created:
+        transaction.on_commit(partial(cache.__setitem__, path, category))
+    else:
+        cache[path] = category
+    return category
 
 
 def _unique_category_slug(path: str) -> str:
@@ -83,19 +102,24 @@ def _unique_category_slug(path: str) -> str:
 
 
 def product_upsert(
-    *, row: ProductRow, images: list[ImageToAttach] | None, notify: bool = True
+    *,
+    row: ProductRow,
+    images: list[ImageToAttach] | None,
+    notify: bool = True,
+    categories: dict[str, Category] | None = None,
 ) -> UpsertResult:
     """Create or update the product with row.sku and make its images exactly `images`, in order
     (images=None keeps the current images).
 
     Runs in one transaction (a savepoint inside the import's): a failure leaves no row and no
     newly written file behind. Concurrent upserts of one SKU serialise on the row lock.
-    notify=False: the caller (a bulk import) announces all changes at once.
+    notify=False: the caller (a bulk import) announces all changes at once. `categories`: a bulk
+    import's cache of categories by path (category_get_or_create).
     """
     written: list[str] = []
     try:
         with transaction.atomic():
-            result = _product_upsert(row, images, written)
+            result = _product_upsert(row, images, written, categories)
             if notify and result.outcome != UpsertOutcome.UNCHANGED:
                 # Vectors follow the product within seconds (enqueued after commit).
                 changes.products_changed(
@@ -108,9 +132,14 @@ def product_upsert(
         raise
 
 
-def _product_upsert(row: ProductRow, images: list[ImageToAttach] | None, written: list[str]):
+def _product_upsert(
+    row: ProductRow,
+    images: list[ImageToAttach] | None,
+    written: list[str],
+    categories: dict[str, Category] | None,
+):
     values = {name: getattr(row, name) for name in PRODUCT_FIELDS}
-    values["category"] = category_get_or_create(path=row.category_path)
+    values["category"] = category_get_or_create(path=row.category_path, cache=categories)
     product, created = Product.objects.select_for_update().get_or_create(
         sku=row.sku, defaults=values
     )

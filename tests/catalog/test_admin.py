@@ -1,8 +1,12 @@
+import csv
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from catalog.models import ImportJob
+from catalog.admin import PAGE_PROBLEMS
+from catalog.models import ImportJob, ImportRowError
 from catalog.services import import_job_run
 from core.jobs.heartbeat import worker_name
 from tests.staff import login, non_staff_user, staff_user
@@ -316,3 +320,71 @@ def test_viewing_imports_is_not_enough_to_cancel_one(client):
     assert response.status_code == 403
     job.refresh_from_db()
     assert (job.state, job.cancel_requested) == ("queued", False)
+
+
+# --- Problems -------------------------------------------------------------------------------------
+
+
+def _job_with_image_problems(count: int) -> ImportJob:
+    job = ImportJob.objects.create(state="succeeded", rows_total=count, rows_done=count)
+    ImportRowError.objects.bulk_create(
+        ImportRowError(
+            job=job,
+            line=n + 2,
+            column="images",
+            sku=f"=S{n}",  # a formula, were it opened unescaped in a spreadsheet
+            level=ImportRowError.Level.IMAGE_REJECTED,
+            message=f"p{n}.jpg: not in the zip",
+        )
+        for n in range(count)
+    )
+    return job
+
+
+def test_the_job_page_lists_the_first_problems_and_counts_them_all(admin_client):
+    job = _job_with_image_problems(PAGE_PROBLEMS + 5)
+
+    page = admin_client.get(reverse("admin:catalog_importjob_change", args=[job.pk]))
+
+    html = page.content.decode()
+    download = reverse("admin:catalog_importjob_problems", args=[job.pk])
+    assert f'The first 200 of 205 problems; <a href="{download}" id="problems-csv">' in html
+    assert "<td>2</td><td>image rejected</td><td>images</td><td>=S0</td>" in html
+    assert "<td>201</td><td>image rejected</td>" in html  # the 200th problem, the last shown
+    assert "<td>202</td>" not in html
+    assert html.count("not in the zip") == PAGE_PROBLEMS
+
+
+def test_a_job_with_few_problems_lists_them_all(admin_client):
+    job = _job_with_image_problems(2)
+
+    page = admin_client.get(reverse("admin:catalog_importjob_change", args=[job.pk]))
+
+    html = page.content.decode()
+    assert "2 problem(s); <a href=" in html
+    assert html.count("not in the zip") == 2
+
+
+def test_the_problems_download_has_every_problem_spreadsheet_safe(admin_client):
+    job = _job_with_image_problems(PAGE_PROBLEMS + 5)
+
+    response = admin_client.get(reverse("admin:catalog_importjob_problems", args=[job.pk]))
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="import-{job.pk}-problems.csv"'
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["line", "level", "column", "sku", "message"]
+    assert rows[1] == ["2", "image", "images", "'=S0", "p0.jpg: not in the zip"]
+    assert [row[0] for row in rows[1:]] == [str(n + 2) for n in range(PAGE_PROBLEMS + 5)]
+
+
+def test_the_problems_download_follows_who_may_view_the_import(client):
+    job = _job_with_image_problems(1)
+    url = reverse("admin:catalog_importjob_problems", args=[job.pk])
+
+    login(client, staff_user("catalog.change_product", username="other"))
+    assert client.get(url).status_code == 403
+    login(client, staff_user("catalog.upload_catalogue"))
+    assert client.get(url).status_code == 200

@@ -37,10 +37,10 @@ def stops_after_two_rows(monkeypatch, stop: BaseException):
     """Patch the import to raise `stop` at its third row; returns the real row import."""
     real_row = imports._import_row
 
-    def row(job, item, source, changed):
+    def row(job, *args):
         if job.rows_done == 2:
             raise stop
-        real_row(job, item, source, changed)
+        real_row(job, *args)
 
     monkeypatch.setattr(imports, "_import_row", row)
     return real_row

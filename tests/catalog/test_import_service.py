@@ -3,10 +3,19 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
-from django.db import OperationalError
+from django.db import OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
-from catalog.models import ImportJob, ImportRowError, Product
-from catalog.services import import_job_cancel, import_job_create, import_job_run
+from catalog.importers import ProductRow
+from catalog.models import Category, ImportJob, ImportRowError, Product
+from catalog.services import (
+    category_get_or_create,
+    import_job_cancel,
+    import_job_create,
+    import_job_run,
+    product_upsert,
+)
+from catalog.services import products as product_services
 
 from .factories import csv_bytes, image_bytes, product, write, zip_bytes
 
@@ -221,10 +230,10 @@ def test_a_rerun_announces_the_products_an_interrupted_run_wrote(tmp_path, monke
     )
     real_row = imports._import_row
 
-    def outage_after_the_first_row(job, row, source, changed):
+    def outage_after_the_first_row(job, *args):
         if job.rows_done:
             raise OperationalError("server closed the connection unexpectedly")
-        real_row(job, row, source, changed)
+        real_row(job, *args)
 
     monkeypatch.setattr(imports, "_import_row", outage_after_the_first_row)
     with pytest.raises(OperationalError):
@@ -360,3 +369,93 @@ def test_the_import_command_refuses_bad_paths_before_a_job_exists(tmp_path, argu
         call_command("import_catalogue", *arguments(tmp_path), verbosity=0)
 
     assert not ImportJob.objects.exists()
+
+
+# --- Categories -----------------------------------------------------------------------------------
+
+
+def _category_queries(queries: CaptureQueriesContext) -> int:
+    return sum('"catalog_category"' in query["sql"] for query in queries.captured_queries)
+
+
+def _import_counting_queries(tmp_path: Path, rows: list[dict]) -> CaptureQueriesContext:
+    csv_path = write(tmp_path / f"{len(rows)}.csv", csv_bytes(rows))
+    job = import_job_create(csv_file=csv_path, enqueue=False)
+    with CaptureQueriesContext(connection) as queries:
+        job = import_job_run(job_id=job.pk)
+    assert (job.state, job.created_count) == ("succeeded", len(rows))
+    return queries
+
+
+def test_rows_of_existing_categories_look_each_category_up_once_per_import(tmp_path):
+    # Five leaf categories under two shared ancestors: seven categories, all there before.
+    paths = [f"Home > Kitchen > Shelf {n}" for n in range(5)]
+    for path in paths:
+        category_get_or_create(path=path)
+
+    few = _import_counting_queries(
+        tmp_path, [mug(f"A-{n:03d}", category=paths[n % 5], images="") for n in range(20)]
+    )
+    many = _import_counting_queries(
+        tmp_path, [mug(f"B-{n:03d}", category=paths[n % 5], images="") for n in range(80)]
+    )
+
+    # Was 9 per row (3 lookups and 6 slug checks for a 3-level path): 180 and 720.
+    assert (_category_queries(few), _category_queries(many)) == (7, 7)
+    # A new product's own work (savepoints, its lock and insert, its images); was ~16 per row.
+    per_row = (len(many) - len(few)) / 60
+    assert per_row <= 8
+
+
+def test_new_categories_get_the_same_unique_slugs_and_are_created_once(tmp_path):
+    rows = [
+        mug("A", category="Home > Kitchen", images=""),
+        mug("B", category="Home Kitchen", images=""),  # slugifies like "Home > Kitchen"
+        mug("C", category="Home > Kitchen", images=""),
+    ]
+
+    job = run_import(tmp_path, rows, {})
+
+    assert job.created_count == 3
+    assert list(Category.objects.order_by("pk").values_list("path", "slug", "parent__path")) == [
+        ("Home", "home", None),
+        ("Home > Kitchen", "home-kitchen", "Home"),
+        ("Home Kitchen", "home-kitchen-2", None),
+    ]
+    assert Product.objects.get(sku="C").category.path == "Home > Kitchen"
+
+
+def test_a_category_created_by_a_row_that_rolled_back_is_not_reused_from_the_cache(monkeypatch):
+    categories: dict[str, Category] = {}
+    row = ProductRow(
+        line=2, sku="T-1", title="Rake", price=Decimal("5"), currency="EUR", category_path="Garden"
+    )
+
+    def image_storage_fails(*args):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(product_services, "_sync_images", image_storage_fails)
+        with pytest.raises(OSError, match="disk full"):
+            product_upsert(row=row, images=[], categories=categories)
+    assert not Category.objects.exists()  # the row's transaction took its category with it
+
+    result = product_upsert(row=row, images=[], categories=categories)
+
+    # The row is written with a category that exists, not the rolled-back one (a foreign key is
+    # checked only at commit: a stale cached category would pass here and fail the commit).
+    created = Product.objects.get(pk=result.product_id).category
+    assert list(Category.objects.values_list("pk", "path")) == [(created.pk, "Garden")]
+
+
+def test_a_category_created_is_cached_once_its_transaction_commits(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    categories: dict[str, Category] = {}
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        tools = category_get_or_create(path="Garden > Tools", cache=categories)
+        assert categories == {}  # not before the commit: the transaction may still roll back
+
+    assert list(categories) == ["Garden", "Garden > Tools"]
+    with django_assert_num_queries(0):
+        assert category_get_or_create(path="Garden > Tools", cache=categories) == tools
