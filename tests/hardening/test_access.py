@@ -6,6 +6,7 @@ import re
 import secrets
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -436,3 +437,31 @@ def test_the_admin_and_the_storefront_sign_in_share_one_count(client, settings):
     refused = client.post("/admin/login/", {"username": name, "password": "right-password-123"})
 
     assert refused.status_code == 429
+
+
+def test_a_fresh_database_passes_the_pgvector_check_so_migrate_can_create_the_extension(
+    django_db_blocker,
+):
+    """A new external database (compose's first start) has pgvector available, not installed:
+    similarity's first migration creates it, so the check `migrate` runs first must let it."""
+    import psycopg
+    from django.db import connection
+
+    name = f"fresh_{uuid.uuid4().hex[:12]}"
+    with django_db_blocker.unblock():
+        params = {**connection.get_connection_params(), "autocommit": True}
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+    with psycopg.connect(**params) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            with psycopg.connect(**{**params, "dbname": name}) as fresh:
+                installed = fresh.execute(
+                    "SELECT count(*) FROM pg_extension WHERE extname = 'vector'"
+                ).fetchone()
+                (version,) = fresh.execute(checks.VERSION_SQL).fetchone()
+        finally:
+            admin.execute(f'DROP DATABASE "{name}"')
+
+    assert installed == (0,)
+    assert checks.pgvector_version_errors(alias=name, installed=version, minimum="0.8.2") == []
