@@ -17,6 +17,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from .label_runs import LabelRuns
 from .neighbours import l2_normalise
 
 KNOWN_PRODUCTS = "known_products"
@@ -37,6 +38,11 @@ NEAR_DUPLICATE_COSINE = 0.8
 # Early stopping embeds the validation gallery every epoch: at most this many training photos per
 # label keep that cost flat for large catalogues (rank 1 needs a label's photos, not all of them).
 VAL_GALLERY_PER_LABEL = 10
+# ... and at most this many in all: with one label per product the per-label cap alone keeps the
+# whole catalogue, re-embedded and ranked every epoch. 20k is far above both benchmarks (3,068 and
+# 864 training photos: unaffected) and still ranks DEFAULT_BATCH_SIZE queries at a time within
+# neighbours.RANKING_BUDGET_BYTES.
+VAL_GALLERY_TOTAL = 20_000
 LINK_BATCH = 2048  # rows of the similarity matrix at a time: 2048 x 50k float32 is 400 MB
 
 
@@ -56,31 +62,37 @@ def near_duplicate_groups(
     vectors: np.ndarray, labels: np.ndarray, *, min_cosine: float = NEAR_DUPLICATE_COSINE
 ) -> np.ndarray:
     """int64 (n,) group ids: images linked by a chain of same-label pairs with cosine ≥
-    min_cosine share a group (vectors: float (n, d), any norm; labels: (n,))."""
+    min_cosine share a group (vectors: float (n, d), any norm; labels: (n,)). Groups are
+    numbered label by label (np.unique order), within a label by their first photo."""
     vectors = l2_normalise(np.asarray(vectors, dtype=np.float32))
-    labels = np.asarray(labels)
-    groups = np.empty(len(labels), dtype=np.int64)
-    offset = 0
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        count, local = connected_components(_links(vectors[members], min_cosine), directed=False)
-        groups[members] = local + offset
-        offset += count
+    runs = LabelRuns.of(labels)
+    rows, columns = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for label in np.flatnonzero(runs.counts > 1):  # a lone photo is a group with nothing to link
+        row, column = _links(vectors[runs.members(label)], min_cosine)
+        rows.append(row + runs.starts[label])
+        columns.append(column + runs.starts[label])
+    # One graph over the photos in label order (a scipy call per label cost 250 us: over 10 s at 40k
+    # one-photo labels). Its components are numbered by their first photo, so label by label
+    # and, within a label, by first photo: the ids a per-label call plus an offset gave.
+    rows_all, columns_all = np.concatenate(rows), np.concatenate(columns)
+    data = np.ones(len(rows_all), dtype=bool)
+    graph = sparse.csr_matrix((data, (rows_all, columns_all)), shape=(len(runs.order),) * 2)
+    groups = np.empty(len(runs.order), dtype=np.int64)
+    groups[runs.order] = connected_components(graph, directed=False)[1]
     return groups
 
 
-def _links(vectors: np.ndarray, min_cosine: float) -> sparse.csr_matrix:
-    """The sparse "cosine ≥ min_cosine" graph, built LINK_BATCH rows at a time, so a label
-    with tens of thousands of photos (category labels) never holds its full similarity matrix."""
+def _links(vectors: np.ndarray, min_cosine: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the "cosine ≥ min_cosine" pairs, built LINK_BATCH rows at a time, so a
+    label with tens of thousands of photos (category labels) never holds its full similarity
+    matrix."""
     rows, columns = [], []
     for start in range(0, len(vectors), LINK_BATCH):
         block = vectors[start : start + LINK_BATCH] @ vectors.T >= min_cosine
         row, column = np.nonzero(block)
         rows.append(row + start)
         columns.append(column)
-    rows_all, columns_all = np.concatenate(rows), np.concatenate(columns)
-    data = np.ones(len(rows_all), dtype=bool)
-    return sparse.csr_matrix((data, (rows_all, columns_all)), shape=(len(vectors),) * 2)
+    return np.concatenate(rows), np.concatenate(columns)
 
 
 def known_products_holdout(
@@ -96,31 +108,77 @@ def known_products_holdout(
     labels, groups = np.asarray(labels), np.asarray(groups)
     rng = np.random.default_rng(seed)
     assigned = np.zeros(len(labels), dtype=np.int8)
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        ids, sizes = np.unique(groups[members], return_counts=True)
-        order = np.lexsort((rng.permutation(len(ids)), sizes))  # smallest first, ties random
-        keep = ids[np.argmax(sizes)]
-        targets = np.cumsum(shares) * len(members)
-        held, current = 0, 0
-        for group in ids[order]:
-            while current < len(targets) and held >= targets[current] - 1e-9:
-                current += 1
-            if current == len(targets):
-                break
-            if group == keep:
-                continue
-            in_group = members[groups[members] == group]
-            assigned[in_group] = current + 1
-            held += len(in_group)
+    runs = LabelRuns.of(labels)
+    # A label with one group keeps it, and shuffling one group draws no random number, so
+    # skipping such labels (all of them with one photo per product) leaves every draw as it was.
+    for label in np.flatnonzero(runs.distinct_per_label(groups) > 1):
+        _hold_out_label(runs.members(label), groups, shares, rng, assigned)
     return assigned
 
 
-def validation_gallery(labels: np.ndarray, most: int = VAL_GALLERY_PER_LABEL) -> np.ndarray:
+def _hold_out_label(
+    members: np.ndarray,
+    groups: np.ndarray,
+    shares: tuple[float, ...],
+    rng: np.random.Generator,
+    assigned: np.ndarray,
+) -> None:
+    """known_products_holdout for one label's photos (`members`), written into `assigned`."""
+    ids, sizes = np.unique(groups[members], return_counts=True)
+    order = np.lexsort((rng.permutation(len(ids)), sizes))  # smallest first, ties random
+    keep = ids[np.argmax(sizes)]
+    targets = np.cumsum(shares) * len(members)
+    held, current = 0, 0
+    for group in ids[order]:
+        while current < len(targets) and held >= targets[current] - 1e-9:
+            current += 1
+        if current == len(targets):
+            break
+        if group == keep:
+            continue
+        in_group = members[groups[members] == group]
+        assigned[in_group] = current + 1
+        held += len(in_group)
+
+
+def validation_gallery(
+    labels: np.ndarray,
+    most: int = VAL_GALLERY_PER_LABEL,
+    *,
+    total: int = VAL_GALLERY_TOTAL,
+    query_labels: np.ndarray | None = None,
+    seed: int = 0,
+) -> np.ndarray:
     """Sorted indices of the training photos early stopping ranks the known-products validation
-    photos among: at most `most` per label, spread evenly over each label's photos."""
-    chosen = [
-        members[np.linspace(0, len(members) - 1, min(most, len(members))).round().astype(int)]
-        for members in (np.flatnonzero(labels == label) for label in np.unique(labels))
-    ]
+    photos among: at most `most` per label, spread evenly over each label's photos, and at most
+    `total` in all: past that, whole labels in seeded random order, those in `query_labels`
+    (the validation photos' labels, so that they keep their answers) first."""
+    runs = LabelRuns.of(labels)
+    taken = np.minimum(runs.counts, most)
+    kept = np.arange(len(runs.ids))
+    if taken.sum() > total:  # below the cap no random number is drawn: galleries stay as they were
+        kept = _sampled_labels(runs, taken, total=total, query_labels=query_labels, seed=seed)
+    # Labels of one size share their spread (the same linspace per label as before): a loop over
+    # sizes, not over the up to one-per-product labels.
+    chosen = []
+    for count in np.unique(runs.counts[kept]):
+        spread = np.linspace(0, count - 1, min(most, count)).round().astype(int)
+        starts = runs.starts[kept[runs.counts[kept] == count]]
+        chosen.append(runs.order[starts[:, None] + spread].reshape(-1))
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=int)
+
+
+def _sampled_labels(
+    runs: LabelRuns,
+    taken: np.ndarray,
+    *,
+    total: int,
+    query_labels: np.ndarray | None,
+    seed: int,
+) -> np.ndarray:
+    """Positions (in runs.ids) of the labels whose `taken` photos fit in `total`, drawn whole."""
+    order = np.random.default_rng(seed).permutation(len(runs.ids))
+    if query_labels is not None:
+        wanted = np.isin(runs.ids, np.asarray(query_labels))
+        order = order[np.argsort(~wanted[order], kind="stable")]
+    return np.sort(order[np.cumsum(taken[order]) <= total])

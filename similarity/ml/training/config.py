@@ -69,8 +69,9 @@ class Validation:
         training_labels: np.ndarray,
     ) -> "Validation":
         """Held-out photos ranked among the training photos of their labels, at most
-        `VAL_GALLERY_PER_LABEL` per label (`validation_gallery`): each epoch embeds them."""
-        gallery = validation_gallery(training_labels)
+        `VAL_GALLERY_PER_LABEL` per label and `VAL_GALLERY_TOTAL` in all, their own labels'
+        first (`validation_gallery`): each epoch embeds them."""
+        gallery = validation_gallery(training_labels, query_labels=labels)
         return cls(images, labels, training[gallery], training_labels[gallery])
 
 

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..evaluation.label_runs import LabelRuns
 from .config import TrainingConfig
 
 
@@ -14,19 +15,15 @@ def pk_batches(
 ) -> Iterator[np.ndarray]:
     """Endless index batches of P distinct labels × K images (repeating images when short)."""
     rng = np.random.default_rng(seed)
-    by_label = {label: np.flatnonzero(labels == label) for label in np.unique(labels)}
-    label_ids = np.array(list(by_label))
-    per_batch = min(labels_per_batch, len(label_ids))
+    runs = LabelRuns.of(labels)  # grouped once: a scan per label was quadratic in the labels
+    per_batch = min(labels_per_batch, len(runs.ids))
     while True:
-        chosen = rng.choice(label_ids, size=per_batch, replace=False)
+        # Drawing positions in runs.ids draws the same random numbers as drawing the ids did.
+        chosen = rng.choice(len(runs.ids), size=per_batch, replace=False)
         yield np.concatenate(
             [
-                rng.choice(
-                    by_label[label],
-                    size=images_per_label,
-                    replace=len(by_label[label]) < images_per_label,
-                )
-                for label in chosen
+                rng.choice(members, size=images_per_label, replace=len(members) < images_per_label)
+                for members in map(runs.members, chosen)
             ]
         )
 
