@@ -23,6 +23,7 @@ from core.jobs import rows_live_state
 from . import rows
 from .models import Category, DeletedProduct, ImportJob, Product, ProductImage
 from .ranking_facts import RankingFacts as RankingFacts  # re-exported: similarity ranks with it
+from .skus import sku_forms
 
 
 def product_list(*, category: Category | None = None, query: str = "") -> QuerySet[Product]:
@@ -55,8 +56,9 @@ def product_get(*, sku: str, with_images: bool = True) -> Product | None:
             f"SELECT {rows.columns(Product, 'product')}, {rows.columns(Category, 'category')} "
             "FROM catalog_product product "
             "LEFT JOIN catalog_category category ON category.id = product.category_id "
-            "WHERE product.sku = %s AND product.is_active",
-            [sku],
+            "WHERE product.sku = ANY(%s) AND product.is_active "
+            "ORDER BY product.sku <> %s LIMIT 1",  # the exact spelling first: see sku_forms
+            [sku_forms(sku), sku],
         )
         row = cursor.fetchone()
     if row is None:
@@ -313,21 +315,41 @@ def products_newest(*, product_filter: ProductFilter, limit: int) -> list[int]:
 
 def product_any(*, sku: str) -> Product | None:
     """A product by SKU whether active or not (API writes answer with what they stored)."""
+    stored = product_sku_stored(sku=sku)
+    if stored is None:
+        return None
     return (
-        Product.objects.filter(sku=sku)
+        Product.objects.filter(sku=stored)
         .select_related("category")
         .prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position")))
         .first()
     )
 
 
+def product_sku_stored(*, sku: str) -> str | None:
+    """The SKU as stored of the product `sku` names (active or not), or None: the exact
+    spelling, else its NFC form (see sku_forms)."""
+    forms = sku_forms(sku)
+    stored = set(Product.objects.filter(sku__in=forms).values_list("sku", flat=True))
+    return next((form for form in forms if form in stored), None)
+
+
 def product_ids_for_skus(*, skus: list[str]) -> list[int]:
-    return list(Product.objects.filter(sku__in=skus).values_list("pk", flat=True))
+    return list(set(product_ids_by_sku(skus=skus).values()))
 
 
 def product_ids_by_sku(*, skus: list[str]) -> dict[str, int]:
-    """SKU → id of the products that exist (active or not); unknown SKUs are left out."""
-    return dict(Product.objects.filter(sku__in=skus).values_list("sku", "pk"))
+    """SKU as given → id of the products that exist (active or not); unknown SKUs are left out.
+    Each SKU matches its exact spelling, else its NFC form (see sku_forms)."""
+    forms = {sku: sku_forms(sku) for sku in skus}
+    wanted = {form for spellings in forms.values() for form in spellings}
+    found = dict(Product.objects.filter(sku__in=wanted).values_list("sku", "pk"))
+    ids = {}
+    for sku, spellings in forms.items():
+        matches = [found[form] for form in spellings if form in found]
+        if matches:
+            ids[sku] = matches[0]
+    return ids
 
 
 def product_skus(*, ids: list[int]) -> list[str]:

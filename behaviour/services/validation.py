@@ -66,7 +66,10 @@ def event_check(raw, *, now: dt.datetime, oldest: dt.datetime, retention_days: i
     kind = _text(raw, "kind")
     if kind not in Event.Kind.values:
         raise InvalidEvent(ERROR_KIND)
-    sku = _text(raw, "sku")
+    # Stripped as the CSV import strips its cells, so a file and the API accept the same SKUs.
+    sku = _text(raw, "sku").strip()
+    if not sku:
+        raise InvalidEvent(ERROR_MISSING.format(field="sku"))
     try:
         visitor = visitor_hash(_text(raw, "visitor_id"))
     except InvalidVisitorId as exc:

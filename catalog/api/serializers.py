@@ -8,8 +8,7 @@ from core.middleware import has_unstorable_text
 from ..importers import (
     CURRENCY_RE,
     ERROR_ATTRIBUTES_TEXT,
-    ERROR_CATEGORY_LEVEL,
-    category_levels_fit,
+    category_path_problem,
     json_strings,
     normalise_category_path,
 )
@@ -90,9 +89,10 @@ class ProductInputSerializer(serializers.Serializer):
     )
 
     def validate_category(self, value: str) -> str:
-        if not category_levels_fit(normalise_category_path(value)):
-            raise serializers.ValidationError(ERROR_CATEGORY_LEVEL)
-        return value
+        path = normalise_category_path(value)
+        if problem := category_path_problem(path):
+            raise serializers.ValidationError(problem)
+        return path
 
     def validate_currency(self, value: str) -> str:
         if not CURRENCY_RE.match(value.upper()):

@@ -10,9 +10,10 @@ from core.parsers import StrictJSONParser
 
 from .. import selectors
 from ..images import InvalidImage, prepare_image
-from ..importers import ERROR_TOO_LONG, MAX_LENGTHS, ProductRow, normalise_category_path
+from ..importers import ProductRow
 from ..services import UpsertOutcome, product_delete, product_upsert
 from ..services.products import ImageToAttach
+from ..skus import sku_normalised, sku_problem
 from .serializers import ProductInputSerializer, ProductOutputSerializer
 
 
@@ -76,10 +77,10 @@ class ProductDetailApi(APIView):
         description="Replaces the product (200), or creates it (201).",
     )
     def put(self, request, sku: str):
-        if len(sku) > MAX_LENGTHS["sku"]:
-            raise ValidationError(
-                {"sku": [ERROR_TOO_LONG.format(column="sku", limit=MAX_LENGTHS["sku"])]}
-            )
+        if problem := sku_problem(sku_normalised(sku)):
+            raise ValidationError({"sku": [problem]})
+        # A product stored before SKUs were normalised keeps its spelling; a new one is NFC.
+        sku = selectors.product_sku_stored(sku=sku) or sku_normalised(sku)
         data = ProductInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -92,7 +93,7 @@ class ProductDetailApi(APIView):
             currency=values["currency"],
             description=values["description"],
             brand=values["brand"],
-            category_path=normalise_category_path(values["category"]),
+            category_path=values["category"],  # normalised by the serializer
             tags=list(dict.fromkeys(values["tags"])),
             attributes=values["attributes"],
             in_stock=values["in_stock"],
@@ -109,7 +110,8 @@ class ProductDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, sku: str):
-        if not product_delete(sku=sku):
+        stored = selectors.product_sku_stored(sku=sku)
+        if stored is None or not product_delete(sku=stored):
             raise NotFound(f"no product with SKU {sku!r}")
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -4,7 +4,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from ..models import CATEGORY_PATH_SEPARATOR, Category, Product
-from ..skus import ERROR_SKU_SLASH
+from ..skus import MAX_SKU_CHARS, sku_normalised, sku_problem
 from .attributes import ERROR_ATTRIBUTES, json_object
 from .errors import FieldError
 from .records import ProductRow
@@ -12,12 +12,13 @@ from .records import ProductRow
 REQUIRED_COLUMNS = ("sku", "title", "price")
 ATTRIBUTE_COLUMN_PREFIX = "attr:"
 LIST_SEPARATOR = "|"
-MAX_LENGTHS = {"sku": 64, "title": 300, "brand": 200, "group_id": 64, "category": 1000}
+MAX_LENGTHS = {"sku": MAX_SKU_CHARS, "title": 300, "brand": 200, "group_id": 64, "category": 1000}
 TRUE_VALUES = {"true", "1", "yes", "y"}
 FALSE_VALUES = {"false", "0", "no", "n"}
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 PRICE_RE = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 MAX_CATEGORY_LEVEL = Category._meta.get_field("name").max_length
+MAX_CATEGORY_PATH = Category._meta.get_field("path").max_length
 MAX_TAG = Product._meta.get_field("tags").base_field.max_length
 
 ERROR_REQUIRED = "{column} is required"
@@ -26,6 +27,10 @@ ERROR_PRICE = "price {value!r} is not a non-negative amount with at most 2 decim
 ERROR_CURRENCY = "currency {value!r} is not a three-letter ISO 4217 code"
 ERROR_BOOLEAN = "{column} {value!r} is not one of true/false, yes/no, 1/0"
 ERROR_CATEGORY_LEVEL = f"category has a level longer than {MAX_CATEGORY_LEVEL} characters"
+ERROR_CATEGORY_PATH = (
+    f"category is longer than {MAX_CATEGORY_PATH} characters once its levels are joined "
+    f"with {CATEGORY_PATH_SEPARATOR!r}"
+)
 ERROR_TAG = f"tags has a tag longer than {MAX_TAG} characters"
 
 
@@ -37,17 +42,18 @@ def build_row(line: int, values: dict[str, str], default_currency: str) -> Produ
     for column, limit in MAX_LENGTHS.items():
         if len(values.get(column, "")) > limit:
             raise FieldError(column, ERROR_TOO_LONG.format(column=column, limit=limit))
-    if "/" in values["sku"]:
-        raise FieldError("sku", ERROR_SKU_SLASH)
+    sku = sku_normalised(values["sku"])
+    if problem := sku_problem(sku):
+        raise FieldError("sku", problem)
     category_path = normalise_category_path(values.get("category", ""))
-    if not category_levels_fit(category_path):
-        raise FieldError("category", ERROR_CATEGORY_LEVEL)
+    if problem := category_path_problem(category_path):
+        raise FieldError("category", problem)
     tags = _split_list(values.get("tags", ""))
     if any(len(tag) > MAX_TAG for tag in tags):
         raise FieldError("tags", ERROR_TAG)
     return ProductRow(
         line=line,
-        sku=values["sku"],
+        sku=sku,
         title=values["title"],
         price=_price(values["price"]),
         currency=_currency(values.get("currency") or default_currency),
@@ -87,6 +93,16 @@ def _boolean(column: str, value: str, *, default: bool) -> bool:
     if lowered in FALSE_VALUES:
         return False
     raise FieldError(column, ERROR_BOOLEAN.format(column=column, value=value))
+
+
+def category_path_problem(path: str) -> str | None:
+    """Why a normalised category path cannot be stored, or None. Checked after normalising:
+    'a>b' is 3 characters as written and 5 once stored as 'a > b'."""
+    if len(path) > MAX_CATEGORY_PATH:
+        return ERROR_CATEGORY_PATH
+    if not category_levels_fit(path):
+        return ERROR_CATEGORY_LEVEL
+    return None
 
 
 def category_levels_fit(path: str) -> bool:

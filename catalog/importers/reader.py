@@ -3,6 +3,8 @@
 Invalid UTF-8, NUL bytes, oversized fields, broken quoting and repeated SKUs each cost one row,
 never the rows beside it. A quote left open is the exception: the reader takes every line after
 it as part of one field, so those lines cost the rest of the file, and the problem names them.
+In the header, such a name costs only its column (ignored, with a warning); a UTF-16 file, or a
+name given twice, costs the file.
 """
 
 import csv
@@ -30,7 +32,29 @@ KNOWN_COLUMNS = {
 }
 MAX_FIELD_CHARS = 100_000  # a description longer than this is a broken export, not a product
 
+# Excel's "Unicode text" and many Windows tools write UTF-16 (or, rarely, UTF-32). Such a file
+# could be decoded, but Excel's is tab-separated too: saving it as "CSV UTF-8" fixes both.
+WIDE_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",  # before UTF-16 LE's, which it starts with
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+# Without a BOM, UTF-16 of a Latin header is every other byte NUL (UTF-32: three in four); a NUL
+# or two in one column's name is that column's problem, not the file's.
+WIDE_NUL_SHARE = 0.25
+WIDE_SNIFF_BYTES = 4096  # more than any real header line
+
+ERROR_WIDE_ENCODING = (
+    'the file is {encoding}, not UTF-8: save it from your spreadsheet as "CSV UTF-8" '
+    "(comma delimited) and upload that"
+)
 ERROR_MISSING_COLUMNS = "missing required column(s): {columns}"
+ERROR_REPEATED_COLUMN = "column {column!r} appears more than once in the header"
+ERROR_UNREADABLE_COLUMN = (
+    "column {column!r} is ignored: its name holds a NUL or bytes that are not valid UTF-8 "
+    '(save the file as "CSV UTF-8")'
+)
 ERROR_INVALID_UTF8 = "{column} contains bytes that are not valid UTF-8"
 ERROR_NUL = "{column} contains a NUL byte"
 ERROR_DUPLICATE_SKU = "SKU {sku!r} already appeared on line {first_line}; this row is ignored"
@@ -43,29 +67,54 @@ ERROR_CSV_SPAN = "; lines {first}–{last} were read as this one row, and none o
 def parse_catalogue_csv(data: bytes, *, default_currency: str) -> Iterator[ProductRow | RowProblem]:
     """Yield a ProductRow or RowProblem per data line, plus header warnings first.
 
-    Raises CsvHeaderError when required columns are missing. Invalid UTF-8 is reported per field:
-    the file is decoded with surrogateescape so one bad byte loses one row, not the file.
+    Raises CsvHeaderError when the file is UTF-16/32, required columns are missing or a column
+    is named twice. Invalid UTF-8 is reported per field: the file is decoded with
+    surrogateescape so one bad byte loses one row (or, in the header, one column), not the file.
     """
+    _refuse_wide_encoding(data)
     text = data.decode("utf-8-sig", errors="surrogateescape")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = [name.strip().lower() for name in next(reader)]
+        names = [name.strip().lower() for name in next(reader)]
     except StopIteration:
         raise CsvHeaderError(ERROR_MISSING_COLUMNS.format(columns=", ".join(REQUIRED_COLUMNS)))
     except csv.Error as exc:
         raise CsvHeaderError(ERROR_CSV_SYNTAX.format(reason=exc)) from exc
+    # An unreadable name becomes None: its column is ignored, as no key or message could hold it.
+    header = [None if _unstorable(name) else name for name in names]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise CsvHeaderError(ERROR_MISSING_COLUMNS.format(columns=", ".join(missing)))
     for column in header:
-        if column not in KNOWN_COLUMNS and not column.startswith(ATTRIBUTE_COLUMN_PREFIX):
-            yield RowProblem(
-                1, ERROR_UNKNOWN_COLUMN.format(column=column), column, fatal_for_row=False
-            )
+        if column is not None and _is_used(column) and header.count(column) > 1:
+            # Read as one column, the later cell would silently win on every row.
+            raise CsvHeaderError(ERROR_REPEATED_COLUMN.format(column=column))
+    for name, column in zip(names, header, strict=True):
+        if column is None:
+            message = ERROR_UNREADABLE_COLUMN.format(column=_printable(name))
+            yield RowProblem(1, message, _printable(name), fatal_for_row=False)
+        elif not _is_used(column):
+            message = ERROR_UNKNOWN_COLUMN.format(column=column)
+            yield RowProblem(1, message, column, fatal_for_row=False)
     yield from _parse_rows(reader, header, default_currency)
 
 
-def _parse_rows(reader, header: list[str], default_currency: str):
+def _refuse_wide_encoding(data: bytes) -> None:
+    """CsvHeaderError for a UTF-16 or UTF-32 file, which would otherwise be read as a header
+    of garbled names and refused for "missing required column(s)"."""
+    encoding = next((name for bom, name in WIDE_BOMS.items() if data.startswith(bom)), None)
+    first_line = data[:WIDE_SNIFF_BYTES].split(b"\n", 1)[0]
+    if encoding is None and first_line.count(0) > WIDE_NUL_SHARE * len(first_line):
+        encoding = "UTF-16"
+    if encoding is not None:
+        raise CsvHeaderError(ERROR_WIDE_ENCODING.format(encoding=encoding))
+
+
+def _is_used(column: str) -> bool:
+    return column in KNOWN_COLUMNS or column.startswith(ATTRIBUTE_COLUMN_PREFIX)
+
+
+def _parse_rows(reader, header: list[str | None], default_currency: str):
     first_line_of_sku: dict[str, int] = {}
     next_line = 2
     while True:
@@ -101,13 +150,14 @@ def _syntax_error(exc: csv.Error, *, first: int, last: int) -> str:
     return error + ERROR_CSV_SPAN.format(first=first, last=last) if last > first else error
 
 
-def _parse_row(line: int, header: list[str], cells: list[str], default_currency: str):
+def _parse_row(line: int, header: list[str | None], cells: list[str], default_currency: str):
     if len(cells) > len(header):
         return RowProblem(
             line, ERROR_TOO_MANY_FIELDS.format(count=len(cells), expected=len(header))
         )
     # Short rows are allowed (trailing empty cells are often dropped by exporters).
-    values = dict(zip(header, (cell.strip() for cell in cells), strict=False))
+    pairs = zip(header, (cell.strip() for cell in cells), strict=False)
+    values = {column: value for column, value in pairs if column is not None}
     sku = values.get("sku", "")
     for column, value in values.items():
         problem = _encoding_problem(column, value)
@@ -116,7 +166,7 @@ def _parse_row(line: int, header: list[str], cells: list[str], default_currency:
     try:
         return build_row(line, values, default_currency)
     except FieldError as exc:
-        return RowProblem(line, exc.message, exc.column, sku)
+        return RowProblem(line, exc.message, exc.column, _printable(sku))
 
 
 def _encoding_problem(column: str, value: str) -> str | None:
@@ -129,5 +179,10 @@ def _encoding_problem(column: str, value: str) -> str | None:
     return None
 
 
+def _unstorable(value: str) -> bool:
+    return "\x00" in value or any("\udc80" <= char <= "\udcff" for char in value)
+
+
 def _printable(value: str) -> str:
-    return value.encode("utf-8", errors="replace").decode("utf-8")
+    """The text with what PostgreSQL cannot store (NUL, undecodable bytes) shown as U+FFFD."""
+    return "".join("\ufffd" if _unstorable(char) else char for char in value)

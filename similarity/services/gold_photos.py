@@ -71,11 +71,13 @@ def gold_photo_check(*, data: bytes, expected_sku: str) -> GoldPhotoUpload:
 
 
 def gold_sku_check(*, expected_sku: str, sha256: str, photo_id: int | None = None) -> str:
-    """The stripped SKU when it names an active product and no gold photo with this `sha256`
-    other than `photo_id` is filed under it; else GoldPhotoRejected."""
-    sku = expected_sku.strip()
-    if not catalog_selectors.product_ids_by_sku(skus=[sku]):
-        raise GoldPhotoRejected(ERROR_UNKNOWN_SKU.format(sku=sku))
+    """The product's SKU as stored (the stripped SKU, or its NFC form: catalog.skus) when it
+    names an active product and no gold photo with this `sha256` other than `photo_id` is filed
+    under it; else GoldPhotoRejected."""
+    given = expected_sku.strip()
+    sku = catalog_selectors.product_sku_stored(sku=given)
+    if sku is None:
+        raise GoldPhotoRejected(ERROR_UNKNOWN_SKU.format(sku=given))
     if sku not in _active_ids_by_sku([sku]):  # visual search never shows it: unscorable
         raise GoldPhotoRejected(ERROR_INACTIVE_SKU.format(sku=sku))
     taken = GoldPhoto.objects.filter(sha256=sha256, expected_sku=sku).exclude(pk=photo_id)

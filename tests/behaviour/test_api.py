@@ -1,7 +1,10 @@
 """The behaviour endpoints of API v1: events in, lists out, a shopper's export and erasure."""
 
+import unicodedata
+
 import pytest
 
+from behaviour.models import Event
 from behaviour.services.refresh import behaviour_refresh
 from behaviour.services.validation import ERROR_UNKNOWN_SKU
 from partners.models import PartnerApiKey
@@ -192,3 +195,26 @@ def test_the_export_keeps_events_of_a_product_deleted_since(partner_client):
     exported = partner_client.get("/api/v1/visitors/alice/export/").json()["events"]
 
     assert [row["sku"] for row in exported] == ["A", "B"]  # the SKU it had
+
+
+def test_spaces_around_a_sku_are_stripped_as_an_event_file_strips_its_cells(partner_client):
+    stored = product(sku="A")
+    sent = [event(" A ", "alice"), event("A\xa0", "bob"), event("   ", "carol")]
+
+    body = post_events(partner_client, sent).json()
+
+    outcomes = [(item["status"], item["reason"]) for item in body["events"]]
+    assert outcomes == [("accepted", ""), ("accepted", ""), ("rejected", "sku is required")]
+    assert list(Event.objects.values_list("product_id", flat=True)) == [stored.pk] * 2
+
+
+def test_an_event_names_a_product_by_its_sku_in_either_unicode_form(partner_client):
+    # macOS tools write accents decomposed (NFD), web front ends send them composed (NFC).
+    nfc = "CAF\u00c9-1"
+    stored = product(sku=nfc)
+    sent = [event(unicodedata.normalize("NFD", nfc), "alice"), event(nfc, "bob")]
+
+    body = post_events(partner_client, sent).json()
+
+    assert (body["accepted"], body["rejected"]) == (2, 0)
+    assert list(Event.objects.values_list("product_id", flat=True)) == [stored.pk] * 2

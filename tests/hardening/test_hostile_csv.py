@@ -8,7 +8,12 @@ import io
 import pytest
 from django.core.management import call_command
 
-from catalog.importers import MAX_FIELD_CHARS
+from catalog.importers import (
+    ERROR_REPEATED_COLUMN,
+    ERROR_UNREADABLE_COLUMN,
+    ERROR_WIDE_ENCODING,
+    MAX_FIELD_CHARS,
+)
 from catalog.models import Product
 from catalog.services import import_job_create, import_job_run
 from catalog.services.reports import import_job_problems_csv, spreadsheet_safe
@@ -200,6 +205,12 @@ DB_GOOD = b'GOOD,Good mug,5,Home > Mugs,blue,"{""w"": 1}"\r\n'
 DEEP = b"[" * 40_000 + b"]" * 40_000
 DB_CASES = [
     ("category level too long", b"BAD,Mug,5,Home > " + b"k" * 201 + b",,\r\n", "category"),
+    (
+        # 999 characters as written, within the column's 1000; 1997 once stored as "a > a > …"
+        "category growing past the column once normalised",
+        b"BAD,Mug,5," + b">".join([b"a"] * 500) + b",,\r\n",
+        "category",
+    ),
     ("tag too long", b"BAD,Mug,5,,t" + b"t" * 100 + b",\r\n", "tags"),
     ("NaN in attributes", b'BAD,Mug,5,,,"{""w"": NaN}"\r\n', "attributes"),
     ("an infinite number in attributes", b'BAD,Mug,5,,,"{""w"": 1e999}"\r\n', "attributes"),
@@ -234,3 +245,68 @@ def test_a_sku_with_a_slash_costs_only_its_row(tmp_path):
     assert job.state == "succeeded"
     assert [(line, col, sku) for line, col, sku, _ in problems(job)] == [(3, "sku", "AB/12")]
     assert list(Product.objects.values_list("sku", flat=True)) == ["GOOD"]
+
+
+@pytest.mark.parametrize(
+    ("name", "shown", "stored"),
+    [
+        # Excel on Windows saves "Größe" in cp1252: bytes that are not UTF-8.
+        ("attr:Größe".encode("cp1252"), "attr:gr\ufffd\ufffde", {}),
+        ("Größe".encode("cp1252"), "gr\ufffd\ufffde", {}),
+        (b"attr:col\x00our", "attr:col\ufffdour", {}),
+        (b"col\x00our", "col\ufffdour", {}),
+        ("attr:Größe".encode(), None, {"größe": "XL"}),  # the same name in UTF-8 is readable
+    ],
+    ids=["cp1252 attr", "cp1252 unknown", "nul attr", "nul unknown", "utf-8 attr"],
+)
+def test_an_unreadable_header_name_costs_only_its_column(tmp_path, name, shown, stored):
+    job = run(tmp_path, b"sku,title,price," + name + b"\r\nA,Mug,5,XL\r\nB,Cup,4,\r\n")
+
+    assert job.state == "succeeded"
+    warnings = (
+        [] if shown is None else [(1, shown, "", ERROR_UNREADABLE_COLUMN.format(column=shown))]
+    )
+    assert problems(job) == warnings
+    assert dict(Product.objects.values_list("sku", "attributes")) == {"A": stored, "B": {}}
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [
+        (b"sku,title,price,Title", "title"),
+        (b"sku,title,price,attr:Colour,ATTR:colour", "attr:colour"),
+    ],
+    ids=["title", "attr"],
+)
+def test_a_column_named_twice_fails_the_file_naming_it(tmp_path, header, column):
+    # Merged, the later cell would silently win over the earlier one on every row.
+    job = run(tmp_path, header + b"\r\nA,Striped mug,5,,\r\n")
+
+    assert (job.state, job.error) == ("failed", ERROR_REPEATED_COLUMN.format(column=column))
+    assert Product.objects.count() == 0
+
+
+def test_unknown_columns_may_repeat(tmp_path):
+    # Exporters often leave blank or helper columns; they are ignored, so a repeat harms nothing.
+    job = run(tmp_path, b"sku,title,price,,,note,Note\r\nA,Mug,5,,,x,y\r\n")
+
+    assert job.state == "succeeded"
+    assert Product.objects.get(sku="A").title == "Mug"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("sku,title,price\r\nA,Mug,5\r\n".encode("utf-16"), "UTF-16"),  # with its BOM
+        ("sku\ttitle\tprice\r\nA\tMug\t5\r\n".encode("utf-16"), "UTF-16"),  # Excel's "Unicode text"
+        ("sku,title,price\r\nA,Mug,5\r\n".encode("utf-16-be"), "UTF-16"),  # no BOM
+        ("sku,title,price\r\nA,Mug,5\r\n".encode("utf-16-le"), "UTF-16"),  # no BOM
+        ("sku,title,price\r\nA,Mug,5\r\n".encode("utf-32"), "UTF-32"),
+    ],
+    ids=["utf-16 bom", "unicode text", "utf-16-be", "utf-16-le", "utf-32"],
+)
+def test_a_utf16_or_utf32_file_fails_saying_so(tmp_path, data, encoding):
+    job = run(tmp_path, data)
+
+    assert (job.state, job.error) == ("failed", ERROR_WIDE_ENCODING.format(encoding=encoding))
+    assert "CSV UTF-8" in job.error

@@ -14,6 +14,7 @@ from django.test.client import encode_multipart
 from django.utils import timezone
 from PIL import Image
 
+from catalog.importers import ERROR_CATEGORY_PATH
 from catalog.models import Category, Product
 from partners.models import PartnerApiKey
 from tests.catalog.factories import image_bytes, product
@@ -383,3 +384,15 @@ def test_staff_on_an_import_page_get_the_archive_cap(admin_client, settings, med
     response = admin_client.post("/admin/behaviour/eventimportjob/add/", {"csv_upload": upload})
 
     assert response.status_code == 302 and EventImportJob.objects.count() == 1
+
+
+def test_a_category_growing_past_its_column_once_normalised_is_a_400(api):
+    tight = ">".join(["a"] * 500)  # 999 characters as sent, 1997 once stored as "a > a > …"
+
+    response = put_json(api, {"title": "Mug", "price": "5", "category": tight})
+
+    assert (response.status_code, response.json()["errors"]) == (
+        400,
+        {"category": [ERROR_CATEGORY_PATH]},
+    )
+    assert not Category.objects.exists() and not Product.objects.exists()

@@ -52,6 +52,19 @@ def test_an_unknown_sku_or_a_repeated_photo_is_refused_and_nothing_is_stored():
     assert GoldPhoto.objects.count() == 1
 
 
+def test_a_gold_photo_names_its_product_in_either_unicode_form():
+    import unicodedata
+
+    from tests.catalog.factories import product
+
+    product(sku="CAF\u00c9-1")  # stored composed (NFC)
+    picture = shape_image("bar", COLOURS[0])
+
+    filed = gold_photo_add(data=picture, expected_sku=unicodedata.normalize("NFD", "CAF\u00c9-1"))
+
+    assert filed.expected_sku == "CAF\u00c9-1"  # as stored, so scoring finds the product
+
+
 def test_the_admin_uploads_a_gold_photo_and_shows_a_bad_file_precisely(admin_client):
     shape_catalogue(colours=1)
     url = reverse("admin:similarity_goldphoto_add")
