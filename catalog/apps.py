@@ -9,6 +9,8 @@ class CatalogConfig(AppConfig):
         from django.conf import settings
         from PIL import Image
 
+        from . import checks  # noqa: F401 - registers the database check
+
         # Explicit, not Pillow's default (89 Mpx): every decode in this process, the embedding
         # worker's included, refuses a decompression bomb above prodsim's own pixel limit.
         Image.MAX_IMAGE_PIXELS = settings.PRODSIM_MAX_IMAGE_PIXELS

@@ -1,11 +1,12 @@
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Func, Q
 from django.db.models.functions import Upper
 from django.db.models.lookups import Exact
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from core.jobs.import_rows import ImportJobRow, ImportLineReport
 
@@ -88,7 +89,10 @@ class Product(models.Model):
         return f"{self.sku} – {self.title}"
 
     def get_absolute_url(self) -> str:
-        return reverse("storefront:product-detail", kwargs={"sku": self.sku})
+        try:
+            return reverse("storefront:product-detail", kwargs={"sku": self.sku})
+        except NoReverseMatch:  # a SKU stored before "/" was refused (catalog.checks)
+            return f"{reverse('storefront:product-list')}?{urlencode({'q': self.sku})}"
 
 
 class DeletedProduct(models.Model):

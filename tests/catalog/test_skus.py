@@ -169,3 +169,22 @@ def test_a_product_stored_decomposed_is_found_by_its_exact_form_first():
     assert selectors.product_get(sku=NFD).pk == old.pk
     assert selectors.product_get(sku=NFC).pk == new.pk
     assert selectors.product_ids_by_sku(skus=[NFD, NFC]) == {NFD: old.pk, NFC: new.pk}
+
+
+def test_a_product_stored_before_the_slash_rule_is_listed_by_migrate_and_breaks_no_page(client):
+    """Earlier releases accepted "/" in a SKU; no URL can name such a product."""
+    from django.core.management import call_command
+
+    from catalog.checks import check_unlinkable_skus
+
+    product(sku="FINE-1")
+    Product.objects.filter(pk=product(sku="LEGACY-1").pk).update(sku="SLASH/001")
+
+    warnings = check_unlinkable_skus(databases=["default"])
+    page = client.get("/")
+
+    assert [w.id for w in warnings] == ["prodsim.W010"]
+    assert "'SLASH/001'" in warnings[0].msg and "FINE-1" not in warnings[0].msg
+    assert check_unlinkable_skus(databases=None) == []  # database checks only when asked
+    assert page.status_code == 200 and 'href="/?q=SLASH%2F001"' in page.content.decode()
+    call_command("check", databases=["default"])  # a warning: it does not stop migrate
