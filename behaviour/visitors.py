@@ -58,3 +58,15 @@ def visitor_hash(visitor_id: str) -> str:
         raise InvalidVisitorId(ERROR_VISITOR_RESERVED)
     key = settings.PRODSIM_VISITOR_KEY.encode()
     return hmac.new(key, visitor_id.encode(), hashlib.sha256).hexdigest()
+
+
+def visitor_hashes(visitor_id: str) -> list[str]:
+    """The visitor's hash (visitor_hash), then the hash the id had before ids were stripped and
+    NFC-normalised, when that differs: events stored by those releases under ' alice ' or a
+    decomposed 'zoé' are still this shopper's to export and erase. Nothing is hashed the old way
+    any more, so only reads and deletes use the second."""
+    hashed = visitor_hash(visitor_id)
+    if visitor_id == unicodedata.normalize("NFC", visitor_id.strip()):
+        return [hashed]
+    key = settings.PRODSIM_VISITOR_KEY.encode()
+    return [hashed, hmac.new(key, visitor_id.encode(), hashlib.sha256).hexdigest()]

@@ -13,7 +13,7 @@ from catalog.selectors import product_skus_by_id
 
 from .. import cache, erasures
 from ..models import Event, EventKey
-from ..visitors import visitor_hash
+from ..visitors import visitor_hashes
 from . import erasure_guard
 from .refresh_queue import behaviour_refresh_enqueue
 
@@ -25,7 +25,7 @@ def visitor_events_export(*, visitor_id: str) -> list[dict]:
     deleted since, the SKU it had: events keep no constraint on their product, and an export
     that left them out would hold less than is stored)."""
     rows = list(
-        Event.objects.filter(visitor=visitor_hash(visitor_id))
+        Event.objects.filter(visitor__in=visitor_hashes(visitor_id))
         .order_by("occurred_at", "event_id")
         .values(*EXPORT_FIELDS, "product_id")
     )
@@ -39,7 +39,7 @@ def visitor_events_export(*, visitor_id: str) -> list[dict]:
 def visitor_event_counts(*, visitor_id: str) -> dict[str, int]:
     """How many events of each kind are stored for this visitor (kinds without any left out)."""
     rows = (
-        Event.objects.filter(visitor=visitor_hash(visitor_id))
+        Event.objects.filter(visitor__in=visitor_hashes(visitor_id))
         .values("kind")
         .annotate(count=Count("event_id"))
     )
@@ -51,13 +51,13 @@ def visitor_erase(*, visitor_id: str) -> int:
     """Delete the visitor's events (the count deleted), tombstone the visitor so that their
     events from before now are never stored again, and, once that commits, delete the answers
     cached from them; queue a refresh of derived lists when events went."""
-    visitor = visitor_hash(visitor_id)
+    visitor, *legacy = visitor_hashes(visitor_id)
     # Exclusive: batches, chunks and merges in flight commit first, so their rows are deleted
     # here too, and none starts until the tombstone is visible (erasure_guard).
     erasure_guard.erasure_lock()
     erased_at = erasure_guard.tombstone_record(visitor)
     with connection.cursor() as cursor:
-        cursor.execute(_ERASE, {"visitor": visitor, "erased_at": erased_at})
+        cursor.execute(_ERASE, {"visitors": [visitor, *legacy], "erased_at": erased_at})
         (deleted,) = cursor.fetchone()
     erasures.visitor_erased(visitor=visitor)  # the A/B log kept under the same hash
     # Whatever was deleted: an answer may have been cached from events a moment ago, or put by a
@@ -77,7 +77,7 @@ def visitor_erase(*, visitor_id: str) -> int:
 # (`<=`: erasure_guard.predates_erasure).
 _ERASE = f"""
     WITH gone AS (
-        DELETE FROM {Event._meta.db_table} WHERE visitor = %(visitor)s
+        DELETE FROM {Event._meta.db_table} WHERE visitor = ANY(%(visitors)s)
         RETURNING event_id, occurred_at
     ), keys AS (
         DELETE FROM {EventKey._meta.db_table} AS k USING gone

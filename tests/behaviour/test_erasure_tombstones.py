@@ -132,3 +132,29 @@ def test_tombstones_older_than_the_retention_period_go(settings):
     cutoff = timezone.now() - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
     assert tombstones_expire(cutoff=cutoff) == 1
     assert list(ErasedVisitor.objects.values_list("visitor", flat=True)) == [visitor_hash("new")]
+
+
+def test_events_hashed_before_ids_were_normalised_are_exported_and_erased_by_the_same_id(
+    partner_client, settings
+):
+    """Earlier releases hashed the id as sent: ' alice ' and a decomposed 'zoé' (NFD) each had
+    their own hash, which the normalised id no longer gives."""
+    import hashlib
+    import hmac
+    import unicodedata
+
+    from behaviour.services.visitors import visitor_events_export
+
+    product(sku="A")
+    key = settings.PRODSIM_VISITOR_KEY.encode()
+    sent = [" alice ", unicodedata.normalize("NFD", "zo\u00e9")]
+    for number, raw in enumerate(sent):
+        events_record(items=[event("A", "someone", event_id=f"old-{number}")])
+        old_hash = hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()
+        Event.objects.filter(event_id=f"old-{number}").update(visitor=old_hash)
+    events_record(items=[event("A", "alice", event_id="new")])  # since the upgrade
+
+    assert [e["event_id"] for e in visitor_events_export(visitor_id=" alice ")] == ["old-0", "new"]
+    assert visitor_erase(visitor_id=" alice ") == 2
+    assert partner_client.delete(f"/api/v1/visitors/{sent[1]}/").json() == {"events_deleted": 1}
+    assert Event.objects.count() == 0
