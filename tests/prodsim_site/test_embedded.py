@@ -2,8 +2,10 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,10 +47,14 @@ def connect(var_dir: Path):
 
 
 @pytest.fixture
-def var_dir(tmp_path):
-    directory = tmp_path / "var"
-    yield directory
-    services(directory, "stop")
+def var_dir():
+    # Not under pytest's tmp_path: every pytest session that starts (another checkout's, a second
+    # run's) makes /tmp/pytest-of-<user> private again, and the server's unprivileged user would
+    # lose its way to the data directory half way through the test.
+    parent = Path(tempfile.mkdtemp(prefix="prodsim-embedded-test-"))
+    yield parent / "var"
+    services(parent / "var", "stop")
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def test_start_is_idempotent_concurrent_and_survives_stale_pid_files(var_dir):
