@@ -12,6 +12,7 @@ from .services.imports import event_import_job_run, event_import_job_time_out
 from .services.refresh import behaviour_refresh, refresh_due
 from .services.retention import events_retention_enforce
 from .services.sequence import (
+    sequence_retrain_if_due,
     sequence_training_job_run,
     sequence_training_time_out,
     sequence_vectors_place_all,
@@ -34,6 +35,12 @@ def behaviour_refresh_task(force: bool = False) -> None:
     if force or refresh_due():
         behaviour_refresh()
     sequence_vectors_place_all()
+
+
+@shared_task(**RETRY_ON_DATABASE_OUTAGE)
+def sequence_retrain_task() -> None:
+    """Start a scheduled sequence model training when one is due (beat: every 6 hours)."""
+    sequence_retrain_if_due()
 
 
 @shared_task(**RETRY_ON_DATABASE_OUTAGE)

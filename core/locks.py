@@ -5,10 +5,11 @@ that each make a different row "the one" (activating a model version) both pass 
 from django.db import connection
 
 # pg_advisory_xact_lock's two-int form keeps these apart from the single-key locks elsewhere;
-# one second key per kind of "the one active" row, listed here so that no two kinds share one.
+# one second key per kind of "the one" decision, listed here so that no two kinds share one.
 ACTIVATIONS = 0x61637476  # "actv"
 IMAGE_ACTIVATIONS = 1  # similarity's ModelVersion
 SEQUENCE_ACTIVATIONS = 2  # behaviour's SequenceModelVersion
+SCHEDULED_TRAININGS = 3  # behaviour's scheduled sequence retraining: one started, not two
 
 
 def activation_lock(kind: int) -> None:

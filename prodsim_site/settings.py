@@ -181,22 +181,24 @@ CELERY_TIMEZONE = "UTC"
 # Celery beat (the `beat` process): periodic behaviour work. The refresh runs when events arrived
 # since the last one, so new events show in lists within about a refresh interval.
 PRODSIM_BEHAVIOUR_REFRESH_S = env_float("PRODSIM_BEHAVIOUR_REFRESH_S", 30)
+DAY_S = 24 * 3600.0
 CELERY_BEAT_SCHEDULE = {
     "behaviour-refresh": {
         "task": "behaviour.tasks.behaviour_refresh_task",
         "schedule": PRODSIM_BEHAVIOUR_REFRESH_S,
         "options": {"expires": PRODSIM_BEHAVIOUR_REFRESH_S},  # a backlog never piles up
     },
-    "events-retention": {
-        "task": "behaviour.tasks.events_retention_task",
-        "schedule": 24 * 3600.0,
-    },
+    "events-retention": {"task": "behaviour.tasks.events_retention_task", "schedule": DAY_S},
     "impressions-retention": {
         "task": "experiments.tasks.impressions_retention_task",
-        "schedule": 24 * 3600.0,
+        "schedule": DAY_S,
     },
-    "sessions-clear": {"task": "prodsim_site.tasks.sessions_clear_task", "schedule": 24 * 3600.0},
+    "sessions-clear": {"task": "prodsim_site.tasks.sessions_clear_task", "schedule": DAY_S},
+    # Decides itself whether a retraining is due (behaviour.services.sequence.schedule).
+    "sequence-retrain": {"task": "behaviour.tasks.sequence_retrain_task", "schedule": DAY_S / 4},
 }
+# Days between scheduled sequence model trainings once a first was trained (0: never).
+PRODSIM_SEQUENCE_RETRAIN_DAYS = env_float("PRODSIM_SEQUENCE_RETRAIN_DAYS", 7)
 
 # Job heartbeats and the reaper (core.jobs.heartbeat, core.jobs.reaper). A running job writes a
 # heartbeat at least every PRODSIM_JOB_HEARTBEAT_S (one indexed UPDATE by primary key); the

@@ -2,6 +2,7 @@
 
 from .deletion import sequence_version_delete
 from .placement import sequence_vectors_place_all
+from .schedule import sequence_retrain_if_due
 from .training import sequence_training_job_run, sequence_training_time_out
 from .vectors import SequenceVectorsError, sequence_vectors_backfill, sequence_vectors_store
 from .versions import (
@@ -17,6 +18,7 @@ __all__ = [
     "SequenceVectorsError",
     "SequenceVersionError",
     "rollback_target",
+    "sequence_retrain_if_due",
     "sequence_training_cancel",
     "sequence_training_job_run",
     "sequence_training_start",

@@ -1,0 +1,75 @@
+"""Scheduled retraining of the sequence model (beat, daily): shoppers' habits and the catalogue
+move, and a model trained once falls behind, as Amazon Personalize's and Recombee's would without
+their periodic training.
+
+A shop opts in by training a first version (the admin, `train_behaviour`, `make run`); from then
+on, every PRODSIM_SEQUENCE_RETRAIN_DAYS a training starts with the serving version's settings
+(else the newest version's), when events arrived since the last training started. It activates
+only if it beats the serving version on the time-split validation, as any training with
+auto-activation does, so a worse model never serves.
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from behaviour.ml.sequence.config import SequenceConfig
+from core.locks import SCHEDULED_TRAININGS, activation_lock
+
+from ...models import BehaviourRefresh, SequenceModelVersion, SequenceTrainingJob
+from .versions import sequence_training_start
+
+logger = logging.getLogger(__name__)
+
+UNFINISHED = (SequenceTrainingJob.State.QUEUED, SequenceTrainingJob.State.RUNNING)
+
+
+@transaction.atomic
+def sequence_retrain_if_due(*, now: dt.datetime | None = None) -> SequenceTrainingJob | None:
+    """Start the scheduled training when it is due (see the module docstring); the job, or None
+    with the reason logged."""
+    days = settings.PRODSIM_SEQUENCE_RETRAIN_DAYS
+    if days <= 0:
+        return None
+    activation_lock(SCHEDULED_TRAININGS)  # two beats (or a retried task) start one training
+    now = now or timezone.now()
+    last = SequenceTrainingJob.objects.order_by("-created_at").first()
+    reason = _not_due(last, now=now, days=days)
+    if reason:
+        logger.info("sequence retraining not started: %s", reason)
+        return None
+    job = sequence_training_start(config=_config(), auto_activate=True)
+    logger.info("sequence retraining started: job %s, version %s", job.pk, job.version_id)
+    return job
+
+
+def _not_due(last: SequenceTrainingJob | None, *, now: dt.datetime, days: float) -> str:
+    """Why no training starts now ("" when one should)."""
+    if last is None:
+        return "no sequence model was ever trained (train a first one to opt in)"
+    if last.state in UNFINISHED:
+        return f"training job {last.pk} is {last.state}"
+    if last.created_at > now - dt.timedelta(days=days):
+        return f"the last training started {last.created_at:%Y-%m-%d %H:%M} UTC"
+    newest = BehaviourRefresh.objects.filter(
+        state=BehaviourRefresh.State.SUCCEEDED, events_until__isnull=False
+    ).order_by("-events_until")
+    events_until = newest.values_list("events_until", flat=True).first()
+    if events_until is None or events_until <= last.created_at:
+        return "no events arrived since the last training"
+    return ""
+
+
+def _config() -> SequenceConfig:
+    """The serving version's settings, else the newest version's; a version whose stored
+    settings this release no longer reads gives the defaults."""
+    serving = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
+    version = serving.first() or SequenceModelVersion.objects.order_by("-created_at").first()
+    try:
+        return SequenceConfig.from_dict(version.params if version else {})
+    except (TypeError, ValueError) as exc:
+        logger.warning("sequence retraining: version %s's settings unusable (%s)", version.pk, exc)
+        return SequenceConfig()

@@ -1,0 +1,95 @@
+"""Scheduled retraining of the sequence model: once a shop has trained one, a new training
+starts every PRODSIM_SEQUENCE_RETRAIN_DAYS with the serving version's settings, when events
+arrived since the last one; never two at once, never while one is unfinished."""
+
+import datetime as dt
+
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from behaviour.ml.sequence.config import SequenceConfig
+from behaviour.models import BehaviourRefresh, SequenceModelVersion, SequenceTrainingJob
+from behaviour.services.sequence import sequence_retrain_if_due
+from behaviour.services.sequence.versions import TRAINING_TASK
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now()
+
+
+def trained(*, days_ago: float, state: str = "succeeded", status: str = "active", **params):
+    version = SequenceModelVersion.objects.create(
+        architecture=params.get("architecture", "gru"), status=status, params=params
+    )
+    job = SequenceTrainingJob.objects.create(version=version, state=state)
+    created = NOW - dt.timedelta(days=days_ago)
+    SequenceTrainingJob.objects.filter(pk=job.pk).update(created_at=created)
+    return version
+
+
+def events_received(*, days_ago: float) -> None:
+    BehaviourRefresh.objects.create(
+        state="succeeded", started_at=NOW, events_until=NOW - dt.timedelta(days=days_ago)
+    )
+
+
+def test_a_week_after_the_last_training_with_new_events_it_retrains_with_the_serving_settings(
+    django_capture_on_commit_callbacks, settings
+):
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
+    trained(days_ago=20, status="ready", architecture="sasrec", dim=32)  # an older one
+    trained(days_ago=8, architecture="gru", dim=48, epochs=3)  # serving
+    events_received(days_ago=1)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = sequence_retrain_if_due(now=NOW)
+
+    assert job is not None and job.state == "queued"
+    version = job.version
+    assert version.auto_activate is True  # activates only if it beats the serving version
+    config = SequenceConfig.from_dict(version.params)
+    assert (config.architecture, config.dim, config.epochs) == ("gru", 48, 3)
+    assert len(callbacks) == 1  # the training task, sent once the job is committed
+    assert sequence_retrain_if_due(now=NOW) is None  # the new one is unfinished
+
+
+@pytest.mark.parametrize(
+    ("setup", "retrain_days"),
+    [
+        ("never trained", 7),
+        ("trained recently", 7),
+        ("no new events", 7),
+        ("a training is running", 7),
+        ("switched off", 0),
+    ],
+)
+def test_no_training_starts_when_none_is_due(setup, retrain_days, settings):
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = retrain_days
+    if setup != "never trained":
+        days_ago = 2 if setup == "trained recently" else 10
+        state = "running" if setup == "a training is running" else "succeeded"
+        trained(days_ago=days_ago, state=state)
+    events_received(days_ago=11 if setup == "no new events" else 1)
+
+    assert sequence_retrain_if_due(now=NOW) is None
+    assert SequenceTrainingJob.objects.count() == (0 if setup == "never trained" else 1)
+
+
+def test_settings_this_release_cannot_read_give_the_defaults(settings):
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
+    trained(days_ago=10, removed_option=True)
+    events_received(days_ago=1)
+
+    job = sequence_retrain_if_due(now=NOW)
+
+    assert SequenceConfig.from_dict(job.version.params) == SequenceConfig()
+
+
+def test_beat_asks_every_six_hours_and_the_task_is_registered():
+    from prodsim_site.celery import app
+
+    entry = django_settings.CELERY_BEAT_SCHEDULE["sequence-retrain"]
+    assert entry["schedule"] == 6 * 3600
+    assert entry["task"] in app.tasks
+    assert TRAINING_TASK in app.tasks
