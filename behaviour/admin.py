@@ -4,10 +4,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 
 from core.jobs import rows_live_state
-from core.jobs.admin import CancelMessages, LiveField, LiveJobAdminMixin, LivePageTexts, LiveRow
+from core.jobs.admin import (
+    CancelMessages,
+    LiveField,
+    LiveJobAdminMixin,
+    LivePageTexts,
+    LiveRow,
+    problems_html,
+)
 
 from . import admin_sequence  # noqa: F401 (registers the sequence versions' admin)
 from .importers import CHUNK_LINES, time_zone_named
@@ -25,7 +31,6 @@ DELETE_KEPT_RUNNING = (
     "deletes the uploaded file."
 )
 IMPORT_COUNTS = ("accepted_count", "duplicate_count", "rejected_count")
-PAGE_PROBLEMS = 200  # the page lists the first ones; the CSV download has every listed problem
 CANCEL_MESSAGES = CancelMessages(
     requested="Cancellation of event import #{pk} requested; "
     f"it stops within {CHUNK_LINES} lines.",
@@ -200,28 +205,8 @@ class EventImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Problems by line")
     def problems(self, job: EventImportJob) -> str:
-        listed = job.row_errors.count()
-        if not listed:
-            return "–"
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (e.line, e.get_level_display(), e.column, e.sku, e.message)
-                for e in job.row_errors.all()[:PAGE_PROBLEMS]
-            ),
-        )
         url = reverse(f"{self.admin_site.name}:{self.job_url_name('problems')}", args=[job.pk])
-        shown = min(listed, PAGE_PROBLEMS)
-        return format_html(
-            '<p>The first {} of {} listed; <a href="{}" id="problems-csv">download every one '
-            "(CSV)</a>.</p><table><thead><tr><th>line</th><th>level</th><th>column</th>"
-            "<th>sku</th><th>message</th></tr></thead><tbody>{}</tbody></table>",
-            shown,
-            listed,
-            url,
-            rows,
-        )
+        return problems_html(job.row_errors.all(), csv_url=url)
 
 
 @admin.register(BehaviourRefresh)

@@ -14,12 +14,18 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .protocol import JobRow
 
 EMPTY = "–"  # what the page and static/js/job_progress.js show for a value not reported yet
+# An import job's page lists its first problems, the CSV download every one: all of them inline
+# took a second per thousand, past the web server's time-out for a 100k-line import gone wrong.
+PAGE_PROBLEMS = 200
+PROBLEMS_ALL_SHOWN = "{count} problem(s);"
+PROBLEMS_FIRST_SHOWN = "The first {shown} of {count} problems;"
 
 
 @dataclass(frozen=True)
@@ -172,3 +178,26 @@ class WorkJobAdminMixin:
         if obj is not None and not obj.is_finished:
             return False
         return super().has_delete_permission(request, obj)
+
+
+def problems_html(problems, *, csv_url: str, limit: int = PAGE_PROBLEMS) -> str:
+    """An import job's problems (a queryset of ImportJobRow-shaped rows, in line order) as the
+    first `limit` in a table, how many there are, and a link to the CSV of every one."""
+    count = problems.count()
+    if not count:
+        return EMPTY
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        ((e.line, e.get_level_display(), e.column, e.sku, e.message) for e in problems[:limit]),
+    )
+    shown = min(count, limit)
+    heading = PROBLEMS_ALL_SHOWN if shown == count else PROBLEMS_FIRST_SHOWN
+    return format_html(
+        '<p>{} <a href="{}" id="problems-csv">download every one (CSV)</a>.</p>'
+        "<table><thead><tr><th>line</th><th>level</th><th>column</th><th>sku</th>"
+        "<th>message</th></tr></thead><tbody>{}</tbody></table>",
+        heading.format(shown=shown, count=count),
+        csv_url,
+        rows,
+    )

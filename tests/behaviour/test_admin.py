@@ -57,7 +57,7 @@ def test_an_upload_is_queued_after_commit_and_its_page_shows_the_report(
     event_import_job_run(job_id=job.pk)
     page = admin_client.get(response["Location"]).content.decode()
     assert "unknown SKU &#x27;NOPE&#x27;: import the catalogue first" in page
-    assert "The first 1 of 1 listed" in page
+    assert "1 problem(s);" in page
     assert 'data-finished="true"' in page  # the script does not poll a finished job
     assert 'id="cancel-import"' not in page
 

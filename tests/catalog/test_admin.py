@@ -5,9 +5,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from catalog.admin import PAGE_PROBLEMS
 from catalog.models import ImportJob, ImportRowError
 from catalog.services import import_job_run
+from core.jobs.admin import PAGE_PROBLEMS
 from core.jobs.heartbeat import worker_name
 from tests.staff import login, non_staff_user, staff_user
 
