@@ -1,18 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
 from core.jobs import rows_live_state
 from core.jobs.admin import (
     CancelMessages,
+    ImportProblemsAdminMixin,
     LiveField,
     LiveJobAdminMixin,
     LivePageTexts,
     LiveRow,
-    problems_html,
 )
 
 from . import admin_sequence  # noqa: F401 (registers the sequence versions' admin)
@@ -84,7 +82,7 @@ class EventImportUploadForm(forms.ModelForm):
 
 
 @admin.register(EventImportJob)
-class EventImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
+class EventImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "state",
@@ -100,6 +98,7 @@ class EventImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     # Whoever may upload a history may stop an import; viewing one is not enough.
     cancel_permission = UPLOAD_PERMISSION
     live_rows, live_texts = LIVE_ROWS, LIVE_TEXTS
+    problems_filename = "event-import-{pk}.csv"
     readonly_fields = [
         "state",
         "cancel_requested",
@@ -129,11 +128,6 @@ class EventImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
-
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.problems_csv_view)
-        name = self.job_url_name("problems")
-        return [path("<path:object_id>/problems.csv", view, name=name), *super().get_urls()]
 
     def has_add_permission(self, request) -> bool:
         # The upload writes shopper history in bulk: the dedicated permission, not "add".
@@ -187,26 +181,14 @@ class EventImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
         change = f"{self.admin_site.name}:{self.job_url_name('change')}"
         return HttpResponseRedirect(reverse(change, args=[obj.pk]))
 
-    def problems_csv_view(self, request, object_id):
-        job = get_object_or_404(EventImportJob, pk=object_id)
-        if not self.has_view_permission(request, job):
-            raise PermissionDenied
-        response = HttpResponse(
-            event_import_job_problems_csv(job), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="event-import-{job.pk}.csv"'
-        return response
+    def problems_csv(self, job: EventImportJob) -> str:
+        return event_import_job_problems_csv(job)
 
     @admin.display(description="Progress")
     def progress(self, job: EventImportJob) -> str:
         if not job.rows_total:
             return "waiting for a worker" if job.state == EventImportJob.State.QUEUED else "–"
         return f"{job.rows_done} / {job.rows_total} lines"
-
-    @admin.display(description="Problems by line")
-    def problems(self, job: EventImportJob) -> str:
-        url = reverse(f"{self.admin_site.name}:{self.job_url_name('problems')}", args=[job.pk])
-        return problems_html(job.row_errors.all(), csv_url=url)
 
 
 @admin.register(BehaviourRefresh)

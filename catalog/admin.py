@@ -1,18 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 
 from core.jobs.admin import (
     CancelMessages,
+    ImportProblemsAdminMixin,
     LiveField,
     LiveJobAdminMixin,
     LivePageTexts,
     LiveRow,
-    problems_html,
 )
 
 from . import changes
@@ -164,7 +162,7 @@ class ImportUploadForm(forms.ModelForm):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
+class ImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "state",
@@ -182,6 +180,7 @@ class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     # Whoever may upload a catalogue may stop an import; viewing one is not enough.
     cancel_permission = "catalog.upload_catalogue"
     live_rows, live_texts = LIVE_ROWS, LIVE_TEXTS
+    problems_filename = "import-{pk}-problems.csv"
     readonly_fields = [
         "state",
         "cancel_requested",
@@ -217,11 +216,6 @@ class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
-
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.problems_csv_view)
-        name = self.job_url_name("problems")
-        return [path("<path:object_id>/problems.csv", view, name=name), *super().get_urls()]
 
     def has_add_permission(self, request) -> bool:
         # The upload page replaces catalogue data in bulk: the dedicated permission, not "add".
@@ -260,15 +254,8 @@ class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
     def live_values(self, job: ImportJob) -> dict:
         return import_job_progress(job=job)
 
-    def problems_csv_view(self, request, object_id):
-        job = get_object_or_404(ImportJob, pk=object_id)
-        if not self.has_view_permission(request, job):
-            raise PermissionDenied
-        response = HttpResponse(
-            import_job_problems_csv(job), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
-        return response
+    def problems_csv(self, job: ImportJob) -> str:
+        return import_job_problems_csv(job)
 
     def save_model(self, request, obj, form, change):
         # The upload form only collects files; the service stores them and enqueues the job.
@@ -291,8 +278,3 @@ class ImportJobAdmin(LiveJobAdminMixin, admin.ModelAdmin):
         if not job.rows_total:
             return "waiting for a worker" if job.state == ImportJob.State.QUEUED else "–"
         return f"{job.rows_done} / {job.rows_total} rows"
-
-    @admin.display(description="Problems by line")
-    def problems(self, job: ImportJob) -> str:
-        url = reverse(f"{self.admin_site.name}:{self.job_url_name('problems')}", args=[job.pk])
-        return problems_html(job.row_errors.all(), csv_url=url)

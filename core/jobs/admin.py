@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
@@ -162,6 +162,36 @@ class LiveJobAdminMixin(CancelJobAdminMixin):
                 can_cancel=self.has_cancel_permission(request),
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class ImportProblemsAdminMixin:
+    """An import job's problems on its page (the `problems` field: the first ones) and every one
+    as CSV; mix in before LiveJobAdminMixin and define problems_csv(job) and problems_filename
+    (a format with {pk})."""
+
+    problems_filename: str
+
+    def problems_csv(self, job) -> str:
+        raise NotImplementedError
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.problems_csv_view)
+        name = self.job_url_name("problems")
+        return [path("<path:object_id>/problems.csv", view, name=name), *super().get_urls()]
+
+    def problems_csv_view(self, request, object_id):
+        job = get_object_or_404(self.model, pk=object_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        response = HttpResponse(self.problems_csv(job), content_type="text/csv; charset=utf-8")
+        filename = self.problems_filename.format(pk=job.pk)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @admin.display(description="Problems by line")
+    def problems(self, job) -> str:
+        url = reverse(f"{self.admin_site.name}:{self.job_url_name('problems')}", args=[job.pk])
+        return problems_html(job.row_errors.all(), csv_url=url)
 
 
 class WorkJobAdminMixin:
