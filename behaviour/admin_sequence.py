@@ -6,7 +6,6 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from behaviour.ml.sequence.config import ARCHITECTURES, SequenceConfig
 from core.jobs import live_state
@@ -19,7 +18,7 @@ from core.jobs.admin import (
     WorkJobAdminMixin,
 )
 
-from .admin_sequence_charts import sequence_curves_svg
+from .admin_sequence_charts import sequence_curves_html
 from .models import SequenceModelVersion, SequenceTrainingJob
 from .services.sequence import (
     SequenceVersionError,
@@ -217,8 +216,7 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
         if not version.history:
             return "–"
         k = version.params.get("k", 20)
-        svg = sequence_curves_svg(series={f"v{version.pk}": version.history}, k=k)
-        return mark_safe(svg)  # noqa: S308 - matplotlib's SVG of our own numbers and labels
+        return sequence_curves_html(label=f"v{version.pk}", history=version.history, k=k)
 
     @admin.display(description="Training jobs")
     def jobs(self, version: SequenceModelVersion) -> str:

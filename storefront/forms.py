@@ -4,10 +4,17 @@ from django.conf import settings
 from catalog import selectors as catalog_selectors
 
 ERROR_TOO_LARGE = "the photo is larger than {limit} MB"
+# The file picker offers only what catalog.images accepts (ALLOWED_FORMATS), as the help says;
+# the server still checks every upload.
+PHOTO_TYPES = "image/jpeg,image/png,image/webp"
 
 
 class VisualSearchForm(forms.Form):
-    photo = forms.FileField(required=False, help_text="JPEG, PNG or WebP")
+    photo = forms.FileField(
+        required=False,
+        help_text="JPEG, PNG or WebP",
+        widget=forms.ClearableFileInput(attrs={"accept": PHOTO_TYPES}),
+    )
     category = forms.ChoiceField(required=False)
     in_stock = forms.BooleanField(required=False, label="In stock only")
 

@@ -228,6 +228,9 @@ def test_cockpit_upload_train_activate_and_preview(
     assert wait_until_finished(browser, timeout=120) == "succeeded"
     epoch = browser.find_element(By.CSS_SELECTOR, '[data-progress-field="epoch"]').text
     assert epoch == "2"
+    # What a screen reader was last told (visually hidden: .text would be empty).
+    summary = browser.find_element(By.ID, "live-progress-summary").get_attribute("textContent")
+    assert summary.startswith("Job succeeded")
     version = ModelVersion.objects.get()
     assert version.status == "ready"
 

@@ -5,7 +5,11 @@
    finished, this script fetches the job's real state every POLL_MS and writes each value in
    place: into the elements that name its key (data-progress-field="key") and into the admin's
    read-only field of the same name. No full-page reload: once the job has finished it stops and
-   offers a link to the final report (the per-row errors, metrics) instead. */
+   offers a link to the final report (the per-row errors, metrics) instead.
+
+   For screen readers: #live-progress-summary (aria-live=polite) gets one sentence when the
+   state or the phase changes, not the counts that change with every poll; the heartbeat
+   warning is role=alert and the finished note role=status. Focus never moves. */
 (function () {
   "use strict";
 
@@ -32,10 +36,31 @@
     return String(value);
   }
 
+  // Only a changed text is written: rewriting the same words into the role=alert warning
+  // every poll could have it read out again each time.
+  function setText(element, text) {
+    if (element.textContent !== text) {
+      element.textContent = text;
+    }
+  }
+
+  function announce(data) {
+    var summary = document.getElementById("live-progress-summary");
+    var phase = data.phase || "";
+    if (!summary || (data.state === panel.dataset.state && phase === panel.dataset.phase)) {
+      return;
+    }
+    var noun = panel.dataset.noun || "job";
+    var sentence = noun.charAt(0).toUpperCase() + noun.slice(1) + " " + data.state;
+    summary.textContent = sentence + (phase ? ": " + phase + "." : ".");
+    panel.dataset.phase = phase;
+  }
+
   function render(data) {
+    announce(data); // before panel.dataset.state takes the new state below
     panel.querySelectorAll("[data-progress-field]").forEach(function (element) {
       var key = element.dataset.progressField;
-      element.textContent = format(data[key], element.dataset.progressFormat);
+      setText(element, format(data[key], element.dataset.progressFormat));
     });
     // The stale-heartbeat warning shows only while the server says the job is silent.
     var warning = document.getElementById("heartbeat-warning");
@@ -48,7 +73,7 @@
         return; // the admin shows booleans as icons: leave those to the final report
       }
       document.querySelectorAll(".field-" + key + " .readonly").forEach(function (element) {
-        element.textContent = format(value);
+        setText(element, format(value));
       });
     });
     panel.dataset.state = data.state;

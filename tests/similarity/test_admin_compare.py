@@ -1,5 +1,6 @@
 """A model version's admin page: figures next to the active version and the baselines."""
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -29,9 +30,11 @@ def version(status: str, recall: float, **fields) -> ModelVersion:
 
 
 def charts(page: str) -> list[ET.Element]:
-    """The inline SVG charts (the admin's own icons are SVG too)."""
+    """The inline SVG charts (the admin's own icons are SVG too); each figure also holds its
+    caption, and the curves' a table."""
     chunks = page.split('<figure class="prodsim-chart">')[1:]
-    return [ET.fromstring(chunk.split("</figure>")[0]) for chunk in chunks]
+    figures = [chunk.split("</figure>")[0] for chunk in chunks]
+    return [ET.fromstring(re.search(r"<svg .*</svg>", f, re.DOTALL).group()) for f in figures]
 
 
 def ids(svg: ET.Element) -> dict[str, ET.Element]:
