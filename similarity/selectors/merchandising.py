@@ -25,6 +25,12 @@ def rules_in_force(
     return [rule for rule in scoped if rule_in_force(rule, now=now)]
 
 
+def shop_wide_rules(*, state: ServingState | None = None) -> list[MerchandisingRule]:
+    """The rules in force scoped to no product or category: what a list without a source
+    product (image and text search, trending) obeys."""
+    return rules_in_force(state=state, product_id=0, category_path="")
+
+
 def rule_in_force(rule: MerchandisingRule, *, now=None) -> bool:
     """Whether the serving query applies this rule now (the same test as rules_in_force)."""
     now = now or timezone.now()

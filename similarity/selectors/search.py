@@ -2,8 +2,12 @@
 
 from dataclasses import dataclass
 
+from catalog import selectors as catalog_selectors
+from catalog.selectors import ProductFilter
+
 from .. import vector_store
 from ..models import ModelVersion
+from . import merchandising
 from .lexical import query_vector
 from .serving import serving_state
 
@@ -32,23 +36,31 @@ def search_products(
     None when nothing is indexed yet (callers fall back to plain word matching).
     """
     index, text = query_vector(fields or {"title": query})
-    version = serving_state().version
+    state = serving_state()
+    version = state.version
     encoder = text_encoder_for(version)
     visual = encoder.encode([query])[0] if encoder is not None else None
     if index is None and visual is None:
         return None
+    # The searches themselves leave out withdrawn products (their vectors stay) and shop-wide
+    # blocks, so `limit` hits are `limit` servable products: dropped afterwards, they shortened
+    # the answer and moved the relevance floor.
+    blocked = merchandising.blocked_ids(merchandising.shop_wide_rules(state=state))
+    servable = catalog_selectors.products_matching(
+        product_filter=ProductFilter(exclude_ids=tuple(blocked))
+    )
     found: dict[int, None] = {}
     if index is not None and text:
         found.update(
             (n.product_id, None)
-            for n in vector_store.nearest_texts(index=index, vector=text, k=limit)
+            for n in vector_store.nearest_texts(index=index, vector=text, k=limit, allowed=servable)
             if n.distance < 1.0
         )
     if visual is not None:
         found.update(
             (n.product_id, None)
             for n in vector_store.nearest_products(
-                version=version, vector=visual, k=SEARCH_VISUAL_CANDIDATES
+                version=version, vector=visual, k=SEARCH_VISUAL_CANDIDATES, allowed=servable
             )
         )
     signals = vector_store.candidate_signals(

@@ -186,3 +186,55 @@ def test_fusion_weights_all_at_zero_are_refused_with_the_reason():
     with pytest.raises(ValidationError, match="At least one signal needs a weight above 0"):
         weights.full_clean()
     FusionWeights(image=0, text=1, text_learned=0, attributes=0, price=0).full_clean()
+
+
+def test_a_shop_wide_block_holds_in_image_search():
+    from similarity.selectors import similar_to_vector
+
+    products, vectors = vector_catalogue()
+
+    def found() -> list[str]:
+        result = similar_to_vector(vector=vectors[7], query=SimilarQuery(k=5))
+        return [item.product.sku for item in result.items]
+
+    before = found()
+    assert before[0] == "P007"
+    second = Product.objects.get(sku=before[1])
+    # A rule scoped to one product's list needs that source; a photo is none.
+    MerchandisingRule.objects.create(
+        kind="block", source_product=products[0], target_product=second
+    )
+    MerchandisingRule.objects.create(kind="block", target_product=products[7])
+
+    after = found()
+
+    assert "P007" not in after and len(after) == 5 and after[0] == second.sku
+
+
+def test_a_shop_wide_block_holds_in_the_image_search_api_and_more_that_look_like_this(
+    partner_client, client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.catalog.factories import image_bytes
+
+    products, vectors = vector_catalogue()
+    monkeypatch.setattr("similarity.api.views.search.image_query_vector", lambda data: vectors[7])
+
+    def api() -> list[str]:
+        photo = SimpleUploadedFile("q.jpg", image_bytes(), content_type="image/jpeg")
+        answer = partner_client.post("/api/v1/search/image/?k=5", {"image": photo}).json()
+        return [row["sku"] for row in answer["results"]]
+
+    def storefront() -> list[str]:  # "More that look like this" on P007's page
+        result = client.get("/search/photo/?sku=P007").context["result"]
+        return [item.product.sku for item in result.items]
+
+    assert api()[0] == "P007"
+    shown = storefront()[0]
+    with django_capture_on_commit_callbacks(execute=True):  # as the admin's save: a bump
+        MerchandisingRule.objects.create(kind="block", target_product=products[7])
+        MerchandisingRule.objects.create(kind="block", target_product=products[int(shown[1:])])
+
+    assert "P007" not in api() and len(api()) == 5
+    assert shown not in storefront()

@@ -62,3 +62,53 @@ def test_the_text_tower_finds_products_by_their_pictures():
     assert 0 < len(hits) <= 48
     assert all(hit.lexical in (None, 0.0) and hit.visual is not None for hit in hits)
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+
+
+@pytest.fixture
+def lanterns():
+    for sku, colour in [("L1", "brass"), ("L2", "black"), ("L3", "white"), ("L4", "copper")]:
+        product(sku=sku, title=f"Garden lantern {colour}", brand="Glow")
+    product(sku="M1", title="Striped ceramic mug", brand="Hearth")
+    lexical_index_rebuild()
+
+
+def test_a_shop_wide_block_holds_in_search_match_and_the_search_box(
+    partner_client, client, lanterns
+):
+    from similarity.models import MerchandisingRule
+
+    def api(path, **body) -> list[str]:
+        if path == "match":
+            answer = partner_client.post(
+                "/api/v1/match/", {**body, "k": 3}, content_type="application/json"
+            )
+        else:
+            answer = partner_client.get("/api/v1/search/text/", {**body, "k": 3})
+        return [row["sku"] for row in answer.json()["results"]]
+
+    first = sku_of(search_products(query="garden lantern", limit=3))
+    blocked = Product.objects.get(sku=first[0])
+    MerchandisingRule.objects.create(kind="block", target_product=blocked)
+    # A rule scoped to one product's list stays on that list.
+    MerchandisingRule.objects.create(
+        kind="block", source_product=blocked, target_product=Product.objects.get(sku=first[1])
+    )
+
+    hits = sku_of(search_products(query="garden lantern", limit=3))
+    assert blocked.sku not in hits and len(hits) == 3 and first[1] in hits
+    for found in (api("text", q="garden lantern"), api("match", title="garden lantern")):
+        assert blocked.sku not in found and len(found) == 3
+    page = client.get("/", {"q": f"garden lantern {blocked.title.split()[-1]}"})
+    assert blocked.sku not in [p.sku for p in page.context["page"].object_list]
+
+
+def test_search_keeps_its_limit_right_after_a_withdrawal(partner_client, lanterns):
+    first = sku_of(search_products(query="garden lantern", limit=3))
+    # Withdrawn as the listener leaves it: the product's lexical vector is still stored.
+    Product.objects.filter(sku=first[0]).update(is_active=False)
+
+    hits = sku_of(search_products(query="garden lantern", limit=3))
+    answer = partner_client.get("/api/v1/search/text/", {"q": "garden lantern", "k": 3}).json()
+
+    assert first[0] not in hits and len(hits) == 3
+    assert answer["k_returned"] == 3 and first[0] not in [r["sku"] for r in answer["results"]]

@@ -6,7 +6,7 @@ import pytest
 from catalog.models import Product
 from similarity import vector_store
 from similarity.models import ModelVersion
-from similarity.selectors import SimilarQuery, similar_products_for
+from similarity.selectors import SimilarQuery, similar_products_for, similar_to_vector
 from similarity.selectors.similar import TIER_CATEGORY, TIER_IMAGE
 from tests.similarity.factories import image_only_weights, vector_catalogue
 
@@ -123,3 +123,49 @@ def test_fallback_fills_with_the_newest_of_the_category_and_says_so():
     assert [item.tier for item in result.items] == [TIER_CATEGORY]
     assert skus(result) == ["P004"]  # the only other mug (0, 4 are mugs; 1 is 0's variant)
     assert result.model_version is None
+
+
+def _withdraw_nearest(vectors, source: int, count: int) -> set[str]:
+    """Withdraw the `count` products nearest to product `source` (its variant aside), as the
+    catalogue leaves them: inactive, their vectors still stored."""
+    order = [int(i) for i in np.argsort(-(vectors @ vectors[source])) if i // 2 != source // 2]
+    skus = {f"P{i:03}" for i in order[:count]}
+    Product.objects.filter(sku__in=skus).update(is_active=False)
+    return skus
+
+
+def test_withdrawn_nearest_neighbours_still_leave_k():
+    products, vectors = vector_catalogue()
+    withdrawn = _withdraw_nearest(vectors, 1, 12)
+
+    result = similar_products_for(product=products[1], query=SimilarQuery(k=60))
+
+    assert result.k_returned == 60 and withdrawn.isdisjoint(skus(result))
+    assert {item.tier for item in result.items} == {TIER_IMAGE}  # no fill needed
+
+
+def test_image_search_keeps_k_when_the_nearest_are_withdrawn():
+    _, vectors = vector_catalogue()
+    withdrawn = _withdraw_nearest(vectors, 1, 12)
+
+    result = similar_to_vector(vector=vectors[1], query=SimilarQuery(k=50))
+
+    assert result.k_returned == 50 and withdrawn.isdisjoint(skus(result))
+
+
+def test_a_few_withdrawn_candidates_cost_no_second_search():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    products, vectors = vector_catalogue()
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as run:
+            result = similar_products_for(product=products[1], query=SimilarQuery(k=5))
+        assert result.k_returned == 5
+        return len(run.captured_queries)
+
+    before = statements()
+    _withdraw_nearest(vectors, 1, 3)  # 47 of the 50 candidates still active: enough for k
+
+    assert statements() == before
