@@ -34,6 +34,8 @@ def product_list(request):
         if category is None:
             raise Http404("No such category")
     products = selectors.product_list(category=category, query=query)
+    if query:  # a search, by whatever way it finds products, leaves out what the shop blocked
+        products = products.exclude(pk__in=similarity_selectors.shop_wide_blocked_ids())
     # Ranked search when it finds something; word matching otherwise (nothing indexed yet, or
     # a query the index has no terms for: another script, a symbol). A product whose SKU is
     # the query comes first either way: SKUs are not in the lexical index.

@@ -31,6 +31,11 @@ def shop_wide_rules(*, state: ServingState | None = None) -> list[MerchandisingR
     return rules_in_force(state=state, product_id=0, category_path="")
 
 
+def shop_wide_blocked_ids(*, state: ServingState | None = None) -> list[int]:
+    """The products the shop blocked everywhere (search by word, photo or SKU included)."""
+    return blocked_ids(shop_wide_rules(state=state))
+
+
 def rule_in_force(rule: MerchandisingRule, *, now=None) -> bool:
     """Whether the serving query applies this rule now (the same test as rules_in_force)."""
     now = now or timezone.now()

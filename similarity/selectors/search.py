@@ -45,7 +45,7 @@ def search_products(
     # The searches themselves leave out withdrawn products (their vectors stay) and shop-wide
     # blocks, so `limit` hits are `limit` servable products: dropped afterwards, they shortened
     # the answer and moved the relevance floor.
-    blocked = merchandising.blocked_ids(merchandising.shop_wide_rules(state=state))
+    blocked = merchandising.shop_wide_blocked_ids(state=state)
     servable = catalog_selectors.products_matching(
         product_filter=ProductFilter(exclude_ids=tuple(blocked))
     )

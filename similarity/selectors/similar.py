@@ -361,7 +361,7 @@ def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResu
     result = SimilarResult(k_requested=query.k, model_version=version.pk if version else None)
     if version is None:
         return result
-    blocked = merchandising.blocked_ids(merchandising.shop_wide_rules(state=state))
+    blocked = merchandising.shop_wide_blocked_ids(state=state)
     product_filter = product_filter_for(None, query, blocked)
     allowed = _allowed(product_filter)
     available = _available(allowed, product_filter)

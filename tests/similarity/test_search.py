@@ -102,6 +102,19 @@ def test_a_shop_wide_block_holds_in_search_match_and_the_search_box(
     assert blocked.sku not in [p.sku for p in page.context["page"].object_list]
 
 
+def test_the_search_box_leaves_a_blocked_product_out_by_its_sku_and_by_plain_words(client):
+    """Not only ranked search: the SKU typed whole, and word matching when nothing is indexed."""
+    from similarity.models import MerchandisingRule
+
+    blocked, kept = product(sku="L1", title="Garden lantern"), product(sku="L2", title="Lantern")
+    MerchandisingRule.objects.create(kind="block", target_product=blocked)
+
+    by_sku = client.get("/", {"q": "L1"}).context["page"].object_list
+    by_words = client.get("/", {"q": "lantern"}).context["page"].object_list
+
+    assert list(by_sku) == [] and [p.sku for p in by_words] == [kept.sku]
+
+
 def test_search_keeps_its_limit_right_after_a_withdrawal(partner_client, lanterns):
     first = sku_of(search_products(query="garden lantern", limit=3))
     # Withdrawn as the listener leaves it: the product's lexical vector is still stored.
