@@ -116,6 +116,10 @@ class ProductAdmin(admin.ModelAdmin):
             # behaviour's on the same generations), and the edit below reaches only the new one:
             # announced as gone, the old SKU's cached lists answer 404 as a deleted product's do.
             changes.product_deleted(sku=form.initial["sku"])
+        if change and "is_active" in form.changed_data and not form.instance.is_active:
+            # Saved by the form, not product_upsert: the withdrawal is told here, or lists that
+            # name the product would keep showing it until their TTL.
+            changes.products_withdrawn(product_ids=[form.instance.pk])
         removed = [
             image.file.name
             for formset in formsets

@@ -2,7 +2,8 @@
 
 Catalog sits below the apps that index its products, so it cannot call them. Instead its services
 announce each change here, and every listening app subscribes once in its `AppConfig.ready`
-(similarity refreshes vectors and drops cached lists). Announcements are plain calls in the
+(similarity refreshes vectors and drops cached lists; a withdrawal or a deletion drops every
+cached list, since any of them may name the product). Announcements are plain calls in the
 announcing transaction: listeners that start background work enqueue it after commit.
 """
 
@@ -20,6 +21,8 @@ class CatalogueListener:
     product_deleted: Callable[..., None]
     # A bulk import wrote these products (the catalogue as a whole moved).
     catalogue_changed: Callable[..., None]
+    # These products were just withdrawn (active → inactive): any list naming them is stale.
+    products_withdrawn: Callable[..., None]
 
 
 _listeners: list[CatalogueListener] = []
@@ -39,6 +42,13 @@ def products_changed(*, product_ids: Sequence[int], images_changed: bool) -> Non
 def product_deleted(*, sku: str) -> None:
     for listener in _listeners:
         listener.product_deleted(sku=sku)
+
+
+def products_withdrawn(*, product_ids: Sequence[int]) -> None:
+    """Announced where the flip is written, never for an edit of a product already inactive: a
+    partner re-syncing its inactive products must not make every cached list go each time."""
+    for listener in _listeners:
+        listener.products_withdrawn(product_ids=list(product_ids))
 
 
 def catalogue_changed(*, product_ids: Sequence[int]) -> None:

@@ -1,7 +1,8 @@
 """The similar-list cache: Valkey entries whose keys carry generations, so invalidating is a bump.
 
 Two generations name every entry: the serving generation (what every list depends on: the active
-model version, the lexical index, fusion weights, merchandising rules) and the source product's
+model version, the lexical index, fusion weights, merchandising rules, and which products are on
+sale: a withdrawal or deletion bumps it, as any list may name the product) and the source product's
 generation (its fields, images and vectors), looked up by SKU. A cache hit therefore costs two
 Valkey round trips and no SQL; a bump makes the old entries unreachable and the TTL reclaims them.
 
@@ -24,7 +25,9 @@ from django.db import transaction
 
 from core import generations
 
-ENTRY_SECONDS = 3600  # bounds drift from changes to the listed products (not the source)
+# Bounds drift from edits (price, stock, title) of the listed products, not the source; their
+# withdrawal or deletion bumps the serving generation instead.
+ENTRY_SECONDS = 3600
 GENERATION_SECONDS = 7 * 24 * 3600  # outlives every entry; a lost token only causes misses
 SERVING_KEY = "similar:gen"
 T = TypeVar("T")
@@ -137,7 +140,8 @@ def reset() -> None:
 
 
 def serving_changed() -> None:
-    """Every cached list is stale (activation, new lexical index, weights or rules changed)."""
+    """Every cached list is stale (activation, new lexical index, weights or rules changed, a
+    product withdrawn or deleted)."""
     transaction.on_commit(reset, robust=True)
 
 

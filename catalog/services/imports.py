@@ -87,6 +87,8 @@ class ImportLifecycle(JobLifecycle[ImportJob]):
         written = _changed_since_start(job) if job.started_at is not None else []
         if written:
             changes.catalogue_changed(product_ids=written)
+            if inactive := _inactive_since_start(job):
+                changes.products_withdrawn(product_ids=inactive)
 
 
 IMPORTS = ImportLifecycle()
@@ -175,6 +177,7 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
     job.rows_total = sum(1 for item in items if item.line > 1)
     source = _image_source(job)
     changed: list[int] = []
+    withdrawn: list[int] = []  # announced once at the end: each withdrawal drops every list
     # Categories by path for this run: a catalogue names a few hundred paths over 100k rows.
     categories: dict[str, Category] = {}
     # Raises JobCancelled at the write after an admin's request; every row before it stays.
@@ -186,12 +189,14 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
             if isinstance(item, RowProblem):
                 _record_problem(job, item)
             else:
-                _import_row(job, item, source, changed, categories)
+                _import_row(job, item, source, (changed, withdrawn), categories)
             report(job, done=job.rows_done)
     finally:
         if source is not None:
             source.close()
         changes.catalogue_changed(product_ids=_changed_by_job(job, changed))
+        if withdrawn_by_job := _withdrawn_by_job(job, withdrawn):
+            changes.products_withdrawn(product_ids=withdrawn_by_job)
     _save_progress(job, progress)
 
 
@@ -207,6 +212,20 @@ def _changed_by_job(job: ImportJob, changed_now: list[int]) -> list[int]:
     if job.attempts <= 1 or job.started_at is None:
         return changed_now
     return sorted({*changed_now, *_changed_since_start(job)})
+
+
+def _withdrawn_by_job(job: ImportJob, withdrawn_now: list[int]) -> list[int]:
+    """This run's withdrawals and, on a rerun, an earlier run's. Which of the earlier writes
+    flipped a product is no longer known, so every product written since the first claim and
+    inactive now counts (a rare path: at worst the cached lists go once more than needed)."""
+    if job.attempts <= 1 or job.started_at is None:
+        return withdrawn_now
+    return sorted({*withdrawn_now, *_inactive_since_start(job)})
+
+
+def _inactive_since_start(job: ImportJob) -> list[int]:
+    products = Product.objects.filter(updated_at__gte=job.started_at, is_active=False)
+    return list(products.order_by("pk").values_list("pk", flat=True))
 
 
 def _changed_since_start(job: ImportJob) -> list[int]:
@@ -257,8 +276,13 @@ def _record_problem(job: ImportJob, problem: RowProblem) -> None:
 
 
 def _import_row(
-    job: ImportJob, row: ProductRow, source, changed: list[int], categories: dict[str, Category]
+    job: ImportJob,
+    row: ProductRow,
+    source,
+    written: tuple[list[int], list[int]],
+    categories: dict[str, Category],
 ) -> None:
+    """`written`: the lists of changed and of withdrawn products this row adds to."""
     images = []
     for path in row.image_paths:
         try:
@@ -274,8 +298,11 @@ def _import_row(
                 message=f"{path}: {exc}",
             )
     result = product_upsert(row=row, images=images, notify=False, categories=categories)
+    changed, withdrawn = written
     if result.outcome != UpsertOutcome.UNCHANGED:
         changed.append(result.product_id)
+    if result.withdrawn:
+        withdrawn.append(result.product_id)
     job.rows_done += 1
     job.created_count += result.outcome == UpsertOutcome.CREATED
     job.updated_count += result.outcome == UpsertOutcome.UPDATED

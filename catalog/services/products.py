@@ -48,6 +48,9 @@ class UpsertResult:
     product_id: int
     outcome: UpsertOutcome
     images_added: int
+    # This write took an active product off sale (is_active true → false); a write that leaves
+    # a product inactive is not a withdrawal (catalog.changes.products_withdrawn).
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ def product_upsert(
 
     Runs in one transaction (a savepoint inside the import's): a failure leaves no row and no
     newly written file behind. Concurrent upserts of one SKU serialise on the row lock.
-    notify=False: the caller (a bulk import) announces all changes at once. `categories`: a bulk
+    notify=False: the caller (a bulk import) announces all changes (and withdrawals, told by the
+    result) at once. `categories`: a bulk
     import's cache of categories by path (category_get_or_create).
     """
     written: list[str] = []
@@ -125,6 +129,8 @@ def product_upsert(
                 changes.products_changed(
                     product_ids=[result.product_id], images_changed=images is not None
                 )
+            if notify and result.withdrawn:
+                changes.products_withdrawn(product_ids=[result.product_id])
             return result
     except BaseException:
         for name in written:
@@ -144,6 +150,8 @@ def _product_upsert(
         sku=row.sku, defaults=values
     )
     changed_fields = [] if created else _apply_changes(product, values)
+    # Only here is the flip seen: the row's old value is gone once saved.
+    withdrawn = "is_active" in changed_fields and not product.is_active
     images_added = None if images is None else _sync_images(product, images, written)
     if changed_fields or (images_added is not None and not created):
         # updated_at also marks image changes: caches of similar lists key on it.
@@ -154,7 +162,7 @@ def _product_upsert(
         outcome = UpsertOutcome.UPDATED
     else:
         outcome = UpsertOutcome.UNCHANGED
-    return UpsertResult(product.pk, outcome, images_added or 0)
+    return UpsertResult(product.pk, outcome, images_added or 0, withdrawn)
 
 
 def _apply_changes(product: Product, values: dict) -> list[str]:

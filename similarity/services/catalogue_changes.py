@@ -33,8 +33,18 @@ def on_products_changed(*, product_ids: list[int], images_changed: bool) -> None
 
 
 def on_product_deleted(*, sku: str) -> None:
-    """A product is gone: its cached similar list must answer 404 from now on."""
+    """A product is gone: its own cached lists must answer 404 from now on, and every other
+    cached list (similar, and behaviour's on the same serving generation) may name it."""
     similar_cache.products_changed(skus=[sku])
+    similar_cache.serving_changed()
+
+
+def on_products_withdrawn(*, product_ids: list[int]) -> None:
+    """Products were taken off sale: a shop withdrawing one (a recall, a legal stop) expects it
+    gone from every list at once, and which cached lists name it is not known, so all go. Rare
+    enough (a flip, never a re-sync of an inactive product; once per import) to afford that."""
+    if product_ids:
+        similar_cache.serving_changed()
 
 
 def on_catalogue_changed(*, product_ids: list[int]) -> None:
@@ -52,4 +62,5 @@ LISTENER = CatalogueListener(
     products_changed=on_products_changed,
     product_deleted=on_product_deleted,
     catalogue_changed=on_catalogue_changed,
+    products_withdrawn=on_products_withdrawn,
 )

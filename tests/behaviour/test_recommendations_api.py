@@ -4,13 +4,17 @@ import pytest
 from django.core.cache import cache
 
 from behaviour import cache as behaviour_cache
+from behaviour.ml.sequence.signals import SERVED_HISTORY_EVENTS as HISTORY_EVENTS
 from behaviour.models import ProductPopularity
+from behaviour.selectors.recommendations import recommended_for, visitor_history
 from behaviour.selectors.recommendations.fusion import DEFAULT_WEIGHTS
+from behaviour.selectors.recommendations.history import bought_ever
 from behaviour.services.visitors import visitor_erase
 from behaviour.visitors import ERROR_VISITOR_TOO_LONG, visitor_hash
 from catalog.models import Product
 from partners.models import PartnerApiKey
 from similarity.models import MerchandisingRule
+from similarity.selectors import SimilarQuery
 from tests.behaviour.factories import bought_together
 from tests.catalog.factories import product
 
@@ -77,6 +81,45 @@ def test_without_repeats_what_the_visitor_bought_is_never_recommended(partner_cl
 
     assert skus[0] == "B"
     assert "A" not in skus and len(skus) == 4
+
+
+@pytest.mark.parametrize("kind", ["purchase", "add_to_cart"])
+def test_without_repeats_what_was_bought_before_the_newest_events_read_stays_out(
+    partner_client, settings, kind
+):
+    # The README's "already bought" is the repeat signal's: bought or put in the basket.
+    settings.PRODSIM_RECOMMEND_REPEATS = False
+    shop(partner_client)
+    for number in range(HISTORY_EVENTS + 5):
+        product(sku=f"V{number:02}", title=f"Viewed {number}")
+    # B, the best seller trending would fill with, bought or basketed before a long browse.
+    browse = [
+        event(f"V{number:02}", "me", days_ago=5 - number / 100)
+        for number in range(HISTORY_EVENTS + 5)
+    ]
+    post_events(partner_client, [event("B", "me", kind, days_ago=10), *browse])
+
+    response = recommendations(partner_client, "me", "k=3")
+    # The A/B test's "without repeats" arm, with repeats on in the settings.
+    settings.PRODSIM_RECOMMEND_REPEATS = True
+    arm = recommended_for(visitor=visitor_hash("me"), query=SimilarQuery(k=3), repeats=False)
+
+    assert visitor_history(visitor=visitor_hash("me")).bought == {}  # B is past the events read
+    assert results(response) == [("A", "trending"), ("D", "trending"), ("C", "trending")]
+    assert [item.product.sku for item in arm.items] == ["A", "D", "C"]
+
+
+def test_a_history_read_whole_costs_no_second_query_for_what_was_bought(
+    partner_client, django_assert_num_queries
+):
+    shop(partner_client)
+    post_events(partner_client, order(["A"], "me", "mine") + [event("C", "me")])
+    history = visitor_history(visitor=visitor_hash("me"))
+
+    with django_assert_num_queries(0):
+        bought = bought_ever(history)
+
+    assert bought == {Product.objects.get(sku="A").pk}
 
 
 def test_turning_repeats_off_is_never_answered_from_lists_cached_with_them(

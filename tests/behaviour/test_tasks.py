@@ -22,6 +22,7 @@ def test_the_beat_schedule_names_registered_tasks():
         "events-retention": "behaviour.tasks.events_retention_task",
         "impressions-retention": "experiments.tasks.impressions_retention_task",
         "sessions-clear": "prodsim_site.tasks.sessions_clear_task",
+        "sequence-retrain": "behaviour.tasks.sequence_retrain_task",
         "jobs-reap": "core.jobs.tasks.jobs_reap_task",
     }
     assert [_registered_task(task).name for task in tasks.values()] == list(tasks.values())

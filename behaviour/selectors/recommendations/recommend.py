@@ -20,7 +20,7 @@ from ..tiers import TIER_CATEGORY, TIER_TRENDING, Candidate, newest, trending_ca
 from . import signals as signal_sources
 from .content import content_signal
 from .fusion import DEFAULT_WEIGHTS, TIER_PERSONAL, fuse
-from .history import VisitorHistory, visitor_history
+from .history import VisitorHistory, bought_ever, visitor_history
 from .peers import peers_signal
 from .sequence import sequence_signal, serving_model
 from .why import explained
@@ -62,6 +62,8 @@ def recommended_for_history(
     rules = merchandising.rules_in_force(product_id=0, category_path="", state=state)
     repeat = settings.PRODSIM_RECOMMEND_REPEATS if repeats is None else repeats
     seen = {pid for pid in history.weights if not (repeat and pid in history.bought)}
+    if not repeat:  # also what they bought before the newest events (trending would bring it)
+        seen |= bought_ever(history)
     product_filter = product_filter_for(None, query, [*seen, *merchandising.blocked_ids(rules)])
     model = None
     if history.is_empty:

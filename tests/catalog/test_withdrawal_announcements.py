@@ -1,0 +1,123 @@
+"""The catalogue announces a withdrawal (catalog.changes.products_withdrawn) where a write takes
+an active product off sale: never for a write that leaves a product inactive (a partner
+re-syncing its inactive products), and once per import however many rows withdrew."""
+
+from decimal import Decimal
+
+import pytest
+
+from catalog import changes
+from catalog.importers import ProductRow
+from catalog.models import Product
+from catalog.services import import_job_create, import_job_run, imports, product_upsert
+
+from .factories import csv_bytes, product, write
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["sku", "title", "price", "active"]
+
+
+class Killed(BaseException):
+    """The worker child dies: no `finally` announces what it wrote."""
+
+
+@pytest.fixture
+def withdrawn(monkeypatch) -> list[list[int]]:
+    calls: list[list[int]] = []
+    real = changes.products_withdrawn
+
+    def spy(*, product_ids):
+        calls.append(sorted(product_ids))
+        real(product_ids=product_ids)
+
+    monkeypatch.setattr(changes, "products_withdrawn", spy)
+    return calls
+
+
+def killed_at_the_second_row(job, monkeypatch) -> None:
+    """Run the job's first attempt until its worker dies before the second row."""
+    real_row = imports._import_row
+
+    def dies_at_the_second_row(job, *args):
+        if job.rows_done == 1:
+            raise Killed
+        real_row(job, *args)
+
+    monkeypatch.setattr(imports, "_import_row", dies_at_the_second_row)
+    with pytest.raises(Killed):
+        import_job_run(job_id=job.pk)
+    monkeypatch.setattr(imports, "_import_row", real_row)
+
+
+def upsert(sku: str, *, active: bool, price: str = "9.90") -> int:
+    row = ProductRow(
+        line=0, sku=sku, title="Mug", price=Decimal(price), currency="EUR", is_active=active
+    )
+    return product_upsert(row=row, images=None).product_id
+
+
+def test_only_the_write_that_takes_a_product_off_sale_announces_a_withdrawal(withdrawn):
+    on_sale = upsert("MUG-1", active=True)
+    upsert("MUG-2", active=False)  # created inactive: never on sale
+    assert withdrawn == []
+
+    assert upsert("MUG-1", active=False) == on_sale
+    upsert("MUG-1", active=False, price="12.00")  # a re-sync while off sale
+    upsert("MUG-1", active=True)  # back on sale
+
+    assert withdrawn == [[on_sale]]
+
+
+def test_an_import_announces_its_withdrawals_once_and_re_syncs_none(tmp_path, withdrawn):
+    ids = [product(sku=sku).pk for sku in ("A", "B", "C")]
+    Product.objects.filter(sku="C").update(is_active=False)
+    rows = [{"sku": sku, "title": "Gone", "price": "9.90", "active": "false"} for sku in "ABC"]
+    job = import_job_create(
+        csv_file=write(tmp_path / "c.csv", csv_bytes(rows, HEADER)), enqueue=False
+    )
+    job = import_job_run(job_id=job.pk)
+    assert (job.state, job.updated_count) == ("succeeded", 3)
+    assert withdrawn == [ids[:2]]
+
+    rows = [{"sku": sku, "title": "Still gone", "price": "9.90", "active": "no"} for sku in "ABC"]
+    again = import_job_create(
+        csv_file=write(tmp_path / "d.csv", csv_bytes(rows, HEADER)), enqueue=False
+    )
+    again = import_job_run(job_id=again.pk)
+
+    assert (again.state, again.updated_count) == ("succeeded", 3)
+    assert withdrawn == [ids[:2]]  # the re-sync announced nothing
+
+
+def test_a_rerun_announces_what_its_killed_attempt_withdrew(tmp_path, monkeypatch, withdrawn):
+    ids = [product(sku=sku).pk for sku in ("A", "B")]
+    rows = [{"sku": sku, "title": "Gone", "price": "9.90", "active": "false"} for sku in "AB"]
+    job = import_job_create(
+        csv_file=write(tmp_path / "c.csv", csv_bytes(rows, HEADER)), enqueue=False
+    )
+    killed_at_the_second_row(job, monkeypatch)
+    withdrawn.clear()  # a killed process announces nothing
+
+    job = import_job_run(job_id=job.pk)  # A is unchanged to the rerun: only B flips now
+
+    assert (job.state, job.attempts) == ("succeeded", 2)
+    assert withdrawn == [ids]
+
+
+def test_an_import_given_up_after_a_killed_attempt_announces_what_it_withdrew(
+    tmp_path, monkeypatch, settings, withdrawn
+):
+    settings.PRODSIM_IMPORT_MAX_ATTEMPTS = 1
+    gone = product(sku="A").pk
+    rows = [{"sku": sku, "title": "Gone", "price": "9.90", "active": "false"} for sku in "AB"]
+    job = import_job_create(
+        csv_file=write(tmp_path / "c.csv", csv_bytes(rows, HEADER)), enqueue=False
+    )
+    killed_at_the_second_row(job, monkeypatch)
+    withdrawn.clear()
+
+    job = import_job_run(job_id=job.pk)  # the reaper's delivery: past the bound, ends unrun
+
+    assert (job.state, job.attempts) == ("failed", 2)
+    assert withdrawn == [[gone]]
