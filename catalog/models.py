@@ -6,13 +6,13 @@ from django.db import models
 from django.db.models import Func, Q
 from django.db.models.functions import Upper
 from django.db.models.lookups import Exact
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from core.jobs.import_rows import ImportJobRow, ImportLineReport
 
 from .attribute_values import ERROR_ATTRIBUTES_OBJECT, validate_attributes
 from .category_paths import CATEGORY_PATH_SEPARATOR
-from .skus import validate_sku
+from .skus import DOT_SEGMENTS, validate_sku
 
 
 class Category(models.Model):
@@ -89,10 +89,10 @@ class Product(models.Model):
         return f"{self.sku} – {self.title}"
 
     def get_absolute_url(self) -> str:
-        try:
+        # A SKU stored before "/", "." and ".." were refused (catalog.checks) names no page.
+        if "/" not in self.sku and self.sku not in DOT_SEGMENTS:
             return reverse("storefront:product-detail", kwargs={"sku": self.sku})
-        except NoReverseMatch:  # a SKU stored before "/" was refused (catalog.checks)
-            return f"{reverse('storefront:product-list')}?{urlencode({'q': self.sku})}"
+        return f"{reverse('storefront:product-list')}?{urlencode({'q': self.sku})}"
 
 
 class DeletedProduct(models.Model):

@@ -77,10 +77,12 @@ class ProductDetailApi(APIView):
         description="Replaces the product (200), or creates it (201).",
     )
     def put(self, request, sku: str):
-        if problem := sku_problem(sku_normalised(sku)):
+        # A product stored before SKUs were normalised or the rules held keeps its spelling and
+        # stays writable (withdrawing it is a PUT); only a new product must follow the rules.
+        stored = selectors.product_sku_stored(sku=sku)
+        if stored is None and (problem := sku_problem(sku_normalised(sku))):
             raise ValidationError({"sku": [problem]})
-        # A product stored before SKUs were normalised keeps its spelling; a new one is NFC.
-        sku = selectors.product_sku_stored(sku=sku) or sku_normalised(sku)
+        sku = stored or sku_normalised(sku)
         data = ProductInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -54,6 +54,7 @@ def build_row(line: int, values: dict[str, str], default_currency: str) -> Produ
     return ProductRow(
         line=line,
         sku=sku,
+        sku_as_written=values["sku"] if values["sku"] != sku else "",
         title=values["title"],
         price=_price(values["price"]),
         currency=_currency(values.get("currency") or default_currency),

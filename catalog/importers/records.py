@@ -22,6 +22,9 @@ class ProductRow:
     group_id: str = ""
     is_active: bool = True
     image_paths: list[str] = field(default_factory=list)
+    # The SKU as the file wrote it, when its NFC form (`sku`) differs: a product stored with
+    # that spelling before SKUs were normalised is updated, not doubled (imports._import_row).
+    sku_as_written: str = ""
 
 
 @dataclass(frozen=True)

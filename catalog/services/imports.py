@@ -8,6 +8,7 @@ ended_without_its_work where no work got that far), so each gets its vectors and
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from ..image_sources import ImageSourceError, open_image_source
 from ..images import InvalidImage, prepare_image
 from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_csv
 from ..models import Category, ImportJob, ImportRowError, Product
+from ..selectors import product_sku_stored
 from .products import ImageToAttach, UpsertOutcome, product_upsert
 
 logger = logging.getLogger(__name__)
@@ -297,6 +299,8 @@ def _import_row(
                 level=ImportRowError.Level.IMAGE_REJECTED,
                 message=f"{path}: {exc}",
             )
+    if row.sku_as_written and (stored := product_sku_stored(sku=row.sku_as_written)):
+        row = replace(row, sku=stored)  # stored before SKUs were normalised: keep its spelling
     result = product_upsert(row=row, images=images, notify=False, categories=categories)
     changed, withdrawn = written
     if result.outcome != UpsertOutcome.UNCHANGED:

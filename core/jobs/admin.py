@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
@@ -180,7 +180,9 @@ class ImportProblemsAdminMixin:
         return [path("<path:object_id>/problems.csv", view, name=name), *super().get_urls()]
 
     def problems_csv_view(self, request, object_id):
-        job = get_object_or_404(self.model, pk=object_id)
+        job = self.get_object(request, object_id)  # None for an id that is no job's, not a 500
+        if job is None:
+            raise Http404(f"no import job {object_id!r}")
         if not self.has_view_permission(request, job):
             raise PermissionDenied
         response = HttpResponse(self.problems_csv(job), content_type="text/csv; charset=utf-8")

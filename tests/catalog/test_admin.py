@@ -388,3 +388,8 @@ def test_the_problems_download_follows_who_may_view_the_import(client):
     assert client.get(url).status_code == 403
     login(client, staff_user("catalog.upload_catalogue"))
     assert client.get(url).status_code == 200
+
+
+def test_the_problems_download_of_no_job_is_a_404(admin_client):
+    assert admin_client.get("/admin/catalog/importjob/abc/problems.csv").status_code == 404
+    assert admin_client.get("/admin/catalog/importjob/999999/problems.csv").status_code == 404

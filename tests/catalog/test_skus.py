@@ -188,3 +188,40 @@ def test_a_product_stored_before_the_slash_rule_is_listed_by_migrate_and_breaks_
     assert check_unlinkable_skus(databases=None) == []  # database checks only when asked
     assert page.status_code == 200 and 'href="/?q=SLASH%2F001"' in page.content.decode()
     call_command("check", databases=["default"])  # a warning: it does not stop migrate
+
+
+def test_reimporting_a_product_stored_decomposed_before_normalising_updates_it(tmp_path):
+    """The API keeps such a product's spelling; a CSV re-import must reach it too, not add a
+    composed twin."""
+    old = product(sku=NFD, title="Old")
+    path = write(tmp_path / "in" / "c.csv", f"sku,title,price\r\n{NFD},New,5\r\n".encode())
+
+    job = import_job_run(job_id=import_job_create(csv_file=path, enqueue=False).pk)
+
+    assert job.state == "succeeded"
+    assert list(Product.objects.values_list("pk", "sku", "title")) == [(old.pk, NFD, "New")]
+
+
+@pytest.mark.parametrize("sku", [".", "..", "SLASH/001"])
+def test_a_sku_stored_before_its_rule_links_to_a_search_for_it(sku):
+    """Browsers drop /products/../ and no route takes a "/": the link must not open another
+    page (or fail)."""
+    stored = product(sku="LEGACY")
+    Product.objects.filter(pk=stored.pk).update(sku=sku)
+    stored.refresh_from_db()
+
+    assert stored.get_absolute_url().startswith("/?q=")
+
+
+def test_the_api_still_writes_a_product_stored_before_the_rules_held(partner_client):
+    """An earlier release stored 'M-1 ': a PUT (the API's only way to withdraw it) reaches it,
+    while a new product with such a SKU is still refused."""
+    stored = product(sku="LEGACY")
+    Product.objects.filter(pk=stored.pk).update(sku="M-1 ")
+    body = {"title": "Mug", "price": "5", "active": False}
+
+    kept = partner_client.put("/api/v1/products/M-1%20/", body, content_type="application/json")
+    new = partner_client.put("/api/v1/products/M-2%20/", body, content_type="application/json")
+
+    assert kept.status_code == 200 and not Product.objects.get(pk=stored.pk).is_active
+    assert new.status_code == 400 and new.json()["errors"] == {"sku": [ERROR_SKU_SPACES]}

@@ -1,12 +1,13 @@
-"""Scheduled retraining of the sequence model (beat, daily): shoppers' habits and the catalogue
-move, and a model trained once falls behind, as Amazon Personalize's and Recombee's would without
-their periodic training.
+"""Scheduled retraining of the sequence model (beat asks every 6 hours): shoppers' habits and
+the catalogue move, and a model trained once falls behind, as Amazon Personalize's and Recombee's
+would without their periodic training.
 
 A shop opts in by training a first version (the admin, `train_behaviour`, `make run`); from then
 on, every PRODSIM_SEQUENCE_RETRAIN_DAYS a training starts with the serving version's settings
 (else the newest version's), when events arrived since the last training started. It activates
 only if it beats the serving version on the time-split validation, as any training with
-auto-activation does, so a worse model never serves.
+auto-activation does, so a worse model never serves. A training that failed or was cancelled
+counts as the last one too: the next is a period later, not every 6 hours.
 """
 
 import datetime as dt
