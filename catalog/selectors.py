@@ -23,7 +23,7 @@ from core.jobs import rows_live_state
 from . import rows
 from .models import Category, DeletedProduct, ImportJob, Product, ProductImage
 from .ranking_facts import RankingFacts as RankingFacts  # re-exported: similarity ranks with it
-from .skus import sku_forms
+from .skus import sku_forms, sku_normalised
 
 
 def product_list(*, category: Category | None = None, query: str = "") -> QuerySet[Product]:
@@ -42,6 +42,7 @@ def product_list(*, category: Category | None = None, query: str = "") -> QueryS
             Q(title__icontains=word)
             | Q(brand__icontains=word)
             | Q(sku__iexact=word)
+            | Q(sku__iexact=sku_normalised(word))  # how SKUs are stored now (catalog.skus)
             | Q(description__icontains=word)
             | Q(tags__contains=[word.lower()])
         )

@@ -9,6 +9,7 @@ from django.views.static import serve
 
 from catalog import selectors
 from catalog.images import InvalidImage
+from catalog.skus import sku_normalised
 from core import crawlers
 from similarity import selectors as similarity_selectors
 from similarity import vector_store
@@ -40,7 +41,9 @@ def product_list(request):
     # a query the index has no terms for: another script, a symbol). A product whose SKU is
     # the query comes first either way: SKUs are not in the lexical index.
     if query and (hits := similarity_selectors.search_products(query=query)):
-        exact = list(products.filter(sku__iexact=query).values_list("pk", flat=True))
+        exact = list(
+            products.filter(sku__iexact=sku_normalised(query)).values_list("pk", flat=True)
+        )
         products = selectors.products_ranked(
             ids=list(dict.fromkeys([*exact, *(hit.product_id for hit in hits)])),
             category=category,

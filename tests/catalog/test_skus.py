@@ -225,3 +225,11 @@ def test_the_api_still_writes_a_product_stored_before_the_rules_held(partner_cli
 
     assert kept.status_code == 200 and not Product.objects.get(pk=stored.pk).is_active
     assert new.status_code == 400 and new.json()["errors"] == {"sku": [ERROR_SKU_SPACES]}
+
+
+def test_the_search_box_finds_a_sku_typed_decomposed(client):
+    product(sku=NFC, title="Mug")
+
+    found = client.get("/", {"q": NFD}).context["page"].object_list
+
+    assert [p.sku for p in found] == [NFC]
