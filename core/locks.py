@@ -12,9 +12,9 @@ SEQUENCE_ACTIVATIONS = 2  # behaviour's SequenceModelVersion
 SCHEDULED_TRAININGS = 3  # behaviour's scheduled sequence retraining: one started, not two
 
 
-def activation_lock(kind: int) -> None:
-    """Serialise activations of one kind of version until the transaction ends. Taken before any
-    read: under READ COMMITTED each later statement then sees what the previous activation
-    committed."""
+def turn_lock(kind: int) -> None:
+    """Make the decisions of one kind (activations of one kind of version, a scheduled training's
+    start) take turns until the transaction ends. Taken before any read: under READ COMMITTED
+    each later statement then sees what the previous decision committed."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ACTIVATIONS, kind])

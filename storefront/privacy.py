@@ -6,9 +6,6 @@ Erasures are throttled per client IP: each one that deletes events queues a full
 derived lists, and this page needs no key, so a script viewing a product and erasing in a loop
 could otherwise keep the workers rebuilding."""
 
-import datetime as dt
-from decimal import Decimal
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import JsonResponse
@@ -17,7 +14,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
-from behaviour.services.visitors import visitor_event_counts, visitor_events_export
+from behaviour.services.visitors import (
+    export_json,
+    visitor_event_counts,
+    visitor_events_export,
+)
 from catalog import selectors as catalog_selectors
 from experiments import sessions as experiment_sessions
 
@@ -56,9 +57,9 @@ def your_data_export(request):
     # The visitor's A/B log, as their erasure deletes it: a customer's from every session.
     ab_log = experiment_sessions.shopper_log(session=request.session, visitor_id=visitor)
     body = {
-        "events": [_as_api(event) for event in events],
+        "events": export_json(events),
         **_session_data(request.session),
-        **{part: [_as_api(row) for row in rows] for part, rows in ab_log.items()},
+        **{part: export_json(rows) for part, rows in ab_log.items()},
     }
     response = JsonResponse(body, json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="{EXPORT_FILENAME}"'
@@ -73,22 +74,6 @@ def your_data_erase(request):
     count = shopper.visitor_forget(request)
     messages.success(request, ERASED.format(count=count, plural="" if count == 1 else "s"))
     return redirect("storefront:your-data")
-
-
-def _as_api(row: dict) -> dict:
-    """A row written as behaviour.api.visitors' VisitorExportApi writes an event: times by isoformat
-    (microseconds, "+00:00"; JsonResponse's encoder would cut them to milliseconds and write
-    "Z"), prices as decimal strings. Kept in step by hand: that view formats inline, with no
-    helper to share."""
-    return {key: _api_value(value) for key, value in row.items()}
-
-
-def _api_value(value):
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 def _session_data(session) -> dict:

@@ -1,7 +1,5 @@
 """A shopper's rights through the partner API: export what is kept about them, erase it."""
 
-import datetime as dt
-
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -11,7 +9,7 @@ from rest_framework.views import APIView
 from partners.api import HasWriteKey
 
 from .. import erasures
-from ..services.visitors import visitor_erase, visitor_events_export
+from ..services.visitors import export_json, visitor_erase, visitor_events_export
 from ..visitors import InvalidVisitorId, visitor_hash
 
 
@@ -91,22 +89,8 @@ class VisitorExportApi(APIView):
     )
     def get(self, request, visitor_id: str):
         visitor_id = _checked(visitor_id)
-        events = visitor_events_export(visitor_id=visitor_id)
-        for event in events:
-            event["occurred_at"] = event["occurred_at"].isoformat()
-            if event["unit_price"] is not None:
-                event["unit_price"] = str(event["unit_price"])
-        parts = erasures.visitor_exported(visitor=visitor_hash(visitor_id))
-        return Response({"events": events, **{name: _texts(rows) for name, rows in parts.items()}})
-
-
-def _texts(rows: list[dict]) -> list[dict]:
-    """Times written as the events' are (isoformat keeps microseconds and "+00:00", where DRF's
-    encoder would write "Z")."""
-    return [
-        {
-            key: value.isoformat() if isinstance(value, dt.datetime) else value
-            for key, value in row.items()
+        parts = {
+            "events": visitor_events_export(visitor_id=visitor_id),
+            **erasures.visitor_exported(visitor=visitor_hash(visitor_id)),
         }
-        for row in rows
-    ]
+        return Response({name: export_json(rows) for name, rows in parts.items()})

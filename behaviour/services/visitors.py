@@ -6,6 +6,9 @@ events cannot come back; the derived lists (associations, popularity) hold no vi
 and lose the visitor's share at the next refresh, which the erasure requests right away.
 """
 
+import datetime as dt
+from decimal import Decimal
+
 from django.db import connection, transaction
 from django.db.models import Count
 
@@ -34,6 +37,21 @@ def visitor_events_export(*, visitor_id: str) -> list[dict]:
         {**{field: row[field] for field in EXPORT_FIELDS}, "sku": skus.get(row["product_id"])}
         for row in rows
     ]
+
+
+def export_json(rows: list[dict]) -> list[dict]:
+    """Exported rows (events, and the A/B log's) as the partner API and the storefront's download
+    both write them: times by isoformat (microseconds, "+00:00", where DRF's and Django's JSON
+    encoders would cut to milliseconds or write "Z"), prices as decimal strings."""
+    return [{key: _json_value(value) for key, value in row.items()} for row in rows]
+
+
+def _json_value(value):
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def visitor_event_counts(*, visitor_id: str) -> dict[str, int]:

@@ -3,7 +3,7 @@ an evaluation protocol both versions measured, from runs of comparable kind."""
 
 from django.db import transaction
 
-from core.locks import IMAGE_ACTIVATIONS, activation_lock
+from core.locks import IMAGE_ACTIVATIONS, turn_lock
 
 from ..ml.evaluation.protocols import PROTOCOLS, SELECTION_RUN, figures_source
 from ..models import ModelVersion
@@ -25,7 +25,7 @@ def auto_activate(version: ModelVersion) -> str:
         return ""
     # Compared with the version active now: one an admin activated a moment ago is not replaced
     # on the strength of a comparison with the version before it.
-    activation_lock(IMAGE_ACTIVATIONS)
+    turn_lock(IMAGE_ACTIVATIONS)
     current = active_version()
     if current is None:
         model_version_activate(version=version)

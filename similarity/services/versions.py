@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.jobs import request_cancel
-from core.locks import IMAGE_ACTIVATIONS, activation_lock
+from core.locks import IMAGE_ACTIVATIONS, turn_lock
 from core.tasks import enqueue_on_commit
 
 from .. import cache as similar_cache
@@ -79,7 +79,7 @@ def model_version_create(
 @transaction.atomic
 def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     """Make `version` the one that serves; the previous active one stays ready for rollback."""
-    activation_lock(IMAGE_ACTIVATIONS)  # two at once (two admins, or a training's auto-activation)
+    turn_lock(IMAGE_ACTIVATIONS)  # two at once (two admins, or a training's auto-activation)
     pk, version = version.pk, ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
     if version is None:  # deleted since the page that asked was shown
         raise VersionStateError(ERROR_GONE.format(pk=pk))

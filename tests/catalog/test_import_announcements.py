@@ -33,12 +33,12 @@ def announced(monkeypatch) -> list[list[int]]:
     return calls
 
 
-def stops_after_two_rows(monkeypatch, stop: BaseException):
-    """Patch the import to raise `stop` at its third row; returns the real row import."""
+def stops_after_rows(monkeypatch, stop: BaseException, rows: int = 2):
+    """Patch the import to raise `stop` once `rows` rows are done; returns the real row import."""
     real_row = imports._import_row
 
     def row(job, *args):
-        if job.rows_done == 2:
+        if job.rows_done == rows:
             raise stop
         real_row(job, *args)
 
@@ -50,7 +50,7 @@ def killed_attempt(tmp_path, monkeypatch, announced) -> ImportJob:
     """A job whose first attempt wrote two products and died, announcing nothing."""
     product(sku="BEFORE")  # written before the job: never announced as the job's
     job = import_job_create(csv_file=write(tmp_path / "c.csv", csv_bytes(ROWS)), enqueue=False)
-    real_row = stops_after_two_rows(monkeypatch, Killed())
+    real_row = stops_after_rows(monkeypatch, Killed())
     with pytest.raises(Killed):
         import_job_run(job_id=job.pk)
     announced.clear()  # a killed process runs no `finally`
@@ -101,7 +101,7 @@ def test_the_hard_time_limit_announces_what_the_killed_child_wrote(
 
 def test_the_soft_time_limit_announces_once_as_the_work_stops(tmp_path, monkeypatch, announced):
     job = import_job_create(csv_file=write(tmp_path / "c.csv", csv_bytes(ROWS)), enqueue=False)
-    stops_after_two_rows(monkeypatch, SoftTimeLimitExceeded())
+    stops_after_rows(monkeypatch, SoftTimeLimitExceeded())
 
     catalogue_import_task.apply(args=[job.pk])
 

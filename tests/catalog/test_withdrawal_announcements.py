@@ -12,14 +12,11 @@ from catalog.models import Product
 from catalog.services import import_job_create, import_job_run, imports, product_upsert
 
 from .factories import csv_bytes, product, write
+from .test_import_announcements import Killed, stops_after_rows
 
 pytestmark = pytest.mark.django_db
 
 HEADER = ["sku", "title", "price", "active"]
-
-
-class Killed(BaseException):
-    """The worker child dies: no `finally` announces what it wrote."""
 
 
 @pytest.fixture
@@ -37,14 +34,7 @@ def withdrawn(monkeypatch) -> list[list[int]]:
 
 def killed_at_the_second_row(job, monkeypatch) -> None:
     """Run the job's first attempt until its worker dies before the second row."""
-    real_row = imports._import_row
-
-    def dies_at_the_second_row(job, *args):
-        if job.rows_done == 1:
-            raise Killed
-        real_row(job, *args)
-
-    monkeypatch.setattr(imports, "_import_row", dies_at_the_second_row)
+    real_row = stops_after_rows(monkeypatch, Killed(), rows=1)
     with pytest.raises(Killed):
         import_job_run(job_id=job.pk)
     monkeypatch.setattr(imports, "_import_row", real_row)

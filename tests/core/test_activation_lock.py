@@ -1,5 +1,5 @@
 """Two activations at once (two admins, or an admin and a training's auto-activation) take turns
-on core.locks.activation_lock. A row lock could not order them: the second activation's UPDATE
+on core.locks.turn_lock. A row lock could not order them: the second activation's UPDATE
 of the active row re-read it after the first committed, found it no longer active, never saw the
 row the first had made active, and its own activation then broke the one-active constraint (a
 500 for the admin; a training job that failed and threw away its trained version)."""

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from behaviour.ml.sequence.config import SequenceConfig
-from core.locks import SCHEDULED_TRAININGS, activation_lock
+from core.locks import SCHEDULED_TRAININGS, turn_lock
 
 from ...models import BehaviourRefresh, SequenceModelVersion, SequenceTrainingJob
 from .versions import sequence_training_start
@@ -35,7 +35,7 @@ def sequence_retrain_if_due(*, now: dt.datetime | None = None) -> SequenceTraini
     days = settings.PRODSIM_SEQUENCE_RETRAIN_DAYS
     if days <= 0:
         return None
-    activation_lock(SCHEDULED_TRAININGS)  # two beats (or a retried task) start one training
+    turn_lock(SCHEDULED_TRAININGS)  # two beats (or a retried task) start one training
     now = now or timezone.now()
     last = SequenceTrainingJob.objects.order_by("-created_at").first()
     reason = _not_due(last, now=now, days=days)

@@ -26,7 +26,7 @@ from behaviour.ml.sequence.peers import Peers
 from behaviour.ml.sequence.serving import SequenceScorer
 from behaviour.ml.sequence.tuning import validation_cases
 from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
-from core.locks import SEQUENCE_ACTIVATIONS, activation_lock
+from core.locks import SEQUENCE_ACTIVATIONS, turn_lock
 
 from ...models import SequenceModelVersion, SequenceTrainingJob
 from ..association_writes import VIEW_SHARE
@@ -249,7 +249,7 @@ def _activate_if_better(version: SequenceModelVersion) -> None:
         return
     sequence_vectors_store_or_log(version=version)  # outside: its index builds concurrently
     with transaction.atomic():
-        activation_lock(SEQUENCE_ACTIVATIONS)
+        turn_lock(SEQUENCE_ACTIVATIONS)
         if _beats_active(version.metrics):
             if version.metrics["recall"] is None:
                 logger.warning("sequence version %s: %s", version.pk, UNVALIDATED_FIRST)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from behaviour.ml.sequence.config import SequenceConfig
 from core.jobs import request_cancel
-from core.locks import SEQUENCE_ACTIVATIONS, activation_lock
+from core.locks import SEQUENCE_ACTIVATIONS, turn_lock
 from core.tasks import enqueue_on_commit
 from similarity import cache as similar_cache
 
@@ -78,7 +78,7 @@ def sequence_vectors_store_or_log(*, version: SequenceModelVersion) -> None:
 
 @transaction.atomic
 def _activate(version: SequenceModelVersion) -> SequenceModelVersion:
-    activation_lock(SEQUENCE_ACTIVATIONS)  # two at once: see similarity's model_version_activate
+    turn_lock(SEQUENCE_ACTIVATIONS)  # two at once: see similarity's model_version_activate
     pk = version.pk
     version = SequenceModelVersion.objects.select_for_update().filter(pk=pk).first()
     if version is None:  # deleted since the page that asked was shown
