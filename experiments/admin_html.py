@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from similarity.models import ModelVersion
 
+from .models import Experiment
 from .selectors import ExperimentResults, version_experiments
 from .stats import Interval
 
@@ -18,6 +19,12 @@ NO_EXPERIMENTS = "– (no A/B test yet: start one under Experiments with this ve
 CLICKS_UNTIL_STOP = (
     "Clicks counted up to the stop ({}): a link shown before it and followed later is not "
     "counted, so these figures no longer change."
+)
+SAMPLE_RATIO_MISMATCH = (
+    "Sample ratio mismatch: {candidate} shoppers in the candidate arm and {control} in the "
+    "control, where {share} % should be candidates (chi-square test p = {p:.1g}). Something "
+    "besides the split decides who is counted (a candidate strip that shows nothing logs no "
+    "impression; a cached page; a crawler let through): find it before reading the CTRs."
 )
 SPLIT_ENDED = (
     "split ended: its candidate was activated, archived or failed, so every shopper sees the "
@@ -57,15 +64,17 @@ def verdict(difference: Interval | None) -> str:
 
 
 def results_html(results: ExperimentResults) -> str:
-    """Per arm: served by, impressions, clicks, clicked impressions, CTR [95 % CI]; then the
-    difference candidate − control in points with its interval, and the verdict."""
+    """Per arm: served by, shoppers, impressions, clicks, clicked impressions, CTR [95 % CI];
+    then the difference candidate − control in points with its interval, the verdict, and a
+    warning when the arms' shoppers do not match the experiment's share."""
     rows = format_html_join(
         "",
-        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
                 arm.arm,
                 version_links(arm.versions),
+                arm.shoppers,
                 arm.impressions,
                 arm.clicks,
                 arm.clicked_impressions,
@@ -75,15 +84,29 @@ def results_html(results: ExperimentResults) -> str:
         ),
     )
     return format_html(
-        "<table><tr><th>Arm</th><th>Served by</th><th>Impressions</th><th>Clicks</th>"
-        "<th>Clicked impressions</th><th>CTR [95 % CI]</th></tr>{}"
-        "<tr><th colspan=5>Difference, candidate − control (percentage points)</th>"
-        "<td>{}</td></tr></table><p>{}</p>{}",
+        "<table><tr><th>Arm</th><th>Served by</th><th>Shoppers</th><th>Impressions</th>"
+        "<th>Clicks</th><th>Clicked impressions</th><th>CTR [95 % CI]</th></tr>{}"
+        "<tr><th colspan=6>Difference, candidate − control (percentage points)</th>"
+        "<td>{}</td></tr></table>{}<p>{}</p>{}",
         rows,
         interval_text(results.difference, signed=True),
+        _sample_ratio_html(results),
         verdict(results.difference),
         _clicks_until_html(results),
     )
+
+
+def _sample_ratio_html(results: ExperimentResults) -> str:
+    if not results.sample_ratio_mismatch:
+        return ""
+    arms = results.arms
+    text = SAMPLE_RATIO_MISMATCH.format(
+        candidate=arms[Experiment.Arm.CANDIDATE].shoppers,
+        control=arms[Experiment.Arm.CONTROL].shoppers,
+        share=results.share,
+        p=results.sample_ratio_p,
+    )
+    return format_html('<p class="errornote" role="alert">{}</p>', text)
 
 
 def _clicks_until_html(results: ExperimentResults) -> str:

@@ -18,6 +18,7 @@ VERSION_EXPERIMENTS_SHOWN = 10  # newest first; a version rarely takes part in m
 class ArmResult:
     arm: str
     versions: list[ModelVersion]  # the versions that served this arm's impressions
+    shoppers: int  # distinct visitor hashes with an impression: the units the split assigns
     impressions: int
     clicks: int  # every click, repeats included
     clicked_impressions: int  # impressions with at least one click: the CTR's numerator
@@ -30,6 +31,14 @@ class ExperimentResults:
     arms: dict[str, ArmResult]
     difference: stats.Interval | None  # candidate CTR − control CTR with its 95 % interval
     clicks_until: dt.datetime | None  # a stopped experiment's end: later clicks are not counted
+    share: int  # percent of shoppers the split sends to the candidate
+    # The sample ratio check of the shoppers per arm against the experiment's share (None: the
+    # test cannot speak yet, see stats.sample_ratio_p).
+    sample_ratio_p: float | None
+
+    @property
+    def sample_ratio_mismatch(self) -> bool:
+        return self.sample_ratio_p is not None and self.sample_ratio_p < stats.SAMPLE_RATIO_ALPHA
 
 
 def experiment_results(*, experiment: Experiment, widget: str | None = None) -> ExperimentResults:
@@ -51,6 +60,7 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
     counts = {
         row["arm"]: row
         for row in impressions.values("arm").annotate(
+            n_shoppers=Count("session_hash", distinct=True),
             n_impressions=Count("id", distinct=True),
             n_clicks=Count("clicks", filter=counted),
             n_clicked=Count("id", distinct=True, filter=counted),
@@ -64,10 +74,11 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
     versions = ModelVersion.objects.in_bulk([pk for pks in by_arm.values() for pk in pks])
     arms = {}
     for arm in Experiment.Arm.values:
-        row = counts.get(arm, {"n_impressions": 0, "n_clicks": 0, "n_clicked": 0})
+        row = counts.get(arm, {"n_shoppers": 0, "n_impressions": 0, "n_clicks": 0, "n_clicked": 0})
         arms[arm] = ArmResult(
             arm=arm,
             versions=[versions[pk] for pk in sorted(by_arm.get(arm, []))],
+            shoppers=row["n_shoppers"],
             impressions=row["n_impressions"],
             clicks=row["n_clicks"],
             clicked_impressions=row["n_clicked"],
@@ -81,7 +92,14 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         control.impressions,
     )
     return ExperimentResults(
-        widget=widget, arms=arms, difference=difference, clicks_until=experiment.ended_at
+        widget=widget,
+        arms=arms,
+        difference=difference,
+        clicks_until=experiment.ended_at,
+        share=experiment.share,
+        sample_ratio_p=stats.sample_ratio_p(
+            candidate.shoppers, control.shoppers, experiment.share / 100
+        ),
     )
 
 

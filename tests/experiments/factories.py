@@ -42,8 +42,17 @@ def running(candidate, share: int, name: str = "frames first") -> Experiment:
     )
 
 
-def impressions(experiment, version, arm: str, count: int, clicks: list[int], widget="similar"):
-    """`count` impressions; clicks[i] clicks on the i-th."""
+def impressions(
+    experiment,
+    version,
+    arm: str,
+    count: int,
+    clicks: list[int],
+    widget="similar",
+    per_shopper: int = 1,
+):
+    """`count` impressions, `per_shopper` of them for each shopper; clicks[i] clicks on the
+    i-th."""
     product = Impression._meta.get_field("shown_product").related_model.objects.first()
     rows = Impression.objects.bulk_create(
         Impression(
@@ -53,7 +62,7 @@ def impressions(experiment, version, arm: str, count: int, clicks: list[int], wi
             model_version=version,
             experiment=experiment,
             arm=arm,
-            session_hash=f"{i:064}",
+            session_hash=f"{i // per_shopper:064}",
         )
         for i in range(count)
     )

@@ -11,7 +11,7 @@ from behaviour.visitors import visitor_hash
 from experiments import selectors, services
 from experiments.models import Experiment, Impression
 from experiments.services import ExperimentStateError
-from experiments.stats import difference_interval, wilson_interval
+from experiments.stats import difference_interval, sample_ratio_p, wilson_interval
 from similarity.models import ModelVersion
 from similarity.selectors import similar_products
 from tests.similarity.vector_store.factories import version
@@ -126,6 +126,37 @@ def test_results_count_each_arm_and_compare_their_ctr(shop):
     assert results.difference == difference_interval(36, 200, 22, 250)
     assert results.difference.estimate == pytest.approx(0.18 - 0.088)
     assert results.difference.low > 0  # 9.2 points better, and the interval says so
+
+
+def test_results_count_shoppers_and_check_the_split_against_the_share(shop):
+    experiment = running(shop.candidate, 20)
+    impressions(experiment, shop.candidate, "candidate", 90, [], per_shopper=3)  # 30 shoppers
+    impressions(experiment, shop.active, "control", 240, [], per_shopper=2)  # 120 shoppers
+
+    results = selectors.experiment_results(experiment=experiment)
+
+    assert [(a.shoppers, a.impressions) for a in results.arms.values()] == [(120, 240), (30, 90)]
+    assert results.share == 20
+    assert results.sample_ratio_p == sample_ratio_p(30, 120, 0.2) == pytest.approx(1.0)
+    assert not results.sample_ratio_mismatch
+
+
+def test_the_admin_page_warns_when_the_arms_do_not_hold_the_share(admin_client, shop):
+    experiment = running(shop.candidate, 50)
+    impressions(experiment, shop.candidate, "candidate", 100, [1] * 10)
+    impressions(experiment, shop.active, "control", 300, [1] * 30)
+    url = f"/admin/experiments/experiment/{experiment.pk}/change/"
+
+    html = admin_client.get(url).content.decode()
+
+    assert "Sample ratio mismatch: 100 shoppers in the candidate arm and 300 in the control" in html
+    assert "where 50 % should be candidates (chi-square test p = 2e-23)" in html
+    # 215 candidates against 300 is still a mismatch (p ≈ 0.0002)...
+    impressions(experiment, shop.candidate, "candidate", 215, [])
+    assert "Sample ratio mismatch: 215 shoppers" in admin_client.get(url).content.decode()
+    # ...and 265 against 300 (p ≈ 0.14) is not flagged.
+    impressions(experiment, shop.candidate, "candidate", 265, [])
+    assert "Sample ratio mismatch" not in admin_client.get(url).content.decode()
 
 
 def test_results_without_impressions_have_no_intervals(shop):

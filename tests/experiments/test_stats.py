@@ -3,8 +3,9 @@
 import math
 
 import pytest
+from scipy import stats as scipy_stats
 
-from experiments.stats import Z_95, difference_interval, wilson_interval
+from experiments.stats import Z_95, difference_interval, sample_ratio_p, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -61,3 +62,21 @@ def test_no_trials_no_interval_and_impossible_counts_are_refused():
     assert difference_interval(1, 10, 0, 0) is None
     with pytest.raises(ValueError, match=r"successes must lie in \[0, 3\]; got 4"):
         wilson_interval(4, 3)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "control", "share"),
+    [(500, 500, 0.5), (520, 480, 0.5), (100, 300, 0.5), (130, 870, 0.1), (950, 50, 0.9)],
+)
+def test_sample_ratio_p_is_pearsons_chi_square(candidate, control, share):
+    total = candidate + control
+    reference = scipy_stats.chisquare([candidate, control], [total * share, total * (1 - share)])
+    assert sample_ratio_p(candidate, control, share) == pytest.approx(reference.pvalue, rel=1e-9)
+
+
+def test_sample_ratio_p_stays_silent_where_the_test_cannot_speak():
+    assert sample_ratio_p(0, 40, 0.0) is None  # everyone in control, by design
+    assert sample_ratio_p(40, 0, 1.0) is None
+    assert sample_ratio_p(3, 4, 0.5) is None  # under 5 shoppers due in each arm
+    assert sample_ratio_p(0, 49, 0.1) is None  # 4.9 due in the candidate arm
+    assert sample_ratio_p(0, 50, 0.1) == pytest.approx(0.0184, abs=1e-4)  # 5 due, none came
