@@ -29,7 +29,10 @@ class BehaviourOverview:
 
 
 def behaviour_overview() -> BehaviourOverview:
-    since = timezone.now() - dt.timedelta(days=DAYS_SHOWN)
+    # Whole days in the shop's time zone (TruncDay's): a cut at now − 30 days would show a
+    # 31st, partial day as if it were complete.
+    first_day = timezone.localdate() - dt.timedelta(days=DAYS_SHOWN - 1)
+    since = timezone.make_aware(dt.datetime.combine(first_day, dt.time.min))
     by_kind = dict(Event.objects.values_list("kind").annotate(n=Count("*")).order_by())
     daily: dict[dt.date, dict[str, int]] = {}
     rows = (

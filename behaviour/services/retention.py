@@ -24,6 +24,7 @@ from .. import partitions
 from ..models import Event, EventKey
 from . import erasure_guard
 from .refresh_queue import behaviour_refresh_enqueue
+from .validation import MAX_CLOCK_SKEW
 
 # How long a partition's DROP may wait for readers (a refresh) before retention leaves it for
 # another day: every event write queues behind a waiting DROP.
@@ -51,7 +52,9 @@ def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
         events, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
         keys, _ = EventKey.objects.filter(occurred_at__lt=cutoff).delete()
         tombstones = erasure_guard.tombstones_expire(cutoff=cutoff)
-        deleted_products_forget(before=cutoff)  # no event left names them
+        # No event left names them: one dated ahead within the clock skew that ingestion
+        # accepts may have been recorded just before its product was deleted.
+        deleted_products_forget(before=cutoff - MAX_CLOCK_SKEW)
         if dropped or events:
             behaviour_refresh_enqueue(force=True, reason="retention")
     return {"partitions": dropped, "events": events, "keys": keys, "tombstones": tombstones}

@@ -50,8 +50,8 @@ def heartbeat_claimed(job: JobRow) -> list[str]:
     """Set the heartbeat of a job this process has just claimed (its first: the reaper times the
     job's silence from here) and return the fields to save with the claim."""
     job.heartbeat_at, job.heartbeat_worker = timezone.now(), worker_name()[:200]
-    job.heartbeat_phase = "claimed"
-    return ["heartbeat_at", "heartbeat_worker", "heartbeat_phase"]
+    job.claimed_at, job.heartbeat_phase = job.heartbeat_at, "claimed"
+    return ["claimed_at", "heartbeat_at", "heartbeat_worker", "heartbeat_phase"]
 
 
 class Heartbeat:

@@ -1,10 +1,16 @@
-"""The columns a running job's heartbeat writes (worker, time, phase): an abstract model that
-every job row mixes in, so the reaper reads one shape for all job kinds."""
+"""The columns a running job's heartbeat writes (when its attempt was claimed, worker, time,
+phase): an abstract model that every job row mixes in, so the reaper reads one shape for all job
+kinds."""
 
 from django.db import models
 
 
 class HeartbeatFields(models.Model):
+    claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the current attempt began (started_at keeps the first attempt's).",
+    )
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="When the worker running this job last said it was alive."
     )

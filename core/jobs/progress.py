@@ -93,9 +93,13 @@ def live_state(job: JobRow) -> dict:
 def rows_live_state(job: JobRow, *, counts: tuple[str, ...], now: datetime | None = None) -> dict:
     """live_state() of an import that works through `rows_total` lines, with its rate and ETA
     (from the lines done since it started; None until one is done), the number of problems it
-    listed and its own `counts` (column names: the page updates fields of the same names)."""
+    listed and its own `counts` (column names: the page updates fields of the same names).
+
+    The rate counts this attempt's time only: a retry counts its lines from zero, and the time
+    since the first attempt would include the downtime between them."""
     now = now or timezone.now()
-    elapsed = (now - job.started_at).total_seconds() if job.started_at else 0.0
+    began = job.claimed_at or job.started_at
+    elapsed = (now - began).total_seconds() if began else 0.0
     running = job.state == job.State.RUNNING
     rate = job.rows_done / elapsed if running and elapsed > 0 and job.rows_done else None
     remaining = max(job.rows_total - job.rows_done, 0)

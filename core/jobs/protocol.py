@@ -17,6 +17,7 @@ class JobRow(Protocol):
     cancel_requested: bool  # set by an admin; the worker checks it between units of work
     error: str  # why the job ended other than `succeeded`; "" otherwise
     started_at: datetime | None  # the first claim; a redelivery keeps it
+    claimed_at: datetime | None  # this attempt's claim (HeartbeatFields)
     finished_at: datetime | None
 
     @property

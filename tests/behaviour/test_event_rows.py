@@ -46,3 +46,18 @@ def test_every_event_is_read_across_chunks_with_its_kind_code_and_whole_seconds(
         for n, kind in enumerate(kinds)
     ]
     assert set(rows.products.tolist()) == {Product.objects.get(sku="A").pk}
+
+
+def test_events_of_one_second_are_read_in_time_order_not_arrival_order():
+    add_product("A", "Lantern"), add_product("B", "Tea lights")
+    second = (timezone.now() - dt.timedelta(days=1)).replace(microsecond=0)
+    # The later purchase arrives first.
+    for sku, kind, offset in [("B", "purchase", 0.9), ("A", "view", 0.1)]:
+        at = (second + dt.timedelta(seconds=offset)).isoformat()
+        events_record(items=[event(sku, "v", kind, occurred_at=at)])
+
+    found = dataset.training_data()
+    items, _, _ = found.data.sequence(0)
+
+    skus = [Product.objects.get(pk=found.product_ids[i]).sku for i in items]
+    assert skus == ["A", "B"]  # the view at .1 s, then the purchase at .9 s

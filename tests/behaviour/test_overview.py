@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from behaviour.selectors.overview import DAYS_SHOWN, behaviour_overview
 from behaviour.services.evaluation import bought_together_evaluate
 from behaviour.services.evaluation_runs import evaluation_record
 from behaviour.services.ingest import events_record
@@ -65,3 +66,21 @@ def test_shoppers_go_to_the_login_and_staff_need_the_permission(client):
     assert staff.status_code == 403
     assert analyst.status_code == 200
     assert 'id="refresh-now"' not in analyst.content.decode()
+
+
+def test_the_days_shown_are_whole_days_of_the_shop():
+    product(sku="A")
+    oldest = timezone.localdate() - dt.timedelta(days=DAYS_SHOWN - 1)
+    day_before = oldest - dt.timedelta(days=1)
+
+    def at(day: dt.date, hour: int, minute: int) -> str:
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute))).isoformat()
+
+    # The last minute of the day before the oldest shown, then the oldest day's first and last.
+    times = [at(day_before, 23, 59), at(oldest, 0, 1), at(oldest, 23, 59)]
+    events_record(items=[event("A", f"v{n}", occurred_at=t) for n, t in enumerate(times)])
+
+    days = dict(behaviour_overview().events_by_day)
+
+    assert min(days) == oldest and len(days) == 1
+    assert days[oldest][0] == 2  # both views of that day, none of the day before

@@ -66,3 +66,23 @@ def test_retention_forgets_the_skus_of_products_deleted_before_the_period(settin
     events_retention_enforce()
 
     assert list(DeletedProduct.objects.values_list("sku", flat=True)) == ["RECENT"]
+
+
+def test_a_deleted_products_sku_outlives_every_event_retention_keeps(settings):
+    from behaviour.services.visitors import visitor_events_export
+    from catalog.models import DeletedProduct
+    from catalog.services.products import product_delete
+
+    product(sku="A")
+    # Dated 4 minutes ahead (ingestion accepts a little clock skew), then the product goes.
+    ahead = (timezone.now() + dt.timedelta(minutes=4)).isoformat()
+    events_record(items=[event("A", "shopper", occurred_at=ahead)])
+    product_delete(sku="A")
+    deleted_at = DeletedProduct.objects.get().deleted_at
+
+    # Retention runs when its cut-off has just passed the deletion, not yet the event.
+    later = deleted_at + dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS, minutes=2)
+    events_retention_enforce(now=later)
+
+    assert Event.objects.count() == 1
+    assert [row["sku"] for row in visitor_events_export(visitor_id="shopper")] == ["A"]

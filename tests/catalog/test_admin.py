@@ -114,6 +114,27 @@ def test_progress_rate_and_eta_while_running():
     assert (progress["rows_per_s"], progress["eta_s"]) == (2.0, 30)
 
 
+def test_a_retry_rates_its_own_lines_by_its_own_time():
+    from datetime import timedelta
+
+    from catalog.selectors import import_job_progress
+    from catalog.services.imports import IMPORTS
+
+    job = ImportJob.objects.create(state="queued", rows_total=100)
+    first = IMPORTS.claim(job.pk, max_attempts=3)
+    # The first attempt's worker died; the retry, an hour later, counts its lines from zero.
+    ImportJob.objects.filter(pk=job.pk).update(
+        state="queued", started_at=first.started_at - timedelta(hours=1)
+    )
+    retry = IMPORTS.claim(job.pk, max_attempts=3)
+    retry.rows_done = 40
+
+    progress = import_job_progress(job=retry, now=retry.claimed_at + timedelta(seconds=20))
+
+    assert retry.attempts == 2 and retry.started_at < first.started_at  # the first attempt's
+    assert (progress["rows_per_s"], progress["eta_s"]) == (2.0, 30)
+
+
 def test_staff_without_the_upload_permission_cannot_upload(client):
     login(client, staff_user("catalog.add_importjob", "catalog.view_importjob"))
 

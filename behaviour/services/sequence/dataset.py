@@ -19,10 +19,13 @@ from ..retention import events_cutoff
 from .content import ContentSource
 
 READ_CHUNK = 20_000  # events per fetch from the server-side cursor
-# Whole seconds, rounded down as Python's int(datetime.timestamp()) does.
+# Whole seconds, rounded down as Python's int(datetime.timestamp()) does. Read in time order
+# (the primary key's), as serving reads a visitor's events: SequenceData keeps the order it is
+# given for events of the same second, and those are often a basket's lines.
 _EVENT_ROWS = (
     "SELECT visitor, product_id, kind, floor(extract(epoch FROM occurred_at))::bigint "
-    f"FROM {Event._meta.db_table} WHERE occurred_at >= %s"
+    f"FROM {Event._meta.db_table} WHERE occurred_at >= %s {{until}}"
+    "ORDER BY occurred_at, event_id"
 )
 
 
@@ -75,11 +78,10 @@ class EventRows:
         chunks = []
         with connection.chunked_cursor() as cursor:
             if until is None:
-                cursor.execute(_EVENT_ROWS, [events_cutoff()])
+                cursor.execute(_EVENT_ROWS.format(until=""), [events_cutoff()])
             else:
-                cursor.execute(
-                    f"{_EVENT_ROWS} AND occurred_at <= %s", [events_cutoff(until), until]
-                )
+                sql = _EVENT_ROWS.format(until="AND occurred_at <= %s ")
+                cursor.execute(sql, [events_cutoff(until), until])
             while rows := cursor.fetchmany(READ_CHUNK):
                 visitors, products, kinds, times = zip(*rows, strict=True)
                 codes = np.array([KIND_CODES[kind] for kind in kinds], dtype=np.int8)
