@@ -30,8 +30,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--test-from", required=True, type=_date, help="YYYY-MM-DD (UTC)")
-        parser.add_argument("--test-until", type=_date, help="YYYY-MM-DD (UTC), default: all")
+        parser.add_argument(
+            "--test-from",
+            required=True,
+            type=_date,
+            help="YYYY-MM-DD (UTC): test from this day's start",
+        )
+        parser.add_argument(
+            "--test-until",
+            type=_date,
+            help="YYYY-MM-DD (UTC): test orders before this day's start (default: all)",
+        )
         parser.add_argument("--validate-from", type=_date, help="YYYY-MM-DD (UTC): the study")
 
     def handle(self, *args, test_from, test_until, validate_from, **options):
