@@ -1,5 +1,5 @@
 """HTML of experiment results, shared by the experiment's admin page and the model version pages
-(so both show the same figures, worded the same way)."""
+(admin_versions.py), so both show the same figures, worded the same way."""
 
 from django.urls import reverse
 from django.utils import timezone
@@ -8,14 +8,13 @@ from django.utils.html import format_html, format_html_join
 from similarity.models import ModelVersion
 
 from .models import Experiment
-from .selectors import ExperimentResults, version_experiments
+from .selectors import ExperimentResults
 from .stats import Interval
 
 VERDICT_BETTER = "The candidate's CTR is higher: the 95 % interval of the difference is above 0."
 VERDICT_WORSE = "The candidate's CTR is lower: the 95 % interval of the difference is below 0."
 VERDICT_OPEN = "No difference shown yet: the 95 % interval of the difference includes 0."
 VERDICT_NO_DATA = "No impressions in both arms yet."
-NO_EXPERIMENTS = "– (no A/B test yet: start one under Experiments with this version as candidate)"
 CLICKS_UNTIL_STOP = (
     "Clicks counted up to the stop ({}): a link shown before it and followed later is not "
     "counted, so these figures no longer change."
@@ -113,29 +112,6 @@ def _clicks_until_html(results: ExperimentResults) -> str:
     if results.clicks_until is None:
         return ""
     return format_html("<p>{}</p>", CLICKS_UNTIL_STOP.format(_when(results.clicks_until)))
-
-
-def version_experiments_html(*, version: ModelVersion) -> str:
-    """A version page's online evidence: each experiment it took part in, newest first."""
-    found = version_experiments(version=version)
-    if not found:
-        return NO_EXPERIMENTS
-    return format_html_join(
-        "",
-        '<h4><a href="{}">{}</a> · {} · {} % of sessions to {} · this version: {}</h4>{}',
-        (
-            (
-                reverse("admin:experiments_experiment_change", args=[item.experiment.pk]),
-                item.experiment.name,
-                experiment_state(item.experiment),
-                item.experiment.share,
-                f"v{item.experiment.candidate_id}",
-                " and ".join(item.roles) or "–",
-                results_html(item.results),
-            )
-            for item in found
-        ),
-    )
 
 
 def experiment_state(experiment) -> str:

@@ -9,7 +9,7 @@ class ExperimentsConfig(AppConfig):
         from behaviour import erasures
         from similarity import admin_sections
 
-        from .admin_html import version_experiments_html
+        from .admin_versions import version_experiments_html
 
         # A/B logs are kept under the visitor's hash: a visitor's erasure, by whatever door
         # (the partner API, the storefront, a deleted account), takes theirs too, and the

@@ -6,7 +6,8 @@ experiments/stats.py), not by calling the code under test.
 """
 
 from experiments import services
-from experiments.admin_html import NO_EXPERIMENTS, VERDICT_BETTER, VERDICT_OPEN
+from experiments.admin_html import VERDICT_BETTER, VERDICT_OPEN
+from experiments.admin_versions import NO_EXPERIMENTS
 from experiments.models import Experiment
 from experiments.selectors import version_experiments
 from tests.similarity.vector_store.factories import version

@@ -1,0 +1,72 @@
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from behaviour.selectors.recommendations.batch import recommendations_batch
+from similarity.api.serializers import MAX_K
+from similarity.selectors import SimilarQuery
+
+
+class Command(BaseCommand):
+    help = (
+        "Recommended for you, for a list of visitors at once (an e-mail campaign, a nightly "
+        "feed): reads visitor ids (a CSV's first column, as the shop sends them with its events; "
+        "'-' for standard input) and writes visitor_id, rank, sku, title, score, tier, why. "
+        "Each visitor is answered as the API would answer them now. Refused lines are listed by "
+        "number on standard error; --output is written whole or not at all."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("visitors", help="file of visitor ids, or '-'")
+        parser.add_argument("--output", default="-", help="CSV file to write (default: stdout)")
+        parser.add_argument("--k", type=int, default=10, help=f"per visitor, 1–{MAX_K}")
+        parser.add_argument("--in-stock", action="store_true", help="only products in stock")
+
+    def handle(self, *args, visitors, output, k, in_stock, **options):
+        if not 1 <= k <= MAX_K:
+            raise CommandError(f"--k must lie between 1 and {MAX_K}; got {k}")
+        query = SimilarQuery(k=k, in_stock_only=in_stock, with_images=False)
+        source = sys.stdin if visitors == "-" else _open(visitors)
+        try:
+            with source:
+                if output == "-":
+                    summary = recommendations_batch(lines=source, out=self.stdout, query=query)
+                else:
+                    summary = _write_whole(Path(output), source, query)
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"{visitors} is not UTF-8 text ({exc.reason} at byte {exc.start} of a read): "
+                "save it as UTF-8 and run again"
+            ) from None
+        for number, why in summary.refused:
+            self.stderr.write(f"line {number}: {why}")
+        self.stderr.write(
+            f"{summary.visitors} visitors answered ({summary.without_history} without events: "
+            f"trending), {summary.rows} recommendations, {len(summary.refused)} lines refused"
+        )
+
+
+def _open(path: str):
+    try:
+        return open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _write_whole(path: Path, source, query: SimilarQuery):
+    """Write beside `path`, then rename: a run that fails leaves no half-written file."""
+    try:
+        handle, staged = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            summary = recommendations_batch(lines=source, out=out, query=query)
+        os.replace(staged, path)
+    except BaseException:
+        Path(staged).unlink(missing_ok=True)
+        raise
+    return summary

@@ -1,0 +1,110 @@
+"""manage.py recommend_batch: Recommended for you for a file of visitors, as the API answers."""
+
+import csv
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from behaviour.selectors.recommendations import recommended_for_history
+from behaviour.services.ingest import events_record
+from behaviour.visitors import ERROR_VISITOR_SLASH
+
+from .factories import event, order
+from .test_recommendations_api import recommendations, shop
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, stdin: str | None = None, monkeypatch=None) -> tuple[list[dict], str]:
+    out, err = io.StringIO(), io.StringIO()
+    if stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    call_command("recommend_batch", *args, stdout=out, stderr=err)
+    return list(csv.DictReader(io.StringIO(out.getvalue()))), err.getvalue()
+
+
+def skus_by_visitor(rows: list[dict]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row["visitor_id"], []).append(row["sku"])
+    return found
+
+
+def test_each_visitor_gets_what_the_api_answers_them(partner_client, tmp_path, monkeypatch):
+    shop(partner_client)
+    events_record(items=order(["A"], "anna", "o1", days_ago=0.5))
+    events_record(items=[event("C", "carl", days_ago=0.2)])
+    visitors = tmp_path / "visitors.csv"
+    visitors.write_text("visitor_id\nanna\ncarl,ignored column\n\nnobody\n", encoding="utf-8")
+
+    rows, err = run(str(visitors), "--k", "3")
+
+    for visitor in ("anna", "carl", "nobody"):
+        api = [
+            item["sku"]
+            for item in recommendations(partner_client, visitor, "k=3").json()["results"]
+        ]
+        assert skus_by_visitor(rows)[visitor] == api
+    assert [row["rank"] for row in rows] == ["1", "2", "3"] * 3
+    anna = [row for row in rows if row["visitor_id"] == "anna"]
+    assert anna[0]["tier"] == "personal" and "bought" in anna[0]["why"].lower()
+    assert {row["tier"] for row in rows if row["visitor_id"] == "nobody"} == {"trending_no_history"}
+    assert "3 visitors answered (1 without events: trending), 9 recommendations, 0 lines" in err
+
+
+def test_bad_and_repeated_lines_are_refused_by_number_and_the_rest_answered(
+    partner_client, monkeypatch
+):
+    shop(partner_client)
+
+    rows, err = run(
+        "-", "--k", "2", stdin="anna\nsecret/id\n anna \nbob\n", monkeypatch=monkeypatch
+    )
+
+    assert skus_by_visitor(rows).keys() == {"anna", "bob"}
+    assert f"line 2: {ERROR_VISITOR_SLASH}" in err
+    assert "line 3: the same visitor as line 1: answered there" in err
+    assert "secret/id" not in err  # a refused id is never echoed (it may be personal data)
+    assert "2 visitors answered" in err and "2 lines refused" in err
+
+
+def test_an_output_file_is_written_whole_or_not_at_all(partner_client, tmp_path, monkeypatch):
+    shop(partner_client)
+    visitors = tmp_path / "visitors.csv"
+    visitors.write_text("anna\nbob\n", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    output = tmp_path / "out" / "recommendations.csv"
+
+    run(str(visitors), "--output", str(output), "--k", "2")
+    written = output.read_text(encoding="utf-8")
+    assert written.splitlines()[0] == "visitor_id,rank,sku,title,score,tier,why"
+    assert len(written.splitlines()) == 1 + 2 * 2
+
+    calls = []
+
+    def fails_on_the_second(**kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return recommended_for_history(**kwargs)
+
+    monkeypatch.setattr(
+        "behaviour.selectors.recommendations.batch.recommended_for_history", fails_on_the_second
+    )
+    with pytest.raises(RuntimeError):
+        run(str(visitors), "--output", str(output), "--k", "2")
+    assert output.read_text(encoding="utf-8") == written  # the earlier file, untouched
+    assert [p.name for p in output.parent.iterdir()] == ["recommendations.csv"]  # no leftover
+
+
+def test_wrong_arguments_get_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="--k must lie between 1 and 100; got 0"):
+        call_command("recommend_batch", "-", "--k", "0")
+    with pytest.raises(CommandError, match=r"cannot read .*missing\.csv: No such file"):
+        call_command("recommend_batch", str(tmp_path / "missing.csv"))
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("anna\nzoë\n".encode("latin-1"))
+    with pytest.raises(CommandError, match=r"latin1\.csv is not UTF-8 text"):
+        call_command("recommend_batch", str(latin1), "--output", str(tmp_path / "out.csv"))
+    assert not (tmp_path / "out.csv").exists()
