@@ -8,6 +8,7 @@ from behaviour.models import Event
 from behaviour.services.refresh import behaviour_refresh
 from behaviour.services.validation import ERROR_UNKNOWN_SKU
 from partners.models import PartnerApiKey
+from similarity.models import MerchandisingRule
 from tests.catalog.factories import product
 
 from .factories import event, order
@@ -174,6 +175,47 @@ def test_a_visitor_id_with_a_slash_is_refused_with_the_reason(partner_client):
     body = post_events(partner_client, [event("A", "shop/42")]).json()
 
     assert body["rejected"] == 1 and 'visitor_id contains "/"' in str(body)
+
+
+def test_bought_together_leaves_out_a_blocked_partner_and_still_fills_k(partner_client):
+    items = {sku: product(sku=sku, title=f"Product {sku}") for sku in "ABCDE"}
+    for number in range(3):
+        post_events(partner_client, order(["A", "B"], f"v{number}", f"o{number}"))
+    behaviour_refresh()
+    MerchandisingRule.objects.create(kind="block", target_product=items["B"])
+
+    body = partner_client.get("/api/v1/products/A/bought-together/?k=3").json()
+
+    assert "B" not in [item["sku"] for item in body["results"]]
+    assert body["k_returned"] == 3
+
+
+@pytest.mark.parametrize("path", ["bought-together", "also-viewed"])
+def test_a_list_of_partners_leaves_out_the_sources_own_variants(partner_client, path):
+    for sku in "AB":  # one mug in two colours, often bought and viewed together
+        product(sku=sku, title=f"Mug {sku}", group_id="mug")
+    for sku in "CD":
+        product(sku=sku, title=f"Product {sku}")
+    for number in range(3):
+        views = [event(sku, f"v{number}") for sku in "AB"]
+        post_events(partner_client, order(["A", "B"], f"v{number}", f"o{number}") + views)
+    behaviour_refresh()
+
+    body = partner_client.get(f"/api/v1/products/A/{path}/?k=2").json()
+
+    assert "B" not in [item["sku"] for item in body["results"]]
+    assert body["k_returned"] == 2
+
+
+def test_one_shopper_sent_in_either_unicode_form_is_one_visitor(partner_client):
+    # A web front end sends "zoé" composed (NFC); a file saved on macOS has it decomposed.
+    product(sku="A")
+    nfc = "zo\u00e9"
+    post_events(partner_client, [event("A", nfc), event("A", unicodedata.normalize("NFD", nfc))])
+
+    assert Event.objects.values("visitor").distinct().count() == 1
+    exported = partner_client.get(f"/api/v1/visitors/{nfc}/export/").json()["events"]
+    assert len(exported) == 2
 
 
 def test_spaces_around_a_visitor_id_name_the_same_shopper_in_every_path(partner_client):

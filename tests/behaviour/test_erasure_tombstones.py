@@ -11,7 +11,7 @@ from django.utils import timezone
 from behaviour import cache as behaviour_cache
 from behaviour import partitions
 from behaviour.models import ErasedVisitor, Event, EventKey
-from behaviour.services.erasure_guard import ERROR_ERASED, tombstones_expire
+from behaviour.services.erasure_guard import ERROR_ERASED, predates_erasure, tombstones_expire
 from behaviour.services.ingest import ACCEPTED, DUPLICATE, REJECTED, events_record
 from behaviour.services.storefront import storefront_events_record
 from behaviour.services.visitor_merge import visitor_events_merge
@@ -158,3 +158,10 @@ def test_events_hashed_before_ids_were_normalised_are_exported_and_erased_by_the
     assert visitor_erase(visitor_id=" alice ") == 2
     assert partner_client.delete(f"/api/v1/visitors/{sent[1]}/").json() == {"events_deleted": 1}
     assert Event.objects.count() == 0
+
+
+def test_an_event_at_the_erasures_very_moment_counts_as_before_it():
+    moment = timezone.now()
+    assert predates_erasure(moment, moment)
+    assert not predates_erasure(moment + dt.timedelta(microseconds=1), moment)
+    assert not predates_erasure(moment, None)

@@ -46,6 +46,14 @@ def test_activating_a_version_retires_the_active_one_and_rollback_restores_it():
     assert statuses(first, second) == [Status.ACTIVE, Status.READY]
 
 
+def test_rollback_returns_to_the_version_that_served_just_before():
+    first, second, third = version(), version(), version()
+    for each in (first, second, third):
+        sequence_version_activate(version=each)
+
+    assert sequence_version_rollback() == second
+
+
 def test_rollback_without_an_earlier_version_is_refused():
     sequence_version_activate(version=version())
 

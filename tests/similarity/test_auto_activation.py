@@ -53,6 +53,17 @@ def test_a_version_better_on_the_shared_protocol_is_activated():
     assert decision == f"activated: R@1 0.450 beats active v{active.pk}'s 0.400 on new_products"
 
 
+def test_a_version_only_equal_to_the_active_one_is_left_ready():
+    active = _version("active", {NEW_PRODUCTS: 0.40}, NEW_PRODUCTS)
+    candidate = _version("ready", {NEW_PRODUCTS: 0.40}, NEW_PRODUCTS)
+
+    decision = auto_activate(candidate)
+
+    candidate.refresh_from_db()
+    assert candidate.status == "ready"
+    assert decision.startswith(f"left ready: R@1 0.400 does not beat active v{active.pk}'s")
+
+
 def test_versions_with_no_protocol_in_common_are_not_compared():
     active = _version("active", {NEW_PRODUCTS: 0.20}, NEW_PRODUCTS)
     candidate = _version("ready", {KNOWN_PRODUCTS: 0.90}, KNOWN_PRODUCTS)

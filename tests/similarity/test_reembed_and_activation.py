@@ -107,6 +107,14 @@ def test_activation_switches_atomically_and_rollback_restores_the_previous():
     ]
 
 
+def test_rollback_returns_to_the_version_that_served_just_before():
+    first, second, third = rows("ready", "ready", "ready")
+    for version in (first, second, third):
+        model_version_activate(version=version)
+
+    assert model_version_rollback() == second
+
+
 @pytest.mark.parametrize("status", ["queued", "training", "failed"])
 def test_unfinished_versions_cannot_be_activated(status):
     [version] = rows(status)
