@@ -9,6 +9,7 @@ from similarity.models import ModelVersion
 
 from .. import stats
 from ..models import Experiment, Impression
+from .shopper_sums import shopper_sums
 from .state import experiments_with_split_state
 
 VERSION_EXPERIMENTS_SHOWN = 10  # newest first; a version rarely takes part in more
@@ -44,9 +45,10 @@ class ExperimentResults:
 def experiment_results(*, experiment: Experiment, widget: str | None = None) -> ExperimentResults:
     """Per-arm impressions, clicks and CTR of one widget (by default the one the test changes).
 
-    CTR counts an impression as clicked once however often its link was followed, so it is a
-    binomial proportion the intervals apply to. Impressions of one session are treated as
-    independent, which makes the intervals somewhat optimistic for heavy browsers.
+    CTR counts an impression as clicked once however often its link was followed. Its
+    intervals are Wilson's (per arm) and Newcombe's (the difference), widened where the
+    shoppers' own spread says more: one shopper's impressions are not independent
+    (stats.ctr_interval).
 
     A stopped experiment counts the clicks made up to its stop only: a link shown before it
     stays valid for days (tokens.LINK_MAX_AGE_S), and its figures must not move after the
@@ -72,6 +74,7 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         if version_id is not None:
             by_arm.setdefault(arm, []).append(version_id)
     versions = ModelVersion.objects.in_bulk([pk for pks in by_arm.values() for pk in pks])
+    sums = shopper_sums(impressions, counted)
     arms = {}
     for arm in Experiment.Arm.values:
         row = counts.get(arm, {"n_shoppers": 0, "n_impressions": 0, "n_clicks": 0, "n_clicked": 0})
@@ -82,14 +85,11 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
             impressions=row["n_impressions"],
             clicks=row["n_clicks"],
             clicked_impressions=row["n_clicked"],
-            ctr=stats.wilson_interval(row["n_clicked"], row["n_impressions"]),
+            ctr=stats.ctr_interval(sums[arm]),
         )
     candidate, control = arms[Experiment.Arm.CANDIDATE], arms[Experiment.Arm.CONTROL]
-    difference = stats.difference_interval(
-        candidate.clicked_impressions,
-        candidate.impressions,
-        control.clicked_impressions,
-        control.impressions,
+    difference = stats.ctr_difference_interval(
+        sums[Experiment.Arm.CANDIDATE], sums[Experiment.Arm.CONTROL]
     )
     return ExperimentResults(
         widget=widget,

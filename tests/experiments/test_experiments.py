@@ -159,6 +159,22 @@ def test_the_admin_page_warns_when_the_arms_do_not_hold_the_share(admin_client, 
     assert "Sample ratio mismatch" not in admin_client.get(url).content.decode()
 
 
+def test_one_heavy_browser_does_not_make_a_difference_significant(shop):
+    experiment = running(shop.candidate, 50)
+    # Candidate: one shopper reloads 100 times and clicks every time; 100 others see it once.
+    impressions(experiment, shop.candidate, "candidate", 100, [1] * 100, per_shopper=100)
+    Impression.objects.filter(arm="candidate").update(session_hash="heavy")
+    impressions(experiment, shop.candidate, "candidate", 100, [])
+    impressions(experiment, shop.active, "control", 200, [1] * 40)
+
+    results = selectors.experiment_results(experiment=experiment)
+
+    per_impression = difference_interval(100, 200, 40, 200)
+    assert per_impression.low > 0.2  # counted as 200 independent impressions: "clearly better"
+    assert results.difference.estimate == per_impression.estimate == pytest.approx(0.3)
+    assert results.difference.low < 0 < results.difference.high  # 101 shoppers say: not yet
+
+
 def test_results_without_impressions_have_no_intervals(shop):
     results = selectors.experiment_results(experiment=running(shop.candidate, 50))
     assert [(a.impressions, a.ctr) for a in results.arms.values()] == [(0, None), (0, None)]

@@ -2,10 +2,20 @@
 
 import math
 
+import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from experiments.stats import Z_95, difference_interval, sample_ratio_p, wilson_interval
+from experiments.stats import (
+    Z_95,
+    ShopperSums,
+    ctr_difference_interval,
+    ctr_interval,
+    design_effect,
+    difference_interval,
+    sample_ratio_p,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(
@@ -80,3 +90,42 @@ def test_sample_ratio_p_stays_silent_where_the_test_cannot_speak():
     assert sample_ratio_p(3, 4, 0.5) is None  # under 5 shoppers due in each arm
     assert sample_ratio_p(0, 49, 0.1) is None  # 4.9 due in the candidate arm
     assert sample_ratio_p(0, 50, 0.1) == pytest.approx(0.0184, abs=1e-4)  # 5 due, none came
+
+
+def sums_of(impressions: list[int], clicked: list[int]) -> ShopperSums:
+    n, c = np.array(impressions), np.array(clicked)
+    return ShopperSums(len(n), n.sum(), c.sum(), (n * n).sum(), (c * c).sum(), (n * c).sum())
+
+
+def test_one_impression_per_shopper_keeps_the_textbook_intervals():
+    a = sums_of([1] * 200, [1] * 36 + [0] * 164)
+    b = sums_of([1] * 250, [1] * 22 + [0] * 228)
+
+    assert design_effect(a) == design_effect(b) == 1.0
+    assert ctr_interval(a) == wilson_interval(36, 200)
+    assert ctr_difference_interval(a, b) == difference_interval(36, 200, 22, 250)
+
+
+def test_shoppers_who_click_all_or_nothing_count_as_one_observation_each():
+    # 10 shoppers of 10 impressions each, 5 clicking every one, 5 none: 10 observations, not 100.
+    sums = sums_of([10] * 10, [10] * 5 + [0] * 5)
+
+    assert design_effect(sums) == pytest.approx(10.0)
+    interval = ctr_interval(sums)
+    assert (interval.low, interval.high) == pytest.approx(
+        (wilson_interval(5, 10).low, wilson_interval(5, 10).high)
+    )
+
+
+def test_the_design_effect_is_the_delta_methods_variance_over_the_binomial_one():
+    rng = np.random.default_rng(7)
+    n = rng.integers(1, 30, size=400)
+    c = rng.binomial(n, rng.beta(1, 6, size=400))  # each shopper their own click rate
+    ctr = c.sum() / n.sum()
+    # Linearised ratio: Var(R) ≈ Var(c − R·n) / (m · mean(n)²), plug-in moments.
+    delta = np.var(c - ctr * n) / (len(n) * n.mean() ** 2)
+
+    effect = design_effect(sums_of(n.tolist(), c.tolist()))
+
+    assert effect > 1.5  # shoppers differ: wider than independent impressions
+    assert effect == pytest.approx(delta / (ctr * (1 - ctr) / n.sum()), rel=1e-9)
