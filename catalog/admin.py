@@ -120,6 +120,8 @@ class ProductAdmin(admin.ModelAdmin):
             # Saved by the form, not product_upsert: the withdrawal is told here, or lists that
             # name the product would keep showing it until their TTL.
             changes.products_withdrawn(product_ids=[form.instance.pk])
+        if change and "in_stock" in form.changed_data and not form.instance.in_stock:
+            changes.products_sold_out(product_ids=[form.instance.pk])
         removed = [
             image.file.name
             for formset in formsets

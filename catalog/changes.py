@@ -3,7 +3,8 @@
 Catalog sits below the apps that index its products, so it cannot call them. Instead its services
 announce each change here, and every listening app subscribes once in its `AppConfig.ready`
 (similarity refreshes vectors and drops cached lists; a withdrawal or a deletion drops every
-cached list, since any of them may name the product). Announcements are plain calls in the
+cached list, since any of them may name the product, and a product selling out every cached
+list of products in stock). Announcements are plain calls in the
 announcing transaction: listeners that start background work enqueue it after commit.
 """
 
@@ -23,6 +24,8 @@ class CatalogueListener:
     catalogue_changed: Callable[..., None]
     # These products were just withdrawn (active → inactive): any list naming them is stale.
     products_withdrawn: Callable[..., None]
+    # These products just sold out (in stock → out): lists of products in stock are stale.
+    products_sold_out: Callable[..., None]
 
 
 _listeners: list[CatalogueListener] = []
@@ -49,6 +52,13 @@ def products_withdrawn(*, product_ids: Sequence[int]) -> None:
     partner re-syncing its inactive products must not make every cached list go each time."""
     for listener in _listeners:
         listener.products_withdrawn(product_ids=list(product_ids))
+
+
+def products_sold_out(*, product_ids: Sequence[int]) -> None:
+    """Announced where the flip is written, as a withdrawal is (a product already out of stock
+    re-synced is none)."""
+    for listener in _listeners:
+        listener.products_sold_out(product_ids=list(product_ids))
 
 
 def catalogue_changed(*, product_ids: Sequence[int]) -> None:

@@ -6,6 +6,10 @@ sale: a withdrawal or deletion bumps it, as any list may name the product) and t
 generation (its fields, images and vectors), looked up by SKU. A cache hit therefore costs two
 Valkey round trips and no SQL; a bump makes the old entries unreachable and the TTL reclaims them.
 
+A list that shows products in stock only (`in_stock=true`, or PRODSIM_EXCLUDE_OUT_OF_STOCK)
+also carries the stock generation, which a product selling out bumps: such lists drop it at
+once, while the lists that show out-of-stock products anyway keep their entries.
+
 Generations are random tokens (core/generations.py). Bumps run after commit, so a reader
 never caches a list computed from rows that were then rolled back under the new generation.
 The settings the lists are computed with are in every key too (SERVING_SETTINGS).
@@ -25,11 +29,12 @@ from django.db import transaction
 
 from core import generations
 
-# Bounds drift from edits (price, stock, title) of the listed products, not the source; their
-# withdrawal or deletion bumps the serving generation instead.
+# Bounds drift from edits (price, title, back in stock) of the listed products, not the source;
+# their withdrawal or deletion bumps the serving generation instead, selling out the stock one.
 ENTRY_SECONDS = 3600
 GENERATION_SECONDS = 7 * 24 * 3600  # outlives every entry; a lost token only causes misses
 SERVING_KEY = "similar:gen"
+STOCK_KEY = "similar:gen:stock"
 T = TypeVar("T")
 MEMO_SECONDS = 60.0
 # Settings the similar and behaviour selectors read while answering (behaviour's lists share this
@@ -59,13 +64,19 @@ def entry_key(*, sku: str, params: dict, extra: Callable[[], object] | None = No
     (e.g. the rules in force) joins the key once the serving generation is read, so what it
     reads from the serving state uses that read."""
     product_key = _product_key(sku)
-    tokens = cache.get_many([SERVING_KEY, product_key])
+    tokens = cache.get_many([SERVING_KEY, product_key, STOCK_KEY])
     # The serving token is created on first use, the same one serving_memo() keys its copy by.
     serving = tokens.get(SERVING_KEY) or _serving_generation()
     _remember(serving)
-    parts = [sku, params, extra() if extra is not None else None, _serving_settings()]
+    stock = tokens.get(STOCK_KEY, "0") if _in_stock_only(params) else None
+    parts = [sku, params, extra() if extra is not None else None, _serving_settings(), stock]
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     return f"similar:{serving}:{tokens.get(product_key, '0')}:{digest[:32]}"
+
+
+def _in_stock_only(params: dict) -> bool:
+    """Whether the list leaves out-of-stock products out (the API's `in_stock` parameter)."""
+    return params.get("in_stock") is True or settings.PRODSIM_EXCLUDE_OUT_OF_STOCK
 
 
 def _serving_settings() -> dict:
@@ -143,6 +154,13 @@ def serving_changed() -> None:
     """Every cached list is stale (activation, new lexical index, weights or rules changed, a
     product withdrawn or deleted)."""
     transaction.on_commit(reset, robust=True)
+
+
+def stock_sold_out() -> None:
+    """Products sold out: the cached lists of products in stock only are stale."""
+    transaction.on_commit(
+        lambda: generations.bump(STOCK_KEY, timeout=GENERATION_SECONDS), robust=True
+    )
 
 
 def products_changed(*, skus: Iterable[str]) -> None:

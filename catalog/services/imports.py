@@ -180,6 +180,7 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
     source = _image_source(job)
     changed: list[int] = []
     withdrawn: list[int] = []  # announced once at the end: each withdrawal drops every list
+    sold_out: list[int] = []  # likewise: each drops every list of products in stock
     # Categories by path for this run: a catalogue names a few hundred paths over 100k rows.
     categories: dict[str, Category] = {}
     # Raises JobCancelled at the write after an admin's request; every row before it stays.
@@ -191,7 +192,7 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
             if isinstance(item, RowProblem):
                 _record_problem(job, item)
             else:
-                _import_row(job, item, source, (changed, withdrawn), categories)
+                _import_row(job, item, source, (changed, withdrawn, sold_out), categories)
             report(job, done=job.rows_done)
     finally:
         if source is not None:
@@ -199,6 +200,8 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
         changes.catalogue_changed(product_ids=_changed_by_job(job, changed))
         if withdrawn_by_job := _withdrawn_by_job(job, withdrawn):
             changes.products_withdrawn(product_ids=withdrawn_by_job)
+        if sold_out:
+            changes.products_sold_out(product_ids=sold_out)
     _save_progress(job, progress)
 
 
@@ -281,10 +284,10 @@ def _import_row(
     job: ImportJob,
     row: ProductRow,
     source,
-    written: tuple[list[int], list[int]],
+    written: tuple[list[int], list[int], list[int]],
     categories: dict[str, Category],
 ) -> None:
-    """`written`: the lists of changed and of withdrawn products this row adds to."""
+    """`written`: the lists of changed, withdrawn and sold-out products this row adds to."""
     images = []
     for path in row.image_paths:
         try:
@@ -302,11 +305,13 @@ def _import_row(
     if row.sku_as_written and (stored := product_sku_stored(sku=row.sku_as_written)):
         row = replace(row, sku=stored)  # stored before SKUs were normalised: keep its spelling
     result = product_upsert(row=row, images=images, notify=False, categories=categories)
-    changed, withdrawn = written
+    changed, withdrawn, sold_out = written
     if result.outcome != UpsertOutcome.UNCHANGED:
         changed.append(result.product_id)
     if result.withdrawn:
         withdrawn.append(result.product_id)
+    if result.sold_out:
+        sold_out.append(result.product_id)
     job.rows_done += 1
     job.created_count += result.outcome == UpsertOutcome.CREATED
     job.updated_count += result.outcome == UpsertOutcome.UPDATED

@@ -51,6 +51,8 @@ class UpsertResult:
     # This write took an active product off sale (is_active true → false); a write that leaves
     # a product inactive is not a withdrawal (catalog.changes.products_withdrawn).
     withdrawn: bool = False
+    # This write took a product out of stock (in_stock true → false).
+    sold_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ def product_upsert(
                 )
             if notify and result.withdrawn:
                 changes.products_withdrawn(product_ids=[result.product_id])
+            if notify and result.sold_out:
+                changes.products_sold_out(product_ids=[result.product_id])
             return result
     except BaseException:
         for name in written:
@@ -152,6 +156,7 @@ def _product_upsert(
     changed_fields = [] if created else _apply_changes(product, values)
     # Only here is the flip seen: the row's old value is gone once saved.
     withdrawn = "is_active" in changed_fields and not product.is_active
+    sold_out = "in_stock" in changed_fields and not product.in_stock
     images_added = None if images is None else _sync_images(product, images, written)
     if changed_fields or (images_added is not None and not created):
         # updated_at also marks image changes: caches of similar lists key on it.
@@ -162,7 +167,7 @@ def _product_upsert(
         outcome = UpsertOutcome.UPDATED
     else:
         outcome = UpsertOutcome.UNCHANGED
-    return UpsertResult(product.pk, outcome, images_added or 0, withdrawn)
+    return UpsertResult(product.pk, outcome, images_added or 0, withdrawn, sold_out)
 
 
 def _apply_changes(product: Product, values: dict) -> list[str]:

@@ -47,6 +47,13 @@ def on_products_withdrawn(*, product_ids: list[int]) -> None:
         similar_cache.serving_changed()
 
 
+def on_products_sold_out(*, product_ids: list[int]) -> None:
+    """Products sold out: the lists that show products in stock only drop them at once (the
+    others show out-of-stock products anyway and keep their entries)."""
+    if product_ids:
+        similar_cache.stock_sold_out()
+
+
 def on_catalogue_changed(*, product_ids: list[int]) -> None:
     """A bulk import changed these products: re-vectorise those whose words changed (the
     refresh rebuilds the whole index once the IDF drifted) and embed whatever images are new."""
@@ -63,4 +70,5 @@ LISTENER = CatalogueListener(
     product_deleted=on_product_deleted,
     catalogue_changed=on_catalogue_changed,
     products_withdrawn=on_products_withdrawn,
+    products_sold_out=on_products_sold_out,
 )
