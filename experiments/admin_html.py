@@ -21,7 +21,7 @@ CLICKS_UNTIL_STOP = (
 )
 SAMPLE_RATIO_MISMATCH = (
     "Sample ratio mismatch: {candidate} shoppers in the candidate arm and {control} in the "
-    "control, where {share} % should be candidates (chi-square test p = {p:.1g}). Something "
+    "control, where {share} % should be candidates (chi-square test p {p}). Something "
     "besides the split decides who is counted (a candidate strip that shows nothing logs no "
     "impression; a cached page; a crawler let through): find it before reading the CTRs."
 )
@@ -103,7 +103,8 @@ def _sample_ratio_html(results: ExperimentResults) -> str:
         candidate=arms[Experiment.Arm.CANDIDATE].shoppers,
         control=arms[Experiment.Arm.CONTROL].shoppers,
         share=results.share,
-        p=results.sample_ratio_p,
+        # Far past any doubt the tail underflows to 0: "p = 0" would read as certainty.
+        p="< 0.000001" if results.sample_ratio_p < 1e-6 else f"= {results.sample_ratio_p:.1g}",
     )
     return format_html('<p class="errornote" role="alert">{}</p>', text)
 

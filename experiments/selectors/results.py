@@ -9,7 +9,7 @@ from similarity.models import ModelVersion
 
 from .. import stats
 from ..models import Experiment, Impression
-from .shopper_sums import shopper_sums
+from .shopper_sums import shopper_sums, shoppers_per_arm
 from .state import experiments_with_split_state
 
 VERSION_EXPERIMENTS_SHOWN = 10  # newest first; a version rarely takes part in more
@@ -19,7 +19,7 @@ VERSION_EXPERIMENTS_SHOWN = 10  # newest first; a version rarely takes part in m
 class ArmResult:
     arm: str
     versions: list[ModelVersion]  # the versions that served this arm's impressions
-    shoppers: int  # distinct visitor hashes with an impression: the units the split assigns
+    shoppers: int  # visitors whose newest impression is in this arm (shopper_sums.py)
     impressions: int
     clicks: int  # every click, repeats included
     clicked_impressions: int  # impressions with at least one click: the CTR's numerator
@@ -62,7 +62,6 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
     counts = {
         row["arm"]: row
         for row in impressions.values("arm").annotate(
-            n_shoppers=Count("session_hash", distinct=True),
             n_impressions=Count("id", distinct=True),
             n_clicks=Count("clicks", filter=counted),
             n_clicked=Count("id", distinct=True, filter=counted),
@@ -74,14 +73,14 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         if version_id is not None:
             by_arm.setdefault(arm, []).append(version_id)
     versions = ModelVersion.objects.in_bulk([pk for pks in by_arm.values() for pk in pks])
-    sums = shopper_sums(impressions, counted)
+    sums, shoppers = shopper_sums(impressions, counted), shoppers_per_arm(impressions)
     arms = {}
     for arm in Experiment.Arm.values:
         row = counts.get(arm, {"n_shoppers": 0, "n_impressions": 0, "n_clicks": 0, "n_clicked": 0})
         arms[arm] = ArmResult(
             arm=arm,
             versions=[versions[pk] for pk in sorted(by_arm.get(arm, []))],
-            shoppers=row["n_shoppers"],
+            shoppers=shoppers.get(arm, 0),
             impressions=row["n_impressions"],
             clicks=row["n_clicks"],
             clicked_impressions=row["n_clicked"],

@@ -62,7 +62,7 @@ def impressions(
             model_version=version,
             experiment=experiment,
             arm=arm,
-            session_hash=f"{i // per_shopper:064}",
+            session_hash=f"{arm or 'none'}-{i // per_shopper:053}",
         )
         for i in range(count)
     )
