@@ -2,6 +2,7 @@
 
 import csv
 import io
+import stat
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -22,6 +23,12 @@ def run(*args, stdin: str | None = None, monkeypatch=None) -> tuple[list[dict], 
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     call_command("recommend_batch", *args, stdout=out, stderr=err)
     return list(csv.DictReader(io.StringIO(out.getvalue()))), err.getvalue()
+
+
+def write_visitors(tmp_path, text: str):
+    path = tmp_path / "visitors.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def skus_by_visitor(rows: list[dict]) -> dict[str, list[str]]:
@@ -108,3 +115,41 @@ def test_wrong_arguments_get_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match=r"latin1\.csv is not UTF-8 text"):
         call_command("recommend_batch", str(latin1), "--output", str(tmp_path / "out.csv"))
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_spreadsheets_file_is_read_as_written(partner_client, monkeypatch):
+    # Excel's "CSV UTF-8" starts with a byte-order mark, which reaches standard input as text;
+    # its header may be named otherwise; a quoted note may span lines.
+    shop(partner_client)
+    events_record(items=order(["A"], "anna", "o1", days_ago=0.5))
+    stdin = '\ufeffCustomer ID,note\nanna,"two\nlines"\nsecret/id,x\n' + "y" * 200_000 + "\nbob\n"
+
+    rows, err = run("-", "--k", "2", stdin=stdin, monkeypatch=monkeypatch)
+
+    assert skus_by_visitor(rows).keys() == {"anna", "bob"}
+    assert next(row for row in rows if row["visitor_id"] == "anna")["tier"] == "personal"
+    assert f"line 4: {ERROR_VISITOR_SLASH}" in err  # the file's line, past the two-line note
+    assert "line 5: not a CSV record (field larger than field limit" in err
+    assert "2 visitors answered" in err and "2 lines refused" in err
+
+
+def test_header_skips_a_first_line_of_any_name(partner_client, monkeypatch):
+    shop(partner_client)
+
+    rows, err = run("-", "--header", stdin="email\nanna\n", monkeypatch=monkeypatch)
+
+    assert skus_by_visitor(rows).keys() == {"anna"}
+
+
+def test_the_output_file_keeps_the_mode_a_plain_write_gives(partner_client, tmp_path):
+    shop(partner_client)
+    visitors = write_visitors(tmp_path, "anna\n")
+    output = tmp_path / "out" / "recommendations.csv"
+    output.parent.mkdir()
+    output.write_text("yesterday's\n")
+    output.chmod(0o644)  # read by the user of the system the feed goes to
+
+    run(str(visitors), "--output", str(output))
+
+    assert stat.S_IMODE(output.stat().st_mode) == 0o644
+    assert output.read_text().startswith("visitor_id,rank")

@@ -1,4 +1,5 @@
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -24,8 +25,14 @@ class Command(BaseCommand):
         parser.add_argument("--output", default="-", help="CSV file to write (default: stdout)")
         parser.add_argument("--k", type=int, default=10, help=f"per visitor, 1–{MAX_K}")
         parser.add_argument("--in-stock", action="store_true", help="only products in stock")
+        parser.add_argument(
+            "--header",
+            action="store_true",
+            help="skip the first line (a header named visitor_id, visitor, customer_id or "
+            "customer is skipped anyway)",
+        )
 
-    def handle(self, *args, visitors, output, k, in_stock, **options):
+    def handle(self, *args, visitors, output, k, in_stock, header, **options):
         if not 1 <= k <= MAX_K:
             raise CommandError(f"--k must lie between 1 and {MAX_K}; got {k}")
         query = SimilarQuery(k=k, in_stock_only=in_stock, with_images=False)
@@ -33,9 +40,11 @@ class Command(BaseCommand):
         try:
             with source:
                 if output == "-":
-                    summary = recommendations_batch(lines=source, out=self.stdout, query=query)
+                    summary = recommendations_batch(
+                        lines=source, out=self.stdout, query=query, header=header
+                    )
                 else:
-                    summary = _write_whole(Path(output), source, query)
+                    summary = _write_whole(Path(output), source, query, header)
         except UnicodeDecodeError as exc:
             raise CommandError(
                 f"{visitors} is not UTF-8 text ({exc.reason} at byte {exc.start} of a read): "
@@ -56,17 +65,28 @@ def _open(path: str):
         raise CommandError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _write_whole(path: Path, source, query: SimilarQuery):
-    """Write beside `path`, then rename: a run that fails leaves no half-written file."""
+def _write_whole(path: Path, source, query: SimilarQuery, header: bool):
+    """Write beside `path`, then rename: a run that fails leaves no half-written file. The file
+    gets the mode a plain write would give it (the old file's, else the umask's), not mkstemp's
+    private one, as another system's user often reads a feed."""
     try:
         handle, staged = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            summary = recommendations_batch(lines=source, out=out, query=query)
+            summary = recommendations_batch(lines=source, out=out, query=query, header=header)
+        os.chmod(staged, _mode_for(path))
         os.replace(staged, path)
     except BaseException:
         Path(staged).unlink(missing_ok=True)
         raise
     return summary
+
+
+def _mode_for(path: Path) -> int:
+    if path.exists():
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

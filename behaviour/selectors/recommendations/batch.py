@@ -19,8 +19,11 @@ from .history import visitor_history
 from .recommend import recommended_for_history
 
 COLUMNS = ["visitor_id", "rank", "sku", "title", "score", "tier", "why"]
-HEADER = "visitor_id"  # a first line holding just this is the input's header, not a visitor
+# A first line whose first cell is one of these (any case, spaces or hyphens for underscores) is
+# the input's header, not a visitor; `header=True` skips the first line whatever it holds.
+HEADER_NAMES = {"visitor_id", "visitor", "customer_id", "customer"}
 ERROR_REPEATED = "the same visitor as line {line}: answered there"
+ERROR_NOT_CSV = "not a CSV record ({reason})"
 
 
 @dataclass
@@ -32,18 +35,17 @@ class BatchSummary:
 
 
 def recommendations_batch(
-    *, lines: Iterable[str], out: TextIO, query: SimilarQuery
+    *, lines: Iterable[str], out: TextIO, query: SimilarQuery, header: bool = False
 ) -> BatchSummary:
     """Write the header, then `query.k` rows per visitor of `lines` (CSV: the first column
-    is the visitor id, as the shop sends it with its events; blank lines are skipped)."""
+    is the visitor id, as the shop sends it with its events; blank lines are skipped). Lines
+    are numbered as in the file (a record ends on its line)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     summary, first_line_of = BatchSummary(), {}
-    for number, row in enumerate(csv.reader(lines), start=1):
-        if not row or not "".join(row).strip() or (number == 1 and row[0].strip() == HEADER):
-            continue
+    for number, visitor_id in _visitor_ids(lines, summary, header):
         try:
-            visitor = visitor_hash(row[0])
+            visitor = visitor_hash(visitor_id)
         except InvalidVisitorId as exc:
             summary.refused.append((number, str(exc)))
             continue
@@ -55,10 +57,38 @@ def recommendations_batch(
         result = recommended_for_history(history=history, query=query)
         for rank, item in enumerate(result.items, start=1):
             writer.writerow(
-                [row[0], rank, item.product.sku, item.product.title, round(item.score, 6)]
+                [visitor_id, rank, item.product.sku, item.product.title, round(item.score, 6)]
                 + [item.tier, item.why]
             )
         summary.visitors += 1
         summary.rows += len(result.items)
         summary.without_history += history.total == 0
     return summary
+
+
+def _visitor_ids(lines: Iterable[str], summary: BatchSummary, header: bool):
+    """(line number, first cell) of each record that names a visitor; a record the CSV reader
+    cannot read (a field past its size limit) is refused and the reading goes on."""
+    records = csv.reader(lines)
+    first = True
+    while True:
+        try:
+            row = next(records)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            summary.refused.append((records.line_num, ERROR_NOT_CSV.format(reason=exc)))
+            continue
+        if first:
+            first = False
+            if row:  # a byte-order mark that reached us as text (standard input)
+                row[0] = row[0].removeprefix("\ufeff")
+            if header or _is_header(row):
+                continue
+        if row and "".join(row).strip():
+            yield records.line_num, row[0]
+
+
+def _is_header(row: list[str]) -> bool:
+    name = row[0].strip().lower().replace(" ", "_").replace("-", "_") if row else ""
+    return name in HEADER_NAMES
