@@ -3,23 +3,24 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from similarity.models import ModelVersion
 
 from .. import stats
 from ..models import Experiment, Impression
-from .shopper_sums import shopper_sums, shoppers_per_arm
+from .shopper_sums import ArmCounts, arm_counts
 from .state import experiments_with_split_state
 
 VERSION_EXPERIMENTS_SHOWN = 10  # newest first; a version rarely takes part in more
+NO_COUNTS = ArmCounts(shoppers=0, clicks=0, sums=stats.ShopperSums(0, 0, 0, 0, 0, 0))
 
 
 @dataclass(frozen=True)
 class ArmResult:
     arm: str
     versions: list[ModelVersion]  # the versions that served this arm's impressions
-    shoppers: int  # visitors whose newest impression is in this arm (shopper_sums.py)
+    shoppers: int  # visitors whose newest impression is in this arm (shopper_sums.ArmCounts)
     impressions: int
     clicks: int  # every click, repeats included
     clicked_impressions: int  # impressions with at least one click: the CTR's numerator
@@ -55,37 +56,32 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
     decision they supported.
     """
     widget = widget or experiment.widget
-    impressions = Impression.objects.filter(experiment=experiment, widget=widget)
-    counted = Q(clicks__isnull=False)
-    if experiment.ended_at is not None:
-        counted &= Q(clicks__created_at__lte=experiment.ended_at)
-    counts = {
-        row["arm"]: row
-        for row in impressions.values("arm").annotate(
-            n_impressions=Count("id", distinct=True),
-            n_clicks=Count("clicks", filter=counted),
-            n_clicked=Count("id", distinct=True, filter=counted),
-        )
-    }
-    served = impressions.values_list("arm", "model_version").distinct()
+    counts = arm_counts(
+        experiment_id=experiment.pk, widget=widget, clicks_until=experiment.ended_at
+    )
+    served = (
+        Impression.objects.filter(experiment=experiment, widget=widget)
+        .values_list("arm", "model_version")
+        .distinct()
+    )
     by_arm: dict[str, list[int]] = {}
     for arm, version_id in served:
         if version_id is not None:
             by_arm.setdefault(arm, []).append(version_id)
     versions = ModelVersion.objects.in_bulk([pk for pks in by_arm.values() for pk in pks])
-    sums, shoppers = shopper_sums(impressions, counted), shoppers_per_arm(impressions)
     arms = {}
     for arm in Experiment.Arm.values:
-        row = counts.get(arm, {"n_shoppers": 0, "n_impressions": 0, "n_clicks": 0, "n_clicked": 0})
+        count = counts.get(arm, NO_COUNTS)
         arms[arm] = ArmResult(
             arm=arm,
             versions=[versions[pk] for pk in sorted(by_arm.get(arm, []))],
-            shoppers=shoppers.get(arm, 0),
-            impressions=row["n_impressions"],
-            clicks=row["n_clicks"],
-            clicked_impressions=row["n_clicked"],
-            ctr=stats.ctr_interval(sums[arm]),
+            shoppers=count.shoppers,
+            impressions=count.sums.impressions,
+            clicks=count.clicks,
+            clicked_impressions=count.sums.clicked,
+            ctr=stats.ctr_interval(count.sums),
         )
+    sums = {arm: counts.get(arm, NO_COUNTS).sums for arm in Experiment.Arm.values}
     candidate, control = arms[Experiment.Arm.CANDIDATE], arms[Experiment.Arm.CONTROL]
     difference = stats.ctr_difference_interval(
         sums[Experiment.Arm.CANDIDATE], sums[Experiment.Arm.CONTROL]

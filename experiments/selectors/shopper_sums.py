@@ -1,47 +1,73 @@
-"""Each arm's shoppers, and its impressions and clicked impressions summed per shopper, for CTR
-intervals that take the shopper, the unit the split assigns, as the sampled unit
-(stats.ShopperSums)."""
+"""One widget's counts per arm in one pass over its impressions: shoppers, impressions, clicks,
+and the per-shopper sums the CTR intervals need to take the shopper, the unit the split
+assigns, as the sampled unit (stats.ShopperSums).
+
+Plain SQL: the per-shopper groups, each shopper's newest arm and the sums over them are one
+query, where the ORM needed four, each scanning the impressions again (an experiment page
+reads up to ten experiments, each with hundreds of thousands of impressions).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
 
 from .. import stats
-from ..models import Experiment
+from ..models import Click, Impression
+
+# Each impression with its clicks (up to the stop), grouped per arm and shopper; a shopper's
+# newest arm ranks 1 (see ArmCounts.shoppers).
+_COUNTS = f"""
+WITH shown AS (
+    SELECT i.id, i.arm, i.session_hash, i.created_at, count(c.id) AS clicks
+    FROM {Impression._meta.db_table} i
+    LEFT JOIN {Click._meta.db_table} c ON c.impression_id = i.id {{clicks_until}}
+    WHERE i.experiment_id = %s AND i.widget = %s
+    GROUP BY i.id
+), per_shopper AS (
+    SELECT arm, session_hash, count(*) AS n, count(*) FILTER (WHERE clicks > 0) AS c,
+           sum(clicks) AS clicks, max(created_at) AS newest, max(id) AS newest_id
+    FROM shown GROUP BY arm, session_hash
+), ranked AS (
+    SELECT *, row_number() OVER (
+        PARTITION BY session_hash ORDER BY newest DESC, newest_id DESC
+    ) AS newest_rank
+    FROM per_shopper
+)
+SELECT arm, count(*) FILTER (WHERE newest_rank = 1), count(*), sum(n), sum(c), sum(clicks),
+       sum(n * n), sum(c * c), sum(n * c)
+FROM ranked GROUP BY arm
+"""
 
 
-def shopper_sums(impressions: QuerySet, counted: Q) -> dict[str, stats.ShopperSums]:
-    """Per arm: the per-shopper counts of `impressions`, summed in the database (one row per
-    arm, however many shoppers); `counted` says which clicks count."""
-    per_shopper = impressions.values("arm", "session_hash").annotate(
-        n=Count("id", distinct=True), c=Count("id", distinct=True, filter=counted)
-    )
-    sums = {}
-    for arm in Experiment.Arm.values:
-        row = per_shopper.filter(arm=arm).aggregate(
-            shoppers=Count("session_hash"),
-            impressions=Sum("n", default=0),
-            clicked=Sum("c", default=0),
-            impressions_squared=Sum(F("n") * F("n"), default=0),
-            clicked_squared=Sum(F("c") * F("c"), default=0),
-            product=Sum(F("n") * F("c"), default=0),
-        )
-        sums[arm] = stats.ShopperSums(**row)
-    return sums
+@dataclass(frozen=True)
+class ArmCounts:
+    # Visitors whose newest impression is in this arm: each counted once. A shopper who signs
+    # in mid-experiment brings their anonymous impressions, in the arm their anonymous id drew,
+    # to their customer id, which draws its own (services.shopper_log_merge); counted in every
+    # arm they have impressions in, they would skew the sample ratio check of a fair split.
+    shoppers: int
+    clicks: int  # every click, repeats included
+    sums: stats.ShopperSums  # per (arm, shopper): impressions, clicked impressions
 
 
-def shoppers_per_arm(impressions: QuerySet) -> dict[str, int]:
-    """Each shopper counted once, in the arm of their newest impression.
-
-    A shopper who signs in mid-experiment brings their anonymous impressions, in the arm their
-    anonymous id drew, to their customer id, which draws its own arm
-    (services.shopper_log_merge): counted in every arm they have impressions in, such shoppers
-    would skew the sample ratio check of a fair split. Their newest arm is one fair draw."""
-    newest = (
-        impressions.order_by("session_hash", "-created_at", "-id")
-        .distinct("session_hash")
-        .values("arm")
-    )
-    sql, params = newest.query.sql_with_params()
+def arm_counts(
+    *, experiment_id: int, widget: str, clicks_until: dt.datetime | None
+) -> dict[str, ArmCounts]:
+    """Per arm with impressions; clicks after `clicks_until` (a stop) are not counted."""
+    params: list = [experiment_id, widget]
+    until = ""
+    if clicks_until is not None:
+        until = "AND c.created_at <= %s"
+        params.insert(0, clicks_until)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT arm, count(*) FROM ({sql}) AS newest GROUP BY arm", params)
-        return dict(cursor.fetchall())
+        cursor.execute(_COUNTS.format(clicks_until=until), params)
+        rows = cursor.fetchall()
+    return {
+        arm: ArmCounts(
+            shoppers=newest,
+            clicks=int(clicks),
+            sums=stats.ShopperSums(groups, int(n), int(c), int(nn), int(cc), int(nc)),
+        )
+        for arm, newest, groups, n, c, clicks, nn, cc, nc in rows
+    }
