@@ -25,6 +25,11 @@ SAMPLE_RATIO_MISMATCH = (
     "besides the split decides who is counted (a candidate strip that shows nothing logs no "
     "impression; a cached page; a crawler let through): find it before reading the CTRs."
 )
+PLANNING = (
+    "Planning: to detect a relative change of the control's CTR ({ctr:.2%}) with 80 % power, "
+    "each arm needs about {needed} impressions. Read the verdict once the arms have them: "
+    "deciding the first day the interval clears 0 overstates the evidence."
+)
 SPLIT_ENDED = (
     "split ended: its candidate was activated, archived or failed, so every shopper sees the "
     "usual strip; stop the experiment"
@@ -86,13 +91,23 @@ def results_html(results: ExperimentResults) -> str:
         "<table><tr><th>Arm</th><th>Served by</th><th>Shoppers</th><th>Impressions</th>"
         "<th>Clicks</th><th>Clicked impressions</th><th>CTR [95 % CI]</th></tr>{}"
         "<tr><th colspan=6>Difference, candidate − control (percentage points)</th>"
-        "<td>{}</td></tr></table>{}<p>{}</p>{}",
+        "<td>{}</td></tr></table>{}<p>{}</p>{}{}",
         rows,
         interval_text(results.difference, signed=True),
         _sample_ratio_html(results),
         verdict(results.difference),
+        _planning_html(results),
         _clicks_until_html(results),
     )
+
+
+def _planning_html(results: ExperimentResults) -> str:
+    if not results.needed:
+        return ""
+    needed = ", ".join(f"{n:,} for {change:+.0%}" for change, n in results.needed.items())
+    control = results.arms[Experiment.Arm.CONTROL]
+    ctr = control.clicked_impressions / control.impressions
+    return format_html("<p>{}</p>", PLANNING.format(ctr=ctr, needed=needed))
 
 
 def _sample_ratio_html(results: ExperimentResults) -> str:

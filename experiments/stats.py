@@ -25,6 +25,10 @@ import math
 from dataclasses import dataclass
 
 Z_95 = 1.959963984540054  # standard normal quantile for a two-sided 95 % interval
+Z_POWER_80 = 0.8416212335729143  # the one-sided quantile for 80 % power
+# Relative changes of the control's CTR an experiment page plans for (how many impressions each
+# arm needs to detect them): small, usual and large effects of a recommendations widget.
+PLANNED_CHANGES = (0.05, 0.10, 0.20)
 # A mismatch is reported below this p-value: strict, because the check runs on every page view
 # of a running experiment, and a false alarm tells the admin to distrust sound figures.
 SAMPLE_RATIO_ALPHA = 0.001
@@ -128,3 +132,16 @@ def ctr_interval(sums: ShopperSums, z: float = Z_95) -> Interval | None:
 def ctr_difference_interval(a: ShopperSums, b: ShopperSums, z: float = Z_95) -> Interval | None:
     """Newcombe's interval of CTR a − CTR b on both arms' effective samples."""
     return difference_interval(*_effective(a), *_effective(b), z)
+
+
+def impressions_needed(
+    ctr: float, relative_change: float, effect: float = 1.0, z: float = Z_95
+) -> int | None:
+    """Impressions each arm needs to detect a CTR moving from `ctr` by `relative_change` (0.1:
+    +10 %) with 80 % power at two-sided 95 %, the usual two-proportion sample size, times the
+    design effect `effect`; None where the rates leave (0, 1)."""
+    other = ctr * (1 + relative_change)
+    if not (0 < ctr < 1 and 0 < other < 1 and other != ctr):
+        return None
+    spread = ctr * (1 - ctr) + other * (1 - other)
+    return math.ceil((z + Z_POWER_80) ** 2 * spread / (other - ctr) ** 2 * effect)

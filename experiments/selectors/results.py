@@ -37,6 +37,9 @@ class ExperimentResults:
     # The sample ratio check of the shoppers per arm against the experiment's share (None: the
     # test cannot speak yet, see stats.sample_ratio_p).
     sample_ratio_p: float | None
+    # Impressions each arm needs to detect each of stats.PLANNED_CHANGES of the control's CTR
+    # (empty while the control has no clicks, or only clicks).
+    needed: dict[float, int]
 
     @property
     def sample_ratio_mismatch(self) -> bool:
@@ -92,10 +95,18 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         difference=difference,
         clicks_until=experiment.ended_at,
         share=experiment.share,
+        needed=_needed(sums[Experiment.Arm.CONTROL]),
         sample_ratio_p=stats.sample_ratio_p(
             candidate.shoppers, control.shoppers, experiment.share / 100
         ),
     )
+
+
+def _needed(control: stats.ShopperSums) -> dict[float, int]:
+    if not 0 < control.clicked < control.impressions:
+        return {}
+    ctr, effect = control.clicked / control.impressions, stats.design_effect(control)
+    return {c: stats.impressions_needed(ctr, c, effect) for c in stats.PLANNED_CHANGES}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,12 @@ from behaviour.visitors import visitor_hash
 from experiments import selectors, services
 from experiments.models import Experiment, Impression
 from experiments.services import ExperimentStateError
-from experiments.stats import difference_interval, sample_ratio_p, wilson_interval
+from experiments.stats import (
+    difference_interval,
+    impressions_needed,
+    sample_ratio_p,
+    wilson_interval,
+)
 from similarity.models import ModelVersion
 from similarity.selectors import similar_products
 from tests.similarity.vector_store.factories import version
@@ -197,6 +202,8 @@ def test_the_admin_page_shows_the_evidence_and_links_the_versions(admin_client, 
     diff = difference_interval(36, 200, 22, 250)
     assert f"+9.20 [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}]" in html
     assert "The candidate&#x27;s CTR is higher" in html
+    needed = ", ".join(f"{impressions_needed(0.088, c):,} for +{c:.0%}" for c in (0.05, 0.1, 0.2))
+    assert f"the control&#x27;s CTR (8.80%) with 80 % power, each arm needs about {needed}" in html
     assert f'href="/admin/similarity/modelversion/{shop.candidate.pk}/change/"' in html
     assert f'href="/admin/similarity/modelversion/{shop.active.pk}/change/"' in html
 

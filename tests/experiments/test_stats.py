@@ -13,6 +13,7 @@ from experiments.stats import (
     ctr_interval,
     design_effect,
     difference_interval,
+    impressions_needed,
     sample_ratio_p,
     wilson_interval,
 )
@@ -129,3 +130,12 @@ def test_the_design_effect_is_the_delta_methods_variance_over_the_binomial_one()
 
     assert effect > 1.5  # shoppers differ: wider than independent impressions
     assert effect == pytest.approx(delta / (ctr * (1 - ctr) / n.sum()), rel=1e-9)
+
+
+def test_impressions_needed_is_the_two_proportion_sample_size():
+    # 10 % → 11 %: (1.96 + 0.8416)² × (0.1·0.9 + 0.11·0.89) / 0.01² = 14,749 per arm, the
+    # figure the usual calculators print for 80 % power at two-sided 95 %.
+    assert impressions_needed(0.10, 0.10) == 14_749
+    assert impressions_needed(0.10, 0.10, effect=3.0) == math.ceil(14_748.04 * 3.0)
+    assert impressions_needed(0.02, 0.20) < impressions_needed(0.02, 0.05)  # larger is easier
+    assert impressions_needed(0.0, 0.10) is None and impressions_needed(0.95, 0.10) is None
