@@ -7,28 +7,21 @@ from django.utils.html import format_html, format_html_join
 
 from similarity.models import ModelVersion
 
-from .models import Experiment
+from .admin_design import planning_html, sample_ratio_html
 from .selectors import ExperimentResults
-from .stats import Interval
+from .stats import MIN_EFFECTIVE_SHOPPERS, Interval
 
 VERDICT_BETTER = "The candidate's CTR is higher: the 95 % interval of the difference is above 0."
 VERDICT_WORSE = "The candidate's CTR is lower: the 95 % interval of the difference is below 0."
 VERDICT_OPEN = "No difference shown yet: the 95 % interval of the difference includes 0."
 VERDICT_NO_DATA = "No impressions in both arms yet."
+VERDICT_TOO_EARLY = (
+    "Too early to read: an arm has impressions of under {} shoppers' worth (a few heavy "
+    "browsers count as few), and intervals this early often miss."
+)
 CLICKS_UNTIL_STOP = (
     "Clicks counted up to the stop ({}): a link shown before it and followed later is not "
     "counted, so these figures no longer change."
-)
-SAMPLE_RATIO_MISMATCH = (
-    "Sample ratio mismatch: {candidate} shoppers in the candidate arm and {control} in the "
-    "control, where {share} % should be candidates (chi-square test p {p}). Something "
-    "besides the split decides who is counted (a candidate strip that shows nothing logs no "
-    "impression; a cached page; a crawler let through): find it before reading the CTRs."
-)
-PLANNING = (
-    "Planning: to detect a relative change of the control's CTR ({ctr:.2%}) with 80 % power, "
-    "each arm needs about {needed} impressions. Read the verdict once the arms have them: "
-    "deciding the first day the interval clears 0 overstates the evidence."
 )
 SPLIT_ENDED = (
     "split ended: its candidate was activated, archived or failed, so every shopper sees the "
@@ -57,9 +50,11 @@ def version_links(versions: list[ModelVersion]) -> str:
     )
 
 
-def verdict(difference: Interval | None) -> str:
+def verdict(difference: Interval | None, *, too_early: bool = False) -> str:
     if difference is None:
         return VERDICT_NO_DATA
+    if too_early:
+        return VERDICT_TOO_EARLY.format(MIN_EFFECTIVE_SHOPPERS)
     if difference.low > 0:
         return VERDICT_BETTER
     if difference.high < 0:
@@ -94,34 +89,11 @@ def results_html(results: ExperimentResults) -> str:
         "<td>{}</td></tr></table>{}<p>{}</p>{}{}",
         rows,
         interval_text(results.difference, signed=True),
-        _sample_ratio_html(results),
-        verdict(results.difference),
-        _planning_html(results),
+        sample_ratio_html(results),
+        verdict(results.difference, too_early=results.too_early),
+        planning_html(results),
         _clicks_until_html(results),
     )
-
-
-def _planning_html(results: ExperimentResults) -> str:
-    if not results.needed:
-        return ""
-    needed = ", ".join(f"{n:,} for {change:+.0%}" for change, n in results.needed.items())
-    control = results.arms[Experiment.Arm.CONTROL]
-    ctr = control.clicked_impressions / control.impressions
-    return format_html("<p>{}</p>", PLANNING.format(ctr=ctr, needed=needed))
-
-
-def _sample_ratio_html(results: ExperimentResults) -> str:
-    if not results.sample_ratio_mismatch:
-        return ""
-    arms = results.arms
-    text = SAMPLE_RATIO_MISMATCH.format(
-        candidate=arms[Experiment.Arm.CANDIDATE].shoppers,
-        control=arms[Experiment.Arm.CONTROL].shoppers,
-        share=results.share,
-        # Far past any doubt the tail underflows to 0: "p = 0" would read as certainty.
-        p="< 0.000001" if results.sample_ratio_p < 1e-6 else f"= {results.sample_ratio_p:.1g}",
-    )
-    return format_html('<p class="errornote" role="alert">{}</p>', text)
 
 
 def _clicks_until_html(results: ExperimentResults) -> str:

@@ -15,23 +15,17 @@ binomial one, Wilson's and Newcombe's intervals are computed on the effective sa
 (impressions ÷ the design effect, Kish), so they keep their behaviour at small counts and are
 exactly the textbook ones where each shopper saw one impression.
 
-The sample ratio check asks whether the arms hold the shares of shoppers the split promised;
-when they do not, something other than the assignment decides who is counted, and no interval
-can be trusted (Fabijan et al., "Diagnosing sample ratio mismatch in online controlled
-experiments", KDD 2019).
+The sample ratio check and the planning of an experiment's length are in design.py.
 """
 
 import math
 from dataclasses import dataclass
 
 Z_95 = 1.959963984540054  # standard normal quantile for a two-sided 95 % interval
-Z_POWER_80 = 0.8416212335729143  # the one-sided quantile for 80 % power
-# Relative changes of the control's CTR an experiment page plans for (how many impressions each
-# arm needs to detect them): small, usual and large effects of a recommendations widget.
-PLANNED_CHANGES = (0.05, 0.10, 0.20)
-# A mismatch is reported below this p-value: strict, because the check runs on every page view
-# of a running experiment, and a false alarm tells the admin to distrust sound figures.
-SAMPLE_RATIO_ALPHA = 0.001
+# Below this many effective shoppers in an arm the intervals undercover (simulated: with a few
+# heavy browsers holding most impressions, 95 % intervals held the true CTR 64-84 % of the
+# time at 50-500 shoppers, 90-95 % from 5,000), so no verdict is read from them yet.
+MIN_EFFECTIVE_SHOPPERS = 100
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,9 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> Interval | 
     z2 = z * z
     centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
     half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / (1 + z2 / trials)
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 (or all) successes a bound is exactly 0 (1); the formula leaves rounding there.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    return Interval(p, low, 1.0 if successes == trials else min(1.0, centre + half))
 
 
 def difference_interval(
@@ -69,23 +65,6 @@ def difference_interval(
     below = math.sqrt((a.estimate - a.low) ** 2 + (b.high - b.estimate) ** 2)
     above = math.sqrt((a.high - a.estimate) ** 2 + (b.estimate - b.low) ** 2)
     return Interval(d, d - below, d + above)
-
-
-def sample_ratio_p(candidate: int, control: int, candidate_share: float) -> float | None:
-    """p-value of Pearson's chi-square test (1 degree of freedom) that `candidate` of the
-    candidate + control units landing in the candidate arm is chance, with `candidate_share`
-    (0–1) of them due there.
-
-    None where the test cannot speak: a share of 0 or 1 (one arm is empty by design) or an
-    expected count under 5 in either arm (the chi-square approximation's usual floor).
-    """
-    total = candidate + control
-    expected = (total * candidate_share, total * (1 - candidate_share))
-    if not 0 < candidate_share < 1 or min(expected) < 5:
-        return None
-    seen = (candidate, control)
-    chi2 = sum((o - e) ** 2 / e for o, e in zip(seen, expected, strict=True))
-    return math.erfc(math.sqrt(chi2 / 2))  # the chi-square(1) tail: P(|N(0,1)| > √chi2)
 
 
 @dataclass(frozen=True)
@@ -104,10 +83,14 @@ class ShopperSums:
 def design_effect(sums: ShopperSums) -> float:
     """How many times the CTR's variance with shoppers as the sampled units (the delta method
     for a ratio of per-shopper sums, plug-in moments) exceeds the binomial variance of
-    independent impressions; 1 when it does not, and under 2 shoppers or at a CTR of 0 or 1."""
+    independent impressions; 1 when it does not, and under 2 shoppers."""
     m, total = sums.shoppers, sums.impressions
-    if m < 2 or total == 0 or sums.clicked in (0, total):
+    if m < 2 or total == 0:
         return 1.0
+    if sums.clicked in (0, total):
+        # No spread to measure: assume the worst, each shopper's impressions all alike (Kish's
+        # effect of unequal clusters), 1 where each shopper saw one impression.
+        return max(sums.impressions_squared / total, 1.0)
     ctr, mean_n, mean_c = sums.clicked / total, total / m, sums.clicked / m
     var_n = sums.impressions_squared / m - mean_n**2
     var_c = sums.clicked_squared / m - mean_c**2
@@ -115,6 +98,12 @@ def design_effect(sums: ShopperSums) -> float:
     clustered = max(var_c - 2 * ctr * cov + ctr**2 * var_n, 0.0) / (m * mean_n**2)
     ratio = clustered / (ctr * (1 - ctr) / total)
     return ratio if ratio > 1 + 1e-9 else 1.0  # one impression per shopper: 1 up to rounding
+
+
+def effective_shoppers(sums: ShopperSums) -> float:
+    """Kish's effective number of shoppers, (Σn)² / Σn²: the shoppers themselves when each saw
+    as many impressions, far fewer when a few heavy browsers hold most of them."""
+    return sums.impressions**2 / sums.impressions_squared if sums.impressions_squared else 0.0
 
 
 def _effective(sums: ShopperSums) -> tuple[float, float]:
@@ -132,16 +121,3 @@ def ctr_interval(sums: ShopperSums, z: float = Z_95) -> Interval | None:
 def ctr_difference_interval(a: ShopperSums, b: ShopperSums, z: float = Z_95) -> Interval | None:
     """Newcombe's interval of CTR a − CTR b on both arms' effective samples."""
     return difference_interval(*_effective(a), *_effective(b), z)
-
-
-def impressions_needed(
-    ctr: float, relative_change: float, effect: float = 1.0, z: float = Z_95
-) -> int | None:
-    """Impressions each arm needs to detect a CTR moving from `ctr` by `relative_change` (0.1:
-    +10 %) with 80 % power at two-sided 95 %, the usual two-proportion sample size, times the
-    design effect `effect`; None where the rates leave (0, 1)."""
-    other = ctr * (1 + relative_change)
-    if not (0 < ctr < 1 and 0 < other < 1 and other != ctr):
-        return None
-    spread = ctr * (1 - ctr) + other * (1 - other)
-    return math.ceil((z + Z_POWER_80) ** 2 * spread / (other - ctr) ** 2 * effect)

@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from similarity.models import ModelVersion
 
-from .. import stats
+from .. import design, stats
 from ..models import Experiment, Impression
 from .shopper_sums import ArmCounts, arm_counts
 from .state import experiments_with_split_state
@@ -35,15 +35,16 @@ class ExperimentResults:
     clicks_until: dt.datetime | None  # a stopped experiment's end: later clicks are not counted
     share: int  # percent of shoppers the split sends to the candidate
     # The sample ratio check of the shoppers per arm against the experiment's share (None: the
-    # test cannot speak yet, see stats.sample_ratio_p).
+    # test cannot speak yet, see design.sample_ratio_p).
     sample_ratio_p: float | None
-    # Impressions each arm needs to detect each of stats.PLANNED_CHANGES of the control's CTR
+    # Impressions each arm needs to detect each of design.PLANNED_CHANGES of the control's CTR
     # (empty while the control has no clicks, or only clicks).
     needed: dict[float, int]
+    too_early: bool  # an arm has under stats.MIN_EFFECTIVE_SHOPPERS effective shoppers
 
     @property
     def sample_ratio_mismatch(self) -> bool:
-        return self.sample_ratio_p is not None and self.sample_ratio_p < stats.SAMPLE_RATIO_ALPHA
+        return self.sample_ratio_p is not None and self.sample_ratio_p < design.SAMPLE_RATIO_ALPHA
 
 
 def experiment_results(*, experiment: Experiment, widget: str | None = None) -> ExperimentResults:
@@ -95,18 +96,12 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         difference=difference,
         clicks_until=experiment.ended_at,
         share=experiment.share,
-        needed=_needed(sums[Experiment.Arm.CONTROL]),
-        sample_ratio_p=stats.sample_ratio_p(
+        needed=design.impressions_needed_per_change(sums[Experiment.Arm.CONTROL]),
+        too_early=min(map(stats.effective_shoppers, sums.values())) < stats.MIN_EFFECTIVE_SHOPPERS,
+        sample_ratio_p=design.sample_ratio_p(
             candidate.shoppers, control.shoppers, experiment.share / 100
         ),
     )
-
-
-def _needed(control: stats.ShopperSums) -> dict[float, int]:
-    if not 0 < control.clicked < control.impressions:
-        return {}
-    ctr, effect = control.clicked / control.impressions, stats.design_effect(control)
-    return {c: stats.impressions_needed(ctr, c, effect) for c in stats.PLANNED_CHANGES}
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,10 @@ from django.utils import timezone
 
 from behaviour.visitors import visitor_hash
 from experiments import selectors, services
+from experiments.design import impressions_needed, sample_ratio_p
 from experiments.models import Experiment, Impression
 from experiments.services import ExperimentStateError
-from experiments.stats import (
-    difference_interval,
-    impressions_needed,
-    sample_ratio_p,
-    wilson_interval,
-)
+from experiments.stats import difference_interval, wilson_interval
 from similarity.models import ModelVersion
 from similarity.selectors import similar_products
 from tests.similarity.vector_store.factories import version
@@ -180,6 +176,7 @@ def test_one_heavy_browser_does_not_make_a_difference_significant(shop):
     assert per_impression.low > 0.2  # counted as 200 independent impressions: "clearly better"
     assert results.difference.estimate == per_impression.estimate == pytest.approx(0.3)
     assert results.difference.low < 0 < results.difference.high  # 101 shoppers say: not yet
+    assert results.too_early  # and one of them holds half the candidate's impressions
 
 
 def test_results_without_impressions_have_no_intervals(shop):

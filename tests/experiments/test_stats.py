@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from experiments.design import impressions_needed, impressions_needed_per_change, sample_ratio_p
 from experiments.stats import (
     Z_95,
     ShopperSums,
@@ -13,8 +14,7 @@ from experiments.stats import (
     ctr_interval,
     design_effect,
     difference_interval,
-    impressions_needed,
-    sample_ratio_p,
+    effective_shoppers,
     wilson_interval,
 )
 
@@ -88,9 +88,10 @@ def test_sample_ratio_p_is_pearsons_chi_square(candidate, control, share):
 def test_sample_ratio_p_stays_silent_where_the_test_cannot_speak():
     assert sample_ratio_p(0, 40, 0.0) is None  # everyone in control, by design
     assert sample_ratio_p(40, 0, 1.0) is None
-    assert sample_ratio_p(3, 4, 0.5) is None  # under 5 shoppers due in each arm
-    assert sample_ratio_p(0, 49, 0.1) is None  # 4.9 due in the candidate arm
-    assert sample_ratio_p(0, 50, 0.1) == pytest.approx(0.0184, abs=1e-4)  # 5 due, none came
+    assert sample_ratio_p(15, 24, 0.5) is None  # under 20 shoppers due in each arm
+    assert sample_ratio_p(0, 199, 0.1) is None  # 19.9 due in the candidate arm
+    # 20 due, none came: chi² = 20 + 20²/180 = 22.2
+    assert sample_ratio_p(0, 200, 0.1) == pytest.approx(math.erfc(math.sqrt(200 / 9 / 2)))
 
 
 def sums_of(impressions: list[int], clicked: list[int]) -> ShopperSums:
@@ -139,3 +140,28 @@ def test_impressions_needed_is_the_two_proportion_sample_size():
     assert impressions_needed(0.10, 0.10, effect=3.0) == math.ceil(14_748.04 * 3.0)
     assert impressions_needed(0.02, 0.20) < impressions_needed(0.02, 0.05)  # larger is easier
     assert impressions_needed(0.0, 0.10) is None and impressions_needed(0.95, 0.10) is None
+
+
+def test_without_clicks_to_measure_spread_the_worst_case_is_assumed():
+    # 10 shoppers of 100 impressions, none clicked: as informative as 10 impressions, not 1,000.
+    sums = sums_of([100] * 10, [0] * 10)
+
+    assert design_effect(sums) == 100.0
+    assert ctr_interval(sums) == wilson_interval(0, 10)
+    assert wilson_interval(0, 10).low == 0.0 and wilson_interval(10, 10).high == 1.0
+    assert design_effect(sums_of([1] * 10, [0] * 10)) == 1.0  # one impression each: textbook
+
+
+def test_effective_shoppers_count_a_heavy_browser_as_few():
+    assert effective_shoppers(sums_of([1] * 300, [0] * 300)) == 300
+    # One shopper with 100 impressions beside 100 with one: about 4 shoppers' worth.
+    assert effective_shoppers(sums_of([100] + [1] * 100, [0] * 101)) == pytest.approx(
+        3.96, abs=0.01
+    )
+
+
+def test_planning_leaves_out_a_change_the_rate_cannot_take():
+    high = sums_of([1] * 6, [1] * 5 + [0])  # 5 of 6 clicked: +20 % would pass 100 %
+
+    assert impressions_needed_per_change(high).keys() == {0.05, 0.10}
+    assert impressions_needed_per_change(sums_of([1] * 6, [0] * 6)) == {}
