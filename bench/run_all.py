@@ -84,6 +84,7 @@ PLANS = {
         ("lexical_scale.py", ["--sizes", "20000"]),
         ("fusion_demo.py", ["--per-category", "12"]),
         ("job_heartbeat.py", []),
+        ("ab_statistics.py", ["--reps", "500"]),
     ],
     "full": [
         ("embed_throughput.py", []),
@@ -107,6 +108,7 @@ PLANS = {
         ("lexical_db.py", ["--products", "5000"]),
         ("fusion_demo.py", []),
         ("job_heartbeat.py", []),
+        ("ab_statistics.py", []),
     ],
 }
 
