@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from partners.api import HasWriteKey
 from similarity.api.serializers import ResultListSerializer, SimilarParamsSerializer
 from similarity.api.views.responses import similar_query, timed_response
+from similarity.selectors import SimilarQuery
 
 from .. import cache
 from ..selectors.recommendations import recommended_for_history, visitor_history
@@ -38,19 +39,29 @@ class VisitorRecommendationsApi(APIView):
             visitor = visitor_hash(visitor_id)
         except InvalidVisitorId as exc:
             raise ValidationError({"visitor_id": [str(exc)]}) from None
-        # The key carries the marker of the very history the answer is built from, so an event
-        # stored a moment later changes the next request's key and never hides under this one.
-        read_at = timezone.now()
-        history = visitor_history(visitor=visitor)
-        key = cache.visitor_entry_key(
-            list_name="recommended", visitor=visitor, params={"events": history.marker, **params}
-        )
-        if (body := cache.get(key)) is not None:
-            return timed_response(body, started, cache_state="hit")
-        result = recommended_for_history(history=history, query=similar_query(params))
-        body = result_body(result, params["explain"], model_version=result.model_version)
-        _put_unless_erased(key, body, visitor=visitor, read_at=read_at)
-        return timed_response(body, started)
+        body, cache_state = visitor_answer(visitor, params)
+        return timed_response(body, started, cache_state=cache_state)
+
+
+def visitor_answer(
+    visitor: str, params: dict, query: SimilarQuery | None = None
+) -> tuple[dict, str]:
+    """The answer for the visitor hash `visitor` and whether it came from the cache ("hit" or
+    "miss"). `query`: the parameters' query when the caller built it already (a batch); else it
+    is built on a miss only, so a hit stays free of SQL but the history's."""
+    # The key carries the marker of the very history the answer is built from, so an event
+    # stored a moment later changes the next request's key and never hides under this one.
+    read_at = timezone.now()
+    history = visitor_history(visitor=visitor)
+    key = cache.visitor_entry_key(
+        list_name="recommended", visitor=visitor, params={"events": history.marker, **params}
+    )
+    if (body := cache.get(key)) is not None:
+        return body, "hit"
+    result = recommended_for_history(history=history, query=query or similar_query(params))
+    body = result_body(result, params["explain"], model_version=result.model_version)
+    _put_unless_erased(key, body, visitor=visitor, read_at=read_at)
+    return body, "miss"
 
 
 # Leeway for the clocks of the hosts that read and erase (an erasure this close to the read

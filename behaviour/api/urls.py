@@ -3,6 +3,7 @@ from django.urls import path
 from .events import EventBatchApi
 from .lists import AlsoViewedApi, BoughtTogetherApi, TrendingApi
 from .recommendations import VisitorRecommendationsApi
+from .recommendations_batch import VisitorRecommendationsBatchApi
 from .visitors import VisitorApi, VisitorExportApi
 
 urlpatterns = [
@@ -15,6 +16,11 @@ urlpatterns = [
         "visitors/<str:visitor_id>/recommendations/",
         VisitorRecommendationsApi.as_view(),
         name="api-visitor-recommendations",
+    ),
+    path(
+        "recommendations/batch/",
+        VisitorRecommendationsBatchApi.as_view(),
+        name="api-recommendations-batch",
     ),
     path(
         "products/<str:sku>/bought-together/",
