@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
 from partners.api import HasWriteKey
-from similarity.api.serializers import ResultListSerializer, SimilarParamsSerializer
+from similarity.api.serializers import ResultSerializer, SimilarParamsSerializer
 from similarity.api.views.responses import similar_query, timed_response
 
 from ..visitors import InvalidVisitorId, visitor_hash
@@ -29,9 +29,15 @@ class VisitorBatchSerializer(serializers.Serializer):
     )
 
 
-class VisitorAnswerSerializer(ResultListSerializer):
+class VisitorAnswerSerializer(serializers.Serializer):
+    """One visitor's answer: the GET's fields, or `error` alone for an id it would refuse."""
+
     visitor_id = serializers.CharField()
     error = serializers.CharField(required=False, help_text="why this id has no answer")
+    k_requested = serializers.IntegerField(required=False)
+    k_returned = serializers.IntegerField(required=False)
+    model_version = serializers.IntegerField(allow_null=True, required=False)
+    results = ResultSerializer(many=True, required=False)
 
 
 class VisitorBatchAnswerSerializer(serializers.Serializer):
