@@ -89,8 +89,10 @@ class ImportLifecycle(JobLifecycle[ImportJob]):
         written = _changed_since_start(job) if job.started_at is not None else []
         if written:
             changes.catalogue_changed(product_ids=written)
-            if inactive := _inactive_since_start(job):
+            if inactive := _off_since_start(job, is_active=False):
                 changes.products_withdrawn(product_ids=inactive)
+            if out_of_stock := _off_since_start(job, in_stock=False):
+                changes.products_sold_out(product_ids=out_of_stock)
 
 
 IMPORTS = ImportLifecycle()
@@ -198,10 +200,10 @@ def catalogue_import(*, job: ImportJob, progress: ProgressCallback | None = None
         if source is not None:
             source.close()
         changes.catalogue_changed(product_ids=_changed_by_job(job, changed))
-        if withdrawn_by_job := _withdrawn_by_job(job, withdrawn):
+        if withdrawn_by_job := _off_by_job(job, withdrawn, is_active=False):
             changes.products_withdrawn(product_ids=withdrawn_by_job)
-        if sold_out:
-            changes.products_sold_out(product_ids=sold_out)
+        if sold_out_by_job := _off_by_job(job, sold_out, in_stock=False):
+            changes.products_sold_out(product_ids=sold_out_by_job)
     _save_progress(job, progress)
 
 
@@ -219,17 +221,18 @@ def _changed_by_job(job: ImportJob, changed_now: list[int]) -> list[int]:
     return sorted({*changed_now, *_changed_since_start(job)})
 
 
-def _withdrawn_by_job(job: ImportJob, withdrawn_now: list[int]) -> list[int]:
-    """This run's withdrawals and, on a rerun, an earlier run's. Which of the earlier writes
-    flipped a product is no longer known, so every product written since the first claim and
-    inactive now counts (a rare path: at worst the cached lists go once more than needed)."""
+def _off_by_job(job: ImportJob, off_now: list[int], **off: bool) -> list[int]:
+    """This run's flips to `off` (withdrawn: `is_active=False`; sold out: `in_stock=False`)
+    and, on a rerun, an earlier run's. Which of the earlier writes flipped a product is no
+    longer known, so every product written since the first claim and off now counts (a rare
+    path: at worst the cached lists go once more than needed)."""
     if job.attempts <= 1 or job.started_at is None:
-        return withdrawn_now
-    return sorted({*withdrawn_now, *_inactive_since_start(job)})
+        return off_now
+    return sorted({*off_now, *_off_since_start(job, **off)})
 
 
-def _inactive_since_start(job: ImportJob) -> list[int]:
-    products = Product.objects.filter(updated_at__gte=job.started_at, is_active=False)
+def _off_since_start(job: ImportJob, **off: bool) -> list[int]:
+    products = Product.objects.filter(updated_at__gte=job.started_at, **off)
     return list(products.order_by("pk").values_list("pk", flat=True))
 
 

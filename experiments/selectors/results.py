@@ -9,7 +9,7 @@ from similarity.models import ModelVersion
 
 from .. import design, stats
 from ..models import Experiment, Impression
-from .shopper_sums import ArmCounts, arm_counts
+from .arm_counts import ArmCounts, arm_counts
 from .state import experiments_with_split_state
 
 VERSION_EXPERIMENTS_SHOWN = 10  # newest first; a version rarely takes part in more
@@ -20,7 +20,7 @@ NO_COUNTS = ArmCounts(shoppers=0, clicks=0, sums=stats.ShopperSums(0, 0, 0, 0, 0
 class ArmResult:
     arm: str
     versions: list[ModelVersion]  # the versions that served this arm's impressions
-    shoppers: int  # visitors whose newest impression is in this arm (shopper_sums.ArmCounts)
+    shoppers: int  # visitors whose newest impression is in this arm (arm_counts.ArmCounts)
     impressions: int
     clicks: int  # every click, repeats included
     clicked_impressions: int  # impressions with at least one click: the CTR's numerator

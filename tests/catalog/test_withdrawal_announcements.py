@@ -1,6 +1,8 @@
 """The catalogue announces a withdrawal (catalog.changes.products_withdrawn) where a write takes
 an active product off sale: never for a write that leaves a product inactive (a partner
-re-syncing its inactive products), and once per import however many rows withdrew."""
+re-syncing its inactive products), and once per import however many rows withdrew. An import
+whose attempt was killed announces that attempt's withdrawals and sell-outs when it runs again
+or ends unrun (the stock side's own announcements: tests/similarity/test_cache_stock.py)."""
 
 from decimal import Decimal
 
@@ -80,34 +82,61 @@ def test_an_import_announces_its_withdrawals_once_and_re_syncs_none(tmp_path, wi
     assert withdrawn == [ids[:2]]  # the re-sync announced nothing
 
 
-def test_a_rerun_announces_what_its_killed_attempt_withdrew(tmp_path, monkeypatch, withdrawn):
-    ids = [product(sku=sku).pk for sku in ("A", "B")]
-    rows = [{"sku": sku, "title": "Gone", "price": "9.90", "active": "false"} for sku in "AB"]
-    job = import_job_create(
-        csv_file=write(tmp_path / "c.csv", csv_bytes(rows, HEADER)), enqueue=False
+# Each flip an import row can write, and the announcement it makes: (column, value, listener).
+FLIPS = {
+    "withdrawn": ("active", "false", "products_withdrawn"),
+    "sold out": ("in_stock", "false", "products_sold_out"),
+}
+
+
+@pytest.fixture(params=FLIPS.values(), ids=FLIPS.keys())
+def flip(request, monkeypatch) -> tuple[str, str, list[list[int]]]:
+    """(column, value that flips a product, the announcements of that flip)."""
+    column, value, listener = request.param
+    calls: list[list[int]] = []
+    real = getattr(changes, listener)
+
+    def spy(*, product_ids):
+        calls.append(sorted(product_ids))
+        real(product_ids=product_ids)
+
+    monkeypatch.setattr(changes, listener, spy)
+    return column, value, calls
+
+
+def flipping_job(tmp_path, flip, skus: str):
+    column, value, _ = flip
+    rows = [{"sku": sku, "title": "Gone", "price": "9.90", column: value} for sku in skus]
+    header = ["sku", "title", "price", column]
+    return import_job_create(
+        csv_file=write(tmp_path / "c.csv", csv_bytes(rows, header)), enqueue=False
     )
+
+
+def test_a_rerun_announces_what_its_killed_attempt_flipped(tmp_path, monkeypatch, flip):
+    ids = [product(sku=sku).pk for sku in ("A", "B")]
+    job = flipping_job(tmp_path, flip, "AB")
     killed_at_the_second_row(job, monkeypatch)
-    withdrawn.clear()  # a killed process announces nothing
+    announced = flip[2]
+    announced.clear()  # a killed process announces nothing
 
     job = import_job_run(job_id=job.pk)  # A is unchanged to the rerun: only B flips now
 
     assert (job.state, job.attempts) == ("succeeded", 2)
-    assert withdrawn == [ids]
+    assert announced == [ids]
 
 
-def test_an_import_given_up_after_a_killed_attempt_announces_what_it_withdrew(
-    tmp_path, monkeypatch, settings, withdrawn
+def test_an_import_given_up_after_a_killed_attempt_announces_what_it_flipped(
+    tmp_path, monkeypatch, settings, flip
 ):
     settings.PRODSIM_IMPORT_MAX_ATTEMPTS = 1
     gone = product(sku="A").pk
-    rows = [{"sku": sku, "title": "Gone", "price": "9.90", "active": "false"} for sku in "AB"]
-    job = import_job_create(
-        csv_file=write(tmp_path / "c.csv", csv_bytes(rows, HEADER)), enqueue=False
-    )
+    job = flipping_job(tmp_path, flip, "AB")
     killed_at_the_second_row(job, monkeypatch)
-    withdrawn.clear()
+    announced = flip[2]
+    announced.clear()
 
     job = import_job_run(job_id=job.pk)  # the reaper's delivery: past the bound, ends unrun
 
     assert (job.state, job.attempts) == ("failed", 2)
-    assert withdrawn == [[gone]]
+    assert announced == [[gone]]
