@@ -76,6 +76,34 @@ def test_no_training_starts_when_none_is_due(setup, retrain_days, settings):
     assert SequenceTrainingJob.objects.count() == (0 if setup == "never trained" else 1)
 
 
+@pytest.mark.parametrize(
+    ("state", "days_ago", "retrains"),
+    [
+        ("failed", 1.5, True),  # tried again a day later, not a week
+        ("timed_out", 1.5, True),
+        ("failed", 0.5, False),  # at most once a day
+        ("cancelled", 1.5, False),  # an admin stopped it: the next is a period later
+        ("cancelled", 8, True),
+    ],
+)
+def test_a_failed_training_is_tried_again_a_day_later(state, days_ago, retrains, settings):
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
+    trained(days_ago=days_ago, state=state)
+    events_received(days_ago=0.1)
+
+    assert (sequence_retrain_if_due(now=NOW) is not None) is retrains
+
+
+def test_a_failed_training_is_retried_for_the_events_before_it(settings):
+    """It learned nothing: the events that arrived before it started are still new."""
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
+    trained(days_ago=9)
+    events_received(days_ago=3)  # after the serving training, before the failed one
+    trained(days_ago=2, state="failed", status="failed")
+
+    assert sequence_retrain_if_due(now=NOW) is not None
+
+
 def test_settings_this_release_cannot_read_give_the_defaults(settings):
     settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
     trained(days_ago=10, removed_option=True)

@@ -6,8 +6,10 @@ A shop opts in by training a first version (the admin, `train_behaviour`, `make 
 on, every PRODSIM_SEQUENCE_RETRAIN_DAYS a training starts with the serving version's settings
 (else the newest version's), when events arrived since the last training started. It activates
 only if it beats the serving version on the time-split validation, as any training with
-auto-activation does, so a worse model never serves. A training that failed or was cancelled
-counts as the last one too: the next is a period later, not every 6 hours.
+auto-activation does, so a worse model never serves. A training that failed or timed out (a
+worker killed, a database outage) is tried again a day after it started, or a period after
+when that is shorter, so one bad night does not leave the model a whole period older; a
+cancelled one counts as the last training (an admin stopped it): the next is a period later.
 """
 
 import datetime as dt
@@ -26,6 +28,8 @@ from .versions import sequence_training_start
 logger = logging.getLogger(__name__)
 
 UNFINISHED = (SequenceTrainingJob.State.QUEUED, SequenceTrainingJob.State.RUNNING)
+FAILED = (SequenceTrainingJob.State.FAILED, SequenceTrainingJob.State.TIMED_OUT)
+RETRY_AFTER_FAILURE_DAYS = 1.0
 
 
 @transaction.atomic
@@ -53,15 +57,26 @@ def _not_due(last: SequenceTrainingJob | None, *, now: dt.datetime, days: float)
         return "no sequence model was ever trained (train a first one to opt in)"
     if last.state in UNFINISHED:
         return f"training job {last.pk} is {last.state}"
-    if last.created_at > now - dt.timedelta(days=days):
-        return f"the last training started {last.created_at:%Y-%m-%d %H:%M} UTC"
+    wait = min(days, RETRY_AFTER_FAILURE_DAYS) if last.state in FAILED else days
+    if last.created_at > now - dt.timedelta(days=wait):
+        return f"the last training ({last.state}) started {last.created_at:%Y-%m-%d %H:%M} UTC"
     newest = BehaviourRefresh.objects.filter(
         state=BehaviourRefresh.State.SUCCEEDED, events_until__isnull=False
     ).order_by("-events_until")
     events_until = newest.values_list("events_until", flat=True).first()
-    if events_until is None or events_until <= last.created_at:
+    if events_until is None or events_until <= _learned_until(last):
         return "no events arrived since the last training"
     return ""
+
+
+def _learned_until(last: SequenceTrainingJob) -> dt.datetime:
+    """When the newest finished training started: a failed one learned nothing, so the events
+    before it are new to the retry."""
+    if last.state not in FAILED:
+        return last.created_at
+    succeeded = SequenceTrainingJob.objects.filter(state=SequenceTrainingJob.State.SUCCEEDED)
+    newest = succeeded.order_by("-created_at").values_list("created_at", flat=True).first()
+    return newest or dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def _config() -> SequenceConfig:
