@@ -19,7 +19,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 # The files whose os.environ reads define which variables prodsim understands.
 SETTINGS_SOURCES = [
-    ROOT / "prodsim_site" / "settings.py",
+    *(ROOT / "prodsim_site").glob("settings*.py"),
     *(ROOT / "prodsim_site" / "embedded").glob("*.py"),
 ]
 
