@@ -11,7 +11,6 @@
 """
 
 import functools
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +26,7 @@ from .. import fusion, vector_store
 from ..models import ModelVersion
 from ..scores import cosine_to_unit
 from . import merchandising
+from .diversity import diversified, diversity_vectors
 from .serving import serving_state
 
 # Below this many allowed products the exact scan is faster than the HNSW walk plus filtering:
@@ -35,7 +35,6 @@ from .serving import serving_state
 # fenced exact form (vector_store): exact wins at 3 % allowed, the walk from 6 % on (a loaded
 # 2-core machine; bench/similar_latency.py writes the crossover to BENCHMARKS.md).
 EXACT_SCAN_MAX = 5_000
-NEAR_DUPLICATE_COSINE = 0.97  # same group and this close: the same photo in another colour
 TIER_IMAGE, TIER_TEXT, TIER_CATEGORY = "image", "text", "category_newest"
 
 
@@ -272,9 +271,8 @@ def _rank(source: ProductFacts, candidates, version, weights, rules, query) -> l
             pair[0],
         ),
     )
-    chosen = _diversify(
-        scored, _diversity_vectors(version, list(facts), facts, query), facts, query
-    )
+    vectors = diversity_vectors(version, list(facts), facts, diversity=query.diversity)
+    chosen = diversified(scored, vectors, facts, k=query.k, diversity=query.diversity)
     products = catalog_selectors.products_by_ids(ids=[pid for pid, _ in chosen], with_images=False)
     tiers = {c.product_id: c.tier for c in candidates}
     return [
@@ -282,57 +280,6 @@ def _rank(source: ProductFacts, candidates, version, weights, rules, query) -> l
         for pid, breakdown in chosen
         if pid in products
     ]
-
-
-def _diversity_vectors(version, ids, facts, query: SimilarQuery) -> dict[int, np.ndarray]:
-    """The vectors MMR and near-duplicate collapse compare, fetched only where they can matter:
-    without MMR only candidates that share a variant group with another candidate are compared."""
-    if version is None:
-        return {}
-    ids = [pid for pid in ids if pid in facts]
-    if query.diversity is None:
-        groups = Counter(facts[pid].group_id for pid in ids if facts[pid].group_id)
-        ids = [pid for pid in ids if groups[facts[pid].group_id] > 1]
-    return vector_store.product_vectors_for(version=version, product_ids=ids) if ids else {}
-
-
-def _cosine(vectors: dict, a: int, b: int) -> float:
-    if a not in vectors or b not in vectors:
-        return 0.0
-    return float(np.dot(vectors[a], vectors[b]))
-
-
-def _diversify(scored, vectors, facts, query: SimilarQuery):
-    """Greedy selection: collapse near-duplicates of one group; MMR when diversity is set.
-
-    Collapsed duplicates come back at the end when nothing else is left, so collapsing never
-    returns fewer than k items while k exist.
-    """
-    remaining, chosen, duplicates = list(scored), [], []
-    while remaining and len(chosen) < query.k:
-        if query.diversity is None:
-            best = remaining[0]
-        else:
-            best = max(
-                remaining,
-                key=lambda pair: query.diversity * pair[1].fused
-                - (1 - query.diversity)
-                * max((_cosine(vectors, pair[0], c) for c, _ in chosen), default=0.0),
-            )
-        remaining.remove(best)
-        if _near_duplicate(best[0], chosen, vectors, facts):
-            duplicates.append(best)
-        else:
-            chosen.append(best)
-    return chosen + duplicates[: query.k - len(chosen)]
-
-
-def _near_duplicate(pid: int, chosen, vectors, facts) -> bool:
-    group = facts[pid].group_id
-    return bool(group) and any(
-        facts[c].group_id == group and _cosine(vectors, pid, c) >= NEAR_DUPLICATE_COSINE
-        for c, _ in chosen
-    )
 
 
 def _category_fill(source, product_filter: ProductFilter, ranked, count) -> list[SimilarItem]:
