@@ -78,6 +78,7 @@ def test_bad_and_repeated_lines_are_refused_by_number_and_the_rest_answered(
 
 def test_an_output_file_is_written_whole_or_not_at_all(partner_client, tmp_path, monkeypatch):
     shop(partner_client)
+    events_record(items=[event("C", visitor, days_ago=0.2) for visitor in ("anna", "bob")])
     visitors = tmp_path / "visitors.csv"
     visitors.write_text("anna\nbob\n", encoding="utf-8")
     (tmp_path / "out").mkdir()
@@ -153,3 +154,26 @@ def test_the_output_file_keeps_the_mode_a_plain_write_gives(partner_client, tmp_
 
     assert stat.S_IMODE(output.stat().st_mode) == 0o644
     assert output.read_text().startswith("visitor_id,rank")
+
+
+def test_visitors_without_events_share_one_ranking_per_run(partner_client, monkeypatch):
+    """A campaign names many subscribers who never browsed: their (identical) trending list is
+    ranked once, not once each."""
+    from behaviour.selectors.recommendations import batch
+
+    shop(partner_client)
+    events_record(items=order(["A"], "anna", "o1", days_ago=0.5))
+    ranked = []
+
+    def counted(**kwargs):
+        ranked.append(kwargs["history"].is_empty)
+        return recommended_for_history(**kwargs)
+
+    monkeypatch.setattr(batch, "recommended_for_history", counted)
+
+    rows, err = run("-", "--k", "2", stdin="new1\nanna\nnew2\nnew3\n", monkeypatch=monkeypatch)
+
+    assert sorted(ranked) == [False, True]  # anna's, then one for the three without events
+    lists = skus_by_visitor(rows)
+    assert lists["new1"] == lists["new2"] == lists["new3"] and len(lists["new1"]) == 2
+    assert "4 visitors answered (3 without events: trending)" in err

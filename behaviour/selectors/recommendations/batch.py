@@ -3,8 +3,10 @@ feed to another system (what Amazon Personalize calls batch inference).
 
 Each visitor is answered as the partner API would answer them at this moment (the active
 sequence version, the merchandising rules, trending for a visitor without events), without the
-cache or any A/B arm. Their raw ids come from the shop's file and go back into its output only:
-a refused line is reported by its number and the reason, never by its id.
+cache or any A/B arm. Every visitor without events gets the same list, so it is ranked once per
+run: a campaign's list often names many subscribers the shop never saw browse. Their raw ids
+come from the shop's file and go back into its output only: a refused line is reported by its
+number and the reason, never by its id.
 """
 
 import csv
@@ -43,6 +45,7 @@ def recommendations_batch(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     summary, first_line_of = BatchSummary(), {}
+    without_history = None  # the one answer for every visitor without events, once asked
     for number, visitor_id in _visitor_ids(lines, summary, header):
         try:
             visitor = visitor_hash(visitor_id)
@@ -54,7 +57,13 @@ def recommendations_batch(
             continue
         first_line_of[visitor] = number
         history = visitor_history(visitor=visitor)
-        result = recommended_for_history(history=history, query=query)
+        if not history.is_empty:
+            result = recommended_for_history(history=history, query=query)
+        else:
+            without_history = without_history or recommended_for_history(
+                history=history, query=query
+            )
+            result = without_history
         for rank, item in enumerate(result.items, start=1):
             writer.writerow(
                 [visitor_id, rank, item.product.sku, item.product.title, round(item.score, 6)]
@@ -62,7 +71,7 @@ def recommendations_batch(
             )
         summary.visitors += 1
         summary.rows += len(result.items)
-        summary.without_history += history.total == 0
+        summary.without_history += history.is_empty
     return summary
 
 
