@@ -12,15 +12,25 @@ from .. import selectors
 from ..images import InvalidImage, prepare_image
 from ..importers import ProductRow
 from ..services import UpsertOutcome, product_delete, product_upsert
+from ..services.patches import ProductNotFound, product_patch
 from ..services.products import ImageToAttach
 from ..skus import sku_normalised, sku_problem
+from .patches import (
+    ProductBatchPatchAnswerSerializer,
+    ProductBatchPatchSerializer,
+    ProductPatchSerializer,
+    batch_patch,
+    patch_values,
+)
 from .serializers import ProductInputSerializer, ProductOutputSerializer
 
 
 class ProductListApi(generics.ListAPIView):
-    """Active products (cursor-paginated), filterable by category, brand, stock and words."""
+    """Active products (cursor-paginated), filterable by category, brand, stock and words; and
+    partial updates of many products at once (PATCH)."""
 
     serializer_class = ProductOutputSerializer
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         parameters=[
@@ -32,6 +42,17 @@ class ProductListApi(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="v1_products_batch_partial_update",
+        request=ProductBatchPatchSerializer,
+        responses=ProductBatchPatchAnswerSerializer,
+        description="Changes the fields each patch gives of its existing product, in order; a "
+        "patch that fails (an unknown SKU, a bad value) writes nothing and is reported with its "
+        "errors, the others are written.",
+    )
+    def patch(self, request):
+        return Response(batch_patch(request.data))
 
     def get_queryset(self):
         params = self.request.query_params
@@ -109,6 +130,25 @@ class ProductDetailApi(APIView):
         return Response(
             ProductOutputSerializer(product, context={"request": request}).data, status=code
         )
+
+    @extend_schema(
+        request=ProductPatchSerializer,
+        responses=ProductOutputSerializer,
+        description="Changes only the fields given (JSON) of an existing product; 404 when "
+        "there is none (PUT creates one).",
+    )
+    def patch(self, request, sku: str):
+        stored = selectors.product_sku_stored(sku=sku)
+        if stored is None:
+            raise NotFound(f"no product with SKU {sku!r}")
+        if request.content_type.split(";")[0].strip() != "application/json":
+            raise ValidationError({"detail": ["a patch is JSON; images change with a PUT"]})
+        try:
+            product_patch(sku=stored, values=patch_values(request.data))
+        except ProductNotFound:  # deleted since the lookup
+            raise NotFound(f"no product with SKU {sku!r}") from None
+        product = selectors.product_get(sku=stored) or selectors.product_any(sku=stored)
+        return Response(ProductOutputSerializer(product, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, sku: str):

@@ -1,0 +1,146 @@
+"""Partial product updates over the API: `PATCH /products/{sku}/` for one product and
+`PATCH /products/` for up to MAX_PATCHES at once (a stock and price feed). The body names only
+the fields that change; a field prodsim does not know is a 400 naming it rather than a change
+silently dropped (a feed sending `stock` instead of `in_stock` must hear of it)."""
+
+from collections.abc import Mapping
+
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from .. import selectors
+from ..services.patches import PATCHABLE, PatchBatch, ProductNotFound
+from .serializers import ProductInputSerializer
+
+MAX_PATCHES = 1000  # per request: a feed's page, well inside the request body limit
+ERROR_UNKNOWN_FIELD = "not a field a patch can change; these can: {fields}"
+ERROR_NOT_AN_OBJECT = "a patch is a JSON object of the fields to change"
+ERROR_NO_PRODUCT = "no product with this SKU (a patch changes a product; PUT creates one)"
+ERROR_SKU_REPEATED = "the same product as entry {index}: patch it once per request"
+
+
+def patch_values(body) -> dict:
+    """The validated values of one patch body (API field names, only those given), or a
+    ValidationError with each field's problem."""
+    if not isinstance(body, Mapping):
+        raise ValidationError({"non_field_errors": [ERROR_NOT_AN_OBJECT]})
+    unknown = [name for name in body if name not in PATCHABLE]
+    if unknown:
+        message = ERROR_UNKNOWN_FIELD.format(fields=", ".join(PATCHABLE))
+        raise ValidationError({name: [message] for name in unknown})
+    data = ProductInputSerializer(data=dict(body), partial=True)
+    data.is_valid(raise_exception=True)
+    # validate() fills the default currency in: a patch keeps the product's own unless given.
+    return {name: value for name, value in data.validated_data.items() if name in body}
+
+
+class ProductPatchSerializer(serializers.Serializer):
+    """The fields of a product a patch may change, each optional (the PUT body's fields)."""
+
+    title = serializers.CharField(required=False)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    currency = serializers.CharField(required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    brand = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.CharField(required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    attributes = serializers.DictField(required=False)
+    in_stock = serializers.BooleanField(required=False)
+    group_id = serializers.CharField(required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False)
+
+
+class ProductBatchPatchEntrySerializer(ProductPatchSerializer):
+    sku = serializers.CharField(help_text="the product to change (it must exist)")
+
+
+class ProductBatchPatchSerializer(serializers.Serializer):
+    products = ProductBatchPatchEntrySerializer(
+        many=True, help_text=f"1 to {MAX_PATCHES} patches, each naming its product's `sku`"
+    )
+
+
+class PatchOutcomeSerializer(serializers.Serializer):
+    sku = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=["updated", "unchanged", "failed"])
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="each field's problem, when the patch failed (nothing of it was written)",
+    )
+
+
+class ProductBatchPatchAnswerSerializer(serializers.Serializer):
+    products = PatchOutcomeSerializer(many=True, help_text="one per patch, in the order sent")
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+def batch_patch(body) -> dict:
+    """Apply every valid patch of a batch body; the answer says what became of each, in order.
+    A failed patch writes nothing and keeps no other from being written."""
+    entries = _entries(body)
+    batch, outcomes, first_index = PatchBatch(), [], {}
+    try:
+        for index, entry in enumerate(entries):
+            outcomes.append(_outcome(batch, index, entry, first_index))
+    finally:
+        batch.announce()  # what committed, even when an unexpected error ends the batch
+    counts = {status: 0 for status in ("updated", "unchanged", "failed")}
+    for outcome in outcomes:
+        counts[outcome["status"]] += 1
+    return {"products": outcomes, **counts}
+
+
+def _entries(body) -> list:
+    entries = body.get("products") if isinstance(body, Mapping) else None
+    if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_PATCHES:
+        raise ValidationError(
+            {"products": [f"a list of 1 to {MAX_PATCHES} patches, each with its `sku`"]}
+        )
+    return entries
+
+
+def _outcome(batch: PatchBatch, index: int, entry, first_index: dict) -> dict:
+    if not isinstance(entry, Mapping):
+        return _failed("", {"non_field_errors": [ERROR_NOT_AN_OBJECT]})
+    sku = entry.get("sku") if isinstance(entry.get("sku"), str) else ""
+    if not sku:
+        return _failed(sku, {"sku": ["the SKU of the product to change is required"]})
+    stored = selectors.product_sku_stored(sku=sku)
+    if stored is None:
+        return _failed(sku, {"sku": [ERROR_NO_PRODUCT]})
+    if stored in first_index:
+        return _failed(sku, {"sku": [ERROR_SKU_REPEATED.format(index=first_index[stored])]})
+    first_index[stored] = index
+    try:
+        values = patch_values({name: value for name, value in entry.items() if name != "sku"})
+        result = batch.apply(sku=stored, values=values)
+    except ValidationError as exc:
+        return _failed(sku, _messages(exc.detail))
+    except ProductNotFound:  # deleted since the lookup
+        return _failed(sku, {"sku": [ERROR_NO_PRODUCT]})
+    return {"sku": sku, "status": "unchanged" if result.outcome == "unchanged" else "updated"}
+
+
+def _failed(sku: str, errors: dict) -> dict:
+    return {"sku": sku, "status": "failed", "errors": errors}
+
+
+def _messages(detail) -> dict[str, list[str]]:
+    """DRF's error detail as field → flat messages (a nested field's under its own name)."""
+    if not isinstance(detail, Mapping):
+        return {"non_field_errors": [str(message) for message in detail]}
+    return {str(name): [str(m) for m in _flat(problems)] for name, problems in detail.items()}
+
+
+def _flat(problems):
+    if isinstance(problems, Mapping):
+        for key, nested in problems.items():
+            yield from (f"{key}: {message}" for message in _flat(nested))
+    elif isinstance(problems, list):
+        for problem in problems:
+            yield from _flat(problem)
+    else:
+        yield problems

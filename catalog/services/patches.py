@@ -1,0 +1,114 @@
+"""Partial updates of existing products: the fields given change, the others keep their values
+(a stock and price feed sends `in_stock` and `price` alone, as Algolia's partial updates and
+Vertex AI's inventory updates take them).
+
+Each patch runs through `product_upsert`, so a patch writes exactly what a PUT with the merged
+values would (change detection, withdrawal and sell-out flips, images kept). The product's row
+is locked before its values are read, so two patches of one product never lose each other's
+fields. A batch announces its changes once at the end, as an import does: a feed selling out a
+thousand products drops the cached in-stock lists once, not a thousand times.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from .. import changes
+from ..importers import ProductRow
+from ..models import Product
+from .products import UpsertOutcome, UpsertResult, product_upsert
+
+# The API's names of the product fields a patch may change (`active` is the model's is_active).
+PATCHABLE = (
+    "title",
+    "price",
+    "currency",
+    "description",
+    "brand",
+    "category",
+    "tags",
+    "attributes",
+    "in_stock",
+    "group_id",
+    "active",
+)
+
+
+class ProductNotFound(Exception):
+    """No product (active or not) with this SKU: a patch changes a product, it never makes one."""
+
+
+def product_patch(*, sku: str, values: Mapping) -> UpsertResult:
+    """Apply `values` (API field names, validated) to the stored product `sku` and announce the
+    change. ProductNotFound when there is none."""
+    return _patched(sku, values, notify=True)
+
+
+@dataclass
+class PatchBatch:
+    """Collects a batch's changes, announced once by `announce` (and only what committed)."""
+
+    changed: list[int] = field(default_factory=list)
+    withdrawn: list[int] = field(default_factory=list)
+    sold_out: list[int] = field(default_factory=list)
+
+    def apply(self, *, sku: str, values: Mapping) -> UpsertResult:
+        result = _patched(sku, values, notify=False)
+        if result.outcome != UpsertOutcome.UNCHANGED:
+            self.changed.append(result.product_id)
+        if result.withdrawn:
+            self.withdrawn.append(result.product_id)
+        if result.sold_out:
+            self.sold_out.append(result.product_id)
+        return result
+
+    def announce(self) -> None:
+        if self.changed:
+            changes.products_changed(product_ids=self.changed, images_changed=False)
+        if self.withdrawn:
+            changes.products_withdrawn(product_ids=self.withdrawn)
+        if self.sold_out:
+            changes.products_sold_out(product_ids=self.sold_out)
+
+
+def _patched(sku: str, values: Mapping, *, notify: bool) -> UpsertResult:
+    with transaction.atomic():
+        product = Product.objects.select_for_update(of=("self",)).select_related("category")
+        product = product.filter(sku=sku).first()
+        if product is None:
+            raise ProductNotFound(sku)
+        row = _merged_row(product, values)
+        return product_upsert(row=row, images=None, notify=notify)
+
+
+def _merged_row(product: Product, values: Mapping) -> ProductRow:
+    current = {
+        "title": product.title,
+        "price": product.price,
+        "currency": product.currency,
+        "description": product.description,
+        "brand": product.brand,
+        "category": product.category.path if product.category_id else "",
+        "tags": list(product.tags or []),
+        "attributes": dict(product.attributes or {}),
+        "in_stock": product.in_stock,
+        "group_id": product.group_id,
+        "active": product.is_active,
+    }
+    merged = {**current, **{name: value for name, value in values.items() if name in PATCHABLE}}
+    return ProductRow(
+        line=0,
+        sku=product.sku,
+        title=merged["title"],
+        price=merged["price"],
+        currency=merged["currency"],
+        description=merged["description"],
+        brand=merged["brand"],
+        category_path=merged["category"],
+        tags=list(dict.fromkeys(merged["tags"])),
+        attributes=merged["attributes"],
+        in_stock=merged["in_stock"],
+        group_id=merged["group_id"],
+        is_active=merged["active"],
+    )
