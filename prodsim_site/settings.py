@@ -263,7 +263,10 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "similarity.models.ModelVersion.Status",
         "EventKindEnum": "behaviour.models.Event.Kind",
         "EventOutcomeEnum": ["accepted", "duplicate", "rejected"],
+        "PatchOutcomeStatusEnum": ["updated", "unchanged", "failed"],
     },
+    # Patch bodies declare their own optional fields (catalog.api.patches): no "Patched" copies.
+    "COMPONENT_SPLIT_PATCH": False,
 }
 
 LOGGING = logging_settings(level=os.environ.get("PRODSIM_LOG_LEVEL", "INFO"))  # ids masked

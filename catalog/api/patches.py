@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.fields import empty
 
 from .. import selectors
 from ..services.patches import PATCHABLE, PatchBatch, ProductNotFound
@@ -34,20 +35,18 @@ def patch_values(body) -> dict:
     return {name: value for name, value in data.validated_data.items() if name in body}
 
 
-class ProductPatchSerializer(serializers.Serializer):
-    """The fields of a product a patch may change, each optional (the PUT body's fields)."""
+class ProductPatchSerializer(ProductInputSerializer):
+    """The fields a patch may change, with the PUT body's limits: those given change, the
+    others keep their values (no defaults); `tags` and `attributes` are replaced whole."""
 
-    title = serializers.CharField(required=False)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
-    currency = serializers.CharField(required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
-    brand = serializers.CharField(required=False, allow_blank=True)
-    category = serializers.CharField(required=False, allow_blank=True)
-    tags = serializers.ListField(child=serializers.CharField(), required=False)
-    attributes = serializers.DictField(required=False)
-    in_stock = serializers.BooleanField(required=False)
-    group_id = serializers.CharField(required=False, allow_blank=True)
-    active = serializers.BooleanField(required=False)
+    images = None
+
+    def __init__(self, *args, **kwargs):
+        # The schema's copy of the PUT fields (patch_values validates with the PUT's own).
+        super().__init__(*args, **kwargs)
+        for name, value in self.fields.items():
+            value.required = name == "sku"
+            value.default = empty
 
 
 class ProductBatchPatchEntrySerializer(ProductPatchSerializer):
@@ -55,8 +54,11 @@ class ProductBatchPatchEntrySerializer(ProductPatchSerializer):
 
 
 class ProductBatchPatchSerializer(serializers.Serializer):
-    products = ProductBatchPatchEntrySerializer(
-        many=True, help_text=f"1 to {MAX_PATCHES} patches, each naming its product's `sku`"
+    products = serializers.ListField(
+        child=ProductBatchPatchEntrySerializer(),
+        min_length=1,
+        max_length=MAX_PATCHES,
+        help_text=f"1 to {MAX_PATCHES} patches, each naming its product's `sku`",
     )
 
 
@@ -99,15 +101,18 @@ def _entries(body) -> list:
         raise ValidationError(
             {"products": [f"a list of 1 to {MAX_PATCHES} patches, each with its `sku`"]}
         )
+    if unknown := [name for name in body if name != "products"]:
+        raise ValidationError({name: ["not part of a batch: only `products`"] for name in unknown})
     return entries
 
 
 def _outcome(batch: PatchBatch, index: int, entry, first_index: dict) -> dict:
     if not isinstance(entry, Mapping):
         return _failed("", {"non_field_errors": [ERROR_NOT_AN_OBJECT]})
-    sku = entry.get("sku") if isinstance(entry.get("sku"), str) else ""
-    if not sku:
-        return _failed(sku, {"sku": ["the SKU of the product to change is required"]})
+    sku = entry.get("sku")
+    if not isinstance(sku, str) or not sku:
+        message = "required" if sku in (None, "") else "must be a string"
+        return _failed("", {"sku": [f"the SKU of the product to change {message}"]})
     stored = selectors.product_sku_stored(sku=sku)
     if stored is None:
         return _failed(sku, {"sku": [ERROR_NO_PRODUCT]})

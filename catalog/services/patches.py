@@ -16,7 +16,7 @@ from django.db import transaction
 
 from .. import changes
 from ..importers import ProductRow
-from ..models import Product
+from ..models import Category, Product
 from .products import UpsertOutcome, UpsertResult, product_upsert
 
 # The API's names of the product fields a patch may change (`active` is the model's is_active).
@@ -42,7 +42,7 @@ class ProductNotFound(Exception):
 def product_patch(*, sku: str, values: Mapping) -> UpsertResult:
     """Apply `values` (API field names, validated) to the stored product `sku` and announce the
     change. ProductNotFound when there is none."""
-    return _patched(sku, values, notify=True)
+    return _patched(sku, values, notify=True, categories=None)
 
 
 @dataclass
@@ -52,9 +52,10 @@ class PatchBatch:
     changed: list[int] = field(default_factory=list)
     withdrawn: list[int] = field(default_factory=list)
     sold_out: list[int] = field(default_factory=list)
+    categories: dict[str, Category] = field(default_factory=dict)  # by path, looked up once
 
     def apply(self, *, sku: str, values: Mapping) -> UpsertResult:
-        result = _patched(sku, values, notify=False)
+        result = _patched(sku, values, notify=False, categories=self.categories)
         if result.outcome != UpsertOutcome.UNCHANGED:
             self.changed.append(result.product_id)
         if result.withdrawn:
@@ -72,24 +73,29 @@ class PatchBatch:
             changes.products_sold_out(product_ids=self.sold_out)
 
 
-def _patched(sku: str, values: Mapping, *, notify: bool) -> UpsertResult:
+def _patched(
+    sku: str, values: Mapping, *, notify: bool, categories: dict[str, Category] | None
+) -> UpsertResult:
     with transaction.atomic():
-        product = Product.objects.select_for_update(of=("self",)).select_related("category")
-        product = product.filter(sku=sku).first()
+        # The product alone: a join would hand back the category row as it was before a
+        # concurrent writer's commit, which the lock waited for (READ COMMITTED re-reads only
+        # the locked row).
+        product = Product.objects.select_for_update().filter(sku=sku).first()
         if product is None:
             raise ProductNotFound(sku)
         row = _merged_row(product, values)
-        return product_upsert(row=row, images=None, notify=notify)
+        return product_upsert(row=row, images=None, notify=notify, categories=categories)
 
 
 def _merged_row(product: Product, values: Mapping) -> ProductRow:
+    paths = Category.objects.filter(pk=product.category_id).values_list("path", flat=True)
     current = {
         "title": product.title,
         "price": product.price,
         "currency": product.currency,
         "description": product.description,
         "brand": product.brand,
-        "category": product.category.path if product.category_id else "",
+        "category": (paths.first() or "") if product.category_id else "",
         "tags": list(product.tags or []),
         "attributes": dict(product.attributes or {}),
         "in_stock": product.in_stock,
@@ -106,7 +112,8 @@ def _merged_row(product: Product, values: Mapping) -> ProductRow:
         description=merged["description"],
         brand=merged["brand"],
         category_path=merged["category"],
-        tags=list(dict.fromkeys(merged["tags"])),
+        # Repeated tags are dropped as a PUT drops them; stored ones are kept as they are.
+        tags=list(dict.fromkeys(merged["tags"])) if "tags" in values else merged["tags"],
         attributes=merged["attributes"],
         in_stock=merged["in_stock"],
         group_id=merged["group_id"],

@@ -94,6 +94,19 @@ def test_a_failed_training_is_tried_again_a_day_later(state, days_ago, retrains,
     assert (sequence_retrain_if_due(now=NOW) is not None) is retrains
 
 
+def test_after_two_failures_in_a_row_the_next_try_waits_the_period(settings):
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
+    trained(days_ago=20)
+    trained(days_ago=5, state="failed", status="failed")
+    trained(days_ago=3, state="timed_out", status="failed")  # the daily retry failed too
+    events_received(days_ago=0.1)
+
+    assert sequence_retrain_if_due(now=NOW) is None
+    trained(days_ago=8, status="ready")  # a success between them: one failure in a row
+    SequenceTrainingJob.objects.filter(state="failed").update(created_at=NOW - dt.timedelta(9))
+    assert sequence_retrain_if_due(now=NOW) is not None
+
+
 def test_a_failed_training_is_retried_for_the_events_before_it(settings):
     """It learned nothing: the events that arrived before it started are still new."""
     settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7

@@ -3,6 +3,8 @@ PATCH /api/v1/products/ applies a feed's patches one by one, reporting each, ann
 batch's changes once."""
 
 import json
+import threading
+import unicodedata
 from decimal import Decimal
 
 import pytest
@@ -121,12 +123,30 @@ def test_a_patch_never_creates_and_a_read_key_cannot_patch(partner_client, clien
 
 
 def test_a_patch_is_json_only(partner_client, mug):
-    response = partner_client.patch(
-        f"{LIST}MUG-1/", "in_stock=false", content_type="application/x-www-form-urlencoded"
-    )
-    assert response.status_code in (400, 415)
+    """A multipart body (what a PUT with images sends) is the API's usual 415, not a patch."""
+    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+    body = encode_multipart(BOUNDARY, {"in_stock": "false"})
+    response = partner_client.patch(f"{LIST}MUG-1/", body, content_type=MULTIPART_CONTENT)
+    assert response.status_code == 415, response.content
+    assert response.json()["code"] == "unsupported_media_type"
     mug.refresh_from_db()
     assert mug.in_stock is True
+
+
+def test_a_patch_normalises_as_a_put_does(partner_client, mug):
+    decomposed = unicodedata.normalize("NFD", "CAFÉ-1")
+    product(sku="CAFÉ-1", title="Café cup", tags=["old", "old"])  # stored composed
+    body = {"currency": "gbp", "category": " Home >  Cups ", "tags": ["a", "b", "a"]}
+
+    code, answer = patch(partner_client, f"{LIST}{decomposed}/", body)
+
+    assert code == 200, answer
+    cup = Product.objects.get(sku="CAFÉ-1")
+    assert (cup.currency, cup.category.path, cup.tags) == ("GBP", "Home > Cups", ["a", "b"])
+    code, _ = patch(partner_client, f"{LIST}MUG-1/", {"price": "1.00"})
+    mug.refresh_from_db()
+    assert mug.tags == ["kitchen", "red"]  # a patch without tags leaves them as stored
 
 
 def test_a_batch_writes_each_valid_patch_and_reports_every_other(partner_client, mug, announced):
@@ -140,6 +160,7 @@ def test_a_batch_writes_each_valid_patch_and_reports_every_other(partner_client,
             {"sku": "BOWL-1", "active": False},
             {"sku": "MUG-1", "title": "Again"},
             {"in_stock": False},
+            {"sku": 123, "in_stock": False},
             "not an object",
             {"sku": "CUP-1", "title": "Cup"},
         ]
@@ -157,12 +178,14 @@ def test_a_batch_writes_each_valid_patch_and_reports_every_other(partner_client,
         ("MUG-1", "failed"),
         ("", "failed"),
         ("", "failed"),
+        ("", "failed"),
         ("CUP-1", "failed"),  # the same product as entry 2, even though that one failed
     ]
     errors = [entry.get("errors", {}) for entry in answer["products"]]
     assert errors[1] == {"sku": [ERROR_NO_PRODUCT]}
     assert "price" in errors[2] and "entry 0" in errors[4]["sku"][0]
-    assert (answer["updated"], answer["unchanged"], answer["failed"]) == (2, 0, 6)
+    assert errors[5]["sku"][0].endswith("required") and "string" in errors[6]["sku"][0]
+    assert (answer["updated"], answer["unchanged"], answer["failed"]) == (2, 0, 7)
     mug.refresh_from_db()
     cup.refresh_from_db()
     bowl.refresh_from_db()
@@ -184,14 +207,20 @@ def test_a_batch_writes_each_valid_patch_and_reports_every_other(partner_client,
         {"products": {"sku": "MUG-1"}},
         ["MUG-1"],
         {},
+        {"products": [{"sku": "MUG-1", "in_stock": False}], "dry_run": True},
     ],
-    ids=["empty", "too many", "not a list", "not an object", "no products"],
+    ids=["empty", "too many", "not a list", "not an object", "no products", "unknown key"],
 )
 def test_a_batch_of_the_wrong_shape_is_a_400_and_writes_nothing(partner_client, mug, body):
     code, answer = patch(partner_client, LIST, body)
 
-    assert code == 400 and "products" in answer["errors"], answer
-    assert str(MAX_PATCHES) in answer["errors"]["products"][0]
+    assert code == 400, answer
+    if "dry_run" in body:
+        assert "only `products`" in answer["errors"]["dry_run"][0]
+    else:
+        assert str(MAX_PATCHES) in answer["errors"]["products"][0]
+    mug.refresh_from_db()
+    assert mug.in_stock is True
 
 
 def test_a_patch_keeps_what_another_writer_stored_before_it(mug):
@@ -203,3 +232,36 @@ def test_a_patch_keeps_what_another_writer_stored_before_it(mug):
     mug.refresh_from_db()
     assert result.outcome == UpsertOutcome.UPDATED
     assert (mug.title, mug.in_stock) == ("Renamed elsewhere", False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_patch_waiting_for_another_writers_lock_merges_what_it_committed():
+    """Another writer moves the product to another category and holds the row lock; the patch
+    waits, then merges the committed category, not the one stored before (READ COMMITTED
+    re-reads only the locked row: a joined category read with it would be the old one)."""
+    from django.db import connection, transaction
+
+    old = Category.objects.create(name="Old", slug="old", path="Old")
+    new = Category.objects.create(name="New", slug="new", path="New")
+    product(sku="MUG-1", category=old)
+    locked, done = threading.Event(), threading.Event()
+
+    def other_writer():
+        try:
+            with transaction.atomic():
+                Product.objects.select_for_update().get(sku="MUG-1")
+                Product.objects.filter(sku="MUG-1").update(category=new)
+                locked.set()
+                done.wait(timeout=0.5)  # the patch queues behind this lock meanwhile
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    assert locked.wait(timeout=10)
+    result = product_patch(sku="MUG-1", values={"in_stock": False})
+    writer.join()
+
+    mug = Product.objects.select_related("category").get(sku="MUG-1")
+    assert result.outcome == UpsertOutcome.UPDATED
+    assert (mug.category.path, mug.in_stock) == ("New", False)

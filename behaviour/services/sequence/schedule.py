@@ -8,8 +8,10 @@ on, every PRODSIM_SEQUENCE_RETRAIN_DAYS a training starts with the serving versi
 only if it beats the serving version on the time-split validation, as any training with
 auto-activation does, so a worse model never serves. A training that failed or timed out (a
 worker killed, a database outage) is tried again a day after it started, or a period after
-when that is shorter, so one bad night does not leave the model a whole period older; a
-cancelled one counts as the last training (an admin stopped it): the next is a period later.
+when that is shorter, so one bad night does not leave the model a whole period older; after
+two failures in a row the next try waits the period (a failure that repeats is a fault for an
+operator, not a reason to spend the ml worker daily). A cancelled one counts as the last
+training (an admin stopped it): the next is a period later.
 """
 
 import datetime as dt
@@ -29,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 UNFINISHED = (SequenceTrainingJob.State.QUEUED, SequenceTrainingJob.State.RUNNING)
 FAILED = (SequenceTrainingJob.State.FAILED, SequenceTrainingJob.State.TIMED_OUT)
-RETRY_AFTER_FAILURE_DAYS = 1.0
+RETRY_AFTER_FAILURE_DAYS = 1.0  # after one failure; after two in a row, the period
 
 
 @transaction.atomic
@@ -57,7 +59,7 @@ def _not_due(last: SequenceTrainingJob | None, *, now: dt.datetime, days: float)
         return "no sequence model was ever trained (train a first one to opt in)"
     if last.state in UNFINISHED:
         return f"training job {last.pk} is {last.state}"
-    wait = min(days, RETRY_AFTER_FAILURE_DAYS) if last.state in FAILED else days
+    wait = min(days, RETRY_AFTER_FAILURE_DAYS) if _retry_soon(last) else days
     if last.created_at > now - dt.timedelta(days=wait):
         return f"the last training ({last.state}) started {last.created_at:%Y-%m-%d %H:%M} UTC"
     newest = BehaviourRefresh.objects.filter(
@@ -67,6 +69,15 @@ def _not_due(last: SequenceTrainingJob | None, *, now: dt.datetime, days: float)
     if events_until is None or events_until <= _learned_until(last):
         return "no events arrived since the last training"
     return ""
+
+
+def _retry_soon(last: SequenceTrainingJob) -> bool:
+    """The last training failed, and the one before it did not."""
+    if last.state not in FAILED:
+        return False
+    before = SequenceTrainingJob.objects.filter(created_at__lt=last.created_at)
+    previous = before.order_by("-created_at").values_list("state", flat=True).first()
+    return previous not in FAILED
 
 
 def _learned_until(last: SequenceTrainingJob) -> dt.datetime:
