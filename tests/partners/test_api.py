@@ -266,7 +266,7 @@ def test_the_readme_names_only_api_paths_that_exist():
     from django.urls import Resolver404, resolve
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    paths = set(re.findall(r"`(?:GET|POST|PUT|DELETE)[/A-Z]* (/api/v1/[^`?\s]*)", readme))
+    paths = set(re.findall(r"`(?:GET|POST|PUT|PATCH|DELETE)[/A-Z]* (/api/v1/[^`?\s]*)", readme))
     assert "/api/v1/search/text/" in paths
     missing = []
     for path in paths:
