@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from catalog.skus import sku_normalised
 from core import generations
 
 # Bounds drift from edits (price, title, back in stock) of the listed products, not the source;
@@ -56,7 +57,10 @@ _request = threading.local()
 
 
 def _product_key(sku: str) -> str:
-    return f"similar:gen:sku:{hashlib.sha256(sku.encode()).hexdigest()[:24]}"
+    # NFC, as SKUs are stored: a list asked for by the decomposed spelling of a product's SKU
+    # hangs on the generation its changes bump (they name the stored, composed spelling).
+    normalised = sku_normalised(sku)
+    return f"similar:gen:sku:{hashlib.sha256(normalised.encode()).hexdigest()[:24]}"
 
 
 def entry_key(*, sku: str, params: dict, extra: Callable[[], object] | None = None) -> str:

@@ -3,8 +3,10 @@
 the fields that change; a field prodsim does not know is a 400 naming it rather than a change
 silently dropped (a feed sending `stock` instead of `in_stock` must hear of it)."""
 
+import logging
 from collections.abc import Mapping
 
+from django.db import DataError, IntegrityError
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
@@ -13,11 +15,14 @@ from .. import selectors
 from ..services.patches import PATCHABLE, PatchBatch, ProductNotFound
 from .serializers import ProductInputSerializer
 
+logger = logging.getLogger(__name__)
+
 MAX_PATCHES = 1000  # per request: a feed's page, well inside the request body limit
 ERROR_UNKNOWN_FIELD = "not a field a patch can change; these can: {fields}"
 ERROR_NOT_AN_OBJECT = "a patch is a JSON object of the fields to change"
 ERROR_NO_PRODUCT = "no product with this SKU (a patch changes a product; PUT creates one)"
 ERROR_SKU_REPEATED = "the same product as entry {index}: patch it once per request"
+ERROR_REFUSED = "the database refused a value of this patch; nothing of it was written"
 
 
 def patch_values(body) -> dict:
@@ -126,6 +131,11 @@ def _outcome(batch: PatchBatch, index: int, entry, first_index: dict) -> dict:
         return _failed(sku, _messages(exc.detail))
     except ProductNotFound:  # deleted since the lookup
         return _failed(sku, {"sku": [ERROR_NO_PRODUCT]})
+    except (DataError, IntegrityError):
+        # A value validation let through and PostgreSQL refused: this patch alone rolled back,
+        # and the feed is told which one, rather than every resend stopping at it with a 500.
+        logger.exception("batch patch %s refused by the database", index)
+        return _failed(sku, {"non_field_errors": [ERROR_REFUSED]})
     return {"sku": sku, "status": "unchanged" if result.outcome == "unchanged" else "updated"}
 
 

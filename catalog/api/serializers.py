@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from core.middleware import has_unstorable_text
+from core.parsers import ERROR_NOT_FINITE, contains_infinite
 
 from ..importers import (
     CURRENCY_RE,
@@ -95,7 +96,8 @@ class ProductInputSerializer(serializers.Serializer):
         return path
 
     def validate_currency(self, value: str) -> str:
-        if not CURRENCY_RE.match(value.upper()):
+        # ASCII first: "ß".upper() is "SS", so "ßA" would pass as "SSA".
+        if not (value.isascii() and CURRENCY_RE.match(value.upper())):
             raise serializers.ValidationError("not a three-letter ISO 4217 code")
         return value.upper()
 
@@ -103,6 +105,8 @@ class ProductInputSerializer(serializers.Serializer):
         # A form's values are not checked by the JSON parser: PostgreSQL would refuse these.
         if any(has_unstorable_text(text) for text in json_strings(value)):
             raise serializers.ValidationError(ERROR_ATTRIBUTES_TEXT)
+        if contains_infinite(value):  # a form's NaN, Infinity or 1e400
+            raise serializers.ValidationError(ERROR_NOT_FINITE)
         return value
 
     def validate(self, data):

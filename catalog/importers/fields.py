@@ -80,7 +80,8 @@ def _price(value: str) -> Decimal:
 
 
 def _currency(value: str) -> str:
-    if not CURRENCY_RE.match(value.upper()):
+    # ASCII first: "ß".upper() is "SS", so "ßA" would pass as "SSA".
+    if not (value.isascii() and CURRENCY_RE.match(value.upper())):
         raise FieldError("currency", ERROR_CURRENCY.format(value=value))
     return value.upper()
 

@@ -123,3 +123,12 @@ def test_missing_required_columns_rejects_the_file():
 def test_too_many_fields_is_a_row_error():
     [problem] = parse("sku,title,price\nA,Mug,1,extra\n")
     assert problem.message == "row has 4 fields but the header has 3"
+
+
+def test_a_currency_that_upper_cases_into_three_letters_is_refused():
+    """ "ß".upper() is "SS": "ßA" must not pass as "SSA"."""
+    data = "sku,title,price,currency\nA,Mug,1.00,ßA\n".encode()
+
+    (problem,) = parse(data)
+
+    assert isinstance(problem, RowProblem) and problem.column == "currency"

@@ -95,6 +95,7 @@ def test_a_patch_that_changes_nothing_announces_nothing(partner_client, mug, ann
         ({"in_stock": "perhaps"}, "in_stock", "valid boolean"),
         ({"images": []}, "images", "not a field a patch can change"),
         ({"sku": "OTHER"}, "sku", "not a field a patch can change"),
+        ({"currency": "ßA"}, "currency", "ISO 4217"),  # "ß".upper() is "SS"
     ],
 )
 def test_a_bad_patch_is_a_400_naming_the_field_and_writes_nothing(
@@ -265,3 +266,43 @@ def test_a_patch_waiting_for_another_writers_lock_merges_what_it_committed():
     mug = Product.objects.select_related("category").get(sku="MUG-1")
     assert result.outcome == UpsertOutcome.UPDATED
     assert (mug.category.path, mug.in_stock) == ("New", False)
+
+
+def test_a_number_jsonb_cannot_store_is_a_400_not_a_500(partner_client, mug):
+    body = '{"attributes": {"width": 1e400}}'  # reads as infinity
+
+    response = partner_client.patch(f"{LIST}MUG-1/", body, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert "finite" in response.json()["message"]
+    mug.refresh_from_db()
+    assert mug.attributes == {"colour": "red"}
+
+
+def test_a_patch_the_database_refuses_fails_alone(partner_client, mug, monkeypatch, announced):
+    """A value validation let through and PostgreSQL refused costs its own entry: the others
+    are written and announced, and a resend is not stopped at it with a 500."""
+    from django.db import DataError
+
+    from catalog.services import patches
+
+    cup = product(sku="CUP-1", title="Cup")
+    real = patches.product_upsert
+
+    def refusing(*, row, **kwargs):
+        if row.sku == "MUG-1":
+            raise DataError("invalid input syntax for type json")
+        return real(row=row, **kwargs)
+
+    monkeypatch.setattr(patches, "product_upsert", refusing)
+    body = {"products": [{"sku": "MUG-1", "in_stock": False}, {"sku": "CUP-1", "in_stock": False}]}
+
+    code, answer = patch(partner_client, LIST, body)
+
+    assert code == 200, answer
+    assert [entry["status"] for entry in answer["products"]] == ["failed", "updated"]
+    assert "refused" in answer["products"][0]["errors"]["non_field_errors"][0]
+    mug.refresh_from_db()
+    cup.refresh_from_db()
+    assert (mug.in_stock, cup.in_stock) == (True, False)
+    assert announced["sold_out"] == [[cup.pk]]

@@ -220,6 +220,7 @@ def test_an_in_stock_that_is_not_a_boolean_is_a_400_naming_it(partner_client):
     [
         ("S" * 65, {"title": "x", "price": "1"}, "sku"),
         ("M-1", {"title": "x", "price": "1", "category": "Home > " + "k" * 201}, "category"),
+        ("M-1", {"title": "x", "price": "1", "currency": "ßA"}, "currency"),  # upper(): "SSA"
     ],
 )
 def test_put_refuses_what_the_database_would_with_a_400(partner_client, sku, body, field):
@@ -275,3 +276,16 @@ def test_the_readme_names_only_api_paths_that_exist():
         except Resolver404:
             missing.append(path)
     assert not missing
+
+
+@pytest.mark.parametrize("attributes", ['{"w": 1e400}', '{"w": Infinity}', '{"w": NaN}'])
+def test_a_form_put_refuses_numbers_jsonb_cannot_store(partner_client, attributes):
+    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+    body = encode_multipart(BOUNDARY, {"title": "Mug", "price": "1", "attributes": attributes})
+
+    response = partner_client.put("/api/v1/products/M-1/", body, content_type=MULTIPART_CONTENT)
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()["errors"]) == ["attributes"]
+    assert not Product.objects.exists()

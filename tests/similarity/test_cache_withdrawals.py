@@ -177,3 +177,27 @@ def test_a_product_withdrawn_in_the_admin_leaves_cached_lists_naming_it(
 
     assert resets == [1]
     assert partner_client.get(SIMILAR)["X-Cache"] == "hit"
+
+
+def test_a_list_asked_for_by_a_decomposed_sku_goes_when_its_product_changes(
+    partner_client, catalogue, django_capture_on_commit_callbacks
+):
+    """SKUs are stored composed (NFC) and changes bump the stored spelling's generation; a list
+    asked for by the decomposed spelling hangs on that same generation."""
+    import unicodedata
+
+    Product.objects.filter(sku="P001").update(sku="CAFÉ-1")
+    decomposed = unicodedata.normalize("NFD", "CAFÉ-1")
+    url = f"/api/v1/products/{decomposed}/similar/?k=5&category=same"
+    assert partner_client.get(url)["X-Cache"] == "miss"
+    assert partner_client.get(url)["X-Cache"] == "hit"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = partner_client.patch(
+            f"/api/v1/products/{decomposed}/",
+            json.dumps({"category": "Fashion > Hats"}),
+            content_type="application/json",
+        )
+    assert response.status_code == 200, response.content
+
+    assert partner_client.get(url)["X-Cache"] == "miss"
