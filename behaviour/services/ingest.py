@@ -32,8 +32,9 @@ from .validation import (
 MAX_BATCH = 1000
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
-Stored = tuple[set[str], set[str]]  # (ids stored now, ids refused as an erased shopper's)
-NONE: Stored = (set(), set())
+# (ids stored now, indexes refused as an erased shopper's, indexes repeating an earlier id)
+Stored = tuple[set[str], set[int], set[int]]
+NONE: Stored = (set(), set(), set())
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,6 @@ def events_record(*, items: Sequence, source: str = Event.Source.API) -> list[Ev
     oldest = now - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
     outcomes: dict[int, EventOutcome] = {}
     valid: dict[int, EventIn] = {}
-    seen: set[str] = set()
     for index, raw in enumerate(items):
         raw_id = raw.get("event_id") if isinstance(raw, dict) else None
         label = _echoable(raw_id) if isinstance(raw_id, str) else ""
@@ -61,10 +61,6 @@ def events_record(*, items: Sequence, source: str = Event.Source.API) -> list[Ev
         except InvalidEvent as exc:
             outcomes[index] = EventOutcome(index, label, REJECTED, _echoable(str(exc)))
             continue
-        if event.event_id in seen:
-            outcomes[index] = EventOutcome(index, label, REJECTED, ERROR_REPEATED)
-            continue
-        seen.add(event.event_id)
         valid[index] = event
     products = catalog_selectors.product_ids_by_sku(skus=[e.sku for e in valid.values()])
     for index, event in list(valid.items()):
@@ -73,10 +69,13 @@ def events_record(*, items: Sequence, source: str = Event.Source.API) -> list[Ev
                 index, event.event_id, REJECTED, ERROR_UNKNOWN_SKU.format(sku=event.sku)
             )
             del valid[index]
-    new_ids, erased = _store(list(valid.values()), products, source, now) if valid else NONE
+    new_ids, erased, repeated = _store(valid, products, source, now) if valid else NONE
     for index, event in valid.items():
-        if event.event_id in erased:
+        if index in erased:
             outcomes[index] = EventOutcome(index, event.event_id, REJECTED, ERROR_ERASED)
+            continue
+        if index in repeated:
+            outcomes[index] = EventOutcome(index, event.event_id, REJECTED, ERROR_REPEATED)
             continue
         status = ACCEPTED if event.event_id in new_ids else DUPLICATE
         outcomes[index] = EventOutcome(index, event.event_id, status)
@@ -90,16 +89,26 @@ def _echoable(text: str) -> str:
 
 
 @transaction.atomic
-def _store(events: list[EventIn], products: dict[str, int], source: str, now) -> Stored:
-    """Store the events whose ids are new: (their ids, the ids refused as an erased shopper's).
-    The erasure lock and the tombstones are read first, in this transaction, so an erasure
-    either waits for this batch (and deletes it) or has committed its tombstone (erasure_guard).
-    """
+def _store(checked: dict[int, EventIn], products: dict[str, int], source: str, now) -> Stored:
+    """Store the events (by batch index, in batch order) whose ids are new. The erasure lock
+    and the tombstones are read first, in this transaction, so an erasure either waits for this
+    batch (and deletes it) or has committed its tombstone (erasure_guard).
+
+    An id repeated within the batch is the first use's that passed every check: an event
+    refused for its SKU or as an erased shopper's does not make a later valid one a repeat."""
     erasure_guard.writes_lock()
-    erased = _erased_ids(events)
-    events = [e for e in events if e.event_id not in erased]
+    erased = _erased_indexes(checked)
+    first: dict[str, int] = {}
+    repeated: set[int] = set()
+    for index, event in checked.items():
+        if index not in erased:
+            if event.event_id in first:
+                repeated.add(index)
+            else:
+                first[event.event_id] = index
+    events = [checked[index] for index in first.values()]
     if not events:
-        return set(), erased
+        return set(), erased, repeated
     partitions.partitions_ensure(partitions.month_start(e.occurred_at) for e in events)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -128,14 +137,14 @@ def _store(events: list[EventIn], products: dict[str, int], source: str, now) ->
                     [e.unit_price for e in fresh],
                 ],
             )
-    return new_ids, erased
+    return new_ids, erased, repeated
 
 
-def _erased_ids(events: list[EventIn]) -> set[str]:
-    """Ids of the events of an erased shopper from before their erasure (one query)."""
-    erased_at = erasure_guard.erased_since(e.visitor for e in events)
+def _erased_indexes(events: dict[int, EventIn]) -> set[int]:
+    """Batch indexes of the events of an erased shopper from before their erasure (one query)."""
+    erased_at = erasure_guard.erased_since(e.visitor for e in events.values())
     return {
-        e.event_id
-        for e in events
+        index
+        for index, e in events.items()
         if erasure_guard.predates_erasure(e.occurred_at, erased_at.get(e.visitor))
     }

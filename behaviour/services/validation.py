@@ -60,7 +60,8 @@ def event_check(raw, *, now: dt.datetime, oldest: dt.datetime, retention_days: i
     """`raw` (one decoded JSON item) as an EventIn, or InvalidEvent with the first problem."""
     if not isinstance(raw, dict):
         raise InvalidEvent(ERROR_NOT_OBJECT)
-    event_id = _text(raw, "event_id")
+    # Stripped as the CSV import strips its cells: one id sent both ways is one event.
+    event_id = _text(raw, "event_id").strip()
     if not 0 < len(event_id) <= MAX_EVENT_ID_CHARS:
         raise InvalidEvent(ERROR_EVENT_ID)
     kind = _text(raw, "kind")

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from behaviour.models import Event, EventKey
 from behaviour.services import validation as v
+from behaviour.services.erasure_guard import ERROR_ERASED
 from behaviour.services.ingest import events_record
 from behaviour.visitors import (
     ERROR_VISITOR_CONTROL,
@@ -140,3 +141,40 @@ def test_two_identical_batches_sent_at_once_are_stored_exactly_once():
     accepted = sorted(sum(o.status == "accepted" for o in outcomes) for outcomes in results)
     assert accepted == [0, 50]
     assert Event.objects.count() == 50
+
+
+def test_an_id_repeated_in_a_batch_belongs_to_its_first_use_that_passes_every_check():
+    """A first use refused for its SKU, or as an erased shopper's, does not make the valid event
+    that repeats its id a repeat: that event would be lost."""
+    from behaviour.services.visitors import visitor_erase
+
+    product(sku="A")
+    visitor_erase(visitor_id="alice")
+    items = [
+        event("NOPE", "bob", event_id="x1"),  # unknown SKU
+        event("A", "bob", event_id="x1"),
+        event("A", "alice", event_id="x2"),  # dated before alice's erasure
+        event("A", "carl", event_id="x2"),
+        event("A", "carl", event_id="x2"),  # a true repeat
+    ]
+
+    outcomes = events_record(items=items)
+
+    assert statuses(outcomes) == [
+        ("rejected", v.ERROR_UNKNOWN_SKU.format(sku="NOPE")),
+        ("accepted", ""),
+        ("rejected", ERROR_ERASED),
+        ("accepted", ""),
+        ("rejected", v.ERROR_REPEATED),
+    ]
+    assert sorted(Event.objects.values_list("event_id", flat=True)) == ["x1", "x2"]
+
+
+def test_an_event_id_with_spaces_around_is_the_id_a_csv_cell_gives():
+    product(sku="A")
+
+    first = events_record(items=[event("A", event_id=" e-77 ")])
+    again = events_record(items=[event("A", event_id="e-77")])
+
+    assert (first[0].status, again[0].status) == ("accepted", "duplicate")
+    assert EventKey.objects.filter(event_id="e-77").exists()
