@@ -431,3 +431,27 @@ def test_the_uploaded_file_with_raw_visitor_ids_is_deleted_when_the_import_ends(
     assert (job.state, job.accepted_count) == ("succeeded", 1)
     assert not stored.exists()
     assert EventImportJob.objects.get(pk=job.pk).csv_file.name == ""
+
+
+def test_an_id_repeated_in_a_file_belongs_to_its_first_line_that_passes_every_check(tmp_path):
+    """A line refused for its SKU, or as an erased shopper's, does not take its id from a valid
+    line after it (that line was counted a duplicate of an event never stored)."""
+    from behaviour.services.visitors import visitor_erase
+
+    product(sku="A")
+    visitor_erase(visitor_id="alice")
+    at = day()
+    job = run(
+        tmp_path,
+        [
+            "event_id,occurred_at,visitor_id,sku",
+            f"x1,{at},bob,NOPE",
+            f"x1,{at},bob,A",
+            f"x2,{day(2)},alice,A",  # dated before alice's erasure
+            f"x2,{at},carl,A",
+            f"x2,{at},carl,A",
+        ],
+    )
+
+    assert sorted(Event.objects.values_list("event_id", flat=True)) == ["x1", "x2"]
+    assert (job.accepted_count, job.duplicate_count, job.rejected_count) == (2, 1, 2)

@@ -56,32 +56,28 @@ ERROR_MORE_PROBLEMS = "{count} more rejected line(s) from here on are counted bu
 @dataclass
 class CheckedChunk:
     """A chunk after the checks: the COPY rows (checks.copy_row) of its events, the line of
-    each, how many lines repeated an id of an earlier line, and every problem so far."""
+    each, and every problem so far. An id two lines share is settled when the chunk is stored
+    (ChunkWriter.store), once SKUs and erasures have had their say."""
 
     lines: int
     rows: list[list[str]]
     row_lines: list[int]
-    repeats: int
     problems: list[RowProblem]
 
 
 def chunk_check(chunk: CsvChunk, checks: EventChecks) -> CheckedChunk:
     """Run the API's checks on the chunk's rows (no database access)."""
     checks.start(timezone.now())
-    problems, rows, lines, ids, repeats = list(chunk.problems), [], [], set(), 0
+    problems, rows, lines = list(chunk.problems), [], []
     for line_row in chunk.rows:
         try:
             row = checks.row(line_row.event)
         except InvalidEvent as exc:
             problems.append(_rejection(line_row.line, str(exc), line_row.event))
             continue
-        if row[0] in ids:  # a repeat within the chunk is a duplicate of its first line
-            repeats += 1
-            continue
-        ids.add(row[0])
         rows.append(row)
         lines.append(line_row.line)
-    return CheckedChunk(chunk.lines, rows, lines, repeats, problems)
+    return CheckedChunk(chunk.lines, rows, lines, problems)
 
 
 def _rejection(line: int, message: str, event: dict) -> RowProblem:
@@ -118,7 +114,6 @@ class StoreBatch:
     row_lines: list[int]
     listed: list[RowProblem]
     lines: int
-    repeats: int
     rejected: int
 
 
@@ -154,7 +149,7 @@ class ChunkWriter:
             self._ensure_months(rows)
         rejected = sum(problem.fatal_for_row for problem in problems)
         listed = self.listing.take(problems)
-        return StoreBatch(rows, row_lines, listed, chunk.lines, chunk.repeats, rejected)
+        return StoreBatch(rows, row_lines, listed, chunk.lines, rejected)
 
     def store(self, batch: StoreBatch) -> ChunkCounts:
         """Store the batch's events whose ids are new and list its problems, in one
@@ -166,12 +161,13 @@ class ChunkWriter:
         with transaction.atomic():
             erasure_guard.writes_lock()
             rows, erased = self._without_erased(batch)
+            rows, repeats = _first_uses(rows)
             accepted = self._store(rows) if rows else 0
             _problems_create(self.job, batch.listed + self.listing.take(erased))
         return ChunkCounts(
             lines=batch.lines,
             accepted=accepted,
-            duplicates=len(rows) - accepted + batch.repeats,
+            duplicates=len(rows) - accepted + repeats,
             rejected=batch.rejected + len(erased),
         )
 
@@ -222,6 +218,16 @@ class ChunkWriter:
                 copy.write("\n".join(map("\t".join, rows)))
             cursor.execute(STORE_SQL, [timezone.now(), Event.Source.IMPORT])
             return cursor.rowcount
+
+
+def _first_uses(rows: list[list[str]]) -> tuple[list[list[str]], int]:
+    """The rows whose id no earlier row of the chunk used, and how many repeated one: a
+    duplicate of its first line that passed every check (a line refused for its SKU or as an
+    erased shopper's does not take the id from a valid one after it)."""
+    first: dict[str, list[str]] = {}
+    for row in rows:
+        first.setdefault(row[0], row)
+    return list(first.values()), len(rows) - len(first)
 
 
 def _unknown_sku(line: int, sku: str) -> RowProblem:
