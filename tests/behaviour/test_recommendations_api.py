@@ -233,7 +233,25 @@ def test_the_history_counts_every_event_but_reads_the_newest(partner_client):
 
     assert history.total == 3 and len(history.events) == 2
     assert history.events[0].occurred_at < history.events[1].occurred_at  # oldest first
-    assert history.marker == f"3:{history.events[1].occurred_at.timestamp()}"
+    oldest, newest = (event.occurred_at.timestamp() for event in history.events)
+    assert history.marker == f"3:{oldest}:{newest}"
+
+
+def test_a_late_event_as_an_old_one_leaves_retention_changes_the_next_answer(
+    partner_client, settings
+):
+    """The count and the newest time stay the same: the oldest time read tells them apart."""
+    shop(partner_client)
+    settings.PRODSIM_EVENT_RETENTION_DAYS = 400
+    post_events(partner_client, [event("A", "me", days_ago=10), event("E", "me", days_ago=1)])
+    first = recommendations(partner_client, "me", "k=5")
+
+    settings.PRODSIM_EVENT_RETENTION_DAYS = 5  # time passes: the day-10 view leaves retention
+    post_events(partner_client, [event("C", "me", "view", days_ago=2)])
+    fresh = recommendations(partner_client, "me", "k=5")
+
+    assert (first["X-Cache"], fresh["X-Cache"]) == ("miss", "miss")
+    assert "C" not in [sku for sku, _ in results(fresh)]
 
 
 def test_what_the_shop_still_sells_comes_back_before_what_it_no_longer_does(partner_client):

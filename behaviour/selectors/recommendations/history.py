@@ -47,11 +47,15 @@ class VisitorHistory:
 
     @property
     def marker(self) -> str:
-        """What changes with any new (or erased) event of the visitor: their event count and
-        newest event time. Cache keys carry it, so a new event shows in the next answer; read
-        with the events themselves, it always describes the history the answer is built from."""
-        newest = self.events[-1].occurred_at.timestamp() if self.events else 0
-        return f"{self.total}:{newest}"
+        """What changes with any new (or erased) event of the visitor: their event count and the
+        oldest and newest times read. Cache keys carry it, so a new event shows in the next
+        answer; read with the events themselves, it always describes the history the answer is
+        built from. The oldest time covers a late event (older than the newest) arriving as an
+        old one leaves the retention window: the count and the newest time stay the same."""
+        if not self.events:
+            return f"{self.total}:0:0"
+        oldest, newest = self.events[0].occurred_at, self.events[-1].occurred_at
+        return f"{self.total}:{oldest.timestamp()}:{newest.timestamp()}"
 
 
 def visitor_history(*, visitor: str, limit: int = HISTORY_EVENTS) -> VisitorHistory:
