@@ -9,7 +9,7 @@ from .middleware import has_unstorable_text
 
 ERROR_UNSTORABLE_JSON = "JSON strings must not contain NUL characters or unpaired surrogates"
 ERROR_TOO_DEEP = "the JSON document is nested too deeply"
-ERROR_NOT_FINITE = "JSON numbers must be finite: one is too large to store (such as 1e400)"
+ERROR_NOT_FINITE = "numbers must be finite: NaN, Infinity and 1e400 (too large) cannot be stored"
 
 
 class StrictJSONParser(JSONParser):
