@@ -1,10 +1,14 @@
 """Partners send shopper events in batches (a shopper's export and erasure: visitors.py)."""
 
+import codecs
+import math
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.response import Response
+from rest_framework.utils import json as drf_json
 from rest_framework.views import APIView
 
 from core.parsers import ERROR_TOO_DEEP
@@ -19,13 +23,26 @@ ERROR_BATCH_TOO_LARGE = f"a batch holds at most {MAX_BATCH} events"
 
 class EventsJSONParser(JSONParser):
     """Plain JSON: text PostgreSQL cannot store (a NUL) is rejected per event by the checks, so
-    one bad event does not cost the rest of its batch (the strict parser refuses whole bodies)."""
+    one bad event does not cost the rest of its batch (the strict parser refuses whole bodies).
+    Likewise an integer too long for Python to convert (over 4,300 digits): it reads as out of
+    range, which the event's checks refuse as they refuse 1e400."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            text = codecs.getreader(get_encoding(parser_context or {}))(stream)
+            parse_constant = drf_json.strict_constant if self.strict else None
+            return drf_json.load(text, parse_constant=parse_constant, parse_int=_int_or_inf)
         except RecursionError:
             raise ParseError(ERROR_TOO_DEEP) from None
+        except ValueError as exc:  # as JSONParser words it
+            raise ParseError(f"JSON parse error - {exc}") from None
+
+
+def _int_or_inf(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:  # past sys.get_int_max_str_digits()
+        return -math.inf if text.startswith("-") else math.inf
 
 
 class EventInputSerializer(serializers.Serializer):

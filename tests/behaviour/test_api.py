@@ -260,3 +260,24 @@ def test_an_event_names_a_product_by_its_sku_in_either_unicode_form(partner_clie
 
     assert (body["accepted"], body["rejected"]) == (2, 0)
     assert list(Event.objects.values_list("product_id", flat=True)) == [stored.pk] * 2
+
+
+def test_an_integer_too_long_to_convert_costs_only_its_event(partner_client):
+    """Python refuses to convert integers of more than 4,300 digits; such a quantity is out of
+    range for its event, as 1e400 is, and the valid event beside it is stored."""
+    import json
+
+    from behaviour.services.validation import ERROR_QUANTITY
+
+    product(sku="A")
+    huge, fine = order(["A"], "me", "o1"), order(["A"], "me", "o2")
+    text = json.dumps({"events": [*huge, *fine]}).replace('"quantity": 1', '"quantity": Q', 1)
+    body = text.replace("Q", "9" * 5000)
+
+    response = partner_client.post("/api/v1/events/", body, content_type="application/json")
+
+    assert response.status_code == 200, response.content[:300]
+    assert [(o["status"], o["reason"]) for o in response.json()["events"]] == [
+        ("rejected", ERROR_QUANTITY),
+        ("accepted", ""),
+    ]
