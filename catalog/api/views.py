@@ -15,13 +15,12 @@ from ..services import UpsertOutcome, product_delete, product_upsert
 from ..services.patches import ProductNotFound, product_patch
 from ..services.products import ImageToAttach
 from ..skus import sku_normalised, sku_problem
-from .patches import (
+from .patch_schema import (
     ProductBatchPatchAnswerSerializer,
     ProductBatchPatchSerializer,
     ProductPatchSerializer,
-    batch_patch,
-    patch_values,
 )
+from .patches import batch_patch, patch_values
 from .serializers import ProductInputSerializer, ProductOutputSerializer
 
 

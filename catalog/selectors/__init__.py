@@ -9,6 +9,7 @@ from .filters import (
     product_ids_allowed,
     products_matching,
     products_newest,
+    products_with_brand_or_tag,
 )
 from .images import ImageRecord, image_read, image_records
 from .imports import IMPORT_COUNTS, import_job_progress
@@ -21,7 +22,6 @@ from .products import (
     product_list,
     products_by_ids,
     products_ranked,
-    products_with_brand_or_tag,
 )
 from .sku_lookups import (
     product_ids_by_sku,

@@ -1,13 +1,12 @@
-"""Which active products a similar-items, search or recommendations answer may contain."""
+"""Which active products a similar-items, search or recommendations answer may contain, and
+which a merchandising rule matches."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import (
-    Q,
-    QuerySet,
-)
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection, models
+from django.db.models import Func, Q, QuerySet
 
 from ..models import Product
 
@@ -91,3 +90,20 @@ def products_newest(*, product_filter: ProductFilter, limit: int) -> list[int]:
         .order_by("-created_at", "-pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def products_with_brand_or_tag(*, brand: str = "", tag: str = "") -> QuerySet[Product]:
+    """Active products a boost or bury rule matches: this brand or this tag (case-insensitive)."""
+    match = Q(pk__in=[])
+    if brand:
+        match |= Q(brand__iexact=brand)
+    if tag:
+        match |= Q(lower_tags__contains=[tag.lower()])
+    products = Product.objects.annotate(lower_tags=_LowerTags("tags"))
+    return products.filter(match, is_active=True).order_by("sku")
+
+
+class _LowerTags(Func):
+    # Tags keep the case they were imported with; the serving query compares them lower-cased.
+    template = "ARRAY(SELECT lower(tag) FROM unnest(%(expressions)s) AS tag)"
+    output_field = ArrayField(models.TextField())

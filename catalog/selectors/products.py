@@ -1,11 +1,9 @@
 """Products and categories for pages, cards and the API: the active catalogue as shoppers see it."""
 
-from django.contrib.postgres.fields import ArrayField
-from django.db import connection, models
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    Func,
     Prefetch,
     Q,
     QuerySet,
@@ -140,20 +138,3 @@ def product_any(*, sku: str) -> Product | None:
         .prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position")))
         .first()
     )
-
-
-def products_with_brand_or_tag(*, brand: str = "", tag: str = "") -> QuerySet[Product]:
-    """Active products a boost or bury rule matches: this brand or this tag (case-insensitive)."""
-    match = Q(pk__in=[])
-    if brand:
-        match |= Q(brand__iexact=brand)
-    if tag:
-        match |= Q(lower_tags__contains=[tag.lower()])
-    products = Product.objects.annotate(lower_tags=_LowerTags("tags"))
-    return products.filter(match, is_active=True).order_by("sku")
-
-
-class _LowerTags(Func):
-    # Tags keep the case they were imported with; the serving query compares them lower-cased.
-    template = "ARRAY(SELECT lower(tag) FROM unnest(%(expressions)s) AS tag)"
-    output_field = ArrayField(models.TextField())
