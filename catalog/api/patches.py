@@ -42,10 +42,11 @@ def batch_patch(body) -> dict:
     """Apply every valid patch of a batch body; the answer says what became of each, in order.
     A failed patch writes nothing and keeps no other from being written."""
     entries = _entries(body)
+    stored = _stored_skus(entries)
     batch, outcomes, first_index = PatchBatch(), [], {}
     try:
         for index, entry in enumerate(entries):
-            outcomes.append(_outcome(batch, index, entry, first_index))
+            outcomes.append(_outcome(batch, index, entry, stored, first_index))
     finally:
         batch.announce()  # what committed, even when an unexpected error ends the batch
     counts = {status: 0 for status in ("updated", "unchanged", "failed")}
@@ -65,14 +66,23 @@ def _entries(body) -> list:
     return entries
 
 
-def _outcome(batch: PatchBatch, index: int, entry, first_index: dict) -> dict:
+def _stored_skus(entries: list) -> dict[str, str]:
+    """Each entry's SKU as given → as stored (exact spelling, else NFC), for the products that
+    exist: two queries for the whole batch instead of one per entry."""
+    given = [e["sku"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("sku"), str)]
+    ids = selectors.product_ids_by_sku(skus=given)
+    skus = selectors.product_skus_by_id(ids=ids.values())
+    return {sku: skus[product_id] for sku, product_id in ids.items()}
+
+
+def _outcome(batch: PatchBatch, index: int, entry, stored_skus: dict, first_index: dict) -> dict:
     if not isinstance(entry, Mapping):
         return _failed("", {"non_field_errors": [ERROR_NOT_AN_OBJECT]})
     sku = entry.get("sku")
     if not isinstance(sku, str) or not sku:
         message = "required" if sku in (None, "") else "must be a string"
         return _failed("", {"sku": [f"the SKU of the product to change {message}"]})
-    stored = selectors.product_sku_stored(sku=sku)
+    stored = stored_skus.get(sku)
     if stored is None:
         return _failed(sku, {"sku": [ERROR_NO_PRODUCT]})
     if stored in first_index:
