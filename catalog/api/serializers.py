@@ -7,9 +7,9 @@ from core.middleware import has_unstorable_text
 from core.parsers import ERROR_NOT_FINITE, contains_infinite
 
 from ..importers import (
-    CURRENCY_RE,
     ERROR_ATTRIBUTES_TEXT,
     category_path_problem,
+    currency_code,
     json_strings,
     normalise_category_path,
 )
@@ -96,10 +96,9 @@ class ProductInputSerializer(serializers.Serializer):
         return path
 
     def validate_currency(self, value: str) -> str:
-        # ASCII first: "ß".upper() is "SS", so "ßA" would pass as "SSA".
-        if not (value.isascii() and CURRENCY_RE.match(value.upper())):
+        if (code := currency_code(value)) is None:
             raise serializers.ValidationError("not a three-letter ISO 4217 code")
-        return value.upper()
+        return code
 
     def validate_attributes(self, value: dict) -> dict:
         # A form's values are not checked by the JSON parser: PostgreSQL would refuse these.

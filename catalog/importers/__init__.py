@@ -23,6 +23,7 @@ from .fields import (
     TRUE_VALUES,
     category_levels_fit,
     category_path_problem,
+    currency_code,
     normalise_category_path,
 )
 from .reader import (
@@ -77,6 +78,7 @@ __all__ = [
     "RowProblem",
     "category_levels_fit",
     "category_path_problem",
+    "currency_code",
     "json_strings",
     "normalise_category_path",
     "parse_catalogue_csv",

@@ -79,11 +79,17 @@ def _price(value: str) -> Decimal:
         raise FieldError("price", ERROR_PRICE.format(value=value))
 
 
+def currency_code(value: str) -> str | None:
+    """The ISO 4217 code `value` spells (any case), or None. ASCII first: "ß".upper() is "SS",
+    so "ßA" would pass as "SSA"."""
+    code = value.upper()
+    return code if value.isascii() and CURRENCY_RE.match(code) else None
+
+
 def _currency(value: str) -> str:
-    # ASCII first: "ß".upper() is "SS", so "ßA" would pass as "SSA".
-    if not (value.isascii() and CURRENCY_RE.match(value.upper())):
+    if (code := currency_code(value)) is None:
         raise FieldError("currency", ERROR_CURRENCY.format(value=value))
-    return value.upper()
+    return code
 
 
 def _boolean(column: str, value: str, *, default: bool) -> bool:
