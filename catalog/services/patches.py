@@ -17,22 +17,13 @@ from django.db import transaction
 from .. import changes
 from ..importers import ProductRow
 from ..models import Category, Product
-from .products import UpsertOutcome, UpsertResult, product_upsert
+from .products import PRODUCT_FIELDS, UpsertOutcome, UpsertResult, product_upsert
 
-# The API's names of the product fields a patch may change (`active` is the model's is_active).
-PATCHABLE = (
-    "title",
-    "price",
-    "currency",
-    "description",
-    "brand",
-    "category",
-    "tags",
-    "attributes",
-    "in_stock",
-    "group_id",
-    "active",
-)
+# The API's names of the product fields a patch may change: the model's, but two.
+API_NAMES = {"is_active": "active"}
+ROW_FIELDS = {API_NAMES.get(name, name): name for name in PRODUCT_FIELDS}
+ROW_FIELDS["category"] = "category_path"
+PATCHABLE = tuple(ROW_FIELDS)
 
 
 class ProductNotFound(Exception):
@@ -88,34 +79,11 @@ def _patched(
 
 
 def _merged_row(product: Product, values: Mapping) -> ProductRow:
+    """The product as stored, with the patch's values over it (a row as the PUT writes one)."""
     paths = Category.objects.filter(pk=product.category_id).values_list("path", flat=True)
-    current = {
-        "title": product.title,
-        "price": product.price,
-        "currency": product.currency,
-        "description": product.description,
-        "brand": product.brand,
-        "category": (paths.first() or "") if product.category_id else "",
-        "tags": list(product.tags or []),
-        "attributes": dict(product.attributes or {}),
-        "in_stock": product.in_stock,
-        "group_id": product.group_id,
-        "active": product.is_active,
-    }
-    merged = {**current, **{name: value for name, value in values.items() if name in PATCHABLE}}
-    return ProductRow(
-        line=0,
-        sku=product.sku,
-        title=merged["title"],
-        price=merged["price"],
-        currency=merged["currency"],
-        description=merged["description"],
-        brand=merged["brand"],
-        category_path=merged["category"],
-        # Repeated tags are dropped as a PUT drops them; stored ones are kept as they are.
-        tags=list(dict.fromkeys(merged["tags"])) if "tags" in values else merged["tags"],
-        attributes=merged["attributes"],
-        in_stock=merged["in_stock"],
-        group_id=merged["group_id"],
-        is_active=merged["active"],
-    )
+    stored = {name: getattr(product, name) for name in PRODUCT_FIELDS}
+    stored["category_path"] = (paths.first() or "") if product.category_id else ""
+    given = {ROW_FIELDS[name]: value for name, value in values.items() if name in ROW_FIELDS}
+    if "tags" in given:  # repeats dropped as a PUT drops them; stored tags are kept as they are
+        given["tags"] = list(dict.fromkeys(given["tags"]))
+    return ProductRow(line=0, sku=product.sku, **{**stored, **given})
