@@ -19,7 +19,8 @@ from ..importers import ProductRow
 from ..models import Category, Product
 from .products import PRODUCT_FIELDS, UpsertOutcome, UpsertResult, product_upsert
 
-# The API's names of the product fields a patch may change: the model's, but two.
+# The API's names of the fields a patch may change → ProductRow's: the model's own names, but
+# `active` (is_active) and `category` (its path).
 API_NAMES = {"is_active": "active"}
 ROW_FIELDS = {API_NAMES.get(name, name): name for name in PRODUCT_FIELDS}
 ROW_FIELDS["category"] = "category_path"
