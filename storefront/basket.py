@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from core.session_turns import session_turns
+
 from . import basket_state, shopper
 from .basket_state import BasketError
 
@@ -14,15 +16,18 @@ REMOVED = "Removed {sku} from your basket."
 
 
 @require_POST
+@session_turns
 def basket_add(request, sku: str):
     try:
-        product, quantity = basket_state.basket_add(
+        product, quantity, dropped = basket_state.basket_add(
             request.session, sku=sku, quantity=request.POST.get("quantity")
         )
     except BasketError as exc:
         messages.error(request, str(exc))
         return redirect("storefront:basket")
     shopper.add_record(request, product=product, quantity=quantity)
+    if dropped:
+        messages.info(request, basket_state.dropped_notice(dropped))
     messages.success(request, ADDED.format(quantity=quantity, title=product.title))
     return redirect("storefront:basket")
 
@@ -34,6 +39,7 @@ def basket_detail(request):
 
 
 @require_POST
+@session_turns
 def basket_remove(request, sku: str):
     try:
         basket_state.basket_remove(request.session, sku=sku)
@@ -45,6 +51,7 @@ def basket_remove(request, sku: str):
 
 
 @require_POST
+@session_turns
 def checkout(request):
     try:
         order = shopper.order_place(request)

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
+from catalog.skus import sku_forms
 
 SESSION_KEY = "basket"
 MAX_QUANTITY = 99  # per line: a shop's usual cap, and it keeps a typo from ordering 1000
@@ -44,7 +45,12 @@ class Basket:
     """The basket's lines of products still for sale, in the order they were added."""
 
     lines: list[BasketLine] = field(default_factory=list)
-    unavailable: int = 0  # lines whose product is no longer for sale (left out of the order)
+    unavailable: int = 0  # lines dropped as their product is no longer for sale
+
+    @property
+    def dropped_notice(self) -> str:
+        """What the shopper is told of the dropped lines ("" when none)."""
+        return dropped_notice(self.unavailable)
 
     @property
     def totals(self) -> list[tuple[str, Decimal]]:
@@ -56,13 +62,20 @@ class Basket:
         return list(sums.items())
 
 
+def dropped_notice(count: int) -> str:
+    if not count:
+        return ""
+    products = "1 product" if count == 1 else f"{count} products"
+    return f"{products} in your basket {'is' if count == 1 else 'are'} no longer for sale: removed."
+
+
 def quantities(session) -> dict[str, int]:
     return dict(session.get(SESSION_KEY, {}))
 
 
 def item_count(session) -> int:
-    """How many items the basket holds (the nav link's number)."""
-    return sum(quantities(session).values())
+    """How many items of products still for sale the basket holds (the nav link's number)."""
+    return sum(line.quantity for line in _lines(session, with_images=False)[0])
 
 
 def quantity_parse(text: str | None) -> int:
@@ -74,27 +87,32 @@ def quantity_parse(text: str | None) -> int:
     return int(text)
 
 
-def basket_add(session, *, sku: str, quantity: str | None) -> tuple[Product, int]:
-    """Add `quantity` of the active product `sku`; return it and the quantity added."""
+def basket_add(session, *, sku: str, quantity: str | None) -> tuple[Product, int, int]:
+    """Add `quantity` of the active product `sku`; return it, the quantity added and how many
+    lines of products no longer for sale were dropped on the way (basket_read)."""
     product = catalog_selectors.product_get(sku=sku, with_images=False)
     if product is None:
         raise BasketError(ERROR_NOT_FOR_SALE.format(sku=sku))
     count = quantity_parse(quantity)
-    basket = quantities(session)
-    if sku not in basket and len(basket) >= MAX_LINES:
+    current = basket_read(session, with_images=False)
+    # Keyed by the SKU as stored: a link's other spelling of it (NFD) is the same line.
+    basket = {line.product.sku: line.quantity for line in current.lines}
+    if product.sku not in basket and len(basket) >= MAX_LINES:
         raise BasketError(ERROR_TOO_MANY_LINES)
-    if basket.get(sku, 0) + count > MAX_QUANTITY:
+    if basket.get(product.sku, 0) + count > MAX_QUANTITY:
         raise BasketError(ERROR_LINE_FULL)
-    basket[sku] = basket.get(sku, 0) + count
+    basket[product.sku] = basket.get(product.sku, 0) + count
     session[SESSION_KEY] = basket
-    return product, count
+    return product, count, current.unavailable
 
 
 def basket_remove(session, *, sku: str) -> None:
     basket = quantities(session)
-    if sku not in basket:
+    spelled = [key for key in basket if sku_forms(key)[-1] == sku_forms(sku)[-1]]
+    if not spelled:
         raise BasketError(ERROR_NOT_IN_BASKET.format(sku=sku))
-    del basket[sku]
+    for key in spelled:
+        del basket[key]
     session[SESSION_KEY] = basket
 
 
@@ -102,16 +120,28 @@ def basket_clear(session) -> None:
     session.pop(SESSION_KEY, None)
 
 
-def basket_read(session) -> Basket:
-    """The basket's lines with their products (two queries, whatever the number of lines)."""
+def basket_read(session, *, with_images: bool = True) -> Basket:
+    """The basket's lines with their products. Lines of products no longer for sale are dropped
+    from the session (counted in `unavailable`, for the shopper to be told), so they neither
+    count towards the nav link and MAX_LINES nor stay in a basket that cannot be emptied."""
+    lines, unavailable = _lines(session, with_images=with_images)
+    kept = {line.product.sku: line.quantity for line in lines}
+    if kept != quantities(session):
+        session[SESSION_KEY] = kept
+    return Basket(lines=lines, unavailable=unavailable)
+
+
+def _lines(session, *, with_images: bool) -> tuple[list[BasketLine], int]:
+    """The lines of products still for sale, one per product (a basket filled before its keys
+    were the stored SKUs may spell one two ways), and how many keys named none. Two queries."""
     basket = quantities(session)
     if not basket:
-        return Basket()
+        return [], 0
     ids = catalog_selectors.product_ids_by_sku(skus=list(basket))
-    products = catalog_selectors.products_by_ids(ids=list(ids.values()))
-    lines = [
-        BasketLine(products[ids[sku]], quantity)
-        for sku, quantity in basket.items()
-        if ids.get(sku) in products
-    ]
-    return Basket(lines=lines, unavailable=len(basket) - len(lines))
+    products = catalog_selectors.products_by_ids(ids=list(ids.values()), with_images=with_images)
+    merged: dict[int, int] = {}
+    for sku, quantity in basket.items():
+        if ids.get(sku) in products:
+            merged[ids[sku]] = min(merged.get(ids[sku], 0) + quantity, MAX_QUANTITY)
+    unavailable = sum(1 for sku in basket if ids.get(sku) not in products)
+    return [BasketLine(products[pid], quantity) for pid, quantity in merged.items()], unavailable

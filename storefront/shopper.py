@@ -129,6 +129,10 @@ def _session_forget(session) -> int:
 
 
 def _record(request, **event) -> None:
+    # A crawler's fetches and form posts are not a shopper's interest (they would feed also
+    # viewed, bought together and the sequence model) and start no visitor.
+    if crawlers.is_crawler(request):
+        return
     # Dated when the session's visitor id is read: an erasure from another tab between that read
     # and the write then refuses them; under the id it forgot, no session could reach them.
     read_at = timezone.now()
@@ -136,10 +140,8 @@ def _record(request, **event) -> None:
 
 
 def view_record(request, *, product: Product) -> None:
-    """A product page view: one event; none for a crawler, whose fetches are not a shopper's
-    interest (they would feed also viewed and the sequence model) and start no visitor."""
-    if not crawlers.is_crawler(request):
-        _record(request, kind=Event.Kind.VIEW, lines=[(product.sku, None, None)])
+    """A product page view: one event (none for a crawler, as every event: _record)."""
+    _record(request, kind=Event.Kind.VIEW, lines=[(product.sku, None, None)])
 
 
 def add_record(request, *, product: Product, quantity: int) -> None:

@@ -170,6 +170,8 @@ def test_a_basket_holds_a_bounded_number_of_products(client, shop):
     session = client.session
     session[basket_state.SESSION_KEY] = {f"X{n}": 1 for n in range(basket_state.MAX_LINES)}
     session.save()
+    for n in range(basket_state.MAX_LINES):
+        add_product(f"X{n}", f"Thing {n}")
 
     response = add(client, "MUG-1")
 
