@@ -56,9 +56,16 @@ class Breakdown:
     shared_tags: list[str] = field(default_factory=list)
     shared_attributes: dict[str, str] = field(default_factory=dict)
     same_brand: bool = False
+    # The boosts and buries that matched (their product; 1 when none): the list is ordered by
+    # fused × merchandising, while `fused` (the item's score) stays the similarity itself.
+    merchandising: float = 1.0
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def ranked(self) -> float:
+        return self.fused * self.merchandising
 
     @property
     def strongest_reason(self) -> str:

@@ -7,7 +7,11 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
-from similarity.api.serializers import ResultListSerializer, SimilarParamsSerializer
+from similarity.api.serializers import (
+    ResultListSerializer,
+    SimilarParamsSerializer,
+    source_relative_errors,
+)
 from similarity.api.views.responses import similar_query, timed_response
 from similarity.api.views.similar import similar_params
 
@@ -15,19 +19,13 @@ from .. import cache, selectors
 from ..selectors import BehaviourResult
 
 TRENDING_SKU = "*"  # trending has no source product; its entries share one product generation
-ERROR_NO_SOURCE = "{name} is relative to a source product, and this list has none"
 
 
 def sourceless_params(query_string: str) -> dict:
     """The similar-items parameters of a list without a source product (trending, a visitor's
     recommendations): a 400 for those relative to the source, rather than quietly ignored."""
     params = similar_params(query_string)
-    errors = {}
-    if params["category"] == "same":
-        errors["category"] = [ERROR_NO_SOURCE.format(name='category "same"')]
-    if params.get("price_band") is not None:
-        errors["price_band"] = [ERROR_NO_SOURCE.format(name="price_band")]
-    if errors:
+    if errors := source_relative_errors(params):
         raise ValidationError(errors)
     return params
 

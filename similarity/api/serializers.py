@@ -5,6 +5,7 @@ from ..models import Job, ModelVersion
 MAX_K = 100
 MAX_BATCH_SKUS = 50
 MAX_QUERY_CHARS = 200
+ERROR_NO_SOURCE = "{name} is relative to a source product, and this list has none"
 
 
 class SimilarParamsSerializer(serializers.Serializer):
@@ -59,14 +60,37 @@ class SimilarParamsSerializer(serializers.Serializer):
         return data
 
 
+def source_relative_errors(params: dict) -> dict:
+    """The parameters of a list without a source product (a photo, trending, a visitor's
+    recommendations) that need one: each a 400, rather than quietly ignored."""
+    errors = {}
+    if params.get("category") == "same":
+        errors["category"] = [ERROR_NO_SOURCE.format(name='category "same"')]
+    if params.get("price_band") is not None:
+        errors["price_band"] = [ERROR_NO_SOURCE.format(name="price_band")]
+    return errors
+
+
 class SimilarBatchSerializer(SimilarParamsSerializer):
+    # Kept as sent: the answer is keyed by each SKU as the partner spelled it, and " P1 " is no
+    # product's SKU (as the GET's path says).
     skus = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_BATCH_SKUS
+        child=serializers.CharField(max_length=64, trim_whitespace=False),
+        min_length=1,
+        max_length=MAX_BATCH_SKUS,
     )
 
 
 class ImageSearchSerializer(SimilarParamsSerializer):
-    image = serializers.ImageField(help_text="JPEG, PNG or WebP photo")
+    # A file, judged by its content (catalog.images.prepare_image), not by its name: a browser's
+    # FormData names a blob "blob", and Pillow's list of extensions is not what prodsim reads.
+    image = serializers.FileField(help_text="JPEG, PNG or WebP photo")
+
+    def validate(self, data):
+        data = super().validate(data)
+        if errors := source_relative_errors(data):
+            raise serializers.ValidationError(errors)
+        return data
 
 
 class TextSearchParamsSerializer(serializers.Serializer):

@@ -42,7 +42,7 @@ def diversified(scored, vectors, facts, *, k: int, diversity: float | None):
         else:
             best = max(
                 remaining,
-                key=lambda pair: diversity * pair[1].fused
+                key=lambda pair: diversity * pair[1].ranked
                 - (1 - diversity)
                 * max((_cosine(vectors, pair[0], c) for c, _ in chosen), default=0.0),
             )

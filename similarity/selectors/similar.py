@@ -12,7 +12,7 @@
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.conf import settings
@@ -250,26 +250,24 @@ def _rank(source: ProductFacts, candidates, version, weights, rules, query) -> l
         (
             (
                 c.product_id,
-                fusion.fuse(
-                    source=source_facts,
-                    candidate=_facts(c.facts),
-                    weights=weights,
-                    image=c.signals.image,
-                    text=c.signals.text,
-                    text_learned=c.signals.text_learned,
+                replace(
+                    fusion.fuse(
+                        source=source_facts,
+                        candidate=_facts(c.facts),
+                        weights=weights,
+                        image=c.signals.image,
+                        text=c.signals.text,
+                        text_learned=c.signals.text_learned,
+                    ),
+                    merchandising=merchandising.score_factor(
+                        rules, brand=c.facts.brand, tags=c.facts.tags
+                    ),
                 ),
             )
             for c in candidates
             if c.facts is not None
         ),
-        # Boosts and buries scale the order; the breakdown keeps the unscaled similarity.
-        key=lambda pair: (
-            -pair[1].fused
-            * merchandising.score_factor(
-                rules, brand=facts[pair[0]].brand, tags=facts[pair[0]].tags
-            ),
-            pair[0],
-        ),
+        key=lambda pair: (-pair[1].ranked, pair[0]),
     )
     vectors = diversity_vectors(version, list(facts), facts, diversity=query.diversity)
     chosen = diversified(scored, vectors, facts, k=query.k, diversity=query.diversity)

@@ -169,6 +169,12 @@ def test_batch_similar_and_caps(partner_client):
     assert ok.status_code == 200
     assert ok.json()["results"]["MISSING"] is None
     assert ok.json()["results"]["A"]["k_requested"] == 3
+    # Each SKU as sent, as the GET's path takes it: " A " is no product's SKU.
+    padded = partner_client.post(
+        "/api/v1/similar/batch/", {"skus": [" A "]}, content_type="application/json"
+    )
+    assert padded.json()["results"] == {" A ": None}
+    assert partner_client.get("/api/v1/products/%20A%20/similar/").status_code == 404
     too_many = partner_client.post(
         "/api/v1/similar/batch/", {"skus": ["A"] * 51}, content_type="application/json"
     )

@@ -54,6 +54,13 @@ def test_boost_and_bury_reorder_by_brand_or_tag():
     last_brand = Product.objects.get(sku=plain[-1]).brand
     MerchandisingRule.objects.create(kind="boost", brand=last_brand, factor=10)
     assert Product.objects.get(sku=skus(products[0])[0]).brand == last_brand
+    # With MMR the boost still counts; explain gives the factor that put an item where it is.
+    boosted = similar_products_for(
+        product=products[0], query=SimilarQuery(k=5, weights=image_only_weights(), diversity=0.9)
+    ).items
+    assert boosted[0].product.brand == last_brand
+    assert boosted[0].breakdown.as_dict()["merchandising"] == 10
+    assert {item.breakdown.merchandising for item in boosted[1:]} <= {1.0, 10.0}
     MerchandisingRule.objects.all().delete()
     first_brand = Product.objects.get(sku=plain[0]).brand
     MerchandisingRule.objects.create(kind="bury", brand=first_brand, factor=100)

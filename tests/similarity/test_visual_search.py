@@ -115,3 +115,23 @@ def test_a_filter_in_the_query_string_is_validated_and_may_not_contradict_the_fo
     assert "both the query string and the form" in both.json()["errors"]["k"][0]
     same = partner_client.post("/api/v1/search/image/?k=3", {"image": photo(), "k": "3"})
     assert same.status_code == 503  # valid; no model to embed the photo with
+
+
+@pytest.mark.parametrize("params", [{"category": "same"}, {"price_band": "0.5"}])
+def test_the_api_refuses_filters_relative_to_a_source_product(partner_client, params):
+    """A photo has no source product: category "same" and a price band cannot apply, and a 400
+    says so, as trending and the recommendations do (rather than an unfiltered list)."""
+    response = partner_client.post("/api/v1/search/image/", {"image": photo(), **params})
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, list(params))
+    assert "relative to a source product" in str(response.json()["errors"])
+
+
+@pytest.mark.parametrize("name", ["blob", "upload.bin", "photo.png.tmp"])
+def test_the_api_judges_a_photo_by_its_content_not_its_name(partner_client, trained, name):
+    """Browsers name a FormData blob "blob"; the storefront's search takes such an upload too."""
+    response = partner_client.post("/api/v1/search/image/", {"image": photo(name), "k": 3})
+
+    assert (response.status_code, response.json()["k_returned"]) == (200, 3)
+    not_an_image = partner_client.post("/api/v1/search/image/", {"image": photo(name, b"GIF89a")})
+    assert (not_an_image.status_code, list(not_an_image.json()["errors"])) == (400, ["image"])
