@@ -7,7 +7,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from behaviour.ml.sequence.config import ARCHITECTURES, SequenceConfig
+from behaviour.ml.sequence.config import ARCHITECTURES, MIN_DIM, MIN_EPOCHS, SequenceConfig
 from core.jobs import live_state
 from core.jobs.admin import (
     CancelMessages,
@@ -44,10 +44,10 @@ class SequenceTrainForm(forms.ModelForm):
         initial=SequenceConfig().architecture,
     )
     train_epochs = forms.IntegerField(
-        label="Epochs", min_value=1, max_value=200, initial=SequenceConfig().epochs
+        label="Epochs", min_value=MIN_EPOCHS, max_value=200, initial=SequenceConfig().epochs
     )
     train_dim = forms.IntegerField(
-        label="Dimensions", min_value=4, max_value=512, initial=SequenceConfig().dim
+        label="Dimensions", min_value=MIN_DIM, max_value=512, initial=SequenceConfig().dim
     )
     train_negatives = forms.IntegerField(
         label="Sampled negatives",
@@ -72,8 +72,9 @@ class SequenceTrainForm(forms.ModelForm):
         try:
             values["config"] = SequenceConfig(
                 architecture=values.get("train_architecture", ""),
-                epochs=values.get("train_epochs") or 1,
-                dim=values.get("train_dim") or 1,
+                # A field that failed has its own error; its stand-in must not add another.
+                epochs=values.get("train_epochs") or MIN_EPOCHS,
+                dim=values.get("train_dim") or MIN_DIM,
                 negatives=values.get("train_negatives") or 0,
             )
         except ValueError as exc:
@@ -273,6 +274,10 @@ class SequenceTrainingJobAdmin(WorkJobAdminMixin, LiveJobAdminMixin, admin.Model
 
     def has_add_permission(self, request) -> bool:
         return False  # a training starts from the versions page (or train_behaviour)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The train form leads to the job's live page: whoever may train may watch (and cancel).
+        return super().has_view_permission(request, obj) or request.user.has_perm(TRAIN_PERMISSION)
 
     def cancel_job(self, job: SequenceTrainingJob) -> SequenceTrainingJob:
         return sequence_training_cancel(job=job)

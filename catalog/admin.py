@@ -20,6 +20,7 @@ from .services import import_job_cancel, import_job_create, import_jobs_delete, 
 from .services.imports import PROGRESS_EVERY_ROWS
 from .services.products import product_images_removed
 from .services.reports import import_job_problems_csv
+from .skus import sku_normalised
 
 THUMBNAIL_PX = 64
 DELETE_KEPT_RUNNING = (
@@ -85,8 +86,19 @@ class ProductImageInline(admin.TabularInline):
         return _thumbnail(image)
 
 
+class ProductAdminForm(forms.ModelForm):
+    """ProductAdmin's form (the admin gives it its model and fields)."""
+
+    def clean_sku(self) -> str:
+        # The spelling the imports and the API store and look up (NFC): a decomposed accent typed
+        # here would make the next import of this product a second one. Cleaned before the
+        # form's unique check runs, so a clash with another product stays a form error.
+        return sku_normalised(self.cleaned_data["sku"])
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
     list_display = [
         "thumbnail",
         "sku",
@@ -111,7 +123,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        if change and "sku" in form.changed_data:
+        # Compared as saved: a legacy decomposed SKU saved unedited is stored normalised too.
+        if change and form.initial["sku"] != form.instance.sku:
             # The old SKU names no product any more. Lists are cached by SKU (similar, and
             # behaviour's on the same generations), and the edit below reaches only the new one:
             # announced as gone, the old SKU's cached lists answer 404 as a deleted product's do.

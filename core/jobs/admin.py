@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
@@ -26,6 +25,15 @@ EMPTY = "–"  # what the page and static/js/job_progress.js show for a value no
 PAGE_PROBLEMS = 200
 PROBLEMS_ALL_SHOWN = "{count} problem(s);"
 PROBLEMS_FIRST_SHOWN = "The first {shown} of {count} problems;"
+
+
+def admin_object_or_404(model_admin, request, object_id: str):
+    """The row a custom admin URL names, as Django's own change page finds it: an id that is no
+    row's, or not even a valid id ("abc"), is a 404, never a 500 from the database."""
+    obj = model_admin.get_object(request, object_id)
+    if obj is None:
+        raise Http404(f"No {model_admin.opts.verbose_name} with id {object_id!r}.")
+    return obj
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ class CancelJobAdminMixin:
     def cancel_view(self, request, object_id):
         if not self.has_cancel_permission(request):
             raise PermissionDenied
-        job = get_object_or_404(self.model, pk=object_id)
+        job = admin_object_or_404(self, request, object_id)
         texts = self.cancel_messages
         if job.is_finished:
             messages.warning(request, texts.already_finished.format(pk=job.pk, state=job.state))
@@ -144,7 +152,7 @@ class LiveJobAdminMixin(CancelJobAdminMixin):
     @method_decorator(never_cache)
     def progress_view(self, request, object_id):
         """The job's real state from its row, for the page's script (no template, no reload)."""
-        job = get_object_or_404(self.model, pk=object_id)
+        job = admin_object_or_404(self, request, object_id)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
         return JsonResponse(self.live_values(job))
@@ -180,9 +188,7 @@ class ImportProblemsAdminMixin:
         return [path("<path:object_id>/problems.csv", view, name=name), *super().get_urls()]
 
     def problems_csv_view(self, request, object_id):
-        job = self.get_object(request, object_id)  # None for an id that is no job's, not a 500
-        if job is None:
-            raise Http404(f"no import job {object_id!r}")
+        job = admin_object_or_404(self, request, object_id)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
         response = HttpResponse(self.problems_csv(job), content_type="text/csv; charset=utf-8")

@@ -17,6 +17,7 @@ ERROR_UNEXPECTED = "the import stopped on an unexpected error ({error}); it is n
 ERROR_COMMAND_UNEXPECTED = "import #{pk}: {error} (run with --traceback for the details)"
 ERROR_PROBLEMS_FOLDER = "--problems-csv: the folder {folder} does not exist"
 ERROR_NOT_A_FILE = "{path} is not a file"
+ERROR_PROBLEMS_IS_FOLDER = "--problems-csv: {path} is a folder; name the file to write"
 
 
 @dataclass(frozen=True)
@@ -33,14 +34,16 @@ class ImportCommandSteps:
 
 
 def import_paths_check(csv: Path, problems_path: Path | None) -> None:
-    """CommandError unless `csv` is a file and the problems file's folder exists: checked before
-    the job is created, so a typo costs no import."""
+    """CommandError unless `csv` is a file, the problems file's folder exists and the problems
+    file is not a folder: checked before the job is created, so a typo costs no import."""
     if not csv.exists():
         raise CommandError(f"{csv} does not exist")
     if not csv.is_file():
         raise CommandError(ERROR_NOT_A_FILE.format(path=csv))
     if problems_path and not problems_path.parent.is_dir():
         raise CommandError(ERROR_PROBLEMS_FOLDER.format(folder=problems_path.parent))
+    if problems_path and problems_path.is_dir():
+        raise CommandError(ERROR_PROBLEMS_IS_FOLDER.format(path=problems_path))
 
 
 def import_run_in_foreground(

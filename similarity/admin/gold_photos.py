@@ -126,6 +126,8 @@ def gold_photos_html(*, version: ModelVersion) -> str:
     score = gold_photos_score(version=version)
     if score.photos == 0:
         return NO_PHOTOS
+    if score.unscorable:
+        return score.unscorable
     if score.scored == 0:
         return f"– (none of the {score.photos} gold photos' SKUs is in the catalogue)"
     misses = format_html_join(

@@ -8,9 +8,10 @@ to the admin login; staff without the permission get 403.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+
+from core.jobs.admin import admin_object_or_404
 
 from ..models import ModelVersion
 from ..selectors import active_version, rollback_target
@@ -35,7 +36,7 @@ def activate_view(request, *, model_admin, object_id: str):
     """GET: what would change; POST: switch atomically (model_version_activate)."""
     if not model_admin.has_activate_permission(request):
         raise PermissionDenied
-    version = get_object_or_404(ModelVersion, pk=object_id)
+    version = admin_object_or_404(model_admin, request, object_id)
     current = active_version()
     if request.method == "POST":
         try:

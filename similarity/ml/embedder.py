@@ -59,6 +59,11 @@ class KerasEmbedder:
         return np.asarray(self._model(images.astype(np.float32), training=False), np.float32)
 
 
+def model_files_exist(directory: str) -> bool:
+    """Whether `directory` holds a model `get_embedder` can load (TFLite or Keras)."""
+    return (Path(directory) / TFLITE_FILE).exists() or (Path(directory) / KERAS_FILE).exists()
+
+
 def load_embedder(directory: Path) -> TfliteEmbedder | KerasEmbedder:
     tflite = directory / TFLITE_FILE
     return TfliteEmbedder(tflite) if tflite.exists() else KerasEmbedder(directory / KERAS_FILE)

@@ -13,7 +13,7 @@ from catalog import selectors as catalog_selectors
 from catalog.images import prepare_image
 
 from .. import vector_store
-from ..ml.embedder import get_embedder
+from ..ml.embedder import get_embedder, model_files_exist
 from ..ml.preprocessing import load_image
 from ..ml.tta import flip_averaged
 from ..models import GoldPhoto, ModelVersion
@@ -22,6 +22,9 @@ GOLD_PHOTO_K = 10  # Recall@1 and @10, as the held-out figures
 ERROR_UNKNOWN_SKU = "no product has the SKU {sku!r}"
 ERROR_INACTIVE_SKU = "the product {sku!r} is inactive: visual search never shows it"
 ERROR_DUPLICATE = "this photo is already in the gold set for SKU {sku!r}"
+ERROR_NO_MODEL_FILES = (
+    "v{pk} cannot be scored: its model files are gone from {folder} (restore them or delete v{pk})"
+)
 
 
 class GoldPhotoRejected(ValueError):
@@ -45,6 +48,7 @@ class GoldPhotoScore:
     recall_at_1: float | None
     recall_at_10: float | None
     misses: list[GoldPhotoMiss] = field(default_factory=list)
+    unscorable: str = ""  # why none could be scored when the version cannot embed photos
 
 
 @dataclass(frozen=True)
@@ -104,12 +108,15 @@ def gold_photos_score(*, version: ModelVersion) -> GoldPhotoScore:
     """Recall@1/@10 of the version's product ranking for each gold photo (query photos are
     embedded with flip averaging, as visual search does, and searched among active products,
     the only ones it shows). Photos whose SKU left the catalogue or was deactivated are counted
-    in `photos` but not scored."""
+    in `photos` but not scored; a version whose model files are gone scores none (`unscorable`)."""
     photos = list(GoldPhoto.objects.order_by("pk"))
     ids = _active_ids_by_sku(sorted({p.expected_sku for p in photos}))
     scorable = [photo for photo in photos if photo.expected_sku in ids]
     if not scorable or not version.artifact_dir:
         return GoldPhotoScore(version.pk, len(photos), 0, None, None)
+    if not model_files_exist(version.artifact_dir):
+        reason = ERROR_NO_MODEL_FILES.format(pk=version.pk, folder=version.artifact_dir)
+        return GoldPhotoScore(version.pk, len(photos), 0, None, None, unscorable=reason)
     embedder = get_embedder(version.artifact_dir)
     pixels = np.stack([load_image(bytes(p.image), size=version.input_size) for p in scorable])
     vectors = flip_averaged(embedder.embed, pixels)
@@ -125,14 +132,8 @@ def gold_photos_score(*, version: ModelVersion) -> GoldPhotoScore:
         if ranks[-1] != 0:
             misses.append(GoldPhotoMiss(photo.pk, photo.expected_sku, _skus(found[:3])))
     ranks_array = np.array(ranks)
-    return GoldPhotoScore(
-        version.pk,
-        len(photos),
-        len(scorable),
-        float(np.mean(ranks_array < 1)),
-        float(np.mean(ranks_array < GOLD_PHOTO_K)),
-        misses,
-    )
+    recalls = float(np.mean(ranks_array < 1)), float(np.mean(ranks_array < GOLD_PHOTO_K))
+    return GoldPhotoScore(version.pk, len(photos), len(scorable), *recalls, misses)
 
 
 def _skus(product_ids: list[int]) -> list[str]:

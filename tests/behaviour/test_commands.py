@@ -76,6 +76,28 @@ def test_train_behaviour_takes_sampled_negatives_and_ids_only(settings, tmp_path
     assert (params["negatives"], params["use_content"], params["epochs"]) == (50, False, 1)
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--epochs", "0", "epochs must be at least 1, not 0"),
+        ("--epochs", "-2", "epochs must be at least 1, not -2"),
+        ("--batch-size", "0", "batch_size must be at least 1, not 0"),
+        ("--dim", "2", "dim must be at least 4, not 2"),  # the admin form's least too
+    ],
+)
+def test_train_behaviour_refuses_a_number_that_trains_nothing_before_making_a_version(
+    settings, tmp_path, option, value, message
+):
+    from behaviour.models import SequenceModelVersion, SequenceTrainingJob
+
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+
+    with pytest.raises(CommandError, match=message):
+        run("train_behaviour", option, value)
+
+    assert not SequenceModelVersion.objects.exists() and not SequenceTrainingJob.objects.exists()
+
+
 def test_evaluate_behaviour_refuses_a_bad_date_with_a_usage_error_not_a_traceback():
     # manage.py prints a usage error for a CommandError raised while parsing, not a traceback.
     result = subprocess.run(

@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from behaviour.demo import (
     EARLIEST_MINUTES_AGO,
@@ -145,6 +145,15 @@ def test_the_command_loads_and_refreshes(capsys):
         f"{count} events recorded, 0 already there, 0 rejected (2 bundles)",
         "lists refreshed",
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("option", ["orders", "visits"])
+def test_the_command_refuses_a_negative_count(option):
+    with pytest.raises(CommandError, match=f"--{option} must be 0 or more, not -5"):
+        call_command("demo_history", f"--{option}", "-5")
+
+    assert not Event.objects.exists()
 
 
 @pytest.mark.django_db

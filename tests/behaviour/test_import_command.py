@@ -208,3 +208,11 @@ def test_a_problems_file_in_a_missing_folder_is_refused_before_a_job_exists(tmp_
             verbosity=0,
         )
     assert not EventImportJob.objects.exists()
+
+
+def test_a_folder_as_the_problems_file_is_refused_before_a_job_exists(tmp_path):
+    path = orders(tmp_path, [f"o1,{at()},v1,A,1,1.00"])
+
+    with pytest.raises(CommandError, match="--problems-csv: .* is a folder; name the file"):
+        call_command("import_events", str(path), "--problems-csv", str(tmp_path), verbosity=0)
+    assert not EventImportJob.objects.exists()

@@ -116,6 +116,10 @@ def test_wrong_arguments_get_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match=r"latin1\.csv is not UTF-8 text"):
         call_command("recommend_batch", str(latin1), "--output", str(tmp_path / "out.csv"))
     assert not (tmp_path / "out.csv").exists()
+    # A folder as the output was found only at the rename, after every visitor was answered.
+    visitors = write_visitors(tmp_path, "anna\n")
+    with pytest.raises(CommandError, match=r"--output .* is a folder; name the CSV file"):
+        call_command("recommend_batch", str(visitors), "--output", str(tmp_path))
 
 
 def test_a_spreadsheets_file_is_read_as_written(partner_client, monkeypatch):

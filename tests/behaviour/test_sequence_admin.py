@@ -114,6 +114,32 @@ def test_the_add_form_queues_a_training_and_opens_its_live_page(
     assert 'id="cancel-training"' in page
 
 
+def test_a_trainer_follows_the_training_they_started_on_its_live_page(client):
+    login(client, staff_user("behaviour.train_sequence_model"))
+
+    response = client.post(
+        ADD_URL, {"train_architecture": "gru", "train_epochs": "3", "train_dim": "16"}
+    )
+
+    job = SequenceTrainingJob.objects.get()
+    assert response["Location"] == reverse(
+        "admin:behaviour_sequencetrainingjob_change", args=[job.pk]
+    )
+    assert client.get(response["Location"]).status_code == 200
+    progress = client.get(reverse("admin:behaviour_sequencetrainingjob_progress", args=[job.pk]))
+    assert progress.status_code == 200 and progress.json()["state"] == "queued"
+
+
+def test_too_few_dimensions_is_one_error_on_its_field(admin_client):
+    response = admin_client.post(
+        ADD_URL, {"train_architecture": "gru", "train_epochs": "3", "train_dim": "2"}
+    )
+
+    form = response.context["adminform"].form
+    assert list(form.errors) == ["train_dim"]
+    assert not SequenceModelVersion.objects.exists()
+
+
 def test_an_impossible_configuration_is_refused_with_the_reason(admin_client):
     response = admin_client.post(
         ADD_URL, {"train_architecture": "sasrec", "train_epochs": "3", "train_dim": "15"}

@@ -274,6 +274,32 @@ def test_renaming_a_sku_drops_the_old_skus_cached_lists(
     assert (after[0] != before[0], after[1] != before[1]) == (True, True)
 
 
+def test_a_sku_typed_decomposed_is_stored_as_every_import_stores_it(admin_client, monkeypatch):
+    """A macOS-typed accent (NFD) saved as such would make the next import a second product."""
+    from catalog import changes
+    from catalog.models import Product
+
+    deleted = []
+    monkeypatch.setattr(changes, "product_deleted", lambda *, sku: deleted.append(sku))
+    add_product("CAF\u00c9-1", "Cup", image=image_bytes())
+    add_product("MUG-1", "Red mug", image=image_bytes())
+    cup, mug = Product.objects.get(sku="CAF\u00c9-1"), Product.objects.get(sku="MUG-1")
+
+    def post_sku(product, sku: str):
+        url = reverse("admin:catalog_product_change", args=[product.pk])
+        return admin_client.post(url, change_form(admin_client, product, sku=sku))
+
+    retyped = post_sku(cup, "CAFE\u0301-1")
+    assert retyped.status_code == 302, retyped.context["adminform"].form.errors
+    assert Product.objects.get(pk=cup.pk).sku == "CAF\u00c9-1" and deleted == []  # not renamed
+    renamed = post_sku(cup, "CAFE\u0301-2")
+    assert renamed.status_code == 302, renamed.context["adminform"].form.errors
+    assert Product.objects.get(pk=cup.pk).sku == "CAF\u00c9-2" and deleted == ["CAF\u00c9-1"]
+    clash = post_sku(mug, "CAFE\u0301-2")
+    assert clash.status_code == 200
+    assert list(clash.context["adminform"].form.errors) == ["sku"]
+
+
 def _cancel(client, job: ImportJob):
     return client.post(reverse("admin:catalog_importjob_cancel", args=[job.pk]), follow=True)
 

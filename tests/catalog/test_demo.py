@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from PIL import Image, ImageChops, ImageStat
 
 from catalog.demo import (
@@ -201,3 +202,9 @@ def test_same_group_images_are_closer_than_other_categories(catalogue: Path, row
 def test_rejects_an_empty_catalogue(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="products_per_category must be at least 1"):
         write_demo_catalogue(out_dir=tmp_path, products_per_category=0)
+
+
+@pytest.mark.parametrize("count", ["0", "-3"])
+def test_the_command_refuses_an_empty_catalogue_with_a_command_error(count: str) -> None:
+    with pytest.raises(CommandError, match=f"--per-category must be at least 1, not {count}"):
+        call_command("demo_catalogue", "--per-category", count)

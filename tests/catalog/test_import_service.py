@@ -359,8 +359,16 @@ def test_ctrl_c_in_the_import_command_ends_the_job_cancelled_with_exact_counts(
             ],
             "--problems-csv: the folder .* does not exist",
         ),
+        (
+            lambda folder: [
+                str(write(folder / "c.csv", csv_bytes(_plain_rows(1)))),
+                "--problems-csv",
+                str(folder),  # found only once the whole import had run
+            ],
+            "--problems-csv: .* is a folder; name the file to write",
+        ),
     ],
-    ids=["a folder as the CSV", "a problems file in a missing folder"],
+    ids=["a folder as the CSV", "a problems file in a missing folder", "a folder as problems"],
 )
 def test_the_import_command_refuses_bad_paths_before_a_job_exists(tmp_path, arguments, message):
     from django.core.management import CommandError, call_command

@@ -3,12 +3,14 @@ through the visual-search path (real TensorFlow training, LiteRT, PostgreSQL, pg
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from catalog.images import ERROR_NOT_IMAGE
-from similarity.models import GoldPhoto
+from similarity.models import GoldPhoto, ModelVersion
 from similarity.services.gold_photos import (
     ERROR_DUPLICATE,
+    ERROR_NO_MODEL_FILES,
     ERROR_UNKNOWN_SKU,
     GoldPhotoRejected,
     gold_photo_add,
@@ -95,3 +97,29 @@ def test_the_scores_page_and_the_version_page_show_the_gold_photo_figures(admin_
     assert "R@1 1.000, R@10 1.000 on 1 of 1 photos" in page
     assert "figures of the selection run" not in page.lower()  # not refit: the served model
     assert "Figures of the served model on photos it never trained on." in page
+
+
+def test_a_version_whose_model_folder_is_gone_is_shown_unscorable_and_why(
+    admin_client, models_root
+):
+    shape_catalogue(colours=1, groups_per_shape=1)
+    gold_photo_add(data=shape_image("cross", COLOURS[0]), expected_sku="CROSS-0-0")
+    version = ModelVersion.objects.create(
+        backbone="small_cnn",
+        weights="none",
+        input_size=32,
+        embedding_dim=8,
+        status="ready",
+        artifact_dir=str(models_root / "v999"),  # deleted by hand, or a restore without models
+    )
+    reason = ERROR_NO_MODEL_FILES.format(pk=version.pk, folder=version.artifact_dir)
+
+    scores = admin_client.get(reverse("admin:similarity_goldphoto_scores"))
+    page = admin_client.get(reverse("admin:similarity_modelversion_change", args=[version.pk]))
+    with pytest.raises(CommandError, match="its model files are gone"):
+        call_command("evaluate", "--model-version", str(version.pk), "--gold-photos")
+    with pytest.raises(CommandError, match="its model files are gone"):  # the protocols too
+        call_command("evaluate", "--model-version", str(version.pk))
+
+    assert scores.status_code == 200 and reason in scores.content.decode()
+    assert page.status_code == 200 and reason in page.content.decode()

@@ -89,3 +89,10 @@ def test_the_command_stops_before_rebuilding_when_the_file_is_unusable(tmp_path,
         call_command("reindex_text", "--pairs", str(path), stdout=StringIO())
 
     assert not LexicalIndex.objects.filter(tuning__method="pairs").exists()
+
+
+def test_the_command_refuses_a_folder_as_the_pairs_file(tmp_path, catalogue):
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("reindex_text", "--pairs", str(tmp_path), stdout=StringIO())
+
+    assert not LexicalIndex.objects.filter(tuning__method="pairs").exists()

@@ -1,7 +1,9 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from behaviour import demo
 from behaviour.services.refresh import behaviour_refresh
+
+ERROR_NEGATIVE = "--{option} must be 0 or more, not {count}"
 
 
 class Command(BaseCommand):
@@ -17,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--visits", type=int, default=demo.VISITS)
 
     def handle(self, *args, seed: int, orders: int, visits: int, **options):
+        for option, count in (("orders", orders), ("visits", visits)):
+            if count < 0:
+                raise CommandError(ERROR_NEGATIVE.format(option=option, count=count))
         loaded = demo.demo_history_load(seed=seed, orders=orders, visits=visits)
         self.stdout.write(
             f"{loaded.accepted} events recorded, {loaded.duplicates} already there, "

@@ -10,6 +10,8 @@ from behaviour.selectors.recommendations.batch import recommendations_batch
 from similarity.api.serializers import MAX_K
 from similarity.selectors import SimilarQuery
 
+ERROR_OUTPUT_FOLDER = "--output {path} is a folder; name the CSV file to write"
+
 
 class Command(BaseCommand):
     help = (
@@ -35,6 +37,8 @@ class Command(BaseCommand):
     def handle(self, *args, visitors, output, k, in_stock, header, **options):
         if not 1 <= k <= MAX_K:
             raise CommandError(f"--k must lie between 1 and {MAX_K}; got {k}")
+        if output != "-" and Path(output).is_dir():  # found only at the rename, after the work
+            raise CommandError(ERROR_OUTPUT_FOLDER.format(path=output))
         query = SimilarQuery(k=k, in_stock_only=in_stock, with_images=False)
         source = sys.stdin if visitors == "-" else _open(visitors)
         try:

@@ -45,7 +45,13 @@ class Command(BaseCommand):
         if gold_photos:
             self.write_gold_photos(version)
             return
+        from similarity.ml.embedder import model_files_exist
         from similarity.services.evaluation import RefitVersion, model_version_evaluate  # TF
+        from similarity.services.gold_photos import ERROR_NO_MODEL_FILES
+
+        if not model_files_exist(version.artifact_dir):
+            folder = version.artifact_dir
+            raise CommandError(ERROR_NO_MODEL_FILES.format(pk=version.pk, folder=folder))
 
         try:
             metrics = model_version_evaluate(version=version)
@@ -72,6 +78,8 @@ class Command(BaseCommand):
         from similarity.services.gold_photos import gold_photos_score
 
         score = gold_photos_score(version=version)
+        if score.unscorable:
+            raise CommandError(score.unscorable)
         if not score.scored:
             raise CommandError(ERROR_NO_GOLD_PHOTOS)
         self.stdout.write(

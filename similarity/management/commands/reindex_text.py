@@ -31,6 +31,8 @@ class Command(BaseCommand):
         if pairs is not None:
             if not pairs.exists():
                 raise CommandError(f"{pairs} does not exist")
+            if not pairs.is_file():
+                raise CommandError(f"{pairs} is not a file")
             try:
                 matched = matched_pairs_read(pairs)
             except (PairsError, UnicodeDecodeError, csv.Error) as exc:
