@@ -126,18 +126,23 @@ def _items(
 def ranked_items(
     found: list[Candidate], products: dict, rules, *, k: int, tier_order: list[str] = TIER_ORDER
 ) -> list[BehaviourItem]:
-    """Candidates as items with their products; boosts and buries reorder within a tier."""
-    items = [
-        BehaviourItem(products[c.product_id], c.score, c.tier, c.why, c.evidence)
-        for c in found
-        if c.product_id in products
-    ]
-
-    def order(item: BehaviourItem) -> tuple:
-        factor = merchandising.score_factor(rules, brand=item.product.brand, tags=item.product.tags)
-        return (tier_order.index(item.tier), -item.score * factor, item.product.pk)
-
-    return sorted(items, key=order)[:k]
+    """Candidates as items with their products; boosts and buries reorder within a tier, and an
+    item they moved says by how much (`merchandising` in its evidence: explain shows it)."""
+    items = []
+    for c in found:
+        if (product := products.get(c.product_id)) is None:
+            continue
+        factor = merchandising.score_factor(rules, brand=product.brand, tags=product.tags)
+        evidence = c.evidence if factor == 1 else {**c.evidence, "merchandising": factor}
+        items.append((BehaviourItem(product, c.score, c.tier, c.why, evidence), factor))
+    items.sort(
+        key=lambda pair: (
+            tier_order.index(pair[0].tier),
+            -pair[0].score * pair[1],
+            pair[0].product.pk,
+        )
+    )
+    return [item for item, _ in items[:k]]
 
 
 def pinned_item(product_id: int) -> BehaviourItem | None:

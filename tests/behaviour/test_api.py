@@ -140,6 +140,21 @@ def test_trending_ranks_recent_purchases(partner_client):
     ]
 
 
+def test_a_boost_reorders_trending_and_explain_says_by_how_much(partner_client):
+    product(sku="B")
+    product(sku="C", brand="Acme")
+    post_events(partner_client, order(["B"], "v1", "o1") + order(["B"], "v2", "o2"))
+    post_events(partner_client, order(["C"], "v3", "o3"))
+    behaviour_refresh()
+    MerchandisingRule.objects.create(kind="boost", brand="acme", factor=4)
+
+    body = partner_client.get("/api/v1/trending/?k=2&explain=true").json()
+
+    assert [item["sku"] for item in body["results"]] == ["C", "B"]
+    assert body["results"][0]["explain"]["merchandising"] == 4
+    assert "merchandising" not in body["results"][1]["explain"]  # nothing matched it
+
+
 def test_a_shopper_is_exported_then_erased(partner_client):
     product(sku="A")
     sent = event("A", "alice", "purchase", order_id="o1")
