@@ -70,7 +70,7 @@ class SequenceTrainForm(forms.ModelForm):
     def clean(self):
         values = super().clean()
         try:
-            values["config"] = SequenceConfig(
+            values["config"] = SequenceConfig.for_training(
                 architecture=values.get("train_architecture", ""),
                 # A field that failed has its own error; its stand-in must not add another.
                 epochs=values.get("train_epochs") or MIN_EPOCHS,

@@ -92,8 +92,11 @@ class ProductAdminForm(forms.ModelForm):
     def clean_sku(self) -> str:
         # The spelling the imports and the API store and look up (NFC): a decomposed accent typed
         # here would make the next import of this product a second one. Cleaned before the
-        # form's unique check runs, so a clash with another product stays a form error.
-        return sku_normalised(self.cleaned_data["sku"])
+        # form's unique check runs, so a clash with another product stays a form error. A SKU
+        # left as stored keeps its spelling: one stored decomposed beside its composed twin
+        # (before every door normalised) must stay editable, to withdraw it for one.
+        sku = self.cleaned_data["sku"]
+        return sku if self.instance.pk and sku == self.instance.sku else sku_normalised(sku)
 
 
 @admin.register(Product)

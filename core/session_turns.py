@@ -2,10 +2,12 @@
 
 Django loads a session when a request first reads it and saves the whole of it when the response
 goes out, so two requests of one session (a double-clicked "Place order", two tabs adding to the
-basket) both read the same basket and the last save wins: two orders of one basket, or one add
-recorded and lost. A view marked `session_turns` runs under a PostgreSQL advisory lock keyed by
-the session cookie, taken before the session is loaded and released after it is saved (the
-middleware sits outside SessionMiddleware), so the second request reads what the first saved.
+basket, a product page saving its recently viewed list while an add runs) both read the same
+basket and the last save wins: two orders of one basket, or one add recorded and lost. A view
+marked `session_turns` runs under a PostgreSQL advisory lock keyed by the session cookie, taken
+before the session is loaded and released after it is saved (the middleware sits outside
+SessionMiddleware), so the next marked request of that session reads what the last one saved.
+Every view that writes the session is marked; one that only reads it need not be.
 """
 
 from functools import wraps
@@ -19,7 +21,7 @@ MARK = "session_turns"
 
 
 def session_turns(view):
-    """Mark a view whose POSTs take turns with the session's other marked POSTs."""
+    """Mark a view whose requests take turns with the session's other marked requests."""
 
     @wraps(view)
     def marked(request, *args, **kwargs):
@@ -37,8 +39,10 @@ class SessionTurnsMiddleware:
 
     def __call__(self, request):
         key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        if request.method != "POST" or not key or not _marked(request.path_info):
-            return self.get_response(request)  # no cookie yet: no other request has its session
+        if not key:  # no session yet: no other request can have it
+            return self.get_response(request)
+        if not _marked(request.path_info):
+            return self.get_response(request)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [SESSIONS, key])
         try:

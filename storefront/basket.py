@@ -23,7 +23,7 @@ def basket_add(request, sku: str):
             request.session, sku=sku, quantity=request.POST.get("quantity")
         )
     except BasketError as exc:
-        messages.error(request, str(exc))
+        _refused(request, exc)
         return redirect("storefront:basket")
     shopper.add_record(request, product=product, quantity=quantity)
     if dropped:
@@ -33,6 +33,7 @@ def basket_add(request, sku: str):
 
 
 @require_GET
+@session_turns  # drops the lines of withdrawn products
 def basket_detail(request):
     basket = basket_state.basket_read(request.session)
     return render(request, "storefront/basket.html", {"basket": basket})
@@ -56,6 +57,12 @@ def checkout(request):
     try:
         order = shopper.order_place(request)
     except BasketError as exc:
-        messages.error(request, str(exc))
+        _refused(request, exc)
         return redirect("storefront:basket")
     return render(request, "storefront/order_placed.html", {"order": order})
+
+
+def _refused(request, exc: BasketError) -> None:
+    if exc.dropped:  # the refused change still dropped them: the basket page will not say so
+        messages.info(request, basket_state.dropped_notice(exc.dropped))
+    messages.error(request, str(exc))

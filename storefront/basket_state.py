@@ -27,7 +27,12 @@ _QUANTITY = re.compile(r"[0-9]{1,3}")  # ASCII digits only: int() would take "١
 
 
 class BasketError(ValueError):
-    """A change the basket refuses; the message is for the shopper."""
+    """A change the basket refuses; the message is for the shopper. `dropped`: the lines of
+    withdrawn products that left the basket on the way, of which they are told too."""
+
+    def __init__(self, message: str, *, dropped: int = 0) -> None:
+        super().__init__(message)
+        self.dropped = dropped
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,9 @@ def basket_add(session, *, sku: str, quantity: str | None) -> tuple[Product, int
     # Keyed by the SKU as stored: a link's other spelling of it (NFD) is the same line.
     basket = {line.product.sku: line.quantity for line in current.lines}
     if product.sku not in basket and len(basket) >= MAX_LINES:
-        raise BasketError(ERROR_TOO_MANY_LINES)
+        raise BasketError(ERROR_TOO_MANY_LINES, dropped=current.unavailable)
     if basket.get(product.sku, 0) + count > MAX_QUANTITY:
-        raise BasketError(ERROR_LINE_FULL)
+        raise BasketError(ERROR_LINE_FULL, dropped=current.unavailable)
     basket[product.sku] = basket.get(product.sku, 0) + count
     session[SESSION_KEY] = basket
     return product, count, current.unavailable

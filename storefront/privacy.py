@@ -20,6 +20,7 @@ from behaviour.services.visitors import (
     visitor_events_export,
 )
 from catalog import selectors as catalog_selectors
+from core.session_turns import session_turns
 from experiments import sessions as experiment_sessions
 
 from . import basket_state, history, shopper
@@ -67,6 +68,7 @@ def your_data_export(request):
 
 
 @require_POST
+@session_turns
 def your_data_erase(request):
     if not ErasureThrottle().allow_request(request, None):
         messages.error(request, ERROR_THROTTLED)

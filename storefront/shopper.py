@@ -153,7 +153,7 @@ def order_place(request) -> PlacedOrder:
     sale), all under a fresh order id; then empty the basket. BasketError when nothing to order."""
     basket = basket_state.basket_read(request.session)
     if not basket.lines:
-        raise BasketError(basket_state.ERROR_EMPTY)
+        raise BasketError(basket_state.ERROR_EMPTY, dropped=basket.unavailable)
     order_id = uuid.uuid4().hex
     _record(
         request,

@@ -11,6 +11,7 @@ from catalog import selectors
 from catalog.images import InvalidImage
 from catalog.skus import sku_normalised
 from core import crawlers
+from core.session_turns import session_turns
 from similarity import selectors as similarity_selectors
 from similarity import vector_store
 from similarity.selectors import SimilarQuery
@@ -27,6 +28,7 @@ VISUAL_RESULTS = 24
 
 
 @require_GET
+@session_turns  # experiments remember the shopper in the session
 def product_list(request):
     query = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
     category = None
@@ -67,6 +69,7 @@ def product_list(request):
 
 
 @require_GET
+@session_turns  # the recently viewed list, the visitor id
 def product_detail(request, sku: str):
     product = selectors.product_get(sku=sku)
     if product is None:
@@ -96,6 +99,7 @@ def product_image(request, path: str):
 
 
 @require_http_methods(["GET", "POST"])
+@session_turns
 def visual_search(request):
     form = VisualSearchForm(request.POST or None, request.FILES or None)
     context = {"form": form, "result": None, "error": ""}

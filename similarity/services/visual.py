@@ -19,15 +19,16 @@ class VisualSearchUnavailable(RuntimeError):
 
 def image_query_vector(*, data: bytes) -> np.ndarray:
     """The active version's vector of an uploaded photo. Raises InvalidImage for bad uploads."""
-    version = active_version()
-    if version is None or not version.artifact_dir:
-        raise VisualSearchUnavailable(ERROR_NO_MODEL)
-    # The same validation as catalogue images (formats, size, pixel bombs) before decoding.
+    # The same validation as catalogue images (formats, size, pixel bombs) before decoding, and
+    # before the model: a file that is no photo is the sender's mistake whatever the server's state.
     prepared = prepare_image(
         data,
         max_bytes=settings.PRODSIM_MAX_IMAGE_BYTES,
         max_pixels=settings.PRODSIM_MAX_IMAGE_PIXELS,
     )
+    version = active_version()
+    if version is None or not version.artifact_dir:
+        raise VisualSearchUnavailable(ERROR_NO_MODEL)
     try:
         pixels = load_image(prepared.content, size=version.input_size)
     except ImageDecodeError as exc:

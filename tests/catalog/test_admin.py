@@ -298,6 +298,11 @@ def test_a_sku_typed_decomposed_is_stored_as_every_import_stores_it(admin_client
     clash = post_sku(mug, "CAFE\u0301-2")
     assert clash.status_code == 200
     assert list(clash.context["adminform"].form.errors) == ["sku"]
+    # Stored decomposed beside its composed twin (before every door normalised): still editable.
+    Product.objects.filter(pk=mug.pk).update(sku="CAFE\u0301-2")
+    kept = post_sku(mug, "CAFE\u0301-2")
+    assert kept.status_code == 302, kept.context["adminform"].form.errors
+    assert Product.objects.get(pk=mug.pk).sku == "CAFE\u0301-2"
 
 
 def _cancel(client, job: ImportJob):

@@ -188,6 +188,10 @@ def test_image_search_without_a_model_is_503_and_bad_images_400(partner_client):
     assert (unavailable.status_code, unavailable.json()["code"]) == (503, "unavailable")
     missing = partner_client.post("/api/v1/search/image/", {})
     assert (missing.status_code, list(missing.json()["errors"])) == (400, ["image"])
+    # A file that is no photo is the sender's to fix, model or not.
+    text = SimpleUploadedFile("q.jpg", b"not a photo", "image/jpeg")
+    not_a_photo = partner_client.post("/api/v1/search/image/", {"image": text})
+    assert (not_a_photo.status_code, list(not_a_photo.json()["errors"])) == (400, ["image"])
 
 
 def test_model_versions_and_jobs_are_readable(partner_client):

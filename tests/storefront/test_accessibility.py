@@ -72,7 +72,7 @@ def shopper_pages(client) -> dict[str, Page]:
         "search": page(client.get("/", {"q": "mug", "page": 2})),
         "detail": page(client.get("/products/P00/")),
         "photo": page(client.get("/search/photo/")),
-        "photo-unavailable": page(client.post("/search/photo/", {"photo": photo()})),
+        "photo-unavailable": page(client.post("/search/photo/", {"photo": photo(image_bytes())})),
     }
     client.post("/basket/add/P00/", {"quantity": "1"})
     pages["basket"] = page(client.get("/basket/"))
@@ -187,7 +187,7 @@ def test_a_refused_photo_is_described_on_the_input_and_not_nested_in_a_p(bad_upl
 
 
 def test_search_by_photo_unavailable_is_an_alert_in_a_shoppers_words(client, shop):
-    result = page(client.post("/search/photo/", {"photo": photo()}))  # no active model
+    result = page(client.post("/search/photo/", {"photo": photo(image_bytes())}))  # no model
 
     (error,) = result.find("p", **{"class": "error"})
     assert error.get("role") == "alert"

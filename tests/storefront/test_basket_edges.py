@@ -12,6 +12,7 @@ from django.test import Client
 
 from behaviour.models import Event
 from catalog.models import Product
+from core.session_turns import SESSIONS
 from storefront import basket_state
 from tests.catalog.factories import add_product
 
@@ -91,6 +92,58 @@ def test_a_basket_of_withdrawn_products_only_is_emptied_by_reading_it(client):
     assert "Basket (0)" in page
     assert client.session[basket_state.SESSION_KEY] == {}
     assert "no longer for sale" not in client.get("/basket/").content.decode()  # told once
+
+
+def notices(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_a_refused_change_still_tells_of_the_withdrawn_products_it_dropped(client):
+    add_product("MUG-1", "Red mug")
+    add_product("OLD-1", "Old mug")
+    client.post("/basket/add/MUG-1/", {"quantity": "99"}, follow=True)  # its notice shown
+    client.post("/basket/add/OLD-1/", {"quantity": "1"}, follow=True)
+    Product.objects.filter(sku="OLD-1").update(is_active=False)
+
+    refused = client.post("/basket/add/MUG-1/", {"quantity": "1"}, follow=True)
+
+    dropped = "1 product in your basket is no longer for sale: removed."
+    assert notices(refused) == [dropped, basket_state.ERROR_LINE_FULL]
+    Product.objects.filter(sku="MUG-1").update(is_active=False)
+    empty = client.post("/checkout/", follow=True)
+    assert notices(empty) == [dropped, basket_state.ERROR_EMPTY]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/", "/products/MUG-1/", "/basket/"])
+def test_a_page_that_saves_the_session_waits_for_its_turn(path):
+    """A page saving the session (recently viewed, dropped lines) while a basket change runs
+    would save the basket as it read it, losing the change: it waits for the change's turn."""
+    add_product("MUG-1", "Red mug")
+    shopper = Client()
+    shopper.post("/basket/add/MUG-1/", {"quantity": "1"})
+    key, served = shopper.cookies["sessionid"].value, threading.Event()
+
+    def fetch():
+        try:
+            other_tab = Client()
+            other_tab.cookies["sessionid"] = key
+            if other_tab.get(path).status_code == 200:
+                served.set()
+        finally:
+            connection.close()
+
+    with connection.cursor() as cursor:  # a basket change of this session in progress
+        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [SESSIONS, key])
+    tab = threading.Thread(target=fetch)
+    tab.start()
+    try:
+        assert not served.wait(timeout=1.0)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [SESSIONS, key])
+    tab.join(timeout=60)
+    assert served.is_set()
 
 
 def _at_once(cookie: str, post) -> list[int]:

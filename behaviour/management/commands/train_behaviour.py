@@ -41,7 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            config = SequenceConfig(
+            config = SequenceConfig.for_training(
                 architecture=options["architecture"],
                 epochs=options["epochs"],
                 dim=options["dim"],

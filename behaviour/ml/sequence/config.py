@@ -3,9 +3,10 @@
 from dataclasses import asdict, dataclass, fields
 
 ARCHITECTURES = ("gru", "sasrec")
-# The least a training takes, from the admin's form or train_behaviour alike (the form reads
+# The least a new training takes, from the admin's form or train_behaviour alike (the form reads
 # them from here): with no epoch or an empty batch nothing trains, yet the untrained model was
 # saved and could be activated. 4 dimensions is the form's floor since it was first offered.
+# Checked by `for_training` only: a version stored before these floors still loads and serves.
 MIN_EPOCHS = 1
 MIN_BATCH_SIZE = 1
 MIN_DIM = 4
@@ -55,17 +56,23 @@ class SequenceConfig:
             raise ValueError("horizon must be at least 1")
         if self.negatives < 0:
             raise ValueError("negatives must be 0 (full softmax) or a number of sampled items")
+        if self.dim < 1 or self.max_len < 1 or self.layers < 1 or self.heads < 1:
+            raise ValueError("dim, max_len, layers and heads must be at least 1")
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} is not a multiple of heads {self.heads}")
+
+    @classmethod
+    def for_training(cls, **values) -> "SequenceConfig":
+        """The config of a new training: ValueError for one that would train nothing."""
+        config = cls(**values)
         for name, least in (
             ("epochs", MIN_EPOCHS),
             ("batch_size", MIN_BATCH_SIZE),
             ("dim", MIN_DIM),
         ):
-            if getattr(self, name) < least:
-                raise ValueError(f"{name} must be at least {least}, not {getattr(self, name)}")
-        if self.max_len < 1 or self.layers < 1 or self.heads < 1:
-            raise ValueError("max_len, layers and heads must be at least 1")
-        if self.dim % self.heads:
-            raise ValueError(f"dim {self.dim} is not a multiple of heads {self.heads}")
+            if getattr(config, name) < least:
+                raise ValueError(f"{name} must be at least {least}, not {getattr(config, name)}")
+        return config
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict of every field."""

@@ -46,12 +46,12 @@ class Command(BaseCommand):
             self.write_gold_photos(version)
             return
         from similarity.ml.embedder import model_files_exist
-        from similarity.services.evaluation import RefitVersion, model_version_evaluate  # TF
         from similarity.services.gold_photos import ERROR_NO_MODEL_FILES
 
-        if not model_files_exist(version.artifact_dir):
+        if not model_files_exist(version.artifact_dir):  # before TensorFlow loads
             folder = version.artifact_dir
             raise CommandError(ERROR_NO_MODEL_FILES.format(pk=version.pk, folder=folder))
+        from similarity.services.evaluation import RefitVersion, model_version_evaluate  # TF
 
         try:
             metrics = model_version_evaluate(version=version)

@@ -93,3 +93,16 @@ def test_config_round_trips_and_refuses_unknown_fields():
         SequenceConfig.from_dict({"colour": "red"})
     with pytest.raises(ValueError, match="unknown architecture 'lstm'"):
         SequenceConfig(architecture="lstm")
+
+
+def test_a_new_training_has_floors_that_a_stored_version_does_not_need():
+    """A version trained before the floors (dim 2 was accepted) still loads and serves."""
+    assert SequenceConfig.from_dict({"dim": 2, "heads": 2, "epochs": 0}).dim == 2
+    for values, message in [
+        ({"epochs": 0}, "epochs must be at least 1, not 0"),
+        ({"batch_size": 0}, "batch_size must be at least 1, not 0"),
+        ({"dim": 2}, "dim must be at least 4, not 2"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            SequenceConfig.for_training(**values)
+    assert SequenceConfig.for_training(dim=4) == SequenceConfig(dim=4)
