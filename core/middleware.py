@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 
-from .sign_in_failures import SignInFailures
+from .sign_in_failures import SignInFailures, SignInPaused
 
 ERROR_UNSTORABLE_TEXT = "the URL contains a NUL character or an unpaired surrogate"
 ERROR_LOGIN_THROTTLED = "too many failed sign-in attempts; try again in {minutes} minutes"
@@ -69,7 +69,11 @@ class AdminLoginThrottleMiddleware:
         if request.method != "POST" or request.path != reverse("admin:login"):
             return self.get_response(request)
         failures = SignInFailures(request)
-        if failures.locked:
+        try:
+            locked = failures.locked
+        except SignInPaused as exc:
+            return _client_error(request, 503, "unavailable", str(exc))
+        if locked:
             message = ERROR_LOGIN_THROTTLED.format(minutes=failures.minutes)
             return _client_error(request, 429, "throttled", message)
         response = self.get_response(request)

@@ -12,11 +12,23 @@ REMOTE_ADDR is the proxy's, and one username's failures from anywhere would lock
 """
 
 import hashlib
+import logging
 import unicodedata
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+ERROR_PAUSED = (
+    "signing in is paused while the cache that counts failed attempts is unreachable; "
+    "try again in a minute"
+)
+
+
+class SignInPaused(Exception):
+    """The failure count cannot be read: a sign-in without it would be an unlimited guess."""
 
 
 class SignInFailures:
@@ -30,7 +42,11 @@ class SignInFailures:
 
     @property
     def locked(self) -> bool:
-        return cache.get(self.key, 0) >= settings.PRODSIM_ADMIN_LOGIN_MAX_FAILURES
+        """SignInPaused when the count cannot be read (Valkey unreachable)."""
+        try:
+            return cache.get(self.key, 0) >= settings.PRODSIM_ADMIN_LOGIN_MAX_FAILURES
+        except RedisError as exc:
+            raise SignInPaused(ERROR_PAUSED) from exc
 
     @property
     def minutes(self) -> int:
@@ -39,11 +55,14 @@ class SignInFailures:
 
     def record(self, *, failed: bool) -> None:
         """A failure counts for the window; a success forgets the earlier ones."""
-        if failed:
-            cache.add(self.key, 0, settings.PRODSIM_ADMIN_LOGIN_WINDOW_S)
-            cache.incr(self.key)
-        else:
-            cache.delete(self.key)
+        try:
+            if failed:
+                cache.add(self.key, 0, settings.PRODSIM_ADMIN_LOGIN_WINDOW_S)
+                cache.incr(self.key)
+            else:
+                cache.delete(self.key)
+        except RedisError:  # lost since `locked` read it: the answer stands, one count is lost
+            logger.warning("a sign-in was not counted: the cache is unreachable")
 
 
 def account_name(typed: str) -> str:

@@ -7,9 +7,10 @@ from drf_spectacular.views import (
 )
 from rest_framework.permissions import AllowAny
 
-from prodsim_site.views import health, not_found
+from prodsim_site.views import health, not_found, server_failed
 
 handler404 = not_found
+handler500 = server_failed
 
 PUBLIC = {"permission_classes": [AllowAny], "throttle_classes": []}
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.contrib.auth import views as auth_views
 from django.urls import reverse
 
-from core.sign_in_failures import SignInFailures
+from core.sign_in_failures import SignInFailures, SignInPaused
 
 ERROR_THROTTLED = "Too many failed sign-ins: try again in {minutes} minutes."
 
@@ -21,15 +21,21 @@ class SignInView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         failures = SignInFailures(request)
-        if failures.locked:
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, ERROR_THROTTLED.format(minutes=failures.minutes))
-            response = self.render_to_response(self.get_context_data(form=form))
-            response.status_code = 429
-            return response
+        try:
+            if failures.locked:
+                return self._refused(ERROR_THROTTLED.format(minutes=failures.minutes), 429)
+        except SignInPaused as exc:
+            return self._refused(str(exc), 503)
         response = super().post(request, *args, **kwargs)
         failures.record(failed=response.status_code == 200)  # the form again: a failure
+        return response
+
+    def _refused(self, message: str, status: int):
+        form = self.get_form()
+        form.errors.clear()
+        form.add_error(None, message)
+        response = self.render_to_response(self.get_context_data(form=form))
+        response.status_code = status
         return response
 
     def get_success_url(self):

@@ -53,8 +53,7 @@ class Basket:
     unavailable: int = 0  # lines dropped as their product is no longer for sale
 
     @property
-    def dropped_notice(self) -> str:
-        """What the shopper is told of the dropped lines ("" when none)."""
+    def dropped_notice(self) -> str:  # what the shopper is told of the dropped lines
         return dropped_notice(self.unavailable)
 
     @property
@@ -68,10 +67,9 @@ class Basket:
 
 
 def dropped_notice(count: int) -> str:
-    if not count:
-        return ""
     products = "1 product" if count == 1 else f"{count} products"
-    return f"{products} in your basket {'is' if count == 1 else 'are'} no longer for sale: removed."
+    verb = "is" if count == 1 else "are"
+    return f"{products} in your basket {verb} no longer for sale: removed." if count else ""
 
 
 def quantities(session) -> dict[str, int]:

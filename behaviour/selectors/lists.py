@@ -134,15 +134,9 @@ def ranked_items(
             continue
         factor = merchandising.score_factor(rules, brand=product.brand, tags=product.tags)
         evidence = c.evidence if factor == 1 else {**c.evidence, "merchandising": factor}
-        items.append((BehaviourItem(product, c.score, c.tier, c.why, evidence), factor))
-    items.sort(
-        key=lambda pair: (
-            tier_order.index(pair[0].tier),
-            -pair[0].score * pair[1],
-            pair[0].product.pk,
-        )
-    )
-    return [item for item, _ in items[:k]]
+        rank = (tier_order.index(c.tier), -c.score * factor, product.pk)
+        items.append((rank, BehaviourItem(product, c.score, c.tier, c.why, evidence)))
+    return [item for _, item in sorted(items, key=lambda pair: pair[0])[:k]]
 
 
 def pinned_item(product_id: int) -> BehaviourItem | None:

@@ -2,18 +2,14 @@
 
 import time
 
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from catalog import selectors as catalog_selectors
 from catalog.api.categories import ERROR_NO_CATEGORY, category_paths
+from core.api_errors import ServiceUnavailable  # noqa: F401  (the views' 503, re-exported)
 
 from ...selectors import SimilarQuery, SimilarResult
-
-
-class ServiceUnavailable(APIException):
-    status_code = 503
-    default_code = "unavailable"
 
 
 def similar_query(values: dict) -> SimilarQuery:
