@@ -43,6 +43,10 @@ PICKED_COLUMNS = (
 ERROR_MISSING_COLUMNS = "missing required column(s): {columns}"
 ERROR_REPEATED_COLUMN = "column {column!r} appears more than once in the header"
 ERROR_HEADER_SYNTAX = "the header cannot be parsed as CSV: {reason}"
+ERROR_CR_ONLY = (
+    "the lines end with a carriage return alone (an old Mac CSV): save the file with LF or CRLF "
+    "line ends"
+)
 ERROR_UNKNOWN_COLUMN = "unknown column {column!r} is ignored"
 ERROR_LINE_TOO_LONG = "the line is longer than {limit} bytes; it is skipped unread"
 ERROR_TOO_MANY_FIELDS = "row has {count} fields but the header has {expected}"
@@ -189,6 +193,8 @@ def _with_zone(text: str, zone: ZoneInfo) -> str:
 def _header(text: str | None) -> _Header:
     if text is None:
         raise CsvHeaderError(ERROR_MISSING_COLUMNS.format(columns=", ".join(REQUIRED_COLUMNS)))
+    if "\r" in text.rstrip("\r"):  # read as one line: every row would pass as header cells
+        raise CsvHeaderError(ERROR_CR_ONLY)
     try:
         names = [name.strip().lower() for name in split_cells(text)] if text else []
     except csv.Error as exc:

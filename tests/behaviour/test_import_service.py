@@ -9,7 +9,7 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from behaviour.importers import ERROR_QUANTITY_NOT_POSITIVE
+from behaviour.importers import ERROR_QUANTITY_NOT_POSITIVE, reader
 from behaviour.models import Event, EventImportJob, EventKey
 from behaviour.services import validation as v
 from behaviour.services.imports import (
@@ -263,6 +263,15 @@ def test_a_header_without_required_columns_fails_the_job_with_the_reason(tmp_pat
         "missing required column(s): occurred_at, visitor_id, sku",
     )
     assert Event.objects.count() == 0
+
+
+def test_a_file_of_carriage_returns_alone_fails_the_job_with_the_reason(tmp_path):
+    """An old Mac CSV reads as one line: its rows passed as header cells, the job succeeded."""
+    path = write(tmp_path / "mac.csv", f"{ORDERS_HEADER}\ro1,{day(1)},anna,A,1,1.00\r".encode())
+    job = event_import_job_run(job_id=event_import_job_create(csv_file=path, enqueue=False).pk)
+
+    assert (job.state, job.error) == ("failed", reader.ERROR_CR_ONLY)
+    assert not job.row_errors.exists()  # nor a shopper id kept unhashed in a warning
 
 
 def test_progress_is_written_after_every_chunk(tmp_path, monkeypatch):

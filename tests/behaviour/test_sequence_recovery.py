@@ -2,6 +2,7 @@
 after training, an active version's lost files, a job delivered again after its save."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +10,10 @@ from django.db import connection
 from django.utils import timezone
 
 from behaviour.ml.sequence.data import time_split
+from behaviour.ml.sequence.peers import PEERS_FILE
 from behaviour.models import SequenceItemVector, SequenceModelVersion, SequenceTrainingJob
 from behaviour.services.ingest import events_record
+from behaviour.services.refresh import behaviour_refresh
 from behaviour.services.sequence import (
     sequence_training_job_run,
     sequence_training_start,
@@ -217,3 +220,19 @@ def test_a_redelivery_stores_a_candidates_vectors(tmp_path):
 
     candidate.refresh_from_db()
     assert candidate.status == "ready" and candidate.vectors_stored_at is not None
+
+
+@pytest.mark.parametrize("name", ["model.npz", "vectors.npz", PEERS_FILE])
+def test_a_damaged_file_of_the_active_version_costs_only_its_signal(shop, partner_client, name):
+    """Cut short (a disk that filled, a partial restore): NumPy's EOFError and BadZipFile are
+    neither OSError nor ValueError, and were a 500 for every recommendation."""
+    _, damaged = run_training()
+    path = Path(damaged.artifact_path).parent / name
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    answer = partner_client.get("/api/v1/visitors/visitor-0/recommendations/?k=3")
+    behaviour_refresh()  # the peers' rebuild after an erasure reads vectors.npz
+    job, _ = run_training()  # measures the active version first
+
+    assert (answer.status_code, answer.json()["k_returned"]) == (200, 3)
+    assert job.state == SequenceTrainingJob.State.SUCCEEDED, job.error

@@ -117,6 +117,15 @@ def test_a_failed_training_is_retried_for_the_events_before_it(settings):
     assert sequence_retrain_if_due(now=NOW) is not None
 
 
+def test_a_cancelled_training_leaves_the_events_before_it_new(settings):
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
+    trained(days_ago=30)
+    events_received(days_ago=20)  # after the serving training, before the cancelled one
+    trained(days_ago=10, state="cancelled", status="failed")
+
+    assert sequence_retrain_if_due(now=NOW) is not None
+
+
 def test_settings_this_release_cannot_read_give_the_defaults(settings):
     settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
     trained(days_ago=10, removed_option=True)

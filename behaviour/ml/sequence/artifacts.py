@@ -1,11 +1,17 @@
 """Save and load a sequence model as one .npz: weights plus its config as JSON (no pickle)."""
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .config import SequenceConfig
+
+# Why a version's .npz file cannot be read: lost (OSError), foreign (ValueError, KeyError), or
+# damaged, empty or cut short by a full disk or a partial restore (NumPy raises EOFError and
+# BadZipFile for those, which are neither).
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 CONFIG_KEY = "__config_json__"
 FORMAT_KEY = "__format__"

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from behaviour.ml.sequence import artifacts
+from behaviour.ml.sequence.artifacts import UNREADABLE
 from behaviour.ml.sequence.hybrid import SIGNALS, HybridWeights
 from behaviour.ml.sequence.peers import PEERS_BUILT_AT, PEERS_FILE, Peers
 from behaviour.ml.sequence.serving import SequenceScorer
@@ -69,8 +70,8 @@ def serving_model(*, version: SequenceModelVersion | None = None) -> ServingMode
         if key not in _loaded:
             try:
                 loaded = _load(version, stored=key[1])
-            except (OSError, ValueError, KeyError) as exc:
-                # A lost or foreign file must not take the recommendations down: they are
+            except UNREADABLE as exc:
+                # A lost, foreign or damaged file must not take the recommendations down: they are
                 # served without the sequence signal, and the log says why.
                 logger.error("sequence version %s cannot serve: %s", version.pk, exc)
                 _mark_broken(version.pk)
@@ -125,7 +126,7 @@ def _peers(version: SequenceModelVersion) -> Peers | None:
         return None
     try:
         return Peers.load(path)
-    except (OSError, ValueError) as exc:
+    except UNREADABLE as exc:
         # Recommendations are served without peers rather than not at all; the log says why.
         logger.error("sequence version %s peers cannot serve: %s", version.pk, exc)
         return None

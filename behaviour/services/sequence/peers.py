@@ -20,6 +20,7 @@ import numpy as np
 from django.db import connection, transaction
 from scipy import sparse
 
+from behaviour.ml.sequence.artifacts import UNREADABLE
 from behaviour.ml.sequence.data import SequenceData
 from behaviour.ml.sequence.peers import PEERS_BUILT_AT, PEERS_FILE, Peers
 from similarity import cache as similar_cache
@@ -83,7 +84,7 @@ def peers_rebuild() -> int:
             written = Peers.fit(sequences_of(product_ids, rows)).save(path.with_suffix(".new.npz"))
             os.replace(written, path)  # a process loading it reads the old file or the new one
             rewritten += 1
-        except (OSError, ValueError, KeyError) as exc:
+        except UNREADABLE as exc:
             logger.error("sequence version %s: peers dropped, not rebuilt: %s", version.pk, exc)
             path.unlink(missing_ok=True)
         version.metrics = {**version.metrics, PEERS_BUILT_AT: dt.datetime.now(dt.UTC).isoformat()}

@@ -81,9 +81,9 @@ def _retry_soon(last: SequenceTrainingJob) -> bool:
 
 
 def _learned_until(last: SequenceTrainingJob) -> dt.datetime:
-    """When the newest finished training started: a failed one learned nothing, so the events
-    before it are new to the retry."""
-    if last.state not in FAILED:
+    """When the newest finished training started: a failed or cancelled one learned nothing, so
+    the events before it are new to the next training."""
+    if last.state not in (*FAILED, SequenceTrainingJob.State.CANCELLED):
         return last.created_at
     succeeded = SequenceTrainingJob.objects.filter(state=SequenceTrainingJob.State.SUCCEEDED)
     newest = succeeded.order_by("-created_at").values_list("created_at", flat=True).first()

@@ -11,6 +11,7 @@ Celery parent (which records hard time limits).
 """
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -186,7 +187,9 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
     known = np.bincount(train.items, minlength=len(found.product_ids)) > 0
     vectors = scorer.item_vectors(found.content, known).astype(np.float32)
     vectors_path = folder / "vectors.npz"
-    np.savez(vectors_path, product_ids=found.product_ids, vectors=vectors)
+    # Written aside, then renamed: a disk filling mid-write leaves no damaged file behind.
+    np.savez(folder / "vectors.new.npz", product_ids=found.product_ids, vectors=vectors)
+    os.replace(folder / "vectors.new.npz", vectors_path)
     kinds = target_kinds(train, valid)  # as training validated
     inputs, targets = histories_and_targets(train, valid, kinds)
     recall = recall_at(scorer, vectors, inputs, targets, k=config.k)

@@ -6,6 +6,7 @@ import logging
 import numpy as np
 
 from behaviour.ml.sequence import artifacts
+from behaviour.ml.sequence.artifacts import UNREADABLE
 from behaviour.ml.sequence.serving import SequenceScorer
 
 from ...models import SequenceModelVersion
@@ -50,7 +51,7 @@ def active_recall(
         weights, config = artifacts.load(active.artifact_path)
         with np.load(active.vectors_path) as stored:
             old_ids, vectors = stored["product_ids"], stored["vectors"]
-    except (OSError, ValueError, KeyError) as exc:
+    except UNREADABLE as exc:
         # It serves without the sequence signal: any version that has one beats it.
         logger.error("active sequence version %s not measured: %s", active.pk, exc)
         return None

@@ -15,6 +15,7 @@ import numpy as np
 from django.db import DataError, IntegrityError
 from django.utils import timezone
 
+from behaviour.ml.sequence.artifacts import UNREADABLE
 from similarity import cache as similar_cache
 from similarity import vector_store
 from similarity.vector_store import ItemVectorSet
@@ -33,7 +34,7 @@ ERROR_NOT_SERVABLE = "sequence version {pk} is {status}: only trained versions' 
 # Why storing a version's vectors can fail and the version still serve from its file: a file
 # lost or damaged, or rows the database refuses (a product deleted during the write). A database
 # outage is not one of them: the caller's retry policy handles it (core.outages).
-STORE_FAILURES = (OSError, ValueError, KeyError, IntegrityError, DataError)
+STORE_FAILURES = (*UNREADABLE, IntegrityError, DataError)
 
 
 class SequenceVectorsError(Exception):
