@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -16,3 +18,25 @@ class PartnerApiKeyAdmin(APIKeyModelAdmin):
 
     list_display = [*APIKeyModelAdmin.list_display, "scope"]
     list_filter = [*APIKeyModelAdmin.list_filter, "scope"]
+
+    def save_model(self, request, obj, form=None, change=False) -> None:
+        # The library shows a new key in a message, which Django's default storage puts in a
+        # cookie (signed, not encrypted): the key would sit in the browser until the next page.
+        if obj.pk:
+            obj.save()
+            return
+        request.partner_key_created = self.model.objects.assign_key(obj)
+        obj.save()
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new key, once, in this response alone (never cached, never stored)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "key": obj,
+            "secret": request.partner_key_created,
+            "title": f"API key for {obj.name}",
+        }
+        response = TemplateResponse(request, "admin/partners/key_created.html", context)
+        add_never_cache_headers(response)
+        return response

@@ -16,7 +16,8 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Api-Key <key>`: request.auth becomes the partner's key row."""
 
     def authenticate(self, request):
-        key = KeyParser().get(request)
+        # Spaces after the scheme are one separator (RFC 9110 allows several); a key has none.
+        key = (KeyParser().get(request) or "").strip(" ")
         if not key:
             return None
         # The hash and revocation are checked once per key and generation (partner_keys);

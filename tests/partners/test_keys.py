@@ -4,6 +4,7 @@ Transactional tests: keys are only kept outside transactions, and bumps run afte
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.cache import cache
@@ -54,6 +55,8 @@ def test_the_api_rejects_a_key_revoked_or_expired_after_use(key, client):
     row, secret = key
     headers = {"HTTP_AUTHORIZATION": f"Api-Key {secret}"}
     assert client.get("/api/v1/model-versions/", **headers).status_code == 200
+    spaced = {"HTTP_AUTHORIZATION": f"Api-Key   {secret}"}  # RFC 9110: one or more spaces
+    assert client.get("/api/v1/model-versions/", **spaced).status_code == 200
     row.expiry_date = timezone.now() - dt.timedelta(seconds=1)
     row.save()
     assert client.get("/api/v1/model-versions/", **headers).status_code == 401
@@ -64,3 +67,15 @@ def test_the_api_rejects_a_key_revoked_or_expired_after_use(key, client):
     assert client.get("/api/v1/model-versions/", **headers).status_code == 200
     partner_keys.keys_changed()  # what a restore or any saved key does
     assert client.get("/api/v1/model-versions/", **headers).status_code == 401
+
+
+def test_the_admin_shows_a_new_key_once_and_keeps_it_out_of_cookies(admin_client):
+    created = admin_client.post(
+        "/admin/partners/partnerapikey/add/", {"name": "shop", "scope": "write"}
+    )
+
+    key = PartnerApiKey.objects.get(name="shop")
+    secret = re.search(r'<code id="partner-key">([^<]+)</code>', created.content.decode()).group(1)
+    assert PartnerApiKey.objects.get_from_key(secret) == key
+    assert secret not in str(created.cookies) and "no-cache" in created["Cache-Control"]
+    assert secret not in admin_client.get("/admin/partners/partnerapikey/").content.decode()
