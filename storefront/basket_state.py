@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
-from catalog.skus import sku_forms
+from catalog.skus import sku_normalised
 
 SESSION_KEY = "basket"
 MAX_QUANTITY = 99  # per line: a shop's usual cap, and it keeps a typo from ordering 1000
@@ -53,7 +53,7 @@ class Basket:
     unavailable: int = 0  # lines dropped as their product is no longer for sale
 
     @property
-    def dropped_notice(self) -> str:  # what the shopper is told of the dropped lines
+    def dropped_notice(self) -> str:
         return dropped_notice(self.unavailable)
 
     @property
@@ -66,7 +66,7 @@ class Basket:
         return list(sums.items())
 
 
-def dropped_notice(count: int) -> str:
+def dropped_notice(count: int) -> str:  # what the shopper is told ("" for none)
     products = "1 product" if count == 1 else f"{count} products"
     verb = "is" if count == 1 else "are"
     return f"{products} in your basket {verb} no longer for sale: removed." if count else ""
@@ -111,7 +111,7 @@ def basket_add(session, *, sku: str, quantity: str | None) -> tuple[Product, int
 
 def basket_remove(session, *, sku: str) -> None:
     basket = quantities(session)
-    spelled = [key for key in basket if sku_forms(key)[-1] == sku_forms(sku)[-1]]
+    spelled = [key for key in basket if sku_normalised(key) == sku_normalised(sku)]
     if not spelled:
         raise BasketError(ERROR_NOT_IN_BASKET.format(sku=sku))
     for key in spelled:
@@ -146,5 +146,5 @@ def _lines(session, *, with_images: bool) -> tuple[list[BasketLine], int]:
     for sku, quantity in basket.items():
         if ids.get(sku) in products:
             merged[ids[sku]] = min(merged.get(ids[sku], 0) + quantity, MAX_QUANTITY)
-    unavailable = sum(1 for sku in basket if ids.get(sku) not in products)
-    return [BasketLine(products[pid], quantity) for pid, quantity in merged.items()], unavailable
+    lines = [BasketLine(products[pid], quantity) for pid, quantity in merged.items()]
+    return lines, sum(1 for sku in basket if ids.get(sku) not in products)
