@@ -64,8 +64,10 @@ class PartnerKeyThrottle(throttling.SimpleRateThrottle):
     scope = "partner"
 
     def get_cache_key(self, request, view):
-        key = KeyParser().get(request)
-        ident = key.split(".")[0] if key else self.get_ident(request)
+        # The key's own prefix (authentication ran first), not the header's text: one key sent
+        # with more spaces would otherwise open a bucket of its own.
+        key = request.auth
+        ident = key.prefix if isinstance(key, PartnerApiKey) else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view) -> bool:
