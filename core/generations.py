@@ -5,9 +5,15 @@ Tokens are random, not counters: a lost counter restarting at 0 could make stale
 reachable again, a fresh token never can.
 """
 
+import logging
 import uuid
+from collections.abc import Iterable
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+REPLAY_BATCH = 1000
 
 
 def current(key: str, *, timeout: float | None) -> str:
@@ -22,4 +28,32 @@ def current(key: str, *, timeout: float | None) -> str:
 
 def bump(key: str, *, timeout: float | None) -> None:
     """Replace the token: every copy kept under the old one is stale."""
-    cache.set(key, uuid.uuid4().hex, timeout)
+    bump_many([key], timeout=timeout)
+
+
+def bump_many(keys: Iterable[str], *, timeout: float | None) -> None:
+    """Replace these tokens. A change has committed when this runs: if Valkey cannot take them,
+    they are kept in PostgreSQL and replaced by beat once it answers (`missed_replay`), rather
+    than the stale copies living their whole hour when it comes back."""
+    keys = list(keys)
+    try:
+        cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout)
+    except RedisError as exc:
+        from .models import MissedBump
+
+        logger.error("%s generation bump(s) kept for replay: %s", len(keys), exc)
+        missed = [MissedBump(key=key, timeout=timeout) for key in keys]
+        MissedBump.objects.bulk_create(missed, ignore_conflicts=True)
+
+
+def missed_replay() -> int:
+    """Replace the tokens Valkey missed (beat, every PRODSIM_JOB_REAPER_S); how many. Raises
+    while Valkey is still out of reach, keeping them for the next beat."""
+    from .models import MissedBump
+
+    rows = list(MissedBump.objects.order_by("pk")[:REPLAY_BATCH])
+    for timeout in {row.timeout for row in rows}:
+        keys = [row.key for row in rows if row.timeout == timeout]
+        cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout)
+    MissedBump.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    return len(rows)

@@ -78,5 +78,11 @@ CELERY_BEAT_SCHEDULE["jobs-reap"] = {
     "schedule": PRODSIM_JOB_REAPER_S,
     "options": {"expires": PRODSIM_JOB_REAPER_S},
 }
+# Cache generations Valkey missed while unreachable, replaced as soon as it answers again.
+CELERY_BEAT_SCHEDULE["generations-replay"] = {
+    "task": "core.jobs.tasks.generations_replay_task",
+    "schedule": PRODSIM_JOB_REAPER_S,
+    "options": {"expires": PRODSIM_JOB_REAPER_S},
+}
 # Retries of a task that lost its database (core.outages): 8 cover about five minutes.
 PRODSIM_OUTAGE_MAX_RETRIES = env_int("PRODSIM_OUTAGE_MAX_RETRIES", 8)

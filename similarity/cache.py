@@ -19,7 +19,6 @@ import hashlib
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -172,6 +171,5 @@ def products_changed(*, skus: Iterable[str]) -> None:
     keys = [_product_key(sku) for sku in set(skus)]
     if keys:
         transaction.on_commit(
-            lambda: cache.set_many(dict.fromkeys(keys, uuid.uuid4().hex), GENERATION_SECONDS),
-            robust=True,
+            lambda: generations.bump_many(keys, timeout=GENERATION_SECONDS), robust=True
         )

@@ -102,3 +102,11 @@ def jobs_reap_task() -> None:
     from .reaper import jobs_reap  # imports the apps' lifecycles: not at worker start-up
 
     jobs_reap()
+
+
+@shared_task(ignore_result=True)
+def generations_replay_task() -> None:
+    """Replace the cache generations Valkey missed while unreachable (core.generations)."""
+    from ..generations import missed_replay
+
+    missed_replay()

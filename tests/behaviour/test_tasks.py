@@ -24,6 +24,7 @@ def test_the_beat_schedule_names_registered_tasks():
         "sessions-clear": "prodsim_site.tasks.sessions_clear_task",
         "sequence-retrain": "behaviour.tasks.sequence_retrain_task",
         "jobs-reap": "core.jobs.tasks.jobs_reap_task",
+        "generations-replay": "core.jobs.tasks.generations_replay_task",
     }
     assert [_registered_task(task).name for task in tasks.values()] == list(tasks.values())
     assert settings.CELERY_BEAT_SCHEDULE["behaviour-refresh"]["schedule"] <= 60
