@@ -37,7 +37,7 @@ def bump_many(keys: Iterable[str], *, timeout: float | None) -> None:
     than the stale copies living their whole hour when it comes back."""
     keys = list(keys)
     try:
-        cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout)
+        cache.set_many(_fresh_tokens(keys), timeout)
     except RedisError as exc:
         from .models import MissedBump
 
@@ -53,7 +53,10 @@ def missed_replay() -> int:
 
     rows = list(MissedBump.objects.order_by("pk")[:REPLAY_BATCH])
     for timeout in {row.timeout for row in rows}:
-        keys = [row.key for row in rows if row.timeout == timeout]
-        cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout)
+        cache.set_many(_fresh_tokens(row.key for row in rows if row.timeout == timeout), timeout)
     MissedBump.objects.filter(pk__in=[row.pk for row in rows]).delete()
     return len(rows)
+
+
+def _fresh_tokens(keys: Iterable[str]) -> dict[str, str]:
+    return {key: uuid.uuid4().hex for key in keys}

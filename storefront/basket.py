@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.session_turns import session_turns
 
 from . import basket_state, shopper
+from .basket_lines import dropped_notice
 from .basket_state import BasketError
 
 ADDED = "Added {quantity} × {title} to your basket."
@@ -27,7 +28,7 @@ def basket_add(request, sku: str):
         return redirect("storefront:basket")
     shopper.add_record(request, product=product, quantity=quantity)
     if dropped:
-        messages.info(request, basket_state.dropped_notice(dropped))
+        messages.info(request, dropped_notice(dropped))
     messages.success(request, ADDED.format(quantity=quantity, title=product.title))
     return redirect("storefront:basket")
 
@@ -36,7 +37,9 @@ def basket_add(request, sku: str):
 @session_turns  # drops the lines of withdrawn products
 def basket_detail(request):
     basket = basket_state.basket_read(request.session)
-    return render(request, "storefront/basket.html", {"basket": basket})
+    # The nav link's count from the lines just read (the context processor would read them again).
+    context = {"basket": basket, "basket_count": basket.item_count}
+    return render(request, "storefront/basket.html", context)
 
 
 @require_POST
@@ -64,5 +67,5 @@ def checkout(request):
 
 def _refused(request, exc: BasketError) -> None:
     if exc.dropped:  # the refused change still dropped them: the basket page will not say so
-        messages.info(request, basket_state.dropped_notice(exc.dropped))
+        messages.info(request, dropped_notice(exc.dropped))
     messages.error(request, str(exc))

@@ -5,12 +5,12 @@ request never leaves the basket half-changed.
 """
 
 import re
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
 from catalog.skus import sku_normalised
+
+from .basket_lines import Basket, BasketLine
 
 SESSION_KEY = "basket"
 MAX_QUANTITY = 99  # per line: a shop's usual cap, and it keeps a typo from ordering 1000
@@ -35,50 +35,13 @@ class BasketError(ValueError):
         self.dropped = dropped
 
 
-@dataclass(frozen=True)
-class BasketLine:
-    product: Product
-    quantity: int
-
-    @property
-    def total(self) -> Decimal:
-        return self.product.price * self.quantity
-
-
-@dataclass(frozen=True)
-class Basket:
-    """The basket's lines of products still for sale, in the order they were added."""
-
-    lines: list[BasketLine] = field(default_factory=list)
-    unavailable: int = 0  # lines dropped as their product is no longer for sale
-
-    @property
-    def dropped_notice(self) -> str:
-        return dropped_notice(self.unavailable)
-
-    @property
-    def totals(self) -> list[tuple[str, Decimal]]:
-        """(currency, amount) per currency in the basket: amounts in two currencies never add."""
-        sums: dict[str, Decimal] = {}
-        for line in self.lines:
-            currency = line.product.currency
-            sums[currency] = sums.get(currency, Decimal("0")) + line.total
-        return list(sums.items())
-
-
-def dropped_notice(count: int) -> str:  # what the shopper is told ("" for none)
-    products = "1 product" if count == 1 else f"{count} products"
-    verb = "is" if count == 1 else "are"
-    return f"{products} in your basket {verb} no longer for sale: removed." if count else ""
-
-
 def quantities(session) -> dict[str, int]:
     return dict(session.get(SESSION_KEY, {}))
 
 
 def item_count(session) -> int:
     """How many items of products still for sale the basket holds (the nav link's number)."""
-    return sum(line.quantity for line in _lines(session, with_images=False)[0])
+    return _read(session, with_images=False).item_count
 
 
 def quantity_parse(text: str | None) -> int:
@@ -127,19 +90,19 @@ def basket_read(session, *, with_images: bool = True) -> Basket:
     """The basket's lines with their products. Lines of products no longer for sale are dropped
     from the session (counted in `unavailable`, for the shopper to be told), so they neither
     count towards the nav link and MAX_LINES nor stay in a basket that cannot be emptied."""
-    lines, unavailable = _lines(session, with_images=with_images)
-    kept = {line.product.sku: line.quantity for line in lines}
+    basket = _read(session, with_images=with_images)
+    kept = {line.product.sku: line.quantity for line in basket.lines}
     if kept != quantities(session):
         session[SESSION_KEY] = kept
-    return Basket(lines=lines, unavailable=unavailable)
+    return basket
 
 
-def _lines(session, *, with_images: bool) -> tuple[list[BasketLine], int]:
+def _read(session, *, with_images: bool) -> Basket:
     """The lines of products still for sale, one per product (a basket filled before its keys
     were the stored SKUs may spell one two ways), and how many keys named none. Two queries."""
     basket = quantities(session)
     if not basket:
-        return [], 0
+        return Basket()
     ids = catalog_selectors.product_ids_by_sku(skus=list(basket))
     products = catalog_selectors.products_by_ids(ids=list(ids.values()), with_images=with_images)
     merged: dict[int, int] = {}
@@ -147,4 +110,4 @@ def _lines(session, *, with_images: bool) -> tuple[list[BasketLine], int]:
         if ids.get(sku) in products:
             merged[ids[sku]] = min(merged.get(ids[sku], 0) + quantity, MAX_QUANTITY)
     lines = [BasketLine(products[pid], quantity) for pid, quantity in merged.items()]
-    return lines, sum(1 for sku in basket if ids.get(sku) not in products)
+    return Basket(lines, unavailable=sum(1 for sku in basket if ids.get(sku) not in products))

@@ -30,7 +30,8 @@ from core import crawlers
 from experiments import sessions as experiment_sessions
 
 from . import basket_state, devices, history
-from .basket_state import Basket, BasketError
+from .basket_lines import Basket
+from .basket_state import BasketError
 
 VISITOR_KEY = "visitor_id"
 

@@ -13,18 +13,16 @@ from catalog import selectors as catalog_selectors
 from catalog.images import prepare_image
 
 from .. import vector_store
-from ..ml.embedder import get_embedder, model_files_exist
+from ..ml.embedder import get_embedder
 from ..ml.preprocessing import load_image
 from ..ml.tta import flip_averaged
 from ..models import GoldPhoto, ModelVersion
+from .versions import model_files_problem
 
 GOLD_PHOTO_K = 10  # Recall@1 and @10, as the held-out figures
 ERROR_UNKNOWN_SKU = "no product has the SKU {sku!r}"
 ERROR_INACTIVE_SKU = "the product {sku!r} is inactive: visual search never shows it"
 ERROR_DUPLICATE = "this photo is already in the gold set for SKU {sku!r}"
-ERROR_NO_MODEL_FILES = (
-    "v{pk} cannot be scored: its model files are gone from {folder} (restore them or delete v{pk})"
-)
 
 
 class GoldPhotoRejected(ValueError):
@@ -114,8 +112,7 @@ def gold_photos_score(*, version: ModelVersion) -> GoldPhotoScore:
     scorable = [photo for photo in photos if photo.expected_sku in ids]
     if not scorable or not version.artifact_dir:
         return GoldPhotoScore(version.pk, len(photos), 0, None, None)
-    if not model_files_exist(version.artifact_dir):
-        reason = ERROR_NO_MODEL_FILES.format(pk=version.pk, folder=version.artifact_dir)
+    if reason := model_files_problem(version):
         return GoldPhotoScore(version.pk, len(photos), 0, None, None, unscorable=reason)
     embedder = get_embedder(version.artifact_dir)
     pixels = np.stack([load_image(bytes(p.image), size=version.input_size) for p in scorable])

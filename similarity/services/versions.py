@@ -15,6 +15,7 @@ from core.locks import IMAGE_ACTIVATIONS, turn_lock
 from core.tasks import enqueue_on_commit
 
 from .. import cache as similar_cache
+from ..ml.embedder import model_files_exist
 from ..models import Job, ModelVersion
 from ..selectors import rollback_target
 
@@ -27,6 +28,9 @@ ERROR_GONE = "version v{pk} no longer exists"
 ERROR_NOT_SERVABLE = "version v{pk} is {status}; only a ready or archived version can be activated"
 ERROR_NO_PREVIOUS = "there is no earlier ready version to roll back to"
 ERROR_CANCELLED = "cancelled by an admin"
+ERROR_NO_MODEL_FILES = (
+    "v{pk} cannot be scored: its model files are gone from {folder} (restore them or delete v{pk})"
+)
 
 
 class VersionStateError(ValueError):
@@ -128,3 +132,11 @@ def job_cancel(*, job: Job) -> Job:
         version.status, version.error = ModelVersion.Status.FAILED, ERROR_CANCELLED
         version.save(update_fields=["status", "error"])
     return job
+
+
+def model_files_problem(version: ModelVersion) -> str:
+    """Why the version's model cannot be loaded to embed photos ("" when it can): its folder was
+    deleted by hand, or a restore came without the models."""
+    if model_files_exist(version.artifact_dir):
+        return ""
+    return ERROR_NO_MODEL_FILES.format(pk=version.pk, folder=version.artifact_dir)

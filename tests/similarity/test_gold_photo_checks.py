@@ -161,7 +161,7 @@ def embedding_as(monkeypatch):
         version = ModelVersion.objects.get(status="active")
         version.artifact_dir = "/nonexistent/fake"  # the embedder is replaced
         version.save(update_fields=["artifact_dir"])
-        monkeypatch.setattr(gold_photos, "model_files_exist", lambda _dir: True)
+        monkeypatch.setattr(gold_photos, "model_files_problem", lambda _version: "")
         monkeypatch.setattr(gold_photos, "get_embedder", lambda _dir: FixedEmbedder(vector))
         return version
 

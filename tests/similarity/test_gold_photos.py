@@ -10,12 +10,12 @@ from catalog.images import ERROR_NOT_IMAGE
 from similarity.models import GoldPhoto, ModelVersion
 from similarity.services.gold_photos import (
     ERROR_DUPLICATE,
-    ERROR_NO_MODEL_FILES,
     ERROR_UNKNOWN_SKU,
     GoldPhotoRejected,
     gold_photo_add,
     gold_photos_score,
 )
+from similarity.services.versions import ERROR_NO_MODEL_FILES
 from tests.catalog.factories import COLOURS, shape_catalogue, shape_image
 from tests.similarity.factories import train_tiny
 

@@ -1,6 +1,5 @@
 """The similarity JSON API, one module per resource group; the URLconf imports from here."""
 
-from .responses import ServiceUnavailable
 from .search import ImageSearchApi, ProductMatchApi, TextSearchApi
 from .similar import SimilarBatchApi, SimilarProductsApi
 from .versions import JobDetailApi, ModelVersionListApi
@@ -10,7 +9,6 @@ __all__ = [
     "JobDetailApi",
     "ModelVersionListApi",
     "ProductMatchApi",
-    "ServiceUnavailable",
     "SimilarBatchApi",
     "SimilarProductsApi",
     "TextSearchApi",

@@ -7,7 +7,6 @@ from rest_framework.response import Response
 
 from catalog import selectors as catalog_selectors
 from catalog.api.categories import ERROR_NO_CATEGORY, category_paths
-from core.api_errors import ServiceUnavailable  # noqa: F401  (the views' 503, re-exported)
 
 from ...selectors import SimilarQuery, SimilarResult
 

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
 from catalog.images import InvalidImage
+from core.api_errors import ServiceUnavailable
 
 from ... import selectors
 from ...services.visual import VisualSearchUnavailable, image_query_vector
@@ -21,7 +22,7 @@ from ..serializers import (
     SimilarParamsSerializer,
     TextSearchParamsSerializer,
 )
-from .responses import ServiceUnavailable, result_body, similar_query, timed_response
+from .responses import result_body, similar_query, timed_response
 
 ERROR_QUERY_AND_FORM = (
     "{name} is in both the query string and the form with different values; send it once"

@@ -4,6 +4,7 @@ from similarity.ml.evaluation.protocols import figures_source
 from similarity.ml.options import METRIC_COLUMNS as COLUMNS
 from similarity.models import ModelVersion
 from similarity.selectors.judgments import GOLD_K, GoldSetReport, gold_set_precision
+from similarity.services.versions import model_files_problem
 
 ERROR_NO_JUDGMENTS = "no judged pairs yet: mark pairs good or bad in the admin preview"
 ERROR_NO_GOLD_PHOTOS = "no gold photos whose SKU is in the catalogue: add them in the admin"
@@ -45,12 +46,8 @@ class Command(BaseCommand):
         if gold_photos:
             self.write_gold_photos(version)
             return
-        from similarity.ml.embedder import model_files_exist
-        from similarity.services.gold_photos import ERROR_NO_MODEL_FILES
-
-        if not model_files_exist(version.artifact_dir):  # before TensorFlow loads
-            folder = version.artifact_dir
-            raise CommandError(ERROR_NO_MODEL_FILES.format(pk=version.pk, folder=folder))
+        if problem := model_files_problem(version):  # before TensorFlow loads
+            raise CommandError(problem)
         from similarity.services.evaluation import RefitVersion, model_version_evaluate  # TF
 
         try:
