@@ -29,10 +29,11 @@ ERROR_SKU_DOTS = (
     "so the product's pages could never be fetched"
 )
 ERROR_SKU_FORMAT_CHARACTER = (
-    "sku {sku} holds an invisible format character (Unicode category Cf, such as a zero-width "
-    "space or a byte-order mark; joiners are allowed): it would look like another SKU but name "
-    "another product"
+    "sku {sku} holds an invisible format or control character (Unicode category Cf or Cc, "
+    "such as a zero-width space, a byte-order mark, a tab or an escape; joiners are allowed): "
+    "it would look like another SKU but name another product"
 )
+INVISIBLE = ("Cf", "Cc")
 
 
 def sku_normalised(value: str) -> str:
@@ -60,7 +61,7 @@ def sku_problem(value: str) -> str | None:
         return ERROR_SKU_SLASH
     if value in DOT_SEGMENTS:
         return ERROR_SKU_DOTS
-    if any(unicodedata.category(char) == "Cf" and char not in JOINERS for char in value):
+    if any(unicodedata.category(char) in INVISIBLE and char not in JOINERS for char in value):
         # ascii() writes the invisible character as an escape (\u200b), so the shop can find it.
         return ERROR_SKU_FORMAT_CHARACTER.format(sku=ascii(value))
     return None

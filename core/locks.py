@@ -10,6 +10,8 @@ ACTIVATIONS = 0x61637476  # "actv"
 IMAGE_ACTIVATIONS = 1  # similarity's ModelVersion
 SEQUENCE_ACTIVATIONS = 2  # behaviour's SequenceModelVersion
 SCHEDULED_TRAININGS = 3  # behaviour's scheduled sequence retraining: one started, not two
+# The first key of the per-file locks (the second: the file name's hash), apart from the above.
+STORED_FILES = 0x66696C65  # "file"
 
 
 def turn_lock(kind: int) -> None:
@@ -18,3 +20,11 @@ def turn_lock(kind: int) -> None:
     each later statement then sees what the previous decision committed."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ACTIVATIONS, kind])
+
+
+def stored_file_lock(name: str) -> None:
+    """Make the reuse and the removal of one shared stored file (content-addressed: rows of
+    several products name it) take turns until the transaction ends, so that a removal never
+    deletes a file that a transaction still to commit has just taken for a new row."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [STORED_FILES, name])

@@ -1,7 +1,11 @@
+import re
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from core.middleware import has_unstorable_text
 from core.parsers import ERROR_NOT_FINITE, contains_infinite
@@ -18,6 +22,7 @@ from .form_fields import FormDictField, FormListField
 
 MAX_IMAGES = 10
 MAX_TAGS = 50
+ERROR_UNKNOWN_FIELD = "not a field of a product; a PUT takes: {fields}"
 
 
 class ProductImageOutputSerializer(serializers.ModelSerializer):
@@ -54,6 +59,12 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadedImageField(serializers.FileField):
+    """A photo uploaded in a multipart form. drf-spectacular describes a FileField as a
+    response shows it (a URL); a client generated from that schema sent URLs, refused here."""
+
+
 class ProductInputSerializer(serializers.Serializer):
     """A product as a partner sends it (JSON, or multipart when it carries images)."""
 
@@ -83,10 +94,11 @@ class ProductInputSerializer(serializers.Serializer):
     group_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     active = serializers.BooleanField(required=False, default=True)
     images = FormListField(
-        child=serializers.FileField(),
+        child=UploadedImageField(),
         required=False,
         max_length=MAX_IMAGES,
-        help_text="Replaces the product's images (first = primary); omit to keep them.",
+        help_text="Photos as files of a multipart form (first = primary): they replace the "
+        "product's images; omit to keep them.",
     )
 
     def validate_category(self, value: str) -> str:
@@ -111,3 +123,21 @@ class ProductInputSerializer(serializers.Serializer):
     def validate(self, data):
         data.setdefault("currency", settings.PRODSIM_DEFAULT_CURRENCY)
         return data
+
+
+def unknown_field_errors(data) -> dict[str, list[str]]:
+    """A PUT body's keys that name no field, each with the fields there are. A PUT replaces the
+    whole product, so a flag spelt another way (`stock`, `is_active`) or a photo sent as `image`
+    would otherwise be dropped and its default stored: a sold-out product back on sale. A form
+    names a field also as `tags[]`, `tags[0]`, `attributes.colour` or `attributes[colour]`."""
+    if not isinstance(data, Mapping):
+        return {}  # the serializer says what a body must be
+    fields = [*ProductInputSerializer().fields, "sku"]  # the sku: checked against the URL's
+    as_form = html.is_html_input(data)
+    named = {key: _FORM_KEY.split(key, 1)[0] if as_form else key for key in data}
+    unknown = [key for key, field in named.items() if field not in fields]
+    message = ERROR_UNKNOWN_FIELD.format(fields=", ".join(fields))
+    return {key: [message] for key in unknown}
+
+
+_FORM_KEY = re.compile(r"[.\[]")

@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -15,13 +17,18 @@ from ..services import UpsertOutcome, product_delete, product_upsert
 from ..services.patches import ProductNotFound, product_patch
 from ..services.products import ImageToAttach
 from ..skus import sku_normalised, sku_problem
+from .categories import category_paths
 from .patch_schema import (
     ProductBatchPatchAnswerSerializer,
     ProductBatchPatchSerializer,
     ProductPatchSerializer,
 )
 from .patches import batch_patch, patch_values
-from .serializers import ProductInputSerializer, ProductOutputSerializer
+from .serializers import (
+    ProductInputSerializer,
+    ProductOutputSerializer,
+    unknown_field_errors,
+)
 
 
 class ProductListApi(generics.ListAPIView):
@@ -32,7 +39,9 @@ class ProductListApi(generics.ListAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("category", str, description="Category slug (includes subcategories)"),
+            OpenApiParameter(
+                "category", str, description="Category path or slug (with its subcategories)"
+            ),
             OpenApiParameter("brand", str),
             OpenApiParameter("in_stock", bool),
             OpenApiParameter("q", str, description="Words that must all appear"),
@@ -55,8 +64,10 @@ class ProductListApi(generics.ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         category = None
-        if slug := params.get("category"):
-            category = selectors.category_get(slug=slug)
+        if value := params.get("category"):
+            # A path (as products answer it) or a slug, as the similar-items endpoints take it.
+            path = category_paths([value]).get(value)
+            category = None if path is None else selectors.category_get(path=path)
             if category is None:
                 raise NotFound("No such category")
         products = selectors.product_list(category=category, query=params.get("q", "")[:200])
@@ -65,6 +76,14 @@ class ProductListApi(generics.ListAPIView):
         if _flag(params, "in_stock"):
             products = products.filter(in_stock=True)
         return products.prefetch_related("images")
+
+
+def _other_sku(data, sku: str) -> dict[str, list[str]]:
+    """The body's `sku` (a product read back and sent again carries one) must be the URL's."""
+    given = data.get("sku") if isinstance(data, Mapping) else None
+    if given is None or (isinstance(given, str) and sku_normalised(given) == sku_normalised(sku)):
+        return {}
+    return {"sku": [f"differs from the URL's SKU {sku!r}: a PUT changes the product it names"]}
 
 
 def _flag(params, name: str) -> bool:
@@ -109,6 +128,8 @@ class ProductDetailApi(APIView):
         if stored is None and (problem := sku_problem(sku_normalised(sku))):
             raise ValidationError({"sku": [problem]})
         sku = stored or sku_normalised(sku)
+        if errors := unknown_field_errors(request.data) or _other_sku(request.data, sku):
+            raise ValidationError(errors)
         data = ProductInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

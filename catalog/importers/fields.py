@@ -1,6 +1,7 @@
 """Validating one CSV row's values and turning them into a typed ProductRow."""
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from ..models import CATEGORY_PATH_SEPARATOR, Category, Product
@@ -119,7 +120,9 @@ def category_levels_fit(path: str) -> bool:
 
 
 def normalise_category_path(value: str) -> str:
-    """' > '-joined levels without blanks: 'Home >Kitchen > ' → 'Home > Kitchen'."""
+    """' > '-joined levels without blanks: 'Home >Kitchen > ' → 'Home > Kitchen'; in NFC, so
+    'Café' typed with a composed or a decomposed accent is one category, as SKUs are one."""
+    value = unicodedata.normalize("NFC", value)
     levels = [level.strip() for level in value.split(CATEGORY_PATH_SEPARATOR.strip())]
     return CATEGORY_PATH_SEPARATOR.join(level for level in levels if level)
 

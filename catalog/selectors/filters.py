@@ -99,11 +99,11 @@ def products_with_brand_or_tag(*, brand: str = "", tag: str = "") -> QuerySet[Pr
         match |= Q(brand__iexact=brand)
     if tag:
         match |= Q(lower_tags__contains=[tag.lower()])
-    products = Product.objects.annotate(lower_tags=_LowerTags("tags"))
+    products = Product.objects.annotate(lower_tags=LowerTags("tags"))
     return products.filter(match, is_active=True).order_by("sku")
 
 
-class _LowerTags(Func):
+class LowerTags(Func):
     # Tags keep the case they were imported with; the serving query compares them lower-cased.
     template = "ARRAY(SELECT lower(tag) FROM unnest(%(expressions)s) AS tag)"
     output_field = ArrayField(models.TextField())

@@ -14,6 +14,7 @@ from django.db.models import (
 from .. import rows
 from ..models import Category, Product, ProductImage
 from ..skus import sku_forms, sku_normalised
+from .filters import LowerTags
 from .sku_lookups import product_sku_stored
 
 
@@ -28,14 +29,17 @@ def product_list(*, category: Category | None = None, query: str = "") -> QueryS
         products = products.filter(
             Q(category=category) | Q(category__path__startswith=f"{category.path} > ")
         )
-    for word in query.split()[:10]:
+    words = query.split()[:10]
+    if words:
+        products = products.annotate(lower_tags=LowerTags("tags"))
+    for word in words:
         products = products.filter(
             Q(title__icontains=word)
             | Q(brand__icontains=word)
             | Q(sku__iexact=word)
             | Q(sku__iexact=sku_normalised(word))  # how SKUs are stored now (catalog.skus)
             | Q(description__icontains=word)
-            | Q(tags__contains=[word.lower()])
+            | Q(lower_tags__contains=[word.lower()])  # tags keep the case they came with
         )
     return products.order_by("title", "sku")
 
@@ -76,7 +80,10 @@ def category_list_with_counts() -> QuerySet[Category]:
     )
 
 
-def category_get(*, slug: str) -> Category | None:
+def category_get(*, slug: str | None = None, path: str | None = None) -> Category | None:
+    """The category with this slug, or with this (normalised) path."""
+    if path is not None:
+        return Category.objects.filter(path=path).first()
     return Category.objects.filter(slug=slug).first()
 
 

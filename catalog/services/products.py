@@ -7,9 +7,11 @@ from functools import partial
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+
+from core.locks import stored_file_lock
 
 from .. import changes
 from ..images import PreparedImage
@@ -61,6 +63,9 @@ class ImageToAttach:
     source_name: str
 
 
+SLUG_ATTEMPTS = 3
+
+
 def category_get_or_create(
     *, path: str, cache: dict[str, Category] | None = None
 ) -> Category | None:
@@ -90,7 +95,15 @@ def _category_level(
     # A callable default runs only on a create: an existing category costs one query, not the
     # slug checks too (get_or_create also absorbs a concurrent import creating the same path).
     defaults = {"name": name, "parent": parent, "slug": partial(_unique_category_slug, path)}
-    category, created = Category.objects.get_or_create(path=path, defaults=defaults)
+    for attempt in range(SLUG_ATTEMPTS):
+        try:
+            category, created = Category.objects.get_or_create(path=path, defaults=defaults)
+            break
+        except IntegrityError:
+            # Another path whose slug is the same ('Home & Garden', 'Home > Garden') was created
+            # at the same moment and took it; looked for again, the next free one is picked.
+            if attempt == SLUG_ATTEMPTS - 1:
+                raise
     if created:
         transaction.on_commit(partial(cache.__setitem__, path, category))
     else:
@@ -137,8 +150,7 @@ def product_upsert(
                 changes.products_sold_out(product_ids=[result.product_id])
             return result
     except BaseException:
-        for name in written:
-            default_storage.delete(name)
+        _written_files_removed(written)
         raise
 
 
@@ -222,6 +234,9 @@ def _new_image(product: Product, to_attach: ImageToAttach, written: list[str]) -
     )
     name = product_image_upload_to(image, f"image.{prepared.extension}")
     # Content-addressed: the same original always maps to the same stored file, shared by rows.
+    # Locked until this commits: a removal now waits, then sees this row (or it ran first, and
+    # the file is written again here).
+    stored_file_lock(name)
     if not default_storage.exists(name):
         name = default_storage.save(name, ContentFile(prepared.content))
         written.append(name)
@@ -229,8 +244,25 @@ def _new_image(product: Product, to_attach: ImageToAttach, written: list[str]) -
     return image
 
 
+def _written_files_removed(names: list[str]) -> None:
+    """The files a failed upsert wrote go, through the lock: another upsert may have taken one
+    once the rollback released it. Without a database to ask (the failure was losing it), no
+    transaction that could have taken one can commit either."""
+    for name in names:
+        try:
+            _delete_if_unreferenced(name)
+        except DatabaseError:
+            default_storage.delete(name)
+
+
 def _delete_unreferenced_files(names: list[str]) -> None:
     for name in names:
+        _delete_if_unreferenced(name)
+
+
+def _delete_if_unreferenced(name: str) -> None:
+    with transaction.atomic():
+        stored_file_lock(name)  # after any upsert that has taken this file has committed
         if not ProductImage.objects.filter(file=name).exists():
             default_storage.delete(name)
 
