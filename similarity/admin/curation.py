@@ -54,7 +54,7 @@ class MerchandisingRuleAdmin(admin.ModelAdmin):
     @admin.display(description="Products it touches")
     def touches(self, rule: MerchandisingRule) -> str:
         # The list shows the matching brand/tag, not the products: one query per row otherwise.
-        if rule.target_product is not None:
+        if rule.names_a_product and rule.target_product is not None:
             return _product_link(rule.target_product)
         return " or ".join(
             part
@@ -70,8 +70,8 @@ class MerchandisingRuleAdmin(admin.ModelAdmin):
     def touched_products(self, rule: MerchandisingRule) -> str:
         if rule.pk is None:
             return "–"
-        if rule.target_product is not None:
-            return _product_link(rule.target_product)
+        if rule.names_a_product:
+            return _product_link(rule.target_product) if rule.target_product else "–"
         products = catalog_selectors.products_with_brand_or_tag(brand=rule.brand, tag=rule.tag)
         shown = list(products[:TOUCHED_PRODUCTS_SHOWN])
         if not shown:

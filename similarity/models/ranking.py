@@ -47,6 +47,24 @@ ERROR_TWO_SCOPES = (
     "A rule applies to one source product's list or to a category's lists, not both: leave one "
     "of them empty (two rules can say both)."
 )
+# A boost multiplies a candidate's score by its factor and a bury divides it: above 1, so that
+# each moves its way, and bounded, so that the scores (and explain's figures) stay finite.
+MAX_RULE_FACTOR = 1000.0
+ERROR_NO_TARGET = "A pin or a block names the product to pin or to hide."
+ERROR_NO_POSITION = "A pin needs its position in the list: 1 for the first place."
+ERROR_NO_MATCH = "A boost or a bury names the brand or the tag whose products it moves."
+ERROR_FACTOR = (
+    f"A boost multiplies the score by this factor and a bury divides it by it: give a number "
+    f"above 1 (1.5 moves a little, 10 a lot), at most {MAX_RULE_FACTOR:g}."
+)
+ERROR_NOT_FOR_KIND = "A {kind} does not use this field: leave it empty ({why})."
+WHY_NOT_FOR_KIND = {
+    "pin": "a pin places one product",
+    "block": "a block hides one product",
+    "boost": "a boost moves every product of its brand or tag",
+    "bury": "a bury moves every product of its brand or tag",
+}
+ERROR_VALIDITY = "The rule must end after it starts."
 
 
 class MerchandisingRule(models.Model):
@@ -123,10 +141,54 @@ class MerchandisingRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        target = self.target_product or self.brand or self.tag
+        target = (
+            self.target_product
+            if self.names_a_product
+            else " or ".join(part for part in (self.brand, self.tag) if part)
+        )
         scope = self.source_product or self.source_category or "everywhere"
         return f"{self.get_kind_display()}: {target} ({scope})"
 
+    @property
+    def names_a_product(self) -> bool:
+        """Pin and block act on one product; boost and bury on a brand's or a tag's."""
+        return self.kind in (self.Kind.PIN, self.Kind.BLOCK)
+
     def clean(self) -> None:
+        # Each of the check constraints as a reason on its field (the database's own message
+        # names only the constraint), and no field the kind ignores: it would read as acting.
+        errors = {}
         if self.source_product_id is not None and self.source_category_id is not None:
-            raise ValidationError({"source_category": ERROR_TWO_SCOPES})
+            errors["source_category"] = ERROR_TWO_SCOPES
+        if self.names_a_product:
+            errors.update(self._product_rule_errors())
+        elif self.kind in (self.Kind.BOOST, self.Kind.BURY):
+            errors.update(self._match_rule_errors())
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            errors["valid_until"] = ERROR_VALIDITY
+        if errors:
+            raise ValidationError(errors)
+
+    def _product_rule_errors(self) -> dict[str, str]:
+        errors = {}
+        if self.target_product_id is None:
+            errors["target_product"] = ERROR_NO_TARGET
+        if self.kind == self.Kind.PIN and (self.position is None or self.position < 1):
+            errors["position"] = ERROR_NO_POSITION
+        unused = ["brand", "tag"] + (["position"] if self.kind == self.Kind.BLOCK else [])
+        return errors | self._unused(unused)
+
+    def _match_rule_errors(self) -> dict[str, str]:
+        errors = {}
+        if not (self.brand or self.tag):
+            errors["brand"] = ERROR_NO_MATCH
+        if self.factor is not None and not 1 < self.factor <= MAX_RULE_FACTOR:
+            errors["factor"] = ERROR_FACTOR
+        return errors | self._unused(["target_product", "position"])
+
+    def _unused(self, names: list[str]) -> dict[str, str]:
+        message = ERROR_NOT_FOR_KIND.format(kind=self.kind, why=WHY_NOT_FOR_KIND[self.kind])
+        values = {name: getattr(self, name) for name in names if name != "target_product"}
+        if "target_product" in names:
+            values["target_product"] = self.target_product_id
+        return {name: message for name, value in values.items() if value not in (None, "")}

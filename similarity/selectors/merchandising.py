@@ -10,6 +10,7 @@ from dataclasses import replace
 from django.utils import timezone
 
 from ..models import MerchandisingRule
+from ..models.ranking import MAX_RULE_FACTOR
 from .serving import ServingState, serving_state
 
 TIER_PINNED = "pinned"
@@ -60,7 +61,10 @@ def score_factor(rules: list[MerchandisingRule], *, brand: str, tags: list[str])
             rule.tag and rule.tag.lower() in lowered
         )
         if matches:
-            factor *= rule.factor if rule.kind == MerchandisingRule.Kind.BOOST else 1 / rule.factor
+            # Within the admin's bounds also for a rule written around it (raw SQL, an older
+            # version): a bury never raises, and no factor makes a score infinite.
+            step = min(max(rule.factor, 1.0), MAX_RULE_FACTOR)
+            factor *= step if rule.kind == MerchandisingRule.Kind.BOOST else 1 / step
     return factor
 
 
@@ -72,7 +76,11 @@ def apply_pins(items: list, rules: list[MerchandisingRule], *, allowed, k: int, 
     allow (built only when pins within k exist). `rules` come pins first by position.
     """
     pins = [
-        rule for rule in rules if rule.kind == MerchandisingRule.Kind.PIN and rule.position <= k
+        rule
+        for rule in rules
+        # A pin without a position (the admin refuses one; the table's check lets NULL by)
+        # places nothing.
+        if rule.kind == MerchandisingRule.Kind.PIN and rule.position and rule.position <= k
     ]
     if not pins:
         return items
