@@ -9,7 +9,6 @@ from django.views.static import serve
 
 from catalog import selectors
 from catalog.images import InvalidImage
-from catalog.skus import sku_normalised
 from core import crawlers
 from core.session_turns import session_turns
 from similarity import selectors as similarity_selectors
@@ -36,20 +35,7 @@ def product_list(request):
         category = selectors.category_get(slug=slug)
         if category is None:
             raise Http404("No such category")
-    products = selectors.product_list(category=category, query=query)
-    if query:  # a search, by whatever way it finds products, leaves out what the shop blocked
-        products = products.exclude(pk__in=similarity_selectors.shop_wide_blocked_ids())
-    # Ranked search when it finds something; word matching otherwise (nothing indexed yet, or
-    # a query the index has no terms for: another script, a symbol). A product whose SKU is
-    # the query comes first either way: SKUs are not in the lexical index.
-    if query and (hits := similarity_selectors.search_products(query=query)):
-        exact = list(
-            products.filter(sku__iexact=sku_normalised(query)).values_list("pk", flat=True)
-        )
-        products = selectors.products_ranked(
-            ids=list(dict.fromkeys([*exact, *(hit.product_id for hit in hits)])),
-            category=category,
-        )
+    products = _listed(query=query, category=category)
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     viewed = history.recently_viewed_ids(request.session)
     widgets = {}
@@ -66,6 +52,28 @@ def product_list(request):
             **widgets,
         },
     )
+
+
+def _listed(*, query: str, category):
+    """The products of the list: the category's, or with a query, ranked search when it finds
+    something and word matching otherwise (nothing indexed yet, or a query the index has no
+    terms for: another script, a symbol). A product whose SKU is the query comes first either
+    way: SKUs are not in the lexical index, and word matching would split one holding a space.
+    """
+    if not query:
+        return selectors.product_list(category=category)
+    # A search, by whatever way it finds products, leaves out what the shop blocked.
+    blocked = similarity_selectors.shop_wide_blocked_ids()
+    exact = [
+        pk
+        for pk in selectors.product_ids_with_sku(sku=query, category=category)
+        if pk not in blocked
+    ]
+    if hits := similarity_selectors.search_products(query=query):
+        ranked = dict.fromkeys([*exact, *(hit.product_id for hit in hits)])
+        return selectors.products_ranked(ids=list(ranked), category=category)
+    products = selectors.product_list(category=category, query=query, first=exact)
+    return products.exclude(pk__in=blocked)
 
 
 @require_GET

@@ -26,6 +26,7 @@ from .products import (
 from .sku_lookups import (
     product_ids_by_sku,
     product_ids_for_skus,
+    product_ids_with_sku,
     product_sku_stored,
     product_skus,
     product_skus_by_id,
@@ -52,6 +53,7 @@ __all__ = [
     "product_ids_allowed",
     "product_ids_by_sku",
     "product_ids_for_skus",
+    "product_ids_with_sku",
     "product_list",
     "product_sku_stored",
     "product_skus",

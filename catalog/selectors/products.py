@@ -1,15 +1,9 @@
 """Products and categories for pages, cards and the API: the active catalogue as shoppers see it."""
 
+from collections.abc import Sequence
+
 from django.db import connection
-from django.db.models import (
-    Case,
-    Count,
-    Prefetch,
-    Q,
-    QuerySet,
-    When,
-    prefetch_related_objects,
-)
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When, prefetch_related_objects
 
 from .. import rows
 from ..models import Category, Product, ProductImage
@@ -18,8 +12,12 @@ from .filters import LowerTags
 from .sku_lookups import product_sku_stored
 
 
-def product_list(*, category: Category | None = None, query: str = "") -> QuerySet[Product]:
-    """Active products, optionally within a category subtree and matching words of `query`."""
+def product_list(
+    *, category: Category | None = None, query: str = "", first: Sequence[int] = ()
+) -> QuerySet[Product]:
+    """Active products, optionally within a category subtree and matching words of `query`;
+    those in `first` (such as the product whose SKU is the query) lead, in that order, matching
+    or not."""
     products = (
         Product.objects.filter(is_active=True)
         .select_related("category")
@@ -32,8 +30,9 @@ def product_list(*, category: Category | None = None, query: str = "") -> QueryS
     words = query.split()[:10]
     if words:
         products = products.annotate(lower_tags=LowerTags("tags"))
+    matching = Q()
     for word in words:
-        products = products.filter(
+        matching &= (
             Q(title__icontains=word)
             | Q(brand__icontains=word)
             | Q(sku__iexact=word)
@@ -41,7 +40,11 @@ def product_list(*, category: Category | None = None, query: str = "") -> QueryS
             | Q(description__icontains=word)
             | Q(lower_tags__contains=[word.lower()])  # tags keep the case they came with
         )
-    return products.order_by("title", "sku")
+    if words and first:
+        matching |= Q(pk__in=first)
+    in_order = [When(pk=pk, then=position) for position, pk in enumerate(first)]
+    order = [Case(*in_order, default=len(first))] if first else []
+    return products.filter(matching).order_by(*order, "title", "sku")
 
 
 def product_get(*, sku: str, with_images: bool = True) -> Product | None:

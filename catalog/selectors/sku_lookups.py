@@ -1,9 +1,13 @@
-"""SKU ↔ id lookups, active or not, deleted products' SKUs included (for events and logs)."""
+"""SKU ↔ id lookups, active or not, deleted products' SKUs included (for events and logs),
+and the active products a search box's query names by SKU."""
 
 from collections.abc import Collection
 
-from ..models import DeletedProduct, Product
+from django.db.models import Q
+
+from ..models import Category, DeletedProduct, Product
 from ..skus import sku_forms
+from .filters import ProductFilter, products_matching
 
 
 def product_sku_stored(*, sku: str) -> str | None:
@@ -44,3 +48,20 @@ def product_skus_by_id(*, ids: Collection[int]) -> dict[int, str]:
     )
     skus.update(Product.objects.filter(pk__in=wanted).values_list("pk", "sku"))
     return skus
+
+
+def product_ids_with_sku(*, sku: str, category: Category | None = None) -> list[int]:
+    """Ids of the active products (within a category subtree) whose SKU is `sku` in any case:
+    its spelling as given or its NFC form (sku_forms), the same spelling first."""
+    forms = sku_forms(sku)
+    same = Q()
+    for form in forms:
+        same |= Q(sku__iexact=form)
+    paths = (category.path,) if category is not None else ()
+    active = products_matching(product_filter=ProductFilter(category_paths=paths))
+    found = dict(active.filter(same).values_list("sku", "pk"))
+
+    def likeness(stored: str) -> tuple[int, str]:
+        return (forms.index(stored) if stored in forms else len(forms), stored)
+
+    return [found[stored] for stored in sorted(found, key=likeness)]

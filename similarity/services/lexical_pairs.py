@@ -3,7 +3,8 @@ or a partner's feed describe products (any of the lexical fields) and the SKU ea
 
 With pairs, `reindex_text --tune --pairs FILE` fits the weights on what the shop really
 matches instead of pseudo-queries made from the catalogue. A bad line is reported with its line
-number and left out; the valid ones are used.
+number and left out (one naming a withdrawn product too: it has no row to match); the valid
+ones are used.
 """
 
 import csv
@@ -19,6 +20,7 @@ MAX_FIELD_CHARS = 10_000
 ERROR_NO_SKU_COLUMN = "the header has no sku column"
 ERROR_NO_FIELDS = "the header names none of the fields {fields}"
 ERROR_UNKNOWN_SKU = "line {line}: sku {sku!r} is not a product of the catalogue"
+ERROR_WITHDRAWN = "line {line}: sku {sku!r} is withdrawn"
 ERROR_EMPTY = "line {line}: every field is empty"
 ERROR_TOO_FEW = "{valid} valid matched records: at least {minimum} are needed to tune on"
 
@@ -50,18 +52,26 @@ def matched_pairs_read(path: Path) -> MatchedPairs:
     ids = catalog_selectors.product_ids_by_sku(
         skus=[(row.get("sku") or "").strip() for _, row in lines]
     )
+    active = catalog_selectors.product_ids_allowed(
+        ids=ids.values(), product_filter=catalog_selectors.ProductFilter()
+    )
     pairs = MatchedPairs({name: [] for name in lexical.FIELDS}, [])
     for number, row in lines:
-        _add(pairs, number, row, fields, ids)
+        _add(pairs, number, row, fields, ids, active)
     if len(pairs.product_ids) < MIN_PAIRS:
         raise PairsError(ERROR_TOO_FEW.format(valid=len(pairs.product_ids), minimum=MIN_PAIRS))
     return pairs
 
 
-def _add(pairs: MatchedPairs, line: int, row: dict, fields: list[str], ids: dict) -> None:
+def _add(
+    pairs: MatchedPairs, line: int, row: dict, fields: list[str], ids: dict, active: set[int]
+) -> None:
     sku = (row.get("sku") or "").strip()
     if sku not in ids:
         pairs.problems.append(ERROR_UNKNOWN_SKU.format(line=line, sku=sku[:200]))
+        return
+    if ids[sku] not in active:
+        pairs.problems.append(ERROR_WITHDRAWN.format(line=line, sku=sku[:200]))
         return
     texts = {name: (row.get(name) or "").strip()[:MAX_FIELD_CHARS] for name in lexical.FIELDS}
     if not any(texts[name] for name in fields):

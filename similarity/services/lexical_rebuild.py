@@ -20,7 +20,7 @@ from ..ml import lexical
 from ..ml.lexical import tuning
 from ..models import LexicalIndex
 from ..selectors import current_lexical_index
-from .lexical_pairs import MatchedPairs
+from .lexical_pairs import ERROR_TOO_FEW, MIN_PAIRS, MatchedPairs, PairsError
 from .lexical_records import product_record, record_sha, records_as_columns
 
 logger = logging.getLogger(__name__)
@@ -150,12 +150,20 @@ def lexical_writes_serialised() -> Iterator[None]:
 
 
 def _pair_rows(facts, pairs: MatchedPairs | None) -> tuple[lexical.Columns, np.ndarray] | None:
-    """The matched records with the catalogue row of each one's product (inactive products
-    have no row: those records are left out)."""
+    """The matched records with the catalogue row of each one's product. Reading them left out
+    withdrawn products; one withdrawn or deleted since has no row either: its records are left
+    out, and PairsError is raised when fewer than MIN_PAIRS remain."""
     if pairs is None:
         return None
     row_of = {item.product_id: row for row, item in enumerate(facts)}
     keep = [i for i, pid in enumerate(pairs.product_ids) if pid in row_of]
+    if len(keep) < len(pairs.product_ids):
+        logger.warning(
+            "%s matched records left out: their products were withdrawn since the file was read",
+            len(pairs.product_ids) - len(keep),
+        )
+    if len(keep) < MIN_PAIRS:
+        raise PairsError(ERROR_TOO_FEW.format(valid=len(keep), minimum=MIN_PAIRS))
     queries = {name: [texts[i] for i in keep] for name, texts in pairs.queries.items()}
     return queries, np.array([row_of[pairs.product_ids[i]] for i in keep], dtype=np.int64)
 

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 from django.db import connection
+from psycopg.errors import ForeignKeyViolation
 from scipy import sparse as sp
 
+from catalog.models import Product
 from similarity.ml.lexical import DIMENSIONS
 from similarity.ml.lexical.sketch import SKETCH_DIMENSIONS
 
@@ -50,11 +52,33 @@ def product_texts_copy(
 ) -> int:
     """Append these products' rows to `index` by binary COPY (empty vectors are skipped).
 
-    For a new index only: COPY cannot replace a row. Returns the rows written."""
-    payload, written = _copy_payload(index.pk, product_ids, matrix, shas)
-    with connection.cursor() as cursor, cursor.cursor.copy(COPY_SQL) as copy:
-        copy.write(payload)
-    return written
+    For a new index only: COPY cannot replace a row. The rows come from a catalogue read
+    minutes earlier; a product deleted since fails the COPY's foreign key, and the batch is
+    then copied again without the products that are gone (a check the normal case never
+    pays). Returns the rows written."""
+    while True:
+        payload, written = _copy_payload(index.pk, product_ids, matrix, shas)
+        try:
+            with connection.cursor() as cursor, cursor.cursor.copy(COPY_SQL) as copy:
+                copy.write(payload)
+            return written
+        except ForeignKeyViolation:
+            kept = _rows_of_existing_products(product_ids)
+            if len(kept) == len(product_ids):
+                raise  # every product exists: the lexical index itself is gone
+            product_ids = [product_ids[row] for row in kept]
+            shas = [shas[row] for row in kept]
+            matrix = matrix[kept]
+
+
+def _rows_of_existing_products(product_ids: Sequence[int]) -> list[int]:
+    """The positions in `product_ids` of the products that still exist."""
+    table, key = Product._meta.db_table, Product._meta.pk.column
+    with connection.cursor() as cursor:
+        ids = [int(product_id) for product_id in product_ids]
+        cursor.execute(f"SELECT {key} FROM {table} WHERE {key} = ANY(%s)", [ids])
+        existing = {row[0] for row in cursor.fetchall()}
+    return [row for row, product_id in enumerate(product_ids) if product_id in existing]
 
 
 def _copy_payload(

@@ -9,7 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from catalog.models import Product
 from similarity.models import LexicalIndex
+from similarity.services.lexical import lexical_index_rebuild
 from similarity.services.lexical_pairs import MIN_PAIRS, PairsError, matched_pairs_read
 from tests.catalog.factories import product, write
 
@@ -89,6 +91,41 @@ def test_the_command_stops_before_rebuilding_when_the_file_is_unusable(tmp_path,
         call_command("reindex_text", "--pairs", str(path), stdout=StringIO())
 
     assert not LexicalIndex.objects.filter(tuning__method="pairs").exists()
+
+
+def test_a_line_naming_a_withdrawn_product_is_reported_and_left_out(tmp_path, catalogue):
+    Product.objects.filter(sku="PC-0").update(is_active=False)
+    path = pairs_file(tmp_path, ["sku,title", *good_lines(MIN_PAIRS + 1)])
+
+    pairs = matched_pairs_read(path)
+
+    assert len(pairs.product_ids) == MIN_PAIRS
+    assert pairs.problems == ["line 2: sku 'PC-0' is withdrawn"]
+
+
+@pytest.mark.parametrize(("lines", "withdrawn"), [(25, 10), (MIN_PAIRS, MIN_PAIRS)])
+def test_the_command_stops_before_rebuilding_when_withdrawn_products_leave_too_few_lines(
+    tmp_path, catalogue, lines, withdrawn
+):
+    Product.objects.filter(sku__in=[f"PC-{n}" for n in range(withdrawn)]).update(is_active=False)
+    path = pairs_file(tmp_path, ["sku,title", *good_lines(lines)])
+
+    with pytest.raises(CommandError, match=f"{lines - withdrawn} valid matched records"):
+        call_command("reindex_text", "--pairs", str(path), stdout=StringIO(), stderr=StringIO())
+
+    assert not LexicalIndex.objects.filter(tuning__method="pairs").exists()
+
+
+def test_products_withdrawn_after_the_file_was_read_stop_the_rebuild_below_the_minimum(
+    tmp_path, catalogue
+):
+    pairs = matched_pairs_read(pairs_file(tmp_path, ["sku,title", *good_lines(MIN_PAIRS)]))
+    Product.objects.filter(sku="PC-0").update(is_active=False)
+
+    with pytest.raises(PairsError, match=f"{MIN_PAIRS - 1} valid matched records"):
+        lexical_index_rebuild(pairs=pairs)
+
+    assert not LexicalIndex.objects.exists()
 
 
 def test_the_command_refuses_a_folder_as_the_pairs_file(tmp_path, catalogue):

@@ -291,3 +291,24 @@ def test_a_copy_failing_midway_leaves_nothing_behind_and_the_old_index_serving(m
     assert list(LexicalIndex.objects.values_list("pk", "is_current")) == [(first.pk, True)]
     assert set(ProductText.objects.values_list("lexical_index_id", flat=True)) == {first.pk}
     assert top_skus("Sony WH-1000XM4 headphones") == ["S4", "S3"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_deleted_while_a_rebuild_runs_is_left_out_of_the_new_index(monkeypatch):
+    """Deleted after the rebuild read the catalogue, before its rows are copied: the COPY's
+    foreign key must not throw the whole rebuild away."""
+    make_catalogue()
+    first = lexical_index_rebuild()
+    counts = lexical.catalogue_counts
+
+    def delete_then_count(*args, **kwargs):
+        Product.objects.filter(sku="K2").delete()
+        return counts(*args, **kwargs)
+
+    monkeypatch.setattr(lexical, "catalogue_counts", delete_then_count)
+
+    second = lexical_index_rebuild()
+
+    assert LexicalIndex.objects.get(is_current=True).pk == second.pk != first.pk
+    assert ProductText.objects.filter(lexical_index=second).count() == len(HEADPHONES) - 1
+    assert top_skus("Sony WH-1000XM4 headphones") == ["S4", "S3"]

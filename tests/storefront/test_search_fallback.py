@@ -1,11 +1,13 @@
 """The storefront's search with a lexical index: a query the index has no terms for (another
 script, a symbol) falls back to word matching instead of finding nothing, and a product whose
-SKU is the query comes first."""
+SKU is the query comes first, on either path."""
 
 import pytest
 
+from catalog.models import Product
+from similarity.models import MerchandisingRule
 from similarity.services.lexical import lexical_index_rebuild
-from tests.catalog.factories import product
+from tests.catalog.factories import add_product, product
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +37,29 @@ def test_a_sku_finds_its_product_first(client):
     lexical_index_rebuild()
 
     assert skus(client.get("/", {"q": "XQ-7731"}))[:1] == ["XQ-7731"]
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["ranked", "word matching"])
+def test_a_sku_holding_a_space_finds_its_product_first(client, indexed):
+    product(sku="AB 123", title="Blue mug")
+    product(sku="X-1", title="AB 123 holder")
+    if indexed:
+        lexical_index_rebuild()
+
+    assert skus(client.get("/", {"q": "AB 123"})) == ["AB 123", "X-1"]
+
+
+def test_a_sku_comes_first_and_once_when_words_are_matched(client):
+    product(sku="MUG", title="Zebra cup")
+    product(sku="B-1", title="Blue mug")
+
+    assert skus(client.get("/", {"q": "MUG"})) == ["MUG", "B-1"]
+
+
+def test_a_sku_is_not_found_outside_the_category_or_when_blocked(client):
+    add_product("AB 1", "Blue mug")
+    add_product("AB 2", "Shoe", category="Fashion > Shoes")
+    MerchandisingRule.objects.create(kind="block", target_product=Product.objects.get(sku="AB 1"))
+
+    assert skus(client.get("/", {"q": "AB 1"})) == []
+    assert skus(client.get("/", {"q": "AB 2", "category": "home-kitchen"})) == []

@@ -39,7 +39,10 @@ class Command(BaseCommand):
                 raise CommandError(f"{pairs}: {exc}") from None
             for problem in matched.problems:
                 self.stderr.write(f"{pairs}: {problem} (left out)")
-        index = lexical_index_rebuild(tune=tune, pairs=matched)
+        try:
+            index = lexical_index_rebuild(tune=tune, pairs=matched)
+        except PairsError as exc:  # products of the file withdrawn since it was read
+            raise CommandError(f"{pairs}: {exc}") from None
         weights = index.config.get("fields", {})
         self.stdout.write(f"Lexical index #{index.pk}: {index.documents} products.")
         self.stdout.write(
