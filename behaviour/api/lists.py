@@ -73,14 +73,16 @@ class _ProductListApi(APIView):
 
 
 class BoughtTogetherApi(_ProductListApi):
-    """Products bought together with this one, best first; content tiers fill thin events."""
+    """Products bought together with this one, best first; content tiers fill thin events.
+    Each product keeps its 30 best partners: a larger k is filled from the tiers below."""
 
     list_name = "bought_together"
     selector = staticmethod(selectors.bought_together)
 
 
 class AlsoViewedApi(_ProductListApi):
-    """Products that shoppers who viewed this one also viewed; content tiers fill thin events."""
+    """Products that shoppers who viewed this one also viewed; content tiers fill thin events.
+    Each product keeps its 30 best partners: a larger k is filled from the tiers below."""
 
     list_name = "also_viewed"
     selector = staticmethod(selectors.also_viewed)

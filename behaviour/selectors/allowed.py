@@ -51,3 +51,15 @@ def candidates_allowed(
         fetched = cursor.fetchall()
     rows = [RankedRow(*row) for row in fetched if row[1] is not None]
     return rows, {row[0] for row in fetched if row[1] is None}
+
+
+def ranked_allowed(
+    top_sql: str, top_params: Sequence, product_filter: ProductFilter
+) -> list[RankedRow]:
+    """The rows of `top_sql` that `product_filter` allows, in its order: `top_sql` names the
+    allowed ids `{allowed}` itself, so its LIMIT counts allowed rows only (a ranking within the
+    filter, for when the best rows overall hold too few allowed ones)."""
+    allowed_sql, allowed_params = catalog_selectors.matching_ids_sql(product_filter=product_filter)
+    with connection.cursor() as cursor:
+        cursor.execute(top_sql.format(allowed=allowed_sql), [*top_params, *allowed_params])
+        return [RankedRow(*row) for row in cursor.fetchall()]

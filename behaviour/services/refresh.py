@@ -13,7 +13,9 @@ chose; with another scorer every refresh is a full one (its scores move with eve
 
 Either runs in one REPEATABLE READ transaction: every read sees one snapshot, the one recorded
 for the next increment, and a reader sees the old lists or the new ones, never a mix. One refresh
-at a time (an advisory lock); a second one returns at once.
+at a time (an advisory lock); a second one returns at once. A catalogue write committed after
+the snapshot (a product deleted while the lists naming it are written) fails the transaction
+with a serialization failure: it is tried again, from a fresh snapshot that sees the write.
 """
 
 import datetime as dt
@@ -21,7 +23,7 @@ import logging
 import time
 from contextlib import contextmanager, suppress
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -40,6 +42,11 @@ ERROR_INTERRUPTED = "interrupted: the process running it stopped before it finis
 # Daily: the reference time stays within a day of now (weights near 1, the lists' scores within
 # 2 ** (1 / half-life days) of their value today) and catalogue changes reach every list.
 FULL_REBUILD_EVERY_S = 24 * 3600
+# A serialization failure or a deadlock: PostgreSQL's word for "try the transaction again".
+RETRYABLE_SQLSTATES = ("40001", "40P01")
+# Tries of one refresh: each retry follows a catalogue write that raced it, rare enough that a
+# third one in a row says something else is wrong (a full rebuild takes minutes at scale).
+ATTEMPTS = 3
 
 
 def refresh_due() -> bool:
@@ -66,16 +73,7 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
                 refresh.delete()
                 return None
             _interrupted_ones_end(before=now)
-            with transaction.atomic():
-                if not nested:
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                asked = "asked" if full else "inside a transaction" if nested else ""
-                stats, events_until = _refresh(now.timestamp(), asked=asked)
-                refresh.state = BehaviourRefresh.State.SUCCEEDED
-                refresh.events_until, refresh.stats = events_until, stats
-                refresh.finished_at = timezone.now()
-                refresh.save(update_fields=["state", "events_until", "stats", "finished_at"])
+            stats = _refresh_retried(refresh, full=full, nested=nested)
     except Exception as exc:  # recorded for the admin page, then raised to the task's policy
         BehaviourRefresh.objects.filter(pk=refresh.pk).update(
             state=BehaviourRefresh.State.FAILED, error=str(exc)[:5000], finished_at=timezone.now()
@@ -84,6 +82,33 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
     transaction.on_commit(cache.refreshed)
     logger.info("behaviour refresh: %s", stats)
     return refresh
+
+
+def _refresh_retried(refresh: BehaviourRefresh, *, full: bool, nested: bool) -> dict:
+    """Runs the refresh's transaction, again from a fresh snapshot when it lost a race with a
+    concurrent write (not inside a caller's transaction: that one is spoilt); its stats."""
+    for attempt in range(1, ATTEMPTS):
+        try:
+            return _refresh_once(refresh, full=full, nested=nested)
+        except OperationalError as exc:
+            if nested or getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                raise
+            logger.warning("behaviour refresh: %s; try %s of %s", exc, attempt + 1, ATTEMPTS)
+    return _refresh_once(refresh, full=full, nested=nested)  # the last try's error is raised
+
+
+def _refresh_once(refresh: BehaviourRefresh, *, full: bool, nested: bool) -> dict:
+    with transaction.atomic():
+        if not nested:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        asked = "asked" if full else "inside a transaction" if nested else ""
+        stats, events_until = _refresh(timezone.now().timestamp(), asked=asked)
+        refresh.state = BehaviourRefresh.State.SUCCEEDED
+        refresh.events_until, refresh.stats = events_until, stats
+        refresh.finished_at = timezone.now()
+        refresh.save(update_fields=["state", "events_until", "stats", "finished_at"])
+    return stats
 
 
 def _interrupted_ones_end(*, before) -> None:

@@ -13,7 +13,7 @@ from behaviour.ml import pair_counts
 from behaviour.ml.cooccurrence import MAX_BASKET
 
 from ..models import ItemCount
-from .refresh_counts import Counts
+from .refresh_counts import TRENDING_PURCHASES, TRENDING_VIEWS, Counts
 
 PAIR_COLUMNS = "(kind, product_id, other_id, weight, baskets, recent)"
 ITEM_COLUMNS = "(kind, product_id, weight, baskets, recent)"
@@ -46,6 +46,25 @@ SELECT product_id, other_id, weight, recent FROM (
   WHERE c.kind = %s AND c.product_id = ANY(%s) AND c.baskets > 0
 ) ranked WHERE rank <= %s
 """
+
+# Every refresh keeps trending rows of active products only (WITHDRAWN_TRENDING_SQL drops the
+# rows of products withdrawn since), so a product is back on sale when it is active, counted by
+# trending (every product with events is) and without a trending row: withdrawn when its lists,
+# or lists that may name it, were last written.
+WITHDRAWN_TRENDING_SQL = (
+    "DELETE FROM behaviour_productpopularity t USING catalog_product p "
+    "WHERE p.id = t.product_id AND NOT p.is_active"
+)
+BACK_ON_SALE_SQL = """
+SELECT DISTINCT i.product_id FROM behaviour_itemcount i
+JOIN catalog_product p ON p.id = i.product_id AND p.is_active
+WHERE i.kind = ANY(%s) AND i.weight > 0 AND NOT EXISTS (
+  SELECT FROM behaviour_productpopularity t WHERE t.product_id = i.product_id
+)
+"""
+PARTNERS_SQL = (
+    "SELECT DISTINCT other_id FROM behaviour_paircount WHERE kind = %s AND product_id = ANY(%s)"
+)
 
 
 def settings_key() -> str:
@@ -152,3 +171,30 @@ def item_values(kind: str, ids: np.ndarray) -> np.ndarray:
     return np.array([found.get(i, (0.0, 0, 0)) for i in ids.tolist()], dtype=np.float64).reshape(
         len(ids), 3
     )
+
+
+def withdrawn_trending_drop() -> None:
+    """Drops the trending rows of products withdrawn since the last refresh: lists written from
+    now on leave them out, and products_back_on_sale finds them again once they are back."""
+    with connection.cursor() as cursor:
+        cursor.execute(WITHDRAWN_TRENDING_SQL)
+
+
+def products_back_on_sale() -> np.ndarray:
+    """Ids (int64, ascending) of products back on sale since lists that may name them were
+    written: lists hold active products only, and nothing else would rank them again before
+    the daily rebuild."""
+    with connection.cursor() as cursor:
+        cursor.execute(BACK_ON_SALE_SQL, [[TRENDING_PURCHASES, TRENDING_VIEWS]])
+        return np.sort(np.array([row[0] for row in cursor.fetchall()], dtype=np.int64))
+
+
+def with_partners(kind: str, products: np.ndarray) -> np.ndarray:
+    """`products` and every product counted with one of them (int64, ascending): the lists that
+    may name them."""
+    if not len(products):
+        return products.astype(np.int64)
+    with connection.cursor() as cursor:
+        cursor.execute(PARTNERS_SQL, [kind, products.tolist()])
+        partners = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
+    return np.union1d(products.astype(np.int64), partners)
