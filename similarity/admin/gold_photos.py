@@ -1,73 +1,19 @@
 """The gold photo set in the admin: upload a query photo with its SKU; see every version's score."""
 
-from django import forms
-from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from catalog.images import ERROR_TOO_LARGE, InvalidImage
-
+from ..admin_views.compare import unscored_note
 from ..models import GoldPhoto, ModelVersion
-from ..services.gold_photos import (
-    GoldPhotoRejected,
-    gold_photo_check,
-    gold_photo_store,
-    gold_photos_score,
-    gold_sku_check,
-)
+from ..services.gold_photos import GoldPhotoRejected, gold_photo_store, gold_photos_score
+from .gold_photo_forms import GoldPhotoChangeForm, GoldPhotoForm
 
 SERVABLE = [ModelVersion.Status.ACTIVE, ModelVersion.Status.READY, ModelVersion.Status.ARCHIVED]
 NO_PHOTOS = "– (no gold photos yet: add them under Similarity › Gold photos)"
-
-
-class GoldPhotoForm(forms.ModelForm):
-    """Upload form: the service checks photo and SKU (its message becomes the form error);
-    the admin's save_model stores the checked photo once every field is valid."""
-
-    photo = forms.FileField(help_text="A shopper-like photo of one product (JPEG, PNG or WebP).")
-
-    class Meta:
-        model = GoldPhoto
-        fields = ["expected_sku", "note"]
-
-    def clean_photo(self):
-        upload, limit = self.cleaned_data["photo"], settings.PRODSIM_MAX_IMAGE_BYTES
-        if upload.size > limit:  # before reading any byte of it
-            raise forms.ValidationError(ERROR_TOO_LARGE.format(limit=limit))
-        return upload
-
-    def clean(self):
-        cleaned = super().clean()
-        upload, sku = cleaned.get("photo"), cleaned.get("expected_sku")
-        if upload and sku:
-            limit = settings.PRODSIM_MAX_IMAGE_BYTES  # + 1: a file larger than it said is refused
-            try:
-                self.checked = gold_photo_check(data=upload.read(limit + 1), expected_sku=sku)
-            except (InvalidImage, GoldPhotoRejected) as exc:
-                raise forms.ValidationError(str(exc)) from exc
-        return cleaned
-
-
-class GoldPhotoChangeForm(forms.ModelForm):
-    """Edit form: a new SKU is checked as on upload (the note alone may always change)."""
-
-    class Meta:
-        model = GoldPhoto
-        fields = ["expected_sku", "note"]
-
-    def clean_expected_sku(self):
-        sku = self.cleaned_data["expected_sku"]
-        if "expected_sku" not in self.changed_data:
-            return sku
-        try:
-            return gold_sku_check(
-                expected_sku=sku, sha256=self.instance.sha256, photo_id=self.instance.pk
-            )
-        except GoldPhotoRejected as exc:
-            raise forms.ValidationError(str(exc)) from exc
 
 
 @admin.register(GoldPhoto)
@@ -98,6 +44,13 @@ class GoldPhotoAdmin(admin.ModelAdmin):
         stored = gold_photo_store(form.checked, note=obj.note)
         obj.pk, obj.created_at = stored.pk, stored.created_at  # the log and redirect use `obj`
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except GoldPhotoRejected as exc:  # save_model: the same photo was filed meanwhile
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:similarity_goldphoto_changelist"))
+
     def get_urls(self):
         view = self.admin_site.admin_view
         scores = path("scores/", view(self.scores_view), name="similarity_goldphoto_scores")
@@ -122,7 +75,7 @@ class GoldPhotoAdmin(admin.ModelAdmin):
 def gold_photos_html(*, version: ModelVersion) -> str:
     """One version's Recall@1/@10 on the gold photos and its misses (expected → found)."""
     if not version.is_servable:
-        return "– (scored once the version is ready)"
+        return unscored_note(version)
     score = gold_photos_score(version=version)
     if score.photos == 0:
         return NO_PHOTOS

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ..admin_sections import online_evidence_html
-from ..admin_views.compare import comparison_html, gold_set_html
+from ..admin_views.compare import comparison_html, gold_set_html, never_ready_why
 from ..models import ModelVersion
 from ..selectors import rollback_target
 from ..selectors.compare import BASELINES
@@ -30,6 +30,8 @@ class VersionPageSections:
         if version.is_servable:
             url = reverse("admin:similarity_modelversion_activate", args=[version.pk])
             return format_html('<a class="button" href="{}">Activate v{}…</a>', url, version.pk)
+        if version.status == ModelVersion.Status.FAILED:
+            return f"failed: {never_ready_why(version)}, so it can never be activated."
         return f"{version.status}: can be activated once it is ready."
 
     @admin.display(description="R@1")

@@ -5,6 +5,7 @@ ModelVersionAdmin mounts these through get_urls(), inside `admin_view`: non-staf
 to the admin login; staff without the permission get 403.
 """
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -18,13 +19,15 @@ from ..selectors import active_version, rollback_target
 from ..services import (
     VersionStateError,
     model_version_activate,
-    model_version_rollback,
+    model_version_roll_back_to,
 )
+from ..services.model_files import activation_problem
 
 ACTIVATED = "v{pk} is now active; v{previous} stays ready for a rollback."
 ACTIVATED_FIRST = "v{pk} is now active."
 ROLLED_BACK = "Rolled back: v{pk} is active again; v{previous} stays ready."
 NOTHING_TO_ROLL_BACK_TO = "There is no earlier active version to roll back to."
+CONFIRM_AGAIN = "The confirmation did not say which version to roll back to: check it again."
 CONFIRMATION_TEMPLATE = "admin/similarity/modelversion/switch_confirmation.html"
 
 
@@ -52,25 +55,41 @@ def activate_view(request, *, model_admin, object_id: str):
     return _confirmation(model_admin, request, target=version, current=current, rollback=False)
 
 
+class RollbackConfirmation(forms.Form):
+    """What the confirmation page showed: the version to reactivate, and the one active then."""
+
+    target = forms.IntegerField(min_value=1)
+    shown_active = forms.IntegerField(min_value=1, required=False)
+
+
 def rollback_view(request, *, model_admin):
-    """GET: which version a rollback reactivates; POST: reactivate it (model_version_rollback)."""
+    """GET: which version a rollback reactivates; POST: reactivate exactly that one, while the
+    version the page showed as active still is (model_version_roll_back_to)."""
     if not model_admin.has_activate_permission(request):
         raise PermissionDenied
+    if request.method == "POST":
+        return _roll_back(request)
     target, current = rollback_target(), active_version()
     if target is None:
         messages.error(request, NOTHING_TO_ROLL_BACK_TO)
         return HttpResponseRedirect(reverse("admin:similarity_modelversion_changelist"))
-    if request.method == "POST":
-        try:
-            version = model_version_rollback()
-        except VersionStateError as exc:  # another admin rolled back in between
-            messages.error(request, str(exc))
-            return HttpResponseRedirect(reverse("admin:similarity_modelversion_changelist"))
-        messages.success(
-            request, ROLLED_BACK.format(pk=version.pk, previous=current and current.pk)
-        )
-        return HttpResponseRedirect(version_change_url(version))
     return _confirmation(model_admin, request, target=target, current=current, rollback=True)
+
+
+def _roll_back(request):
+    confirmation = RollbackConfirmation(request.POST)
+    if not confirmation.is_valid():
+        messages.error(request, CONFIRM_AGAIN)
+        return HttpResponseRedirect(reverse("admin:similarity_modelversion_rollback"))
+    target, shown = confirmation.cleaned_data["target"], confirmation.cleaned_data["shown_active"]
+    try:
+        version = model_version_roll_back_to(version_id=target, shown_active_id=shown)
+    except VersionStateError as exc:  # confirmed twice, or another switch came in between
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("admin:similarity_modelversion_changelist"))
+    message = ROLLED_BACK if shown else ACTIVATED_FIRST
+    messages.success(request, message.format(pk=version.pk, previous=shown))
+    return HttpResponseRedirect(version_change_url(version))
 
 
 def _confirmation(model_admin, request, *, target, current, rollback: bool):
@@ -83,5 +102,6 @@ def _confirmation(model_admin, request, *, target, current, rollback: bool):
         "current": current,
         "rollback": rollback,
         "servable": target.is_servable,
+        "problem": activation_problem(target),
     }
     return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)

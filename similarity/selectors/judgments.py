@@ -71,6 +71,11 @@ def judgments_by_source() -> dict[int, tuple[str, dict[int, str]]]:
     return gold
 
 
+def judged_pair_count() -> int:
+    """How many pairs admins judged, whether or not their source product is still active."""
+    return Judgment.objects.count()
+
+
 def verdicts_for(*, source_id: int, target_ids: list[int]) -> dict[int, str]:
     """{target id: verdict} for the judged pairs among these (the preview marks them)."""
     return dict(

@@ -2,12 +2,12 @@
 lives in `services.pipeline`, `services.embedding` and `services.baselines`."""
 
 from .judgments import JudgmentError, judgment_record
+from .rollback import model_version_roll_back_to, model_version_rollback
 from .versions import (
     VersionStateError,
     job_cancel,
     model_version_activate,
     model_version_create,
-    model_version_rollback,
 )
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "job_cancel",
     "model_version_activate",
     "model_version_create",
+    "model_version_roll_back_to",
     "model_version_rollback",
 ]

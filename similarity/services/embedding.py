@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ImageRecord
@@ -49,7 +50,9 @@ def _batches(records: list[ImageRecord], size: int) -> Iterator[list[ImageRecord
 
 def _decode(record: ImageRecord, size: int) -> np.ndarray | None:
     try:
-        return load_image(catalog_selectors.image_read(file_name=record.file_name), size=size)
+        data = catalog_selectors.image_read(file_name=record.file_name)
+        # Catalogue images were checked against this limit, which may be above load_image's own.
+        return load_image(data, size=size, max_pixels=settings.PRODSIM_MAX_IMAGE_PIXELS)
     except (ImageDecodeError, OSError) as exc:
         logger.warning("Image %s cannot be embedded: %s", record.image_id, exc)
         return None

@@ -14,10 +14,10 @@ from catalog.images import prepare_image
 
 from .. import vector_store
 from ..ml.embedder import get_embedder
-from ..ml.preprocessing import load_image
+from ..ml.preprocessing import load_batch
 from ..ml.tta import flip_averaged
 from ..models import GoldPhoto, ModelVersion
-from .versions import model_files_problem
+from .model_files import MODEL_LOAD_ERRORS, model_files_problem, model_load_problem
 
 GOLD_PHOTO_K = 10  # Recall@1 and @10, as the held-out figures
 ERROR_UNKNOWN_SKU = "no product has the SKU {sku!r}"
@@ -106,7 +106,7 @@ def gold_photos_score(*, version: ModelVersion) -> GoldPhotoScore:
     """Recall@1/@10 of the version's product ranking for each gold photo (query photos are
     embedded with flip averaging, as visual search does, and searched among active products,
     the only ones it shows). Photos whose SKU left the catalogue or was deactivated are counted
-    in `photos` but not scored; a version whose model files are gone scores none (`unscorable`)."""
+    in `photos` but not scored; a version whose model cannot load scores none (`unscorable`)."""
     photos = list(GoldPhoto.objects.order_by("pk"))
     ids = _active_ids_by_sku(sorted({p.expected_sku for p in photos}))
     scorable = [photo for photo in photos if photo.expected_sku in ids]
@@ -114,9 +114,13 @@ def gold_photos_score(*, version: ModelVersion) -> GoldPhotoScore:
         return GoldPhotoScore(version.pk, len(photos), 0, None, None)
     if reason := model_files_problem(version):
         return GoldPhotoScore(version.pk, len(photos), 0, None, None, unscorable=reason)
-    embedder = get_embedder(version.artifact_dir)
-    pixels = np.stack([load_image(bytes(p.image), size=version.input_size) for p in scorable])
-    vectors = flip_averaged(embedder.embed, pixels)
+    images, limit = [bytes(p.image) for p in scorable], settings.PRODSIM_MAX_IMAGE_PIXELS
+    pixels = load_batch(images, size=version.input_size, max_pixels=limit)  # the upload's limit
+    try:
+        vectors = flip_averaged(get_embedder(version.artifact_dir).embed, pixels)
+    except MODEL_LOAD_ERRORS as exc:  # files cut short or corrupt: this version only
+        reason = model_load_problem(version, exc)
+        return GoldPhotoScore(version.pk, len(photos), 0, None, None, unscorable=reason)
     ranks, misses = [], []
     active = _active_products()
     for photo, vector in zip(scorable, vectors, strict=True):

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+from django.conf import settings
 
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ImageRecord
@@ -29,7 +30,9 @@ def photos_decode(
     for record in records:
         try:
             data = catalog_selectors.image_read(file_name=record.file_name)
-            decoded[record.image_id] = load_image(data, size=size)
+            # The limit catalogue images were checked against (it may be above load_image's).
+            limit = settings.PRODSIM_MAX_IMAGE_PIXELS
+            decoded[record.image_id] = load_image(data, size=size, max_pixels=limit)
         except (ImageDecodeError, OSError) as exc:
             logger.warning(
                 "Image %s does not decode and is left out: %s", record.image_id, _why(exc)

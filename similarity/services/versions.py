@@ -1,4 +1,5 @@
-"""Model version lifecycle: create (and enqueue training), activate, roll back, archive, cancel.
+"""Model version lifecycle: create (and enqueue training), activate, cancel. A rollback is an
+activation too: services.rollback picks or checks its target.
 
 No TensorFlow here: the admin and the web process call these.
 """
@@ -15,9 +16,8 @@ from core.locks import IMAGE_ACTIVATIONS, turn_lock
 from core.tasks import enqueue_on_commit
 
 from .. import cache as similar_cache
-from ..ml.embedder import model_files_exist
 from ..models import Job, ModelVersion
-from ..selectors import rollback_target
+from .model_files import activation_problem
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +26,7 @@ TRAIN_TASK = "similarity.tasks.model_version_train_task"
 
 ERROR_GONE = "version v{pk} no longer exists"
 ERROR_NOT_SERVABLE = "version v{pk} is {status}; only a ready or archived version can be activated"
-ERROR_NO_PREVIOUS = "there is no earlier ready version to roll back to"
 ERROR_CANCELLED = "cancelled by an admin"
-ERROR_NO_MODEL_FILES = (
-    "v{pk} cannot be scored: its model files are gone from {folder} (restore them or delete v{pk})"
-)
 
 
 class VersionStateError(ValueError):
@@ -91,6 +87,8 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
         return version
     if version.status not in {ModelVersion.Status.READY, ModelVersion.Status.ARCHIVED}:
         raise VersionStateError(ERROR_NOT_SERVABLE.format(pk=version.pk, status=version.status))
+    if problem := activation_problem(version):  # visual search would fail for every shopper
+        raise VersionStateError(problem)
     ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).update(
         status=ModelVersion.Status.READY
     )
@@ -103,15 +101,6 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     enqueue_on_commit(MISSING_IMAGES_TASK, version.pk)
     logger.info("Model version %s is now active", version.pk)
     return version
-
-
-@transaction.atomic
-def model_version_rollback() -> ModelVersion:
-    """Activate the most recently active version before the current one."""
-    previous = rollback_target()
-    if previous is None:
-        raise VersionStateError(ERROR_NO_PREVIOUS)
-    return model_version_activate(version=previous)
 
 
 @transaction.atomic
@@ -132,11 +121,3 @@ def job_cancel(*, job: Job) -> Job:
         version.status, version.error = ModelVersion.Status.FAILED, ERROR_CANCELLED
         version.save(update_fields=["status", "error"])
     return job
-
-
-def model_files_problem(version: ModelVersion) -> str:
-    """Why the version's model cannot be loaded to embed photos ("" when it can): its folder was
-    deleted by hand, or a restore came without the models."""
-    if model_files_exist(version.artifact_dir):
-        return ""
-    return ERROR_NO_MODEL_FILES.format(pk=version.pk, folder=version.artifact_dir)

@@ -364,7 +364,7 @@ def test_only_staff_on_the_import_pages_get_the_archive_cap(settings, signed_in)
     if signed_in != "anonymous":
         user = User.objects.create_user("someone", is_staff=signed_in == "staff elsewhere")
         client.force_login(user)
-        url = "/admin/similarity/goldphoto/add/"
+        url = "/admin/catalog/product/add/"
     junk = SimpleUploadedFile("junk.bin", b"x" * 5_000)  # under the archive cap
 
     response = client.post(url, {"username": "x", "password": "y", "file": junk})

@@ -319,7 +319,8 @@ def test_rollback_reactivates_the_previous_version(admin_client):
         reverse("admin:similarity_modelversion_change", args=[second.pk])
     ).content.decode()
     confirmation = admin_client.get(ROLLBACK_URL)
-    response = admin_client.post(ROLLBACK_URL, follow=True)
+    shown = {"target": first.pk, "shown_active": second.pk}  # as the confirmation sends them
+    response = admin_client.post(ROLLBACK_URL, shown, follow=True)
 
     assert f'href="{ROLLBACK_URL}">Roll back to v{first.pk}…</a>' in version_page
     assert f"Yes, roll back to v{first.pk}" in confirmation.content.decode()
@@ -334,7 +335,7 @@ def test_rollback_without_an_earlier_version_says_so(admin_client):
     only = version("ready")
     model_version_activate(version=only)
 
-    response = admin_client.post(ROLLBACK_URL, follow=True)
+    response = admin_client.get(ROLLBACK_URL, follow=True)
 
     assert messages_of(response) == [NOTHING_TO_ROLL_BACK_TO]
     assert ModelVersion.objects.get(pk=only.pk).status == "active"

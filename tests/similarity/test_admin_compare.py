@@ -109,3 +109,21 @@ def test_an_untrained_version_page_renders_without_charts(admin_client):
     assert charts(page) == []
     assert "No training epochs recorded." in page
     assert "– (scored once the version is ready)" in page
+
+
+@pytest.mark.parametrize(
+    "error,why",
+    [("cancelled by an admin", "its training was cancelled"), ("out of memory", "training failed")],
+)
+def test_a_failed_or_cancelled_version_is_not_promised_a_score_or_an_activation(
+    admin_client, error, why
+):
+    failed = version("failed", 0.0, error=error)
+
+    page = admin_client.get(
+        reverse("admin:similarity_modelversion_change", args=[failed.pk])
+    ).content.decode()
+
+    assert "once the version is ready" not in page and "once it is ready" not in page
+    assert page.count(f"– (never scored: {why}, so it has no model)") == 2  # both gold sections
+    assert f"failed: {why}, so it can never be activated." in page

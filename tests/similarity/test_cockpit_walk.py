@@ -131,7 +131,10 @@ def test_the_cockpit_walk(admin_client, eager, tmp_path):
     assert messages_of(activated) == [
         f"v{v2.pk} is now active; v{v1.pk} stays ready for a rollback."
     ]
-    rolled_back = admin_client.post(reverse("admin:similarity_modelversion_rollback"), follow=True)
+    shown = {"target": v1.pk, "shown_active": v2.pk}  # what the confirmation page sends
+    rolled_back = admin_client.post(
+        reverse("admin:similarity_modelversion_rollback"), shown, follow=True
+    )
 
     assert messages_of(rolled_back) == [
         f"Rolled back: v{v1.pk} is active again; v{v2.pk} stays ready."

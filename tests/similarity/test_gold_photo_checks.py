@@ -3,6 +3,7 @@ are bounded before they are read, duplicates are the same pixels, and scores cou
 visual search can show (active products)."""
 
 import io
+import unicodedata
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from PIL import Image, PngImagePlugin
 from catalog.images import ERROR_TOO_LARGE
 from catalog.models import Product
 from similarity import vector_store
-from similarity.admin.gold_photos import GoldPhotoForm
+from similarity.admin.gold_photo_forms import GoldPhotoForm
+from similarity.ml.embedder import get_embedder
 from similarity.models import GoldPhoto, ModelVersion
 from similarity.services import gold_photos
 from similarity.services.gold_photos import (
@@ -24,7 +26,7 @@ from similarity.services.gold_photos import (
     GoldPhotoRejected,
     gold_photo_add,
 )
-from tests.catalog.factories import COLOURS, shape_catalogue, shape_image
+from tests.catalog.factories import COLOURS, product, shape_catalogue, shape_image
 from tests.similarity.factories import vector_catalogue
 from tests.staff import login, staff_user
 
@@ -194,3 +196,125 @@ def test_a_photo_of_a_deactivated_product_is_not_scored_and_new_ones_are_refused
 
     assert (score.photos, score.scored) == (1, 0)
     assert str(refused.value) == ERROR_INACTIVE_SKU.format(sku="P003")
+
+
+def _upload(client, data: bytes, sku: str):
+    photo = SimpleUploadedFile("shot.jpg", data)
+    return client.post(
+        reverse("admin:similarity_goldphoto_add"), {"photo": photo, "expected_sku": sku, "note": ""}
+    )
+
+
+def _noise_png(side: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), np.random.default_rng(0).bytes(side * side * 3)).save(
+        buffer, format="PNG"
+    )
+    return buffer.getvalue()
+
+
+def test_a_photo_over_the_size_limit_gets_the_forms_message_not_a_bare_400(admin_client, settings):
+    """The upload handler hands the form the file's size, not a 400 page saying nothing."""
+    shape_catalogue(colours=1)
+    settings.PRODSIM_MAX_IMAGE_BYTES = 2000
+    data = _noise_png(40)  # incompressible: about 5 kB
+    assert len(data) > 2000
+
+    response = _upload(admin_client, data, "BAR-0-0")
+
+    assert response.status_code == 200
+    assert ERROR_TOO_LARGE.format(limit=2000) in response.content.decode()
+    assert not GoldPhoto.objects.exists()
+
+
+def test_the_gold_photo_page_still_refuses_a_body_over_the_request_cap(admin_client, settings):
+    settings.PRODSIM_MAX_IMAGE_BYTES = 2000
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    admin_client.raise_request_exception = False
+
+    response = _upload(admin_client, b"\xff" * 30_000, "BAR-0-0")  # over 10 photos + fields
+
+    assert response.status_code == 400
+    assert not GoldPhoto.objects.exists()
+
+
+def test_a_sku_typed_decomposed_is_measured_as_the_catalogue_stores_it(admin_client):
+    """64 characters stored (NFC) are 77 typed decomposed (a macOS export): not too long."""
+    sku = "CAF\u00c9-" + "\u00e9" * 36
+    product(sku=sku)
+    typed = unicodedata.normalize("NFD", sku)
+    assert len(sku) <= 64 < len(typed)
+
+    response = _upload(admin_client, shape_image("bar", COLOURS[0]), typed)
+
+    assert response.status_code == 302
+    assert GoldPhoto.objects.get().expected_sku == sku
+
+
+def test_the_same_photo_filed_meanwhile_is_a_message_not_a_500(admin_client, monkeypatch):
+    """A double-clicked upload: both requests pass the form's check before either stores."""
+    shape_catalogue(colours=1)
+    picture = shape_image("bar", COLOURS[0])
+    gold_photo_add(data=picture, expected_sku="BAR-0-0")  # the other request, committed ...
+    monkeypatch.setattr(  # ... after this one's form had found no such photo
+        gold_photos, "gold_sku_check", lambda *, expected_sku, sha256: expected_sku
+    )
+    admin_client.raise_request_exception = False
+
+    response = admin_client.post(
+        reverse("admin:similarity_goldphoto_add"),
+        {"photo": SimpleUploadedFile("a.png", picture), "expected_sku": "BAR-0-0", "note": ""},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [ERROR_DUPLICATE.format(sku="BAR-0-0")]
+    assert GoldPhoto.objects.count() == 1
+
+
+def test_a_version_whose_model_file_does_not_load_is_unscorable_and_the_others_scored(
+    admin_client, embedding_as, monkeypatch, tmp_path
+):
+    """A model file cut short (a restore that stopped half way): it exists, and loading it
+    raises. That version is shown unscorable; the page of every version's scores stays up."""
+    _, vectors = vector_catalogue(count=5)
+    scored = embedding_as(vectors[0])
+    gold_photo_add(data=shape_image("bar", COLOURS[0]), expected_sku="P000")
+    (tmp_path / "model.tflite").write_bytes(b"")
+    broken = ModelVersion.objects.create(
+        backbone="small_cnn",
+        weights="none",
+        input_size=32,
+        embedding_dim=8,
+        status="ready",
+        artifact_dir=str(tmp_path),
+    )
+    fixed = gold_photos.get_embedder
+    monkeypatch.setattr(  # the real loader for the broken version
+        gold_photos,
+        "get_embedder",
+        lambda folder: get_embedder(folder) if folder == str(tmp_path) else fixed(folder),
+    )
+
+    scores = admin_client.get(reverse("admin:similarity_goldphoto_scores")).content.decode()
+    page = admin_client.get(reverse("admin:similarity_modelversion_change", args=[broken.pk]))
+
+    reason = f"v{broken.pk} cannot be scored: its model files in {tmp_path} cannot be loaded"
+    assert reason in scores and reason in page.content.decode()
+    assert f"v{scored.pk}</a>" in scores and "1 of 1" in scores
+
+
+def test_a_photo_within_a_raised_pixel_limit_is_scored(embedding_as, settings, monkeypatch):
+    """48 MP phone shots: an operator raises PRODSIM_MAX_IMAGE_PIXELS above the preprocessing's
+    own 40 MP default; the upload passes, and scoring must decode it under the same limit."""
+    settings.PRODSIM_MAX_IMAGE_PIXELS = 50_000_000
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50_000_000)  # as catalog.apps sets it
+    _, vectors = vector_catalogue(count=5)
+    version = embedding_as(vectors[1])
+    buffer = io.BytesIO()
+    Image.new("L", (6500, 6400), 128).save(buffer, format="JPEG")  # 41.6 MP
+    gold_photo_add(data=buffer.getvalue(), expected_sku="P001")
+
+    score = gold_photos.gold_photos_score(version=version)
+
+    assert (score.scored, score.recall_at_1) == (1, 1.0)

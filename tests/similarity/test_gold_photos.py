@@ -15,7 +15,7 @@ from similarity.services.gold_photos import (
     gold_photo_add,
     gold_photos_score,
 )
-from similarity.services.versions import ERROR_NO_MODEL_FILES
+from similarity.services.model_files import ERROR_NO_MODEL_FILES
 from tests.catalog.factories import COLOURS, shape_catalogue, shape_image
 from tests.similarity.factories import train_tiny
 

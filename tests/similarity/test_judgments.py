@@ -5,7 +5,9 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from django.urls import reverse
 
-from similarity.management.commands.evaluate import ERROR_NO_JUDGMENTS
+from catalog.models import Product
+from similarity.admin_views.compare import NO_ACTIVE_SOURCES
+from similarity.management.commands.evaluate import ERROR_NO_ACTIVE_SOURCES, ERROR_NO_JUDGMENTS
 from similarity.models import Judgment
 from similarity.selectors import SimilarQuery, similar_products_for
 from similarity.selectors.judgments import gold_set_precision
@@ -146,3 +148,17 @@ def test_version_page_shows_the_gold_set_next_to_the_active_version(gold, admin_
         "<tr><th>all categories</th><td>2</td> <td>0.500</td><td>6 / 16</td> "
         "<td>0.500</td><td>6 / 16</td></tr>" in page
     )
+
+
+def test_judged_pairs_whose_sources_left_the_catalogue_are_not_called_none(gold, admin_client):
+    """Every judged source taken off sale: the admin is not sent to judge again what is judged."""
+    _, _, v2 = gold
+    Product.objects.filter(sku__in=["A", "F"]).update(is_active=False)
+    url = reverse("admin:similarity_modelversion_change", args=[v2.pk])
+
+    page = admin_client.get(url).content.decode()
+    with pytest.raises(CommandError) as refused:
+        call_command("evaluate", "--model-version", str(v2.pk), "--gold-set")
+
+    assert NO_ACTIVE_SOURCES.format(pairs=len(JUDGED)) in page
+    assert str(refused.value) == ERROR_NO_ACTIVE_SOURCES.format(pairs=len(JUDGED))

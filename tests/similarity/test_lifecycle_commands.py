@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 from similarity.management.commands.activate_model import ERROR_NO_SUCH_VERSION
 from similarity.models import ModelVersion
 from similarity.services import model_version_activate
-from similarity.services.versions import ERROR_NO_PREVIOUS, ERROR_NOT_SERVABLE
+from similarity.services.rollback import ERROR_NO_PREVIOUS
+from similarity.services.versions import ERROR_NOT_SERVABLE
 from tests.processes import database_url_for_subprocess
 
 pytestmark = pytest.mark.django_db

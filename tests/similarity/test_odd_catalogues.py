@@ -181,3 +181,26 @@ def test_from_four_units_on_the_held_out_shares_are_as_they_always_were():
         return max(1, round(units * 0.2)), max(1, round(units * 0.1))
 
     assert all(held_out_units(units) == before(units) for units in range(4, 5000))
+
+
+def test_photos_within_a_raised_pixel_limit_are_trained_on_and_embedded(settings, monkeypatch):
+    """48 MP phone shots: an operator raises PRODSIM_MAX_IMAGE_PIXELS above the preprocessing's
+    own 40 MP default; the catalogue accepts them, so training and embedding must decode them."""
+    import io
+
+    from PIL import Image
+
+    from catalog.selectors import ImageRecord
+    from similarity.services.embedding import _decode
+
+    settings.PRODSIM_MAX_IMAGE_PIXELS = 50_000_000
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50_000_000)  # as catalog.apps sets it
+    buffer = io.BytesIO()
+    Image.new("L", (6500, 6400), 128).save(buffer, format="JPEG")  # 41.6 MP
+    monkeypatch.setattr(catalog_selectors, "image_read", lambda file_name: buffer.getvalue())
+    record = ImageRecord(1, 1, "big.jpg", "", "", "")
+
+    readable, unreadable, _ = photos_decode([record], size=32)
+
+    assert (readable, unreadable) == ([record], [])
+    assert _decode(record, 32).shape == (32, 32, 3)

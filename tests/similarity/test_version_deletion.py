@@ -25,8 +25,8 @@ def built_version(folder, status="ready") -> ModelVersion:
     )
     version.artifact_dir = str(folder / f"v{version.pk}")
     version.save(update_fields=["artifact_dir"])
-    (folder / f"v{version.pk}" / "export").mkdir(parents=True)
-    (folder / f"v{version.pk}" / "export" / "model.tflite").write_bytes(b"weights")
+    (folder / f"v{version.pk}" / "export").mkdir(parents=True)  # deletion removes the tree
+    (folder / f"v{version.pk}" / "model.tflite").write_bytes(b"weights")  # where the loader looks
     return version
 
 

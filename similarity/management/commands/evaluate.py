@@ -3,10 +3,19 @@ from django.core.management.base import BaseCommand, CommandError
 from similarity.ml.evaluation.protocols import figures_source
 from similarity.ml.options import METRIC_COLUMNS as COLUMNS
 from similarity.models import ModelVersion
-from similarity.selectors.judgments import GOLD_K, GoldSetReport, gold_set_precision
-from similarity.services.versions import model_files_problem
+from similarity.selectors.judgments import (
+    GOLD_K,
+    GoldSetReport,
+    gold_set_precision,
+    judged_pair_count,
+)
+from similarity.services.model_files import model_files_problem
 
 ERROR_NO_JUDGMENTS = "no judged pairs yet: mark pairs good or bad in the admin preview"
+ERROR_NO_ACTIVE_SOURCES = (
+    "judged pairs: {pairs}, but none of their source products is active: the gold set "
+    "scores only the lists of products on sale"
+)
 ERROR_NO_GOLD_PHOTOS = "no gold photos whose SKU is in the catalogue: add them in the admin"
 
 
@@ -88,8 +97,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  photo {miss.photo_id}: expected {miss.expected_sku}, got {found}")
 
     def write_gold_set(self, report: GoldSetReport) -> None:
-        if not report.categories:
-            raise CommandError(ERROR_NO_JUDGMENTS)
+        if not report.categories:  # nothing judged, or every judged source was taken off sale
+            pairs = judged_pair_count()
+            raise CommandError(
+                ERROR_NO_ACTIVE_SOURCES.format(pairs=pairs) if pairs else ERROR_NO_JUDGMENTS
+            )
         self.stdout.write(
             f"v{report.version_id} on the gold set: precision@{report.k} on judged pairs "
             "(unjudged items count neither way)"
