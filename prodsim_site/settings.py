@@ -7,12 +7,20 @@ Without DATABASE_URL / REDIS_URL, prodsim uses its embedded PostgreSQL and Valke
 import os
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from core.log_privacy import logging_settings
 from prodsim_site.embedded import paths as embedded_paths
-from prodsim_site.env import env_bool, env_float, env_int, env_json, env_list, env_weights
+from prodsim_site.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_json_object,
+    env_list,
+    env_weights,
+)
+from prodsim_site.env_formats import env_database_url, env_log_level, env_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -119,8 +127,8 @@ TEMPLATES = [
 ]
 
 # --- Database: external DATABASE_URL, else the embedded server's unix socket -------------------
-if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+if _database := env_database_url("DATABASE_URL", conn_max_age=60):
+    DATABASES = {"default": _database}
 else:
     DATABASES = {"default": {**embedded_paths.postgres_settings(), "CONN_MAX_AGE": 60}}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -212,13 +220,15 @@ PRODSIM_CONTENT_SECURITY_POLICY = os.environ.get(
     "frame-ancestors 'none'",
 )
 # Admin sign-in: after this many failures per IP and username, refuse for the window (429).
-PRODSIM_ADMIN_LOGIN_MAX_FAILURES = env_int("PRODSIM_ADMIN_LOGIN_MAX_FAILURES", 5)
-PRODSIM_ADMIN_LOGIN_WINDOW_S = env_int("PRODSIM_ADMIN_LOGIN_WINDOW_S", 15 * 60)
+PRODSIM_ADMIN_LOGIN_MAX_FAILURES = env_int("PRODSIM_ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
+PRODSIM_ADMIN_LOGIN_WINDOW_S = env_int("PRODSIM_ADMIN_LOGIN_WINDOW_S", 15 * 60, minimum=1)
 PRODSIM_BEHIND_TLS_PROXY = env_bool("PRODSIM_BEHIND_TLS_PROXY", False)
 # Proxies in front of prodsim that append the client's address to X-Forwarded-For: the client is
 # the entry that many from the right (those to its left are the client's own to forge). Without
 # one, X-Forwarded-For is ignored and the client is REMOTE_ADDR.
-PRODSIM_TRUSTED_PROXIES = env_int("PRODSIM_TRUSTED_PROXIES", 1 if PRODSIM_BEHIND_TLS_PROXY else 0)
+PRODSIM_TRUSTED_PROXIES = env_int(
+    "PRODSIM_TRUSTED_PROXIES", 1 if PRODSIM_BEHIND_TLS_PROXY else 0, minimum=0
+)
 if PRODSIM_BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
@@ -245,7 +255,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["partners.api.PartnerKeyThrottle"],
     # Whom throttles count by where no key does (its default trusts a forgeable X-Forwarded-For).
     "NUM_PROXIES": PRODSIM_TRUSTED_PROXIES,
-    "DEFAULT_THROTTLE_RATES": {"partner": os.environ.get("PRODSIM_API_RATE", "600/min")},
+    "DEFAULT_THROTTLE_RATES": {"partner": env_rate("PRODSIM_API_RATE", "600/min")},
     "DEFAULT_PAGINATION_CLASS": "core.pagination.CursorPage",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api_errors.error_handler",
@@ -270,32 +280,36 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_PATCH": False,
 }
 
-LOGGING = logging_settings(level=os.environ.get("PRODSIM_LOG_LEVEL", "INFO"))  # ids masked
+LOGGING = logging_settings(level=env_log_level("PRODSIM_LOG_LEVEL", "INFO"))  # ids masked
 
 # --- prodsim's own settings -------------------------------------------------------------------
 PRODSIM_DEFAULT_CURRENCY = os.environ.get("PRODSIM_DEFAULT_CURRENCY", "EUR")
 PRODSIM_SHOP_NAME = os.environ.get("PRODSIM_SHOP_NAME", "prodsim demo shop")
-PRODSIM_MAX_CSV_BYTES = env_int("PRODSIM_MAX_CSV_BYTES", 200 * 1024 * 1024)
-PRODSIM_MAX_IMAGE_BYTES = env_int("PRODSIM_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
-PRODSIM_MAX_IMAGE_PIXELS = env_int("PRODSIM_MAX_IMAGE_PIXELS", 40_000_000)
-PRODSIM_MAX_ARCHIVE_BYTES = env_int("PRODSIM_MAX_ARCHIVE_BYTES", 2 * 1024**3)
-PRODSIM_IMPORT_MAX_ATTEMPTS = env_int("PRODSIM_IMPORT_MAX_ATTEMPTS", 3)
-PRODSIM_ML_MAX_ATTEMPTS = env_int("PRODSIM_ML_MAX_ATTEMPTS", 3)
+PRODSIM_MAX_CSV_BYTES = env_int("PRODSIM_MAX_CSV_BYTES", 200 * 1024 * 1024, minimum=1)
+PRODSIM_MAX_IMAGE_BYTES = env_int("PRODSIM_MAX_IMAGE_BYTES", 20 * 1024 * 1024, minimum=1)
+PRODSIM_MAX_IMAGE_PIXELS = env_int("PRODSIM_MAX_IMAGE_PIXELS", 40_000_000, minimum=1)
+PRODSIM_MAX_ARCHIVE_BYTES = env_int("PRODSIM_MAX_ARCHIVE_BYTES", 2 * 1024**3, minimum=1)
+PRODSIM_IMPORT_MAX_ATTEMPTS = env_int("PRODSIM_IMPORT_MAX_ATTEMPTS", 3, minimum=1)
+PRODSIM_ML_MAX_ATTEMPTS = env_int("PRODSIM_ML_MAX_ATTEMPTS", 3, minimum=1)
 # Activate a newly trained version automatically when it beats the active one on Recall@1.
 PRODSIM_AUTO_ACTIVATE = env_bool("PRODSIM_AUTO_ACTIVATE", True)
 # Which held-out figure early stopping and auto-activation use: "known_products" (new photos of
 # products in the catalogue: visual search, similar lists) or "new_products" (group-disjoint).
-PRODSIM_EVALUATION_PROTOCOL = os.environ.get("PRODSIM_EVALUATION_PROTOCOL", "known_products")
+# The names: similarity.ml.evaluation.protocols.PROTOCOLS (a test keeps them equal).
+_EVALUATION_PROTOCOLS = ("known_products", "new_products")
+PRODSIM_EVALUATION_PROTOCOL = env_choice(
+    "PRODSIM_EVALUATION_PROTOCOL", "known_products", choices=_EVALUATION_PROTOCOLS
+)
 # Overrides of the training defaults (backbone, weights, input_size, embedding_dim, epochs, ...),
 # as JSON, e.g. {"backbone": "small_cnn", "epochs": 5}.
-PRODSIM_TRAINING_DEFAULTS = env_json("PRODSIM_TRAINING_DEFAULTS", {})
+PRODSIM_TRAINING_DEFAULTS = env_json_object("PRODSIM_TRAINING_DEFAULTS")
 # Default signal weights of the fused score (admins override globally or per category); the
 # signals left out keep similarity.fusion.Weights' defaults. Names: fusion.SIGNALS (a test keeps
 # them equal; importing similarity here would load app code before the apps).
 _FUSION_SIGNALS = ("image", "text", "text_learned", "attributes", "price")
 PRODSIM_FUSION_WEIGHTS = env_weights("PRODSIM_FUSION_WEIGHTS", names=_FUSION_SIGNALS)
 # Candidates fetched per index (image, text) before fused re-ranking.
-PRODSIM_FUSION_CANDIDATES = env_int("PRODSIM_FUSION_CANDIDATES", 50)
+PRODSIM_FUSION_CANDIDATES = env_int("PRODSIM_FUSION_CANDIDATES", 50, minimum=1)
 # Never suggest out-of-stock products as similar items (a shop-wide curation switch).
 PRODSIM_EXCLUDE_OUT_OF_STOCK = env_bool("PRODSIM_EXCLUDE_OUT_OF_STOCK", False)
 # PostgreSQL memory for building a version's HNSW index: ~512MB per 300k 256-d vectors.
@@ -312,19 +326,21 @@ if not PRODSIM_VISITOR_KEY:
         raise ImproperlyConfigured("PRODSIM_VISITOR_KEY must be set in production")
     PRODSIM_VISITOR_KEY = "dev-only-visitor-key-" + SECRET_KEY
 # Events older than this are dropped by the daily retention task (whole monthly partitions).
-PRODSIM_EVENT_RETENTION_DAYS = env_int("PRODSIM_EVENT_RETENTION_DAYS", 400)
+PRODSIM_EVENT_RETENTION_DAYS = env_int("PRODSIM_EVENT_RETENTION_DAYS", 400, minimum=1)
 # An order or visit counts half after this many days in bought together / also viewed ("" or
 # "none": no decay). 60-180 days measured a plateau on the dev protocol; 90 sits in its middle.
 _half_life = os.environ.get("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", "90").strip().lower()
 PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS = (
-    None if _half_life in ("", "none") else env_float("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", 90)
+    None
+    if _half_life in ("", "none")
+    else env_float("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", 90, above=0)
 )
 # Trending forgets faster: a purchase counts half after a week.
-PRODSIM_TRENDING_HALF_LIFE_DAYS = env_float("PRODSIM_TRENDING_HALF_LIFE_DAYS", 7)
+PRODSIM_TRENDING_HALF_LIFE_DAYS = env_float("PRODSIM_TRENDING_HALF_LIFE_DAYS", 7, above=0)
 # The window of the "bought together in N orders in the last D days" hint.
-PRODSIM_BEHAVIOUR_WHY_DAYS = env_int("PRODSIM_BEHAVIOUR_WHY_DAYS", 90)
+PRODSIM_BEHAVIOUR_WHY_DAYS = env_int("PRODSIM_BEHAVIOUR_WHY_DAYS", 90, minimum=1)
 # A visit ends after this much idle time (also viewed pairs views of one visit).
-PRODSIM_SESSION_GAP_S = env_int("PRODSIM_SESSION_GAP_S", 30 * 60)
+PRODSIM_SESSION_GAP_S = env_int("PRODSIM_SESSION_GAP_S", 30 * 60, minimum=1)
 # Recommended for you may show what the visitor already bought (a repeat): on online-retail own
 # repeats alone reach 0.243 next-purchase Recall@20, popularity 0.078 (docs/BENCHMARKS.md).
 PRODSIM_RECOMMEND_REPEATS = env_bool("PRODSIM_RECOMMEND_REPEATS", True)

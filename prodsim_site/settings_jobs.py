@@ -6,7 +6,7 @@ from prodsim_site.env import env_float, env_int
 
 # The longest task's hard time limit; the broker's visibility timeout must exceed it, or Valkey
 # redelivers a still-running task to a second worker.
-LONGEST_TASK_HARD_LIMIT_S = env_int("PRODSIM_LONGEST_TASK_S", 6 * 3600)
+LONGEST_TASK_HARD_LIMIT_S = env_int("PRODSIM_LONGEST_TASK_S", 6 * 3600, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_TASK_HARD_LIMIT_S + 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing (a service's delay_on_commit, a task enqueueing follow-up work) waits out a broker
@@ -36,7 +36,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 3300
 CELERY_TIMEZONE = "UTC"
 # Celery beat (the `beat` process): periodic behaviour work. The refresh runs when events arrived
 # since the last one, so new events show in lists within about a refresh interval.
-PRODSIM_BEHAVIOUR_REFRESH_S = env_float("PRODSIM_BEHAVIOUR_REFRESH_S", 30)
+PRODSIM_BEHAVIOUR_REFRESH_S = env_float("PRODSIM_BEHAVIOUR_REFRESH_S", 30, above=0)
 DAY_S = 24 * 3600.0
 CELERY_BEAT_SCHEDULE = {
     "behaviour-refresh": {
@@ -54,7 +54,7 @@ CELERY_BEAT_SCHEDULE = {
     "sequence-retrain": {"task": "behaviour.tasks.sequence_retrain_task", "schedule": DAY_S / 4},
 }
 # Days between scheduled sequence model trainings once a first was trained (0: never).
-PRODSIM_SEQUENCE_RETRAIN_DAYS = env_float("PRODSIM_SEQUENCE_RETRAIN_DAYS", 7)
+PRODSIM_SEQUENCE_RETRAIN_DAYS = env_float("PRODSIM_SEQUENCE_RETRAIN_DAYS", 7, minimum=0)
 
 # Job heartbeats and the reaper (core.jobs.heartbeat, core.jobs.reaper). A running job writes a
 # heartbeat at least every PRODSIM_JOB_HEARTBEAT_S (one indexed UPDATE by primary key); the
@@ -62,10 +62,10 @@ PRODSIM_SEQUENCE_RETRAIN_DAYS = env_float("PRODSIM_SEQUENCE_RETRAIN_DAYS", 7)
 # than the longest outage-retry countdown, 60 s, so a task waiting to retry keeps its job) and
 # sends queued jobs that no worker took for PRODSIM_JOB_QUEUED_STALE_S once more (their message
 # may have been lost with a broker; a duplicate delivery finds the job taken and leaves it).
-PRODSIM_JOB_HEARTBEAT_S = env_float("PRODSIM_JOB_HEARTBEAT_S", 10)
-PRODSIM_JOB_STALE_S = env_float("PRODSIM_JOB_STALE_S", 120)
-PRODSIM_JOB_QUEUED_STALE_S = env_float("PRODSIM_JOB_QUEUED_STALE_S", 600)
-PRODSIM_JOB_REAPER_S = env_float("PRODSIM_JOB_REAPER_S", 30)
+PRODSIM_JOB_HEARTBEAT_S = env_float("PRODSIM_JOB_HEARTBEAT_S", 10, above=0)
+PRODSIM_JOB_STALE_S = env_float("PRODSIM_JOB_STALE_S", 120, above=0)
+PRODSIM_JOB_QUEUED_STALE_S = env_float("PRODSIM_JOB_QUEUED_STALE_S", 600, above=0)
+PRODSIM_JOB_REAPER_S = env_float("PRODSIM_JOB_REAPER_S", 30, above=0)
 # Every kind of job the reaper watches: its lifecycle (core.jobs.JobLifecycle) names its task.
 PRODSIM_JOB_LIFECYCLES = [
     "catalog.services.imports.IMPORTS",
@@ -85,4 +85,4 @@ CELERY_BEAT_SCHEDULE["generations-replay"] = {
     "options": {"expires": PRODSIM_JOB_REAPER_S},
 }
 # Retries of a task that lost its database (core.outages): 8 cover about five minutes.
-PRODSIM_OUTAGE_MAX_RETRIES = env_int("PRODSIM_OUTAGE_MAX_RETRIES", 8)
+PRODSIM_OUTAGE_MAX_RETRIES = env_int("PRODSIM_OUTAGE_MAX_RETRIES", 8, minimum=0)

@@ -10,11 +10,14 @@ import socket
 import tempfile
 from pathlib import Path
 
+from prodsim_site.env import env_int
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 # Unix socket paths are limited to 107 bytes (sun_path); PostgreSQL appends "/.s.PGSQL.5432".
 MAX_SOCKET_PATH = 100
 POSTGRES_PORT = 5432
+MAX_PORT = 65535
 DATABASE_NAME = "prodsim"
 DATABASE_USER = "postgres"
 
@@ -52,7 +55,7 @@ def valkey_port() -> int:
     started later agree on it without asking a running server.
     """
     if os.environ.get("PRODSIM_VALKEY_PORT"):
-        return int(os.environ["PRODSIM_VALKEY_PORT"])
+        return env_int("PRODSIM_VALKEY_PORT", 0, minimum=1, maximum=MAX_PORT)
     port_file = valkey_port_file()
     try:
         return int(port_file.read_text().strip())

@@ -15,7 +15,7 @@ from behaviour.models import BehaviourCountState, PairCount, SequenceModelVersio
 from behaviour.services.ingest import events_record
 from behaviour.services.refresh import behaviour_refresh
 from catalog.models import Product
-from prodsim_site import backup
+from prodsim_site import backup, backup_clients
 from prodsim_site import restore as restoring
 from similarity.models import ModelVersion
 from tests.behaviour.factories import order
@@ -38,6 +38,7 @@ def a_backup(folder: Path, *, models_root: Path) -> Path:
         "model_files": 0,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "database.dump").write_bytes(b"PGDMP stand-in")
     return folder
 
 
@@ -190,7 +191,7 @@ def test_restore_refuses_a_file_given_as_the_backup(tmp_path):
     target = tmp_path / "backup.tar"
     target.write_bytes(b"not a folder")
 
-    with pytest.raises(backup.BackupError, match="holds no prodsim backup"):
+    with pytest.raises(backup_clients.BackupError, match="holds no prodsim backup"):
         restoring.backup_restore(directory=target)
 
 
@@ -203,7 +204,7 @@ def test_the_database_urls_ssl_options_reach_the_client_tools(monkeypatch):
     }
     monkeypatch.setattr(connections["default"], "settings_dict", database)
 
-    _, env = backup.connection_args()
+    _, env = backup_clients.connection_args()
 
     assert (env["PGSSLMODE"], env["PGSSLROOTCERT"]) == ("verify-full", "/etc/ssl/db-ca.pem")
 
@@ -211,6 +212,62 @@ def test_the_database_urls_ssl_options_reach_the_client_tools(monkeypatch):
 def test_the_client_tools_come_from_prodsim_pg_bin_when_set(settings, tmp_path):
     """The embedded build has no SSL support: a shop whose server requires SSL names its own
     PostgreSQL 18 client tools."""
-    assert backup.client_binary("pg_dump") == str(backup.POSTGRES_BIN_PATH / "pg_dump")
+    embedded_build = backup_clients.POSTGRES_BIN_PATH
+    assert backup_clients.client_binary("pg_dump") == str(embedded_build / "pg_dump")
     settings.PRODSIM_PG_BIN = str(tmp_path)
-    assert backup.client_binary("pg_dump") == str(tmp_path / "pg_dump")
+    assert backup_clients.client_binary("pg_dump") == str(tmp_path / "pg_dump")
+
+
+@pytest.fixture
+def shop_files(settings, media_root, tmp_path, monkeypatch):
+    """Media and model files to back up; pg_dump writes a stand-in dump."""
+
+    def pg_dump(binary, args):
+        Path(args[args.index("--file") + 1]).write_bytes(b"PGDMP stand-in")
+
+    monkeypatch.setattr(backup, "run_client", pg_dump)
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    (media_root / "products").mkdir()
+    (media_root / "products" / "a.jpg").write_bytes(b"jpeg")
+    (settings.PRODSIM_MODELS_ROOT / "v1").mkdir(parents=True)
+    (settings.PRODSIM_MODELS_ROOT / "v1" / "model.tflite").write_bytes(b"tflite")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("root", ["MEDIA_ROOT", "PRODSIM_MODELS_ROOT"])
+def test_a_backup_folder_inside_a_folder_it_copies_is_refused(shop_files, settings, root):
+    # The copy of the folder would copy the backup into itself until the path is too long.
+    folder = Path(getattr(settings, root)) / "backups" / "today"
+
+    with pytest.raises(CommandError, match=f"is inside {root}"):
+        call_command("backup", str(folder), stdout=io.StringIO())
+    assert not folder.exists()
+
+
+@pytest.mark.django_db
+def test_a_backup_beside_the_copied_folders_holds_their_files(shop_files, tmp_path):
+    call_command("backup", str(tmp_path / "backup"), stdout=io.StringIO())
+
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert (manifest["media_files"], manifest["model_files"]) == (1, 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("command", ["backup", "restore"])
+def test_client_tools_missing_from_prodsim_pg_bin_are_named_before_anything_is_done(
+    settings, tmp_path, monkeypatch, command
+):
+    # README suggests /usr/lib/postgresql/18/bin: without postgresql-client-18 installed there,
+    # the command was a FileNotFoundError traceback.
+    settings.PRODSIM_PG_BIN = str(tmp_path / "postgresql" / "18" / "bin")
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    replaced = []
+    monkeypatch.setattr(restoring, "_database_replace", replaced.append)
+    folder = tmp_path / "backup"
+    if command == "restore":
+        a_backup(folder, models_root=tmp_path / "old-models")
+
+    with pytest.raises(CommandError, match="PRODSIM_PG_BIN .* postgresql-client-18"):
+        call_command(command, str(folder), stdout=io.StringIO())
+    assert replaced == []
+    assert command == "restore" or not folder.exists()

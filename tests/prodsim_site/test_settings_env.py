@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,23 +10,41 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from prodsim_site import env
+from prodsim_site import env, env_formats
 from prodsim_site import settings as settings_module
 from similarity import fusion
+from similarity.ml.evaluation.protocols import PROTOCOLS
 
 ROOT = Path(__file__).resolve().parents[2]
+IMPORT = "import prodsim_site.settings"
+SETUP = "import django; django.setup()"  # also configures logging
 
 
-def import_settings(**variables: str) -> subprocess.CompletedProcess:
-    """Import the settings in a fresh interpreter, as a process starting up does."""
+def import_settings(tmp_path, code=IMPORT, **variables: str) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter, as a process starting up does, with a
+    throwaway var/ (nothing of the real one read or written) and an external broker's URL."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    environment.pop("DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-c", "import prodsim_site.settings"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**environment, **variables},
+        env={
+            **environment,
+            "DJANGO_SETTINGS_MODULE": "prodsim_site.settings",
+            "PRODSIM_VAR_DIR": str(tmp_path / "var"),
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            **variables,
+        },
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def refused_naming(result: subprocess.CompletedProcess, name: str) -> bool:
+    last_line = (result.stderr.strip().splitlines() or [""])[-1]
+    return result.returncode != 0 and last_line.startswith(
+        "django.core.exceptions.ImproperlyConfigured: " + name
     )
 
 
@@ -37,13 +56,80 @@ def import_settings(**variables: str) -> subprocess.CompletedProcess:
         ("PRODSIM_TRAINING_DEFAULTS", "epochs=5"),
         ("PRODSIM_FUSION_WEIGHTS", '{"imag": 1}'),
         ("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", "ninety"),
+        # Each of these once started, then failed on use: every partner API request a 500,
+        ("PRODSIM_API_RATE", "600"),
+        ("PRODSIM_API_RATE", "fast"),
+        # every training job, the admin's "Add model version" page,
+        ("PRODSIM_EVALUATION_PROTOCOL", "known"),
+        ("PRODSIM_TRAINING_DEFAULTS", "[1]"),
+        # or worse: the daily retention deleted every event,
+        ("PRODSIM_EVENT_RETENTION_DAYS", "-1"),
+        # older orders counted more than new ones,
+        ("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", "-90"),
+        ("PRODSIM_TRENDING_HALF_LIFE_DAYS", "0"),
+        # beat expired every refresh before it ran, or sent the reaper in a 0 s loop.
+        ("PRODSIM_BEHAVIOUR_REFRESH_S", "-30"),
+        ("PRODSIM_JOB_REAPER_S", "0"),
+        ("PRODSIM_SESSION_GAP_S", "-1"),
+        ("PRODSIM_ADMIN_LOGIN_WINDOW_S", "-1"),
+        ("PRODSIM_MAX_IMAGE_BYTES", "-1"),
+        # The embedded Valkey's URL (REDIS_URL unset): a bare ValueError.
+        ("PRODSIM_VALKEY_PORT", "abc"),
+        ("PRODSIM_VALKEY_PORT", "70000"),
     ],
 )
-def test_start_up_stops_on_a_bad_value_and_names_its_variable(name, value):
-    result = import_settings(**{name: value})
-    assert result.returncode != 0
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: " + name)
+def test_start_up_stops_on_a_bad_value_and_names_its_variable(tmp_path, name, value):
+    result = import_settings(tmp_path, **{"REDIS_URL": "", name: value})
+
+    assert refused_naming(result, name), result.stderr[-300:]
+
+
+@pytest.mark.parametrize("url", ["mysql://shop:pw@db/shop", "postgres://shop:pw@db:five/shop"])
+def test_a_database_url_prodsim_cannot_use_is_refused_naming_it(tmp_path, url):
+    # mysql:// failed on the first query; a port that is not a number on a nameless ParseError.
+    result = import_settings(tmp_path, DATABASE_URL=url, DJANGO_SECRET_KEY="k" * 60)
+
+    assert refused_naming(result, "DATABASE_URL"), result.stderr[-300:]
+    assert "pw" not in result.stderr.splitlines()[-1]  # the password stays out of logs
+
+
+@pytest.mark.parametrize("level", ["debug", "Warning", "ERROR"])
+def test_a_log_level_is_accepted_in_any_case(tmp_path, level):
+    # "debug" stopped every process at django.setup() without naming the variable.
+    result = import_settings(tmp_path, SETUP, PRODSIM_LOG_LEVEL=level)
+
+    assert result.returncode == 0, result.stderr[-300:]
+
+
+def test_an_unknown_log_level_is_refused_naming_its_variable(tmp_path):
+    result = import_settings(tmp_path, SETUP, PRODSIM_LOG_LEVEL="verbose")
+
+    assert refused_naming(result, "PRODSIM_LOG_LEVEL"), result.stderr[-300:]
+
+
+@pytest.mark.parametrize("rate", ["600/min", "10/s", "5/hour", "1000/day", "60/minute"])
+def test_api_rates_in_drfs_format_are_accepted(monkeypatch, rate):
+    monkeypatch.setenv("R", rate)
+    assert env_formats.env_rate("R", "600/min") == rate
+
+
+@pytest.mark.parametrize(
+    ("read", "value", "message"),
+    [
+        (lambda: env.env_int("X", 1, minimum=1), "0", "X must be at least 1, got '0'"),
+        (lambda: env.env_int("X", 1, maximum=9), "10", "X must be at most 9, got '10'"),
+        (lambda: env.env_float("X", 1, minimum=0), "-0.5", "X must be at least 0, got '-0.5'"),
+        (lambda: env.env_float("X", 1, above=0), "0", "X must be above 0, got '0'"),
+    ],
+)
+def test_bounded_readers_name_the_bound(monkeypatch, read, value, message):
+    monkeypatch.setenv("X", value)
+    with pytest.raises(ImproperlyConfigured, match=f"^{re.escape(message)}$"):
+        read()
+
+
+def test_settings_know_the_evaluation_protocols():
+    assert settings_module._EVALUATION_PROTOCOLS == PROTOCOLS
 
 
 @pytest.mark.parametrize(
