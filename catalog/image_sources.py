@@ -4,6 +4,7 @@ Both answer `read(relative_path) -> bytes` and refuse any path that could leave 
 The zip is never extracted: members are read one at a time, with their real size counted.
 """
 
+import os
 import stat
 import zipfile
 import zlib
@@ -11,6 +12,9 @@ from pathlib import Path, PurePosixPath
 
 ERROR_UNSAFE_PATH = "image path {path!r} is not a plain relative path"
 ERROR_NOT_FOUND = "image {path!r} not found in the {source}"
+ERROR_FOLDER_UNREADABLE = (
+    "the images folder {folder} is not found or not readable by the worker that runs the import"
+)
 ERROR_TOO_LARGE = "image {path!r} is larger than {limit} bytes"
 ERROR_BAD_ARCHIVE = "the images file is not a readable zip archive: {reason}"
 ERROR_BAD_MEMBER = "image {path!r} cannot be read from the zip archive: {reason}"
@@ -48,6 +52,10 @@ class DirectoryImageSource:
     """Images in a folder on the server (management command imports)."""
 
     def __init__(self, root: Path, *, max_bytes: int):
+        # Kept as a path (import_catalogue --queue): a worker in another container may not see
+        # it, and every image would be "not found" without the reason.
+        if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
+            raise ImageSourceError(ERROR_FOLDER_UNREADABLE.format(folder=root))
         self.root = root.resolve()
         self.max_bytes = max_bytes
 
@@ -80,9 +88,9 @@ class ZipImageSource:
         max_members: int = MAX_ARCHIVE_MEMBERS,
     ):
         self.max_bytes = max_bytes
-        if max_archive_bytes is not None and archive.stat().st_size > max_archive_bytes:
-            raise ImageSourceError(ERROR_ARCHIVE_TOO_LARGE.format(limit=max_archive_bytes))
         try:
+            if max_archive_bytes is not None and archive.stat().st_size > max_archive_bytes:
+                raise ImageSourceError(ERROR_ARCHIVE_TOO_LARGE.format(limit=max_archive_bytes))
             self._zip = zipfile.ZipFile(archive)
         except (zipfile.BadZipFile, OSError) as exc:
             raise ImageSourceError(ERROR_BAD_ARCHIVE.format(reason=exc)) from exc
@@ -114,11 +122,3 @@ class ZipImageSource:
 
     def close(self) -> None:
         self._zip.close()
-
-
-def open_image_source(
-    path: Path, *, max_bytes: int, max_archive_bytes: int | None = None
-) -> DirectoryImageSource | ZipImageSource:
-    if path.is_dir():
-        return DirectoryImageSource(path, max_bytes=max_bytes)
-    return ZipImageSource(path, max_bytes=max_bytes, max_archive_bytes=max_archive_bytes)

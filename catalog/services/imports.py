@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
@@ -22,16 +21,18 @@ from core.jobs.deletion import jobs_delete_with_files
 from core.tasks import enqueue_on_commit
 
 from .. import changes
-from ..image_sources import ImageSourceError, open_image_source
+from ..image_sources import DirectoryImageSource, ImageSourceError, ZipImageSource
 from ..images import InvalidImage, prepare_image
 from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_csv
 from ..models import Category, ImportJob, ImportRowError, Product
 from ..selectors import product_sku_stored
 from .products import ImageToAttach, UpsertOutcome, product_upsert
+from .uploads import stored_files_delete, upload_store
 
 logger = logging.getLogger(__name__)
 
 ERROR_CSV_TOO_LARGE = "the CSV file is larger than {limit} bytes"
+ERROR_CSV_UNREADABLE = "the uploaded CSV cannot be read: {reason}"
 IMPORT_TASK = "catalog.tasks.catalogue_import_task"
 
 ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
@@ -57,6 +58,10 @@ PROGRESS_EVERY_ROWS = 25  # progress writes cost a query; 25 rows is well under 
 ProgressCallback = Callable[[ImportJob], None]
 
 
+class CsvUnreadable(ValueError):
+    """The job's stored CSV cannot be read where the import runs (gone, or media not shared)."""
+
+
 class ImportLifecycle(JobLifecycle[ImportJob]):
     """An import's lifecycle: a bad CSV or images source fails it with the reason (any other
     error propagates, leaving the row to the task's retry); a time-out fails it; every end also
@@ -68,8 +73,20 @@ class ImportLifecycle(JobLifecycle[ImportJob]):
     error_timed_out = ERROR_TIMED_OUT
     timed_out_state = ImportJob.State.FAILED
     task = IMPORT_TASK
-    failures = (CsvHeaderError, ImageSourceError)
+    failures = (CsvHeaderError, CsvUnreadable, ImageSourceError)
     counts_cancelled_delivery = True
+
+    def claim(self, job_id: int, *, max_attempts: int, **filters) -> ImportJob | None:
+        """The lifecycle's claim; a delivery that runs the job counts from zero, saved now: until
+        its first progress write the page would divide an earlier attempt's rows by this
+        attempt's seconds (a rate and an ETA made up). The file's line count stays."""
+        job = super().claim(job_id, max_attempts=max_attempts, **filters)
+        if job is not None and not job.is_finished:
+            counts = [name for name in COUNT_FIELDS if name != "rows_total"]
+            for name in counts:
+                setattr(job, name, 0)
+            job.save(update_fields=counts)
+        return job
 
     def cancelled_error(self, job: ImportJob) -> str:
         return self.error_cancelled.format(done=job.rows_done, total=job.rows_total)
@@ -98,7 +115,6 @@ class ImportLifecycle(JobLifecycle[ImportJob]):
 IMPORTS = ImportLifecycle()
 
 
-@transaction.atomic
 def import_job_create(
     *,
     csv_file: UploadedFile | Path,
@@ -109,25 +125,24 @@ def import_job_create(
     """Store the uploaded (or server-side) files on a new job; enqueue it after commit.
 
     With enqueue=False the caller runs it (import_job_run), e.g. the command's progress bar.
+    Whatever stops it (a storage error, Ctrl-C while a large zip is copied), the files it had
+    stored are deleted: no job names them, so nothing else ever would.
     """
     job = ImportJob(created_by=user)
-    _attach(job.csv_file, csv_file)
-    if isinstance(images, Path) and images.is_dir():
-        job.images_dir = str(images.resolve())
-    elif images is not None:
-        _attach(job.images_file, images)
-    job.save()
-    if enqueue:
-        enqueue_on_commit(IMPORT_TASK, job.pk)
+    try:
+        upload_store(job.csv_file, csv_file)
+        if isinstance(images, Path) and images.is_dir():
+            job.images_dir = str(images.resolve())
+        elif images is not None:
+            upload_store(job.images_file, images)
+        with transaction.atomic():
+            job.save()
+            if enqueue:
+                enqueue_on_commit(IMPORT_TASK, job.pk)
+    except BaseException:
+        stored_files_delete(job.csv_file, job.images_file)
+        raise
     return job
-
-
-def _attach(field_file, source: UploadedFile | Path) -> None:
-    if isinstance(source, Path):
-        with open(source, "rb") as handle:
-            field_file.save(source.name, File(handle), save=False)
-    else:
-        field_file.save(source.name, source, save=False)
 
 
 def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> ImportJob | None:
@@ -148,8 +163,6 @@ def import_job_run(*, job_id: int, progress: ProgressCallback | None = None) -> 
 
 def _import(job: ImportJob, progress: ProgressCallback | None) -> None:
     job.row_errors.all().delete()  # a rerun reports this run's problems, counted from zero
-    for name in COUNT_FIELDS:
-        setattr(job, name, 0)
     catalogue_import(job=job, progress=progress)
 
 
@@ -246,8 +259,11 @@ def _changed_since_start(job: ImportJob) -> list[int]:
 
 def _read_csv(job: ImportJob) -> bytes:
     limit = settings.PRODSIM_MAX_CSV_BYTES
-    with job.csv_file.open("rb") as handle:
-        data = handle.read(limit + 1)
+    try:
+        with job.csv_file.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:  # deleted, or a worker that does not share the media folder
+        raise CsvUnreadable(ERROR_CSV_UNREADABLE.format(reason=exc)) from exc
     if len(data) > limit:
         raise CsvHeaderError(ERROR_CSV_TOO_LARGE.format(limit=limit))
     return data
@@ -256,9 +272,9 @@ def _read_csv(job: ImportJob) -> bytes:
 def _image_source(job: ImportJob):
     max_bytes = settings.PRODSIM_MAX_IMAGE_BYTES
     if job.images_dir:
-        return open_image_source(Path(job.images_dir), max_bytes=max_bytes)
+        return DirectoryImageSource(Path(job.images_dir), max_bytes=max_bytes)
     if job.images_file:
-        return open_image_source(
+        return ZipImageSource(
             Path(job.images_file.path),
             max_bytes=max_bytes,
             max_archive_bytes=settings.PRODSIM_MAX_ARCHIVE_BYTES,

@@ -2,8 +2,8 @@
 rows, Ctrl-C as a cancel, the summary and the problems file at the end. The catalogue and the
 event imports share it, so both commands behave alike."""
 
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,13 @@ ERROR_COMMAND_UNEXPECTED = "import #{pk}: {error} (run with --traceback for the 
 ERROR_PROBLEMS_FOLDER = "--problems-csv: the folder {folder} does not exist"
 ERROR_NOT_A_FILE = "{path} is not a file"
 ERROR_PROBLEMS_IS_FOLDER = "--problems-csv: {path} is a folder; name the file to write"
+ERROR_PROBLEMS_IS_INPUT = (
+    "--problems-csv: {path} is the import's own input, which the problems would replace; "
+    "name another file"
+)
+ERROR_UNREADABLE = "{path} cannot be read: {reason}"
+ERROR_NOT_STORED = "the import's files could not be stored: {error}"
+ERROR_INTERRUPTED_STORING = "interrupted while the import's files were stored; no import was made"
 
 
 @dataclass(frozen=True)
@@ -33,17 +40,41 @@ class ImportCommandSteps:
     end: Callable = job_end
 
 
-def import_paths_check(csv: Path, problems_path: Path | None) -> None:
-    """CommandError unless `csv` is a file, the problems file's folder exists and the problems
-    file is not a folder: checked before the job is created, so a typo costs no import."""
+def import_paths_check(
+    csv: Path, problems_path: Path | None, *, images: Path | None = None
+) -> None:
+    """CommandError unless `csv` is a readable file, the problems file's folder exists and the
+    problems file is neither a folder nor one of the inputs (`csv`, `images`): checked before the
+    job is created, so a typo costs no import."""
     if not csv.exists():
         raise CommandError(f"{csv} does not exist")
     if not csv.is_file():
         raise CommandError(ERROR_NOT_A_FILE.format(path=csv))
+    try:
+        with open(csv, "rb"):
+            pass
+    except OSError as exc:  # another user's file, a mount this user may not read
+        raise CommandError(ERROR_UNREADABLE.format(path=csv, reason=exc.strerror or exc)) from None
     if problems_path and not problems_path.parent.is_dir():
         raise CommandError(ERROR_PROBLEMS_FOLDER.format(folder=problems_path.parent))
     if problems_path and problems_path.is_dir():
         raise CommandError(ERROR_PROBLEMS_IS_FOLDER.format(path=problems_path))
+    inputs = {path.resolve() for path in (csv, images) if path is not None}
+    if problems_path and problems_path.resolve() in inputs:  # written once the import has run
+        raise CommandError(ERROR_PROBLEMS_IS_INPUT.format(path=problems_path))
+
+
+@contextmanager
+def import_files_storing() -> Iterator[None]:
+    """Around the service that copies a command's input files into the media folder: Ctrl-C
+    (a multi-GB zip takes a while) or a file it cannot read or store is a CommandError, as
+    failures of the import itself are. The service has removed whatever it had stored."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise CommandError(ERROR_INTERRUPTED_STORING) from None
+    except OSError as exc:
+        raise CommandError(ERROR_NOT_STORED.format(error=exc)) from exc
 
 
 def import_run_in_foreground(

@@ -1,5 +1,6 @@
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -135,6 +136,25 @@ def test_a_retry_rates_its_own_lines_by_its_own_time():
     assert (progress["rows_per_s"], progress["eta_s"]) == (2.0, 30)
 
 
+def test_a_retry_shows_no_rate_until_it_has_done_a_line():
+    from datetime import timedelta
+
+    from catalog.selectors import import_job_progress
+    from catalog.services.imports import IMPORTS
+
+    job = ImportJob.objects.create(state="queued", rows_total=100)
+    IMPORTS.claim(job.pk, max_attempts=3)
+    # The first attempt wrote 60 lines, then its worker died; the reaper requeued it.
+    ImportJob.objects.filter(pk=job.pk).update(state="queued", rows_done=60)
+    retry = IMPORTS.claim(job.pk, max_attempts=3)
+
+    page_row = ImportJob.objects.get(pk=job.pk)  # what the progress view reads
+    progress = import_job_progress(job=page_row, now=retry.claimed_at + timedelta(seconds=2))
+
+    # Was 60 old lines over the retry's 2 s: 30.0 rows/s, an ETA of a second.
+    assert (progress["rows_done"], progress["rows_per_s"], progress["eta_s"]) == (0, None, None)
+
+
 def test_staff_without_the_upload_permission_cannot_upload(client):
     login(client, staff_user("catalog.add_importjob", "catalog.view_importjob"))
 
@@ -185,6 +205,31 @@ def test_images_must_be_a_zip(admin_client):
     assert response.status_code == 200
     assert "Upload the images as a .zip archive." in response.content.decode()
     assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["csv_file", "images_file"])
+def test_a_file_whose_name_is_too_long_for_the_disk_is_stored_under_a_shorter_one(
+    admin_client, media_root, field
+):
+    # 90 Japanese characters are 270 bytes, past a file system's 255: the upload was a 500, and
+    # a CSV stored before the zip failed stayed in media for good.
+    long_name = "商品カタログ" * 15
+    csv_name, zip_name = ("shop", long_name) if field == "images_file" else (long_name, "photos")
+    response = admin_client.post(
+        ADD_URL,
+        {
+            "csv_upload": SimpleUploadedFile(f"{csv_name}.csv", b"sku,title,price\nA,Mug,1\n"),
+            "images_upload": SimpleUploadedFile(f"{zip_name}.zip", zip_bytes({})),
+        },
+    )
+
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    stored = Path(getattr(job, field).name)
+    stem, random_part = stored.stem.rsplit("_", 1)  # the first 100 bytes, then Django's suffix
+    assert (stem, len(random_part)) == (long_name[:33], 7)
+    assert stored.suffix == (".zip" if field == "images_file" else ".csv")
+    assert import_job_run(job_id=job.pk).state == "succeeded"
 
 
 def test_product_admin_lists_with_thumbnails(admin_client):

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from catalog.models import ImportJob
+from catalog.models import ImportJob, ImportRowError
 from catalog.services import import_job_create, import_jobs_delete
 
 from .factories import csv_bytes, image_bytes, write, zip_bytes
@@ -70,11 +70,50 @@ def test_a_running_import_is_cancelled_not_deleted(admin_client, tmp_path):
     page = admin_client.get(url)
     posted = admin_client.post(url, {"post": "yes"})
     action = admin_client.post(
-        LIST_URL, {"action": "delete_selected", "_selected_action": [job.pk], "post": "yes"}
+        LIST_URL,
+        {"action": "delete_selected", "_selected_action": [job.pk], "post": "yes"},
+        follow=True,
     )
 
-    assert (page.status_code, posted.status_code, action.status_code) == (403, 403, 403)
+    assert (page.status_code, posted.status_code, action.status_code) == (403, 403, 200)
+    assert "1 running import(s) not deleted: cancel them first" in action.content.decode()
     assert ImportJob.objects.filter(pk=job.pk).exists() and len(stored_files(job)) == 2
+
+
+def test_delete_selected_deletes_the_ended_imports_and_keeps_the_running_ones(
+    admin_client, tmp_path
+):
+    # The confirmation page said the superuser lacked the permission, and confirming was a 403.
+    ended = an_import(tmp_path, state=ImportJob.State.SUCCEEDED)
+    running = an_import(tmp_path, state=ImportJob.State.RUNNING)
+    selected = {"action": "delete_selected", "_selected_action": [ended.pk, running.pk]}
+
+    page = admin_client.post(LIST_URL, selected).content.decode()
+    response = admin_client.post(LIST_URL, {**selected, "post": "yes"}, follow=True)
+
+    assert "permission" not in page and "cancel them first" in page
+    assert f"/importjob/{ended.pk}/change/" in page and f"/{running.pk}/change/" not in page
+    assert response.status_code == 200
+    assert "1 running import(s) not deleted: cancel them first" in response.content.decode()
+    assert list(ImportJob.objects.values_list("pk", flat=True)) == [running.pk]
+
+
+def test_the_delete_confirmation_counts_an_imports_problems_instead_of_listing_them(
+    admin_client, django_assert_max_num_queries
+):
+    # One item per problem: 100k of them made a 6 s, 11 MB page.
+    job = ImportJob.objects.create(state=ImportJob.State.SUCCEEDED)
+    ImportRowError.objects.bulk_create(
+        ImportRowError(job=job, line=n + 2, column="price", sku=f"S{n}", level="row", message="m")
+        for n in range(500)
+    )
+
+    with django_assert_max_num_queries(20):
+        page = admin_client.get(reverse("admin:catalog_importjob_delete", args=[job.pk]))
+
+    html = page.content.decode()
+    assert page.status_code == 200 and "500 problem(s) reported by this import" in html
+    assert "line 501: m" not in html
 
 
 def test_an_import_claimed_while_its_deletion_was_confirmed_is_kept(

@@ -1,3 +1,5 @@
+import os
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -202,6 +204,36 @@ def test_a_csv_without_required_columns_fails_the_job_with_the_reason(tmp_path):
     assert Product.objects.count() == 0
 
 
+def test_a_csv_the_worker_cannot_read_fails_the_import_saying_so(tmp_path):
+    # Deleted, or a worker that does not share the media folder: the error escaped the task and
+    # the job stayed `running` until the reaper failed it as "interrupted 3 times".
+    job = import_job_create(csv_file=write(tmp_path / "c.csv", b"sku,title,price\n"), enqueue=False)
+    default_storage.delete(job.csv_file.name)
+
+    job = import_job_run(job_id=job.pk)
+
+    assert job.state == "failed"
+    assert job.error.startswith("the uploaded CSV cannot be read: [Errno 2] No such file")
+
+
+def test_an_images_folder_the_worker_cannot_see_fails_the_import_naming_the_folder(tmp_path):
+    # With --queue a folder is kept as its path, which the worker may not see: it was reported
+    # as "not a readable zip archive".
+    folder = tmp_path / "photos"
+    write(folder / "mugs" / "red.jpg", RED)
+    csv_path = write(tmp_path / "c.csv", csv_bytes([mug(images="mugs/red.jpg")]))
+    job = import_job_create(csv_file=csv_path, images=folder, enqueue=False)
+    shutil.rmtree(folder)
+
+    job = import_job_run(job_id=job.pk)
+
+    assert (job.state, job.error) == (
+        "failed",
+        f"the images folder {folder} is not found or not readable by the worker that runs the "
+        "import",
+    )
+
+
 def test_a_job_interrupted_too_often_is_failed_not_retried_forever(tmp_path, settings):
     settings.PRODSIM_IMPORT_MAX_ATTEMPTS = 2
     csv_path = write(tmp_path / "c.csv", csv_bytes([mug(images="")]))
@@ -377,6 +409,101 @@ def test_the_import_command_refuses_bad_paths_before_a_job_exists(tmp_path, argu
         call_command("import_catalogue", *arguments(tmp_path), verbosity=0)
 
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.parametrize("named", ["csv", "zip"])
+def test_the_import_command_refuses_a_problems_file_that_is_one_of_its_inputs(tmp_path, named):
+    from django.core.management import CommandError, call_command
+
+    inputs = {
+        "csv": write(tmp_path / "in" / "shop.csv", csv_bytes(_plain_rows(1))),
+        "zip": write(tmp_path / "in" / "photos.zip", zip_bytes({"a.jpg": RED})),
+    }
+    contents = {path: path.read_bytes() for path in inputs.values()}
+    problems_path = tmp_path / "in" / ".." / "in" / inputs[named].name  # spelled another way
+
+    with pytest.raises(CommandError, match="is the import's own input"):
+        call_command(
+            "import_catalogue",
+            str(inputs["csv"]),
+            "--images",
+            str(inputs["zip"]),
+            "--problems-csv",
+            str(problems_path),
+            verbosity=0,
+        )
+
+    assert {path: path.read_bytes() for path in contents} == contents  # was replaced
+    assert not ImportJob.objects.exists()
+
+
+def test_a_csv_the_command_may_not_read_is_a_command_error(tmp_path, monkeypatch):
+    import builtins
+
+    from django.core.management import CommandError, call_command
+
+    csv_path = write(tmp_path / "c.csv", csv_bytes(_plain_rows(1)))
+    real_open = builtins.open
+
+    def permission_denied(file, *args, **kwargs):  # the tests run as root: denied at open()
+        if str(file) == str(csv_path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", permission_denied)
+
+    with pytest.raises(CommandError, match=r"c\.csv cannot be read: Permission denied$"):
+        call_command("import_catalogue", str(csv_path), verbosity=0)  # was a raw traceback
+    assert not ImportJob.objects.exists()
+
+
+def _interrupted_in_the_zip(monkeypatch, error: BaseException) -> None:
+    """Storing the zip stops after its first chunk is written (Ctrl-C, a full disk)."""
+    from django.core.files import File
+
+    real_chunks = File.chunks
+
+    def chunks(self, chunk_size=None):
+        for number, chunk in enumerate(real_chunks(self, chunk_size)):
+            if number and str(self.name).endswith(".zip"):
+                raise error
+            yield chunk
+
+    monkeypatch.setattr(File, "chunks", chunks)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), OSError(28, "No space left on device")])
+def test_storing_the_files_cut_short_leaves_none_behind(tmp_path, media_root, monkeypatch, error):
+    csv_path = write(tmp_path / "in" / "c.csv", csv_bytes(_plain_rows(1)))
+    zip_path = write(tmp_path / "in" / "i.zip", os.urandom(200_000))  # a few chunks
+    _interrupted_in_the_zip(monkeypatch, error)
+
+    with pytest.raises(type(error)):
+        import_job_create(csv_file=csv_path, images=zip_path, enqueue=False)
+
+    assert not ImportJob.objects.exists()
+    # The CSV stored first and the part of the zip written were left for good: no job names them.
+    assert [path for path in media_root.rglob("*") if path.is_file()] == []
+
+
+def test_ctrl_c_while_the_command_stores_the_files_is_a_command_error(
+    tmp_path, media_root, monkeypatch
+):
+    from django.core.management import CommandError, call_command
+
+    csv_path = write(tmp_path / "in" / "c.csv", csv_bytes(_plain_rows(1)))
+    zip_path = write(tmp_path / "in" / "i.zip", os.urandom(200_000))
+    _interrupted_in_the_zip(monkeypatch, KeyboardInterrupt())
+
+    # Ctrl-C during the import is a CommandError (exit status 1); here it was a raw traceback.
+    with pytest.raises(CommandError, match="interrupted while the import's files were stored"):
+        try:
+            call_command("import_catalogue", str(csv_path), "--images", str(zip_path), verbosity=0)
+        except KeyboardInterrupt:  # caught: escaping, it would stop the whole test run
+            pytest.fail("Ctrl-C escaped the command as KeyboardInterrupt")
+
+    assert not ImportJob.objects.exists()
+    assert [path for path in media_root.rglob("*") if path.is_file()] == []
 
 
 # --- Categories -----------------------------------------------------------------------------------

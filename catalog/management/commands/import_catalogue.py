@@ -4,7 +4,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.services import import_job_cancel, import_job_create, import_job_run
 from catalog.services.reports import import_job_problems_csv, import_job_summary
-from core.jobs.foreground import ImportCommandSteps, import_paths_check, import_run_in_foreground
+from core.jobs.foreground import (
+    ImportCommandSteps,
+    import_files_storing,
+    import_paths_check,
+    import_run_in_foreground,
+)
 
 IMPORT_STEPS = ImportCommandSteps(
     run=import_job_run,
@@ -37,10 +42,12 @@ class Command(BaseCommand):
         problems_csv: Path | None,
         **options,
     ):
-        import_paths_check(csv, problems_csv)  # before the job exists: a typo costs no import
+        # Before the job exists: a typo costs no import.
+        import_paths_check(csv, problems_csv, images=images)
         if images is not None and not images.exists():
             raise CommandError(f"{images} does not exist")
-        job = import_job_create(csv_file=csv, images=images, enqueue=queue)
+        with import_files_storing():
+            job = import_job_create(csv_file=csv, images=images, enqueue=queue)
         if queue:
             self.stdout.write(f"Import #{job.pk} queued.")
             return
