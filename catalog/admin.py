@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -16,7 +15,7 @@ from core.jobs.admin import (
 )
 
 from . import changes
-from .models import Category, ImportJob, ImportRowError, Product, ProductImage
+from .models import Category, ImportJob, Product, ProductImage
 from .selectors import import_job_progress
 from .services import import_job_cancel, import_job_create, import_jobs_delete, product_delete
 from .services.imports import PROGRESS_EVERY_ROWS
@@ -29,7 +28,6 @@ DELETE_KEPT_RUNNING = (
     "{count} running import(s) not deleted: cancel them first, then delete them once they "
     "have ended."
 )
-DELETED_PROBLEMS = "{count} problem(s) reported by this import"
 CANCEL_MESSAGES = CancelMessages(
     requested="Cancellation of import #{pk} requested; "
     f"it stops within {PROGRESS_EVERY_ROWS} rows.",
@@ -264,28 +262,6 @@ class ImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdm
         if obj is not None and obj.state == ImportJob.State.RUNNING:
             return False
         return super().has_delete_permission(request, obj)
-
-    def get_deleted_objects(self, objs, request):
-        """What the delete confirmation lists: each import, and its problems as one line. One
-        item per problem (Django's page) took 6 s and 11 MB for an import of 100k bad lines."""
-        jobs = list(objs)
-        problems = dict(
-            ImportRowError.objects.filter(job__in=jobs)
-            .order_by()
-            .values_list("job")
-            .annotate(Count("pk"))
-        )
-        listed = []
-        for job in jobs:
-            url = reverse(f"{self.admin_site.name}:catalog_importjob_change", args=[job.pk])
-            listed.append(format_html('Import job: <a href="{}">{}</a>', url, job))
-            if count := problems.get(job.pk):
-                listed.append([DELETED_PROBLEMS.format(count=count)])
-        counts = {self.opts.verbose_name_plural: len(jobs)}
-        if total := sum(problems.values()):
-            counts[ImportRowError._meta.verbose_name_plural] = total
-        allowed = all(self.has_delete_permission(request, job) for job in jobs)
-        return listed, counts, set() if allowed else {self.opts.verbose_name}, []
 
     @admin.action(permissions=["delete"], description=django_delete_selected.short_description)
     def delete_selected(self, request, queryset):

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 
 from core.jobs import JobLifecycle, ProgressWriter, job_end, request_cancel
 from core.jobs.deletion import jobs_delete_with_files
+from core.jobs.stored_files import stored_files_delete, upload_store
 from core.tasks import enqueue_on_commit
 
 from .. import changes
@@ -27,7 +28,6 @@ from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_
 from ..models import Category, ImportJob, ImportRowError, Product
 from ..selectors import product_sku_stored
 from .products import ImageToAttach, UpsertOutcome, product_upsert
-from .uploads import stored_files_delete, upload_store
 
 logger = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ one lifecycle, one progress writer, one cancel path, one live admin page.
   import_rows  the columns and line-report shape every import job (catalogue, events) shares
   foreground   an import command's run: progress bar, Ctrl-C as cancel, summary, problems file
   deletion     deleting import jobs: running ones kept, the others' uploaded files once it commits
+  stored_files an import's uploads stored under a name that fits, deleted if no job is made
 """
 
 from .cancel import JobCancelled, is_cancel_requested, request_cancel

@@ -47,3 +47,18 @@ def bought_together(one: str, other: str, score: float = 5.0, *, both_ways: bool
             support=score,
             recent=int(score),
         )
+
+
+def copy_cut_short(monkeypatch, error: BaseException) -> None:
+    """Storing an import's file stops after its first chunk is written (Ctrl-C, a full disk)."""
+    from django.core.files import File
+
+    real_chunks = File.chunks
+
+    def chunks(self, chunk_size=None):
+        for number, chunk in enumerate(real_chunks(self, chunk_size)):
+            if number:
+                raise error
+            yield chunk
+
+    monkeypatch.setattr(File, "chunks", chunks)

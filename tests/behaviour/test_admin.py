@@ -4,13 +4,14 @@ per-line report, cancel it; the refresh history, read-only."""
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from behaviour.models import BehaviourRefresh, EventImportJob
+from behaviour.models import BehaviourRefresh, EventImportJob, EventImportRowError
 from behaviour.services.imports import event_import_job_run
 from core.jobs.heartbeat import worker_name
 from tests.catalog.factories import product
@@ -60,6 +61,41 @@ def test_an_upload_is_queued_after_commit_and_its_page_shows_the_report(
     assert "1 problem(s);" in page
     assert 'data-finished="true"' in page  # the script does not poll a finished job
     assert 'id="cancel-import"' not in page
+
+
+def test_a_csv_whose_name_is_too_long_for_the_disk_is_stored_under_a_shorter_one(admin_client):
+    # 90 Japanese characters are 270 bytes, past a file system's 255: the upload was a 500.
+    product(sku="A")
+    long_name = "注文履歴データ" * 13
+    csv_upload = SimpleUploadedFile(f"{long_name}.csv", ORDERS, "text/csv")
+
+    response = admin_client.post(ADD_URL, {"csv_upload": csv_upload, "time_zone": ""})
+
+    assert response.status_code == 302
+    job = EventImportJob.objects.get()
+    stored = Path(job.csv_file.name)
+    stem, random_part = stored.stem.rsplit("_", 1)  # the first 100 bytes, then a random part
+    assert (stem, len(random_part), stored.suffix) == (long_name[:33], 7, ".csv")
+    assert event_import_job_run(job_id=job.pk).state == "succeeded"
+
+
+def test_the_delete_confirmation_counts_an_imports_problems_instead_of_listing_them(
+    admin_client, django_assert_max_num_queries
+):
+    # One item per problem: 100k of them made a page of seconds and megabytes.
+    job = EventImportJob.objects.create(state=EventImportJob.State.FAILED)
+    EventImportRowError.objects.bulk_create(
+        EventImportRowError(job=job, line=n + 2, column="sku", level="row", message="unknown")
+        for n in range(500)
+    )
+
+    with django_assert_max_num_queries(20):
+        page = admin_client.get(page_of(job, "delete"))
+
+    html = page.content.decode()
+    assert page.status_code == 200 and "500 problem(s) reported by this import" in html
+    assert "line 501: unknown" not in html
+    assert f'href="{page_of(job)}"' in html
 
 
 def test_a_queued_job_page_polls_its_progress_without_reloading(admin_client):

@@ -4,6 +4,7 @@ to a worker with --queue; an unknown time zone or file is refused before a job e
 import dataclasses
 import datetime as dt
 import io
+import os
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +13,8 @@ from django.utils import timezone
 
 from behaviour.models import Event, EventImportJob
 from tests.catalog.factories import product, write
+
+from .factories import copy_cut_short
 
 pytestmark = pytest.mark.django_db
 
@@ -189,6 +192,30 @@ def test_an_error_outside_the_run_still_ends_the_job_failed(tmp_path, monkeypatc
     job = EventImportJob.objects.get()
     assert (job.state, job.csv_file.name) == ("failed", "")
     assert event_import_job_run(job_id=job.pk).state == "failed"  # a late delivery: nothing to do
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (KeyboardInterrupt(), "interrupted while the import's files were stored; no import"),
+        (OSError(28, "No space left on device"), "files could not be stored: .*No space left"),
+    ],
+)
+def test_storing_the_csv_cut_short_is_a_command_error_that_leaves_nothing(
+    tmp_path, media_root, monkeypatch, error, message
+):
+    path = write(tmp_path / "in" / "orders.csv", os.urandom(200_000))  # a few chunks
+    copy_cut_short(monkeypatch, error)
+
+    # Was a raw traceback (exit status 1 only for a CommandError), and the part copied stayed.
+    with pytest.raises(CommandError, match=message):
+        try:
+            call_command("import_events", str(path), verbosity=0)
+        except KeyboardInterrupt:  # caught: escaping, it would stop the whole test run
+            pytest.fail("Ctrl-C escaped the command as KeyboardInterrupt")
+
+    assert not EventImportJob.objects.exists()
+    assert [path for path in media_root.rglob("*") if path.is_file()] == []
 
 
 def test_a_folder_given_as_the_csv_is_refused(tmp_path):

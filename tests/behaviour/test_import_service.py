@@ -3,6 +3,7 @@ reason; the same file twice stores nothing twice; cancel, progress and interrupt
 
 import datetime as dt
 import hashlib
+import os
 from decimal import Decimal
 
 import pytest
@@ -23,6 +24,8 @@ from behaviour.services.imports import (
 from behaviour.services.ingest import events_record
 from behaviour.visitors import visitor_hash
 from tests.catalog.factories import product, write
+
+from .factories import copy_cut_short
 
 pytestmark = pytest.mark.django_db
 
@@ -253,6 +256,34 @@ def test_an_unknown_time_zone_is_refused_before_a_job_exists(tmp_path):
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
         event_import_job_create(csv_file=path, time_zone="Mars/Olympus", enqueue=False)
     assert EventImportJob.objects.count() == 0
+
+
+def stored_files(media_root) -> list:
+    return [path for path in media_root.rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), OSError(28, "No space left on device")])
+def test_storing_the_csv_cut_short_leaves_no_file_behind(tmp_path, media_root, monkeypatch, error):
+    path = write(tmp_path / "in" / "orders.csv", os.urandom(200_000))  # a few chunks
+    copy_cut_short(monkeypatch, error)
+
+    with pytest.raises(type(error)):
+        event_import_job_create(csv_file=path, enqueue=False)
+
+    # The part written stayed in media for good: no job names it.
+    assert (EventImportJob.objects.count(), stored_files(media_root)) == (0, [])
+
+
+def test_a_job_that_cannot_be_saved_leaves_no_stored_csv(tmp_path, media_root, monkeypatch):
+    def database_gone(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(EventImportJob, "save", database_gone)
+
+    with pytest.raises(OperationalError):
+        event_import_job_create(csv_file=csv_file(tmp_path, [ORDERS_HEADER]), enqueue=False)
+
+    assert stored_files(media_root) == []  # the stored CSV (raw visitor ids) was left
 
 
 def test_a_header_without_required_columns_fails_the_job_with_the_reason(tmp_path):

@@ -12,6 +12,7 @@ from behaviour.services.imports import (
 from behaviour.services.imports.jobs import IMPORTS
 from core.jobs.foreground import (
     ImportCommandSteps,
+    import_files_storing,
     import_paths_check,
     import_run_in_foreground,
 )
@@ -47,7 +48,8 @@ class Command(BaseCommand):
     def handle(self, *args, csv: Path, queue: bool, timezone: str, problems_csv, **options):
         import_paths_check(csv, problems_csv)
         try:
-            job = event_import_job_create(csv_file=csv, time_zone=timezone, enqueue=queue)
+            with import_files_storing():
+                job = event_import_job_create(csv_file=csv, time_zone=timezone, enqueue=queue)
         except ValueError as exc:  # an unknown time zone
             raise CommandError(str(exc)) from None
         if queue:

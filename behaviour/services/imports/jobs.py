@@ -10,13 +10,13 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 
 from core.jobs import ClaimLost, JobLifecycle, ProgressWriter, job_end, request_cancel
 from core.jobs.deletion import file_delete_on_commit, jobs_delete_with_files
+from core.jobs.stored_files import stored_files_delete, upload_store
 from core.tasks import enqueue_on_commit
 
 from ...importers import (
@@ -115,7 +115,6 @@ def _raw_file_delete(job: EventImportJob, raw_file: str) -> None:
     file_delete_on_commit(job.csv_file.storage, raw_file)
 
 
-@transaction.atomic
 def event_import_job_create(
     *, csv_file: UploadedFile | Path, time_zone: str = "", user=None, enqueue: bool = True
 ) -> EventImportJob:
@@ -123,17 +122,20 @@ def event_import_job_create(
 
     `time_zone` (an IANA name, ValueError if unknown) is applied to times without a UTC offset;
     without one such lines are rejected. With enqueue=False the caller runs it (the command).
+    Whatever stops it (a storage error, Ctrl-C while the file is copied), the file it had
+    stored is deleted: no job names it, so nothing else ever would.
     """
     time_zone_named(time_zone)
     job = EventImportJob(created_by=user, time_zone=time_zone)
-    if isinstance(csv_file, Path):
-        with open(csv_file, "rb") as handle:
-            job.csv_file.save(csv_file.name, File(handle), save=False)
-    else:
-        job.csv_file.save(csv_file.name, csv_file, save=False)
-    job.save()
-    if enqueue:
-        enqueue_on_commit(IMPORT_TASK, job.pk)
+    try:
+        upload_store(job.csv_file, csv_file)
+        with transaction.atomic():
+            job.save()
+            if enqueue:
+                enqueue_on_commit(IMPORT_TASK, job.pk)
+    except BaseException:
+        stored_files_delete(job.csv_file)
+        raise
     return job
 
 

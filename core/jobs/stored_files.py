@@ -1,5 +1,6 @@
-"""An import's files in the media storage: stored under names that fit any file system, and
-never left there by a copy cut short (Ctrl-C in a multi-GB zip, a full disk)."""
+"""An import job's uploaded files in the media storage (catalogue and event imports): stored
+under names that fit any file system, and never left there by a copy cut short (Ctrl-C in a
+multi-GB zip, a full disk)."""
 
 from contextlib import suppress
 from pathlib import Path, PurePath
