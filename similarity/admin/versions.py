@@ -19,7 +19,7 @@ from ..ml.options import (
 )
 from ..models import Job, ModelVersion
 from ..services import model_version_create
-from ..services.training_limits import field_bounds
+from ..services.training_limits import field_bounds, weights_option
 from ..services.version_deletion import DELETABLE, model_version_delete
 from ..services.versions import DEFAULT_TRAINING, VersionStateError
 from .version_page import VersionPageSections
@@ -60,6 +60,13 @@ class TrainForm(forms.ModelForm):
     class Meta:
         model = ModelVersion
         fields = []
+
+    def clean_weights(self) -> str:
+        # Checked here, not on the worker after it decoded the whole catalogue.
+        try:
+            return weights_option(self.cleaned_data["weights"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 @admin.register(ModelVersion)

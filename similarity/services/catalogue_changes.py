@@ -9,6 +9,8 @@ from catalog.changes import CatalogueListener
 from core.tasks import enqueue_on_commit
 
 from .. import cache as similar_cache
+from .. import vector_store
+from ..models import ModelVersion
 from ..selectors import active_version
 
 TEXTS_REFRESH_TASK = "similarity.tasks.product_texts_refresh_task"
@@ -22,14 +24,30 @@ def similar_lists_stale(*, product_ids: list[int]) -> None:
 
 
 def on_products_changed(*, product_ids: list[int], images_changed: bool) -> None:
-    """A few products changed: refresh their text vectors, embed new images (active version)."""
+    """A few products changed: refresh their text vectors, embed new images (active version),
+    and those of products on sale without a vector of it (one put back on sale: a training
+    embeds the products on sale only)."""
     ids = sorted(set(product_ids))
     if not ids:
         return
     similar_lists_stale(product_ids=ids)
     enqueue_on_commit(TEXTS_REFRESH_TASK, ids)
-    if images_changed and active_version() is not None:
+    version = active_version()
+    if version is None:
+        return
+    if images_changed:
         enqueue_on_commit(EMBED_TASK, ids)
+    elif unembedded := _without_image_vectors(version, ids):
+        enqueue_on_commit(EMBED_TASK, unembedded)
+
+
+def _without_image_vectors(version: ModelVersion, product_ids: list[int]) -> list[int]:
+    """Those of these products on sale with a photo that has no up-to-date vector of `version`."""
+    records = catalog_selectors.image_records(product_ids=product_ids)
+    stored = vector_store.embedded_image_shas(
+        version=version, image_ids=[record.image_id for record in records]
+    )
+    return sorted({r.product_id for r in records if stored.get(r.image_id) != r.sha256})
 
 
 def on_product_deleted(*, sku: str) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from catalog import selectors as catalog_selectors
 from catalog.selectors import ImageRecord
 
+from .labels import label_for, resolve_label_source, unit_of
 from .training_photos import named_ids
 
 TEST_SHARE = 0.2
@@ -21,9 +22,6 @@ VALIDATION_SHARE = 0.1
 # Units always left to train on (with one, a batch has nothing to tell its product from): 2
 # units hold none out (known products still measures them), 3 only a test unit; 4+ as shares say.
 MIN_TRAINING_UNITS = 2
-# "auto" uses variant groups when enough products have partners to learn from; otherwise the
-# category is the only signal of "same kind of thing".
-AUTO_GROUP_MIN_SHARE = 0.2
 
 ERROR_TOO_SMALL = "the catalogue has {images} images; training needs at least {minimum}"
 ERROR_UNREADABLE = " ({count} more stored photos do not decode: image ids {ids})"
@@ -67,28 +65,6 @@ class Snapshot:
         return [record.image_id for record in self.records[split]]
 
 
-def _unit(record: ImageRecord) -> str:
-    return f"group:{record.group_id}" if record.group_id else f"product:{record.product_id}"
-
-
-def resolve_label_source(records: list[ImageRecord], requested: str) -> str:
-    if requested != "auto":
-        return requested
-    products_by_group: dict[str, set[int]] = {}
-    for record in records:
-        if record.group_id:
-            products_by_group.setdefault(record.group_id, set()).add(record.product_id)
-    partnered = sum(len(products) for products in products_by_group.values() if len(products) > 1)
-    products = len({record.product_id for record in records})
-    return "group" if products and partnered / products >= AUTO_GROUP_MIN_SHARE else "category"
-
-
-def label_for(record: ImageRecord, source: str) -> str:
-    if source == "category" and record.category_path:
-        return f"category:{record.category_path}"
-    return _unit(record)  # group, or the product itself: its images are views of one thing
-
-
 def held_out_units(units: int) -> tuple[int, int]:
     """(test, validation) unit counts: the shares, at least one each, as long as
     MIN_TRAINING_UNITS stay in training (validation gives way first: the test has figures)."""
@@ -111,7 +87,7 @@ def catalogue_snapshot(
     if len(records) < MIN_IMAGES:
         raise DatasetTooSmall(_too_small(len(records), unreadable_image_ids))
     source = resolve_label_source(records, label_source)
-    units = sorted({_unit(record) for record in records})
+    units = sorted({unit_of(record) for record in records})
     random.Random(seed).shuffle(units)
     test_count, val_count = held_out_units(len(units))
     split_of = {unit: "test" for unit in units[:test_count]}
@@ -126,7 +102,7 @@ def catalogue_snapshot(
     snapshot.label_names = names
     snapshot.labels = {split: [] for split in SPLITS}
     for record in records:
-        split = split_of.get(_unit(record), "train")
+        split = split_of.get(unit_of(record), "train")
         snapshot.records[split].append(record)
         snapshot.labels[split].append(index[label_for(record, source)])
     return snapshot

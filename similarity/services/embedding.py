@@ -153,12 +153,18 @@ def _write_batch(version, embedder, batch, decoded, state: EmbedProgress) -> Non
     state.failed += len(batch) - len(kept)
     if kept:
         vectors = embedder.embed(np.stack([array for _, array in kept]))
-        vector_store.image_embeddings_upsert(
+        written = vector_store.image_embeddings_upsert(
             version=version,
             image_ids=[record.image_id for record, _ in kept],
             shas=[record.sha256 for record, _ in kept],
             vectors=vectors,
         )
+        if written < len(kept):  # their products were deleted or re-photographed meanwhile
+            logger.info(
+                "v%s: %s images gone before their vectors were written",
+                version.pk,
+                len(kept) - written,
+            )
         product_ids = sorted({record.product_id for record, _ in kept})
         _product_vectors_refresh(version, product_ids)
     state.done += len(batch)

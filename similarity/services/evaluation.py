@@ -7,7 +7,8 @@ from catalog import selectors as catalog_selectors
 from ..ml.embedder import get_embedder
 from ..models import ModelVersion
 from . import protocols
-from .datasets import SPLITS, label_for
+from .datasets import SPLITS
+from .labels import label_for
 from .photo_block import block_stack
 from .pipeline import training_config
 from .protocol_queries import unmeasured_protocols

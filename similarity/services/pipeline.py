@@ -60,9 +60,13 @@ def _set_status(version: ModelVersion, status: str, **fields) -> None:
 
 
 def _progress_writer(job: Job) -> ProgressWriter[dict]:
-    """Merges each report into the job's progress, writes it, then checks the cancel flag."""
+    """Merges each report into the job's progress, writes it, then checks the cancel flag. A new
+    phase starts without an ETA until it reports its own: the last one's (0 s at the selection
+    run's last epoch) would stand through evaluation, both refits and the embedding."""
 
     def write(progress: dict) -> None:
+        if progress.get("phase", job.progress.get("phase")) != job.progress.get("phase"):
+            progress = {"eta_s": None, **progress}
         job.progress = {**job.progress, **progress}
         Job.objects.filter(pk=job.pk).update(progress=job.progress)
 
@@ -96,7 +100,7 @@ def model_version_train(*, job: Job) -> ModelVersion:
     JobCancelled at the first progress report after an admin's cancel request."""
     version = job.model_version
     if version.status in TRAINED:
-        return _trained_already(version)
+        return _trained_already(version, job)
     config = training_config(version)
     report = _progress_writer(job)
     timings: dict[str, float] = dict(version.timings)
@@ -145,9 +149,7 @@ def model_version_train(*, job: Job) -> ModelVersion:
             report({"phase": "text tower"})
             _train_text_tower(version)
     _set_status(version, ModelVersion.Status.READY, timings=timings)
-    if decision := auto_activate(version):
-        logger.info("v%s %s", version.pk, decision)
-        _log(job, decision)
+    _activation_noted(job, version, auto_activate(version))
     return version
 
 
@@ -158,12 +160,27 @@ def _log(job: Job, *lines: str) -> None:
         Job.objects.filter(pk=job.pk).update(log=job.log)
 
 
-def _trained_already(version: ModelVersion) -> ModelVersion:
+def _activation_noted(job: Job, version: ModelVersion, decision: str) -> None:
+    if decision:
+        logger.info("v%s %s", version.pk, decision)
+        _log(job, decision)
+
+
+def _trained_already(version: ModelVersion, job: Job) -> ModelVersion:
     """A delivery after the work was done (the worker died before it ended the job): retraining
     would take a serving version offline, and a failure would fail it. A ready one is activated
-    if that was due."""
-    if version.status == ModelVersion.Status.READY:
-        auto_activate(version)
+    if that was due, unless it has served already: an admin took it out of service since (a
+    rollback), and that decision stands."""
+    if version.status != ModelVersion.Status.READY:
+        return version
+    if version.auto_activate and version.activated_at is not None:
+        decision = (
+            f"left ready: it served from {version.activated_at:%Y-%m-%d %H:%M} UTC until "
+            "another version was activated (a rollback stands); activate it by hand"
+        )
+    else:
+        decision = auto_activate(version)
+    _activation_noted(job, version, decision)
     return version
 
 
@@ -195,12 +212,16 @@ def _checkpoints_of_this_snapshot(version: ModelVersion, digest: str) -> None:
     """An earlier attempt's checkpoints resume this one only if it split the same photos: a
     product added or changed in between reshuffles the units, and the resumed model would be
     tested on photos it trained on (inflated figures, a wrong auto-activation). Otherwise they
-    go, and training starts afresh."""
+    go, and training starts afresh; so do the vectors an earlier attempt embedded, which come
+    from a model that is no longer exported (the embed step keeps the vectors it finds)."""
     folder = Path(version.artifact_dir) / CHECKPOINT_DIR
     marker = folder / SNAPSHOT_FILE
-    if folder.exists() and (not marker.exists() or marker.read_text() != digest):
+    if folder.exists() and marker.exists() and marker.read_text() == digest:
+        return
+    if folder.exists():
         shutil.rmtree(folder)
         logger.info("v%s: the catalogue changed since its last attempt: afresh", version.pk)
+    vector_store.version_vectors_delete(version=version)
     folder.mkdir(parents=True, exist_ok=True)
     marker.write_text(digest)
 

@@ -1,6 +1,15 @@
-"""The bounds of the training options an operator sets, one list for the admin's train form
-and `manage.py train`: a value outside them fails at the database (embedding_dim) or makes a
-version no training can serve (0 epochs, 4-pixel images)."""
+"""The bounds and choices of the training options an operator sets, one list for the admin's train
+form, `manage.py train`, the shop's PRODSIM_TRAINING_DEFAULTS and the version they make: a value
+outside them fails at the database (embedding_dim), on the worker after the whole catalogue was
+decoded (an unknown backbone or weights), or makes a version no training can serve (0 epochs,
+4-pixel images)."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core import checks
+
+from ..ml.options import AUGMENTATIONS, BACKBONES, LABEL_SOURCES, LOSSES, METRICS, SCHEDULES
 
 TRAINING_LIMITS = {  # option: (lowest, highest), both allowed
     "input_size": (32, 512),
@@ -8,7 +17,34 @@ TRAINING_LIMITS = {  # option: (lowest, highest), both allowed
     "epochs": (1, 200),
     "finetune_fraction": (0, 1),
 }
+WHOLE_NUMBERS = {"input_size", "embedding_dim", "epochs"}
+TRAINING_CHOICES = {
+    "backbone": BACKBONES,
+    "label_source": LABEL_SOURCES,
+    "metric": METRICS,
+    "augmentation": AUGMENTATIONS,
+    "loss": LOSSES,
+    "learning_rate_schedule": SCHEDULES,
+}
+WEIGHT_KEYWORDS = ("imagenet", "auto", "none")
+WEIGHTS_FILE_SUFFIX = ".weights.h5"  # what Keras' load_weights reads
+
 ERROR_OUT_OF_RANGE = "must be between {low} and {high}, not {value}"
+ERROR_NOT_A_NUMBER = "must be a {kind}, not {value!r}"
+ERROR_CHOICE = "must be one of {choices}, not {value!r}"
+ERROR_WEIGHTS = (
+    "must be imagenet, auto, none or the path of an existing .weights.h5 file, not {value!r}"
+)
+ERROR_SHOP_DEFAULT = "PRODSIM_TRAINING_DEFAULTS: {name} {why}"
+HINT_SHOP_DEFAULTS = "Correct or remove it: the train form and `manage.py train` list the choices."
+
+
+class TrainingOptionsError(ValueError):
+    """Training options outside their bounds or choices; `errors` is {option: why}."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{name} {why}" for name, why in errors.items()))
+        self.errors = errors
 
 
 def training_params_errors(params: dict) -> dict[str, str]:
@@ -16,12 +52,62 @@ def training_params_errors(params: dict) -> dict[str, str]:
     errors = {}
     for name, (low, high) in TRAINING_LIMITS.items():
         value = params.get(name)
-        if value is not None and not low <= value <= high:
+        kind = int if name in WHOLE_NUMBERS else (int, float)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, kind):
+            number = "whole number" if name in WHOLE_NUMBERS else "number"
+            errors[name] = ERROR_NOT_A_NUMBER.format(kind=number, value=value)
+        elif not low <= value <= high:
             errors[name] = ERROR_OUT_OF_RANGE.format(low=low, high=high, value=value)
     return errors
+
+
+def weights_option(value: object, *, file_here: bool = True) -> str:
+    """The weights as training reads them: a keyword (in any case) in lower case, or the path of
+    an existing .weights.h5 file (`file_here=False`: a process that may not see the worker's
+    files checks the name only). Raises ValueError for anything else."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text.lower() in WEIGHT_KEYWORDS:
+        return text.lower()
+    if text.endswith(WEIGHTS_FILE_SUFFIX) and (not file_here or Path(text).is_file()):
+        return text
+    raise ValueError(ERROR_WEIGHTS.format(value=value))
+
+
+def training_options_errors(values: dict, *, files_here: bool = True) -> dict[str, str]:
+    """{option: why} for every option of `values` outside its bounds or choices (unset: None)."""
+    errors = {
+        name: ERROR_CHOICE.format(choices=", ".join(choices), value=values[name])
+        for name, choices in TRAINING_CHOICES.items()
+        if values.get(name) is not None and values[name] not in choices
+    }
+    if values.get("weights") is not None:
+        try:
+            weights_option(values["weights"], file_here=files_here)
+        except ValueError as exc:
+            errors["weights"] = str(exc)
+    return {**errors, **training_params_errors(values)}
 
 
 def field_bounds(name: str) -> dict:
     """The min_value and max_value of a form field for option `name`."""
     low, high = TRAINING_LIMITS[name]
     return {"min_value": low, "max_value": high}
+
+
+def training_defaults_check(app_configs=None, **kwargs) -> list[checks.Error]:
+    """The system check of the shop's PRODSIM_TRAINING_DEFAULTS that every manage.py command runs
+    at start-up (`up`, a deployment's `migrate`): a default the train form refuses would surface
+    only once a training is queued, or as a form preselecting another backbone than the shop's.
+    Not in the settings module: the bounds and choices are app code. A weights file is checked
+    by name only: a one-shot `migrate` container may not mount the models volume."""
+    errors = training_options_errors(settings.PRODSIM_TRAINING_DEFAULTS, files_here=False)
+    return [
+        checks.Error(
+            ERROR_SHOP_DEFAULT.format(name=name, why=why),
+            hint=HINT_SHOP_DEFAULTS,
+            id="prodsim.E003",
+        )
+        for name, why in errors.items()
+    ]

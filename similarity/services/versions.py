@@ -18,6 +18,7 @@ from core.tasks import enqueue_on_commit
 from .. import cache as similar_cache
 from ..models import Job, ModelVersion
 from .model_files import activation_problem
+from .training_limits import TrainingOptionsError, training_options_errors, weights_option
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +52,32 @@ DEFAULT_TRAINING = {
 }
 
 
+def training_options_checked(params: dict) -> dict:
+    """The options a version trains with: the recipe's, overridden by the shop's defaults, then
+    by `params`. Raises TrainingOptionsError, naming the options that came from the shop's
+    defaults, for any outside its bounds or choices."""
+    shop = settings.PRODSIM_TRAINING_DEFAULTS
+    values = {**DEFAULT_TRAINING, **shop, **params}
+    if errors := training_options_errors(values):
+        raise TrainingOptionsError(
+            {
+                name: f"{why} (PRODSIM_TRAINING_DEFAULTS)"
+                if name in shop and name not in params
+                else why
+                for name, why in errors.items()
+            }
+        )
+    return {**values, "weights": weights_option(values["weights"])}
+
+
 @transaction.atomic
 def model_version_create(
     *, auto_activate: bool | None = None, enqueue: bool = True, **params
 ) -> ModelVersion:
     """Create a queued version and its training job; the job is enqueued after commit
-    (enqueue=False: the caller runs it, e.g. `manage.py train --here`)."""
-    values = {**DEFAULT_TRAINING, **settings.PRODSIM_TRAINING_DEFAULTS, **params}
+    (enqueue=False: the caller runs it, e.g. `manage.py train --here`). Raises
+    TrainingOptionsError before anything is created when an option is out of bounds."""
+    values = training_options_checked(params)
     version = ModelVersion.objects.create(
         backbone=values.pop("backbone"),
         weights=values.pop("weights"),

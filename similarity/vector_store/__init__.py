@@ -66,6 +66,7 @@ from .writes import (
     image_embeddings_upsert,
     product_embeddings_refresh,
     product_text_embeddings_set,
+    version_vectors_delete,
 )
 
 __all__ = [
@@ -124,4 +125,5 @@ __all__ = [
     "text_knn",
     "text_query",
     "version_indexes_drop",
+    "version_vectors_delete",
 ]

@@ -66,8 +66,12 @@ def product_sketches_for(*, index_pk: int, product_ids: Sequence[int]) -> dict[i
         return {pid: np.asarray(values, dtype=np.float32) for pid, values in cursor.fetchall()}
 
 
-def embedded_image_shas(*, version: ModelVersion) -> dict[int, str]:
-    """image id → content hash each stored vector was computed from (for --only-missing)."""
-    return dict(
-        ImageEmbedding.objects.filter(model_version=version).values_list("image_id", "image_sha256")
-    )
+def embedded_image_shas(
+    *, version: ModelVersion, image_ids: Sequence[int] | None = None
+) -> dict[int, str]:
+    """image id → content hash each stored vector was computed from (for --only-missing): of
+    every image, or of these."""
+    rows = ImageEmbedding.objects.filter(model_version=version)
+    if image_ids is not None:
+        rows = rows.filter(image_id__in=image_ids)
+    return dict(rows.values_list("image_id", "image_sha256"))

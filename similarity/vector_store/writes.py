@@ -8,30 +8,40 @@ from django.db import connection, transaction
 
 from similarity.ml.validation import MIN_EMBEDDING_NORM, validate_embeddings
 
-from ..models import ImageEmbedding, ModelVersion
+from ..models import ModelVersion
 from .sql import expression, vector_literal
 
 
 def image_embeddings_upsert(
     *, version: ModelVersion, image_ids: Sequence[int], shas: Sequence[str], vectors: np.ndarray
-) -> None:
-    """Insert or replace the vectors of these images for this version (validated first)."""
+) -> int:
+    """Insert or replace the vectors of these images for this version (validated first); returns
+    how many were written.
+
+    Only images that still exist are written: a run reads its image ids before it decodes them,
+    and a product deleted or re-photographed meanwhile takes its image rows with it. Their vectors
+    are skipped in the same statement (the join, with each kept row locked against deletion until
+    the write commits) rather than failing the foreign key and with it the whole run."""
     validate_embeddings(vectors, dim=version.embedding_dim)
-    rows = [
-        ImageEmbedding(
-            model_version=version,
-            image_id=image_id,
-            image_sha256=sha,
-            embedding=vector.astype(np.float32),
+    literals = [vector_literal(vector) for vector in vectors]
+    if not len(image_ids) == len(shas) == len(literals):
+        raise ValueError("one sha256 and one vector per image id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO similarity_imageembedding
+                (model_version_id, image_id, image_sha256, embedding, created_at)
+            SELECT %s, image.id, given.sha256, given.embedding::vector, now()
+            FROM unnest(%s::bigint[], %s::text[], %s::text[])
+                AS given(image_id, sha256, embedding)
+            JOIN catalog_productimage image ON image.id = given.image_id
+            FOR KEY SHARE OF image
+            ON CONFLICT (model_version_id, image_id) DO UPDATE
+            SET embedding = EXCLUDED.embedding, image_sha256 = EXCLUDED.image_sha256
+            """,
+            [version.pk, list(image_ids), list(shas), literals],
         )
-        for image_id, sha, vector in zip(image_ids, shas, vectors, strict=True)
-    ]
-    ImageEmbedding.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["model_version", "image"],
-        update_fields=["embedding", "image_sha256"],
-    )
+        return cursor.rowcount
 
 
 def product_embeddings_refresh(*, version: ModelVersion, product_ids: Iterable[int]) -> None:
@@ -81,3 +91,11 @@ def product_text_embeddings_set(
                 for product_id, vector in zip(product_ids, vectors, strict=True)
             ],
         )
+
+
+def version_vectors_delete(*, version: ModelVersion) -> None:
+    """Drop every image and product vector of this version (a retrained model's vectors would be
+    compared with them otherwise)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in ("similarity_productembedding", "similarity_imageembedding"):
+            cursor.execute(f"DELETE FROM {table} WHERE model_version_id = %s", [version.pk])

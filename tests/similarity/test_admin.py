@@ -113,6 +113,51 @@ def test_activate_action_confirms_then_activates(admin_client):
     assert version.status == "active"
 
 
+TRAIN_FORM = {
+    "backbone": "small_cnn",
+    "input_size": 32,
+    "embedding_dim": 8,
+    "epochs": 2,
+    "label_source": "auto",
+    "metric": "cosine",
+    "augmentation": "basic",
+    "loss": "supcon",
+    "finetune_fraction": 0.5,
+    "learning_rate_schedule": "constant",
+}
+
+
+@pytest.mark.parametrize("weights", ["imgnet", "/nonexistent/model.weights.h5"])
+def test_the_train_form_refuses_weights_training_cannot_read(admin_client, weights):
+    """They failed the job only after it had decoded the whole catalogue."""
+    form = {**TRAIN_FORM, "weights": weights}
+
+    response = admin_client.post(reverse("admin:similarity_modelversion_add"), form)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "must be imagenet, auto, none or the path" in response.content.decode()
+    assert not ModelVersion.objects.exists()
+
+
+def test_the_train_form_takes_a_weights_keyword_in_any_case(admin_client):
+    form = {**TRAIN_FORM, "weights": "ImageNet "}
+
+    admin_client.post(reverse("admin:similarity_modelversion_add"), form)
+
+    assert ModelVersion.objects.get().weights == "imagenet"
+
+
+def test_the_train_form_takes_the_path_of_an_existing_weights_file(admin_client, tmp_path):
+    weights = tmp_path / "shop.weights.h5"
+    weights.write_bytes(b"")
+
+    admin_client.post(
+        reverse("admin:similarity_modelversion_add"), {**TRAIN_FORM, "weights": str(weights)}
+    )
+
+    assert ModelVersion.objects.get().weights == str(weights)
+
+
 @pytest.mark.parametrize("model", ["merchandisingrule", "fusionweights"])
 def test_curation_admin_pages_render(admin_client, model):
     assert admin_client.get(reverse(f"admin:similarity_{model}_add")).status_code == 200

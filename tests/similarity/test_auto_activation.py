@@ -3,8 +3,11 @@
 import pytest
 
 from similarity.ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS
-from similarity.models import ModelVersion
+from similarity.models import Job, ModelVersion
+from similarity.services import model_version_activate
 from similarity.services.auto_activation import auto_activate
+from similarity.services.pipeline import job_run
+from similarity.services.rollback import model_version_rollback
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +93,34 @@ def test_a_version_measured_before_protocols_is_compared_on_its_one_figure():
     candidate = _version("ready", {KNOWN_PRODUCTS: 0.30}, KNOWN_PRODUCTS)
 
     assert auto_activate(candidate).startswith("activated: R@1 0.300 beats active v")
+
+
+def _running_job(version: ModelVersion) -> Job:
+    """Its worker died after the version was ready, before it ended the job."""
+    return Job.objects.create(
+        kind=Job.Kind.TRAIN, model_version=version, state=Job.State.RUNNING, attempts=1
+    )
+
+
+def test_a_redelivered_training_job_leaves_an_admins_rollback_in_place():
+    previous = _version("ready", {NEW_PRODUCTS: 0.40}, NEW_PRODUCTS)
+    model_version_activate(version=previous)
+    trained = _version("ready", {NEW_PRODUCTS: 0.45}, NEW_PRODUCTS)
+    job = _running_job(trained)
+    auto_activate(trained)  # the first delivery's last step
+    model_version_rollback()  # an admin: its lists look wrong
+
+    job = job_run(job_id=job.pk, max_attempts=3)  # the reaper's requeue
+
+    assert ModelVersion.objects.get(status="active") == previous
+    assert "left ready: it served from" in job.log
+
+
+def test_a_redelivered_training_job_still_activates_a_version_that_never_served():
+    _version("active", {NEW_PRODUCTS: 0.40}, NEW_PRODUCTS)
+    trained = _version("ready", {NEW_PRODUCTS: 0.45}, NEW_PRODUCTS)
+
+    job = job_run(job_id=_running_job(trained).pk, max_attempts=3)
+
+    assert ModelVersion.objects.get(status="active") == trained
+    assert "activated: R@1 0.450" in job.log

@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 
 from catalog import selectors as catalog_selectors
 from catalog.models import ProductImage
+from catalog.selectors import ImageRecord
 from similarity.ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS
 from similarity.models import Job
 from similarity.services import protocol_queries, protocols, training_notes
@@ -19,6 +20,7 @@ from similarity.services.datasets import (
     SPLITS,
     held_out_units,
 )
+from similarity.services.labels import resolve_label_source
 from similarity.services.training_photos import photos_decode
 from tests.catalog.factories import COLOURS, SHAPES, shape_image
 from tests.similarity.factories import TINY, train_tiny
@@ -26,8 +28,8 @@ from tests.similarity.factories import TINY, train_tiny
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
 
-def shop(products: int, photos: int, *, category=lambda i: f"Shapes > {SHAPES[i % 4]}"):
-    """`products` products without a variant group, `photos` shots each."""
+def shop(products: int, photos: int, *, category=lambda i: f"Shapes > {SHAPES[i % 4]}", group=""):
+    """`products` products without a variant group (or all in `group`), `photos` shots each."""
     from catalog.images import prepare_image
     from catalog.importers import ProductRow
     from catalog.services import product_upsert
@@ -52,21 +54,31 @@ def shop(products: int, photos: int, *, category=lambda i: f"Shapes > {SHAPES[i 
             price=Decimal("10"),
             currency="EUR",
             category_path=category(i),
+            group_id=group,
         )
         product_upsert(row=row, images=images)
 
 
-@pytest.fixture
-def left_out():
-    """The messages the training photos' logger writes (a handler of its own: the app's logging
-    set-up can replace the root handlers pytest's caplog listens on)."""
+def _warnings_of(name: str):
+    """The messages logger `name` writes (a handler of its own: the app's logging set-up can
+    replace the root handlers pytest's caplog listens on)."""
     messages: list[str] = []
     handler = logging.Handler(logging.WARNING)
     handler.emit = lambda record: messages.append(record.getMessage())
-    logger = logging.getLogger("similarity.services.training_photos")
+    logger = logging.getLogger(name)
     logger.addHandler(handler)
     yield messages
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def left_out():
+    yield from _warnings_of("similarity.services.training_photos")
+
+
+@pytest.fixture
+def label_warnings():
+    yield from _warnings_of("similarity.services.labels")
 
 
 def break_photo(image: ProductImage) -> None:
@@ -204,3 +216,38 @@ def test_photos_within_a_raised_pixel_limit_are_trained_on_and_embedded(settings
 
     assert (readable, unreadable) == ([record], [])
     assert _decode(record, 32).shape == (32, 32, 3)
+
+
+def test_auto_labels_pass_over_a_variant_group_holding_the_whole_catalogue(label_warnings):
+    """A partner sends its collection as group_id: `auto` took the group, every photo had one
+    label, the loss was 0 from the first step, and the untrained network was activated."""
+    shop(12, 1, group="SS24")  # four shapes as categories
+
+    version, job = train_tiny(label_source="auto")
+
+    assert job.state == "succeeded", job.error
+    assert (version.label_source, version.dataset["labels"]) == ("category", 4)
+    assert label_warnings == ["label source auto: by group, every photo has one label; passed over"]
+
+
+def _records(groups: list[str], categories: list[str]) -> list[ImageRecord]:
+    return [
+        ImageRecord(i, i, f"{i}.png", "0" * 64, group, category)
+        for i, (group, category) in enumerate(zip(groups, categories, strict=True))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("groups", "categories", "source"),
+    [
+        (["G1", "G1", "G2", "G2"], ["A", "A", "A", "A"], "group"),
+        (["G1", "G1", "G1", "G1"], ["A", "A", "B", "B"], "category"),
+        (["G1", "G1", "G1", "G1"], ["A", "A", "A", "A"], "product"),
+        (["", "", "", ""], ["A", "A", "A", "A"], "product"),
+        (["", "", "", ""], ["", "", "", ""], "category"),  # then each product: its own label
+    ],
+)
+def test_auto_labels_take_the_first_source_giving_two_labels(groups, categories, source, caplog):
+    records = _records(groups, categories)
+
+    assert resolve_label_source(records, "auto") == source

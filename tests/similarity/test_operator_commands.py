@@ -37,6 +37,45 @@ def test_train_refuses_what_the_admin_form_refuses(option, value, error):
     assert not ModelVersion.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("defaults", "error"),
+    [
+        ({"epochs": 0}, "epochs must be between 1 and 200, not 0"),
+        ({"epochs": "5"}, "epochs must be a whole number, not '5'"),
+        ({"embedding_dim": 4096}, "embedding_dim must be between 8 and 2000, not 4096"),
+        ({"input_size": 8}, "input_size must be between 32 and 512, not 8"),
+        ({"finetune_fraction": 2}, "finetune_fraction must be between 0 and 1, not 2"),
+        ({"backbone": "resnet50"}, "backbone must be one of mobilenet_v2, "),
+        ({"loss": "triplet"}, "loss must be one of supcon, "),
+        ({"augmentation": "heavy"}, "augmentation must be one of phone, basic, not 'heavy'"),
+        ({"metric": "cosinus"}, "metric must be one of cosine, l2, ip, not 'cosinus'"),
+        ({"label_source": "brand"}, "label_source must be one of auto, group, category, "),
+        ({"weights": "ImageNet-21k"}, "weights must be imagenet, auto, none or the path "),
+    ],
+    ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",
+)
+@pytest.mark.parametrize("here", [False, True], ids=["queued", "here"])
+def test_train_refuses_shop_defaults_it_refuses_on_its_command_line(
+    settings, defaults, error, here
+):
+    """Such a default queued a version no training can serve: 0 epochs trained nothing and
+    activated the random network; the others failed on the worker, or at the database."""
+    settings.PRODSIM_TRAINING_DEFAULTS = defaults
+
+    refusal = _refusal("train", *(["--here"] if here else []))
+
+    assert refusal.startswith(error) and refusal.endswith("(PRODSIM_TRAINING_DEFAULTS)")
+    assert not ModelVersion.objects.exists() and not Job.objects.exists()
+
+
+def test_train_takes_a_weights_keyword_in_any_case_and_refuses_other_text():
+    assert _refusal("train", "--weights", "imgnet").startswith("--weights must be imagenet")
+
+    call_command("train", "--weights", "ImageNet", stdout=io.StringIO())
+
+    assert ModelVersion.objects.get().weights == "imagenet"
+
+
 def test_the_train_form_and_the_command_share_their_limits():
     fields = TrainForm().fields
     for name, (low, high) in TRAINING_LIMITS.items():

@@ -9,7 +9,8 @@ from catalog.models import ProductImage
 from similarity import vector_store
 from similarity.ml.evaluation.protocols import NEW_PRODUCTS
 from similarity.models import ImageEmbedding, Job, ModelVersion, ProductEmbedding
-from similarity.services import model_version_create
+from similarity.selectors import job_progress
+from similarity.services import model_version_create, pipeline
 from similarity.services.evaluation import ERROR_REFIT
 from similarity.services.pipeline import job_run
 from tests.catalog.factories import shape_catalogue
@@ -73,6 +74,25 @@ def test_training_embeds_indexes_and_activates_the_first_version(models_root):
     assert len(neighbours) == 5
 
 
+def test_the_live_page_shows_no_eta_of_a_finished_phase(monkeypatch):
+    """The selection run's last epoch reports ETA 0 s; the page went on showing it through the
+    evaluation, both refits, the export and the embedding: most of the job."""
+    shape_catalogue(groups_per_shape=2, colours=3)
+    seen = {}
+    real_evaluate = pipeline._evaluate
+
+    def evaluate(version, *args):
+        seen["evaluating"] = job_progress(job=Job.objects.get(model_version=version))
+        return real_evaluate(version, *args)
+
+    monkeypatch.setattr(pipeline, "_evaluate", evaluate)
+
+    version, job = train_tiny()
+
+    assert version.history[-1]["eta_s"] == 0  # what the selection run's last report said
+    assert (seen["evaluating"]["phase"], seen["evaluating"]["eta_s"]) == ("evaluating", None)
+
+
 def test_a_second_version_that_is_not_better_stays_ready(settings):
     shape_catalogue(groups_per_shape=2, colours=3)
     first, _ = train_tiny()
@@ -80,7 +100,7 @@ def test_a_second_version_that_is_not_better_stays_ready(settings):
         metrics={"model": {"recall_at_1": 1.01}, "evaluation": first.metrics["evaluation"]}
     )
 
-    second, job = train_tiny(embedding_dim=4)
+    second, job = train_tiny(embedding_dim=16)
 
     assert (job.state, second.status) == ("succeeded", "ready")
     first.refresh_from_db()

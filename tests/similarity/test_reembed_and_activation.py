@@ -82,6 +82,56 @@ def test_new_images_are_embedded_with_the_active_version(
     assert embedded.count() == 12
 
 
+def test_a_product_put_back_on_sale_gets_a_vector_of_the_active_version(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    """Withdrawn while the version trained (training embeds products on sale only), it was put
+    back by a PATCH {"active": true}: no image changed, and it stayed out of every image-based
+    list until the next activation."""
+    from catalog.services.patches import product_patch
+    from prodsim_site.celery import app
+
+    products = shape_catalogue(groups_per_shape=2, colours=3)
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # the worker path is tested apart
+    with django_capture_on_commit_callbacks(execute=True):
+        product_patch(sku=products[5].sku, values={"active": False})
+    version, _ = train_tiny()
+    assert not ImageEmbedding.objects.filter(model_version=version, image__product=products[5])
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        product_patch(sku=products[5].sku, values={"active": True})
+
+    assert EMBED_TASK in tasks_sent(callbacks)
+    assert ImageEmbedding.objects.filter(model_version=version, image__product=products[5])
+    assert vector_store.product_vector(version=version, product_id=products[5].pk) is not None
+
+
+def test_a_change_of_an_embedded_products_words_queues_no_embedding(
+    django_capture_on_commit_callbacks,
+):
+    from catalog.services.patches import product_patch
+
+    products = shape_catalogue(groups_per_shape=2, colours=3)
+    train_tiny()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        product_patch(sku=products[5].sku, values={"title": "renamed"})
+
+    assert tasks_sent(callbacks) == ["similarity.tasks.product_texts_refresh_task"]
+
+
+EMBED_TASK = "similarity.tasks.products_embed_task"
+
+
+def tasks_sent(callbacks) -> list[str]:
+    """The names of the tasks these on-commit callbacks send (cache bumps are not tasks)."""
+    return [
+        callback.func.__self__.name
+        for callback in callbacks
+        if isinstance(callback, functools.partial) and hasattr(callback.func, "__self__")
+    ]
+
+
 def rows(*statuses):
     return [
         ModelVersion.objects.create(

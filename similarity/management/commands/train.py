@@ -16,7 +16,7 @@ from similarity.ml.options import (
 )
 from similarity.models import Job
 from similarity.services import model_version_create
-from similarity.services.training_limits import training_params_errors
+from similarity.services.training_limits import TrainingOptionsError, training_options_errors
 
 PROGRESS_POLL_S = 1.0  # the job row changes once per epoch or per batch of images
 
@@ -64,14 +64,19 @@ class Command(BaseCommand):
             )
             if options[key] is not None
         }
-        if errors := training_params_errors(params):
+        if errors := training_options_errors(params):
             raise CommandError(
                 "; ".join(f"--{name.replace('_', '-')} {why}" for name, why in errors.items())
             )
         if options["no_refit"]:
             params["refit_on_all"] = False
         auto = False if options["no_auto_activate"] else None
-        version = model_version_create(auto_activate=auto, enqueue=not options["here"], **params)
+        try:
+            version = model_version_create(
+                auto_activate=auto, enqueue=not options["here"], **params
+            )
+        except TrainingOptionsError as exc:  # the shop's PRODSIM_TRAINING_DEFAULTS
+            raise CommandError(str(exc)) from None
         if not options["here"]:
             self.stdout.write(f"Model version v{version.pk} queued for the ml worker.")
             return

@@ -75,3 +75,22 @@ def test_image_vectors_that_cancel_out_leave_no_product_vector():
     embed(unit(0, 1), unit(0, -1))
     assert vector_store.product_vector(version=v, product_id=product.pk) is None
     assert not ProductEmbedding.objects.exists()
+
+
+def test_vectors_of_images_deleted_since_they_were_read_are_skipped():
+    # A run reads image ids, then decodes and embeds them: a product deleted in between takes
+    # its image rows along, and its vectors must not reach the foreign key.
+    first, gone = shape_catalogue(colours=2)[:2]
+    images = [first.images.get(), gone.images.get()]
+    gone.delete()
+    v = version(2)
+
+    written = vector_store.image_embeddings_upsert(
+        version=v,
+        image_ids=[i.pk for i in images],
+        shas=[i.sha256 for i in images],
+        vectors=np.stack([unit(1, 0), unit(0, 1)]),
+    )
+
+    assert written == 1
+    assert list(ImageEmbedding.objects.values_list("image_id", flat=True)) == [images[0].pk]
