@@ -18,8 +18,7 @@ from django.db.models import QuerySet
 
 from core.jobs import JobLifecycle, ProgressWriter, job_end, request_cancel
 from core.jobs.deletion import jobs_delete_with_files
-from core.jobs.stored_files import stored_files_delete, upload_store
-from core.tasks import enqueue_on_commit
+from core.jobs.stored_files import job_created_with_uploads
 
 from .. import changes
 from ..image_sources import DirectoryImageSource, ImageSourceError, ZipImageSource
@@ -129,19 +128,12 @@ def import_job_create(
     stored are deleted: no job names them, so nothing else ever would.
     """
     job = ImportJob(created_by=user)
-    try:
-        upload_store(job.csv_file, csv_file)
-        if isinstance(images, Path) and images.is_dir():
-            job.images_dir = str(images.resolve())
-        elif images is not None:
-            upload_store(job.images_file, images)
-        with transaction.atomic():
-            job.save()
-            if enqueue:
-                enqueue_on_commit(IMPORT_TASK, job.pk)
-    except BaseException:
-        stored_files_delete(job.csv_file, job.images_file)
-        raise
+    uploads = [(job.csv_file, csv_file)]
+    if isinstance(images, Path) and images.is_dir():
+        job.images_dir = str(images.resolve())
+    elif images is not None:
+        uploads.append((job.images_file, images))
+    job_created_with_uploads(job, uploads, task=IMPORT_TASK, enqueue=enqueue)
     return job
 
 

@@ -2,19 +2,42 @@
 under names that fit any file system, and never left there by a copy cut short (Ctrl-C in a
 multi-GB zip, a full disk)."""
 
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path, PurePath
 
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.utils.crypto import get_random_string
+
+from core.tasks import enqueue_on_commit
 
 # File systems cap a name at 255 bytes, and a browser sends names of any length (90 Japanese
 # characters are 270 bytes). 100 bytes keep 33 such characters, or 100 ASCII ones, of the
 # original: enough to recognise it, with room for the random part and the suffix.
 STORED_STEM_BYTES = 100
 STORED_SUFFIX_CHARS = 10  # ".csv", ".zip"; a longer "suffix" is part of an odd name, dropped
+
+
+def job_created_with_uploads(
+    job, uploads: Sequence[tuple[FieldFile, UploadedFile | Path]], *, task: str, enqueue: bool
+) -> None:
+    """Store each upload as its field's file on the unsaved `job`, then save the job and, with
+    `enqueue`, queue `task` once that commits. Whatever stops it (a storage error, Ctrl-C while a
+    large file is copied), the files stored so far are deleted: no job names them, so nothing
+    else ever would."""
+    try:
+        for field_file, source in uploads:
+            upload_store(field_file, source)
+        with transaction.atomic():
+            job.save()
+            if enqueue:
+                enqueue_on_commit(task, job.pk)
+    except BaseException:
+        stored_files_delete(*(field_file for field_file, _ in uploads))
+        raise
 
 
 def upload_store(field_file: FieldFile, source: UploadedFile | Path) -> None:

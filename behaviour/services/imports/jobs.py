@@ -16,8 +16,7 @@ from django.db.models import QuerySet
 
 from core.jobs import ClaimLost, JobLifecycle, ProgressWriter, job_end, request_cancel
 from core.jobs.deletion import file_delete_on_commit, jobs_delete_with_files
-from core.jobs.stored_files import stored_files_delete, upload_store
-from core.tasks import enqueue_on_commit
+from core.jobs.stored_files import job_created_with_uploads
 
 from ...importers import (
     CHUNK_LINES,
@@ -127,15 +126,7 @@ def event_import_job_create(
     """
     time_zone_named(time_zone)
     job = EventImportJob(created_by=user, time_zone=time_zone)
-    try:
-        upload_store(job.csv_file, csv_file)
-        with transaction.atomic():
-            job.save()
-            if enqueue:
-                enqueue_on_commit(IMPORT_TASK, job.pk)
-    except BaseException:
-        stored_files_delete(job.csv_file)
-        raise
+    job_created_with_uploads(job, [(job.csv_file, csv_file)], task=IMPORT_TASK, enqueue=enqueue)
     return job
 
 
