@@ -27,12 +27,19 @@ from .services.sequence import (
     sequence_version_activate,
     sequence_version_delete,
     sequence_version_rollback,
+    sequence_version_unreadable,
 )
 from .services.sequence.deletion import DELETABLE
 
 TRAIN_PERMISSION = "behaviour.train_sequence_model"
 ACTIVATE_PERMISSION = "behaviour.activate_sequence_model"
 ONE_VERSION = "Select exactly one version to activate."
+ACTIVATED = "Sequence version {pk} now serves the recommendations."
+ACTIVATED_UNREADABLE = (
+    "Sequence version {pk} is active, but its files cannot be read ({reason}): Recommended for "
+    "you goes without its sequence and peers signals (co-occurrence, content, repeats and "
+    "trending still serve) until they are restored or another version is activated."
+)
 
 
 class SequenceTrainForm(forms.ModelForm):
@@ -194,7 +201,12 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
         except SequenceVersionError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
-        self.message_user(request, f"Sequence version {version.pk} now serves the recommendations.")
+        reason = sequence_version_unreadable(version=version)
+        if reason:
+            text = ACTIVATED_UNREADABLE.format(pk=version.pk, reason=reason)
+            self.message_user(request, text, messages.WARNING)
+            return
+        self.message_user(request, ACTIVATED.format(pk=version.pk))
 
     @admin.display(description="validation Recall@20")
     def recall(self, version: SequenceModelVersion):

@@ -55,6 +55,11 @@ def test_evaluate_behaviour_without_test_orders_says_so():
         run("evaluate_behaviour", "--test-from", "2030-01-01")
 
 
+def test_evaluate_behaviour_refuses_a_test_window_that_ends_before_it_starts():
+    with pytest.raises(CommandError, match="--test-until must come after --test-from"):
+        run("evaluate_behaviour", "--test-from", _days_ago(10), "--test-until", _days_ago(15))
+
+
 def _days_ago(days: int) -> str:
     import datetime as dt
 
@@ -83,6 +88,8 @@ def test_train_behaviour_takes_sampled_negatives_and_ids_only(settings, tmp_path
         ("--epochs", "-2", "epochs must be at least 1, not -2"),
         ("--batch-size", "0", "batch_size must be at least 1, not 0"),
         ("--dim", "2", "dim must be at least 4, not 2"),  # the admin form's least too
+        ("--seed", "-1", "seed must be from 0 to 4294967295, not -1"),  # NumPy's range
+        ("--seed", str(2**32), "seed must be from 0 to 4294967295, not 4294967296"),
     ],
 )
 def test_train_behaviour_refuses_a_number_that_trains_nothing_before_making_a_version(

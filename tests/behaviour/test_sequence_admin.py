@@ -79,6 +79,19 @@ def test_without_the_permission_nothing_is_activated(client):
     assert SequenceModelVersion.objects.get(pk=version.pk).status == "ready"
 
 
+def test_activating_a_version_whose_files_are_gone_warns_what_serves_instead(admin_client):
+    # The models volume restored without its folder: it is activated all the same.
+    lost = ready_version(artifact_path="/nonexistent/model.npz", vectors_path="/nonexistent/v.npz")
+
+    response = act(admin_client, "activate_version", lost)
+
+    [message] = response.context["messages"]
+    assert SequenceModelVersion.objects.get(pk=lost.pk).status == "active"
+    assert message.level_tag == "warning"
+    assert f"Sequence version {lost.pk} is active, but its files cannot be read" in str(message)
+    assert "No such file or directory" in str(message) and "without its sequence" in str(message)
+
+
 def test_a_failed_rollback_says_why(admin_client):
     sequence_version_activate(version=ready_version())
 

@@ -212,6 +212,19 @@ def test_a_redelivery_activates_a_version_that_beat_the_still_active_one(tmp_pat
     assert SequenceModelVersion.objects.get(status="active").pk == candidate.pk
 
 
+def test_a_redelivery_does_not_activate_again_a_version_an_admin_rolled_back_from(tmp_path):
+    # The killed attempt had activated it; the admin then rolled back to the one it beat.
+    before = sequence_version_activate(version=trained_version(tmp_path, ["B"]))
+    metrics = {"recall": 0.5, "active_recall": 0.4, "active_version": before.pk}
+    candidate = trained_version(tmp_path, ["A"], auto_activate=True, metrics=metrics)
+    sequence_version_activate(version=candidate)
+    sequence_version_rollback()
+
+    delivered_again(candidate)
+
+    assert SequenceModelVersion.objects.get(status="active").pk == before.pk
+
+
 def test_a_redelivery_stores_a_candidates_vectors(tmp_path):
     metrics = {"recall": 0.5, "active_recall": 0.4, "active_version": None}
     candidate = trained_version(tmp_path, ["A", "B"], auto_activate=False, metrics=metrics)

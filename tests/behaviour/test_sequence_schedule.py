@@ -136,6 +136,17 @@ def test_settings_this_release_cannot_read_give_the_defaults(settings):
     assert SequenceConfig.from_dict(job.version.params) == SequenceConfig()
 
 
+def test_settings_that_would_train_nothing_give_the_defaults(settings, caplog):
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
+    trained(days_ago=10, epochs=0)  # saved before the training floors
+    events_received(days_ago=1)
+
+    job = sequence_retrain_if_due(now=NOW)
+
+    assert SequenceConfig.from_dict(job.version.params) == SequenceConfig()
+    assert "epochs must be at least 1, not 0" in caplog.text
+
+
 def test_beat_asks_every_six_hours_and_the_task_is_registered():
     from prodsim_site.celery import app
 

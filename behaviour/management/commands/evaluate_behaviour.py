@@ -46,6 +46,8 @@ class Command(BaseCommand):
     def handle(self, *args, test_from, test_until, validate_from, **options):
         if validate_from and validate_from >= test_from:
             raise CommandError("--validate-from must come before --test-from")
+        if test_until and test_until <= test_from:
+            raise CommandError("--test-until must come after --test-from")
         result = bought_together_evaluate(test_from=test_from, test_until=test_until)
         if not result["pairs"]:
             raise CommandError(f"no test orders of 2 or more products from {test_from:%Y-%m-%d}")

@@ -10,6 +10,9 @@ ARCHITECTURES = ("gru", "sasrec")
 MIN_EPOCHS = 1
 MIN_BATCH_SIZE = 1
 MIN_DIM = 4
+# keras.utils.set_random_seed seeds NumPy's global generator, which takes 0 to 2**32 - 1 only:
+# any other seed failed the training after its version was made.
+SEED_RANGE = range(2**32)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class SequenceConfig:
             raise ValueError("negatives must be 0 (full softmax) or a number of sampled items")
         if self.dim < 1 or self.max_len < 1 or self.layers < 1 or self.heads < 1:
             raise ValueError("dim, max_len, layers and heads must be at least 1")
-        if self.dim % self.heads:
+        if self.architecture == "sasrec" and self.dim % self.heads:  # a GRU has no heads
             raise ValueError(f"dim {self.dim} is not a multiple of heads {self.heads}")
 
     @classmethod
@@ -72,6 +75,8 @@ class SequenceConfig:
         ):
             if getattr(config, name) < least:
                 raise ValueError(f"{name} must be at least {least}, not {getattr(config, name)}")
+        if config.seed not in SEED_RANGE:
+            raise ValueError(f"seed must be from 0 to {SEED_RANGE[-1]}, not {config.seed}")
         return config
 
     def to_dict(self) -> dict:

@@ -12,6 +12,7 @@ from .versions import (
     sequence_training_start,
     sequence_version_activate,
     sequence_version_rollback,
+    sequence_version_unreadable,
 )
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "sequence_version_activate",
     "sequence_version_delete",
     "sequence_version_rollback",
+    "sequence_version_unreadable",
     "sequence_vectors_backfill",
     "sequence_vectors_place_all",
     "sequence_vectors_store",

@@ -91,12 +91,15 @@ def _learned_until(last: SequenceTrainingJob) -> dt.datetime:
 
 
 def _config() -> SequenceConfig:
-    """The serving version's settings, else the newest version's; a version whose stored
-    settings this release no longer reads gives the defaults."""
+    """The serving version's settings, else the newest version's, checked as any new training's
+    are; settings this release no longer reads, or that would train nothing (a version stored
+    before the floors: epochs 0), give the defaults."""
     serving = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE)
     version = serving.first() or SequenceModelVersion.objects.order_by("-created_at").first()
     try:
-        return SequenceConfig.from_dict(version.params if version else {})
+        return SequenceConfig.for_training(**(version.params if version else {}))
     except (TypeError, ValueError) as exc:
-        logger.warning("sequence retraining: version %s's settings unusable (%s)", version.pk, exc)
+        logger.warning(
+            "sequence retraining with the defaults: the last settings cannot train (%s)", exc
+        )
         return SequenceConfig()

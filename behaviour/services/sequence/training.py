@@ -53,6 +53,10 @@ VALID_DAYS = 30  # the protocol's test window is two months; one month validates
 VALID_SHARE = 0.25
 SECONDS_PER_DAY = 86_400
 ERROR_NO_EVENTS = "there are no events to learn from"
+# One product leaves nothing to rank (events of inactive ones are not read, so with none there
+# are no events), and Keras fails on it with kilobytes of graph dump.
+ERROR_ONE_PRODUCT = "there is only one active product: a sequence model needs 2 or more to rank"
+ERROR_SETTINGS = "its settings cannot train: {reason}"
 ERROR_TIMED_OUT = "timed out after {seconds} s"
 ERROR_TOO_MANY_ATTEMPTS = "gave up after {attempts} interrupted attempts"
 ERROR_INTERRUPTED = "interrupted by Ctrl-C in manage.py train_behaviour"
@@ -87,8 +91,11 @@ class SequenceJobLifecycle(JobLifecycle[SequenceTrainingJob]):
         return job
 
     def failure_error(self, job, exc: Exception) -> str:
+        """The exception's first line: the job's and version's pages show it, and some (a
+        TensorFlow graph error) go on for kilobytes of stack; the worker log keeps it whole."""
         logger.exception("%s failed", job)
-        return f"{type(exc).__name__}: {exc}"
+        first_line = next(iter(str(exc).splitlines()), "")
+        return f"{type(exc).__name__}: {first_line}"
 
 
 SEQUENCE_JOBS = SequenceJobLifecycle()
@@ -132,19 +139,16 @@ def _train(job: SequenceTrainingJob, on_progress) -> None:
 
     version = job.version
     if version.status in SERVABLE:
-        # A delivery after the work was done (the worker died before it ended the job):
-        # retraining would take a serving version offline, and a failure would fail it. What
-        # followed the save may not have run: storing the vectors, activating.
-        sequence_vectors_store_or_log(version=version)
-        if version.status == SequenceModelVersion.Status.READY:
-            _activate_if_better(version)
+        _trained_already(version)
         return
-    config = SequenceConfig.from_dict(version.params)
+    config = _training_config(version)
     progress = _progress_writer(job, on_progress)
     progress({"phase": "reading events"})
     found = training_data(until=job.created_at)
     if not found.data.n_events:
         raise ValueError(ERROR_NO_EVENTS)
+    if len(found.product_ids) < 2:
+        raise ValueError(ERROR_ONE_PRODUCT)
     valid_from = validation_cut(found.data.times)
     train, valid = time_split(found.data, valid_from)
     version.status = SequenceModelVersion.Status.TRAINING
@@ -164,7 +168,33 @@ def _train(job: SequenceTrainingJob, on_progress) -> None:
     if result.stopped == "cancelled":
         raise JobCancelled(ERROR_CANCELLED)
     progress({"phase": "saving"})
-    _save(version, found, train, valid, result, config)
+    _save(version, found, train, valid, result, config, progress.cancel_requested)
+
+
+def _trained_already(version: SequenceModelVersion) -> None:
+    """A delivery after the work was done (the worker died before it ended the job): retraining
+    would take a serving version offline, and a failure would fail it. What followed the save
+    may not have run: storing the vectors, activating; but a version that has served since was
+    taken out of service by an admin (a rollback), and that decision stands."""
+    sequence_vectors_store_or_log(version=version)
+    if version.status != SequenceModelVersion.Status.READY:
+        return
+    if version.auto_activate and version.activated_at is not None:
+        logger.info(
+            "sequence version %s left ready: it served until another version was activated",
+            version.pk,
+        )
+        return
+    _activate_if_better(version)
+
+
+def _training_config(version: SequenceModelVersion) -> SequenceConfig:
+    """The version's settings, checked as a new training's are: one queued before the floors
+    (epochs 0) would save an untrained model that could be activated."""
+    try:
+        return SequenceConfig.for_training(**SequenceConfig.from_dict(version.params).to_dict())
+    except (TypeError, ValueError) as exc:
+        raise ValueError(ERROR_SETTINGS.format(reason=exc)) from None
 
 
 def _progress_writer(job: SequenceTrainingJob, on_progress) -> ProgressWriter:
@@ -177,9 +207,11 @@ def _progress_writer(job: SequenceTrainingJob, on_progress) -> ProgressWriter:
     return ProgressWriter(job, write=write)
 
 
-def _save(version, found: TrainingData, train, valid, result, config) -> None:
+def _save(version, found: TrainingData, train, valid, result, config, cancel_requested) -> None:
     """Weights, item vectors (cold items by content alone) and figures; then, if asked and
-    better than the active version on this validation split (or none is active), activation."""
+    better than the active version on this validation split (or none is active), activation.
+    An admin's cancel while it saves (vectors, peer profiles, fusion tuning) fails the version,
+    as during the epochs; one that comes once it is ready leaves it ready, not activated."""
     folder = artifact_dir(version)
     folder.mkdir(parents=True, exist_ok=True)
     model_path = artifacts.save(folder / "model.npz", result.weights, config)
@@ -213,11 +245,13 @@ def _save(version, found: TrainingData, train, valid, result, config) -> None:
     # (and one erased while they are read is rewritten by the refresh it asks for).
     peers_first_build(version, lambda: sequences_of(found.product_ids))
     version.history = [_plain(epoch) for epoch in result.history]
+    if cancel_requested():
+        raise JobCancelled(ERROR_CANCELLED)
     version.status = SequenceModelVersion.Status.READY
     version.save(update_fields=["history", "status"])
     # Indexed now, so an A/B test's candidate is served from pgvector like the active version.
     sequence_vectors_store_or_log(version=version)
-    _activate_if_better(version)
+    _activate_if_better(version, cancel_requested)
 
 
 def _tuned_hybrid(train, valid, kinds, found: TrainingData, scorer, vectors) -> dict:
@@ -244,15 +278,20 @@ def _tuned_hybrid(train, valid, kinds, found: TrainingData, scorer, vectors) -> 
     }
 
 
-def _activate_if_better(version: SequenceModelVersion) -> None:
+def _activate_if_better(
+    version: SequenceModelVersion, cancel_requested: Callable[[], bool] = lambda: False
+) -> None:
     """Activate it if asked and it beats the active version (`_beats_active`); the log says
     when it serves unmeasured. Decided under the activation lock, so an admin's activation a
-    moment before is what it is compared with (and never undone by a stale comparison)."""
+    moment before is what it is compared with (and never undone by a stale comparison), and
+    an admin's cancel before it is obeyed (JobCancelled)."""
     if not version.auto_activate:
         return
     sequence_vectors_store_or_log(version=version)  # outside: its index builds concurrently
     with transaction.atomic():
         turn_lock(SEQUENCE_ACTIVATIONS)
+        if cancel_requested():
+            raise JobCancelled(ERROR_CANCELLED)
         if _beats_active(version.metrics):
             if version.metrics["recall"] is None:
                 logger.warning("sequence version %s: %s", version.pk, UNVALIDATED_FIRST)

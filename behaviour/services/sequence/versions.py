@@ -4,10 +4,13 @@ import logging
 from contextlib import nullcontext
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from behaviour.ml.sequence import artifacts
+from behaviour.ml.sequence.artifacts import UNREADABLE
 from behaviour.ml.sequence.config import SequenceConfig
 from core.jobs import request_cancel
 from core.locks import SEQUENCE_ACTIVATIONS, turn_lock
@@ -56,10 +59,24 @@ def sequence_version_activate(*, version: SequenceModelVersion) -> SequenceModel
 
     Its item vectors are stored in pgvector first (once per version, before the lock: outside a
     transaction the HNSW index builds without blocking the serving version). A version whose
-    file cannot be read is still activated, as before: it serves without the sequence signal
-    and the log says why."""
+    files cannot be read is still activated, as before: it serves without the sequence signal;
+    `sequence_version_unreadable` says why, for the caller to show."""
     sequence_vectors_store_or_log(version=version)
     return _activate(version)
+
+
+def sequence_version_unreadable(*, version: SequenceModelVersion) -> str:
+    """Why serving cannot read the version's files ("" when it can): its weights and its
+    vectors file's product ids, read as serving reads them (lost, foreign or damaged files)."""
+    try:
+        if version.artifact_path:
+            artifacts.load(version.artifact_path)
+        if version.vectors_path:
+            with np.load(version.vectors_path, allow_pickle=False) as archive:
+                archive["product_ids"]
+    except UNREADABLE as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
 
 
 def sequence_vectors_store_or_log(*, version: SequenceModelVersion) -> None:

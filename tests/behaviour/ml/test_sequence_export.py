@@ -106,3 +106,9 @@ def test_a_new_training_has_floors_that_a_stored_version_does_not_need():
         with pytest.raises(ValueError, match=message):
             SequenceConfig.for_training(**values)
     assert SequenceConfig.for_training(dim=4) == SequenceConfig(dim=4)
+
+
+def test_only_self_attention_needs_dim_a_multiple_of_heads():
+    assert SequenceConfig.for_training(architecture="gru", dim=5).dim == 5  # a GRU has no heads
+    with pytest.raises(ValueError, match="dim 5 is not a multiple of heads 2"):
+        SequenceConfig(architecture="sasrec", dim=5)
