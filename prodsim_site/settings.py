@@ -326,7 +326,10 @@ if not PRODSIM_VISITOR_KEY:
         raise ImproperlyConfigured("PRODSIM_VISITOR_KEY must be set in production")
     PRODSIM_VISITOR_KEY = "dev-only-visitor-key-" + SECRET_KEY
 # Events older than this are dropped by the daily retention task (whole monthly partitions).
-PRODSIM_EVENT_RETENTION_DAYS = env_int("PRODSIM_EVENT_RETENTION_DAYS", 400, minimum=1)
+# At most a century: a cut-off before year 1 would raise OverflowError in every read of events.
+PRODSIM_EVENT_RETENTION_DAYS = env_int(
+    "PRODSIM_EVENT_RETENTION_DAYS", 400, minimum=1, maximum=36500
+)
 # An order or visit counts half after this many days in bought together / also viewed ("" or
 # "none": no decay). 60-180 days measured a plateau on the dev protocol; 90 sits in its middle.
 _half_life = os.environ.get("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", "90").strip().lower()

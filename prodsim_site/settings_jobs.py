@@ -5,8 +5,12 @@ which adds the broker's address (the embedded Valkey's or REDIS_URL)."""
 from prodsim_site.env import env_float, env_int
 
 # The longest task's hard time limit; the broker's visibility timeout must exceed it, or Valkey
-# redelivers a still-running task to a second worker.
-LONGEST_TASK_HARD_LIMIT_S = env_int("PRODSIM_LONGEST_TASK_S", 6 * 3600, minimum=1)
+# redelivers a still-running task to a second worker. Never below the longest hard limit in the
+# code, image training's (similarity.tasks.TRAIN_HARD_LIMIT_S; a test keeps them equal).
+LONGEST_HARD_LIMIT_IN_CODE_S = 5 * 3600 + 600
+LONGEST_TASK_HARD_LIMIT_S = env_int(
+    "PRODSIM_LONGEST_TASK_S", 6 * 3600, minimum=LONGEST_HARD_LIMIT_IN_CODE_S
+)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_TASK_HARD_LIMIT_S + 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing (a service's delay_on_commit, a task enqueueing follow-up work) waits out a broker

@@ -42,10 +42,28 @@ def ensure_started() -> None:
             valkey.start()
 
 
+class ServicesStopError(RuntimeError):
+    """A server did not stop; the others were stopped all the same."""
+
+
 def stop() -> dict[str, bool]:
-    """Stop the embedded servers; their data stays under var/."""
+    """Stop the embedded servers (True: it was running); their data stays under var/.
+
+    Each is stopped even when another fails, so a broken PostgreSQL never leaves Valkey running.
+    """
+    stopped, outcomes, errors = {}, [], []
     with _services_lock():
-        return {"postgres": postgres.stop(), "valkey": valkey.stop()}
+        for name, server in (("postgres", postgres), ("valkey", valkey)):
+            try:
+                stopped[name] = server.stop()
+            except Exception as exc:  # reported below, once the other server is stopped too
+                errors.append(exc)
+                outcomes.append(f"{name}: failed: {exc}")
+            else:
+                outcomes.append(f"{name}: {'stopped' if stopped[name] else 'was not running'}")
+    if errors:
+        raise ServicesStopError(", ".join(outcomes)) from errors[0]
+    return stopped
 
 
 def status() -> dict[str, dict]:

@@ -112,6 +112,9 @@ class PostgresStopError(RuntimeError):
 def stop() -> bool:
     """Stop the server (fast shutdown: sessions end, data is flushed). False if not running."""
     data_dir = paths.postgres_data_dir()
+    # After a crash or a reboot the file names a dead pid, or another process's: pg_ctl would
+    # fail, or send that process SIGINT.
+    remove_stale_pid_file(data_dir)
     if not (data_dir / "postmaster.pid").exists():
         return False
     command = [bin_path("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w"]

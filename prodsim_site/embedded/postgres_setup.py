@@ -68,23 +68,33 @@ def initdb(data_dir: Path) -> None:
 
 
 def remove_stale_pid_file(data_dir: Path) -> None:
-    """Delete postmaster.pid left by a crashed server, so pg_ctl can start a new one.
+    """Delete postmaster.pid left by a crashed server, so pg_ctl can start (or stop) safely.
 
     PostgreSQL itself only checks that the pid is alive; after a reboot the pid may belong to an
-    unrelated process, which would block start-up forever.
+    unrelated process, which would block start-up forever, and which `pg_ctl stop` would signal.
     """
     pid_file = data_dir / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().splitlines()[0])
     except (FileNotFoundError, IndexError, ValueError):
         return
-    try:
-        alive = psutil.Process(pid).name().startswith("postgres")
-    except psutil.NoSuchProcess:
-        alive = False
-    if not alive:
-        logger.warning("Removing stale %s (pid %s is not a running postgres)", pid_file, pid)
+    if not _serves(pid, data_dir):
+        logger.warning("Removing stale %s (pid %s is not its running postgres)", pid_file, pid)
         pid_file.unlink(missing_ok=True)
+
+
+def _serves(pid: int, data_dir: Path) -> bool:
+    """Whether `pid` is a postgres working in `data_dir` (a postmaster's cwd is its data dir):
+    another checkout's server may have reused the pid too."""
+    try:
+        process = psutil.Process(pid)
+        if not process.name().startswith("postgres"):
+            return False
+        return Path(process.cwd()) == data_dir.resolve()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # another user's process: only root could tell, trust the name
+        return True
 
 
 def connect_kwargs(dbname: str) -> dict:

