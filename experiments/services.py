@@ -14,7 +14,6 @@ from behaviour.services import erasure_guard
 from catalog.models import Product
 from catalog.selectors import product_skus_by_id
 from similarity.models import ModelVersion
-from similarity.selectors import merchandising
 
 from .models import VARIANT_NOT_FOR_WIDGET, WIDGET_VARIANTS, Click, Experiment, Impression
 from .selectors import Assignment, Shopper
@@ -151,11 +150,9 @@ def _shown(item, click_url: str) -> ShownItem:
 
 
 def _why(item) -> str:
-    """A behaviour list's hint; a pinned similar product says so (its breakdown is empty)."""
-    if why := getattr(item, "why", ""):
-        return why
-    pinned = getattr(item, "tier", "") == merchandising.TIER_PINNED
-    return merchandising.PINNED_WHY if pinned else ""
+    """A behaviour list's hint, or a similar item's that no similarity chose (pinned, category
+    fill: their breakdown is empty); "" where the breakdown says why."""
+    return getattr(item, "why", "")
 
 
 def _product_of(item) -> Product:

@@ -69,11 +69,20 @@ class Breakdown:
 
     @property
     def strongest_reason(self) -> str:
-        """A short human hint for the product page ("looks alike", "similar name", ...)."""
-        best = max(self.contributions, key=self.contributions.get, default="image")
-        return REASONS[best]
+        """A short human hint for the product page ("looks alike", "similar name", ...): the
+        signal furthest above what an unrelated pair scores, weighted ("" with no signal)."""
+        excess = {
+            name: self.weights[name] * (self.scores[name] - UNRELATED.get(name, 0.0))
+            for name in self.contributions
+        }
+        best = max(excess, key=excess.get, default=None)
+        return REASONS[best] if best else ""
 
 
+# What an unrelated pair scores: a cosine of 0 maps to 0.5 ((1 + cosine) / 2), the other
+# signals are 0 when nothing is shared. Ranked on raw contributions, unrelated photos
+# (0.55 × 0.5) would outweigh a perfect name match (0.2 × 1): "Looks alike" for nearly every item.
+UNRELATED = {"image": 0.5, "text_learned": 0.5}
 REASONS = {
     "image": "Looks alike",
     "text": "Similar name",
@@ -99,9 +108,35 @@ def jaccard(left: set, right: set) -> float:
     return len(left & right) / len(union) if union else 0.0
 
 
+def attribute_text(value) -> str:
+    """An attribute value as the words it holds: "" for JSON null (no value, not the word
+    "none"), yes/no for a boolean, a list's values space-separated."""
+    if isinstance(value, list):
+        return " ".join(filter(None, (_scalar_text(item) for item in value)))
+    return _scalar_text(value)
+
+
+def _scalar_text(value) -> str:
+    if value is None or isinstance(value, (list, dict)):  # nested deeper: not read as words
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).strip()
+
+
+def _attribute_features(facts: Facts) -> dict[str, tuple[str, str]]:
+    """Each attribute with a value as its Jaccard feature ("key=value", lowercased), mapped to
+    the key and value as the product gives them (what the breakdown shows as shared)."""
+    features = {}
+    for key, value in facts.attributes.items():
+        if text := attribute_text(value):
+            features[f"{str(key).lower()}={text.lower()}"] = (str(key), text)
+    return features
+
+
 def _features(facts: Facts) -> set[str]:
     tags = {f"tag:{tag.lower()}" for tag in facts.tags}
-    return tags | {f"{key.lower()}={str(value).lower()}" for key, value in facts.attributes.items()}
+    return tags | set(_attribute_features(facts))
 
 
 def category_closeness(left: str, right: str) -> float:
@@ -126,14 +161,14 @@ def price_proximity(left: float, right: float) -> float:
 def attribute_score(source: Facts, candidate: Facts) -> tuple[float, list[str], dict[str, str]]:
     """(score, shared tags, shared attribute values) of two products."""
     shared_tags = sorted({t.lower() for t in source.tags} & {t.lower() for t in candidate.tags})
-    shared_attributes = {
-        key: str(value)
-        for key, value in source.attributes.items()
-        if str(candidate.attributes.get(key, "")).lower() == str(value).lower()
-    }
+    # Shared as the Jaccard counts it: the same normalised feature, never an empty value.
+    source_attributes, candidate_features = _attribute_features(source), _features(candidate)
+    shared_attributes = dict(
+        pair for feature, pair in source_attributes.items() if feature in candidate_features
+    )
     same_brand = float(bool(source.brand) and source.brand.lower() == candidate.brand.lower())
     parts = [
-        jaccard(_features(source), _features(candidate)),
+        jaccard(_features(source), candidate_features),
         same_brand,
         category_closeness(source.category_path, candidate.category_path),
     ]

@@ -3,6 +3,9 @@ from django.db import models
 from django.db.models import F, Q
 
 ERROR_ALL_ZERO = "At least one signal needs a weight above 0: with all at 0 nothing is ranked."
+ERROR_SECOND_GLOBAL = (
+    "There are already weights for all categories: edit that row, or pick a category for this one."
+)
 
 
 class FusionWeights(models.Model):
@@ -23,8 +26,14 @@ class FusionWeights(models.Model):
     class Meta:
         verbose_name_plural = "fusion weights"
         constraints = [
+            # NULLs are distinct in a unique index unless told otherwise: without
+            # nulls_distinct=False any number of global rows would pass.
             models.UniqueConstraint(
-                fields=["category"], condition=Q(category__isnull=True), name="one_global_weights"
+                fields=["category"],
+                condition=Q(category__isnull=True),
+                nulls_distinct=False,
+                name="one_global_weights",
+                violation_error_message=ERROR_SECOND_GLOBAL,
             ),
             models.CheckConstraint(
                 condition=Q(

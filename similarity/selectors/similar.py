@@ -36,6 +36,11 @@ from .serving import serving_state
 # 2-core machine; bench/similar_latency.py writes the crossover to BENCHMARKS.md).
 EXACT_SCAN_MAX = 5_000
 TIER_IMAGE, TIER_TEXT, TIER_CATEGORY = "image", "text", "category_newest"
+# The items no similarity chose say so: their breakdown is empty, and "0% match" is no reason.
+TIER_WHY = {
+    merchandising.TIER_PINNED: merchandising.PINNED_WHY,
+    TIER_CATEGORY: "More in this category",
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,11 @@ class SimilarItem:
     @property
     def image_similarity(self) -> float | None:
         return self.breakdown.scores["image"]
+
+    @property
+    def why(self) -> str:
+        """The hint of an item no similarity chose; "" where its breakdown says why."""
+        return TIER_WHY.get(self.tier, "")
 
 
 @dataclass

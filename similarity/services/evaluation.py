@@ -57,9 +57,17 @@ def model_version_evaluate(*, version: ModelVersion) -> dict:
         refit=False,
         unmeasured=unmeasured_protocols(arrays, labels),
     )
-    version.metrics = {**version.metrics, **metrics}  # keeps the text→image figures
+    version.metrics = {**_without_held_out_rows(version.metrics), **metrics}
     version.save(update_fields=["metrics"])
     return metrics
+
+
+def _without_held_out_rows(metrics: dict) -> dict:
+    """The stored metrics less the last evaluation's rows (model and baselines, at the top level
+    for the deciding protocol): a run that measures less must not leave them standing as its
+    own. What evaluation does not produce stays: the text tower's text→image figures."""
+    rows = {"model", *(row for table in metrics.get("protocols", {}).values() for row in table)}
+    return {key: value for key, value in metrics.items() if key not in rows}
 
 
 def _held_out_splits(version: ModelVersion) -> tuple[dict, dict]:

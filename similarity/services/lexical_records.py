@@ -5,6 +5,7 @@ import hashlib
 from catalog.category_paths import CATEGORY_PATH_SEPARATOR
 from catalog.selectors import ProductFacts
 
+from ..fusion import attribute_text
 from ..ml import lexical
 from ..ml.lexical.fields import DESCRIPTION_CHARS as INDEXED_DESCRIPTION_CHARS
 
@@ -20,7 +21,8 @@ def product_record(facts: ProductFacts) -> dict[str, str]:
     description of a product, each a plain string ("" when the product has none)."""
     codes, others = [], []
     for key, value in facts.attributes.items():
-        (codes if str(key).lower() in MODEL_NUMBER_KEYS else others).append(str(value))
+        if text := attribute_text(value):  # a JSON null is no word (not "None")
+            (codes if str(key).lower() in MODEL_NUMBER_KEYS else others).append(text)
     category = facts.category_path.replace(CATEGORY_PATH_SEPARATOR, " ")
     return {
         "title": facts.title,

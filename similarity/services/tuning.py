@@ -36,34 +36,48 @@ def split_products(version: ModelVersion, split: str) -> list[Product]:
 
 
 def fusion_evaluate(*, products: list[Product], weights: fusion.Weights | None) -> dict:
-    """Mean same-category P@10 and same-group R@10 of the fused ranking for these products."""
-    precision, group_hits, with_group = 0.0, 0, 0
+    """Mean same-category P@10 (over the products with a category: for one without, "same
+    category" would be every other uncategorised item) and same-group R@10 of the fused ranking."""
+    precision, with_category, group_hits, with_group = 0.0, 0, 0, 0
     for product in products:
         items = similar_products(product=product, k=K, exclude_variant_group=False, weights=weights)
-        precision += sum(item.product.category_id == product.category_id for item in items) / K
+        if product.category_id is not None:
+            with_category += 1
+            precision += sum(item.product.category_id == product.category_id for item in items) / K
         if product.group_id:
             with_group += 1
             group_hits += any(item.product.group_id == product.group_id for item in items)
     return {
-        "category_precision_at_10": precision / max(len(products), 1),
+        "category_precision_at_10": precision / max(with_category, 1),
         "group_recall_at_10": group_hits / with_group if with_group else None,
-        "queries": len(products),
+        "queries": with_category,
     }
 
 
 ERROR_NO_VALIDATION = (
-    "v{pk} has no active validation products to tune on; the fusion weights were not changed"
+    "v{pk} has no active validation products with a category to tune on (the objective is "
+    "same-category precision); the fusion weights were not changed"
+)
+ERROR_ALL_TIED = (
+    "every weighting scores the same on v{pk}'s {count} validation products: nothing to choose "
+    "by; the fusion weights were not changed"
 )
 
 
 class NothingToTuneOn(ValueError):
-    """No validation product to score a weighting on: every weighting would tie at 0."""
+    """No validation product to score a weighting on, or nothing tells the weightings apart:
+    storing the grid's first row would overwrite the shop's weights for no gain."""
+
+
+def _objective(row: dict) -> tuple[float, float]:
+    return row["category_precision_at_10"], row["group_recall_at_10"] or 0.0
 
 
 def fusion_tune(*, version: ModelVersion, save: bool = True) -> tuple[fusion.Weights, list[dict]]:
-    """Grid-search the weights on validation products; store the best as the global row.
-    Raises NothingToTuneOn (nothing stored) when the version has no active validation product."""
-    products = split_products(version, "val")
+    """Grid-search the weights on categorised validation products; store the best as the global
+    row. Raises NothingToTuneOn (nothing stored) when there is no such product or when every
+    weighting ties."""
+    products = [product for product in split_products(version, "val") if product.category_id]
     if not products:
         raise NothingToTuneOn(ERROR_NO_VALIDATION.format(pk=version.pk))
     table = []
@@ -72,9 +86,9 @@ def fusion_tune(*, version: ModelVersion, save: bool = True) -> tuple[fusion.Wei
         table.append(
             {"weights": asdict(weights), **fusion_evaluate(products=products, weights=weights)}
         )
-    best = max(
-        table, key=lambda row: (row["category_precision_at_10"], row["group_recall_at_10"] or 0.0)
-    )
+    if len({_objective(row) for row in table}) == 1:
+        raise NothingToTuneOn(ERROR_ALL_TIED.format(pk=version.pk, count=len(products)))
+    best = max(table, key=_objective)
     weights = fusion.Weights(**best["weights"])
     if save:
         FusionWeights.objects.update_or_create(category=None, defaults=asdict(weights))

@@ -118,3 +118,37 @@ def test_a_non_finite_cosine_is_no_signal_rather_than_a_perfect_match(cosine):
     assert breakdown.scores["image"] is None
     assert breakdown.scores["text"] is None
     assert set(breakdown.contributions) == {"attributes", "price"}
+
+
+def test_a_same_name_match_with_unrelated_photos_is_called_a_name_match():
+    """Unrelated photos (cosine 0) still score 0.5: ranked on raw contributions they (0.55 × 0.5)
+    outweighed a perfect name match (0.2 × 1), and nearly every item "looked alike"."""
+    same = facts(tags=[], attributes={})
+
+    breakdown = fusion.fuse(source=same, candidate=same, weights=Weights(), image=0.0, text=1.0)
+
+    assert breakdown.strongest_reason == "Similar name"
+
+
+def test_an_empty_attribute_of_the_source_is_shared_with_no_candidate():
+    """A feed leaving a column empty ({"colour": ""}) explained every candidate without a
+    colour as sharing colour "" with it."""
+    _, _, shared = fusion.attribute_score(facts(attributes={"colour": ""}), facts(attributes={}))
+
+    assert shared == {}
+
+
+@pytest.mark.parametrize("empty", [None, "", " "])
+def test_an_attribute_without_a_value_is_no_feature(empty):
+    assert fusion._features(facts(attributes={"colour": empty})) == {"tag:red", "tag:ceramic"}
+
+
+def test_shared_attributes_agree_with_the_jaccard_on_key_case():
+    """The Jaccard counted Size=M and size=M as one feature, the breakdown showed none shared."""
+    bare = dict(tags=[], brand="", category_path="")
+    score, _, shared = fusion.attribute_score(
+        facts(attributes={"Size": "M"}, **bare), facts(attributes={"size": "m"}, **bare)
+    )
+
+    assert score == pytest.approx(1 / 3)  # the Jaccard counted the match: (1 + 0 + 0) / 3
+    assert shared == {"Size": "M"}

@@ -218,6 +218,28 @@ def test_a_product_record_splits_codes_from_other_attributes():
     }
 
 
+def test_null_boolean_and_list_attributes_are_indexed_as_plain_words():
+    """JSON null was indexed as the word "None": every such product matched "none"."""
+    from catalog.selectors import ProductFacts
+    from similarity.services.lexical_records import product_record
+
+    attributes = {"mpn": None, "colour": None, "dishwasher_safe": True, "sizes": ["S", "M"]}
+    facts = ProductFacts(1, "Mug", "", "", [], attributes, "", 9.0, "")
+
+    record = product_record(facts)
+
+    assert (record["model"], record["category"]) == ("", "yes S M")
+
+
+def test_a_null_attribute_value_is_not_found_by_the_word_none():
+    product(sku="A", title="Ceramic mug", attributes={"colour": None})
+    product(sku="B", title="Wool scarf", attributes={"size": None})
+    product(sku="C", title="Desk lamp")
+    lexical_index_rebuild()
+
+    assert search_products(query="none") == []
+
+
 def test_an_index_built_before_field_weights_is_rebuilt_on_the_next_refresh():
     old = LexicalIndex.objects.create(
         documents=1, idf={"documents": 1, "frequencies": {"5": 1}}, is_current=True

@@ -20,7 +20,7 @@ from similarity.services.datasets import (
     SPLITS,
     held_out_units,
 )
-from similarity.services.labels import resolve_label_source
+from similarity.services.labels import ERROR_ONE_LABEL, resolve_label_source
 from similarity.services.training_photos import photos_decode
 from tests.catalog.factories import COLOURS, SHAPES, shape_image
 from tests.similarity.factories import TINY, train_tiny
@@ -228,6 +228,19 @@ def test_auto_labels_pass_over_a_variant_group_holding_the_whole_catalogue(label
     assert job.state == "succeeded", job.error
     assert (version.label_source, version.dataset["labels"]) == ("category", 4)
     assert label_warnings == ["label source auto: by group, every photo has one label; passed over"]
+
+
+@pytest.mark.parametrize("label_source", ["category", "group"])
+def test_a_label_source_giving_every_photo_one_label_fails_before_training(label_source):
+    """Every query's whole gallery would be relevant: R@1 1.000 for the model and every
+    baseline, which auto-activation took as beating the active version's real figure."""
+    shop(12, 1, category=lambda i: "Shapes > square", group="SS24")
+
+    version, job = train_tiny(label_source=label_source)
+
+    assert job.state == "failed"
+    assert job.error == "OneLabelOnly: " + ERROR_ONE_LABEL.format(source=label_source)
+    assert version.status == "failed" and "model" not in version.metrics
 
 
 def _records(groups: list[str], categories: list[str]) -> list[ImageRecord]:

@@ -10,6 +10,7 @@ from similarity.admin.versions import TrainForm
 from similarity.models import FusionWeights, Job, ModelVersion
 from similarity.services import reembed as reembed_service
 from similarity.services.training_limits import TRAINING_LIMITS
+from similarity.services.tuning import ERROR_NO_VALIDATION
 from tests.similarity.factories import vector_catalogue
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
@@ -142,10 +143,7 @@ def test_tune_fusion_without_validation_products_changes_nothing():
 
     error = _refusal("tune_fusion")
 
-    assert error == (
-        f"v{version.pk} has no active validation products to tune on; the fusion weights were "
-        "not changed"
-    )
+    assert error == ERROR_NO_VALIDATION.format(pk=version.pk)
     row = FusionWeights.objects.get(category=None)
     assert (row.image, row.text) == (0.7, 0.2)
 

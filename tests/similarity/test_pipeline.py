@@ -7,12 +7,13 @@ import pytest
 
 from catalog.models import ProductImage
 from similarity import vector_store
-from similarity.ml.evaluation.protocols import NEW_PRODUCTS
+from similarity.ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS
 from similarity.models import ImageEmbedding, Job, ModelVersion, ProductEmbedding
 from similarity.selectors import job_progress
 from similarity.services import model_version_create, pipeline
 from similarity.services.evaluation import ERROR_REFIT
 from similarity.services.pipeline import job_run
+from similarity.services.training_notes import NOTE_UNMEASURED
 from tests.catalog.factories import shape_catalogue
 from tests.similarity.factories import TINY, train_tiny
 
@@ -204,11 +205,13 @@ def test_evaluate_and_reembed_commands(capsys):
     call_command("evaluate", model_version=version.pk, stdout=out)
 
     lines = out.getvalue().splitlines()
-    # One photo per product: no known-products queries, so new products decide.
+    # One photo per product: no known-products queries, so new products decide; it says why.
     assert lines[0] == f"v{version.pk} small_cnn, labels: group; deciding protocol: new_products"
+    why = stored["evaluation"]["unmeasured"][KNOWN_PRODUCTS]
+    assert lines[1] == NOTE_UNMEASURED.format(protocol=KNOWN_PRODUCTS, why=why)
     queries = stored["protocols"]["new_products"]["model"]["queries"]
-    assert lines[2] == f"new_products ({queries} queries; figures of the served model)"
-    assert [line.split()[0] for line in lines[4:]] == [
+    assert lines[3] == f"new_products ({queries} queries; figures of the served model)"
+    assert [line.split()[0] for line in lines[5:]] == [
         "model",
         "colour_histogram",
         "backbone_untrained",
@@ -244,6 +247,34 @@ def test_evaluate_shows_a_refit_versions_selection_figures_without_rescoring():
 
     lines = out.getvalue().splitlines()
     assert lines[0] == ERROR_REFIT.format(pk=version.pk)
-    assert lines[3].startswith(NEW_PRODUCTS) and lines[3].endswith("figures of the selection run)")
+    assert lines[2].startswith("no known_products figure: ")
+    assert lines[4].startswith(NEW_PRODUCTS) and lines[4].endswith("figures of the selection run)")
     version.refresh_from_db()
     assert version.metrics == stored
+
+
+def test_evaluate_after_the_held_out_photos_are_gone_keeps_none_of_the_last_runs_figures():
+    """Evaluation stored {**old, **new}: the last run's model and baseline rows stayed at the top
+    level, and the version list and compare page kept showing figures no protocol produced."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from catalog.models import Product
+
+    shape_catalogue(groups_per_shape=2, colours=3)
+    version, _ = train_tiny(refit_on_all=False)
+    held_out = [pk for split in ("val", "test") for pk in version.dataset[f"{split}_image_ids"]]
+    Product.objects.filter(images__pk__in=held_out).update(is_active=False)
+    ProductImage.objects.filter(pk__in=held_out).delete()
+    out = StringIO()
+
+    call_command("evaluate", model_version=version.pk, stdout=out)
+
+    version.refresh_from_db()
+    evaluation = version.metrics["evaluation"]
+    assert evaluation["protocol"] is None and version.metrics["protocols"] == {}
+    assert not {"model", "colour_histogram", "random_init"} & set(version.metrics)
+    assert "text_to_image" in version.metrics  # the text tower's figures are not evaluate's
+    for protocol, why in evaluation["unmeasured"].items():
+        assert NOTE_UNMEASURED.format(protocol=protocol, why=why) in out.getvalue()

@@ -100,3 +100,22 @@ def test_a_product_whose_image_vectors_cancel_out_is_no_perfect_look_alike():
     scores = {item.product.sku: item.breakdown.scores["image"] for item in items}
     assert scores[near.sku] == pytest.approx((1 + float(unit(0.99, 0.1)[0])) / 2, abs=1e-5)
     assert scores.get(cancelled.sku) is None  # a NaN cosine once read as 1.0 and ranked first
+
+
+def test_a_category_fill_item_says_so_instead_of_looks_alike(client):
+    """C has no image vector yet (imported after training): the newest product of the category
+    fills the list, with no similarity behind it."""
+    from tests.catalog.factories import add_product, image_bytes
+
+    add_product("A", "Red mug", image=image_bytes((200, 0, 0)))
+    add_product("B", "Blue mug", image=image_bytes((0, 0, 200)))
+    add_product("C", "Green mug", image=image_bytes((0, 200, 0)))
+    embedded = [Product.objects.get(sku="A"), Product.objects.get(sku="B")]
+    store(version(2, status="active"), embedded, [unit(1, 0), unit(1, 0.1)])
+
+    html = client.get("/products/A/").content.decode()
+    card = html[html.index("Green mug") :]
+    card = card[: card.index("</li>")]
+
+    assert "More in this category" in card
+    assert "% match" not in card and "Looks alike" not in card

@@ -67,11 +67,16 @@ class Command(BaseCommand):
         self.write_protocols(version, metrics)
 
     def write_protocols(self, version: ModelVersion, metrics: dict) -> None:
+        # Imports TensorFlow (ml.training), loaded by now: evaluation scored or was refused.
+        from similarity.services.training_notes import evaluation_notes
+
         evaluation = metrics.get("evaluation", {})
         self.stdout.write(
             f"v{version.pk} {version.backbone}, labels: {version.label_source}; deciding "
             f"protocol: {evaluation.get('protocol')}"
         )
+        for note in evaluation_notes(metrics) if evaluation else ():  # no figure, and why
+            self.stdout.write(note)
         for protocol, rows in metrics.get("protocols", {}).items():
             queries = rows.get("model", {}).get("queries")
             source = figures_source(evaluation, protocol)
