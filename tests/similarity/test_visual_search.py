@@ -12,7 +12,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 @pytest.fixture
 def trained():
     products = shape_catalogue(groups_per_shape=2, colours=3)
-    version, _ = train_tiny()
+    # Searching needs only a served image model: no refit, no text tower (their own tests).
+    version, _ = train_tiny(refit_on_all=False, text_tower=False)
     return products, version
 
 
