@@ -10,8 +10,9 @@ import re
 
 
 def _literal_or_encoded(text: str) -> str:
-    """A pattern of `text` whose characters may each also be sent percent-encoded."""
-    return "".join(f"(?:{re.escape(c)}|%(?i:{ord(c):02x}))" for c in text)
+    """A pattern of `text`, in any case, whose characters may each also be sent percent-encoded
+    (compiled with re.IGNORECASE: "%2f" as "%2F", and a letter's code in either case)."""
+    return "".join(f"(?:{re.escape(c)}|%{ord(c.lower()):02x}|%{ord(c.upper()):02x})" for c in text)
 
 
 # Django logs the decoded path, so an id may hold anything but a line break: spaces, quotes,
@@ -22,10 +23,11 @@ def _literal_or_encoded(text: str) -> str:
 #
 # The server decodes the path before routing, but an access log writes the request line as
 # sent: "/%76isitors%2F" routes to the same view, so each character of "/visitors/" may also be
-# percent-encoded.
+# percent-encoded. Any case: "/api/v1/Visitors/<id>/" is a 404, and logged.
 VISITOR_IN_PATH = re.compile(
     f"({_literal_or_encoded('/visitors/')})"
-    r"(?:[^\r\n]+(?=/(?:export|recommendations)/)|[^\r\n]+?(?=/?(?: HTTP/|\r|\n|$)))"
+    r"(?:[^\r\n]+(?=/(?:export|recommendations)/)|[^\r\n]+?(?=/?(?: HTTP/|\r|\n|$)))",
+    re.IGNORECASE,
 )
 MASKED = r"\1<visitor>"
 _TRACEBACKS = logging.Formatter()

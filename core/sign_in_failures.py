@@ -36,9 +36,7 @@ class SignInFailures:
 
     def __init__(self, request):
         username = account_name(request.POST.get("username", ""))
-        # Hashed: a username is attacker-chosen text, a cache key should be plain ASCII.
-        ident = f"{BaseThrottle().get_ident(request)}\n{username}".encode("utf-8", "replace")
-        self.key = f"sign-in-failures:{hashlib.sha256(ident).hexdigest()}"
+        self.key = f"sign-in-failures:{client_key(request, username)}"
 
     @property
     def locked(self) -> bool:
@@ -63,6 +61,14 @@ class SignInFailures:
                 cache.delete(self.key)
         except RedisError:  # lost since `locked` read it: the answer stands, one count is lost
             logger.warning("a sign-in was not counted: the cache is unreachable")
+
+
+def client_key(request, *parts: str) -> str:
+    """The client's IP as the API throttles see it, with `parts`, hashed for a cache key: a key
+    names no client's address (the cache is not where personal data is kept), and holds plain
+    ASCII whatever attacker-chosen text `parts` carry (a username)."""
+    ident = "\n".join([BaseThrottle().get_ident(request), *parts]).encode("utf-8", "replace")
+    return hashlib.sha256(ident).hexdigest()
 
 
 def account_name(typed: str) -> str:

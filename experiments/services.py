@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -213,22 +214,25 @@ def impressions_retention_enforce(*, now: dt.datetime | None = None) -> int:
 
 @transaction.atomic
 def shopper_log_erase(*, shopper_hashes: list[str]) -> int:
-    """Delete the impressions logged under any of `shopper_hashes`, with their clicks, and the
-    clicks logged under them (the shopper's erasure); the number of impressions deleted. They
-    leave the experiments' figures, which then count the impressions kept. "" is never one:
-    that is every click of a session that had logged nothing."""
+    """Delete the impressions logged under any of `shopper_hashes` and the clicks the shopper
+    made (the shopper's erasure: what selectors.shopper_log exports); the number of impressions
+    erased. They leave the experiments' figures, which then count the impressions kept. "" is
+    never one: that is every click of a session that had logged nothing.
+
+    Another shopper's click on one of their impressions (a link passed on) is that shopper's,
+    and a click cannot outlive its impression: such an impression stays, its hash blanked, so
+    it names nobody and stays counted with the click."""
     hashes = [shopper for shopper in shopper_hashes if shopper]
     if not hashes:
         return 0
-    # Two statements, not one OR: each then reads an index (it runs under the erasure's lock,
-    # which holds every event write up).
+    # Separate statements, not one OR: each then reads an index (it runs under the erasure's
+    # lock, which holds every event write up).
     Click.objects.filter(session_hash__in=hashes).delete()
-    Click.objects.filter(impression__session_hash__in=hashes).delete()
-    return (
-        Impression.objects.filter(session_hash__in=hashes)
-        .delete()[1]
-        .get(Impression._meta.label, 0)
-    )
+    Click.objects.filter(session_hash="", impression__session_hash__in=hashes).delete()
+    theirs = Impression.objects.filter(session_hash__in=hashes)
+    clicked = Click.objects.filter(impression=OuterRef("pk"))
+    unlinked = theirs.filter(Exists(clicked)).update(session_hash="")
+    return unlinked + theirs.delete()[1].get(Impression._meta.label, 0)
 
 
 @transaction.atomic

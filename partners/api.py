@@ -5,6 +5,7 @@ from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework_api_key.permissions import KeyParser
 
 from core.middleware import has_unstorable_text
+from core.sign_in_failures import client_key
 
 from . import keys as partner_keys
 from .models import PartnerApiKey
@@ -65,9 +66,10 @@ class PartnerKeyThrottle(throttling.SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         # The key's own prefix (authentication ran first), not the header's text: one key sent
-        # with more spaces would otherwise open a bucket of its own.
+        # with more spaces would otherwise open a bucket of its own. Without a key, the client's
+        # IP, hashed: a cache key keeps no address.
         key = request.auth
-        ident = key.prefix if isinstance(key, PartnerApiKey) else self.get_ident(request)
+        ident = key.prefix if isinstance(key, PartnerApiKey) else client_key(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view) -> bool:

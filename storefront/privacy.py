@@ -21,6 +21,7 @@ from behaviour.services.visitors import (
 )
 from catalog import selectors as catalog_selectors
 from core.session_turns import session_turns
+from core.sign_in_failures import client_key
 from experiments import sessions as experiment_sessions
 
 from . import basket_state, history, shopper
@@ -35,13 +36,14 @@ EXPORT_FILENAME = "your-data.json"
 
 class ErasureThrottle(SimpleRateThrottle):
     """DRF's rate counter in the shared cache, keyed by the client IP as the API's throttles
-    see it (behind a proxy, settings.PRODSIM_TRUSTED_PROXIES)."""
+    see it (behind a proxy, settings.PRODSIM_TRUSTED_PROXIES), hashed: the key of a shopper
+    who erased their data keeps no address of theirs."""
 
     scope = "storefront-erasure"
     rate = "10/hour"  # generous for people, who erase once; a loop stops at the tenth
 
     def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": client_key(request)}
 
 
 @require_GET

@@ -18,6 +18,8 @@ deletes the A/B log of every session they browsed in, signed out since or not.
 import uuid
 from dataclasses import dataclass
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from behaviour.models import Event
@@ -34,6 +36,7 @@ from .basket_lines import Basket
 from .basket_state import BasketError
 
 VISITOR_KEY = "visitor_id"
+ERASED_ACCOUNT = "user #{pk} (erased)"  # what the admin's history calls a deleted customer
 
 
 @dataclass(frozen=True)
@@ -101,10 +104,21 @@ def visitor_forget(request) -> int:
 
 def customer_forget(user) -> int:
     """A customer account is being deleted: its deletion is the customer's erasure (nobody can
-    sign in to ask for one afterwards). Their events are erased, and every session signed in as
-    them ends with what it remembers; the count of events erased."""
+    sign in to ask for one afterwards). Their events are erased, every session signed in as
+    them ends with what it remembers, and the admin's history stops naming them; the count of
+    events erased."""
     erased = visitor_erase(visitor_id=customer_visitor_id(user.pk))
+    _admin_history_unname(user)
     return erased + _sessions_end(devices.user_sessions(user))
+
+
+def _admin_history_unname(user) -> None:
+    """The admin's history (django_admin_log) keeps an account's name, often an e-mail address,
+    as each entry's object_repr. The admin writes its deletion entry before deleting
+    (ModelAdmin.log_deletions), so that one is rewritten here too."""
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(user), object_id=str(user.pk)
+    ).update(object_repr=ERASED_ACCOUNT.format(pk=user.pk))
 
 
 def _sessions_end(sessions) -> int:

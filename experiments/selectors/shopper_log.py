@@ -22,9 +22,12 @@ def shopper_log(*, shopper_hashes: list[str]) -> dict[str, list[dict]]:
         .values_list("widget", "source_product_id", "shown_product_id", "position", "created_at")
     )
     clicks = list(
-        # Every click the erasure deletes (services.shopper_log_erase): theirs, and any on what
-        # they were shown (a link opened in a browser that had signed out, say).
-        Click.objects.filter(Q(session_hash__in=hashes) | Q(impression__session_hash__in=hashes))
+        # Every click the erasure deletes (services.shopper_log_erase): theirs, and those of a
+        # session that had logged nothing on what they were shown (their link opened in a
+        # browser that had signed out, say). Another shopper's click on it is that shopper's.
+        Click.objects.filter(
+            Q(session_hash__in=hashes) | Q(session_hash="", impression__session_hash__in=hashes)
+        )
         .order_by("created_at", "pk")
         .values_list(
             "impression__widget",

@@ -62,6 +62,19 @@ def test_an_id_holding_a_slash_is_masked_whole_in_djangos_request_log(partner_cl
     assert "Not Found: /api/v1/visitors/<visitor>/export/" in logged
 
 
+@pytest.mark.parametrize("sent", ["/api/v1/Visitors/", "/api/v1/VISITORS/", "/api/v1/%56isitors/"])
+def test_a_visitors_segment_in_any_case_is_masked(partner_client, caplog, sent):
+    """Routes are case-sensitive: a mis-cased path is a 404, which Django logs (decoded) and
+    gunicorn too (as sent)."""
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert partner_client.get(f"{sent}{RAW_ID}/export/").status_code == 404
+    for logged_record in caplog.records:
+        MaskVisitorIds().filter(logged_record)
+
+    assert caplog.records and not any(RAW_ID in r.getMessage() for r in caplog.records)
+    assert RAW_ID not in mask_visitor_ids(f"GET {sent}{RAW_ID}/export/ HTTP/1.1")
+
+
 def test_an_access_log_line_masks_an_id_holding_a_slash_up_to_the_protocol():
     line = '"DELETE /api/v1/visitors/ACME/1234-5678/ HTTP/1.1" 404 23'
     assert mask_visitor_ids(line) == '"DELETE /api/v1/visitors/<visitor>/ HTTP/1.1" 404 23'

@@ -56,6 +56,22 @@ def test_a_visitors_erasure_deletes_their_impressions_and_clicks_only():
     assert shopper_log(shopper_hashes=[mine]) == {"impressions": [], "clicks": []}
 
 
+def test_another_shoppers_click_on_a_visitors_impression_stays_theirs_only():
+    """A link passed on: the click is the clicker's, in their export, not in the visitor's. A
+    click cannot outlive its impression, so the visitor's erasure keeps that impression, naming
+    nobody."""
+    mine, theirs = visitor_hash("me"), visitor_hash("them")
+    passed_on = shown(mine, "A", clicked_by=[theirs])
+    assert shopper_log(shopper_hashes=[mine])["clicks"] == []
+
+    visitor_erase(visitor_id="me")
+
+    passed_on.refresh_from_db()
+    assert passed_on.session_hash == ""
+    assert [c["shown_sku"] for c in shopper_log(shopper_hashes=[theirs])["clicks"]] == ["A"]
+    assert shopper_log(shopper_hashes=[mine]) == {"impressions": [], "clicks": []}
+
+
 def test_the_partner_apis_export_holds_the_ab_log_its_erasure_deletes(partner_client):
     mine = visitor_hash("me")
     impression = shown(mine, "A", clicked_by=[mine])

@@ -101,6 +101,18 @@ def test_throttling_answers_429(client, settings):
     assert 0 < int(responses[-1]["Retry-After"]) <= 60  # until the key's window closes
 
 
+def test_a_request_without_a_key_is_throttled_under_a_hash_of_its_address(rf):
+    from partners.api import PartnerKeyThrottle
+
+    def bucket(address: str) -> str:
+        request = rf.get("/api/v1/products/", REMOTE_ADDR=address)
+        request.auth = None  # no key: a staff member on the browsable API, say
+        return PartnerKeyThrottle().get_cache_key(request, None)
+
+    assert "192.0.2.9" not in bucket("192.0.2.9")
+    assert bucket("192.0.2.9") != bucket("192.0.2.10")
+
+
 def test_put_creates_then_updates_and_delete_removes(partner_client):
     body = {
         "title": "Red mug",

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 
 from behaviour.models import Event
@@ -154,6 +155,18 @@ def test_erasures_from_one_network_are_throttled(shop):
     assert [str(m) for m in refused.context["messages"]] == [ERROR_THROTTLED]
     assert kinds_of(visitor_hash(client.session[VISITOR_KEY])) == ["view"]
     assert Client(REMOTE_ADDR="192.0.2.8").post("/your-data/erase/").status_code == 302
+
+
+def test_the_erasure_count_keeps_no_client_ip_in_the_cache(shop, rf):
+    ip = "192.0.2.77"
+    client = Client(REMOTE_ADDR=ip)
+    client.get("/products/MUG-1/")
+    assert client.post("/your-data/erase/").status_code == 302
+
+    key = ErasureThrottle().get_cache_key(rf.post("/your-data/erase/", REMOTE_ADDR=ip), None)
+
+    assert len(cache.get(key)) == 1  # the erasure counted, under a hash of the address
+    assert ip not in key
 
 
 def test_the_download_also_holds_what_the_session_remembers(shop):

@@ -5,6 +5,7 @@ customer, what their other sessions (other devices) remember of their browsing."
 import json
 
 import pytest
+from django.contrib.admin.models import ADDITION, DELETION, LogEntry
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -131,6 +132,26 @@ def test_deleting_a_customers_account_erases_them(shop, admin_client):
     assert not Impression.objects.filter(session_hash=phones).exists()
     assert Impression.objects.filter(session_hash=bobs_hash).exists()
     assert b'id="sign-out"' in bobs.get("/your-data/").content
+
+
+def test_deleting_an_account_in_the_admin_leaves_no_history_naming_it(admin_client):
+    """The admin's history (django_admin_log) names an account as it was called, often an
+    e-mail address: its addition, and the deletion's own entry, written before the delete."""
+    name = "jane.doe@example.com"
+    added = admin_client.post(
+        "/admin/auth/user/add/",
+        {"username": name, "password1": PASSWORD, "password2": PASSWORD, "usable_password": "true"},
+    )
+    assert added.status_code == 302
+    customer = User.objects.get(username=name)
+
+    admin_client.post(f"/admin/auth/user/{customer.pk}/delete/", {"post": "yes"})
+
+    assert not User.objects.filter(pk=customer.pk).exists()
+    history = LogEntry.objects.filter(object_id=str(customer.pk))
+    assert sorted(history.values_list("action_flag", flat=True)) == [ADDITION, DELETION]
+    assert {entry.object_repr for entry in history} == {f"user #{customer.pk} (erased)"}
+    assert not LogEntry.objects.filter(object_repr__icontains="jane").exists()
 
 
 def test_a_page_that_read_the_visitor_id_before_an_erasure_logs_no_impressions(shop, monkeypatch):

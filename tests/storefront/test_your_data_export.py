@@ -60,6 +60,22 @@ def test_the_download_holds_the_sessions_impressions_and_clicks(shop):
     assert exported["clicks"][0]["clicked_at"].endswith("+00:00")
 
 
+def test_a_click_on_a_link_passed_on_is_in_the_clickers_download_not_the_senders(shop):
+    """Alice sends Bob a link from her recently viewed strip (her own browsing); Bob, who has
+    browsed on his own, opens it."""
+    alice, bob = Client(), Client()
+    alice.get("/products/MUG-1/")
+    link = alice.get("/products/LMP-1/").context["recently_viewed"][0].click_url
+    bob.get("/products/LMP-1/")
+    bob.get(link)
+
+    bobs = json.loads(bob.get("/your-data/export/").content)["clicks"]
+    alices = json.loads(alice.get("/your-data/export/").content)["clicks"]
+
+    assert [click["shown_sku"] for click in bobs] == ["MUG-1"]
+    assert alices == []
+
+
 def test_a_customers_download_holds_the_ab_log_of_every_device_their_erasure_deletes(shop):
     """The erasure of a signed-in customer deletes what every session of theirs logged; the
     download (the right of access) holds the same."""
