@@ -151,7 +151,8 @@ class Impression(models.Model):
 
     `session_hash` is the shopper's hashed visitor id, as their behaviour events store it
     (experiments.sessions; rows logged before that: an HMAC of a per-session id), never a raw
-    id or the session key; indexed, for the shopper's export and erasure. `model_version` is the
+    id or the session key; indexed, for the shopper's export and erasure (blank once that shopper
+    was erased while another shopper's click on it is kept). `model_version` is the
     version that produced the list (none for "recently viewed", which is the shopper's history).
     """
 
