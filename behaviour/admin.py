@@ -17,6 +17,8 @@ from . import admin_sequence  # noqa: F401 (registers the sequence versions' adm
 from .importers import CHUNK_LINES, time_zone_named
 from .models import BehaviourRefresh, EventImportJob
 from .services.imports import (
+    CsvTooLarge,
+    csv_size_check,
     event_import_job_cancel,
     event_import_job_create,
     event_import_job_problems_csv,
@@ -71,6 +73,15 @@ class EventImportUploadForm(forms.ModelForm):
     class Meta:
         model = EventImportJob
         fields = []
+
+    def clean_csv_upload(self):
+        # A CSV over the cap reaches the form as its size alone (core.uploads), never stored.
+        upload = self.cleaned_data["csv_upload"]
+        try:
+            csv_size_check(upload.size)
+        except CsvTooLarge as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return upload
 
     def clean_time_zone(self) -> str:
         name = self.cleaned_data["time_zone"].strip()

@@ -16,24 +16,28 @@ from django.urls import NoReverseMatch, reverse
 ERROR_REQUEST_TOO_LARGE = "the request body is larger than {limit} bytes"
 ERROR_FILE_TOO_LARGE = "the uploaded file {name!r} is larger than {limit} bytes"
 # The admin pages that take a catalogue's CSV and images archive, or an event history's CSV.
-IMPORT_UPLOAD_VIEWS = ("admin:catalog_importjob_add", "admin:behaviour_eventimportjob_add")
-# The admin pages whose form refuses a file over the image cap with its own message (the gold
-# photo upload): for staff, a file over the cap reaches the form as its size alone, its bytes
-# past the cap read and dropped (the request cap still bounds them).
-FORM_SIZED_UPLOAD_VIEWS = ("admin:similarity_goldphoto_add",)
+CATALOGUE_IMPORT_VIEW = "admin:catalog_importjob_add"
+EVENT_IMPORT_VIEW = "admin:behaviour_eventimportjob_add"
+IMPORT_UPLOAD_VIEWS = (CATALOGUE_IMPORT_VIEW, EVENT_IMPORT_VIEW)
+# The admin pages whose form refuses a file over its cap with its own message (the gold photo
+# upload, the event CSV): for staff, a file over the cap reaches the form as its size alone, its
+# bytes past the cap read and dropped (the request cap still bounds them).
+FORM_SIZED_UPLOAD_VIEWS = ("admin:similarity_goldphoto_add", EVENT_IMPORT_VIEW)
 # A product PUT carries at most 10 images (catalog.api.serializers.MAX_IMAGES) plus small fields.
 IMAGES_PER_REQUEST = 10
 
 
 def upload_caps(request) -> tuple[int, int]:
     """(per-file, per-request) byte caps: an import's files for active staff on the import
-    pages, images everywhere else. The body is read before any view checks who sends it (the
-    CSRF check, the sign-in throttle), so the large cap needs a signed-in staff user: anyone
-    else posting to the admin, its sign-in page included, gets the image cap."""
+    pages (an event history is one CSV: the CSV cap), images everywhere else. The body is read
+    before any view checks who sends it (the CSRF check, the sign-in throttle), so the large cap
+    needs a signed-in staff user: anyone else posting to the admin, its sign-in page included,
+    gets the image cap."""
     image, csv = settings.PRODSIM_MAX_IMAGE_BYTES, settings.PRODSIM_MAX_CSV_BYTES
     archive, fields = settings.PRODSIM_MAX_ARCHIVE_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if request is not None and _staff_on(request, IMPORT_UPLOAD_VIEWS):
-        return max(csv, archive, image), csv + archive + fields
+        largest = csv if _staff_on(request, (EVENT_IMPORT_VIEW,)) else max(csv, archive, image)
+        return largest, csv + archive + fields
     return image, IMAGES_PER_REQUEST * image + fields
 
 

@@ -20,7 +20,13 @@ from prodsim_site.env import (
     env_list,
     env_weights,
 )
-from prodsim_site.env_formats import env_database_url, env_log_level, env_rate
+from prodsim_site.env_formats import (
+    env_currency,
+    env_database_url,
+    env_log_level,
+    env_memory,
+    env_rate,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -283,7 +289,8 @@ SPECTACULAR_SETTINGS = {
 LOGGING = logging_settings(level=env_log_level("PRODSIM_LOG_LEVEL", "INFO"))  # ids masked
 
 # --- prodsim's own settings -------------------------------------------------------------------
-PRODSIM_DEFAULT_CURRENCY = os.environ.get("PRODSIM_DEFAULT_CURRENCY", "EUR")
+# For CSV rows and API PUTs without a currency: stored as given, so upper-cased here.
+PRODSIM_DEFAULT_CURRENCY = env_currency("PRODSIM_DEFAULT_CURRENCY", "EUR")
 PRODSIM_SHOP_NAME = os.environ.get("PRODSIM_SHOP_NAME", "prodsim demo shop")
 PRODSIM_MAX_CSV_BYTES = env_int("PRODSIM_MAX_CSV_BYTES", 200 * 1024 * 1024, minimum=1)
 PRODSIM_MAX_IMAGE_BYTES = env_int("PRODSIM_MAX_IMAGE_BYTES", 20 * 1024 * 1024, minimum=1)
@@ -303,6 +310,9 @@ PRODSIM_EVALUATION_PROTOCOL = env_choice(
 # Overrides of the training defaults (backbone, weights, input_size, embedding_dim, epochs, ...),
 # as JSON, e.g. {"backbone": "small_cnn", "epochs": 5}.
 PRODSIM_TRAINING_DEFAULTS = env_json_object("PRODSIM_TRAINING_DEFAULTS")
+# Never download pretrained weights. similarity.ml.backbones (no Django there) reads the variable
+# itself, alike; read here too so that a typo stops start-up instead of failing a training.
+PRODSIM_OFFLINE = env_bool("PRODSIM_OFFLINE", False)
 # Default signal weights of the fused score (admins override globally or per category); the
 # signals left out keep similarity.fusion.Weights' defaults. Names: fusion.SIGNALS (a test keeps
 # them equal; importing similarity here would load app code before the apps).
@@ -313,7 +323,7 @@ PRODSIM_FUSION_CANDIDATES = env_int("PRODSIM_FUSION_CANDIDATES", 50, minimum=1)
 # Never suggest out-of-stock products as similar items (a shop-wide curation switch).
 PRODSIM_EXCLUDE_OUT_OF_STOCK = env_bool("PRODSIM_EXCLUDE_OUT_OF_STOCK", False)
 # PostgreSQL memory for building a version's HNSW index: ~512MB per 300k 256-d vectors.
-PRODSIM_INDEX_BUILD_MEMORY = os.environ.get("PRODSIM_INDEX_BUILD_MEMORY", "512MB")
+PRODSIM_INDEX_BUILD_MEMORY = env_memory("PRODSIM_INDEX_BUILD_MEMORY", "512MB")
 # pgvector before 0.8.2 has a buffer overflow in parallel HNSW builds (CVE-2026-3172).
 PRODSIM_PGVECTOR_MIN_VERSION = "0.8.2"
 

@@ -2,6 +2,8 @@
 CELERY), beat's schedule, job heartbeats and the reaper. Star-imported by prodsim_site.settings,
 which adds the broker's address (the embedded Valkey's or REDIS_URL)."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from prodsim_site.env import env_float, env_int
 
 # The longest task's hard time limit; the broker's visibility timeout must exceed it, or Valkey
@@ -68,6 +70,11 @@ PRODSIM_SEQUENCE_RETRAIN_DAYS = env_float("PRODSIM_SEQUENCE_RETRAIN_DAYS", 7, mi
 # may have been lost with a broker; a duplicate delivery finds the job taken and leaves it).
 PRODSIM_JOB_HEARTBEAT_S = env_float("PRODSIM_JOB_HEARTBEAT_S", 10, above=0)
 PRODSIM_JOB_STALE_S = env_float("PRODSIM_JOB_STALE_S", 120, above=0)
+if PRODSIM_JOB_STALE_S <= PRODSIM_JOB_HEARTBEAT_S:  # the reaper would requeue every running job
+    raise ImproperlyConfigured(
+        f"PRODSIM_JOB_STALE_S must be above PRODSIM_JOB_HEARTBEAT_S ({PRODSIM_JOB_HEARTBEAT_S:g}"
+        f" s), got {PRODSIM_JOB_STALE_S:g}"
+    )
 PRODSIM_JOB_QUEUED_STALE_S = env_float("PRODSIM_JOB_QUEUED_STALE_S", 600, above=0)
 PRODSIM_JOB_REAPER_S = env_float("PRODSIM_JOB_REAPER_S", 30, above=0)
 # Every kind of job the reaper watches: its lifecycle (core.jobs.JobLifecycle) names its task.

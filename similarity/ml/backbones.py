@@ -123,8 +123,11 @@ def _with_weights(name: str, input_shape: tuple, weights: str) -> tuple[keras.Mo
         model = _application(name, input_shape, None)
         model.load_weights(path)
         return model, f"file {path}"
+    # Read before the catch-all below: a malformed PRODSIM_OFFLINE is the operator's error to
+    # fix, never "imagenet unavailable" (which `auto` turns into random initialisation).
+    offline = _offline()
     try:
-        with _download_timeout():
+        with _download_timeout(offline=offline):
             return _application(name, input_shape, "imagenet"), "imagenet"
     except Exception as exc:  # noqa: BLE001 - any download/cache failure means "unavailable"
         reason = f"{type(exc).__name__}: {exc}"[:300]
@@ -136,9 +139,10 @@ def _with_weights(name: str, input_shape: tuple, weights: str) -> tuple[keras.Mo
 
 
 def _offline() -> bool:
-    """PRODSIM_OFFLINE read as the settings read booleans (prodsim_site.env.env_bool, which this
-    Django-free package cannot import): "false" must not mean offline."""
-    value = os.environ.get("PRODSIM_OFFLINE", "").strip().lower()
+    """PRODSIM_OFFLINE read exactly as the settings read it (prodsim_site.env.env_bool, which
+    this Django-free package cannot import): "false" must not mean offline, and a value that
+    is no boolean raises ValueError naming the variable."""
+    value = os.environ.get("PRODSIM_OFFLINE", "").lower()
     if value in {"1", "true", "yes", "on"}:
         return True
     if value in {"0", "false", "no", "off", ""}:
@@ -147,9 +151,9 @@ def _offline() -> bool:
 
 
 @contextmanager
-def _download_timeout():
+def _download_timeout(*, offline: bool):
     """Bound Keras' weight download, so an offline machine fails fast instead of hanging."""
-    if _offline():
+    if offline:
         raise ConnectionError("PRODSIM_OFFLINE is set")
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)

@@ -26,12 +26,27 @@ TRAINING_CHOICES = {
     "loss": LOSSES,
     "learning_rate_schedule": SCHEDULES,
 }
+# Every option a version trains with: similarity.ml.training.TrainingConfig's fields (this module
+# cannot import TensorFlow's side of the app; a test keeps them equal), the version's label
+# source and metric, and whether (and how) it trains a text tower. Any other name was dropped
+# unread: {"epoch": 20} trained the default 8 epochs.
+TRAINING_OPTIONS = (
+    *("backbone", "weights", "input_size", "embedding_dim", "epochs", "warmup_epochs"),
+    *("labels_per_batch", "images_per_label", "learning_rate", "finetune_learning_rate"),
+    *("finetune_fraction", "learning_rate_schedule", "temperature", "patience", "seed"),
+    *("steps_per_epoch", "min_epoch_images", "augmentation", "loss", "refit_on_all"),
+    *("label_source", "metric", "text_tower", "text_tower_config"),
+)
+# Read as `if value:` by the pipeline: the string "false" would be true.
+BOOLEAN_OPTIONS = ("refit_on_all", "text_tower")
 WEIGHT_KEYWORDS = ("imagenet", "auto", "none")
 WEIGHTS_FILE_SUFFIX = ".weights.h5"  # what Keras' load_weights reads
 
 ERROR_OUT_OF_RANGE = "must be between {low} and {high}, not {value}"
 ERROR_NOT_A_NUMBER = "must be a {kind}, not {value!r}"
 ERROR_CHOICE = "must be one of {choices}, not {value!r}"
+ERROR_UNKNOWN_OPTION = "is not a training option; the options are {options}"
+ERROR_NOT_BOOLEAN = "must be true or false, not {value!r}"
 ERROR_WEIGHTS = (
     "must be imagenet, auto, none or the path of an existing .weights.h5 file, not {value!r}"
 )
@@ -76,11 +91,23 @@ def weights_option(value: object, *, file_here: bool = True) -> str:
 
 
 def training_options_errors(values: dict, *, files_here: bool = True) -> dict[str, str]:
-    """{option: why} for every option of `values` outside its bounds or choices (unset: None)."""
+    """{option: why} for every name of `values` that is no training option, and every option
+    outside its bounds or choices (unset: None) or, for a switch, not a boolean."""
+    options = ", ".join(sorted(TRAINING_OPTIONS))
     errors = {
+        name: ERROR_UNKNOWN_OPTION.format(options=options)
+        for name in values
+        if name not in TRAINING_OPTIONS
+    }
+    errors |= {
         name: ERROR_CHOICE.format(choices=", ".join(choices), value=values[name])
         for name, choices in TRAINING_CHOICES.items()
         if values.get(name) is not None and values[name] not in choices
+    }
+    errors |= {
+        name: ERROR_NOT_BOOLEAN.format(value=values[name])
+        for name in BOOLEAN_OPTIONS
+        if name in values and not isinstance(values[name], bool)
     }
     if values.get("weights") is not None:
         try:

@@ -63,6 +63,21 @@ def test_an_upload_is_queued_after_commit_and_its_page_shows_the_report(
     assert 'id="cancel-import"' not in page
 
 
+def test_a_csv_over_the_csv_cap_is_refused_by_the_form_saying_why(
+    admin_client, settings, media_root
+):
+    # The page's per-file cap was the 2 GB archive cap: the CSV was stored and imported whole.
+    settings.PRODSIM_MAX_CSV_BYTES = len(ORDERS) - 1
+
+    response = upload(admin_client)
+
+    assert response.status_code == 200
+    error = f"the CSV file is {len(ORDERS)} bytes, larger than PRODSIM_MAX_CSV_BYTES"
+    assert error in response.content.decode()
+    assert EventImportJob.objects.count() == 0
+    assert [path for path in media_root.rglob("*") if path.is_file()] == []
+
+
 def test_a_csv_whose_name_is_too_long_for_the_disk_is_stored_under_a_shorter_one(admin_client):
     # 90 Japanese characters are 270 bytes, past a file system's 255: the upload was a 500.
     product(sku="A")

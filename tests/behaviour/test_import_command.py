@@ -5,6 +5,7 @@ import dataclasses
 import datetime as dt
 import io
 import os
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -102,6 +103,21 @@ def test_an_unknown_time_zone_is_refused_before_a_job_exists(tmp_path, args, err
     with pytest.raises(CommandError, match=error.replace(".", r"\.")):
         call_command("import_events", str(path), *args, verbosity=0)
     assert EventImportJob.objects.count() == 0
+
+
+def test_a_csv_over_the_csv_cap_is_refused_before_a_job_exists(tmp_path, settings, media_root):
+    # PRODSIM_MAX_CSV_BYTES bounded catalogue CSVs only: any event history was read and stored.
+    product(sku="A")
+    path = orders(tmp_path, [f"o{n},{at()},v{n},A,1,1.50" for n in range(40)])
+    settings.PRODSIM_MAX_CSV_BYTES = 200
+    size = path.stat().st_size
+
+    error = f"the CSV file is {size} bytes, larger than PRODSIM_MAX_CSV_BYTES (200)"
+    with pytest.raises(CommandError, match=rf"^{re.escape(error)}$"):
+        call_command("import_events", str(path), verbosity=0)
+
+    assert (EventImportJob.objects.count(), Event.objects.count()) == (0, 0)
+    assert [p for p in media_root.rglob("*") if p.is_file()] == []  # nothing copied
 
 
 def test_a_missing_file_is_refused(tmp_path):

@@ -286,6 +286,23 @@ def test_a_job_that_cannot_be_saved_leaves_no_stored_csv(tmp_path, media_root, m
     assert stored_files(media_root) == []  # the stored CSV (raw visitor ids) was left
 
 
+def test_a_queued_csv_over_the_csv_cap_fails_its_job_with_the_reason(tmp_path, settings):
+    # Queued before the cap was lowered (or by an older version): the worker checks it again.
+    product(sku="A")
+    path = csv_file(tmp_path, [ORDERS_HEADER, *(f"o{n},{day()},v{n},A,1,2.50" for n in range(9))])
+    job = event_import_job_create(csv_file=path, enqueue=False)
+    settings.PRODSIM_MAX_CSV_BYTES = 200
+
+    job = event_import_job_run(job_id=job.pk)
+
+    size = path.stat().st_size
+    assert (job.state, job.error) == (
+        "failed",
+        f"the CSV file is {size} bytes, larger than PRODSIM_MAX_CSV_BYTES (200)",
+    )
+    assert Event.objects.count() == 0
+
+
 def test_a_header_without_required_columns_fails_the_job_with_the_reason(tmp_path):
     job = run(tmp_path, ["InvoiceNo,StockCode,Quantity", "536365,85123A,6"])
 

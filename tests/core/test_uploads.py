@@ -13,6 +13,7 @@ from tests.staff import staff_user
 pytestmark = pytest.mark.django_db
 
 GOLD_PHOTO_ADD = reverse("admin:similarity_goldphoto_add")
+EVENT_IMPORT_ADD = reverse("admin:behaviour_eventimportjob_add")
 
 
 def handler_for(path: str, user) -> UploadLimitsHandler:
@@ -46,3 +47,14 @@ def test_anyone_else_or_any_other_page_is_refused_while_the_file_streams_in(sett
 
     with pytest.raises(RequestDataTooBig):
         handler.receive_data_chunk(b"x" * 1600, 0)
+
+
+def test_on_the_event_import_page_a_csv_over_the_csv_cap_reaches_the_form_as_its_size(settings):
+    # Its cap was the archive cap (2 GB): a CSV over PRODSIM_MAX_CSV_BYTES was stored whole.
+    settings.PRODSIM_MAX_CSV_BYTES, settings.PRODSIM_MAX_ARCHIVE_BYTES = 1000, 10_000
+    handler = handler_for(EVENT_IMPORT_ADD, staff_user())
+
+    kept = handler.receive_data_chunk(b"x" * 800, 0)
+    dropped = handler.receive_data_chunk(b"x" * 800, 800)
+
+    assert (len(kept), dropped, handler.file_complete(1600).size) == (800, None, 1600)

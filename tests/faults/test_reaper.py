@@ -294,7 +294,7 @@ def test_a_database_down_past_the_retry_budget_leaves_no_job_running(
 
     assert job_row()[:2] == ("running", 1)  # what the hole used to leave for ever
     time.sleep(STALE_S)
-    reaped = private_services.manage("reap_jobs", extra_env={"PRODSIM_JOB_STALE_S": str(STALE_S)})
+    reaped = private_services.manage("reap_jobs", extra_env=FAST_HEARTBEATS)
     assert f"requeued catalog.ImportJob {pk}: running" in reaped.stdout
 
     done = wait_until(

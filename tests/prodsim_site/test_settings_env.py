@@ -80,12 +80,36 @@ def refused_naming(result: subprocess.CompletedProcess, name: str) -> bool:
         # The embedded Valkey's URL (REDIS_URL unset): a bare ValueError.
         ("PRODSIM_VALKEY_PORT", "abc"),
         ("PRODSIM_VALKEY_PORT", "70000"),
+        # A typo trained from random weights (caught as "imagenet unavailable"),
+        ("PRODSIM_OFFLINE", "maybe"),
+        # failed an index build after a whole training,
+        ("PRODSIM_INDEX_BUILD_MEMORY", "lots"),
+        ("PRODSIM_INDEX_BUILD_MEMORY", "512mb"),  # PostgreSQL's units are case-sensitive
+        ("PRODSIM_INDEX_BUILD_MEMORY", "512"),  # kB: below maintenance_work_mem's 1MB
+        # failed every CSV row and API PUT without a currency,
+        ("PRODSIM_DEFAULT_CURRENCY", "euro"),
+        # or requeued every running job before its next heartbeat.
+        ("PRODSIM_JOB_STALE_S", "10"),
     ],
 )
 def test_start_up_stops_on_a_bad_value_and_names_its_variable(tmp_path, name, value):
     result = import_settings(tmp_path, **{"REDIS_URL": "", name: value})
 
     assert refused_naming(result, name), result.stderr[-300:]
+
+
+def test_a_lower_case_default_currency_is_stored_upper_case(tmp_path):
+    # "usd" passed as given to an API PUT, where the CHECK ^[A-Z]{3}$ made it a 500.
+    code = "from django.conf import settings; print(settings.PRODSIM_DEFAULT_CURRENCY)"
+    result = import_settings(tmp_path, f"{SETUP}; {code}", PRODSIM_DEFAULT_CURRENCY="usd")
+
+    assert (result.returncode, result.stdout.strip()) == (0, "USD"), result.stderr[-300:]
+
+
+@pytest.mark.parametrize("memory", ["512MB", "3GB", "1024", "65536kB", "1 TB"])
+def test_postgresql_memory_sizes_are_accepted(monkeypatch, memory):
+    monkeypatch.setenv("M", memory)
+    assert env_formats.env_memory("M", "512MB") == memory
 
 
 @pytest.mark.parametrize("url", ["mysql://shop:pw@db/shop", "postgres://shop:pw@db:five/shop"])

@@ -52,6 +52,9 @@ def test_train_refuses_what_the_admin_form_refuses(option, value, error):
         ({"metric": "cosinus"}, "metric must be one of cosine, l2, ip, not 'cosinus'"),
         ({"label_source": "brand"}, "label_source must be one of auto, group, category, "),
         ({"weights": "ImageNet-21k"}, "weights must be imagenet, auto, none or the path "),
+        # Dropped unread (8 epochs trained), or read as true (the refit turned off ran).
+        ({"epoch": 20}, "epoch is not a training option; the options are augmentation, "),
+        ({"refit_on_all": "false"}, "refit_on_all must be true or false, not 'false'"),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",
 )

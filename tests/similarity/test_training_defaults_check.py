@@ -7,7 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from similarity.services.training_limits import training_defaults_check
+from similarity.services.pipeline import TRAINING_FIELDS
+from similarity.services.training_limits import TRAINING_OPTIONS, training_defaults_check
+from similarity.services.versions import DEFAULT_TRAINING
 
 
 def test_a_backbone_the_train_form_does_not_offer_stops_the_start(settings):
@@ -43,3 +45,25 @@ def test_a_weights_file_is_checked_by_name_only_at_start_up(settings):
 
     settings.PRODSIM_TRAINING_DEFAULTS = {"weights": "ImageNet-21k"}
     assert [error.id for error in training_defaults_check()] == ["prodsim.E003"]
+
+
+@pytest.mark.parametrize(
+    ("defaults", "message"),
+    [
+        ({"epoch": 20}, "PRODSIM_TRAINING_DEFAULTS: epoch is not a training option; the options"),
+        ({"text_tower": 0}, "PRODSIM_TRAINING_DEFAULTS: text_tower must be true or false, not 0"),
+    ],
+)
+def test_a_name_training_never_reads_or_a_switch_that_is_no_boolean_stops_the_start(
+    settings, defaults, message
+):
+    settings.PRODSIM_TRAINING_DEFAULTS = defaults
+
+    assert [error.msg[: len(message)] for error in training_defaults_check()] == [message]
+
+
+def test_the_training_options_are_what_training_reads():
+    # TrainingConfig's fields, the version's own columns, and the pipeline's text tower switch.
+    extra = {"label_source", "metric", "text_tower", "text_tower_config"}
+    assert set(TRAINING_OPTIONS) == TRAINING_FIELDS | extra
+    assert set(DEFAULT_TRAINING) <= set(TRAINING_OPTIONS)

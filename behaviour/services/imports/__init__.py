@@ -19,6 +19,8 @@ from .jobs import (
     ERROR_CANCELLED_RUNNING,
     ERROR_FILE_MISSING,
     ERROR_INTERRUPTED,
+    CsvTooLarge,
+    csv_size_check,
     event_import_job_cancel,
     event_import_job_create,
     event_import_job_run,
@@ -29,6 +31,7 @@ from .jobs import (
 from .reports import event_import_job_problems_csv, event_import_job_summary
 
 __all__ = [
+    "CsvTooLarge",
     "DERIVED_ID_PREFIX",
     "ERROR_CANCELLED_QUEUED",
     "ERROR_CANCELLED_RUNNING",
@@ -38,6 +41,7 @@ __all__ = [
     "ERROR_TIME_NAIVE_CSV",
     "ERROR_UNKNOWN_SKU",
     "EventChecks",
+    "csv_size_check",
     "event_import_job_cancel",
     "event_import_job_create",
     "event_import_job_problems_csv",

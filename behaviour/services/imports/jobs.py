@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 IMPORT_TASK = "behaviour.tasks.events_import_task"
 
 ERROR_FILE_MISSING = "the uploaded CSV file is no longer in storage"
+ERROR_CSV_TOO_LARGE = "the CSV file is {size} bytes, larger than PRODSIM_MAX_CSV_BYTES ({limit})"
 ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
 ERROR_TIMED_OUT = "the import was stopped by its time limit after {seconds} s"
 ERROR_CANCELLED_QUEUED = "cancelled by an admin before it started; nothing was imported"
@@ -53,6 +54,16 @@ STORE_WRITERS = 2
 COUNT_FIELDS = ("rows_total", "rows_done", "accepted_count", "duplicate_count", "rejected_count")
 
 ProgressCallback = Callable[[EventImportJob], None]
+
+
+class CsvTooLarge(ValueError):
+    """The CSV is over PRODSIM_MAX_CSV_BYTES, the import limit of catalogue and event CSVs."""
+
+
+def csv_size_check(size: int) -> None:
+    """Raises CsvTooLarge for a CSV of `size` bytes over PRODSIM_MAX_CSV_BYTES."""
+    if size > (limit := settings.PRODSIM_MAX_CSV_BYTES):
+        raise CsvTooLarge(ERROR_CSV_TOO_LARGE.format(size=size, limit=limit))
 
 
 class EventImportLifecycle(JobLifecycle[EventImportJob]):
@@ -75,7 +86,7 @@ class EventImportLifecycle(JobLifecycle[EventImportJob]):
     def failure_error(self, job: EventImportJob, exc: Exception) -> str:
         if isinstance(exc, FileNotFoundError):
             return ERROR_FILE_MISSING
-        if isinstance(exc, CsvHeaderError):
+        if isinstance(exc, CsvHeaderError | CsvTooLarge):
             return str(exc)
         # The error's name only: its text may quote the file's lines (raw visitor ids).
         name = type(exc).__name__
@@ -120,11 +131,13 @@ def event_import_job_create(
     """Store the uploaded (or server-side) CSV on a new job; enqueue it after commit.
 
     `time_zone` (an IANA name, ValueError if unknown) is applied to times without a UTC offset;
-    without one such lines are rejected. With enqueue=False the caller runs it (the command).
+    without one such lines are rejected. A CSV over PRODSIM_MAX_CSV_BYTES raises CsvTooLarge (a
+    ValueError) before it is copied. With enqueue=False the caller runs it (the command).
     Whatever stops it (a storage error, Ctrl-C while the file is copied), the file it had
     stored is deleted: no job names it, so nothing else ever would.
     """
     time_zone_named(time_zone)
+    csv_size_check(csv_file.stat().st_size if isinstance(csv_file, Path) else csv_file.size)
     job = EventImportJob(created_by=user, time_zone=time_zone)
     job_created_with_uploads(job, [(job.csv_file, csv_file)], task=IMPORT_TASK, enqueue=enqueue)
     return job
@@ -188,6 +201,7 @@ def events_import(*, job: EventImportJob, progress: ProgressCallback | None = No
     checks = EventChecks(retention_days=settings.PRODSIM_EVENT_RETENTION_DAYS)
     writer = ChunkWriter(job)
     with job.csv_file.open("rb") as stream:
+        csv_size_check(job.csv_file.size)  # a job queued before the limit was lowered
         job.rows_total = data_line_count(stream)
         write(job)
         zone = time_zone_named(job.time_zone)

@@ -226,3 +226,14 @@ def test_a_prodsim_offline_that_is_not_a_boolean_says_so(monkeypatch):
 
     with pytest.raises(ValueError, match="PRODSIM_OFFLINE must be a boolean"):
         backbones._offline()
+
+
+def test_a_misspelt_prodsim_offline_fails_instead_of_training_from_random_weights(monkeypatch):
+    # Raised inside the download's catch-all it read as "imagenet unavailable": `auto` then
+    # trained from random initialisation on a machine that could download the weights.
+    monkeypatch.setenv("PRODSIM_OFFLINE", "maybe")
+    # A machine that can download them: any weights asked for are there.
+    monkeypatch.setattr(backbones, "_application", lambda _, shape, __: backbones._small_cnn(shape))
+
+    with pytest.raises(ValueError, match="PRODSIM_OFFLINE must be a boolean"):
+        build_backbone("mobilenet_v2", input_size=SIZE, weights="auto")
