@@ -6,7 +6,7 @@ from behaviour.models import SequenceModelVersion
 from similarity.models import ModelVersion
 
 from . import selectors, services
-from .admin_html import experiment_state, results_html, version_links
+from .admin_html import experiment_state, results_html, sequence_version_link, version_links
 from .models import Experiment
 
 DELETE_RUNNING = (
@@ -63,7 +63,8 @@ class ExperimentAdmin(admin.ModelAdmin):
     STARTED = ["name", "widget", "variant", "candidate_link", "sequence_candidate", "share"]
 
     def get_queryset(self, request):
-        return selectors.experiments_with_split_state(super().get_queryset(request))
+        queryset = super().get_queryset(request).select_related("candidate", "sequence_candidate")
+        return selectors.experiments_with_split_state(queryset)
 
     def get_readonly_fields(self, request, obj=None):
         # Changing the candidate or the share after the start would mix two tests in one result.
@@ -83,6 +84,13 @@ class ExperimentAdmin(admin.ModelAdmin):
             ready = SequenceModelVersion.Status.READY
             kwargs["queryset"] = SequenceModelVersion.objects.filter(status=ready)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A started experiment is all read-only (get_readonly_fields): its page is a view, with
+        # no Save to report a change that cannot happen. Start, stop and delete are not changes.
+        if obj is not None and obj.started_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_run_permission(self, request) -> bool:
         return request.user.has_perm("experiments.run_experiment")
@@ -129,6 +137,8 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Candidate version")
     def candidate_link(self, experiment: Experiment) -> str:
+        if experiment.sequence_candidate:
+            return sequence_version_link(experiment.sequence_candidate)
         return version_links([experiment.candidate] if experiment.candidate else [])
 
     @admin.display(description="Results (the widget's strip, CTR in %, 95 % intervals)")

@@ -1,6 +1,8 @@
 """HTML of an experiment's design checks under its results (admin_html.results_html): the
 sample ratio warning and the planning line (design.py)."""
 
+import math
+
 from django.utils.html import format_html
 
 from .models import Experiment
@@ -27,10 +29,21 @@ def sample_ratio_html(results: ExperimentResults) -> str:
         candidate=arms[Experiment.Arm.CANDIDATE].shoppers,
         control=arms[Experiment.Arm.CONTROL].shoppers,
         share=results.share,
-        # Far past any doubt the tail underflows to 0: "p = 0" would read as certainty.
-        p="< 0.000001" if results.sample_ratio_p < 1e-6 else f"= {results.sample_ratio_p:.1g}",
+        p=f"< {p_bound(results.sample_ratio_p)}",
     )
     return format_html('<p class="errornote" role="alert">{}</p>', text)
+
+
+def p_bound(p: float) -> str:
+    """p rounded up to one significant digit, in fixed notation ("0.0002" for 0.000153), so
+    that "p < bound" holds: rounded to the nearest, a flagged 0.00096 read "0.001", the very
+    threshold. Far past any doubt the tail underflows to 0, and "p = 0" would read as
+    certainty: "0.000001" bounds it there."""
+    if p < 1e-6:
+        return "0.000001"
+    places = -math.floor(math.log10(p))  # p lies in [10^-places, 10^-(places-1))
+    bound = math.ceil(p * 10**places) / 10**places
+    return f"{bound:.{places}f}".rstrip("0")
 
 
 def planning_html(results: ExperimentResults) -> str:

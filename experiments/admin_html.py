@@ -5,16 +5,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from behaviour.models import SequenceModelVersion
 from similarity.models import ModelVersion
 
 from .admin_design import planning_html, sample_ratio_html
-from .selectors import ExperimentResults
+from .selectors import ArmResult, ExperimentResults
 from .stats import MIN_EFFECTIVE_SHOPPERS, Interval
 
 VERDICT_BETTER = "The candidate's CTR is higher: the 95 % interval of the difference is above 0."
 VERDICT_WORSE = "The candidate's CTR is lower: the 95 % interval of the difference is below 0."
 VERDICT_OPEN = "No difference shown yet: the 95 % interval of the difference includes 0."
 VERDICT_NO_DATA = "No impressions in both arms yet."
+VERDICT_MISMATCH = (
+    "No verdict while the sample ratio mismatch stands: the CTRs cannot be trusted until its "
+    "cause is found."
+)
 VERDICT_TOO_EARLY = (
     "Too early to read: an arm has impressions of under {} shoppers' worth (a few heavy "
     "browsers count as few), and intervals this early often miss."
@@ -23,6 +28,9 @@ CLICKS_UNTIL_STOP = (
     "Clicks counted up to the stop ({}): a link shown before it and followed later is not "
     "counted, so these figures no longer change."
 )
+# A sequence-version test's control arm when the version active over it is not known for sure
+# (selectors.results.sequence_served): impressions record the image version only.
+ACTIVE_SEQUENCE = "the active sequence version"
 SPLIT_ENDED = (
     "split ended: its candidate was activated, archived or failed, so every shopper sees the "
     "usual strip; stop the experiment"
@@ -50,9 +58,28 @@ def version_links(versions: list[ModelVersion]) -> str:
     )
 
 
-def verdict(difference: Interval | None, *, too_early: bool = False) -> str:
+def sequence_version_link(version: SequenceModelVersion) -> str:
+    url = reverse("admin:behaviour_sequencemodelversion_change", args=[version.pk])
+    return format_html('<a href="{}">{}</a>', url, str(version))
+
+
+def served_by(arm: ArmResult, *, sequence_test: bool) -> str:
+    """The versions that served an arm: the image versions its impressions record, after the
+    sequence version where the arms differ in it."""
+    images = version_links(arm.versions)
+    if not sequence_test:
+        return images
+    sequence = arm.sequence_version
+    return format_html(
+        "{}, {}", sequence_version_link(sequence) if sequence else ACTIVE_SEQUENCE, images
+    )
+
+
+def verdict(difference: Interval | None, *, too_early: bool = False, mismatch: bool = False) -> str:
     if difference is None:
         return VERDICT_NO_DATA
+    if mismatch:  # something besides the split decides who is counted
+        return VERDICT_MISMATCH
     if too_early:
         return VERDICT_TOO_EARLY.format(MIN_EFFECTIVE_SHOPPERS)
     if difference.low > 0:
@@ -72,7 +99,7 @@ def results_html(results: ExperimentResults) -> str:
         (
             (
                 arm.arm,
-                version_links(arm.versions),
+                served_by(arm, sequence_test=results.sequence_test),
                 arm.shoppers,
                 arm.impressions,
                 arm.clicks,
@@ -90,7 +117,11 @@ def results_html(results: ExperimentResults) -> str:
         rows,
         interval_text(results.difference, signed=True),
         sample_ratio_html(results),
-        verdict(results.difference, too_early=results.too_early),
+        verdict(
+            results.difference,
+            too_early=results.too_early,
+            mismatch=results.sample_ratio_mismatch,
+        ),
         planning_html(results),
         _clicks_until_html(results),
     )

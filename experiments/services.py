@@ -22,6 +22,7 @@ from .tokens import LINK_MAX_AGE_S, BadClickToken, click_token, click_token_read
 
 ANOTHER_RUNNING = "Another experiment is running on this widget; stop it first."
 CANDIDATE_NOT_READY = "The candidate must be a ready (trained, not active) version."
+ALREADY_RUNNING = "This experiment is already running."
 ALREADY_RAN = "This experiment has already run; create a new one to test again."
 NOT_RUNNING = "This experiment is not running."
 
@@ -33,7 +34,7 @@ class ExperimentStateError(Exception):
 def experiment_start(*, experiment: Experiment) -> Experiment:
     """Start splitting sessions. One experiment runs per widget at a time (a DB constraint)."""
     if experiment.started_at is not None:
-        raise ExperimentStateError(ALREADY_RAN)
+        raise ExperimentStateError(ALREADY_RUNNING if experiment.active else ALREADY_RAN)
     if experiment.variant not in WIDGET_VARIANTS.get(experiment.widget, ()):
         raise ExperimentStateError(VARIANT_NOT_FOR_WIDGET)
     if not _candidate_ready(experiment):

@@ -83,12 +83,13 @@ class ShopperSums:
 def design_effect(sums: ShopperSums) -> float:
     """How many times the CTR's variance with shoppers as the sampled units (the delta method
     for a ratio of per-shopper sums, plug-in moments) exceeds the binomial variance of
-    independent impressions; 1 when it does not, and under 2 shoppers."""
+    independent impressions; 1 when it does not."""
     m, total = sums.shoppers, sums.impressions
-    if m < 2 or total == 0:
+    if total == 0:
         return 1.0
-    if sums.clicked in (0, total):
-        # No spread to measure: assume the worst, each shopper's impressions all alike (Kish's
+    if m < 2 or sums.clicked in (0, total):
+        # No spread to measure (a lone shopper has none; an arm without clicks, or with only
+        # clicks, shows none): assume the worst, each shopper's impressions all alike (Kish's
         # effect of unequal clusters), 1 where each shopper saw one impression.
         return max(sums.impressions_squared / total, 1.0)
     ctr, mean_n, mean_c = sums.clicked / total, total / m, sums.clicked / m

@@ -16,7 +16,10 @@ from .. import stats
 from ..models import Click, Impression
 
 # Each impression with its clicks (up to the stop), grouped per arm and shopper; a shopper's
-# newest arm ranks 1 (see ArmCounts.shoppers).
+# newest arm ranks 1 (see ArmCounts.shoppers). An impression kept under no shopper (session
+# hash "": its shopper was erased, another's click on it kept) is a group of its own: those
+# impressions may be any number of erased shoppers', and as one group they would read as one
+# shopper clicking every one. They count in the CTR and its interval, never as a shopper.
 _COUNTS = f"""
 WITH shown AS (
     SELECT i.id, i.arm, i.session_hash, i.created_at, count(c.id) AS clicks
@@ -27,15 +30,15 @@ WITH shown AS (
 ), per_shopper AS (
     SELECT arm, session_hash, count(*) AS n, count(*) FILTER (WHERE clicks > 0) AS c,
            sum(clicks) AS clicks, max(created_at) AS newest, max(id) AS newest_id
-    FROM shown GROUP BY arm, session_hash
+    FROM shown GROUP BY arm, session_hash, CASE WHEN session_hash = '' THEN id END
 ), ranked AS (
     SELECT *, row_number() OVER (
         PARTITION BY session_hash ORDER BY newest DESC, newest_id DESC
     ) AS newest_rank
     FROM per_shopper
 )
-SELECT arm, count(*) FILTER (WHERE newest_rank = 1), count(*), sum(n), sum(c), sum(clicks),
-       sum(n * n), sum(c * c), sum(n * c)
+SELECT arm, count(*) FILTER (WHERE newest_rank = 1 AND session_hash <> ''), count(*), sum(n),
+       sum(c), sum(clicks), sum(n * n), sum(c * c), sum(n * c)
 FROM ranked GROUP BY arm
 """
 
@@ -46,9 +49,11 @@ class ArmCounts:
     # in mid-experiment brings their anonymous impressions, in the arm their anonymous id drew,
     # to their customer id, which draws its own (services.shopper_log_merge); counted in every
     # arm they have impressions in, they would skew the sample ratio check of a fair split.
+    # Impressions kept under no shopper name no visitor and count none.
     shoppers: int
     clicks: int  # every click, repeats included
-    sums: stats.ShopperSums  # per (arm, shopper): impressions, clicked impressions
+    # Per (arm, shopper), each impression kept under no shopper alone: impressions, clicked ones
+    sums: stats.ShopperSums
 
 
 def arm_counts(

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from behaviour.models import SequenceModelVersion
 from similarity.models import ModelVersion
 
 from .. import design, stats
@@ -19,12 +20,14 @@ NO_COUNTS = ArmCounts(shoppers=0, clicks=0, sums=stats.ShopperSums(0, 0, 0, 0, 0
 @dataclass(frozen=True)
 class ArmResult:
     arm: str
-    versions: list[ModelVersion]  # the versions that served this arm's impressions
+    versions: list[ModelVersion]  # the image versions that served this arm's impressions
     shoppers: int  # visitors whose newest impression is in this arm (arm_counts.ArmCounts)
     impressions: int
     clicks: int  # every click, repeats included
     clicked_impressions: int  # impressions with at least one click: the CTR's numerator
     ctr: stats.Interval | None  # clicked impressions / impressions with its 95 % interval
+    # A sequence-version test's sequence version of this arm where known (sequence_served).
+    sequence_version: SequenceModelVersion | None
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class ExperimentResults:
     # (empty while the control has no clicks, or only clicks).
     needed: dict[float, int]
     too_early: bool  # an arm has under stats.MIN_EFFECTIVE_SHOPPERS effective shoppers
+    sequence_test: bool  # the arms differ in the sequence version (ArmResult.sequence_version)
 
     @property
     def sample_ratio_mismatch(self) -> bool:
@@ -73,6 +77,7 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         if version_id is not None:
             by_arm.setdefault(arm, []).append(version_id)
     versions = ModelVersion.objects.in_bulk([pk for pks in by_arm.values() for pk in pks])
+    sequence = sequence_served(experiment=experiment)
     arms = {}
     for arm in Experiment.Arm.values:
         count = counts.get(arm, NO_COUNTS)
@@ -84,6 +89,7 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
             clicks=count.clicks,
             clicked_impressions=count.sums.clicked,
             ctr=stats.ctr_interval(count.sums),
+            sequence_version=sequence.get(arm),
         )
     sums = {arm: counts.get(arm, NO_COUNTS).sums for arm in Experiment.Arm.values}
     candidate, control = arms[Experiment.Arm.CANDIDATE], arms[Experiment.Arm.CONTROL]
@@ -101,7 +107,28 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         sample_ratio_p=design.sample_ratio_p(
             candidate.shoppers, control.shoppers, experiment.share / 100
         ),
+        sequence_test=experiment.variant == Experiment.Variant.SEQUENCE_VERSION,
     )
+
+
+def sequence_served(*, experiment: Experiment) -> dict[str, SequenceModelVersion]:
+    """The sequence version that served each arm of a sequence-version test, where certain.
+
+    The candidate arm's is the experiment's candidate. The control's is whichever version was
+    active, which impressions do not record: it is named only when the version active now was
+    activated before the start, so served throughout (any activation since would have
+    replaced it, and its own would carry a later time).
+    """
+    if experiment.variant != Experiment.Variant.SEQUENCE_VERSION:
+        return {}
+    served = {Experiment.Arm.CANDIDATE: experiment.sequence_candidate}
+    if experiment.started_at is not None:
+        control = SequenceModelVersion.objects.filter(
+            status=SequenceModelVersion.Status.ACTIVE, activated_at__lte=experiment.started_at
+        ).first()
+        if control is not None:
+            served[Experiment.Arm.CONTROL] = control
+    return served
 
 
 @dataclass(frozen=True)

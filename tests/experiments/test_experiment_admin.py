@@ -1,5 +1,6 @@
 """The experiment admin: deleting a test that runs or has run is a decision about a test (the
-"run" permission), a variant takes no version it ignores, and a running test whose split ended
+"run" permission), a variant takes no version it ignores, a started test's page offers nothing
+to save, Start tells a running test from one that ran, and a running test whose split ended
 says so."""
 
 import re
@@ -139,3 +140,38 @@ def test_a_running_experiment_still_splitting_is_shown_running(admin_client, sho
     page = admin_client.get(f"{CHANGELIST}{experiment.pk}/change/").content.decode()
 
     assert "running since" in page and SPLIT_ENDED not in page.replace("&#x27;", "'")
+
+
+def test_a_started_experiments_page_offers_nothing_to_save(client, shop):
+    """Every field of a started experiment is read-only: a Save would report a change that
+    cannot happen. Deleting stays as it was (a stopped one, with the run permission)."""
+    draft = Experiment.objects.create(name="draft", candidate=shop.candidate, share=10)
+    login(client, staff_user(*RUNNER, "experiments.change_experiment"))
+    ran = stopped(shop)
+    started = [ran, running(shop.candidate, share=50)]
+
+    assert 'name="_save"' in client.get(f"{CHANGELIST}{draft.pk}/change/").content.decode()
+    for experiment in started:
+        url = f"{CHANGELIST}{experiment.pk}/change/"
+        page = client.get(url).content.decode()
+        assert not re.search(r'name="_(save|continue|addanother)"', page)
+        assert client.post(url, {"name": "renamed"}).status_code == 403
+    assert (
+        f'href="{delete_url(ran)}"' in client.get(f"{CHANGELIST}{ran.pk}/change/").content.decode()
+    )
+    assert Experiment.objects.filter(name="renamed").count() == 0
+
+
+def test_starting_a_running_experiment_again_says_it_is_running(admin_client, shop):
+    """A double-clicked Start: the second answer is that the test runs, not that it ran."""
+    experiment = Experiment.objects.create(name="frames", candidate=shop.candidate, share=20)
+    start = {"_selected_action": [experiment.pk], "action": "start"}
+    admin_client.post(CHANGELIST, start)
+
+    again = admin_client.post(CHANGELIST, start)
+    services.experiment_stop(experiment=Experiment.objects.get(pk=experiment.pk))
+    after_the_stop = admin_client.post(CHANGELIST, start)
+
+    # The messages pile up unread, each answer's last.
+    assert [str(m) for m in get_messages(again.wsgi_request)][-1] == services.ALREADY_RUNNING
+    assert [str(m) for m in get_messages(after_the_stop.wsgi_request)][-1] == services.ALREADY_RAN

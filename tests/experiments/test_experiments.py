@@ -9,7 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from behaviour.visitors import visitor_hash
-from experiments import selectors, services
+from experiments import design, selectors, services
+from experiments.admin_design import p_bound
+from experiments.admin_html import VERDICT_BETTER, VERDICT_MISMATCH
 from experiments.design import impressions_needed, sample_ratio_p
 from experiments.models import Experiment, Impression
 from experiments.services import ExperimentStateError
@@ -153,13 +155,43 @@ def test_the_admin_page_warns_when_the_arms_do_not_hold_the_share(admin_client, 
 
     assert "Sample ratio mismatch: 100 shoppers in the candidate arm and 300 in the control" in html
     assert "where 50 % should be candidates (chi-square test p &lt; 0.000001)" in html
-    # 215 candidates against 300 is still a mismatch (p ≈ 0.0002)...
+    # 215 candidates against 300 is still a mismatch (p ≈ 0.00018)...
     impressions(experiment, shop.candidate, "candidate", 215, [])
     html = admin_client.get(url).content.decode()
-    assert "Sample ratio mismatch: 215 shoppers" in html and "(chi-square test p = 0.0002)" in html
+    assert (
+        "Sample ratio mismatch: 215 shoppers" in html and "(chi-square test p &lt; 0.0002)" in html
+    )
     # ...and 265 against 300 (p ≈ 0.14) is not flagged.
     impressions(experiment, shop.candidate, "candidate", 265, [])
     assert "Sample ratio mismatch" not in admin_client.get(url).content.decode()
+
+
+def test_no_winner_is_declared_while_the_sample_ratio_mismatch_stands(admin_client, shop):
+    experiment = running(shop.candidate, 50)
+    impressions(experiment, shop.candidate, "candidate", 200, [1] * 60)  # 30 %
+    impressions(experiment, shop.active, "control", 600, [1] * 60)  # 10 %
+
+    html = admin_client.get(f"/admin/experiments/experiment/{experiment.pk}/change/").content
+    html = html.decode().replace("&#x27;", "'")
+
+    assert selectors.experiment_results(experiment=experiment).difference.low > 0
+    assert "Sample ratio mismatch" in html and VERDICT_MISMATCH in html
+    assert VERDICT_BETTER not in html
+
+
+@pytest.mark.parametrize(
+    ("candidate", "control", "shown"),
+    [(36, 70, "0.001"), (215, 300, "0.0002"), (26, 74, "0.000002"), (100, 300, "0.000001")],
+)
+def test_a_flagged_sample_ratio_p_reads_below_the_threshold_in_fixed_notation(
+    candidate, control, shown
+):
+    # 36 of 106 at 50 %: p = 0.00096, which one significant digit rounded to "0.001", at the
+    # threshold it is flagged below; 26 of 100 (p = 1.6e-06) read "2e-06".
+    p = sample_ratio_p(candidate, control, 0.5)
+
+    assert p < design.SAMPLE_RATIO_ALPHA
+    assert p_bound(p) == shown and p < float(shown)
 
 
 def test_one_heavy_browser_does_not_make_a_difference_significant(shop):
@@ -177,6 +209,20 @@ def test_one_heavy_browser_does_not_make_a_difference_significant(shop):
     assert results.difference.estimate == per_impression.estimate == pytest.approx(0.3)
     assert results.difference.low < 0 < results.difference.high  # 101 shoppers say: not yet
     assert results.too_early  # and one of them holds half the candidate's impressions
+
+
+def test_one_shoppers_reloads_alone_in_an_arm_are_one_observation(shop):
+    experiment = running(shop.candidate, 50)
+    # Candidate: one shopper reloads 100 times, clicking every time. Control: 300 shoppers, 20 %.
+    impressions(experiment, shop.candidate, "candidate", 100, [1] * 100, per_shopper=100)
+    impressions(experiment, shop.active, "control", 300, [1] * 60)
+
+    results = selectors.experiment_results(experiment=experiment)
+
+    # Counted as 100 independent impressions: 100.00 [96.30, 100.00], +80 points [+74, +84].
+    assert results.arms["candidate"].ctr == wilson_interval(1, 1)  # [20.65, 100.00]
+    assert results.difference == difference_interval(1, 1, 60, 300)  # [+0.5, +84.1]
+    assert results.too_early
 
 
 def test_results_without_impressions_have_no_intervals(shop):

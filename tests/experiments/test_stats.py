@@ -165,3 +165,13 @@ def test_planning_leaves_out_a_change_the_rate_cannot_take():
 
     assert impressions_needed_per_change(high).keys() == {0.05, 0.10}
     assert impressions_needed_per_change(sums_of([1] * 6, [0] * 6)) == {}
+
+
+def test_a_lone_shopper_counts_as_one_observation_however_many_impressions():
+    # One shopper's 100 reloads: no spread between shoppers to measure, so the worst case, as
+    # for an arm without clicks; counted as 100 independent impressions it read as certain.
+    for clicked in (0, 30, 100):
+        sums = sums_of([100], [clicked])
+
+        assert design_effect(sums) == 100.0
+        assert ctr_interval(sums) == wilson_interval(clicked / 100, 1)

@@ -1,12 +1,16 @@
-"""Who the experiments count as a shopper: not a crawler, and a new visitor on the home page of
-a trending test from their first page on."""
+"""Who the experiments count as a shopper: not a crawler, a new visitor on the home page of
+a trending test from their first page on, and not the impressions an erasure left to nobody."""
 
 import pytest
 
-from experiments.models import Experiment, Impression
+from behaviour.services.visitors import visitor_erase
+from behaviour.visitors import visitor_hash
+from experiments import selectors
+from experiments.models import Click, Experiment, Impression
 from experiments.services import experiment_start
 from experiments.sessions import SHOPPER_KEY
-from tests.experiments.factories import running
+from experiments.stats import wilson_interval
+from tests.experiments.factories import impressions, running
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +48,29 @@ def test_in_a_trending_test_a_new_visitor_sees_one_arm_from_the_first_page(clien
         "candidate"
     }
     assert Impression.objects.filter(widget="trending").count() == 2 * len(first)
+
+
+def test_impressions_kept_under_no_shopper_count_as_no_shopper(shop):
+    """Erased shoppers' impressions that another shopper clicked stay, naming nobody: in the
+    impressions and the CTR, as one shopper each in its interval, and no shopper in the count
+    or the sample ratio check (as one, they read as one shopper clicking all they saw)."""
+    experiment = running(shop.candidate, 50)
+    impressions(experiment, shop.active, "control", 30, [])
+    for i in range(5):  # links of 5 shoppers, passed on to a friend who clicked them
+        row = Impression.objects.create(
+            widget="similar",
+            shown_product=shop.products["SQUARE-0-0"],
+            position=1,
+            model_version=shop.active,
+            experiment=experiment,
+            arm="control",
+            session_hash=visitor_hash(f"gone-{i}"),
+        )
+        Click.objects.create(impression=row, session_hash=visitor_hash("friend"))
+        visitor_erase(visitor_id=f"gone-{i}")
+
+    control = selectors.experiment_results(experiment=experiment).arms["control"]
+
+    assert (control.impressions, control.clicked_impressions) == (35, 5)
+    assert control.shoppers == 30
+    assert control.ctr == wilson_interval(5, 35)  # one impression per group: the textbook one

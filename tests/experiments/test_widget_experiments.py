@@ -2,17 +2,20 @@
 sees; one runs per widget at a time; impressions carry the widget's own experiment and arm, and
 the results count that widget's impressions."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from behaviour.models import ItemAssociation, SequenceModelVersion
 from experiments import selectors, services
+from experiments.admin_html import ACTIVE_SEQUENCE
 from experiments.models import VARIANT_NOT_FOR_WIDGET, Experiment, Impression
 from experiments.services import ExperimentStateError
 
-from .factories import running
+from .factories import impressions, running
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +141,41 @@ def test_the_results_count_the_tested_widgets_impressions(client, shop):
     assert results.widget == "bought_together"
     assert (candidate.impressions, candidate.clicked_impressions) == (12, 1)
     assert results.arms["control"].impressions == 0
+
+
+def served_by(admin_client, experiment: Experiment) -> dict[str, str]:
+    html = admin_client.get(f"/admin/experiments/experiment/{experiment.pk}/change/")
+    return dict(
+        re.findall(r"<tr><th>(control|candidate)</th><td>(.*?)</td>", html.content.decode())
+    )
+
+
+def test_a_sequence_version_test_names_the_sequence_version_of_each_arm(admin_client, shop):
+    """Impressions record the image version only, the same in both arms; the sequence versions
+    are the experiment's candidate and the version active throughout, while one was."""
+    before = timezone.now() - dt.timedelta(days=1)
+    serving = SequenceModelVersion.objects.create(
+        architecture="gru", status="active", activated_at=before
+    )
+    candidate = SequenceModelVersion.objects.create(architecture="gru", status="ready")
+    other = SequenceModelVersion.objects.create(architecture="sasrec", status="ready")
+    experiment = widget_test(
+        "recommended", Variant.SEQUENCE_VERSION, share=50, sequence_candidate=candidate
+    )
+    for arm in ("candidate", "control"):
+        impressions(experiment, shop.active, arm, 6, [], widget="recommended")
+
+    first = served_by(admin_client, experiment)
+    serving.status = "ready"
+    serving.save()
+    other.status, other.activated_at = "active", timezone.now()
+    other.save()  # activated mid-test: the control arm saw two versions, which none recorded
+    later = served_by(admin_client, experiment)
+    listed = admin_client.get("/admin/experiments/experiment/").content.decode()
+
+    link = "/admin/behaviour/sequencemodelversion/{}/change/".format
+    image = f"/admin/similarity/modelversion/{shop.active.pk}/change/"
+    assert link(candidate.pk) in first["candidate"] and link(serving.pk) in first["control"]
+    assert link(candidate.pk) in later["candidate"] and later["control"].startswith(ACTIVE_SEQUENCE)
+    assert all(image in row for row in (*first.values(), *later.values()))
+    assert re.search(rf'field-candidate_link"><a href="{link(candidate.pk)}"', listed)
