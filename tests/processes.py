@@ -4,8 +4,9 @@ import pytest
 
 
 def database_url_for_subprocess() -> str:
-    """A DATABASE_URL pointing a child process at this test run's database (e.g. test_prodsim)."""
-    from urllib.parse import quote
+    """A DATABASE_URL pointing a child process at this test run's database (e.g. test_prodsim),
+    with every option of the parent's (a ?host=/socket form, sslmode, ...) in its query."""
+    from urllib.parse import quote, urlencode
 
     from django.db import connection
 
@@ -13,10 +14,18 @@ def database_url_for_subprocess() -> str:
     credentials = quote(db["USER"], safe="")
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"], safe="")
-    return (
-        f"postgres://{credentials}@{quote(db['HOST'] or 'localhost', safe='')}:"
-        f"{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
-    )
+    # Values a URL can carry (not Django's pool dict or cursor class).
+    options = {
+        key: value
+        for key, value in (db.get("OPTIONS") or {}).items()
+        if isinstance(value, str | int | float)
+    }
+    server = quote(db["HOST"], safe="")
+    if db["HOST"].startswith("/"):  # a socket directory, which urlsplit would lower-case
+        options["host"], server = db["HOST"], ""
+    server += f":{db['PORT']}" if db["PORT"] else ""
+    query = f"?{urlencode(options)}" if options else ""
+    return f"postgres://{credentials}@{server}/{quote(db['NAME'], safe='')}{query}"
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, process=None):

@@ -5,11 +5,14 @@ round trip is tests/faults/test_backup_restore.py)."""
 
 import io
 import json
+import subprocess
 from pathlib import Path
 
+import dj_database_url
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
+from psycopg.conninfo import conninfo_to_dict
 
 from behaviour.models import BehaviourCountState, PairCount, SequenceModelVersion
 from behaviour.services.ingest import events_record
@@ -195,18 +198,62 @@ def test_restore_refuses_a_file_given_as_the_backup(tmp_path):
         restoring.backup_restore(directory=target)
 
 
-def test_the_database_urls_ssl_options_reach_the_client_tools(monkeypatch):
-    """DATABASE_URL's ?sslmode=verify-full arrives as OPTIONS: dropped, the dump would go over a
-    plain connection (or an SSL-only server would refuse it)."""
-    database = {
-        **connections["default"].settings_dict,
-        "OPTIONS": {"sslmode": "verify-full", "sslrootcert": "/etc/ssl/db-ca.pem"},
-    }
+def as_database_url(url: str) -> dict:
+    """The default database as settings.py reads it from this DATABASE_URL."""
+    return {**connections["default"].settings_dict, **dj_database_url.parse(url, conn_max_age=60)}
+
+
+SERVER_AND_DATABASE = "select current_setting('data_directory') || '|' || current_database()"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://{user}@/{name}?host={socket}", "postgresql:///{name}?host={socket}&user={user}"],
+)
+def test_the_client_tools_reach_the_apps_database_when_the_url_puts_the_host_in_its_query(
+    monkeypatch, url
+):
+    """Cloud SQL's and libpq's socket forms: with only HOST/PORT/USER/NAME passed on, pg_dump and
+    restore's psql (DROP SCHEMA first) went to libpq's default server instead."""
+    with connection.cursor() as cursor:
+        cursor.execute(SERVER_AND_DATABASE)
+        apps_database = cursor.fetchone()[0]
+    db = connections["default"].settings_dict
+    url = url.format(user=db["USER"], name=db["NAME"], socket=db["HOST"])
+    database = {**as_database_url(url), "PASSWORD": db["PASSWORD"]}  # where the server wants one
     monkeypatch.setattr(connections["default"], "settings_dict", database)
 
-    _, env = backup_clients.connection_args()
+    arguments, env = backup_clients.connection_args()
+    psql = [backup_clients.client_binary("psql"), "--no-psqlrc", "-XAtc", SERVER_AND_DATABASE]
+    result = subprocess.run(
+        [*psql, *arguments], env=env, capture_output=True, text=True, timeout=60
+    )
 
-    assert (env["PGSSLMODE"], env["PGSSLROOTCERT"]) == ("verify-full", "/etc/ssl/db-ca.pem")
+    assert (result.returncode, result.stdout.strip()) == (0, apps_database), result.stderr
+
+
+def test_the_urls_libpq_options_reach_the_client_tools_and_the_password_stays_off_argv(
+    monkeypatch,
+):
+    """?sslmode=verify-full dropped, a dump would go over a plain connection (or an SSL-only
+    server refuse it); Django's own OPTIONS mean nothing to libpq; `ps` shows the argv."""
+    url = "postgres://shop:s3cret@db:5432/shop?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem"
+    database = as_database_url(url)
+    database["OPTIONS"]["isolation_level"] = 1
+    monkeypatch.setattr(connections["default"], "settings_dict", database)
+
+    arguments, env = backup_clients.connection_args()
+
+    assert conninfo_to_dict(arguments[-1]) == {
+        "dbname": "shop",
+        "user": "shop",
+        "host": "db",
+        "port": "5432",
+        "sslmode": "verify-full",
+        "sslrootcert": "/etc/ssl/ca.pem",
+    }
+    assert "s3cret" not in " ".join(arguments) and env["PGPASSWORD"] == "s3cret"
 
 
 def test_the_client_tools_come_from_prodsim_pg_bin_when_set(settings, tmp_path):

@@ -3,11 +3,14 @@
 import dataclasses
 import os
 import re
+import ssl
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+import yaml
 from django.core.exceptions import ImproperlyConfigured
 
 from prodsim_site import env, env_formats
@@ -112,13 +115,107 @@ def test_postgresql_memory_sizes_are_accepted(monkeypatch, memory):
     assert env_formats.env_memory("M", "512MB") == memory
 
 
-@pytest.mark.parametrize("url", ["mysql://shop:pw@db/shop", "postgres://shop:pw@db:five/shop"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://shop:pw@db/shop",
+        "postgres://shop:pw@db:five/shop",
+        # No database named: every request, /health/ included, was a 500.
+        "postgres://shop:pw@db:5432",
+        "postgres://shop:pw@db:5432/",
+    ],
+)
 def test_a_database_url_prodsim_cannot_use_is_refused_naming_it(tmp_path, url):
     # mysql:// failed on the first query; a port that is not a number on a nameless ParseError.
     result = import_settings(tmp_path, DATABASE_URL=url, DJANGO_SECRET_KEY="k" * 60)
 
     assert refused_naming(result, "DATABASE_URL"), result.stderr[-300:]
     assert "pw" not in result.stderr.splitlines()[-1]  # the password stays out of logs
+
+
+def test_a_database_url_may_name_a_service_instead_of_a_database(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://db/?service=shop")
+    database = env_formats.env_database_url("DATABASE_URL", conn_max_age=0)
+    assert (database["NAME"], database["OPTIONS"]) == ("", {"service": "shop"})
+
+
+@pytest.mark.parametrize("password", ["q8Xr/2vK+9mT", "Shop#2026!", "what?ever"])
+def test_a_password_that_breaks_the_url_is_refused_saying_to_percent_encode_it(
+    monkeypatch, password
+):
+    # It said "check its port" (the port was fine): docker-compose puts POSTGRES_PASSWORD in as is.
+    monkeypatch.setenv("DATABASE_URL", f"postgres://prodsim:{password}@db:5432/prodsim")
+    with pytest.raises(ImproperlyConfigured, match="percent-encode") as refused:
+        env_formats.env_database_url("DATABASE_URL", conn_max_age=0)
+    assert password[:4] not in str(refused.value)
+
+
+def test_the_readmes_compose_password_reaches_the_app_unchanged(monkeypatch):
+    # Its example was "change-me", with no word that compose puts POSTGRES_PASSWORD into
+    # DATABASE_URL as is: a generated one with / # ? stopped every service, %xx was decoded.
+    section = (ROOT / "README.md").read_text().split("### External services (production)")[1]
+    generate = re.search(r"POSTGRES_PASSWORD=\$\(python3 -c '([^']+)'\)", section)
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    template = compose["x-app"]["environment"]["DATABASE_URL"]
+    password = subprocess.run(
+        [sys.executable, "-c", generate[1]], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    monkeypatch.setenv("DATABASE_URL", re.sub(r"\$\{POSTGRES_PASSWORD[^}]*\}", password, template))
+
+    assert len(password) >= 32 and quote(password, safe="") == password
+    assert env_formats.env_database_url("DATABASE_URL", conn_max_age=0)["PASSWORD"] == password
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "valkey://cache:6379/0",
+        "cache:6379",
+        "unix:///run/valkey/valkey.sock?db=2",  # the cache reads it, Celery has no such transport
+        "redis+socket:///run/valkey/valkey.sock",  # Celery reads it, the cache does not
+        "redis://cache:six/0",
+    ],
+)
+def test_a_redis_url_the_cache_or_the_broker_cannot_use_is_refused_naming_it(tmp_path, url):
+    # Each loaded, then every cached read or every enqueue and worker start failed.
+    result = import_settings(tmp_path, REDIS_URL=url)
+
+    assert refused_naming(result, "REDIS_URL"), result.stderr[-300:]
+
+
+@pytest.mark.parametrize("url", ["redis://:p%40ss@cache:6379/2", "rediss://cache", "redis://c/"])
+def test_redis_urls_naming_a_host_are_accepted(monkeypatch, url):
+    monkeypatch.setenv("REDIS_URL", url)
+    assert env_formats.env_redis_url("REDIS_URL") == url
+
+
+BROKER_SSL = """
+import django; django.setup()
+from prodsim_site.celery import app
+print(app.connection_for_write().ssl)
+"""
+
+
+def test_a_rediss_broker_verifies_the_servers_certificate(tmp_path):
+    # kombu's fallback for rediss:// without ssl options is CERT_NONE (a log warning only).
+    url = "rediss://:pw@cache.example:6380/0"
+    result = import_settings(tmp_path, BROKER_SSL, REDIS_URL=url)
+
+    assert result.stdout.strip() == "{'ssl_cert_reqs': <VerifyMode.CERT_REQUIRED: 2>}", (
+        result.stderr[-300:]
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "ssl_options"),
+    [
+        ("?ssl_ca_certs=/ca.pem", {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": "/ca.pem"}),
+        ("?ssl_cert_reqs=none", {"ssl_cert_reqs": ssl.CERT_NONE}),  # given explicitly: it wins
+    ],
+)
+def test_a_rediss_urls_ssl_options_join_the_brokers(query, ssl_options):
+    assert env_formats.redis_broker_ssl("R", f"rediss://cache:6380/0{query}") == ssl_options
+    assert env_formats.redis_broker_ssl("R", f"redis://cache:6379/0{query}") is None
 
 
 @pytest.mark.parametrize("level", ["debug", "Warning", "ERROR"])

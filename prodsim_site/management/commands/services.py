@@ -4,9 +4,19 @@ from django.core.management.base import BaseCommand, CommandError
 
 from prodsim_site import embedded
 
+# With DATABASE_URL and REDIS_URL both set nothing here is prodsim's to run, and var/ (root's in
+# the Docker image) is neither read nor written.
+ALL_EXTERNAL = (
+    "External services are configured (DATABASE_URL and REDIS_URL): nothing embedded to {action}."
+)
+OUTCOMES = {True: "stopped", False: "was not running", None: "external, not stopped"}
+
 
 class Command(BaseCommand):
-    help = "Start, stop or show prodsim's embedded PostgreSQL+pgvector and Valkey (data in var/)."
+    help = (
+        "Start, stop or show prodsim's embedded PostgreSQL+pgvector and Valkey (data in var/); "
+        "status also shows where external ones (DATABASE_URL, REDIS_URL) are."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["start", "stop", "status"])
@@ -20,15 +30,17 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
     def _run(self, action: str) -> None:
-        if action == "start":
+        if action == "status":
+            self.stdout.write(json.dumps(embedded.status(), indent=2))
+        elif not embedded.embedded_servers():
+            self.stdout.write(ALL_EXTERNAL.format(action=action))
+        elif action == "start":
             embedded.ensure_started()
-        elif action == "stop":
+            self.stdout.write(json.dumps(embedded.status(), indent=2))
+        else:
             stopped = embedded.stop()
             self.stdout.write(
                 ", ".join(
-                    f"{name}: {'stopped' if was else 'was not running'}"
-                    for name, was in stopped.items()
+                    f"{name}: {OUTCOMES[stopped.get(name)]}" for name in ("postgres", "valkey")
                 )
             )
-            return
-        self.stdout.write(json.dumps(embedded.status(), indent=2))
