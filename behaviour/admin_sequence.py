@@ -257,7 +257,8 @@ LIVE_ROWS = (
 LIVE_TEXTS = LivePageTexts(
     noun="training",
     cancel_requested="Cancellation requested: the training stops after the batch in flight "
-    "and its version fails; the active version keeps serving.",
+    "and its version fails (one already trained stays ready, not activated); the active "
+    "version keeps serving.",
     report_link="Show the finished training",
 )
 

@@ -13,6 +13,7 @@ from .backup import DUMP_FILE, copy_tree
 from .backup_clients import BackupError, client_binary, connection_args
 from .restore_checks import PARTS, backup_checked
 from .restore_state import artifact_paths_move, old_servers_state_forget
+from .runner import demo_shop_file
 
 ERROR_FILES = (
     "the database is restored, but copying the files failed: {reason}; make the folder writable "
@@ -42,6 +43,9 @@ def backup_restore(*, directory: Path) -> dict:
         raise BackupError(ERROR_FILES.format(reason=exc)) from exc
     moved = artifact_paths_move(manifest["models_root"], str(settings.PRODSIM_MODELS_ROOT))
     old_servers_state_forget()
+    # The demo's progress (var/ is not in a backup) describes the shop that was replaced: a first
+    # `make run` stopped half way would otherwise complete the demo inside the restored shop.
+    demo_shop_file().unlink(missing_ok=True)
     return {**manifest, "artifact_paths_moved": moved}
 
 

@@ -134,3 +134,17 @@ def test_a_backup_of_an_older_release_is_restored_before_migrate(replaced, tmp_p
     moved = SequenceModelVersion.objects.values_list("artifact_path", flat=True).get(pk=version.pk)
     assert moved == str(tmp_path / "new-models" / "sequence" / "v1" / "m.npz")
     assert RebuildRequest.objects.values_list("reason", flat=True).get() == "restored from a backup"
+
+
+def test_a_restore_forgets_the_demo_shop_a_stopped_first_run_left_to_complete(
+    replaced, tmp_path, monkeypatch
+):
+    from prodsim_site.runner import DEMO_STARTED, demo_shop_file
+
+    monkeypatch.setenv("PRODSIM_VAR_DIR", str(tmp_path / "var"))
+    demo_shop_file().parent.mkdir()
+    demo_shop_file().write_text(DEMO_STARTED + "\n")
+
+    restore_command(a_backup(tmp_path / "backup"))
+
+    assert not demo_shop_file().exists()
