@@ -1,6 +1,13 @@
 """Helpers for tests that run child processes: point them at the test database, wait for them."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def database_url_for_subprocess() -> str:
@@ -45,3 +52,19 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, process=None):
         process.terminate()
         output = process.communicate(timeout=20)[0]
     pytest.fail(f"condition not met within {timeout}s\n{output}")
+
+
+def manage_services(var_dir: Path, action: str, **env_set: str) -> subprocess.CompletedProcess:
+    """`manage.py services ACTION` in a child on `var_dir`, with `env_set` (external URLs, say)
+    in place of this run's Valkey port and service URLs."""
+    dropped = ("PRODSIM_VALKEY_PORT", "DATABASE_URL", "REDIS_URL")
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
+    env.update(PRODSIM_VAR_DIR=str(var_dir), **env_set)
+    return subprocess.run(
+        [sys.executable, "manage.py", "services", action],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

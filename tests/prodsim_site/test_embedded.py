@@ -5,7 +5,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,25 +15,13 @@ import pytest
 
 from prodsim_site import embedded
 from prodsim_site.embedded import postgres, postgres_setup, valkey
+from tests.processes import manage_services as services
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
     not (embedded.uses_embedded_postgres() and embedded.uses_embedded_valkey()),
     reason="external DATABASE_URL/REDIS_URL configured",
 )
-
-
-def services(var_dir: Path, action: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if key != "PRODSIM_VALKEY_PORT"}
-    env["PRODSIM_VAR_DIR"] = str(var_dir)
-    return subprocess.run(
-        [sys.executable, "manage.py", "services", action],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def status(var_dir: Path) -> dict:

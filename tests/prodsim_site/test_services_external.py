@@ -3,12 +3,12 @@ started, stopped or written under var/ (root's in the Docker image), and status 
 external servers are."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.processes import manage_services
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTERNAL = {
@@ -18,16 +18,7 @@ EXTERNAL = {
 
 
 def services(var_dir: Path, action: str, **urls: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PRODSIM_VALKEY_PORT", *EXTERNAL)}
-    env.update(PRODSIM_VAR_DIR=str(var_dir), DJANGO_SECRET_KEY="k" * 60, **urls)
-    return subprocess.run(
-        [sys.executable, "manage.py", "services", action],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return manage_services(var_dir, action, DJANGO_SECRET_KEY="k" * 60, **urls)
 
 
 @pytest.mark.parametrize("action", ["start", "stop"])

@@ -24,6 +24,15 @@ TINY = {
 }
 
 
+class FakeEmbedder:
+    """Stands in for a version's exported model: seeded random unit vectors, 8 dimensions."""
+
+    def embed(self, images):
+        rng = np.random.default_rng(len(images))
+        vectors = rng.normal(size=(len(images), 8)).astype(np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
 def train_tiny(**overrides) -> tuple[ModelVersion, Job]:
     version = model_version_create(enqueue=False, **{**TINY, **overrides})
     job = job_run(job_id=version.jobs.get().pk, max_attempts=3)

@@ -5,7 +5,6 @@ step): the run skips them and goes on.
 transaction=True: the worker runs in autocommit, so the deleted image rows are gone for real
 (foreign keys checked at once, as in production)."""
 
-import numpy as np
 import pytest
 
 from catalog.models import Product
@@ -14,18 +13,11 @@ from similarity.models import ImageEmbedding, Job, ProductEmbedding
 from similarity.services import embedding as embedding_service
 from similarity.services.reembed import reembed
 from tests.catalog.factories import add_product, shape_catalogue, shape_image
-from tests.similarity.factories import train_tiny
+from tests.similarity.factories import FakeEmbedder, train_tiny
 
 from .vector_store.factories import version as hand_built_version
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("models_root")]
-
-
-class FakeEmbedder:
-    def embed(self, images):
-        rng = np.random.default_rng(len(images))
-        vectors = rng.normal(size=(len(images), 8)).astype(np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ it since: the same re-embedding never runs twice at once."""
 import io
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -22,17 +21,11 @@ from similarity.services.reembed import (
     reembed,
 )
 from tests.catalog.factories import shape_catalogue
+from tests.similarity.factories import FakeEmbedder
 
 from .vector_store.factories import version as hand_built_version
 
 pytestmark = pytest.mark.django_db
-
-
-class FakeEmbedder:
-    def embed(self, images):
-        rng = np.random.default_rng(len(images))
-        vectors = rng.normal(size=(len(images), 8)).astype(np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 @pytest.fixture
