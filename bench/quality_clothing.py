@@ -57,7 +57,10 @@ README_FROZEN = {"recall_at_1": 0.780, "precision_at_10": 0.717}  # data README'
 ROWS = ("histogram", "frozen", "trained", "tflite", "served")
 # The tables' order; served has test/ figures only (the refit trains on the
 # validation carve-out).
-TABLE_ORDER = ("histogram", "frozen", "trained", "tflite", "flip_averaged", "served")
+TABLE_ORDER = (
+    *("histogram", "frozen", "trained", "tflite", "flip_averaged"),
+    *("served_single", "served"),
+)
 # Only MobileNetV2 has ImageNet weights offline (../shared/weights); the others train from a
 # random initialisation here (no download on this machine).
 BACKBONES = ("mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "small_cnn")
@@ -68,7 +71,8 @@ ROW_TITLES = {
     "trained": "prodsim trained, Keras (256-d)",
     "tflite": "prodsim trained, exported TFLite (256-d)",
     "flip_averaged": "prodsim trained, flip-averaged queries",
-    "served": "prodsim served: refit on all train/, flip-averaged queries",
+    "served_single": "one refit on all train/, flip-averaged queries",
+    "served": "prodsim served: refits on all train/ side by side, flip-averaged queries",
 }
 METRIC_KEYS = (
     "recall_at_1",
@@ -358,12 +362,15 @@ def row_flip_averaged(result, data: dict, keras_vectors: dict) -> dict:
     return row
 
 
-def row_served(args: argparse.Namespace, data: dict, selection, work_dir: Path) -> dict:
+def row_served(args: argparse.Namespace, data: dict, selection, work_dir: Path) -> list[dict]:
     """The pipeline's default: after selection, train again on every train/ image (the carve-out
-    too) for the epochs selection found best, then search with flip-averaged queries. (The
-    pipeline first scores a refit without its known-products photos for the version page.)"""
+    too) for the epochs selection found best, once per seed of `refit_models`, and serve their
+    vectors side by side; search with flip-averaged queries. (The pipeline first scores refits
+    without its known-products photos for the version page.) Also the first refit alone, the
+    served model before `refit_models`, measured beside it."""
     from dataclasses import replace
 
+    from similarity.ml.side_by_side import member_seed, side_by_side
     from similarity.ml.training import embed_arrays, train
     from similarity.ml.training.refit import refit_epochs
     from similarity.ml.tta import flip_averaged
@@ -372,25 +379,34 @@ def row_served(args: argparse.Namespace, data: dict, selection, work_dir: Path) 
     epochs = refit_epochs(
         selection.history, configured=config.epochs, validation_queries=len(data["val_index"])
     )
-    log(f"refit on all {len(data['train'])} train/ images for {epochs} epochs")
     started = time.monotonic()
-    refit = train(
-        replace(config, epochs=epochs),
-        images=data["train"],
-        labels=label_codes(data["train_labels"]),
-        validation=None,
-        checkpoint_dir=work_dir / "refit",
-        progress=lambda entry: log(f"  refit epoch {entry['epoch']}/{entry['epochs']}"),
-    )
+    refits = []
+    for member in range(config.refit_models):
+        seed = member_seed(config.seed, member)
+        log(f"refit (seed {seed}) on all {len(data['train'])} train/ images for {epochs} epochs")
+        refits.append(
+            train(
+                replace(config, epochs=epochs, seed=seed),
+                images=data["train"],
+                labels=label_codes(data["train_labels"]),
+                validation=None,
+                checkpoint_dir=work_dir / f"refit-{member}",
+                progress=lambda entry: log(f"  refit epoch {entry['epoch']}/{entry['epochs']}"),
+            ).model
+        )
     seconds = round(time.monotonic() - started, 1)
+    rows = []
+    for name, model in (("served_single", refits[0]), ("served", side_by_side(refits))):
 
-    def embed(images):
-        return embed_arrays(refit.model, images, batch_size=EMBED_BATCH)
+        def embed(images, model=model):
+            return embed_arrays(model, images, batch_size=EMBED_BATCH)
 
-    queries = flip_averaged(embed, data["test"])
-    test = scores(queries, data["test_labels"], embed(data["train"]), data["train_labels"])
-    log(f"{ROW_TITLES['served']}: R@1 {test['recall_at_1']:.3f} (refit {seconds:.0f} s)")
-    return {"row": "served", "images_per_s": "", "test": test, "epochs": epochs, "wall_s": seconds}
+        queries = flip_averaged(embed, data["test"])
+        test = scores(queries, data["test_labels"], embed(data["train"]), data["train_labels"])
+        log(f"{ROW_TITLES[name]}: R@1 {test['recall_at_1']:.3f} (refits {seconds:.0f} s)")
+        rows.append({"row": name, "images_per_s": "", "test": test, "epochs": epochs})
+    rows[-1]["wall_s"] = seconds
+    return rows
 
 
 def row_tflite(result, data: dict, work_dir: Path, keras_vectors: dict, info: dict) -> dict:
@@ -484,6 +500,14 @@ def section_markdown(figures: dict) -> str:
         verdict(rows),
         "",
     ]
+    if "served" in rows:
+        served = rows["served"]
+        parts += [
+            f"Served: {info['config']['refit_models'] if info else '?'} refits on all `train/` "
+            f"(seeds from {counts['seed']}), {served['epochs']} epochs each, "
+            f"{served['wall_s']:.0f} s together; the first alone is the row above it.",
+            "",
+        ]
     if figures.get("limit_train"):
         parts += [
             f"**Quick profile: a {figures['limit_train']}-image stratified subset of `train/` "
@@ -589,7 +613,7 @@ def main(argv: list[str] | None = None) -> dict:
                 rows["tflite"] = row_tflite(result, data, work_dir, keras_vectors, info)
             rows["flip_averaged"] = row_flip_averaged(result, data, keras_vectors)
             if "served" in args.rows and "test" in data:
-                rows["served"] = row_served(args, data, result, work_dir)
+                rows.update((row["row"], row) for row in row_served(args, data, result, work_dir))
     finally:
         if args.keep is None:
             shutil.rmtree(work_dir, ignore_errors=True)

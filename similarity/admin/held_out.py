@@ -14,9 +14,10 @@ NOTE_SELECTION = (
     "model was then refit on every photo, for the epochs the selection run found best."
 )
 NOTE_REFIT = (
-    "The served model was refit on every photo, for the epochs the selection run found best. "
-    "The known-products figures are of the same refit without their query photos (the served "
-    "recipe on photos it never saw); the tables say whose figures each one holds."
+    "The served model was refit on every photo, for the epochs the selection run found best "
+    "(refit_models refits from their own seeds, side by side). The known-products figures are "
+    "of the same refits without their query photos (the served recipe on photos it never saw); "
+    "the tables say whose figures each one holds."
 )
 NOTE_SERVED = "Figures of the served model on photos it never trained on."
 NOTE_LEGACY = "Measured before the two protocols existed: held-out products, leave-one-out."

@@ -53,6 +53,11 @@ class TrainForm(forms.ModelForm):
         required=False,
         help_text="After choosing the epoch, train again on every product and serve that.",
     )
+    refit_models = forms.IntegerField(
+        **field_bounds("refit_models"),
+        help_text="Refits from different seeds served side by side (each one more refit, the "
+        "vectors embedding_dim longer); 1 serves one.",
+    )
     auto_activate = forms.BooleanField(
         required=False, help_text="Activate when it beats the active version on Recall@1."
     )
@@ -90,6 +95,7 @@ class ModelVersionAdmin(VersionPageSections, admin.ModelAdmin):
         "weights_used",
         "input_size",
         "embedding_dim",
+        "vector_dim",
         "metric",
         "label_source",
         "metrics_table",

@@ -131,6 +131,10 @@ class ResultListSerializer(serializers.Serializer):
 
 
 class ModelVersionOutputSerializer(serializers.ModelSerializer):
+    vector_dim = serializers.IntegerField(
+        read_only=True, help_text="The served vectors' length: embedding_dim per model served."
+    )
+
     class Meta:
         model = ModelVersion
         fields = [
@@ -140,6 +144,7 @@ class ModelVersionOutputSerializer(serializers.ModelSerializer):
             "weights_used",
             "input_size",
             "embedding_dim",
+            "vector_dim",
             "metric",
             "label_source",
             "metrics",

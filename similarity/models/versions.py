@@ -69,5 +69,19 @@ class ModelVersion(models.Model):
         return f"v{self.pk} {self.backbone} {self.embedding_dim}d ({self.status})"
 
     @property
+    def served_models(self) -> int:
+        """How many models the served vector puts side by side: the refits of `refit_models`
+        (one for versions from before the option), or the selection model alone without a
+        refit."""
+        if not self.params.get("refit_on_all", True):
+            return 1
+        return int(self.params.get("refit_models", 1))
+
+    @property
+    def vector_dim(self) -> int:
+        """The length of the vectors this version stores and searches."""
+        return self.embedding_dim * self.served_models
+
+    @property
     def is_servable(self) -> bool:
         return self.status in {self.Status.READY, self.Status.ACTIVE, self.Status.ARCHIVED}

@@ -17,7 +17,10 @@ BASELINES = {
     "random_init": "random init",
 }
 ROW_THIS, ROW_ACTIVE, ROW_BASELINE = "this", "active", "baseline"
-PARAMETERS = ("backbone", "weights_used", "input_size", "embedding_dim", "metric", "label_source")
+PARAMETERS = (
+    *("backbone", "weights_used", "input_size", "embedding_dim", "vector_dim", "metric"),
+    "label_source",
+)
 
 
 @dataclass(frozen=True)

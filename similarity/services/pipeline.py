@@ -1,8 +1,9 @@
 """The training pipeline of one model version, run by the `ml` worker (imports TensorFlow).
 
 snapshot → hold out photos (two protocols) → train (model selection) → evaluate against
-baselines → refit on every product (default; the known-products queries stay out, and the refit
-model is scored on them) → export → embed every image → build the HNSW index →
+baselines → refit on every product (default, services.refits: the known-products queries stay
+out, and those refits are scored on them; then on every photo, `refit_models` of them from their
+own seeds, served side by side) → export → embed every image → build the HNSW index →
 ready (or active, when auto-activation is on and the version beats the active one).
 The active version keeps serving throughout; a failure marks only this version failed.
 """
@@ -12,27 +13,26 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from catalog import selectors as catalog_selectors
-from core.jobs import JobCancelled, ProgressWriter
+from core.jobs import ProgressWriter
 
 from .. import vector_store
 from ..ml.artifacts import CHECKPOINT_DIR
 from ..ml.preprocessing import PREPROCESSING_VERSION
-from ..ml.training import TrainingCancelled, TrainingConfig, TrainingResult, train
-from ..ml.training.refit import refit_epochs
+from ..ml.training import TrainingConfig, TrainingResult
 from ..models import Job, ModelVersion
 from . import protocols
 from .auto_activation import auto_activate
-from .datasets import SPLITS, catalogue_snapshot
+from .datasets import catalogue_snapshot
 from .embedding import images_embed, images_to_embed
 from .jobs import ML_JOBS
-from .photo_block import block_stack, rows_joined
+from .photo_block import block_stack
 from .protocol_queries import unmeasured_protocols
+from .refits import refits, scored_refit_metrics, training_run
 from .text_tower import text_tower_train
 from .training_notes import evaluation_notes, training_notes
 from .training_photos import photos_decode
@@ -40,15 +40,6 @@ from .training_photos import photos_decode
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "snapshot.sha256"  # beside the checkpoints: the split they were trained on
-REFIT_DIR = "refit"  # the refit's own checkpoints, so a killed refit resumes as itself
-REFIT_PHASE = "refitting on every product"
-# The known-products figure is measured on a refit without its query photos (a figure of the
-# served recipe, not the selection run's lower bound); the served model is then refit on every
-# photo, because leaving a fifth of them out cost R@1 0.022 on clothing and 0.007 on grocery
-# (docs/BENCHMARKS.md, clothing and grocery sections).
-SCORED_REFIT_HOLDS_OUT = ("known_test",)
-SCORED_REFIT_DIR = "refit-scored"
-SCORED_REFIT_PHASE = "refitting without the known-products query photos"
 TRAINING_FIELDS = set(TrainingConfig.__dataclass_fields__)
 
 
@@ -75,6 +66,8 @@ def _progress_writer(job: Job) -> ProgressWriter[dict]:
 
 def training_config(version: ModelVersion) -> TrainingConfig:
     params = {key: value for key, value in version.params.items() if key in TRAINING_FIELDS}
+    # What the version's vector length was fixed by (versions from before the option: one).
+    params["refit_models"] = version.served_models
     return TrainingConfig(
         backbone=version.backbone,
         weights=version.weights,
@@ -125,9 +118,8 @@ def model_version_train(*, job: Job) -> ModelVersion:
         with _timed(timings, "refit_s"):
             if len(arrays["known_test"]):
                 run = (version, config, result, arrays, labels, report)
-                metrics = _scored_refit(*run, metrics=metrics, protocol=protocol)
-            report({"phase": REFIT_PHASE})
-            result = _refit(version, config, result, arrays, labels, report)
+                metrics = scored_refit_metrics(*run, metrics=metrics, protocol=protocol)
+            result = refits(version, config, result, arrays, labels, report)
         _set_status(version, ModelVersion.Status.EVALUATING, metrics=metrics)
     _set_status(version, ModelVersion.Status.EMBEDDING)
     with _timed(timings, "export_s"):
@@ -235,7 +227,7 @@ def _train_model(
     protocol: str,
 ) -> TrainingResult:
     """Model selection: train on "train", early stopping on the protocol's validation photos."""
-    return _run_training(
+    return training_run(
         config,
         images=arrays["train"],
         labels=labels["train"],
@@ -244,71 +236,6 @@ def _train_model(
         report=lambda entry: report({"phase": "training", **entry}),
         should_cancel=report.cancel_requested,
     )
-
-
-def _refit(
-    version: ModelVersion,
-    config: TrainingConfig,
-    selection: TrainingResult,
-    arrays: Splits,
-    labels: Splits,
-    report: ProgressWriter[dict],
-    *,
-    scored: bool = False,
-) -> TrainingResult:
-    """Train again on every product for as many epochs as model selection found best (see
-    refit_epochs), so no product is left out of the served model for good: on every photo, or
-    (`scored`) on all but the known-products queries, to measure the recipe on them."""
-    validation = protocols.validation_for(protocols.protocol_setting(), arrays, labels)
-    epochs = refit_epochs(
-        selection.history,
-        configured=config.epochs,
-        validation_queries=0 if validation is None else len(validation.images),
-    )
-    kept = [split for split in SPLITS if not scored or split not in SCORED_REFIT_HOLDS_OUT]
-    phase = SCORED_REFIT_PHASE if scored else REFIT_PHASE
-    return _run_training(
-        replace(config, epochs=epochs),
-        images=rows_joined([arrays[split] for split in kept]),  # a view: "known_test" is last
-        labels=np.concatenate([labels[split] for split in kept]),
-        validation=None,
-        checkpoint_dir=Path(version.artifact_dir)
-        / CHECKPOINT_DIR
-        / (SCORED_REFIT_DIR if scored else REFIT_DIR),
-        report=lambda entry: report({"phase": phase, **entry}),
-        should_cancel=report.cancel_requested,
-    )
-
-
-def _scored_refit(
-    version, config, selection, arrays, labels, report, *, metrics: dict, protocol: str
-) -> dict:
-    """`metrics` with the known-products figures of a refit without those query photos (its
-    model is dropped on return, leaving its memory to the served refit)."""
-    report({"phase": SCORED_REFIT_PHASE})
-    scored = _refit(version, config, selection, arrays, labels, report, scored=True)
-    results = protocols.served_known_products(
-        model=scored.model,
-        arrays=arrays,
-        labels=labels,
-        metric=version.metric,
-        results=metrics["protocols"],
-    )
-    return protocols.version_metrics(
-        results,
-        protocol,
-        refit=True,
-        served=(protocols.KNOWN_PRODUCTS,),
-        unmeasured=unmeasured_protocols(arrays, labels),
-    )
-
-
-def _run_training(config: TrainingConfig, *, report, **arguments) -> TrainingResult:
-    """train(); the ml code knows nothing of jobs, so its cancellation becomes JobCancelled."""
-    try:
-        return train(config, progress=report, **arguments)
-    except TrainingCancelled:
-        raise JobCancelled() from None
 
 
 def _evaluate(
@@ -364,6 +291,7 @@ def _metadata(version: ModelVersion, config: TrainingConfig, result, metrics: di
         "weights_used": result.weights_used,
         "input_size": version.input_size,
         "embedding_dim": version.embedding_dim,
+        "vector_dim": version.vector_dim,
         "metric": version.metric,
         "preprocessing_version": PREPROCESSING_VERSION,
         "label_source": version.label_source,

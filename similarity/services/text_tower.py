@@ -50,9 +50,7 @@ def text_tower_train(*, version: ModelVersion, test_image_ids: set[int]) -> dict
     if not test_rows:
         return {}
     untrained = np.asarray(
-        build_text_tower(config, version.embedding_dim)(
-            tokenise_batch([texts[i] for i in test_rows])
-        )
+        build_text_tower(config, version.vector_dim)(tokenise_batch([texts[i] for i in test_rows]))
     )
     return {
         "text_to_image": _scores(

@@ -16,8 +16,10 @@ TRAINING_LIMITS = {  # option: (lowest, highest), both allowed
     "embedding_dim": (8, 2000),
     "epochs": (1, 200),
     "finetune_fraction": (0, 1),
+    "refit_models": (1, 4),
 }
-WHOLE_NUMBERS = {"input_size", "embedding_dim", "epochs"}
+WHOLE_NUMBERS = {"input_size", "embedding_dim", "epochs", "refit_models"}
+MAX_VECTOR_DIM = 2000  # pgvector's HNSW limit, for embedding_dim × the models side by side
 TRAINING_CHOICES = {
     "backbone": BACKBONES,
     "label_source": LABEL_SOURCES,
@@ -35,7 +37,7 @@ TRAINING_OPTIONS = (
     *("labels_per_batch", "images_per_label", "learning_rate", "finetune_learning_rate"),
     *("finetune_fraction", "learning_rate_schedule", "temperature", "patience", "seed"),
     *("steps_per_epoch", "min_epoch_images", "augmentation", "loss", "refit_on_all"),
-    *("label_source", "metric", "text_tower", "text_tower_config"),
+    *("refit_models", "label_source", "metric", "text_tower", "text_tower_config"),
 )
 # Read as `if value:` by the pipeline: the string "false" would be true.
 BOOLEAN_OPTIONS = ("refit_on_all", "text_tower")
@@ -46,6 +48,10 @@ ERROR_OUT_OF_RANGE = "must be between {low} and {high}, not {value}"
 ERROR_NOT_A_NUMBER = "must be a {kind}, not {value!r}"
 ERROR_CHOICE = "must be one of {choices}, not {value!r}"
 ERROR_UNKNOWN_OPTION = "is not a training option; the options are {options}"
+ERROR_VECTOR_TOO_LONG = (
+    "makes {dim}-dimension vectors ({models} models side by side), over the "
+    f"{MAX_VECTOR_DIM} an HNSW index takes: lower embedding_dim or refit_models"
+)
 ERROR_NOT_BOOLEAN = "must be true or false, not {value!r}"
 ERROR_WEIGHTS = (
     "must be imagenet, auto, none or the path of an existing .weights.h5 file, not {value!r}"
@@ -75,6 +81,9 @@ def training_params_errors(params: dict) -> dict[str, str]:
             errors[name] = ERROR_NOT_A_NUMBER.format(kind=number, value=value)
         elif not low <= value <= high:
             errors[name] = ERROR_OUT_OF_RANGE.format(low=low, high=high, value=value)
+    models = params.get("refit_models") or 1 if params.get("refit_on_all", True) else 1
+    if not errors and (dim := models * (params.get("embedding_dim") or 0)) > MAX_VECTOR_DIM:
+        errors["refit_models"] = ERROR_VECTOR_TOO_LONG.format(dim=dim, models=models)
     return errors
 
 

@@ -49,6 +49,7 @@ DEFAULT_TRAINING = {
     "finetune_fraction": 0.5,
     "learning_rate_schedule": "constant",
     "refit_on_all": True,
+    "refit_models": 2,
 }
 
 

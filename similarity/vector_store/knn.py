@@ -94,7 +94,7 @@ def text_knn(
 
 def image_query(version: ModelVersion, vector: np.ndarray) -> Statement:
     """A query vector for image_knn(), as a parameter."""
-    return Statement(f"%s::vector({int(version.embedding_dim)})", (vector_literal(vector),))
+    return Statement(f"%s::vector({int(version.vector_dim)})", (vector_literal(vector),))
 
 
 def text_query(vector: dict[int, float]) -> Statement:
@@ -114,7 +114,7 @@ def nearest_products_statement(
 ) -> Statement:
     """The statement of nearest_products() (the vector validated first); force_walk: see
     products_filter()."""
-    validate_embeddings(np.asarray(vector, dtype=np.float32)[None, :], dim=version.embedding_dim)
+    validate_embeddings(np.asarray(vector, dtype=np.float32)[None, :], dim=version.vector_dim)
     where = products_filter(
         allowed=allowed, exclude_product_ids=exclude_product_ids, force_walk=force_walk
     )

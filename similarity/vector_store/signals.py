@@ -90,7 +90,7 @@ def _literal(vector: np.ndarray | None) -> str | None:
 def signals_for(version: ModelVersion | None, index: LexicalIndex | None) -> tuple[Signal, ...]:
     """The signals under this version and lexical index (either may be None: no such vectors)."""
     return _signals(
-        int(version.embedding_dim) if version else 1,
+        int(version.vector_dim) if version else 1,
         version.pk if version else None,
         index.pk if index else None,
     )
@@ -174,7 +174,7 @@ def source_statement(
         )
     if source.image is not None and version is not None:
         validate_embeddings(
-            np.asarray(source.image, dtype=np.float32)[None, :], dim=version.embedding_dim
+            np.asarray(source.image, dtype=np.float32)[None, :], dim=version.vector_dim
         )
     given = (Statement(f"%s::{s.given_type} AS {s.source}", (s.given(source),)) for s in signals)
     return Statement.compose("SELECT {columns}", columns=Statement.join(", ", given))

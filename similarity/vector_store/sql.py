@@ -73,7 +73,7 @@ EMPTY = Statement("")
 
 def expression(version: ModelVersion, column: str = "embedding") -> str:
     """The column as the version's index sees it: typed to the version's dimensions."""
-    return f"({column}::vector({int(version.embedding_dim)}))"
+    return f"({column}::vector({int(version.vector_dim)}))"
 
 
 def vector_literal(vector: np.ndarray) -> str:

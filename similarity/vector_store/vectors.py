@@ -37,7 +37,7 @@ def product_vectors(*, version: ModelVersion) -> tuple[list[int], np.ndarray]:
         )
         rows = cursor.fetchall()
     if not rows:
-        return [], np.zeros((0, version.embedding_dim), dtype=np.float32)
+        return [], np.zeros((0, version.vector_dim), dtype=np.float32)
     return [row[0] for row in rows], np.stack([parse_vector_binary(row[1]) for row in rows])
 
 

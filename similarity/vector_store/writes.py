@@ -22,7 +22,7 @@ def image_embeddings_upsert(
     and a product deleted or re-photographed meanwhile takes its image rows with it. Their vectors
     are skipped in the same statement (the join, with each kept row locked against deletion until
     the write commits) rather than failing the foreign key and with it the whole run."""
-    validate_embeddings(vectors, dim=version.embedding_dim)
+    validate_embeddings(vectors, dim=version.vector_dim)
     literals = [vector_literal(vector) for vector in vectors]
     if not len(image_ids) == len(shas) == len(literals):
         raise ValueError("one sha256 and one vector per image id")
@@ -81,7 +81,7 @@ def product_text_embeddings_set(
     *, version: ModelVersion, product_ids: Sequence[int], vectors: np.ndarray
 ) -> None:
     """Store the text tower's vectors (in the image space of the version) on product rows."""
-    validate_embeddings(vectors, dim=version.embedding_dim)
+    validate_embeddings(vectors, dim=version.vector_dim)
     with connection.cursor() as cursor:
         cursor.executemany(
             "UPDATE similarity_productembedding SET text_embedding = %s::vector "

@@ -215,7 +215,8 @@ def test_model_versions_and_jobs_are_readable(partner_client):
         backbone="small_cnn", weights="none", input_size=32, embedding_dim=8, status="ready"
     )
     job = Job.objects.create(kind="train", model_version=version, progress={"epoch": 1})
-    assert partner_client.get("/api/v1/model-versions/").json()["results"][0]["id"] == version.pk
+    listed = partner_client.get("/api/v1/model-versions/").json()["results"][0]
+    assert (listed["id"], listed["embedding_dim"], listed["vector_dim"]) == (version.pk, 8, 8)
     assert partner_client.get(f"/api/v1/jobs/{job.pk}/").json()["progress"] == {"epoch": 1}
 
 

@@ -21,6 +21,7 @@ TINY = {
     "labels_per_batch": 4,
     "images_per_label": 2,
     "min_epoch_images": 0,  # one pass over the tiny catalogue: tests stay quick
+    "refit_models": 1,  # one refit: two side by side are tested on their own
 }
 
 

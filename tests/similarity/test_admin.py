@@ -23,6 +23,7 @@ def test_the_train_form_creates_a_version_and_queues_its_job(
         "finetune_fraction": 0.3,
         "learning_rate_schedule": "cosine",
         "refit_on_all": "",
+        "refit_models": 3,
         "auto_activate": "",
     }
     with django_capture_on_commit_callbacks() as callbacks:
@@ -39,7 +40,8 @@ def test_the_train_form_creates_a_version_and_queues_its_job(
         version.label_source,
         version.auto_activate,
         version.params["epochs"],
-    ) == ("small_cnn", 64, 32, "l2", "category", False, 3)
+        version.params["refit_models"],
+    ) == ("small_cnn", 64, 32, "l2", "category", False, 3, 3)
     recipe = ("augmentation", "loss", "finetune_fraction", "learning_rate_schedule", "refit_on_all")
     assert [version.params[name] for name in recipe] == [
         "phone",
@@ -124,6 +126,7 @@ TRAIN_FORM = {
     "loss": "supcon",
     "finetune_fraction": 0.5,
     "learning_rate_schedule": "constant",
+    "refit_models": 1,
 }
 
 

@@ -34,6 +34,7 @@ VALID_FORM = {
     "finetune_fraction": 0.5,
     "learning_rate_schedule": "constant",
     "refit_on_all": "on",
+    "refit_models": 2,
     "auto_activate": "",
 }
 

@@ -25,6 +25,7 @@ TRAIN_FORM = {
     "finetune_fraction": 0.5,
     "learning_rate_schedule": "constant",
     "refit_on_all": "on",
+    "refit_models": 1,
     "auto_activate": "",
 }
 

@@ -55,6 +55,8 @@ def test_train_refuses_what_the_admin_form_refuses(option, value, error):
         # Dropped unread (8 epochs trained), or read as true (the refit turned off ran).
         ({"epoch": 20}, "epoch is not a training option; the options are augmentation, "),
         ({"refit_on_all": "false"}, "refit_on_all must be true or false, not 'false'"),
+        ({"refit_models": "2"}, "refit_models must be a whole number, not '2'"),
+        ({"refit_models": 3, "embedding_dim": 1024}, "refit_models makes 3072-dimension vectors"),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",
 )

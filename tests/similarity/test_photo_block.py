@@ -92,7 +92,7 @@ def test_a_training_runs_splits_are_views_of_one_block(monkeypatch):
     monkeypatch.setattr("similarity.services.pipeline.block_stack", kept)
     joined = []
     monkeypatch.setattr(
-        "similarity.services.pipeline.rows_joined",
+        "similarity.services.refits.rows_joined",
         lambda parts: joined.append(rows_joined(parts)) or joined[-1],
     )
 

@@ -9,11 +9,11 @@ from django.core.management import call_command
 from catalog.models import ProductImage
 from similarity.ml.evaluation.protocols import KNOWN_PRODUCTS, NEW_PRODUCTS
 from similarity.ml.training import train
-from similarity.services import pipeline, protocols
+from similarity.services import protocols, refits
 from similarity.services.datasets import catalogue_snapshot
 from similarity.services.evaluation import ERROR_REFIT
 from tests.catalog.factories import shape_catalogue
-from tests.similarity.factories import train_tiny
+from tests.similarity.factories import TINY, train_tiny
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
@@ -96,8 +96,8 @@ def test_a_refit_without_the_queries_is_scored_then_the_served_one_trains_on_eve
         scored_by.append(model)
         return score(model=model, **arguments)
 
-    monkeypatch.setattr(pipeline, "train", recording_train)
-    monkeypatch.setattr(pipeline.protocols, "served_known_products", recording_scoring)
+    monkeypatch.setattr(refits, "train", recording_train)
+    monkeypatch.setattr(protocols, "served_known_products", recording_scoring)
 
     version, job = train_tiny(label_source="auto")  # refit on every product: the default
 
@@ -132,6 +132,40 @@ def test_a_refit_without_the_queries_is_scored_then_the_served_one_trains_on_eve
     assert f"{NEW_PRODUCTS} (" in printed and "figures of the selection run)" in printed
     version.refresh_from_db()
     assert version.metrics == stored
+
+
+def test_two_refits_from_their_own_seeds_are_scored_and_served_side_by_side(monkeypatch):
+    shots_catalogue()
+    trained, scored_by = [], []
+    score = protocols.served_known_products
+
+    def recording_train(config, *, images, **arguments):
+        result = train(config, images=images, **arguments)
+        trained.append((len(images), config.seed, arguments["checkpoint_dir"].name))
+        return result
+
+    def recording_scoring(*, model, **arguments):
+        scored_by.append(model.output.shape[-1])
+        return score(model=model, **arguments)
+
+    monkeypatch.setattr(refits, "train", recording_train)
+    monkeypatch.setattr(protocols, "served_known_products", recording_scoring)
+
+    version, job = train_tiny(label_source="auto", refit_models=2)
+
+    assert job.state == "succeeded"
+    photos = ProductImage.objects.count()
+    unscored = photos - len(version.dataset["known_test_image_ids"])
+    assert trained[1:] == [
+        (unscored, 1234, "refit-scored"),
+        (unscored, 1235, "refit-scored-2"),
+        (photos, 1234, "refit"),
+        (photos, 1235, "refit-2"),
+    ]
+    # The version page's figure is the two scored refits side by side, as the served pair.
+    assert scored_by == [2 * TINY["embedding_dim"]]
+    assert version.vector_dim == 2 * TINY["embedding_dim"]
+    assert version.metrics["evaluation"]["figures_from"] == "refit without the query photos"
 
 
 def test_new_products_split_is_group_disjoint():

@@ -77,6 +77,7 @@ def test_the_recipe_is_chosen_on_the_command_line_and_recorded_on_the_version():
         "--finetune-fraction=0",
         "--learning-rate-schedule=cosine",
         "--no-refit",
+        "--refit-models=3",
     ]
     call_command("train", *TINY_ARGS, *recipe, stdout=io.StringIO())  # queued, not run
 
@@ -87,6 +88,7 @@ def test_the_recipe_is_chosen_on_the_command_line_and_recorded_on_the_version():
         0.0,
     )
     assert (params["learning_rate_schedule"], params["refit_on_all"]) == ("cosine", False)
+    assert params["refit_models"] == 3
     with pytest.raises(CommandError, match="between 0 and 1, not 1.5"):
         call_command("train", "--finetune-fraction=1.5", stdout=io.StringIO())
     assert ModelVersion.objects.count() == 1
@@ -100,7 +102,26 @@ def test_the_versions_default_recipe_is_the_training_configs():
     for name in ("augmentation", "loss", "finetune_fraction", "learning_rate_schedule"):
         assert DEFAULT_TRAINING[name] == getattr(defaults, name), name
     assert DEFAULT_TRAINING["refit_on_all"] == defaults.refit_on_all
+    assert DEFAULT_TRAINING["refit_models"] == defaults.refit_models
     assert (DEFAULT_TRAINING["epochs"], DEFAULT_TRAINING["embedding_dim"]) == (
         defaults.epochs,
         defaults.embedding_dim,
     )
+
+
+@pytest.mark.django_db
+def test_models_side_by_side_must_make_a_vector_an_hnsw_index_takes():
+    with pytest.raises(CommandError, match="between 1 and 4, not 5"):
+        call_command("train", "--refit-models=5", stdout=io.StringIO())
+    # Two 1,200-d models side by side: 2,400 dimensions, refused before anything is queued.
+    with pytest.raises(CommandError) as raised:
+        call_command("train", "--embedding-dim=1200", stdout=io.StringIO())
+    assert str(raised.value) == (
+        "refit_models makes 2400-dimension vectors (2 models side by side), over the 2000 an "
+        "HNSW index takes: lower embedding_dim or refit_models"
+    )
+    assert ModelVersion.objects.count() == 0
+    # One model (no refit, or refit_models=1) keeps the whole 2,000.
+    call_command("train", "--embedding-dim=1200", "--no-refit", stdout=io.StringIO())
+    call_command("train", "--embedding-dim=2000", "--refit-models=1", stdout=io.StringIO())
+    assert [v.vector_dim for v in ModelVersion.objects.order_by("pk")] == [1200, 2000]

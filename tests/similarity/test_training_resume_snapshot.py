@@ -10,7 +10,7 @@ from catalog import selectors as catalog_selectors
 from similarity.ml import embedder as embedder_module
 from similarity.ml.training import loop
 from similarity.models import ImageEmbedding, Job
-from similarity.services import model_version_create, pipeline
+from similarity.services import model_version_create, pipeline, refits
 from similarity.services.embedding import _decode
 from similarity.services.pipeline import job_run
 from tests.catalog.factories import add_product, shape_catalogue, shape_image
@@ -27,7 +27,7 @@ class Killed(BaseException):
 def killed_after_training(monkeypatch) -> list[bool]:
     """Each attempt is killed once its selection training has checkpointed; the list gets, per
     phase started, whether it resumed from a checkpoint."""
-    resumed, real_train, real_resume = [], pipeline.train, loop.resume_epoch
+    resumed, real_train, real_resume = [], refits.train, loop.resume_epoch
 
     def train(*args, **kwargs):
         real_train(*args, **kwargs)
@@ -38,7 +38,7 @@ def killed_after_training(monkeypatch) -> list[bool]:
         resumed.append(epoch > first)
         return epoch
 
-    monkeypatch.setattr(pipeline, "train", train)
+    monkeypatch.setattr(refits, "train", train)
     monkeypatch.setattr(loop, "resume_epoch", resume_epoch)
     return resumed
 

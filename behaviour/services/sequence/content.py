@@ -40,7 +40,7 @@ class ContentSource:
         image, lexical = serving_state().version, current_lexical_index()
         return cls(
             image,
-            image.embedding_dim if image else 0,
+            image.vector_dim if image else 0,
             lexical.pk if lexical else None,
             SKETCH_DIMENSIONS if lexical else 0,
         )
@@ -51,7 +51,7 @@ class ContentSource:
         joined the content have an image part only)."""
         dataset = version.dataset
         image = ModelVersion.objects.filter(pk=dataset.get("content_version")).first()
-        dims = dataset.get("content_dims") or {"image": image.embedding_dim if image else 0}
+        dims = dataset.get("content_dims") or {"image": image.vector_dim if image else 0}
         text_dim = int(dims.get("text", 0))
         lexical = current_lexical_index() if text_dim else None
         return cls(image, int(dims["image"]), lexical.pk if lexical else None, text_dim)

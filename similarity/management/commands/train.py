@@ -41,6 +41,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-refit", action="store_true", help="serve the selection run (no refit on all)"
         )
+        parser.add_argument(
+            "--refit-models", type=int, help="refits served side by side, 1 to 4 (default 2)"
+        )
         parser.add_argument("--no-auto-activate", action="store_true")
         parser.add_argument(
             "--here", action="store_true", help="train in this process instead of the ml worker"
@@ -61,6 +64,7 @@ class Command(BaseCommand):
                 "loss",
                 "finetune_fraction",
                 "learning_rate_schedule",
+                "refit_models",
             )
             if options[key] is not None
         }

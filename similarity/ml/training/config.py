@@ -45,6 +45,11 @@ class TrainingConfig:
     # After selection, train again on every product (pipeline._refit): once without the
     # known-products queries to score them, then on every photo, the model served.
     refit_on_all: bool = True
+    # How many refits, each from its own seed, the served vector puts side by side
+    # (ml.side_by_side): on both image dev sets two beat one on validation (docs/BENCHMARKS.md,
+    # quality-clothing). Each costs one more refit, and the served vector grows by
+    # embedding_dim; 1 serves a single refit.
+    refit_models: int = 2
 
     def as_dict(self) -> dict:
         return asdict(self)
