@@ -140,6 +140,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="only rewrite the docs section(s) from the BENCH_JSON line of an earlier run's log",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--models",
+        type=int,
+        default=1,
+        help="models side by side in the exported graph, as a version of refit_models=N "
+        "serves (the default training's is 2)",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     args.backbones = [name.strip() for name in args.backbones.split(",") if name.strip()]
@@ -260,15 +267,20 @@ def catalogue_build(*, images: int, per_product: int, seed: int, start: int = 0)
 
 
 # --- model versions -----------------------------------------------------------------------------
-def version_export(name: str, check_images: np.ndarray, models_root: Path):
-    """Random-init embedding model → exported artifact → a ready ModelVersion row."""
+def version_export(name: str, check_images: np.ndarray, models_root: Path, models: int = 1):
+    """Random-init embedding model (`models` side by side) → exported artifact → a ready
+    ModelVersion row."""
     from similarity.ml.backbones import build_backbone, build_embedding_model
     from similarity.ml.export import export_model
+    from similarity.ml.side_by_side import side_by_side
     from similarity.models import ModelVersion
 
     started = time.monotonic()
-    backbone = build_backbone(name, input_size=INPUT_SIZE, weights="none")
-    model = build_embedding_model(backbone, embedding_dim=EMBEDDING_DIM)
+    backbones = [build_backbone(name, input_size=INPUT_SIZE, weights="none") for _ in range(models)]
+    backbone = backbones[0]
+    model = side_by_side(
+        [build_embedding_model(each, embedding_dim=EMBEDDING_DIM) for each in backbones]
+    )
     directory = models_root / f"bench-{name}"
     export_model(
         model,
@@ -283,6 +295,7 @@ def version_export(name: str, check_images: np.ndarray, models_root: Path):
         weights_used=backbone.weights_used,
         input_size=INPUT_SIZE,
         embedding_dim=EMBEDDING_DIM,
+        params={"refit_models": models},
         artifact_dir=str(directory),
     )
     log(f"{name}: built and exported in {time.monotonic() - started:.0f} s (v{version.pk})")
@@ -528,7 +541,7 @@ def decode_steps(raw: list[bytes], repeats: int = 2) -> dict:
 def measure_backbone(name: str, preloaded: np.ndarray, models_root: Path, args) -> dict:
     """Naive peer, then rounds of bare / end-to-end / bare: each end-to-end run is compared
     with the mean of the two bare runs around it, which evens out the machine's other load."""
-    version, model = version_export(name, preloaded[:4], models_root)
+    version, model = version_export(name, preloaded[:4], models_root, args.models)
     naive = naive_predict(model, preloaded[: args.naive_images])
     log(f"{name}: keras predict loop {naive:.1f} img/s")
     bares = [bare_forward(version.artifact_dir, preloaded)]
@@ -762,7 +775,9 @@ def section_markdown(figures: dict) -> str:
             f"Catalogue: {catalogue['images']} generated {PHOTO_SIZE[0]}×{PHOTO_SIZE[1]} JPEG "
             f"photos (≈{catalogue['mean_kb']} KB each), {catalogue['per_product']} per product, "
             "imported through `product_upsert` into the separate `prodsim_bench` database. "
-            "Random-init weights, input 224, 256-d, exported with `export_model`; batches of 64. "
+            "Random-init weights, input 224, 256-d per model "
+            f"({figures.get('models', 1)} side by side), exported with `export_model`; "
+            "batches of 64. "
             "Bare forward = `TfliteEmbedder.embed` on preloaded uint8 batches; end-to-end = "
             "`reembed(only_missing=False)` (storage read, decode, preprocess, inference, vector "
             "upsert, product refresh, job rows). Rounds alternate bare / end-to-end / bare, and "
@@ -846,7 +861,7 @@ def run_memory(args, work_dir: Path, command: str, machine: dict) -> dict:
     catalogue_build(images=args.memory_images, per_product=args.images_per_product, seed=args.seed)
     records = catalog_selectors.image_records()
     preloaded, _ = preload(records, 8)
-    version, _ = version_export(args.backbones[0], preloaded[:4], work_dir / "models")
+    version, _ = version_export(args.backbones[0], preloaded[:4], work_dir / "models", args.models)
     result = end_to_end(version, sample_every=MEMORY_SAMPLE_EVERY)
     for done, mb in result["samples"]:
         print(f"{done:>7} images  RSS {mb:7.0f} MB")
@@ -893,6 +908,7 @@ def run_throughput(args, work_dir: Path, command: str, machine: dict) -> dict:
         "decode_ms_per_image": steps,
         "rows": rows,
         "command": command,
+        "models": args.models,
         "machine": machine,
     }
     if what_if:

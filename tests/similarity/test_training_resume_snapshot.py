@@ -111,3 +111,40 @@ def test_a_resumed_training_serves_no_vector_of_the_model_its_killed_attempt_tra
     )
     photos = np.stack([_decode(records[image_id], TINY["input_size"]) for image_id in stored])
     np.testing.assert_allclose(np.stack(list(stored.values())), served.embed(photos), atol=1e-3)
+
+
+def test_a_worker_killed_after_the_second_refit_resumes_every_model_it_had_trained(monkeypatch):
+    """The served pair is exported only after both refits: killed once the second has
+    checkpointed, before the export, the next attempt loads the selection run and both refits
+    from their own checkpoints (none trained again) and serves the two side by side."""
+    shape_catalogue(groups_per_shape=2, colours=3)
+    job = model_version_create(enqueue=False, **{**TINY, "refit_models": 2}).jobs.get()
+    real_train, real_resume, resumed = refits.train, loop.resume_epoch, []
+
+    def train(config, *, checkpoint_dir, **kwargs):
+        result = real_train(config, checkpoint_dir=checkpoint_dir, **kwargs)
+        if checkpoint_dir.name == "refit-2" and not resumed:
+            raise Killed()
+        return result
+
+    def resume_epoch(model, checkpoint_dir, number, first, last):
+        epoch = real_resume(model, checkpoint_dir, number, first, last)
+        resumed.append((checkpoint_dir.name, epoch > first))
+        return epoch
+
+    monkeypatch.setattr(refits, "train", train)
+    with pytest.raises(Killed):
+        job_run(job_id=job.pk, max_attempts=3)
+    monkeypatch.setattr(loop, "resume_epoch", resume_epoch)
+
+    job = job_run(job_id=job.pk, max_attempts=3)
+
+    assert job.state == Job.State.SUCCEEDED, job.error
+    by_run = {name: [] for name, _ in resumed}
+    for name, was_resumed in resumed:
+        by_run[name].append(was_resumed)
+    assert all(by_run.pop("refit")) and all(by_run.pop("refit-2"))
+    assert by_run and all(all(phases) for phases in by_run.values())  # the selection run
+    assert (
+        len(ImageEmbedding.objects.filter(model_version=job.model_version).first().embedding) == 16
+    )
