@@ -32,7 +32,7 @@ from .embedding import images_embed, images_to_embed
 from .jobs import ML_JOBS
 from .photo_block import block_stack
 from .protocol_queries import unmeasured_protocols
-from .refits import refits, scored_refit_metrics, training_run
+from .refits import Splits, refits, scored_refit_metrics, training_run
 from .text_tower import text_tower_train
 from .training_notes import evaluation_notes, training_notes
 from .training_photos import photos_decode
@@ -174,9 +174,6 @@ def _trained_already(version: ModelVersion, job: Job) -> ModelVersion:
         decision = auto_activate(version)
     _activation_noted(job, version, decision)
     return version
-
-
-Splits = dict[str, np.ndarray]  # "train", "val", "test"
 
 
 def _load_dataset(version: ModelVersion, config: TrainingConfig) -> tuple[Splits, Splits]:

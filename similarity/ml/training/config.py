@@ -42,7 +42,7 @@ class TrainingConfig:
     # R@1 0.895 -> 0.866 (docs/BENCHMARKS.md). "phone" stays selectable.
     augmentation: str = "basic"
     loss: str = "supcon"  # losses.LOSSES; measured best of the three on grocery shelf photos
-    # After selection, train again on every product (pipeline._refit): once without the
+    # After selection, train again on every product (services.refits): once without the
     # known-products queries to score them, then on every photo, the model served.
     refit_on_all: bool = True
     # How many refits, each from its own seed, the served vector puts side by side
