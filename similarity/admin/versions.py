@@ -19,9 +19,9 @@ from ..ml.options import (
 )
 from ..models import Job, ModelVersion
 from ..services import model_version_create
-from ..services.training_limits import field_bounds, weights_option
+from ..services.training_limits import TrainingOptionsError, field_bounds, weights_option
 from ..services.version_deletion import DELETABLE, model_version_delete
-from ..services.versions import DEFAULT_TRAINING, VersionStateError
+from ..services.versions import DEFAULT_TRAINING, VersionStateError, training_options_checked
 from .version_page import VersionPageSections
 
 
@@ -72,6 +72,18 @@ class TrainForm(forms.ModelForm):
             return weights_option(self.cleaned_data["weights"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean(self):
+        # Options valid one by one can be refused together (embedding_dim × refit_models over
+        # what an HNSW index takes): a message on the form, not an error page from the save.
+        data = super().clean()
+        if not self.errors:
+            try:
+                training_options_checked({k: v for k, v in data.items() if k != "auto_activate"})
+            except TrainingOptionsError as exc:
+                for name, why in exc.errors.items():
+                    self.add_error(name if name in self.fields else None, why)
+        return data
 
 
 @admin.register(ModelVersion)

@@ -142,6 +142,23 @@ def test_the_train_form_refuses_weights_training_cannot_read(admin_client, weigh
     assert not ModelVersion.objects.exists()
 
 
+def test_the_train_form_refuses_models_side_by_side_too_long_for_an_index(admin_client):
+    """Each field was within its bounds: the version's creation refused them together, and the
+    save answered with an error page."""
+    form = {**TRAIN_FORM, "weights": "none", "embedding_dim": 1200, "refit_on_all": "on"}
+    form["refit_models"] = 2
+
+    response = admin_client.post(reverse("admin:similarity_modelversion_add"), form)
+
+    assert response.status_code == 200  # the form again, with the error at its field
+    errors = response.context["adminform"].form.errors
+    assert errors["refit_models"] == [
+        "makes 2400-dimension vectors (2 models side by side), over the 2000 an HNSW index "
+        "takes: lower embedding_dim or refit_models"
+    ]
+    assert not ModelVersion.objects.exists()
+
+
 def test_the_train_form_takes_a_weights_keyword_in_any_case(admin_client):
     form = {**TRAIN_FORM, "weights": "ImageNet "}
 
