@@ -2,6 +2,15 @@ from django.db import models
 from django.db.models import Q
 
 
+def served_model_count(params: dict) -> int:
+    """How many models a version with training `params` serves side by side: the refits of
+    `refit_models` (one for versions from before the option), or the selection model alone
+    without a refit. `params` must hold valid options (training_limits checks them)."""
+    if not params.get("refit_on_all", True):
+        return 1
+    return int(params.get("refit_models") or 1)
+
+
 class ModelVersion(models.Model):
     """One trained image-embedding model: its parameters, artifacts, metrics and lifecycle.
 
@@ -70,12 +79,7 @@ class ModelVersion(models.Model):
 
     @property
     def served_models(self) -> int:
-        """How many models the served vector puts side by side: the refits of `refit_models`
-        (one for versions from before the option), or the selection model alone without a
-        refit."""
-        if not self.params.get("refit_on_all", True):
-            return 1
-        return int(self.params.get("refit_models", 1))
+        return served_model_count(self.params)
 
     @property
     def vector_dim(self) -> int:

@@ -43,10 +43,30 @@ def refits(
     *,
     scored: bool = False,
 ) -> TrainingResult:
-    """A refit per model served side by side (`refit_models`, each from its own seed), as one
-    result whose model puts their vectors side by side (ml.side_by_side)."""
+    """Train again on every product for as many epochs as model selection found best (see
+    refit_epochs), so no product is left out of the served model for good: on every photo, or
+    (`scored`) on all but the known-products queries, to measure the recipe on them. Once per
+    model served side by side (`refit_models`), each from its own seed; the result's model puts
+    their vectors side by side (ml.side_by_side)."""
+    validation = protocols.validation_for(protocols.protocol_setting(), arrays, labels)
+    epochs = refit_epochs(
+        selection.history,
+        configured=config.epochs,
+        validation_queries=0 if validation is None else len(validation.images),
+    )
+    kept = [split for split in SPLITS if not scored or split not in SCORED_REFIT_HOLDS_OUT]
+    images = rows_joined([arrays[split] for split in kept])  # a view: "known_test" is last
+    kept_labels = np.concatenate([labels[split] for split in kept])
     results = [
-        _refit(version, config, selection, arrays, labels, report, scored=scored, member=member)
+        _member_train(
+            version,
+            replace(config, epochs=epochs, seed=member_seed(config.seed, member)),
+            images,
+            kept_labels,
+            report,
+            scored=scored,
+            member=member,
+        )
         for member in range(config.refit_models)
     ]
     return replace(
@@ -56,37 +76,26 @@ def refits(
     )
 
 
-def _refit(
+def _member_train(
     version: ModelVersion,
     config: TrainingConfig,
-    selection: TrainingResult,
-    arrays: Splits,
-    labels: Splits,
+    images: np.ndarray,
+    labels: np.ndarray,
     report: ProgressWriter[dict],
     *,
     scored: bool,
     member: int,
 ) -> TrainingResult:
-    """Train again on every product for as many epochs as model selection found best (see
-    refit_epochs), so no product is left out of the served model for good: on every photo, or
-    (`scored`) on all but the known-products queries, to measure the recipe on them. Each
-    `member` has its own seed and checkpoints, so a killed refit resumes as itself."""
-    validation = protocols.validation_for(protocols.protocol_setting(), arrays, labels)
-    epochs = refit_epochs(
-        selection.history,
-        configured=config.epochs,
-        validation_queries=0 if validation is None else len(validation.images),
-    )
-    kept = [split for split in SPLITS if not scored or split not in SCORED_REFIT_HOLDS_OUT]
+    """One model of a refit, with its own checkpoints, so a killed refit resumes as itself."""
     phase = SCORED_REFIT_PHASE if scored else REFIT_PHASE
     if config.refit_models > 1:
         phase = f"{phase}, model {member + 1} of {config.refit_models}"
     folder = SCORED_REFIT_DIR if scored else REFIT_DIR
     report({"phase": phase})
     return training_run(
-        replace(config, epochs=epochs, seed=member_seed(config.seed, member)),
-        images=rows_joined([arrays[split] for split in kept]),  # a view: "known_test" is last
-        labels=np.concatenate([labels[split] for split in kept]),
+        config,
+        images=images,
+        labels=labels,
         validation=None,
         checkpoint_dir=Path(version.artifact_dir)
         / CHECKPOINT_DIR

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import checks
 
 from ..ml.options import AUGMENTATIONS, BACKBONES, LABEL_SOURCES, LOSSES, METRICS, SCHEDULES
+from ..models.versions import served_model_count
 
 TRAINING_LIMITS = {  # option: (lowest, highest), both allowed
     "input_size": (32, 512),
@@ -81,8 +82,8 @@ def training_params_errors(params: dict) -> dict[str, str]:
             errors[name] = ERROR_NOT_A_NUMBER.format(kind=number, value=value)
         elif not low <= value <= high:
             errors[name] = ERROR_OUT_OF_RANGE.format(low=low, high=high, value=value)
-    models = params.get("refit_models") or 1 if params.get("refit_on_all", True) else 1
-    if not errors and (dim := models * (params.get("embedding_dim") or 0)) > MAX_VECTOR_DIM:
+    models = 0 if errors else served_model_count(params)  # its product needs valid numbers
+    if models and (dim := models * (params.get("embedding_dim") or 0)) > MAX_VECTOR_DIM:
         errors["refit_models"] = ERROR_VECTOR_TOO_LONG.format(dim=dim, models=models)
     return errors
 
