@@ -11,9 +11,10 @@ serves two measurements:
              selects), p50/p99; reference: the unfiltered call in the same passes.
   api        gunicorn (2 workers) on loopback under wrk at several connection counts: similar
              uncached (a new SKU per request, cache cleared before each run), similar cached
-             (one SKU), search by image (a random-init MobileNetV3-small artifact exported for
-             the active version), vs the trivial `GET /api/v1/model-versions/` on the same
-             server in the same repeat; non-2xx responses and socket errors are counted.
+             (one SKU), search by image (the default version's forward pass, random-init:
+             its backbones side by side, exported for the active version), vs the trivial
+             `GET /api/v1/model-versions/` on the same server in the same repeat; non-2xx
+             responses and socket errors are counted. `--image-models 1` measures one model.
 
 Every figure is the median (min–max) over --repeats passes or runs. Works in its own
 database (`prodsim_bench_serving`, dropped at the end) and Valkey database 10.
@@ -78,6 +79,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", choices=sorted(SECTIONS), help="one measurement only")
     parser.add_argument("--database", default=DATABASE_NAME)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--image-models",
+        type=int,
+        help="models side by side in the photo search's forward (default: the shop default's)",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     args.profile = next((p for p in ("smoke", "quick") if getattr(args, p)), "default")
@@ -353,21 +359,31 @@ class Wrk:
         }
 
 
-def image_search_artifact(version, work_dir: Path) -> float:
-    """Export a random-init MobileNetV3-small for the active version (what visual search runs;
-    its weights do not change the serving cost); seconds taken."""
+def image_search_artifact(version, work_dir: Path, models: int) -> float:
+    """Export, for the active version, the forward pass a shop's default version serves: its
+    backbone at its input size, `models` of them side by side (similarity.ml.side_by_side), each
+    with an equal share of the version's dimensions. Random-init: the weights do not change the
+    serving cost. Seconds taken."""
     from similarity.ml.backbones import build_backbone, build_embedding_model
     from similarity.ml.export import export_model
+    from similarity.ml.side_by_side import side_by_side
+    from similarity.services.versions import DEFAULT_TRAINING
 
     started = time.monotonic()
-    backbone = build_backbone("mobilenet_v3_small", input_size=version.input_size, weights="none")
-    model = build_embedding_model(backbone, embedding_dim=version.embedding_dim)
+    size = DEFAULT_TRAINING["input_size"]
+    members = [
+        build_embedding_model(
+            build_backbone(DEFAULT_TRAINING["backbone"], input_size=size, weights="none"),
+            embedding_dim=version.vector_dim // models,
+        )
+        for _ in range(models)
+    ]
     directory = work_dir / "models" / "bench-image-search"
-    size = version.input_size
     check = np.random.default_rng(0).integers(0, 256, (2, size, size, 3), dtype=np.uint8)
-    export_model(model, directory=directory, metadata={"benchmark": "serving"}, check_images=check)
-    version.artifact_dir = str(directory)
-    version.save(update_fields=["artifact_dir"])
+    metadata = {"benchmark": "serving"}
+    export_model(side_by_side(members), directory=directory, metadata=metadata, check_images=check)
+    version.artifact_dir, version.input_size = str(directory), size
+    version.save(update_fields=["artifact_dir", "input_size"])
     return time.monotonic() - started
 
 
@@ -397,7 +413,8 @@ def api_measure(args, work_dir: Path, version) -> dict:
 
     from partners.models import PartnerApiKey
 
-    artifact_s = image_search_artifact(version, work_dir)
+    models = args.image_models or image_models_default()
+    artifact_s = image_search_artifact(version, work_dir, models)
     # Search by image is a POST, which the partner API lets only write-scope keys make.
     _, key = PartnerApiKey.objects.create_key(name="bench-serving", scope="write")
     photo = multipart(query_photo(args.seed))
@@ -436,7 +453,23 @@ def api_measure(args, work_dir: Path, version) -> dict:
         "server_command": server_command,
         "artifact_s": round(artifact_s, 1),
         "query_photo_kb": round(len(photo[0]) / 1024, 1),
+        "image_model": image_model_name(version, models),
     }
+
+
+def image_models_default() -> int:
+    from similarity.services.versions import DEFAULT_TRAINING
+
+    return DEFAULT_TRAINING["refit_models"]
+
+
+def image_model_name(version, models: int) -> str:
+    from similarity.services.versions import DEFAULT_TRAINING
+
+    backbone = f"{DEFAULT_TRAINING['backbone']} at {DEFAULT_TRAINING['input_size']} px"
+    return (
+        f"{models} × {backbone} side by side" if models > 1 else f"one {backbone}"
+    ) + f", {version.vector_dim} dimensions"
 
 
 def api_markdown(figures: dict, command: str) -> str:
@@ -484,9 +517,10 @@ Same catalogue as the filtered section ({figures["filtered_products"]:,} product
 machine. Endpoints: `GET /api/v1/model-versions/` (trivial DRF list, the reference),
 `GET /api/v1/products/<sku>/similar/?k={K}` for one SKU (cached) and for a new SKU on every
 request (uncached; cache cleared before each run), `POST /api/v1/search/image/` (multipart
-{api["query_photo_kb"]} KB JPEG, random-init MobileNetV3-small artifact, LiteRT in the web
-workers). Each cell is the **median (min–max) of {api["repeats"]} runs**, endpoints interleaved
-within a repeat, so each ratio divides by the trivial endpoint measured minutes apart at most.
+{api["query_photo_kb"]} KB JPEG; the default version's forward pass, {api["image_model"]},
+random-init, LiteRT in the web workers). Each cell is the **median (min–max) of
+{api["repeats"]} runs**, endpoints interleaved within a repeat, so each ratio divides by the
+trivial endpoint measured minutes apart at most.
 Server, database, wrk and other sessions' work share the 2 cores. Errors over all runs:
 {verdict}.
 
