@@ -27,7 +27,9 @@ def test_the_first_run_queues_an_image_model_and_with_events_a_sequence_model():
 
     # given a shop without events: only the image model is queued
     queue_first_models(out)
-    assert ModelVersion.objects.get().label_source == DEMO_TRAINING["label_source"]
+    image_version = ModelVersion.objects.get()
+    assert image_version.label_source == DEMO_TRAINING["label_source"]
+    assert image_version.served_models == 1  # the demo's short wait: one model, not the pair
     assert not SequenceModelVersion.objects.exists()
 
     # given shoppers' events now: the sequence model is queued, with the default recipe
