@@ -412,8 +412,9 @@ def api_measure(args, work_dir: Path, version) -> dict:
     from django.core.cache import cache
 
     from partners.models import PartnerApiKey
+    from similarity.services.versions import DEFAULT_TRAINING
 
-    models = args.image_models or image_models_default()
+    models = args.image_models or DEFAULT_TRAINING["refit_models"]
     artifact_s = image_search_artifact(version, work_dir, models)
     # Search by image is a POST, which the partner API lets only write-scope keys make.
     _, key = PartnerApiKey.objects.create_key(name="bench-serving", scope="write")
@@ -455,12 +456,6 @@ def api_measure(args, work_dir: Path, version) -> dict:
         "query_photo_kb": round(len(photo[0]) / 1024, 1),
         "image_model": image_model_name(version, models),
     }
-
-
-def image_models_default() -> int:
-    from similarity.services.versions import DEFAULT_TRAINING
-
-    return DEFAULT_TRAINING["refit_models"]
 
 
 def image_model_name(version, models: int) -> str:
