@@ -67,3 +67,11 @@ def test_versions_from_before_the_option_and_those_not_refit_serve_one_model():
     assert DEFAULT_TRAINING["refit_models"] == 2
     assert (before.served_models, before.vector_dim) == (1, DIM)
     assert (not_refit.served_models, not_refit.vector_dim) == (1, DIM)
+
+
+def test_a_versions_name_in_admin_lists_says_how_many_models_it_serves():
+    pair = model_version_create(enqueue=False, **{**TINY, "refit_models": 2})
+    one = model_version_create(enqueue=False, **{**TINY, "refit_models": 1})
+
+    assert str(pair) == f"v{pair.pk} {TINY['backbone']} 2×{DIM}d ({pair.status})"
+    assert str(one) == f"v{one.pk} {TINY['backbone']} {DIM}d ({one.status})"
