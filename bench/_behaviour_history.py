@@ -24,6 +24,10 @@ SAME_CATEGORY = {"purchase": 0.7, "view": 0.6}  # later lines from the first lin
 HISTORY_DAYS = 120  # spans the 90-day "why" window, under the 400-day retention
 MARGIN_S = 1800  # sessions end before now: an event in the future is rejected
 EVENTS_PER_VISITOR = 10
+# Regular customers beside them: a few visitors with a wholesale customer's long history, so the
+# recommendations are also timed with their read window (SERVED_HISTORY_EVENTS) full.
+REGULAR_EVENTS = 250
+REGULARS_MAX = 200
 DAY_S = 86_400.0
 COPY_CHUNK = 100_000
 
@@ -131,6 +135,20 @@ def visitor_id(number: int) -> str:
     return f"bench-visitor-{number}"
 
 
+def regular_numbers(visitors: int) -> range:
+    """The regular customers' visitor numbers: one per 50 ordinary visitors, numbered after them."""
+    return range(visitors, visitors + min(REGULARS_MAX, max(1, visitors // 50)))
+
+
+def with_regulars(pop, rng, events: dict, visitors: int, now: float, days: float) -> dict:
+    """`events` and the regulars' own history of the same kind (REGULAR_EVENTS each, about)."""
+    regulars = regular_numbers(visitors)
+    extra = history(pop, rng, len(regulars) * REGULAR_EVENTS, len(regulars), now, days)
+    extra["visitor"] = extra["visitor"] + regulars.start
+    extra["order"] = np.where(extra["order"] >= 0, extra["order"] + events["order"].max() + 1, -1)
+    return {key: np.concatenate([events[key], extra[key]]) for key in events}
+
+
 # --- the history written with COPY --------------------------------------------------------------
 def history_copy(events: dict, stamp: str) -> None:
     """Events and their keys, as the import path stores them (source `import`)."""
@@ -197,6 +215,25 @@ def history_summary(events: dict) -> dict:
     }
 
 
+def regulars_summary(events: dict, regulars: range) -> dict:
+    counts = np.bincount(events["visitor"])[regulars.start : regulars.stop]
+    return {
+        "visitors": len(regulars),
+        "events_median": int(np.median(counts)),
+        "events_min": int(counts.min()),
+    }
+
+
+def regulars_text(summary: dict) -> str:
+    regulars = summary.get("regulars")
+    if not regulars:
+        return "no regular customers"
+    return (
+        f"{regulars['visitors']} of them regular customers with {regulars['events_median']} "
+        f"events each at the median, {regulars['events_min']} at least"
+    )
+
+
 def catalogue_build(args, rng) -> tuple[Popularity, dict]:
     """Products (COPY), vectors and their index unless --no-vectors, then the history."""
     started = time.monotonic()
@@ -213,9 +250,12 @@ def catalogue_build(args, rng) -> tuple[Popularity, dict]:
     pop = Popularity(args.products, rng)
     started = time.monotonic()
     visitors = max(1, args.events // EVENTS_PER_VISITOR)
-    events = history(pop, rng, args.events, visitors, time.time(), HISTORY_DAYS)
+    now = time.time()
+    events = history(pop, rng, args.events, visitors, now, HISTORY_DAYS)
+    events = with_regulars(pop, rng, events, visitors, now, HISTORY_DAYS)
     history_copy(events, stamp)
     setup["history"] = history_summary(events)
+    setup["history"]["regulars"] = regulars_summary(events, regular_numbers(visitors))
     setup["history_s"] = round(time.monotonic() - started, 1)
     log(f"catalogue and history written: {setup}")
     return pop, setup

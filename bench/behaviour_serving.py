@@ -66,6 +66,8 @@ from _behaviour_history import (
     SAME_CATEGORY,
     ZIPF_S,
     catalogue_build,
+    regular_numbers,
+    regulars_text,
 )
 from _behaviour_ingestion import BATCH, ingest_breakdown, ingestion_measure, ingestion_table
 from _behaviour_list_latency import K, get_timed, lists_measure, lists_table, sequential
@@ -177,6 +179,7 @@ def run(args, work_dir: Path, machine: dict, command: str) -> dict:
     figures["products"] = args.products
     log(f"refresh ×{args.refreshes}")
     visitors = max(1, args.events // EVENTS_PER_VISITOR)
+    regulars = regular_numbers(visitors)
     figures["refresh"] = refresh_measure(args.refreshes, pop, rng, visitors)
     log("sequence model version (recommendations)")
     # The smoke profile checks the harness in seconds: no TensorFlow import and training there.
@@ -192,7 +195,7 @@ def run(args, work_dir: Path, machine: dict, command: str) -> dict:
         figures["lists"] = lists_measure(args, server, read_key, rng, work_dir)
         log("recommendations, uncached")
         figures["recommendations"] = recommendations.recommendations_measure(
-            sequential, get_timed, server.port, write_key, args, rng, visitors
+            sequential, get_timed, server.port, write_key, args, rng, visitors, regulars
         )
         log(f"freshness ×{args.trials}")
         figures["freshness"] = freshness_measure(args, server, keys, pop, rng)
@@ -370,7 +373,8 @@ Data: {f["products"]:,} products (COPY, {LEAVES} leaf categories), {vectors}; a 
 {history_["orders"]:,} orders of 1–8 lines (mean {history_["mean_basket"]}), view sessions of
 1–{MAX_SESSION} views, Zipf popularity (s = {ZIPF_S}) with later lines of an order / session from
 the first one's category ({SAME_CATEGORY["purchase"]:.0%} / {SAME_CATEGORY["view"]:.0%});
-{history_["products_bought"]:,} products bought at least once, {history_["visitors"]:,} visitors.
+{history_["products_bought"]:,} products bought at least once, {history_["visitors"]:,} visitors
+({regulars_text(history_)}).
 Setup: catalogue {setup["catalogue_s"]} s, history {setup["history_s"]} s.
 Served by `{f["server_command"]}` (2 sync workers, as the Procfile), `PRODSIM_API_RATE=
 {latency.API_RATE}`. Clients: Python threads of the bench process (a new connection per request,

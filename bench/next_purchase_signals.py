@@ -7,7 +7,9 @@ each customer seen in both periods buys in the later period), on two splits of t
 - test (the protocol): learn from orders before 2011-07-01, ask for 2011-07/08.
 
 The variant kept is measured once more from each customer's newest events only, as the
-recommendations read them per request (`SERVED_HISTORY_EVENTS`).
+recommendations read them per request (`SERVED_HISTORY_EVENTS`), and with its weights unchanged
+from read windows of other lengths (`WINDOWS`): the served window is the shortest that is best
+on validation within `WINDOW_TIE`, since every event read costs every uncached request.
 
 Every variant is measured on both; the hybrid variants' weights (`hybrid.tune_weights`) are
 tuned on the validation split only and applied unchanged to the test split, and the variant kept
@@ -44,6 +46,8 @@ from behaviour.ml.sequence.signals import KIND_WEIGHTS, SERVED_HISTORY_EVENTS  #
 SECTION = "next-purchase-signals"
 VALID_FROM = np.datetime64("2011-05-01T00:00:00", "s").astype(np.int64)
 K = 20
+WINDOWS = (50, 100, 200, 400)  # read windows measured beside the served one
+WINDOW_TIE = 0.001  # Recall@20 differences this small are noise between neighbouring settings
 HALF_LIFE_DAYS = 60  # the time-decayed repeats variant (TIFU-kNN style frequency decay)
 UNWEIGHTED = ", repeats not weighted by what sells now"
 FULL = "repeats + item-kNN + peers + content + popularity (tuned)"
@@ -72,12 +76,7 @@ class Split:
         self.peers, self.content = Peers.fit(self.period.history), content
         self.whole = self.signals_of(self.period.histories)
         # What the recommendations read per request: each customer's newest events only.
-        self.served = self.signals_of(
-            [
-                (i[-SERVED_HISTORY_EVENTS:], k[-SERVED_HISTORY_EVENTS:])
-                for i, k in self.period.histories
-            ]
-        )
+        self.served = self.newest(SERVED_HISTORY_EVENTS)
         # As before repeats were weighted by what sells now, for the side-by-side rows.
         self.unweighted = self.signals_of(self.period.histories, selling=False)
         self.signals = self.whole
@@ -98,6 +97,10 @@ class Split:
             )
             for items, kinds in histories
         ]
+
+    def newest(self, events: int) -> list[dict]:
+        """Every customer's signals from their newest `events` events only."""
+        return self.signals_of([(i[-events:], k[-events:]) for i, k in self.period.histories])
 
     def ranked(self, keys: list[np.ndarray]) -> np.ndarray:
         """(V, K) lists by one score per customer, popularity breaking ties."""
@@ -179,13 +182,51 @@ def run(args: argparse.Namespace) -> dict:
         for split in splits.values():
             split.signals = split.served
         measure(served_name, lambda s: s.fused(HYBRIDS[chosen], served))
+    windows = {} if served is None else read_windows(splits, HYBRIDS[chosen], served)
     return {
         "rows": rows,
         "weights": weights,
         "chosen": chosen,
+        "windows": windows,
         "customers": {split: len(s.period.customers) for split, s in splits.items()},
         "seconds": round(time.monotonic() - started),
     }
+
+
+def read_windows(splits: dict, names: tuple[str, ...], weights: hybrid.HybridWeights) -> dict:
+    """The kept variant's Recall@20 per split from each customer's newest N events (N in
+    WINDOWS and the whole history), its weights unchanged."""
+    out = {}
+    for events in (*WINDOWS, None):
+        for split in splits.values():
+            split.signals = split.whole if events is None else split.newest(events)
+        label = "whole history" if events is None else str(events)
+        out[label] = {
+            n: s.period.measure(s.fused(names, weights))["recall"] for n, s in splits.items()
+        }
+        log(f"read window {label}: {out[label]}")
+    for split in splits.values():
+        split.signals = split.whole
+    return out
+
+
+def windows_report(windows: dict) -> str:
+    rows = [
+        [
+            label + (" **(served)**" if label == str(SERVED_HISTORY_EVENTS) else ""),
+            f"{r['valid']:.4f}",
+            f"{r['test']:.4f}",
+        ]
+        for label, r in windows.items()
+    ]
+    best = max(r["valid"] for r in windows.values())
+    shortest = next(label for label, r in windows.items() if r["valid"] >= best - WINDOW_TIE)
+    return (
+        "The kept variant, its weights unchanged, from each customer's newest N events "
+        "(the recommendations' read window, `SERVED_HISTORY_EVENTS`):\n\n"
+        + markdown_table(["newest events read", "valid Recall@20", "test Recall@20"], rows)
+        + f"\n\nShortest window within {WINDOW_TIE} of the best on validation: **{shortest}**."
+    )
 
 
 def report(figures: dict) -> str:
@@ -220,6 +261,7 @@ def report(figures: dict) -> str:
             markdown_table(header, table),
             f"Kept (best on validation): **{chosen}**, test Recall@20 {best:.4f} = "
             f"{best / own:.3f} × own repeats ({own:.4f}), same run.",
+            *([windows_report(figures["windows"])] if figures.get("windows") else []),
         ]
     )
 
