@@ -24,6 +24,8 @@ def window_costs(regulars: range, k: int) -> dict:
     from behaviour.visitors import visitor_hash
     from similarity.selectors import SimilarQuery
 
+    if len(regulars) < 2:  # percentiles need two timings
+        return {"skipped": "fewer than two regular customers"}
     windows = tuple(dict.fromkeys((BASELINE_WINDOW, SERVED_HISTORY_EVENTS)))
     times: dict[int, list[float]] = {window: [] for window in windows}
     read: dict[int, list[int]] = {window: [] for window in windows}
@@ -35,8 +37,6 @@ def window_costs(regulars: range, k: int) -> dict:
             recommended_for_history(history=history, query=SimilarQuery(k=k))
             times[window].append((time.perf_counter() - started) * 1000)
             read[window].append(len(history.events))
-    if len(regulars) < 2:
-        return {"skipped": "fewer than two regular customers"}
     return {
         "visitors": len(regulars),
         "served": SERVED_HISTORY_EVENTS,
