@@ -76,8 +76,8 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         # Admin select lists: a pair served side by side reads "2×256d", its vectors 512 long.
-        models = f"{self.served_models}×" if self.served_models > 1 else ""
-        return f"v{self.pk} {self.backbone} {models}{self.embedding_dim}d ({self.status})"
+        times = f"{self.served_models}×" if self.served_models > 1 else ""
+        return f"v{self.pk} {self.backbone} {times}{self.embedding_dim}d ({self.status})"
 
     @property
     def served_models(self) -> int:
