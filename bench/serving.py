@@ -359,11 +359,11 @@ class Wrk:
         }
 
 
-def image_search_artifact(version, work_dir: Path, models: int) -> float:
+def image_search_artifact(version, work_dir: Path, models: int) -> tuple[float, str]:
     """Export, for the active version, the forward pass a shop's default version serves: its
     backbone at its input size, `models` of them side by side (similarity.ml.side_by_side), each
     with an equal share of the version's dimensions. Random-init: the weights do not change the
-    serving cost. Seconds taken."""
+    serving cost. Seconds taken, and the exported model in words."""
     from similarity.ml.backbones import build_backbone, build_embedding_model
     from similarity.ml.export import export_model
     from similarity.ml.side_by_side import side_by_side
@@ -384,7 +384,10 @@ def image_search_artifact(version, work_dir: Path, models: int) -> float:
     export_model(side_by_side(members), directory=directory, metadata=metadata, check_images=check)
     version.artifact_dir, version.input_size = str(directory), size
     version.save(update_fields=["artifact_dir", "input_size"])
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    backbone = f"{DEFAULT_TRAINING['backbone']} at {size} px"
+    described = f"{models} × {backbone} side by side" if models > 1 else f"one {backbone}"
+    return seconds, f"{described}, {version.vector_dim} dimensions"
 
 
 def query_photo(seed: int) -> bytes:
@@ -415,7 +418,7 @@ def api_measure(args, work_dir: Path, version) -> dict:
     from similarity.services.versions import DEFAULT_TRAINING
 
     models = args.image_models or DEFAULT_TRAINING["refit_models"]
-    artifact_s = image_search_artifact(version, work_dir, models)
+    artifact_s, image_model = image_search_artifact(version, work_dir, models)
     # Search by image is a POST, which the partner API lets only write-scope keys make.
     _, key = PartnerApiKey.objects.create_key(name="bench-serving", scope="write")
     photo = multipart(query_photo(args.seed))
@@ -454,17 +457,8 @@ def api_measure(args, work_dir: Path, version) -> dict:
         "server_command": server_command,
         "artifact_s": round(artifact_s, 1),
         "query_photo_kb": round(len(photo[0]) / 1024, 1),
-        "image_model": image_model_name(version, models),
+        "image_model": image_model,
     }
-
-
-def image_model_name(version, models: int) -> str:
-    from similarity.services.versions import DEFAULT_TRAINING
-
-    backbone = f"{DEFAULT_TRAINING['backbone']} at {DEFAULT_TRAINING['input_size']} px"
-    return (
-        f"{models} × {backbone} side by side" if models > 1 else f"one {backbone}"
-    ) + f", {version.vector_dim} dimensions"
 
 
 def api_markdown(figures: dict, command: str) -> str:
