@@ -3,8 +3,9 @@
 The shop's history goes in through prodsim's own imports: its products through the catalogue
 import (StockCode → sku, Description → title, latest UnitPrice → price) and its order lines
 through the event import (InvoiceNo → order, CustomerID → visitor, InvoiceDate in UK time).
-Protocol: learn from orders up to 2011-06-30, test on 2011-07/08; cancellations, quantities ≤ 0
-and fee codes dropped; orders over 100 distinct products skipped. HR@10 = share of (query, other
+Protocol: learn from orders up to 2011-06-30, test on 2011-07/08 (on another file of the same
+kind, its last two months: bench/_online_retail.py); cancellations, quantities ≤ 0 and fee codes
+dropped; orders over 100 distinct products skipped. HR@10 = share of (query, other
 product of the same test order) pairs whose other product is in the query's top 10.
 
 Rows, measured side by side in one run:
@@ -15,8 +16,9 @@ Rows, measured side by side in one run:
               (complements of their nearest text neighbours), as a partner would get them;
               beside it, for those new products, their content neighbours first then trending
   study       behaviour.services.evaluation_study: every candidate scorer (half-lives, customer
-              and title priors, partner availability) chosen on a validation split (learn to
-              2011-04, validate 2011-05/06), then read once on the test months, with ceilings
+              and title priors, partner availability) chosen on a validation split (the two
+              months before the test period: learn to 2011-04, validate 2011-05/06), then read
+              once on the test months, with ceilings
 
     .venv/bin/python bench/behaviour_quality.py            # ~5 min on 2 cores
     .venv/bin/python bench/behaviour_quality.py --lines 20000 --no-doc   # smoke
@@ -25,13 +27,13 @@ Rows, measured side by side in one run:
 import argparse
 import csv
 import datetime as dt
-import gzip
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import _online_retail as online_retail
 from _behaviour_study import neighbours_first, study_markdown
 from _report import (
     ensure_repo_on_path,
@@ -45,14 +47,7 @@ from _report import (
 SECTION = "behaviour-quality"
 DATABASE = "prodsim_bench_behaviour"
 CACHE_DB = 14
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail"
-FILE = "transactions-2010-12-to-2011-08.csv.gz"
-FEES = {"POST", "M", "DOT", "BANK CHARGES", "AMAZONFEE", "C2", "D", "CRUK", "PADS", "B", "S"}
-VALIDATE_FROM = dt.datetime(2011, 5, 1, tzinfo=dt.UTC)
-TEST_FROM, TEST_UNTIL = (
-    dt.datetime(2011, 7, 1, tzinfo=dt.UTC),
-    dt.datetime(2011, 9, 1, tzinfo=dt.UTC),
-)
+VALID_MONTHS = 2  # the validation split asks for the two months before the test period
 SHOP_ZONE = "Europe/London"
 K = 10
 MAX_BASKET = 100
@@ -61,30 +56,15 @@ TARGET_RATIO = 1.3  # × raw co-purchase counts
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    online_retail.add_arguments(parser)
     parser.add_argument("--lines", type=int, default=0, help="read only the first N lines")
     parser.add_argument("--no-doc", action="store_true")
     parser.add_argument(
         "--served-validation",
         action="store_true",
-        help="served lists on the validation split only (learn before 2011-05, test 2011-05/06)",
+        help="served lists on the validation split only (the two months before the test's)",
     )
     return parser.parse_args()
-
-
-def read_lines(path: Path, limit: int) -> list[dict]:
-    """The protocol's order lines: no cancellations, no quantity ≤ 0, no fee codes."""
-    kept = []
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
-        for number, row in enumerate(csv.DictReader(handle)):
-            if limit and number >= limit:
-                break
-            if row["InvoiceNo"].startswith("C") or row["StockCode"] in FEES:
-                continue
-            if float(row["Quantity"]) <= 0:
-                continue
-            kept.append(row)
-    return kept
 
 
 def write_catalogue(lines: list[dict], folder: Path) -> Path:
@@ -130,8 +110,8 @@ def django_setup(work_dir: Path) -> None:
             "PRODSIM_DATABASE_NAME": DATABASE,
             "PRODSIM_MEDIA_ROOT": str(work_dir / "media"),
             "PRODSIM_MODELS_ROOT": str(work_dir / "models"),
-            # The history is from 2011: keep all of it.
-            "PRODSIM_EVENT_RETENTION_DAYS": "100000",
+            # The history is years old: keep all of it (the setting's maximum, 100 years).
+            "PRODSIM_EVENT_RETENTION_DAYS": "36500",
             "PRODSIM_LOG_LEVEL": "WARNING",
         }
     )
@@ -153,7 +133,7 @@ def django_setup(work_dir: Path) -> None:
     cache.clear()
 
 
-def import_history(folder: Path, lines: list[dict], test_from: dt.datetime = TEST_FROM) -> dict:
+def import_history(folder: Path, lines: list[dict], test_from: dt.date) -> dict:
     """Catalogue, then the training orders (refreshed), then the test orders: timed."""
     from behaviour.services.imports import event_import_job_create, event_import_job_run
     from catalog.services import import_job_create, import_job_run
@@ -166,7 +146,7 @@ def import_history(folder: Path, lines: list[dict], test_from: dt.datetime = TES
     figures["products"] = job.created_count
     figures["catalogue_s"] = round(time.perf_counter() - started, 1)
     lexical_index_rebuild()  # the content neighbours of new products come from text alone
-    cut = test_from.replace(tzinfo=None)
+    cut = dt.datetime.combine(test_from, dt.time())
     train = [row for row in lines if dt.datetime.fromisoformat(row["InvoiceDate"]) < cut]
     test = [row for row in lines if dt.datetime.fromisoformat(row["InvoiceDate"]) >= cut]
     total_accepted, total_s = 0, 0.0
@@ -246,24 +226,34 @@ def served_hit_rate(test: list[dict]) -> dict:
     }
 
 
-def offline_hit_rates() -> dict:
+def utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def offline_hit_rates(months: online_retail.Split) -> dict:
     from behaviour.services.evaluation import bought_together_evaluate
 
-    return bought_together_evaluate(test_from=TEST_FROM, test_until=TEST_UNTIL)
-
-
-def method_study() -> dict:
-    from behaviour.services.evaluation_study import bought_together_study
-
-    return bought_together_study(
-        validate_from=VALIDATE_FROM, test_from=TEST_FROM, test_until=TEST_UNTIL
+    return bought_together_evaluate(
+        test_from=utc(months.test_from), test_until=utc(months.test_until)
     )
 
 
-def report(figures: dict, offline: dict, study: dict) -> str:
+def method_study(months: online_retail.Split) -> dict:
+    from behaviour.services.evaluation_study import bought_together_study
+
+    return bought_together_study(
+        validate_from=utc(months.validation_from(VALID_MONTHS)),
+        test_from=utc(months.test_from),
+        test_until=utc(months.test_until),
+    )
+
+
+def report(figures: dict, offline: dict, study: dict, months: online_retail.Split) -> str:
     served, methods = figures["served"], offline["methods"]
     raw = methods["co-purchase counts"]["hr"]
     protocol = {"popularity": 0.035, "co-purchase counts": 0.061}
+    if months.months(months.test_from, months.test_until) != online_retail.PROTOCOL_TEST_MONTHS:
+        protocol = {}
     rows = [
         [f"offline: {name}", _cell(m["hr"]), _cell(m["cold_hr"]), protocol.get(name, "")]
         for name, m in methods.items()
@@ -283,8 +273,8 @@ def report(figures: dict, offline: dict, study: dict) -> str:
     rejected = figures["train_rejected"] + figures["test_rejected"]
     return "\n\n".join(
         [
-            f"Orders learned before {TEST_FROM:%Y-%m-%d}, tested on {offline['test_orders']} "
-            f"orders of 2 to 100 products to {TEST_UNTIL:%Y-%m-%d} ({offline['pairs']} pairs, "
+            f"Orders learned before {months.test_from}, tested on {offline['test_orders']} "
+            f"orders of 2 to 100 products to {months.test_until} ({offline['pairs']} pairs, "
             f"{_percent(offline['cold_share'])} whose query had no training co-purchase).",
             markdown_table(header, rows),
             f"HR@10 ≥ {TARGET_RATIO} × raw co-purchase counts: **{verdict}**. New products "
@@ -314,26 +304,28 @@ def _cell(value) -> str:
 
 def main() -> None:
     args = parse_args()
-    if not (args.data / FILE).exists():
+    path = online_retail.data_file(args.data)
+    if path is None:
         log(f"online-retail not found at {args.data}; skipped (see /work/shared/data/README.md)")
         return
-    lines = read_lines(args.data / FILE, args.lines)
-    log(f"{len(lines)} order lines kept by the protocol")
+    lines = list(online_retail.order_lines(path, args.lines))
+    times = [dt.datetime.fromisoformat(row["InvoiceDate"]) for row in lines]
+    months = online_retail.Split.of(max(times), args)
+    log(f"{len(lines)} order lines kept by the protocol; {months}")
     if args.served_validation:  # choices about the served path are made here, not on the test
-        before_test = TEST_FROM.replace(tzinfo=None)
-        lines = [
-            row for row in lines if dt.datetime.fromisoformat(row["InvoiceDate"]) < before_test
-        ]
+        before_test = dt.datetime.combine(months.test_from, dt.time())
+        lines = [row for row, time in zip(lines, times, strict=True) if time < before_test]
         with tempfile.TemporaryDirectory(prefix="prodsim-bench-behaviour-") as folder:
             django_setup(Path(folder))
-            print_json(SECTION + "-validation", import_history(Path(folder), lines, VALIDATE_FROM))
+            figures = import_history(Path(folder), lines, months.validation_from(VALID_MONTHS))
+            print_json(SECTION + "-validation", figures)
         return
     with tempfile.TemporaryDirectory(prefix="prodsim-bench-behaviour-") as folder:
         django_setup(Path(folder))
-        figures = import_history(Path(folder), lines)
-        offline = offline_hit_rates()
-        study = method_study()
-    markdown = report(figures, offline, study)
+        figures = import_history(Path(folder), lines, months.test_from)
+        offline = offline_hit_rates(months)
+        study = method_study(months)
+    markdown = report(figures, offline, study, months)
     print(markdown)
     print_json(SECTION, {**figures, "offline": offline, "study": study})
     if not args.no_doc:

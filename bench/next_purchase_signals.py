@@ -6,6 +6,9 @@ each customer seen in both periods buys in the later period), on two splits of t
 - validation, inside the learning period: learn from orders before 2011-05-01, ask for 2011-05/06;
 - test (the protocol): learn from orders before 2011-07-01, ask for 2011-07/08.
 
+On another file of the same kind the test period is its last two months and validation the two
+before (bench/_online_retail.py).
+
 The variant kept is measured once more from each customer's newest events only, as the
 recommendations read them per request (`SERVED_HISTORY_EVENTS`), and with its weights unchanged
 from read windows of other lengths (`WINDOWS`): the served window is the shortest that is best
@@ -22,8 +25,8 @@ is the one best on validation. No model is trained, so this runs in a minute or 
 import argparse
 import time
 from dataclasses import replace
-from pathlib import Path
 
+import _online_retail as online_retail
 import numpy as np
 from _report import (
     ensure_repo_on_path,
@@ -36,7 +39,7 @@ from _report import (
 
 ensure_repo_on_path()
 
-from sequence_quality import DATA, FILE, TEST_FROM, TEST_UNTIL, Period, Shop  # noqa: E402
+from sequence_quality import Period, Shop  # noqa: E402
 
 from behaviour.ml.sequence import hybrid  # noqa: E402
 from behaviour.ml.sequence.metrics import top_k  # noqa: E402
@@ -44,7 +47,7 @@ from behaviour.ml.sequence.peers import Peers  # noqa: E402
 from behaviour.ml.sequence.signals import KIND_WEIGHTS, SERVED_HISTORY_EVENTS  # noqa: E402
 
 SECTION = "next-purchase-signals"
-VALID_FROM = np.datetime64("2011-05-01T00:00:00", "s").astype(np.int64)
+VALID_MONTHS = 2  # the validation split asks for the two months before the test period
 K = 20
 WINDOWS = (50, 100, 200, 400)  # read windows measured beside the served one
 WINDOW_TIE = 0.001  # Recall@20 differences this small are noise between neighbouring settings
@@ -137,11 +140,14 @@ class Split:
 
 def run(args: argparse.Namespace) -> dict:
     started = time.monotonic()
-    shop = Shop(args.data / FILE)
+    shop = Shop(args.file)
+    months = online_retail.Split.of(shop.last_order, args)
+    valid_from, test_from = months.validation_from(VALID_MONTHS), months.test_from
     content = shop.content()
+    seconds = months.seconds
     splits = {
-        "valid": Split(shop, content, int(VALID_FROM), int(TEST_FROM)),
-        "test": Split(shop, content, int(TEST_FROM), int(TEST_UNTIL)),
+        "valid": Split(shop, content, seconds(valid_from), seconds(test_from)),
+        "test": Split(shop, content, seconds(test_from), seconds(months.test_until)),
     }
     log(f"signals of both splits in {time.monotonic() - started:.0f} s")
     rows, weights = {}, {}
@@ -175,10 +181,10 @@ def run(args: argparse.Namespace) -> dict:
         (name for name in rows if not name.endswith(UNWEIGHTED)),
         key=lambda n: rows[n]["valid"]["recall"],
     )
-    served_name = f"{chosen}, served: newest {SERVED_HISTORY_EVENTS} events"
-    weights[served_name] = weights.get(chosen, {})
-    served = hybrid.HybridWeights(**weights[served_name]) if chosen in HYBRIDS else None
+    served = hybrid.HybridWeights(**weights[chosen]) if chosen in HYBRIDS else None
     if served is not None:
+        served_name = f"{chosen}, served: newest {SERVED_HISTORY_EVENTS} events"
+        weights[served_name] = weights[chosen]
         for split in splits.values():
             split.signals = split.served
         measure(served_name, lambda s: s.fused(HYBRIDS[chosen], served))
@@ -189,6 +195,10 @@ def run(args: argparse.Namespace) -> dict:
         "chosen": chosen,
         "windows": windows,
         "customers": {split: len(s.period.customers) for split, s in splits.items()},
+        "cuts": {
+            "valid": [str(valid_from), months.months(valid_from, test_from)],
+            "test": [str(test_from), months.months(test_from, months.test_until)],
+        },
         "seconds": round(time.monotonic() - started),
     }
 
@@ -231,6 +241,7 @@ def windows_report(windows: dict) -> str:
 
 def report(figures: dict) -> str:
     rows, chosen = figures["rows"], figures["chosen"]
+    valid, test = figures["cuts"]["valid"], figures["cuts"]["test"]
     table = [
         [
             name + (" **(chosen)**" if name == chosen else ""),
@@ -254,8 +265,8 @@ def report(figures: dict) -> str:
     best = rows[chosen]["test"]["recall"]
     return "\n\n".join(
         [
-            f"Validation: orders before 2011-05-01 → 2011-05/06 ({figures['customers']['valid']} "
-            f"customers); test (the protocol): before 2011-07-01 → 2011-07/08 "
+            f"Validation: orders before {valid[0]} → {valid[1]} ({figures['customers']['valid']} "
+            f"customers); test (the protocol): before {test[0]} → {test[1]} "
             f"({figures['customers']['test']} customers). Weights tuned on validation only; "
             f"{figures['seconds']} s in all.",
             markdown_table(header, table),
@@ -268,10 +279,11 @@ def report(figures: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    online_retail.add_arguments(parser)
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
-    if not (args.data / FILE).exists():
+    args.file = online_retail.data_file(args.data)
+    if args.file is None:
         log(f"online-retail not found at {args.data}; skipped (see /work/shared/data/README.md)")
         return
     machine = machine_info()

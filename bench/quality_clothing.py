@@ -46,6 +46,7 @@ from _report import (
 SECTION = "quality-clothing"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_DATA = SHARED / "data" / "clothing-dataset-small"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}  # the dev set is JPEG; others of its kind
 DEFAULT_WEIGHTS = SHARED / "weights" / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
 INPUT_SIZE = 224
 EMBEDDING_DIM = 256
@@ -148,8 +149,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # --- data ---------------------------------------------------------------------------------------
 def list_split(root: Path, split: str) -> tuple[list[Path], np.ndarray]:
-    """Image paths of `<root>/<split>/<category>/*.jpg`, sorted, and their category names."""
-    paths = sorted((root / split).glob("*/*.jpg"))
+    """Image paths of `<root>/<split>/<category>/*` (JPEG, PNG or WebP), sorted, and their
+    category names."""
+    paths = sorted(p for p in (root / split).glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)
     return paths, np.array([path.parent.name for path in paths])
 
 
