@@ -314,7 +314,7 @@ def main() -> None:
     log(f"{len(lines)} order lines kept by the protocol; {months}")
     if args.served_validation:  # choices about the served path are made here, not on the test
         before_test = dt.datetime.combine(months.test_from, dt.time())
-        lines = [row for row, time in zip(lines, times, strict=True) if time < before_test]
+        lines = [row for row, when in zip(lines, times, strict=True) if when < before_test]
         with tempfile.TemporaryDirectory(prefix="prodsim-bench-behaviour-") as folder:
             django_setup(Path(folder))
             figures = import_history(Path(folder), lines, months.validation_from(VALID_MONTHS))
