@@ -110,7 +110,7 @@ class Split:
 
     @staticmethod
     def months(start: dt.date, until: dt.date) -> str:
-        """ "2011-07/08" for [2011-07-01, 2011-09-01); a single month "2011-06"."""
+        """The months' label: "2011-07/08" for [2011-07-01, 2011-09-01), "2011-06" for one."""
         last = months_before(until, 1) if until.day == 1 else until
         if (last.year, last.month) == (start.year, start.month):
             return f"{start:%Y-%m}"

@@ -60,6 +60,7 @@ FIELD_COLUMNS = {
     "category": ("category",),
     "description": ("description",),
 }
+MATCHER_IDS = ("ltable_id", "rtable_id")
 TARGET_R1 = {"walmart-amazon": 0.93, "abt-buy": 0.92}
 TARGET_MARGIN = 0.02  # over the better baseline, same run
 ROWS = ("baseline", "baseline-all", "prodsim-default", "prodsim")
@@ -108,13 +109,25 @@ def load(root: Path) -> dict | None:
     query_rows = read_rows(root / "tableA.csv", encoding_of(root / "tableA.csv"))
     queries = {row["id"]: row for row in query_rows}
     row_of = {row["id"]: position for position, row in enumerate(catalogue)}
-    matches = sorted(read_rows(root / "matches.csv", "utf-8"), key=lambda p: int(p["tableA_id"]))
+    matches = match_pairs(read_rows(root / "matches.csv", "utf-8"))
     return {
         "catalogue": records(catalogue),
-        "queries": records([queries[pair["tableA_id"]] for pair in matches]),
-        "targets": np.array([row_of[pair["tableB_id"]] for pair in matches]),
+        "queries": records([queries[query] for query, _ in matches]),
+        "targets": np.array([row_of[product] for _, product in matches]),
         "columns": columns,
     }
+
+
+def match_pairs(rows: list[dict]) -> list[tuple[str, str]]:
+    """(tableA id, tableB id) of every matching pair, by query id. The dev sets name the columns
+    tableA_id/tableB_id; DeepMatcher's files ltable_id/rtable_id with a 0/1 `label`."""
+    query, product = ("tableA_id", "tableB_id") if "tableA_id" in rows[0] else MATCHER_IDS
+    pairs = [
+        (row[query], row[product])
+        for row in rows
+        if row.get("label", "1").strip() in ("1", "1.0", "True", "true")
+    ]
+    return sorted(pairs, key=lambda pair: (len(pair[0]), pair[0]))  # numeric ids in order
 
 
 def as_columns(records: list[dict]) -> lexical.Columns:

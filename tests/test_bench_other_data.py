@@ -168,8 +168,9 @@ def test_bought_together_quality_imports_a_later_file_and_tests_its_last_months(
     assert not (tmp_path / "BENCHMARKS.md").exists()
 
 
-def write_pairs(folder: Path) -> None:
-    """Amazon-Google's layout: title and manufacturer, Latin-1, queries without the brand."""
+def write_pairs(folder: Path, matches_style: str) -> None:
+    """Amazon-Google's columns: title and manufacturer, Latin-1, queries without the brand; the
+    matches as the dev sets write them or as DeepMatcher's labelled pairs (non-matches too)."""
     rng = random.Random(1)
     kinds = ["Stereo Speaker", "Ink Cartridge", "USB Cable", "Laptop Bag", "Desk Lamp"]
     catalogue = [
@@ -183,11 +184,17 @@ def write_pairs(folder: Path) -> None:
         with open(folder / name, "w", newline="", encoding="latin-1") as handle:
             csv.writer(handle).writerows([["id", "title", "manufacturer", "price"], *rows])
     with open(folder / "matches.csv", "w", newline="") as handle:
-        csv.writer(handle).writerows([["tableA_id", "tableB_id"], *enumerate(picked)])
+        if matches_style == "dev":
+            csv.writer(handle).writerows([["tableA_id", "tableB_id"], *enumerate(picked)])
+        else:
+            wrong = [(j, (i + 1) % 200, 0) for j, i in enumerate(picked)]
+            labelled = [(j, i, 1) for j, i in enumerate(picked)] + wrong
+            csv.writer(handle).writerows([["ltable_id", "rtable_id", "label"], *labelled])
 
 
-def test_text_matching_reads_another_tables_columns_by_name(tmp_path):
-    write_pairs(tmp_path / "amazon-google")
+@pytest.mark.parametrize("matches_style", ["dev", "deepmatcher"])
+def test_text_matching_reads_another_tables_columns_by_name(tmp_path, matches_style):
+    write_pairs(tmp_path / "amazon-google", matches_style)
     docs = tmp_path / "BENCHMARKS.md"
     figures = run_bench("text_matching.py", "--data", str(tmp_path / "amazon-google"), docs=docs)
     result = figures["amazon-google"]
