@@ -16,7 +16,9 @@ on validation within `WINDOW_TIE`, since every event read costs every uncached r
 
 Every variant is measured on both; the hybrid variants' weights (`hybrid.tune_weights`) are
 tuned on the validation split only and applied unchanged to the test split, and the variant kept
-is the one best on validation. No model is trained, so this runs in a minute or two.
+is the one best on validation. No model is trained, so this runs in a minute or two. The content
+signal reads the titles' lexical sketches, the vectors prodsim serves for a shop without photos
+(as `sequence_quality.py` does).
 
     .venv/bin/python bench/next_purchase_signals.py            # writes its BENCHMARKS section
     .venv/bin/python bench/next_purchase_signals.py --no-doc
@@ -143,7 +145,7 @@ def run(args: argparse.Namespace) -> dict:
     shop = Shop(args.file)
     months = online_retail.Split.of(shop.last_order, args)
     valid_from, test_from = months.validation_from(VALID_MONTHS), months.test_from
-    content = shop.content()
+    content = shop.content("sketch")  # what the served content signal reads for this shop
     seconds = months.seconds
     splits = {
         "valid": Split(shop, content, seconds(valid_from), seconds(test_from)),
