@@ -104,9 +104,14 @@ class Split:
         return months_before(self.test_from, months)
 
     @staticmethod
-    def seconds(day: dt.date) -> int:
-        """Midnight of `day` as seconds since the epoch, read as UTC like the order times."""
-        return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+    def utc(day: dt.date) -> dt.datetime:
+        """Midnight of `day`, read as UTC like the order times."""
+        return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+    @classmethod
+    def seconds(cls, day: dt.date) -> int:
+        """Midnight of `day` as seconds since the epoch."""
+        return int(cls.utc(day).timestamp())
 
     @staticmethod
     def months(start: dt.date, until: dt.date) -> str:

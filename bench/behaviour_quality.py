@@ -226,15 +226,11 @@ def served_hit_rate(test: list[dict]) -> dict:
     }
 
 
-def utc(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-
-
 def offline_hit_rates(months: online_retail.Split) -> dict:
     from behaviour.services.evaluation import bought_together_evaluate
 
     return bought_together_evaluate(
-        test_from=utc(months.test_from), test_until=utc(months.test_until)
+        test_from=months.utc(months.test_from), test_until=months.utc(months.test_until)
     )
 
 
@@ -242,9 +238,9 @@ def method_study(months: online_retail.Split) -> dict:
     from behaviour.services.evaluation_study import bought_together_study
 
     return bought_together_study(
-        validate_from=utc(months.validation_from(VALID_MONTHS)),
-        test_from=utc(months.test_from),
-        test_until=utc(months.test_until),
+        validate_from=months.utc(months.validation_from(VALID_MONTHS)),
+        test_from=months.utc(months.test_from),
+        test_until=months.utc(months.test_until),
     )
 
 

@@ -32,6 +32,7 @@ import threading
 import time
 from pathlib import Path
 
+import _online_retail as online_retail
 from _report import (
     django_on_bench_database,
     ensure_repo_on_path,
@@ -46,8 +47,6 @@ ensure_repo_on_path()
 
 SECTION = "event-import"
 DATABASE = "prodsim_bench_event_import"
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail"
-FILE = "transactions-2010-12-to-2011-08.csv.gz"
 SHOP_ZONE = "Europe/London"
 TARGET_EVENTS_PER_S = 50_000
 TARGET_HISTORY_S = 60
@@ -58,7 +57,7 @@ KIND_SHARES = (("view", 0.7), ("add_to_cart", 0.1), ("purchase", 0.2))
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=online_retail.DATA)
     parser.add_argument("--events", type=int, default=1_000_000, help="synthetic lines")
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--visitors", type=int, default=100_000)
@@ -253,7 +252,7 @@ def writers_compared(
 
 
 def retail_measure(args, folder: Path) -> dict | None:
-    source = args.data / FILE
+    source = args.data / online_retail.DEV_FILE
     if not source.exists():
         log(f"{source} is missing: the online-retail import is skipped")
         return None

@@ -408,8 +408,7 @@ def report(figures: dict, machine: dict) -> str:
         lines.append(
             f"Chosen on {month} (validation Recall@20 {rows[chosen]['valid_recall']:.4f}): "
             f"**{chosen}**: test Recall@20 {best:.4f} = {best / knn:.2f} × item-kNN + repeats "
-            f"({knn:.4f}); "
-            f"target ≥ 1.15 × and ≥ {TARGET}: **{verdict}**. Cold-start share "
+            f"({knn:.4f}); target ≥ 1.15 × and ≥ {TARGET}: **{verdict}**. Cold-start share "
             f"{_cell(rows[chosen]['cold'])} against popularity {_cell(popular_cold)}."
         )
     for architecture, t in figures["training"].items():
