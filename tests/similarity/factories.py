@@ -4,12 +4,14 @@ unit vectors. Hand-built versions and vectors live in tests/similarity/vector_st
 from decimal import Decimal
 
 import numpy as np
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import Category, Product, ProductImage
 from similarity import vector_store
 from similarity.models import Job, ModelVersion
 from similarity.services import model_version_create
 from similarity.services.pipeline import job_run
+from tests.catalog.factories import COLOURS, shape_image
 
 TINY = {
     "backbone": "small_cnn",
@@ -23,6 +25,11 @@ TINY = {
     "min_epoch_images": 0,  # one pass over the tiny catalogue: tests stay quick
     "refit_models": 1,  # one refit: two side by side are tested on their own
 }
+
+
+def photo_upload(name: str = "q.png", data: bytes | None = None) -> SimpleUploadedFile:
+    """A shopper's upload: by default a cross in the first colour (shape_catalogue's CROSS-0-*)."""
+    return SimpleUploadedFile(name, data or shape_image("cross", COLOURS[0]), "image/png")
 
 
 class FakeEmbedder:

@@ -5,25 +5,37 @@ from django.core.management import CommandError, call_command
 
 from catalog.models import Product
 from similarity import fusion
-from similarity.models import FusionWeights
+from similarity.models import FusionWeights, ModelVersion
 from similarity.services import tuning
 from similarity.services.lexical import lexical_index_rebuild
 from similarity.services.tuning import GRID, NothingToTuneOn, fusion_tune, split_products
 from tests.catalog.factories import shape_catalogue
 from tests.similarity.factories import train_tiny
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
+pytestmark = pytest.mark.django_db
 
 SHOP_WEIGHTS = dict(image=0.7, text=0.2, text_learned=0.0, attributes=0.05, price=0.05)
 
 
+@pytest.fixture(scope="module")
+def trained(module_rows):
+    with module_rows():
+        shape_catalogue(groups_per_shape=2, colours=3)
+        version, _ = train_tiny()
+        lexical_index_rebuild()
+        FusionWeights.objects.update_or_create(category=None, defaults=SHOP_WEIGHTS)
+    return version.pk
+
+
 @pytest.fixture
-def version():
-    shape_catalogue(groups_per_shape=2, colours=3)
-    version, _ = train_tiny()
-    lexical_index_rebuild()
-    FusionWeights.objects.update_or_create(category=None, defaults=SHOP_WEIGHTS)
-    return version
+def media_root(trained, settings):
+    """The module's photos (module_rows), not a folder per test."""
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def version(trained):
+    return ModelVersion.objects.get(pk=trained)  # as this test's rollback left it
 
 
 def _shop_weights_kept() -> bool:

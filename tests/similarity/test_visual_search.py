@@ -1,24 +1,28 @@
-"""Visual search: the storefront page and the API embed an upload with the active version."""
+"""Visual search: the storefront page and the API embed an upload with the active version.
+Without a version: test_visual_search_unavailable.py."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.catalog.factories import COLOURS, shape_catalogue, shape_image
+from tests.catalog.factories import shape_catalogue
+from tests.similarity.factories import photo_upload as photo
 from tests.similarity.factories import train_tiny
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
+pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def trained():
-    products = shape_catalogue(groups_per_shape=2, colours=3)
-    # Searching needs only a served image model: no refit, no text tower (their own tests).
-    version, _ = train_tiny(refit_on_all=False, text_tower=False)
+@pytest.fixture(scope="module")
+def trained(module_rows):
+    with module_rows():
+        products = shape_catalogue(groups_per_shape=2, colours=3)
+        # Searching needs only a served image model: no refit, no text tower (their own tests).
+        version, _ = train_tiny(refit_on_all=False, text_tower=False)
     return products, version
 
 
-def photo(name="q.png", data=None):
-    return SimpleUploadedFile(name, data or shape_image("cross", COLOURS[0]), "image/png")
+@pytest.fixture
+def media_root(trained, settings):
+    """The module's photos (module_rows), not a folder per test."""
+    return settings.MEDIA_ROOT
 
 
 def test_uploading_a_photo_lists_lookalikes(client, trained):
@@ -50,14 +54,6 @@ def test_a_bad_upload_is_explained(client, trained):
     response = client.post("/search/photo/", {"photo": photo("x.png", b"<html>not an image")})
     assert "the file is not a readable image" in response.content.decode()
     assert response.context["result"] is None
-
-
-def test_without_a_model_the_page_says_so(client):
-    # In a shopper's words: training a model is the staff's business (the admin says how).
-    response = client.post("/search/photo/", {"photo": photo()})
-    page = response.content.decode()
-    assert "Search by photo is not available at the moment." in page
-    assert "train one first" not in page
 
 
 def test_the_api_answers_with_the_same_ranking(partner_client, client, trained):
@@ -106,26 +102,6 @@ def test_the_api_takes_the_filters_from_the_query_string_too(partner_client, tra
     assert all("explain" in result for result in body["results"])
     skus = {result["sku"] for result in body["results"]}
     assert all(sku.startswith("BAR-") for sku in skus), skus
-
-
-def test_a_filter_in_the_query_string_is_validated_and_may_not_contradict_the_form(partner_client):
-    too_many = partner_client.post("/api/v1/search/image/?k=1000", {"image": photo()})
-    assert (too_many.status_code, list(too_many.json()["errors"])) == (400, ["k"])
-    both = partner_client.post("/api/v1/search/image/?k=3", {"image": photo(), "k": "4"})
-    assert (both.status_code, list(both.json()["errors"])) == (400, ["k"])
-    assert "both the query string and the form" in both.json()["errors"]["k"][0]
-    same = partner_client.post("/api/v1/search/image/?k=3", {"image": photo(), "k": "3"})
-    assert same.status_code == 503  # valid; no model to embed the photo with
-
-
-@pytest.mark.parametrize("params", [{"category": "same"}, {"price_band": "0.5"}])
-def test_the_api_refuses_filters_relative_to_a_source_product(partner_client, params):
-    """A photo has no source product: category "same" and a price band cannot apply, and a 400
-    says so, as trending and the recommendations do (rather than an unfiltered list)."""
-    response = partner_client.post("/api/v1/search/image/", {"image": photo(), **params})
-
-    assert (response.status_code, list(response.json()["errors"])) == (400, list(params))
-    assert "relative to a source product" in str(response.json()["errors"])
 
 
 @pytest.mark.parametrize("name", ["blob", "upload.bin", "photo.png.tmp"])

@@ -1,0 +1,36 @@
+"""Visual search before any image model serves: the page and the API say so, and the API's
+own checks of the request answer first. With a model: test_visual_search.py."""
+
+import pytest
+
+from tests.similarity.factories import photo_upload as photo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_without_a_model_the_page_says_so(client):
+    # In a shopper's words: training a model is the staff's business (the admin says how).
+    response = client.post("/search/photo/", {"photo": photo()})
+    page = response.content.decode()
+    assert "Search by photo is not available at the moment." in page
+    assert "train one first" not in page
+
+
+def test_a_filter_in_the_query_string_is_validated_and_may_not_contradict_the_form(partner_client):
+    too_many = partner_client.post("/api/v1/search/image/?k=1000", {"image": photo()})
+    assert (too_many.status_code, list(too_many.json()["errors"])) == (400, ["k"])
+    both = partner_client.post("/api/v1/search/image/?k=3", {"image": photo(), "k": "4"})
+    assert (both.status_code, list(both.json()["errors"])) == (400, ["k"])
+    assert "both the query string and the form" in both.json()["errors"]["k"][0]
+    same = partner_client.post("/api/v1/search/image/?k=3", {"image": photo(), "k": "3"})
+    assert same.status_code == 503  # valid; no model to embed the photo with
+
+
+@pytest.mark.parametrize("params", [{"category": "same"}, {"price_band": "0.5"}])
+def test_the_api_refuses_filters_relative_to_a_source_product(partner_client, params):
+    """A photo has no source product: category "same" and a price band cannot apply, and a 400
+    says so, as trending and the recommendations do (rather than an unfiltered list)."""
+    response = partner_client.post("/api/v1/search/image/", {"image": photo(), **params})
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, list(params))
+    assert "relative to a source product" in str(response.json()["errors"])
