@@ -62,3 +62,21 @@ def copy_cut_short(monkeypatch, error: BaseException) -> None:
             yield chunk
 
     monkeypatch.setattr(File, "chunks", chunks)
+
+
+def recommendations(client, visitor: str, query: str = "k=3&explain=true"):
+    return client.get(f"/api/v1/visitors/{visitor}/recommendations/?{query}")
+
+
+def shop(partner_client, skus: str = "ABCDE") -> None:
+    """A is bought together with B, C with D (as a refresh leaves them); B sells most."""
+    from behaviour.models import ProductPopularity
+    from catalog.models import Product
+    from tests.catalog.factories import product
+
+    for sku in skus:
+        product(sku=sku, title=f"Product {sku}")
+    for one, other, score in (("A", "B", 3.0), ("C", "D", 1.0)):
+        bought_together(one, other, score, both_ways=True)
+    for sku, score in (("B", 3.0), ("A", 2.0), ("D", 1.0), ("C", 0.5)):
+        ProductPopularity.objects.create(product=Product.objects.get(sku=sku), score=score)

@@ -11,8 +11,7 @@ from behaviour.selectors.recommendations import recommended_for_history
 from behaviour.services.ingest import events_record
 from behaviour.visitors import ERROR_VISITOR_SLASH
 
-from .factories import event, order
-from .test_recommendations_api import recommendations, shop
+from .factories import event, order, recommendations, shop
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,9 @@ from catalog.models import Product
 from partners.models import PartnerApiKey
 from similarity.models import MerchandisingRule
 from similarity.selectors import SimilarQuery
-from tests.behaviour.factories import bought_together
 from tests.catalog.factories import product
 
-from .factories import event, order
+from .factories import event, order, recommendations, shop
 
 pytestmark = pytest.mark.django_db
 
@@ -27,20 +26,6 @@ def post_events(client, events):
     response = client.post("/api/v1/events/", {"events": events}, content_type="application/json")
     assert response.json()["rejected"] == 0
     return response
-
-
-def recommendations(client, visitor: str, query: str = "k=3&explain=true"):
-    return client.get(f"/api/v1/visitors/{visitor}/recommendations/?{query}")
-
-
-def shop(partner_client, skus: str = "ABCDE") -> None:
-    """A is bought together with B, C with D (as a refresh leaves them); B sells most."""
-    for sku in skus:
-        product(sku=sku, title=f"Product {sku}")
-    for one, other, score in (("A", "B", 3.0), ("C", "D", 1.0)):
-        bought_together(one, other, score, both_ways=True)
-    for sku, score in (("B", 3.0), ("A", 2.0), ("D", 1.0), ("C", 0.5)):
-        ProductPopularity.objects.create(product=Product.objects.get(sku=sku), score=score)
 
 
 def results(response) -> list[tuple[str, str]]:

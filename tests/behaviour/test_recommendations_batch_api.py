@@ -8,8 +8,7 @@ from behaviour.visitors import ERROR_VISITOR_SLASH
 from partners.models import PartnerApiKey
 from similarity import cache as similar_cache
 
-from .factories import event, order
-from .test_recommendations_api import recommendations, shop
+from .factories import event, order, recommendations, shop
 
 pytestmark = pytest.mark.django_db
 

@@ -5,12 +5,10 @@ import pytest
 from behaviour.models import SequenceModelVersion
 from tests.behaviour.factories import order
 
-from .test_sequence_training import trained  # noqa: F401 - the tiny trained version
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_recommendations_name_the_sequence_version_that_ranked_them(partner_client, trained):  # noqa: F811
+def test_recommendations_name_the_sequence_version_that_ranked_them(partner_client, trained):
     active = SequenceModelVersion.objects.get(status=SequenceModelVersion.Status.ACTIVE)
     events = order(["LANTERN"], "shopper", "o-1", days_ago=0.5)
     assert (

@@ -17,8 +17,6 @@ from behaviour.services.refresh import behaviour_refresh
 from behaviour.services.visitors import visitor_erase
 from similarity.selectors import SimilarQuery
 
-from .test_sequence_training import trained  # noqa: F401 - the tiny trained version
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -44,7 +42,7 @@ def buy(visitor: str, sku: str, times: int) -> None:
     assert all(o.status == "accepted" for o in events_record(items=events))
 
 
-def test_a_version_tunes_its_own_weights_and_serves_them(trained):  # noqa: F811
+def test_a_version_tunes_its_own_weights_and_serves_them(trained):
     version = active()
     tuned = version.metrics["hybrid_weights"]
 
@@ -55,7 +53,7 @@ def test_a_version_tunes_its_own_weights_and_serves_them(trained):  # noqa: F811
     assert serving_model().weights == {name: float(tuned[name]) for name in SIGNALS}
 
 
-def test_the_version_page_shows_the_tuned_weights(trained, admin_client):  # noqa: F811
+def test_the_version_page_shows_the_tuned_weights(trained, admin_client):
     version = active()
     url = reverse("admin:behaviour_sequencemodelversion_change", args=[version.pk])
 
@@ -64,7 +62,7 @@ def test_the_version_page_shows_the_tuned_weights(trained, admin_client):  # noq
     assert "<th>hybrid_weights</th>" in html and "<th>hybrid_recall</th>" in html
 
 
-def test_a_frequent_buyer_gets_what_their_peers_buy_explained(trained):  # noqa: F811
+def test_a_frequent_buyer_gets_what_their_peers_buy_explained(trained):
     # The training's shoppers viewed a lantern and bought tea lights: peers of a tea-light buyer.
     buy("regular", "TEALIGHT", times=3)
     version = active()  # weighed as on the shop's data (the tiny validation may tune it to 0)
@@ -81,7 +79,7 @@ def test_a_frequent_buyer_gets_what_their_peers_buy_explained(trained):  # noqa:
     assert lantern.why == "Because you often buy Tealight"
 
 
-def test_a_version_without_profiles_serves_without_peers(trained):  # noqa: F811
+def test_a_version_without_profiles_serves_without_peers(trained):
     version = active()
     (Path(version.artifact_path).parent / PEERS_FILE).unlink()
     buy("regular", "TEALIGHT", times=2)
@@ -96,7 +94,7 @@ def test_a_version_without_profiles_serves_without_peers(trained):  # noqa: F811
 
 
 def test_an_erased_shoppers_profile_leaves_the_served_peers_with_the_next_refresh(
-    trained,  # noqa: F811
+    trained,
 ):
     served = serving_model().peers.profiles.shape[0]  # one per shopper of the training
 
@@ -110,7 +108,7 @@ def test_an_erased_shoppers_profile_leaves_the_served_peers_with_the_next_refres
 
 
 def test_a_version_whose_files_cannot_be_read_loses_its_peers_and_the_refresh_goes_on(
-    trained,  # noqa: F811
+    trained,
 ):
     version = active()
     Path(version.vectors_path).unlink()

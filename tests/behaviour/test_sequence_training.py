@@ -13,24 +13,10 @@ from behaviour.selectors.recommendations import recommended_for_visitor
 from behaviour.services.ingest import events_record
 from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
 from similarity.selectors import SimilarQuery
-from tests.behaviour.sequence_factories import SKUS, TINY, planted, sequence_catalogue
+from tests.behaviour.sequence_factories import SKUS, TINY
 
 # Committed rows: the job heartbeat thread (core.jobs) reads them on its own connection.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def history(visitors: int, *, days_ago: float) -> None:
-    outcomes = events_record(items=planted(visitors, days_ago=days_ago))
-    assert all(o.status == "accepted" for o in outcomes)
-
-
-@pytest.fixture
-def trained(settings, tmp_path):
-    sequence_catalogue(settings, tmp_path)
-    history(60, days_ago=60)  # learning period
-    history(20, days_ago=5)  # the last 30 days validate
-    job = sequence_training_start(config=TINY, enqueue=False)
-    return sequence_training_job_run(job_id=job.pk)
 
 
 def test_a_training_job_leaves_an_active_version_with_its_figures(trained):

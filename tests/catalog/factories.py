@@ -1,4 +1,5 @@
-"""Small builders for catalogue test data: products, CSV files, zips and images made with Pillow."""
+"""Small builders for catalogue test data: products, CSV files, zips and images made with Pillow,
+an import stopped part-way (`stops_after_rows`) and the admin's product form (`change_form`)."""
 
 import csv
 import io
@@ -6,12 +7,13 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+from django.urls import reverse
 from PIL import Image
 
 from catalog.images import prepare_image
 from catalog.importers import ProductRow
 from catalog.models import Product
-from catalog.services import product_upsert
+from catalog.services import imports, product_upsert
 from catalog.services.products import ImageToAttach
 
 CSV_HEADER = [
@@ -169,3 +171,39 @@ def shape_catalogue_files(folder) -> tuple:
     csv_path.write_bytes(csv_bytes(rows, header=header))
     zip_path.write_bytes(zip_bytes(images))
     return csv_path, zip_path
+
+
+class Killed(BaseException):
+    """The worker child dies (out of memory, SIGKILL): no `except Exception` sees it."""
+
+
+def stops_after_rows(monkeypatch, stop: BaseException, rows: int = 2):
+    """Patch the import to raise `stop` once `rows` rows are done; returns the real row import."""
+    real_row = imports._import_row
+
+    def row(job, *args):
+        if job.rows_done == rows:
+            raise stop
+        real_row(job, *args)
+
+    monkeypatch.setattr(imports, "_import_row", row)
+    return real_row
+
+
+def change_form(admin_client, product, **changes) -> dict:
+    """The product's admin change form as the page fills it, its one image kept, with changes."""
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    return data | {
+        "category": product.category_id or "",
+        "tags": "",
+        "attributes": "{}",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "1",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        "images-0-id": product.images.get().pk,
+        "images-0-product": product.pk,
+        **changes,
+    }

@@ -12,7 +12,7 @@ from core.jobs.admin import PAGE_PROBLEMS
 from core.jobs.heartbeat import worker_name
 from tests.staff import login, non_staff_user, staff_user
 
-from .factories import add_product, csv_bytes, image_bytes, zip_bytes
+from .factories import add_product, change_form, csv_bytes, image_bytes, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -236,25 +236,6 @@ def test_product_admin_lists_with_thumbnails(admin_client):
     add_product("MUG-1", "Red mug", image=image_bytes())
     page = admin_client.get(reverse("admin:catalog_product_changelist")).content.decode()
     assert "MUG-1" in page and '<img src="/media/products/' in page
-
-
-def change_form(admin_client, product, **changes) -> dict:
-    """The product's admin change form as the page fills it, its one image kept, with changes."""
-    url = reverse("admin:catalog_product_change", args=[product.pk])
-    form = admin_client.get(url).context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    return data | {
-        "category": product.category_id or "",
-        "tags": "",
-        "attributes": "{}",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "1",
-        "images-MIN_NUM_FORMS": "0",
-        "images-MAX_NUM_FORMS": "1000",
-        "images-0-id": product.images.get().pk,
-        "images-0-product": product.pk,
-        **changes,
-    }
 
 
 def test_admin_edits_and_deletes_notify_similarity(

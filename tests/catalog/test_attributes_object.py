@@ -11,8 +11,7 @@ from django.urls import reverse
 from catalog.attribute_values import ERROR_ATTRIBUTES_OBJECT
 from catalog.models import Product
 
-from .factories import add_product, image_bytes
-from .test_admin import change_form
+from .factories import add_product, change_form, image_bytes
 
 pytestmark = pytest.mark.django_db
 

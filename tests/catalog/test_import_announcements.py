@@ -13,15 +13,11 @@ from catalog.services.imports import import_job_time_out
 from catalog.tasks import catalogue_import_task
 from core.jobs.delivery import job_delivery
 
-from .factories import csv_bytes, product, write
+from .factories import Killed, csv_bytes, product, stops_after_rows, write
 
 pytestmark = pytest.mark.django_db
 
 ROWS = [{"sku": f"S{i}", "title": f"Mug {i}", "price": "9.90", "currency": "EUR"} for i in range(5)]
-
-
-class Killed(BaseException):
-    """The worker child dies (out of memory, SIGKILL): no `except Exception` sees it."""
 
 
 @pytest.fixture
@@ -31,19 +27,6 @@ def announced(monkeypatch) -> list[list[int]]:
         changes, "catalogue_changed", lambda *, product_ids: calls.append(sorted(product_ids))
     )
     return calls
-
-
-def stops_after_rows(monkeypatch, stop: BaseException, rows: int = 2):
-    """Patch the import to raise `stop` once `rows` rows are done; returns the real row import."""
-    real_row = imports._import_row
-
-    def row(job, *args):
-        if job.rows_done == rows:
-            raise stop
-        real_row(job, *args)
-
-    monkeypatch.setattr(imports, "_import_row", row)
-    return real_row
 
 
 def killed_attempt(tmp_path, monkeypatch, announced) -> ImportJob:

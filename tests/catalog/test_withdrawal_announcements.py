@@ -13,8 +13,7 @@ from catalog.importers import ProductRow
 from catalog.models import Product
 from catalog.services import import_job_create, import_job_run, imports, product_upsert
 
-from .factories import csv_bytes, product, write
-from .test_import_announcements import Killed, stops_after_rows
+from .factories import Killed, csv_bytes, product, stops_after_rows, write
 
 pytestmark = pytest.mark.django_db
 
