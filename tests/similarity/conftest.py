@@ -29,7 +29,7 @@ def module_rows(django_db_setup, django_db_blocker, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("module_rows")
     (folder / "media").mkdir()
-    paths = override_settings(MEDIA_ROOT=folder / "media", PRODSIM_MODELS_ROOT=folder / "models")
+    folders = override_settings(MEDIA_ROOT=folder / "media", PRODSIM_MODELS_ROOT=folder / "models")
     outer = transaction.atomic()
 
     @contextmanager
@@ -37,7 +37,7 @@ def module_rows(django_db_setup, django_db_blocker, tmp_path_factory):
         with django_db_blocker.unblock():
             yield
 
-    paths.enable()
+    folders.enable()
     with django_db_blocker.unblock():
         outer.__enter__()
     try:
@@ -46,4 +46,4 @@ def module_rows(django_db_setup, django_db_blocker, tmp_path_factory):
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
-        paths.disable()
+        folders.disable()
