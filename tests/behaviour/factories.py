@@ -68,7 +68,7 @@ def recommendations(client, visitor: str, query: str = "k=3&explain=true"):
     return client.get(f"/api/v1/visitors/{visitor}/recommendations/?{query}")
 
 
-def shop(partner_client, skus: str = "ABCDE") -> None:
+def shop(skus: str = "ABCDE") -> None:
     """A is bought together with B, C with D (as a refresh leaves them); B sells most."""
     from behaviour.models import ProductPopularity
     from catalog.models import Product

@@ -38,7 +38,7 @@ def skus_by_visitor(rows: list[dict]) -> dict[str, list[str]]:
 
 
 def test_each_visitor_gets_what_the_api_answers_them(partner_client, tmp_path, monkeypatch):
-    shop(partner_client)
+    shop()
     events_record(items=order(["A"], "anna", "o1", days_ago=0.5))
     events_record(items=[event("C", "carl", days_ago=0.2)])
     visitors = tmp_path / "visitors.csv"
@@ -59,10 +59,8 @@ def test_each_visitor_gets_what_the_api_answers_them(partner_client, tmp_path, m
     assert "3 visitors answered (1 without events: trending), 9 recommendations, 0 lines" in err
 
 
-def test_bad_and_repeated_lines_are_refused_by_number_and_the_rest_answered(
-    partner_client, monkeypatch
-):
-    shop(partner_client)
+def test_bad_and_repeated_lines_are_refused_by_number_and_the_rest_answered(monkeypatch):
+    shop()
 
     rows, err = run(
         "-", "--k", "2", stdin="anna\nsecret/id\n anna \nbob\n", monkeypatch=monkeypatch
@@ -75,8 +73,8 @@ def test_bad_and_repeated_lines_are_refused_by_number_and_the_rest_answered(
     assert "2 visitors answered" in err and "2 lines refused" in err
 
 
-def test_an_output_file_is_written_whole_or_not_at_all(partner_client, tmp_path, monkeypatch):
-    shop(partner_client)
+def test_an_output_file_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    shop()
     events_record(items=[event("C", visitor, days_ago=0.2) for visitor in ("anna", "bob")])
     visitors = tmp_path / "visitors.csv"
     visitors.write_text("anna\nbob\n", encoding="utf-8")
@@ -121,10 +119,10 @@ def test_wrong_arguments_get_a_clear_error(tmp_path):
         call_command("recommend_batch", str(visitors), "--output", str(tmp_path))
 
 
-def test_a_spreadsheets_file_is_read_as_written(partner_client, monkeypatch):
+def test_a_spreadsheets_file_is_read_as_written(monkeypatch):
     # Excel's "CSV UTF-8" starts with a byte-order mark, which reaches standard input as text;
     # its header may be named otherwise; a quoted note may span lines.
-    shop(partner_client)
+    shop()
     events_record(items=order(["A"], "anna", "o1", days_ago=0.5))
     stdin = '\ufeffCustomer ID,note\nanna,"two\nlines"\nsecret/id,x\n' + "y" * 200_000 + "\nbob\n"
 
@@ -137,16 +135,16 @@ def test_a_spreadsheets_file_is_read_as_written(partner_client, monkeypatch):
     assert "2 visitors answered" in err and "2 lines refused" in err
 
 
-def test_header_skips_a_first_line_of_any_name(partner_client, monkeypatch):
-    shop(partner_client)
+def test_header_skips_a_first_line_of_any_name(monkeypatch):
+    shop()
 
     rows, err = run("-", "--header", stdin="email\nanna\n", monkeypatch=monkeypatch)
 
     assert skus_by_visitor(rows).keys() == {"anna"}
 
 
-def test_the_output_file_keeps_the_mode_a_plain_write_gives(partner_client, tmp_path):
-    shop(partner_client)
+def test_the_output_file_keeps_the_mode_a_plain_write_gives(tmp_path):
+    shop()
     visitors = write_visitors(tmp_path, "anna\n")
     output = tmp_path / "out" / "recommendations.csv"
     output.parent.mkdir()
@@ -159,12 +157,12 @@ def test_the_output_file_keeps_the_mode_a_plain_write_gives(partner_client, tmp_
     assert output.read_text().startswith("visitor_id,rank")
 
 
-def test_visitors_without_events_share_one_ranking_per_run(partner_client, monkeypatch):
+def test_visitors_without_events_share_one_ranking_per_run(monkeypatch):
     """A campaign names many subscribers who never browsed: their (identical) trending list is
     ranked once, not once each."""
     from behaviour.selectors.recommendations import batch
 
-    shop(partner_client)
+    shop()
     events_record(items=order(["A"], "anna", "o1", days_ago=0.5))
     ranked = []
 

@@ -33,7 +33,7 @@ def results(response) -> list[tuple[str, str]]:
 
 
 def test_a_buyer_gets_the_partners_of_what_they_bought_explained(partner_client):
-    shop(partner_client)
+    shop()
     post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
 
     response = recommendations(partner_client, "me")
@@ -59,7 +59,7 @@ def test_a_buyer_gets_the_partners_of_what_they_bought_explained(partner_client)
 
 def test_without_repeats_what_the_visitor_bought_is_never_recommended(partner_client, settings):
     settings.PRODSIM_RECOMMEND_REPEATS = False
-    shop(partner_client)
+    shop()
     post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
 
     skus = [sku for sku, _ in results(recommendations(partner_client, "me", "k=4"))]
@@ -74,7 +74,7 @@ def test_without_repeats_what_was_bought_before_the_newest_events_read_stays_out
 ):
     # The README's "already bought" is the repeat signal's: bought or put in the basket.
     settings.PRODSIM_RECOMMEND_REPEATS = False
-    shop(partner_client)
+    shop()
     for number in range(HISTORY_EVENTS + 5):
         product(sku=f"V{number:02}", title=f"Viewed {number}")
     # B, the best seller trending would fill with, bought or basketed before a long browse.
@@ -97,7 +97,7 @@ def test_without_repeats_what_was_bought_before_the_newest_events_read_stays_out
 def test_a_history_read_whole_costs_no_second_query_for_what_was_bought(
     partner_client, django_assert_num_queries
 ):
-    shop(partner_client)
+    shop()
     post_events(partner_client, order(["A"], "me", "mine") + [event("C", "me")])
     history = visitor_history(visitor=visitor_hash("me"))
 
@@ -111,7 +111,7 @@ def test_turning_repeats_off_is_never_answered_from_lists_cached_with_them(
     partner_client, settings
 ):
     # A restart applies the setting; Valkey, and the lists cached under the old value, outlive it.
-    shop(partner_client)
+    shop()
     post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
     settings.PRODSIM_RECOMMEND_REPEATS = True
     assert "A" in [sku for sku, _ in results(recommendations(partner_client, "me", "k=3"))]
@@ -124,7 +124,7 @@ def test_turning_repeats_off_is_never_answered_from_lists_cached_with_them(
 
 
 def test_a_visitor_without_events_gets_trending_that_says_so(partner_client):
-    shop(partner_client)
+    shop()
 
     response = recommendations(partner_client, "newcomer", "k=5&explain=true")
 
@@ -134,7 +134,7 @@ def test_a_visitor_without_events_gets_trending_that_says_so(partner_client):
 
 
 def test_a_new_event_of_the_visitor_changes_the_next_answer(partner_client):
-    shop(partner_client)
+    shop()
     post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
     url_query = "k=5"
     first = recommendations(partner_client, "me", url_query)
@@ -152,7 +152,7 @@ def test_a_new_event_of_the_visitor_changes_the_next_answer(partner_client):
 
 
 def test_filters_apply_to_personal_items(partner_client):
-    shop(partner_client)
+    shop()
     post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
 
     skus = [sku for sku, _ in results(recommendations(partner_client, "me", "k=3&exclude=B"))]
@@ -161,7 +161,7 @@ def test_filters_apply_to_personal_items(partner_client):
 
 
 def test_global_merchandising_rules_apply_to_personal_items_and_keep_k(partner_client):
-    shop(partner_client)
+    shop()
     post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
     B, E = Product.objects.get(sku="B"), Product.objects.get(sku="E")
     MerchandisingRule.objects.create(kind="block", target_product=B)
@@ -196,7 +196,7 @@ def test_an_invalid_visitor_id_is_a_400_with_the_reason(partner_client):
 
 
 def test_an_older_event_sent_late_also_changes_the_next_answer(partner_client):
-    shop(partner_client)
+    shop()
     post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
     first = recommendations(partner_client, "me", "k=5")
 
@@ -211,7 +211,7 @@ def test_the_history_counts_every_event_but_reads_the_newest(partner_client):
     from behaviour.selectors.recommendations import visitor_history
     from behaviour.visitors import visitor_hash
 
-    shop(partner_client)
+    shop()
     post_events(partner_client, [event("A", "me", days_ago=d) for d in (3, 2, 1)])
 
     history = visitor_history(visitor=visitor_hash("me"), limit=2)
@@ -226,7 +226,7 @@ def test_a_late_event_as_an_old_one_leaves_retention_changes_the_next_answer(
     partner_client, settings
 ):
     """The count and the newest time stay the same: the oldest time read tells them apart."""
-    shop(partner_client)
+    shop()
     settings.PRODSIM_EVENT_RETENTION_DAYS = 400
     post_events(partner_client, [event("A", "me", days_ago=10), event("E", "me", days_ago=1)])
     first = recommendations(partner_client, "me", "k=5")
@@ -240,7 +240,7 @@ def test_a_late_event_as_an_old_one_leaves_retention_changes_the_next_answer(
 
 
 def test_what_the_shop_still_sells_comes_back_before_what_it_no_longer_does(partner_client):
-    shop(partner_client)
+    shop()
     ProductPopularity.objects.filter(product__sku="D").update(score=8.0)  # E: not sold lately
     post_events(partner_client, order(["E"], "me", "first", days_ago=3))
     post_events(partner_client, order(["E", "D"], "me", "second", days_ago=2))
@@ -259,7 +259,7 @@ def test_what_the_shop_still_sells_comes_back_before_what_it_no_longer_does(part
 def test_an_erasure_deletes_the_visitors_cached_answers_and_no_one_elses(
     partner_client, django_capture_on_commit_callbacks
 ):
-    shop(partner_client)
+    shop()
     for visitor in ("me", "you"):
         post_events(partner_client, order(["A"], visitor, f"{visitor}-order", days_ago=0.5))
         assert recommendations(partner_client, visitor)["X-Cache"] == "miss"
@@ -277,7 +277,7 @@ def test_an_erasure_deletes_the_visitors_cached_answers_and_no_one_elses(
 def test_an_erasure_stands_when_the_cache_is_down(
     partner_client, django_capture_on_commit_callbacks, monkeypatch
 ):
-    shop(partner_client)
+    shop()
     post_events(partner_client, order(["A"], "me", "mine", days_ago=0.5))
 
     def cache_down(pattern):

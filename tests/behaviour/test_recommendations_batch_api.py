@@ -20,7 +20,7 @@ def batch(client, visitor_ids, query: str = "k=3"):
 
 
 def test_each_visitor_is_answered_as_their_own_request_in_the_order_given(partner_client):
-    shop(partner_client)
+    shop()
     events_record(items=order(["A"], "anna", "o1", days_ago=0.5))
     events_record(items=[event("C", "carl", days_ago=0.2)])
     # No list cached yet. Not the cache's clear(): that is FLUSHDB of the broker database that
@@ -40,7 +40,7 @@ def test_each_visitor_is_answered_as_their_own_request_in_the_order_given(partne
 
 
 def test_a_bad_id_gets_its_reason_and_the_others_their_answer(partner_client):
-    shop(partner_client)
+    shop()
 
     visitors = batch(partner_client, ["anna", "secret/id", ""]).json()["visitors"]
 
@@ -64,7 +64,7 @@ def test_a_body_that_is_no_list_of_ids_is_a_400_naming_the_field(partner_client,
 
 
 def test_over_100_visitors_or_a_bad_filter_is_refused_before_any_work(partner_client):
-    shop(partner_client)
+    shop()
 
     too_many = batch(partner_client, [f"v{n}" for n in range(101)])
     unknown = batch(partner_client, ["anna"], "k=3&category=Nowhere")

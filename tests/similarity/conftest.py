@@ -12,7 +12,7 @@ def models_root(settings, tmp_path):
 @pytest.fixture(scope="module")
 def module_rows(django_db_setup, django_db_blocker, tmp_path_factory):
     """Rows and files that every test of one module reads, built once: training a tiny model
-    is most of such a test's time. Use it in a module fixture to build within:
+    is most of such a test's time. A module fixture builds them within it:
 
         with module_rows():
             ...
@@ -22,8 +22,6 @@ def module_rows(django_db_setup, django_db_blocker, tmp_path_factory):
     Photos and models go to one folder for the module (MEDIA_ROOT, PRODSIM_MODELS_ROOT), and
     `media_root` must be overridden in the module to keep it. A module using this must hold only
     non-transactional tests that expect these rows."""
-    from contextlib import contextmanager
-
     from django.db import transaction
     from django.test import override_settings
 
@@ -31,17 +29,13 @@ def module_rows(django_db_setup, django_db_blocker, tmp_path_factory):
     (folder / "media").mkdir()
     folders = override_settings(MEDIA_ROOT=folder / "media", PRODSIM_MODELS_ROOT=folder / "models")
     outer = transaction.atomic()
-
-    @contextmanager
-    def building():
-        with django_db_blocker.unblock():
-            yield
-
+    # Module fixtures are set up before any test's own (pytest orders by scope), so these
+    # settings lie under every per-test override and come off after the last one.
     folders.enable()
     with django_db_blocker.unblock():
         outer.__enter__()
     try:
-        yield building
+        yield django_db_blocker.unblock
     finally:
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
