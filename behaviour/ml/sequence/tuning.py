@@ -8,7 +8,7 @@ import numpy as np
 from .. import cooccurrence, popularity, scorers
 from .data import KIND_CODES, PURCHASE, SequenceData, histories_and_targets
 from .peers import Peers
-from .signals import Neighbours, visitor_signals
+from .signals import SERVED_HISTORY_EVENTS, Neighbours, visitor_signals
 from .weights import SIGNALS, HybridWeights, fuse
 
 
@@ -76,6 +76,7 @@ def validation_cases(
     selling_half_life_days: float | None = None,
     view_share: float = 0.0,
     target_kinds: tuple[int, ...] = (PURCHASE,),
+    history_events: int = SERVED_HISTORY_EVENTS,
     seed: int = 0,
 ) -> list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
     """`tune_weights` cases of the visitors in both parts of a time split.
@@ -86,7 +87,9 @@ def validation_cases(
     shop of views only every kind: `data.target_kinds`). sequence: (items, kinds) -> (n_items,)
     raw scores of the trained model; selling_half_life_days, view_share: weigh repeats by trending
     as the refresh computes it (`popularity.trending`) and the served repeats read it (None:
-    unweighted). Each case keeps only its candidates (`compact`).
+    unweighted). Each visitor's signals read their newest `history_events` events, as the
+    recommendations read a visitor per request, so the weights are tuned on what is served.
+    Each case keeps only its candidates (`compact`).
     """
     inputs, targets = histories_and_targets(train, valid, target_kinds)
     chosen = np.random.default_rng(seed).permutation(len(inputs))[:TUNING_VISITORS]
@@ -107,7 +110,7 @@ def validation_cases(
         )
     cases = []
     for index in np.sort(chosen):
-        items, kinds = inputs[index]
+        items, kinds = (part[-history_events:] for part in inputs[index])
         signals = visitor_signals(
             items=items,
             kinds=kinds,

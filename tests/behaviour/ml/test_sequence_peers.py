@@ -129,3 +129,15 @@ def test_tuning_cases_weigh_repeats_by_what_still_sells_as_served():
 
     assert plain[1] == plain[2] == 1.0  # items 1 and 2, once each (3 items: none compacted)
     assert weighted[2] == 1.0 and weighted[1] < 0.5
+
+
+def test_tuning_cases_read_each_visitor_as_the_recommendations_do():
+    # Shopper 0 bought 120 of item 1 one day and 120 of item 2 the next; the recommendations
+    # read only the newest SERVED_HISTORY_EVENTS (100), where item 1 is gone: so must tuning.
+    old = {0: [[1] * 120, [2] * 120], 1: [[2]]}
+    train, valid = split_at_day_30(old, {0: [[1]], 1: [[2]]}, n_items=3)
+    cases = validation_cases(train, valid)
+    index = int(np.flatnonzero(np.unique(train.visitors) == 0)[0])
+    assert cases[index][0]["repeat"][1] == 0.0 and cases[index][0]["repeat"][2] == 1.0
+    whole = validation_cases(train, valid, history_events=1_000)
+    assert whole[index][0]["repeat"][1] == 1.0
