@@ -15,17 +15,18 @@ from django.db import connection
 from .. import stats
 from ..models import Click, Impression
 
-# Each impression with its clicks (up to the stop), grouped per arm and shopper; a shopper's
-# newest arm ranks 1 (see ArmCounts.shoppers). An impression kept under no shopper (session
-# hash "": its shopper was erased, another's click on it kept) is a group of its own: those
-# impressions may be any number of erased shoppers', and as one group they would read as one
-# shopper clicking every one. They count in the CTR and its interval, never as a shopper.
+# Each impression shown up to the stop, with its clicks up to the stop, grouped per arm and
+# shopper; a shopper's newest arm ranks 1 (see ArmCounts.shoppers). An impression kept under no
+# shopper (session hash "": its shopper was erased, another's click on it kept) is a group of
+# its own: those impressions may be any number of erased shoppers', and as one group they
+# would read as one shopper clicking every one. They count in the CTR and its interval, never
+# as a shopper.
 _COUNTS = f"""
 WITH shown AS (
     SELECT i.id, i.arm, i.session_hash, i.created_at, count(c.id) AS clicks
     FROM {Impression._meta.db_table} i
     LEFT JOIN {Click._meta.db_table} c ON c.impression_id = i.id {{clicks_until}}
-    WHERE i.experiment_id = %s AND i.widget = %s
+    WHERE i.experiment_id = %s AND i.widget = %s {{shown_until}}
     GROUP BY i.id
 ), per_shopper AS (
     SELECT arm, session_hash, count(*) AS n, count(*) FILTER (WHERE clicks > 0) AS c,
@@ -59,14 +60,17 @@ class ArmCounts:
 def arm_counts(
     *, experiment_id: int, widget: str, clicks_until: dt.datetime | None
 ) -> dict[str, ArmCounts]:
-    """Per arm with impressions; clicks after `clicks_until` (a stop) are not counted."""
+    """Per arm with impressions; impressions and clicks after `clicks_until` (a stop) are not
+    counted. A page that read the experiment as running just before the stop committed logs its
+    impressions after it: shown to nobody the results can still follow, they would lower the
+    CTR of final figures with every reload."""
     params: list = [experiment_id, widget]
-    until = ""
+    clicks = shown = ""
     if clicks_until is not None:
-        until = "AND c.created_at <= %s"
-        params.insert(0, clicks_until)
+        clicks, shown = "AND c.created_at <= %s", "AND i.created_at <= %s"
+        params = [clicks_until, *params, clicks_until]
     with connection.cursor() as cursor:
-        cursor.execute(_COUNTS.format(clicks_until=until), params)
+        cursor.execute(_COUNTS.format(clicks_until=clicks, shown_until=shown), params)
         rows = cursor.fetchall()
     return {
         arm: ArmCounts(

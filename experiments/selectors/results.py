@@ -59,19 +59,19 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
     shoppers' own spread says more: one shopper's impressions are not independent
     (stats.ctr_interval).
 
-    A stopped experiment counts the clicks made up to its stop only: a link shown before it
-    stays valid for days (tokens.LINK_MAX_AGE_S), and its figures must not move after the
+    A stopped experiment counts the impressions and clicks made up to its stop only: a link
+    shown before it stays valid for days (tokens.LINK_MAX_AGE_S), a page being rendered as it
+    stopped logs its impressions a moment later, and its figures must not move after the
     decision they supported.
     """
     widget = widget or experiment.widget
     counts = arm_counts(
         experiment_id=experiment.pk, widget=widget, clicks_until=experiment.ended_at
     )
-    served = (
-        Impression.objects.filter(experiment=experiment, widget=widget)
-        .values_list("arm", "model_version")
-        .distinct()
-    )
+    shown = Impression.objects.filter(experiment=experiment, widget=widget)
+    if experiment.ended_at is not None:
+        shown = shown.filter(created_at__lte=experiment.ended_at)
+    served = shown.values_list("arm", "model_version").distinct()
     by_arm: dict[str, list[int]] = {}
     for arm, version_id in served:
         if version_id is not None:

@@ -52,7 +52,7 @@ def impressions(
     per_shopper: int = 1,
 ):
     """`count` impressions, `per_shopper` of them for each shopper; clicks[i] clicks on the
-    i-th."""
+    i-th. Returns the impressions."""
     product = Impression._meta.get_field("shown_product").related_model.objects.first()
     rows = Impression.objects.bulk_create(
         Impression(
@@ -71,3 +71,4 @@ def impressions(
         for row, n in zip(rows, clicks, strict=False)
         for _ in range(n)
     )
+    return rows

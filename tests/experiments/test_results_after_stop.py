@@ -1,14 +1,16 @@
 """A stopped experiment's figures are final: a link shown before the stop stays valid for days,
 and a click on it afterwards is logged (the shopper's navigation) but not counted."""
 
+import datetime as dt
+
 import pytest
 from django.utils import timezone
 
 from experiments import selectors, services
 from experiments.admin_html import CLICKS_UNTIL_STOP
-from experiments.models import Click
+from experiments.models import Click, Impression
 
-from .factories import running
+from .factories import impressions, running
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +53,19 @@ def test_a_running_experiment_counts_every_click_and_its_page_says_when_counting
     assert CLICKS_UNTIL_STOP.format(stop) in html
     counted = selectors.experiment_results(experiment=experiment).arms.values()
     assert sum(arm.clicks for arm in counted) == 2
+
+
+def test_impressions_logged_after_the_stop_leave_the_results_as_they_were(client, shop):
+    # A page that read the experiment as running just before the stop logs its impressions a
+    # moment after it: nobody can follow them any more, so they must not lower the final CTR.
+    experiment = running(shop.candidate, share=50)
+    client.get(client.get("/products/SQUARE-0-0/").context["similar"][0].click_url)
+    services.experiment_stop(experiment=experiment)
+    before = selectors.experiment_results(experiment=experiment)
+
+    late = impressions(experiment, shop.candidate, "candidate", 4, clicks=[1])
+    Impression.objects.filter(pk__in=[i.pk for i in late]).update(
+        created_at=experiment.ended_at + dt.timedelta(seconds=1)
+    )
+
+    assert selectors.experiment_results(experiment=experiment) == before
