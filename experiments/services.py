@@ -25,6 +25,10 @@ CANDIDATE_NOT_READY = "The candidate must be a ready (trained, not active) versi
 ALREADY_RUNNING = "This experiment is already running."
 ALREADY_RAN = "This experiment has already run; create a new one to test again."
 NOT_RUNNING = "This experiment is not running."
+REPEATS_ALREADY_OFF = (
+    "Recommendations already leave out what a shopper bought (PRODSIM_RECOMMEND_REPEATS is off): "
+    "both arms would see the same strip."
+)
 
 
 class ExperimentStateError(Exception):
@@ -39,6 +43,8 @@ def experiment_start(*, experiment: Experiment) -> Experiment:
         raise ExperimentStateError(VARIANT_NOT_FOR_WIDGET)
     if not _candidate_ready(experiment):
         raise ExperimentStateError(CANDIDATE_NOT_READY)
+    if _same_as_control(experiment):
+        raise ExperimentStateError(REPEATS_ALREADY_OFF)
     experiment.active, experiment.started_at = True, timezone.now()
     try:
         with transaction.atomic():
@@ -57,6 +63,13 @@ def _candidate_ready(experiment: Experiment) -> bool:
         version = experiment.sequence_candidate
         return version is not None and version.status == SequenceModelVersion.Status.READY
     return True
+
+
+def _same_as_control(experiment: Experiment) -> bool:
+    """Whether the candidate arm would be served exactly as the control (an A/A test that would
+    read as evidence about a change nobody saw)."""
+    without_repeats = experiment.variant == Experiment.Variant.WITHOUT_REPEATS
+    return without_repeats and not settings.PRODSIM_RECOMMEND_REPEATS
 
 
 def experiment_stop(*, experiment: Experiment) -> Experiment:

@@ -89,6 +89,21 @@ def test_a_recommended_test_without_repeats_hides_what_the_shopper_bought(client
     assert (experiment.pk, "candidate") in logged("recommended")
 
 
+def test_a_test_without_repeats_does_not_start_where_repeats_are_already_off(settings, shop):
+    # Both arms would see the same strip: weeks of "no difference" about a change nobody saw.
+    settings.PRODSIM_RECOMMEND_REPEATS = False
+    experiment = Experiment.objects.create(
+        name="no repeats", widget="recommended", variant=Variant.WITHOUT_REPEATS, share=50
+    )
+    with pytest.raises(ExperimentStateError, match=re.escape(services.REPEATS_ALREADY_OFF)):
+        services.experiment_start(experiment=experiment)
+    experiment.refresh_from_db()
+    assert not experiment.active and experiment.started_at is None
+
+    settings.PRODSIM_RECOMMEND_REPEATS = True
+    assert services.experiment_start(experiment=experiment).active
+
+
 def test_tests_of_two_widgets_run_at_once_but_one_per_widget(shop):
     similar = running(shop.candidate, 50)
     trending = widget_test("trending", Variant.NEWEST, share=50)
