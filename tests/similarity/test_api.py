@@ -58,6 +58,27 @@ def test_repeated_parameters_decode_and_validate_every_time(partner):
         }
 
 
+def test_list_parameters_written_with_brackets_filter_as_the_plain_ones(partner):
+    # jQuery, axios and PHP write a list as brand[]=A&brand[]=B: never an unfiltered answer.
+    products = shape_catalogue(colours=2)[:4]
+    store(
+        version(2, status="active"),
+        products,
+        [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)],
+    )
+    Product.objects.filter(sku="BAR-0-1").update(brand="Acme")
+    Product.objects.filter(sku="BAR-0-0").update(brand="Other")
+    url = "/api/v1/products/SQUARE-0-0/similar/?k=3"
+
+    def skus(query: str) -> list[str]:
+        return [r["sku"] for r in partner.get(f"{url}&{query}").json()["results"]]
+
+    assert skus("brand[]=Acme") == skus("brand=Acme") == ["BAR-0-1"]
+    assert skus("brand[]=Acme&brand[]=Other") == ["BAR-0-0", "BAR-0-1"]
+    assert skus("exclude[]=BAR-0-0") == skus("exclude=BAR-0-0") == ["BAR-0-1"]
+    assert partner.get(f"{url}&brand[]=" + "x" * 201).status_code == 400
+
+
 def test_similar_unknown_sku_is_404(partner):
     response = partner.get("/api/v1/products/NOPE/similar/")
     assert (response.status_code, response.json()) == (
