@@ -113,6 +113,25 @@ def test_a_form_put_refuses_a_photo_sent_under_a_name_it_does_not_read(api):
     assert list(response.json()["errors"]) == ["image"]
 
 
+@pytest.mark.parametrize(
+    "key", ["in_stock[]", "in_stock.x", "active[0]", "brand[]", "attributes[size][w]", "tags.x"]
+)
+def test_a_form_put_refuses_a_spelling_no_field_reads(api, key):
+    """`in_stock[]=false` used to pass the check (cut at its bracket) while the flag read only
+    `in_stock`: the product was stored in stock. Only lists take `[]` and dicts `.key`/`[key]`."""
+    product(sku="M-1", in_stock=False, attributes={"size": "S"})
+    fields = {"title": "Mug", "price": "5", key: "false"}
+
+    response = api.put(
+        "/api/v1/products/M-1/", encode_multipart(BOUNDARY, fields), content_type=MULTIPART
+    )
+
+    assert response.status_code == 400, (response.status_code, response.json())
+    assert list(response.json()["errors"]) == [key]
+    stored = Product.objects.get(sku="M-1")
+    assert (stored.in_stock, stored.attributes) == (False, {"size": "S"})
+
+
 # --- The product list's filters ------------------------------------------------------------------
 
 
