@@ -8,9 +8,11 @@ from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
 from similarity.api.serializers import (
+    ListParamsSerializer,
     ResultListSerializer,
-    SimilarParamsSerializer,
+    SourcelessParamsSerializer,
     source_relative_errors,
+    undiversified_errors,
 )
 from similarity.api.views.responses import similar_query, timed_response
 from similarity.api.views.similar import similar_params
@@ -21,11 +23,20 @@ from ..selectors import BehaviourResult
 TRENDING_SKU = "*"  # trending has no source product; its entries share one product generation
 
 
-def sourceless_params(query_string: str) -> dict:
-    """The similar-items parameters of a list without a source product (trending, a visitor's
-    recommendations): a 400 for those relative to the source, rather than quietly ignored."""
+def list_params(query_string: str) -> dict:
+    """The similar-items parameters of a list these APIs answer: a 400 for `diversity`, which
+    none of them re-ranks by, rather than quietly ignored."""
     params = similar_params(query_string)
-    if errors := source_relative_errors(params):
+    if errors := undiversified_errors(params):
+        raise ValidationError(errors)
+    return params
+
+
+def sourceless_params(query_string: str) -> dict:
+    """`list_params` of a list without a source product (trending, a visitor's
+    recommendations): also a 400 for those relative to the source."""
+    params = similar_params(query_string)
+    if errors := undiversified_errors(params) | source_relative_errors(params):
         raise ValidationError(errors)
     return params
 
@@ -56,10 +67,10 @@ class _ProductListApi(APIView):
     list_name = ""
     selector = None
 
-    @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
+    @extend_schema(parameters=[ListParamsSerializer], responses=ResultListSerializer)
     def get(self, request, sku: str):
         started = time.perf_counter()
-        params = similar_params(request.META.get("QUERY_STRING", ""))
+        params = list_params(request.META.get("QUERY_STRING", ""))
         key = cache.entry_key(list_name=self.list_name, sku=sku, params=params)
         if (body := cache.get(key)) is not None:
             return timed_response(body, started, cache_state="hit")
@@ -91,7 +102,7 @@ class AlsoViewedApi(_ProductListApi):
 class TrendingApi(APIView):
     """The most popular products lately (time-decayed), within the filters."""
 
-    @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
+    @extend_schema(parameters=[SourcelessParamsSerializer], responses=ResultListSerializer)
     def get(self, request):
         started = time.perf_counter()
         params = sourceless_params(request.META.get("QUERY_STRING", ""))

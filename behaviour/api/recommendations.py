@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
 from partners.api import HasWriteKey
-from similarity.api.serializers import ResultListSerializer, SimilarParamsSerializer
+from similarity.api.serializers import ResultListSerializer, SourcelessParamsSerializer
 from similarity.api.views.responses import similar_query, timed_response
 from similarity.selectors import SimilarQuery
 
@@ -31,7 +31,7 @@ class VisitorRecommendationsApi(APIView):
 
     permission_classes = [HasWriteKey]
 
-    @extend_schema(parameters=[SimilarParamsSerializer], responses=ResultListSerializer)
+    @extend_schema(parameters=[SourcelessParamsSerializer], responses=ResultListSerializer)
     def get(self, request, visitor_id: str):
         started = time.perf_counter()
         params = sourceless_params(request.META.get("QUERY_STRING", ""))

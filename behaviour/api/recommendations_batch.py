@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
 from partners.api import HasWriteKey
-from similarity.api.serializers import ResultSerializer, SimilarParamsSerializer
+from similarity.api.serializers import ResultSerializer, SourcelessParamsSerializer
 from similarity.api.views.responses import similar_query, timed_response
 
 from ..visitors import InvalidVisitorId, visitor_hash
@@ -53,7 +53,7 @@ class VisitorRecommendationsBatchApi(APIView):
 
     @extend_schema(
         request=VisitorBatchSerializer,
-        parameters=[SimilarParamsSerializer],
+        parameters=[SourcelessParamsSerializer],
         responses=VisitorBatchAnswerSerializer,
     )
     def post(self, request):

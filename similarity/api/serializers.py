@@ -6,6 +6,10 @@ MAX_K = 100
 MAX_BATCH_SKUS = 50
 MAX_QUERY_CHARS = 200
 ERROR_NO_SOURCE = "{name} is relative to a source product, and this list has none"
+ERROR_NO_DIVERSITY = (
+    "diversity re-ranks similar-items lists only (MMR over their products' image vectors); "
+    "this list would ignore it"
+)
 
 
 class SimilarParamsSerializer(serializers.Serializer):
@@ -60,6 +64,26 @@ class SimilarParamsSerializer(serializers.Serializer):
         return data
 
 
+class ListParamsSerializer(SimilarParamsSerializer):
+    """The parameters as the lists that are not re-ranked by diversity take them (the API
+    schema's; `undiversified_errors` refuses it)."""
+
+    diversity = None
+
+
+class SourcelessParamsSerializer(ListParamsSerializer):
+    """… and that have no source product (trending, a visitor's, a photo's): no price band
+    (`source_relative_errors` refuses it, and `category=same`)."""
+
+    price_band = None
+    category = serializers.CharField(
+        max_length=1000,
+        default="any",
+        help_text="'any', or a category's path ('Home > Lamps') or slug ('home-lamps'); "
+        "a category that does not exist is a 400",
+    )
+
+
 def source_relative_errors(params: dict) -> dict:
     """The parameters of a list without a source product (a photo, trending, a visitor's
     recommendations) that need one: each a 400, rather than quietly ignored."""
@@ -69,6 +93,12 @@ def source_relative_errors(params: dict) -> dict:
     if params.get("price_band") is not None:
         errors["price_band"] = [ERROR_NO_SOURCE.format(name="price_band")]
     return errors
+
+
+def undiversified_errors(params: dict) -> dict:
+    """`diversity` on a list that is not re-ranked by it (a photo search, the lists counted from
+    events, a visitor's recommendations): a 400, rather than the same list as without it."""
+    return {"diversity": [ERROR_NO_DIVERSITY]} if params.get("diversity") is not None else {}
 
 
 class SimilarBatchSerializer(SimilarParamsSerializer):
@@ -88,9 +118,15 @@ class ImageSearchSerializer(SimilarParamsSerializer):
 
     def validate(self, data):
         data = super().validate(data)
-        if errors := source_relative_errors(data):
+        if errors := source_relative_errors(data) | undiversified_errors(data):
             raise serializers.ValidationError(errors)
         return data
+
+
+class ImageSearchFormSerializer(SourcelessParamsSerializer):
+    """The photo search's form as the API schema shows it (what ImageSearchSerializer accepts)."""
+
+    image = serializers.FileField(help_text="JPEG, PNG or WebP photo")
 
 
 class TextSearchParamsSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from behaviour.services.visitors import visitor_erase
 from behaviour.visitors import ERROR_VISITOR_TOO_LONG, visitor_hash
 from catalog.models import Product
 from partners.models import PartnerApiKey
+from similarity.api.serializers import ERROR_NO_DIVERSITY
 from similarity.models import MerchandisingRule
 from similarity.selectors import SimilarQuery
 from tests.catalog.factories import product
@@ -289,6 +290,23 @@ def test_an_erasure_stands_when_the_cache_is_down(
 
     assert response.status_code == 200 and response.json() == {"events_deleted": 1}
     assert results(recommendations(partner_client, "me", "k=1"))[0][1] == "trending_no_history"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/trending/",
+        "/api/v1/visitors/v1/recommendations/",
+        "/api/v1/products/P-1/bought-together/",
+        "/api/v1/products/P-1/also-viewed/",
+    ],
+)
+def test_diversity_is_refused_by_the_lists_that_are_not_re_ranked_by_it(partner_client, url):
+    # Answered as if it were not there, a partner would take the same list for a varied one.
+    response = partner_client.get(f"{url}?k=3&diversity=0.3")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"diversity": [ERROR_NO_DIVERSITY]}
+    assert partner_client.get(f"{url}?k=3").status_code in (200, 404)  # P-1: no such product
 
 
 @pytest.mark.parametrize("url", ["/api/v1/trending/", "/api/v1/visitors/v1/recommendations/"])

@@ -3,6 +3,7 @@ own checks of the request answer first. With a model: test_visual_search.py."""
 
 import pytest
 
+from similarity.api.serializers import ERROR_NO_DIVERSITY
 from tests.similarity.factories import photo_upload as photo
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +25,13 @@ def test_a_filter_in_the_query_string_is_validated_and_may_not_contradict_the_fo
     assert "both the query string and the form" in both.json()["errors"]["k"][0]
     same = partner_client.post("/api/v1/search/image/?k=3", {"image": photo(), "k": "3"})
     assert same.status_code == 503  # valid; no model to embed the photo with
+
+
+def test_the_api_refuses_diversity_which_a_photo_search_does_not_re_rank_by(partner_client):
+    response = partner_client.post("/api/v1/search/image/", {"image": photo(), "diversity": "0.3"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"diversity": [ERROR_NO_DIVERSITY]}
 
 
 @pytest.mark.parametrize("params", [{"category": "same"}, {"price_band": "0.5"}])

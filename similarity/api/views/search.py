@@ -16,10 +16,11 @@ from core.api_errors import ServiceUnavailable
 from ... import selectors
 from ...services.visual import VisualSearchUnavailable, image_query_vector
 from ..serializers import (
+    ImageSearchFormSerializer,
     ImageSearchSerializer,
     MatchInputSerializer,
     ResultListSerializer,
-    SimilarParamsSerializer,
+    SourcelessParamsSerializer,
     TextSearchParamsSerializer,
 )
 from .responses import result_body, similar_query, timed_response
@@ -37,8 +38,8 @@ class ImageSearchApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={"multipart/form-data": ImageSearchSerializer},
-        parameters=[SimilarParamsSerializer],
+        request={"multipart/form-data": ImageSearchFormSerializer},
+        parameters=[SourcelessParamsSerializer],
         responses=ResultListSerializer,
         description="Products that look like an uploaded photo (multipart field `image`). The "
         "filters may be form fields or in the query string, as to the GET lists; one sent both "
