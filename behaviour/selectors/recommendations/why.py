@@ -35,7 +35,9 @@ def _explain(candidate: Candidate, history: VisitorHistory, products: dict) -> C
     contributions = candidate.evidence.get("contributions", {})
     order = sorted(because, key=lambda name: -contributions.get(name, 0.0))
     sources = list(dict.fromkeys(because[name] for name in order))
-    if sources == [candidate.product_id]:
+    # A product the visitor bought (or holds in the basket) themself: that is the reason they
+    # know, whichever product their peers or the sequence model were led by.
+    if because.get("repeat") == candidate.product_id or sources == [candidate.product_id]:
         why = _why_own(history, candidate.product_id)
     else:
         reasons = [
