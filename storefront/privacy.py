@@ -82,11 +82,12 @@ def your_data_erase(request):
 
 def _session_data(session) -> dict:
     """What the visit's session holds about the shopper besides events: the recently viewed
-    products (newest first) and the basket."""
+    products (newest first; those withdrawn or deleted since by the SKU they had, as the session
+    still holds them) and the basket."""
     viewed = history.recently_viewed_ids(session)
-    products = catalog_selectors.products_by_ids(ids=viewed, with_images=False)
+    skus = catalog_selectors.product_skus_by_id(ids=viewed)
     return {
-        "recently_viewed": [products[pid].sku for pid in viewed if pid in products],
+        "recently_viewed": [skus[pid] for pid in viewed if pid in skus],
         "basket": [
             {"sku": sku, "quantity": quantity}
             for sku, quantity in basket_state.quantities(session).items()

@@ -11,6 +11,8 @@ from django.test import Client
 from behaviour.models import Event
 from behaviour.services.storefront import storefront_events_record
 from behaviour.visitors import visitor_hash
+from catalog.models import Product
+from catalog.services.products import product_delete
 from storefront import basket_state, history
 from storefront.privacy import ERROR_THROTTLED, ErasureThrottle
 from storefront.shopper import VISITOR_KEY, customer_visitor_id
@@ -178,3 +180,15 @@ def test_the_download_also_holds_what_the_session_remembers(shop):
 
     assert exported["recently_viewed"] == ["LMP-1", "MUG-1"]  # newest first
     assert exported["basket"] == [{"sku": "LMP-1", "quantity": 3}]
+
+
+def test_the_download_names_viewed_products_withdrawn_or_deleted_since(shop):
+    # The session still holds them (the strip leaves them out): the download says what it holds.
+    client = Client()
+    shop_around(client)
+    Product.objects.filter(sku="LMP-1").update(is_active=False)
+    product_delete(sku="MUG-1")
+
+    exported = json.loads(client.get("/your-data/export/").content)
+
+    assert exported["recently_viewed"] == ["LMP-1", "MUG-1"]
