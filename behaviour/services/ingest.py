@@ -95,7 +95,9 @@ def _store(checked: dict[int, EventIn], products: dict[str, int], source: str, n
     batch (and deletes it) or has committed its tombstone (erasure_guard).
 
     An id repeated within the batch is the first use's that passed every check: an event
-    refused for its SKU or as an erased shopper's does not make a later valid one a repeat."""
+    refused for its SKU or as an erased shopper's does not make a later valid one a repeat.
+    The ids are taken in byte order, as an import's chunks take theirs, so two writers of the
+    same ids cannot each wait for one the other holds (a deadlock, which aborts one)."""
     erasure_guard.writes_lock()
     erased = _erased_indexes(checked)
     first: dict[str, int] = {}
@@ -114,7 +116,7 @@ def _store(checked: dict[int, EventIn], products: dict[str, int], source: str, n
         cursor.execute(
             "INSERT INTO behaviour_eventkey (event_id, occurred_at, received_at) "
             "SELECT id, at, %s FROM unnest(%s::varchar[], %s::timestamptz[]) AS t(id, at) "
-            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            'ORDER BY id COLLATE "C" ON CONFLICT (event_id) DO NOTHING RETURNING event_id',
             [now, [e.event_id for e in events], [e.occurred_at for e in events]],
         )
         new_ids = {row[0] for row in cursor.fetchall()}

@@ -2,9 +2,10 @@
 
 import datetime as dt
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from behaviour.models import Event, EventKey
@@ -141,6 +142,54 @@ def test_two_identical_batches_sent_at_once_are_stored_exactly_once():
     accepted = sorted(sum(o.status == "accepted" for o in outcomes) for outcomes in results)
     assert accepted == [0, 50]
     assert Event.objects.count() == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_takes_its_ids_in_one_order_so_another_writer_cannot_deadlock_it():
+    # Another writer (an import chunk, which takes its ids in byte order, or another batch)
+    # holds id "a" and next takes "b". A batch listing b before a took b, then waited for a:
+    # each waited for the other, and PostgreSQL aborted one of them as a deadlock.
+    product(sku="A")
+    batch = [event("A", "v1", event_id="b"), event("A", "v2", event_id="a")]
+    results, errors = [], []
+
+    def send():
+        try:
+            results.append(events_record(items=batch))
+        except Exception as exc:  # noqa: BLE001 - the test reports whichever side was aborted
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(KEY_INSERT, ["a"])
+        sender = threading.Thread(target=send)
+        sender.start()
+        waited = _until_a_lock_is_waited_for(cursor)
+        try:
+            cursor.execute(KEY_INSERT, ["b"])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        transaction.set_rollback(True)  # the other writer gives up: the batch takes both
+    sender.join()
+
+    assert waited and errors == []
+    assert statuses(results[0]) == [("accepted", ""), ("accepted", "")]
+
+
+KEY_INSERT = (
+    "INSERT INTO behaviour_eventkey (event_id, occurred_at, received_at) VALUES (%s, now(), now())"
+)
+
+
+def _until_a_lock_is_waited_for(cursor, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        if cursor.fetchone()[0]:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def test_an_id_repeated_in_a_batch_belongs_to_its_first_use_that_passes_every_check():
