@@ -1,9 +1,15 @@
 """Where signing in lands: the `next` page when it is one of the shop's, else the product list;
 never off-site, never a 404, never a loop back to the sign-in page."""
 
+import threading
+
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+
+from core.session_turns import SESSIONS
+from tests.catalog.factories import add_product
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a long enough password"
@@ -39,3 +45,38 @@ def test_a_signed_in_customer_sent_to_the_sign_in_page_itself_lands_on_the_produ
     response = client.get("/account/sign-in/?next=/account/sign-in/")
 
     assert (response.status_code, response["Location"]) == (302, "/")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/account/sign-in/", "/account/sign-out/"])
+def test_signing_in_or_out_waits_for_the_sessions_page_in_progress(customer, path):
+    """A product page of the session still being rendered logs its view after it; signing in
+    meanwhile moved the anonymous visitor's events to the customer and forgot the visitor, so
+    that view stayed under an id nobody holds, out of reach of the export and the erasure."""
+    add_product("MUG-1", "Red mug")
+    shopper = Client()
+    shopper.get("/products/MUG-1/")  # the visit's session
+    if path.endswith("sign-out/"):
+        sign_in(shopper)
+    key, done = shopper.cookies["sessionid"].value, threading.Event()
+
+    def post():
+        try:
+            tab = Client()
+            tab.cookies["sessionid"] = key
+            if tab.post(path, {"username": "ada", "password": PASSWORD}).status_code == 302:
+                done.set()
+        finally:
+            connection.close()
+
+    with connection.cursor() as cursor:  # a page of this session in progress
+        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [SESSIONS, key])
+    thread = threading.Thread(target=post)
+    thread.start()
+    try:
+        assert not done.wait(timeout=1.0)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [SESSIONS, key])
+    thread.join(timeout=60)
+    assert done.is_set()
