@@ -7,9 +7,11 @@ class ExperimentsConfig(AppConfig):
 
     def ready(self) -> None:
         from behaviour import erasures
+        from catalog import changes
         from similarity import admin_sections
 
         from .admin_versions import version_experiments_html
+        from .catalogue_changes import LISTENER
 
         # A/B logs are kept under the visitor's hash: a visitor's erasure, by whatever door
         # (the partner API, the storefront, a deleted account), takes theirs too, and the
@@ -19,6 +21,9 @@ class ExperimentsConfig(AppConfig):
 
         # Each model version's page shows its A/B tests (similarity cannot import experiments).
         admin_sections.online_evidence_register(version_experiments_html)
+
+        # An image-model test's candidate embeds the catalogue's new images as the active does.
+        changes.subscribe(LISTENER)
 
 
 def _log_erase(*, visitor: str) -> None:

@@ -14,7 +14,9 @@ from behaviour.models import SequenceModelVersion
 from behaviour.services import erasure_guard
 from catalog.models import Product
 from catalog.selectors import product_skus_by_id
+from core.tasks import enqueue_on_commit
 from similarity.models import ModelVersion
+from similarity.services.versions import MISSING_IMAGES_TASK
 
 from .models import VARIANT_NOT_FOR_WIDGET, WIDGET_VARIANTS, Click, Experiment, Impression
 from .selectors import Assignment, Shopper
@@ -49,6 +51,10 @@ def experiment_start(*, experiment: Experiment) -> Experiment:
     try:
         with transaction.atomic():
             experiment.save(update_fields=["active", "started_at"])
+            if experiment.variant == Experiment.Variant.MODEL_VERSION:
+                # What was imported or re-photographed while it sat ready, as an activation
+                # embeds it (catalogue_changes keeps it up to date from now on).
+                enqueue_on_commit(MISSING_IMAGES_TASK, experiment.candidate_id)
     except IntegrityError:
         experiment.active, experiment.started_at = False, None
         raise ExperimentStateError(ANOTHER_RUNNING)

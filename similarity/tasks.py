@@ -87,12 +87,13 @@ def product_texts_refresh_task(product_ids: list[int]) -> None:
     time_limit=EMBED_HARD_LIMIT_S,
     **RETRY_ON_DATABASE_OUTAGE,
 )
-def products_embed_task(product_ids: list[int]) -> None:
-    """Embed new or changed images of these products with the active version."""
+def products_embed_task(product_ids: list[int], version_id: int | None = None) -> None:
+    """Embed new or changed images of these products with the active version, or with version
+    `version_id` while it serves or may (active or ready: an A/B test's candidate)."""
     from .selectors import active_version
-    from .services.embedding import products_embed
+    from .services.embedding import products_embed, servable_version
 
-    version = active_version()
+    version = active_version() if version_id is None else servable_version(version_id)
     if version is None:
         return
     products_embed(version=version, product_ids=product_ids)
@@ -105,7 +106,7 @@ def products_embed_task(product_ids: list[int]) -> None:
     **RETRY_ON_DATABASE_OUTAGE,
 )
 def missing_images_embed_task(version_id: int) -> None:
-    """After an activation: embed what the newly active version has no vector of."""
+    """After an activation or an A/B test's start: embed what the version has no vector of."""
     from .models import ModelVersion
     from .services.embedding import missing_images_embed
 

@@ -33,12 +33,19 @@ def on_products_changed(*, product_ids: list[int], images_changed: bool) -> None
     similar_lists_stale(product_ids=ids)
     enqueue_on_commit(TEXTS_REFRESH_TASK, ids)
     version = active_version()
-    if version is None:
-        return
-    if images_changed:
-        enqueue_on_commit(EMBED_TASK, ids)
-    elif unembedded := _without_image_vectors(version, ids):
-        enqueue_on_commit(EMBED_TASK, unembedded)
+    if version is not None:
+        image_vectors_follow(version=version, product_ids=ids, images_changed=images_changed)
+
+
+def image_vectors_follow(
+    *, version: ModelVersion, product_ids: list[int], images_changed: bool, named: bool = False
+) -> None:
+    """Queue the embedding with `version` of these products' images: all of them when images
+    changed, else those on sale without an up-to-date vector of it. `named`: the task embeds
+    with this version (an A/B test's candidate), not whichever is active when it runs."""
+    ids = product_ids if images_changed else _without_image_vectors(version, product_ids)
+    if ids:
+        enqueue_on_commit(EMBED_TASK, ids, *([version.pk] if named else []))
 
 
 def _without_image_vectors(version: ModelVersion, product_ids: list[int]) -> list[int]:

@@ -84,12 +84,6 @@ TINY = {
 }
 
 
-@pytest.fixture
-def models_root(settings, tmp_path):
-    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
-    return settings.PRODSIM_MODELS_ROOT
-
-
 def test_a_model_that_emits_nan_fails_its_version_and_the_active_one_keeps_serving(
     models_root, monkeypatch
 ):

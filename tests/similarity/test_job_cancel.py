@@ -19,12 +19,7 @@ from similarity.tasks import model_version_train_task
 from tests.catalog.factories import shape_catalogue
 from tests.similarity.factories import TINY, train_tiny
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def models_root(settings, tmp_path):
-    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
 
 def queued() -> tuple[ModelVersion, Job]:

@@ -9,12 +9,7 @@ from similarity.models import MerchandisingRule
 from similarity.services.lexical import lexical_index_rebuild
 from tests.catalog.factories import add_product, product
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def models_root(settings, tmp_path):
-    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
 
 
 def skus(page) -> list[str]:
