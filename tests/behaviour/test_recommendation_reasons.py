@@ -82,3 +82,28 @@ def test_a_content_neighbour_is_explained_by_the_viewed_product_it_is_nearest_to
         source == nearest[candidate] for candidate, source in signal.because.items()
     )
     assert len(set(signal.because.values())) > 1  # not one reason for every item
+
+
+@pytest.mark.django_db
+def test_the_content_signal_scores_the_cosine_as_the_hybrids_tuning_does():
+    # Tuned weights are chosen on max(cosine, 0) (ml.sequence.signals): served on another scale,
+    # such as (1 + cosine) / 2, the content weight would count weak matches half as strong.
+
+    from behaviour.selectors.recommendations import visitor_history
+    from behaviour.selectors.recommendations.content import content_signal
+    from catalog.selectors import ProductFilter
+    from similarity.models import ModelVersion
+    from tests.similarity.factories import vector_catalogue
+
+    products, vectors = vector_catalogue(count=40)
+    events_record(items=[event("P000", "v")])
+    history = visitor_history(visitor=visitor_hash("v"))
+
+    signal = content_signal(
+        history, version=ModelVersion.objects.get(), product_filter=ProductFilter(), n=40
+    )
+
+    cosine = {p.pk: float(vectors[0] @ vectors[i]) for i, p in enumerate(products)}
+    assert min(cosine[pid] for pid in signal.scores) < 0  # the walk reached opposite products
+    for pid, score in signal.scores.items():
+        assert score == pytest.approx(max(cosine[pid], 0.0), abs=1e-5)

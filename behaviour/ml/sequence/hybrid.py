@@ -7,7 +7,8 @@ Signals, each (n_items,) in [0, 1] for one visitor's history (scaled by their ma
 - cooccurrence: item-kNN, Σ over the visitor's distinct items i of assoc(i, j) (co-purchase /
                 co-view association, e.g. raw decayed counts) weighted by i's kind
 - content:      cosine of j's content vector with the mean of the visitor's latest items'
-- repeat:       how often the visitor already had j (purchases count most), for repeat buyers
+- repeat:       how often the visitor bought j or put it in the basket (purchases count most),
+                for repeat buyers; a view is no repeat
 - popularity:   the item's (decayed) popularity: the fill when the history says little
 
 Like `similarity.fusion`, a missing signal drops out of both sums; the contributions of each

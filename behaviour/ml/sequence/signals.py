@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .data import KIND_CODES
+
 
 @dataclass(frozen=True)
 class Neighbours:
@@ -66,7 +68,10 @@ def visitor_signals(
     if content is not None and len(items):
         out["content"] = _content(items, content)
     if len(items):
-        out["repeat"] = np.bincount(items, weights=weight, minlength=n_items)
+        # What the visitor bought or put in the basket, as served: a view is no repeat.
+        kept = np.isin(kinds, REPEAT_CODES)
+        repeats = np.bincount(items[kept], weights=weight[kept], minlength=n_items)
+        out["repeat"] = repeats.astype(np.float64)  # none kept: NumPy counts in integers
         if selling is not None:
             out["repeat"] *= selling_factor(np.asarray(selling, dtype=np.float64)[:n_items])
     if peer_scores is not None and len(items):
@@ -76,6 +81,8 @@ def visitor_signals(
     return {name: _unit(values) for name, values in out.items() if np.any(values > 0)}
 
 
+# The kinds a repeat counts (purchases and adds to basket), as the served repeats do.
+REPEAT_CODES = (KIND_CODES["add_to_cart"], KIND_CODES["purchase"])
 # How much one event of each kind code (data.KIND_CODES: padding, view, cart, purchase, click)
 # says about the visitor's taste: buying most, a view or click a quarter of it.
 KIND_WEIGHTS = np.array([0.0, 0.25, 0.5, 1.0, 0.25])

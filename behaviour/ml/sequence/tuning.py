@@ -8,7 +8,7 @@ import numpy as np
 from .. import cooccurrence, popularity, scorers
 from .data import KIND_CODES, PURCHASE, SequenceData, histories_and_targets
 from .peers import Peers
-from .signals import SERVED_HISTORY_EVENTS, Neighbours, visitor_signals
+from .signals import REPEAT_CODES, SERVED_HISTORY_EVENTS, Neighbours, visitor_signals
 from .weights import SIGNALS, HybridWeights, fuse
 
 
@@ -81,15 +81,17 @@ def validation_cases(
 ) -> list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
     """`tune_weights` cases of the visitors in both parts of a time split.
 
-    The signals read only `train`: co-occurrence and popularity count each visitor's events of
-    one day as a basket (the events carry no order), peers are `train`'s shoppers; the targets
+    The signals read only `train`: co-occurrence counts each visitor's events of one day as a
+    basket (the events carry no order), peers are `train`'s shoppers; the targets
     are each visitor's items of `valid` events of `target_kinds` (what they bought, or for a
     shop of views only every kind: `data.target_kinds`). sequence: (items, kinds) -> (n_items,)
     raw scores of the trained model; selling_half_life_days, view_share: weigh repeats by trending
     as the refresh computes it (`popularity.trending`) and the served repeats read it (None:
     unweighted). Each visitor's signals read their newest `history_events` events, as the
-    recommendations read a visitor per request, so the weights are tuned on what is served.
-    Each case keeps only its candidates (`compact`).
+    recommendations read a visitor per request, so the weights are tuned on what is served:
+    also without popularity (trending fills what the served signals leave, it is none of them)
+    and with the served exclusions (`_as_served`). Each case keeps only its candidates
+    (`compact`).
     """
     inputs, targets = histories_and_targets(train, valid, target_kinds)
     chosen = np.random.default_rng(seed).permutation(len(inputs))[:TUNING_VISITORS]
@@ -101,7 +103,6 @@ def validation_cases(
         co.rows, co.cols, scorers.score(co, "raw"), train.n_items, NEIGHBOURS
     )
     neighbours = Neighbours.from_top_k(top, top_scores)
-    counts = popularity.popularity(baskets, train.items, train.times, train.n_items, now)
     selling = None
     if selling_half_life_days is not None:
         parts = [(train.kinds == PURCHASE, 1.0), (np.isin(train.kinds, (VIEW, CLICK)), view_share)]
@@ -118,14 +119,23 @@ def validation_cases(
             sequence_scores=None if sequence is None else sequence(items, kinds),
             neighbours=neighbours,
             content=content,
-            popularity=counts,
             peer_scores=None if peers is None else peers.scores(items, kinds),
             selling=selling,
         )
-        bought = np.zeros(train.n_items, dtype=bool)
-        bought[items[kinds == PURCHASE]] = True
-        cases.append(compact(signals, bought, targets[index]))
+        cases.append(compact(*_as_served(signals, items, kinds, train.n_items), targets[index]))
     return cases
+
+
+def _as_served(signals: dict, items: np.ndarray, kinds: np.ndarray, n_items: int) -> tuple:
+    """The signals and bought mask of a case as the recommendations treat the visitor: products
+    they viewed but neither bought nor put in the basket are never recommended (every signal
+    drops them), and what they bought or put in the basket is the repeat rule's to allow."""
+    bought = np.zeros(n_items, dtype=bool)
+    bought[items[np.isin(kinds, REPEAT_CODES)]] = True
+    seen_only = np.zeros(n_items, dtype=bool)
+    seen_only[items] = True
+    seen_only &= ~bought
+    return {name: np.where(seen_only, 0.0, values) for name, values in signals.items()}, bought
 
 
 def compact(signals: dict[str, np.ndarray], bought: np.ndarray, targets: np.ndarray) -> tuple:

@@ -10,7 +10,6 @@ from catalog import selectors as catalog_selectors
 from catalog.selectors import ProductFilter
 from similarity import vector_store
 from similarity.models import ModelVersion
-from similarity.scores import cosine_distance_to_unit
 
 from .history import VisitorHistory
 from .signals import Signal, strongest
@@ -49,8 +48,10 @@ def content_signal(
     because = _nearest_sources(version, candidates, in_order)
     signal = Signal()
     for neighbour in neighbours:
-        score = cosine_distance_to_unit(neighbour.distance)
-        if math.isfinite(score):  # NaN: a stored vector without direction (none are written)
+        # The cosine, negatives as 0, as the hybrid's tuning scores content (ml.sequence
+        # signals): on another scale the same tuned weight would mean another thing.
+        score = max(1.0 - neighbour.distance, 0.0)
+        if math.isfinite(neighbour.distance):  # NaN: a vector without direction (none written)
             signal.add(neighbour.product_id, score, because[neighbour.product_id])
     return signal
 

@@ -29,7 +29,7 @@ def test_signals_are_scaled_to_one_and_missing_inputs_drop_out():
     assert sorted(signals) == ["cooccurrence", "repeat"]
     # 1: 4 * (1 + 1) from two purchases of 0; 2: 1 * 2 + 2 * 0.25 (a view of 3)
     np.testing.assert_allclose(signals["cooccurrence"], [0, 1, 2.5 / 8, 0, 0, 0])
-    np.testing.assert_allclose(signals["repeat"], [1, 0, 0, 0.125, 0, 0])
+    np.testing.assert_allclose(signals["repeat"], [1, 0, 0, 0, 0, 0])  # a view is no repeat
 
 
 def test_sequence_and_content_signals():

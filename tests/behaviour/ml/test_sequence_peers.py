@@ -103,9 +103,8 @@ def test_tuning_cases_read_only_the_past_and_find_what_counts():
     train, valid = split_at_day_30(past, later, n_items=8)
     cases = validation_cases(train, valid, peers=Peers.fit(train))
     assert len(cases) == 30
-    assert all(
-        set(signals) >= {"repeat", "cooccurrence", "peers", "popularity"} for signals, *_ in cases
-    )
+    # Popularity is no signal of the served fusion (trending fills after it): none here either.
+    assert all(set(signals) == {"repeat", "cooccurrence", "peers"} for signals, *_ in cases)
     no_repeats = hybrid.HybridWeights(allow_repeats=False)
     assert hybrid.recall_of(cases, no_repeats, k=1) == 0.0
     tuned = hybrid.tune_weights(cases, k=1, start=no_repeats)
@@ -141,3 +140,24 @@ def test_tuning_cases_read_each_visitor_as_the_recommendations_do():
     assert cases[index][0]["repeat"][1] == 0.0 and cases[index][0]["repeat"][2] == 1.0
     whole = validation_cases(train, valid, history_events=1_000)
     assert whole[index][0]["repeat"][1] == 1.0
+
+
+def test_tuning_cases_leave_out_what_the_recommendations_never_show():
+    # Shopper 0 viewed item 1 and bought item 2, then bought 1: the recommendations never show a
+    # product only viewed (the strip of recently viewed does), and count no view as a repeat.
+    rows = [  # (visitor, item, kind, day): before day 30 they train, after it they validate
+        (0, 1, VIEW, 0),
+        (0, 2, PURCHASE, 1),
+        (1, 1, PURCHASE, 0),
+        (1, 3, PURCHASE, 1),
+        (0, 1, PURCHASE, 40),
+        (1, 3, PURCHASE, 40),
+    ]
+    visitors, items, kinds, days = (np.array(column) for column in zip(*rows, strict=True))
+    both = SequenceData.from_arrays(visitors, items, kinds, days * DAY, 4)
+    train, valid = time_split(both, 30 * DAY)
+
+    signals, bought, _ = validation_cases(train, valid, peers=Peers.fit(train))[0]
+
+    assert all(values[1] == 0.0 for values in signals.values())  # shopper 1's item, only viewed
+    assert signals["repeat"][2] == 1.0 and bought[2] and not bought[1]
