@@ -15,10 +15,17 @@ def partner(partner_client):
     return partner_client
 
 
-def test_similar_with_explain(partner):
-    products = shape_catalogue(colours=2)[:4]  # SQUARE-0-0/1, BAR-0-0/1
+def ranked_catalogue():
+    """SQUARE-0-0/1 and BAR-0-0/1 under an active version that puts BAR-0-0, then BAR-0-1
+    nearest SQUARE-0-0 (SQUARE-0-1 is its variant): (the version, the products)."""
+    products = shape_catalogue(colours=2)[:4]
     active = version(2, status="active")
     store(active, products, [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)])
+    return active, products
+
+
+def test_similar_with_explain(partner):
+    active, products = ranked_catalogue()
 
     body = partner.get("/api/v1/products/SQUARE-0-0/similar/", {"k": 3, "explain": "true"}).json()
 
@@ -41,12 +48,7 @@ def test_similar_rejects_bad_parameters(partner, params, status):
 
 
 def test_repeated_parameters_decode_and_validate_every_time(partner):
-    products = shape_catalogue(colours=2)[:4]
-    store(
-        version(2, status="active"),
-        products,
-        [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)],
-    )
+    ranked_catalogue()
     Product.objects.filter(sku="BAR-0-1").update(brand="Müller")
     url = "/api/v1/products/SQUARE-0-0/similar/"
     for _ in range(2):  # the second answer comes from the memo of validated parameters
@@ -60,12 +62,7 @@ def test_repeated_parameters_decode_and_validate_every_time(partner):
 
 def test_list_parameters_written_with_brackets_filter_as_the_plain_ones(partner):
     # jQuery, axios and PHP write a list as brand[]=A&brand[]=B: never an unfiltered answer.
-    products = shape_catalogue(colours=2)[:4]
-    store(
-        version(2, status="active"),
-        products,
-        [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)],
-    )
+    ranked_catalogue()
     Product.objects.filter(sku="BAR-0-1").update(brand="Acme")
     Product.objects.filter(sku="BAR-0-0").update(brand="Other")
     url = "/api/v1/products/SQUARE-0-0/similar/?k=3"
@@ -124,9 +121,7 @@ def test_similar_lists_are_cached_byte_identically_and_invalidated(
     from similarity.models import MerchandisingRule, ModelVersion
     from similarity.services import model_version_activate
 
-    products = shape_catalogue(colours=2)[:4]
-    active = version(2, status="active")
-    store(active, products, [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)])
+    active, products = ranked_catalogue()
     url = "/api/v1/products/SQUARE-0-0/similar/"
 
     first, second = partner.get(url, {"k": 3}), partner.get(url, {"k": 3})
@@ -189,12 +184,7 @@ def test_the_similar_endpoint_runs_a_fixed_number_of_queries(partner, django_ass
 
 
 def test_category_takes_a_path_or_a_slug_and_an_unknown_one_is_a_400(partner):
-    products = shape_catalogue(colours=2)[:4]  # SQUARE-0-0/1, BAR-0-0/1
-    store(
-        version(2, status="active"),
-        products,
-        [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)],
-    )
+    ranked_catalogue()
     url = "/api/v1/products/SQUARE-0-0/similar/"
 
     def skus(params):
@@ -226,12 +216,7 @@ def test_category_takes_a_path_or_a_slug_and_an_unknown_one_is_a_400(partner):
 
 def test_a_changed_serving_setting_is_never_answered_from_lists_cached_before(partner, settings):
     # A restart applies the setting; Valkey, and the lists cached under the old value, outlive it.
-    products = shape_catalogue(colours=2)[:4]
-    store(
-        version(2, status="active"),
-        products,
-        [unit(1, 0), unit(0.95, 0.05), unit(0.9, 0.1), unit(0, 1)],
-    )
+    ranked_catalogue()
     Product.objects.filter(sku="BAR-0-1").update(in_stock=False)
     url = "/api/v1/products/SQUARE-0-0/similar/"
     settings.PRODSIM_EXCLUDE_OUT_OF_STOCK = False

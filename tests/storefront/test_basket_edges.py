@@ -12,9 +12,10 @@ from django.test import Client
 
 from behaviour.models import Event
 from catalog.models import Product
-from core.session_turns import SESSIONS
 from storefront import basket_state
 from tests.catalog.factories import add_product
+
+from .factories import waits_for_its_turn
 
 pytestmark = pytest.mark.django_db
 
@@ -122,28 +123,10 @@ def test_a_page_that_saves_the_session_waits_for_its_turn(path):
     add_product("MUG-1", "Red mug")
     shopper = Client()
     shopper.post("/basket/add/MUG-1/", {"quantity": "1"})
-    key, served = shopper.cookies["sessionid"].value, threading.Event()
+    key = shopper.cookies["sessionid"].value
 
-    def fetch():
-        try:
-            other_tab = Client()
-            other_tab.cookies["sessionid"] = key
-            if other_tab.get(path).status_code == 200:
-                served.set()
-        finally:
-            connection.close()
-
-    with connection.cursor() as cursor:  # a basket change of this session in progress
-        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [SESSIONS, key])
-    tab = threading.Thread(target=fetch)
-    tab.start()
-    try:
-        assert not served.wait(timeout=1.0)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [SESSIONS, key])
-    tab.join(timeout=60)
-    assert served.is_set()
+    # A basket change of this session in progress.
+    assert waits_for_its_turn(key, lambda tab: tab.get(path).status_code == 200) == (False, True)
 
 
 def _at_once(cookie: str, post) -> list[int]:

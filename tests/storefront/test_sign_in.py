@@ -1,15 +1,13 @@
 """Where signing in lands: the `next` page when it is one of the shop's, else the product list;
 never off-site, never a 404, never a loop back to the sign-in page."""
 
-import threading
-
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 from django.test import Client
 
-from core.session_turns import SESSIONS
 from tests.catalog.factories import add_product
+
+from .factories import waits_for_its_turn
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a long enough password"
@@ -58,25 +56,11 @@ def test_signing_in_or_out_waits_for_the_sessions_page_in_progress(customer, pat
     shopper.get("/products/MUG-1/")  # the visit's session
     if path.endswith("sign-out/"):
         sign_in(shopper)
-    key, done = shopper.cookies["sessionid"].value, threading.Event()
+    credentials = {"username": "ada", "password": PASSWORD}
 
-    def post():
-        try:
-            tab = Client()
-            tab.cookies["sessionid"] = key
-            if tab.post(path, {"username": "ada", "password": PASSWORD}).status_code == 302:
-                done.set()
-        finally:
-            connection.close()
+    def sign_in_or_out(tab) -> bool:
+        return tab.post(path, credentials).status_code == 302
 
-    with connection.cursor() as cursor:  # a page of this session in progress
-        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [SESSIONS, key])
-    thread = threading.Thread(target=post)
-    thread.start()
-    try:
-        assert not done.wait(timeout=1.0)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [SESSIONS, key])
-    thread.join(timeout=60)
-    assert done.is_set()
+    # A page of this session in progress.
+    key = shopper.cookies["sessionid"].value
+    assert waits_for_its_turn(key, sign_in_or_out) == (False, True)
