@@ -78,7 +78,7 @@ def visitor_signals(
         out["peers"] = np.asarray(peer_scores, dtype=np.float64)[:n_items]
     if popularity is not None:
         out["popularity"] = np.asarray(popularity, dtype=np.float64)[:n_items]
-    return {name: _unit(values) for name, values in out.items() if np.any(values > 0)}
+    return {name: scaled_to_best(values) for name, values in out.items() if np.any(values > 0)}
 
 
 # The kinds a repeat counts (purchases and adds to basket), as the served repeats do.
@@ -106,7 +106,8 @@ def selling_factor(selling: np.ndarray) -> np.ndarray:
     return (1.0 + np.maximum(selling, 0.0)) ** SELLING_POWER
 
 
-def _unit(values: np.ndarray) -> np.ndarray:
+def scaled_to_best(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1]: negatives as 0, divided by the largest (all 0 stay 0)."""
     values = np.maximum(np.asarray(values, dtype=np.float64), 0.0)
     top = values.max() if len(values) else 0.0
     return values / top if top > 0 else values

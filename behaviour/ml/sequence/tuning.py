@@ -8,7 +8,13 @@ import numpy as np
 from .. import cooccurrence, popularity, scorers
 from .data import KIND_CODES, PURCHASE, SequenceData, histories_and_targets
 from .peers import Peers
-from .signals import REPEAT_CODES, SERVED_HISTORY_EVENTS, Neighbours, visitor_signals
+from .signals import (
+    REPEAT_CODES,
+    SERVED_HISTORY_EVENTS,
+    Neighbours,
+    scaled_to_best,
+    visitor_signals,
+)
 from .weights import SIGNALS, HybridWeights, fuse
 
 
@@ -41,13 +47,15 @@ def tune_weights(
     """Weights with the best mean Recall@k on validation cases (`recall_of`).
 
     cases: (signals, bought (n_items,) bool mask, target items) per validation visitor.
-    Coordinate search over the grid per signal (sequence fixed at 1, the scale), two rounds,
-    then the repeat rule (allow or exclude already-bought items) is chosen the same way.
+    Coordinate search over the grid per signal the cases hold (sequence fixed at 1, the
+    scale; the others keep their `start` weight), two rounds, then the repeat rule (allow or
+    exclude already-bought items) is chosen the same way.
     """
     best = start or HybridWeights()
     best_recall = recall_of(cases, best, k)
+    present = [name for name in SIGNALS[1:] if any(name in signals for signals, *_ in cases)]
     for _ in range(2):
-        for name in SIGNALS[1:]:
+        for name in present:
             for value in grid:
                 trial = replace(best, **{name: value})
                 recall = recall_of(cases, trial, k)
@@ -122,28 +130,35 @@ def validation_cases(
             peer_scores=None if peers is None else peers.scores(items, kinds),
             selling=selling,
         )
-        cases.append(compact(*_as_served(signals, items, kinds, train.n_items), targets[index]))
+        bought, seen_only = _as_served(items, kinds, train.n_items)
+        cases.append(compact(signals, bought, targets[index], never=seen_only))
     return cases
 
 
-def _as_served(signals: dict, items: np.ndarray, kinds: np.ndarray, n_items: int) -> tuple:
-    """The signals and bought mask of a case as the recommendations treat the visitor: products
-    they viewed but neither bought nor put in the basket are never recommended (every signal
-    drops them), and what they bought or put in the basket is the repeat rule's to allow."""
+def _as_served(items: np.ndarray, kinds: np.ndarray, n_items: int) -> tuple[np.ndarray, ...]:
+    """(bought, seen only) masks of a history as the recommendations treat the visitor: what
+    they bought or put in the basket is the repeat rule's to allow; products they viewed but
+    neither bought nor put in the basket are never recommended."""
     bought = np.zeros(n_items, dtype=bool)
     bought[items[np.isin(kinds, REPEAT_CODES)]] = True
     seen_only = np.zeros(n_items, dtype=bool)
     seen_only[items] = True
-    seen_only &= ~bought
-    return {name: np.where(seen_only, 0.0, values) for name, values in signals.items()}, bought
+    return bought, seen_only & ~bought
 
 
-def compact(signals: dict[str, np.ndarray], bought: np.ndarray, targets: np.ndarray) -> tuple:
+def compact(
+    signals: dict[str, np.ndarray],
+    bought: np.ndarray,
+    targets: np.ndarray,
+    never: np.ndarray | None = None,
+) -> tuple:
     """The case restricted to the union of each signal's CANDIDATES best items and those of
-    their plain sum; targets outside it become -1 (never found, still counted), so memory is
-    bounded. An approximation: an item fair on several signals can outrank items best on one,
-    which the sum's best keep, but a weighting could still favour one outside all of them
-    (on online-retail's June validation the recall of three weightings was identical)."""
+    their plain sum, less the items it may `never` recommend; targets outside it become -1
+    (never found, still counted), so memory is bounded. Each signal is then scaled to its best
+    item kept, as the served fusion scales to its best candidate. An approximation: an item
+    fair on several signals can outrank items best on one, which the sum's best keep, but a
+    weighting could still favour one outside all of them (on online-retail's June validation
+    the recall of three weightings was identical)."""
     ranked = [*signals.values(), sum(signals.values())] if signals else []
     keep = np.unique(
         np.concatenate(
@@ -151,10 +166,12 @@ def compact(signals: dict[str, np.ndarray], bought: np.ndarray, targets: np.ndar
             or [np.zeros(0, dtype=np.int64)]
         )
     )
+    if never is not None:
+        keep = keep[~never[keep]]
     position = np.full(len(bought), -1, dtype=np.int64)
     position[keep] = np.arange(len(keep))
     return (
-        {name: values[keep] for name, values in signals.items()},
+        {name: scaled_to_best(values[keep]) for name, values in signals.items()},
         bought[keep],
         position[np.asarray(targets, dtype=np.int64)],
     )

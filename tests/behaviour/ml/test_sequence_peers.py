@@ -157,7 +157,12 @@ def test_tuning_cases_leave_out_what_the_recommendations_never_show():
     both = SequenceData.from_arrays(visitors, items, kinds, days * DAY, 4)
     train, valid = time_split(both, 30 * DAY)
 
-    signals, bought, _ = validation_cases(train, valid, peers=Peers.fit(train))[0]
+    cases = validation_cases(train, valid, peers=Peers.fit(train))
+    signals, bought, targets = cases[0]
 
-    assert all(values[1] == 0.0 for values in signals.values())  # shopper 1's item, only viewed
-    assert signals["repeat"][2] == 1.0 and bought[2] and not bought[1]
+    # Item 1, which shopper 0 only viewed, is no candidate (peers bring it): never found, even
+    # where a short list would take any item left. Items 0, 2 and 3 stay.
+    assert targets.tolist() == [-1]
+    assert hybrid.recall_of(cases[:1], hybrid.HybridWeights(peers=1.0)) == 0.0
+    assert signals["repeat"].tolist() == [0.0, 1.0, 0.0]
+    assert bought.tolist() == [False, True, False]
