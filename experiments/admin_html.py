@@ -24,9 +24,9 @@ VERDICT_TOO_EARLY = (
     "Too early to read: an arm has impressions of under {} shoppers' worth (a few heavy "
     "browsers count as few), and intervals this early often miss."
 )
-CLICKS_UNTIL_STOP = (
-    "Clicks counted up to the stop ({}): a link shown before it and followed later is not "
-    "counted, so these figures no longer change."
+COUNTED_UNTIL_STOP = (
+    "Impressions and clicks counted up to the stop ({}): a link shown before it and followed "
+    "later is not counted, so these figures no longer change."
 )
 # A sequence-version test's control arm when the version active over it is not known for sure
 # (selectors.results.sequence_served): impressions record the image version only.
@@ -123,14 +123,14 @@ def results_html(results: ExperimentResults) -> str:
             mismatch=results.sample_ratio_mismatch,
         ),
         planning_html(results),
-        _clicks_until_html(results),
+        _counted_until_html(results),
     )
 
 
-def _clicks_until_html(results: ExperimentResults) -> str:
-    if results.clicks_until is None:
+def _counted_until_html(results: ExperimentResults) -> str:
+    if results.counted_until is None:
         return ""
-    return format_html("<p>{}</p>", CLICKS_UNTIL_STOP.format(_when(results.clicks_until)))
+    return format_html("<p>{}</p>", COUNTED_UNTIL_STOP.format(_when(results.counted_until)))
 
 
 def experiment_state(experiment) -> str:

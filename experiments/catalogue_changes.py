@@ -18,7 +18,10 @@ def on_products_changed(*, product_ids: list[int], images_changed: bool) -> None
     candidate = _candidate()
     if candidate is not None and product_ids:
         image_vectors_follow(
-            version=candidate, product_ids=product_ids, images_changed=images_changed, named=True
+            version=candidate,
+            product_ids=product_ids,
+            images_changed=images_changed,
+            candidate=True,
         )
 
 

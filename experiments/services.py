@@ -54,7 +54,7 @@ def experiment_start(*, experiment: Experiment) -> Experiment:
             if experiment.variant == Experiment.Variant.MODEL_VERSION:
                 # What was imported or re-photographed while it sat ready, as an activation
                 # embeds it (catalogue_changes keeps it up to date from now on).
-                enqueue_on_commit(MISSING_IMAGES_TASK, experiment.candidate_id)
+                enqueue_on_commit(MISSING_IMAGES_TASK, experiment.candidate_id, True)
     except IntegrityError:
         experiment.active, experiment.started_at = False, None
         raise ExperimentStateError(ANOTHER_RUNNING)

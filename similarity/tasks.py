@@ -87,13 +87,18 @@ def product_texts_refresh_task(product_ids: list[int]) -> None:
     time_limit=EMBED_HARD_LIMIT_S,
     **RETRY_ON_DATABASE_OUTAGE,
 )
-def products_embed_task(product_ids: list[int], version_id: int | None = None) -> None:
-    """Embed new or changed images of these products with the active version, or with version
-    `version_id` while it serves or may (active or ready: an A/B test's candidate)."""
+def products_embed_task(product_ids: list[int], candidate_id: int | None = None) -> None:
+    """Embed new or changed images of these products with the active version, or with the A/B
+    test candidate `candidate_id` while it is ready (activated since, the active run does it)."""
+    from .models import ModelVersion
     from .selectors import active_version
-    from .services.embedding import products_embed, servable_version
+    from .services.embedding import products_embed
 
-    version = active_version() if version_id is None else servable_version(version_id)
+    if candidate_id is None:
+        version = active_version()
+    else:
+        ready = ModelVersion.objects.filter(status=ModelVersion.Status.READY)
+        version = ready.filter(pk=candidate_id).first()
     if version is None:
         return
     products_embed(version=version, product_ids=product_ids)
@@ -105,11 +110,13 @@ def products_embed_task(product_ids: list[int], version_id: int | None = None) -
     time_limit=EMBED_HARD_LIMIT_S,
     **RETRY_ON_DATABASE_OUTAGE,
 )
-def missing_images_embed_task(version_id: int) -> None:
-    """After an activation or an A/B test's start: embed what the version has no vector of."""
+def missing_images_embed_task(version_id: int, candidate: bool = False) -> None:
+    """After an activation, or as an A/B test starts with the version as its `candidate`:
+    embed what the version has no vector of."""
     from .models import ModelVersion
     from .services.embedding import missing_images_embed
 
     version = ModelVersion.objects.filter(pk=version_id).first()
+    status = ModelVersion.Status.READY if candidate else ModelVersion.Status.ACTIVE
     if version is not None:
-        missing_images_embed(version=version)
+        missing_images_embed(version=version, while_status=status)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.contrib.auth import views as auth_views
 from django.urls import reverse
 
+from core.session_turns import session_turns
 from core.sign_in_failures import SignInFailures, SignInPaused
 
 ERROR_THROTTLED = "Too many failed sign-ins: try again in {minutes} minutes."
@@ -50,3 +51,9 @@ class SignOutView(auth_views.LogoutView):
     """POST only (Django's LogoutView): the session ends, the next visit is a new visitor."""
 
     next_page = "storefront:product-list"
+
+
+# Both rewrite the session (a new key, the visitor moved to the customer's id): a page of the
+# same session still being rendered must log its events before they are moved.
+sign_in = session_turns(SignInView.as_view())
+sign_out = session_turns(SignOutView.as_view())

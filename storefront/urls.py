@@ -1,7 +1,5 @@
 from django.urls import path
 
-from core.session_turns import session_turns
-
 from . import account, basket, privacy, views
 
 app_name = "storefront"
@@ -18,8 +16,6 @@ urlpatterns = [
     path("your-data/", privacy.your_data, name="your-data"),
     path("your-data/export/", privacy.your_data_export, name="your-data-export"),
     path("your-data/erase/", privacy.your_data_erase, name="your-data-erase"),
-    # Both rewrite the session (a new key, the visitor moved to the customer's id): a page of
-    # the same session still being rendered must log its events before they are moved.
-    path("account/sign-in/", session_turns(account.SignInView.as_view()), name="sign-in"),
-    path("account/sign-out/", session_turns(account.SignOutView.as_view()), name="sign-out"),
+    path("account/sign-in/", account.sign_in, name="sign-in"),
+    path("account/sign-out/", account.sign_out, name="sign-out"),
 ]

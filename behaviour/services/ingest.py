@@ -90,14 +90,12 @@ def _echoable(text: str) -> str:
 
 @transaction.atomic
 def _store(checked: dict[int, EventIn], products: dict[str, int], source: str, now) -> Stored:
-    """Store the events (by batch index, in batch order) whose ids are new. The erasure lock
-    and the tombstones are read first, in this transaction, so an erasure either waits for this
-    batch (and deletes it) or has committed its tombstone (erasure_guard).
-
-    An id repeated within the batch is the first use's that passed every check: an event
-    refused for its SKU or as an erased shopper's does not make a later valid one a repeat.
-    The ids are taken in byte order, as an import's chunks take theirs, so two writers of the
-    same ids cannot each wait for one the other holds (a deadlock, which aborts one)."""
+    """Store the events whose ids are new, the ids in byte order as import chunks take theirs
+    (two writers of the same ids cannot deadlock). The erasure lock and the tombstones are read
+    first, in this transaction: an erasure either waits for this batch (and deletes it) or has
+    committed its tombstone (erasure_guard). An id repeated within the batch is the first use's
+    that passed every check: an event refused for its SKU or as an erased shopper's does not
+    make a later valid one a repeat."""
     erasure_guard.writes_lock()
     erased = _erased_indexes(checked)
     first: dict[str, int] = {}

@@ -12,6 +12,11 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.utils import html
 
+# What follows a field's name in the form keys these fields read (beside the name alone): a
+# list's `[]` or `[0]`, a dict's `.colour` or `[colour]` (unknown_field_errors reads them too).
+LIST_KEY_SUFFIX = r"\[\d*\]"
+DICT_KEY_SUFFIX = r"\.(.+)|\[([^\]]+)\]"
+
 ERROR_NOT_JSON = (
     "in a form, send {name} as one JSON {kind} (e.g. {example}) or as {spelling} fields; "
     "this is not a JSON {kind}"
@@ -34,7 +39,7 @@ class FormDictField(serializers.DictField):
     def get_value(self, dictionary):
         if not html.is_html_input(dictionary):
             return super().get_value(dictionary)
-        pattern = re.compile(rf"^{re.escape(self.field_name)}(?:\.(.+)|\[([^\]]+)\])$")
+        pattern = re.compile(rf"^{re.escape(self.field_name)}(?:{DICT_KEY_SUFFIX})$")
         keyed = {
             match[1] or match[2]: dictionary.getlist(key)[-1]
             for key in dictionary
@@ -87,6 +92,20 @@ class FormListField(serializers.ListField):
                 spelling = f"repeated {self.field_name}"
                 raise _form_error(ERROR_NOT_JSON, self.field_name, "array", spelling)
         return super().to_internal_value(data)
+
+
+def form_key_field(key: str, fields: dict) -> str:
+    """The field of `fields` (name → field) a form key names: itself, or a list's `tags[]` /
+    `tags[0]`, a dict's `attributes.colour` / `attributes[colour]`. Any other spelling
+    (`in_stock[]`, `attributes[size][w]`) names no field: no field reads it, so a PUT would
+    store the default of the field it seems to name."""
+    name = re.split(r"[.\[]", key, maxsplit=1)[0]
+    field, rest = fields.get(name), key[len(name) :]
+    if isinstance(field, serializers.ListField) and re.fullmatch(LIST_KEY_SUFFIX, rest):
+        return name
+    if isinstance(field, serializers.DictField) and re.fullmatch(DICT_KEY_SUFFIX, rest):
+        return name
+    return key
 
 
 EXAMPLES = {"object": '{"colour": "red"}', "array": '["red", "blue"]'}

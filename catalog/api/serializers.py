@@ -1,4 +1,3 @@
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -18,7 +17,7 @@ from ..importers import (
     normalise_category_path,
 )
 from ..models import Product, ProductImage
-from .form_fields import FormDictField, FormListField
+from .form_fields import FormDictField, FormListField, form_key_field
 
 MAX_IMAGES = 10
 MAX_TAGS = 50
@@ -134,24 +133,8 @@ def unknown_field_errors(data) -> dict[str, list[str]]:
         return {}  # the serializer says what a body must be
     fields = {**ProductInputSerializer().fields, "sku": None}  # the sku: checked with the URL's
     as_form = html.is_html_input(data)
-    unknown = [key for key in data if (_form_field(key, fields) if as_form else key) not in fields]
+    unknown = [
+        key for key in data if (form_key_field(key, fields) if as_form else key) not in fields
+    ]
     message = ERROR_UNKNOWN_FIELD.format(fields=", ".join(fields))
     return {key: [message] for key in unknown}
-
-
-def _form_field(key: str, fields: dict) -> str:
-    """The field a form key names: itself, or a list's `tags[]` / `tags[0]`, a dict's
-    `attributes.colour` / `attributes[colour]`. Any other spelling (`in_stock[]`,
-    `attributes[size][w]`) names no field, since no field reads it: its default would be stored."""
-    name = _FORM_KEY.split(key, 1)[0]
-    field, rest = fields.get(name), key[len(name) :]
-    if isinstance(field, serializers.ListField) and _LIST_SUFFIX.fullmatch(rest):
-        return name
-    if isinstance(field, serializers.DictField) and _DICT_SUFFIX.fullmatch(rest):
-        return name
-    return key
-
-
-_FORM_KEY = re.compile(r"[.\[]")
-_LIST_SUFFIX = re.compile(r"\[\d*\]")
-_DICT_SUFFIX = re.compile(r"\.(.+)|\[([^\]]+)\]")  # as FormDictField reads it

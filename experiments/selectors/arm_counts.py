@@ -25,7 +25,7 @@ _COUNTS = f"""
 WITH shown AS (
     SELECT i.id, i.arm, i.session_hash, i.created_at, count(c.id) AS clicks
     FROM {Impression._meta.db_table} i
-    LEFT JOIN {Click._meta.db_table} c ON c.impression_id = i.id {{clicks_until}}
+    LEFT JOIN {Click._meta.db_table} c ON c.impression_id = i.id {{clicked_until}}
     WHERE i.experiment_id = %s AND i.widget = %s {{shown_until}}
     GROUP BY i.id
 ), per_shopper AS (
@@ -58,19 +58,19 @@ class ArmCounts:
 
 
 def arm_counts(
-    *, experiment_id: int, widget: str, clicks_until: dt.datetime | None
+    *, experiment_id: int, widget: str, counted_until: dt.datetime | None
 ) -> dict[str, ArmCounts]:
-    """Per arm with impressions; impressions and clicks after `clicks_until` (a stop) are not
+    """Per arm with impressions; impressions and clicks after `counted_until` (a stop) are not
     counted. A page that read the experiment as running just before the stop committed logs its
     impressions after it: shown to nobody the results can still follow, they would lower the
     CTR of final figures with every reload."""
     params: list = [experiment_id, widget]
     clicks = shown = ""
-    if clicks_until is not None:
+    if counted_until is not None:
         clicks, shown = "AND c.created_at <= %s", "AND i.created_at <= %s"
-        params = [clicks_until, *params, clicks_until]
+        params = [counted_until, *params, counted_until]
     with connection.cursor() as cursor:
-        cursor.execute(_COUNTS.format(clicks_until=clicks, shown_until=shown), params)
+        cursor.execute(_COUNTS.format(clicked_until=clicks, shown_until=shown), params)
         rows = cursor.fetchall()
     return {
         arm: ArmCounts(

@@ -35,7 +35,7 @@ class ExperimentResults:
     widget: str
     arms: dict[str, ArmResult]
     difference: stats.Interval | None  # candidate CTR − control CTR with its 95 % interval
-    clicks_until: dt.datetime | None  # a stopped experiment's end: later clicks are not counted
+    counted_until: dt.datetime | None  # a stopped experiment's end: nothing later is counted
     share: int  # percent of shoppers the split sends to the candidate
     # The sample ratio check of the shoppers per arm against the experiment's share (None: the
     # test cannot speak yet, see design.sample_ratio_p).
@@ -66,7 +66,7 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
     """
     widget = widget or experiment.widget
     counts = arm_counts(
-        experiment_id=experiment.pk, widget=widget, clicks_until=experiment.ended_at
+        experiment_id=experiment.pk, widget=widget, counted_until=experiment.ended_at
     )
     shown = Impression.objects.filter(experiment=experiment, widget=widget)
     if experiment.ended_at is not None:
@@ -100,7 +100,7 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         widget=widget,
         arms=arms,
         difference=difference,
-        clicks_until=experiment.ended_at,
+        counted_until=experiment.ended_at,
         share=experiment.share,
         needed=design.impressions_needed_per_change(sums[Experiment.Arm.CONTROL]),
         too_early=min(map(stats.effective_shoppers, sums.values())) < stats.MIN_EFFECTIVE_SHOPPERS,

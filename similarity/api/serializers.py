@@ -1,3 +1,4 @@
+from django.http import QueryDict
 from rest_framework import serializers
 
 from ..models import Job, ModelVersion
@@ -62,6 +63,32 @@ class SimilarParamsSerializer(serializers.Serializer):
         ):
             raise serializers.ValidationError({"price_max": "must not be below price_min"})
         return data
+
+
+# The parameters that take several values (brand, categories, exclude).
+LIST_PARAMS = tuple(
+    name
+    for name, field in SimilarParamsSerializer().fields.items()
+    if isinstance(field, serializers.ListField)
+)
+
+
+def list_param(key: str) -> str:
+    """The parameter a key names: `brand[]`, as jQuery, axios and PHP write a list, is `brand`
+    (DRF reads only the plain and indexed forms, and would drop the filter without a word)."""
+    return key[:-2] if key.endswith("[]") and key[:-2] in LIST_PARAMS else key
+
+
+def bracketed_lists(query: QueryDict) -> QueryDict:
+    """The query with `brand[]=A&brand[]=B` read as `brand=A&brand=B` (`list_param`)."""
+    bracketed = [key for key in query if list_param(key) != key]
+    if not bracketed:
+        return query
+    query = query.copy()
+    for key in bracketed:
+        name = list_param(key)
+        query.setlist(name, query.getlist(name) + query.pop(key))
+    return query
 
 
 class ListParamsSerializer(SimilarParamsSerializer):

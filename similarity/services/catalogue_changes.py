@@ -38,14 +38,15 @@ def on_products_changed(*, product_ids: list[int], images_changed: bool) -> None
 
 
 def image_vectors_follow(
-    *, version: ModelVersion, product_ids: list[int], images_changed: bool, named: bool = False
+    *, version: ModelVersion, product_ids: list[int], images_changed: bool, candidate: bool = False
 ) -> None:
     """Queue the embedding with `version` of these products' images: all of them when images
-    changed, else those on sale without an up-to-date vector of it. `named`: the task embeds
-    with this version (an A/B test's candidate), not whichever is active when it runs."""
+    changed, else those on sale without an up-to-date vector of it. `candidate`: `version` is
+    an A/B test's ready candidate, and the task embeds with it; otherwise with whichever version
+    is active when it runs."""
     ids = product_ids if images_changed else _without_image_vectors(version, product_ids)
     if ids:
-        enqueue_on_commit(EMBED_TASK, ids, *([version.pk] if named else []))
+        enqueue_on_commit(EMBED_TASK, ids, *([version.pk] if candidate else []))
 
 
 def _without_image_vectors(version: ModelVersion, product_ids: list[int]) -> list[int]:

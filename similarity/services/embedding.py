@@ -120,23 +120,16 @@ def _records_embed(
     return state
 
 
-# The versions that serve or may: the active one and those ready (an A/B test's candidate
-# serves its arm while ready); archived or failed ones are not kept up to date.
-SERVABLE = (ModelVersion.Status.ACTIVE, ModelVersion.Status.READY)
-
-
-def servable_version(version_id: int) -> ModelVersion | None:
-    """The version, while it is active or ready; None once archived, failed or deleted."""
-    return ModelVersion.objects.filter(pk=version_id, status__in=SERVABLE).first()
-
-
-def missing_images_embed(*, version: ModelVersion) -> EmbedProgress | None:
-    """Embed with `version`, while it is active or ready, every image it has no up-to-date
+def missing_images_embed(
+    *, version: ModelVersion, while_status: str = ModelVersion.Status.ACTIVE
+) -> EmbedProgress | None:
+    """Embed with `version`, while it has `while_status`, every image it has no up-to-date
     vector of: products imported or changed after its training embedded the catalogue (while it
     built its index or text tower, or sat ready) were embedded with the version active then only.
-    Run at its activation, or as an A/B test starts with it as the candidate. None once it is
-    neither (archived: the version activated since does its own)."""
-    if servable_version(version.pk) is None:
+    Run at its activation (active), or as an A/B test starts with it as the candidate (ready).
+    None once its status moved on (a rollback or another activation since: that version's own
+    run embeds what it lacks)."""
+    if not ModelVersion.objects.filter(pk=version.pk, status=while_status).exists():
         return None
     records = images_to_embed(version=version, only_missing=True)
     if not records:

@@ -177,6 +177,7 @@ def test_a_batch_takes_its_ids_in_one_order_so_another_writer_cannot_deadlock_it
     assert statuses(results[0]) == [("accepted", ""), ("accepted", "")]
 
 
+ID_WAITED = "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted"
 KEY_INSERT = (
     "INSERT INTO behaviour_eventkey (event_id, occurred_at, received_at) VALUES (%s, now(), now())"
 )
@@ -185,7 +186,8 @@ KEY_INSERT = (
 def _until_a_lock_is_waited_for(cursor, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        # The sender waiting for the transaction that holds the id (none other waits here).
+        cursor.execute(ID_WAITED)
         if cursor.fetchone()[0]:
             return True
         time.sleep(0.02)

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from experiments import selectors, services
-from experiments.admin_html import CLICKS_UNTIL_STOP
+from experiments.admin_html import COUNTED_UNTIL_STOP
 from experiments.models import Click, Impression
 
 from .factories import impressions, running
@@ -32,7 +32,7 @@ def test_a_click_after_the_stop_leaves_the_results_as_they_were(client, shop):
         [(6, 1, 1), (0, 0, 0)],
         [(0, 0, 0), (6, 1, 1)],
     )
-    assert after.clicks_until == experiment.ended_at
+    assert after.counted_until == experiment.ended_at
 
 
 def test_a_running_experiment_counts_every_click_and_its_page_says_when_counting_ends(
@@ -43,14 +43,14 @@ def test_a_running_experiment_counts_every_click_and_its_page_says_when_counting
     client.get(link)
     client.get(link)
     page = f"/admin/experiments/experiment/{experiment.pk}/change/"
-    assert "Clicks counted up to the stop" not in admin_client.get(page).content.decode()
-    assert selectors.experiment_results(experiment=experiment).clicks_until is None
+    assert "counted up to the stop" not in admin_client.get(page).content.decode()
+    assert selectors.experiment_results(experiment=experiment).counted_until is None
 
     services.experiment_stop(experiment=experiment)
 
     stop = f"{timezone.localtime(experiment.ended_at):%Y-%m-%d %H:%M}"
     html = admin_client.get(page).content.decode().replace("&#x27;", "'")
-    assert CLICKS_UNTIL_STOP.format(stop) in html
+    assert COUNTED_UNTIL_STOP.format(stop) in html
     counted = selectors.experiment_results(experiment=experiment).arms.values()
     assert sum(arm.clicks for arm in counted) == 2
 

@@ -27,6 +27,25 @@ def test_a_filter_in_the_query_string_is_validated_and_may_not_contradict_the_fo
     assert same.status_code == 503  # valid; no model to embed the photo with
 
 
+@pytest.mark.parametrize("where", ["form", "query"])
+def test_a_list_filter_written_with_brackets_is_read_in_the_form_and_the_query(
+    partner_client, where
+):
+    # As the GET lists read brand[]=A: a browser's FormData or axios sends that spelling, and
+    # dropped, the photo's answer would be unfiltered. Too long a brand shows it was read.
+    long_brand = "x" * 201
+    form, query = {"image": photo()}, ""
+    if where == "form":
+        form["brand[]"] = long_brand
+    else:
+        query = f"?brand[]={long_brand}"
+
+    response = partner_client.post(f"/api/v1/search/image/{query}", form)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["brand"]
+
+
 def test_the_api_refuses_diversity_which_a_photo_search_does_not_re_rank_by(partner_client):
     response = partner_client.post("/api/v1/search/image/", {"image": photo(), "diversity": "0.3"})
 

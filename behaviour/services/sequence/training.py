@@ -25,7 +25,7 @@ from behaviour.ml.sequence.data import histories_and_targets, target_kinds, time
 from behaviour.ml.sequence.hybrid import HybridWeights, recall_of, tune_weights
 from behaviour.ml.sequence.peers import Peers
 from behaviour.ml.sequence.serving import SequenceScorer
-from behaviour.ml.sequence.tuning import validation_cases
+from behaviour.ml.sequence.tuning_cases import validation_cases
 from core.jobs import JobCancelled, JobLifecycle, ProgressWriter, job_end
 from core.locks import SEQUENCE_ACTIVATIONS, turn_lock
 

@@ -22,6 +22,8 @@ from ..serializers import (
     ResultListSerializer,
     SourcelessParamsSerializer,
     TextSearchParamsSerializer,
+    bracketed_lists,
+    list_param,
 )
 from .responses import result_body, similar_query, timed_response
 
@@ -64,10 +66,12 @@ def _query_and_form(request) -> QueryDict:
     """The query string's parameters and the form's fields as one: partners pass the filters
     as to the GET lists. Neither silently wins a disagreement (k=3 in the URL, k=8 in the
     form): the answer could not say which was meant."""
-    merged = request.query_params.copy()
+    merged = bracketed_lists(request.query_params).copy()
+    form: dict[str, list] = {}
+    for key in request.data:  # a list as `brand[]` too, as the query string's
+        form.setdefault(list_param(key), []).extend(request.data.getlist(key))
     conflicts = {}
-    for name in request.data:
-        form_values = request.data.getlist(name)
+    for name, form_values in form.items():
         if name in merged and merged.getlist(name) != form_values:
             conflicts[name] = [ERROR_QUERY_AND_FORM.format(name=name)]
         merged.setlist(name, form_values)

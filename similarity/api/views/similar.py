@@ -15,15 +15,13 @@ from catalog import selectors as catalog_selectors
 from ... import cache as similar_cache
 from ... import selectors
 from ...selectors.serving import rules_epoch
-from ..serializers import ResultListSerializer, SimilarBatchSerializer, SimilarParamsSerializer
-from .responses import result_body, similar_query, timed_response
-
-# The parameters that take several values (brand, categories, exclude).
-_LIST_PARAMS = tuple(
-    name
-    for name, field in SimilarParamsSerializer().fields.items()
-    if isinstance(field, serializers.ListField)
+from ..serializers import (
+    ResultListSerializer,
+    SimilarBatchSerializer,
+    SimilarParamsSerializer,
+    bracketed_lists,
 )
+from .responses import result_body, similar_query, timed_response
 
 
 class SimilarProductsApi(APIView):
@@ -81,22 +79,10 @@ def similar_params(query_string: str) -> dict:
     and are not kept). Validation is pure and partners repeat the same few parameter sets; a
     fresh serializer deep-copies its fields, ~0.4 ms of a ~10 ms request."""
     # Decoded as WSGIRequest decodes request.GET (WSGI strings carry latin-1 bytes).
-    query = _bracketed_lists(QueryDict(query_string.encode("iso-8859-1")))
+    query = bracketed_lists(QueryDict(query_string.encode("iso-8859-1")))
     params = SimilarParamsSerializer(data=query)
     params.is_valid(raise_exception=True)
     return params.validated_data
-
-
-def _bracketed_lists(query: QueryDict) -> QueryDict:
-    """`brand[]=A&brand[]=B`, as jQuery, axios and PHP write a list, read as `brand=A&brand=B`:
-    DRF reads only the plain and indexed forms, and would drop the filter without a word."""
-    bracketed = [name for name in _LIST_PARAMS if f"{name}[]" in query]
-    if not bracketed:
-        return query
-    query = query.copy()
-    for name in bracketed:
-        query.setlist(name, query.getlist(name) + query.pop(f"{name}[]"))
-    return query
 
 
 def _source(sku: str):

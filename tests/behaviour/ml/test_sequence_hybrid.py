@@ -145,7 +145,8 @@ def test_repeats_are_weighted_by_how_well_each_product_sells_now():
 
 
 def test_compaction_keeps_an_item_fair_on_two_signals_that_tops_the_fused_list():
-    from behaviour.ml.sequence.tuning import compact, recall_of
+    from behaviour.ml.sequence.tuning import recall_of
+    from behaviour.ml.sequence.tuning_cases import compact
 
     # Item 500 is outside each signal's best 200 (1.0 on 0-199 and 200-399) but 0.99 on both:
     # fused with equal weights it beats every item best on one signal alone.

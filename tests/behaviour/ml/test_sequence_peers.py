@@ -5,7 +5,7 @@ import numpy as np
 from behaviour.ml.sequence import hybrid
 from behaviour.ml.sequence.data import KIND_CODES, SequenceData, time_split
 from behaviour.ml.sequence.peers import Peers
-from behaviour.ml.sequence.tuning import compact, validation_cases
+from behaviour.ml.sequence.tuning_cases import compact, validation_cases
 
 VIEW, PURCHASE = KIND_CODES["view"], KIND_CODES["purchase"]
 DAY = 86_400
