@@ -92,13 +92,12 @@ def products_embed_task(product_ids: list[int], candidate_id: int | None = None)
     test candidate `candidate_id` while it is ready (activated since, the active run does it)."""
     from .models import ModelVersion
     from .selectors import active_version
-    from .services.embedding import products_embed
+    from .services.embedding import products_embed, version_with_status
 
     if candidate_id is None:
         version = active_version()
     else:
-        ready = ModelVersion.objects.filter(status=ModelVersion.Status.READY)
-        version = ready.filter(pk=candidate_id).first()
+        version = version_with_status(candidate_id, ModelVersion.Status.READY)
     if version is None:
         return
     products_embed(version=version, product_ids=product_ids)

@@ -11,7 +11,7 @@ from similarity.api.serializers import (
     ListParamsSerializer,
     ResultListSerializer,
     SourcelessParamsSerializer,
-    source_relative_errors,
+    sourceless_errors,
     undiversified_errors,
 )
 from similarity.api.views.responses import similar_query, timed_response
@@ -23,22 +23,18 @@ from ..selectors import BehaviourResult
 TRENDING_SKU = "*"  # trending has no source product; its entries share one product generation
 
 
-def list_params(query_string: str) -> dict:
+def list_params(query_string: str, *, sourceless: bool = False) -> dict:
     """The similar-items parameters of a list these APIs answer: a 400 for `diversity`, which
-    none of them re-ranks by, rather than quietly ignored."""
+    none of them re-ranks by, and, for a list without a source product (`sourceless`: trending,
+    a visitor's recommendations), for those relative to the source, rather than ignored."""
     params = similar_params(query_string)
-    if errors := undiversified_errors(params):
+    if errors := (sourceless_errors if sourceless else undiversified_errors)(params):
         raise ValidationError(errors)
     return params
 
 
 def sourceless_params(query_string: str) -> dict:
-    """`list_params` of a list without a source product (trending, a visitor's
-    recommendations): also a 400 for those relative to the source."""
-    params = similar_params(query_string)
-    if errors := undiversified_errors(params) | source_relative_errors(params):
-        raise ValidationError(errors)
-    return params
+    return list_params(query_string, sourceless=True)
 
 
 def result_body(

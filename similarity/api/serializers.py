@@ -128,6 +128,12 @@ def undiversified_errors(params: dict) -> dict:
     return {"diversity": [ERROR_NO_DIVERSITY]} if params.get("diversity") is not None else {}
 
 
+def sourceless_errors(params: dict) -> dict:
+    """The errors of a list without a source product, which no diversity re-ranks either (a
+    photo search, trending, a visitor's recommendations)."""
+    return source_relative_errors(params) | undiversified_errors(params)
+
+
 class SimilarBatchSerializer(SimilarParamsSerializer):
     # Kept as sent: the answer is keyed by each SKU as the partner spelled it, and " P1 " is no
     # product's SKU (as the GET's path says).
@@ -145,7 +151,7 @@ class ImageSearchSerializer(SimilarParamsSerializer):
 
     def validate(self, data):
         data = super().validate(data)
-        if errors := source_relative_errors(data) | undiversified_errors(data):
+        if errors := sourceless_errors(data):
             raise serializers.ValidationError(errors)
         return data
 

@@ -45,8 +45,10 @@ def image_vectors_follow(
     an A/B test's ready candidate, and the task embeds with it; otherwise with whichever version
     is active when it runs."""
     ids = product_ids if images_changed else _without_image_vectors(version, product_ids)
-    if ids:
-        enqueue_on_commit(EMBED_TASK, ids, *([version.pk] if candidate else []))
+    if ids and candidate:
+        enqueue_on_commit(EMBED_TASK, ids, version.pk)
+    elif ids:
+        enqueue_on_commit(EMBED_TASK, ids)
 
 
 def _without_image_vectors(version: ModelVersion, product_ids: list[int]) -> list[int]:

@@ -120,6 +120,11 @@ def _records_embed(
     return state
 
 
+def version_with_status(version_id: int, status: str) -> ModelVersion | None:
+    """The version while it has `status` (a task queued for it may run after it moved on)."""
+    return ModelVersion.objects.filter(pk=version_id, status=status).first()
+
+
 def missing_images_embed(
     *, version: ModelVersion, while_status: str = ModelVersion.Status.ACTIVE
 ) -> EmbedProgress | None:
@@ -129,7 +134,7 @@ def missing_images_embed(
     Run at its activation (active), or as an A/B test starts with it as the candidate (ready).
     None once its status moved on (a rollback or another activation since: that version's own
     run embeds what it lacks)."""
-    if not ModelVersion.objects.filter(pk=version.pk, status=while_status).exists():
+    if version_with_status(version.pk, while_status) is None:
         return None
     records = images_to_embed(version=version, only_missing=True)
     if not records:

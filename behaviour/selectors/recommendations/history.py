@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 
 from django.db import connection
 
+from behaviour.ml.sequence.data import KIND_CODES
+from behaviour.ml.sequence.signals import REPEAT_CODES
 from behaviour.ml.sequence.signals import SERVED_HISTORY_EVENTS as HISTORY_EVENTS
 
 from ...models import Event
@@ -20,7 +22,8 @@ KIND_WEIGHT = {
 }
 # Each older product (by its newest event) counts this share of the next newer one.
 RECENCY_DECAY = 0.85
-REPEAT_KINDS = frozenset({Event.Kind.PURCHASE, Event.Kind.ADD_TO_CART})
+# What counts as a repeat (purchases and adds to basket), as the hybrid's tuning counts it.
+REPEAT_KINDS = frozenset(kind for kind, code in KIND_CODES.items() if code in REPEAT_CODES)
 
 
 @dataclass(frozen=True)
