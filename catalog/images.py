@@ -15,6 +15,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 JPEG_QUALITY = 90  # visually lossless for product photos at about a third of PNG's size
+# libjpeg cannot write a side longer than this; a photo is stored as JPEG, so no side may be.
+MAX_SIDE = 65_500
 
 ERROR_EMPTY = "the image file is empty"
 ERROR_TOO_LARGE = "the image is larger than {limit} bytes"
@@ -22,6 +24,7 @@ ERROR_NOT_IMAGE = "the file is not a readable image"
 ERROR_FORMAT = "image format {format} is not accepted (use JPEG, PNG or WebP)"
 ERROR_TOO_MANY_PIXELS = "the image has {pixels} pixels, more than the limit of {limit}"
 ERROR_CORRUPT = "the image data is corrupt or truncated: {reason}"
+ERROR_TOO_LONG_SIDE = "the image is {width}×{height} pixels; no side may be longer than {limit}"
 # Pillow's decompression-bomb messages name the declared size: "Image size (N pixels) exceeds…"
 BOMB_PIXELS_RE = re.compile(r"\((\d+) pixels\)")
 
@@ -81,6 +84,10 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     pixels = image.width * image.height
     if pixels > max_pixels:
         raise InvalidImage(ERROR_TOO_MANY_PIXELS.format(pixels=pixels, limit=max_pixels))
+    if max(image.width, image.height) > MAX_SIDE:
+        raise InvalidImage(
+            ERROR_TOO_LONG_SIDE.format(width=image.width, height=image.height, limit=MAX_SIDE)
+        )
     try:
         image.load()
     except (OSError, SyntaxError, ValueError) as exc:

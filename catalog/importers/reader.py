@@ -73,6 +73,11 @@ def parse_catalogue_csv(data: bytes, *, default_currency: str) -> Iterator[Produ
     """
     _refuse_wide_encoding(data)
     text = data.decode("utf-8-sig", errors="surrogateescape")
+    # The csv module refuses a field over its limit (131,072 characters by default) and then
+    # reads the rest of that field as rows of its own; a field this long is one row's problem
+    # (MAX_FIELD_CHARS), so no field of this file may reach the module's limit. The limit is
+    # process-wide and only ever raised.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         names = [name.strip().lower() for name in next(reader)]

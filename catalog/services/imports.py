@@ -37,6 +37,7 @@ IMPORT_TASK = "catalog.tasks.catalogue_import_task"
 ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
 ERROR_TIMED_OUT = "the import was stopped by its time limit after {seconds} s"
 ERROR_IMAGES_WITHOUT_SOURCE = "the row lists images but the import has no images folder or zip"
+IMAGES_KEPT = "; the product's stored images are kept"
 ERROR_CANCELLED_QUEUED = "cancelled by an admin before it started; nothing was imported"
 ERROR_CANCELLED_RUNNING = (
     "cancelled by an admin after {done} of {total} rows; the rows imported until then stay"
@@ -299,23 +300,32 @@ def _import_row(
     categories: dict[str, Category],
 ) -> None:
     """`written`: the lists of changed, withdrawn and sold-out products this row adds to."""
-    images = []
+    if row.sku_as_written and (stored := product_sku_stored(sku=row.sku_as_written)):
+        row = replace(row, sku=stored)  # stored before SKUs were normalised: keep its spelling
+    images, rejected = [], []
     for path in row.image_paths:
         try:
             images.append(_load_image(source, path))
         except (ImageSourceError, InvalidImage) as exc:
-            job.images_rejected += 1
-            ImportRowError.objects.create(
-                job=job,
-                line=row.line,
-                column="images",
-                sku=row.sku,
-                level=ImportRowError.Level.IMAGE_REJECTED,
-                message=f"{path}: {exc}",
-            )
-    if row.sku_as_written and (stored := product_sku_stored(sku=row.sku_as_written)):
-        row = replace(row, sku=stored)  # stored before SKUs were normalised: keep its spelling
-    result = product_upsert(row=row, images=images, notify=False, categories=categories)
+            rejected.append(f"{path}: {exc}")
+    # A file's row replaces a product's images only with every image it lists: no `images`
+    # column or an empty cell (a price update), or an image that could not be read this time
+    # (a forgotten zip), leaves the stored ones as they are.
+    keep_stored = bool(rejected) and Product.objects.filter(sku=row.sku).exists()
+    for message in rejected:
+        job.images_rejected += 1
+        ImportRowError.objects.create(
+            job=job,
+            line=row.line,
+            column="images",
+            sku=row.sku,
+            level=ImportRowError.Level.IMAGE_REJECTED,
+            message=message + (IMAGES_KEPT if keep_stored else ""),
+        )
+    listed = row.image_paths and not keep_stored
+    result = product_upsert(
+        row=row, images=images if listed else None, notify=False, categories=categories
+    )
     changed, withdrawn, sold_out = written
     if result.outcome != UpsertOutcome.UNCHANGED:
         changed.append(result.product_id)

@@ -210,9 +210,10 @@ def _sync_images(product: Product, images: list[ImageToAttach], written: list[st
     if removed:
         transaction.on_commit(lambda: _delete_unreferenced_files(removed))
     existing = {image.sha256: image for image in product.images.all()}
-    # Park kept images on free positions first, so the (product, position) constraint holds
-    # while they are renumbered.
-    offset = len(wanted) + len(existing)
+    # Park kept images above every position in use first, so the (product, position) constraint
+    # holds while they are renumbered (a kept image may sit anywhere, the last place included).
+    offset = 1 + max((image.position for image in existing.values()), default=len(wanted))
+    offset = max(offset, len(wanted))
     for index, image in enumerate(existing.values()):
         image.position, image.is_primary = offset + index, False
         image.save(update_fields=["position", "is_primary"])
