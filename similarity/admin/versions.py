@@ -131,7 +131,8 @@ class ModelVersionAdmin(VersionPageSections, admin.ModelAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_changeform_initial_data(self, request):
-        return {**DEFAULT_TRAINING, **settings.PRODSIM_TRAINING_DEFAULTS, "auto_activate": True}
+        auto = settings.PRODSIM_AUTO_ACTIVATE  # the box says what the shop set; a click changes it
+        return {**DEFAULT_TRAINING, **settings.PRODSIM_TRAINING_DEFAULTS, "auto_activate": auto}
 
     def get_fields(self, request, obj=None):
         if obj is None:

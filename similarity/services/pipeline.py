@@ -39,6 +39,8 @@ from .training_photos import photos_decode
 
 logger = logging.getLogger(__name__)
 
+ERROR_INTERRUPTED = "interrupted by Ctrl-C in manage.py train --here"
+
 SNAPSHOT_FILE = "snapshot.sha256"  # beside the checkpoints: the split they were trained on
 TRAINING_FIELDS = set(TrainingConfig.__dataclass_fields__)
 
@@ -304,7 +306,14 @@ def job_run(*, job_id: int, max_attempts: int) -> Job | None:
     job = ML_JOBS.claim(job_id, max_attempts=max_attempts, kind=Job.Kind.TRAIN)
     if job is None or job.is_finished:
         return job
-    return ML_JOBS.run(job, _train)
+    try:
+        return ML_JOBS.run(job, _train)
+    except KeyboardInterrupt:
+        # Ctrl-C in `train --here`, its documented stop: end the job as a cancel does (a version
+        # still training fails); left running, the reaper would hand it to the ml worker.
+        if not job.is_finished:
+            ML_JOBS.end(job, state=Job.State.CANCELLED, error=ERROR_INTERRUPTED)
+        raise
 
 
 def _train(job: Job) -> None:

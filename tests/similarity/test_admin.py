@@ -193,6 +193,17 @@ def test_the_train_form_starts_from_the_shops_training_defaults(admin_client, se
     assert form.initial["loss"] == "supcon"
 
 
+@pytest.mark.parametrize("auto", [True, False])
+def test_the_train_forms_auto_activate_box_starts_as_the_shop_set_it(admin_client, settings, auto):
+    """The box was always ticked: saved as it came, a shop with PRODSIM_AUTO_ACTIVATE off got
+    its admin-trained versions activated."""
+    settings.PRODSIM_AUTO_ACTIVATE = auto
+
+    form = admin_client.get(reverse("admin:similarity_modelversion_add")).context["adminform"].form
+
+    assert form.initial["auto_activate"] is auto
+
+
 def test_a_version_page_is_view_only_with_its_lifecycle_buttons(admin_client):
     """Saving an existing version ran the train form's path (a 500); the page is a record whose
     state changes only by activate, roll back and delete."""

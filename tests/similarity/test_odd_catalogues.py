@@ -264,3 +264,22 @@ def test_auto_labels_take_the_first_source_giving_two_labels(groups, categories,
     records = _records(groups, categories)
 
     assert resolve_label_source(records, "auto") == source
+
+
+def test_train_here_on_a_plain_shop_says_it_has_no_figures_instead_of_a_traceback(settings):
+    """`train --here` read the figures of a protocol a plain shop cannot measure: a KeyError
+    and exit 1 after a training that had succeeded and activated."""
+    import io
+
+    from django.core.management import call_command
+
+    from similarity.management.commands.train import NO_FIGURES
+
+    shop(20, 1, category=lambda i: "")
+    settings.PRODSIM_TRAINING_DEFAULTS = {**TINY, "label_source": "auto"}
+    out = io.StringIO()
+
+    call_command("train", "--here", stdout=out)
+
+    version = Job.objects.get().model_version
+    assert out.getvalue().strip().endswith(f"v{version.pk} active; {NO_FIGURES}")

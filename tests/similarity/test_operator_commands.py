@@ -160,3 +160,22 @@ def test_evaluate_gold_set_refuses_a_list_length_below_one(k):
     error = _refusal("evaluate", "--model-version", str(version.pk), "--gold-set", "--k", k)
 
     assert error == f"--k must be at least 1, not {k}"
+
+
+def test_ctrl_c_in_train_here_cancels_its_job_and_fails_its_version(monkeypatch):
+    """Ctrl-C left the job running and the version training: the reaper then handed it to the
+    ml worker, which trained it on and could activate it; with no worker, neither could be
+    cancelled or deleted."""
+    from similarity.services import pipeline
+
+    def interrupted(*, job):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "model_version_train", interrupted)
+
+    refusal = _refusal("train", "--here", "--backbone", "small_cnn", "--weights", "none")
+
+    job = Job.objects.get()
+    assert (job.state, job.error) == ("cancelled", pipeline.ERROR_INTERRUPTED)
+    assert refusal == f"v{job.model_version_id} cancelled: {pipeline.ERROR_INTERRUPTED}"
+    assert ModelVersion.objects.get().status == "failed"

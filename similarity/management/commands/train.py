@@ -15,9 +15,11 @@ from similarity.ml.options import (
     WEIGHT_CHOICES_HELP,
 )
 from similarity.models import Job
-from similarity.services import model_version_create
+from similarity.services import job_cancel, model_version_create
 from similarity.services.training_limits import TrainingOptionsError, training_options_errors
 
+# A plain shop (one photo per product, no groups or categories) gives no protocol a question.
+NO_FIGURES = "no held-out figures: its page says why"
 PROGRESS_POLL_S = 1.0  # the job row changes once per epoch or per batch of images
 
 
@@ -86,15 +88,19 @@ class Command(BaseCommand):
             return
         from similarity.services.pipeline import job_run  # TensorFlow: only on this path
 
-        job_id = version.jobs.get().pk
-        with JobProgressBar(job_id=job_id, disable=options["verbosity"] == 0):
-            job = job_run(job_id=job_id, max_attempts=settings.PRODSIM_ML_MAX_ATTEMPTS)
+        job = version.jobs.get()
+        try:
+            with JobProgressBar(job_id=job.pk, disable=options["verbosity"] == 0):
+                job = job_run(job_id=job.pk, max_attempts=settings.PRODSIM_ML_MAX_ATTEMPTS)
+        except KeyboardInterrupt:
+            # A running job has ended itself cancelled; a Ctrl-C before its claim ends it here.
+            job = job_cancel(job=job)
         version.refresh_from_db()
         if job.state != job.State.SUCCEEDED:
             raise CommandError(f"v{version.pk} {job.state}: {job.error}")
-        self.stdout.write(
-            f"v{version.pk} {version.status}; R@1 {version.metrics['model']['recall_at_1']:.3f}"
-        )
+        figures = version.metrics.get("model")
+        recall = f"R@1 {figures['recall_at_1']:.3f}" if figures else NO_FIGURES
+        self.stdout.write(f"v{version.pk} {version.status}; {recall}")
 
 
 class JobProgressBar:
