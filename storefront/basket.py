@@ -1,6 +1,6 @@
 """The basket pages: add (from a product page), the basket, remove, and a checkout that places an
-order without payment. Changes are POSTs (with CSRF) that redirect; refusals come back as
-messages on the page they redirect to."""
+order without payment, then shows it. Changes are POSTs (with CSRF) that redirect; refusals come
+back as messages on the page they redirect to."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.session_turns import session_turns
 
-from . import basket_state, shopper
+from . import basket_state, placed_orders, shopper
 from .basket_lines import dropped_notice
 from .basket_state import BasketError
 
@@ -60,7 +60,17 @@ def checkout(request):
     try:
         order = shopper.order_place(request)
     except BasketError as exc:
+        if not exc.dropped and placed_orders.just_placed(request.session):
+            return redirect("storefront:order-placed")  # "Place order" clicked twice
         _refused(request, exc)
+        return redirect("storefront:basket")
+    placed_orders.order_remembered(request.session, order)
+    return redirect("storefront:order-placed")
+
+
+@require_GET
+def order_placed(request):
+    if (order := placed_orders.last_order(request.session)) is None:
         return redirect("storefront:basket")
     return render(request, "storefront/order_placed.html", {"order": order})
 

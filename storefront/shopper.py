@@ -31,7 +31,7 @@ from catalog.models import Product
 from core import crawlers
 from experiments import sessions as experiment_sessions
 
-from . import basket_state, devices, history
+from . import basket_state, devices, history, placed_orders
 from .basket_lines import Basket
 from .basket_state import BasketError
 
@@ -139,6 +139,7 @@ def _session_forget(session) -> int:
     if anonymous := session.pop(VISITOR_KEY, None):
         erased = visitor_erase(visitor_id=anonymous)
     history.history_clear(session)
+    placed_orders.order_forget(session)
     experiment_sessions.session_forget(session=session)
     return erased
 

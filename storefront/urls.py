@@ -13,6 +13,7 @@ urlpatterns = [
     path("basket/add/<str:sku>/", basket.basket_add, name="basket-add"),
     path("basket/remove/<str:sku>/", basket.basket_remove, name="basket-remove"),
     path("checkout/", basket.checkout, name="checkout"),
+    path("checkout/placed/", basket.order_placed, name="order-placed"),
     path("your-data/", privacy.your_data, name="your-data"),
     path("your-data/export/", privacy.your_data_export, name="your-data-export"),
     path("your-data/erase/", privacy.your_data_erase, name="your-data-erase"),

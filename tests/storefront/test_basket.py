@@ -1,6 +1,7 @@
 """The demo basket: add, remove, checkout without payment, and the events each step records."""
 
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,7 @@ from django.test import Client
 from behaviour.models import Event
 from behaviour.visitors import visitor_hash
 from catalog.models import Product
-from storefront import basket_state
+from storefront import basket_state, placed_orders
 from storefront.basket import ADDED, REMOVED
 from storefront.shopper import VISITOR_KEY
 from tests.catalog.factories import add_product
@@ -98,10 +99,11 @@ def test_checkout_records_one_purchase_per_line_under_one_order_and_empties_the_
     add(client, "LMP-1")
     Event.objects.all().delete()
 
-    response = client.post("/checkout/")
+    placed = client.post("/checkout/")
+    response = client.get(placed["Location"])
 
-    assert response.status_code == 200
-    order_id = response.context["order"].order_id
+    assert (placed.status_code, response.status_code) == (302, 200)
+    order_id = response.context["order"]["order_id"]
     assert re.fullmatch(r"[0-9a-f]{32}", order_id)
     assert events() == [
         ("purchase", "LMP-1", 1, Decimal("45.00"), order_id, "storefront"),
@@ -128,14 +130,53 @@ def test_the_visitor_id_stays_the_same_for_the_session(client, shop):
     assert Event.objects.count() == 3
 
 
-def test_a_second_checkout_of_the_same_basket_finds_it_empty(client, shop):
+def test_a_second_checkout_of_the_same_basket_shows_the_order_again(client, shop):
+    """It said "your basket is empty": the shopper never saw their order number."""
+    add(client, "MUG-1")
+    order_id = client.post("/checkout/", follow=True).context["order"]["order_id"]
+
+    response = client.post("/checkout/", follow=True)
+
+    assert response.redirect_chain == [("/checkout/placed/", 302)]
+    assert response.context["order"]["order_id"] == order_id
+    assert not list(response.context["messages"])
+    assert Event.objects.filter(kind="purchase").count() == 1
+
+
+def test_an_empty_basket_checked_out_long_after_an_order_is_refused(client, shop, monkeypatch):
     add(client, "MUG-1")
     client.post("/checkout/")
+    later = time.time() + placed_orders.REPEAT_CLICK_S + 1
+    monkeypatch.setattr(placed_orders.time, "time", lambda: later)
 
     response = client.post("/checkout/", follow=True)
 
     assert messages_of(response) == [basket_state.ERROR_EMPTY]
+
+
+def test_the_order_page_is_a_get_that_signing_in_comes_back_to(client, shop, django_user_model):
+    """The order page was the checkout POST's answer: the header's sign-in link brought the
+    shopper back to /checkout/ by GET, a 405, and a reload placed the order again."""
+    django_user_model.objects.create_user("ann", password="a long pass phrase")
+    add(client, "MUG-1")
+    page = client.post("/checkout/", follow=True)
+    order_id = page.context["order"]["order_id"]
+    assert 'href="/account/sign-in/?next=/checkout/placed/"' in page.content.decode()
+
+    signed_in = client.post(
+        "/account/sign-in/?next=/checkout/placed/",
+        {"username": "ann", "password": "a long pass phrase"},
+        follow=True,
+    )
+
+    assert signed_in.status_code == 200
+    assert signed_in.context["order"]["order_id"] == order_id
+    assert client.get("/checkout/placed/").context["order"]["order_id"] == order_id
     assert Event.objects.filter(kind="purchase").count() == 1
+
+
+def test_the_order_page_without_an_order_is_the_basket(client, shop):
+    assert client.get("/checkout/placed/")["Location"] == "/basket/"
 
 
 @pytest.mark.parametrize(
@@ -188,7 +229,7 @@ def test_a_product_withdrawn_after_adding_is_left_out_of_the_order(client, shop)
     assert lines(page) == [("MUG-1", 1, Decimal("9.90"))]
     assert "1 product in your basket is no longer for sale" in page.content.decode()
 
-    order_id = client.post("/checkout/").context["order"].order_id
+    order_id = client.post("/checkout/", follow=True).context["order"]["order_id"]
     assert events(kind="purchase") == [
         ("purchase", "MUG-1", 1, Decimal("9.90"), order_id, "storefront")
     ]

@@ -234,3 +234,14 @@ def test_rotating_the_secret_key_keeps_a_shoppers_log_erasable(shop, settings):
 
     assert after == before
     assert not Impression.objects.filter(session_hash=before).exists()
+
+
+def test_erasing_forgets_the_order_the_session_shows(shop):
+    client = Client()
+    client.post("/basket/add/MUG-1/", {"quantity": "1"})
+    client.post("/checkout/")
+    assert client.get("/checkout/placed/").status_code == 200
+
+    client.post("/your-data/erase/")
+
+    assert client.get("/checkout/placed/")["Location"] == "/basket/"
