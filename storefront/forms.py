@@ -17,6 +17,8 @@ class VisualSearchForm(forms.Form):
     )
     category = forms.ChoiceField(required=False)
     in_stock = forms.BooleanField(required=False, label="In stock only")
+    # "More that look like this" on a product page: its photo is the question until one is chosen.
+    sku = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -24,6 +24,8 @@ from .widgets import product_widgets
 PRODUCTS_PER_PAGE = 24  # four rows of six on a desktop grid
 MAX_QUERY_CHARS = 200
 VISUAL_RESULTS = 24
+ERROR_NO_PHOTO = "Choose a photo to search with."
+ERROR_NO_IMAGE_MODEL = "no image model is active"  # for staff, as the service's own errors
 
 
 @require_GET
@@ -109,23 +111,31 @@ def product_image(request, path: str):
 @require_http_methods(["GET", "POST"])
 @session_turns
 def visual_search(request):
-    form = VisualSearchForm(request.POST or None, request.FILES or None)
-    context = {"form": form, "result": None, "error": ""}
-    source = None
-    if sku := request.GET.get("sku"):
-        source = selectors.product_get(sku=sku)
+    asked = request.POST if request.method == "POST" else request.GET
+    form = VisualSearchForm(
+        request.POST or None, request.FILES or None, initial={"sku": asked.get("sku", "")}
+    )
+    context = {"form": form, "result": None, "error": "", "no_photo_of_source": False}
+    source = selectors.product_get(sku=sku) if (sku := asked.get("sku")) else None
+    posted = request.method == "POST" and form.is_valid()
     vector = None
-    if request.method == "POST" and form.is_valid() and form.cleaned_data["photo"]:
+    if posted and form.cleaned_data["photo"]:
+        source = None  # a chosen photo is the question now, not the product's
         try:
             vector = image_query_vector(data=form.cleaned_data["photo"].read())
         except InvalidImage as exc:
             form.add_error("photo", str(exc))
         except VisualSearchUnavailable as exc:
             context["error"] = str(exc)
-    elif source is not None and (version := similarity_selectors.active_version()) is not None:
-        vector = vector_store.product_vector(version=version, product_id=source.pk)
+    elif source is not None and (posted or request.method == "GET"):
+        if (version := similarity_selectors.active_version()) is None:
+            context["error"] = ERROR_NO_IMAGE_MODEL
+        elif (vector := vector_store.product_vector(version=version, product_id=source.pk)) is None:
+            context["no_photo_of_source"] = True
+    elif posted:
+        form.add_error("photo", ERROR_NO_PHOTO)
     if vector is not None:
-        data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        data = form.cleaned_data if posted else {}
         query = SimilarQuery(
             k=VISUAL_RESULTS,
             category=data.get("category") or "any",

@@ -33,6 +33,7 @@ PUBLIC = {
     "basket/add/<str:sku>/",
     "basket/remove/<str:sku>/",
     "checkout/",
+    "checkout/placed/",
     # A shopper's own data, found through their session (or account), never by an id in the URL.
     "your-data/",
     "your-data/export/",

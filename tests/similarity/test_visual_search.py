@@ -3,7 +3,8 @@ Without a version: test_visual_search_unavailable.py."""
 
 import pytest
 
-from tests.catalog.factories import shape_catalogue
+from storefront.views import ERROR_NO_PHOTO
+from tests.catalog.factories import add_product, shape_catalogue
 from tests.similarity.factories import photo_upload as photo
 from tests.similarity.factories import train_tiny
 
@@ -48,6 +49,32 @@ def test_starting_from_a_catalogue_product_excludes_it(client, trained):
     response = client.get("/search/photo/", {"sku": "CROSS-0-0"})
     skus = [item.product.sku for item in response.context["result"].items]
     assert len(skus) == 23 and "CROSS-0-0" not in skus
+
+
+def test_more_that_look_like_a_product_can_be_filtered_on_its_page(client, trained):
+    """The page's form did not carry the product: filtering it answered nothing at all."""
+    page = client.get("/search/photo/", {"sku": "CROSS-0-0"})
+    assert 'name="sku" value="CROSS-0-0"' in page.content.decode()
+
+    response = client.post(
+        "/search/photo/", {"sku": "CROSS-0-0", "category": "Shapes > bar", "in_stock": "on"}
+    )
+
+    items = response.context["result"].items
+    assert {item.product.category.path for item in items} == {"Shapes > bar"}
+    assert "CROSS-0-0" not in {item.product.sku for item in items} and len(items) == 6
+    assert "Products that look like" in response.content.decode()
+
+
+def test_a_product_without_a_photo_and_a_form_without_one_are_explained(client, trained):
+    add_product("NOPHOTO-1", "Plain box")
+
+    without = client.get("/search/photo/", {"sku": "NOPHOTO-1"})
+    empty = client.post("/search/photo/", {"category": ""})
+
+    assert "Plain box has no photo to search with" in without.content.decode()
+    assert without.context["result"] is None
+    assert ERROR_NO_PHOTO in empty.content.decode()
 
 
 def test_a_bad_upload_is_explained(client, trained):

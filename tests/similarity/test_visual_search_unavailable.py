@@ -4,6 +4,7 @@ own checks of the request answer first. With a model: test_visual_search.py."""
 import pytest
 
 from similarity.api.serializers import ERROR_NO_DIVERSITY
+from tests.catalog.factories import add_product
 from tests.similarity.factories import photo_upload as photo
 
 pytestmark = pytest.mark.django_db
@@ -15,6 +16,16 @@ def test_without_a_model_the_page_says_so(client):
     page = response.content.decode()
     assert "Search by photo is not available at the moment." in page
     assert "train one first" not in page
+
+
+def test_more_that_look_like_a_product_without_a_model_says_so(client):
+    """The product page's link showed "Products that look like …" and nothing after it."""
+    add_product("MUG-1", "Red mug")
+
+    page = client.get("/search/photo/", {"sku": "MUG-1"}).content.decode()
+
+    assert "Search by photo is not available at the moment." in page
+    assert "Products that look like" not in page
 
 
 def test_a_filter_in_the_query_string_is_validated_and_may_not_contradict_the_form(partner_client):
