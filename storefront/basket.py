@@ -64,7 +64,7 @@ def checkout(request):
             return redirect("storefront:order-placed")  # "Place order" clicked twice
         _refused(request, exc)
         return redirect("storefront:basket")
-    placed_orders.order_remembered(request.session, order)
+    placed_orders.order_remembered(request.session, order_id=order.order_id, basket=order.basket)
     return redirect("storefront:order-placed")
 
 

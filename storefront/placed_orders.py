@@ -3,21 +3,18 @@ reload, the way back from the sign-in link and a second click of "Place order" s
 again instead of a 405 or "your basket is empty"."""
 
 import time
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .shopper import PlacedOrder
+from .basket_lines import Basket
 
 SESSION_KEY = "last_order"
 # A "Place order" clicked again this soon after an order is the same click, not a new order.
 REPEAT_CLICK_S = 60
 
 
-def order_remembered(session, order: "PlacedOrder") -> None:
+def order_remembered(session, *, order_id: str, basket: Basket) -> None:
     """Keep what the order page shows (JSON, as the session stores it)."""
-    basket = order.basket
     session[SESSION_KEY] = {
-        "order_id": order.order_id,
+        "order_id": order_id,
         "placed_at": time.time(),
         "dropped_notice": basket.dropped_notice,
         "lines": [
