@@ -89,10 +89,15 @@ class Product(models.Model):
         return f"{self.sku} – {self.title}"
 
     def get_absolute_url(self) -> str:
-        # A SKU stored before "/", "." and ".." were refused (catalog.checks) names no page.
-        if "/" not in self.sku and self.sku not in DOT_SEGMENTS:
-            return reverse("storefront:product-detail", kwargs={"sku": self.sku})
-        return f"{reverse('storefront:product-list')}?{urlencode({'q': self.sku})}"
+        return product_page_url(self.sku)
+
+
+def product_page_url(sku: str) -> str:
+    """The storefront page of the product with this SKU. A SKU stored before "/", "." and ".."
+    were refused (catalog.checks) names no page: the shop's search for it instead."""
+    if "/" not in sku and sku not in DOT_SEGMENTS:
+        return reverse("storefront:product-detail", kwargs={"sku": sku})
+    return f"{reverse('storefront:product-list')}?{urlencode({'q': sku})}"
 
 
 class DeletedProduct(models.Model):

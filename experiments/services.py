@@ -196,10 +196,15 @@ def click_log(*, token: str, session_id: str, counted: bool = True) -> str | Non
     A write like an impression's (erasure_guard): an erasure in flight commits first, and its
     impressions are then gone, or waits for this click and deletes it with them; a clicking
     session whose visitor was erased (a tab left open) counts under no one.
-    Raises tokens.BadClickToken for forged or expired tokens, and for a link minted before
-    tokens named their product once its impression is gone.
+    A link older than LINK_MAX_AGE_S leads to its product too, counting nothing. Raises
+    tokens.BadClickToken for forged tokens, and for a link minted before tokens named their
+    product once its impression is gone or it has expired.
     """
     link = click_token_read(token=token)
+    if link.expired:
+        if link.product_id is None:
+            raise BadClickToken("expired")
+        return product_skus_by_id(ids=[link.product_id]).get(link.product_id)
     if counted:
         erasure_guard.writes_lock()
     impression = Impression.objects.filter(pk=link.impression_id).first()

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from django.core import signing
 
 SIGNING_SALT = "prodsim.experiments.click"
-# A product page left open in a tab for a week still counts its clicks; older links do not.
+# A product page left open in a tab for a week still counts its clicks; older links lead to
+# their product and count nothing.
 LINK_MAX_AGE_S = 7 * 24 * 3600
 
 
@@ -28,6 +29,7 @@ class ClickLink:
     # None in links minted before tokens carried the product: they lead nowhere once their
     # impression is gone (such links expire LINK_MAX_AGE_S after the upgrade).
     product_id: int | None
+    expired: bool = False  # older than LINK_MAX_AGE_S: it leads on and counts nothing
 
 
 def click_token(*, impression_id: int, product_id: int) -> str:
@@ -35,15 +37,19 @@ def click_token(*, impression_id: int, product_id: int) -> str:
 
 
 def click_token_read(*, token: str) -> ClickLink:
-    """The impression and product a token was minted for; BadClickToken when forged or expired."""
+    """The impression and product a token was minted for, and whether it has expired;
+    BadClickToken when forged."""
+    expired = False
     try:
         payload = signing.loads(token, salt=SIGNING_SALT, max_age=LINK_MAX_AGE_S)
-    except signing.BadSignature as error:  # SignatureExpired is a BadSignature
+    except signing.SignatureExpired:  # still ours: it names the product it showed
+        payload, expired = signing.loads(token, salt=SIGNING_SALT), True
+    except signing.BadSignature as error:
         raise BadClickToken(str(error))
     if _is_id(payload):  # minted before the product was carried
-        return ClickLink(impression_id=payload, product_id=None)
+        return ClickLink(impression_id=payload, product_id=None, expired=expired)
     if isinstance(payload, list) and len(payload) == 2 and all(map(_is_id, payload)):
-        return ClickLink(impression_id=payload[0], product_id=payload[1])
+        return ClickLink(impression_id=payload[0], product_id=payload[1], expired=expired)
     raise BadClickToken("not an impression and product id")
 
 

@@ -2,10 +2,10 @@ import re
 
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from catalog.models import product_page_url
 from core import crawlers
 
 from . import services, sessions
@@ -42,7 +42,7 @@ def click(request):
         raise Http404("This product is no longer sold.")
     # The target is a product's page built here from the signed link's product: the link cannot
     # redirect anywhere else.
-    return redirect(reverse("storefront:product-detail", kwargs={"sku": sku}))
+    return redirect(product_page_url(sku))
 
 
 def _is_prefetch(request) -> bool:

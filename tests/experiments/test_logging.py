@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from behaviour.visitors import visitor_hash
+from catalog.models import Product
 from experiments.models import Click, Impression
 from experiments.tokens import LINK_MAX_AGE_S, SIGNING_SALT, click_token
 from experiments.views import BAD_LINK
@@ -136,16 +137,35 @@ def test_forged_or_unknown_links_are_400_and_log_nothing(client, shop):
     assert client.get(response.context["similar"][0].click_url).status_code == 302
 
 
-def test_expired_links_are_400(client, shop, monkeypatch):
+def test_expired_links_lead_to_their_product_and_count_nothing(client, shop, monkeypatch):
+    """They answered a plain-text 400: a tab left open a week, or a copied link, was a dead end."""
     client.get("/products/SQUARE-0-0/")
     impression = Impression.objects.get(widget="similar", position=1)
     issued = time.time() - LINK_MAX_AGE_S - 60
     monkeypatch.setattr(signing.time, "time", lambda: issued)
     old = click_token(impression_id=impression.pk, product_id=impression.shown_product_id)
+    legacy = signing.dumps(impression.pk, salt=SIGNING_SALT)  # names no product
     monkeypatch.undo()
 
-    assert client.get("/r/", {"t": old}).status_code == 400
+    response = client.get("/r/", {"t": old})
+
+    assert response.status_code == 302
+    assert response["Location"] == impression.shown_product.get_absolute_url()
     assert Click.objects.count() == 0
+    assert client.get("/r/", {"t": legacy}).status_code == 400
+
+
+def test_a_click_on_a_product_whose_sku_names_no_page_leads_to_its_search(client, shop):
+    """A SKU stored before "/" was refused (catalog.checks) made the redirect a 500."""
+    client.get("/products/SQUARE-0-0/")
+    impression = Impression.objects.get(widget="similar", position=1)
+    Product.objects.filter(pk=impression.shown_product_id).update(sku="SLASH/001")
+    token = click_token(impression_id=impression.pk, product_id=impression.shown_product_id)
+
+    response = client.get("/r/", {"t": token})
+
+    assert (response.status_code, response["Location"]) == (302, "/?q=SLASH%2F001")
+    assert Click.objects.count() == 1
 
 
 def test_the_click_endpoint_accepts_only_get(client, shop):
