@@ -123,9 +123,9 @@ def run_processes() -> int:
 
 
 def run_all(stdout) -> int:
-    password = prepare(stdout)
-    stdout.write(banner(password))
-    try:
+    try:  # a failed or interrupted first run (migrate, the demo's import) stops them too
+        password = prepare(stdout)
+        stdout.write(banner(password))
         return run_processes()
     finally:
         stopped = embedded.stop()

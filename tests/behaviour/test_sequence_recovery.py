@@ -2,10 +2,12 @@
 after training, an active version's lost files, a job delivered again after its save."""
 
 import dataclasses
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -249,3 +251,20 @@ def test_a_damaged_file_of_the_active_version_costs_only_its_signal(shop, partne
 
     assert (answer.status_code, answer.json()["k_returned"]) == (200, 3)
     assert job.state == SequenceTrainingJob.State.SUCCEEDED, job.error
+
+
+def test_the_upgrade_command_fails_when_a_version_could_not_be_stored(tmp_path):
+    """It printed the reason to stdout and exited 0: an upgrade script went on as if stored."""
+    stored = trained_version(tmp_path, ["A"])
+    lost = SequenceModelVersion.objects.create(
+        architecture="gru", status="ready", vectors_path="/nonexistent/vectors.npz"
+    )
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match=f"sequence version\\(s\\) {lost.pk} were not stored"):
+        call_command("sequence_vectors", stdout=out, stderr=err)
+
+    assert f"sequence version {stored.pk}: stored 1 item vectors" in out.getvalue()
+    assert f"sequence version {lost.pk}: vectors not stored: " in err.getvalue()
+    stored.refresh_from_db()
+    assert stored.vectors_stored_at is not None

@@ -86,6 +86,24 @@ class FirstRun:
 
 
 @pytest.mark.parametrize("stopped_during", ["catalogue", "history"])
+def test_a_first_run_stopped_half_way_stops_the_embedded_servers_it_started(
+    monkeypatch, tmp_path, stopped_during
+):
+    """The servers were stopped only once the processes ran: a Ctrl-C during the demo's import
+    or a failed migrate left PostgreSQL and Valkey running after `make run` had exited."""
+    first_run = FirstRun(monkeypatch, tmp_path)
+    first_run.stop_during = stopped_during
+    stops = []  # the suite's own servers must keep running: count the stop, do not make it
+    monkeypatch.setattr(runner.embedded, "stop", lambda: stops.append(1) or {"postgres": True})
+    monkeypatch.setattr(runner, "run_processes", lambda: pytest.fail("the processes started"))
+
+    with pytest.raises((CommandError, KeyboardInterrupt)):
+        runner.run_all(io.StringIO())
+
+    assert stops == [1]
+
+
+@pytest.mark.parametrize("stopped_during", ["catalogue", "history"])
 def test_a_first_run_stopped_half_way_is_completed_by_the_next_run(
     monkeypatch, tmp_path, stopped_during
 ):

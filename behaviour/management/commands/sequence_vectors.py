@@ -27,13 +27,19 @@ class Command(BaseCommand):
             done = sequence_vectors_backfill()
         else:
             done = {options["version_id"]: self._store(options["version_id"])}
+        failed = [pk for pk, outcome in done.items() if not isinstance(outcome, int)]
         for pk, outcome in done.items():
-            message = f"stored {outcome} item vectors" if isinstance(outcome, int) else outcome
-            self.stdout.write(f"sequence version {pk}: {message}")
+            if pk in failed:
+                self.stderr.write(f"sequence version {pk}: vectors not stored: {outcome}")
+            else:
+                self.stdout.write(f"sequence version {pk}: stored {outcome} item vectors")
         if not done:
             self.stdout.write("Every trained sequence version's vectors are stored.")
         for pk, added in sequence_vectors_place_all().items():
             self.stdout.write(f"sequence version {pk}: placed {added} new products by content")
+        if failed:  # the others are stored: a script running the upgrade must still see it
+            versions = ", ".join(map(str, failed))
+            raise CommandError(f"the vectors of sequence version(s) {versions} were not stored")
 
     def _store(self, pk: int) -> int:
         version = SequenceModelVersion.objects.filter(pk=pk).first()
