@@ -6,13 +6,14 @@ system user, because PostgreSQL refuses to run as root. What a first start prepa
 permissions, data directory, database) is in `postgres_setup`.
 """
 
-import os
+import shlex
 import subprocess
 import time
 from pathlib import Path
 
 import psycopg
 
+from ..env_formats import env_memory
 from . import paths
 from .postgres_setup import (
     POSTGRES_BIN_PATH,  # noqa: F401 - re-exported: backup.py runs this build's pg_dump
@@ -28,17 +29,23 @@ from .postgres_setup import (
 
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 120  # a checkpoint on a busy 2-core machine can take a while
+
+
 # Tuned for a small machine that also runs TensorFlow: shared buffers that hold the vectors and
 # HNSW index of a 100k catalogue (~250 MB at 256-d; with 128MB every query re-read index pages
 # from the OS cache), enough maintenance memory to build HNSW indexes of a few hundred thousand
 # vectors in RAM. PRODSIM_PG_SHARED_BUFFERS sizes it for larger catalogues (applies at start).
-SERVER_OPTIONS = {
-    "listen_addresses": "''",
-    "max_connections": "100",
-    "shared_buffers": os.environ.get("PRODSIM_PG_SHARED_BUFFERS", "512MB"),
-    "maintenance_work_mem": "256MB",
-    "fsync": "on",
-}
+def server_options() -> dict[str, str]:
+    """ImproperlyConfigured, naming the variable, for a PRODSIM_PG_SHARED_BUFFERS PostgreSQL
+    would refuse: refused by the server, it fails the start with only a log line to say why."""
+    return {
+        "listen_addresses": "''",
+        "max_connections": "100",
+        # "1 GB" is a size to PostgreSQL, two words to the shell pg_ctl starts it with.
+        "shared_buffers": env_memory("PRODSIM_PG_SHARED_BUFFERS", "512MB").replace(" ", ""),
+        "maintenance_work_mem": "256MB",
+        "fsync": "on",
+    }
 
 
 class PostgresStartError(RuntimeError):
@@ -70,7 +77,7 @@ def start() -> None:
     if not (data_dir / "PG_VERSION").exists():
         initdb(data_dir)
     remove_stale_pid_file(data_dir)
-    options = " ".join(f"-c {key}={value}" for key, value in SERVER_OPTIONS.items())
+    options = " ".join(f"-c {key}={value}" for key, value in server_options().items())
     log_file = data_dir / "server.log"
     try:
         run(
@@ -84,7 +91,8 @@ def start() -> None:
                 "-t",
                 str(START_TIMEOUT_S),
                 "-o",
-                f"-k {socket_dir} {options}",
+                # pg_ctl hands this line to a shell: a checkout path with a space stays one word.
+                f"-k {shlex.quote(str(socket_dir))} {options}",
                 "start",
             ]
         )

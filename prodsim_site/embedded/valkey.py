@@ -22,16 +22,17 @@ logger = logging.getLogger(__name__)
 START_TIMEOUT_S = 20
 STOP_TIMEOUT_S = 20
 
-# Loopback only; AOF so queued jobs survive a restart; noeviction because a broker that drops
-# keys under memory pressure silently loses tasks.
+# Paths quoted: the config splits words at spaces (a checkout in "My Projects"). Loopback only;
+# AOF so queued jobs survive a restart; noeviction because a broker that drops keys under memory
+# pressure silently loses tasks.
 CONFIG_TEMPLATE = """\
 bind 127.0.0.1
 protected-mode yes
 port {port}
 daemonize yes
-pidfile {dir}/valkey.pid
-logfile {dir}/valkey.log
-dir {dir}
+pidfile "{dir}/valkey.pid"
+logfile "{dir}/valkey.log"
+dir "{dir}"
 appendonly yes
 appendfsync everysec
 save ""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from prodsim_site import embedded
 from prodsim_site.embedded import postgres, postgres_setup, valkey
@@ -41,10 +42,41 @@ def var_dir():
     # Not under pytest's tmp_path: every pytest session that starts (another checkout's, a second
     # run's) makes /tmp/pytest-of-<user> private again, and the server's unprivileged user would
     # lose its way to the data directory half way through the test.
-    parent = Path(tempfile.mkdtemp(prefix="prodsim-embedded-test-"))
+    yield from _private_var_dir("prodsim-embedded-test-")
+
+
+def _private_var_dir(prefix: str):
+    parent = Path(tempfile.mkdtemp(prefix=prefix))
     yield parent / "var"
     services(parent / "var", "stop")
     shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
+def spaced_var_dir():
+    yield from _private_var_dir("prodsim embedded test ")
+
+
+def test_both_servers_start_in_a_folder_whose_path_has_a_space(spaced_var_dir):
+    """pg_ctl's shell split the socket folder, Valkey's config its dir: neither started from a
+    checkout in a folder such as "My Projects"."""
+    spaced_var_dir.parent.chmod(0o755)  # PostgreSQL's own user (pg_ctl runs as it) enters it
+
+    started = services(spaced_var_dir, "start")
+
+    assert started.returncode == 0, started.stderr
+    state = status(spaced_var_dir)
+    assert state["postgres"]["running"] and state["valkey"]["running"]
+    with connect(spaced_var_dir) as connection:
+        assert connection.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("value", ["lots", "1 gigabyte", "0MB"])
+def test_a_shared_buffers_size_postgres_would_refuse_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv("PRODSIM_PG_SHARED_BUFFERS", value)
+
+    with pytest.raises(ImproperlyConfigured, match="PRODSIM_PG_SHARED_BUFFERS"):
+        postgres.server_options()
 
 
 def test_start_is_idempotent_concurrent_and_survives_stale_pid_files(var_dir):
