@@ -38,9 +38,16 @@ QUOTED_ENV_NAME = re.compile(r"\"([A-Z][A-Z0-9_]*)\"")
 DEFAULT_CELERY_NODE = "celery@%h"
 
 
+# ${VAR:?message}: compose refuses to start without VAR.
+REQUIRED_SUBSTITUTION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):\?[^}]*\}")
+SECRETS = {"DJANGO_SECRET_KEY", "PRODSIM_VISITOR_KEY", "POSTGRES_PASSWORD"}
+
+
 def with_defaults(value: str) -> str:
-    """value with every ${VAR:-default} / ${VAR-default} replaced by its default."""
-    return DEFAULT_SUBSTITUTION.sub(lambda match: match.group(1), value)
+    """value with every ${VAR:-default} / ${VAR-default} replaced by its default and every
+    required ${VAR:?message} by a sample value, "sample-VAR"."""
+    value = DEFAULT_SUBSTITUTION.sub(lambda match: match.group(1), value)
+    return REQUIRED_SUBSTITUTION.sub(lambda match: f"sample-{match.group(1)}", value)
 
 
 def argv(command) -> list[str]:
@@ -202,6 +209,15 @@ def test_database_url_points_at_the_db_service(services):
         assert database["NAME"] == db_env["POSTGRES_DB"], name
         assert database["USER"] == db_env["POSTGRES_USER"], name
         assert database["PASSWORD"] == with_defaults(db_env["POSTGRES_PASSWORD"]), name
+
+
+def test_every_secret_must_be_set_with_no_weak_default():
+    """POSTGRES_PASSWORD fell back to "prodsim": forgotten, the database got a guessable
+    password, and one set later no longer matched the volume initialised with it."""
+    text = COMPOSE_FILE.read_text()
+    for name in SECRETS:
+        assert f"${{{name}:?" in text, name
+        assert not re.search(rf"\$\{{{name}:?-", text), name
 
 
 def test_redis_url_points_at_the_redis_service(services):
