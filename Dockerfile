@@ -16,7 +16,7 @@ ARG TENSORFLOW=""
 COPY requirements.txt constraints.txt ./
 RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt \
     && if [ -n "$TENSORFLOW" ]; then \
-        pip uninstall --yes tensorflow-cpu && pip install --no-cache-dir "$TENSORFLOW"; \
+        pip uninstall --yes tensorflow-cpu && pip install --no-cache-dir "$TENSORFLOW" -c constraints.txt; \
     fi
 
 COPY . .
