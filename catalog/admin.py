@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.postgres.forms import SimpleArrayField
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -89,6 +90,15 @@ class ProductImageInline(admin.TabularInline):
 
 class ProductAdminForm(forms.ModelForm):
     """ProductAdmin's form (the admin gives it its model and fields)."""
+
+    # "|" as in the catalogue CSV: a tag may hold a comma ("salt, pepper"), which the admin's
+    # default (comma-separated) field split into two tags on every save of the page.
+    tags = SimpleArrayField(
+        forms.CharField(max_length=100),
+        delimiter="|",
+        required=False,
+        help_text="Separated by |, as in the catalogue CSV: red|ceramic|salt, pepper",
+    )
 
     def clean_sku(self) -> str:
         # The spelling the imports and the API store and look up (NFC): a decomposed accent typed

@@ -471,3 +471,21 @@ def test_the_problems_download_follows_who_may_view_the_import(client):
 def test_the_problems_download_of_no_job_is_a_404(admin_client):
     assert admin_client.get("/admin/catalog/importjob/abc/problems.csv").status_code == 404
     assert admin_client.get("/admin/catalog/importjob/999999/problems.csv").status_code == 404
+
+
+def test_saving_a_product_keeps_a_tag_that_holds_a_comma(admin_client):
+    """The admin's tags field split at commas: saving the page for a title turned the CSV's
+    tag "salt, pepper" into two tags."""
+    from catalog.models import Product
+
+    add_product("MUG-1", "Red mug", image=image_bytes(), tags=["salt, pepper", "gift"])
+    product = Product.objects.get(sku="MUG-1")
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    tags = admin_client.get(url).context["adminform"].form["tags"]
+    shown = tags.field.prepare_value(tags.value())
+    assert shown == "salt, pepper|gift"
+
+    admin_client.post(url, change_form(admin_client, product, title="Blue mug", tags=shown))
+
+    product.refresh_from_db()
+    assert (product.title, product.tags) == ("Blue mug", ["salt, pepper", "gift"])
