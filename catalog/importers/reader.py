@@ -50,6 +50,18 @@ ERROR_WIDE_ENCODING = (
     "(comma delimited) and upload that"
 )
 ERROR_MISSING_COLUMNS = "missing required column(s): {columns}"
+ERROR_EMPTY_FILE = "the file is empty"
+ERROR_ZIP = (
+    "the file is a zip archive or an Excel workbook (.xlsx), not a CSV: save it from your "
+    'spreadsheet as "CSV UTF-8" (comma delimited) and upload that'
+)
+ERROR_DELIMITER = (
+    "the file's columns are separated by {name}, not commas: save it from your spreadsheet as "
+    '"CSV UTF-8" (comma delimited) and upload that'
+)
+# What European Excel and "text" exports separate columns with (the header tells).
+OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+ZIP_MAGIC = b"PK\x03\x04"
 ERROR_REPEATED_COLUMN = "column {column!r} appears more than once in the header"
 ERROR_UNREADABLE_COLUMN = (
     "column {column!r} is ignored: its name holds a NUL or bytes that are not valid UTF-8 "
@@ -71,8 +83,12 @@ def parse_catalogue_csv(data: bytes, *, default_currency: str) -> Iterator[Produ
     is named twice. Invalid UTF-8 is reported per field: the file is decoded with
     surrogateescape so one bad byte loses one row (or, in the header, one column), not the file.
     """
+    if data.startswith(ZIP_MAGIC):  # before the UTF-16 check: a zip's header holds NULs too
+        raise CsvHeaderError(ERROR_ZIP)
     _refuse_wide_encoding(data)
     text = data.decode("utf-8-sig", errors="surrogateescape")
+    if not text.strip():
+        raise CsvHeaderError(ERROR_EMPTY_FILE)
     # The csv module refuses a field over its limit (131,072 characters by default) and then
     # reads the rest of that field as rows of its own; a field this long is one row's problem
     # (MAX_FIELD_CHARS), so no field of this file may reach the module's limit. The limit is
@@ -89,7 +105,9 @@ def parse_catalogue_csv(data: bytes, *, default_currency: str) -> Iterator[Produ
     header = [None if _unstorable(name) else name for name in names]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
-        raise CsvHeaderError(ERROR_MISSING_COLUMNS.format(columns=", ".join(missing)))
+        raise CsvHeaderError(
+            _other_delimiter(names) or ERROR_MISSING_COLUMNS.format(columns=", ".join(missing))
+        )
     for column in header:
         if column is not None and _is_used(column) and header.count(column) > 1:
             # Read as one column, the later cell would silently win on every row.
@@ -102,6 +120,17 @@ def parse_catalogue_csv(data: bytes, *, default_currency: str) -> Iterator[Produ
             message = ERROR_UNKNOWN_COLUMN.format(column=column)
             yield RowProblem(1, message, column, fatal_for_row=False)
     yield from _parse_rows(reader, header, default_currency)
+
+
+def _other_delimiter(names: list[str]) -> str | None:
+    """Why a header without the required columns has them after all, split at another
+    delimiter; None when it does not."""
+    line = ",".join(names)
+    for delimiter, name in OTHER_DELIMITERS.items():
+        split = {part.strip().lower() for part in line.split(delimiter)}
+        if all(column in split for column in REQUIRED_COLUMNS):
+            return ERROR_DELIMITER.format(name=name)
+    return None
 
 
 def _refuse_wide_encoding(data: bytes) -> None:
@@ -162,7 +191,8 @@ def _parse_row(line: int, header: list[str | None], cells: list[str], default_cu
         )
     # Short rows are allowed (trailing empty cells are often dropped by exporters).
     pairs = zip(header, (cell.strip() for cell in cells), strict=False)
-    values = {column: value for column, value in pairs if column is not None}
+    # An unknown column is ignored (reported once, on line 1): what its cells hold costs no row.
+    values = {column: value for column, value in pairs if column is not None and _is_used(column)}
     sku = values.get("sku", "")
     for column, value in values.items():
         problem = _encoding_problem(column, value)

@@ -132,3 +132,27 @@ def test_a_currency_that_upper_cases_into_three_letters_is_refused():
     (problem,) = parse(data)
 
     assert isinstance(problem, RowProblem) and problem.column == "currency"
+
+
+def test_an_ignored_columns_cells_cost_no_row():
+    """An unknown column is ignored, yet a long cell or a bad byte in it rejected the row."""
+    long_html = "<p>" + "x" * 100_001 + "</p>"
+    data = f"sku,title,price,body_html,notes\nM-1,Mug,5,{long_html},caf".encode() + b"\xe9\n"
+
+    *warnings, row = parse(data)
+
+    assert [(w.line, w.column) for w in warnings] == [(1, "body_html"), (1, "notes")]
+    assert isinstance(row, ProductRow) and row.sku == "M-1"
+
+
+def test_a_sku_and_a_category_are_measured_as_stored_not_as_written():
+    """Checked as written, a decomposed SKU and a path written with many spaces around ">"
+    were refused although what is stored fits (the API's PUT took the same SKU)."""
+    decomposed = "CAFE\u0301-" * 12 + "ABC"  # 63 characters composed, 75 as written
+    assert len(decomposed) > 64
+    spaced = "Home" + " " * 990 + ">Kitchen"
+
+    [row] = parse(f"sku,title,price,category\n{decomposed},Mug,5,{spaced}\n")
+
+    assert isinstance(row, ProductRow), row
+    assert (len(row.sku), row.category_path) == (63, "Home > Kitchen")

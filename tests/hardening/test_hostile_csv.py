@@ -14,6 +14,7 @@ from catalog.importers import (
     ERROR_WIDE_ENCODING,
     MAX_FIELD_CHARS,
 )
+from catalog.importers.reader import ERROR_DELIMITER, ERROR_EMPTY_FILE, ERROR_ZIP
 from catalog.models import Product
 from catalog.services import import_job_create, import_job_run
 from catalog.services.reports import import_job_problems_csv, spreadsheet_safe
@@ -130,12 +131,26 @@ def test_a_quoting_error_costs_its_own_row_and_later_rows_are_imported(tmp_path)
 @pytest.mark.parametrize(
     ("data", "error"),
     [
-        (b"", "missing required column(s): sku, title, price"),
-        (b"\xef\xbb\xbf", "missing required column(s): sku, title, price"),
+        (b"", ERROR_EMPTY_FILE),
+        (b"\xef\xbb\xbf", ERROR_EMPTY_FILE),
+        (b"\r\n\r\n", ERROR_EMPTY_FILE),
         (b"name,cost\r\nMug,1\r\n", "missing required column(s): sku, title, price"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "missing required column(s): sku, title, price"),
+        # Each was "missing required column(s)", or "the file is UTF-16" for the zip's NULs.
+        (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", ERROR_ZIP),
+        (b"sku;title;price\r\nMUG-1;Mug;5\r\n", ERROR_DELIMITER.format(name="semicolons")),
+        (b"SKU\tTitle\tPrice\r\nMUG-1\tMug\t5\r\n", ERROR_DELIMITER.format(name="tabs")),
     ],
-    ids=["empty", "bom only", "wrong header", "binary"],
+    ids=[
+        "empty",
+        "bom only",
+        "blank lines",
+        "wrong header",
+        "binary",
+        "xlsx",
+        "semicolons",
+        "tabs",
+    ],
 )
 def test_unusable_files_fail_the_job_with_the_reason(tmp_path, data, error):
     job = run(tmp_path, data)
