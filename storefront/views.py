@@ -128,7 +128,7 @@ def visual_search(request):
         except VisualSearchUnavailable as exc:
             context["error"] = str(exc)
     elif source is not None and (posted or request.method == "GET"):
-        if (version := similarity_selectors.active_version()) is None:
+        if (version := similarity_selectors.serving_version()) is None:
             context["error"] = ERROR_NO_IMAGE_MODEL
         elif (vector := vector_store.product_vector(version=version, product_id=source.pk)) is None:
             context["no_photo_of_source"] = True

@@ -4,6 +4,7 @@ from .history import recommended_for_history
 from .jobs import job_progress, job_progress_summary
 from .merchandising import shop_wide_blocked_ids
 from .search import SearchHit, search_products, text_encoder_for
+from .serving import serving_version
 from .similar import (
     SimilarItem,
     SimilarQuery,
@@ -27,6 +28,7 @@ __all__ = [
     "job_progress_summary",
     "rollback_target",
     "search_products",
+    "serving_version",
     "shop_wide_blocked_ids",
     "similar_products",
     "similar_products_for",

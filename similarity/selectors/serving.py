@@ -61,6 +61,13 @@ def serving_state() -> ServingState:
     return similar_cache.serving_memo(_load)
 
 
+def serving_version() -> ModelVersion | None:
+    """The image version this process ranks with (memoised per serving generation). A query
+    embedded for it must read this one, not the database's active row: around an activation the
+    two differ, and a photo's vector would be searched among another version's vectors."""
+    return serving_state().version
+
+
 def _load() -> ServingState:
     weights = {
         row.category.path if row.category_id else "": fusion.Weights(
