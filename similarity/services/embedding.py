@@ -129,17 +129,25 @@ def missing_images_embed(
     *, version: ModelVersion, while_status: str = ModelVersion.Status.ACTIVE
 ) -> EmbedProgress | None:
     """Embed with `version`, while it has `while_status`, every image it has no up-to-date
-    vector of: products imported or changed after its training embedded the catalogue (while it
-    built its index or text tower, or sat ready) were embedded with the version active then only.
+    vector of, and bring its product vectors up to date: products imported or changed after its
+    training embedded the catalogue (while it built its index or text tower, or sat ready) were
+    embedded with the version active then only.
     Run at its activation (active), or as an A/B test starts with it as the candidate (ready).
     None once its status moved on (a rollback or another activation since: that version's own
     run embeds what it lacks)."""
     if version_with_status(version.pk, while_status) is None:
         return None
     records = images_to_embed(version=version, only_missing=True)
-    if not records:
-        return EmbedProgress(total=0)
-    return _records_embed(version, records, sorted({r.product_id for r in records}))
+    edited = vector_store.products_changed_since_their_vectors(version=version)
+    state = EmbedProgress(total=0)
+    if records:
+        state = _records_embed(version, records, sorted({r.product_id for r in records}))
+    # The rest of what changed while it served nobody: words re-encoded, and every product's
+    # vector recomputed from the images it has now (one that lost a photo kept the mean with it:
+    # the photo's vector went with its row, the product's stayed).
+    product_text_vectors_refresh(version=version, product_ids=edited)
+    _product_vectors_refresh(version, vector_store.products_with_vectors(version=version))
+    return state
 
 
 def _product_vectors_refresh(version: ModelVersion, product_ids: list[int]) -> None:

@@ -61,6 +61,8 @@ from .vectors import (
     product_vector,
     product_vectors,
     product_vectors_for,
+    products_changed_since_their_vectors,
+    products_with_vectors,
 )
 from .writes import (
     image_embeddings_upsert,
@@ -117,6 +119,8 @@ __all__ = [
     "product_vector",
     "product_vectors",
     "product_vectors_for",
+    "products_changed_since_their_vectors",
+    "products_with_vectors",
     "products_filter",
     "ranking_candidates",
     "ranking_statement",

@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from catalog.services.products import product_images_removed
 from similarity import vector_store
@@ -211,6 +212,62 @@ def test_images_removed_in_the_admin_take_the_product_vector_with_them(
         assert stored is None  # with no image left, no vector: not the old one forever
     else:
         np.testing.assert_allclose(stored, left, atol=1e-6)
+
+
+def test_a_version_activated_again_catches_up_on_what_changed_while_it_served_nobody(
+    two_image_product, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Changes follow the active version: a photo removed and a title edited while another
+    version served left the older version's product vector the mean with the removed photo (the
+    photo's vector went with its row), and its learned text vector the old words'."""
+    from catalog.models import Product
+    from prodsim_site.celery import app
+    from similarity.services import learned_text
+
+    v, product, images = two_image_product
+    older = hand_built_version(2, status="ready")
+    vector_store.image_embeddings_upsert(
+        version=older,
+        image_ids=[image.pk for image in images],
+        shas=[image.sha256 for image in images],
+        vectors=np.stack([unit(1, 0), unit(0, 1)]),
+    )
+    vector_store.product_embeddings_refresh(version=older, product_ids=[product.pk])
+    encoded = []
+    monkeypatch.setattr(embedding_service, "get_embedder", lambda directory: TitleEncoder([]))
+    monkeypatch.setattr(
+        learned_text,
+        "text_encoder_for",
+        lambda version: version == older and TitleEncoder(encoded),
+    )
+    with django_capture_on_commit_callbacks(execute=False):  # what the admin does, v serving
+        images[1].delete()
+        product_images_removed(product=product, files=[images[1].file.name])
+        Product.objects.filter(pk=product.pk).update(title="Renamed", updated_at=timezone.now())
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=older)
+
+    np.testing.assert_allclose(
+        vector_store.product_vector(version=older, product_id=product.pk), unit(1, 0), atol=1e-6
+    )
+    assert [text for text in encoded if "Renamed" in text] == ["Renamed Shapes square"]
+
+
+class TitleEncoder:
+    """Stands in for a text tower (records what it encodes) and an image model (the shop's
+    other products' photos): one unit vector each."""
+
+    def __init__(self, encoded: list):
+        self.encoded = encoded
+
+    def encode(self, texts):
+        self.encoded.extend(texts)
+        return np.stack([unit(0, 1) for _ in texts])
+
+    def embed(self, images):
+        return np.stack([unit(1, 1) for _ in images])
 
 
 def test_an_upsert_that_only_removes_images_refreshes_the_product_vector(
