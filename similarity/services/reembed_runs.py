@@ -1,8 +1,8 @@
 """Which job a foreground re-embedding (services.reembed.reembed) runs: the unfinished one of the
 same parameters, or a new one; never one that another live process runs.
 
-Ctrl-C ends the command's job `cancelled` (ERROR_INTERRUPTED): a new run of the same parameters
-continues after its cursor. A command whose process died leaves its job `running`, and the
+Ctrl-C ends the command's job `cancelled` (ERROR_INTERRUPTED), an error or a time limit `failed`
+or `timed_out`: a new run of the same parameters continues after its cursor. A command whose process died leaves its job `running`, and the
 reaper queues it again for the `ml` worker after PRODSIM_JOB_STALE_S: a rerun resumes it, and
 the worker's delivery then leaves it to the rerun (core.jobs.holders); once the worker has
 claimed it, the rerun is refused instead of running a second copy beside it.
@@ -73,13 +73,21 @@ def _unfinished_job(version: ModelVersion, params: dict) -> Job | None:
 
 
 def _interrupted_cursor(version: ModelVersion, params: dict) -> dict:
-    """A new run's progress: after the cursor of the last run of these parameters if Ctrl-C
-    stopped it, so that "an interrupted run continues where it stopped" holds for it too."""
+    """A new run's progress: after the cursor of the last run of these parameters if Ctrl-C,
+    an error (a database outage hours in) or a time limit stopped it, so that "an interrupted
+    run continues where it stopped" holds for them too; the vectors written stay valid. An
+    admin's cancel or a finished run starts afresh."""
     last = (
         Job.objects.filter(kind=Job.Kind.EMBED, model_version=version, params=params)
         .order_by("-pk")
         .first()
     )
-    if last is None or (last.state, last.error) != (Job.State.CANCELLED, ERROR_INTERRUPTED):
+    if last is None or not _interrupted(last):
         return {}
     return {"cursor": last.progress.get("cursor", 0)}
+
+
+def _interrupted(job: Job) -> bool:
+    if job.state == Job.State.CANCELLED:
+        return job.error == ERROR_INTERRUPTED
+    return job.state in {Job.State.FAILED, Job.State.TIMED_OUT}

@@ -85,6 +85,31 @@ def test_the_rerun_after_ctrl_c_continues_after_its_cursor(version):
     assert ImageEmbedding.objects.filter(model_version=version).count() == 24
 
 
+def broken_on_the_second_batch(state):
+    if state.done >= 10:
+        raise ConnectionError("the database went away")
+
+
+def test_the_rerun_after_a_failure_continues_after_its_cursor(version):
+    """The command's run ends `failed` on an error (end_failed_on_error): the rerun started
+    over from the first image, hours of a full re-embedding thrown away."""
+    with pytest.raises(ConnectionError):
+        reembed(
+            version=version,
+            only_missing=False,
+            batch_size=5,
+            progress=broken_on_the_second_batch,
+            end_failed_on_error=True,
+        )
+    failed = Job.objects.get(kind="embed")
+    assert failed.state == "failed"
+
+    state = reembed(version=version, only_missing=False, batch_size=5)
+
+    assert state.done == 14  # the ten written before the error are not embedded again
+    assert ImageEmbedding.objects.filter(model_version=version).count() == 24
+
+
 def test_the_rerun_resumes_the_job_the_reaper_queued_again_and_the_worker_skips_it(
     version, settings
 ):
