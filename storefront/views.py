@@ -10,6 +10,7 @@ from django.views.static import serve
 from catalog import selectors
 from catalog.images import InvalidImage
 from core import crawlers
+from core.prefetch import refuses_prefetch
 from core.session_turns import session_turns
 from similarity import selectors as similarity_selectors
 from similarity import vector_store
@@ -24,12 +25,14 @@ from .widgets import product_widgets
 PRODUCTS_PER_PAGE = 24  # four rows of six on a desktop grid
 MAX_QUERY_CHARS = 200
 VISUAL_RESULTS = 24
+PREFETCH_REFUSED = "Pages are recorded when visited, not prefetched."
 ERROR_NO_PHOTO = "Choose a photo to search with."
 ERROR_NO_IMAGE_MODEL = "no image model is active"  # for staff, as the service's own errors
 
 
 @require_GET
 @session_turns  # experiments remember the shopper in the session
+@refuses_prefetch(PREFETCH_REFUSED)  # its strips log impressions
 def product_list(request):
     query = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
     category = None
@@ -80,6 +83,7 @@ def _listed(*, query: str, category):
 
 @require_GET
 @session_turns  # the recently viewed list, the visitor id
+@refuses_prefetch(PREFETCH_REFUSED)  # a view, impressions: only of a visit the shopper makes
 def product_detail(request, sku: str):
     product = selectors.product_get(sku=sku)
     if product is None:
