@@ -7,7 +7,9 @@ from .fusion import TIER_PERSONAL
 from .history import VisitorHistory
 
 WHY_REPEAT = "You bought this before"
-WHY_IN_BASKET = "In your basket"  # added, never bought: the repeats count adds to basket too
+# Added, never bought (the repeats count adds to basket too). Said in the past: a removal from
+# the basket is no event, so the product may have left it since.
+WHY_IN_BASKET = "You added this to your basket"
 WHY_OFTEN = "You often buy this"
 OFTEN = 2  # purchases of one product (adds to basket aside: one sale has both) that are "often"
 WHY_BECAUSE = "Because you {reasons}"
