@@ -6,6 +6,7 @@ The zip is never extracted: members are read one at a time, with their real size
 
 import os
 import stat
+import unicodedata
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -60,7 +61,7 @@ class DirectoryImageSource:
         self.max_bytes = max_bytes
 
     def read(self, path: str) -> bytes:
-        target = (self.root / safe_relative_path(path)).resolve()
+        target = self._found(self.root / safe_relative_path(path))
         # resolve() follows symlinks: a link pointing out of the root is treated as unsafe.
         if not target.is_relative_to(self.root):
             raise ImageSourceError(ERROR_UNSAFE_PATH.format(path=path))
@@ -71,6 +72,16 @@ class DirectoryImageSource:
         if len(data) > self.max_bytes:
             raise ImageSourceError(ERROR_TOO_LARGE.format(path=path, limit=self.max_bytes))
         return data
+
+    @staticmethod
+    def _found(path: Path) -> Path:
+        """The file as named, or in the other Unicode form: a folder unpacked from a macOS zip
+        names "café.jpg" decomposed, which a CSV typed elsewhere writes composed."""
+        for form in ("NFC", "NFD"):
+            other = Path(unicodedata.normalize(form, str(path)))
+            if not path.exists() and other.exists():
+                return other.resolve()
+        return path.resolve()
 
     def close(self) -> None:
         pass
@@ -100,10 +111,15 @@ class ZipImageSource:
             raise ImageSourceError(
                 ERROR_TOO_MANY_MEMBERS.format(count=len(infos), limit=max_members)
             )
-        self._members = {info.filename: info for info in infos if not info.is_dir()}
+        # By their composed (NFC) names: macOS's Archive Utility stores "café.jpg" decomposed,
+        # which a CSV typed elsewhere writes composed (the first of two such twins is kept).
+        self._members = {}
+        for info in infos:
+            if not info.is_dir():
+                self._members.setdefault(unicodedata.normalize("NFC", info.filename), info)
 
     def read(self, path: str) -> bytes:
-        member = self._members.get(str(safe_relative_path(path)))
+        member = self._members.get(unicodedata.normalize("NFC", str(safe_relative_path(path))))
         if member is None:
             raise ImageSourceError(ERROR_NOT_FOUND.format(path=path, source="zip archive"))
         if stat.S_ISLNK(member.external_attr >> 16):  # Unix mode bits live in the high word
