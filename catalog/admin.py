@@ -88,6 +88,12 @@ class ProductImageInline(admin.TabularInline):
         return _thumbnail(image)
 
 
+ERROR_CHANGED_MEANWHILE = (
+    "This product was changed while you edited it (by an import, the API or another admin). "
+    "Open it again to see the change, then make yours."
+)
+
+
 class ProductAdminForm(forms.ModelForm):
     """ProductAdmin's form (the admin gives it its model and fields)."""
 
@@ -99,6 +105,25 @@ class ProductAdminForm(forms.ModelForm):
         required=False,
         help_text="Separated by |, as in the catalogue CSV: red|ceramic|salt, pepper",
     )
+
+    # When the page was loaded: a save over a change made since (an import, the API, another
+    # admin) would put back every field as the page showed it, a sold-out product back in stock.
+    loaded_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["loaded_at"] = self.instance.updated_at
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            # Locked until the admin's transaction saves the product: no change slips in between.
+            saved = Product.objects.select_for_update().filter(pk=self.instance.pk)
+            current = saved.values_list("updated_at", flat=True).first()
+            if current is not None and current != cleaned.get("loaded_at"):
+                raise forms.ValidationError(ERROR_CHANGED_MEANWHILE)
+        return cleaned
 
     def clean_sku(self) -> str:
         # The spelling the imports and the API store and look up (NFC): a decomposed accent typed

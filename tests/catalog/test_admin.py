@@ -489,3 +489,28 @@ def test_saving_a_product_keeps_a_tag_that_holds_a_comma(admin_client):
 
     product.refresh_from_db()
     assert (product.title, product.tags) == ("Blue mug", ["salt, pepper", "gift"])
+
+
+def test_saving_a_page_loaded_before_another_change_is_refused(admin_client):
+    """The page put back every field as it showed them: a stock feed's sell-out between loading
+    and saving was undone (the product back in stock, nobody told)."""
+    from catalog.admin import ERROR_CHANGED_MEANWHILE
+    from catalog.models import Product
+
+    add_product("MUG-1", "Red mug", image=image_bytes())
+    product = Product.objects.get(sku="MUG-1")
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    stale = change_form(admin_client, product, title="Blue mug")
+    product.in_stock = False  # the stock feed's PATCH, while the page is open
+    product.save()
+
+    refused = admin_client.post(url, stale)
+
+    assert refused.status_code == 200  # the page again, saying why
+    assert ERROR_CHANGED_MEANWHILE in refused.content.decode()
+    product.refresh_from_db()
+    assert (product.title, product.in_stock) == ("Red mug", False)
+    fresh = change_form(admin_client, product, title="Blue mug")
+    assert admin_client.post(url, fresh).status_code == 302
+    product.refresh_from_db()
+    assert (product.title, product.in_stock) == ("Blue mug", False)
