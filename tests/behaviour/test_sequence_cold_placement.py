@@ -19,6 +19,7 @@ from behaviour.selectors.recommendations.history import HistoryEvent
 from behaviour.selectors.recommendations.sequence import sequence_signal, serving_model
 from behaviour.services.ingest import events_record
 from behaviour.services.sequence import sequence_training_job_run, sequence_training_start
+from behaviour.services.sequence.content import ContentSource
 from behaviour.tasks import behaviour_refresh_task
 from catalog.models import ProductImage
 from similarity import vector_store
@@ -148,3 +149,51 @@ def test_a_shop_without_photos_trains_and_places_new_products_by_their_titles(se
     placed = SequenceItemVector.objects.get(version=version, product=newcomer).vector
     np.testing.assert_allclose(np.asarray(placed), expected[0], rtol=1e-5, atol=1e-7)
     assert np.abs(expected).sum() > 0
+
+
+@pytest.fixture
+def trained_on_photos_and_words(settings, tmp_path):
+    """(sequence version, image version): as `trained`, with the titles' lexical index too."""
+    from similarity.services.lexical import lexical_index_rebuild
+
+    settings.PRODSIM_MODELS_ROOT = tmp_path / "models"
+    images = image_version(DIM, status="active")
+    rng = np.random.default_rng(0)
+    made = [with_image(sku, number) for number, sku in enumerate(SKUS)]
+    store(images, made, [unit(*rng.normal(size=DIM)) for _ in made])
+    lexical_index_rebuild()
+    events_record(items=planted(60, days_ago=60) + planted(20, days_ago=5))
+    job = sequence_training_job_run(
+        job_id=sequence_training_start(config=WITH_CONTENT, enqueue=False).pk
+    )
+    version = SequenceModelVersion.objects.get(pk=job.version_id, status="active")
+    assert version.dataset["content_dims"] == {"image": DIM, "text": SKETCH_DIMENSIONS}
+    return version, images
+
+
+def test_a_new_product_with_a_photo_waits_for_its_photos_vector_to_be_placed(
+    trained_on_photos_and_words,
+):
+    """Its words are stored within seconds, its photo's vector on the ml worker (behind a
+    training, perhaps): placed by its words alone, it stayed so until the next training."""
+    from similarity.services.lexical import product_texts_refresh
+
+    version, images = trained_on_photos_and_words
+    with_photo = with_image("NEW-LANTERN", 100)
+    without = product(sku="NEW-GIFT-CARD", title="Gift card")  # no photo: nothing to wait for
+    product_texts_refresh(product_ids=[with_photo.pk, without.pk])
+
+    behaviour_refresh_task.apply()
+    placed = set(
+        SequenceItemVector.objects.filter(version=version).values_list("product", flat=True)
+    )
+    store(images, [with_photo], [unit(1, 2, 3, 4)])  # its photo is embedded now
+    behaviour_refresh_task.apply()
+
+    assert without.pk in placed and with_photo.pk not in placed
+    row = SequenceItemVector.objects.get(version=version, product=with_photo)
+    weights, config = artifacts.load(version.artifact_path)
+    content, found = ContentSource.trained_with(version).vectors(np.array([with_photo.pk]))
+    assert found.all() and np.abs(content[0][:DIM]).sum() > 0  # its photo's part is in
+    expected = SequenceScorer(weights, config).item_vectors(content, known=np.zeros(1, bool))
+    np.testing.assert_allclose(np.asarray(row.vector), expected[0], rtol=1e-5, atol=1e-7)

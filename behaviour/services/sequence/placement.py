@@ -4,16 +4,18 @@ refresh (every beat) and by `manage.py sequence_vectors`, so they become candida
 retraining. Their events count in a visitor's vector from the next training.
 """
 
+import datetime as dt
 import logging
 
 import numpy as np
 from django.db.models import Q
+from django.utils import timezone
 
 from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.serving import SequenceScorer
 from catalog.models import Product
 from similarity import vector_store
-from similarity.models import ProductEmbedding, ProductText
+from similarity.models import ModelVersion, ProductEmbedding, ProductText
 
 from ...models import SequenceItemVector, SequenceModelVersion
 from .content import ContentSource
@@ -22,6 +24,7 @@ from .vectors import STORE_FAILURES, item_vector_set
 logger = logging.getLogger(__name__)
 
 PLACE_BATCH = 5_000  # new products placed per round trip
+PHOTO_WAIT = dt.timedelta(hours=6)  # longer than a training holds the ml worker
 # Versions that serve or may (an A/B test's candidate); archived ones come back by a rollback,
 # which stores nothing new, and are placed on the next refresh after it.
 PLACED = (SequenceModelVersion.Status.ACTIVE, SequenceModelVersion.Status.READY)
@@ -56,18 +59,27 @@ def sequence_vectors_place_new(*, version: SequenceModelVersion) -> int:
 
 
 def _placeable(version: SequenceModelVersion, source: ContentSource) -> list[int]:
-    """Active products without a row of the version that have some content to place them by."""
-    has_content = Q(pk__in=[])
+    """Active products without a row of the version that have some content to place them by,
+    and their photo's part if one is still to come. A product is placed once: its words are
+    stored within seconds, its photos' vector on the ml worker (behind a training, perhaps), and
+    placed by its words alone it would stay so until the next training. It waits for its photo
+    while the image version it would be read from is active (the one that embeds new photos),
+    for PHOTO_WAIT at most (a photo that cannot be embedded)."""
+    has_content, has_photo_part = Q(pk__in=[]), Q()
     if source.image_version is not None and source.image_dim:
         embedded = ProductEmbedding.objects.filter(
             model_version=source.image_version, embedding__isnull=False
-        )
-        has_content |= Q(pk__in=embedded.values("product_id"))
+        ).values("product_id")
+        has_content |= Q(pk__in=embedded)
+        if source.image_version.status == ModelVersion.Status.ACTIVE:
+            waited = timezone.now() - PHOTO_WAIT
+            has_photo_part = Q(pk__in=embedded) | Q(images__isnull=True) | Q(created_at__lt=waited)
     if source.text_index is not None and source.text_dim:
         texts = ProductText.objects.filter(lexical_index_id=source.text_index)
         has_content |= Q(pk__in=texts.values("product_id"))
     rows = SequenceItemVector.objects.filter(version=version).values("product_id")
-    products = Product.objects.filter(has_content, is_active=True).exclude(pk__in=rows)
+    products = Product.objects.filter(has_content, has_photo_part, is_active=True)
+    products = products.exclude(pk__in=rows).distinct()
     return list(products.order_by("pk").values_list("pk", flat=True))
 
 
