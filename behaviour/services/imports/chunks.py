@@ -252,19 +252,24 @@ class ProductIds:
     def __init__(self):
         self.id_texts: dict[str, str] = {}
         self.unknown: set[str] = set()
+        # The import's thread adds the next chunk's SKUs while a writer thread reads the map
+        # for its erased lines (skus_by_id): iterating a dict that grows meanwhile raises.
+        self._growing = threading.Lock()
 
     def resolve(self, skus: set[str]) -> set[str]:
         """Look up the SKUs not seen before; those of `skus` that name no product."""
         new = [sku for sku in skus if sku not in self.id_texts and sku not in self.unknown]
         if new:
             found = catalog_selectors.product_ids_by_sku(skus=new)
-            self.id_texts.update((sku, str(product_id)) for sku, product_id in found.items())
+            with self._growing:
+                self.id_texts.update((sku, str(product_id)) for sku, product_id in found.items())
             self.unknown.update(sku for sku in new if sku not in found)
         return skus & self.unknown
 
     def skus_by_id(self) -> dict[str, str]:
-        """Product id (COPY text) → SKU, for a resolved row's problem."""
-        return {product_id: sku for sku, product_id in self.id_texts.items()}
+        """Product id (COPY text) → SKU, for a resolved row's problem (from any thread)."""
+        with self._growing:
+            return {product_id: sku for sku, product_id in self.id_texts.items()}
 
 
 class ProblemListing:
