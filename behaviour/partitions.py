@@ -1,4 +1,5 @@
-"""Monthly partitions of the event table: created before their first event, dropped by retention.
+"""Monthly partitions of the event table: created a month ahead (daily) or by their first event,
+dropped by retention.
 
 Partition names carry their month (behaviour_event_y2026m12), so retention finds what to drop
 from the catalogue of tables alone. Nothing is remembered in-process: a creation can roll back
@@ -41,11 +42,42 @@ def partitions_ensure(months: Iterable[dt.date]) -> None:
             if cursor.fetchone()[0]:
                 continue
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK_ID])
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {PARENT} "
-                "FOR VALUES FROM (%s) TO (%s)",
-                [f"{month.isoformat()} 00:00+00", f"{_next_month(month).isoformat()} 00:00+00"],
-            )
+            _create(cursor, month)
+
+
+def partitions_ahead(today: dt.date, *, lock_timeout_ms: int) -> list[str]:
+    """Create this month's and next month's partitions ahead of their first event, each in a
+    transaction of its own that gives up rather than wait longer than `lock_timeout_ms`; the
+    names created. A creation needs the parent table exclusively: made by the month's first
+    event, it waited behind any long reader (a backup's pg_dump, a full refresh) inside that
+    write's transaction, and every event write (a shopper's page view) queued behind it."""
+    created = []
+    this_month = dt.date(today.year, today.month, 1)
+    for month in (this_month, _next_month(this_month)):
+        name = partition_name(month)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+                if cursor.fetchone()[0]:
+                    continue
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK_ID])
+                cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
+                _create(cursor, month)
+                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            continue  # tried again tomorrow; the month's first event creates it otherwise
+        created.append(name)
+    return created
+
+
+def _create(cursor, month: dt.date) -> None:
+    cursor.execute(
+        f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF {PARENT} "
+        "FOR VALUES FROM (%s) TO (%s)",
+        [f"{month.isoformat()} 00:00+00", f"{_next_month(month).isoformat()} 00:00+00"],
+    )
 
 
 def partitions_list() -> list[tuple[str, dt.date]]:

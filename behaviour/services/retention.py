@@ -26,8 +26,8 @@ from . import erasure_guard
 from .refresh_queue import behaviour_refresh_enqueue
 from .validation import MAX_CLOCK_SKEW
 
-# How long a partition's DROP may wait for readers (a refresh) before retention leaves it for
-# another day: every event write queues behind a waiting DROP.
+# How long a partition's DROP (or CREATE ahead) may wait for readers (a refresh) before it is
+# left for another day: every event write queues behind a waiting DROP or CREATE.
 PARTITION_DROP_WAIT_MS = 500
 
 
@@ -39,8 +39,12 @@ def events_cutoff(now: dt.datetime | None = None) -> dt.datetime:
 def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
     """Apply retention; what went: {"partitions": [...], "events": n, "keys": n,
     "tombstones": n} (erasures older than the cut-off: every event they would refuse is
-    refused as too old anyway)."""
+    refused as too old anyway), and the partitions made ahead ("partitions_created": this
+    month's and next month's, partitions.partitions_ahead)."""
     cutoff = events_cutoff(now)
+    created = partitions.partitions_ahead(
+        (now or timezone.now()).date(), lock_timeout_ms=PARTITION_DROP_WAIT_MS
+    )
     cut_month = partitions.month_start(cutoff)
     dropped = [
         name
@@ -57,4 +61,10 @@ def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
         deleted_products_forget(before=cutoff - MAX_CLOCK_SKEW)
         if dropped or events:
             behaviour_refresh_enqueue(force=True, reason="retention")
-    return {"partitions": dropped, "events": events, "keys": keys, "tombstones": tombstones}
+    return {
+        "partitions": dropped,
+        "events": events,
+        "keys": keys,
+        "tombstones": tombstones,
+        "partitions_created": created,
+    }

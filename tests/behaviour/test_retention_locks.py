@@ -3,11 +3,13 @@ and queued behind a long reader (a full refresh, minutes on a real shop) it held
 write queued behind it. Now it gives up after a moment; the rows go by DELETE, the empty
 partition another day."""
 
+import datetime as dt
 import threading
 import time
 
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
 from behaviour import partitions
 from behaviour.models import Event
@@ -79,3 +81,38 @@ def test_the_partition_left_behind_goes_at_the_next_run(settings):
     gone = events_retention_enforce()
 
     assert len(gone["partitions"]) >= 1 and gone["events"] == 0
+
+
+def test_the_daily_run_makes_next_months_partition_before_its_first_event():
+    """Made by the month's first event, the partition's CREATE waited inside that write for any
+    long reader (a backup's pg_dump, a full refresh), and every event write queued behind it:
+    product pages hung at midnight on the 1st."""
+    today = timezone.now().date()
+    next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    name = partitions.partition_name(next_month)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+    gone = events_retention_enforce()
+
+    assert name in gone["partitions_created"]
+    assert name in {existing for existing, _ in partitions.partitions_list()}
+    assert events_retention_enforce()["partitions_created"] == []  # made once
+
+
+def test_making_a_partition_ahead_beside_a_long_reader_gives_up_at_once():
+    today = timezone.now().date()
+    next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    name = partitions.partition_name(next_month)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    done = threading.Event()
+    reading_the_events_until(done)
+    try:
+        started = time.monotonic()
+        created = partitions.partitions_ahead(today, lock_timeout_ms=200)
+        took = time.monotonic() - started
+    finally:
+        done.set()
+
+    assert name not in created and took < 5  # waiting for the reader would take its 30 s
