@@ -129,6 +129,8 @@ class BehaviourRefresh(models.Model):
         ordering = ["-started_at"]
         get_latest_by = "started_at"
         verbose_name_plural = "behaviour refreshes"
+        # Each refresh reads the newest of a state (the last success, the interrupted ones).
+        indexes = [models.Index(fields=["state", "-started_at"], name="behaviour_refresh_state")]
 
     def __str__(self) -> str:
         return f"refresh {self.started_at:%Y-%m-%d %H:%M} ({self.state})"

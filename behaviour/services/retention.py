@@ -21,7 +21,7 @@ from django.utils import timezone
 from catalog.services import deleted_products_forget
 
 from .. import partitions
-from ..models import Event, EventKey
+from ..models import BehaviourRefresh, Event, EventKey
 from . import erasure_guard
 from .refresh_queue import behaviour_refresh_enqueue
 from .validation import MAX_CLOCK_SKEW
@@ -29,6 +29,24 @@ from .validation import MAX_CLOCK_SKEW
 # How long a partition's DROP (or CREATE ahead) may wait for readers (a refresh) before it is
 # left for another day: every event write queues behind a waiting DROP or CREATE.
 PARTITION_DROP_WAIT_MS = 500
+REFRESH_HISTORY_DAYS = 30  # the admin's overview shows the last refreshes; older ones are noise
+
+
+def refresh_history_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete the refreshes' history past REFRESH_HISTORY_DAYS (a refresh every 30 s adds 2,880
+    rows a day, and each refresh reads the table), keeping the newest succeeded and failed one,
+    which the admin's overview shows; the number deleted."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=REFRESH_HISTORY_DAYS)
+    kept = [
+        pk
+        for state in (BehaviourRefresh.State.SUCCEEDED, BehaviourRefresh.State.FAILED)
+        if (pk := BehaviourRefresh.objects.filter(state=state).values_list("pk", flat=True).first())
+    ]
+    old = BehaviourRefresh.objects.filter(started_at__lt=cutoff).exclude(
+        state=BehaviourRefresh.State.RUNNING
+    )
+    deleted, _ = old.exclude(pk__in=kept).delete()
+    return deleted
 
 
 def events_cutoff(now: dt.datetime | None = None) -> dt.datetime:
@@ -39,8 +57,9 @@ def events_cutoff(now: dt.datetime | None = None) -> dt.datetime:
 def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
     """Apply retention; what went: {"partitions": [...], "events": n, "keys": n,
     "tombstones": n} (erasures older than the cut-off: every event they would refuse is
-    refused as too old anyway), and the partitions made ahead ("partitions_created": this
-    month's and next month's, partitions.partitions_ahead)."""
+    refused as too old anyway), the refresh history past REFRESH_HISTORY_DAYS ("refreshes": n),
+    and the partitions made ahead ("partitions_created": this month's and next month's,
+    partitions.partitions_ahead)."""
     cutoff = events_cutoff(now)
     created = partitions.partitions_ahead(
         (now or timezone.now()).date(), lock_timeout_ms=PARTITION_DROP_WAIT_MS
@@ -53,6 +72,7 @@ def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
         and partitions.partition_drop(name, lock_timeout_ms=PARTITION_DROP_WAIT_MS)
     ]
     with transaction.atomic():  # row deletes: they never block event writes
+        refreshes = refresh_history_prune(now=now)
         events, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
         keys, _ = EventKey.objects.filter(occurred_at__lt=cutoff).delete()
         tombstones = erasure_guard.tombstones_expire(cutoff=cutoff)
@@ -67,4 +87,5 @@ def events_retention_enforce(*, now: dt.datetime | None = None) -> dict:
         "keys": keys,
         "tombstones": tombstones,
         "partitions_created": created,
+        "refreshes": refreshes,
     }

@@ -88,3 +88,29 @@ def test_a_deleted_products_sku_outlives_every_event_retention_keeps(settings):
 
     assert Event.objects.count() == 1
     assert [row["sku"] for row in visitor_events_export(visitor_id="shopper")] == ["A"]
+
+
+def test_the_daily_run_prunes_the_refresh_history_keeping_the_last_of_each_outcome():
+    """A refresh every 30 s adds 2,880 rows a day, each refresh reads the table, and nothing
+    deleted them: a year of them slowed every refresh."""
+    from behaviour.models import BehaviourRefresh
+    from behaviour.services.retention import REFRESH_HISTORY_DAYS
+
+    now = timezone.now()
+    old = now - dt.timedelta(days=REFRESH_HISTORY_DAYS + 1)
+
+    def refresh(state: str, started_at: dt.datetime) -> int:
+        return BehaviourRefresh.objects.create(state=state, started_at=started_at).pk
+
+    last_failed = refresh("failed", old)  # past the limit, but the newest failure: kept
+    gone = [
+        refresh("succeeded", old - dt.timedelta(hours=1)),
+        refresh("failed", old - dt.timedelta(hours=2)),
+        refresh("succeeded", old + dt.timedelta(minutes=1)),
+    ]
+    recent = refresh("succeeded", now - dt.timedelta(minutes=1))
+
+    pruned = events_retention_enforce(now=now)["refreshes"]
+
+    assert pruned == len(gone)
+    assert set(BehaviourRefresh.objects.values_list("pk", flat=True)) == {last_failed, recent}
