@@ -22,12 +22,14 @@ class ProductFilter:
     in_stock_only: bool = False
     exclude_ids: tuple[int, ...] = ()
     exclude_group_id: str = ""  # leave out this variant group (the source's other colours)
+    uncategorised_only: bool = False  # "the same category" as a product that has none
 
     @property
     def is_narrowing(self) -> bool:
         """True when more than inactive or explicitly excluded products are filtered out."""
         return bool(
             self.category_paths
+            or self.uncategorised_only
             or self.brands
             or self.in_stock_only
             or self.price_min is not None
@@ -44,6 +46,8 @@ def products_matching(*, product_filter: ProductFilter) -> QuerySet[Product]:
         for path in product_filter.category_paths:
             in_categories |= Q(category__path=path) | Q(category__path__startswith=f"{path} > ")
         products = products.filter(in_categories)
+    if product_filter.uncategorised_only:
+        products = products.filter(category__isnull=True)
     if product_filter.brands:
         # iexact is UPPER(brand) = UPPER(%s): the catalog_product_brand_upper index answers it.
         same_brand = Q()

@@ -101,14 +101,17 @@ def product_filter_for(
     exclude_group_id: str = "",
 ) -> ProductFilter:
     """The query's filters; without a source product (a photo) "same" category and the relative
-    price band have nothing to refer to and are left out."""
+    price band have nothing to refer to and are left out. A source without a category keeps
+    "same" to products without one, and one priced 0 keeps its band to 0: dropped, the list
+    held every category and any price."""
     paths = list(query.categories)
     if query.category == "same" and source is not None and source.category_path:
         paths.append(source.category_path)
     elif query.category not in ("any", "same"):
         paths.append(query.category)
+    uncategorised = query.category == "same" and source is not None and not source.category_path
     low, high = query.price_min, query.price_max
-    if query.price_band is not None and source is not None and source.price > 0:
+    if query.price_band is not None and source is not None:
         band_low, band_high = (
             source.price / (1 + query.price_band),
             source.price * (1 + query.price_band),
@@ -123,6 +126,7 @@ def product_filter_for(
         query.in_stock_only or settings.PRODSIM_EXCLUDE_OUT_OF_STOCK,
         tuple(exclude) + tuple(query.exclude_ids),
         exclude_group_id,
+        uncategorised,
     )
 
 
@@ -293,14 +297,11 @@ def _rank(source: ProductFacts, candidates, version, weights, rules, query) -> l
 def _category_fill(source, product_filter: ProductFilter, ranked, count) -> list[SimilarItem]:
     """Last tier: the newest products of the source's category (within the filters)."""
     taken = tuple(item.product.pk for item in ranked)
-    narrowed = ProductFilter(
-        product_filter.category_paths or ((source.category_path,) if source.category_path else ()),
-        product_filter.brands,
-        product_filter.price_min,
-        product_filter.price_max,
-        product_filter.in_stock_only,
-        product_filter.exclude_ids + taken,
-        product_filter.exclude_group_id,
+    narrowed = replace(
+        product_filter,
+        category_paths=product_filter.category_paths
+        or ((source.category_path,) if source.category_path else ()),
+        exclude_ids=product_filter.exclude_ids + taken,
     )
     ids = catalog_selectors.products_newest(product_filter=narrowed, limit=count)
     products = catalog_selectors.products_by_ids(ids=ids, with_images=False)

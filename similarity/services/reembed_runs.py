@@ -2,10 +2,11 @@
 same parameters, or a new one; never one that another live process runs.
 
 Ctrl-C ends the command's job `cancelled` (ERROR_INTERRUPTED), an error or a time limit `failed`
-or `timed_out`: a new run of the same parameters continues after its cursor. A command whose process died leaves its job `running`, and the
-reaper queues it again for the `ml` worker after PRODSIM_JOB_STALE_S: a rerun resumes it, and
-the worker's delivery then leaves it to the rerun (core.jobs.holders); once the worker has
-claimed it, the rerun is refused instead of running a second copy beside it.
+or `timed_out`: a new run of the same parameters continues after its cursor. A command whose
+process died leaves its job `running`, and the reaper queues it again for the `ml` worker after
+PRODSIM_JOB_STALE_S: a rerun resumes it, and the worker's delivery then leaves it to the rerun
+(core.jobs.holders); once the worker has claimed it, the rerun is refused instead of running a
+second copy beside it.
 """
 
 from django.db import transaction

@@ -67,6 +67,23 @@ def test_price_band_and_stock_filters():
     assert all(item.product.in_stock for item in result.items)
 
 
+def test_same_category_and_price_band_hold_for_a_source_without_either():
+    """For a product without a category, category=same was dropped (and the fill came from
+    every category); for one priced 0, the price band was: the list held any category and any
+    price without a word."""
+    products, _ = vector_catalogue()
+    source, free_uncategorised, priced = products[40], products[50], products[60]
+    Product.objects.filter(pk__in=[source.pk, free_uncategorised.pk]).update(category=None, price=0)
+    Product.objects.filter(pk=priced.pk).update(category=None)
+    source.refresh_from_db()
+
+    same = similar_products_for(product=source, query=SimilarQuery(k=10, category="same"))
+    band = similar_products_for(product=source, query=SimilarQuery(k=10, price_band=0.2))
+
+    assert sorted(skus(same)) == [free_uncategorised.sku, priced.sku]  # all there are
+    assert skus(band) == [free_uncategorised.sku]  # priced 0, as the source
+
+
 def test_variants_are_excluded_unless_asked_for():
     products, _ = vector_catalogue()
     default = similar_products_for(product=products[0], query=SimilarQuery(k=79))
