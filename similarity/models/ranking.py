@@ -2,6 +2,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+INFINITY = float("inf")  # NaN and infinity fail `< INFINITY` in PostgreSQL
+
 ERROR_ALL_ZERO = "At least one signal needs a weight above 0: with all at 0 nothing is ranked."
 ERROR_SECOND_GLOBAL = (
     "There are already weights for all categories: edit that row, or pick a category for this one."
@@ -40,6 +42,18 @@ class FusionWeights(models.Model):
                     image__gte=0, text__gte=0, text_learned__gte=0, attributes__gte=0, price__gte=0
                 ),
                 name="fusion_weights_non_negative",
+            ),
+            # PostgreSQL orders NaN above every number: ">= 0" alone lets it in, and one NaN
+            # weight made every score NaN, a 500 on every list.
+            models.CheckConstraint(
+                condition=Q(
+                    image__lt=INFINITY,
+                    text__lt=INFINITY,
+                    text_learned__lt=INFINITY,
+                    attributes__lt=INFINITY,
+                    price__lt=INFINITY,
+                ),
+                name="fusion_weights_finite",
             ),
         ]
 
@@ -141,6 +155,7 @@ class MerchandisingRule(models.Model):
                 name="boost_and_bury_name_a_brand_or_tag",
             ),
             models.CheckConstraint(condition=Q(factor__gt=0), name="rule_factor_positive"),
+            models.CheckConstraint(condition=Q(factor__lt=INFINITY), name="rule_factor_finite"),
             models.CheckConstraint(
                 condition=Q(valid_from__isnull=True)
                 | Q(valid_until__isnull=True)

@@ -245,3 +245,17 @@ def test_a_shop_wide_block_holds_in_the_image_search_api_and_more_that_look_like
 
     assert "P007" not in api() and len(api()) == 5
     assert shown not in storefront()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")], ids=["nan", "infinity"])
+def test_a_rule_factor_or_a_weight_that_is_no_number_is_refused_by_the_database(value):
+    """PostgreSQL orders NaN above every number, so "factor > 0" and "weight >= 0" let it in
+    (a shell save, raw SQL): a NaN weight made every score NaN, a 500 on every list."""
+    from django.db import IntegrityError, transaction
+
+    from similarity.models import FusionWeights
+
+    with pytest.raises(IntegrityError, match="rule_factor_finite"), transaction.atomic():
+        MerchandisingRule.objects.create(kind="boost", brand="B1", factor=value)
+    with pytest.raises(IntegrityError, match="fusion_weights_finite"), transaction.atomic():
+        FusionWeights.objects.create(image=value, text=1, text_learned=1, attributes=1, price=1)
