@@ -73,7 +73,8 @@ def apply_pins(items: list, rules: list[MerchandisingRule], *, allowed, k: int, 
 
     Every pinned product leaves its organic place first, so one pin never shifts another; a pin
     beyond k leaves the list as it is. `allowed()`: the queryset of the products the filters
-    allow (built only when pins within k exist). `rules` come pins first by position.
+    allow (built only when pins within k exist). `rules` come pins first by position, the
+    narrowest scope first at one position, which it keeps (ServingState.rules_scoped_to).
     """
     pins = [
         rule
@@ -92,11 +93,15 @@ def apply_pins(items: list, rules: list[MerchandisingRule], *, allowed, k: int, 
     pins = [rule for rule in pins if rule.target_product_id in permitted]
     organic = {item.product.pk: item for item in items}
     result = [item for item in items if item.product.pk not in permitted]
+    held: set[int] = set()
     for rule in pins:
+        if rule.position in held:  # two pins at one position: the first (narrowest scope) holds it
+            continue
         existing = organic.get(rule.target_product_id)
         pinned = (
             replace(existing, tier=TIER_PINNED) if existing else make_item(rule.target_product_id)
         )
         if pinned is not None and all(item.product.pk != rule.target_product_id for item in result):
             result.insert(min(rule.position - 1, len(result)), pinned)
+            held.add(rule.position)
     return result[:k]

@@ -48,13 +48,22 @@ class ServingState:
         return fusion.Weights(**settings.PRODSIM_FUSION_WEIGHTS)
 
     def rules_scoped_to(self, *, product_id: int, category_path: str) -> list[MerchandisingRule]:
-        """Active rules for this source product, its category path or everything, in order."""
+        """Active rules for this source product, its category path or everything, in order:
+        pins by position and, at one position, the narrowest scope first (the product's, the
+        deepest category's, then the shop-wide one: apply_pins keeps that one), then the rules
+        without a position (blocks, boosts, buries)."""
         levels = category_path.split(CATEGORY_PATH_SEPARATOR) if category_path else []
-        rules = [*self.rules_by_product.get(product_id, ()), *self.global_rules]
-        for depth in range(1, len(levels) + 1):
-            rules += self.rules_by_category.get(CATEGORY_PATH_SEPARATOR.join(levels[:depth]), ())
-        # Pins by position, then the rules without one (blocks, boosts, buries).
-        return sorted(rules, key=lambda rule: (rule.position is None, rule.position or 0, rule.pk))
+        scoped = [(0, rule) for rule in self.rules_by_product.get(product_id, ())]
+        for depth in range(len(levels), 0, -1):
+            path = CATEGORY_PATH_SEPARATOR.join(levels[:depth])
+            scoped += [
+                (1 + len(levels) - depth, rule) for rule in self.rules_by_category.get(path, ())
+            ]
+        scoped += [(1 + len(levels), rule) for rule in self.global_rules]
+        scoped.sort(
+            key=lambda pair: (pair[1].position is None, pair[1].position or 0, pair[0], pair[1].pk)
+        )
+        return [rule for _, rule in scoped]
 
 
 def serving_state() -> ServingState:

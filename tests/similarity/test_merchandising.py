@@ -117,6 +117,29 @@ def test_two_pins_each_keep_their_position():
     assert (pinned[1], pinned[2]) == (other.sku, top.sku) and len(pinned) == 5
 
 
+@pytest.mark.parametrize("product_pin_first", [True, False], ids=["older", "newer"])
+def test_two_pins_at_one_position_the_narrower_scope_holds_it(product_pin_first):
+    """The newer rule took the place and pushed the other down (at position k, off the list),
+    whichever scope each had: a shop-wide pin could beat the product's own."""
+    products, _ = vector_catalogue()
+    source = products[0]
+    own, shop_wide = products[41], products[42]
+
+    def pin(target, **scope):
+        MerchandisingRule.objects.create(kind="pin", target_product=target, position=1, **scope)
+
+    if product_pin_first:
+        pin(own, source_product=source)
+        pin(shop_wide)
+    else:
+        pin(shop_wide)
+        pin(own, source_product=source)
+
+    listed = skus(source)
+
+    assert listed[0] == own.sku and shop_wide.sku not in listed and len(listed) == 5
+
+
 def test_a_pin_beyond_the_list_leaves_it_as_it_is():
     products, _ = vector_catalogue()
     plain = skus(products[0])
