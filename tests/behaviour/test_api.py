@@ -265,6 +265,22 @@ def test_spaces_around_a_sku_are_stripped_as_an_event_file_strips_its_cells(part
     assert list(Event.objects.values_list("product_id", flat=True)) == [stored.pk] * 2
 
 
+def test_spaces_around_an_order_id_are_stripped_as_an_event_file_strips_its_cells(
+    partner_client,
+):
+    """ " 536365" from the API and 536365 from a file were two orders: two baskets where the shop
+    had one, and bought together counted apart."""
+    product(sku="A"), product(sku="B")
+    sent = [
+        event("A", "alice", "purchase", order_id=" 536365 "),
+        event("B", "alice", "purchase", order_id="536365"),
+    ]
+
+    assert post_events(partner_client, sent).json()["accepted"] == 2
+
+    assert set(Event.objects.values_list("order_id", flat=True)) == {"536365"}
+
+
 def test_an_event_names_a_product_by_its_sku_in_either_unicode_form(partner_client):
     # macOS tools write accents decomposed (NFD), web front ends send them composed (NFC).
     nfc = "CAF\u00c9-1"
