@@ -74,8 +74,8 @@ def train_sequence_model(
     # Items without a training event have nothing to learn an id from: their id part stays 0,
     # as for products newer than the model, so content alone places them (cold start).
     known = np.bincount(train.items, minlength=train.n_items) > 0
-    # The run builds the model's variables (its first call) in the scope too: a multi-GPU
-    # MirroredStrategy refuses variables created outside it.
+    # The run builds the model's variables (its first call) in the scope too, and so does a
+    # resume (the optimizer's): a multi-GPU MirroredStrategy refuses variables made outside it.
     with scope:
         model = SequenceRecommender(config, train.n_items, content, known)
         model.compile(
@@ -87,7 +87,8 @@ def train_sequence_model(
             content_used = content if model.use_content else None
             data = checkpoints.data_fingerprint(train, valid, content_used)
         run = _Run(model, config, train, valid, device, checkpoint_dir, data)
-    return run.fit(on_epoch, should_stop)
+        start = run.resume()
+    return run.fit(start, on_epoch, should_stop)
 
 
 class _Stop(keras.callbacks.Callback):
@@ -124,8 +125,8 @@ class _Run:
         self.best_recall, self.best_epoch, self.best_weights = float("nan"), 0, None
         self.model([self.items[:1], self.kinds[:1], *self._sampled_inputs(0, 1)[0]])
 
-    def fit(self, on_epoch, should_stop) -> TrainResult:
-        start = self._resume()
+    def fit(self, start: int, on_epoch, should_stop) -> TrainResult:
+        """Train on after epoch `start` (resume's)."""
         # Epochs without improvement so far: each one after the best (`_keep_best`), so a
         # resumed run stops where the uninterrupted one would, or at once if it already had.
         waited = start - self.best_epoch
@@ -215,7 +216,7 @@ class _Run:
             state["best_epoch"], state["data"] = self.best_epoch, self.data
             checkpoints.save(self.folder, self.model, self.config, state, self.best_weights)
 
-    def _resume(self) -> int:
+    def resume(self) -> int:
         """The last finished epoch of this model's checkpoint (state restored), or 0."""
         state = (
             None

@@ -109,3 +109,41 @@ def test_a_resumed_run_stops_early_where_the_uninterrupted_one_does(tmp_path, cr
     assert [e["epoch"] for e in resumed.history] == [1, 2, 3]
     assert (resumed.stopped, resumed.best_epoch) == ("early", 1)
     assert [e["loss"] for e in resumed.history] == [e["loss"] for e in straight.history]
+
+
+MIRRORED_RESUME = """
+import sys, tempfile
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+sys.path.insert(0, {root!r})
+from tests.behaviour.ml.test_sequence_resume import CUT, cycles, small
+from behaviour.ml.sequence import train as train_module
+from behaviour.ml.sequence.data import time_split
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+train_module.training_device = lambda: ("MirroredStrategy(2 CPU)", strategy.scope())
+train, valid = time_split(cycles(10), CUT)
+folder = tempfile.mkdtemp()
+fit = train_module.train_sequence_model
+first = fit(train, valid, None, small(epochs=1), checkpoint_dir=folder)
+again = fit(train, valid, None, small(epochs=2), checkpoint_dir=folder)
+assert again.history[0] == first.history[0] and again.epochs_run == 2, again.history
+print("resumed")
+"""
+
+
+def test_a_retry_on_a_multi_gpu_worker_resumes_under_its_strategy():
+    """The resume restored the optimizer outside the MirroredStrategy's scope, which refuses
+    variables made outside it: every retry on a multi-GPU worker failed its job. Two logical
+    CPUs mirror here as GPUs do (a process of its own: devices are set before TensorFlow starts)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[3])
+    script = MIRRORED_RESUME.format(root=root)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=240, cwd=root
+    )
+
+    assert done.returncode == 0 and "resumed" in done.stdout, done.stderr[-3000:]
