@@ -27,7 +27,7 @@ MAX_QUERY_CHARS = 200
 VISUAL_RESULTS = 24
 PREFETCH_REFUSED = "Pages are recorded when visited, not prefetched."
 ERROR_NO_PHOTO = "Choose a photo to search with."
-ERROR_NO_IMAGE_MODEL = "no image model is active"  # for staff, as the service's own errors
+ERROR_NO_IMAGE_MODEL = "no image model is active"  # for staff, as the service's errors are
 
 
 @require_GET
@@ -147,5 +147,4 @@ def visual_search(request):
             exclude_ids=(source.pk,) if source is not None else (),
         )
         context["result"] = similarity_selectors.similar_to_vector(vector=vector, query=query)
-    context["source"] = source
-    return render(request, "storefront/visual_search.html", context)
+    return render(request, "storefront/visual_search.html", {**context, "source": source})

@@ -31,17 +31,16 @@ START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 120  # a checkpoint on a busy 2-core machine can take a while
 
 
-# Tuned for a small machine that also runs TensorFlow: shared buffers that hold the vectors and
-# HNSW index of a 100k catalogue (~250 MB at 256-d; with 128MB every query re-read index pages
-# from the OS cache), enough maintenance memory to build HNSW indexes of a few hundred thousand
-# vectors in RAM. PRODSIM_PG_SHARED_BUFFERS sizes it for larger catalogues (applies at start).
 def server_options() -> dict[str, str]:
-    """ImproperlyConfigured, naming the variable, for a PRODSIM_PG_SHARED_BUFFERS PostgreSQL
-    would refuse: refused by the server, it fails the start with only a log line to say why."""
+    """Tuned for a small machine that also runs TensorFlow: shared buffers that hold the vectors
+    and HNSW index of a 100k catalogue (~250 MB at 256-d; with 128MB every query re-read index
+    pages from the OS cache), enough maintenance memory to build HNSW indexes of a few hundred
+    thousand vectors in RAM. PRODSIM_PG_SHARED_BUFFERS sizes it for larger catalogues, checked
+    here (ImproperlyConfigured names it; the server would fail with only a log line); "1 GB" is
+    one size to PostgreSQL and two words to the shell pg_ctl starts it with."""
     return {
         "listen_addresses": "''",
         "max_connections": "100",
-        # "1 GB" is a size to PostgreSQL, two words to the shell pg_ctl starts it with.
         "shared_buffers": env_memory("PRODSIM_PG_SHARED_BUFFERS", "512MB").replace(" ", ""),
         "maintenance_work_mem": "256MB",
         "fsync": "on",
@@ -78,24 +77,12 @@ def start() -> None:
         initdb(data_dir)
     remove_stale_pid_file(data_dir)
     options = " ".join(f"-c {key}={value}" for key, value in server_options().items())
+    # pg_ctl hands the server's options to a shell: a checkout path with a space stays one word.
+    options = f"-k {shlex.quote(str(socket_dir))} {options}"
     log_file = data_dir / "server.log"
+    command = [bin_path("pg_ctl"), "-D", str(data_dir), "-l", str(log_file)]
     try:
-        run(
-            [
-                bin_path("pg_ctl"),
-                "-D",
-                str(data_dir),
-                "-l",
-                str(log_file),
-                "-w",
-                "-t",
-                str(START_TIMEOUT_S),
-                "-o",
-                # pg_ctl hands this line to a shell: a checkout path with a space stays one word.
-                f"-k {shlex.quote(str(socket_dir))} {options}",
-                "start",
-            ]
-        )
+        run([*command, "-w", "-t", str(START_TIMEOUT_S), "-o", options, "start"])
     except subprocess.CalledProcessError as exc:
         raise PostgresStartError(
             f"PostgreSQL did not start ({exc.stderr.strip()}). "

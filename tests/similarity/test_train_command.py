@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from similarity.management.commands.train import JobProgressBar
+from similarity.management.progress import JobProgressBar
 from similarity.models import ModelVersion
 from tests.catalog.factories import shape_catalogue
 

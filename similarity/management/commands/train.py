@@ -1,9 +1,5 @@
-import threading
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connections
-from tqdm import tqdm
 
 from similarity.ml.options import (
     AUGMENTATIONS,
@@ -14,13 +10,13 @@ from similarity.ml.options import (
     SCHEDULES,
     WEIGHT_CHOICES_HELP,
 )
-from similarity.models import Job
 from similarity.services import job_cancel, model_version_create
 from similarity.services.training_limits import TrainingOptionsError, training_options_errors
 
+from ..progress import JobProgressBar
+
 # A plain shop (one photo per product, no groups or categories) gives no protocol a question.
 NO_FIGURES = "no held-out figures: its page says why"
-PROGRESS_POLL_S = 1.0  # the job row changes once per epoch or per batch of images
 
 
 class Command(BaseCommand):
@@ -101,56 +97,3 @@ class Command(BaseCommand):
         figures = version.metrics.get("model")
         recall = f"R@1 {figures['recall_at_1']:.3f}" if figures else NO_FIGURES
         self.stdout.write(f"v{version.pk} {version.status}; {recall}")
-
-
-class JobProgressBar:
-    """Draws a job's progress while this process runs it, read from the job's row like the admin
-    page reads it: the pipeline reports there, so the command needs no hook of its own."""
-
-    def __init__(self, *, job_id: int, disable: bool, file=None):
-        self.job_id = job_id
-        self.unit = ""
-        self.bar = tqdm(total=0, disable=disable, file=file)
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._follow, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stopped.set()
-        self.thread.join()
-        self.show(self._progress())  # the last report, however fast the job was
-        self.bar.close()
-
-    def _progress(self) -> dict:
-        return Job.objects.filter(pk=self.job_id).values_list("progress", flat=True).first() or {}
-
-    def _follow(self) -> None:
-        try:
-            while not self.stopped.wait(PROGRESS_POLL_S):
-                self.show(self._progress())
-        finally:
-            connections.close_all()  # this thread's own connections
-
-    def show(self, progress: dict) -> None:
-        """Epochs while training, images while embedding; loss and Recall@1 alongside."""
-        if "total" in progress:
-            total, done, unit = progress["total"], progress["done"], "img"
-        elif "epochs" in progress:
-            total, done, unit = progress["epochs"], progress["epoch"], "epoch"
-        else:
-            return
-        if (self.bar.total, self.unit) != (total, unit):
-            self.bar.reset(total=total)
-            self.bar.unit = self.unit = unit
-        self.bar.set_description(progress.get("phase", ""), refresh=False)
-        if progress.get("loss") is not None:
-            recall = progress.get("val_recall_at_1")
-            self.bar.set_postfix(
-                loss=f"{progress['loss']:.3f}",
-                val_r1="–" if recall is None else f"{recall:.3f}",
-                refresh=False,
-            )
-        self.bar.update(done - self.bar.n)
