@@ -1,8 +1,10 @@
 """Per-epoch checkpoints of a training run, so a stopped job resumes where it was (Keras).
 
 A folder holds the latest epoch's model and optimizer variables (one .npz, no pickle), the best
-epoch's serving weights (`artifacts` format) and a JSON state. Each file is written beside its
-name and renamed over it, so a worker killed mid-write leaves the previous epoch's file whole.
+epoch's serving weights (`artifacts` format) and a JSON state. The two weight files are named by
+their epoch and the state, written last, names the epochs: its rename commits the checkpoint,
+so a worker killed between the files leaves the previous epoch's whole (variables of epoch N
+beside a state of epoch N - 1 resumed an epoch late, its losses under the wrong numbers).
 
 A retry re-reads the catalogue and the events, which may have changed since the checkpoint: the
 state keeps a fingerprint of the data, and only a run on the same data resumes (item indices,
@@ -20,8 +22,8 @@ import numpy as np
 from . import artifacts
 from .config import SequenceConfig
 
-CHECKPOINT = "checkpoint.npz"  # the latest epoch: model and optimizer variables
-BEST = "best.npz"  # the best epoch's serving weights (artifacts format)
+CHECKPOINT = "checkpoint-e{epoch}.npz"  # the latest epoch: model and optimizer variables
+BEST = "best-e{epoch}.npz"  # the best epoch's serving weights (artifacts format)
 STATE = "state.json"  # epoch, history, best epoch and recall; the config and data it belongs to
 
 logger = logging.getLogger(__name__)
@@ -57,24 +59,35 @@ def save(
     folder.mkdir(parents=True, exist_ok=True)
     variables = [keras.ops.convert_to_numpy(v) for v in model.variables]
     variables += [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
-    partial = folder / (CHECKPOINT + ".partial")
+    checkpoint, best = (
+        CHECKPOINT.format(epoch=state["epoch"]),
+        BEST.format(epoch=state["best_epoch"]),
+    )
+    partial = folder / (checkpoint + ".partial")
     with open(partial, "wb") as handle:
         np.savez(handle, *variables)
-    partial.replace(folder / CHECKPOINT)
+    partial.replace(folder / checkpoint)
     if best_weights is not None:
-        artifacts.save(folder / BEST, best_weights, config)
+        artifacts.save(folder / best, best_weights, config)
     partial = folder / (STATE + ".partial")
     partial.write_text(json.dumps({**state, "config": config.to_dict()}))
-    partial.replace(folder / STATE)
+    partial.replace(folder / STATE)  # the commit: the files of older epochs may go now
+    for older in [*folder.glob(CHECKPOINT.format(epoch="*")), *folder.glob(BEST.format(epoch="*"))]:
+        if older.name not in (checkpoint, best):
+            older.unlink(missing_ok=True)
 
 
 def restore(folder: Path, model: keras.Model, config: SequenceConfig, data: str) -> dict | None:
     """The saved state with "best_weights" added, model and optimizer restored; None when the
     folder holds no checkpoint of this model on this data (`data_fingerprint`). A checkpoint
     differing only in epochs or patience is this model too (train some more)."""
-    if not (folder / STATE).exists() or not (folder / CHECKPOINT).exists():
+    if not (folder / STATE).exists():
         return None
     state = json.loads((folder / STATE).read_text())
+    checkpoint = folder / CHECKPOINT.format(epoch=state["epoch"])
+    best = folder / BEST.format(epoch=state["best_epoch"])
+    if not checkpoint.exists():  # one written before its files were named by epoch
+        return None
     if _resumable(state["config"]) != _resumable(config.to_dict()):
         return None
     if state.get("data") != data:
@@ -82,14 +95,14 @@ def restore(folder: Path, model: keras.Model, config: SequenceConfig, data: str)
         return None
     model.optimizer.build(model.trainable_variables)
     targets = [*model.variables, *model.optimizer.variables]
-    with np.load(folder / CHECKPOINT, allow_pickle=False) as saved:
+    with np.load(checkpoint, allow_pickle=False) as saved:
         values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     if [tuple(v.shape) for v in targets] != [v.shape for v in values]:
         logger.info("%s: variables of other shapes than this model's; not resumed", folder)
         return None
     for variable, value in zip(targets, values, strict=True):
         variable.assign(value)
-    state["best_weights"] = artifacts.load(folder / BEST)[0] if (folder / BEST).exists() else None
+    state["best_weights"] = artifacts.load(best)[0] if best.exists() else None
     return state
 
 

@@ -111,6 +111,38 @@ def test_a_resumed_run_stops_early_where_the_uninterrupted_one_does(tmp_path, cr
     assert [e["loss"] for e in resumed.history] == [e["loss"] for e in straight.history]
 
 
+def test_a_worker_killed_between_a_checkpoints_files_resumes_from_the_epoch_before(
+    tmp_path, monkeypatch
+):
+    """The variables file of epoch 2 was in place, the state still said epoch 1: the resumed
+    run trained epoch 2 again on epoch 2's weights, every loss after under the wrong epoch."""
+    from behaviour.ml.sequence import checkpoints
+
+    train, valid = time_split(cycles(10), CUT)
+    config = small(epochs=4, patience=10)
+    straight = train_sequence_model(train, valid, None, config, checkpoint_dir=tmp_path / "a")
+    real_save, calls = checkpoints.artifacts.save, []
+
+    def killed_on_the_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # epoch 2's variables written, its best weights and state not yet
+            raise Crash()
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoints.artifacts, "save", killed_on_the_second_epoch)
+    with pytest.raises(Crash):
+        train_sequence_model(train, valid, None, config, checkpoint_dir=tmp_path / "b")
+    monkeypatch.setattr(checkpoints.artifacts, "save", real_save)
+
+    resumed = train_sequence_model(train, valid, None, config, checkpoint_dir=tmp_path / "b")
+
+    assert [e["loss"] for e in resumed.history] == [e["loss"] for e in straight.history]
+    assert sorted(path.name for path in (tmp_path / "b").glob("*.npz")) == [
+        "best-e1.npz",
+        "checkpoint-e4.npz",
+    ]
+
+
 MIRRORED_RESUME = """
 import sys, tempfile
 import tensorflow as tf
