@@ -186,14 +186,19 @@ def two_image_product(monkeypatch):
     [product] = shape_catalogue(colours=1, images_per_product=2)[:1]
     v = hand_built_version(2, status="active")
     images = list(product.images.order_by("position"))
+    embedded_as_two_axes(v, product, images)
+    return v, product, images
+
+
+def embedded_as_two_axes(version, product, images) -> None:
+    """The two images' vectors (1, 0) and (0, 1) under `version`, and the product's mean."""
     vector_store.image_embeddings_upsert(
-        version=v,
+        version=version,
         image_ids=[image.pk for image in images],
         shas=[image.sha256 for image in images],
         vectors=np.stack([unit(1, 0), unit(0, 1)]),
     )
-    vector_store.product_embeddings_refresh(version=v, product_ids=[product.pk])
-    return v, product, images
+    vector_store.product_embeddings_refresh(version=version, product_ids=[product.pk])
 
 
 @pytest.mark.parametrize(("removed", "left"), [(1, unit(1, 0)), (2, None)])
@@ -226,13 +231,7 @@ def test_a_version_activated_again_catches_up_on_what_changed_while_it_served_no
 
     v, product, images = two_image_product
     older = hand_built_version(2, status="ready")
-    vector_store.image_embeddings_upsert(
-        version=older,
-        image_ids=[image.pk for image in images],
-        shas=[image.sha256 for image in images],
-        vectors=np.stack([unit(1, 0), unit(0, 1)]),
-    )
-    vector_store.product_embeddings_refresh(version=older, product_ids=[product.pk])
+    embedded_as_two_axes(older, product, images)
     encoded = []
     monkeypatch.setattr(embedding_service, "get_embedder", lambda directory: TitleEncoder([]))
     monkeypatch.setattr(
