@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.contrib.postgres.forms import SimpleArrayField
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -16,11 +15,12 @@ from core.jobs.admin import (
 )
 
 from . import changes
+from .importers import LIST_SEPARATOR, split_list
 from .models import Category, ImportJob, Product, ProductImage
 from .selectors import import_job_progress
 from .services import import_job_cancel, import_job_create, import_jobs_delete, product_delete
 from .services.imports import PROGRESS_EVERY_ROWS
-from .services.products import product_images_removed
+from .services.products import product_images_removed, product_locked_for_edit
 from .services.reports import import_job_problems_csv
 from .skus import sku_normalised
 
@@ -97,11 +97,9 @@ ERROR_CHANGED_MEANWHILE = (
 class ProductAdminForm(forms.ModelForm):
     """ProductAdmin's form (the admin gives it its model and fields)."""
 
-    # "|" as in the catalogue CSV: a tag may hold a comma ("salt, pepper"), which the admin's
-    # default (comma-separated) field split into two tags on every save of the page.
-    tags = SimpleArrayField(
-        forms.CharField(max_length=100),
-        delimiter="|",
+    # "|" as in the catalogue CSV, read as it reads them (blanks and repeats dropped): a tag may
+    # hold a comma ("salt, pepper"), which the admin's default field split in two on every save.
+    tags = forms.CharField(
         required=False,
         help_text="Separated by |, as in the catalogue CSV: red|ceramic|salt, pepper",
     )
@@ -114,13 +112,15 @@ class ProductAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["loaded_at"] = self.instance.updated_at
+            self.initial["tags"] = LIST_SEPARATOR.join(self.instance.tags)
+
+    def clean_tags(self) -> list[str]:
+        return split_list(self.cleaned_data["tags"])
 
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk:
-            # Locked until the admin's transaction saves the product: no change slips in between.
-            saved = Product.objects.select_for_update().filter(pk=self.instance.pk)
-            current = saved.values_list("updated_at", flat=True).first()
+            current = product_locked_for_edit(product_id=self.instance.pk)
             if current is not None and current != cleaned.get("loaded_at"):
                 raise forms.ValidationError(ERROR_CHANGED_MEANWHILE)
         return cleaned

@@ -61,7 +61,7 @@ class DirectoryImageSource:
         self.max_bytes = max_bytes
 
     def read(self, path: str) -> bytes:
-        target = self._found(self.root / safe_relative_path(path))
+        target = self._found(safe_relative_path(path))
         # resolve() follows symlinks: a link pointing out of the root is treated as unsafe.
         if not target.is_relative_to(self.root):
             raise ImageSourceError(ERROR_UNSAFE_PATH.format(path=path))
@@ -73,15 +73,15 @@ class DirectoryImageSource:
             raise ImageSourceError(ERROR_TOO_LARGE.format(path=path, limit=self.max_bytes))
         return data
 
-    @staticmethod
-    def _found(path: Path) -> Path:
+    def _found(self, relative: Path) -> Path:
         """The file as named, or in the other Unicode form: a folder unpacked from a macOS zip
-        names "café.jpg" decomposed, which a CSV typed elsewhere writes composed."""
+        names "café.jpg" decomposed, which a CSV typed elsewhere writes composed (the root,
+        named by the operator, as it is)."""
         for form in ("NFC", "NFD"):
-            other = Path(unicodedata.normalize(form, str(path)))
-            if not path.exists() and other.exists():
+            other = self.root / unicodedata.normalize(form, str(relative))
+            if not (self.root / relative).exists() and other.exists():
                 return other.resolve()
-        return path.resolve()
+        return (self.root / relative).resolve()
 
     def close(self) -> None:
         pass

@@ -15,7 +15,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 JPEG_QUALITY = 90  # visually lossless for product photos at about a third of PNG's size
-# libjpeg cannot write a side longer than this; a photo is stored as JPEG, so no side may be.
+# libjpeg cannot write a side longer than this: no side of a photo stored as JPEG (one without
+# transparency; those are stored as PNG) may be.
 MAX_SIDE = 65_500
 
 ERROR_EMPTY = "the image file is empty"
@@ -52,6 +53,10 @@ def prepare_image(data: bytes, *, max_bytes: int, max_pixels: int) -> PreparedIm
         raise InvalidImage(ERROR_TOO_LARGE.format(limit=max_bytes))
     image = _eight_bit(_upright(_open_checked(data, max_pixels)))
     has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+    if not has_alpha and max(image.width, image.height) > MAX_SIDE:  # stored as JPEG
+        raise InvalidImage(
+            ERROR_TOO_LONG_SIDE.format(width=image.width, height=image.height, limit=MAX_SIDE)
+        )
     image = image.convert("RGBA" if has_alpha else "RGB")
     buffer = io.BytesIO()
     if has_alpha:
@@ -84,10 +89,6 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     pixels = image.width * image.height
     if pixels > max_pixels:
         raise InvalidImage(ERROR_TOO_MANY_PIXELS.format(pixels=pixels, limit=max_pixels))
-    if max(image.width, image.height) > MAX_SIDE:
-        raise InvalidImage(
-            ERROR_TOO_LONG_SIDE.format(width=image.width, height=image.height, limit=MAX_SIDE)
-        )
     try:
         image.load()
     except (OSError, SyntaxError, ValueError) as exc:

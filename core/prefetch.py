@@ -23,9 +23,13 @@ def is_prefetch(request) -> bool:
 
 
 def prefetch_refused(message: str) -> HttpResponse:
-    return HttpResponse(
+    response = HttpResponse(
         message, status=PREFETCH_REFUSED_STATUS, content_type="text/plain; charset=utf-8"
     )
+    # Django logs every 5xx at ERROR (django.request): a browser's prerender of the home page is
+    # no server error, and each one would page whoever watches for those. Django's own opt-out.
+    response._has_been_logged = True
+    return response
 
 
 def refuses_prefetch(message: str):

@@ -201,10 +201,14 @@ def click_log(*, token: str, session_id: str, counted: bool = True) -> str | Non
     product once its impression is gone or it has expired.
     """
     link = click_token_read(token=token)
-    if link.expired:
-        if link.product_id is None:
+    if link.expired:  # leads on, counts nothing; one minted before tokens named the product
+        shown = link.product_id  # finds it through its impression while that is kept
+        if shown is None:
+            impression = Impression.objects.filter(pk=link.impression_id).first()
+            shown = impression.shown_product_id if impression is not None else None
+        if shown is None:
             raise BadClickToken("expired")
-        return product_skus_by_id(ids=[link.product_id]).get(link.product_id)
+        return product_skus_by_id(ids=[shown]).get(shown)
     if counted:
         erasure_guard.writes_lock()
     impression = Impression.objects.filter(pk=link.impression_id).first()

@@ -1,13 +1,13 @@
 from django.urls import path
 
-from . import account, basket, privacy, views
+from . import account, basket, privacy, views, visual_search
 
 app_name = "storefront"
 
 urlpatterns = [
     path("", views.product_list, name="product-list"),
     path("products/<str:sku>/", views.product_detail, name="product-detail"),
-    path("search/photo/", views.visual_search, name="visual-search"),
+    path("search/photo/", visual_search.visual_search, name="visual-search"),
     path("media/products/<path:path>", views.product_image, name="product-image"),
     path("basket/", basket.basket_detail, name="basket"),
     path("basket/add/<str:sku>/", basket.basket_add, name="basket-add"),

@@ -4,30 +4,22 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 from django.views.static import serve
 
 from catalog import selectors
-from catalog.images import InvalidImage
 from core import crawlers
 from core.prefetch import refuses_prefetch
 from core.session_turns import session_turns
 from similarity import selectors as similarity_selectors
-from similarity import vector_store
-from similarity.selectors import SimilarQuery
-from similarity.services.visual import VisualSearchUnavailable, image_query_vector
 
 from . import history, shopper
-from .forms import VisualSearchForm
 from .home import home_widgets
 from .widgets import product_widgets
 
 PRODUCTS_PER_PAGE = 24  # four rows of six on a desktop grid
 MAX_QUERY_CHARS = 200
-VISUAL_RESULTS = 24
 PREFETCH_REFUSED = "Pages are recorded when visited, not prefetched."
-ERROR_NO_PHOTO = "Choose a photo to search with."
-ERROR_NO_IMAGE_MODEL = "no image model is active"  # for staff, as the service's errors are
 
 
 @require_GET
@@ -110,41 +102,3 @@ def product_detail(request, sku: str):
 def product_image(request, path: str):
     """Serve a stored derivative. Names are content hashes, so browsers may cache forever."""
     return serve(request, path, document_root=settings.MEDIA_ROOT / "products")
-
-
-@require_http_methods(["GET", "POST"])
-@session_turns
-def visual_search(request):
-    asked = request.POST if request.method == "POST" else request.GET
-    form = VisualSearchForm(
-        request.POST or None, request.FILES or None, initial={"sku": asked.get("sku", "")}
-    )
-    context = {"form": form, "result": None, "error": "", "no_photo_of_source": False}
-    source = selectors.product_get(sku=sku) if (sku := asked.get("sku")) else None
-    posted = request.method == "POST" and form.is_valid()
-    vector = None
-    if posted and form.cleaned_data["photo"]:
-        source = None  # a chosen photo is the question now, not the product's
-        try:
-            vector = image_query_vector(data=form.cleaned_data["photo"].read())
-        except InvalidImage as exc:
-            form.add_error("photo", str(exc))
-        except VisualSearchUnavailable as exc:
-            context["error"] = str(exc)
-    elif source is not None and (posted or request.method == "GET"):
-        if (version := similarity_selectors.serving_version()) is None:
-            context["error"] = ERROR_NO_IMAGE_MODEL
-        elif (vector := vector_store.product_vector(version=version, product_id=source.pk)) is None:
-            context["no_photo_of_source"] = True
-    elif posted:
-        form.add_error("photo", ERROR_NO_PHOTO)
-    if vector is not None:
-        data = form.cleaned_data if posted else {}
-        query = SimilarQuery(
-            k=VISUAL_RESULTS,
-            category=data.get("category") or "any",
-            in_stock_only=bool(data.get("in_stock")),
-            exclude_ids=(source.pk,) if source is not None else (),
-        )
-        context["result"] = similarity_selectors.similar_to_vector(vector=vector, query=query)
-    return render(request, "storefront/visual_search.html", {**context, "source": source})

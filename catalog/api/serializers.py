@@ -64,6 +64,15 @@ class UploadedImageField(serializers.FileField):
     response shows it (a URL); a client generated from that schema sent URLs, refused here."""
 
 
+ERROR_TAG_SEPARATOR = "a tag may not hold |: the catalogue CSV and the admin separate tags with it"
+
+
+def _no_list_separator(value: str) -> None:
+    # Such a tag could not be written in the CSV, and the admin's field would split it in two.
+    if "|" in value:
+        raise serializers.ValidationError(ERROR_TAG_SEPARATOR)
+
+
 class ProductInputSerializer(serializers.Serializer):
     """A product as a partner sends it (JSON, or multipart when it carries images)."""
 
@@ -76,7 +85,7 @@ class ProductInputSerializer(serializers.Serializer):
     brand = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     category = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     tags = FormListField(
-        child=serializers.CharField(max_length=100),
+        child=serializers.CharField(max_length=100, validators=[_no_list_separator]),
         json_text=True,
         required=False,
         max_length=MAX_TAGS,

@@ -25,6 +25,7 @@ from .fields import (
     category_path_problem,
     currency_code,
     normalise_category_path,
+    split_list,
 )
 from .reader import (
     ERROR_CSV_SYNTAX,
@@ -81,5 +82,6 @@ __all__ = [
     "currency_code",
     "json_strings",
     "normalise_category_path",
+    "split_list",
     "parse_catalogue_csv",
 ]

@@ -51,7 +51,7 @@ def build_row(line: int, values: dict[str, str], default_currency: str) -> Produ
     category_path = normalise_category_path(values.get("category", ""))
     if problem := category_path_problem(category_path):
         raise FieldError("category", problem)
-    tags = _split_list(values.get("tags", ""))
+    tags = split_list(values.get("tags", ""))
     if any(len(tag) > MAX_TAG for tag in tags):
         raise FieldError("tags", ERROR_TAG)
     return ProductRow(
@@ -69,7 +69,7 @@ def build_row(line: int, values: dict[str, str], default_currency: str) -> Produ
         in_stock=_boolean("in_stock", values.get("in_stock", ""), default=True),
         group_id=values.get("group_id", ""),
         is_active=_boolean("active", values.get("active", ""), default=True),
-        image_paths=_split_list(values.get("images", "")),
+        image_paths=split_list(values.get("images", "")),
     )
 
 
@@ -129,7 +129,7 @@ def normalise_category_path(value: str) -> str:
     return CATEGORY_PATH_SEPARATOR.join(level for level in levels if level)
 
 
-def _split_list(value: str) -> list[str]:
+def split_list(value: str) -> list[str]:
     """Split on '|', drop blanks and repeats, keep the first-seen order."""
     return list(dict.fromkeys(item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()))
 

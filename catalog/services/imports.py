@@ -24,7 +24,7 @@ from .. import changes
 from ..image_sources import DirectoryImageSource, ImageSourceError, ZipImageSource
 from ..images import InvalidImage, prepare_image
 from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_csv
-from ..models import Category, ImportJob, ImportRowError, Product
+from ..models import Category, ImportJob, ImportRowError, Product, ProductImage
 from ..selectors import product_sku_stored
 from .products import ImageToAttach, UpsertOutcome, product_upsert
 
@@ -37,7 +37,7 @@ IMPORT_TASK = "catalog.tasks.catalogue_import_task"
 ERROR_TOO_MANY_ATTEMPTS = "the import was interrupted {attempts} times and is not retried again"
 ERROR_TIMED_OUT = "the import was stopped by its time limit after {seconds} s"
 ERROR_IMAGES_WITHOUT_SOURCE = "the row lists images but the import has no images folder or zip"
-IMAGES_KEPT = "; the product's stored images are kept"
+IMAGES_KEPT = "; the product keeps the images it has (none of this row's is applied)"
 ERROR_CANCELLED_QUEUED = "cancelled by an admin before it started; nothing was imported"
 ERROR_CANCELLED_RUNNING = (
     "cancelled by an admin after {done} of {total} rows; the rows imported until then stay"
@@ -311,7 +311,7 @@ def _import_row(
     # A file's row replaces a product's images only with every image it lists: no `images`
     # column or an empty cell (a price update), or an image that could not be read this time
     # (a forgotten zip), leaves the stored ones as they are.
-    keep_stored = bool(rejected) and Product.objects.filter(sku=row.sku).exists()
+    keep_stored = bool(rejected) and ProductImage.objects.filter(product__sku=row.sku).exists()
     for message in rejected:
         job.images_rejected += 1
         ImportRowError.objects.create(

@@ -269,6 +269,14 @@ def _delete_if_unreferenced(name: str) -> None:
 
 
 @transaction.atomic
+def product_locked_for_edit(*, product_id: int):
+    """When the product was last saved, its row locked until the caller's transaction ends (an
+    admin's save: no import or API change slips in between its check and its write); None when
+    it is gone."""
+    rows = Product.objects.select_for_update().filter(pk=product_id)
+    return rows.values_list("updated_at", flat=True).first()
+
+
 def product_images_removed(*, product: Product, files: list[str]) -> None:
     """After some of the product's images were deleted outside an upsert (the admin): the
     rest close up in order, the first becomes primary, files no row uses any more go once

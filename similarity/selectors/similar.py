@@ -309,11 +309,14 @@ def _category_fill(source, product_filter: ProductFilter, ranked, count) -> list
     return [SimilarItem(products[pid], 0.0, empty, TIER_CATEGORY) for pid in ids if pid in products]
 
 
-def similar_to_vector(*, vector: np.ndarray, query: SimilarQuery) -> SimilarResult:
-    """Products nearest to an image vector (visual search): the image signal alone ranks.
-    A photo has no product or category to scope rules by: the shop-wide blocks apply."""
+def similar_to_vector(
+    *, vector: np.ndarray, query: SimilarQuery, version: ModelVersion | None
+) -> SimilarResult:
+    """Products nearest to an image vector of `version` (visual search; the serving_version
+    the caller embedded with, read once: a second read may see an activation between): the
+    image signal alone ranks. A photo has no product or category to scope rules by: the
+    shop-wide blocks apply."""
     state = serving_state()
-    version = state.version
     result = SimilarResult(k_requested=query.k, model_version=version.pk if version else None)
     if version is None:
         return result

@@ -138,15 +138,14 @@ def missing_images_embed(
     if version_with_status(version.pk, while_status) is None:
         return None
     records = images_to_embed(version=version, only_missing=True)
-    edited = vector_store.products_changed_since_their_vectors(version=version)
+    # What else changed while it served nobody: words edited, photos removed.
+    behind = vector_store.products_changed_since_their_vectors(version=version)
     state = EmbedProgress(total=0)
     if records:
         state = _records_embed(version, records, sorted({r.product_id for r in records}))
-    # The rest of what changed while it served nobody: words re-encoded, and every product's
-    # vector recomputed from the images it has now (one that lost a photo kept the mean with it:
-    # the photo's vector went with its row, the product's stayed).
-    product_text_vectors_refresh(version=version, product_ids=edited)
-    _product_vectors_refresh(version, vector_store.products_with_vectors(version=version))
+    if behind:
+        product_text_vectors_refresh(version=version, product_ids=behind)
+        _product_vectors_refresh(version, behind)
     return state
 
 

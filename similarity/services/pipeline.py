@@ -36,10 +36,10 @@ from .refits import Splits, refits, scored_refit_metrics, training_run
 from .text_tower import text_tower_train
 from .training_notes import evaluation_notes, training_notes
 from .training_photos import photos_decode
+from .versions import ERROR_INTERRUPTED
 
 logger = logging.getLogger(__name__)
 
-ERROR_INTERRUPTED = "interrupted by Ctrl-C in manage.py train --here"
 
 SNAPSHOT_FILE = "snapshot.sha256"  # beside the checkpoints: the split they were trained on
 TRAINING_FIELDS = set(TrainingConfig.__dataclass_fields__)

@@ -28,6 +28,7 @@ TRAIN_TASK = "similarity.tasks.model_version_train_task"
 ERROR_GONE = "version v{pk} no longer exists"
 ERROR_NOT_SERVABLE = "version v{pk} is {status}; only a ready or archived version can be activated"
 ERROR_CANCELLED = "cancelled by an admin"
+ERROR_INTERRUPTED = "interrupted by Ctrl-C in manage.py train --here"
 
 
 class VersionStateError(ValueError):
@@ -125,20 +126,20 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
 
 
 @transaction.atomic
-def job_cancel(*, job: Job) -> Job:
-    """Cancel a job and return its row: a queued job ends now, `cancelled` (a training job's
-    version, never trained, is marked failed); a running one is asked to stop, and the worker
-    checks the flag between batches. A finished job is left as it is.
+def job_cancel(*, job: Job, error: str = ERROR_CANCELLED) -> Job:
+    """Cancel a job and return its row: a queued job ends now, `cancelled` with `error` (a
+    training job's version, never trained, is marked failed); a running one is asked to stop,
+    and the worker checks the flag between batches. A finished job is left as it is.
 
     The row lock orders this against the worker's claim (pipeline.job_run): either the job is
     cancelled before any work, or the worker has it and sees the flag.
     """
-    job = request_cancel(Job, job.pk, queued_error=ERROR_CANCELLED)
+    job = request_cancel(Job, job.pk, queued_error=error)
     if job.state != Job.State.CANCELLED:
         return job
     version = job.model_version
     if job.kind == Job.Kind.TRAIN and version.status == ModelVersion.Status.QUEUED:
         # Nothing was built yet (no artifacts, vectors or index): only the status changes.
-        version.status, version.error = ModelVersion.Status.FAILED, ERROR_CANCELLED
+        version.status, version.error = ModelVersion.Status.FAILED, error
         version.save(update_fields=["status", "error"])
     return job

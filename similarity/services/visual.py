@@ -11,7 +11,6 @@ from ..ml.embedder import get_embedder
 from ..ml.preprocessing import ImageDecodeError, load_image
 from ..ml.tta import flip_averaged
 from ..models import ModelVersion
-from ..selectors import serving_version
 from .model_files import MODEL_LOAD_ERRORS, model_files_problem
 
 logger = logging.getLogger(__name__)
@@ -25,9 +24,10 @@ class VisualSearchUnavailable(RuntimeError):
     pass
 
 
-def image_query_vector(*, data: bytes) -> np.ndarray:
-    """The serving version's vector of an uploaded photo. Raises InvalidImage for bad uploads,
-    VisualSearchUnavailable when no version is active or its model cannot be loaded."""
+def image_query_vector(*, data: bytes, version: ModelVersion | None) -> np.ndarray:
+    """`version`'s vector of an uploaded photo: the serving_version the caller searches with.
+    Raises InvalidImage for bad uploads, VisualSearchUnavailable when no version is active or
+    its model cannot be loaded."""
     # The same validation as catalogue images (formats, size, pixel bombs) before decoding, and
     # before the model: a file that is no photo is the sender's mistake whatever the server's state.
     prepared = prepare_image(
@@ -35,7 +35,6 @@ def image_query_vector(*, data: bytes) -> np.ndarray:
         max_bytes=settings.PRODSIM_MAX_IMAGE_BYTES,
         max_pixels=settings.PRODSIM_MAX_IMAGE_PIXELS,
     )
-    version = serving_version()  # the version similar_to_vector searches
     if version is None or not version.artifact_dir:
         raise VisualSearchUnavailable(ERROR_NO_MODEL)
     try:

@@ -62,7 +62,6 @@ from .vectors import (
     product_vectors,
     product_vectors_for,
     products_changed_since_their_vectors,
-    products_with_vectors,
 )
 from .writes import (
     image_embeddings_upsert,
@@ -120,7 +119,6 @@ __all__ = [
     "product_vectors",
     "product_vectors_for",
     "products_changed_since_their_vectors",
-    "products_with_vectors",
     "products_filter",
     "ranking_candidates",
     "ranking_statement",

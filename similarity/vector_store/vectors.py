@@ -1,5 +1,5 @@
 """Reading stored vectors back: one product's, all of a version's, which images have one, and
-which products a version holds vectors of, or holds them since before the product changed."""
+which products' vectors are behind the product."""
 
 from collections.abc import Sequence
 
@@ -78,28 +78,20 @@ def embedded_image_shas(
     return dict(rows.values_list("image_id", "image_sha256"))
 
 
-def products_with_vectors(*, version: ModelVersion) -> list[int]:
-    """Every product this version holds a product or an image vector of."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT product_id FROM similarity_productembedding WHERE model_version_id = %s "
-            "UNION SELECT image.product_id FROM similarity_imageembedding embedding "
-            "JOIN catalog_productimage image ON image.id = embedding.image_id "
-            "WHERE embedding.model_version_id = %s",
-            [version.pk, version.pk],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
-
-
 def products_changed_since_their_vectors(*, version: ModelVersion) -> list[int]:
-    """Products saved (their words, their photos) after this version last wrote their vector:
-    changes follow the active version only, so a version back in service is behind on them."""
+    """Products whose vector under this version is behind them: saved (their words, their
+    photos) after it was written, or holding another number of photos with a vector than it
+    was computed from (a photo removed: its vector went with its row, the mean stayed).
+    Changes follow the active version only, so a version back in service is behind on them."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT vectors.product_id FROM similarity_productembedding vectors "
             "JOIN catalog_product product ON product.id = vectors.product_id "
-            "WHERE vectors.model_version_id = %s AND product.updated_at > vectors.updated_at "
+            "WHERE vectors.model_version_id = %s AND (product.updated_at > vectors.updated_at "
+            "OR vectors.image_count <> (SELECT count(*) FROM similarity_imageembedding photo "
+            "JOIN catalog_productimage image ON image.id = photo.image_id "
+            "WHERE photo.model_version_id = %s AND image.product_id = vectors.product_id)) "
             "ORDER BY vectors.product_id",
-            [version.pk],
+            [version.pk, version.pk],
         )
         return [row[0] for row in cursor.fetchall()]

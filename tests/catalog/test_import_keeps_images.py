@@ -76,6 +76,15 @@ def test_a_new_product_with_a_broken_photo_gets_the_others(tmp_path):
     assert not job.row_errors.get().message.endswith(IMAGES_KEPT)
 
 
+def test_a_product_stored_without_photos_gets_the_good_ones_of_a_row_with_a_broken_one(tmp_path):
+    run_import(tmp_path, [row()])  # its first import had no zip: no photo stored
+
+    job = run_import(tmp_path, [row(images="p/1.jpg|p/3.jpg")], {**PHOTOS, "p/3.jpg": b"broken"})
+
+    assert (job.updated_count, stored_photos()) == (1, ["p/1.jpg"])
+    assert not job.row_errors.get().message.endswith(IMAGES_KEPT)
+
+
 @pytest.mark.parametrize(
     "kept", ["p/1.jpg|p/5.jpg", "p/5.jpg|p/1.jpg", "p/2.jpg|p/4.jpg|p/5.jpg", "p/5.jpg"]
 )
@@ -110,3 +119,5 @@ def test_a_photo_longer_than_a_jpeg_side_is_refused_by_name():
 
     with pytest.raises(InvalidImage, match="70000×2 pixels; no side may be longer than 65500"):
         prepare_image(data, max_bytes=10**7, max_pixels=10**7)
+    transparent = image_bytes((10, 20, 30, 0), size=(70_000, 2), fmt="PNG", mode="RGBA")
+    assert prepare_image(transparent, max_bytes=10**7, max_pixels=10**7).extension == "png"

@@ -86,7 +86,7 @@ class FirstRun:
 
 
 @pytest.mark.parametrize("stopped_during", ["catalogue", "history"])
-def test_a_first_run_stopped_half_way_stops_the_embedded_servers_it_started(
+def test_a_first_run_stopped_half_way_stops_the_embedded_servers(
     monkeypatch, tmp_path, stopped_during
 ):
     """The servers were stopped only once the processes ran: a Ctrl-C during the demo's import

@@ -219,12 +219,14 @@ def test_fusion_weights_all_at_zero_are_refused_with_the_reason():
 
 
 def test_a_shop_wide_block_holds_in_image_search():
+    from similarity.models import ModelVersion
     from similarity.selectors import similar_to_vector
 
     products, vectors = vector_catalogue()
+    version = ModelVersion.objects.get(status="active")
 
     def found() -> list[str]:
-        result = similar_to_vector(vector=vectors[7], query=SimilarQuery(k=5))
+        result = similar_to_vector(vector=vectors[7], query=SimilarQuery(k=5), version=version)
         return [item.product.sku for item in result.items]
 
     before = found()
@@ -249,7 +251,9 @@ def test_a_shop_wide_block_holds_in_the_image_search_api_and_more_that_look_like
     from tests.catalog.factories import image_bytes
 
     products, vectors = vector_catalogue()
-    monkeypatch.setattr("similarity.api.views.search.image_query_vector", lambda data: vectors[7])
+    monkeypatch.setattr(
+        "similarity.api.views.search.image_query_vector", lambda data, version: vectors[7]
+    )
 
     def api() -> list[str]:
         photo = SimpleUploadedFile("q.jpg", image_bytes(), content_type="image/jpeg")

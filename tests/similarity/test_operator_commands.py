@@ -179,3 +179,29 @@ def test_ctrl_c_in_train_here_cancels_its_job_and_fails_its_version(monkeypatch)
     assert (job.state, job.error) == ("cancelled", pipeline.ERROR_INTERRUPTED)
     assert refusal == f"v{job.model_version_id} cancelled: {pipeline.ERROR_INTERRUPTED}"
     assert ModelVersion.objects.get().status == "failed"
+
+
+def test_ctrl_c_in_train_here_before_its_job_is_claimed_ends_it_too(monkeypatch):
+    """While TensorFlow loads the job is still queued: left so, the reaper would send it to the
+    ml worker after PRODSIM_JOB_QUEUED_STALE_S."""
+    from similarity.management.commands import train as train_command
+    from similarity.services.versions import ERROR_INTERRUPTED
+
+    class InterruptedAtOnce:
+        def __init__(self, **kwargs):
+            pass
+
+        def __enter__(self):
+            raise KeyboardInterrupt
+
+        def __exit__(self, *exc_info):
+            return False
+
+    monkeypatch.setattr(train_command, "JobProgressBar", InterruptedAtOnce)
+
+    refusal = _refusal("train", "--here", "--backbone", "small_cnn", "--weights", "none")
+
+    job = Job.objects.get()
+    assert (job.state, job.error, job.attempts) == ("cancelled", ERROR_INTERRUPTED, 0)
+    assert refusal == f"v{job.model_version_id} cancelled: {ERROR_INTERRUPTED}"
+    assert ModelVersion.objects.get().status == "failed"

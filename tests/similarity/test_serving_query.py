@@ -13,6 +13,10 @@ from tests.similarity.factories import image_only_weights, vector_catalogue
 pytestmark = pytest.mark.django_db
 
 
+def active() -> ModelVersion:
+    return ModelVersion.objects.get(status="active")
+
+
 def skus(result) -> list[str]:
     return [item.product.sku for item in result.items]
 
@@ -165,7 +169,7 @@ def test_image_search_keeps_k_when_the_nearest_are_withdrawn():
     _, vectors = vector_catalogue()
     withdrawn = _withdraw_nearest(vectors, 1, 12)
 
-    result = similar_to_vector(vector=vectors[1], query=SimilarQuery(k=50))
+    result = similar_to_vector(vector=vectors[1], query=SimilarQuery(k=50), version=active())
 
     assert result.k_returned == 50 and withdrawn.isdisjoint(skus(result))
 

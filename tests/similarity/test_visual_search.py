@@ -3,7 +3,7 @@ Without a version: test_visual_search_unavailable.py."""
 
 import pytest
 
-from storefront.views import ERROR_NO_PHOTO
+from storefront.visual_search import ERROR_NO_PHOTO
 from tests.catalog.factories import add_product, shape_catalogue
 from tests.similarity.factories import photo_upload as photo
 from tests.similarity.factories import train_tiny
@@ -99,7 +99,8 @@ def test_excluded_products_stay_out_when_no_filter_narrows(trained, settings):
     settings.PRODSIM_FUSION_CANDIDATES = 5
     source = Product.objects.get(sku="CROSS-0-0")
     vector = vector_store.product_vector(version=trained[1], product_id=source.pk)
-    result = similar_to_vector(vector=vector, query=SimilarQuery(k=5, exclude_ids=(source.pk,)))
+    query = SimilarQuery(k=5, exclude_ids=(source.pk,))
+    result = similar_to_vector(vector=vector, query=query, version=trained[1])
     skus = [item.product.sku for item in result.items]
     assert len(skus) == 5 and "CROSS-0-0" not in skus
 
@@ -114,7 +115,7 @@ def test_the_shop_wide_out_of_stock_setting_applies_to_visual_search(trained, se
     vector = vector_store.product_vector(version=trained[1], product_id=source.pk)
 
     def skus() -> list[str]:
-        result = similar_to_vector(vector=vector, query=SimilarQuery(k=24))
+        result = similar_to_vector(vector=vector, query=SimilarQuery(k=24), version=trained[1])
         return [item.product.sku for item in result.items]
 
     assert "CROSS-0-1" in skus()

@@ -50,10 +50,10 @@ def home(client, shop) -> Page:
 def bad_upload(client, shop, monkeypatch) -> Page:
     """Search by photo with an active model refusing the upload: a field error on the photo."""
 
-    def refuse(data):
+    def refuse(data, version):
         raise InvalidImage("this file is not a photo")
 
-    monkeypatch.setattr("storefront.views.image_query_vector", refuse)
+    monkeypatch.setattr("storefront.visual_search.image_query_vector", refuse)
     return page(client.post("/search/photo/", {"photo": photo()}))
 
 

@@ -8,12 +8,12 @@ import datetime as dt
 import logging
 
 import numpy as np
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from behaviour.ml.sequence import artifacts
 from behaviour.ml.sequence.serving import SequenceScorer
-from catalog.models import Product
+from catalog.models import Product, ProductImage
 from similarity import vector_store
 from similarity.models import ModelVersion, ProductEmbedding, ProductText
 
@@ -73,13 +73,14 @@ def _placeable(version: SequenceModelVersion, source: ContentSource) -> list[int
         has_content |= Q(pk__in=embedded)
         if source.image_version.status == ModelVersion.Status.ACTIVE:
             waited = timezone.now() - PHOTO_WAIT
-            has_photo_part = Q(pk__in=embedded) | Q(images__isnull=True) | Q(created_at__lt=waited)
+            photos = ProductImage.objects.filter(product=OuterRef("pk"))
+            has_photo_part = Q(pk__in=embedded) | ~Exists(photos) | Q(created_at__lt=waited)
     if source.text_index is not None and source.text_dim:
         texts = ProductText.objects.filter(lexical_index_id=source.text_index)
         has_content |= Q(pk__in=texts.values("product_id"))
     rows = SequenceItemVector.objects.filter(version=version).values("product_id")
     products = Product.objects.filter(has_content, has_photo_part, is_active=True)
-    products = products.exclude(pk__in=rows).distinct()
+    products = products.exclude(pk__in=rows)
     return list(products.order_by("pk").values_list("pk", flat=True))
 
 

@@ -51,14 +51,15 @@ class ImageSearchApi(APIView):
         started = time.perf_counter()
         params = ImageSearchSerializer(data=_query_and_form(request))
         params.is_valid(raise_exception=True)
+        version = selectors.serving_version()  # read once: the photo's and the search's
         try:
-            vector = image_query_vector(data=params.validated_data["image"].read())
+            vector = image_query_vector(data=params.validated_data["image"].read(), version=version)
         except InvalidImage as exc:
             raise ValidationError({"image": [str(exc)]}) from exc
         except VisualSearchUnavailable as exc:
             raise ServiceUnavailable(str(exc)) from exc
         query = similar_query(params.validated_data)
-        result = selectors.similar_to_vector(vector=vector, query=query)
+        result = selectors.similar_to_vector(vector=vector, query=query, version=version)
         return timed_response(result_body(result, params.validated_data["explain"]), started)
 
 

@@ -12,6 +12,7 @@ from similarity.ml.options import (
 )
 from similarity.services import job_cancel, model_version_create
 from similarity.services.training_limits import TrainingOptionsError, training_options_errors
+from similarity.services.versions import ERROR_INTERRUPTED
 
 from ..progress import JobProgressBar
 
@@ -82,15 +83,16 @@ class Command(BaseCommand):
         if not options["here"]:
             self.stdout.write(f"Model version v{version.pk} queued for the ml worker.")
             return
-        from similarity.services.pipeline import job_run  # TensorFlow: only on this path
-
         job = version.jobs.get()
         try:
+            from similarity.services.pipeline import job_run  # TensorFlow: only on this path
+
             with JobProgressBar(job_id=job.pk, disable=options["verbosity"] == 0):
                 job = job_run(job_id=job.pk, max_attempts=settings.PRODSIM_ML_MAX_ATTEMPTS)
         except KeyboardInterrupt:
-            # A running job has ended itself cancelled; a Ctrl-C before its claim ends it here.
-            job = job_cancel(job=job)
+            # A running job has ended itself cancelled; one stopped before its claim (while
+            # TensorFlow loads) ends here, or the reaper would hand it to the ml worker.
+            job = job_cancel(job=job, error=ERROR_INTERRUPTED)
         version.refresh_from_db()
         if job.state != job.State.SUCCEEDED:
             raise CommandError(f"v{version.pk} {job.state}: {job.error}")

@@ -4,31 +4,12 @@ re-reads the catalogue and the events, which may have changed since its first at
 import numpy as np
 import pytest
 
-from behaviour.ml.sequence.config import SequenceConfig
-from behaviour.ml.sequence.data import PURCHASE, SequenceData, time_split
+from behaviour.ml.sequence.data import time_split
 
 pytest.importorskip("keras")
 from behaviour.ml.sequence.train import train_sequence_model  # noqa: E402
 
-CUT = 450
-
-
-def cycles(n_items: int, *, shift: int = 0) -> SequenceData:
-    """60 visitors each buying 6 of items 0..9 in a cycle; `shift` renumbers the items (as a
-    product replaced by another reorders the catalogue's indices)."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for visitor in range(60):
-        start = int(rng.integers(0, 10))
-        rows += [(visitor, (start + t + shift) % 10, t) for t in range(6)]
-    visitor, item, time = (np.array(column) for column in zip(*rows, strict=True))
-    kinds = np.full(len(item), PURCHASE)
-    return SequenceData.from_arrays(visitor, item, kinds, time * 100, n_items)
-
-
-def small(**overrides) -> SequenceConfig:
-    values = dict(architecture="gru", dim=8, max_len=4, epochs=1, batch_size=32, dropout=0.0)
-    return SequenceConfig(**{**values, "seed": 1, **overrides})
+from .factories import CUT, cycles, small  # noqa: E402
 
 
 def test_a_retry_after_a_product_was_added_starts_afresh(tmp_path):
@@ -149,7 +130,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, {root!r})
-from tests.behaviour.ml.test_sequence_resume import CUT, cycles, small
+from tests.behaviour.ml.factories import CUT, cycles, small
 from behaviour.ml.sequence import train as train_module
 from behaviour.ml.sequence.data import time_split
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
