@@ -7,7 +7,7 @@ with its transaction, and CREATE TABLE IF NOT EXISTS on an existing month is a c
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import OperationalError, connection, transaction
 
@@ -37,9 +37,7 @@ def partitions_ensure(months: Iterable[dt.date]) -> None:
     """
     with connection.cursor() as cursor:
         for month in sorted(set(months)):
-            name = partition_name(month)
-            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
-            if cursor.fetchone()[0]:
+            if _exists(cursor, partition_name(month)):
                 continue
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK_ID])
             _create(cursor, month)
@@ -51,25 +49,23 @@ def partitions_ahead(today: dt.date, *, lock_timeout_ms: int) -> list[str]:
     names created. A creation needs the parent table exclusively: made by the month's first
     event, it waited behind any long reader (a backup's pg_dump, a full refresh) inside that
     write's transaction, and every event write (a shopper's page view) queued behind it."""
-    created = []
     this_month = dt.date(today.year, today.month, 1)
+    created = []
     for month in (this_month, _next_month(this_month)):
-        name = partition_name(month)
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
-                if cursor.fetchone()[0]:
-                    continue
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK_ID])
-                cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
-                _create(cursor, month)
-                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
-        except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
-                raise
-            continue  # tried again tomorrow; the month's first event creates it otherwise
-        created.append(name)
+        with connection.cursor() as cursor:
+            if _exists(cursor, partition_name(month)):
+                continue
+        # Not made here? Tried again tomorrow; the month's first event creates it otherwise.
+        if _without_long_wait(
+            lambda cursor, month=month: partitions_ensure([month]), lock_timeout_ms
+        ):
+            created.append(partition_name(month))
     return created
+
+
+def _exists(cursor, name: str) -> bool:
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+    return cursor.fetchone()[0]
 
 
 def _create(cursor, month: dt.date) -> None:
@@ -101,10 +97,16 @@ def partition_drop(name: str, *, lock_timeout_ms: int) -> bool:
     tries another day."""
     if name not in {existing for existing, _ in partitions_list()}:
         raise ValueError(f"{name!r} is not a partition of {PARENT}")
+    return _without_long_wait(lambda cursor: cursor.execute(f"DROP TABLE {name}"), lock_timeout_ms)
+
+
+def _without_long_wait(work: Callable, lock_timeout_ms: int) -> bool:
+    """Run `work(cursor)` in a transaction of its own whose lock waits give up after
+    `lock_timeout_ms`: whether it ran (False: a lock was not had in time, nothing done)."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
-            cursor.execute(f"DROP TABLE {name}")
+            work(cursor)
             cursor.execute("SET LOCAL lock_timeout TO DEFAULT")  # a caller's transaction goes on
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:

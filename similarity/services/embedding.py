@@ -138,11 +138,13 @@ def missing_images_embed(
     if version_with_status(version.pk, while_status) is None:
         return None
     records = images_to_embed(version=version, only_missing=True)
-    # What else changed while it served nobody: words edited, photos removed.
-    behind = vector_store.products_changed_since_their_vectors(version=version)
-    state = EmbedProgress(total=0)
-    if records:
-        state = _records_embed(version, records, sorted({r.product_id for r in records}))
+    embedded = sorted({record.product_id for record in records})
+    # What else changed while it served nobody (words edited, photos removed); the products
+    # embedded now are refreshed with their new photos' vectors.
+    behind = sorted(
+        set(vector_store.products_changed_since_their_vectors(version=version)) - set(embedded)
+    )
+    state = _records_embed(version, records, embedded) if records else EmbedProgress(total=0)
     if behind:
         product_text_vectors_refresh(version=version, product_ids=behind)
         _product_vectors_refresh(version, behind)
