@@ -100,13 +100,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.redirects.HttpsRedirectMiddleware",  # a write's redirect keeps its method and body
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     "core.middleware.RejectUnstorableTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.session_turns.SessionTurnsMiddleware",  # outside the session's load and save
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "core.redirects.SlashRedirectMiddleware",  # Django's CommonMiddleware, writes kept
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.middleware.AdminLoginThrottleMiddleware",
