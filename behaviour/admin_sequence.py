@@ -2,6 +2,7 @@
 and of their training jobs (the live page with Cancel)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -66,7 +67,6 @@ class SequenceTrainForm(forms.ModelForm):
     )
     activate = forms.BooleanField(
         required=False,
-        initial=True,
         label="Activate it when it beats the active version on validation",
     )
 
@@ -123,6 +123,10 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = SequenceTrainForm
         return super().get_form(request, obj, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        # The box says what the shop set (PRODSIM_AUTO_ACTIVATE); a click changes it.
+        return {"activate": settings.PRODSIM_AUTO_ACTIVATE}
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # The serving version leaves only by activating another (or rolling back): deleted, it

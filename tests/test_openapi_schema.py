@@ -37,3 +37,13 @@ def test_the_schema_documents_the_status_codes_the_endpoints_answer():
     # The erasure answers 200 with a count (not a bodiless 204); PUT creates with a 201.
     assert set(paths["/api/v1/visitors/{visitor_id}/"]["delete"]["responses"]) == {"200"}
     assert {"200", "201"} <= set(paths["/api/v1/products/{sku}/"]["put"]["responses"])
+
+
+def test_every_uploaded_file_is_described_as_a_file_not_a_url():
+    """drf-spectacular describes a plain FileField as a response shows it (`format: uri`): Swagger
+    UI then offers a text box for the photo search's `image`, and a client generated from the
+    schema sends a string, refused with "The submitted data was not a file"."""
+    schemas = yaml.safe_load(COMMITTED.read_text())["components"]["schemas"]
+    photo_search = schemas["ImageSearchForm"]["properties"]["image"]
+
+    assert photo_search.get("format") == "binary", photo_search

@@ -18,6 +18,7 @@ from .lists import sourceless_params
 from .recommendations import visitor_answer
 
 MAX_VISITORS = 100  # per request: a page of a campaign, answered within a request's time
+ERROR_NOT_IN_BODY = "the body holds visitor_ids only: send {name} in the query string (?{name}=…)"
 
 
 class VisitorBatchSerializer(serializers.Serializer):
@@ -27,6 +28,17 @@ class VisitorBatchSerializer(serializers.Serializer):
         max_length=MAX_VISITORS,
         help_text=f"1 to {MAX_VISITORS} visitor ids, as sent with their events",
     )
+
+    def validate(self, data):
+        # A filter sent here would be dropped without a word (k, in_stock, exclude...): the
+        # similar-items batch takes them in its body, this one in its query string.
+        if isinstance(self.initial_data, dict):
+            extra = sorted(set(self.initial_data) - set(self.fields))
+            if extra:
+                raise ValidationError(
+                    {name: [ERROR_NOT_IN_BODY.format(name=name)] for name in extra}
+                )
+        return data
 
 
 class VisitorAnswerSerializer(serializers.Serializer):

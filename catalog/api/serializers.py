@@ -38,6 +38,8 @@ class ProductImageOutputSerializer(serializers.ModelSerializer):
 class ProductOutputSerializer(serializers.ModelSerializer):
     category = serializers.CharField(source="category.path", default="", read_only=True)
     images = ProductImageOutputSerializer(many=True, read_only=True)
+    # A PUT or PATCH may withdraw the product: its answer says so (a GET of it is then a 404).
+    active = serializers.BooleanField(source="is_active", read_only=True)
 
     class Meta:
         model = Product
@@ -53,6 +55,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "attributes",
             "in_stock",
             "group_id",
+            "active",
             "images",
             "updated_at",
         ]

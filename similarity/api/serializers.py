@@ -1,6 +1,8 @@
 from django.http import QueryDict
 from rest_framework import serializers
 
+from catalog.api.serializers import UploadedImageField
+
 from ..models import Job, ModelVersion
 
 MAX_K = 100
@@ -147,7 +149,7 @@ class SimilarBatchSerializer(SimilarParamsSerializer):
 class ImageSearchSerializer(SimilarParamsSerializer):
     # A file, judged by its content (catalog.images.prepare_image), not by its name: a browser's
     # FormData names a blob "blob", and Pillow's list of extensions is not what prodsim reads.
-    image = serializers.FileField(help_text="JPEG, PNG or WebP photo")
+    image = UploadedImageField(help_text="JPEG, PNG or WebP photo")
 
     def validate(self, data):
         data = super().validate(data)
@@ -159,7 +161,7 @@ class ImageSearchSerializer(SimilarParamsSerializer):
 class ImageSearchFormSerializer(SourcelessParamsSerializer):
     """The photo search's form as the API schema shows it (what ImageSearchSerializer accepts)."""
 
-    image = serializers.FileField(help_text="JPEG, PNG or WebP photo")
+    image = UploadedImageField(help_text="JPEG, PNG or WebP photo")
 
 
 class TextSearchParamsSerializer(serializers.Serializer):

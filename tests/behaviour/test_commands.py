@@ -82,6 +82,22 @@ def test_train_behaviour_takes_sampled_negatives_and_ids_only(settings, tmp_path
 
 
 @pytest.mark.parametrize(
+    ("auto", "flags", "activates"),
+    [(True, [], True), (False, [], False), (True, ["--no-activate"], False)],
+)
+def test_train_behaviour_activates_as_the_shop_set_it_unless_told_not_to(
+    settings, auto, flags, activates
+):
+    from behaviour.models import SequenceModelVersion
+
+    settings.PRODSIM_AUTO_ACTIVATE = auto
+
+    run("train_behaviour", "--queue", *flags)
+
+    assert SequenceModelVersion.objects.get().auto_activate is activates
+
+
+@pytest.mark.parametrize(
     ("option", "value", "message"),
     [
         ("--epochs", "0", "epochs must be at least 1, not 0"),

@@ -63,6 +63,25 @@ def test_a_body_that_is_no_list_of_ids_is_a_400_naming_the_field(partner_client,
     assert response.status_code == 400 and field in response.json()["errors"]
 
 
+def test_a_filter_sent_in_the_body_is_a_400_saying_where_it_goes(partner_client):
+    """The body's k, in_stock and exclude were dropped without a word (8 products, sold-out and
+    excluded ones included); the similar-items batch takes them in its body, this one in its
+    query string."""
+    shop()
+
+    response = partner_client.post(
+        URL, {"visitor_ids": ["anna"], "k": 3, "exclude": ["A"]}, "application/json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {
+        "exclude": [
+            "the body holds visitor_ids only: send exclude in the query string (?exclude=…)"
+        ],
+        "k": ["the body holds visitor_ids only: send k in the query string (?k=…)"],
+    }
+
+
 def test_over_100_visitors_or_a_bad_filter_is_refused_before_any_work(partner_client):
     shop()
 

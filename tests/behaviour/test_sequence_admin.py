@@ -127,6 +127,17 @@ def test_the_add_form_queues_a_training_and_opens_its_live_page(
     assert 'id="cancel-training"' in page
 
 
+@pytest.mark.parametrize("auto", [True, False])
+def test_the_add_form_s_activate_box_starts_as_the_shop_set_it(admin_client, settings, auto):
+    """The box was always ticked: a shop with PRODSIM_AUTO_ACTIVATE off got its admin-trained
+    sequence versions activated unless someone unticked it."""
+    settings.PRODSIM_AUTO_ACTIVATE = auto
+
+    form = admin_client.get(ADD_URL).context["adminform"].form
+
+    assert form.initial["activate"] is auto
+
+
 def test_a_trainer_follows_the_training_they_started_on_its_live_page(client):
     login(client, staff_user("behaviour.train_sequence_model"))
 

@@ -54,6 +54,18 @@ def test_a_week_after_the_last_training_with_new_events_it_retrains_with_the_ser
     assert sequence_retrain_if_due(now=NOW) is None  # the new one is unfinished
 
 
+def test_a_shop_with_auto_activation_off_gets_its_retrained_versions_unactivated(settings):
+    """PRODSIM_AUTO_ACTIVATE off: an operator reviews every model before shoppers see it; the
+    scheduled retraining activated its versions whatever the setting."""
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS, settings.PRODSIM_AUTO_ACTIVATE = 7, False
+    trained(days_ago=8)
+    events_received(days_ago=1)
+
+    job = sequence_retrain_if_due(now=NOW)
+
+    assert job.version.auto_activate is False
+
+
 @pytest.mark.parametrize(
     ("setup", "retrain_days"),
     [

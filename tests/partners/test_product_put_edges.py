@@ -209,3 +209,15 @@ def test_the_schema_describes_put_images_as_files_not_uris(api):
 
     assert as_documented.status_code == 400  # what the endpoint does, rightly: files only
     assert images["items"].get("format") == "binary", images["items"]
+
+
+def test_a_withdrawal_s_answer_says_the_product_is_withdrawn(api):
+    """A PATCH or PUT may withdraw a product (`active: false`); its answer looked exactly like an
+    active product's, and the next GET is a 404: a feed could not confirm its withdrawals."""
+    product(sku="A")
+
+    withdrawn = api.patch("/api/v1/products/A/", {"active": False}, "application/json")
+    back = api.patch("/api/v1/products/A/", {"active": True}, "application/json")
+
+    assert withdrawn.status_code == 200, withdrawn.content
+    assert (withdrawn.json()["active"], back.json()["active"]) == (False, True)

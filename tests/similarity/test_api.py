@@ -214,6 +214,20 @@ def test_category_takes_a_path_or_a_slug_and_an_unknown_one_is_a_400(partner):
     assert (batch.status_code, list(batch.json()["errors"])) == (400, ["category"])
 
 
+def test_the_similar_batch_refuses_parameters_in_its_query_string(partner):
+    """They were dropped without a word (`?in_stock=true&k=3` answered 8 items, sold-out ones
+    included): the batch takes them in its JSON body, beside skus."""
+    ranked_catalogue()
+
+    response = partner.post(
+        "/api/v1/similar/batch/?in_stock=true&k=3", {"skus": ["SQUARE-0-0"]}, "application/json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert sorted(response.json()["errors"]) == ["in_stock", "k"]
+    assert "in the JSON body beside skus" in response.json()["errors"]["k"][0]
+
+
 def test_a_changed_serving_setting_is_never_answered_from_lists_cached_before(partner, settings):
     # A restart applies the setting; Valkey, and the lists cached under the old value, outlive it.
     ranked_catalogue()

@@ -12,8 +12,8 @@ class Command(BaseCommand):
     help = (
         "Train a sequence model version on the shoppers' events (time split: the last 30 days "
         "validate). Runs here and prints each epoch; --queue hands it to the ml worker instead. "
-        "The version is activated when it beats the active one on validation (unless "
-        "--no-activate)."
+        "The version is activated when it beats the active one on validation if "
+        "PRODSIM_AUTO_ACTIVATE is on (the default), unless --no-activate."
     )
 
     def add_arguments(self, parser):
@@ -54,7 +54,9 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         job = sequence_training_start(
-            config=config, auto_activate=not options["no_activate"], enqueue=options["queue"]
+            config=config,
+            auto_activate=False if options["no_activate"] else None,
+            enqueue=options["queue"],
         )
         if options["queue"]:
             self.stdout.write(f"Sequence training #{job.pk} queued (version {job.version_id}).")

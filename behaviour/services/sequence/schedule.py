@@ -48,7 +48,7 @@ def sequence_retrain_if_due(*, now: dt.datetime | None = None) -> SequenceTraini
     if reason:
         logger.info("sequence retraining not started: %s", reason)
         return None
-    job = sequence_training_start(config=_config(), auto_activate=True)
+    job = sequence_training_start(config=_config())
     logger.info("sequence retraining started: job %s, version %s", job.pk, job.version_id)
     return job
 

@@ -40,10 +40,14 @@ def artifact_dir(version: SequenceModelVersion) -> Path:
 
 @transaction.atomic
 def sequence_training_start(
-    *, config: SequenceConfig, auto_activate: bool = True, user=None, enqueue: bool = True
+    *, config: SequenceConfig, auto_activate: bool | None = None, user=None, enqueue: bool = True
 ) -> SequenceTrainingJob:
     """A queued version and its training job; the `ml` worker trains it after commit.
-    `config` is validated by its own constructor (ValueError says what is wrong)."""
+    `config` is validated by its own constructor (ValueError says what is wrong). Whether it
+    activates itself when it beats the active version: `auto_activate`, by default the shop's
+    PRODSIM_AUTO_ACTIVATE (as for image versions)."""
+    if auto_activate is None:
+        auto_activate = settings.PRODSIM_AUTO_ACTIVATE
     version = SequenceModelVersion.objects.create(
         architecture=config.architecture, params=config.to_dict(), auto_activate=auto_activate
     )
