@@ -12,10 +12,13 @@ class StorefrontConfig(AppConfig):
     def ready(self):
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_in
-        from django.db.models.signals import post_delete
+        from django.db.models.signals import post_delete, pre_delete
 
         # Whichever door deletes an account (the admin, a shell, a script), the customer's
         # history and sessions go with it.
+        pre_delete.connect(
+            _customer_deleting, sender=get_user_model(), dispatch_uid="storefront-customer-note"
+        )
         post_delete.connect(
             _customer_deleted, sender=get_user_model(), dispatch_uid="storefront-customer-erase"
         )
@@ -23,6 +26,12 @@ class StorefrontConfig(AppConfig):
         # anonymous history becomes the customer's at once: signed out again before any
         # storefront page, it would be left under an id nobody holds, neither exported nor erased.
         user_logged_in.connect(_signed_in, dispatch_uid="storefront-anonymous-merge")
+
+
+def _customer_deleting(sender, instance, **kwargs):
+    from .shopper import customer_sessions_note
+
+    customer_sessions_note(instance)
 
 
 def _customer_deleted(sender, instance, **kwargs):

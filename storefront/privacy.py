@@ -24,7 +24,7 @@ from core.session_turns import session_turns
 from core.sign_in_failures import client_key
 from experiments import sessions as experiment_sessions
 
-from . import basket_state, history, shopper
+from . import basket_state, history, placed_orders, shopper
 
 ERASED = (
     "Erased {count} recorded event{plural}. Lists computed from every shopper's events "
@@ -83,15 +83,25 @@ def your_data_erase(request):
 def _session_data(session) -> dict:
     """What the visit's session holds about the shopper besides events: the recently viewed
     products (newest first; those withdrawn or deleted since by the SKU they had, as the session
-    still holds them) and the basket."""
+    still holds them), the basket and the order just placed (its page's copy; an erasure
+    forgets it)."""
     viewed = history.recently_viewed_ids(session)
     skus = catalog_selectors.product_skus_by_id(ids=viewed)
+    order = placed_orders.last_order(session)
     return {
         "recently_viewed": [skus[pid] for pid in viewed if pid in skus],
         "basket": [
             {"sku": sku, "quantity": quantity}
             for sku, quantity in basket_state.quantities(session).items()
         ],
+        "last_order": order
+        and {
+            "order_id": order["order_id"],
+            "lines": [
+                {key: line[key] for key in ("sku", "title", "quantity", "total", "currency")}
+                for line in order["lines"]
+            ],
+        },
     }
 
 

@@ -102,14 +102,25 @@ def visitor_forget(request) -> int:
     return erased
 
 
+def customer_sessions_note(user) -> None:
+    """Before an account's deletion (pre_delete): note the sessions signed in as it, for
+    customer_forget. Listing them decodes every live session; the erasure takes the lock every
+    event write takes (a product page's view) and holds it to the deletion's commit, so the
+    listing of every account a bulk deletion removes is done before the first erasure."""
+    user._storefront_sessions = devices.user_sessions(user)
+
+
 def customer_forget(user) -> int:
     """A customer account is being deleted: its deletion is the customer's erasure (nobody can
     sign in to ask for one afterwards). Their events are erased, every session signed in as
     them ends with what it remembers, and the admin's history stops naming them; the count of
     events erased."""
+    sessions = getattr(user, "_storefront_sessions", None)
+    if sessions is None:
+        sessions = devices.user_sessions(user)
     erased = visitor_erase(visitor_id=customer_visitor_id(user.pk))
     _admin_history_unname(user)
-    return erased + _sessions_end(devices.user_sessions(user))
+    return erased + _sessions_end(sessions)
 
 
 def _admin_history_unname(user) -> None:

@@ -134,6 +134,46 @@ def test_deleting_a_customers_account_erases_them(shop, admin_client):
     assert b'id="sign-out"' in bobs.get("/your-data/").content
 
 
+def test_deleting_accounts_lists_their_sessions_before_any_erasure_holds_the_event_lock(
+    shop, admin_client, monkeypatch
+):
+    """Listing an account's sessions decodes every live session (seconds in a busy shop); the
+    erasure holds the lock every event write takes until the deletion commits. Listed after
+    the erasure, each account of a bulk deletion held product pages' views behind every later
+    account's listing."""
+    from django.db import connection
+
+    from behaviour.services.erasure_guard import ERASURE_LOCK
+    from storefront import devices
+
+    users = [User.objects.create_user(username=name, password=PASSWORD) for name in ("ada", "eve")]
+    for name in ("ada", "eve"):
+        sign_in(Client(), name)
+    list_sessions, held_while_listing = devices.user_sessions, []
+
+    def listing(user, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND pid = pg_backend_pid() AND objid = %s",
+                [ERASURE_LOCK],
+            )
+            held_while_listing.append(cursor.fetchone()[0])
+        return list_sessions(user, **kwargs)
+
+    monkeypatch.setattr(devices, "user_sessions", listing)
+
+    response = admin_client.post(
+        "/admin/auth/user/",
+        {"action": "delete_selected", "_selected_action": [u.pk for u in users], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not User.objects.filter(pk__in=[u.pk for u in users]).exists()
+    assert held_while_listing == [0, 0]
+    assert not Session.objects.exclude(session_key=admin_client.session.session_key).exists()
+
+
 def test_deleting_an_account_in_the_admin_leaves_no_history_naming_it(admin_client):
     """The admin's history (django_admin_log) names an account as it was called, often an
     e-mail address: its addition, and the deletion's own entry, written before the delete."""

@@ -114,3 +114,19 @@ def test_the_download_holds_a_click_on_the_customers_link_made_after_signing_out
     exported = json.loads(browser.get("/your-data/export/").content)
 
     assert [click["shown_sku"] for click in exported["clicks"]] == ["MUG-1"]
+
+
+def test_the_download_holds_the_order_just_placed_that_the_session_keeps(shop):
+    """The session keeps the placed order for its page (and an erasure forgets it): it is the
+    shopper's data, so the download shows it."""
+    client = Client()
+    assert json.loads(client.get("/your-data/export/").content)["last_order"] is None
+    client.post("/basket/add/MUG-1/", {"quantity": "2"})
+    client.post("/checkout/")
+
+    order = json.loads(client.get("/your-data/export/").content)["last_order"]
+
+    assert order["order_id"] == client.session["last_order"]["order_id"]
+    assert order["lines"] == [
+        {"sku": "MUG-1", "title": "Red mug", "quantity": 2, "total": "19.80", "currency": "EUR"}
+    ]
