@@ -12,9 +12,11 @@ refreshes write their few rows through the current index's HNSW, row by row.
 from collections.abc import Sequence
 
 import numpy as np
+from django.db import connection, transaction
 from pgvector import HalfVector
 from scipy import sparse as sp
 
+from catalog.models import Product
 from similarity.ml.lexical.sketch import sketch_rows
 
 from ..models import LexicalIndex, ProductText
@@ -85,11 +87,28 @@ def product_texts_write(
                 text_sha256=sha,
             )
         )
-    ProductText.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["lexical_index", "product"],
-        update_fields=["vector", "sketch", "text_sha256"],
-        batch_size=500,
-    )
+    with transaction.atomic():
+        # A refresh reads its products before it vectorises them; one deleted meanwhile would
+        # fail the foreign key and with it the refresh of every other product. Skipped instead,
+        # the others locked against deletion until their rows commit.
+        existing = rows_of_existing_products([row.product_id for row in rows])
+        rows = [rows[position] for position in existing]
+        ProductText.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["lexical_index", "product"],
+            update_fields=["vector", "sketch", "text_sha256"],
+            batch_size=500,
+        )
     return [row.product_id for row in rows]
+
+
+def rows_of_existing_products(product_ids: Sequence[int]) -> list[int]:
+    """The positions in `product_ids` of the products that still exist, each locked against
+    deletion (FOR KEY SHARE: edits go on) until the transaction ends."""
+    table, key = Product._meta.db_table, Product._meta.pk.column
+    with connection.cursor() as cursor:
+        ids = [int(product_id) for product_id in product_ids]
+        cursor.execute(f"SELECT {key} FROM {table} WHERE {key} = ANY(%s) FOR KEY SHARE", [ids])
+        existing = {row[0] for row in cursor.fetchall()}
+    return [row for row, product_id in enumerate(product_ids) if product_id in existing]

@@ -9,12 +9,11 @@ from django.db import connection
 from psycopg.errors import ForeignKeyViolation
 from scipy import sparse as sp
 
-from catalog.models import Product
 from similarity.ml.lexical import DIMENSIONS
 from similarity.ml.lexical.sketch import SKETCH_DIMENSIONS
 
 from ..models import LexicalIndex
-from .lexical import lexical_rows
+from .lexical import lexical_rows, rows_of_existing_products
 
 # The variable-length vector last: every row is then a fixed-width record and a tail.
 COPY_SQL = (
@@ -63,22 +62,12 @@ def product_texts_copy(
                 copy.write(payload)
             return written
         except ForeignKeyViolation:
-            kept = _rows_of_existing_products(product_ids)
+            kept = rows_of_existing_products(product_ids)
             if len(kept) == len(product_ids):
                 raise  # every product exists: the lexical index itself is gone
             product_ids = [product_ids[row] for row in kept]
             shas = [shas[row] for row in kept]
             matrix = matrix[kept]
-
-
-def _rows_of_existing_products(product_ids: Sequence[int]) -> list[int]:
-    """The positions in `product_ids` of the products that still exist."""
-    table, key = Product._meta.db_table, Product._meta.pk.column
-    with connection.cursor() as cursor:
-        ids = [int(product_id) for product_id in product_ids]
-        cursor.execute(f"SELECT {key} FROM {table} WHERE {key} = ANY(%s)", [ids])
-        existing = {row[0] for row in cursor.fetchall()}
-    return [row for row, product_id in enumerate(product_ids) if product_id in existing]
 
 
 def _copy_payload(

@@ -65,6 +65,29 @@ def test_refresh_re_vectorises_only_the_products_that_changed(catalogue):
     assert LexicalIndex.objects.get(pk=catalogue.pk).changed_products == 2
 
 
+def test_a_product_deleted_while_a_refresh_runs_fails_no_other_products_refresh(
+    catalogue, monkeypatch
+):
+    """Deleted after the refresh read the products, before their rows are written: the foreign
+    key failed the whole refresh (an import's later products were left unsearchable by words)."""
+    before = stored()
+    Product.objects.filter(sku__in=["B7", "K2"]).update(title="Bose QuietComfort Ultra")
+    ids = list(Product.objects.values_list("pk", flat=True))
+    text_vectors_refresh = lexical_service.product_text_vectors_refresh
+
+    def deleted_meanwhile(**kwargs):
+        Product.objects.filter(sku="K2").delete()
+        return text_vectors_refresh(**kwargs)
+
+    monkeypatch.setattr(lexical_service, "product_text_vectors_refresh", deleted_meanwhile)
+
+    product_texts_refresh(product_ids=ids)
+
+    after = stored()
+    assert set(after) == {"S4", "S3", "B7", "M1"}
+    assert after["B7"] != before["B7"]  # re-vectorised as if nothing had happened beside it
+
+
 def test_refresh_with_nothing_changed_writes_nothing(catalogue):
     before = stored()
 
