@@ -238,6 +238,21 @@ def test_product_admin_lists_with_thumbnails(admin_client):
     assert "MUG-1" in page and '<img src="/media/products/' in page
 
 
+def test_product_admin_never_counts_the_catalogue_per_brand_and_category(
+    admin_client, django_assert_max_num_queries
+):
+    """Django's "Show counts" ran one COUNT per brand and per category over every product on
+    each page load, and kept asking once clicked (`_facets` stays in the URL)."""
+    for n in range(12):
+        add_product(f"P{n}", f"Mug {n}", category=f"Shop > Aisle {n}", brand=f"Brand {n}")
+    url = reverse("admin:catalog_product_changelist")
+
+    with django_assert_max_num_queries(30):
+        page = admin_client.get(url, {"_facets": "True"}).content.decode()
+
+    assert "Show counts" not in page and "Hide counts" not in page
+
+
 def test_admin_edits_and_deletes_notify_similarity(
     admin_client, django_capture_on_commit_callbacks
 ):
