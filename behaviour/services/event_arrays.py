@@ -1,5 +1,6 @@
 """Events as NumPy arrays for the counting in behaviour.ml: all of them, or a query's lines."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,34 +48,77 @@ class EventArrays:
 
 def event_arrays(sql: str = EVENTS_SQL, params: dict | None = None) -> EventArrays:
     """The lines of `sql` (kind, order_id, visitor, product_id, epoch seconds[, new]); its
-    %(cutoff)s is the retention cut-off now, unless `params` name another."""
-    with connection.cursor() as cursor:
+    %(cutoff)s is the retention cut-off now, unless `params` name another.
+
+    Read in chunks through a server-side cursor: a full rebuild reads every retained event, and
+    all of them fetched at once as Python tuples cost over a gigabyte per million events."""
+    with connection.chunked_cursor() as cursor:
         cursor.execute(sql, {"cutoff": events_cutoff(), **(params or {})})
-        return arrays_of(cursor.fetchall())
+        return _arrays_of_chunks(iter(lambda: cursor.fetchmany(READ_CHUNK), []))
 
 
 def arrays_of(rows: list[tuple]) -> EventArrays:
     """Rows of (kind, order_id, visitor, product_id, epoch seconds[, new]) as arrays."""
-    if not rows:
+    return _arrays_of_chunks([rows])
+
+
+def _arrays_of_chunks(chunks: Iterable[list[tuple]]) -> EventArrays:
+    """Each chunk's columns are kept as compact arrays and its rows dropped: visitors and orders
+    as integer codes (in the order of their values, whatever order the rows came in), kinds as
+    references to one string per kind."""
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in _COLUMNS}
+    orders, visitors = _Codes(), _Codes()
+    for rows in chunks:
+        if not rows:
+            continue
+        kinds, order_ids, visitor_ids, products, times, *new = zip(*rows, strict=True)
+        columns["kinds"].append(np.array([_KINDS.get(k, k) for k in kinds], dtype=object))
+        columns["orders"].append(orders.of(order_ids))
+        columns["visitors"].append(visitors.of(visitor_ids))
+        columns["products"].append(np.array(products, dtype=np.int64))
+        columns["times"].append(np.array(times, dtype=np.float64))
+        if new:
+            columns["new"].append(np.array(new[0], dtype=bool))
+    if not columns["products"]:
         empty = np.zeros(0, dtype=np.int64)
         new = np.zeros(0, dtype=bool)
         return EventArrays(empty, empty, np.zeros(0), np.zeros(0, dtype=object), empty, empty, new)
-    kinds, orders, visitors, products, times, *new = (
-        np.array(column) for column in zip(*rows, strict=True)
-    )
-    product_ids, product_index = np.unique(products.astype(np.int64), return_inverse=True)
-    order_codes = _codes(orders)
-    order_codes[orders == ""] = -1
+    joined = {name: np.concatenate(parts) for name, parts in columns.items() if parts}
+    product_ids, product_index = np.unique(joined["products"], return_inverse=True)
+    order_codes = orders.sorted_codes(joined["orders"])
+    order_codes[joined["orders"] == orders.code_of("")] = -1
     return EventArrays(
         product_ids=product_ids,
         products=product_index.astype(np.int64),
-        times=times.astype(np.float64),
-        kinds=kinds.astype(object),
+        times=joined["times"],
+        kinds=joined["kinds"],
         orders=order_codes,
-        visitors=_codes(visitors),
-        new=new[0].astype(bool) if new else None,
+        visitors=visitors.sorted_codes(joined["visitors"]),
+        new=joined.get("new"),
     )
 
 
-def _codes(values: np.ndarray) -> np.ndarray:
-    return np.unique(values, return_inverse=True)[1].astype(np.int64)
+READ_CHUNK = 50_000  # rows per fetch of a full read
+_COLUMNS = ("kinds", "orders", "visitors", "products", "times", "new")
+_KINDS = {kind.value: kind.value for kind in Event.Kind}  # one string object per kind
+
+
+class _Codes:
+    """Integer codes of string values, given in the order the values are first seen, then
+    renumbered in the order of the values (as numpy.unique numbers them)."""
+
+    def __init__(self):
+        self._codes: dict[str, int] = {}
+
+    def of(self, values) -> np.ndarray:
+        codes = self._codes
+        return np.array([codes.setdefault(value, len(codes)) for value in values], np.int64)
+
+    def code_of(self, value: str) -> int:
+        return self._codes.get(value, -1)
+
+    def sorted_codes(self, codes: np.ndarray) -> np.ndarray:
+        renumbered = np.empty(len(self._codes), dtype=np.int64)
+        for rank, value in enumerate(sorted(self._codes)):
+            renumbered[self._codes[value]] = rank
+        return renumbered[codes]

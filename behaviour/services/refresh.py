@@ -42,6 +42,10 @@ ERROR_INTERRUPTED = "interrupted: the process running it stopped before it finis
 # Daily: the reference time stays within a day of now (weights near 1, the lists' scores within
 # 2 ** (1 / half-life days) of their value today) and catalogue changes reach every list.
 FULL_REBUILD_EVERY_S = 24 * 3600
+# After a full rebuild failed (its time limit, memory, the database), the daily and the asked-for
+# rebuilds wait this long while increments keep the lists moving: tried again at once, it failed
+# again on every beat tick and no increment ever ran, the lists frozen at the last success.
+FULL_RETRY_AFTER_S = 6 * 3600
 # A serialization failure or a deadlock: PostgreSQL's word for "try the transaction again".
 RETRYABLE_SQLSTATES = ("40001", "40P01")
 # Tries of one refresh: each retry follows a catalogue write that raced it, rare enough that a
@@ -54,7 +58,7 @@ def refresh_due() -> bool:
     state = BehaviourCountState.objects.filter(pk=1).first()
     if state is None:
         return EventKey.objects.exists()
-    if _full_reason(state, time.time(), requested=RebuildRequest.objects.exists()):
+    if _full_reason_now(state, time.time()):
         return True
     return refresh_lines.new_events_exist(state)
 
@@ -73,37 +77,49 @@ def behaviour_refresh(*, full: bool = False) -> BehaviourRefresh | None:
                 refresh.delete()
                 return None
             _interrupted_ones_end(before=now)
-            stats = _refresh_retried(refresh, full=full, nested=nested)
+            asked = "asked" if full else "inside a transaction" if nested else ""
+            state = BehaviourCountState.objects.filter(pk=1).first()
+            reason = _full_reason_now(state, now.timestamp(), asked=asked)
+            if reason:  # kept if it fails: a failed full rebuild defers the next one
+                refresh.stats = {"mode": f"full ({reason})"}
+                refresh.save(update_fields=["stats"])
+            stats = _refresh_retried(refresh, reason=reason, nested=nested)
     except Exception as exc:  # recorded for the admin page, then raised to the task's policy
         BehaviourRefresh.objects.filter(pk=refresh.pk).update(
             state=BehaviourRefresh.State.FAILED, error=str(exc)[:5000], finished_at=timezone.now()
         )
+        if refresh.stats.get("mode", "").startswith("full"):
+            logger.error(
+                "behaviour refresh: a %s rebuild failed; increments only for %s h: %s",
+                refresh.stats["mode"],
+                FULL_RETRY_AFTER_S // 3600,
+                exc,
+            )
         raise
     transaction.on_commit(cache.refreshed)
     logger.info("behaviour refresh: %s", stats)
     return refresh
 
 
-def _refresh_retried(refresh: BehaviourRefresh, *, full: bool, nested: bool) -> dict:
+def _refresh_retried(refresh: BehaviourRefresh, *, reason: str, nested: bool) -> dict:
     """Runs the refresh's transaction, again from a fresh snapshot when it lost a race with a
     concurrent write (not inside a caller's transaction: that one is spoilt); its stats."""
     for attempt in range(1, ATTEMPTS):
         try:
-            return _refresh_once(refresh, full=full, nested=nested)
+            return _refresh_once(refresh, reason=reason, nested=nested)
         except OperationalError as exc:
             if nested or getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE_SQLSTATES:
                 raise
             logger.warning("behaviour refresh: %s; try %s of %s", exc, attempt + 1, ATTEMPTS)
-    return _refresh_once(refresh, full=full, nested=nested)  # the last try's error is raised
+    return _refresh_once(refresh, reason=reason, nested=nested)  # the last try's error is raised
 
 
-def _refresh_once(refresh: BehaviourRefresh, *, full: bool, nested: bool) -> dict:
+def _refresh_once(refresh: BehaviourRefresh, *, reason: str, nested: bool) -> dict:
     with transaction.atomic():
         if not nested:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        asked = "asked" if full else "inside a transaction" if nested else ""
-        stats, events_until = _refresh(timezone.now().timestamp(), asked=asked)
+        stats, events_until = _refresh(timezone.now().timestamp(), reason=reason)
         refresh.state = BehaviourRefresh.State.SUCCEEDED
         refresh.events_until, refresh.stats = events_until, stats
         refresh.finished_at = timezone.now()
@@ -136,27 +152,41 @@ def _one_at_a_time():
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_ID])
 
 
-def _full_reason(state, now: float, *, requested: bool, asked: str = "") -> str:
+def _full_reason_now(state, now: float, *, asked: str = "") -> str:
+    """Why the next refresh is a full rebuild ("" for an increment)."""
     if state is None:
         return "first"
     if asked:
         return asked
-    if requested:
-        return "requested"
     if state.settings_key != refresh_state.settings_key():
-        return "settings changed"
+        return "settings changed"  # increments cannot mix two settings' counts
     if SCORER != "raw":  # increments rank by the raw counts; other scores move with every n_i
         return f"scorer {SCORER}"
-    if now - state.reference >= FULL_REBUILD_EVERY_S:
-        return "daily"
-    return ""
+    deferrable = (
+        "requested"
+        if RebuildRequest.objects.exists()
+        else "daily"
+        if now - state.reference >= FULL_REBUILD_EVERY_S
+        else ""
+    )
+    if deferrable and _full_failed_since(now - FULL_RETRY_AFTER_S):
+        return ""
+    return deferrable
 
 
-def _refresh(now: float, *, asked: str) -> tuple[dict, dt.datetime | None]:
-    """(stats, when the latest event counted was received) of a full rebuild or an increment."""
+def _full_failed_since(moment: float) -> bool:
+    return BehaviourRefresh.objects.filter(
+        state=BehaviourRefresh.State.FAILED,
+        started_at__gte=dt.datetime.fromtimestamp(moment, tz=dt.UTC),
+        stats__mode__startswith="full",
+    ).exists()
+
+
+def _refresh(now: float, *, reason: str) -> tuple[dict, dt.datetime | None]:
+    """(stats, when the latest event counted was received) of a full rebuild (`reason` says
+    why) or an increment."""
     state = BehaviourCountState.objects.filter(pk=1).first()
     requests = list(RebuildRequest.objects.values_list("pk", flat=True))
-    reason = _full_reason(state, now, requested=bool(requests), asked=asked)
     snapshot = refresh_lines.snapshot_current()
     if reason:
         stats, totals = refresh_runs.rebuild(now)

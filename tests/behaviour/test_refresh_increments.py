@@ -253,6 +253,37 @@ def test_an_increment_that_fails_midway_leaves_the_counts_for_the_next_one(world
     assert_counts_equal(kept_pairs(counted_at), brute_force(world, counted_at))
 
 
+def test_a_failed_daily_rebuild_lets_increments_run_until_it_is_tried_again(world, monkeypatch):
+    """A full rebuild past its time limit (a large shop's retained events) failed, and every
+    beat tick tried it again: no increment ever ran and the lists stayed as they were."""
+    now = timezone.now()
+    send(world, "A", "w", "purchase", now, "t1")
+    send(world, "B", "w", "purchase", now, "t1")
+    behaviour_refresh()
+    world.clock.advance(25)  # the daily rebuild is due
+
+    def out_of_time(*args, **kwargs):
+        raise RuntimeError("SoftTimeLimitExceeded()")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("behaviour.services.refresh_runs.counts_all", out_of_time)
+        with pytest.raises(RuntimeError):
+            behaviour_refresh()
+    failed = BehaviourRefresh.objects.filter(state="failed").get()
+    assert failed.stats == {"mode": "full (daily)"}
+    send(world, "C", "w", "purchase", timezone.now(), "t2")
+    send(world, "A", "w", "purchase", timezone.now(), "t2")
+
+    assert refresh_due() is True  # the new events, not the deferred rebuild
+    increment = behaviour_refresh()
+    world.clock.advance(7)
+    retried = behaviour_refresh()
+
+    assert increment.stats["mode"] == "increment" and increment.stats["events"] == 2
+    assert PairCount.objects.filter(product_id=world.ids["A"], other_id=world.ids["C"]).exists()
+    assert retried.stats["mode"] == "full (daily)"
+
+
 def test_a_batch_committed_after_a_refresh_started_is_counted_by_the_next_once(world):
     """The race received_at cannot settle: a batch written before a refresh reads the events
     but committed after it. Its key's transaction is not in that refresh's snapshot."""
