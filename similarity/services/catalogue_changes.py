@@ -16,6 +16,11 @@ from ..selectors import active_version
 TEXTS_REFRESH_TASK = "similarity.tasks.product_texts_refresh_task"
 EMBED_TASK = "similarity.tasks.products_embed_task"
 LEXICAL_REBUILD_TASK = "similarity.tasks.lexical_index_rebuild_task"
+# Products per embedding message. One message has the embedding task's time limit (an hour):
+# a season's import of 80,000 products with 4 photos each, sent as one, ran out of it part way
+# and the rest never got vectors. A few thousand photos take minutes, and a training queued
+# meanwhile on the one-slot ml queue waits for one message, not the whole import.
+EMBED_CHUNK = 1_000
 
 
 def similar_lists_stale(*, product_ids: list[int]) -> None:
@@ -45,10 +50,15 @@ def image_vectors_follow(
     an A/B test's ready candidate, and the task embeds with it; otherwise with whichever version
     is active when it runs."""
     ids = product_ids if images_changed else _without_image_vectors(version, product_ids)
-    if ids and candidate:
-        enqueue_on_commit(EMBED_TASK, ids, version.pk)
-    elif ids:
-        enqueue_on_commit(EMBED_TASK, ids)
+    if candidate:
+        _embed_in_chunks(ids, version.pk)
+    else:
+        _embed_in_chunks(ids)
+
+
+def _embed_in_chunks(product_ids: list[int], *version_pk: int) -> None:
+    for start in range(0, len(product_ids), EMBED_CHUNK):
+        enqueue_on_commit(EMBED_TASK, product_ids[start : start + EMBED_CHUNK], *version_pk)
 
 
 def _without_image_vectors(version: ModelVersion, product_ids: list[int]) -> list[int]:
@@ -90,7 +100,7 @@ def on_catalogue_changed(*, product_ids: list[int]) -> None:
     similar_lists_stale(product_ids=product_ids)
     enqueue_on_commit(TEXTS_REFRESH_TASK, sorted(set(product_ids)))
     if active_version() is not None:
-        enqueue_on_commit(EMBED_TASK, sorted(set(product_ids)))
+        _embed_in_chunks(sorted(set(product_ids)))
 
 
 LISTENER = CatalogueListener(

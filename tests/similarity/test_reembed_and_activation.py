@@ -121,6 +121,30 @@ def test_a_change_of_an_embedded_products_words_queues_no_embedding(
     assert tasks_sent(callbacks) == ["similarity.tasks.product_texts_refresh_task"]
 
 
+def test_a_large_import_is_embedded_in_messages_that_each_fit_the_task_s_time_limit(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    """An import's products went to the ml worker as one message with the embedding task's
+    one-hour limit: a season's catalogue ran out of it part way, and the rest had no vector."""
+    from similarity.services import catalogue_changes
+
+    products = shape_catalogue(groups_per_shape=2, colours=3)
+    train_tiny()
+    monkeypatch.setattr(catalogue_changes, "EMBED_CHUNK", 5)
+    ids = sorted(product.pk for product in products)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        catalogue_changes.on_catalogue_changed(product_ids=ids[::-1])
+
+    embeds = [
+        callback.args
+        for callback in callbacks
+        if isinstance(callback, functools.partial) and callback.func.__self__.name == EMBED_TASK
+    ]
+    assert [len(args[0]) for args in embeds] == [5, 5, 5, 5, 4]
+    assert [pk for args in embeds for pk in args[0]] == ids
+
+
 EMBED_TASK = "similarity.tasks.products_embed_task"
 
 
