@@ -25,19 +25,20 @@ def job_created_with_uploads(
     job, uploads: Sequence[tuple[FieldFile, UploadedFile | Path]], *, task: str, enqueue: bool
 ) -> None:
     """Store each upload as its field's file on the unsaved `job`, then save the job and, with
-    `enqueue`, queue `task` once that commits. Whatever stops it (a storage error, Ctrl-C while a
-    large file is copied), the files stored so far are deleted: no job names them, so nothing
-    else ever would."""
+    `enqueue`, queue `task` once that commits. Whatever stops it before the job is saved (a
+    storage error, Ctrl-C while a large file is copied), the files stored so far are deleted:
+    no job names them, so nothing else ever would. Once saved, the job keeps them whatever
+    becomes of its message (the reaper sends a waiting job again)."""
     try:
         for field_file, source in uploads:
             upload_store(field_file, source)
         with transaction.atomic():
             job.save()
-            if enqueue:
-                enqueue_on_commit(task, job.pk)
     except BaseException:
         stored_files_delete(*(field_file for field_file, _ in uploads))
         raise
+    if enqueue:
+        enqueue_on_commit(task, job.pk)
 
 
 def upload_store(field_file: FieldFile, source: UploadedFile | Path) -> None:

@@ -76,3 +76,28 @@ def test_a_rolled_back_write_queues_nothing_and_a_committed_one_queues_once(
 
     assert broker.queued(queue) == 1
     broker.purge("default", "ml")
+
+
+def test_a_message_the_broker_refuses_after_the_commit_leaves_the_saved_change_and_job(
+    tmp_path, monkeypatch, caplog
+):
+    """Valkey unreachable past the client's retries: the publish failed after the commit, so a
+    saved product change answered 500 and stopped the callbacks after it, and an import's
+    uploaded files were deleted under its committed job (which the reaper then sent, to fail
+    on a file that was gone)."""
+    from celery.app.task import Task
+    from kombu.exceptions import OperationalError
+
+    def broker_down(self, *args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(Task, "delay", broker_down)
+
+    job = upload(tmp_path)  # outside any transaction: saved, then its message sent
+    product_change()
+
+    job.refresh_from_db()
+    assert job.state == "queued" and job.csv_file.storage.exists(job.csv_file.name)
+    assert Product.objects.filter(sku="A").exists()
+    refused = [r for r in caplog.records if "Connection refused" in r.getMessage()]
+    assert len(refused) >= 2 and all(r.levelname == "ERROR" for r in refused)
