@@ -23,7 +23,10 @@ def trained(*, days_ago: float, state: str = "succeeded", status: str = "active"
         architecture=params.get("architecture", "gru"), status=status, params=params
     )
     job = SequenceTrainingJob.objects.create(version=version, state=state)
-    created = NOW - dt.timedelta(days=days_ago)
+    created = NOW - dt.timedelta(days=days_ago)  # the version just before its job, as training
+    SequenceModelVersion.objects.filter(pk=version.pk).update(
+        created_at=created - dt.timedelta(seconds=1)
+    )
     SequenceTrainingJob.objects.filter(pk=job.pk).update(created_at=created)
     return version
 
@@ -86,6 +89,21 @@ def test_no_training_starts_when_none_is_due(setup, retrain_days, settings):
 
     assert sequence_retrain_if_due(now=NOW) is None
     assert SequenceTrainingJob.objects.count() == (0 if setup == "never trained" else 1)
+
+
+@pytest.mark.parametrize("days_ago", [2, 8])
+def test_finished_jobs_deleted_from_the_admin_leave_the_schedule_as_it_was(days_ago, settings):
+    """The schedule read the job rows alone: an admin tidying the jobs list (finished jobs may
+    be deleted) switched scheduled retraining off for good ("never trained") while the model
+    kept ageing."""
+    settings.PRODSIM_SEQUENCE_RETRAIN_DAYS = 7
+    trained(days_ago=days_ago)
+    events_received(days_ago=1)
+    SequenceTrainingJob.objects.all().delete()
+
+    job = sequence_retrain_if_due(now=NOW)
+
+    assert (job is not None) is (days_ago > 7)
 
 
 @pytest.mark.parametrize(

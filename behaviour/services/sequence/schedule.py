@@ -43,8 +43,7 @@ def sequence_retrain_if_due(*, now: dt.datetime | None = None) -> SequenceTraini
         return None
     turn_lock(SCHEDULED_TRAININGS)  # two beats (or a retried task) start one training
     now = now or timezone.now()
-    last = SequenceTrainingJob.objects.order_by("-created_at").first()
-    reason = _not_due(last, now=now, days=days)
+    reason = _not_due(_last_training(), now=now, days=days)
     if reason:
         logger.info("sequence retraining not started: %s", reason)
         return None
@@ -69,6 +68,25 @@ def _not_due(last: SequenceTrainingJob | None, *, now: dt.datetime, days: float)
     if events_until is None or events_until <= _learned_until(last):
         return "no events arrived since the last training"
     return ""
+
+
+def _last_training() -> SequenceTrainingJob | None:
+    """The newest training job; or, when the newest version is newer than every job (an admin
+    deleted finished jobs to tidy the list), a stand-in finished when that version was made:
+    the shop trained and opted in, and the schedule must not stop for a deleted job row."""
+    job = SequenceTrainingJob.objects.order_by("-created_at").first()
+    version = (
+        SequenceModelVersion.objects.exclude(status=SequenceModelVersion.Status.FAILED)
+        .order_by("-created_at")
+        .first()
+    )
+    if version is not None and (job is None or version.created_at > job.created_at):
+        return SequenceTrainingJob(
+            version=version,
+            state=SequenceTrainingJob.State.SUCCEEDED,
+            created_at=version.created_at,
+        )
+    return job
 
 
 def _retry_soon(last: SequenceTrainingJob) -> bool:
