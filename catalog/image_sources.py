@@ -4,6 +4,7 @@ Both answer `read(relative_path) -> bytes` and refuse any path that could leave 
 The zip is never extracted: members are read one at a time, with their real size counted.
 """
 
+import lzma
 import os
 import stat
 import unicodedata
@@ -18,6 +19,10 @@ ERROR_FOLDER_UNREADABLE = (
 )
 ERROR_TOO_LARGE = "image {path!r} is larger than {limit} bytes"
 ERROR_BAD_ARCHIVE = "the images file is not a readable zip archive: {reason}"
+ERROR_FILE_UNREADABLE = "image {path!r} cannot be read from the image folder: {reason}"
+ERROR_ENCRYPTED_MEMBER = (
+    "image {path!r} is encrypted in the zip archive: make the archive without a password"
+)
 ERROR_BAD_MEMBER = "image {path!r} cannot be read from the zip archive: {reason}"
 ERROR_ARCHIVE_TOO_LARGE = "the images archive is larger than {limit} bytes"
 ERROR_TOO_MANY_MEMBERS = "the images archive has {count} members, more than the limit of {limit}"
@@ -67,8 +72,11 @@ class DirectoryImageSource:
             raise ImageSourceError(ERROR_UNSAFE_PATH.format(path=path))
         if not target.is_file():
             raise ImageSourceError(ERROR_NOT_FOUND.format(path=path, source="image folder"))
-        with open(target, "rb") as handle:
-            data = handle.read(self.max_bytes + 1)
+        try:
+            with open(target, "rb") as handle:
+                data = handle.read(self.max_bytes + 1)
+        except OSError as exc:  # another user's file: this row's image, not the whole import
+            raise ImageSourceError(ERROR_FILE_UNREADABLE.format(path=path, reason=exc)) from exc
         if len(data) > self.max_bytes:
             raise ImageSourceError(ERROR_TOO_LARGE.format(path=path, limit=self.max_bytes))
         return data
@@ -128,7 +136,16 @@ class ZipImageSource:
         try:
             with self._zip.open(member) as handle:
                 data = handle.read(self.max_bytes + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+        except RuntimeError as exc:  # zipfile's word for a member that needs a password
+            raise ImageSourceError(ERROR_ENCRYPTED_MEMBER.format(path=path)) from exc
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            zlib.error,
+            lzma.LZMAError,  # a corrupt LZMA member
+            NotImplementedError,
+        ) as exc:
             raise ImageSourceError(ERROR_BAD_MEMBER.format(path=path, reason=exc)) from exc
         if len(data) > self.max_bytes:
             raise ImageSourceError(ERROR_TOO_LARGE.format(path=path, limit=self.max_bytes))

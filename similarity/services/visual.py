@@ -34,6 +34,7 @@ def image_query_vector(*, data: bytes, version: ModelVersion | None) -> np.ndarr
         data,
         max_bytes=settings.PRODSIM_MAX_IMAGE_BYTES,
         max_pixels=settings.PRODSIM_MAX_IMAGE_PIXELS,
+        png_compress_level=1,  # decoded at once, never stored: the quickest lossless encoding
     )
     if version is None or not version.artifact_dir:
         raise VisualSearchUnavailable(ERROR_NO_MODEL)

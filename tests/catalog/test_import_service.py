@@ -198,6 +198,37 @@ def test_images_from_a_folder(tmp_path):
     ]
 
 
+def test_a_photo_in_the_folder_that_cannot_be_read_is_that_row_s_problem(tmp_path, monkeypatch):
+    """Another user's file (the folder is the operator's, the worker another user): the
+    PermissionError left the import running, retried to death, the rows after it never read."""
+    from catalog import image_sources
+
+    folder = tmp_path / "photos"
+    write(folder / "mugs" / "red.jpg", RED)
+    write(folder / "mugs" / "locked.jpg", BLUE)
+    rows = [mug(images="mugs/locked.jpg"), mug("MUG-2", title="Blue mug", images="mugs/red.jpg")]
+    csv_path = write(tmp_path / "c.csv", csv_bytes(rows))
+
+    def open_as_another_user(path, *args, **kwargs):
+        if Path(path).name == "locked.jpg":
+            raise PermissionError(13, "Permission denied", str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(image_sources, "open", open_as_another_user, raising=False)
+    job = import_job_run(
+        job_id=import_job_create(csv_file=csv_path, images=folder, enqueue=False).pk
+    )
+
+    assert (job.state, job.created_count, job.images_added) == ("succeeded", 2, 1)
+    [problem] = [row[4] for row in problems(job)]
+    assert (
+        problem.startswith(
+            "mugs/locked.jpg: image 'mugs/locked.jpg' cannot be read from the image folder: "
+        )
+        and "Permission denied" in problem
+    )
+
+
 @pytest.mark.parametrize("source", ["zip", "folder"])
 def test_an_accented_image_name_is_found_in_either_unicode_form(tmp_path, source):
     """macOS stores "café.jpg" decomposed (NFD) in a zip and in the folder it unpacks; a CSV

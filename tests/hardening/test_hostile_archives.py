@@ -41,6 +41,17 @@ def with_declared_size(data: bytes, size: int) -> bytes:
     return bytes(patched)
 
 
+def encrypted(data: bytes, name: str) -> bytes:
+    """The archive with `name`'s encryption flag set in its central directory entry, as a
+    password-protected zip has it (zipfile refuses to read such a member: RuntimeError)."""
+    patched = bytearray(data)
+    entry = patched.find(b"PK\x01\x02", patched.find(name.encode()) + 1)
+    while patched[entry + 46 : entry + 46 + len(name)] != name.encode():
+        entry = patched.find(b"PK\x01\x02", entry + 1)
+    patched[entry + 8] |= 0x01
+    return bytes(patched)
+
+
 def files_under(root: Path) -> set[str]:
     return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
 
@@ -132,6 +143,13 @@ MEMBER_CASES = [
         "notes.jpg: the file is not a readable image",
     ),
     (
+        "encrypted member",
+        "locked.jpg",
+        [("locked.jpg", GOOD)],
+        "locked.jpg: image 'locked.jpg' is encrypted in the zip archive: make the archive "
+        "without a password",
+    ),
+    (
         "missing member",
         "nowhere.jpg",
         [],
@@ -146,7 +164,10 @@ MEMBER_CASES = [
 def test_hostile_members_are_rejected_per_image_and_good_ones_kept(
     tmp_path, media_root, name, path, members, message
 ):
-    job = import_rows(tmp_path, [path], zip_of([("good.jpg", GOOD), *members]))
+    archive = zip_of([("good.jpg", GOOD), *members])
+    if name == "encrypted member":  # a password-protected zip: its encryption flag set
+        archive = encrypted(archive, "locked.jpg")
+    job = import_rows(tmp_path, [path], archive)
 
     assert (job.state, job.created_count, job.images_added, job.images_rejected) == (
         "succeeded",

@@ -6,6 +6,7 @@ import io
 import pytest
 from django.conf import settings
 from PIL import Image, ImageSequence
+from PIL.PngImagePlugin import PngInfo
 
 from catalog.images import InvalidImage, prepare_image
 from tests.catalog.factories import image_bytes
@@ -44,6 +45,8 @@ REJECTED = [
     ("png header + html", PNG[:33] + b"<html><script>alert(1)</script></html>", "the file is not"),
     ("png signature only", PNG[:8], "the file is not a readable image"),
     ("jpeg header only", JPEG[:20], "the file is not a readable image"),
+    # Refused formats are named by opening them with every plugin: PPM's raises ValueError.
+    ("ppm header cut short", b"P6\n3 2\n", "the file is not a readable image"),
     ("truncated png", PNG[: len(PNG) // 2], "the image data is corrupt or truncated"),
     ("truncated jpeg", JPEG[: len(JPEG) // 2], "the image data is corrupt or truncated"),
     ("gif", frames("GIF"), "image format GIF is not accepted (use JPEG, PNG or WebP)"),
@@ -150,7 +153,9 @@ def test_served_derivatives_have_their_type_and_nosniff_and_are_not_the_original
     from catalog.services.products import ImageToAttach
 
     original = image_bytes(size=(40, 30), fmt="PNG")
-    transparent = image_bytes((255, 0, 0, 128), mode="RGBA", fmt="PNG")
+    comment = PngInfo()
+    comment.add_text("Comment", "taken by the shop's photographer")  # metadata: not stored
+    transparent = image_bytes((255, 0, 0, 128), mode="RGBA", fmt="PNG", pnginfo=comment)
     row = ProductRow(line=0, sku="S-1", title="Mug", price=1, currency="EUR")
     images = [ImageToAttach(prepare_image(data, **LIMITS), "x") for data in (original, transparent)]
     product_upsert(row=row, images=images, notify=False)
@@ -180,3 +185,26 @@ def test_media_route_serves_only_derivatives(client, media_root, path, status):
     (media_root / "imports" / "catalogue.csv").write_text("sku,title,price\n")
     client.raise_request_exception = False
     assert client.get(path).status_code == status
+
+
+def test_a_photo_with_transparency_is_never_stored_with_zlib_s_slowest_compression(monkeypatch):
+    """Pillow's `optimize` on a PNG (zlib's best compression) spent a minute on a 9-megapixel
+    upload of noisy pixels (the storefront's photo search answers anyone): a web worker's time
+    limit. Stored copies take the default level; a searched photo, never stored, the quickest."""
+    from similarity.services import visual
+
+    photo = image_bytes(color=(200, 30, 30, 128), fmt="PNG", size=(40, 40), mode="RGBA")
+    saved = []
+    save = Image.Image.save
+
+    def recorded(self, fp, format=None, **params):
+        saved.append((format, params))
+        return save(self, fp, format=format, **params)
+
+    monkeypatch.setattr(Image.Image, "save", recorded)
+
+    prepare_image(photo, **LIMITS)
+    with pytest.raises(visual.VisualSearchUnavailable):
+        visual.image_query_vector(data=photo, version=None)
+
+    assert saved == [("PNG", {"compress_level": 6}), ("PNG", {"compress_level": 1})]
