@@ -43,6 +43,13 @@ WHY_OLDER = {
     ItemAssociation.Kind.BOUGHT_TOGETHER: "Often bought together",
     ItemAssociation.Kind.ALSO_VIEWED: "Often viewed together",
 }
+# Fewer orders or visits than this are not counted aloud on a public page: "in 1 order" told
+# every visitor what one shopper's basket held.
+MIN_COUNT_SHOWN = 3
+WHY_FEW = {
+    ItemAssociation.Kind.BOUGHT_TOGETHER: "Bought together in the last {days} days",
+    ItemAssociation.Kind.ALSO_VIEWED: "Viewed together in the last {days} days",
+}
 WHY_COMPLEMENTS = "Goes with products like this one"
 WHY_NEIGHBOURS = "Similar to this product"  # bought together of a new product: its neighbours
 WHY_TRENDING = "Trending: {count} bought lately"
@@ -203,5 +210,7 @@ def newest(product_filter: ProductFilter, k: int, taken: set[int]) -> list[Candi
 def _why(kind: str, count: int) -> str:
     if count <= 0:
         return WHY_OLDER[kind]
-    text = WHY[kind].format(count=count, days=settings.PRODSIM_BEHAVIOUR_WHY_DAYS)
-    return text.replace(" 1 orders ", " 1 order ").replace(" 1 visits ", " 1 visit ")
+    days = settings.PRODSIM_BEHAVIOUR_WHY_DAYS
+    if count < MIN_COUNT_SHOWN:
+        return WHY_FEW[kind].format(days=days)
+    return WHY[kind].format(count=count, days=days)
