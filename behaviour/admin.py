@@ -6,6 +6,7 @@ from django.urls import reverse
 from core.jobs import rows_live_state
 from core.jobs.admin import (
     CancelMessages,
+    EndedImportsDeleteMixin,
     ImportProblemsAdminMixin,
     LiveField,
     LiveJobAdminMixin,
@@ -93,7 +94,9 @@ class EventImportUploadForm(forms.ModelForm):
 
 
 @admin.register(EventImportJob)
-class EventImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdmin):
+class EventImportJobAdmin(
+    EndedImportsDeleteMixin, ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "id",
         "state",
@@ -105,7 +108,9 @@ class EventImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.Mod
         "rejected_count",
     ]
     list_filter = ["state"]
+    actions = ["cancel", "delete_selected"]
     cancel_messages = CANCEL_MESSAGES
+    delete_kept_running = DELETE_KEPT_RUNNING
     # Whoever may upload a history may stop an import; viewing one is not enough.
     cancel_permission = UPLOAD_PERMISSION
     live_rows, live_texts = LIVE_ROWS, LIVE_TEXTS
@@ -119,7 +124,7 @@ class EventImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.Mod
         "rejected_count",
         "error",
         "attempts",
-        "csv_file",
+        "csv_name",
         "time_zone",
         "created_by",
         "created_at",
@@ -136,6 +141,12 @@ class EventImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.Mod
 
     def get_fields(self, request, obj=None):
         return ["csv_upload", "time_zone"] if obj is None else self.readonly_fields
+
+    # The upload's name as text: a file field shows as a link under /media/imports/, which is
+    # never served (it holds the shoppers' raw ids until the import ends).
+    @admin.display(description="CSV file")
+    def csv_name(self, job: EventImportJob) -> str:
+        return job.csv_file.name or "–"
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from behaviour.ml.sequence.config import ARCHITECTURES, MIN_DIM, MIN_EPOCHS, SequenceConfig
+from core.admin_deletion import deleted_objects_counted
 from core.jobs import live_state
 from core.jobs.admin import (
     CancelMessages,
@@ -35,6 +36,7 @@ from .services.sequence.deletion import DELETABLE
 TRAIN_PERMISSION = "behaviour.train_sequence_model"
 ACTIVATE_PERMISSION = "behaviour.activate_sequence_model"
 ONE_VERSION = "Select exactly one version to activate."
+ONE_ACTIVE = "Select the active version to roll it back."
 ACTIVATED = "Sequence version {pk} now serves the recommendations."
 ACTIVATED_UNREADABLE = (
     "Sequence version {pk} is active, but its files cannot be read ({reason}): Recommended for "
@@ -136,6 +138,9 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def get_deleted_objects(self, objs, request):
+        return deleted_objects_counted(self, objs, request)  # a row per product: counted
+
     def delete_model(self, request, obj):
         sequence_version_delete(version=obj)  # its folder too: the peers file names shoppers
 
@@ -194,10 +199,15 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
         self._act(request, lambda: sequence_version_activate(version=queryset.get()))
 
     @admin.action(
-        description="Roll back to the previously active version", permissions=["activate"]
+        description="Roll back the selected active version to the one before it",
+        permissions=["activate"],
     )
     def rollback(self, request, queryset):
-        self._act(request, sequence_version_rollback)
+        if queryset.count() != 1:
+            self.message_user(request, ONE_ACTIVE, messages.ERROR)
+            return
+        shown_active = queryset.get().pk
+        self._act(request, lambda: sequence_version_rollback(from_version_id=shown_active))
 
     def _act(self, request, change) -> None:
         try:

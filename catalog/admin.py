@@ -1,12 +1,13 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
 from core.jobs.admin import (
     CancelMessages,
+    EndedImportsDeleteMixin,
     ImportProblemsAdminMixin,
     LiveField,
     LiveJobAdminMixin,
@@ -19,7 +20,7 @@ from .importers import LIST_SEPARATOR, split_list
 from .models import Category, ImportJob, Product, ProductImage
 from .selectors import import_job_progress
 from .services import import_job_cancel, import_job_create, import_jobs_delete, product_delete
-from .services.imports import PROGRESS_EVERY_ROWS
+from .services.imports import ERROR_CSV_TOO_LARGE, PROGRESS_EVERY_ROWS
 from .services.products import product_images_removed, product_locked_for_edit
 from .services.reports import import_job_problems_csv
 from .skus import sku_normalised
@@ -71,6 +72,11 @@ class CategoryAdmin(admin.ModelAdmin):
     list_display = ["path", "slug", "parent"]
     search_fields = ["path"]
     readonly_fields = ["path", "slug", "parent"]
+
+    def has_add_permission(self, request) -> bool:
+        # Categories come from products' paths (imports, the API, the product form), which fill
+        # in path, slug and parent: added here, one was saved with an empty path.
+        return False
 
 
 class ProductImageInline(admin.TabularInline):
@@ -215,6 +221,13 @@ class ImportUploadForm(forms.ModelForm):
         model = ImportJob
         fields = []
 
+    def clean_csv_upload(self):
+        # Over the cap, it was stored and queued, then failed by the worker (the file kept).
+        upload = self.cleaned_data["csv_upload"]
+        if upload.size > (limit := settings.PRODSIM_MAX_CSV_BYTES):
+            raise forms.ValidationError(ERROR_CSV_TOO_LARGE.format(limit=limit))
+        return upload
+
     def clean_images_upload(self):
         upload = self.cleaned_data.get("images_upload")
         if upload and not upload.name.lower().endswith(".zip"):
@@ -223,7 +236,9 @@ class ImportUploadForm(forms.ModelForm):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdmin):
+class ImportJobAdmin(
+    EndedImportsDeleteMixin, ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "id",
         "state",
@@ -239,6 +254,7 @@ class ImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdm
     list_filter = ["state"]
     actions = ["cancel", "delete_selected"]
     cancel_messages = CANCEL_MESSAGES
+    delete_kept_running = DELETE_KEPT_RUNNING
     # Whoever may upload a catalogue may stop an import; viewing one is not enough.
     cancel_permission = "catalog.upload_catalogue"
     live_rows, live_texts = LIVE_ROWS, LIVE_TEXTS
@@ -255,8 +271,8 @@ class ImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdm
         "images_rejected",
         "error",
         "attempts",
-        "csv_file",
-        "images_file",
+        "csv_name",
+        "images_name",
         "images_dir",
         "created_by",
         "created_at",
@@ -270,6 +286,16 @@ class ImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdm
         if obj is None:
             kwargs["form"] = ImportUploadForm
         return super().get_form(request, obj, **kwargs)
+
+    # The uploads' names as text: a file field shows as a link under /media/imports/, which is
+    # never served (the files are the shop's data, not public).
+    @admin.display(description="CSV file")
+    def csv_name(self, job: ImportJob) -> str:
+        return job.csv_file.name or "–"
+
+    @admin.display(description="Images file")
+    def images_name(self, job: ImportJob) -> str:
+        return job.images_file.name or "–"
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -300,15 +326,6 @@ class ImportJobAdmin(ImportProblemsAdminMixin, LiveJobAdminMixin, admin.ModelAdm
         if obj is not None and obj.state == ImportJob.State.RUNNING:
             return False
         return super().has_delete_permission(request, obj)
-
-    @admin.action(permissions=["delete"], description=django_delete_selected.short_description)
-    def delete_selected(self, request, queryset):
-        """Django's Delete selected over the imports no worker runs; running ones are left out
-        with a message to cancel them first, not refused as if the user lacked the permission."""
-        if kept := queryset.filter(state=ImportJob.State.RUNNING).count():
-            self.message_user(request, DELETE_KEPT_RUNNING.format(count=kept), messages.WARNING)
-        ended = queryset.exclude(state=ImportJob.State.RUNNING)
-        return django_delete_selected(self, request, ended) if ended.exists() else None
 
     def delete_model(self, request, obj):
         self.delete_queryset(request, ImportJob.objects.filter(pk=obj.pk))

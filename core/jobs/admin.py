@@ -9,6 +9,8 @@ The concrete admin names the panel's rows (LiveRow), its texts (LivePageTexts) a
 from dataclasses import dataclass
 
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.messages import WARNING
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -227,6 +229,22 @@ class ImportProblemsAdminMixin:
             counts[problem_model._meta.verbose_name_plural] = total
         allowed = all(self.has_delete_permission(request, job) for job in jobs)
         return listed, counts, set() if allowed else {self.opts.verbose_name}, []
+
+
+class EndedImportsDeleteMixin:
+    """Django's Delete selected over the imports no worker runs: running ones are left out with
+    the admin's `delete_kept_running` message (cancel them first), not refused as if the user
+    lacked the permission (has_delete_permission refuses a running import)."""
+
+    delete_kept_running = "{count} running import(s) not deleted: cancel them first."
+
+    @admin.action(permissions=["delete"], description=django_delete_selected.short_description)
+    def delete_selected(self, request, queryset):
+        running = self.model.State.RUNNING
+        if kept := queryset.filter(state=running).count():
+            self.message_user(request, self.delete_kept_running.format(count=kept), WARNING)
+        ended = queryset.exclude(state=running)
+        return django_delete_selected(self, request, ended) if ended.exists() else None
 
 
 class WorkJobAdminMixin:

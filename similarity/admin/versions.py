@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 
+from core.admin_deletion import deleted_objects_counted
+
 from ..admin_views import lifecycle
 from ..ml.options import (
     AUGMENTATIONS,
@@ -164,6 +166,9 @@ class ModelVersionAdmin(VersionPageSections, admin.ModelAdmin):
         if obj is not None and obj.status not in DELETABLE:
             return False
         return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        return deleted_objects_counted(self, objs, request)  # a row per photo: counted
 
     def delete_model(self, request, obj):
         model_version_delete(version=obj)  # its indexes and folder too

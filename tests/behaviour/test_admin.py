@@ -276,3 +276,30 @@ def test_the_refresh_history_is_listed_read_only(admin_client):
     assert change.status_code == 200
     assert 'name="_save"' not in change.content.decode()
     assert (add.status_code, delete.status_code) == (403, 403)
+
+
+def test_delete_selected_deletes_the_ended_imports_and_keeps_the_running_ones(admin_client):
+    """A running import in the selection made the confirmation say that even a superuser
+    lacked the permission, and nothing could be deleted with it (as catalogue imports did)."""
+    upload(admin_client)
+    upload(admin_client)
+    ended, running = EventImportJob.objects.order_by("pk")
+    EventImportJob.objects.filter(pk=running.pk).update(state=EventImportJob.State.RUNNING)
+    selected = {"action": "delete_selected", "_selected_action": [ended.pk, running.pk]}
+    list_url = reverse("admin:behaviour_eventimportjob_changelist")
+
+    page = admin_client.post(list_url, selected).content.decode()
+    response = admin_client.post(list_url, {**selected, "post": "yes"}, follow=True)
+
+    assert "permission" not in page and "cancel them first" in page
+    assert "1 running import(s) were not deleted: cancel them first" in response.content.decode()
+    assert list(EventImportJob.objects.values_list("pk", flat=True)) == [running.pk]
+
+
+def test_an_import_page_names_its_file_without_a_link_that_is_never_served(admin_client):
+    upload(admin_client)
+    job = EventImportJob.objects.get()
+
+    page = admin_client.get(page_of(job)).content.decode()
+
+    assert job.csv_file.name in page and 'href="/media/imports/' not in page

@@ -11,7 +11,7 @@ from behaviour.services.sequence import (
     sequence_training_start,
     sequence_version_activate,
 )
-from behaviour.services.sequence.versions import ERROR_NO_PREVIOUS
+from behaviour.services.sequence.rollback import ERROR_NO_PREVIOUS
 from tests.staff import login, staff_user
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,23 @@ def test_activate_and_roll_back_from_the_list(client):
     assert (
         f"Sequence version {first.pk} now serves the recommendations." in response.content.decode()
     )
+
+
+def test_a_second_rollback_of_the_same_selection_changes_nothing(admin_client):
+    """A double click on Go, or two admins: the second rollback made the version rolled back
+    from active again, with two success messages and nothing changed."""
+    first, second = ready_version(), ready_version()
+    act(admin_client, "activate_version", first)
+    act(admin_client, "activate_version", second)
+
+    act(admin_client, "rollback", second)
+    again = act(admin_client, "rollback", second)
+
+    assert SequenceModelVersion.objects.get(status="active") == first
+    assert messages_of(again) == [
+        f"sequence version {second.pk} is not the active one (version {first.pk} is): nothing "
+        "rolled back; select the active version to roll it back"
+    ]
 
 
 def test_without_the_permission_nothing_is_activated(client):

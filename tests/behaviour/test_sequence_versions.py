@@ -17,7 +17,8 @@ from behaviour.services.sequence import (
     sequence_version_delete,
     sequence_version_rollback,
 )
-from behaviour.services.sequence.versions import ERROR_CANCELLED, ERROR_NO_PREVIOUS
+from behaviour.services.sequence.rollback import ERROR_NO_PREVIOUS
+from behaviour.services.sequence.versions import ERROR_CANCELLED
 from similarity.selectors import SimilarQuery
 from tests.catalog.factories import product
 

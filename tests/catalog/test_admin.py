@@ -533,3 +533,40 @@ def test_saving_a_page_loaded_before_another_change_is_refused(admin_client):
     assert admin_client.post(url, fresh).status_code == 302
     product.refresh_from_db()
     assert (product.title, product.in_stock) == ("Blue mug", False)
+
+
+def test_a_csv_over_the_limit_is_a_field_error_not_a_queued_import_that_fails(
+    admin_client, settings
+):
+    """The upload page takes up to the zip's limit (2 GB): a 500 MB CSV was stored, said
+    "queued", then failed by the worker, the file kept on disk."""
+    data = csv_bytes([{"sku": "A", "title": "Mug", "price": "1"}], header=["sku", "title", "price"])
+    settings.PRODSIM_MAX_CSV_BYTES = len(data) - 1
+
+    response = upload(admin_client, data, None)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["csv_upload"] == [
+        f"the CSV file is larger than {len(data) - 1} bytes"
+    ]
+    assert not ImportJob.objects.exists()
+
+
+def test_an_import_page_names_its_files_without_a_link_that_is_never_served(admin_client):
+    response = upload(
+        admin_client,
+        csv_bytes([{"sku": "A", "title": "Mug", "price": "1"}], header=["sku", "title", "price"]),
+        zip_bytes({"a.jpg": image_bytes()}),
+    )
+    job = ImportJob.objects.get()
+
+    page = admin_client.get(response["Location"]).content.decode()
+
+    assert job.csv_file.name in page and job.images_file.name in page
+    assert 'href="/media/imports/' not in page
+
+
+def test_categories_are_not_added_by_hand(admin_client):
+    """Added here, a category was saved with an empty path and slug (read-only fields), listed
+    on the storefront as a blank link; a second one was a 500 (the path is unique)."""
+    assert admin_client.get(reverse("admin:catalog_category_add")).status_code == 403

@@ -98,3 +98,45 @@ def test_the_admin_deletes_through_the_service_and_never_the_serving_version(
     assert list(ModelVersion.objects.values_list("pk", flat=True)) == [serving.pk]
     assert not (tmp_path / f"v{idle.pk}").exists() and not (tmp_path / f"v{failed.pk}").exists()
     assert (tmp_path / f"v{serving.pk}").exists()
+
+
+@pytest.mark.django_db
+def test_the_delete_confirmation_counts_a_version_s_vectors_instead_of_listing_each(
+    admin_client, tmp_path, django_assert_max_num_queries
+):
+    """Django's page collected and rendered every vector row (a row per photo of the shop, each
+    with a copy of the version) on the page and again on the confirming POST: past a web
+    worker's time limit for a large catalogue, so old versions could not be deleted."""
+    vector_catalogue(count=40)
+    serving = ModelVersion.objects.get()
+    old = built_version(tmp_path)
+    ProductEmbedding.objects.bulk_create(
+        ProductEmbedding(
+            model_version=old, product_id=e.product_id, embedding=e.embedding, image_count=1
+        )
+        for e in ProductEmbedding.objects.filter(model_version=serving)
+    )
+
+    with django_assert_max_num_queries(20):
+        page = admin_client.get(delete_page(old)).content.decode()
+
+    assert "<li>40 product embeddings</li>" in page
+    assert page.count("<li>Product embedding:") == 0
+    assert "Are you sure you want to delete" in page
+
+
+@pytest.mark.django_db
+def test_a_version_an_experiment_tests_is_protected_on_its_delete_confirmation(
+    admin_client, tmp_path
+):
+    from experiments.models import Experiment
+
+    candidate = built_version(tmp_path)
+    Experiment.objects.create(name="photos v2", widget="similar", candidate=candidate, share=50)
+
+    page = admin_client.get(delete_page(candidate)).content.decode()
+    admin_client.post(delete_page(candidate), {"post": "yes"})
+
+    assert "would require deleting the following protected related objects" in page
+    assert "Experiment: photos v2" in page
+    assert ModelVersion.objects.filter(pk=candidate.pk).exists()

@@ -16,6 +16,7 @@ from django.db import DataError, IntegrityError
 from django.utils import timezone
 
 from behaviour.ml.sequence.artifacts import UNREADABLE
+from core.locks import SEQUENCE_VECTOR_STORES, session_lock_tried
 from similarity import cache as similar_cache
 from similarity import vector_store
 from similarity.vector_store import ItemVectorSet
@@ -49,10 +50,22 @@ def item_vector_set(*, version_id: int, dim: int) -> ItemVectorSet:
 
 def sequence_vectors_store(*, version: SequenceModelVersion) -> int:
     """Write the version's item vectors (bulk COPY, replacing any earlier rows), build its HNSW
-    index, then mark it stored; the rows written, 0 when it was stored already. Safe to repeat
+    index, then mark it stored; the rows written, 0 when it was stored already (or another
+    process is storing it now). Safe to repeat
     after an interruption: rows are replaced in one transaction, an invalid index rebuilt.
     SequenceVectorsError when the version is untrained or has no file; OSError / ValueError
     when its file cannot be read."""
+    # Two stores at once (the training's, an admin's activation of the version it just made
+    # ready) deleted each other's rows and dropped each other's index mid-build: the second
+    # finds the first under way, and the version serves from its file until it is done.
+    with session_lock_tried(SEQUENCE_VECTOR_STORES, version.pk) as held:
+        if not held:
+            logger.info("sequence version %s: its vectors are being stored already", version.pk)
+            return 0
+        return _store(version)
+
+
+def _store(version: SequenceModelVersion) -> int:
     version.refresh_from_db(fields=["status", "vectors_path", "vectors_stored_at"])
     if version.vectors_stored_at is not None:
         return 0

@@ -1,4 +1,5 @@
-"""Sequence model versions: start a training, activate one, roll back, cancel a job."""
+"""Sequence model versions: start a training, activate one, cancel a job (roll back:
+rollback.py)."""
 
 import logging
 from contextlib import nullcontext
@@ -26,7 +27,6 @@ logger = logging.getLogger(__name__)
 TRAINING_TASK = "behaviour.tasks.sequence_training_task"
 ERROR_GONE = "sequence version {pk} no longer exists"
 ERROR_NOT_SERVABLE = "sequence version {pk} is {status}; only a ready or archived one can serve"
-ERROR_NO_PREVIOUS = "no earlier sequence version to roll back to"
 ERROR_CANCELLED = "cancelled by an admin"
 
 
@@ -119,27 +119,6 @@ def _activate(version: SequenceModelVersion) -> SequenceModelVersion:
     similar_cache.serving_changed()  # each process's copy of the active version is stale
     logger.info("Sequence model version %s is now active", version.pk)
     return version
-
-
-def rollback_target() -> SequenceModelVersion | None:
-    """The most recently activated servable version other than the active one."""
-    return (
-        SequenceModelVersion.objects.filter(
-            activated_at__isnull=False,
-            status__in=[SequenceModelVersion.Status.READY, SequenceModelVersion.Status.ARCHIVED],
-        )
-        .order_by("-activated_at")
-        .first()
-    )
-
-
-@transaction.atomic
-def sequence_version_rollback() -> SequenceModelVersion:
-    """Activate the version that served before the current one."""
-    previous = rollback_target()
-    if previous is None:
-        raise SequenceVersionError(ERROR_NO_PREVIOUS)
-    return sequence_version_activate(version=previous)
 
 
 @transaction.atomic
