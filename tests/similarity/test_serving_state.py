@@ -147,3 +147,16 @@ def test_a_request_reads_the_serving_generation_once(partner_client, monkeypatch
     cache.set(similar_cache.SERVING_KEY, "from-another-process")
     assert similar_cache._serving_generation() == "from-another-process"
     assert counting.serving_reads == 2
+
+
+def test_a_migrate_makes_the_lists_cached_by_the_previous_release_unreachable():
+    """Valkey outlives an upgrade's restart (AOF): the lists the old release cached were served
+    for their hour under the same keys, whatever the new release ranks or filters."""
+    from django.core.management import call_command
+
+    before = similar_cache.entry_key(sku="MUG-1", params={"k": 8})
+
+    call_command("migrate", verbosity=0)
+
+    similar_cache.request_finished()  # the next request reads the generation afresh
+    assert similar_cache.entry_key(sku="MUG-1", params={"k": 8}) != before
