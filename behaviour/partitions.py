@@ -7,6 +7,7 @@ with its transaction, and CREATE TABLE IF NOT EXISTS on an existing month is a c
 """
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterable
 
 from django.db import OperationalError, connection, transaction
@@ -14,6 +15,10 @@ from django.db import OperationalError, connection, transaction
 PARENT = "behaviour_event"
 CREATE_LOCK_ID = 0x6576_7470  # "evtp": pg_advisory_xact_lock key of partition creation
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that expired
+ERROR_BUSY = (
+    "the event table stayed busy (a long reader: a backup, a full refresh) through {tries} "
+    "tries to create {name}"
+)
 
 
 def month_start(moment: dt.datetime) -> dt.date:
@@ -32,15 +37,34 @@ def partitions_ensure(months: Iterable[dt.date]) -> None:
     """Create the partitions of these months (first days) unless they exist.
 
     Concurrent batches may both find a month missing: creation is serialised by an advisory
-    lock held to the end of the transaction, and the second one then finds the table there.
-    An existing month costs one catalogue lookup and takes no lock.
+    lock held to the end of the creation's transaction (its own outside a caller's: the lock
+    then covers the CREATE too), and the second one then finds the table there. An existing
+    month costs one catalogue lookup and takes no lock.
     """
     with connection.cursor() as cursor:
         for month in sorted(set(months)):
             if _exists(cursor, partition_name(month)):
                 continue
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK_ID])
-            _create(cursor, month)
+            with transaction.atomic():
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK_ID])
+                _create(cursor, month)
+
+
+def partitions_ensure_beside_readers(
+    months: Iterable[dt.date], *, lock_timeout_ms: int, tries: int, pause_s: float
+) -> None:
+    """partitions_ensure for a writer that can wait (an import), outside any transaction: each
+    month in a transaction of its own that gives up after `lock_timeout_ms` and is tried again,
+    so the shop's own event writes (page views) never queue behind a creation that waits for a
+    long reader (a backup's pg_dump, a full refresh) for more than that. After `tries`, an
+    OperationalError: the caller's task retries it later, as after an outage."""
+    for month in sorted(set(months)):
+        for _ in range(tries):
+            if _without_long_wait(lambda _, m=month: partitions_ensure([m]), lock_timeout_ms):
+                break
+            time.sleep(pause_s)
+        else:
+            raise OperationalError(ERROR_BUSY.format(name=partition_name(month), tries=tries))
 
 
 def partitions_ahead(today: dt.date, *, lock_timeout_ms: int) -> list[str]:

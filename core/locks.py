@@ -1,6 +1,10 @@
 """Advisory locks held to the end of the current transaction, for writes that a row lock cannot
 order: a row lock only covers rows the statement's snapshot already sees, so two transactions
-that each make a different row "the one" (activating a model version) both pass it."""
+that each make a different row "the one" (activating a model version) both pass it. And one
+held by the session, for work that spans transactions."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import connection
 
@@ -12,6 +16,8 @@ SEQUENCE_ACTIVATIONS = 2  # behaviour's SequenceModelVersion
 SCHEDULED_TRAININGS = 3  # behaviour's scheduled sequence retraining: one started, not two
 # The first key of the per-file locks (the second: the file name's hash), apart from the above.
 STORED_FILES = 0x66696C65  # "file"
+# The first key of the per-version vector stores (the second: the sequence version's id).
+SEQUENCE_VECTOR_STORES = 0x73717663  # "sqvc"
 
 
 def turn_lock(kind: int) -> None:
@@ -28,3 +34,18 @@ def stored_file_lock(name: str) -> None:
     deletes a file that a transaction still to commit has just taken for a new row."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [STORED_FILES, name])
+
+
+@contextmanager
+def session_lock_tried(first: int, second: int) -> Iterator[bool]:
+    """A session-level advisory lock (it outlives transactions: for work that builds an index
+    CONCURRENTLY), taken only if free: yields whether this session holds it, released after."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [first, second])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [first, second])

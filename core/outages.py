@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError
 DATABASE_OUTAGE = (OperationalError, InterfaceError)
 
 # Celery retry options for job tasks. Backoff 2, 4, 8 ... s capped at 60 s: a fast restart is
-# over in seconds, a slow one in a minute or two; 8 retries cover about five minutes of outage.
+# over in seconds, a slow one in a minute or two; 8 retries cover about four minutes of outage.
 # The longest countdown must stay below the broker's visibility timeout (tested in tests/faults).
 # Once the retries run out the task fails and its job falls silent: the reaper requeues it when
 # the database is back (core.jobs.reaper), however long the outage was.

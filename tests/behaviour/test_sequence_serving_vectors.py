@@ -184,3 +184,46 @@ def index_exists(name: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
         return cursor.fetchone() is not None
+
+
+def test_a_store_under_way_elsewhere_is_left_to_finish_not_done_twice(version):
+    """The training stores its new version's vectors (an index built CONCURRENTLY, tens of
+    seconds); an admin activating the version meanwhile stored them too: it deleted the
+    training's rows and dropped its index mid-build, and a store killed then left the version
+    marked stored with an invalid index, every search a scan."""
+    import threading
+
+    from django.db import connections
+
+    from behaviour.services.sequence.vectors import sequence_vectors_store
+    from core.locks import SEQUENCE_VECTOR_STORES
+
+    as_if_trained_before(version)
+    storing, done = threading.Event(), threading.Event()
+
+    def the_training_storing():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_lock(%s, %s)", [SEQUENCE_VECTOR_STORES, version.pk]
+                )
+                storing.set()
+                done.wait(30)
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [SEQUENCE_VECTOR_STORES, version.pk]
+                )
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=the_training_storing)
+    other.start()
+    assert storing.wait(30)
+    try:
+        written_beside = sequence_vectors_store(version=version)
+    finally:
+        done.set()
+    other.join(30)
+
+    assert written_beside == 0 and not SequenceItemVector.objects.filter(version=version).exists()
+    assert SequenceModelVersion.objects.get(pk=version.pk).vectors_stored_at is None
+    assert sequence_vectors_store(version=version) > 0  # once the other is done: stored here

@@ -51,6 +51,9 @@ ERROR_UNKNOWN_SKU = (
     "(its accepted lines then count as duplicates)"
 )
 ERROR_MORE_PROBLEMS = "{count} more rejected line(s) from here on are counted but not listed"
+# A month's partition made beside a long reader: each try waits this long for the table, so the
+# shop's event writes queue behind it no longer; the tries stay well within a job's heartbeat.
+PARTITION_WAIT_MS, PARTITION_TRIES, PARTITION_PAUSE_S = 2_000, 15, 1.0
 
 
 @dataclass
@@ -202,7 +205,13 @@ class ChunkWriter:
         first, last = min(map(itemgetter(1), rows)), max(map(itemgetter(1), rows))
         months = set(_months(first, last)) - self.months
         if months:
-            partitions.partitions_ensure(months)
+            # A history's older months are new here, made beside the shop's readers and writers.
+            partitions.partitions_ensure_beside_readers(
+                months,
+                lock_timeout_ms=PARTITION_WAIT_MS,
+                tries=PARTITION_TRIES,
+                pause_s=PARTITION_PAUSE_S,
+            )
             self.months |= months
 
     def _store(self, rows: list[list[str]]) -> int:
