@@ -20,9 +20,7 @@ ERROR_FOLDER_UNREADABLE = (
 ERROR_TOO_LARGE = "image {path!r} is larger than {limit} bytes"
 ERROR_BAD_ARCHIVE = "the images file is not a readable zip archive: {reason}"
 ERROR_FILE_UNREADABLE = "image {path!r} cannot be read from the image folder: {reason}"
-ERROR_ENCRYPTED_MEMBER = (
-    "image {path!r} is encrypted in the zip archive: make the archive without a password"
-)
+ERROR_ENCRYPTED_MEMBER = "image {path!r} is encrypted in the zip archive: zip it without a password"
 ERROR_BAD_MEMBER = "image {path!r} cannot be read from the zip archive: {reason}"
 ERROR_ARCHIVE_TOO_LARGE = "the images archive is larger than {limit} bytes"
 ERROR_TOO_MANY_MEMBERS = "the images archive has {count} members, more than the limit of {limit}"
@@ -32,6 +30,8 @@ ERROR_NESTED_ARCHIVE = "image {path!r} is itself an archive; nested archives are
 # entries than this costs more memory to list than any real catalogue needs.
 MAX_ARCHIVE_MEMBERS = 1_000_000
 ARCHIVE_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!")
+# A member that cannot be inflated: damaged or cut short (NotImplementedError: its method).
+MEMBER_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
 class ImageSourceError(ValueError):
@@ -136,17 +136,10 @@ class ZipImageSource:
         try:
             with self._zip.open(member) as handle:
                 data = handle.read(self.max_bytes + 1)
+        except (*MEMBER_READ_ERRORS, NotImplementedError) as exc:
+            raise ImageSourceError(ERROR_BAD_MEMBER.format(path=path, reason=exc)) from exc
         except RuntimeError as exc:  # zipfile's word for a member that needs a password
             raise ImageSourceError(ERROR_ENCRYPTED_MEMBER.format(path=path)) from exc
-        except (
-            zipfile.BadZipFile,
-            OSError,
-            EOFError,
-            zlib.error,
-            lzma.LZMAError,  # a corrupt LZMA member
-            NotImplementedError,
-        ) as exc:
-            raise ImageSourceError(ERROR_BAD_MEMBER.format(path=path, reason=exc)) from exc
         if len(data) > self.max_bytes:
             raise ImageSourceError(ERROR_TOO_LARGE.format(path=path, limit=self.max_bytes))
         if data.startswith(ARCHIVE_SIGNATURES):

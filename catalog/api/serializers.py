@@ -38,8 +38,7 @@ class ProductImageOutputSerializer(serializers.ModelSerializer):
 class ProductOutputSerializer(serializers.ModelSerializer):
     category = serializers.CharField(source="category.path", default="", read_only=True)
     images = ProductImageOutputSerializer(many=True, read_only=True)
-    # A PUT or PATCH may withdraw the product: its answer says so (a GET of it is then a 404).
-    active = serializers.BooleanField(source="is_active", read_only=True)
+    active = serializers.BooleanField(source="is_active", read_only=True)  # after a withdrawal
 
     class Meta:
         model = Product
@@ -63,8 +62,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 
 @extend_schema_field({"type": "string", "format": "binary"})
 class UploadedImageField(serializers.FileField):
-    """A photo uploaded in a multipart form. drf-spectacular describes a FileField as a
-    response shows it (a URL); a client generated from that schema sent URLs, refused here."""
+    """An uploaded photo: drf-spectacular describes a FileField as a URL, which clients sent."""
 
 
 ERROR_TAG_SEPARATOR = "a tag may not hold |: the catalogue CSV and the admin separate tags with it"

@@ -126,6 +126,7 @@ def test_looking_at_the_page_records_nothing_and_makes_no_visitor(shop):
         "events": [],
         "recently_viewed": [],
         "basket": [],
+        "last_order": None,
         "impressions": [],
         "clicks": [],
     }
