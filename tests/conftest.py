@@ -67,6 +67,17 @@ def fresh_similar_cache():
 
 
 @pytest.fixture(autouse=True)
+def fresh_counters():
+    """Throttle windows (erasures, the API) and sign-in failure counts live in Valkey for the
+    whole run, keyed by the test client's one address: one test's erasures or failed sign-ins
+    counted against a later test's, which then met a 429 or a paused sign-in by test order."""
+    from django.core.cache import cache
+
+    for pattern in ("throttle_*", "sign-in-failures:*"):
+        cache.delete_matching(pattern)
+
+
+@pytest.fixture(autouse=True)
 def parallel_reads_closed():
     """Pool threads keep their connections; a test database cannot be dropped under them."""
     yield

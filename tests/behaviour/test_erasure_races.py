@@ -55,8 +55,9 @@ def _waiting_on_the_erasure_lock(seconds: float = 20) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            cursor.execute(  # this database's sessions only: concurrent runs share the server
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND "
+                "pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
             )
             if cursor.fetchone()[0]:
                 return True

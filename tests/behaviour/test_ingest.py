@@ -177,7 +177,10 @@ def test_a_batch_takes_its_ids_in_one_order_so_another_writer_cannot_deadlock_it
     assert statuses(results[0]) == [("accepted", ""), ("accepted", "")]
 
 
-ID_WAITED = "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted"
+ID_WAITED = (  # this database's sessions only: concurrent runs share the server
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted AND "
+    "pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
+)
 KEY_INSERT = (
     "INSERT INTO behaviour_eventkey (event_id, occurred_at, received_at) VALUES (%s, now(), now())"
 )

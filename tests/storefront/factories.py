@@ -11,7 +11,9 @@ from core.session_turns import SESSIONS
 
 _SESSION_TURN_WAITED = (
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-    "AND classid = %s::oid"  # the lock's first key, SESSIONS (pg_advisory_lock(int, int))
+    "AND classid = %s::oid "  # the lock's first key, SESSIONS (pg_advisory_lock(int, int))
+    # this database's sessions only: concurrent runs and `make run` share the server
+    "AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
 )
 
 

@@ -94,3 +94,29 @@ def test_vectors_of_images_deleted_since_they_were_read_are_skipped():
 
     assert written == 1
     assert list(ImageEmbedding.objects.values_list("image_id", flat=True)) == [images[0].pk]
+
+
+def test_products_behind_their_vectors_are_those_saved_since_or_with_a_photo_gone():
+    """What an activation's catch-up re-encodes and marks stale: a product untouched since its
+    vector was written is not among them (the whole catalogue rewritten at each activation),
+    one whose words alone were edited is (its learned text vector served stale otherwise)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from catalog.models import Product
+
+    v = version(2)
+    untouched, edited, photo_gone = shape_catalogue(colours=1)[:3]
+    store(v, [untouched, edited, photo_gone], [unit(1, 0), unit(0, 1), unit(1, 1)])
+    hour_ago = timezone.now() - dt.timedelta(hours=1)
+    ProductEmbedding.objects.filter(model_version=v).update(updated_at=hour_ago)
+    Product.objects.filter(pk__in=[untouched.pk, photo_gone.pk]).update(
+        updated_at=hour_ago - dt.timedelta(minutes=1)
+    )
+    Product.objects.filter(pk=edited.pk).update(updated_at=timezone.now())
+    ProductEmbedding.objects.filter(model_version=v, product=photo_gone).update(image_count=2)
+
+    behind = vector_store.products_changed_since_their_vectors(version=v)
+
+    assert behind == sorted([edited.pk, photo_gone.pk])
