@@ -128,7 +128,10 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request):
         # The box says what the shop set (PRODSIM_AUTO_ACTIVATE); a click changes it.
-        return {"activate": settings.PRODSIM_AUTO_ACTIVATE}
+        return {
+            **super().get_changeform_initial_data(request),
+            "activate": settings.PRODSIM_AUTO_ACTIVATE,
+        }
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # The serving version leaves only by activating another (or rolling back): deleted, it

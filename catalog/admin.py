@@ -222,7 +222,7 @@ class ImportUploadForm(forms.ModelForm):
         fields = []
 
     def clean_csv_upload(self):
-        # Over the cap, it was stored and queued, then failed by the worker (the file kept).
+        # Checked before the file is stored: the worker refuses such a CSV once it is queued.
         upload = self.cleaned_data["csv_upload"]
         if upload.size > (limit := settings.PRODSIM_MAX_CSV_BYTES):
             raise forms.ValidationError(ERROR_CSV_TOO_LARGE.format(limit=limit))

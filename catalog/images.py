@@ -26,6 +26,9 @@ ERROR_FORMAT = "image format {format} is not accepted (use JPEG, PNG or WebP)"
 ERROR_TOO_MANY_PIXELS = "the image has {pixels} pixels, more than the limit of {limit}"
 ERROR_CORRUPT = "the image data is corrupt or truncated: {reason}"
 ERROR_TOO_LONG_SIDE = "the image is {width}×{height} pixels; no side may be longer than {limit}"
+# What Pillow's parsers raise for data they cannot read (a header cut short or fuzzed): not
+# only OSError, and a PPM header cut short raises ValueError in every plugin's open.
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, TypeError, IndexError, EOFError, struct.error)
 # Pillow's decompression-bomb messages name the declared size: "Image size (N pixels) exceeds…"
 BOMB_PIXELS_RE = re.compile(r"\((\d+) pixels\)")
 
@@ -91,14 +94,14 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
         declared = BOMB_PIXELS_RE.search(str(exc))
         pixels = declared.group(1) if declared else "too many"
         raise InvalidImage(ERROR_TOO_MANY_PIXELS.format(pixels=pixels, limit=max_pixels)) from None
-    except Exception as exc:  # a header cut short; a fuzzed one raises whatever its parser does
+    except DECODE_ERRORS as exc:  # a header cut short
         raise InvalidImage(ERROR_CORRUPT.format(reason=exc)) from None
     pixels = image.width * image.height
     if pixels > max_pixels:
         raise InvalidImage(ERROR_TOO_MANY_PIXELS.format(pixels=pixels, limit=max_pixels))
     try:
         image.load()
-    except Exception as exc:  # as above: whatever the decoder raises for data it cannot read
+    except DECODE_ERRORS as exc:
         raise InvalidImage(ERROR_CORRUPT.format(reason=exc)) from None
     return image
 
@@ -129,5 +132,5 @@ def _format_error(data: bytes) -> str:
     try:
         with Image.open(io.BytesIO(data)) as image:
             return ERROR_FORMAT.format(format=image.format)
-    except Exception:  # every plugin tries it: a PPM or TIFF header cut short raises ValueError
+    except (*DECODE_ERRORS, Image.DecompressionBombError):  # every plugin tries it
         return ERROR_NOT_IMAGE

@@ -38,14 +38,18 @@ def stored_file_lock(name: str) -> None:
 
 @contextmanager
 def session_lock_tried(first: int, second: int) -> Iterator[bool]:
-    """A session-level advisory lock (it outlives transactions: for work that builds an index
-    CONCURRENTLY), taken only if free: yields whether this session holds it, released after."""
+    """An advisory lock taken only if free, for work that may span transactions (an index built
+    CONCURRENTLY): yields whether it is held. Outside a transaction the session holds it until
+    the work ends; inside one, the transaction does (an unlock after a failed statement would
+    raise over the error, and leave the lock with the connection)."""
+    in_transaction = connection.in_atomic_block
+    taking = "pg_try_advisory_xact_lock" if in_transaction else "pg_try_advisory_lock"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [first, second])
+        cursor.execute(f"SELECT {taking}(%s, %s)", [first, second])
         held = cursor.fetchone()[0]
     try:
         yield held
     finally:
-        if held:
+        if held and not in_transaction:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [first, second])

@@ -6,9 +6,13 @@ up in Celery's registry when the message is sent; an unknown name raises `NotReg
 """
 
 import functools
+import logging
 
 from celery import current_app
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnreachable
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(task_name: str, *args) -> None:
@@ -16,13 +20,17 @@ def enqueue_on_commit(task_name: str, *args) -> None:
     the worker sees the rows the caller wrote and a rollback sends nothing.
 
     A message the broker does not take (Valkey unreachable past the client's retries) is logged,
-    not raised: the caller's rows are committed by then, and raised after the commit it made a
-    saved change answer 500 and stopped the next callbacks. A job's message is sent again by
-    the reaper while the job waits (PRODSIM_JOB_QUEUED_STALE_S)."""
-    task = _registered_task(task_name)
-    send = functools.partial(task.delay, *args)
-    send.__qualname__ = f"{task_name}.delay"  # what Django's log line of a failed send names
-    transaction.on_commit(send, robust=True)
+    not raised: the caller's rows are committed by then, so the change is made, and the other
+    callbacks of its commit must still run. A job's message is sent again by the reaper while
+    the job waits (PRODSIM_JOB_QUEUED_STALE_S)."""
+    transaction.on_commit(functools.partial(_sent_or_logged, _registered_task(task_name), *args))
+
+
+def _sent_or_logged(task, *args) -> None:
+    try:
+        task.delay(*args)
+    except BrokerUnreachable as exc:
+        logger.error("%s not sent, the broker is out of reach: %s", task.name, exc)
 
 
 def _registered_task(task_name: str):

@@ -14,7 +14,7 @@ class SimilarityConfig(AppConfig):
 
         from . import (
             cache,
-            signals,  # noqa: F401 - connects the cache invalidation receivers
+            signals,  # its import connects the curation receivers
             vector_store,
         )
         from .services.catalogue_changes import LISTENER
@@ -26,12 +26,6 @@ class SimilarityConfig(AppConfig):
         vector_store.connect_session_settings()
         core_signals.request_started.connect(cache.request_started, dispatch_uid="similar-start")
         core_signals.request_finished.connect(cache.request_finished, dispatch_uid="similar-end")
-        # An upgrade (migrate, then the new code) may rank or filter differently: lists the old
-        # release cached in Valkey, which outlives the restart, would be served for their hour.
-        post_migrate.connect(_lists_of_the_old_release_dropped, sender=self, dispatch_uid="similar")
-
-
-def _lists_of_the_old_release_dropped(**kwargs) -> None:
-    from . import cache
-
-    cache.reset()
+        post_migrate.connect(
+            signals.lists_of_the_old_release_dropped, sender=self, dispatch_uid="similar"
+        )

@@ -28,7 +28,8 @@ from . import basket_state, history, placed_orders, shopper
 
 ERASED = (
     "Erased {count} recorded event{plural}. Lists computed from every shopper's events "
-    "(bought together, trending) lose your share at their next refresh."
+    "(bought together, trending) lose your share at their next full rebuild, normally within "
+    "a minute."
 )
 ERROR_THROTTLED = "Too many erasures from your network: try again in an hour."
 EXPORT_FILENAME = "your-data.json"

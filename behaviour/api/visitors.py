@@ -22,7 +22,8 @@ def _checked(visitor_id: str) -> str:
 
 
 class VisitorApi(APIView):
-    """Erase a shopper: their events now, their share of derived lists at the next refresh."""
+    """Erase a shopper: their events now, their share of derived lists at their next full
+    rebuild, normally within a minute."""
 
     # An explicit 200: drf-spectacular documents a DELETE's plain serializer as a bodiless 204.
     @extend_schema(

@@ -19,6 +19,9 @@ FROM behaviour_event e JOIN catalog_product p ON p.id = e.product_id AND p.is_ac
 WHERE e.occurred_at >= %(cutoff)s
 """
 VIEW_KINDS = (Event.Kind.VIEW, Event.Kind.CLICK)
+# Rows per fetch of a full read: round trips cost little next to the rows, and one chunk's
+# Python tuples (a few hundred bytes a row) stay a few tens of megabytes.
+READ_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,6 @@ def _arrays_of_chunks(chunks: Iterable[list[tuple]]) -> EventArrays:
     )
 
 
-READ_CHUNK = 50_000  # rows per fetch of a full read
 _COLUMNS = ("kinds", "orders", "visitors", "products", "times", "new")
 _KINDS = {kind.value: kind.value for kind in Event.Kind}  # one string object per kind
 

@@ -42,9 +42,10 @@ ERROR_INTERRUPTED = "interrupted: the process running it stopped before it finis
 # Daily: the reference time stays within a day of now (weights near 1, the lists' scores within
 # 2 ** (1 / half-life days) of their value today) and catalogue changes reach every list.
 FULL_REBUILD_EVERY_S = 24 * 3600
-# After a full rebuild failed (its time limit, memory, the database), the daily and the asked-for
-# rebuilds wait this long while increments keep the lists moving: tried again at once, it failed
-# again on every beat tick and no increment ever ran, the lists frozen at the last success.
+# After a full rebuild failed (its time limit, memory, the database), the daily one and those an
+# erasure or retention requested wait this long while increments keep the lists moving: a
+# rebuild that fails again on every beat tick leaves no tick for an increment. The admin's
+# Refresh now (asked) never waits.
 FULL_RETRY_AFTER_S = 6 * 3600
 # A serialization failure or a deadlock: PostgreSQL's word for "try the transaction again".
 RETRYABLE_SQLSTATES = ("40001", "40P01")

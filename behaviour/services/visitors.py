@@ -3,7 +3,8 @@
 Erasure deletes every event row of the visitor's hash at once with its idempotency key, and
 the recommendations cached from them, and leaves a tombstone (erasure_guard) so that the erased
 events cannot come back; the derived lists (associations, popularity) hold no visitor at all
-and lose the visitor's share at the next refresh, which the erasure requests right away.
+and lose the visitor's share at the next full rebuild, which the erasure requests right away
+(the next refresh, unless a full rebuild failed in the last hours: refresh.FULL_RETRY_AFTER_S).
 """
 
 import datetime as dt

@@ -236,7 +236,7 @@ class EndedImportsDeleteMixin:
     the admin's `delete_kept_running` message (cancel them first), not refused as if the user
     lacked the permission (has_delete_permission refuses a running import)."""
 
-    delete_kept_running = "{count} running import(s) not deleted: cancel them first."
+    delete_kept_running: str  # the message, with {count}: each import admin words its own
 
     @admin.action(permissions=["delete"], description=django_delete_selected.short_description)
     def delete_selected(self, request, queryset):

@@ -6,6 +6,9 @@ from catalog.api.serializers import UploadedImageField
 from ..models import Job, ModelVersion
 
 MAX_K = 100
+ERROR_NOT_IN_QUERY = (
+    "the batch takes its parameters in the JSON body beside skus: send {name} there"
+)
 MAX_BATCH_SKUS = 50
 MAX_QUERY_CHARS = 200
 ERROR_NO_SOURCE = "{name} is relative to a source product, and this list has none"
@@ -137,6 +140,9 @@ def sourceless_errors(params: dict) -> dict:
 
 
 class SimilarBatchSerializer(SimilarParamsSerializer):
+    """The similar-items query for many SKUs, all in the JSON body: `skus`, k, filters,
+    diversity, explain (a parameter sent in the query string is refused)."""
+
     # Kept as sent: the answer is keyed by each SKU as the partner spelled it, and " P1 " is no
     # product's SKU (as the GET's path says).
     skus = serializers.ListField(
@@ -144,6 +150,15 @@ class SimilarBatchSerializer(SimilarParamsSerializer):
         min_length=1,
         max_length=MAX_BATCH_SKUS,
     )
+
+    def validate(self, data):
+        request = self.context.get("request")
+        query = sorted(set(request.query_params) - {"format"}) if request is not None else []
+        if query:
+            raise serializers.ValidationError(
+                {name: [ERROR_NOT_IN_QUERY.format(name=name)] for name in query}
+            )
+        return super().validate(data)
 
 
 class ImageSearchSerializer(SimilarParamsSerializer):

@@ -16,10 +16,9 @@ from ..selectors import active_version
 TEXTS_REFRESH_TASK = "similarity.tasks.product_texts_refresh_task"
 EMBED_TASK = "similarity.tasks.products_embed_task"
 LEXICAL_REBUILD_TASK = "similarity.tasks.lexical_index_rebuild_task"
-# Products per embedding message. One message has the embedding task's time limit (an hour):
-# a season's import of 80,000 products with 4 photos each, sent as one, ran out of it part way
-# and the rest never got vectors. A few thousand photos take minutes, and a training queued
-# meanwhile on the one-slot ml queue waits for one message, not the whole import.
+# Products per embedding message: each message must end within the embedding task's time limit
+# (an hour; a few thousand photos take minutes, a season's import many hours), and a training
+# queued meanwhile on the one-slot ml queue waits for one message, not the whole import.
 EMBED_CHUNK = 1_000
 
 

@@ -107,9 +107,11 @@ def test_a_running_import_is_cancelled_not_deleted(job, admin_client):
     action = admin_client.post(
         "/admin/behaviour/eventimportjob/",
         {"action": "delete_selected", "_selected_action": [job.pk], "post": "yes"},
+        follow=True,
     )
 
-    assert (page.status_code, action.status_code) == (403, 403)
+    assert (page.status_code, action.status_code) == (403, 200)
+    assert "1 running import(s) were not deleted: cancel them first" in action.content.decode()
     assert EventImportJob.objects.filter(pk=job.pk).exists() and os.path.exists(path)
 
 

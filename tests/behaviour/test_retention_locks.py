@@ -132,20 +132,32 @@ def test_an_import_makes_an_older_month_beside_a_long_reader_without_queueing_ev
     name = partitions.partition_name(month)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    done = threading.Event()
+    done, writes = threading.Event(), []
+
+    def a_shoppers_event_while_it_tries():
+        try:
+            time.sleep(0.3)  # the creation waits for the reader by now
+            started = time.monotonic()
+            events_record(items=[event("A", days_ago=0.01)])
+            writes.append(time.monotonic() - started)
+        finally:
+            connections.close_all()
+
     reader = reading_the_events_until(done)
+    writer = threading.Thread(target=a_shoppers_event_while_it_tries)
     try:
         started = time.monotonic()
-        with pytest.raises(OperationalError, match=f"through 3 tries to create {name}"):
+        writer.start()
+        with pytest.raises(OperationalError, match=f"through 5 tries to create {name}"):
             partitions.partitions_ensure_beside_readers(
-                [month], lock_timeout_ms=200, tries=3, pause_s=0.1
+                [month], lock_timeout_ms=200, tries=5, pause_s=0.1
             )
         took = time.monotonic() - started
-        events_record(items=[event("A", days_ago=0.01)])  # a shopper's event meanwhile
-        write_took = time.monotonic() - started - took
+        writer.join(30)
     finally:
         done.set()
     reader.join(30)
+    write_took = writes[0]
 
     assert took < 5 and write_took < 5  # waiting for the reader would take its 30 s
     assert name not in {existing for existing, _ in partitions.partitions_list()}

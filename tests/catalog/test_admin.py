@@ -10,6 +10,7 @@ from catalog.models import ImportJob, ImportRowError
 from catalog.services import import_job_run
 from core.jobs.admin import PAGE_PROBLEMS
 from core.jobs.heartbeat import worker_name
+from tests.similarity.factories import tasks_sent
 from tests.staff import login, non_staff_user, staff_user
 
 from .factories import add_product, change_form, csv_bytes, image_bytes, zip_bytes
@@ -268,12 +269,7 @@ def test_admin_edits_and_deletes_notify_similarity(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = admin_client.post(change_url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
-    sent = [
-        getattr(callback.func, "__self__", None)
-        for callback in callbacks
-        if hasattr(callback, "func")
-    ]
-    assert "similarity.tasks.product_texts_refresh_task" in [t.name for t in sent if t]
+    assert "similarity.tasks.product_texts_refresh_task" in tasks_sent(callbacks)
     assert similar_cache.entry_key(sku="MUG-1", params={"k": 3}) != key
 
     key = similar_cache.entry_key(sku="MUG-1", params={"k": 3})

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from catalog.image_sources import ERROR_ENCRYPTED_MEMBER
 from catalog.models import ImportJob, Product, ProductImage
 from catalog.services import import_job_create, import_job_run
 from tests.catalog.factories import csv_bytes, image_bytes, write
@@ -146,8 +147,7 @@ MEMBER_CASES = [
         "encrypted member",
         "locked.jpg",
         [("locked.jpg", GOOD)],
-        "locked.jpg: image 'locked.jpg' is encrypted in the zip archive: make the archive "
-        "without a password",
+        f"locked.jpg: {ERROR_ENCRYPTED_MEMBER.format(path='locked.jpg')}",
     ),
     (
         "missing member",

@@ -1,6 +1,7 @@
 """Shared builders for the similarity tests: the tiny training recipe and a catalogue of random
 unit vectors. Hand-built versions and vectors live in tests/similarity/vector_store/factories.py."""
 
+import functools
 from decimal import Decimal
 
 import numpy as np
@@ -115,3 +116,16 @@ def image_only_weights():
     from similarity.fusion import Weights
 
     return Weights(image=1, text=0, text_learned=0, attributes=0, price=0)
+
+
+def tasks_sent(callbacks) -> list[str]:
+    """The names of the tasks these on-commit callbacks send (cache bumps are not tasks)."""
+    return [sent_task(callback) for callback in callbacks if sent_task(callback)]
+
+
+def sent_task(callback) -> str | None:
+    """The task an on-commit callback of core.tasks.enqueue_on_commit sends (its first bound
+    argument), else None."""
+    if isinstance(callback, functools.partial) and callback.args:
+        return getattr(callback.args[0], "name", None)
+    return None

@@ -16,7 +16,7 @@ from similarity.services import model_version_activate, model_version_rollback
 from similarity.services.reembed import reembed
 from similarity.tasks import products_embed_task
 from tests.catalog.factories import COLOURS, SHAPES, shape_catalogue, shape_image
-from tests.similarity.factories import train_tiny
+from tests.similarity.factories import sent_task, tasks_sent, train_tiny
 
 from .vector_store.factories import unit
 from .vector_store.factories import version as hand_built_version
@@ -68,11 +68,7 @@ def test_new_images_are_embedded_with_the_active_version(
 
     new = [product for product in products if product.group_id.endswith("-2")]
     assert len(new) == 12
-    sent = [
-        callback.func.__self__.name
-        for callback in callbacks
-        if isinstance(callback, functools.partial) and hasattr(callback.func, "__self__")
-    ]
+    sent = tasks_sent(callbacks)
     # One text refresh and one image embedding per new product (cache bumps are not tasks).
     assert sorted(set(sent)) == [
         "similarity.tasks.product_texts_refresh_task",
@@ -137,24 +133,15 @@ def test_a_large_import_is_embedded_in_messages_that_each_fit_the_task_s_time_li
         catalogue_changes.on_catalogue_changed(product_ids=ids[::-1])
 
     embeds = [
-        callback.args
+        callback.args[1:]
         for callback in callbacks
-        if isinstance(callback, functools.partial) and callback.func.__self__.name == EMBED_TASK
+        if isinstance(callback, functools.partial) and sent_task(callback) == EMBED_TASK
     ]
     assert [len(args[0]) for args in embeds] == [5, 5, 5, 5, 4]
     assert [pk for args in embeds for pk in args[0]] == ids
 
 
 EMBED_TASK = "similarity.tasks.products_embed_task"
-
-
-def tasks_sent(callbacks) -> list[str]:
-    """The names of the tasks these on-commit callbacks send (cache bumps are not tasks)."""
-    return [
-        callback.func.__self__.name
-        for callback in callbacks
-        if isinstance(callback, functools.partial) and hasattr(callback.func, "__self__")
-    ]
 
 
 def rows(*statuses):

@@ -85,7 +85,7 @@ def test_erasing_deletes_the_events_and_starts_the_visit_afresh(shop):
     assert response.redirect_chain == [("/your-data/", 302)]
     assert [str(m) for m in response.context["messages"]] == [
         "Erased 5 recorded events. Lists computed from every shopper's events (bought together, "
-        "trending) lose your share at their next refresh."
+        "trending) lose your share at their next full rebuild, normally within a minute."
     ]
     assert kinds_of(visitor) == []
     assert kinds_of(other_visitor) == ["view"]

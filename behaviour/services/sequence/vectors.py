@@ -55,9 +55,9 @@ def sequence_vectors_store(*, version: SequenceModelVersion) -> int:
     after an interruption: rows are replaced in one transaction, an invalid index rebuilt.
     SequenceVectorsError when the version is untrained or has no file; OSError / ValueError
     when its file cannot be read."""
-    # Two stores at once (the training's, an admin's activation of the version it just made
-    # ready) deleted each other's rows and dropped each other's index mid-build: the second
-    # finds the first under way, and the version serves from its file until it is done.
+    # One store of a version at a time: a second (an admin activating the version a training is
+    # storing) would delete the first's rows and drop its index mid-build. It leaves the work to
+    # the first; the version serves from its file until that is done.
     with session_lock_tried(SEQUENCE_VECTOR_STORES, version.pk) as held:
         if not held:
             logger.info("sequence version %s: its vectors are being stored already", version.pk)

@@ -6,7 +6,7 @@ import time
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,10 +22,6 @@ from ..serializers import (
     bracketed_lists,
 )
 from .responses import result_body, similar_query, timed_response
-
-ERROR_NOT_IN_QUERY = (
-    "the batch takes its parameters in the JSON body beside skus: send {name} there"
-)
 
 
 class SimilarProductsApi(APIView):
@@ -59,14 +55,7 @@ class SimilarBatchApi(APIView):
         ),
     )
     def post(self, request):
-        if request.query_params:  # would be dropped without a word: the body holds them
-            raise ValidationError(
-                {
-                    name: [ERROR_NOT_IN_QUERY.format(name=name)]
-                    for name in sorted(request.query_params)
-                }
-            )
-        params = SimilarBatchSerializer(data=request.data)
+        params = SimilarBatchSerializer(data=request.data, context={"request": request})
         params.is_valid(raise_exception=True)
         values = params.validated_data
         query = similar_query(values)  # once: its filters are checked even when no SKU exists
