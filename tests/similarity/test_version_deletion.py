@@ -30,17 +30,24 @@ def built_version(folder, status="ready") -> ModelVersion:
     return version
 
 
-@pytest.mark.django_db(transaction=True)  # the indexes are dropped after the delete commits
-def test_a_deleted_version_leaves_no_vectors_index_or_folder(tmp_path):
-    vector_catalogue(count=12)  # the serving version's vectors and index, which must stay
+def with_the_serving_vectors(folder, *, count: int) -> tuple[ModelVersion, ModelVersion]:
+    """(the serving version of a catalogue of `count` vectors, an older built version holding
+    the same product vectors)."""
+    vector_catalogue(count=count)
     serving = ModelVersion.objects.get()
-    old = built_version(tmp_path)
+    old = built_version(folder)
     ProductEmbedding.objects.bulk_create(
         ProductEmbedding(
             model_version=old, product_id=e.product_id, embedding=e.embedding, image_count=1
         )
         for e in ProductEmbedding.objects.filter(model_version=serving)
     )
+    return serving, old
+
+
+@pytest.mark.django_db(transaction=True)  # the indexes are dropped after the delete commits
+def test_a_deleted_version_leaves_no_vectors_index_or_folder(tmp_path):
+    serving, old = with_the_serving_vectors(tmp_path, count=12)  # the serving ones must stay
     vector_store.hnsw_index_build(version=old)
     folder = tmp_path / f"v{old.pk}"
 
@@ -107,15 +114,7 @@ def test_the_delete_confirmation_counts_a_version_s_vectors_instead_of_listing_e
     """Django's page collected and rendered every vector row (a row per photo of the shop, each
     with a copy of the version) on the page and again on the confirming POST: past a web
     worker's time limit for a large catalogue, so old versions could not be deleted."""
-    vector_catalogue(count=40)
-    serving = ModelVersion.objects.get()
-    old = built_version(tmp_path)
-    ProductEmbedding.objects.bulk_create(
-        ProductEmbedding(
-            model_version=old, product_id=e.product_id, embedding=e.embedding, image_count=1
-        )
-        for e in ProductEmbedding.objects.filter(model_version=serving)
-    )
+    _, old = with_the_serving_vectors(tmp_path, count=40)
 
     with django_assert_max_num_queries(20):
         page = admin_client.get(delete_page(old)).content.decode()
