@@ -60,7 +60,7 @@ def partitions_ensure_beside_readers(
     OperationalError: the caller's task retries it later, as after an outage."""
     for month in sorted(set(months)):
         for _ in range(tries):
-            if _without_long_wait(lambda _, m=month: partitions_ensure([m]), lock_timeout_ms):
+            if _made_without_long_wait(month, lock_timeout_ms):
                 break
             time.sleep(pause_s)
         else:
@@ -80,11 +80,15 @@ def partitions_ahead(today: dt.date, *, lock_timeout_ms: int) -> list[str]:
             if _exists(cursor, partition_name(month)):
                 continue
         # Not made here? Tried again tomorrow; the month's first event creates it otherwise.
-        if _without_long_wait(
-            lambda cursor, month=month: partitions_ensure([month]), lock_timeout_ms
-        ):
+        if _made_without_long_wait(month, lock_timeout_ms):
             created.append(partition_name(month))
     return created
+
+
+def _made_without_long_wait(month: dt.date, lock_timeout_ms: int) -> bool:
+    """Whether the month's partition exists now, made in a transaction of its own that gave up
+    after `lock_timeout_ms` rather than queue the event writes behind it."""
+    return _without_long_wait(lambda _: partitions_ensure([month]), lock_timeout_ms)
 
 
 def _exists(cursor, name: str) -> bool:
