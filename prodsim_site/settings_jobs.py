@@ -95,5 +95,13 @@ CELERY_BEAT_SCHEDULE["generations-replay"] = {
     "schedule": PRODSIM_JOB_REAPER_S,
     "options": {"expires": PRODSIM_JOB_REAPER_S},
 }
+# Beat's tasks have a worker of their own (the `periodic` process, two slots, so the reaper and
+# the replay run beside a long full rebuild): on the default worker, two hour-long imports held
+# both slots and the refresh, the reaper and the replay expired unread behind them. A refresh a
+# service asks for (an erasure, the admin) goes the same way.
+PERIODIC_QUEUE = "periodic"
+CELERY_TASK_ROUTES |= {
+    entry["task"]: {"queue": PERIODIC_QUEUE} for entry in CELERY_BEAT_SCHEDULE.values()
+}
 # Retries of a task that lost its database (core.outages): 8 cover about five minutes.
 PRODSIM_OUTAGE_MAX_RETRIES = env_int("PRODSIM_OUTAGE_MAX_RETRIES", 8, minimum=0)

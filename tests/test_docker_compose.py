@@ -14,6 +14,8 @@ import pytest
 import yaml
 from django.conf import settings
 
+from tests.celery_workers import beat_queues, option, routed_queues, worker_queues
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -23,9 +25,9 @@ SETTINGS_SOURCES = [
     *(ROOT / "prodsim_site" / "embedded").glob("*.py"),
 ]
 
-EXPECTED_SERVICES = {"db", "redis", "migrate", "web", "worker", "ml", "beat"}
-APP_SERVICES = {"migrate", "web", "worker", "ml", "beat"}
-LONG_RUNNING_APP_SERVICES = {"web", "worker", "ml", "beat"}
+EXPECTED_SERVICES = {"db", "redis", "migrate", "web", "worker", "ml", "periodic", "beat"}
+APP_SERVICES = {"migrate", "web", "worker", "ml", "periodic", "beat"}
+LONG_RUNNING_APP_SERVICES = {"web", "worker", "ml", "periodic", "beat"}
 APP_IMAGE = "prodsim:latest"
 EXPECTED_APP_DEPENDS_ON = {
     "db": "service_healthy",
@@ -55,23 +57,8 @@ def argv(command) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else [str(arg) for arg in command]
 
 
-def option(args: list[str], *names: str) -> str | None:
-    """The value of the first of names in args (`-Q ml`, `--queues=ml`), or None."""
-    for index, arg in enumerate(args):
-        for name in names:
-            if arg == name and index + 1 < len(args):
-                return args[index + 1]
-            if name.startswith("--") and arg.startswith(name + "="):
-                return arg.split("=", 1)[1]
-    return None
-
-
 def is_celery_worker(args: list[str]) -> bool:
     return args[:1] == ["celery"] and "worker" in args
-
-
-def worker_queues(args: list[str]) -> set[str]:
-    return set(option(args, "-Q", "--queues").split(","))
 
 
 @pytest.fixture(scope="module")
@@ -184,10 +171,18 @@ def test_default_worker_consumes_the_default_queue(workers):
 
 
 def test_workers_consume_exactly_the_routed_queues(workers):
-    routed = {settings.CELERY_TASK_DEFAULT_QUEUE}
-    routed |= {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
     consumed = set().union(*(worker_queues(args) for args in workers.values()))
-    assert consumed == routed
+    assert consumed == routed_queues()
+
+
+def test_beats_tasks_have_a_worker_of_their_own_with_two_slots(workers):
+    """On the default worker's slots, two hour-long imports left the refresh, the reaper and
+    the replay to expire unread; two slots let the reaper run beside a long full rebuild."""
+    queues = beat_queues()
+    assert queues == {settings.PERIODIC_QUEUE}
+    (name,) = [name for name, args in workers.items() if worker_queues(args) & queues]
+    assert worker_queues(workers[name]) == queues
+    assert int(option(workers[name], "-c", "--concurrency")) >= 2
 
 
 def test_worker_healthchecks_ping_their_own_node(services, workers):
