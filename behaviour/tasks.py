@@ -1,5 +1,6 @@
-"""Celery tasks of the behaviour app: the default queue (NumPy only), scheduled by beat; the
-sequence training alone runs on the `ml` queue (TensorFlow, imported inside its job)."""
+"""Celery tasks of the behaviour app, NumPy only: beat's on the `periodic` queue, event imports on
+`default`; the sequence training alone runs on the `ml` queue (TensorFlow, imported inside its
+job). Routes: prodsim_site/settings_jobs.py."""
 
 import logging
 
