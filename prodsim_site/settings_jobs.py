@@ -59,6 +59,17 @@ CELERY_BEAT_SCHEDULE = {
     # Decides itself whether a retraining is due (behaviour.services.sequence.schedule).
     "sequence-retrain": {"task": "behaviour.tasks.sequence_retrain_task", "schedule": DAY_S / 4},
 }
+# A sequence training's epochs stop after this long and the best so far is kept (a shop's
+# history that outgrows it still gets a model); saving, tuning and storing the vectors then have
+# the task's remaining time (behaviour.tasks). At most 4 hours: the task's hard limit stays under
+# LONGEST_HARD_LIMIT_IN_CODE_S, which the broker's visibility timeout covers.
+SEQUENCE_TRAINING_BUDGET_MAX_S = 4 * 3600
+PRODSIM_SEQUENCE_TRAINING_BUDGET_S = env_int(
+    "PRODSIM_SEQUENCE_TRAINING_BUDGET_S",
+    45 * 60,
+    minimum=60,
+    maximum=SEQUENCE_TRAINING_BUDGET_MAX_S,
+)
 # Days between scheduled sequence model trainings once a first was trained (0: never).
 PRODSIM_SEQUENCE_RETRAIN_DAYS = env_float("PRODSIM_SEQUENCE_RETRAIN_DAYS", 7, minimum=0)
 

@@ -81,3 +81,19 @@ def test_a_training_without_events_fails_with_the_reason_and_fails_its_version(s
         f"ValueError: {ERROR_NO_EVENTS}",
     )
     assert SequenceModelVersion.objects.get(pk=job.version_id).status == "failed"
+
+
+def test_a_training_out_of_time_keeps_its_best_epoch_and_is_saved_like_any_other(trained, settings):
+    settings.PRODSIM_SEQUENCE_TRAINING_BUDGET_S = 0  # the first epoch ends past it
+    config = SequenceConfig(**{**TINY.to_dict(), "epochs": 5, "patience": 5})
+    job = sequence_training_start(config=config, enqueue=False)
+
+    job = sequence_training_job_run(job_id=job.pk)
+
+    version = SequenceModelVersion.objects.get(pk=job.version_id)
+    assert (job.state, version.metrics["stopped"], len(version.history)) == (
+        SequenceTrainingJob.State.SUCCEEDED,
+        "time",
+        1,
+    )
+    assert version.status in {"ready", "active"} and Path(version.vectors_path).is_file()

@@ -262,6 +262,19 @@ def test_the_longest_task_setting_knows_the_longest_hard_limit_in_the_code():
     assert longest == settings_jobs.LONGEST_HARD_LIMIT_IN_CODE_S
 
 
+def test_the_longest_sequence_training_budget_keeps_its_task_within_the_longest_limit(settings):
+    """The task's limits follow the budget setting: at its maximum they must still be within
+    what the broker's visibility timeout covers, or Valkey redelivers a running training."""
+    from behaviour import tasks
+    from prodsim_site import settings_jobs
+
+    beyond_budget = (
+        tasks.SEQUENCE_TRAINING_HARD_LIMIT_S - settings.PRODSIM_SEQUENCE_TRAINING_BUDGET_S
+    )
+    longest = settings_jobs.SEQUENCE_TRAINING_BUDGET_MAX_S + beyond_budget
+    assert longest <= settings_jobs.LONGEST_HARD_LIMIT_IN_CODE_S
+
+
 def test_settings_know_the_evaluation_protocols():
     assert settings_module._EVALUATION_PROTOCOLS == PROTOCOLS
 

@@ -31,7 +31,7 @@ class TrainResult:
     history: one dict per epoch run ({"epoch", "loss", "recall", "ndcg", "seconds"});
     best_recall: best validation Recall@k (the weights are those of that epoch; nan when no
     visitor could be validated: then the last epoch's weights); best_epoch: 1-based;
-    epochs_run: including resumed ones; stopped: "early" | "epochs" | "cancelled";
+    epochs_run: including resumed ones; stopped: "early" | "epochs" | "cancelled" | "time";
     device: "cpu" or the GPU strategy used.
     """
 
@@ -53,6 +53,7 @@ def train_sequence_model(
     on_epoch: Callable[[int, dict], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     checkpoint_dir: Path | None = None,
+    deadline: float | None = None,
 ) -> TrainResult:
     """Train on `train`'s next events; validate Recall@k of `valid`'s purchases after each epoch.
 
@@ -65,7 +66,9 @@ def train_sequence_model(
     (cancel: returns the best weights so far, stopped="cancelled"). checkpoint_dir: per-epoch
     checkpoints; a run with the same config on the same data (events, items, content) resumes
     after the last finished epoch (the epochs since its best count towards patience, as if it
-    had never stopped), any other starts afresh. Seeded by config.seed; mixed
+    had never stopped), any other starts afresh. deadline: a time.monotonic() by which the
+    epochs end: another starts only if one as long as the last still fits (stopped="time", the
+    best weights so far, as a finished run). Seeded by config.seed; mixed
     precision (and tf.distribute under TensorFlow) when a GPU is visible.
     Raises ValueError(NOTHING_TO_LEARN) when no training visitor has two events.
     """
@@ -88,7 +91,7 @@ def train_sequence_model(
             data = checkpoints.data_fingerprint(train, valid, content_used)
         run = _Run(model, config, train, valid, device, checkpoint_dir, data)
         start = run.resume()
-    return run.fit(start, on_epoch, should_stop)
+    return run.fit(start, on_epoch, should_stop, deadline)
 
 
 class _Stop(keras.callbacks.Callback):
@@ -125,7 +128,7 @@ class _Run:
         self.best_recall, self.best_epoch, self.best_weights = float("nan"), 0, None
         self.model([self.items[:1], self.kinds[:1], *self._sampled_inputs(0, 1)[0]])
 
-    def fit(self, start: int, on_epoch, should_stop) -> TrainResult:
+    def fit(self, start: int, on_epoch, should_stop, deadline: float | None) -> TrainResult:
         """Train on after epoch `start` (resume's)."""
         # Epochs without improvement so far: each one after the best (`_keep_best`), so a
         # resumed run stops where the uninterrupted one would, or at once if it already had.
@@ -158,6 +161,10 @@ class _Run:
                 on_epoch(epoch, metrics)
             if waited >= self.config.patience:
                 stopped = "early"
+                break
+            out_of_time = deadline is not None and time.monotonic() + metrics["seconds"] > deadline
+            if out_of_time and epoch < last:
+                stopped = "time"
                 break
         weights = self.best_weights or export_weights(self.model)
         return TrainResult(

@@ -12,6 +12,7 @@ Celery parent (which records hard time limits).
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -164,6 +165,7 @@ def _train(job: SequenceTrainingJob, on_progress) -> None:
         ),
         should_stop=progress.cancel_requested,
         checkpoint_dir=artifact_dir(version) / "checkpoints",
+        deadline=time.monotonic() + settings.PRODSIM_SEQUENCE_TRAINING_BUDGET_S,
     )
     if result.stopped == "cancelled":
         raise JobCancelled(ERROR_CANCELLED)

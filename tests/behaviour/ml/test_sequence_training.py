@@ -1,5 +1,7 @@
 """behaviour.ml.sequence.train: tiny models on tiny histories learn, stop, cancel and resume."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -75,6 +77,17 @@ def test_cancel_returns_at_once_with_the_best_weights_so_far():
     result = train_sequence_model(train, valid, None, small(), should_stop=should_stop)
     assert result.stopped == "cancelled" and result.epochs_run == 1
     assert result.best_epoch == 1 and "item_embedding" in result.weights
+
+
+def test_no_epoch_starts_that_would_end_past_the_deadline():
+    train, valid = time_split(planted(80), 750)
+
+    late = train_sequence_model(train, valid, None, small(), deadline=time.monotonic())
+    early = train_sequence_model(train, valid, None, small(epochs=3, patience=5), deadline=None)
+
+    assert (late.stopped, late.epochs_run, late.best_epoch) == ("time", 1, 1)
+    assert "item_embedding" in late.weights
+    assert (early.stopped, early.epochs_run) == ("epochs", 3)
 
 
 def test_training_resumes_from_its_checkpoint(tmp_path):
