@@ -29,6 +29,11 @@ class Basket:
         return dropped_notice(self.unavailable)
 
     @property
+    def sold_out(self) -> list[BasketLine]:
+        """Lines whose product sold out since it was added: kept, shown, but never ordered."""
+        return [line for line in self.lines if not line.product.in_stock]
+
+    @property
     def item_count(self) -> int:  # the nav link's number
         return sum(line.quantity for line in self.lines)
 

@@ -17,6 +17,8 @@ MAX_QUANTITY = 99  # per line: a shop's usual cap, and it keeps a typo from orde
 MAX_LINES = 50  # distinct products: bounds the session's size
 
 ERROR_NOT_FOR_SALE = "Sorry, {sku} is not for sale."
+ERROR_OUT_OF_STOCK = "Sorry, {title} is out of stock."
+ERROR_SOLD_OUT_IN_BASKET = "Out of stock since you added {it}: {titles}. Remove {it} to order."
 ERROR_QUANTITY = f"Choose a quantity from 1 to {MAX_QUANTITY}."
 ERROR_LINE_FULL = f"Your basket can hold at most {MAX_QUANTITY} of one product."
 ERROR_TOO_MANY_LINES = f"Your basket can hold at most {MAX_LINES} different products."
@@ -59,6 +61,8 @@ def basket_add(session, *, sku: str, quantity: str | None) -> tuple[Product, int
     product = catalog_selectors.product_get(sku=sku, with_images=False)
     if product is None:
         raise BasketError(ERROR_NOT_FOR_SALE.format(sku=sku))
+    if not product.in_stock:
+        raise BasketError(ERROR_OUT_OF_STOCK.format(title=product.title))
     count = quantity_parse(quantity)
     current = basket_read(session, with_images=False)
     # Keyed by the SKU as stored: a link's other spelling of it (NFD) is the same line.

@@ -177,10 +177,16 @@ def add_record(request, *, product: Product, quantity: int) -> None:
 
 def order_place(request) -> PlacedOrder:
     """Place the basket's order without payment: one purchase event per line (products still for
-    sale), all under a fresh order id; then empty the basket. BasketError when nothing to order."""
+    sale), all under a fresh order id; then empty the basket. BasketError when nothing to order
+    or when a line's product sold out since it was added (the shopper removes it first)."""
     basket = basket_state.basket_read(request.session)
     if not basket.lines:
         raise BasketError(basket_state.ERROR_EMPTY, dropped=basket.unavailable)
+    if basket.sold_out:
+        titles = ", ".join(line.product.title for line in basket.sold_out)
+        it = "it" if len(basket.sold_out) == 1 else "them"
+        message = basket_state.ERROR_SOLD_OUT_IN_BASKET.format(it=it, titles=titles)
+        raise BasketError(message, dropped=basket.unavailable)
     order_id = uuid.uuid4().hex
     _record(
         request,

@@ -184,6 +184,7 @@ def test_the_order_page_without_an_order_is_the_basket(client, shop):
     [
         ("NOPE", "1", basket_state.ERROR_NOT_FOR_SALE.format(sku="NOPE")),
         ("OLD-1", "1", basket_state.ERROR_NOT_FOR_SALE.format(sku="OLD-1")),
+        ("GONE-1", "1", basket_state.ERROR_OUT_OF_STOCK.format(title="Sold-out mug")),
         ("MUG-1", "0", basket_state.ERROR_QUANTITY),
         ("MUG-1", "100", basket_state.ERROR_QUANTITY),
         ("MUG-1", "-1", basket_state.ERROR_QUANTITY),
@@ -195,6 +196,7 @@ def test_the_order_page_without_an_order_is_the_basket(client, shop):
 )
 def test_bad_adds_say_why_and_change_nothing(client, shop, sku, quantity, message):
     add_product("OLD-1", "Retired mug", is_active=False)
+    add_product("GONE-1", "Sold-out mug", in_stock=False)
     add(client, "MUG-1", "2")
     Event.objects.all().delete()
 
@@ -233,6 +235,36 @@ def test_a_product_withdrawn_after_adding_is_left_out_of_the_order(client, shop)
     assert events(kind="purchase") == [
         ("purchase", "MUG-1", 1, Decimal("9.90"), order_id, "storefront")
     ]
+
+
+def test_a_product_that_sold_out_in_the_basket_is_shown_so_and_holds_the_order_back(client, shop):
+    add(client, "MUG-1")
+    add(client, "LMP-1")
+    Product.objects.filter(sku="LMP-1").update(in_stock=False)
+    Event.objects.all().delete()
+
+    page = client.get("/basket/")
+    refused = client.post("/checkout/", follow=True)
+    client.post("/basket/remove/LMP-1/")
+    placed = client.post("/checkout/", follow=True)
+
+    assert '<span class="stock out">Out of stock</span>' in page.content.decode()
+    message = basket_state.ERROR_SOLD_OUT_IN_BASKET.format(it="it", titles="Desk lamp")
+    assert messages_of(refused) == [message]
+    assert lines(refused) == [("MUG-1", 1, Decimal("9.90")), ("LMP-1", 1, Decimal("45.00"))]
+    assert events(kind="purchase") == [
+        ("purchase", "MUG-1", 1, Decimal("9.90"), placed.context["order"]["order_id"], "storefront")
+    ]
+
+
+def test_an_out_of_stock_products_page_offers_no_basket(client, shop):
+    Product.objects.filter(sku="LMP-1").update(in_stock=False)
+
+    out = client.get("/products/LMP-1/").content.decode()
+    available = client.get("/products/MUG-1/").content.decode()
+
+    assert 'class="add-to-basket"' not in out and "Out of stock" in out
+    assert 'class="add-to-basket"' in available
 
 
 def test_changes_are_posts_only(client, shop):
