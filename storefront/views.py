@@ -14,6 +14,7 @@ from core.session_turns import session_turns
 from similarity import selectors as similarity_selectors
 
 from . import history, shopper
+from .attributes import attribute_rows
 from .home import home_widgets
 from .widgets import product_widgets
 
@@ -93,7 +94,7 @@ def product_detail(request, sku: str):
             request,
             "storefront/product_detail.html",
             # Pairs, not the dict: an attribute named "items" would shadow its items() method.
-            {"product": product, "attributes": sorted(product.attributes.items()), **widgets},
+            {"product": product, "attributes": attribute_rows(product.attributes), **widgets},
         )
 
 

@@ -49,6 +49,7 @@ def test_starting_from_a_catalogue_product_excludes_it(client, trained):
     response = client.get("/search/photo/", {"sku": "CROSS-0-0"})
     skus = [item.product.sku for item in response.context["result"].items]
     assert len(skus) == 23 and "CROSS-0-0" not in skus
+    assert "your photo" not in response.content.decode()  # the shopper uploaded none
 
 
 def test_more_that_look_like_a_product_can_be_filtered_on_its_page(client, trained):

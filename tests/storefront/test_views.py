@@ -90,6 +90,28 @@ def test_product_page_shows_details_and_similar_section(client):
     assert client.get("/products/NOPE/").status_code == 404
 
 
+def test_attributes_of_any_json_value_read_as_words(client):
+    attributes = {
+        "colours": ["red", "blue"],
+        "dishwasher_safe": True,
+        "note": None,
+        "size": {"w": 10, "h": 5},
+        "weight_g": 250.5,
+    }
+    add_product("MUG-2", "Mug", attributes=attributes)
+
+    html = client.get("/products/MUG-2/").content.decode()
+
+    for row in [
+        "<th>Colours</th><td>red, blue</td>",
+        "<th>Dishwasher safe</th><td>Yes</td>",
+        "<th>Note</th><td>–</td>",
+        "<th>Size</th><td>h: 5, w: 10</td>",
+        "<th>Weight g</th><td>250.5</td>",
+    ]:
+        assert row in html
+
+
 def test_an_attribute_named_like_a_dict_method_is_shown_as_an_attribute(client):
     # An import column attr_items is a valid attribute; the template must not call dict.items.
     add_product("PACK", "Tea lights pack", attributes={"items": "12", "colour": "white"})
