@@ -9,12 +9,17 @@ import sys
 
 # Commands that must work without any server running (or that manage the servers themselves).
 NO_SERVICE_COMMANDS = {"services", "help", "version", "check", "makemigrations", "spectacular"}
+# Any command's own help or Django's version: `manage.py restore --help` on a fresh checkout
+# created and started a database to print a page of text.
+NO_SERVICE_OPTIONS = {"-h", "--help", "--version"}
 
 
 def start_embedded_services_for(argv: list[str]) -> None:
     """Start embedded services unless the command in argv does not need them."""
     command = argv[1] if len(argv) > 1 else "help"
     if command in NO_SERVICE_COMMANDS or command.startswith("-"):
+        return
+    if NO_SERVICE_OPTIONS.intersection(argv[2:]):
         return
     start_embedded_services()
 
