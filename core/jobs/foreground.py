@@ -25,18 +25,24 @@ ERROR_PROBLEMS_IS_INPUT = (
 ERROR_UNREADABLE = "{path} cannot be read: {reason}"
 ERROR_NOT_STORED = "the import's files could not be stored: {error}"
 ERROR_INTERRUPTED_STORING = "interrupted while the import's files were stored; no import was made"
+ERROR_NOTHING_KEPT = (
+    "nothing was imported: all {rejected} lines were rejected (the summary above, and "
+    "--problems-csv, say why)"
+)
 
 
 @dataclass(frozen=True)
 class ImportCommandSteps:
     """The import's own services: run(job_id=, progress=), cancel(job=), summary(job) and
-    problems_csv(job); end(job, state=, error=) ends a job that an unexpected error stopped
-    (the import's lifecycle end where it keeps more than the row, such as a file to delete)."""
+    problems_csv(job); counts(job) gives its (lines kept, lines rejected); end(job, state=,
+    error=) ends a job that an unexpected error stopped (the import's lifecycle end where it
+    keeps more than the row, such as a file to delete)."""
 
     run: Callable
     cancel: Callable
     summary: Callable
     problems_csv: Callable
+    counts: Callable
     end: Callable = job_end
 
 
@@ -100,6 +106,9 @@ def import_run_in_foreground(
         problems_path.write_text(steps.problems_csv(job), encoding="utf-8")
     if job.state in (job.State.FAILED, job.State.CANCELLED):
         raise CommandError(job.error)
+    kept, rejected = steps.counts(job)
+    if rejected and not kept:  # a script or cron job must notice (the job itself succeeded)
+        raise CommandError(ERROR_NOTHING_KEPT.format(rejected=rejected))
     return job
 
 

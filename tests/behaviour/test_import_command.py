@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from behaviour.models import Event, EventImportJob
+from core.jobs.foreground import ERROR_NOTHING_KEPT
 from tests.catalog.factories import product, write
 
 from .factories import copy_cut_short
@@ -71,8 +72,10 @@ def test_without_a_time_zone_naive_times_are_rejected_with_the_option_named(tmp_
     product(sku="A")
     path = orders(tmp_path, ["o1,2026-01-02 10:00:00,v1,A,1,1.00"])
 
-    call_command("import_events", str(path), verbosity=0)
+    with pytest.raises(CommandError) as nothing_kept:  # every line rejected: a cron job sees it
+        call_command("import_events", str(path), verbosity=0)
 
+    assert str(nothing_kept.value) == ERROR_NOTHING_KEPT.format(rejected=1)
     assert list(EventImportJob.objects.get().row_errors.values_list("message", flat=True)) == [
         "occurred_at must carry a UTC offset (e.g. 2026-12-04T10:00:00+01:00), or import the "
         "file with the time zone of its times (--timezone)"

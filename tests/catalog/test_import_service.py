@@ -643,3 +643,23 @@ def test_a_category_created_is_cached_once_its_transaction_commits(
     assert list(categories) == ["Garden", "Garden > Tools"]
     with django_assert_num_queries(0):
         assert category_get_or_create(path="Garden > Tools", cache=categories) == tools
+
+
+def test_the_import_command_fails_when_every_row_was_rejected_and_not_when_one_was_kept(
+    tmp_path,
+):
+    from django.core.management import CommandError, call_command
+
+    from core.jobs.foreground import ERROR_NOTHING_KEPT
+
+    bad = [{**row, "price": "abc"} for row in _plain_rows(2)]
+    all_bad = write(tmp_path / "bad.csv", csv_bytes(bad))
+    one_good = write(tmp_path / "mixed.csv", csv_bytes([*bad[:1], mug(sku="GOOD-1", images="")]))
+
+    with pytest.raises(CommandError) as nothing_kept:
+        call_command("import_catalogue", str(all_bad), verbosity=0)
+    call_command("import_catalogue", str(one_good), verbosity=0)
+
+    assert str(nothing_kept.value) == ERROR_NOTHING_KEPT.format(rejected=2)
+    assert ImportJob.objects.filter(state="succeeded").count() == 2
+    assert Product.objects.count() == 1

@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from catalog.importers import (
     ERROR_REPEATED_COLUMN,
@@ -210,7 +210,8 @@ def test_the_import_command_writes_the_formula_safe_problems_csv(tmp_path):
     source = write(tmp_path / "in" / "c.csv", HEADER + b"=BAD(),Mug,x,y\r\n")
     out = tmp_path / "problems.csv"
 
-    call_command("import_catalogue", str(source), "--problems-csv", str(out), verbosity=0)
+    with pytest.raises(CommandError, match="^nothing was imported"):  # its one row rejected
+        call_command("import_catalogue", str(source), "--problems-csv", str(out), verbosity=0)
 
     assert out.read_text(encoding="utf-8").splitlines()[1].startswith("2,row,price,'=BAD()")
 

@@ -22,6 +22,7 @@ IMPORT_STEPS = ImportCommandSteps(
     cancel=event_import_job_cancel,
     summary=event_import_job_summary,
     problems_csv=event_import_job_problems_csv,
+    counts=lambda job: (job.accepted_count + job.duplicate_count, job.rejected_count),
     end=IMPORTS.end,  # deletes the uploaded file too
 )
 

@@ -16,6 +16,10 @@ IMPORT_STEPS = ImportCommandSteps(
     cancel=import_job_cancel,
     summary=import_job_summary,
     problems_csv=import_job_problems_csv,
+    counts=lambda job: (
+        job.created_count + job.updated_count + job.unchanged_count,
+        job.failed_count,
+    ),
 )
 
 
