@@ -21,7 +21,12 @@ from core.jobs.deletion import jobs_delete_with_files
 from core.jobs.stored_files import job_created_with_uploads
 
 from .. import changes
-from ..image_sources import DirectoryImageSource, ImageSourceError, ZipImageSource
+from ..image_sources import (
+    ERROR_ARCHIVE_TOO_LARGE,
+    DirectoryImageSource,
+    ImageSourceError,
+    ZipImageSource,
+)
 from ..images import InvalidImage, prepare_image
 from ..importers import CsvHeaderError, ProductRow, RowProblem, parse_catalogue_csv
 from ..models import Category, ImportJob, ImportRowError, Product, ProductImage
@@ -115,6 +120,24 @@ class ImportLifecycle(JobLifecycle[ImportJob]):
 IMPORTS = ImportLifecycle()
 
 
+class ImportFileTooLarge(ValueError):
+    """An import's file over its limit, found before anything was copied or stored."""
+
+
+def import_files_size_check(csv_file: UploadedFile | Path, images) -> None:
+    """ImportFileTooLarge for a CSV over PRODSIM_MAX_CSV_BYTES or an images zip over
+    PRODSIM_MAX_ARCHIVE_BYTES (the run checks them again, on what it reads)."""
+    if _size(csv_file) > (limit := settings.PRODSIM_MAX_CSV_BYTES):
+        raise ImportFileTooLarge(ERROR_CSV_TOO_LARGE.format(limit=limit))
+    zipped = images is not None and not (isinstance(images, Path) and images.is_dir())
+    if zipped and _size(images) > (limit := settings.PRODSIM_MAX_ARCHIVE_BYTES):
+        raise ImportFileTooLarge(ERROR_ARCHIVE_TOO_LARGE.format(limit=limit))
+
+
+def _size(file: UploadedFile | Path) -> int:
+    return file.stat().st_size if isinstance(file, Path) else file.size
+
+
 def import_job_create(
     *,
     csv_file: UploadedFile | Path,
@@ -125,9 +148,12 @@ def import_job_create(
     """Store the uploaded (or server-side) files on a new job; enqueue it after commit.
 
     With enqueue=False the caller runs it (import_job_run), e.g. the command's progress bar.
-    Whatever stops it (a storage error, Ctrl-C while a large zip is copied), the files it had
-    stored are deleted: no job names them, so nothing else ever would.
+    A file over its limit raises ImportFileTooLarge before anything is copied (a multi-GB zip
+    copied only to be refused would stay in the media folder). Whatever stops it (a storage
+    error, Ctrl-C while a large zip is copied), the files it had stored are deleted: no job
+    names them, so nothing else ever would.
     """
+    import_files_size_check(csv_file, images)
     job = ImportJob(created_by=user)
     uploads = [(job.csv_file, csv_file)]
     if isinstance(images, Path) and images.is_dir():

@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from catalog.image_sources import ERROR_ARCHIVE_TOO_LARGE
 from catalog.importers import ProductRow
 from catalog.models import Category, ImportJob, ImportRowError, Product
 from catalog.services import (
@@ -16,6 +17,7 @@ from catalog.services import (
     import_job_cancel,
     import_job_create,
     import_job_run,
+    imports,
     product_upsert,
 )
 from catalog.services import products as product_services
@@ -300,7 +302,6 @@ def test_a_rerun_announces_the_products_an_interrupted_run_wrote(tmp_path, monke
     """Celery's retry after an outage, or the reaper's requeue, finds the earlier run's rows
     unchanged; unannounced, they would keep their old vectors and cached lists."""
     from catalog import changes
-    from catalog.services import imports
 
     before = product(sku="BEFORE")  # written before the job started: no change of the job's
     csv_path = write(tmp_path / "c.csv", csv_bytes([mug(images=""), mug("MUG-2", images="")]))
@@ -406,8 +407,6 @@ def test_ctrl_c_in_the_import_command_ends_the_job_cancelled_with_exact_counts(
     tmp_path, monkeypatch
 ):
     from django.core.management import CommandError, call_command
-
-    from catalog.services import imports
 
     upsert, calls = imports.product_upsert, []
 
@@ -663,3 +662,26 @@ def test_the_import_command_fails_when_every_row_was_rejected_and_not_when_one_w
     assert str(nothing_kept.value) == ERROR_NOTHING_KEPT.format(rejected=2)
     assert ImportJob.objects.filter(state="succeeded").count() == 2
     assert Product.objects.count() == 1
+
+
+@pytest.mark.parametrize("over", ["csv", "zip"])
+def test_a_file_over_its_cap_is_refused_before_anything_is_copied(
+    tmp_path, settings, media_root, over
+):
+    from django.core.management import CommandError, call_command
+
+    csv_path = write(tmp_path / "c.csv", csv_bytes(_plain_rows(3)))
+    zip_path = write(tmp_path / "i.zip", zip_bytes({"a.png": image_bytes()}))
+    if over == "csv":
+        limit = settings.PRODSIM_MAX_CSV_BYTES = csv_path.stat().st_size - 1
+        error = imports.ERROR_CSV_TOO_LARGE.format(limit=limit)
+    else:
+        limit = settings.PRODSIM_MAX_ARCHIVE_BYTES = zip_path.stat().st_size - 1
+        error = ERROR_ARCHIVE_TOO_LARGE.format(limit=limit)
+
+    with pytest.raises(CommandError) as refused:
+        call_command("import_catalogue", str(csv_path), "--images", str(zip_path), verbosity=0)
+
+    assert str(refused.value) == error
+    assert not ImportJob.objects.exists()
+    assert [p for p in media_root.rglob("*") if p.is_file()] == []  # nothing copied

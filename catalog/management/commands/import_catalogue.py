@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.services import import_job_cancel, import_job_create, import_job_run
+from catalog.services.imports import ImportFileTooLarge
 from catalog.services.reports import import_job_problems_csv, import_job_summary
 from core.jobs.foreground import (
     ImportCommandSteps,
@@ -50,8 +51,11 @@ class Command(BaseCommand):
         import_paths_check(csv, problems_csv, images=images)
         if images is not None and not images.exists():
             raise CommandError(f"{images} does not exist")
-        with import_files_storing():
-            job = import_job_create(csv_file=csv, images=images, enqueue=queue)
+        try:
+            with import_files_storing():
+                job = import_job_create(csv_file=csv, images=images, enqueue=queue)
+        except ImportFileTooLarge as exc:
+            raise CommandError(str(exc)) from None
         if queue:
             self.stdout.write(f"Import #{job.pk} queued.")
             return
