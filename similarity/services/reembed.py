@@ -14,6 +14,7 @@ from contextlib import suppress
 from django.db import transaction
 
 from core.jobs import ClaimLost, JobCancelled, ProgressWriter
+from core.jobs.heartbeat import heartbeat_timer
 from core.tasks import enqueue_on_commit
 
 from ..models import Job, ModelVersion
@@ -87,7 +88,10 @@ def reembed(
     reembed_check(version=version, batch_size=batch_size)
     job = resumable_job(version=version, only_missing=only_missing)
     try:
-        return _run(job, batch_size=batch_size, progress=progress)
+        # Beats between progress writes, as on the worker: a batch slower than the reaper's
+        # silence limit would hand the job to the ml worker under the running command.
+        with heartbeat_timer(job):
+            return _run(job, batch_size=batch_size, progress=progress)
     except JobCancelled:
         raise
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ died and that the reaper queued again is resumed by the rerun, unless a live wor
 it since: the same re-embedding never runs twice at once."""
 
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -153,3 +154,24 @@ def test_the_rerun_leaves_a_job_that_a_live_worker_took_over(version):
     )
     job.refresh_from_db()
     assert (job.state, job.attempts, Job.objects.count()) == ("running", 2, 1)
+
+
+@pytest.mark.django_db(transaction=True)  # the beating thread reads the committed job
+def test_a_foreground_run_beats_while_a_long_batch_embeds(version, settings, monkeypatch):
+    """Its only beats were its progress writes: a batch slower than the reaper's silence limit
+    had its job requeued to the ml worker under the running command."""
+    settings.PRODSIM_JOB_HEARTBEAT_S = 0.1
+    beats = []
+
+    class SlowEmbedder(FakeEmbedder):
+        def embed(self, images):
+            first = Job.objects.get(kind="embed").heartbeat_at
+            time.sleep(0.6)
+            beats.append(Job.objects.get(kind="embed").heartbeat_at > first)
+            return super().embed(images)
+
+    monkeypatch.setattr(embedding_service, "get_embedder", lambda directory: SlowEmbedder())
+
+    reembed(version=version, only_missing=False, batch_size=24)
+
+    assert beats and all(beats)
