@@ -8,7 +8,14 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from behaviour.ml.sequence.config import ARCHITECTURES, MIN_DIM, MIN_EPOCHS, SequenceConfig
+from behaviour.ml.sequence.config import (
+    ARCHITECTURES,
+    MAX_DIM,
+    MAX_EPOCHS,
+    MIN_DIM,
+    MIN_EPOCHS,
+    SequenceConfig,
+)
 from core.admin_deletion import deleted_objects_counted
 from core.jobs import live_state
 from core.jobs.admin import (
@@ -54,10 +61,13 @@ class SequenceTrainForm(forms.ModelForm):
         initial=SequenceConfig().architecture,
     )
     train_epochs = forms.IntegerField(
-        label="Epochs", min_value=MIN_EPOCHS, max_value=200, initial=SequenceConfig().epochs
+        label="Epochs",
+        min_value=MIN_EPOCHS,
+        max_value=MAX_EPOCHS,
+        initial=SequenceConfig().epochs,
     )
     train_dim = forms.IntegerField(
-        label="Dimensions", min_value=MIN_DIM, max_value=512, initial=SequenceConfig().dim
+        label="Dimensions", min_value=MIN_DIM, max_value=MAX_DIM, initial=SequenceConfig().dim
     )
     train_negatives = forms.IntegerField(
         label="Sampled negatives",

@@ -106,6 +106,8 @@ def test_train_behaviour_activates_as_the_shop_set_it_unless_told_not_to(
         ("--dim", "2", "dim must be at least 4, not 2"),  # the admin form's least too
         ("--seed", "-1", "seed must be from 0 to 4294967295, not -1"),  # NumPy's range
         ("--seed", str(2**32), "seed must be from 0 to 4294967295, not 4294967296"),
+        ("--epochs", "100000", "epochs must be at most 200, not 100000"),  # the form's cap too
+        ("--dim", "100000", "dim must be at most 512, not 100000"),
     ],
 )
 def test_train_behaviour_refuses_a_number_that_trains_nothing_before_making_a_version(

@@ -1,6 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from behaviour.ml.sequence.config import ARCHITECTURES, SequenceConfig
+from behaviour.ml.sequence.config import (
+    ARCHITECTURES,
+    MAX_DIM,
+    MAX_EPOCHS,
+    MIN_DIM,
+    MIN_EPOCHS,
+    SequenceConfig,
+)
 from behaviour.services.sequence import (
     sequence_training_cancel,
     sequence_training_job_run,
@@ -19,11 +26,31 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         defaults = SequenceConfig()
         parser.add_argument("--architecture", choices=ARCHITECTURES, default=defaults.architecture)
-        parser.add_argument("--epochs", type=int, default=defaults.epochs)
-        parser.add_argument("--dim", type=int, default=defaults.dim)
-        parser.add_argument("--max-len", type=int, default=defaults.max_len)
-        parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-        parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument(
+            "--epochs",
+            type=int,
+            default=defaults.epochs,
+            help=f"at most this many passes ({MIN_EPOCHS}-{MAX_EPOCHS}); early stopping on "
+            "validation Recall@20 and PRODSIM_SEQUENCE_TRAINING_BUDGET_S may end it sooner",
+        )
+        parser.add_argument(
+            "--dim",
+            type=int,
+            default=defaults.dim,
+            help=f"size of the product and shopper vectors ({MIN_DIM}-{MAX_DIM})",
+        )
+        parser.add_argument(
+            "--max-len",
+            type=int,
+            default=defaults.max_len,
+            help="the newest events of a shopper the model reads",
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=defaults.batch_size, help="windows per step"
+        )
+        parser.add_argument(
+            "--seed", type=int, default=defaults.seed, help="for a repeatable run (0 to 2**32-1)"
+        )
         parser.add_argument(
             "--negatives",
             type=int,

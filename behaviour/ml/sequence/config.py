@@ -10,6 +10,10 @@ ARCHITECTURES = ("gru", "sasrec")
 MIN_EPOCHS = 1
 MIN_BATCH_SIZE = 1
 MIN_DIM = 4
+# And the most: beyond them a training runs for days or fills the memory before it fails (the
+# form's caps since it was first offered; train_behaviour took any number).
+MAX_EPOCHS = 200
+MAX_DIM = 512
 # keras.utils.set_random_seed seeds NumPy's global generator, which takes 0 to 2**32 - 1 only:
 # any other seed failed the training after its version was made.
 SEED_RANGE = range(2**32)
@@ -75,6 +79,9 @@ class SequenceConfig:
         ):
             if getattr(config, name) < least:
                 raise ValueError(f"{name} must be at least {least}, not {getattr(config, name)}")
+        for name, most in (("epochs", MAX_EPOCHS), ("dim", MAX_DIM)):
+            if getattr(config, name) > most:
+                raise ValueError(f"{name} must be at most {most}, not {getattr(config, name)}")
         if config.seed not in SEED_RANGE:
             raise ValueError(f"seed must be from 0 to {SEED_RANGE[-1]}, not {config.seed}")
         return config
