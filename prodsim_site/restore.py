@@ -36,16 +36,18 @@ def backup_restore(*, directory: Path) -> dict:
     manifest = backup_checked(directory)
     connections["default"].close()  # dropping the tables needs no session of ours in the way
     _database_replace(directory / DUMP_FILE)
-    try:
-        for part, _, setting, _ in PARTS:
-            copy_tree(directory / part, Path(getattr(settings, setting)))
-    except OSError as exc:  # a subfolder owned by another user, a full disk
-        raise BackupError(ERROR_FILES.format(reason=exc)) from exc
+    # What belongs to the old server is put right before the long copy of the files: a copy
+    # that fails or is interrupted then leaves no database naming the old machine's paths.
     moved = artifact_paths_move(manifest["models_root"], str(settings.PRODSIM_MODELS_ROOT))
     old_servers_state_forget()
     # The demo's progress (var/ is not in a backup) describes the shop that was replaced: a first
     # `make run` stopped half way would otherwise complete the demo inside the restored shop.
     demo_shop_file().unlink(missing_ok=True)
+    try:
+        for part, _, setting, _ in PARTS:
+            copy_tree(directory / part, Path(getattr(settings, setting)))
+    except OSError as exc:  # a subfolder owned by another user, a full disk
+        raise BackupError(ERROR_FILES.format(reason=exc)) from exc
     return {**manifest, "artifact_paths_moved": moved}
 
 

@@ -91,6 +91,24 @@ def test_restore_moves_every_kind_of_model_version_to_the_new_models_root(restor
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError(28, "No space left on device")])
+def test_a_restore_stopped_while_it_copies_files_leaves_no_old_paths(
+    restore, tmp_path, monkeypatch, stop
+):
+    image = image_version(artifact_dir=str(tmp_path / "old-models" / "v9"))
+
+    def copy_tree(source, target):
+        raise stop
+
+    monkeypatch.setattr(restoring, "copy_tree", copy_tree)
+    with pytest.raises((KeyboardInterrupt, backup_clients.BackupError)):
+        restore()
+
+    image.refresh_from_db()
+    assert image.artifact_dir == str(tmp_path / "new-models" / "v9")
+
+
+@pytest.mark.django_db
 def test_restore_leaves_the_paths_of_a_sibling_folder_alone(restore, tmp_path):
     sibling = str(tmp_path / "old-models2" / "v3")  # starts with the old root's text
     image = image_version(artifact_dir=sibling)
