@@ -55,3 +55,26 @@ def test_a_failing_page_is_the_shops_error_page(client, monkeypatch):
 
     assert response.status_code == 500
     assert 'id="server-error"' in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)  # outside a transaction the pages read the generations
+@pytest.mark.parametrize("path", ["/", "/?q=mug"])
+def test_pages_while_valkey_is_out_of_reach_say_to_try_again_shortly(client, monkeypatch, path):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from core import generations
+    from core.api_errors import OUTAGE_RETRY_AFTER_S
+
+    add_product("MUG-1", "Red mug")
+
+    def unreachable(*args, **kwargs):
+        raise RedisConnectionError("Valkey is down")
+
+    monkeypatch.setattr(generations.cache, "get", unreachable)
+    client.raise_request_exception = False
+
+    response = client.get(path)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(OUTAGE_RETRY_AFTER_S)
+    assert 'id="unavailable"' in response.content.decode()
