@@ -21,6 +21,7 @@ from behaviour.visitors import visitor_hash
 
 from .selectors import Shopper
 from .selectors import shopper_log as shopper_log_read
+from .selectors import shopper_log_counts as shopper_log_counts_read
 from .services import shopper_log_erase, shopper_log_merge
 
 SHOPPER_KEY = "experiments_shopper"  # {"hash": the visitor hash, "since": ISO time first used}
@@ -69,6 +70,12 @@ def shopper_log(*, session: SessionBase, visitor_id: str | None) -> dict[str, li
     session logged before the upgrade."""
     hashes = [visitor_hash(visitor_id)] if visitor_id else []
     return shopper_log_read(shopper_hashes=hashes + _legacy_hashes(session))
+
+
+def shopper_log_counts(*, session: SessionBase, visitor_id: str | None) -> dict[str, int]:
+    """How many impressions and clicks `shopper_log` exports (the shopper's data page)."""
+    hashes = [visitor_hash(visitor_id)] if visitor_id else []
+    return shopper_log_counts_read(shopper_hashes=hashes + _legacy_hashes(session))
 
 
 def session_forget(*, session: SessionBase) -> int:

@@ -33,6 +33,15 @@ ERASED = (
 )
 ERROR_THROTTLED = "Too many erasures from your network: try again in an hour."
 EXPORT_FILENAME = "your-data.json"
+# What the page calls each count, in the order it lists them.
+RECORDED = {
+    "view": "Products viewed",
+    "add_to_cart": "Added to your basket",
+    "purchase": "Products ordered",
+    "click": "Products clicked",  # sent by the shop's own pages or apps (the API's events)
+    "impressions": "Recommendations shown to you while the shop tests them",
+    "clicks": "Of those, clicked",
+}
 
 
 class ErasureThrottle(SimpleRateThrottle):
@@ -107,11 +116,18 @@ def _session_data(session) -> dict:
 
 
 def _page(request, status: int = 200):
+    """The counts of what the download holds: events by kind and the A/B log (impressions,
+    clicks), which the page once left out, saying "nothing is recorded" while it held rows."""
     visitor = shopper.known_visitor_id(request)
     counts = visitor_event_counts(visitor_id=visitor) if visitor else {}
+    logged = experiment_sessions.shopper_log_counts(session=request.session, visitor_id=visitor)
+    everything = {**counts, **logged}
     context = {
         "counts": sorted(counts.items()),
-        "total": sum(counts.values()),
+        "rows": [
+            (label, everything[name]) for name, label in RECORDED.items() if everything.get(name)
+        ],
+        "total": sum(everything.values()),
         "retention_days": settings.PRODSIM_EVENT_RETENTION_DAYS,
     }
     return render(request, "storefront/your_data.html", context, status=status)

@@ -17,7 +17,7 @@ from .results import (
     experiment_results,
     version_experiments,
 )
-from .shopper_log import shopper_log
+from .shopper_log import shopper_log, shopper_log_counts
 from .state import experiments_with_split_state
 
 __all__ = [
@@ -35,5 +35,6 @@ __all__ = [
     "running_experiment",
     "running_experiments",
     "shopper_log",
+    "shopper_log_counts",
     "version_experiments",
 ]

@@ -1,11 +1,23 @@
 """What the A/B log holds about one shopper: the impressions of what their strips showed (the
 'Recently viewed' ones are their own browsing) and their clicks, for the shopper's data export."""
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from catalog.selectors import product_skus_by_id
 
 from ..models import Click, Impression
+
+
+def shopper_log_counts(*, shopper_hashes: list[str]) -> dict[str, int]:
+    """How many impressions and clicks `shopper_log` would list for these hashes (the shopper's
+    data page: counts, not the rows)."""
+    hashes = [shopper for shopper in shopper_hashes if shopper]
+    if not hashes:
+        return {"impressions": 0, "clicks": 0}
+    return {
+        "impressions": Impression.objects.filter(session_hash__in=hashes).count(),
+        "clicks": _clicks(hashes).count(),
+    }
 
 
 def shopper_log(*, shopper_hashes: list[str]) -> dict[str, list[dict]]:
@@ -22,12 +34,7 @@ def shopper_log(*, shopper_hashes: list[str]) -> dict[str, list[dict]]:
         .values_list("widget", "source_product_id", "shown_product_id", "position", "created_at")
     )
     clicks = list(
-        # Every click the erasure deletes (services.shopper_log_erase): theirs, and those of a
-        # session that had logged nothing on what they were shown (their link opened in a
-        # browser that had signed out, say). Another shopper's click on it is that shopper's.
-        Click.objects.filter(
-            Q(session_hash__in=hashes) | Q(session_hash="", impression__session_hash__in=hashes)
-        )
+        _clicks(hashes)
         .order_by("created_at", "pk")
         .values_list(
             "impression__widget",
@@ -48,3 +55,12 @@ def shopper_log(*, shopper_hashes: list[str]) -> dict[str, list[dict]]:
             for w, s, p, at in clicks
         ],
     }
+
+
+def _clicks(hashes: list[str]) -> QuerySet:
+    # Every click the erasure deletes (services.shopper_log_erase): theirs, and those of a
+    # session that had logged nothing on what they were shown (their link opened in a browser
+    # that had signed out, say). Another shopper's click on it is that shopper's.
+    return Click.objects.filter(
+        Q(session_hash__in=hashes) | Q(session_hash="", impression__session_hash__in=hashes)
+    )

@@ -53,6 +53,21 @@ def test_the_page_counts_what_was_recorded_per_kind(shop):
     assert "no-cache" in response["Cache-Control"]
 
 
+def test_the_page_counts_what_the_download_holds_in_words(shop):
+    client = Client()
+    shop_around(client)
+
+    page = client.get("/your-data/")
+    download = json.loads(client.get("/your-data/export/").content)
+
+    rows = dict(page.context["rows"])
+    assert rows["Products viewed"] == 2 and rows["Products ordered"] == 1
+    shown = rows["Recommendations shown to you while the shop tests them"]
+    assert shown == len(download["impressions"]) > 0  # the strips the visit saw
+    assert page.context["total"] == len(download["events"]) + shown
+    assert b"add_to_cart" not in page.content
+
+
 def test_the_download_holds_the_shoppers_own_events(shop):
     client, other = Client(), Client()
     shop_around(client)
@@ -107,7 +122,7 @@ def test_a_signed_in_customer_erases_their_account_history_from_any_device(shop)
     phone.post("/account/sign-in/", {"username": "ada", "password": PASSWORD, "next": "/"})
     phone.get("/products/MUG-1/")
 
-    assert phone.get("/your-data/").context["total"] == 2
+    assert sum(dict(phone.get("/your-data/").context["counts"]).values()) == 2
     phone.post("/your-data/erase/")
 
     assert kinds_of(visitor_hash(customer)) == []
