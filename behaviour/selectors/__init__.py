@@ -10,8 +10,10 @@ from .lists import (
     trending,
 )
 from .recommendations import recommended_for, recommended_for_visitor
+from .recommendations.fusion import TIER_PERSONAL
 
 __all__ = [
+    "TIER_PERSONAL",
     "BehaviourItem",
     "BehaviourResult",
     "ContentNeighbours",

@@ -198,3 +198,21 @@ def test_the_newest_arm_of_a_trending_test_honours_a_shop_wide_block(client, sho
     shown = newest_arm_of_trending(client)
 
     assert "BLOCKED" not in shown and len(shown) == len(PRODUCTS)
+
+
+def test_a_customer_without_a_history_sees_trending_once_on_the_home_page(client, shop):
+    """Recommended for you falls back to trending for a customer with no events yet: both
+    strips showed the same products, each captioned as trending."""
+    from django.contrib.auth.models import User
+
+    checkout(["B", "C"])
+    checkout(["B"])
+    behaviour_refresh()
+    User.objects.create_user(username="ada", password="a long enough password")
+    client.post("/account/sign-in/", {"username": "ada", "password": "a long enough password"})
+
+    response = client.get("/")
+
+    trending = {sku for sku, _ in strip(response, "trending")}
+    recommended = {sku for sku, _ in strip(response, "recommended")}
+    assert {"B", "C"} <= trending and not trending & recommended, (trending, recommended)
