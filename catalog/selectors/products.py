@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, When, prefetch_related_objects
 
 from .. import rows
+from ..category_paths import CATEGORY_PATH_SEPARATOR
 from ..models import Category, Product, ProductImage
 from ..skus import sku_forms, sku_normalised
 from .filters import LowerTags
@@ -72,15 +73,25 @@ def product_get(*, sku: str, with_images: bool = True) -> Product | None:
     return product
 
 
-def category_list_with_counts() -> QuerySet[Category]:
-    """Categories that hold active products, with `product_count` (direct products only)."""
-    return (
-        Category.objects.annotate(
-            product_count=Count("products", filter=Q(products__is_active=True))
-        )
-        .filter(product_count__gt=0)
-        .order_by("path")
+def category_list_with_counts() -> list[Category]:
+    """Categories whose subtree holds active products, by path, each with `product_count`: its
+    subtree's, as the category's page lists them (a parent whose products all sit in its
+    children was left out, and a count of direct products disagreed with the page it linked)."""
+    direct = dict(
+        Product.objects.filter(is_active=True, category__isnull=False)
+        .values_list("category__path")
+        .annotate(count=Count("pk"))
     )
+    subtree: dict[str, int] = {}
+    for path, count in direct.items():
+        levels = path.split(CATEGORY_PATH_SEPARATOR)
+        for depth in range(1, len(levels) + 1):
+            ancestor = CATEGORY_PATH_SEPARATOR.join(levels[:depth])
+            subtree[ancestor] = subtree.get(ancestor, 0) + count
+    categories = list(Category.objects.filter(path__in=list(subtree)).order_by("path"))
+    for category in categories:
+        category.product_count = subtree[category.path]
+    return categories
 
 
 def category_get(*, slug: str | None = None, path: str | None = None) -> Category | None:

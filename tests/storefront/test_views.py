@@ -38,6 +38,28 @@ def test_category_filter_includes_subcategories(client):
     assert client.get(reverse("storefront:product-list"), {"category": "nope"}).status_code == 404
 
 
+def test_the_category_list_counts_what_each_category_page_lists_parents_included(client):
+    add_product("M", "Mug", category="Home > Kitchen > Mugs")
+    add_product("P", "Plate", category="Home > Kitchen > Plates")
+    add_product("S", "Sneaker", category="Fashion > Shoes")
+    add_product("X", "Retired plate", category="Home > Kitchen > Plates", is_active=False)
+
+    listed = client.get(reverse("storefront:product-list")).context["categories"]
+
+    counts = {category.path: category.product_count for category in listed}
+    assert counts == {
+        "Fashion": 1,
+        "Fashion > Shoes": 1,
+        "Home": 2,
+        "Home > Kitchen": 2,
+        "Home > Kitchen > Mugs": 1,
+        "Home > Kitchen > Plates": 1,
+    }
+    for category in listed:  # each count is what its page lists
+        page = client.get(reverse("storefront:product-list"), {"category": category.slug})
+        assert len(titles(page)) == category.product_count, category.path
+
+
 def test_search_matches_every_word_in_title_brand_or_tags(client):
     add_product("1", "Striped mug", brand="Hearth", tags=["ceramic"])
     add_product("2", "Striped plate", brand="Hearth", tags=["porcelain"])
