@@ -67,7 +67,8 @@ def _listed(*, query: str, category):
         for pk in selectors.product_ids_with_sku(sku=query, category=category)
         if pk not in blocked
     ]
-    if hits := similarity_selectors.search_products(query=query):
+    path = category.path if category is not None else None
+    if hits := similarity_selectors.search_products(query=query, category_path=path):
         ranked = dict.fromkeys([*exact, *(hit.product_id for hit in hits)])
         return selectors.products_ranked(ids=list(ranked), category=category)
     products = selectors.product_list(category=category, query=query, first=exact)

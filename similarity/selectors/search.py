@@ -26,14 +26,21 @@ class SearchHit:
 
 
 def search_products(
-    *, query: str, limit: int = 240, fields: dict[str, str] | None = None
+    *,
+    query: str,
+    limit: int = 240,
+    fields: dict[str, str] | None = None,
+    category_path: str | None = None,
 ) -> list[SearchHit] | None:
     """Products ranked for a free-text query by their words and, through the active version's
     text tower, by their pictures ("red striped mug" finds mugs whose titles never say striped).
 
     `fields` (title, brand, model, category, description) replaces the plain `query` as the
     lexical query when a caller has a structured record; only the fields sent count.
-    None when nothing is indexed yet (callers fall back to plain word matching).
+    `category_path` searches that category's subtree only: the limit and the relevance floor
+    then apply to its products (filtered afterwards, a category's matches below half of the
+    best hit elsewhere were lost). None when nothing is indexed yet (callers fall back to
+    plain word matching).
     """
     index, text = query_vector(fields or {"title": query})
     state = serving_state()
@@ -46,8 +53,9 @@ def search_products(
     # blocks, so `limit` hits are `limit` servable products: dropped afterwards, they shortened
     # the answer and moved the relevance floor.
     blocked = merchandising.shop_wide_blocked_ids(state=state)
+    in_category = (category_path,) if category_path else ()
     servable = catalog_selectors.products_matching(
-        product_filter=ProductFilter(exclude_ids=tuple(blocked))
+        product_filter=ProductFilter(exclude_ids=tuple(blocked), category_paths=in_category)
     )
     found: dict[int, None] = {}
     if index is not None and text:

@@ -5,7 +5,7 @@ import pytest
 from catalog.models import Product
 from similarity.selectors import search_products
 from similarity.services.lexical import lexical_index_rebuild, product_texts_refresh
-from tests.catalog.factories import product, shape_catalogue
+from tests.catalog.factories import add_product, product, shape_catalogue
 from tests.similarity.factories import train_tiny
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_root")]
@@ -125,3 +125,20 @@ def test_search_keeps_its_limit_right_after_a_withdrawal(partner_client, lantern
 
     assert first[0] not in hits and len(hits) == 3
     assert answer["k_returned"] == 3 and first[0] not in [r["sku"] for r in answer["results"]]
+
+
+def test_a_search_in_a_category_ranks_that_categorys_products_among_themselves(client):
+    """Ranked shop-wide and then filtered, a category's best match below half of the best hit
+    elsewhere fell under the relevance floor: the category's search found nothing."""
+    add_product("S4", "Sony WH-1000XM4 wireless noise cancelling headphones", category="Audio")
+    add_product("K1", "Kids headphones", category="Toys > Audio")
+    lexical_index_rebuild()
+    query = "sony wh-1000xm4 wireless noise cancelling headphones"
+
+    shop_wide = sku_of(search_products(query=query))
+    in_toys = sku_of(search_products(query=query, category_path="Toys"))
+    page = client.get("/", {"q": query, "category": "toys"})
+
+    assert shop_wide == ["S4"]  # the kids' pair is below the floor shop-wide
+    assert in_toys == ["K1"]
+    assert [p.sku for p in page.context["page"].object_list] == ["K1"]
