@@ -39,9 +39,11 @@ WHY = {
     ),
     ItemAssociation.Kind.ALSO_VIEWED: "Viewed together in {count} visits in the last {days} days",
 }
+# Pairs with no order (or visit) in the "why" window: said without "often", which nothing
+# checked (a pair from one order months ago read "Often bought together").
 WHY_OLDER = {
-    ItemAssociation.Kind.BOUGHT_TOGETHER: "Often bought together",
-    ItemAssociation.Kind.ALSO_VIEWED: "Often viewed together",
+    ItemAssociation.Kind.BOUGHT_TOGETHER: "Bought together before",
+    ItemAssociation.Kind.ALSO_VIEWED: "Viewed together before",
 }
 # Fewer orders or visits than this are not counted aloud on a public page: "in 1 order" told
 # every visitor what one shopper's basket held.

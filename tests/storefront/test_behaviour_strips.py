@@ -84,6 +84,18 @@ def test_products_bought_together_show_on_each_others_pages_with_why(client, sho
     assert len(items) == 4  # every other product: the lists fill to k from later tiers
 
 
+def test_a_pair_bought_together_only_before_the_window_is_not_called_often(
+    client, shop, settings
+):
+    settings.PRODSIM_BEHAVIOUR_WHY_DAYS = 0  # the pair's one order is older than the window
+    checkout(["A", "B"])
+    behaviour_refresh()
+
+    response = client.get("/products/A/")
+
+    assert strip(response, "bought_together")[0] == ("B", "Bought together before")
+
+
 def test_products_viewed_in_one_visit_show_as_also_viewed(client, shop):
     browse(["A", "C"])
     browse(["C", "A", "E"])
