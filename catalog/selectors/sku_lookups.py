@@ -65,3 +65,8 @@ def product_ids_with_sku(*, sku: str, category: Category | None = None) -> list[
         return (forms.index(stored) if stored in forms else len(forms), stored)
 
     return [found[stored] for stored in sorted(found, key=likeness)]
+
+
+def product_sku_not_in(*, skus: Collection[str]) -> str | None:
+    """The SKU of a product (withdrawn ones too) outside `skus`, or None when there is none."""
+    return Product.objects.exclude(sku__in=list(skus)).values_list("sku", flat=True).first()

@@ -148,6 +148,30 @@ def test_the_command_loads_and_refreshes(capsys):
 
 
 @pytest.mark.django_db
+def test_the_command_leaves_a_shop_with_its_own_history_alone_unless_told_otherwise():
+    from behaviour.management.commands.demo_history import ERROR_NOT_A_DEMO_SHOP
+    from behaviour.services.ingest import events_record
+    from tests.behaviour.factories import event
+
+    tiny_shop()
+    call_command("demo_history", seed=7, orders=20, visits=10, stdout=io.StringIO())
+    demo_events = Event.objects.count()
+    call_command("demo_history", seed=7, orders=20, visits=10, stdout=io.StringIO())  # demo only
+    sku = Product.objects.order_by("pk").first().sku
+    assert events_record(items=[event(sku)])[0].status == "accepted"
+
+    with pytest.raises(CommandError) as refused:
+        call_command("demo_history", seed=8, orders=20, visits=10)
+    assert str(refused.value) == ERROR_NOT_A_DEMO_SHOP
+    assert Event.objects.count() == demo_events + 1
+
+    call_command(
+        "demo_history", seed=8, orders=20, visits=10, into_this_shop=True, stdout=io.StringIO()
+    )
+    assert Event.objects.count() > demo_events + 1
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("option", ["orders", "visits"])
 def test_the_command_refuses_a_negative_count(option):
     with pytest.raises(CommandError, match=f"--{option} must be 0 or more, not -5"):

@@ -208,3 +208,20 @@ def test_rejects_an_empty_catalogue(tmp_path: Path) -> None:
 def test_the_command_refuses_an_empty_catalogue_with_a_command_error(count: str) -> None:
     with pytest.raises(CommandError, match=f"--per-category must be at least 1, not {count}"):
         call_command("demo_catalogue", "--per-category", count)
+
+
+@pytest.mark.django_db
+def test_the_command_leaves_a_real_shop_alone_unless_told_otherwise(media_root) -> None:
+    from catalog.management.commands.demo_catalogue import ERROR_NOT_A_DEMO_SHOP
+    from catalog.models import Product
+    from tests.catalog.factories import add_product
+
+    add_product("REAL-1", "The shop's own mug")
+
+    with pytest.raises(CommandError) as refused:
+        call_command("demo_catalogue", "--per-category", "1", verbosity=0)
+    assert str(refused.value) == ERROR_NOT_A_DEMO_SHOP.format(sku="REAL-1")
+    assert Product.objects.count() == 1
+
+    call_command("demo_catalogue", "--per-category", "1", "--into-this-shop", verbosity=0)
+    assert Product.objects.count() == 11

@@ -4,6 +4,10 @@ from behaviour import demo
 from behaviour.services.refresh import behaviour_refresh
 
 ERROR_NEGATIVE = "--{option} must be 0 or more, not {count}"
+ERROR_NOT_A_DEMO_SHOP = (
+    "this shop holds events the demo did not record (its own shoppers'): a demo history beside "
+    "them would skew bought together, trending and training; --into-this-shop loads it anyway"
+)
 
 
 class Command(BaseCommand):
@@ -14,14 +18,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--orders", type=int, default=demo.ORDERS)
-        parser.add_argument("--visits", type=int, default=demo.VISITS)
+        parser.add_argument(
+            "--seed", type=int, default=7, help="another seed records another history"
+        )
+        parser.add_argument("--orders", type=int, default=demo.ORDERS, help="orders to record")
+        parser.add_argument(
+            "--visits", type=int, default=demo.VISITS, help="browsing visits to record"
+        )
+        parser.add_argument(
+            "--into-this-shop",
+            action="store_true",
+            help="record it even though the shop holds events of its own shoppers",
+        )
 
-    def handle(self, *args, seed: int, orders: int, visits: int, **options):
+    def handle(self, *args, seed: int, orders: int, visits: int, into_this_shop: bool, **options):
         for option, count in (("orders", orders), ("visits", visits)):
             if count < 0:
                 raise CommandError(ERROR_NEGATIVE.format(option=option, count=count))
+        if not into_this_shop and demo.shop_has_events_of_its_own():
+            raise CommandError(ERROR_NOT_A_DEMO_SHOP)
         loaded = demo.demo_history_load(seed=seed, orders=orders, visits=visits)
         self.stdout.write(
             f"{loaded.accepted} events recorded, {loaded.duplicates} already there, "
