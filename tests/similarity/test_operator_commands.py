@@ -162,6 +162,24 @@ def test_evaluate_gold_set_refuses_a_list_length_below_one(k):
     assert error == f"--k must be at least 1, not {k}"
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--gold-set", "--gold-photos"], "ERROR_BOTH_GOLD"),  # only the gold set ran
+        (["--k", "5"], "ERROR_K_ALONE"),  # ignored
+        (["--gold-photos", "--k", "5"], "ERROR_K_ALONE"),
+    ],
+)
+def test_evaluate_refuses_options_it_would_not_follow(options, message):
+    from similarity.management.commands import evaluate
+
+    version = _servable_catalogue()
+
+    error = _refusal("evaluate", "--model-version", str(version.pk), *options)
+
+    assert error == getattr(evaluate, message)
+
+
 def test_ctrl_c_in_train_here_cancels_its_job_and_fails_its_version(monkeypatch):
     """Ctrl-C left the job running and the version training: the reaper then handed it to the
     ml worker, which trained it on and could activate it; with no worker, neither could be

@@ -17,6 +17,8 @@ ERROR_NO_ACTIVE_SOURCES = (
     "scores only the lists of products on sale"
 )
 ERROR_NO_GOLD_PHOTOS = "no gold photos whose SKU is in the catalogue: add them in the admin"
+ERROR_BOTH_GOLD = "--gold-set and --gold-photos are two evaluations: run one at a time"
+ERROR_K_ALONE = "--k is the list length of --gold-set: add --gold-set, or leave --k out"
 
 
 class Command(BaseCommand):
@@ -41,9 +43,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Recall@1/@10 of the version on the admins' query photos with expected SKUs",
         )
-        parser.add_argument("--k", type=int, default=GOLD_K, help="list length for --gold-set")
+        parser.add_argument("--k", type=int, help=f"list length for --gold-set (default {GOLD_K})")
 
-    def handle(self, *args, model_version, gold_set=False, gold_photos=False, k=GOLD_K, **opts):
+    def handle(self, *args, model_version, gold_set=False, gold_photos=False, k=None, **opts):
+        if gold_set and gold_photos:  # only the first ran, silently
+            raise CommandError(ERROR_BOTH_GOLD)
+        if k is not None and not gold_set:  # ignored, silently
+            raise CommandError(ERROR_K_ALONE)
+        k = GOLD_K if k is None else k
         version = ModelVersion.objects.filter(pk=model_version).first()
         if version is None or not version.is_servable:
             raise CommandError(f"v{model_version} does not exist or is not trained")
