@@ -8,8 +8,9 @@ from similarity.services.reembed import ERROR_INTERRUPTED, ReembedRefused, reemb
 
 class Command(BaseCommand):
     help = (
-        "Embed product images with a model version (default: the active one). Resumable: an "
-        "interrupted run continues where it stopped; repeating a run changes nothing."
+        "Embed product images with a model version (default: the active one). Resumable: a run "
+        "stopped by Ctrl-C or a crash continues where it stopped (one an admin cancelled starts "
+        "afresh); repeating a run changes nothing."
     )
 
     def add_arguments(self, parser):
@@ -19,7 +20,9 @@ class Command(BaseCommand):
             action="store_true",
             help="skip images that already have an up-to-date vector",
         )
-        parser.add_argument("--batch-size", type=int, default=64)
+        parser.add_argument(
+            "--batch-size", type=int, default=64, help="images decoded and embedded at once"
+        )
 
     def handle(self, *args, model_version, only_missing, batch_size, **options):
         if model_version is not None:
