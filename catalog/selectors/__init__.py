@@ -2,6 +2,7 @@
 through here, never through the models): import them from `catalog.selectors`."""
 
 from ..ranking_facts import RankingFacts as RankingFacts  # re-exported: similarity ranks with it
+from .categories import category_get, category_list_with_counts
 from .facts import FACT_FIELDS, ProductFacts, product_facts, product_facts_of
 from .filters import (
     ProductFilter,
@@ -14,8 +15,6 @@ from .filters import (
 from .images import ImageRecord, image_read, image_records
 from .imports import IMPORT_COUNTS, import_job_progress
 from .products import (
-    category_get,
-    category_list_with_counts,
     primary_images_attach,
     product_any,
     product_get,

@@ -2,34 +2,22 @@
 version scored on them through the same path visual search takes (LiteRT, no TensorFlow)."""
 
 import hashlib
-import logging
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from redis.exceptions import RedisError
 
 from catalog import selectors as catalog_selectors
 from catalog.images import prepare_image
 
 from .. import vector_store
-from ..ml.embedder import get_embedder
-from ..ml.preprocessing import load_batch
-from ..ml.tta import flip_averaged
 from ..models import GoldPhoto, ModelVersion
+from .gold_photo_vectors import query_vectors
 from .model_files import MODEL_LOAD_ERRORS, model_files_problem, model_load_problem
 
-logger = logging.getLogger(__name__)
-
 GOLD_PHOTO_K = 10  # Recall@1 and @10, as the held-out figures
-# Photos decoded and embedded at once: a request holds one batch of pixels, not the whole set's.
-GOLD_EMBED_BATCH = 32
-# A servable version's model files never change, nor does a photo's vector under them: each
-# admin page scoring every version embeds only the photos it has not embedded within this time.
-QUERY_VECTOR_SECONDS = 7 * 24 * 3600
 ERROR_UNKNOWN_SKU = "no product has the SKU {sku!r}"
 ERROR_INACTIVE_SKU = "the product {sku!r} is inactive: visual search never shows it"
 ERROR_DUPLICATE = "this photo is already in the gold set for SKU {sku!r}"
@@ -125,7 +113,7 @@ def gold_photos_score(*, version: ModelVersion) -> GoldPhotoScore:
     if reason := model_files_problem(version):
         return GoldPhotoScore(version.pk, len(photos), 0, None, None, unscorable=reason)
     try:
-        vectors = _query_vectors(version, scorable)
+        vectors = query_vectors(version, scorable)
     except MODEL_LOAD_ERRORS as exc:  # files cut short or corrupt: this version only
         reason = model_load_problem(version, exc)
         return GoldPhotoScore(version.pk, len(photos), 0, None, None, unscorable=reason)
@@ -143,42 +131,6 @@ def gold_photos_score(*, version: ModelVersion) -> GoldPhotoScore:
     ranks_array = np.array(ranks)
     recalls = float(np.mean(ranks_array < 1)), float(np.mean(ranks_array < GOLD_PHOTO_K))
     return GoldPhotoScore(version.pk, len(photos), len(scorable), *recalls, misses)
-
-
-def _query_vectors(version: ModelVersion, photos: list[GoldPhoto]) -> list[np.ndarray]:
-    """Each photo's query vector under the version (flip-averaged, as visual search embeds),
-    from the cache where an earlier page embedded it; the others embedded a batch at a time."""
-    keys = [_query_vector_key(version, photo) for photo in photos]
-    try:
-        cached = cache.get_many(keys)
-    except RedisError as exc:  # the scores are still right, only slower
-        logger.warning("gold photo vectors not cached: %s", exc)
-        cached = {}
-    missing = [i for i, key in enumerate(keys) if key not in cached]
-    computed = {}
-    for start in range(0, len(missing), GOLD_EMBED_BATCH):
-        batch = missing[start : start + GOLD_EMBED_BATCH]
-        images = GoldPhoto.objects.in_bulk([photos[i].pk for i in batch])
-        pixels = load_batch(
-            [bytes(images[photos[i].pk].image) for i in batch],
-            size=version.input_size,
-            max_pixels=settings.PRODSIM_MAX_IMAGE_PIXELS,  # the upload's limit
-        )
-        embed = get_embedder(version.artifact_dir).embed
-        computed |= dict(zip([keys[i] for i in batch], flip_averaged(embed, pixels), strict=True))
-    if computed:
-        try:
-            cache.set_many(computed, QUERY_VECTOR_SECONDS)
-        except RedisError as exc:
-            logger.warning("gold photo vectors not cached: %s", exc)
-    return [cached[key] if key in cached else computed[key] for key in keys]
-
-
-def _query_vector_key(version: ModelVersion, photo: GoldPhoto) -> str:
-    # The model's folder, not only the version's id: a database restored beside other model
-    # files, or a test run's ids counted again, never reads another model's vectors.
-    files = hashlib.sha256(str(version.artifact_dir).encode()).hexdigest()[:16]
-    return f"gold-vector:{version.pk}:{files}:{photo.sha256}:{version.input_size}"
 
 
 def _skus(product_ids: list[int]) -> list[str]:

@@ -18,7 +18,7 @@ from similarity import vector_store
 from similarity.admin.gold_photo_forms import GoldPhotoForm
 from similarity.ml.embedder import get_embedder
 from similarity.models import GoldPhoto, ModelVersion
-from similarity.services import gold_photos
+from similarity.services import gold_photo_vectors, gold_photos
 from similarity.services.gold_photos import (
     ERROR_DUPLICATE,
     ERROR_INACTIVE_SKU,
@@ -164,7 +164,7 @@ def embedding_as(monkeypatch):
         version.artifact_dir = "/nonexistent/fake"  # the embedder is replaced
         version.save(update_fields=["artifact_dir"])
         monkeypatch.setattr(gold_photos, "model_files_problem", lambda _version: "")
-        monkeypatch.setattr(gold_photos, "get_embedder", lambda _dir: FixedEmbedder(vector))
+        monkeypatch.setattr(gold_photo_vectors, "get_embedder", lambda _dir: FixedEmbedder(vector))
         return version
 
     return embed_as
@@ -289,9 +289,9 @@ def test_a_version_whose_model_file_does_not_load_is_unscorable_and_the_others_s
         status="ready",
         artifact_dir=str(tmp_path),
     )
-    fixed = gold_photos.get_embedder
+    fixed = gold_photo_vectors.get_embedder
     monkeypatch.setattr(  # the real loader for the broken version
-        gold_photos,
+        gold_photo_vectors,
         "get_embedder",
         lambda folder: get_embedder(folder) if folder == str(tmp_path) else fixed(folder),
     )

@@ -128,17 +128,17 @@ def test_a_version_whose_model_folder_is_gone_is_shown_unscorable_and_why(
 def test_each_photo_is_embedded_once_a_batch_at_a_time_and_later_pages_read_its_vector(
     monkeypatch,
 ):
-    from similarity.services import gold_photos
+    from similarity.services import gold_photo_vectors
 
     shape_catalogue(groups_per_shape=2, colours=3)
     version, _ = train_tiny(refit_on_all=False)
     for offset, sku in enumerate(["SQUARE-0-1", "FRAME-1-2", "BAR-0-0"]):
         gold_photo_add(data=shape_image("square", COLOURS[1], offset=offset), expected_sku=sku)
     batches = []
-    load_batch = gold_photos.load_batch
-    monkeypatch.setattr(gold_photos, "GOLD_EMBED_BATCH", 2)
+    load_batch = gold_photo_vectors.load_batch
+    monkeypatch.setattr(gold_photo_vectors, "GOLD_EMBED_BATCH", 2)
     monkeypatch.setattr(
-        gold_photos,
+        gold_photo_vectors,
         "load_batch",
         lambda images, **kw: batches.append(len(images)) or load_batch(images, **kw),
     )
@@ -154,18 +154,18 @@ def test_each_photo_is_embedded_once_a_batch_at_a_time_and_later_pages_read_its_
 def test_scores_stand_while_valkey_cannot_keep_the_vectors(monkeypatch):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from similarity.services import gold_photos
+    from similarity.services import gold_photo_vectors
 
     shape_catalogue(groups_per_shape=2, colours=3)
     version, _ = train_tiny(refit_on_all=False)
     gold_photo_add(data=shape_image("square", COLOURS[1], offset=0), expected_sku="SQUARE-0-1")
     expected = gold_photos_score(version=version)
-    gold_photos.cache.clear()
+    gold_photo_vectors.cache.clear()
 
     def unreachable(*args, **kwargs):
         raise RedisConnectionError("Valkey is down")
 
-    monkeypatch.setattr(gold_photos.cache, "get_many", unreachable)
-    monkeypatch.setattr(gold_photos.cache, "set_many", unreachable)
+    monkeypatch.setattr(gold_photo_vectors.cache, "get_many", unreachable)
+    monkeypatch.setattr(gold_photo_vectors.cache, "set_many", unreachable)
 
     assert gold_photos_score(version=version) == expected
