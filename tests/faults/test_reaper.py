@@ -106,7 +106,8 @@ def test_a_killed_whole_worker_import_is_requeued_by_beat_and_imports_each_row_o
 
     kill_whole_worker(first)
     killed_at = time.monotonic()
-    second = fault_worker("default", env=FAST_HEARTBEATS)
+    # Its queue and beat's: the reaper beat sends runs on the periodic worker.
+    second = fault_worker(f"default,{settings.PERIODIC_QUEUE}", env=FAST_HEARTBEATS)
     beat = start_beat(tmp_path, settings, env={**FAST_HEARTBEATS, "PRODSIM_JOB_REAPER_S": "1"})
     try:
         wait_until(lambda: finished(job), timeout=60, worker=second, what="import finished")
