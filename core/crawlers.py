@@ -16,12 +16,14 @@ import re
 
 # "bot" but not "cubot" (CUBOT phones name themselves in their browsers' User-Agent); crawl and
 # spider (Baiduspider, Sogou, Yandex's, generic "crawler"s); Yahoo's Slurp; the link previewers
-# and Google's fetchers that carry no "bot"; headless browsers and HTTP libraries (monitoring,
-# scrapers).
+# and Google's fetchers that carry no "bot" (WhatsApp's and Skype's previews too: a strip link
+# shared in a chat counted a click); headless browsers and HTTP libraries (monitoring, scrapers:
+# Scrapy keeps cookies, so one scraper was one huge shopper in one arm).
 CRAWLER_USER_AGENT = re.compile(
     r"(?<!cu)bot|crawl|spider|slurp|bingpreview|facebookexternalhit|mediapartners-google|"
-    r"google-inspectiontool|googleother|feedfetcher|headlesschrome|lighthouse|"
-    r"python-requests|python-urllib|curl/|wget/|go-http-client",
+    r"google-inspectiontool|googleother|feedfetcher|whatsapp/|skypeuripreview|"
+    r"headlesschrome|lighthouse|scrapy|python-requests|python-urllib|aiohttp|httpx|curl/|wget/|"
+    r"go-http-client|okhttp|axios/|node-fetch|undici|java/|apache-httpclient",
     re.IGNORECASE,
 )
 

@@ -15,6 +15,14 @@ CRAWLERS = [
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/120.0.0.0 Safari/537.36",
     "python-requests/2.32.3",
     "curl/8.5.0",
+    "Scrapy/2.11.2 (+https://scrapy.org)",
+    "okhttp/4.12.0",
+    "axios/1.6.0",
+    "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+    "Java/17.0.9",
+    "Apache-HttpClient/4.5.14 (Java/17.0.9)",
+    "WhatsApp/2.23.20.0 A",
+    "Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5",
 ]
 BROWSERS = [
     "",  # privacy tools strip it from real browsers
