@@ -32,8 +32,9 @@ COUNTED_UNTIL_STOP = (
 # (selectors.results.sequence_served): impressions record the image version only.
 ACTIVE_SEQUENCE = "the active sequence version"
 SPLIT_ENDED = (
-    "split ended: its candidate was activated, archived or failed, so every shopper sees the "
-    "usual strip; stop the experiment"
+    "split ended: its candidate was activated, archived or failed, or another version of its "
+    "kind was activated (the control changed), so every shopper sees the usual strip; its "
+    "results are those of the period before; stop the experiment"
 )
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from behaviour.models import SequenceModelVersion
 from similarity import selectors as similarity_selectors
@@ -13,6 +13,10 @@ from similarity.models import ModelVersion
 from ..models import Experiment, Widget
 
 BUCKETS = 10_000  # basis points: a share of 0.01 % is the finest split
+# The variants whose arms are served by the active image version or the active sequence version:
+# an activation (a scheduled retraining's, a rollback) changes what one arm or both are shown.
+IMAGE_SERVED = [Experiment.Variant.MODEL_VERSION, Experiment.Variant.SIMILAR_ITEMS]
+SEQUENCE_SERVED = [Experiment.Variant.SEQUENCE_VERSION, Experiment.Variant.WITHOUT_REPEATS]
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,9 @@ def running_experiments() -> dict[str, Experiment]:
     never activated since the experiment started: one that was activated (even if rolled back
     since), archived or failed meanwhile ends the split for good, and everyone is served as
     usual until the admin stops the experiment; its results would mix two periods otherwise.
+    So does any activation of the kind of version an arm is served by (IMAGE_SERVED,
+    SEQUENCE_SERVED): a scheduled retraining that replaced the control's version mid-test pooled
+    two controls into one figure.
     """
     ready = Q(
         variant=Experiment.Variant.MODEL_VERSION,
@@ -76,8 +83,15 @@ def running_experiments() -> dict[str, Experiment]:
         | Q(sequence_candidate__activated_at__lt=F("started_at"))
     )
     ready |= ~Q(variant__in=[Experiment.Variant.MODEL_VERSION, Experiment.Variant.SEQUENCE_VERSION])
-    running = Experiment.objects.filter(ready, active=True).select_related(
-        "candidate", "sequence_candidate"
+    image_activated = ModelVersion.objects.filter(activated_at__gt=OuterRef("started_at"))
+    sequence_activated = SequenceModelVersion.objects.filter(
+        activated_at__gt=OuterRef("started_at")
+    )
+    running = (
+        Experiment.objects.filter(ready, active=True)
+        .exclude(Q(variant__in=IMAGE_SERVED) & Exists(image_activated))
+        .exclude(Q(variant__in=SEQUENCE_SERVED) & Exists(sequence_activated))
+        .select_related("candidate", "sequence_candidate")
     )
     return {experiment.widget: experiment for experiment in running}
 

@@ -80,3 +80,44 @@ def test_a_signed_in_customer_is_in_one_arm_on_every_device(shop):
 
     arms = Impression.objects.filter(widget="similar").values_list("arm", flat=True)
     assert len(arms) == 8 * 6 and len(set(arms)) == 1
+
+
+def test_activating_another_version_of_the_kind_an_arm_is_served_by_ends_the_split(shop):
+    """A scheduled retraining replaced the control arm's version mid-test, and the results
+    pooled the two controls. Tests that no version serves keep running."""
+    from behaviour.models import SequenceModelVersion
+    from behaviour.services.sequence import sequence_version_activate
+    from experiments.models import Experiment
+    from experiments.services import experiment_start
+
+    running(shop.candidate, share=50)
+    newest = experiment_start(
+        experiment=Experiment.objects.create(
+            name="newest", widget="trending", variant=Experiment.Variant.NEWEST, share=50
+        )
+    )
+    repeats = experiment_start(
+        experiment=Experiment.objects.create(
+            name="no repeats",
+            widget="recommended",
+            variant=Experiment.Variant.WITHOUT_REPEATS,
+            share=50,
+        )
+    )
+    assert set(running_experiments()) == {"similar", "trending", "recommended"}
+    other = type(shop.active).objects.create(
+        **{
+            field: getattr(shop.active, field)
+            for field in ("backbone", "weights", "input_size", "embedding_dim")
+        },
+        status="ready",
+    )
+
+    model_version_activate(version=other)  # neither the candidate nor the control of before
+    after_image = set(running_experiments())
+    sequence = SequenceModelVersion.objects.create(status="ready", architecture="gru")
+    sequence_version_activate(version=sequence)
+
+    assert after_image == {"trending", "recommended"}
+    assert set(running_experiments()) == {"trending"}
+    assert (newest.active, repeats.active) == (True, True)  # running until the admin stops them
