@@ -34,7 +34,10 @@ def home_widgets(request, *, viewed: list[int]) -> dict:
     history_strips = (
         history_widgets(request, shown=viewed, assignment=assignment) if has_history else []
     )
-    if history_strips:
+    # Not while Trending is A/B tested: Recommended for you would then differ by Trending's arm,
+    # and the test would measure more than the strip it changes.
+    trending_tested = assignment.for_widget(Impression.Widget.TRENDING)[0] is not None
+    if history_strips and not trending_tested:
         history_strips[0] = _fill_not_repeated(history_strips[0], trending)
     return experiment_services.impressions_log(
         shopper=known, assignment=assignment, source=None, widgets=[trending, *history_strips]

@@ -15,7 +15,7 @@ from experiments.models import Experiment, Impression
 from experiments.selectors import Assignment, Shopper
 from experiments.services import WidgetItems
 from similarity import selectors as similarity_selectors
-from similarity.selectors import SimilarQuery
+from similarity.selectors import SimilarItem, SimilarQuery
 
 from . import shopper
 
@@ -51,7 +51,7 @@ def product_widgets(request, *, product: Product, viewed: list[int]) -> dict:
         source=product,
         widgets=[
             WidgetItems(Impression.Widget.SIMILAR, similar, assignment.version),
-            *behaviour_widgets(product, assignment),
+            *behaviour_widgets(product, assignment, on_the_page=similar),
             # A crawler (known None) has no history, and asking would start it a visitor.
             *(
                 history_widgets(request, shown=viewed, assignment=assignment, product=product)
@@ -101,9 +101,14 @@ def _recommended_variant(experiment: Experiment | None) -> dict:
     return {"repeats": False}  # Variant.WITHOUT_REPEATS
 
 
-def behaviour_widgets(product, assignment: Assignment) -> list[WidgetItems]:
+def behaviour_widgets(
+    product, assignment: Assignment, *, on_the_page: list[SimilarItem]
+) -> list[WidgetItems]:
     """Frequently bought together and also viewed, from shoppers' events (no model version); a
-    candidate arm of an A/B test on one of them sees the product's similar items instead."""
+    candidate arm of an A/B test on one of them sees the product's similar items instead: the
+    ones after those the Similar strip on the page shows (`on_the_page`), which the candidate
+    strip repeated, sharing its clicks with it, while only its own were counted."""
+    shown = {item.product.pk for item in on_the_page}
     query = SimilarQuery(k=BEHAVIOUR_ITEMS)
     neighbours = behaviour_selectors.ContentNeighbours(product)  # one lookup for both strips
     widgets = []
@@ -113,8 +118,9 @@ def behaviour_widgets(product, assignment: Assignment) -> list[WidgetItems]:
     ):
         if assignment.candidate_for(widget) is not None:  # Variant.SIMILAR_ITEMS
             items = similarity_selectors.similar_products(
-                product=product, k=BEHAVIOUR_ITEMS, version=assignment.active
+                product=product, k=len(shown) + BEHAVIOUR_ITEMS, version=assignment.active
             )
+            items = [item for item in items if item.product.pk not in shown][:BEHAVIOUR_ITEMS]
             widgets.append(WidgetItems(widget, items, assignment.active))
         else:
             items = selector(product=product, query=query, neighbours=neighbours).items

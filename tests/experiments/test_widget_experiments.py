@@ -10,12 +10,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from behaviour.models import ItemAssociation, SequenceModelVersion
+from catalog.models import Product
 from experiments import selectors, services
 from experiments.admin_html import ACTIVE_SEQUENCE
 from experiments.models import VARIANT_NOT_FOR_WIDGET, Experiment, Impression
 from experiments.services import ExperimentStateError
+from tests.catalog.factories import add_product, image_bytes
+from tests.similarity.vector_store.factories import store
 
-from .factories import impressions, running
+from .factories import at, impressions, running
 
 pytestmark = pytest.mark.django_db
 
@@ -39,12 +42,24 @@ def skus(response, widget: str) -> list[str]:
     return [item.product.sku for item in response.context[widget]]
 
 
-def test_the_candidate_arm_of_a_bought_together_test_sees_similar_items(client, shop):
+def farther_products(shop, count: int) -> None:
+    """FAR-0, FAR-1, …: products the active version places after all of the shop's."""
+    for n in range(count):
+        add_product(f"FAR-{n}", f"Far {n}", image=image_bytes(), group_id=f"far-{n}")
+    farther = list(Product.objects.filter(sku__startswith="FAR-").order_by("pk"))
+    store(shop.active, farther, [at(150 + 10 * n) for n in range(count)])
+
+
+def test_the_candidate_arm_of_a_bought_together_test_sees_the_next_similar_items(client, shop):
+    """Not those the Similar strip above shows: the candidate strip repeated it, sharing its
+    clicks, and only the tested strip's were counted."""
+    farther_products(shop, 3)
     experiment = widget_test("bought_together", Variant.SIMILAR_ITEMS)
 
     response = client.get("/products/SQUARE-0-0/")
 
-    assert skus(response, "bought_together") == ACTIVE_ORDER == skus(response, "similar")
+    assert skus(response, "similar") == [*ACTIVE_ORDER, "FAR-0", "FAR-1"]  # its 8
+    assert skus(response, "bought_together") == ["FAR-2"]  # the active version's ninth
     assert logged("bought_together") == {(experiment.pk, "candidate")}
     assert logged("similar") == {(None, "")}  # no experiment runs on the similar strip
 
@@ -145,6 +160,7 @@ def test_a_sequence_version_test_needs_a_ready_candidate(shop):
 
 
 def test_the_results_count_the_tested_widgets_impressions(client, shop):
+    farther_products(shop, 8)  # the candidate's six after the Similar strip's eight
     experiment = widget_test("bought_together", Variant.SIMILAR_ITEMS)
     client.get("/products/SQUARE-0-0/")
     shown = client.get("/products/SQUARE-0-0/").context["bought_together"]

@@ -228,3 +228,27 @@ def test_a_customer_without_a_history_sees_trending_once_on_the_home_page(client
     trending = {sku for sku, _ in strip(response, "trending")}
     recommended = {sku for sku, _ in strip(response, "recommended")}
     assert {"B", "C"} <= trending and not trending & recommended, (trending, recommended)
+
+
+def test_while_trending_is_ab_tested_recommended_for_you_does_not_follow_its_arm(client, shop):
+    """Left out of Recommended for you, Trending's arm would change that strip too."""
+    from django.contrib.auth.models import User
+
+    from experiments.services import experiment_start
+
+    checkout(["B", "C"])
+    checkout(["B"])
+    behaviour_refresh()
+    experiment_start(
+        experiment=Experiment.objects.create(
+            name="newest", widget="trending", variant=Experiment.Variant.NEWEST, share=0
+        )
+    )
+    User.objects.create_user(username="ada", password="a long enough password")
+    client.post("/account/sign-in/", {"username": "ada", "password": "a long enough password"})
+
+    response = client.get("/")
+
+    trending = {sku for sku, _ in strip(response, "trending")}
+    recommended = {sku for sku, _ in strip(response, "recommended")}
+    assert {"B", "C"} <= trending & recommended  # both strips as without the other
