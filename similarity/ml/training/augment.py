@@ -3,7 +3,7 @@
 "phone" imitates shelf and handheld shots: a random crop down to about 0.3 of the area (the
 product fills part of the frame), perspective (photographed at an angle), blur (shake, focus),
 brightness/contrast/colour (shop lighting) and random erasing (price tags, fingers, other
-products in front). "basic" is the lighter set (flip, zoom out, shift, brightness, contrast):
+products in front). "basic" is the lighter set (flip, zoom in by up to 30 %, shift, brightness, contrast):
 the default, because it measured as well on shelf photos and better on studio photos.
 Both are Keras layers inside the training model, so they run batched where the model runs.
 """
@@ -54,6 +54,7 @@ def _basic(seed: int) -> list[layers.Layer]:
     # shift, brightness and contrast would move together (one random axis instead of five).
     return [
         layers.RandomFlip("horizontal", seed=seed),
+        # Negative factors zoom in (Keras: a crop to 70-100 % of the frame), so the fill is unused.
         layers.RandomZoom((-0.3, 0.0), fill_mode="constant", fill_value=WHITE, seed=seed + 1),
         layers.RandomTranslation(0.1, 0.1, fill_mode="constant", fill_value=WHITE, seed=seed + 2),
         layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 3),
