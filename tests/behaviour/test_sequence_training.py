@@ -97,3 +97,33 @@ def test_a_training_out_of_time_keeps_its_best_epoch_and_is_saved_like_any_other
         1,
     )
     assert version.status in {"ready", "active"} and Path(version.vectors_path).is_file()
+
+
+def test_the_active_version_is_measured_on_the_products_it_knows_and_the_candidate_likewise(
+    trained,
+):
+    """A product added since the active version trained was a certain miss for it alone, though
+    serving places such products by content: every newer version won the comparison."""
+    from behaviour.services.sequence.training import _beats_active
+    from behaviour.services.sequence.validation import active_recall, known_targets
+    from catalog.models import Product
+
+    known = np.array(
+        Product.objects.filter(sku__in=SKUS).order_by("pk").values_list("pk", flat=True)
+    )
+    product_ids = np.append(known, known.max() + 1000)  # one product it never knew, last
+    new = len(product_ids) - 1
+    histories = [(np.array([0]), np.array([3])), (np.array([1]), np.array([3]))]
+    targets = [np.array([new]), np.array([1, new])]
+
+    recall, knows = active_recall(product_ids, histories, targets, k=20)
+    kept_histories, kept_targets = known_targets(histories, targets, knows)
+
+    assert knows.tolist() == [True] * len(known) + [False]
+    assert [t.tolist() for t in kept_targets] == [[1]]  # the new product's only buyer drops out
+    assert kept_histories == histories[1:] and recall is not None
+    # Decided on the products both know, whatever the candidate's figure on all of them.
+    active = SequenceModelVersion.objects.get(status="active").pk
+    shared = {"active_version": active, "active_recall": 0.4}
+    assert not _beats_active({**shared, "recall": 0.5, "recall_vs_active": 0.3})
+    assert _beats_active({**shared, "recall": 0.3, "recall_vs_active": 0.5})

@@ -34,7 +34,7 @@ from ...models import SequenceModelVersion, SequenceTrainingJob
 from ..association_writes import VIEW_SHARE
 from .dataset import TrainingData, sequences_of, training_data
 from .peers import peers_first_build
-from .validation import active_recall, recall_at
+from .validation import active_recall, known_targets, recall_at
 from .vectors import SERVABLE
 from .versions import (
     ERROR_CANCELLED,
@@ -227,11 +227,18 @@ def _save(version, found: TrainingData, train, valid, result, config, cancel_req
     kinds = target_kinds(train, valid)  # as training validated
     inputs, targets = histories_and_targets(train, valid, kinds)
     recall = recall_at(scorer, vectors, inputs, targets, k=config.k)
+    active, active_knows = active_recall(found.product_ids, inputs, targets, k=config.k)
+    shared = recall
+    if active_knows is not None:
+        shared_inputs, shared_targets = known_targets(inputs, targets, active_knows)
+        shared = recall_at(scorer, vectors, shared_inputs, shared_targets, k=config.k)
     version.metrics = {
         "recall": recall,
         "best_training_recall": _number(result.best_recall),
         "active_version": _active_pk(),
-        "active_recall": active_recall(found.product_ids, inputs, targets, k=config.k),
+        "active_recall": active,
+        # This version on the active one's products only: what the decision compares.
+        "recall_vs_active": shared,
         "cold_items": int((~known).sum()),
         "device": result.device,
         "stopped": result.stopped,
@@ -309,7 +316,8 @@ def _beats_active(metrics: dict) -> bool:
         return False
     if metrics.get("active_version") is None:
         return True
-    recall, active = metrics["recall"], metrics["active_recall"]
+    # Versions saved before both were measured on the same products compared their plain recall.
+    recall, active = metrics.get("recall_vs_active", metrics["recall"]), metrics["active_recall"]
     return recall is not None and (active is None or recall > active)
 
 

@@ -40,13 +40,18 @@ def active_recall(
     targets: list[np.ndarray],
     *,
     k: int,
-) -> float | None:
-    """The active version's Recall@k on this split (item indices of `product_ids` mapped to its
-    own; products it never knew drop out of histories and count as misses); None without one,
-    or when its files cannot be read."""
+) -> tuple[float | None, np.ndarray | None]:
+    """The active version's Recall@k on this split, and which of `product_ids` it knows
+    ((None, None) without one, or when its files cannot be read).
+
+    Item indices of `product_ids` are mapped to its own; products it never knew drop out of
+    histories, and out of the targets: bought in the validation window, a product added since
+    it trained was a certain miss here, though serving places such products by their content,
+    so the comparison favoured every newer version. Compare a candidate on the same targets
+    (`known_targets`)."""
     active = SequenceModelVersion.objects.filter(status=SequenceModelVersion.Status.ACTIVE).first()
     if active is None or not active.vectors_path:
-        return None
+        return None, None
     try:
         weights, config = artifacts.load(active.artifact_path)
         with np.load(active.vectors_path) as stored:
@@ -54,17 +59,27 @@ def active_recall(
     except UNREADABLE as exc:
         # It serves without the sequence signal: any version that has one beats it.
         logger.error("active sequence version %s not measured: %s", active.pk, exc)
-        return None
+        return None, None
     position = {int(pid): index for index, pid in enumerate(old_ids)}
+    knows = np.isin(product_ids, old_ids)
 
     def mapped(items: np.ndarray) -> np.ndarray:
         return np.array([position.get(int(product_ids[i]), -1) for i in items], dtype=np.int64)
 
-    old_inputs = [(mapped(items), kinds) for items, kinds in inputs]
-    return recall_at(
-        SequenceScorer(weights, config),
-        vectors,
-        old_inputs,
-        [mapped(wanted) for wanted in targets],
-        k=k,
-    )
+    shared_inputs, shared_targets = known_targets(inputs, targets, knows)
+    old_inputs = [(mapped(items), kinds) for items, kinds in shared_inputs]
+    old_targets = [mapped(wanted) for wanted in shared_targets]
+    recall = recall_at(SequenceScorer(weights, config), vectors, old_inputs, old_targets, k=k)
+    return recall, knows
+
+
+def known_targets(
+    inputs: list[tuple[np.ndarray, np.ndarray]], targets: list[np.ndarray], knows: np.ndarray
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[np.ndarray]]:
+    """The visitors and their targets restricted to the items `knows` marks; visitors left
+    with no target drop out."""
+    kept = [
+        (history, wanted[knows[wanted]]) for history, wanted in zip(inputs, targets, strict=True)
+    ]
+    kept = [(history, wanted) for history, wanted in kept if len(wanted)]
+    return [history for history, _ in kept], [wanted for _, wanted in kept]
