@@ -30,6 +30,16 @@ def auto_activate(version: ModelVersion) -> str:
     if current is None:
         model_version_activate(version=version)
         return "activated: no version was active"
+    # Relevance is "the same label": R@1 against category labels and against variant groups
+    # (which `auto` picks once enough products have partners) are different tests, and one
+    # version would win by how it was measured.
+    # ("auto" is a version's before its training resolved it: unknown, not compared.)
+    labels = {version.label_source, current.label_source}
+    if len(labels) > 1 and not labels & {"auto", ""}:
+        return (
+            f"left ready: it was measured with {version.label_source} as labels, active "
+            f"v{current.pk} with {current.label_source}; {BY_HAND}"
+        )
     mine, theirs = _measured(version.metrics), _measured(current.metrics)
     protocol = _shared_protocol(version.metrics, mine, theirs)
     if protocol is None:

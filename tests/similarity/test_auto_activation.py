@@ -124,3 +124,22 @@ def test_a_redelivered_training_job_still_activates_a_version_that_never_served(
 
     assert ModelVersion.objects.get(status="active") == trained
     assert "activated: R@1 0.450" in job.log
+
+
+def test_versions_measured_against_different_labels_are_not_compared():
+    """Category labels and variant groups are different tests: a candidate measured on groups
+    (harder) lost to a category-measured active version whatever its quality."""
+    active = _version("active", {NEW_PRODUCTS: 0.85}, NEW_PRODUCTS)
+    candidate = _version("ready", {NEW_PRODUCTS: 0.90}, NEW_PRODUCTS)
+    ModelVersion.objects.filter(pk=active.pk).update(label_source="category")
+    ModelVersion.objects.filter(pk=candidate.pk).update(label_source="group")
+    candidate.refresh_from_db()
+
+    decision = auto_activate(candidate)
+
+    candidate.refresh_from_db()
+    assert candidate.status == "ready"
+    assert decision == (
+        f"left ready: it was measured with group as labels, active v{active.pk} with category; "
+        "compare the two versions' pages and activate it by hand"
+    )

@@ -3,8 +3,9 @@
 "phone" imitates shelf and handheld shots: a random crop down to about 0.3 of the area (the
 product fills part of the frame), perspective (photographed at an angle), blur (shake, focus),
 brightness/contrast/colour (shop lighting) and random erasing (price tags, fingers, other
-products in front). "basic" is the lighter set (flip, zoom in by up to 30 %, shift, brightness, contrast):
-the default, because it measured as well on shelf photos and better on studio photos.
+products in front). "basic" is the lighter set (flip, zoom in by up to 30 %, shift,
+brightness, contrast): the default, because it measured as well on shelf photos and better on
+studio photos.
 Both are Keras layers inside the training model, so they run batched where the model runs.
 """
 
