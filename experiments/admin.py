@@ -6,7 +6,8 @@ from behaviour.models import SequenceModelVersion
 from similarity.models import ModelVersion
 
 from . import selectors, services
-from .admin_html import experiment_state, results_html, sequence_version_link, version_links
+from .admin_html import results_html, sequence_version_link, version_links
+from .admin_state import experiment_state
 from .models import Experiment
 
 DELETE_RUNNING = (

@@ -2,13 +2,13 @@
 (admin_versions.py), so both show the same figures, worded the same way."""
 
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from behaviour.models import SequenceModelVersion
 from similarity.models import ModelVersion
 
 from .admin_design import planning_html, sample_ratio_html
+from .admin_state import counting_window_html
 from .selectors import ArmResult, ExperimentResults
 from .stats import MIN_EFFECTIVE_SHOPPERS, Interval
 
@@ -24,18 +24,9 @@ VERDICT_TOO_EARLY = (
     "Too early to read: an arm has impressions of under {} shoppers' worth (a few heavy "
     "browsers count as few), and intervals this early often miss."
 )
-COUNTED_UNTIL_STOP = (
-    "Impressions and clicks counted up to the stop ({}): a link shown before it and followed "
-    "later is not counted, so these figures no longer change."
-)
 # A sequence-version test's control arm when the version active over it is not known for sure
 # (selectors.results.sequence_served): impressions record the image version only.
 ACTIVE_SEQUENCE = "the active sequence version"
-SPLIT_ENDED = (
-    "split ended: its candidate was activated, archived or failed, or another version of its "
-    "kind was activated (the control changed), so every shopper sees the usual strip; its "
-    "results are those of the period before; stop the experiment"
-)
 
 
 def interval_text(interval: Interval | None, *, signed: bool = False) -> str:
@@ -124,28 +115,5 @@ def results_html(results: ExperimentResults) -> str:
             mismatch=results.sample_ratio_mismatch,
         ),
         planning_html(results),
-        _counted_until_html(results),
+        counting_window_html(results),
     )
-
-
-def _counted_until_html(results: ExperimentResults) -> str:
-    if results.counted_until is None:
-        return ""
-    return format_html("<p>{}</p>", COUNTED_UNTIL_STOP.format(_when(results.counted_until)))
-
-
-def experiment_state(experiment) -> str:
-    """Not started, running, split ended (see selectors.state: `experiment` must carry its
-    `split_ended` annotation), or the period it ran."""
-    if experiment.started_at is None:
-        return "not started"
-    started = _when(experiment.started_at)
-    if not experiment.active and experiment.ended_at is not None:
-        return f"ran {started} – {_when(experiment.ended_at)}"
-    if experiment.split_ended:
-        return f"started {started}, {SPLIT_ENDED}"
-    return f"running since {started}"
-
-
-def _when(moment) -> str:
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"

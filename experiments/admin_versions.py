@@ -6,7 +6,8 @@ from django.utils.html import format_html_join
 
 from similarity.models import ModelVersion
 
-from .admin_html import experiment_state, results_html
+from .admin_html import results_html
+from .admin_state import experiment_state
 from .selectors import version_experiments
 
 NO_EXPERIMENTS = "– (no A/B test yet: start one under Experiments with this version as candidate)"

@@ -3,7 +3,9 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from behaviour.models import SequenceModelVersion
 from similarity.models import ModelVersion
@@ -36,6 +38,8 @@ class ExperimentResults:
     arms: dict[str, ArmResult]
     difference: stats.Interval | None  # candidate CTR − control CTR with its 95 % interval
     counted_until: dt.datetime | None  # a stopped experiment's end: nothing later is counted
+    # The retention cut, when it falls after the start: older impressions and clicks are gone.
+    counted_from: dt.datetime | None
     share: int  # percent of shoppers the split sends to the candidate
     # The sample ratio check of the shoppers per arm against the experiment's share (None: the
     # test cannot speak yet, see design.sample_ratio_p).
@@ -101,6 +105,7 @@ def experiment_results(*, experiment: Experiment, widget: str | None = None) -> 
         arms=arms,
         difference=difference,
         counted_until=experiment.ended_at,
+        counted_from=_retention_cut(experiment),
         share=experiment.share,
         needed=design.impressions_needed_per_change(sums[Experiment.Arm.CONTROL]),
         too_early=min(map(stats.effective_shoppers, sums.values())) < stats.MIN_EFFECTIVE_SHOPPERS,
@@ -169,3 +174,11 @@ def version_experiments(*, version: ModelVersion) -> list[VersionExperiment]:
         ]
         found.append(VersionExperiment(experiment=experiment, roles=roles, results=results))
     return found
+
+
+def _retention_cut(experiment: Experiment) -> dt.datetime | None:
+    """Where retention (services.impressions_retention_enforce) cut the test's log, if after
+    its start: its figures then count from there, which its page must say."""
+    cut = timezone.now() - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
+    started = experiment.started_at
+    return cut if started is not None and cut > started else None

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from behaviour.models import SequenceModelVersion
 from experiments import services
 from experiments.admin import DELETE_RAN, DELETE_RUNNING
-from experiments.admin_html import SPLIT_ENDED
+from experiments.admin_state import SPLIT_ENDED
 from experiments.models import CANDIDATE_IGNORED, CANDIDATE_MISSING, Experiment, Impression
 from similarity.models import ModelVersion
 from similarity.services import model_version_activate

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from experiments import selectors, services
-from experiments.admin_html import COUNTED_UNTIL_STOP
+from experiments.admin_state import COUNTED_UNTIL_STOP
 from experiments.models import Click, Impression
 
 from .factories import impressions, running
@@ -69,3 +69,23 @@ def test_impressions_logged_after_the_stop_leave_the_results_as_they_were(client
     )
 
     assert selectors.experiment_results(experiment=experiment) == before
+
+
+def test_the_results_say_when_retention_has_cut_the_tests_log(admin_client, shop, settings):
+    """Retention deletes impressions of the retention period's age, running test or not: the
+    page said 'running since …' over figures that counted only what was left."""
+    from experiments.admin_state import COUNTED_FROM_RETENTION
+
+    settings.PRODSIM_EVENT_RETENTION_DAYS = 30
+    young = running(shop.candidate, share=50, name="young")
+    services.experiment_stop(experiment=young)
+    old = running(shop.candidate, share=50, name="old")
+    started = timezone.now() - dt.timedelta(days=40)
+    type(old).objects.filter(pk=old.pk).update(started_at=started)
+    old.refresh_from_db()
+
+    page = admin_client.get(f"/admin/experiments/experiment/{old.pk}/change/").content.decode()
+
+    assert selectors.experiment_results(experiment=young).counted_from is None
+    assert selectors.experiment_results(experiment=old).counted_from > started
+    assert COUNTED_FROM_RETENTION.split("{}")[0] in page.replace("&#x27;", "'")
