@@ -2,13 +2,13 @@
 ran, and the window its figures count (up to the stop; from the retention cut)."""
 
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html_join
 
 from .selectors import ExperimentResults
 
 COUNTED_UNTIL_STOP = (
     "Impressions and clicks counted up to the stop ({}): a link shown before it and followed "
-    "later is not counted, so these figures no longer change."
+    "later is not counted, so no later click changes these figures."
 )
 COUNTED_FROM_RETENTION = (
     "Impressions and clicks from before {} are deleted (daily) with the shoppers' data of that "
@@ -28,7 +28,7 @@ def counting_window_html(results: ExperimentResults) -> str:
         notes.append(COUNTED_FROM_RETENTION.format(_when(results.counted_from)))
     if results.counted_until is not None:
         notes.append(COUNTED_UNTIL_STOP.format(_when(results.counted_until)))
-    return "".join(format_html("<p>{}</p>", note) for note in notes)
+    return format_html_join("", "<p>{}</p>", ((note,) for note in notes))
 
 
 def experiment_state(experiment) -> str:

@@ -19,6 +19,7 @@ from similarity.models import ModelVersion
 from similarity.services.versions import MISSING_IMAGES_TASK
 
 from .models import VARIANT_NOT_FOR_WIDGET, WIDGET_VARIANTS, Click, Experiment, Impression
+from .retention import impressions_cutoff
 from .selectors import Assignment, Shopper
 from .tokens import LINK_MAX_AGE_S, BadClickToken, click_token, click_token_read
 
@@ -231,8 +232,7 @@ def impressions_retention_enforce(*, now: dt.datetime | None = None) -> int:
     """Delete impressions (and their clicks) older than PRODSIM_EVENT_RETENTION_DAYS, the
     shoppers' events' limit: each names a session hash and what that session was shown. The
     number of impressions deleted; an experiment's figures then count the period kept."""
-    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
-    expired = Impression.objects.filter(created_at__lt=cutoff).order_by("pk")
+    expired = Impression.objects.filter(created_at__lt=impressions_cutoff(now)).order_by("pk")
     deleted = 0
     while ids := list(expired.values_list("pk", flat=True)[:RETENTION_BATCH]):
         with transaction.atomic():

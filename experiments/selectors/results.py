@@ -3,15 +3,14 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
 from behaviour.models import SequenceModelVersion
 from similarity.models import ModelVersion
 
 from .. import design, stats
 from ..models import Experiment, Impression
+from ..retention import impressions_cutoff
 from .arm_counts import ArmCounts, arm_counts
 from .state import experiments_with_split_state
 
@@ -179,6 +178,6 @@ def version_experiments(*, version: ModelVersion) -> list[VersionExperiment]:
 def _retention_cut(experiment: Experiment) -> dt.datetime | None:
     """Where retention (services.impressions_retention_enforce) cut the test's log, if after
     its start: its figures then count from there, which its page must say."""
-    cut = timezone.now() - dt.timedelta(days=settings.PRODSIM_EVENT_RETENTION_DAYS)
+    cut = impressions_cutoff()
     started = experiment.started_at
     return cut if started is not None and cut > started else None
