@@ -1,12 +1,13 @@
 """The Celery app, as in Celery's "First steps with Django".
 
-Queues: `default` (imports, light jobs) and `ml` (training, embedding: TensorFlow only there).
+Queues: `default` (imports, light jobs), `ml` (training, embedding: TensorFlow only there) and
+`periodic` (beat's tasks). Routes: settings_jobs.py.
 """
 
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import setup_logging, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prodsim_site.settings")
 
@@ -23,3 +24,10 @@ def _start_embedded_services(**_kwargs) -> None:
     from prodsim_site.embedded.bootstrap import start_embedded_services
 
     start_embedded_services()
+
+
+@setup_logging.connect
+def _keep_djangos_logging(**_kwargs) -> None:
+    """Workers and beat log as web does: Django's LOGGING (PRODSIM_LOG_LEVEL, the filter that
+    masks visitor ids), applied when the loader sets Django up. With no receiver here, Celery
+    would reset the root logger to its --loglevel."""

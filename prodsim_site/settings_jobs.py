@@ -29,9 +29,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Workers and beat keep Django's LOGGING (PRODSIM_LOG_LEVEL, the visitor-id masking filter):
-# by default Celery replaced the root logger's handlers and level with its own at start-up.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     # Lexical text work is NumPy only: keep it off the TensorFlow queue.
