@@ -108,6 +108,7 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
         "status",
         "architecture",
         "recall",
+        "recall_vs_active",
         "active_recall",
         "created_at",
         "activated_at",
@@ -239,7 +240,11 @@ class SequenceModelVersionAdmin(admin.ModelAdmin):
     def recall(self, version: SequenceModelVersion):
         return version.metrics.get("recall")
 
-    @admin.display(description="active version's, same split")
+    @admin.display(description="on the active version's products")
+    def recall_vs_active(self, version: SequenceModelVersion):
+        return version.metrics.get("recall_vs_active")
+
+    @admin.display(description="active version's, same products (the decision)")
     def active_recall(self, version: SequenceModelVersion):
         return version.metrics.get("active_recall")
 

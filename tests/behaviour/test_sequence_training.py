@@ -127,3 +127,6 @@ def test_the_active_version_is_measured_on_the_products_it_knows_and_the_candida
     shared = {"active_version": active, "active_recall": 0.4}
     assert not _beats_active({**shared, "recall": 0.5, "recall_vs_active": 0.3})
     assert _beats_active({**shared, "recall": 0.3, "recall_vs_active": 0.5})
+    # No buyer of a product it knows: neither measured alike, the candidate's own figure decides.
+    nothing_shared = {"active_version": active, "active_recall": None, "recall_vs_active": None}
+    assert _beats_active({**nothing_shared, "recall": 0.3})

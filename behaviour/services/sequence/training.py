@@ -316,8 +316,11 @@ def _beats_active(metrics: dict) -> bool:
         return False
     if metrics.get("active_version") is None:
         return True
-    # Versions saved before both were measured on the same products compared their plain recall.
-    recall, active = metrics.get("recall_vs_active", metrics["recall"]), metrics["active_recall"]
+    recall, active = metrics.get("recall_vs_active"), metrics["active_recall"]
+    if recall is None:
+        # No buyer of the window bought a product the active version knows (a catalogue that
+        # turned over), or a version saved before the two were measured alike: its own figure.
+        recall = metrics["recall"]
     return recall is not None and (active is None or recall > active)
 
 
