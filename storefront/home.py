@@ -1,8 +1,6 @@
 """The home page's strips: trending (a running A/B test may show its candidate arm the newest
 products instead) and, for a shopper with a history, the history strips."""
 
-from dataclasses import replace
-
 from behaviour import selectors as behaviour_selectors
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
@@ -31,30 +29,19 @@ def home_widgets(request, *, viewed: list[int]) -> dict:
     # A signed-in customer has a history beyond this session's views, on any device.
     has_history = viewed or request.user.is_authenticated
     trending = trending_widget(assignment)
+    # Recommended for you's fill leaves out what Trending shows beside it (a customer with no
+    # history yet saw the same products twice), but not while Trending is A/B tested: it would
+    # then differ by Trending's arm, and the test would measure more than the strip it changes.
+    tested = assignment.for_widget(Impression.Widget.TRENDING)[0] is not None
+    on_the_page = [] if tested else [getattr(i, "product", i).pk for i in trending.items]
     history_strips = (
-        history_widgets(request, shown=viewed, assignment=assignment) if has_history else []
+        history_widgets(request, shown=viewed, assignment=assignment, fill_not_in=on_the_page)
+        if has_history
+        else []
     )
-    # Not while Trending is A/B tested: Recommended for you would then differ by Trending's arm,
-    # and the test would measure more than the strip it changes.
-    trending_tested = assignment.for_widget(Impression.Widget.TRENDING)[0] is not None
-    if history_strips and not trending_tested:
-        history_strips[0] = _fill_not_repeated(history_strips[0], trending)
     return experiment_services.impressions_log(
         shopper=known, assignment=assignment, source=None, widgets=[trending, *history_strips]
     )
-
-
-def _fill_not_repeated(recommended: WidgetItems, trending: WidgetItems) -> WidgetItems:
-    """Recommended for you without the fill (its items that are not the shopper's own) that the
-    Trending strip above already shows: a customer with no history yet saw the same six products
-    twice. The personal ones stay wherever they also trend."""
-    shown = {getattr(item, "product", item).pk for item in trending.items}
-    items = [
-        item
-        for item in recommended.items
-        if item.tier == behaviour_selectors.TIER_PERSONAL or item.product.pk not in shown
-    ]
-    return replace(recommended, items=items)
 
 
 def trending_widget(assignment: Assignment) -> WidgetItems:

@@ -2,6 +2,8 @@
 history-based strips (recommended, recently viewed; the home page shows them too) and the
 behaviour strips (bought together, also viewed). The home page's are storefront.home's."""
 
+from collections.abc import Iterable
+
 from django.utils import timezone
 
 from behaviour import selectors as behaviour_selectors
@@ -63,22 +65,35 @@ def product_widgets(request, *, product: Product, viewed: list[int]) -> dict:
 
 
 def history_widgets(
-    request, *, shown: list[int], assignment: Assignment, product: Product | None = None
+    request,
+    *,
+    shown: list[int],
+    assignment: Assignment,
+    product: Product | None = None,
+    fill_not_in: Iterable[int] = (),
 ) -> list[WidgetItems]:
     """Recommended for you (the same selector as the API, over the shopper's events read now:
     the signed-in customer's or this session's; a running A/B test's candidate arm gets its
     variant) and recently viewed. Recommended for you leaves out the page's `product` and what
-    recently viewed shows: repeats (bought products) would otherwise bring them back."""
+    recently viewed shows: repeats (bought products) would otherwise bring them back. Its fill
+    (the items that are not the shopper's own) also leaves out `fill_not_in`, another strip's
+    products on the page, and is filled on from further down instead."""
     recently_viewed = _recently_viewed(shown)
     exclude = [item.pk for item in recently_viewed] + ([product.pk] if product else [])
+    elsewhere = set(fill_not_in)
     recommended = behaviour_selectors.recommended_for_visitor(
         visitor_id=shopper.visitor_id(request),
-        query=SimilarQuery(k=HISTORY_ITEMS, exclude_ids=tuple(exclude)),
+        query=SimilarQuery(k=HISTORY_ITEMS + len(elsewhere), exclude_ids=tuple(exclude)),
         **_recommended_variant(assignment.candidate_for(Impression.Widget.RECOMMENDED)),
     )
+    items = [
+        item
+        for item in recommended.items
+        if item.tier == behaviour_selectors.TIER_PERSONAL or item.product.pk not in elsewhere
+    ][:HISTORY_ITEMS]
     return [
         # The image version serves the content signal.
-        WidgetItems(Impression.Widget.RECOMMENDED, recommended.items, assignment.active),
+        WidgetItems(Impression.Widget.RECOMMENDED, items, assignment.active),
         # The shopper's own history: no model chose it.
         WidgetItems(Impression.Widget.RECENTLY_VIEWED, recently_viewed, None),
     ]

@@ -217,6 +217,8 @@ def test_a_customer_without_a_history_sees_trending_once_on_the_home_page(client
     strips showed the same products, each captioned as trending."""
     from django.contrib.auth.models import User
 
+    for n in range(10):  # enough for two full strips
+        add_product(f"N{n}", f"Newer {n}")
     checkout(["B", "C"])
     checkout(["B"])
     behaviour_refresh()
@@ -228,6 +230,7 @@ def test_a_customer_without_a_history_sees_trending_once_on_the_home_page(client
     trending = {sku for sku, _ in strip(response, "trending")}
     recommended = {sku for sku, _ in strip(response, "recommended")}
     assert {"B", "C"} <= trending and not trending & recommended, (trending, recommended)
+    assert len(recommended) == 6  # filled on from further down, not shortened
 
 
 def test_while_trending_is_ab_tested_recommended_for_you_does_not_follow_its_arm(client, shop):
