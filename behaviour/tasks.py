@@ -82,9 +82,9 @@ def events_import_task(self, job_id: int) -> None:
 
 # --- Sequence model training (admin, train_behaviour --queue): the `ml` queue -----------------
 
-# The epochs stop within PRODSIM_SEQUENCE_TRAINING_BUDGET_S (45 minutes; the online-retail dev
-# history trains in under 15 on two CPU cores); what follows them (the vectors, the peers'
-# profiles, tuning the fusion, storing the vectors in pgvector) has this long after it.
+# Reading the events and the epochs end within PRODSIM_SEQUENCE_TRAINING_BUDGET_S; what follows
+# them (the vectors, the peers' profiles, tuning the fusion, storing the vectors in pgvector)
+# has this long after it. Read at import, as Celery reads a task's limits.
 SEQUENCE_SAVING_ALLOWANCE_S = 15 * 60
 SEQUENCE_TRAINING_SOFT_LIMIT_S = (
     settings.PRODSIM_SEQUENCE_TRAINING_BUDGET_S + SEQUENCE_SAVING_ALLOWANCE_S

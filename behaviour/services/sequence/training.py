@@ -138,6 +138,9 @@ def validation_cut(times: np.ndarray) -> int:
 def _train(job: SequenceTrainingJob, on_progress) -> None:
     from behaviour.ml.sequence.train import train_sequence_model  # TensorFlow: worker only
 
+    # The budget counts from here, reading the events included: the task's soft limit leaves
+    # only saving to what comes after it.
+    deadline = time.monotonic() + settings.PRODSIM_SEQUENCE_TRAINING_BUDGET_S
     version = job.version
     if version.status in SERVABLE:
         _trained_already(version)
@@ -165,7 +168,7 @@ def _train(job: SequenceTrainingJob, on_progress) -> None:
         ),
         should_stop=progress.cancel_requested,
         checkpoint_dir=artifact_dir(version) / "checkpoints",
-        deadline=time.monotonic() + settings.PRODSIM_SEQUENCE_TRAINING_BUDGET_S,
+        deadline=deadline,
     )
     if result.stopped == "cancelled":
         raise JobCancelled(ERROR_CANCELLED)

@@ -83,7 +83,8 @@ def test_no_epoch_starts_that_would_end_past_the_deadline():
     train, valid = time_split(planted(80), 750)
 
     late = train_sequence_model(train, valid, None, small(), deadline=time.monotonic())
-    early = train_sequence_model(train, valid, None, small(epochs=3, patience=5), deadline=None)
+    in_time = time.monotonic() + 3600
+    early = train_sequence_model(train, valid, None, small(epochs=3, patience=5), deadline=in_time)
 
     assert (late.stopped, late.epochs_run, late.best_epoch) == ("time", 1, 1)
     assert "item_embedding" in late.weights
