@@ -28,8 +28,6 @@ from catalog import selectors as catalog_selectors
 from .models import Event
 from .services.ingest import ACCEPTED, DUPLICATE, MAX_BATCH, REJECTED, events_record
 
-DEMO_EVENT_PREFIX = "demo-"  # every demo event id starts so: see shop_has_events_of_its_own
-
 # Sized for the 360-product demo shop: about 20,000 events, every bundle product with dozens of
 # orders, loaded in well under a minute on 2 cores.
 ORDERS = 1_500
@@ -111,12 +109,6 @@ def demo_history_events(
     return DemoHistory(bundles=bundles, events=maker.events)
 
 
-def shop_has_events_of_its_own() -> bool:
-    """Whether the shop holds events the demo did not record: its own shoppers' history, which
-    a demo history loaded beside it would skew."""
-    return Event.objects.exclude(event_id__startswith=DEMO_EVENT_PREFIX).exists()
-
-
 def demo_history_load(
     *, seed: int = 7, orders: int = ORDERS, visits: int = VISITS
 ) -> DemoHistoryLoaded:
@@ -194,7 +186,7 @@ class _Events:
         at = self.now - dt.timedelta(minutes=minutes_ago)
         self.events.append(
             {
-                "event_id": f"{DEMO_EVENT_PREFIX}{self.seed}-{len(self.events):07d}",
+                "event_id": f"demo-{self.seed}-{len(self.events):07d}",
                 "kind": kind,
                 "sku": sku,
                 "visitor_id": shopper,

@@ -10,7 +10,7 @@ from .catalogue import CSV_NAME, IMAGES_DIR, write_demo_catalogue
 from .drawing import RGB, Tones, mix, tones_for
 from .images import ImageSpec, render_product_image
 from .patterns import PATTERNS
-from .rows import CSV_COLUMNS, TITLE_DASH
+from .rows import CSV_COLUMNS, TITLE_DASH, demo_sku_regex
 from .shapes import SHAPES
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "STYLE_WORDS",
     "TITLE_DASH",
     "Category",
+    "demo_sku_regex",
     "ImageSpec",
     "Tones",
     "VariantGroup",

@@ -2,7 +2,7 @@
 
 import random
 
-from .assortment import PATTERN_WORDS, VariantGroup, slug
+from .assortment import CATEGORIES, PATTERN_WORDS, VariantGroup, slug
 
 CURRENCY = "EUR"
 OUT_OF_STOCK_RATE = 0.08  # roughly what a healthy shop shows as sold out
@@ -74,3 +74,10 @@ def _description(group: VariantGroup, colour: str, rng: random.Random) -> str:
     if rng.random() < SECOND_SENTENCE_RATE:
         return f"{first} {rng.choice(group.category.details)}"
     return first
+
+
+def demo_sku_regex() -> str:
+    """A PostgreSQL (and Python) regular expression every demo SKU matches, whatever the seed
+    and size: a category's code, the group's number, the colour ("MUG-007-SAGE-GREEN")."""
+    codes = "|".join(category.code for category in CATEGORIES)
+    return rf"^({codes})-[0-9]+-[A-Z0-9-]+$"

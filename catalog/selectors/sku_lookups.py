@@ -67,6 +67,6 @@ def product_ids_with_sku(*, sku: str, category: Category | None = None) -> list[
     return [found[stored] for stored in sorted(found, key=likeness)]
 
 
-def product_sku_not_in(*, skus: Collection[str]) -> str | None:
-    """The SKU of a product (withdrawn ones too) outside `skus`, or None when there is none."""
-    return Product.objects.exclude(sku__in=list(skus)).values_list("sku", flat=True).first()
+def product_sku_not_matching(*, regex: str) -> str | None:
+    """The SKU of a product (withdrawn ones too) that `regex` does not match, or None."""
+    return Product.objects.exclude(sku__regex=regex).values_list("sku", flat=True).first()

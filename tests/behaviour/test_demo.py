@@ -37,7 +37,7 @@ SMALL = {"orders": 120, "visits": 60}
 
 def tiny_products() -> list[DemoProduct]:
     return [
-        DemoProduct(f"{code}-{n}", path, Decimal(f"{10 + n}.90"))
+        DemoProduct(f"{code}-{n:03d}-RED", path, Decimal(f"{10 + n}.90"))  # as demo SKUs read
         for code, path in CATEGORIES.items()
         for n in range(3)
     ]
@@ -148,27 +148,29 @@ def test_the_command_loads_and_refreshes(capsys):
 
 
 @pytest.mark.django_db
-def test_the_command_leaves_a_shop_with_its_own_history_alone_unless_told_otherwise():
+def test_the_command_leaves_a_real_shop_alone_unless_told_otherwise():
+    """The demo's history belongs to the demo catalogue; a shopper's visit to the demo shop
+    (an event of its own) does not make it a real one."""
     from behaviour.management.commands.demo_history import ERROR_NOT_A_DEMO_SHOP
     from behaviour.services.ingest import events_record
     from tests.behaviour.factories import event
 
     tiny_shop()
-    call_command("demo_history", seed=7, orders=20, visits=10, stdout=io.StringIO())
-    demo_events = Event.objects.count()
-    call_command("demo_history", seed=7, orders=20, visits=10, stdout=io.StringIO())  # demo only
     sku = Product.objects.order_by("pk").first().sku
-    assert events_record(items=[event(sku)])[0].status == "accepted"
+    assert events_record(items=[event(sku)])[0].status == "accepted"  # someone browsed it
+    call_command("demo_history", seed=7, orders=20, visits=10, stdout=io.StringIO())
+    recorded = Event.objects.count()
+    add_product("REAL-1", "The shop's own mug")
 
     with pytest.raises(CommandError) as refused:
         call_command("demo_history", seed=8, orders=20, visits=10)
-    assert str(refused.value) == ERROR_NOT_A_DEMO_SHOP
-    assert Event.objects.count() == demo_events + 1
+    assert str(refused.value) == ERROR_NOT_A_DEMO_SHOP.format(sku="REAL-1")
+    assert Event.objects.count() == recorded
 
     call_command(
         "demo_history", seed=8, orders=20, visits=10, into_this_shop=True, stdout=io.StringIO()
     )
-    assert Event.objects.count() > demo_events + 1
+    assert Event.objects.count() > recorded
 
 
 @pytest.mark.django_db

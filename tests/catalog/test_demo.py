@@ -225,3 +225,6 @@ def test_the_command_leaves_a_real_shop_alone_unless_told_otherwise(media_root) 
 
     call_command("demo_catalogue", "--per-category", "1", "--into-this-shop", verbosity=0)
     assert Product.objects.count() == 11
+    Product.objects.filter(sku="REAL-1").delete()
+    call_command("demo_catalogue", "--per-category", "2", "--seed", "8", verbosity=0)  # a demo
+    assert Product.objects.count() > 10

@@ -2,11 +2,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from behaviour import demo
 from behaviour.services.refresh import behaviour_refresh
+from catalog import selectors as catalog_selectors
+from catalog.demo import demo_sku_regex
 
 ERROR_NEGATIVE = "--{option} must be 0 or more, not {count}"
 ERROR_NOT_A_DEMO_SHOP = (
-    "this shop holds events the demo did not record (its own shoppers'): a demo history beside "
-    "them would skew bought together, trending and training; --into-this-shop loads it anyway"
+    "this shop's catalogue is not the demo's (e.g. {sku}): a demo history beside its shoppers' "
+    "own would skew bought together, trending and training; --into-this-shop loads it anyway"
 )
 
 
@@ -28,15 +30,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--into-this-shop",
             action="store_true",
-            help="record it even though the shop holds events of its own shoppers",
+            help="record it even though the catalogue is not the demo's",
         )
 
     def handle(self, *args, seed: int, orders: int, visits: int, into_this_shop: bool, **options):
         for option, count in (("orders", orders), ("visits", visits)):
             if count < 0:
                 raise CommandError(ERROR_NEGATIVE.format(option=option, count=count))
-        if not into_this_shop and demo.shop_has_events_of_its_own():
-            raise CommandError(ERROR_NOT_A_DEMO_SHOP)
+        other = catalog_selectors.product_sku_not_matching(regex=demo_sku_regex())
+        if other is not None and not into_this_shop:
+            raise CommandError(ERROR_NOT_A_DEMO_SHOP.format(sku=other))
         loaded = demo.demo_history_load(seed=seed, orders=orders, visits=visits)
         self.stdout.write(
             f"{loaded.accepted} events recorded, {loaded.duplicates} already there, "

@@ -1,4 +1,3 @@
-import csv
 import tempfile
 from pathlib import Path
 
@@ -6,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import selectors
-from catalog.demo import write_demo_catalogue
+from catalog.demo import demo_sku_regex, write_demo_catalogue
 
 ERROR_PER_CATEGORY = "--per-category must be at least 1, not {count}"
 ERROR_NOT_A_DEMO_SHOP = (
@@ -41,15 +40,13 @@ class Command(BaseCommand):
     def handle(self, *args, per_category: int, seed: int, into_this_shop: bool, **options):
         if per_category < 1:
             raise CommandError(ERROR_PER_CATEGORY.format(count=per_category))
+        other = selectors.product_sku_not_matching(regex=demo_sku_regex())
+        if other is not None and not into_this_shop:
+            raise CommandError(ERROR_NOT_A_DEMO_SHOP.format(sku=other))
         with tempfile.TemporaryDirectory(prefix="prodsim-demo-") as out_dir:
             csv_path = write_demo_catalogue(
                 out_dir=Path(out_dir), seed=seed, products_per_category=per_category
             )
-            with open(csv_path, newline="", encoding="utf-8") as rows:
-                demo_skus = [row["sku"] for row in csv.DictReader(rows)]
-            other = selectors.product_sku_not_in(skus=demo_skus)
-            if other is not None and not into_this_shop:
-                raise CommandError(ERROR_NOT_A_DEMO_SHOP.format(sku=other))
             call_command(
                 "import_catalogue",
                 str(csv_path),
