@@ -16,6 +16,7 @@ from core.jobs.admin import (
 )
 
 from . import changes
+from .image_sources import ERROR_ARCHIVE_TOO_LARGE
 from .importers import LIST_SEPARATOR, split_list
 from .models import Category, ImportJob, Product, ProductImage
 from .selectors import import_job_progress
@@ -232,6 +233,10 @@ class ImportUploadForm(forms.ModelForm):
         upload = self.cleaned_data.get("images_upload")
         if upload and not upload.name.lower().endswith(".zip"):
             raise forms.ValidationError("Upload the images as a .zip archive.")
+        # The page takes uploads up to the largest of the limits: a zip over its own would
+        # reach the service, which refuses it.
+        if upload and upload.size > (limit := settings.PRODSIM_MAX_ARCHIVE_BYTES):
+            raise forms.ValidationError(ERROR_ARCHIVE_TOO_LARGE.format(limit=limit))
         return upload
 
 

@@ -548,6 +548,22 @@ def test_a_csv_over_the_limit_is_a_field_error_not_a_queued_import_that_fails(
     assert not ImportJob.objects.exists()
 
 
+def test_a_zip_over_its_limit_is_a_field_error_not_a_server_error(admin_client, settings):
+    """The page takes uploads up to the largest limit: with the CSV's above the zip's, a zip
+    between the two reached the service, which refuses it before storing anything."""
+    data = csv_bytes([{"sku": "A", "title": "Mug", "price": "1"}], header=["sku", "title", "price"])
+    archive = zip_bytes({"a.jpg": image_bytes()})
+    settings.PRODSIM_MAX_ARCHIVE_BYTES = len(archive) - 1
+
+    response = upload(admin_client, data, archive)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["images_upload"] == [
+        f"the images archive is larger than {len(archive) - 1} bytes"
+    ]
+    assert not ImportJob.objects.exists()
+
+
 def test_an_import_page_names_its_files_without_a_link_that_is_never_served(admin_client):
     response = upload(
         admin_client,
