@@ -117,7 +117,7 @@ def _session_data(session) -> dict:
 
 def _page(request, status: int = 200):
     """The counts of what the download holds: events by kind and the A/B log (impressions,
-    clicks), which the page once left out, saying "nothing is recorded" while it held rows."""
+    clicks), so "nothing is recorded" is said only when nothing is."""
     visitor = shopper.known_visitor_id(request)
     counts = visitor_event_counts(visitor_id=visitor) if visitor else {}
     logged = experiment_sessions.shopper_log_counts(session=request.session, visitor_id=visitor)

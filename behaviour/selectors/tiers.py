@@ -39,8 +39,8 @@ WHY = {
     ),
     ItemAssociation.Kind.ALSO_VIEWED: "Viewed together in {count} visits in the last {days} days",
 }
-# Pairs with no order (or visit) in the "why" window: said without "often", which nothing
-# checked (a pair from one order months ago read "Often bought together").
+# Pairs with no order (or visit) in the "why" window: no count to back an "often", and the
+# pair may rest on a single order months ago.
 WHY_OLDER = {
     ItemAssociation.Kind.BOUGHT_TOGETHER: "Bought together before",
     ItemAssociation.Kind.ALSO_VIEWED: "Viewed together before",

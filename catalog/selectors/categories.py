@@ -8,8 +8,8 @@ from ..models import Category, Product
 
 def category_list_with_counts() -> list[Category]:
     """Categories whose subtree holds active products, by path, each with `product_count`: its
-    subtree's, as the category's page lists them (a parent whose products all sit in its
-    children was left out, and a count of direct products disagreed with the page it linked)."""
+    subtree's, as the category's page lists them, so a parent whose products all sit in its
+    children is listed and each count matches the page it links to."""
     direct = dict(
         Product.objects.filter(is_active=True, category__isnull=False)
         .values_list("category__path")

@@ -1,8 +1,9 @@
 """Whether a running experiment still splits sessions.
 
 An experiment runs (`active`) from its start until the admin stops it, but its split can end
-before that: a candidate version activated, archived or failed meanwhile serves no one, and
-every session is served as usual (assignment.running_experiments says when). Such an
+before that: a candidate version activated, archived or failed meanwhile serves no one, and an
+activation of the kind of version an arm is served by changes what it shows; every session is
+then served as usual (assignment.running_experiments says when). Such an
 experiment is shown as "split ended" so that the admin stops it, not as running.
 """
 

@@ -9,8 +9,8 @@ import sys
 
 # Commands that must work without any server running (or that manage the servers themselves).
 NO_SERVICE_COMMANDS = {"services", "help", "version", "check", "makemigrations", "spectacular"}
-# Any command's own help or Django's version: `manage.py restore --help` on a fresh checkout
-# created and started a database to print a page of text.
+# Any command's own help, or Django's version: printing them needs no server, and on a fresh
+# checkout starting one would first create a database.
 NO_SERVICE_OPTIONS = {"-h", "--help", "--version"}
 
 

@@ -38,9 +38,9 @@ def search_products(
     `fields` (title, brand, model, category, description) replaces the plain `query` as the
     lexical query when a caller has a structured record; only the fields sent count.
     `category_path` searches that category's subtree only: the limit and the relevance floor
-    then apply to its products (filtered afterwards, a category's matches below half of the
-    best hit elsewhere were lost). None when nothing is indexed yet (callers fall back to
-    plain word matching).
+    then apply among its products, so its best match counts as the best, however far better a
+    product elsewhere matches. None when nothing is indexed yet (callers fall back to plain
+    word matching).
     """
     index, text = query_vector(fields or {"title": query})
     state = serving_state()

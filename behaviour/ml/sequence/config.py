@@ -10,8 +10,8 @@ ARCHITECTURES = ("gru", "sasrec")
 MIN_EPOCHS = 1
 MIN_BATCH_SIZE = 1
 MIN_DIM = 4
-# And the most: beyond them a training runs for days or fills the memory before it fails (the
-# form's caps since it was first offered; train_behaviour took any number).
+# And the most, the admin form's caps too: beyond them a training runs for days or fills the
+# memory before it fails.
 MAX_EPOCHS = 200
 MAX_DIM = 512
 # keras.utils.set_random_seed seeds NumPy's global generator, which takes 0 to 2**32 - 1 only:
