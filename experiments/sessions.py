@@ -68,14 +68,18 @@ def shopper_merge(*, session: SessionBase, from_visitor_id: str, into_visitor_id
 def shopper_log(*, session: SessionBase, visitor_id: str | None) -> dict[str, list[dict]]:
     """The export's A/B log: the visitor's (all their sessions', for a customer) and what this
     session logged before the upgrade."""
-    hashes = [visitor_hash(visitor_id)] if visitor_id else []
-    return shopper_log_read(shopper_hashes=hashes + _legacy_hashes(session))
+    return shopper_log_read(shopper_hashes=_shopper_hashes(session, visitor_id))
 
 
 def shopper_log_counts(*, session: SessionBase, visitor_id: str | None) -> dict[str, int]:
     """How many impressions and clicks `shopper_log` exports (the shopper's data page)."""
-    hashes = [visitor_hash(visitor_id)] if visitor_id else []
-    return shopper_log_counts_read(shopper_hashes=hashes + _legacy_hashes(session))
+    return shopper_log_counts_read(shopper_hashes=_shopper_hashes(session, visitor_id))
+
+
+def _shopper_hashes(session: SessionBase, visitor_id: str | None) -> list[str]:
+    """The hashes a shopper's A/B log is under: their visitor's, and what this session logged
+    before the upgrade."""
+    return ([visitor_hash(visitor_id)] if visitor_id else []) + _legacy_hashes(session)
 
 
 def session_forget(*, session: SessionBase) -> int:

@@ -15,7 +15,7 @@ def shopper_log_counts(*, shopper_hashes: list[str]) -> dict[str, int]:
     if not hashes:
         return {"impressions": 0, "clicks": 0}
     return {
-        "impressions": Impression.objects.filter(session_hash__in=hashes).count(),
+        "impressions": _impressions(hashes).count(),
         "clicks": _clicks(hashes).count(),
     }
 
@@ -29,7 +29,7 @@ def shopper_log(*, shopper_hashes: list[str]) -> dict[str, list[dict]]:
     if not hashes:
         return {"impressions": [], "clicks": []}
     impressions = list(
-        Impression.objects.filter(session_hash__in=hashes)
+        _impressions(hashes)
         .order_by("created_at", "pk")
         .values_list("widget", "source_product_id", "shown_product_id", "position", "created_at")
     )
@@ -55,6 +55,10 @@ def shopper_log(*, shopper_hashes: list[str]) -> dict[str, list[dict]]:
             for w, s, p, at in clicks
         ],
     }
+
+
+def _impressions(hashes: list[str]) -> QuerySet:
+    return Impression.objects.filter(session_hash__in=hashes)
 
 
 def _clicks(hashes: list[str]) -> QuerySet:
