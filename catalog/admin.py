@@ -1,5 +1,4 @@
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -16,12 +15,16 @@ from core.jobs.admin import (
 )
 
 from . import changes
-from .image_sources import ERROR_ARCHIVE_TOO_LARGE
 from .importers import LIST_SEPARATOR, split_list
 from .models import Category, ImportJob, Product, ProductImage
 from .selectors import import_job_progress
 from .services import import_job_cancel, import_job_create, import_jobs_delete, product_delete
-from .services.imports import ERROR_CSV_TOO_LARGE, PROGRESS_EVERY_ROWS
+from .services.imports import (
+    PROGRESS_EVERY_ROWS,
+    ImportFileTooLarge,
+    archive_size_check,
+    csv_size_check,
+)
 from .services.products import product_images_removed, product_locked_for_edit
 from .services.reports import import_job_problems_csv
 from .skus import sku_normalised
@@ -225,9 +228,7 @@ class ImportUploadForm(forms.ModelForm):
     def clean_csv_upload(self):
         # Checked before the file is stored: the worker refuses such a CSV once it is queued.
         upload = self.cleaned_data["csv_upload"]
-        if upload.size > (limit := settings.PRODSIM_MAX_CSV_BYTES):
-            raise forms.ValidationError(ERROR_CSV_TOO_LARGE.format(limit=limit))
-        return upload
+        return _within_limit(csv_size_check, upload)
 
     def clean_images_upload(self):
         upload = self.cleaned_data.get("images_upload")
@@ -235,9 +236,16 @@ class ImportUploadForm(forms.ModelForm):
             raise forms.ValidationError("Upload the images as a .zip archive.")
         # The page takes uploads up to the largest of the limits: a zip over its own would
         # reach the service, which refuses it.
-        if upload and upload.size > (limit := settings.PRODSIM_MAX_ARCHIVE_BYTES):
-            raise forms.ValidationError(ERROR_ARCHIVE_TOO_LARGE.format(limit=limit))
-        return upload
+        return _within_limit(archive_size_check, upload) if upload else upload
+
+
+def _within_limit(check, upload):
+    """The upload, or the service's size check's refusal as the field's error."""
+    try:
+        check(upload)
+    except ImportFileTooLarge as exc:
+        raise forms.ValidationError(str(exc)) from None
+    return upload
 
 
 @admin.register(ImportJob)

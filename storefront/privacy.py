@@ -123,7 +123,6 @@ def _page(request, status: int = 200):
     logged = experiment_sessions.shopper_log_counts(session=request.session, visitor_id=visitor)
     everything = {**counts, **logged}
     context = {
-        "counts": sorted(counts.items()),
         "rows": [
             (label, everything[name]) for name, label in RECORDED.items() if everything.get(name)
         ],

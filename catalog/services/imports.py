@@ -127,10 +127,18 @@ class ImportFileTooLarge(ValueError):
 def import_files_size_check(csv_file: UploadedFile | Path, images) -> None:
     """ImportFileTooLarge for a CSV over PRODSIM_MAX_CSV_BYTES or an images zip over
     PRODSIM_MAX_ARCHIVE_BYTES (the run checks them again, on what it reads)."""
+    csv_size_check(csv_file)
+    if images is not None and not (isinstance(images, Path) and images.is_dir()):
+        archive_size_check(images)
+
+
+def csv_size_check(csv_file: UploadedFile | Path) -> None:
     if _size(csv_file) > (limit := settings.PRODSIM_MAX_CSV_BYTES):
         raise ImportFileTooLarge(ERROR_CSV_TOO_LARGE.format(limit=limit))
-    zipped = images is not None and not (isinstance(images, Path) and images.is_dir())
-    if zipped and _size(images) > (limit := settings.PRODSIM_MAX_ARCHIVE_BYTES):
+
+
+def archive_size_check(archive: UploadedFile | Path) -> None:
+    if _size(archive) > (limit := settings.PRODSIM_MAX_ARCHIVE_BYTES):
         raise ImportFileTooLarge(ERROR_ARCHIVE_TOO_LARGE.format(limit=limit))
 
 

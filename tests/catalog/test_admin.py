@@ -531,36 +531,33 @@ def test_saving_a_page_loaded_before_another_change_is_refused(admin_client):
     assert (product.title, product.in_stock) == ("Blue mug", False)
 
 
-def test_a_csv_over_the_limit_is_a_field_error_not_a_queued_import_that_fails(
-    admin_client, settings
+@pytest.mark.parametrize(
+    ("field", "setting", "error"),
+    [
+        # The page takes uploads up to the largest limit: a 500 MB CSV was stored, said
+        # "queued", then failed by the worker, the file kept on disk.
+        ("csv_upload", "PRODSIM_MAX_CSV_BYTES", "the CSV file is larger than {} bytes"),
+        # With the CSV's limit above the zip's, a zip between the two reached the service,
+        # which refuses it before storing anything: a 500.
+        (
+            "images_upload",
+            "PRODSIM_MAX_ARCHIVE_BYTES",
+            "the images archive is larger than {} bytes",
+        ),
+    ],
+)
+def test_a_file_over_its_limit_is_a_field_error_not_a_failed_import(
+    admin_client, settings, field, setting, error
 ):
-    """The upload page takes up to the zip's limit (2 GB): a 500 MB CSV was stored, said
-    "queued", then failed by the worker, the file kept on disk."""
-    data = csv_bytes([{"sku": "A", "title": "Mug", "price": "1"}], header=["sku", "title", "price"])
-    settings.PRODSIM_MAX_CSV_BYTES = len(data) - 1
-
-    response = upload(admin_client, data, None)
-
-    assert response.status_code == 200
-    assert response.context["adminform"].form.errors["csv_upload"] == [
-        f"the CSV file is larger than {len(data) - 1} bytes"
-    ]
-    assert not ImportJob.objects.exists()
-
-
-def test_a_zip_over_its_limit_is_a_field_error_not_a_server_error(admin_client, settings):
-    """The page takes uploads up to the largest limit: with the CSV's above the zip's, a zip
-    between the two reached the service, which refuses it before storing anything."""
     data = csv_bytes([{"sku": "A", "title": "Mug", "price": "1"}], header=["sku", "title", "price"])
     archive = zip_bytes({"a.jpg": image_bytes()})
-    settings.PRODSIM_MAX_ARCHIVE_BYTES = len(archive) - 1
+    limit = (len(data) if field == "csv_upload" else len(archive)) - 1
+    setattr(settings, setting, limit)
 
     response = upload(admin_client, data, archive)
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["images_upload"] == [
-        f"the images archive is larger than {len(archive) - 1} bytes"
-    ]
+    assert response.context["adminform"].form.errors[field] == [error.format(limit)]
     assert not ImportJob.objects.exists()
 
 

@@ -84,9 +84,7 @@ def test_products_bought_together_show_on_each_others_pages_with_why(client, sho
     assert len(items) == 4  # every other product: the lists fill to k from later tiers
 
 
-def test_a_pair_bought_together_only_before_the_window_is_not_called_often(
-    client, shop, settings
-):
+def test_a_pair_bought_together_only_before_the_window_is_not_called_often(client, shop, settings):
     settings.PRODSIM_BEHAVIOUR_WHY_DAYS = 0  # the pair's one order is older than the window
     checkout(["A", "B"])
     behaviour_refresh()
